@@ -1,0 +1,276 @@
+"""The live-training controller: states, time-boxed ticks, lr/epoch changes mid-run, speed and ETA (fake clock)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lstm_viz.live import (
+    TICK_SECONDS,
+    TRAIN_SHARE,
+    LiveRun,
+    RunState,
+    format_seconds,
+    validate_epochs,
+    validate_lr,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeTrainer:
+    """Each epoch takes ``epoch_seconds`` on the fake clock; the loss halves every epoch."""
+
+    def __init__(self, clock: FakeClock, epoch_seconds: float = 0.01, lr: float = 0.1, nan_at: int = -1) -> None:
+        self.clock = clock
+        self.epoch_seconds = epoch_seconds
+        self.lr = lr
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.calls: list[int] = []
+        self.nan_at = nan_at
+        self.model = object()
+
+    def train_epochs(self, n: int) -> list[dict]:
+        self.calls.append(n)
+        rows = []
+        for _ in range(n):
+            self.clock.advance(self.epoch_seconds)
+            self.epoch += 1
+            loss = math.nan if self.epoch == self.nan_at else 0.5**self.epoch
+            rows.append({"epoch": self.epoch, "loss": loss, "lr": self.lr})
+        self.history.extend(rows)
+        return rows
+
+    def set_lr(self, lr: float) -> None:
+        self.lr = lr
+
+
+def make_run(epochs: int = 1000, epoch_seconds: float = 0.01, nan_at: int = -1, **kwargs):
+    clock = FakeClock()
+    built: list[FakeTrainer] = []
+
+    def factory() -> FakeTrainer:
+        trainer = FakeTrainer(clock, epoch_seconds, nan_at=nan_at)
+        built.append(trainer)
+        return trainer
+
+    run = LiveRun(factory, epochs=epochs, clock=clock, **kwargs)
+    return run, clock, built
+
+
+def test_idle_until_started_and_tick_does_nothing():
+    run, _, built = make_run()
+    assert run.state is RunState.IDLE and run.trainer is None and run.epoch == 0
+    assert run.tick() == [] and built == []
+    assert run.progress().fraction == 0.0
+
+
+def test_a_tick_uses_its_budget_in_whole_epochs_with_few_calls():
+    run, clock, built = make_run(epochs=10_000, epoch_seconds=0.001)
+    run.start()
+    t0 = clock.now
+    rows = run.tick(budget=0.45)
+    spent = clock.now - t0
+    assert 0.40 <= spent <= 0.46, spent  # about the budget, overshooting at most half an epoch
+    assert len(rows) == run.epoch == len(built[0].history)
+    assert rows[-1]["epoch"] == run.epoch
+    assert len(built[0].calls) < 20  # chunks grow once the epoch time is known: not one call per epoch
+
+
+def test_slow_epochs_still_train_one_per_tick():
+    run, _, _ = make_run(epochs=5, epoch_seconds=2.0)
+    run.start()
+    assert len(run.tick(budget=0.45)) == 1
+    assert len(run.tick(budget=0.45)) == 1
+
+
+def test_reaching_the_target_finishes_exactly_there():
+    run, _, _ = make_run(epochs=50, epoch_seconds=0.001)
+    run.start()
+    while run.running:
+        run.tick()
+    assert run.state is RunState.FINISHED and run.epoch == 50
+    assert run.tick() == []
+
+
+def test_pause_resume_keeps_the_same_trainer_and_stop_answers_at_once():
+    run, _, built = make_run()
+    run.start()
+    run.tick()
+    first = run.epoch
+    run.pause()
+    assert run.state is RunState.PAUSED and run.tick() == [] and run.epoch == first
+    run.resume()
+    run.tick()
+    assert run.epoch > first and len(built) == 1
+    run.stop()
+    assert run.state is RunState.STOPPED and run.tick() == []
+    assert run.model is built[0].model  # the model stays to save or explore
+
+
+def test_start_after_stop_builds_a_fresh_model_and_start_while_paused_resumes():
+    run, _, built = make_run()
+    run.start()
+    run.tick()
+    run.pause()
+    run.start()
+    assert run.running and len(built) == 1
+    run.stop()
+    run.start()
+    assert len(built) == 2 and run.epoch == 0 and run.running
+
+
+def test_reset_forgets_everything():
+    run, _, _ = make_run()
+    run.start()
+    run.tick()
+    run.reset()
+    assert run.state is RunState.IDLE and run.trainer is None and run.history == [] and run.probes == []
+    assert run.progress().epochs_per_second is None
+
+
+def test_continue_for_n_more_epochs_like_seed_000():
+    run, _, built = make_run(epochs=2000, epoch_seconds=0.0001)
+    run.start()
+    while run.running:
+        run.tick()
+    assert run.state is RunState.FINISHED and run.epoch == 2000
+    run.continue_for(3000)
+    assert run.running and run.target == 5000
+    while run.running:
+        run.tick()
+    assert run.epoch == 5000 and len(built) == 1 and len(run.history) == 5000
+
+
+def test_continue_without_a_model_starts_one():
+    run, _, built = make_run(epochs=10)
+    run.continue_for(7)
+    assert run.running and run.target == 7 and len(built) == 1
+
+
+def test_lr_change_mid_run_reaches_the_trainer_and_the_next_build():
+    run, _, built = make_run(lr=0.001)
+    run.start()
+    assert built[0].lr == 0.001  # the run's lr wins over the factory default
+    run.tick()
+    run.set_lr(0.05)
+    rows = run.tick()
+    assert built[0].lr == 0.05 and rows[0]["lr"] == 0.05 and run.epoch > 0
+    run.stop()
+    run.start()
+    assert built[1].lr == 0.05
+
+
+def test_target_change_mid_run():
+    run, _, _ = make_run(epochs=1000, epoch_seconds=0.001)
+    run.start()
+    run.tick()
+    at = run.epoch
+    run.set_target(at)
+    assert run.state is RunState.FINISHED
+    run.set_target(at + 10)
+    assert run.state is RunState.STOPPED  # resumable now that the target is ahead
+    run.resume()
+    while run.running:
+        run.tick()
+    assert run.epoch == at + 10
+
+
+def test_speed_eta_and_train_share_from_the_tick_window():
+    run, clock, _ = make_run(epochs=100_000, epoch_seconds=0.001)
+    run.start()
+    for _ in range(6):
+        run.tick(budget=TICK_SECONDS * TRAIN_SHARE)
+        clock.advance(0.05)  # the page's redraw between ticks
+    p = run.progress()
+    assert p.epochs_per_second == pytest.approx(900, rel=0.05)  # 1000 epochs/s × 0.45/0.5
+    assert p.train_share == pytest.approx(0.9, abs=0.02)
+    assert p.eta_seconds == pytest.approx((100_000 - run.epoch) / p.epochs_per_second)
+    label = p.label()
+    assert "epochs/s" in label and "left" in label and f"{run.epoch:,}" in label
+
+
+def test_time_away_from_the_page_is_not_counted_as_slow_training():
+    run, clock, _ = make_run(epochs=100_000, epoch_seconds=0.001)
+    run.start()
+    run.tick()
+    run.tick()
+    clock.advance(60)  # the user opened another page for a minute
+    run.tick()
+    run.tick()
+    assert run.progress().epochs_per_second > 500
+
+
+def test_probe_is_called_per_chunk_and_max_chunk_makes_it_per_epoch():
+    run, _, _ = make_run(epochs=20, epoch_seconds=0.001, probe=lambda t: {"seen": t.epoch}, max_chunk=1)
+    run.start()
+    while run.running:
+        run.tick()
+    assert [p["epoch"] for p in run.probes] == list(range(1, 21))
+    assert all(p["seen"] == p["epoch"] for p in run.probes)
+
+
+def test_nan_loss_fails_with_a_message_and_keeps_the_model():
+    run, _, _ = make_run(epochs=100, nan_at=3, max_chunk=1)
+    run.start()
+    run.tick()
+    assert run.state is RunState.FAILED and run.epoch == 3
+    assert "nan" in run.error and "learning rate" in run.error
+    assert run.model is not None
+
+
+def test_a_trainer_exception_becomes_a_message():
+    run, _, built = make_run()
+    run.start()
+
+    def boom(n):
+        raise RuntimeError("out of memory")
+
+    built[0].train_epochs = boom
+    run.tick()
+    assert run.state is RunState.FAILED and "out of memory" in run.error
+
+
+@pytest.mark.parametrize("bad", ["abc", "", None, 0, -1, math.nan, math.inf, 11, "1e9"])
+def test_validate_lr_rejects_with_an_example(bad):
+    with pytest.raises(ValueError, match=r"e\.g\. 0\.01"):
+        validate_lr(bad)
+
+
+@pytest.mark.parametrize("bad", ["ten", 0, -5, 2.5, math.nan, math.inf, 10**9, True])
+def test_validate_epochs_rejects_with_an_example(bad):
+    with pytest.raises(ValueError, match="300"):
+        validate_epochs(bad)
+
+
+def test_validators_accept_good_values():
+    assert validate_lr("0.001") == 0.001 and validate_epochs(5000.0) == 5000 and validate_epochs("300") == 300
+
+
+def test_bad_values_never_change_the_run():
+    run, _, _ = make_run(epochs=100, lr=0.01)
+    with pytest.raises(ValueError):
+        run.set_lr(-1)
+    with pytest.raises(ValueError):
+        run.set_target(0)
+    with pytest.raises(ValueError):
+        run.continue_for("many")
+    assert run.lr == 0.01 and run.target == 100 and run.state is RunState.IDLE
+
+
+def test_format_seconds():
+    assert format_seconds(0.25) == "0.2 s"
+    assert format_seconds(4) == "4 s"
+    assert format_seconds(125) == "2 min 05 s"
+    assert format_seconds(3720) == "1 h 02 min"
