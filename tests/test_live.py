@@ -1,4 +1,4 @@
-"""The live-training controller: states, time-boxed ticks, lr/epoch changes mid-run, speed and ETA (fake clock)."""
+"""The live-training controller: states, time-boxed ticks, lr/epoch changes mid-run, speed, ETA."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class FakeClock:
 class FakeTrainer:
     """Each epoch takes ``epoch_seconds`` on the fake clock; the loss halves every epoch."""
 
-    def __init__(self, clock: FakeClock, epoch_seconds: float = 0.01, lr: float = 0.1, nan_at: int = -1) -> None:
+    def __init__(self, clock: FakeClock, epoch_seconds: float = 0.01, lr: float = 0.1, nan_at: int = -1):
         self.clock = clock
         self.epoch_seconds = epoch_seconds
         self.lr = lr
