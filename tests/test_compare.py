@@ -1,0 +1,311 @@
+"""Tests for lstm_viz.compare and lstm_viz.compare_figures: every number checked against nn.LSTM itself."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from lstm_viz import compare
+from lstm_viz import compare_figures as cf
+from lstm_viz.compare import (
+    Latency,
+    PairSpec,
+    build_pair,
+    compare_parameters,
+    count_parameters,
+    measure_latency,
+    multiply_adds,
+    multiply_adds_per_step,
+    parameter_table,
+    state_sizes,
+    summary_table,
+    validate_pair,
+)
+from lstm_viz.recording import RecordingLSTM
+
+CASES = list(itertools.product([1, 2, 3], [False, True], [0, 2], [True, False]))  # layers, bidir, proj, bias
+
+
+@pytest.mark.parametrize(("layers", "bidirectional", "proj", "bias"), CASES)
+def test_parameter_table_is_named_parameters(layers: int, bidirectional: bool, proj: int, bias: bool) -> None:
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 5, layers, bias=bias, bidirectional=bidirectional, proj_size=proj)
+    table = parameter_table(lstm)
+    expected = [(name, tuple(p.shape), p.numel()) for name, p in lstm.named_parameters()]
+    assert list(zip(table["name"], table["shape"], table["count"], strict=True)) == expected
+    assert table["count"].sum() == count_parameters(lstm) == sum(p.numel() for p in lstm.parameters())
+    assert set(table["layer"]) == set(range(layers))
+    assert set(table["direction"]) == ({"fwd", "bwd"} if bidirectional else {"fwd"})
+    assert (table["kind"] == "projection W_hr").sum() == (layers * (1 + bidirectional) if proj else 0)
+
+
+def test_seed_003_shapes_and_sizes() -> None:
+    """Seed 003: bs=2, T=3, I=4, H=5, P=3 prints weight_ih_l0 (20, 4), weight_hh_l0 (20, 3), weight_hr_l0 (3, 5)."""
+    lstm, lstmp = build_pair(validate_pair(4, 5, 3), device="cpu")
+    table = compare_parameters(lstm, lstmp).set_index("tensor")
+    assert table.at["weight_ih_l0", "LSTMP shape"] == "(20, 4)"
+    assert table.at["weight_hh_l0", "LSTMP shape"] == "(20, 3)"
+    assert table.at["weight_hh_l0", "LSTM shape"] == "(20, 5)"
+    assert table.at["weight_hr_l0", "LSTMP shape"] == "(3, 5)"
+    assert table.at["weight_hr_l0", "LSTM shape"] == "—"
+    assert table.at["weight_hr_l0", "LSTM params"] == 0
+    assert table.at["bias_ih_l0", "LSTM shape"] == "(20,)"
+    assert table.at["total", "LSTM params"] == count_parameters(lstm) == 220
+    assert table.at["total", "LSTMP params"] == count_parameters(lstmp) == 195
+    assert table.at["total", "change"] == -25
+    body = table.drop(index="total")
+    assert body["LSTMP params"].sum() == count_parameters(lstmp)
+    assert (body["change"] == body["LSTMP params"] - body["LSTM params"]).all()
+    assert state_sizes(lstmp, 2, 3) == {"output": (2, 3, 3), "h_n": (1, 2, 3), "c_n": (1, 2, 5)}
+    assert state_sizes(lstm, 2, 3) == {"output": (2, 3, 5), "h_n": (1, 2, 5), "c_n": (1, 2, 5)}
+
+
+def test_state_sizes_seed_001_not_batch_first() -> None:
+    """Seed 001: nn.LSTM(10, 20, 2), input (5, 3, 10) → output (5, 3, 20), h_n and c_n (2, 3, 20)."""
+    sizes = state_sizes(nn.LSTM(10, 20, 2), batch=3, seq_len=5)
+    assert sizes == {"output": (5, 3, 20), "h_n": (2, 3, 20), "c_n": (2, 3, 20)}
+
+
+def _reference_forward(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    """A per-step LSTM (seed 003 style) using the module's own weights; returns the last layer's output."""
+    directions = 2 if lstm.bidirectional else 1
+    layer_input = x  # (B, T, I)
+    for k in range(lstm.num_layers):
+        outs = []
+        for d in range(directions):
+            sfx = f"_l{k}" + ("_reverse" if d else "")
+            w_ih, w_hh = getattr(lstm, "weight_ih" + sfx), getattr(lstm, "weight_hh" + sfx)
+            b = getattr(lstm, "bias_ih" + sfx) + getattr(lstm, "bias_hh" + sfx) if lstm.bias else None
+            w_hr = getattr(lstm, "weight_hr" + sfx) if lstm.proj_size else None
+            batch, steps = layer_input.shape[:2]
+            h = x.new_zeros(batch, lstm.proj_size or lstm.hidden_size)
+            c = x.new_zeros(batch, lstm.hidden_size)
+            seq = layer_input.flip(1) if d else layer_input
+            hs = []
+            for t in range(steps):
+                gates = torch.nn.functional.linear(seq[:, t], w_ih, b) + torch.nn.functional.linear(h, w_hh)
+                i, f, g, o = gates.chunk(4, -1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                if w_hr is not None:
+                    h = torch.nn.functional.linear(h, w_hr)
+                hs.append(h)
+            out = torch.stack(hs, 1)
+            outs.append(out.flip(1) if d else out)
+        layer_input = torch.cat(outs, -1)
+    return layer_input
+
+
+@pytest.mark.parametrize(("layers", "bidirectional", "proj", "bias"), CASES)
+def test_multiply_adds_match_counted_flops(layers: int, bidirectional: bool, proj: int, bias: bool) -> None:
+    """Matmul multiply-adds per step equal half the FLOPs torch counts for a real per-step forward."""
+    torch.manual_seed(1)
+    lstm = nn.LSTM(3, 6, layers, bias=bias, bidirectional=bidirectional, proj_size=proj, batch_first=True)
+    steps, batch = 4, 2
+    x = torch.randn(batch, steps, 3)
+    with torch.no_grad():
+        expected_out, _ = lstm(x)
+        with FlopCounterMode(display=False) as counter:
+            out = _reference_forward(lstm, x)
+    torch.testing.assert_close(out, expected_out, atol=1e-5, rtol=1e-5)  # the reference really is nn.LSTM
+    macs = multiply_adds_per_step(lstm)
+    assert macs["matmul"] * steps * batch * 2 == counter.get_total_flops()
+    assert macs["elementwise"] == 3 * 6 * layers * (2 if bidirectional else 1)
+    assert macs["total"] == macs["matmul"] + macs["elementwise"]
+    frame = multiply_adds(lstm)
+    assert len(frame) == layers * (2 if bidirectional else 1)
+
+
+def test_multiply_adds_match_nn_lstm_own_flops_with_projection() -> None:
+    """With proj_size, nn.LSTM on the CPU runs its unfused path, which torch's flop counter sees directly."""
+    lstm = nn.LSTM(4, 5, 2, proj_size=3, bidirectional=True, batch_first=True)
+    x = torch.randn(2, 3, 4)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "LSTM with projections is not supported with oneDNN"
+        lstm(x)
+    if counter.get_total_flops() == 0:
+        pytest.skip("this build runs LSTMP in a fused kernel the flop counter cannot see")
+    assert multiply_adds_per_step(lstm)["matmul"] * 2 * 3 * 2 == counter.get_total_flops()
+
+
+def test_lstmp_saves_what_the_shapes_say() -> None:
+    spec = validate_pair(32, 64, 16, 2)
+    lstm, lstmp = build_pair(spec, device="cpu")
+    a, b = count_parameters(lstm), count_parameters(lstmp)
+    h, p, i = 64, 16, 32
+    # the saving is exactly what weight_hh shrinking and weight_ih of layer 1 shrinking minus weight_hr costs
+    saved = 2 * 4 * h * (h - p) + 4 * h * (h - p) - 2 * p * h
+    assert a - b == saved
+    assert multiply_adds_per_step(lstm)["matmul"] - multiply_adds_per_step(lstmp)["matmul"] == saved
+    assert i == spec.input_size
+
+
+def test_build_pair_same_seed_same_shared_weights() -> None:
+    lstm, lstmp = build_pair(validate_pair(4, 5, 3), seed=7, device="cpu")
+    assert isinstance(lstm, RecordingLSTM) and isinstance(lstmp, RecordingLSTM)
+    assert lstm.proj_size == 0 and lstmp.proj_size == 3
+    assert not lstm.training and not lstmp.training
+    again, _ = build_pair(validate_pair(4, 5, 3), seed=7, device="cpu")
+    for (n1, p1), (n2, p2) in zip(lstm.named_parameters(), again.named_parameters(), strict=True):
+        assert n1 == n2 and torch.equal(p1, p2)
+
+
+# ---- validation -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sizes", "fragment"),
+    [
+        ((4, 5, 5), "has to be smaller than hidden_size"),
+        ((4, 5, 6), "has to be smaller than hidden_size"),
+        ((4, 0, 3), "hidden_size must be greater than zero"),
+        ((4, -5, 3), "hidden_size must be greater than zero"),
+        ((0, 5, 3), "input_size must be greater than zero"),
+        ((4, 5, -1), "proj_size must be greater than zero"),
+        ((4, 5, 0), "0 switches the projection off"),
+        ((4, 5, 3, 0), "num_layers must be greater than zero"),
+        (("four", 5, 3), "input_size must be a whole number, got 'four'"),
+        (("4", "5.5", "3"), "hidden_size must be a whole number"),
+        (("4", "", "3"), "hidden_size is empty"),
+        (("4", "nan", "3"), "hidden_size must be a whole number"),
+        ((4, 5, 3, 99), "num_layers must be at most"),
+        ((4, 100000, 3), "hidden_size must be at most"),
+    ],
+)
+def test_bad_combinations_are_refused_with_a_reason(sizes: tuple, fragment: str) -> None:
+    with pytest.raises(ValueError, match=r"(e\.g\.|Example)") as info:
+        validate_pair(*sizes)
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("sizes", [(4, 5, 5), (4, 0, 3), (0, 5, 3), (4, 5, -1), (4, 5, 3, 0), (4, 5, 9)])
+def test_what_we_refuse_nn_lstm_refuses_too(sizes: tuple) -> None:
+    """Every integer combination refused by validate_pair is one nn.LSTM itself refuses (proj 0 aside)."""
+    i, h, p, *rest = sizes
+    with pytest.raises(ValueError):
+        validate_pair(*sizes)
+    with pytest.raises(ValueError):
+        nn.LSTM(i, h, rest[0] if rest else 1, proj_size=p, device="meta")
+
+
+def test_good_text_is_accepted() -> None:
+    spec = validate_pair(" 4 ", "5", "3", "2", True)
+    assert spec == PairSpec(4, 5, 3, 2, True)
+    assert spec.describe("LSTMP") == "nn.LSTM(4, 5, num_layers=2, bidirectional=True, proj_size=3)"
+    assert spec.describe("LSTM") == "nn.LSTM(4, 5, num_layers=2, bidirectional=True)"
+    with pytest.raises(ValueError):
+        spec.kwargs("GRU")
+
+
+# ---- latency and summary ----------------------------------------------------------------------------------------
+
+
+def test_latency_measures_every_run() -> None:
+    lstm, lstmp = build_pair(validate_pair(4, 16, 4), device="cpu")
+    results = measure_latency([lstm, lstmp], batch=3, seq_len=5, runs=7, warmup=1)
+    assert len(results) == 2
+    for lat in results:
+        assert len(lat.samples_ms) == 7 and all(s > 0 for s in lat.samples_ms)
+        assert min(lat.samples_ms) <= lat.median_ms <= max(lat.samples_ms)
+        q1, q3 = lat.iqr_ms
+        assert min(lat.samples_ms) <= q1 <= lat.median_ms <= q3 <= max(lat.samples_ms)
+        assert lat.batch == 3 and lat.seq_len == 5 and lat.device == "cpu"
+        assert "IQR" in lat.label()
+    with pytest.raises(ValueError):
+        measure_latency([lstm], runs=0)
+
+
+def test_latency_quantiles() -> None:
+    lat = Latency((4.0, 1.0, 3.0, 2.0, 5.0), "cpu", 1, 1)
+    assert lat.median_ms == 3.0
+    assert lat.iqr_ms == (2.0, 4.0)
+    assert lat.quantile_ms(0.0) == 1.0 and lat.quantile_ms(1.0) == 5.0
+
+
+def test_summary_table_reads_real_modules() -> None:
+    lstm, lstmp = build_pair(validate_pair(4, 5, 3), device="cpu")
+    lat = [Latency((1.0, 2.0, 3.0), "cpu", 2, 3), Latency((1.0, 1.0, 1.0), "cpu", 2, 3)]
+    table = summary_table(lstm, lstmp, batch=2, seq_len=3, latency=lat).set_index("measure")
+    assert table.at["parameters", "LSTM"] == "220" and table.at["parameters", "LSTMP"] == "195"
+    assert table.at["parameters", "LSTMP / LSTM"] == f"{195 / 220:.3f}"
+    assert table.at["output shape (batch 2, T 3)", "LSTMP"] == "(2, 3, 3)"
+    assert table.at["c_n shape (batch 2, T 3)", "LSTMP"] == "(1, 2, 5)"
+    assert table.at["multiply-adds per step (matmul)", "LSTMP"] == str(multiply_adds_per_step(lstmp)["matmul"])
+    assert table.at["forward latency, median ms", "LSTMP / LSTM"] == "0.500"
+
+
+# ---- figures ----------------------------------------------------------------------------------------------------
+
+
+def test_parameter_figure_bars_are_the_table() -> None:
+    lstm, lstmp = build_pair(validate_pair(4, 5, 3), device="cpu")
+    table = compare_parameters(lstm, lstmp)
+    fig = cf.parameter_figure(table)
+    assert [t.name for t in fig.data] == ["LSTM", "LSTMP"]
+    assert list(fig.data[1].x) == [80, 60, 20, 20, 15]
+    assert list(fig.data[0].y) == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0"]
+    assert "220" in fig.layout.title.text and "195" in fig.layout.title.text and "-11.4%" in fig.layout.title.text
+
+
+def test_latency_figure_shows_every_run() -> None:
+    lat = [Latency((1.0, 2.0, 3.0), "cpu", 1, 8), Latency((0.5, 0.7), "cpu", 1, 8)]
+    fig = cf.latency_figure(lat)
+    assert [list(t.y) for t in fig.data] == [[1.0, 2.0, 3.0], [0.5, 0.7]]
+    assert "LSTM 2.000 ms" in fig.layout.title.text and "LSTMP 0.600 ms" in fig.layout.title.text
+
+
+def _history() -> pd.DataFrame:
+    rows = []
+    for model, speed in (("LSTM", 1.0), ("LSTMP", 0.5)):
+        for epoch in range(1, 4):
+            rows.append(
+                {"model": model, "epoch": epoch, "seconds": epoch * speed, "loss": 1 / epoch,
+                 "test_exact_match": epoch / 4, "train_exact_match": epoch / 3}
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("x", ["epoch", "seconds"])
+def test_training_figure_overlays_both_models(x: str) -> None:
+    fig = cf.training_figure(_history(), x=x)
+    names = [t.name for t in fig.data]
+    assert names == ["LSTM loss", "LSTM test", "LSTM train", "LSTMP loss", "LSTMP test", "LSTMP train"]
+    assert list(fig.data[3].x) == ([1, 2, 3] if x == "epoch" else [0.5, 1.0, 1.5])
+    assert list(fig.data[1].y) == [0.25, 0.5, 0.75]
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_training_figure_empty_and_bad_axis() -> None:
+    empty = pd.DataFrame(columns=["model", "epoch", "seconds", "loss", "test_exact_match"])
+    assert len(cf.training_figure(empty).data) == 0
+    with pytest.raises(ValueError, match="epoch"):
+        cf.training_figure(_history(), x="steps")
+
+
+def test_sweep_figure_points_and_means() -> None:
+    results = pd.DataFrame(
+        {
+            "proj_size": [0, 0, 4, 4],
+            "parameters": [4513, 4513, 1441, 1441],
+            "test_exact_match": [1.0, 0.9, 0.5, 0.7],
+            "seed": [0, 1, 0, 1],
+            "source": ["shipped", "shipped", "shipped", "computed"],
+        }
+    )
+    fig = cf.sweep_figure(results, budget={"epochs": 5})
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name["shipped runs"].y) == [1.0, 0.9, 0.5]
+    assert list(by_name["computed runs"].y) == [0.7]
+    assert list(by_name["mean over seeds"].text) == ["LSTM", "P=4"]
+    assert list(by_name["mean over seeds"].y) == pytest.approx([0.95, 0.6])
+    assert "epochs 5" in fig.layout.title.text
+
+
+def test_module_docstrings() -> None:
+    assert compare.__doc__ and cf.__doc__
