@@ -1,0 +1,192 @@
+"""Figure builders of the training pages, as pure functions: traces, titles and values at known points."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from lstm_viz.recording import RecordingLSTM
+from lstm_viz.training_figures import (
+    COMPANY_INPUTS,
+    MAX_POINTS,
+    absolute_error_figure,
+    gate_saturation,
+    history_frame,
+    loss_accuracy_figure,
+    saturation_figure,
+    statquest_weights_figure,
+    thin,
+    toy_gate_figure,
+    toy_panels_figure,
+)
+
+
+def toy_history(n: int) -> list[dict]:
+    return [
+        {"epoch": e, "loss": 1.0 / e, "lr": 0.1, "seconds": 0.001, "out_0": 0.5 / e, "out_1": 1 - 0.5 / e}
+        for e in range(1, n + 1)
+    ]
+
+
+def subtraction_history(n: int) -> list[dict]:
+    return [
+        {
+            "epoch": e,
+            "loss": 0.7 / e,
+            "test_loss": 0.8 / e,
+            "train_bit_acc": 1 - 0.5 / e,
+            "test_bit_acc": 1 - 0.6 / e,
+            "train_exact_match": 1 - 1 / e,
+            "test_exact_match": 1 - 1.2 / e if e > 1 else 0.0,
+        }
+        for e in range(1, n + 1)
+    ]
+
+
+def toy_recording():
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(1, 1, batch_first=True)
+    x = torch.tensor(COMPANY_INPUTS).unsqueeze(-1)  # (2, 4, 1)
+    return lstm.record(x)
+
+
+def test_history_frame_and_thin_keep_first_and_last():
+    frame = history_frame(toy_history(5000))
+    assert len(frame) == 5000 and list(frame["epoch"][:2]) == [1, 2]
+    small = thin(frame)
+    assert len(small) <= MAX_POINTS and small["epoch"].iloc[0] == 1 and small["epoch"].iloc[-1] == 5000
+    assert thin(frame.head(10)).equals(frame.head(10))
+    # non-scalar entries (e.g. nested dicts) are dropped, a missing epoch column is numbered from 1
+    assert list(history_frame([{"loss": 1.0, "extra": {"a": 1}}]).columns) == ["loss", "epoch"]
+
+
+def test_toy_panels_show_loss_out0_out1_with_targets():
+    fig = toy_panels_figure(toy_history(3000))
+    assert isinstance(fig, go.Figure)
+    names = [t.name for t in fig.data]
+    assert names == ["train_loss", "out_0", "out_1"]
+    assert len(fig.data[0].x) <= MAX_POINTS and fig.data[0].x[-1] == 3000
+    assert fig.data[1].y[-1] == pytest.approx(0.5 / 3000)
+    assert fig.layout.yaxis.type == "log"
+    targets = sorted(shape.y0 for shape in fig.layout.shapes)
+    assert targets == [0.0, 1.0]  # the dashed target lines of out_0 and out_1
+    assert "epoch 3,000" in fig.layout.title.subtitle.text
+    assert "train_loss" in fig.layout.annotations[0].text
+
+
+def test_toy_panels_empty_history_says_press_start():
+    fig = toy_panels_figure([])
+    assert len(fig.data) == 0 and "press Start" in fig.layout.title.subtitle.text
+
+
+def test_loss_accuracy_has_train_and_test_curves():
+    fig = loss_accuracy_figure(subtraction_history(40))
+    names = [t.name for t in fig.data]
+    assert names == [
+        "train loss",
+        "test loss",
+        "train bit accuracy",
+        "test bit accuracy",
+        "train exact match",
+        "test exact match",
+    ]
+    test_exact = fig.data[5]
+    assert test_exact.line.dash == "dot" and test_exact.y[-1] == pytest.approx(1 - 1.2 / 40)
+    assert "test exact match 97.00%" in fig.layout.title.subtitle.text
+    assert fig.layout.yaxis2.tickformat == ".0%"
+
+
+def test_loss_accuracy_uses_train_loss_when_named_so():
+    rows = [{"epoch": 1, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.25}]
+    fig = loss_accuracy_figure(rows)
+    assert [t.name for t in fig.data] == ["train loss"] and list(fig.data[0].y) == [0.5, 0.25]
+
+
+def test_absolute_error_and_rmse_like_seed_004():
+    truth = np.array([10, 20, 30, 40])
+    predicted = np.array([10, 22, 30, 40])
+    fig = absolute_error_figure(truth, predicted)
+    assert list(fig.data[0].y) == [0, 2, 0, 0]
+    assert f"RMSE {math.sqrt(4 / 4):.4f}" in fig.layout.title.text
+    assert "1 wrong" in fig.layout.title.subtitle.text
+    perfect = absolute_error_figure(truth, truth)
+    assert "RMSE 0.0000" in perfect.layout.title.text
+    with pytest.raises(ValueError, match="differ in length"):
+        absolute_error_figure([1, 2], [1])
+
+
+def test_toy_gate_figure_draws_each_quantity_for_both_companies():
+    rec = toy_recording()
+    fig = toy_gate_figure(rec)
+    assert len(fig.data) == 12  # f, i, g, o, c, h × Company A, B
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0].startswith("f") and titles[5].startswith("h")
+    f_a = fig.data[0]
+    assert f_a.name == "Company A" and list(f_a.x) == [1, 2, 3, 4]
+    np.testing.assert_allclose(f_a.y, rec.f[0, 0, 0, :, 0].numpy(), rtol=1e-6)
+    h_b = fig.data[11]
+    assert h_b.name == "Company B"
+    np.testing.assert_allclose(h_b.y, rec.h[0, 0, 1, :, 0].numpy(), rtol=1e-6)
+    assert f"{float(rec.h[0, 0, 1, -1, 0]):.4f} (target 1)" in fig.layout.title.subtitle.text
+    assert list(fig.data[0].customdata) == [0.0, 0.5, 0.25, 1.0]  # the input, shown on hover
+
+
+def test_statquest_weights_twelve_lines_in_four_gate_panels():
+    names = ["wlr1", "wlr2", "blr1", "wpr1", "wpr2", "bpr1", "wp1", "wp2", "bp1", "wo1", "wo2", "bo1"]
+    probes = [{"epoch": e, **{n: k + e / 100 for k, n in enumerate(names)}} for e in range(1, 51)]
+    fig = statquest_weights_figure(probes)
+    assert [t.name for t in fig.data] == names
+    assert fig.data[0].xaxis == "x" and fig.data[3].xaxis == "x2" and fig.data[11].xaxis == "x4"
+    assert fig.data[4].y[-1] == pytest.approx(4.5)
+    assert {t.line.dash for t in fig.data} == {"solid", "dash", "dot"}
+    empty = statquest_weights_figure([])
+    assert len(empty.data) == 0 and "press Start" in empty.layout.annotations[-1].text
+
+
+def test_gate_saturation_counts_values_beyond_the_thresholds():
+    torch.manual_seed(1)
+    lstm = RecordingLSTM(2, 3, batch_first=True)
+    with torch.no_grad():
+        lstm.bias_ih_l0.zero_()
+        lstm.bias_hh_l0.zero_()
+        lstm.bias_ih_l0[3:6] = 50.0  # forget gate of every unit pinned at 1
+        lstm.bias_ih_l0[0:3] = -50.0  # input gate pinned at 0
+    rec = lstm.record(torch.randn(4, 5, 2))
+    sat = gate_saturation(rec)
+    assert sat["f"]["high"] == [1.0, 1.0, 1.0] and sat["f"]["low"] == [0.0, 0.0, 0.0]
+    assert sat["i"]["low"] == [1.0, 1.0, 1.0]
+    o = rec.o[0, 0].reshape(-1, 3)
+    assert sat["o"]["low"] == pytest.approx((o < 0.1).float().mean(0).tolist())
+    with pytest.raises(ValueError, match="low < high"):
+        gate_saturation(rec, low=0.9, high=0.1)
+
+
+def test_saturation_figure_lines_and_unit_heatmaps():
+    probes = [
+        {
+            "epoch": e,
+            "saturation": {
+                q: {"low": [0.0, e / 10, 0.2], "high": [e / 20, 0.0, 0.1]} for q in ("f", "i", "o")
+            },
+        }
+        for e in range(1, 11)
+    ]
+    fig = saturation_figure(probes)
+    lines = [t for t in fig.data if t.type == "scatter"]
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(lines) == 6 and len(heatmaps) == 3
+    assert lines[0].y[-1] == pytest.approx((0 + 1.0 + 0.2) / 3)  # f below 0.1, mean over units, epoch 10
+    z = np.asarray(heatmaps[0].z)
+    assert z.shape == (3, 10) and z[0, -1] == pytest.approx(0.5) and z[1, -1] == pytest.approx(1.0)
+    empty = saturation_figure([])
+    assert len(empty.data) == 0
+
+
+def test_history_frame_accepts_a_dataframe():
+    frame = pd.DataFrame({"epoch": [1, 2], "loss": [0.3, 0.2]})
+    assert history_frame(frame) is frame
