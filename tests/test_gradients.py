@@ -1,0 +1,166 @@
+"""Tests for lstm_viz.gradients: autograd gradients against finite differences, unrolling against nn.RNN/GRU/LSTM."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_viz.gradients import (
+    KINDS,
+    FlowSettings,
+    build_net,
+    compare_gradient_flow,
+    gradient_flow,
+    horizon,
+    make_task,
+    parse_settings,
+    unroll_loss,
+)
+from lstm_viz.parsing import InputError
+
+CPU = torch.device("cpu")
+TINY = FlowSettings(length=5, hidden_size=3, input_size=2, forget_bias=1.0, seed=7)
+EPS = 1e-6
+
+
+def _tiny_problem(kind: str, settings: FlowSettings = TINY):
+    net = build_net(kind, settings, CPU)
+    x, y = make_task(1, settings.length, settings.input_size, settings.seed + 1, CPU, torch.float64)
+    return net, x, y
+
+
+def _loss(net, x, y, dh=None, dc=None) -> float:
+    with torch.no_grad():
+        return unroll_loss(net, x, y, dh, dc)[0].item()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_grad_x_matches_finite_differences(kind):
+    flow = gradient_flow(kind, TINY, CPU)
+    net, x, y = _tiny_problem(kind)
+    numeric = np.zeros((TINY.length, TINY.input_size))
+    for t in range(TINY.length):
+        for k in range(TINY.input_size):
+            plus, minus = x.clone(), x.clone()
+            plus[0, t, k] += EPS
+            minus[0, t, k] -= EPS
+            numeric[t, k] = (_loss(net, plus, y) - _loss(net, minus, y)) / (2 * EPS)
+    assert flow.grad_x.shape == (TINY.length, TINY.input_size)
+    np.testing.assert_allclose(flow.grad_x, np.abs(numeric), rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_grad_h_matches_finite_differences(kind):
+    flow = gradient_flow(kind, TINY, CPU)
+    net, x, y = _tiny_problem(kind)
+    H = TINY.hidden_size
+    for t in range(TINY.length):
+        numeric = np.zeros(H)
+        for j in range(H):
+            plus = [torch.zeros(1, H, dtype=torch.float64) for _ in range(TINY.length)]
+            minus = [p.clone() for p in plus]
+            plus[t][0, j] += EPS
+            minus[t][0, j] -= EPS
+            numeric[j] = (_loss(net, x, y, dh=plus) - _loss(net, x, y, dh=minus)) / (2 * EPS)
+        assert flow.grad_h[t] == pytest.approx(np.linalg.norm(numeric), rel=1e-5, abs=1e-10), f"t={t}"
+    # the loss reads only the last state, so the gradient at an earlier step is a product of Jacobians: it differs
+    assert len(set(np.round(flow.grad_h, 12))) == TINY.length
+
+
+def test_grad_c_matches_finite_differences():
+    flow = gradient_flow("lstm", TINY, CPU)
+    net, x, y = _tiny_problem("lstm")
+    H = TINY.hidden_size
+    zeros = [torch.zeros(1, H, dtype=torch.float64) for _ in range(TINY.length)]
+    for t in range(TINY.length):
+        numeric = np.zeros(H)
+        for j in range(H):
+            plus = [z.clone() for z in zeros]
+            minus = [z.clone() for z in zeros]
+            plus[t][0, j] += EPS
+            minus[t][0, j] -= EPS
+            numeric[j] = (_loss(net, x, y, dc=plus) - _loss(net, x, y, dc=minus)) / (2 * EPS)
+        assert flow.grad_c[t] == pytest.approx(np.linalg.norm(numeric), rel=1e-5, abs=1e-10), f"t={t}"
+
+
+def test_forget_product_is_the_product_of_later_forget_gates():
+    net, x, y = _tiny_problem("lstm")
+    _, extra = unroll_loss(net, x, y)
+    f = extra["f"].numpy()  # (T, H)
+    flow = gradient_flow("lstm", TINY, CPU)
+    expected = [np.prod(f[t + 1 :], axis=0).mean() for t in range(TINY.length)]
+    np.testing.assert_allclose(flow.forget_product, expected, rtol=1e-12)
+    assert flow.forget_product[-1] == 1.0
+    # the forget gates are sigmoid(pre-activation) with the f-bias 1.0 in the pre-activation
+    H = TINY.hidden_size
+    assert torch.all(net["rnn"].bias_ih_l0[H : 2 * H] == 1.0) and torch.all(net["rnn"].bias_hh_l0[H : 2 * H] == 0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unrolled_cells_match_the_fused_module(kind):
+    """The step-by-step unroll used for the gradients computes what nn.RNN / nn.GRU / nn.LSTM compute."""
+    settings = FlowSettings(length=30, hidden_size=6, input_size=3, seed=3)
+    net, x, y = _tiny_problem(kind, settings)
+    out, _ = net["rnn"](x)
+    fused = torch.nn.functional.binary_cross_entropy_with_logits(net["readout"](out[:, -1]), y)
+    assert _loss(net, x, y) == pytest.approx(fused.item(), rel=1e-12)
+
+
+def test_forget_bias_default_keeps_pytorch_init():
+    net = build_net("lstm", FlowSettings(hidden_size=8, forget_bias=None, seed=1), CPU)
+    f_bias = net["rnn"].bias_ih_l0[8:16]
+    assert torch.all(f_bias.abs() <= 1 / math.sqrt(8)) and f_bias.std() > 0
+
+
+def test_rnn_gradient_vanishes_much_faster_than_lstm_with_a_high_forget_bias():
+    result = compare_gradient_flow(FlowSettings(length=200, hidden_size=16, forget_bias=3.0, seed=0), CPU)
+    rnn, lstm = result.flows["rnn"], result.flows["lstm"]
+    rnn_ratio = rnn.grad_h[0] / rnn.grad_h[-1]
+    lstm_ratio = lstm.grad_h[0] / lstm.grad_h[-1]
+    assert rnn_ratio < 1e-20  # a tanh RNN forgets within a few dozen steps
+    assert lstm_ratio > 1e6 * rnn_ratio
+    assert result.horizons()["lstm"] > result.horizons()["rnn"]
+    assert all(np.all(np.isfinite(f.grad_h)) for f in result.flows.values())
+
+
+def test_progress_reaches_one_and_names_each_net():
+    seen = []
+    compare_gradient_flow(FlowSettings(length=8, hidden_size=4), CPU, progress=lambda f, m: seen.append((f, m)))
+    assert seen[-1][0] == pytest.approx(1.0)
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    assert any("RNN" in m for _, m in seen) and any("LSTM" in m for _, m in seen)
+
+
+@pytest.mark.slow
+def test_training_lowers_the_loss_on_the_memory_task():
+    settings = FlowSettings(length=20, hidden_size=16, weights="trained", train_steps=150, train_length=6, seed=0)
+    flow = gradient_flow("gru", settings, CPU)
+    assert flow.train["loss"] < 0.5 and flow.train["accuracy"] > 0.8  # chance level is 0.693 / 0.5
+
+
+def test_horizon_counts_steps_back_until_the_gradient_drops():
+    assert horizon(np.array([1e-9, 1e-4, 0.01, 1.0]), 1e-3) == 2
+    assert horizon(np.array([0.5, 0.9, 1.0]), 1e-3) == 3
+    assert horizon(np.array([0.0, 0.0]), 1e-3) == 0
+
+
+def test_parse_settings_reads_text_and_rejects_bad_values():
+    s = parse_settings("500", "32", "4", "default")
+    assert s.length == 500 and s.forget_bias is None
+    assert parse_settings("10", "8", "1", "0").forget_bias == 0.0
+    for args, words in (
+        (("abc", "32", "4", "1"), "Sequence length"),
+        (("1", "32", "4", "1"), "at least 2"),
+        (("500", "0", "4", "1"), "Hidden size"),
+        (("500", "32", "4", "nan"), "Forget-gate bias"),
+        (("500", "32", "4", "25"), "between -20 and 20"),
+        (("99999", "32", "4", "1"), "at most"),
+    ):
+        with pytest.raises(InputError, match=words) as err:
+            parse_settings(*args)
+        assert "Example" in str(err.value)
+    with pytest.raises(InputError):
+        FlowSettings(weights="pretrained")
