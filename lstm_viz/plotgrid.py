@@ -1,0 +1,120 @@
+"""A fast subplot grid for Plotly figure dicts: axis domains, shared time axes and panel titles.
+
+``plotly.subplots.make_subplots`` plus ``add_trace`` validates every property on every call and costs ~200 ms for
+a six-panel figure; building the figure as one dict and validating it once in ``go.Figure`` costs ~10 ms. The
+figure builders use this grid so that input → figures stays well under the 300 ms goal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+
+__all__ = ["Grid", "finish"]
+
+
+@dataclass
+class Grid:
+    """A rows × cols grid of subplots; row 1 is at the top. Columns share their x axis when ``shared_x``."""
+
+    rows: int
+    cols: int = 1
+    row_heights: Sequence[float] | None = None
+    col_widths: Sequence[float] | None = None
+    vspace: float = 0.05
+    hspace: float = 0.05
+    titles: Sequence[str | None] | None = None  # row-major, one per cell
+    shared_x: bool = True
+    layout: dict = field(init=False)
+
+    def __post_init__(self) -> None:
+        heights = list(self.row_heights or [1.0] * self.rows)
+        widths = list(self.col_widths or [1.0] * self.cols)
+        if len(heights) != self.rows or len(widths) != self.cols:
+            raise ValueError("row_heights/col_widths must have one entry per row/column")
+        usable_h = 1.0 - self.vspace * (self.rows - 1)
+        usable_w = 1.0 - self.hspace * (self.cols - 1)
+        self._y: list[tuple[float, float]] = []
+        top = 1.0
+        for h in heights:
+            size = usable_h * h / sum(heights)
+            self._y.append((max(0.0, top - size), top))
+            top -= size + self.vspace
+        self._x: list[tuple[float, float]] = []
+        left = 0.0
+        for w in widths:
+            size = usable_w * w / sum(widths)
+            self._x.append((left, min(1.0, left + size)))
+            left += size + self.hspace
+        self.layout = {}
+        for r in range(1, self.rows + 1):
+            for c in range(1, self.cols + 1):
+                xkey, ykey = self.axis_keys(r, c)
+                xref, yref = self.refs(r, c)
+                xaxis = {"domain": list(self._x[c - 1]), "anchor": yref}
+                if self.shared_x and r != self.rows:
+                    xaxis["matches"] = self.refs(self.rows, c)[0]
+                    xaxis["showticklabels"] = False
+                self.layout[xkey] = xaxis
+                self.layout[ykey] = {"domain": list(self._y[r - 1]), "anchor": xref}
+        annotations = []
+        for n, text in enumerate(self.titles or []):
+            if not text:
+                continue
+            r, c = divmod(n, self.cols)
+            x0, x1 = self._x[c]
+            annotations.append(
+                {
+                    "text": text,
+                    "x": (x0 + x1) / 2,
+                    "y": self._y[r][1],
+                    "xref": "paper",
+                    "yref": "paper",
+                    "xanchor": "center",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                    "font": {"size": 13},
+                }
+            )
+        self.layout["annotations"] = annotations
+
+    def index(self, row: int, col: int = 1) -> int:
+        if not (1 <= row <= self.rows and 1 <= col <= self.cols):
+            raise IndexError(f"no cell ({row}, {col}) in a {self.rows}×{self.cols} grid")
+        return (row - 1) * self.cols + col
+
+    def refs(self, row: int, col: int = 1) -> tuple[str, str]:
+        """What a trace puts in ``xaxis``/``yaxis``: ``("x", "y")``, ``("x2", "y2")``, …"""
+        n = self.index(row, col)
+        suffix = "" if n == 1 else str(n)
+        return f"x{suffix}", f"y{suffix}"
+
+    def axis_keys(self, row: int, col: int = 1) -> tuple[str, str]:
+        """The layout keys of that cell's axes: ``("xaxis", "yaxis")``, ``("xaxis2", "yaxis2")``, …"""
+        n = self.index(row, col)
+        suffix = "" if n == 1 else str(n)
+        return f"xaxis{suffix}", f"yaxis{suffix}"
+
+    def x(self, row: int, col: int = 1) -> dict:
+        """That cell's x axis dict, to update in place."""
+        return self.layout[self.axis_keys(row, col)[0]]
+
+    def y(self, row: int, col: int = 1) -> dict:
+        """That cell's y axis dict, to update in place."""
+        return self.layout[self.axis_keys(row, col)[1]]
+
+    def y_domain(self, row: int) -> tuple[float, float]:
+        return self._y[row - 1]
+
+    def place(self, trace: dict, row: int, col: int = 1) -> dict:
+        """``trace`` with its axes set to that cell."""
+        xref, yref = self.refs(row, col)
+        trace["xaxis"], trace["yaxis"] = xref, yref
+        return trace
+
+
+def finish(traces: list[dict], layout: dict) -> go.Figure:
+    """Validate the dicts once and return the Figure."""
+    return go.Figure({"data": traces, "layout": layout})
