@@ -1,0 +1,316 @@
+"""RecordingLSTM against torch.nn.LSTM: parity of outputs and gradients, the recorded equations, names, bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from lstm_viz import DISPLAY_ORDER, STORAGE_ORDER, Recording, RecordingLSTM, recording_names
+
+I, H, P, B, T = 3, 5, 2, 2, 6
+TOL = {"atol": 1e-5, "rtol": 1e-4}
+
+SWEEP = list(
+    itertools.product(
+        [1, 2, 3],  # num_layers
+        [True, False],  # bias
+        [False, True],  # bidirectional
+        [False, True],  # batch_first
+        [0, P],  # proj_size
+        [False, True],  # given hx
+        [True, False],  # batched
+    )
+)
+
+
+def _pair(num_layers, bias, bidirectional, batch_first, proj_size, seed=0):
+    torch.manual_seed(seed)
+    ref = nn.LSTM(
+        I, H, num_layers, bias=bias, batch_first=batch_first, bidirectional=bidirectional, proj_size=proj_size
+    )
+    with torch.no_grad():  # non-zero biases everywhere so a bias mix-up cannot hide
+        for p in ref.parameters():
+            p.uniform_(-0.8, 0.8)
+    return ref, RecordingLSTM.from_lstm(ref)
+
+
+def _inputs(ref: nn.LSTM, batched: bool, given_hx: bool, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    D = 2 if ref.bidirectional else 1
+    real_h = ref.proj_size or ref.hidden_size
+    if batched:
+        x = torch.randn((B, T, I) if ref.batch_first else (T, B, I), generator=g)
+        hx_shape = (ref.num_layers * D, B)
+    else:
+        x = torch.randn(T, I, generator=g)
+        hx_shape = (ref.num_layers * D,)
+    hx = None
+    if given_hx:
+        hx = (torch.randn(*hx_shape, real_h, generator=g), torch.randn(*hx_shape, H, generator=g))
+    return x, hx
+
+
+@pytest.mark.parametrize("num_layers,bias,bidirectional,batch_first,proj_size,given_hx,batched", SWEEP)
+def test_forward_and_gradients_match_nn_lstm(
+    num_layers, bias, bidirectional, batch_first, proj_size, given_hx, batched
+):
+    ref, rec = _pair(num_layers, bias, bidirectional, batch_first, proj_size)
+    x, hx = _inputs(ref, batched, given_hx)
+    outs = []
+    for model in (ref, rec):
+        xi = x.clone().requires_grad_()
+        hxi = tuple(t.clone().requires_grad_() for t in hx) if hx else None
+        out, (h_n, c_n) = model(xi, hxi)
+        # A loss that touches every output so every gradient path is exercised.
+        loss = (out * torch.linspace(-1, 1, out.shape[-1])).sum() + (h_n**2).sum() + c_n.sum()
+        loss.backward()
+        grads = [xi.grad] + ([t.grad for t in hxi] if hxi else []) + [p.grad for p in model.parameters()]
+        outs.append((out, h_n, c_n, grads))
+    (o1, h1, c1, g1), (o2, h2, c2, g2) = outs
+    assert o1.shape == o2.shape and h1.shape == h2.shape and c1.shape == c2.shape
+    assert torch.allclose(o1, o2, **TOL) and torch.allclose(h1, h2, **TOL) and torch.allclose(c1, c2, **TOL)
+    assert len(g1) == len(g2)
+    for a, b in zip(g1, g2, strict=True):
+        assert torch.allclose(a, b, **TOL)
+
+
+@pytest.mark.parametrize("strategy", ["replay", "loop"])
+@pytest.mark.parametrize("num_layers,bias,bidirectional,batch_first,proj_size,given_hx,batched", SWEEP)
+def test_record_matches_forward_and_obeys_the_equations(
+    strategy, num_layers, bias, bidirectional, batch_first, proj_size, given_hx, batched
+):
+    ref, model = _pair(num_layers, bias, bidirectional, batch_first, proj_size)
+    x, hx = _inputs(ref, batched, given_hx)
+    with torch.no_grad():
+        out, (h_n, c_n) = ref(x, hx)
+    rec = model.record(x, hx, strategy=strategy)
+
+    # What forward returns.
+    if strategy == "replay":  # the kernel's own tensors: bit-identical
+        assert torch.equal(rec.output, out) and torch.equal(rec.h_n, h_n) and torch.equal(rec.c_n, c_n)
+    assert torch.allclose(rec.output, out, **TOL)
+    assert torch.allclose(rec.h_n, h_n, **TOL) and torch.allclose(rec.c_n, c_n, **TOL)
+
+    L, D = num_layers, 2 if bidirectional else 1
+    n_batch = B if batched else 1
+    for name in ("f", "i", "g", "o", "c", "m"):
+        assert getattr(rec, name).shape == (L, D, n_batch, T, H), name
+    assert rec.h.shape == (L, D, n_batch, T, proj_size or H)
+    assert rec.x.shape == (n_batch, T, I)
+
+    # Ranges of the gates.
+    for gate in (rec.f, rec.i, rec.o):
+        assert gate.min() >= 0 and gate.max() <= 1
+    assert rec.g.min() >= -1 and rec.g.max() <= 1
+
+    # c_t = f_t c_{t-1} + i_t g_t, with c_{-1} = c0 (time runs backwards for the reverse direction).
+    c0 = (hx[1] if hx else torch.zeros(L * D, *((B,) if batched else ()), H)).reshape(L, D, n_batch, H)
+    h0 = (hx[0] if hx else torch.zeros(L * D, *((B,) if batched else ()), proj_size or H)).reshape(
+        L, D, n_batch, proj_size or H
+    )
+    for d in range(D):
+        order = range(T) if d == 0 else range(T - 1, -1, -1)
+        c_prev = c0[:, d]
+        for t in order:
+            f, i, g, o = (getattr(rec, n)[:, d, :, t] for n in ("f", "i", "g", "o"))
+            c_t = rec.c[:, d, :, t]
+            assert torch.allclose(c_t, f * c_prev + i * g, **TOL)
+            assert torch.allclose(rec.m[:, d, :, t], o * torch.tanh(c_t), **TOL)
+            c_prev = c_t
+        # h_t = m_t, or W_hr m_t for an LSTMP.
+        for k in range(L):
+            m = rec.m[k, d]
+            if proj_size:
+                w_hr = getattr(model, f"weight_hr_l{k}{'_reverse' if d else ''}")
+                assert torch.allclose(rec.h[k, d], m @ w_hr.T, **TOL)
+            else:
+                assert torch.allclose(rec.h[k, d], m, **TOL)
+        # Gates recomputed from the recorded h_{t-1} and the layer's input with the stored weights (i, f, g, o).
+        for k in range(L):
+            sfx = f"l{k}{'_reverse' if d else ''}"
+            layer_in = rec.x if k == 0 else torch.cat([rec.h[k - 1, dd] for dd in range(D)], -1)
+            h_seq = rec.h[k, d]
+            h_prev_seq = (
+                torch.cat([h0[k, d].unsqueeze(1), h_seq[:, :-1]], 1)
+                if d == 0
+                else torch.cat([h_seq[:, 1:], h0[k, d].unsqueeze(1)], 1)
+            )
+            pre = layer_in @ getattr(model, f"weight_ih_{sfx}").T + h_prev_seq @ getattr(model, f"weight_hh_{sfx}").T
+            if bias:
+                pre = pre + getattr(model, f"bias_ih_{sfx}") + getattr(model, f"bias_hh_{sfx}")
+            i, f, g, o = pre.chunk(4, -1)  # PyTorch's storage order
+            assert torch.allclose(rec.i[k, d], torch.sigmoid(i), **TOL)
+            assert torch.allclose(rec.f[k, d], torch.sigmoid(f), **TOL)
+            assert torch.allclose(rec.g[k, d], torch.tanh(g), **TOL)
+            assert torch.allclose(rec.o[k, d], torch.sigmoid(o), **TOL)
+
+    # The last layer's recorded h is the output.
+    out_bt = out.unsqueeze(0) if not batched else (out if batch_first else out.transpose(0, 1))
+    assert torch.allclose(torch.cat([rec.h[-1, d] for d in range(D)], -1), out_bt, **TOL)
+
+
+def test_state_dict_loads_strictly_both_ways():
+    ref = nn.LSTM(4, 6, 2, bidirectional=True, proj_size=3)
+    rec = RecordingLSTM(4, 6, 2, bidirectional=True, proj_size=3)
+    rec.load_state_dict(ref.state_dict(), strict=True)
+    back = nn.LSTM(4, 6, 2, bidirectional=True, proj_size=3)
+    back.load_state_dict(rec.state_dict(), strict=True)
+    assert list(rec.state_dict()) == list(ref.state_dict())
+    for name, p in ref.named_parameters():
+        assert torch.equal(p, dict(rec.named_parameters())[name])
+    assert isinstance(rec, nn.LSTM)
+
+
+def test_from_lstm_copies_options_and_mode():
+    ref = nn.LSTM(2, 4, 2, bias=False, batch_first=True, dropout=0.25, bidirectional=True, proj_size=1).eval()
+    rec = RecordingLSTM.from_lstm(ref)
+    for attr in ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"):
+        assert getattr(rec, attr) == getattr(ref, attr)
+    assert rec.proj_size == 1 and not rec.training
+    with pytest.raises(TypeError, match="torch.nn.LSTM"):
+        RecordingLSTM.from_lstm(nn.GRU(2, 4))
+
+
+def test_model_trains_through_recording_lstm():
+    torch.manual_seed(0)
+    model = RecordingLSTM(1, 4, batch_first=True)
+    head = nn.Linear(4, 1)
+    opt = torch.optim.Adam([*model.parameters(), *head.parameters()], lr=0.05)
+    x = torch.tensor([[[0.0], [0.5], [0.25], [1.0]], [[1.0], [0.5], [0.25], [1.0]]])
+    y = torch.tensor([[0.0], [1.0]])
+    first = None
+    for _ in range(150):
+        opt.zero_grad()
+        loss = ((head(model(x)[0][:, -1]) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < first / 20
+
+
+def test_dropout_behaves_as_in_nn_lstm():
+    torch.manual_seed(0)
+    ref = nn.LSTM(3, 5, 3, dropout=0.5)
+    rec = RecordingLSTM.from_lstm(ref)
+    x = torch.randn(6, 2, 3)
+    rec.train()
+    ref.train()
+    torch.manual_seed(7)
+    a = ref(x)[0]
+    torch.manual_seed(7)
+    b = rec(x)[0]
+    assert torch.equal(a, b)  # forward *is* nn.LSTM's, dropout included
+    # Recording is eval-mode by default: deterministic, and equal to the eval-mode forward.
+    r1, r2 = rec.record(x), rec.record(x)
+    assert torch.equal(r1.output, r2.output)
+    with torch.no_grad():
+        assert torch.allclose(r1.output, rec.eval()(x)[0], **TOL)
+    # With apply_dropout in training mode some next-layer inputs are dropped, so the output changes.
+    rec.train()
+    r3 = rec.record(x, apply_dropout=True)
+    assert not torch.allclose(r3.output, r1.output)
+    assert torch.allclose(r3.c[0], r1.c[0])  # the first layer sees the raw input either way
+
+
+def test_recording_names_are_pinned():
+    assert recording_names(2, bidirectional=True) == [
+        "layer0.fwd.f", "layer0.fwd.i", "layer0.fwd.g", "layer0.fwd.o", "layer0.fwd.c", "layer0.fwd.m",
+        "layer0.fwd.h",
+        "layer0.bwd.f", "layer0.bwd.i", "layer0.bwd.g", "layer0.bwd.o", "layer0.bwd.c", "layer0.bwd.m",
+        "layer0.bwd.h",
+        "layer1.fwd.f", "layer1.fwd.i", "layer1.fwd.g", "layer1.fwd.o", "layer1.fwd.c", "layer1.fwd.m",
+        "layer1.fwd.h",
+        "layer1.bwd.f", "layer1.bwd.i", "layer1.bwd.g", "layer1.bwd.o", "layer1.bwd.c", "layer1.bwd.m",
+        "layer1.bwd.h",
+    ]  # fmt: skip
+    assert DISPLAY_ORDER == ("f", "i", "g", "o", "c", "h")
+    assert STORAGE_ORDER == ("i", "f", "g", "o")
+    rec = RecordingLSTM(2, 3, 2, bidirectional=True).record(torch.randn(4, 2))
+    assert rec.names() == recording_names(2, bidirectional=True)
+    for name in rec.names():
+        assert rec[name].shape[:2] == (1, 4)
+    assert torch.equal(rec["layer1.bwd.c"], rec.c[1, 1])
+    with pytest.raises(KeyError, match="layer0.fwd.f"):
+        rec["gate_f"]
+    with pytest.raises(KeyError, match="not in this recording"):
+        rec["layer2.fwd.f"]
+
+
+def test_to_frame_long_format_and_selection():
+    torch.manual_seed(0)
+    model = RecordingLSTM(2, 3, 2, bidirectional=True, proj_size=2)
+    rec = model.record(torch.randn(5, 4, 2))  # T=5, B=4
+    frame = rec.to_frame()
+    assert list(frame.columns) == ["layer", "direction", "batch", "t", "unit", "tensor", "value"]
+    n_hidden = 2 * 2 * 4 * 5 * 3  # layers * directions * batch * T * units
+    assert len(frame) == 6 * n_hidden + n_hidden * 2 // 3  # six tensors of 3 units, h of 2 units
+    small = rec.to_frame(layers=[1], directions=["bwd"], tensors=["c", "h"], batch=2)
+    assert set(small["tensor"]) == {"c", "h"} and set(small["layer"]) == {1} and set(small["batch"]) == {2}
+    assert len(small) == 5 * 3 + 5 * 2
+    row = small[(small.tensor == "c") & (small.t == 3) & (small.unit == 1)]
+    assert row["value"].item() == pytest.approx(rec.c[1, 1, 2, 3, 1].item())
+    with pytest.raises(ValueError, match="choose from"):
+        rec.to_frame(tensors=["z"])
+    with pytest.raises(ValueError, match="layers must be in"):
+        rec.to_frame(layers=[5])
+    assert isinstance(frame, pd.DataFrame)
+
+
+def test_recording_is_detached_and_on_model_device():
+    model = RecordingLSTM(2, 3)
+    x = torch.randn(4, 2, requires_grad=True)
+    rec = model.record(x)
+    assert isinstance(rec, Recording)
+    for name in ("output", "h_n", "c_n", "f", "i", "g", "o", "c", "m", "h", "x"):
+        t = getattr(rec, name)
+        assert not t.requires_grad, name
+        assert t.device == model.weight_ih_l0.device
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_gpu_parity():
+    ref, model = _pair(2, True, True, True, 0)
+    ref, model = ref.cuda(), model.cuda()
+    x = torch.randn(B, T, I, device="cuda")
+    with torch.no_grad():
+        out, (_, c_n) = ref(x)
+    rec = model.record(x)
+    assert rec.f.device.type == "cuda"
+    assert torch.allclose(rec.output, out, atol=1e-5) and torch.allclose(rec.c_n, c_n, atol=1e-5)
+    assert torch.allclose(model(x)[0], ref(x)[0], atol=1e-5)
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("method", ["forward", "record"])
+def test_bad_input_names_expected_and_given_shapes(method):
+    model = RecordingLSTM(3, 4, 2, batch_first=True)
+    call = model if method == "forward" else model.record
+    with pytest.raises(ValueError, match=r"input_size=3.*\(2, 5, 7\)"):
+        call(torch.randn(2, 5, 7))
+    with pytest.raises(ValueError, match=r"2-D.*3-D.*1-D tensor of shape \(5,\)"):
+        call(torch.randn(5))
+    with pytest.raises(ValueError, match=r"4-D tensor of shape \(1, 2, 5, 3\)"):
+        call(torch.randn(1, 2, 5, 3))
+    with pytest.raises(ValueError, match="floating-point.*int64"):
+        call(torch.ones(2, 5, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"h0 must have shape \(2, 2, 4\).*got \(1, 2, 4\)"):
+        call(torch.randn(2, 5, 3), (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4)))
+    with pytest.raises(ValueError, match=r"c0 must have shape \(2, 2, 4\).*got \(2, 3, 4\)"):
+        call(torch.randn(2, 5, 3), (torch.zeros(2, 2, 4), torch.zeros(2, 3, 4)))
+    with pytest.raises(ValueError, match="no time steps"):
+        call(torch.randn(2, 0, 3))
+    with pytest.raises(ValueError, match="tuple"):
+        call(torch.randn(2, 5, 3), torch.zeros(2, 2, 4))
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError, match="proj_size"):
+        RecordingLSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+        RecordingLSTM(3, 0)
+    with pytest.raises(ValueError, match="proj_size must be a non-negative"):
+        RecordingLSTM(3, 4, proj_size=-1)
