@@ -1,0 +1,154 @@
+"""Parsing of typed input: valid text gives tensors/tuples, bad text an InputError that shows an example."""
+
+import pytest
+import torch
+
+from lstm_viz.parsing import (
+    MAX_STEPS,
+    InputError,
+    parse_float,
+    parse_int,
+    parse_subtraction,
+    parse_toy_sequence,
+    parse_vectors,
+)
+
+
+def test_input_error_is_a_value_error():
+    assert issubclass(InputError, ValueError)
+    assert MAX_STEPS >= 5000
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0, 0.5, 0.25, 1", [0, 0.5, 0.25, 1]),
+        ("0 0.5 0.25 1", [0, 0.5, 0.25, 1]),
+        ("[1, 0.5, 0.25, 1]", [1, 0.5, 0.25, 1]),
+        ("  -2.5e-1 ,3 ", [-0.25, 3]),
+        ("7", [7]),
+    ],
+)
+def test_toy_sequence_valid(text, expected):
+    out = parse_toy_sequence(text)
+    assert out.dtype == torch.float32 and out.shape == (len(expected),)
+    assert torch.allclose(out, torch.tensor(expected, dtype=torch.float32))
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("0, abc, 1", "'abc' is not a number"),
+        ("0, nan, 1", "not a finite number"),
+        ("inf", "not a finite number"),
+        ("1e308", "too large"),
+        (", ,", "no numbers"),
+    ],
+)
+def test_toy_sequence_invalid(text, fragment):
+    with pytest.raises(InputError) as err:
+        parse_toy_sequence(text)
+    assert fragment in str(err.value)
+    assert "0, 0.5, 0.25, 1" in str(err.value)  # the message shows a valid example
+
+
+def test_toy_sequence_too_long():
+    parse_toy_sequence(", ".join(["0.5"] * MAX_STEPS))
+    with pytest.raises(InputError, match=f"at most {MAX_STEPS}"):
+        parse_toy_sequence(", ".join(["0.5"] * (MAX_STEPS + 1)))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("123 - 61", (123, 61)),
+        ("123-61", (123, 61)),
+        ("255 − 0", (255, 0)),  # Unicode minus
+        ("9 – 9", (9, 9)),  # en dash
+        ("0-0", (0, 0)),
+        (" 200 - 17 = ", (200, 17)),
+        ("200 - 17 = ?", (200, 17)),
+    ],
+)
+def test_subtraction_valid(text, expected):
+    assert parse_subtraction(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "empty"),
+        ("hello", "two whole numbers"),
+        ("123", "two whole numbers"),
+        ("12 - 3 - 1", "two whole numbers"),
+        ("1.5 - 1", "whole numbers"),
+        ("3 + 4", "only subtraction"),
+        ("-3 - 1", "must not be negative"),
+        ("256 - 1", "does not fit in 8 bits"),
+        ("300 - 400", "does not fit in 8 bits"),
+        ("3 - 5", "larger than a"),
+    ],
+)
+def test_subtraction_invalid(text, fragment):
+    with pytest.raises(InputError) as err:
+        parse_subtraction(text)
+    assert fragment in str(err.value)
+    assert "123 - 61" in str(err.value)
+
+
+def test_vectors_rows_and_values():
+    out = parse_vectors("0.5, -1; 0 1\n2,3", 2)
+    assert out.shape == (3, 2) and out.dtype == torch.float32
+    assert out.tolist() == [[0.5, -1.0], [0.0, 1.0], [2.0, 3.0]]
+    assert parse_vectors("[[1, 2], [3, 4]]", 2).tolist() == [[1, 2], [3, 4]]
+    assert parse_vectors("1;2;3", 1).shape == (3, 1)
+    # width 1: a single row of several values is a sequence of scalars
+    assert parse_vectors("0, 0.5, 0.25, 1", 1).view(-1).tolist() == [0, 0.5, 0.25, 1]
+    assert parse_vectors("[0, 0.5]", 1).shape == (2, 1)
+    assert parse_vectors("1; ;2;", 1).shape == (2, 1)  # blank rows are skipped
+
+
+@pytest.mark.parametrize(
+    "text, width, fragment",
+    [
+        ("", 2, "empty"),
+        ("1, 2, 3", 2, "has 3 values but the model expects 2"),
+        ("1, 2; 3", 2, "Time step 2 has 1 value but"),
+        ("1, x", 2, "'x' is not a number"),
+        ("1, nan", 2, "not a finite number"),
+        ("1, -inf", 2, "not a finite number"),
+        ('[[1, 2], [3, "a"]]', 2, "must hold only numbers"),
+        ('{"a": 1}', 2, "not a number"),
+    ],
+)
+def test_vectors_invalid(text, width, fragment):
+    with pytest.raises(InputError) as err:
+        parse_vectors(text, width)
+    assert fragment in str(err.value)
+    assert "Example" in str(err.value)
+
+
+def test_vectors_too_long_and_bad_width():
+    assert parse_vectors("\n".join(["1 2"] * MAX_STEPS), 2).shape == (MAX_STEPS, 2)
+    with pytest.raises(InputError, match="at most"):
+        parse_vectors("\n".join(["1 2"] * (MAX_STEPS + 1)), 2)
+    with pytest.raises(ValueError, match="width"):
+        parse_vectors("1", 0)
+
+
+def test_numbers():
+    assert parse_int("42", name="epochs", minimum=1) == 42
+    assert parse_int(" 1_000 ") == 1000
+    assert parse_float("1e-3", name="lr", minimum=0, exclusive_minimum=True) == 0.001
+    for bad, fragment in [("ten", "whole number"), ("1.5", "whole number"), ("0", "at least 1")]:
+        with pytest.raises(InputError, match=fragment):
+            parse_int(bad, name="epochs", minimum=1)
+    with pytest.raises(InputError, match="at most 10"):
+        parse_int("11", maximum=10)
+    for bad, fragment in [("abc", "not a number"), ("nan", "finite"), ("0", "greater than 0"), ("-1", "greater")]:
+        with pytest.raises(InputError, match=fragment):
+            parse_float(bad, name="lr", minimum=0, exclusive_minimum=True)
+    with pytest.raises(InputError, match="at most 1"):
+        parse_float("2", maximum=1)
