@@ -1,0 +1,30 @@
+"""lstm-viz: the Streamlit entry point. Navigation over pages/ and the sidebar every page shares."""
+
+import streamlit as st
+
+from lstm_viz.device import describe_device, pick_device
+from lstm_viz.widgets import sidebar_model_picker
+
+st.set_page_config(page_title="lstm-viz", page_icon="🧠", layout="wide")
+
+PAGES = {
+    "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+    "Look inside": [
+        st.Page("pages/explorer.py", title="Gate Explorer", icon="🔬"),
+        st.Page("pages/cell_step.py", title="One cell, step by step", icon="🧮"),
+    ],
+    "Train live": [
+        st.Page("pages/train_toy.py", title="Train: StatQuest toy", icon="📈"),
+        st.Page("pages/train_subtraction.py", title="Train: 8-bit subtraction", icon="➖"),
+    ],
+    "Compare": [
+        st.Page("pages/compare.py", title="LSTM vs LSTMP", icon="⚖️"),
+        st.Page("pages/gradient_flow.py", title="Why LSTM works: gradient flow", icon="🌊"),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+with st.sidebar:
+    sidebar_model_picker()
+    st.caption(f"Tensors live on **{describe_device(pick_device())}**")
+navigation.run()

@@ -1,0 +1,52 @@
+"""Home: what lstm-viz is for, the six LSTM equations, and where to go next."""
+
+import streamlit as st
+
+st.title("lstm-viz — see inside an LSTM")
+st.markdown(
+    "An LSTM reads a sequence one step at a time and carries two memories: a **cell state** `c` (long memory) that "
+    "is updated by *addition*, and a **hidden state** `h` (short memory) that it shows to the next layer. Four "
+    "gates decide, at every step and for every unit, how much of `c` to keep, what to write into it, and what to "
+    "show. lstm-viz records all of them — `f, i, g, o, c, h` for every step, layer and direction — with a drop-in "
+    "twin of `torch.nn.LSTM` that gives exactly its results."
+)
+st.markdown(
+    "Type a sequence and watch the gates on the **Gate Explorer**, train the StatQuest toy LSTM or the 8-bit "
+    "subtraction LSTM **live**, measure what a projection (LSTMP) saves, and see **why** the additive cell state "
+    "lets gradients survive where a plain RNN's vanish. Everything works at once on the shipped models."
+)
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("The six equations")
+    st.latex(r"f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \quad\text{forget gate}")
+    st.latex(r"i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \quad\text{input gate}")
+    st.latex(r"g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \quad\text{candidate}")
+    st.latex(r"o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \quad\text{output gate}")
+    st.latex(r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \quad\text{cell state: kept + written}")
+    st.latex(r"h_t = o_t \odot \tanh(c_t) \quad(\text{LSTMP: } h_t = W_{hr}\,(o_t \odot \tanh(c_t)))")
+with right:
+    st.subheader("How PyTorch stores them")
+    st.markdown(
+        "`nn.LSTM` stacks the four gates' weights in the order **i, f, g, o**: `weight_ih_l0` is "
+        "`[W_ii | W_if | W_ig | W_io]` of shape `(4·hidden, input)`, `weight_hh_l0` is `(4·hidden, hidden)` "
+        "(or `(4·hidden, proj)` for an LSTMP), and the two biases `bias_ih_l0`, `bias_hh_l0` are `(4·hidden)`. "
+        "lstm-viz keeps that storage order and these names, but *shows* the gates as **f, i, g, o, c, h**: "
+        "forget first, as the tutorials tell the story."
+    )
+    st.info("`c` keeps `hidden_size` units; with `proj_size > 0`, `h` and the output have `proj_size` units.")
+
+st.subheader("Where to go")
+cols = st.columns(3)
+links = [
+    ("pages/explorer.py", "Gate Explorer", "Record any model on a sequence you type; heatmaps, traces, export."),
+    ("pages/cell_step.py", "One cell, step by step", "Every number of one step, and the parity check."),
+    ("pages/train_toy.py", "Train: StatQuest toy", "Company A → 0, Company B → 1, learned live."),
+    ("pages/train_subtraction.py", "Train: 8-bit subtraction", "Watch an LSTM learn to borrow."),
+    ("pages/compare.py", "LSTM vs LSTMP", "What the projection costs and saves, measured."),
+    ("pages/gradient_flow.py", "Gradient flow", "RNN vs GRU vs LSTM over hundreds of steps."),
+]
+for n, (path, label, blurb) in enumerate(links):
+    with cols[n % 3]:
+        st.page_link(path, label=label)
+        st.caption(blurb)
