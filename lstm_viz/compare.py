@@ -28,15 +28,19 @@ from lstm_viz.recording import RecordingLSTM
 
 __all__ = [
     "MAX_BATCH",
+    "MAX_LATENCY_WORK",
     "MAX_LAYERS",
+    "MAX_PARAMETERS",
     "MAX_SEQ_LEN",
     "MAX_SIZE",
     "MODEL_NAMES",
     "Latency",
     "PairSpec",
     "build_pair",
+    "check_latency_work",
     "compare_parameters",
     "count_parameters",
+    "kernel_note",
     "measure_latency",
     "multiply_adds",
     "multiply_adds_per_step",
@@ -52,6 +56,8 @@ MAX_SIZE = 4096  # input_size / hidden_size cap: one (4H, H) matrix at 4096 is a
 MAX_LAYERS = 8
 MAX_BATCH = 1024
 MAX_SEQ_LEN = 4096
+MAX_PARAMETERS = 50_000_000  # both models together, about 200 MB of float32 weights
+MAX_LATENCY_WORK = 2e10  # multiply-adds in one timed forward pass (batch × T × per step): about 10 s on a CPU
 
 _PARAM_NAME = re.compile(r"^(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$")
 _KIND = {
@@ -104,9 +110,7 @@ class PairSpec:
         return f"nn.LSTM({', '.join(parts)})"
 
 
-def parse_size(
-    value: object, name: str, *, minimum: int = 1, maximum: int = MAX_SIZE, example: int = 5
-) -> int:
+def parse_size(value: object, name: str, *, minimum: int = 1, maximum: int = MAX_SIZE, example: int = 5) -> int:
     """A whole number typed by a user (``"32"``, ``32``, ``" 32 "``) or a ``ValueError`` saying why not.
 
     >>> parse_size(" 32 ", "hidden_size")
@@ -163,11 +167,19 @@ def validate_pair(
             f"projection compresses h from hidden_size to proj_size dimensions (nn.LSTM's rule). "
             f"Example: hidden_size 5 with proj_size 3."
         )
+    total = 0
     for model in MODEL_NAMES:
         try:
-            nn.LSTM(**spec.kwargs(model), device="meta")
+            meta = nn.LSTM(**spec.kwargs(model), device="meta")  # shapes only, no memory
         except (ValueError, TypeError) as err:  # nn.LSTM's rules, in case they are stricter than ours
             raise ValueError(f"nn.LSTM refuses {spec.describe(model)}: {err}.") from None
+        total += count_parameters(meta)
+    if total > MAX_PARAMETERS:
+        raise ValueError(
+            f"These two models would hold {total:,} parameters together; this app caps them at "
+            f"{MAX_PARAMETERS:,} to keep memory sane. Use a smaller hidden_size or fewer layers, "
+            f"e.g. hidden_size 512 with 2 layers."
+        )
     return spec
 
 
@@ -352,6 +364,39 @@ class Latency:
     def label(self) -> str:
         q1, q3 = self.iqr_ms
         return f"{self.median_ms:.3f} ms (IQR {q1:.3f}–{q3:.3f}, {len(self.samples_ms)} runs)"
+
+
+def check_latency_work(
+    modules: Sequence[nn.LSTM], batch: object, seq_len: object, runs: object
+) -> tuple[int, int, int]:
+    """Parse batch, sequence length and runs for :func:`measure_latency`; refuse a measurement that would
+    take too long (more than ``MAX_LATENCY_WORK`` multiply-adds per forward pass) with the reason."""
+    batch_n = parse_size(batch, "batch", maximum=MAX_BATCH, example=1)
+    steps = parse_size(seq_len, "sequence length", maximum=MAX_SEQ_LEN, example=8)
+    runs_n = parse_size(runs, "runs", minimum=3, maximum=500, example=30)
+    work = max(multiply_adds_per_step(m)["total"] for m in modules) * batch_n * steps
+    if work > MAX_LATENCY_WORK:
+        raise ValueError(
+            f"One forward pass at batch {batch_n} × T {steps} costs {work:,.0f} multiply-adds, more than this "
+            f"page times ({MAX_LATENCY_WORK:,.0f}). Use a smaller batch or a shorter sequence, e.g. batch 1, T 64."
+        )
+    return batch_n, steps, runs_n
+
+
+def kernel_note(device: torch.device | str) -> str | None:
+    """Why an LSTMP can be *slower* than the bigger LSTM on this device, or None when it runs fused.
+
+    On the CPU, PyTorch runs a plain LSTM in oneDNN's fused kernel but has none for projections ("LSTM with
+    projections is not supported with oneDNN"): the LSTMP takes the step-by-step fallback, so fewer multiply-adds
+    need not mean less time. On CUDA, cuDNN handles both.
+    """
+    if torch.device(device).type == "cpu" and torch.backends.mkldnn.is_available():
+        return (
+            "On the CPU, PyTorch runs the plain LSTM in oneDNN's fused kernel, but oneDNN has no kernel for "
+            "projections, so the LSTMP runs PyTorch's step-by-step fallback: fewer multiply-adds, yet often more "
+            "time. On a CUDA GPU, cuDNN runs both fused."
+        )
+    return None
 
 
 def _sync(device: torch.device) -> None:

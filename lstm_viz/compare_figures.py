@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -18,6 +19,7 @@ __all__ = [
     "MODEL_COLORS",
     "latency_figure",
     "parameter_figure",
+    "projection_figure",
     "sweep_figure",
     "training_figure",
 ]
@@ -52,13 +54,16 @@ def parameter_figure(table: pd.DataFrame) -> go.Figure:
         )
     a, b = int(total["LSTM params"]), int(total["LSTMP params"])
     fig.update_layout(
-        title=f"Parameters per tensor — LSTM {a:,} vs LSTMP {b:,} ({_percent_change(a, b)})",
+        title={
+            "text": "Parameters per tensor",
+            "subtitle": {"text": f"total: LSTM {a:,} vs LSTMP {b:,} ({_percent_change(a, b)})"},
+        },
         barmode="group",
         xaxis_title="parameters",
         yaxis={"autorange": "reversed", "title": None},
-        height=max(260, 48 * len(body) + 120),
-        legend={"orientation": "h", "y": -0.15},
-        margin={"l": 10, "r": 30, "t": 60, "b": 40},
+        height=max(300, 44 * len(body) + 140),
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 10, "r": 40, "t": 80, "b": 40},
     )
     return fig
 
@@ -80,13 +85,14 @@ def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NA
     first = latencies[0]
     medians = ", ".join(f"{n} {lat.median_ms:.3f} ms" for n, lat in zip(names, latencies, strict=True))
     fig.update_layout(
-        title=(
-            f"Forward latency on {first.device}, batch {first.batch}, T {first.seq_len} — median {medians}"
-        ),
-        yaxis_title="milliseconds per forward pass",
+        title={
+            "text": f"Forward latency on {first.device}, batch {first.batch}, T {first.seq_len}",
+            "subtitle": {"text": f"median: {medians}"},
+        },
+        yaxis={"title": "ms per forward pass (log scale)", "type": "log"},
         showlegend=False,
-        height=360,
-        margin={"l": 10, "r": 10, "t": 60, "b": 30},
+        height=380,
+        margin={"l": 10, "r": 10, "t": 80, "b": 30},
     )
     return fig
 
@@ -108,19 +114,39 @@ def training_figure(history: pd.DataFrame, x: str = "epoch") -> go.Figure:
         color = MODEL_COLORS[model]
         xs = part[x]
         fig.add_scatter(
-            x=xs, y=part["loss"], name=f"{model} loss", mode="lines+markers", marker={"size": 4},
-            line={"color": color}, legendgroup=model, row=1, col=1,
+            x=xs,
+            y=part["loss"],
+            name=f"{model} loss",
+            mode="lines+markers",
+            marker={"size": 4},
+            line={"color": color},
+            legendgroup=model,
+            row=1,
+            col=1,
             hovertemplate=f"{model}<br>{_CURVE_X[x]} %{{x}}<br>loss %{{y:.4g}}<extra></extra>",
         )
         fig.add_scatter(
-            x=xs, y=part["test_exact_match"], name=f"{model} test", mode="lines+markers", marker={"size": 4},
-            line={"color": color}, legendgroup=model, row=1, col=2,
+            x=xs,
+            y=part["test_exact_match"],
+            name=f"{model} test",
+            mode="lines+markers",
+            marker={"size": 4},
+            line={"color": color},
+            legendgroup=model,
+            row=1,
+            col=2,
             hovertemplate=f"{model} test<br>{_CURVE_X[x]} %{{x}}<br>exact match %{{y:.1%}}<extra></extra>",
         )
         if "train_exact_match" in part:
             fig.add_scatter(
-                x=xs, y=part["train_exact_match"], name=f"{model} train", mode="lines",
-                line={"color": color, "dash": "dot"}, legendgroup=model, row=1, col=2,
+                x=xs,
+                y=part["train_exact_match"],
+                name=f"{model} train",
+                mode="lines",
+                line={"color": color, "dash": "dot"},
+                legendgroup=model,
+                row=1,
+                col=2,
                 hovertemplate=f"{model} train<br>{_CURVE_X[x]} %{{x}}<br>exact match %{{y:.1%}}<extra></extra>",
             )
     fig.update_yaxes(type="log", row=1, col=1)
@@ -187,5 +213,64 @@ def sweep_figure(results: pd.DataFrame, budget: Mapping[str, object] | None = No
         height=420,
         legend={"orientation": "h", "y": -0.2},
         margin={"l": 10, "r": 10, "t": 60, "b": 40},
+    )
+    return fig
+
+
+def projection_figure(
+    m: np.ndarray, w_hr: np.ndarray, h: np.ndarray, step_labels: Sequence[str] | None = None, title: str = ""
+) -> go.Figure:
+    """LSTMP's projection at work: ``m`` (T × H, before), ``W_hr`` (P × H) and ``h = W_hr m`` (T × P, after).
+
+    ``m`` and ``h`` are one layer/direction/batch of a recording, ``(T, H)`` and ``(T, P)``; ``w_hr`` is that
+    layer's ``weight_hr``. All three on one diverging scale per panel, centred on 0; units on the y axis.
+    """
+    m, w_hr, h = (np.asarray(a, dtype=np.float32) for a in (m, w_hr, h))
+    if m.ndim != 2 or h.ndim != 2 or w_hr.shape != (h.shape[1], m.shape[1]) or m.shape[0] != h.shape[0]:
+        raise ValueError(f"expected m (T, H), W_hr (P, H) and h (T, P); got {m.shape}, {w_hr.shape} and {h.shape}")
+    steps = list(step_labels) if step_labels is not None else [f"t {t}" for t in range(m.shape[0])]
+    H, P = m.shape[1], h.shape[1]
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        column_widths=[0.36, 0.28, 0.36],
+        horizontal_spacing=0.09,
+        subplot_titles=(
+            f"m = o·tanh(c), before projection ({H} units)",
+            f"W_hr ({P} × {H}): h = W_hr m",
+            f"h, after projection ({P} units)",
+        ),
+    )
+    panels = (
+        (m.T, steps, list(range(H)), "m", 1, "t %{x}<br>unit %{y}<br>m = %{z:.5f}"),
+        (w_hr, list(range(H)), list(range(P)), "W_hr", 2, "row %{y} (h unit), column %{x} (m unit)<br>%{z:.5f}"),
+        (h.T, steps, list(range(P)), "h", 3, "t %{x}<br>unit %{y}<br>h = %{z:.5f}"),
+    )
+    for z, xs, ys, name, col, hover in panels:
+        bound = float(np.abs(z).max()) or 1.0
+        fig.add_heatmap(
+            z=z,
+            x=[str(v) for v in xs],
+            y=[str(v) for v in ys],
+            zmin=-bound,
+            zmax=bound,
+            zmid=0,
+            colorscale="RdBu_r",
+            name=name,
+            colorbar={"x": (0.30, 0.64, 1.0)[col - 1], "len": 0.8, "thickness": 10},
+            hovertemplate=hover + "<extra></extra>",
+            row=1,
+            col=col,
+        )
+        fig.update_yaxes(type="category", autorange="reversed", row=1, col=col)
+        fig.update_xaxes(type="category", row=1, col=col)
+    fig.update_yaxes(title_text="unit", row=1, col=1)
+    fig.update_xaxes(title_text="t (time step)", row=1, col=1)
+    fig.update_xaxes(title_text="m unit", row=1, col=2)
+    fig.update_xaxes(title_text="t (time step)", row=1, col=3)
+    fig.update_layout(
+        title=title or "LSTMP: the projection h = W_hr m at every step",
+        height=max(320, 14 * H + 150),
+        margin={"l": 10, "r": 10, "t": 80, "b": 40},
     )
     return fig

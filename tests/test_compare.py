@@ -250,14 +250,15 @@ def test_parameter_figure_bars_are_the_table() -> None:
     assert [t.name for t in fig.data] == ["LSTM", "LSTMP"]
     assert list(fig.data[1].x) == [80, 60, 20, 20, 15]
     assert list(fig.data[0].y) == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0"]
-    assert "220" in fig.layout.title.text and "195" in fig.layout.title.text and "-11.4%" in fig.layout.title.text
+    subtitle = fig.layout.title.subtitle.text
+    assert "220" in subtitle and "195" in subtitle and "-11.4%" in subtitle
 
 
 def test_latency_figure_shows_every_run() -> None:
     lat = [Latency((1.0, 2.0, 3.0), "cpu", 1, 8), Latency((0.5, 0.7), "cpu", 1, 8)]
     fig = cf.latency_figure(lat)
     assert [list(t.y) for t in fig.data] == [[1.0, 2.0, 3.0], [0.5, 0.7]]
-    assert "LSTM 2.000 ms" in fig.layout.title.text and "LSTMP 0.600 ms" in fig.layout.title.text
+    assert "LSTM 2.000 ms" in fig.layout.title.subtitle.text and "LSTMP 0.600 ms" in fig.layout.title.subtitle.text
 
 
 def _history() -> pd.DataFrame:
