@@ -19,8 +19,9 @@ the same "remember the first input" task at a short length; the LSTM's forget-ga
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -44,6 +45,7 @@ __all__ = [
     "make_task",
     "parse_settings",
     "train_net",
+    "train_weights",
     "unroll_loss",
 ]
 
@@ -309,26 +311,57 @@ def _forget_product(f: Tensor) -> np.ndarray:
     return (torch.logsumexp(log_prod, dim=1) - math.log(f.shape[1])).exp().numpy()
 
 
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run small-matrix work on one CPU thread: with other busy processes, 2+ threads are ~10x slower here."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train_weights(
+    kind: str,
+    settings: FlowSettings,
+    device: torch.device | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, Tensor], dict[str, float]]:
+    """Train one net as ``settings`` say; returns its state_dict (on the CPU) and the last loss/accuracy.
+
+    The result does not depend on ``settings.length`` (the test length), so callers may cache it without it.
+    """
+    net = build_net(kind, settings, device)
+    with _one_thread():
+        report = train_net(net, settings, progress)
+    return {k: v.detach().cpu() for k, v in net.state_dict().items()}, report
+
+
 def gradient_flow(
     kind: str,
     settings: FlowSettings,
     device: torch.device | None = None,
     progress: Callable[[float], None] | None = None,
+    trained: tuple[dict[str, Tensor], dict[str, float]] | None = None,
 ) -> ModelFlow:
-    """Build (and for ``weights="trained"`` train) one net, then measure its gradients on one test sequence."""
+    """Build one net (for ``weights="trained"``: load ``trained`` from :func:`train_weights`, or train it now),
+    then measure its gradients on one test sequence of ``settings.length`` steps."""
     device = device or pick_device()
     net = build_net(kind, settings, device)
     report: dict[str, float] = {}
     if settings.weights == "trained":
-        report = train_net(net, settings, progress)
+        state, report = trained if trained is not None else train_weights(kind, settings, device, progress)
+        net.load_state_dict(state)
     p = next(net.parameters())
     x, y = make_task(1, settings.length, settings.input_size, settings.seed + 1, device, p.dtype)
     x.requires_grad_(True)
     H = settings.hidden_size
     dh = [x.new_zeros(1, H, requires_grad=True) for _ in range(settings.length)]
     dc = [x.new_zeros(1, H, requires_grad=True) for _ in range(settings.length)] if kind == "lstm" else None
-    loss, extra = unroll_loss(net, x, y, dh, dc)
-    grads = torch.autograd.grad(loss, [x, *dh, *(dc or [])])
+    with _one_thread():
+        loss, extra = unroll_loss(net, x, y, dh, dc)
+        grads = torch.autograd.grad(loss, [x, *dh, *(dc or [])])
     grad_x = grads[0][0].abs()
     grad_h = torch.cat(grads[1 : 1 + settings.length]).norm(dim=1)
     grad_c = torch.cat(grads[1 + settings.length :]).norm(dim=1) if dc is not None else None
