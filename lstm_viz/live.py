@@ -19,11 +19,13 @@ States::
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "Progress",
     "RunState",
     "TrainerLike",
+    "checkpoint_path",
     "format_seconds",
     "validate_epochs",
     "validate_lr",
@@ -134,6 +137,28 @@ def validate_epochs(epochs: object, *, name: str = "epochs") -> int:
     if not 1 <= value <= MAX_EPOCHS:
         raise ValueError(f"{name} must be between 1 and {MAX_EPOCHS:,}, e.g. 300; got {int(value):,}")
     return int(value)
+
+
+def checkpoint_path(directory: str | Path, name: str) -> Path:
+    """A new file in ``directory`` for a checkpoint the user named: ``trained-<safe name>.pt``, never an
+    existing file (``-2``, ``-3``… are appended), so the shipped models can never be overwritten.
+
+    The name keeps lowercase letters, digits, ``-`` and ``_`` (anything else becomes ``-``), at most 60 of them.
+    """
+    stem = str(name).strip().lower()
+    stem = stem[:-3] if stem.endswith(".pt") else stem
+    stem = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:60].strip("-_")
+    if not stem:
+        raise ValueError(f"the file name {name!r} has no letters or digits; type a name such as toy-statquest-5000")
+    if not stem.startswith("trained-"):
+        stem = f"trained-{stem}"
+    directory = Path(directory)
+    path = directory / f"{stem}.pt"
+    n = 2
+    while path.exists():
+        path = directory / f"{stem}-{n}.pt"
+        n += 1
+    return path
 
 
 class LiveRun:
@@ -241,6 +266,11 @@ class LiveRun:
     def continue_for(self, more: int) -> None:
         """Train ``more`` epochs past the current one (seed 000: 2,000 on to 5,000), keeping the optimizer."""
         more = validate_epochs(more, name="more epochs")
+        if self.epoch + more > MAX_EPOCHS:
+            raise ValueError(
+                f"{self.epoch:,} + {more:,} epochs is more than the cap of {MAX_EPOCHS:,}; "
+                f"continue for at most {MAX_EPOCHS - self.epoch:,}, e.g. 300"
+            )
         if self.trainer is None:
             self.target = more
             self.start()
@@ -291,9 +321,11 @@ class LiveRun:
                 break
             trained = True
             spent = self._clock() - t0
+            if self.epoch == before_epoch:  # the trainer refused to go on (e.g. it paused itself)
+                self._fail(f"the trainer stopped at epoch {self.epoch:,}; press Reset to start again")
+                break
             self.train_seconds += spent
-            done = max(1, self.epoch - before_epoch)
-            per_epoch = spent / done
+            per_epoch = spent / (self.epoch - before_epoch)
             self._epoch_seconds = (
                 per_epoch if self._epoch_seconds is None else 0.7 * self._epoch_seconds + 0.3 * per_epoch
             )

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import torch
 from plotly.subplots import make_subplots
 
 from lstm_viz.recording import DISPLAY_ORDER, Recording
@@ -24,13 +25,16 @@ __all__ = [
     "MAX_POINTS",
     "SATURATION_GATES",
     "absolute_error_figure",
+    "dataset_preview",
     "gate_saturation",
     "history_frame",
     "loss_accuracy_figure",
     "saturation_figure",
     "statquest_weights_figure",
+    "subtraction_live_figures",
     "thin",
     "toy_gate_figure",
+    "toy_live_figures",
     "toy_panels_figure",
 ]
 
@@ -433,3 +437,59 @@ def saturation_figure(probes: Sequence[Mapping[str, Any]], low: float = 0.1, hig
         uirevision="saturation",
     )
     return fig
+
+
+def toy_live_figures(
+    history: Sequence[Mapping[str, Any]], probes: Sequence[Mapping[str, Any]], model: Any | None
+) -> dict[str, go.Figure]:
+    """What the toy training page redraws every tick: the TensorBoard panels, the gates over the four days of
+    Company A and B for the model as it is now, and (for the by-hand model) its twelve weights over time."""
+    figures = {"curves": toy_panels_figure(history)}
+    if model is not None and getattr(model, "recordable", False):
+        device = next(model.parameters()).device
+        x = torch.tensor(COMPANY_INPUTS, dtype=torch.float32, device=device).unsqueeze(-1)  # (2, 4, 1)
+        epoch = int(history[-1]["epoch"]) if history else 0
+        figures["gates"] = toy_gate_figure(model.record(x), title=f"Gates over the four days, epoch {epoch:,}")
+    if probes and "wlr1" in probes[-1]:
+        figures["weights"] = statquest_weights_figure(probes)
+    return figures
+
+
+def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
+    """The first ``n`` samples of a split as rows ``a - b = c`` with the bits the model reads (LSB first).
+
+    ``pairs`` is ``(N, 2)`` integer ``(a, b)`` as ``SubtractionData.pairs_train`` holds.
+    """
+    rows = []
+    for a, b in pairs[:n].tolist():
+        c = a - b
+        rows.append(
+            {
+                "sample": f"{a} - {b} = {c}",
+                "a bits (t0…t7)": " ".join(str((a >> t) & 1) for t in range(8)),
+                "b bits (t0…t7)": " ".join(str((b >> t) & 1) for t in range(8)),
+                "c bits (t0…t7)": " ".join(str((c >> t) & 1) for t in range(8)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def subtraction_live_figures(
+    history: Sequence[Mapping[str, Any]],
+    probes: Sequence[Mapping[str, Any]],
+    model: Any | None,
+    x_test: torch.Tensor | None = None,
+    pairs_test: torch.Tensor | None = None,
+) -> dict[str, go.Figure]:
+    """What the subtraction training page redraws every tick: loss and accuracy, the absolute error per test
+    sample with the RMSE (for the model as it is now), and the gate saturation per epoch when it was probed."""
+    from lstm_viz import subtraction  # the task module: decode the model's bits into integers
+
+    figures = {"curves": loss_accuracy_figure(history)}
+    if model is not None and x_test is not None and pairs_test is not None and len(x_test):
+        predicted = subtraction.decode_batch(subtraction.predict_probs(model, x_test)).cpu().numpy()
+        truth = (pairs_test[:, 0] - pairs_test[:, 1]).cpu().numpy()
+        figures["errors"] = absolute_error_figure(truth, predicted)
+    if any("saturation" in p for p in probes):
+        figures["saturation"] = saturation_figure(probes)
+    return figures

@@ -1,0 +1,84 @@
+"""Train seed 000's toy LSTM live: the seed's TensorBoard panels, the gates over four days, the twelve weights."""
+
+import functools
+
+import streamlit as st
+
+from lstm_viz.live import MAX_EPOCHS, MAX_LR
+from lstm_viz.live_widgets import apply_settings, live_fragment, live_run, remembered, run_controls, save_and_explore
+from lstm_viz.training import make_trainer
+from lstm_viz.training_figures import toy_live_figures
+
+MODELS = {"StatQuest LSTM by hand (12 named weights)": "toy-statquest", "nn.LSTM(1, 1)": "toy-lstm"}
+RECIPES = {  # label → (make_trainer preset, learning rate, epochs); the seed's recipe first
+    "toy-statquest": {
+        "seed 000: Adam lr 0.001, batch 1, 2,000 epochs (then 3,000 more)": ("seed", 0.001, 2000),
+        "faster: Adam lr 0.05, full batch, 1,500 epochs": ("fast", 0.05, 1500),
+    },
+    "toy-lstm": {
+        "seed 000: Adam lr 0.1, batch 1, 300 epochs": ("seed", 0.1, 300),
+        "faster: Adam lr 0.1, full batch, 300 epochs": ("fast", 0.1, 300),
+    },
+}
+
+st.title("Live training: the StatQuest toy LSTM")
+st.caption(
+    "Seed 000: one LSTM unit reads four days of a company's prices and predicts day 5: Company A "
+    "`[0, 0.5, 0.25, 1]` → 0, Company B `[1, 0.5, 0.25, 1]` → 1; the loss is the squared error of the last h. "
+    "Learning rate and epochs apply at once, even mid-run; model, recipe and seed when you press Start."
+)
+first = next(iter(RECIPES["toy-statquest"].values()))
+remembered("toy", {"model": next(iter(MODELS)), "recipe": next(iter(RECIPES["toy-statquest"])),
+                   "lr": first[1], "epochs": first[2], "seed": 0})  # fmt: skip
+
+
+def apply_recipe() -> None:
+    """A new model or recipe puts its learning rate and epochs into the widgets (and the run)."""
+    recipes = RECIPES[MODELS[st.session_state.toy_model]]
+    if st.session_state.toy_recipe not in recipes:
+        st.session_state.toy_recipe = next(iter(recipes))
+    _, st.session_state.toy_lr, st.session_state.toy_epochs = recipes[st.session_state.toy_recipe]
+    apply_settings("toy_run", "toy")
+
+
+c_model, c_recipe, c_lr, c_epochs, c_seed = st.columns([1.6, 2.4, 1, 1, 1])
+task = MODELS[c_model.radio("Model", list(MODELS), key="toy_model", on_change=apply_recipe)]
+if st.session_state.toy_recipe not in RECIPES[task]:
+    st.session_state.toy_recipe = next(iter(RECIPES[task]))
+c_recipe.selectbox("Recipe", list(RECIPES[task]), key="toy_recipe", on_change=apply_recipe)
+c_lr.number_input("Learning rate", min_value=1e-6, max_value=MAX_LR, format="%g", step=0.001, key="toy_lr",
+                  on_change=apply_settings, args=("toy_run", "toy"), help="Adam's; applies at once")  # fmt: skip
+c_epochs.number_input("Epochs", min_value=1, max_value=MAX_EPOCHS, step=100, key="toy_epochs",
+                      on_change=apply_settings, args=("toy_run", "toy"), help="total epochs of the run")  # fmt: skip
+c_seed.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="toy_seed",
+                    help="the same seed draws the same initial weights")  # fmt: skip
+
+
+def factory():
+    s = st.session_state
+    preset = RECIPES[MODELS[s.toy_model]][s.toy_recipe][0]
+    return functools.partial(make_trainer, MODELS[s.toy_model], preset=preset, lr=float(s.toy_lr),
+                             seed=int(s.toy_seed))  # fmt: skip
+
+
+def probe(trainer) -> dict:
+    named = getattr(trainer.model, "named_weights", None)  # the StatQuest model's twelve scalars
+    return named() if named else {}
+
+
+run = live_run("toy_run", factory(), epochs=int(st.session_state.toy_epochs), lr=float(st.session_state.toy_lr),
+               probe=probe)  # fmt: skip
+run_controls(run, "toy_run", factory, prefix="toy", more=3000)
+
+
+def draw(run) -> None:
+    figures = toy_live_figures(run.history, run.probes, run.model)
+    st.plotly_chart(figures["curves"], width="stretch", key="toy_curves")
+    if "gates" in figures:
+        st.plotly_chart(figures["gates"], width="stretch", key="toy_gates")
+    if "weights" in figures:
+        st.plotly_chart(figures["weights"], width="stretch", key="toy_weights")
+
+
+live_fragment(run, draw)
+save_and_explore(run, "toy_run", default_name=task)
