@@ -516,10 +516,11 @@ class RecordingLSTM(nn.LSTM):
         i, f, o, g = (ifog[..., n * H : (n + 1) * H] for n in range(4))
         # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t: an elementwise linear recurrence, one fused op per step.
         torch.mul(i, g, out=c)
+        c_, f_ = c.unbind(0), f.unbind(0)
         c_prev = c0
         for t in range(T) if d == 0 else range(T - 1, -1, -1):
-            c[t].addcmul_(f[t], c_prev)
-            c_prev = c[t]
+            c_[t].addcmul_(f_[t], c_prev)
+            c_prev = c_[t]
         torch.tanh(c, out=m)
         m.mul_(o)  # m_t = o_t ⊙ tanh(c_t)
 
@@ -531,16 +532,19 @@ class RecordingLSTM(nn.LSTM):
         self._input_projection(x_l, w_ih, bias, ifog)  # (T, B, 4H): x_t W_ih^T + b for every t
         w_hh_t = w_hh.t()
         w_hr_t = w_hr.t() if w_hr is not None else None
+        # Per-step views made once (unbind is one C++ call), so the loop body is only the math.
+        ifo_, g_ = ifog[..., : 3 * H].unbind(0), ifog[..., 3 * H :].unbind(0)
+        i_, f_, o_ = ifog[..., :H].unbind(0), ifog[..., H : 2 * H].unbind(0), ifog[..., 2 * H : 3 * H].unbind(0)
+        pre_, c_, m_, h_ = ifog.unbind(0), c.unbind(0), m.unbind(0), h.unbind(0)
         h_prev, c_prev = h0, c0
         for t in range(T) if d == 0 else range(T - 1, -1, -1):
-            pre = ifog[t]  # (B, 4H)
-            pre.addmm_(h_prev, w_hh_t)
-            self._activate(pre)
-            c_t, m_t = c[t], m[t]
-            torch.mul(pre[:, :H], pre[:, 3 * H :], out=c_t)  # i ⊙ g
-            c_t.addcmul_(pre[:, H : 2 * H], c_prev)  # + f ⊙ c_{t-1}
-            torch.tanh(c_t, out=m_t)
-            m_t.mul_(pre[:, 2 * H : 3 * H])  # m_t = o ⊙ tanh(c_t)
+            pre_[t].addmm_(h_prev, w_hh_t)  # (B, 4H) += h_{t-1} W_hh^T
+            ifo_[t].sigmoid_()
+            g_[t].tanh_()
+            torch.mul(i_[t], g_[t], out=c_[t])
+            c_[t].addcmul_(f_[t], c_prev)  # c_t = f ⊙ c_{t-1} + i ⊙ g
+            torch.tanh(c_[t], out=m_[t])
+            m_[t].mul_(o_[t])  # m_t = o ⊙ tanh(c_t)
             if w_hr_t is not None:
-                torch.mm(m_t, w_hr_t, out=h[t])  # h_t = W_hr m_t (LSTMP)
-            h_prev, c_prev = h[t], c_t
+                torch.mm(m_[t], w_hr_t, out=h_[t])  # h_t = W_hr m_t (LSTMP)
+            h_prev, c_prev = h_[t], c_[t]
