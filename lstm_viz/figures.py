@@ -30,6 +30,7 @@ __all__ = [
     "conveyor_belt",
     "feature_labels",
     "gate_heatmaps",
+    "most_active_units",
     "panels_of",
     "signed_range",
     "time_ticks",
@@ -48,6 +49,7 @@ LINE_COLORS = {
     "h": "#17becf",
     "m": "#17becf",
 }
+INPUT_COLORS = ("#444444", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f", "#9edae5", "#c49c94", "#f7b6d2")
 QUANTITY_TITLES = {
     "f": "f · forget gate",
     "i": "i · input gate",
@@ -78,6 +80,17 @@ def check_panel(rec: Recording, layer: int, direction: str, batch: int = 0) -> N
         raise ValueError(f"direction must be one of {DIRECTIONS[: rec.num_directions]}, got {direction!r}")
     if not 0 <= batch < rec.batch_size:
         raise ValueError(f"batch must be in 0..{rec.batch_size - 1}, got {batch}")
+
+
+def most_active_units(rec: Recording, layer: int = 0, direction: str = "fwd", k: int = 3) -> list[int]:
+    """The ``k`` units whose f, i, g, o, c change most over time (sum of standard deviations), most active first."""
+    check_panel(rec, layer, direction)
+    di = DIRECTIONS.index(direction)
+    activity = sum(
+        to_numpy(getattr(rec, q)[layer, di]).reshape(-1, rec.hidden_size).std(axis=0) for q in "figoc"
+    )
+    order = np.argsort(-np.nan_to_num(np.asarray(activity, dtype=float), nan=-np.inf), kind="stable")
+    return [int(u) for u in order[:k]]
 
 
 def feature_labels(input_size: int, feature_names: Sequence[str] | None = None) -> list[str]:
@@ -335,7 +348,7 @@ def unit_traces(
                     "y": xs[:, j].astype(np.float32),
                     "mode": mode,
                     "name": f"input {name}",
-                    "line": {"color": "#444444" if j == 0 else None, "width": 1.5, "shape": "hv"},
+                    "line": {"color": INPUT_COLORS[j % len(INPUT_COLORS)], "width": 1.5, "shape": "hv"},
                     "customdata": custom,
                     "hovertemplate": f"{t_hover}<br>{mean}{name} = %{{y:.6f}}<extra>input</extra>",
                 },
@@ -358,8 +371,11 @@ def unit_traces(
         height=height,
         hovermode="closest",
         margin={"t": 100, "b": 50, "l": 60, "r": 30},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        legend={"orientation": "v", "yanchor": "top", "y": 1.0, "x": 1.01, "xanchor": "left"},
     )
+    if rec.seq_len <= 30 and not bins.binned:
+        for r in range(1, n_rows + 1):
+            grid.x(r)["dtick"] = 1
     return finish(traces, layout)
 
 

@@ -1,0 +1,52 @@
+"""Gate Explorer: record the chosen model on a sequence you type and see f, i, g, o, c, h at every step."""
+
+import streamlit as st
+
+from lstm_viz import explorer_widgets as ew
+from lstm_viz.device import describe_device
+from lstm_viz.widgets import cached_recording, current_model
+
+loaded = current_model()
+st.title("Gate Explorer")
+st.caption(
+    f"Model: **{loaded.label}** (choose another in the sidebar) · tensors on {describe_device()} · "
+    "hover any cell for t, unit, input and the exact value"
+)
+
+inp = ew.input_section(loaded)
+if inp is None:
+    st.stop()
+if not loaded.model.recordable:
+    ew.gru_notice(loaded, inp)
+    st.stop()
+
+rec = cached_recording(loaded, inp.x)
+ew.answer_section(loaded, inp, rec)
+st.subheader("Gates and states: f, i, g, o, c, h")
+panel = ew.heatmap_section(rec, inp)
+
+names = ["Unit traces", "Conveyor belt", "Compare two inputs", "Gate saturation"]
+if ew.equations_available(loaded):
+    names.append("Equations with numbers")
+names.append("Export")
+tabs = dict(zip(names, st.tabs(names, key="explorer_tab", on_change="rerun"), strict=True))
+
+with tabs["Unit traces"]:
+    if tabs["Unit traces"].open:
+        ew.traces_section(rec, inp, panel)
+with tabs["Conveyor belt"]:
+    if tabs["Conveyor belt"].open:
+        ew.belt_section(rec, inp, panel)
+with tabs["Compare two inputs"]:
+    if tabs["Compare two inputs"].open:
+        ew.compare_section(loaded, rec, inp, panel)
+with tabs["Gate saturation"]:
+    if tabs["Gate saturation"].open:
+        ew.saturation_section(loaded, rec)
+if "Equations with numbers" in tabs:
+    with tabs["Equations with numbers"]:
+        if tabs["Equations with numbers"].open:
+            ew.equations_section(loaded, rec)
+with tabs["Export"]:
+    if tabs["Export"].open:
+        ew.export_section(rec, inp, panel, loaded)

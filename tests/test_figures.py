@@ -1,0 +1,313 @@
+"""The Gate Explorer's figure builders as pure functions: shapes, titles, budgets, and values at known cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.io as pio
+import pytest
+import torch
+
+from lstm_viz import figures
+from lstm_viz.answer import answer_figure, model_answer
+from lstm_viz.budget import bin_time, pick_units, plan_view
+from lstm_viz.divergence import difference_heatmaps, first_divergence
+from lstm_viz.export import figure_html, recording_csv, recording_frame, recording_parquet
+from lstm_viz.inputs import typed_input
+from lstm_viz.models import ModelConfig, build_model
+from lstm_viz.recording import DISPLAY_ORDER, RecordingLSTM
+from lstm_viz.saturation import saturation_batch, saturation_figure, saturation_table
+from lstm_viz.worked_steps import gate_weights, worked_steps
+
+
+def record(input_size=3, hidden=8, steps=5, layers=1, bidirectional=False, proj=0, seed=0, batch=1):
+    torch.manual_seed(seed)
+    lstm = RecordingLSTM(input_size, hidden, layers, batch_first=True, bidirectional=bidirectional, proj_size=proj)
+    return lstm.record(torch.randn(batch, steps, input_size))
+
+
+def heatmaps(fig):
+    return [t for t in fig.data if t.type == "heatmap"]
+
+
+# --------------------------------------------------------------------------------------------- budget
+def test_bin_time_covers_every_step_once():
+    bins = bin_time(2000, 400)
+    assert len(bins) == 400 and bins.size == 5
+    assert bins.start[0] == 0 and bins.stop[-1] == 2000
+    assert np.all(bins.start[1:] == bins.stop[:-1])
+    uneven = bin_time(10, 4)  # bins of 3: 0-2, 3-5, 6-8, 9
+    assert uneven.labels() == ["0–2", "3–5", "6–8", "9"]
+    values = np.arange(10.0)
+    assert np.allclose(uneven.reduce(values), [1.0, 4.0, 7.0, 9.0])
+    assert bin_time(7, 400).labels() == [str(t) for t in range(7)]
+
+
+def test_pick_units_keeps_the_most_active_in_order():
+    activity = np.array([0.1, 5.0, 0.2, 3.0, np.nan, 4.0])
+    assert pick_units(activity, 3).tolist() == [1, 3, 5]
+    assert pick_units(activity, 10).tolist() == list(range(6))
+
+
+def test_plan_view_says_what_it_did():
+    rng = np.random.default_rng(0)
+    series = [rng.normal(size=(1000, 100)) for _ in range(2)]
+    view = plan_view(series, max_steps=250, max_units=20)
+    assert view.apply(series[0]).shape == (20, 250)
+    assert "each column is the mean of 4 steps" in view.note
+    assert "20 most active of 100 units" in view.note
+    small = plan_view([rng.normal(size=(10, 4))], 400, 64)
+    assert small.note == "" and not small.reduced
+
+
+# --------------------------------------------------------------------------------------------- heatmaps
+def test_gate_heatmaps_six_panels_in_display_order_with_exact_values():
+    rec = record(steps=5, hidden=8)
+    fig = figures.gate_heatmaps(rec)
+    maps = heatmaps(fig)
+    assert [t.name.split()[0] for t in maps] == list(DISPLAY_ORDER)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0].startswith("f · forget gate") and titles[-1].startswith("h · hidden state")
+    for trace, q in zip(maps, DISPLAY_ORDER, strict=True):
+        z = np.asarray(trace.z)
+        assert z.shape == (8, 5)  # units × time
+        expected = getattr(rec, q)[0, 0, 0].numpy().T  # (U, T)
+        np.testing.assert_allclose(z, expected, rtol=1e-6)
+        assert "unit %{y}" in trace.hovertemplate and "%{x}" in trace.hovertemplate
+        assert "%{z:.6f}" in trace.hovertemplate
+    # a known cell: f of unit 3 at t = 2
+    assert np.asarray(maps[0].z)[3, 2] == pytest.approx(float(rec.f[0, 0, 0, 2, 3]), rel=1e-6)
+    # hover columns name t and the input value
+    x0 = rec.x[0, 2].tolist()
+    assert maps[0].x[2] == f"t 2 · x0 = {x0[0]:.4g}, x1 = {x0[1]:.4g}, x2 = {x0[2]:.4g}"
+    # gates on 0..1, g/c/h diverging centred on 0
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0, 1)
+    assert fig.layout.coloraxis3.cmin == -1 and fig.layout.coloraxis3.cmax == 1  # g
+    c_axis = fig.layout.coloraxis5
+    assert c_axis.cmin == -c_axis.cmax
+    assert c_axis.cmax == pytest.approx(float(rec.c.abs().max()), rel=1e-6)
+    assert "every step and unit shown" in fig.layout.title.subtitle.text
+
+
+def test_gate_heatmaps_all_panels_of_a_bidirectional_stack():
+    rec = record(layers=2, bidirectional=True, hidden=6, steps=4)
+    fig = figures.gate_heatmaps(rec, figures.panels_of(rec))
+    maps = heatmaps(fig)
+    assert len(maps) == 6 * 4
+    names = {t.name for t in maps}
+    assert "c layer 1 bwd" in names and "f layer 0 fwd" in names
+    bwd_c = next(t for t in maps if t.name == "c layer 1 bwd")
+    np.testing.assert_allclose(np.asarray(bwd_c.z), rec.c[1, 1, 0].numpy().T, rtol=1e-6)
+    with pytest.raises(ValueError, match="direction"):
+        figures.gate_heatmaps(record(), [(0, "bwd")])
+    with pytest.raises(ValueError, match="layer"):
+        figures.gate_heatmaps(rec, [(2, "fwd")])
+
+
+def test_gate_heatmaps_projection_gives_h_its_own_units():
+    rec = record(hidden=10, proj=4, steps=3)
+    fig = figures.gate_heatmaps(rec)
+    h = next(t for t in heatmaps(fig) if t.name.startswith("h "))
+    assert np.asarray(h.z).shape == (4, 3)
+    assert "projected to 4" in fig.layout.annotations[-1].text
+
+
+def test_gate_heatmaps_stay_within_budget_and_say_so():
+    rec = record(input_size=2, hidden=300, steps=900)
+    fig = figures.gate_heatmaps(rec, max_steps=300, max_units=50)
+    for trace in heatmaps(fig):
+        assert np.asarray(trace.z).shape == (50, 300)
+        assert "mean" in trace.hovertemplate
+    subtitle = fig.layout.title.subtitle.text
+    assert "mean of 3 steps" in subtitle and "50 most active of 300 units" in subtitle
+    # a binned cell is the mean of its steps
+    f = next(t for t in heatmaps(fig) if t.name.startswith("f "))
+    unit = int(f.y[0])
+    assert np.asarray(f.z)[0, 1] == pytest.approx(float(rec.f[0, 0, 0, 3:6, unit].mean()), rel=1e-5)
+    assert f.x[1].startswith("t 3–5 · x0\u0304 = ")
+
+
+# --------------------------------------------------------------------------------------------- traces and belt
+def test_unit_traces_rows_per_unit_and_input_underneath():
+    rec = record(steps=6, hidden=5)
+    fig = figures.unit_traces(rec, [4, 1])
+    lines = [t for t in fig.data if t.name in DISPLAY_ORDER]
+    assert len(lines) == 2 * 6
+    c_unit1 = next(t for t in lines if t.name == "c" and t.yaxis == "y2")
+    np.testing.assert_allclose(np.asarray(c_unit1.y), rec.c[0, 0, 0, :, 1].numpy(), rtol=1e-6)
+    inputs = [t for t in fig.data if t.name.startswith("input")]
+    assert len(inputs) == 3 and inputs[0].yaxis == "y3"
+    assert "unit 1" in c_unit1.hovertemplate and "x0 = %{customdata[2]" in c_unit1.hovertemplate
+    assert [a.text for a in fig.layout.annotations][:2] == ["unit 4 · layer 0 fwd", "unit 1 · layer 0 fwd"]
+    with pytest.raises(ValueError, match="units must be in 0..4"):
+        figures.unit_traces(rec, [5])
+    with pytest.raises(ValueError, match="at least one unit"):
+        figures.unit_traces(rec, [])
+
+
+def test_conveyor_belt_terms_add_up_to_c_in_both_directions():
+    rec = record(steps=7, hidden=4, bidirectional=True)
+    for direction in ("fwd", "bwd"):
+        terms = figures.belt_terms(rec, 0, direction)
+        np.testing.assert_allclose(terms["kept"] + terms["written"], terms["c"], atol=1e-5)
+    fwd = figures.belt_terms(rec, 0, "fwd")
+    assert np.all(fwd["c_prev"][0] == 0) and np.allclose(fwd["c_prev"][1:], fwd["c"][:-1])
+    bwd = figures.belt_terms(rec, 0, "bwd")
+    assert np.all(bwd["c_prev"][-1] == 0) and np.allclose(bwd["c_prev"][:-1], bwd["c"][1:])
+    fig = figures.conveyor_belt(rec, unit=2, direction="bwd")
+    kept_bar = next(t for t in fig.data if t.type == "bar" and t.name.startswith("kept"))
+    np.testing.assert_allclose(np.asarray(kept_bar.y), bwd["kept"][:, 2], rtol=1e-5, atol=1e-7)
+    assert fig.layout.barmode == "relative"
+    assert len(heatmaps(fig)) == 2
+    assert "bwd" in fig.layout.title.text
+
+
+# --------------------------------------------------------------------------------------------- compare
+def test_first_divergence_of_two_subtractions():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.default("subtraction"))
+    a = typed_input("123 - 61", model.config)
+    b = typed_input("123 - 60", model.config)  # 61 = 0b111101, 60 = 0b111100: bit 0 differs
+    rec_a, rec_b = model.record(a.x), model.record(b.x)
+    div = first_divergence(rec_a, rec_b)
+    assert div.input_step == 0 and div.state_step == 0
+    same = first_divergence(rec_a, model.record(a.x))
+    assert same.state_step is None and "agree" in same.sentence
+    c = typed_input("123 - 57", model.config)  # 61 ^ 57 = 0b000100: inputs first differ at bit 2
+    div_c = first_divergence(rec_a, model.record(c.x))
+    assert div_c.input_step == 2 and div_c.state_step == 2
+    fig = difference_heatmaps(rec_a, rec_b)
+    diff_f = np.asarray(heatmaps(fig)[0].z)
+    np.testing.assert_allclose(diff_f, (rec_b.f - rec_a.f)[0, 0, 0].numpy().T, atol=1e-6)
+    assert "first diverge at t = 0" in fig.layout.title.subtitle.text
+    assert len(fig.layout.shapes) == 6
+
+
+def test_difference_of_different_lengths_uses_the_common_prefix():
+    lstm = RecordingLSTM(1, 3, batch_first=True)
+    rec_a = lstm.record(torch.tensor([[[0.0], [0.5], [0.25], [1.0]]]))
+    rec_b = lstm.record(torch.tensor([[[0.0], [0.5], [0.9]]]))
+    div = first_divergence(rec_a, rec_b)
+    assert div.steps == 3 and div.input_step == 2 and div.state_step == 2
+    fig = difference_heatmaps(rec_a, rec_b)
+    assert np.asarray(heatmaps(fig)[0].z).shape == (3, 3)
+    assert "lengths differ (4 vs 3)" in fig.layout.title.subtitle.text
+
+
+# --------------------------------------------------------------------------------------------- saturation
+def test_saturation_fractions_at_known_values():
+    rec = record(steps=10, hidden=4)
+    table = saturation_table(rec)
+    assert len(table) == 3 * 4 and set(table["gate"]) == {"f", "i", "o"}
+    f = rec.f[0, 0, 0].numpy()  # (T, U)
+    row = table[(table["gate"] == "f") & (table["unit"] == 2)].iloc[0]
+    assert row["left"] == pytest.approx((f[:, 2] < 0.1).mean())
+    assert row["right"] == pytest.approx((f[:, 2] > 0.9).mean())
+    fig = saturation_figure(table)
+    assert len(fig.data) == 3 and fig.layout.title.text.startswith("Gate saturation")
+    assert "typed sequence" in fig.layout.title.subtitle.text
+
+
+def test_saturation_over_a_batch_of_subtraction_samples():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.default("subtraction"))
+    batch = saturation_batch(model, n=64, seed=1)
+    assert batch.shape == (64, 8, 2) and set(batch.unique().tolist()) <= {0.0, 1.0}
+    table = saturation_table(model.record(batch))
+    assert table.attrs["samples"] == 64 and table["left"].between(0, 1).all()
+    assert "64 task samples" in saturation_figure(table).layout.title.subtitle.text
+    with pytest.raises(ValueError, match="low < high"):
+        saturation_table(model.record(batch), low=0.9, high=0.1)
+
+
+# --------------------------------------------------------------------------------------------- answer
+def test_subtraction_answer_marks_each_bit_right_or_wrong():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.default("subtraction"))
+    inp = typed_input("123 - 61", model.config)
+    answer = model_answer(model, inp)
+    assert answer.truth == 62 and answer.truth_bits == [0, 1, 1, 1, 1, 1, 0, 0]
+    assert len(answer.probs) == 8
+    predicted_bits = [int(p >= 0.5) for p in answer.probs]
+    assert answer.prediction == sum(b << k for k, b in enumerate(predicted_bits))
+    assert answer.correct == (answer.prediction == 62)
+    fig = answer_figure(answer)
+    bar = fig.data[0]
+    expected = ["#2ca02c" if p == y else "#d62728" for p, y in zip(predicted_bits, answer.truth_bits, strict=True)]
+    assert list(bar.marker.color) == expected
+    assert "123 − 61 = 62" in fig.layout.title.text
+
+
+def test_toy_answer_knows_company_a_and_b():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.default("toy_lstm"))
+    a = model_answer(model, typed_input("0, 0.5, 0.25, 1", model.config))
+    assert a.truth == 0 and "Company A" in a.summary
+    assert a.correct == (abs(a.prediction) < 0.05)
+    free = model_answer(model, typed_input("0.3, 0.3", model.config))
+    assert free.truth is None and free.correct is None
+    rec = model.record(typed_input("0, 0.5, 0.25, 1", model.config).x)
+    fig = answer_figure(a, rec.h[0, 0, 0, :, 0].numpy())
+    assert fig.data[1].y[0] == pytest.approx(a.prediction, abs=1e-6)
+    assert fig.data[0].y[-1] == pytest.approx(a.prediction, abs=1e-6)  # the prediction is the last h
+
+
+def test_bare_lstm_has_no_answer_figure():
+    model = build_model(ModelConfig.default("sequence", input_size=2, hidden_size=3))
+    answer = model_answer(model, typed_input("1, 2; 3, 4", model.config))
+    assert answer.task == "sequence" and answer_figure(answer) is None
+
+
+# --------------------------------------------------------------------------------------------- worked equations
+def test_worked_steps_numbers_match_the_recording():
+    from lstm_viz.toy import build_statquest, to_input
+
+    model = build_statquest(seed=3)
+    rec = model.record(to_input("0, 0.5, 0.25, 1"))
+    steps = worked_steps(model, rec)
+    assert [s.step for s in steps] == [1, 2, 3, 4]
+    weights = gate_weights(model)
+    h_prev = float(rec.h[0, 0, 0, 1, 0])
+    pre = h_prev * weights["f"].w_h + 0.25 * weights["f"].w_x + weights["f"].b
+    assert torch.sigmoid(torch.tensor(pre)).item() == pytest.approx(float(rec.f[0, 0, 0, 2, 0]), abs=1e-5)
+    latex = steps[2].latex()
+    assert rf"\sigma({pre:.4f}) = \mathbf{{{float(rec.f[0, 0, 0, 2, 0]):.4f}}}" in latex
+    assert r"\mathit{wlr1}" in latex and rf"\mathbf{{{float(rec.c[0, 0, 0, 2, 0]):.4f}}}" in latex
+    toy_lstm = build_model(ModelConfig.default("toy_lstm"))
+    assert "W_{hf}" in worked_steps(toy_lstm, toy_lstm.record(to_input("1, 0.5")))[0].latex()
+    with pytest.raises(ValueError, match="one-unit"):
+        gate_weights(build_model(ModelConfig.default("subtraction")))
+
+
+# --------------------------------------------------------------------------------------------- export and size
+def test_exports_long_format_and_standalone_html(tmp_path):
+    rec = record(input_size=2, hidden=3, steps=4, layers=2, bidirectional=True)
+    frame = recording_frame(rec)
+    assert list(frame.columns) == ["layer", "direction", "batch", "t", "unit", "tensor", "value", "x0", "x1"]
+    assert len(frame) == 2 * 2 * 4 * 3 * 7
+    row = frame[(frame.layer == 1) & (frame.direction == "bwd") & (frame.t == 2) & (frame.unit == 1)
+                & (frame.tensor == "c")]  # fmt: skip
+    assert row["value"].item() == pytest.approx(float(rec.c[1, 1, 0, 2, 1]))
+    assert row["x1"].item() == pytest.approx(float(rec.x[0, 2, 1]))
+    import io
+
+    import pandas as pd
+
+    back = pd.read_csv(io.BytesIO(recording_csv(rec)))
+    assert len(back) == len(frame) and back["value"].iloc[5] == pytest.approx(frame["value"].iloc[5], rel=1e-8)
+    parquet = pd.read_parquet(io.BytesIO(recording_parquet(rec)))
+    assert len(parquet) == len(frame)
+    html = figure_html(figures.gate_heatmaps(rec), "heatmaps").decode()
+    assert html.lower().startswith("<!doctype html>") and "<title>heatmaps</title>" in html
+    assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js inlined: works offline
+    assert '<script src="https://cdn.plot.ly' not in html
+
+
+def test_big_recording_figures_stay_small():
+    rec = record(input_size=4, hidden=512, steps=2000)
+    sizes = {
+        "heatmaps": figures.gate_heatmaps(rec),
+        "traces": figures.unit_traces(rec, [0, 1, 2]),
+        "belt": figures.conveyor_belt(rec, 0),
+    }
+    for name, fig in sizes.items():
+        assert len(pio.to_json(fig, validate=False)) < 2_000_000, name
