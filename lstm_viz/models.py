@@ -336,8 +336,17 @@ class StatQuestLSTM(LSTMVizModel):
         return torch.cat(hs, 1), torch.cat(cs, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``(B, T, 1)`` → the last short memory h, ``(B,)`` — the prediction."""
-        return self.unroll(x)[0][:, -1]
+        """``(B, T, 1)`` → the last short memory h, ``(B,)`` — the prediction.
+
+        Computes exactly :meth:`unroll`'s equations, with the twelve scalars stacked into nn.LSTM's weight
+        layout and run through PyTorch's fused LSTM kernel (about twice as fast to train; tested equal).
+        """
+        x = self.check_input(x)
+        w_x, w_h, b = self._stacked()
+        zeros = x.new_zeros(1, x.shape[0], 1)  # c and h start at 0
+        weights = [w_x.view(4, 1), w_h.view(4, 1), b, torch.zeros_like(b)]
+        out, _, _ = torch._VF.lstm(x, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)
+        return out[:, -1, 0]
 
     def record(self, x: Tensor) -> Recording:
         """Record f, i, g, o, c, h through the equivalent RecordingLSTM(1, 1)."""

@@ -1,0 +1,210 @@
+"""Checkpoints: round trip, atomic save, safe loading, clear rejection of foreign/corrupt files, plain
+state_dicts recognised."""
+
+import io
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from lstm_viz import checkpoints
+from lstm_viz.checkpoints import FORMAT, CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
+from lstm_viz.models import STATQUEST_NAMES, ModelConfig, build_model
+from lstm_viz.training import make_trainer
+
+
+def saved(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_round_trip_keeps_everything(tmp_path):
+    trainer = make_trainer("subtraction", seed=0, proj_size=8, device="cpu")
+    trainer.train_epochs(1)
+    path = trainer.save(tmp_path / "sub.pt", meta={"command": "python -m lstm_viz train subtraction"})
+    ckpt = load_checkpoint(path)
+    assert ckpt.source == "lstm-viz" and "LSTMP(2→32→8)" in ckpt.description
+    assert ckpt.config == trainer.model.config and ckpt.config.proj_size == 8
+    assert same_weights(ckpt.model, trainer.model)
+    assert not ckpt.model.training
+    assert ckpt.history == trainer.history
+    assert ckpt.meta["command"].startswith("python -m lstm_viz")
+    assert ckpt.meta["trainer"]["epoch"] == 1
+    assert ckpt.optimizer_state["state"].keys() == trainer.optimizer.state_dict()["state"].keys()
+    x = torch.randint(0, 2, (5, 8, 2)).float()
+    trainer.model.eval()
+    assert torch.equal(ckpt.model(x), trainer.model(x))
+    # the same from bytes and from a file object
+    assert same_weights(load_checkpoint(path.read_bytes()).model, trainer.model)
+    with open(path, "rb") as handle:
+        assert same_weights(load_checkpoint(handle).model, trainer.model)
+
+
+@pytest.mark.parametrize("kind", ["statquest", "toy_lstm", "regressor", "subtraction", "sequence"])
+def test_every_kind_round_trips(kind, tmp_path):
+    model = build_model(ModelConfig.default(kind))
+    ckpt = load_checkpoint(save_checkpoint(tmp_path / "m.pt", model))
+    assert ckpt.config == model.config and same_weights(ckpt.model, model)
+    assert ckpt.optimizer_state is None and ckpt.history == []
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "model.pt"
+    first = build_model(ModelConfig.default("toy_lstm"))
+    save_checkpoint(path, first)
+    before = path.read_bytes()
+
+    def crash(_fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints.os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, build_model(ModelConfig.default("toy_lstm")))
+    assert path.read_bytes() == before  # the previous file survives
+    assert os.listdir(tmp_path) == ["model.pt"]  # no temp file left behind
+    assert same_weights(load_checkpoint(path).model, first)
+
+
+def test_save_creates_folders_and_bytes_match(tmp_path):
+    model = build_model(ModelConfig.default("toy_lstm"))
+    path = save_checkpoint(tmp_path / "a" / "b" / "m.pt", model, history=[{"epoch": 1, "loss": 0.5}])
+    assert path.exists()
+    assert load_checkpoint(checkpoint_bytes(model)).config == model.config
+    with pytest.raises(TypeError, match="ModelConfig"):
+        save_checkpoint(tmp_path / "x.pt", nn.LSTM(1, 1))
+    with pytest.raises(TypeError, match="only numbers"):
+        save_checkpoint(tmp_path / "x.pt", model, meta={"bad": object()})
+
+
+class Custom:
+    pass
+
+
+def lstm_viz_payload(**changes):
+    model = build_model(ModelConfig.default("toy_lstm"))
+    payload = {"format": FORMAT, "version": 1, "config": model.config.to_dict(), "state_dict": model.state_dict()}
+    payload.update(changes)
+    return saved(payload)
+
+
+@pytest.mark.parametrize(
+    "data, fragment",
+    [
+        (b"", "empty (0 bytes)"),
+        (b"this is not a checkpoint", "not a PyTorch file"),
+        ("truncated", "truncated or corrupt"),
+        (saved({"model": Custom()}), "Python objects besides tensors"),
+        (saved(nn.Linear(2, 2)), "Python objects besides tensors"),
+        (saved(torch.zeros(3)), "holds a Tensor"),
+        (saved([1, 2, 3]), "holds a list"),
+        (saved({"epoch": 3, "name": "x"}), "not model weights"),
+        (saved({"w": torch.zeros(3)}), "not an LSTM's"),
+        (saved({"format": "other-tool"}), "unknown format"),
+        (lstm_viz_payload(version=99), "newer lstm-viz"),
+        (lstm_viz_payload(config={"kind": "toy_lstm", "hidden_size": 3}), "config is invalid"),
+        (lstm_viz_payload(config={"kind": "sequence", "hidden_size": 3, "input_size": 1}), "do not match"),
+        (lstm_viz_payload(state_dict=None), "no weights"),
+        (lstm_viz_payload(optimizer=[1]), "optimizer state is malformed"),
+        (lstm_viz_payload(history="abc"), "history must be a list"),
+        (saved({"weight_ih_l0": torch.full((4, 1), float("nan")), "weight_hh_l0": torch.zeros(4, 1)}), "NaN"),
+        (saved({"weight_ih_l0": torch.zeros(5, 1), "weight_hh_l0": torch.zeros(5, 1)}), "neither"),
+        (saved({**nn.LSTM(2, 3).state_dict(), "fc.weight": torch.zeros(1, 3), "x.bias": torch.zeros(1)}), "Linear"),
+    ],
+)
+def test_foreign_or_corrupt_files_are_rejected_clearly(data, fragment, tmp_path):
+    if data == "truncated":
+        good = checkpoint_bytes(build_model(ModelConfig.default("subtraction")))
+        data = good[: len(good) // 2]
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(data)
+    message = str(err.value)
+    assert fragment in message
+    assert "\n" not in message  # one line, fit for an error box or the CLI
+
+
+def test_missing_paths(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope.pt")
+    with pytest.raises(CheckpointError, match="is a folder"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(CheckpointError, match="binary mode"):
+        load_checkpoint(io.StringIO("text"))
+    with pytest.raises(CheckpointError, match="cannot load a checkpoint from a int"):
+        load_checkpoint(3)
+
+
+def test_checkpoint_error_is_a_value_error():
+    assert issubclass(CheckpointError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "module, kind, cell",
+    [
+        (nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2), "sequence", "lstm"),
+        (nn.LSTM(4, 6, bias=False), "sequence", "lstm"),
+        (nn.GRU(3, 4), "sequence", "gru"),
+        (nn.LSTM(1, 1), "toy_lstm", "lstm"),
+    ],
+)
+def test_plain_rnn_state_dicts(module, kind, cell):
+    ckpt = load_checkpoint(saved(module.state_dict()))
+    assert ckpt.source == "state_dict" and ckpt.config.kind == kind and ckpt.config.cell == cell
+    module.batch_first = True
+    x = torch.randn(2, 5, module.input_size)
+    expected = module(x)[0]
+    if kind == "toy_lstm":
+        assert torch.allclose(ckpt.model(x), expected[:, -1, 0])
+    else:
+        assert torch.allclose(ckpt.model(x), expected, atol=1e-6)
+    if cell == "lstm":
+        assert ckpt.model.record(x).f.shape[:3] == (module.num_layers, 1 + module.bidirectional, 2)
+
+
+def test_seed_state_dicts_are_recognised():
+    class LSTMSubtractor(nn.Module):  # seed 004
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(2, 32, batch_first=True)
+            self.fc = nn.Linear(32, 1)
+            self.sigmoid = nn.Sigmoid()
+
+    class LSTMModel(nn.Module):  # seed 002
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(10, 50, 2, batch_first=True)
+            self.fc = nn.Linear(50, 1)
+
+    sub = LSTMSubtractor()
+    ckpt = load_checkpoint(saved(sub.state_dict()))
+    assert ckpt.config.kind == "subtraction" and "seed 004" in ckpt.description
+    x = torch.randint(0, 2, (3, 8, 2)).float()
+    assert torch.allclose(ckpt.model(x), sub.sigmoid(sub.fc(sub.lstm(x)[0])).squeeze(-1))
+
+    reg = LSTMModel()
+    ckpt = load_checkpoint(saved(reg.state_dict()))
+    assert ckpt.config.kind == "regressor" and ckpt.config.num_layers == 2
+    x = torch.randn(4, 5, 10)
+    assert torch.allclose(ckpt.model(x), reg.fc(reg.lstm(x)[0][:, -1, :]), atol=1e-6)
+
+    statquest = {name: torch.tensor(float(k)) for k, name in enumerate(STATQUEST_NAMES)}
+    ckpt = load_checkpoint(saved(statquest))
+    assert ckpt.config.kind == "statquest"
+    assert ckpt.model.named_weights() == {name: float(k) for k, name in enumerate(STATQUEST_NAMES)}
+
+    lightning = {"epoch": 4999, "global_step": 9998, "pytorch-lightning_version": "2.5.0",
+                 "state_dict": {f"lstm.{k}": v for k, v in nn.LSTM(1, 1).state_dict().items()}}  # fmt: skip
+    ckpt = load_checkpoint(saved(lightning))
+    assert ckpt.source == "lightning" and ckpt.config.kind == "toy_lstm"
+
+
+def test_device_argument():
+    model = build_model(ModelConfig.default("toy_lstm"))
+    ckpt = load_checkpoint(checkpoint_bytes(model), device="cpu")
+    assert next(ckpt.model.parameters()).device.type == "cpu"

@@ -1,0 +1,206 @@
+"""Training engine: metrics per task, reproducible seeded runs, pause/resume, lr changes, checkpoint resume."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lstm_viz import toy
+from lstm_viz.models import ModelConfig, build_model
+from lstm_viz.parsing import InputError
+from lstm_viz.training import PRESETS, TASKS, TaskData, Trainer, make_task_data, make_trainer, task_of_config
+
+CPU = torch.device("cpu")
+
+
+def losses(history):
+    return [h["loss"] for h in history]
+
+
+def test_toy_metrics_and_seeded_reproducibility():
+    a = make_trainer("toy-lstm", seed=3, device=CPU).train_epochs(20)
+    b = make_trainer("toy-lstm", seed=3, device=CPU).train_epochs(20)
+    assert losses(a) == losses(b)
+    assert [h["out_1"] for h in a] == [h["out_1"] for h in b]
+    assert losses(make_trainer("toy-lstm", seed=4, device=CPU).train_epochs(20)) != losses(a)
+    assert set(a[-1]) == {"epoch", "loss", "lr", "seconds", "out_0", "out_1"}
+    assert [h["epoch"] for h in a] == list(range(1, 21))
+    assert a[-1]["lr"] == PRESETS["toy-lstm"]["fast"]["lr"]
+    assert a[-1]["seconds"] > 0
+
+
+def test_statquest_fast_preset_converges():
+    trainer = make_trainer("toy-statquest", seed=0, device=CPU)
+    trainer.train_epochs(PRESETS["toy-statquest"]["fast"]["epochs"])
+    out = toy.predict_companies(trainer.model)
+    assert abs(out["out_0"]) < 0.05 and abs(out["out_1"] - 1) < 0.05
+    assert trainer.history[-1]["out_0"] == pytest.approx(out["out_0"])
+
+
+def test_statquest_seed_preset_is_the_posts_recipe():
+    assert PRESETS["toy-statquest"]["seed"] == dict(lr=0.001, batch_size=1, shuffle=False, epochs=5000)
+    trainer = make_trainer("toy-statquest", preset="seed", seed=0, device=CPU)
+    torch.manual_seed(0)
+    reference = toy.build_statquest()  # the post's init for this seed
+    assert trainer.model.named_weights() == reference.named_weights()
+    trainer.train_epochs(2)
+    # batch 1 over two companies: two Adam steps per epoch
+    state = next(iter(trainer.optimizer.state.values()))
+    assert int(state["step"]) == 4
+    again = make_trainer("toy-statquest", preset="seed", seed=0, device=CPU)
+    again.train_epochs(2)
+    assert again.model.named_weights() == trainer.model.named_weights()
+
+
+def post_initial_subtractor():
+    """Seed 004 up to `model = LSTMSubtractor()`: the global seeds, the split's randperm, then the model."""
+    np.random.seed(822)
+    torch.manual_seed(822)
+    random.seed(822)
+    torch.utils.data.random_split(range(10_000), [9000, 1000])
+
+    class LSTMSubtractor(nn.Module):
+        def __init__(self, input_size=2, hidden_size=32, output_size=1):
+            super().__init__()
+            self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
+            self.fc = nn.Linear(hidden_size, output_size)
+            self.sigmoid = nn.Sigmoid()
+
+    return LSTMSubtractor()
+
+
+def test_subtraction_seed_822_starts_from_the_posts_weights():
+    theirs = post_initial_subtractor().state_dict()
+    ours = make_trainer("subtraction", seed=822, preset="seed", device=CPU).model.state_dict()
+    assert theirs.keys() == ours.keys()
+    assert all(torch.equal(theirs[k], ours[k]) for k in theirs)
+
+
+def test_subtraction_learns_and_reports_all_metrics():
+    trainer = make_trainer("subtraction", seed=822, device=CPU)
+    history = trainer.train_epochs(4)
+    keys = {"train_bit_acc", "train_exact_match", "test_bit_acc", "test_exact_match"}
+    assert keys | {"epoch", "loss", "lr", "seconds"} == set(history[-1])
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["test_exact_match"] > 0.9  # the post reaches 100 % around epoch 3
+
+
+def test_pause_from_a_callback_then_resume_equals_an_uninterrupted_run():
+    straight = make_trainer("subtraction", seed=1, device=CPU).train_epochs(4)
+
+    trainer = make_trainer("subtraction", seed=1, device=CPU)
+    trainer.add_callback(lambda m: trainer.pause() if m["epoch"] == 2 else None)
+    first = list(trainer.run(10))
+    assert [m["epoch"] for m in first] == [1, 2] and trainer.paused
+    assert list(trainer.run(5)) == []  # still paused
+    trainer.resume()
+    rest = trainer.train_epochs(2)
+    assert [m["epoch"] for m in rest] == [3, 4]
+    assert losses(first + rest) == losses(straight)
+    assert len(trainer.history) == 4
+
+
+def test_checkpoint_resume_continues_exactly(tmp_path):
+    straight = make_trainer("subtraction", seed=2, device=CPU).train_epochs(3)
+    trainer = make_trainer("subtraction", seed=2, device=CPU)
+    trainer.train_epochs(1)
+    path = trainer.save(tmp_path / "run.pt", meta={"note": "half way"})
+    resumed = make_trainer("subtraction", resume=path, device=CPU)
+    assert resumed.epoch == 1 and len(resumed.history) == 1
+    rest = resumed.train_epochs(2)
+    assert [m["epoch"] for m in rest] == [2, 3]
+    assert losses(resumed.history) == losses(straight)
+
+
+def test_statquest_resume_from_2000_style(tmp_path):
+    """Seed 000 resumed a run from its checkpoint to train longer; the epoch count continues."""
+    trainer = make_trainer("toy-statquest", preset="seed", seed=0, device=CPU)
+    trainer.train_epochs(5)
+    trainer.save(tmp_path / "sq.pt")
+    resumed = make_trainer("toy-statquest", preset="seed", resume=tmp_path / "sq.pt", device=CPU)
+    assert resumed.lr == 0.001 and resumed.batch_size == 1
+    resumed.train_epochs(3)
+    trainer.train_epochs(3)
+    assert resumed.epoch == 8
+    assert resumed.model.named_weights() == trainer.model.named_weights()
+
+
+def test_set_lr_keeps_adam_state():
+    trainer = make_trainer("toy-lstm", seed=0, device=CPU)
+    trainer.train_epochs(2)
+    step_before = int(next(iter(trainer.optimizer.state.values()))["step"])
+    trainer.set_lr(0.02)
+    metrics = trainer.train_epochs(1)[0]
+    assert metrics["lr"] == 0.02 == trainer.lr
+    assert int(next(iter(trainer.optimizer.state.values()))["step"]) == step_before + 1
+    for bad in [0, -1, float("nan"), float("inf"), 100.0, "0.1"]:
+        with pytest.raises(InputError, match="learning rate"):
+            trainer.set_lr(bad)
+
+
+def test_until_stops_early_and_run_for_is_time_boxed():
+    trainer = make_trainer("toy-lstm", seed=0, device=CPU)
+    done = trainer.train_epochs(50, until=lambda m: m["epoch"] == 7)
+    assert len(done) == 7
+    ticks = trainer.run_for(0.0)
+    assert len(ticks) == 1 and ticks[0]["epoch"] == 8
+    assert len(trainer.run_for(10.0, max_epochs=3)) == 3
+
+
+def test_diverging_loss_pauses():
+    x, _ = toy.dataset()
+    data = TaskData("toy", x, torch.tensor([0.0, 3e38]))
+    trainer = Trainer(build_model(ModelConfig.default("toy_lstm")), data, lr=0.01, device=CPU)
+    history = list(trainer.run(5))
+    assert len(history) == 1 and history[0]["diverged"] and trainer.paused
+
+
+def test_generic_trainer_on_custom_data_and_regressor():
+    trainer = make_trainer("regressor", seed=0, device=CPU)
+    history = trainer.train_epochs(5)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert trainer.model.config.kind == "regressor"
+    data = make_task_data("regressor", seed=0)
+    custom = Trainer(build_model(ModelConfig.default("regressor", hidden_size=8, num_layers=1)), data,
+                     lr=0.01, batch_size=16, device=CPU)  # fmt: skip
+    assert len(custom.train_epochs(2)) == 2
+
+
+def test_gru_variant_trains():
+    trainer = make_trainer("subtraction-gru", seed=0, device=CPU)
+    assert trainer.model.config.cell == "gru"
+    history = trainer.train_epochs(2)
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="unknown task"):
+        make_trainer("addition")
+    with pytest.raises(InputError, match="preset"):
+        make_trainer("toy-lstm", preset="slow")
+    with pytest.raises(InputError, match="no projection"):
+        make_trainer("subtraction-gru", proj_size=4)
+    with pytest.raises(InputError, match="twelve"):
+        make_trainer("toy-statquest", hidden_size=4)
+    with pytest.raises(InputError, match="batch size"):
+        make_trainer("subtraction", batch_size=0)
+    with pytest.raises(InputError, match="epochs"):
+        make_trainer("toy-lstm").train_epochs(-1)
+    with pytest.raises(ValueError, match="same, non-zero number"):
+        TaskData("toy", torch.zeros(2, 4, 1), torch.zeros(3))
+
+
+def test_resume_rejects_another_tasks_checkpoint(tmp_path):
+    trainer = make_trainer("toy-lstm", seed=0, device=CPU)
+    trainer.save(tmp_path / "toy.pt")
+    with pytest.raises(InputError, match="not 'subtraction'"):
+        make_trainer("subtraction", resume=tmp_path / "toy.pt")
+
+
+def test_task_of_config():
+    assert task_of_config(ModelConfig.default("subtraction", cell="gru")) == "subtraction-gru"
+    assert {task_of_config(make_trainer(t, device=CPU).model.config) for t in TASKS} == set(TASKS)
+    with pytest.raises(ValueError, match="no training task"):
+        task_of_config(ModelConfig.default("sequence"))
