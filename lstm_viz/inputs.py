@@ -169,6 +169,10 @@ def _csv_example(config: ModelConfig) -> str:
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
+def _is_non_finite(cells: list[str]) -> bool:
+    return all(cell.lower().lstrip("+-") in ("nan", "inf", "infinity") for cell in cells)
+
+
 def csv_input(data: bytes | str, config: ModelConfig, name: str = "the CSV file") -> ExplorerInput:
     """A CSV file with one row per time step and ``input_size`` columns (an optional header names them).
 
@@ -193,7 +197,7 @@ def csv_input(data: bytes | str, config: ModelConfig, name: str = "the CSV file"
         raise InputError(f"{name} is empty. Example content:\n{example}")
     first = [cell.strip() for cell in lines[0].split(",")]
     names = _feature_names(config)
-    if any(cell and not _NUMBER.match(cell) for cell in first):  # a header row
+    if all(cell and not _NUMBER.match(cell) for cell in first) and not _is_non_finite(first):  # a header row
         if len(first) == config.input_size and all(first):
             names = tuple(first)
         lines = lines[1:]
@@ -201,7 +205,9 @@ def csv_input(data: bytes | str, config: ModelConfig, name: str = "the CSV file"
             raise InputError(f"{name} has a header but no rows. Example content:\n{example}")
     frame_text = "\n".join(lines)
     try:
-        table = pd.read_csv(io.StringIO(frame_text), header=None, dtype=str, skipinitialspace=True)
+        table = pd.read_csv(
+            io.StringIO(frame_text), header=None, dtype=str, skipinitialspace=True, na_filter=False
+        )
     except (pd.errors.ParserError, ValueError) as err:
         raise InputError(f"{name} is not a valid CSV file ({err}). Example content:\n{example}") from None
     if table.shape[1] != config.input_size:
