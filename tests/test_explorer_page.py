@@ -1,0 +1,142 @@
+"""Smoke tests of the Gate Explorer page with Streamlit's AppTest: it runs standalone, every tab renders, and bad
+input shows a message (never an exception) while the last valid recording stays on screen."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lstm_viz.models import ModelConfig, build_model
+from lstm_viz.sources import LoadedModel, RandomSpec, random_model
+from lstm_viz.widgets import MODEL_KEY
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explorer.py")
+
+
+def page_with(loaded: LoadedModel | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    if loaded is not None:
+        at.session_state[MODEL_KEY] = loaded
+    return at.run()
+
+
+def task_model(kind: str, seed: int = 0, **options) -> LoadedModel:
+    torch.manual_seed(seed)
+    model = build_model(ModelConfig.default(kind, **options)).eval()
+    return LoadedModel(model, f"test {kind}", f"test:{kind}:{seed}:{sorted(options.items())}", "session")
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Every Plotly chart on the page by key, as its figure JSON."""
+    found = {}
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        found[element.proto.id.split("-")[-1] if not element.key else element.key] = spec
+    return found
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_page_runs_standalone_with_a_default_model():
+    at = page_with()
+    no_exception(at)
+    assert at.title[0].value == "Gate Explorer"
+    assert "explorer_heatmaps" in charts(at)
+    assert "explorer_traces" in charts(at)  # the first tab is open
+
+
+def test_subtraction_input_answer_and_bad_input_keeps_the_last_recording():
+    at = page_with(task_model("subtraction"))
+    no_exception(at)
+    box = at.text_input(key="explorer_text_subtraction_2")
+    assert box.value == "123 - 61"
+    assert at.dataframe, "the bit columns of a, b and a − b are shown"
+    verdict = [*at.success, *at.error]
+    assert any("123 − 61 = 62" in v.value for v in verdict)
+    assert {"explorer_answer", "explorer_heatmaps"} <= set(charts(at))
+
+    box.set_value("300 - 1").run()
+    no_exception(at)
+    assert any("does not fit in 8 bits" in e.value for e in at.error)
+    assert any("last valid input" in c.value and "123 - 61" in c.value for c in at.caption)
+    assert "explorer_heatmaps" in charts(at), "the last valid recording stays on screen"
+
+    at.text_input(key="explorer_text_subtraction_2").set_value("abc").run()
+    assert any("123 - 61" in e.value for e in at.error), "the message shows a valid example"
+    at.text_input(key="explorer_text_subtraction_2").set_value("200 - 3").run()
+    no_exception(at)
+    assert not any("8 bits" in e.value for e in at.error)
+    assert any("200 − 3 = 197" in v.value for v in [*at.success, *at.error])
+
+
+@pytest.mark.parametrize("tab", ["Unit traces", "Conveyor belt", "Compare two inputs", "Gate saturation", "Export"])
+def test_every_tab_renders_for_a_bidirectional_lstmp_stack(tab):
+    loaded = random_model(RandomSpec(input_size=2, hidden_size=12, num_layers=2, bidirectional=True, proj_size=5))
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[MODEL_KEY] = loaded
+    at.session_state["explorer_tab"] = tab
+    at.run()
+    no_exception(at)
+    assert not at.error
+    found = charts(at)
+    assert "explorer_heatmaps" in found
+    expected = {
+        "Unit traces": "explorer_traces",
+        "Conveyor belt": "explorer_belt",
+        "Compare two inputs": "explorer_compare",
+        "Gate saturation": "explorer_saturation",
+    }.get(tab)
+    if expected:
+        assert expected in found
+    else:
+        labels = [b.proto.label for b in at.get("download_button")]
+        assert "Recording as CSV" in labels and "Recording as Parquet" in labels
+        assert len(labels) == 2 + 5
+
+
+def test_all_layers_at_once_and_a_long_random_sequence_stay_small():
+    loaded = random_model(RandomSpec(input_size=3, hidden_size=128, num_layers=2, seed=1))
+    at = page_with(loaded)
+    at.button_group(key="explorer_mode").set_value("random").run()
+    at.number_input(key="explorer_len_vectors").set_value(2000).run()
+    at.selectbox(key="explorer_panel").set_value("all").run()
+    no_exception(at)
+    heat = charts(at)["explorer_heatmaps"]
+    assert len([t for t in heat["data"] if t["type"] == "heatmap"]) == 12
+    subtitle = heat["layout"]["title"]["subtitle"]["text"]
+    assert "time binned" in subtitle and "most active of 128 units" in subtitle
+    sizes = [len(e.proto.spec) for e in at.get("plotly_chart")]
+    assert sum(sizes) < 5_000_000
+
+
+def test_statquest_model_gets_its_equations_with_numbers():
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[MODEL_KEY] = task_model("statquest", seed=2)
+    at.session_state["explorer_tab"] = "Equations with numbers"
+    at.run()
+    no_exception(at)
+    assert len(at.latex) == 4  # one block per day of "0, 0.5, 0.25, 1"
+    assert r"\mathit{wlr1}" in at.latex[0].value
+    assert any("Company A" in v.value for v in [*at.success, *at.error])
+
+
+def test_gru_is_explained_and_still_answers():
+    at = page_with(task_model("subtraction", cell="gru"))
+    no_exception(at)
+    assert any("GRU" in w.value for w in at.warning)
+    assert "explorer_heatmaps" not in charts(at)
+    assert "explorer_answer" in charts(at)
+
+
+def test_vector_input_with_the_wrong_width_is_refused_politely():
+    at = page_with(random_model(RandomSpec(input_size=3, hidden_size=4)))
+    at.text_area(key="explorer_text_vectors_3").set_value("1, 2\n3, 4").run()
+    no_exception(at)
+    assert any("expects 3 per step" in e.value for e in at.error)
+    assert "explorer_heatmaps" in charts(at)
