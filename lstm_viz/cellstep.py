@@ -39,6 +39,7 @@ __all__ = [
     "parity",
     "projection_latex",
     "rnn_step_latex",
+    "rnn_table",
     "rnncell_vs_rnn",
     "split_weights",
     "step_by_step",
@@ -216,7 +217,7 @@ def _num(v: float, digits: int = 3) -> str:
         text = f"{v:.{digits}e}"  # tiny but not zero: keep it visible
         mant, exp = text.split("e")
         text = rf"{mant}\times 10^{{{int(exp)}}}"
-    return text
+    return f"{{{text}}}" if v < 0 else text  # braces: a unary minus, never read as "a − b"
 
 
 def _par(v: float, digits: int = 3) -> str:
@@ -225,41 +226,69 @@ def _par(v: float, digits: int = 3) -> str:
 
 
 def _dot_terms(w: np.ndarray, v: np.ndarray, max_terms: int, digits: int) -> str:
-    """``w·v`` written out as ``w_0·v_0 + w_1·v_1 + …`` (the first ``max_terms`` products, then the rest summed)."""
+    """``w·v`` written out as ``w_0·v_0 + w_1·v_1 + …``: all products up to ``max_terms``, else the first
+    ``max_terms - 1`` and a note of how many more there are."""
     n = len(w)
     shown = n if n <= max_terms else max_terms - 1
     terms = [rf"{_par(w[k], digits)}\cdot{_par(v[k], digits)}" for k in range(shown)]
     if shown < n:
-        rest = float(np.dot(w[shown:], v[shown:]))
-        terms.append(rf"\underbrace{{\cdots}}_{{{n - shown}\text{{ more}}\,=\,{_num(rest, digits)}}}")
+        terms.append(rf"\overset{{{n - shown}\text{{ more}}}}{{\cdots}}")
     return " + ".join(terms)
 
 
-def gate_latex(step: CellStep, gate: str, unit: int = 0, max_terms: int = 4, digits: int = 3) -> str:
+def _affine_latex(
+    act: str,
+    lhs: str,
+    names: tuple[str, str, str, str, str, str],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    biases: tuple[float, float],
+    max_terms: int,
+    digits: int,
+) -> tuple[str, float]:
+    """``lhs = act(W_x[j,:] x + b_x + W_h[j,:] h + b_h)`` in four aligned lines: symbols, the products of the
+    input part (summed under a brace), those of the recurrent part, then the sums, the pre-activation and the
+    value. ``names`` = (W_x, x, b_x, W_h, h, b_h) in LaTeX; ``rows`` = (W_x row, x, W_h row, h). Returns
+    (latex body without the aligned environment, pre-activation)."""
+    Wx, x, bx, Wh, h, bh = names
+    wx, xv, wh, hv = rows
+    sx, sh = float(wx @ xv), float(wh @ hv)
+    pre = sx + biases[0] + sh + biases[1]
+
+    def sign(v: float) -> str:
+        return f"- {_num(-v, digits)}" if v < 0 else f"+ {_num(v, digits)}"
+
+    x_part = rf"\underbrace{{{_dot_terms(wx, xv, max_terms, digits)}}}_{{{Wx}\,{x}\,=\,{_num(sx, digits)}}}"
+    h_part = rf"\underbrace{{{_dot_terms(wh, hv, max_terms, digits)}}}_{{{Wh}\,{h}\,=\,{_num(sh, digits)}}}"
+    body = (
+        rf"{lhs} &= {act}\left({Wx}\,{x} + {bx} + {Wh}\,{h} + {bh}\right) \\"
+        rf"&= {act}\big(\,{x_part} {sign(biases[0])} \\"
+        rf"&\qquad + {h_part} {sign(biases[1])}\,\big) \\"
+        rf"&= {act}\left({_num(sx, digits)} {sign(biases[0])} {sign(sh)} {sign(biases[1])}\right)"
+        rf" = {act}\left({_num(pre, digits + 1)}\right)"
+    )
+    return body, pre
+
+
+def gate_latex(step: CellStep, gate: str, unit: int = 0, max_terms: int = 3, digits: int = 3) -> str:
     """The gate's equation for one unit, then with the numbers substituted, then its value (an ``aligned`` block).
 
-    E.g. ``f_t[0] = σ(W_if[0,:]·x_t + b_if[0] + W_hf[0,:]·h_{t-1} + b_hf[0]) = σ(0.12·0.50 + … ) = σ(0.41) = 0.60``.
-    Long dot products show the first ``max_terms - 1`` products and the sum of the rest.
+    E.g. ``f_t[0] = σ(W_if[0,:] x_t + b_if[0] + W_hf[0,:] h_{t-1} + b_hf[0])``, then every product
+    ``W_if[0,k]·x_t[k]`` (the first ``max_terms - 1`` of a long row), the sums, ``σ(0.41) = 0.60``.
     """
     if gate not in GATE_ORDER:
         raise ValueError(f"gate must be one of {', '.join(GATE_ORDER)}, got {gate!r}")
     g = step.gates[gate]
     if not 0 <= unit < len(g.pre):
         raise ValueError(f"unit must be in 0..{len(g.pre) - 1}, got {unit}")
-    act = _ACT[gate]
-    prev = "h_{t-1}" if step.direction == 0 else "h_{t+1}"
     j = unit
-    symbolic = rf"W_{{i{gate}}}[{j},:]\,x_t + b_{{i{gate}}}[{j}] + W_{{h{gate}}}[{j},:]\,{prev} + b_{{h{gate}}}[{j}]"
-    parts = [_dot_terms(g.W_x[j], step.x, max_terms, digits), _num(g.b_x[j], digits)]
-    parts += [_dot_terms(g.W_h[j], step.h_prev, max_terms, digits), _num(g.b_h[j], digits)]
-    numeric = " + ".join(parts).replace("+ -", "- ")
-    return (
-        r"\begin{aligned}"
-        rf"{gate}_t[{j}] &= {act}\left({symbolic}\right) \\"
-        rf"&= {act}\left({numeric}\right) \\"
-        rf"&= {act}\left({_num(g.pre[j], digits + 1)}\right) = \mathbf{{{_num(g.value[j], digits + 1)}}}"
-        r"\end{aligned}"
-    )
+    prev = "h_{t-1}" if step.direction == 0 else "h_{t+1}"
+    names = (rf"W_{{i{gate}}}[{j},:]", "x_t", rf"b_{{i{gate}}}[{j}]", rf"W_{{h{gate}}}[{j},:]", prev,
+             rf"b_{{h{gate}}}[{j}]")  # fmt: skip
+    body, _ = _affine_latex(
+        _ACT[gate], f"{gate}_t[{j}]", names, (g.W_x[j], step.x, g.W_h[j], step.h_prev),
+        (float(g.b_x[j]), float(g.b_h[j])), max_terms, digits,
+    )  # fmt: skip
+    return rf"\begin{{aligned}}{body} = \mathbf{{{_num(g.value[j], digits + 1)}}}\end{{aligned}}"
 
 
 def cell_latex(step: CellStep, unit: int = 0, digits: int = 4) -> str:
@@ -282,7 +311,7 @@ def cell_latex(step: CellStep, unit: int = 0, digits: int = 4) -> str:
     )
 
 
-def projection_latex(step: CellStep, unit: int = 0, max_terms: int = 4, digits: int = 4) -> str:
+def projection_latex(step: CellStep, unit: int = 0, max_terms: int = 3, digits: int = 4) -> str:
     """LSTMP only: ``h_t[j] = W_hr[j,:]·m_t`` with the numbers substituted (``""`` for a plain LSTM)."""
     if step.w_hr is None:
         return ""
@@ -477,27 +506,37 @@ def rnncell_vs_rnn(
     )  # fmt: skip
 
 
-def rnn_step_latex(run: RnnUnroll, t: int, batch: int = 0, unit: int = 0, max_terms: int = 4) -> str:
-    """``h_t[j] = tanh(W_ih[j,:]·x_t + b_ih[j] + W_hh[j,:]·h_{t-1} + b_hh[j])`` with numbers, cell vs RNN."""
-    T = run.h_cell.shape[0]
-    if not 0 <= t < T:
-        raise ValueError(f"t must be in 0..{T - 1}, got {t}")
+def rnn_step_latex(run: RnnUnroll, t: int, batch: int = 0, unit: int = 0, max_terms: int = 3) -> str:
+    """``h_t[j] = tanh(W_ih[j,:] x_t + b_ih[j] + W_hh[j,:] h_{t-1} + b_hh[j])`` with the numbers, by hand, then
+    what RNNCell and RNN computed for it."""
+    T, B, H = run.h_cell.shape
+    for name, value, size in (("t", t, T), ("batch", batch, B), ("unit", unit, H)):
+        if not 0 <= value < size:
+            raise ValueError(f"{name} must be in 0..{size - 1}, got {value}")
     h_prev = run.h0[batch] if t == 0 else run.h_cell[t - 1, batch]
     j = unit
-    pre = run.weight_ih[j] @ run.x[t, batch] + run.bias_ih[j] + run.weight_hh[j] @ h_prev + run.bias_hh[j]
-    numeric = " + ".join(
-        [
-            _dot_terms(run.weight_ih[j], run.x[t, batch], max_terms, 3), _num(run.bias_ih[j]),
-            _dot_terms(run.weight_hh[j], h_prev, max_terms, 3), _num(run.bias_hh[j]),
-        ]
-    ).replace("+ -", "- ")  # fmt: skip
+    prev = f"h_{{{t - 1}}}" if t > 0 else r"h_{\text{init}}"
+    names = (rf"W_{{ih}}[{j},:]", f"x_{{{t}}}", rf"b_{{ih}}[{j}]", rf"W_{{hh}}[{j},:]", prev,
+             rf"b_{{hh}}[{j}]")  # fmt: skip
+    body, pre = _affine_latex(
+        r"\tanh", f"h_{{{t}}}[{j}]", names, (run.weight_ih[j], run.x[t, batch], run.weight_hh[j], h_prev),
+        (float(run.bias_ih[j]), float(run.bias_hh[j])), max_terms, 3,
+    )  # fmt: skip
     return (
-        r"\begin{aligned}"
-        rf"h_{{{t}}}[{j}] &= \tanh\left(W_{{ih}}[{j},:]\,x_{{{t}}} + b_{{ih}}[{j}] + W_{{hh}}[{j},:]\,h_{{{t - 1}}}"
-        rf" + b_{{hh}}[{j}]\right) \\"
-        rf"&= \tanh\left({numeric}\right) = \tanh({_num(pre, 4)}) \\"
-        rf"&= \mathbf{{{_num(np.tanh(pre), 6)}}}\ \text{{(by hand)}}\quad"
-        rf"{_num(run.h_cell[t, batch, j], 6)}\ \text{{(RNNCell)}}\quad"
-        rf"{_num(run.h_rnn[t, batch, j], 6)}\ \text{{(RNN)}}"
+        rf"\begin{{aligned}}{body} = \mathbf{{{_num(np.tanh(pre), 6)}}} \\"
+        rf"&\text{{by hand: }}{_num(np.tanh(pre), 7)},\quad"
+        rf"\text{{RNNCell: }}{_num(run.h_cell[t, batch, j], 7)},\quad"
+        rf"\text{{RNN: }}{_num(run.h_rnn[t, batch, j], 7)}"
         r"\end{aligned}"
     )
+
+
+def rnn_table(run: RnnUnroll, batch: int = 0) -> dict[str, np.ndarray]:
+    """Per step: ‖h_t‖ from RNNCell and from RNN (batch item ``batch``) and the largest |difference| over all
+    batch items and units."""
+    return {
+        "t": np.arange(run.h_cell.shape[0]),
+        "RNNCell ‖h_t‖": np.linalg.norm(run.h_cell[:, batch], axis=1),
+        "RNN ‖h_t‖": np.linalg.norm(run.h_rnn[:, batch], axis=1),
+        "max |Δ|": run.step_diff,
+    }

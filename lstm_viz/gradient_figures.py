@@ -162,7 +162,8 @@ def weight_split_figure(
         go.Heatmap(
             z=shown, x=x, y=y, colorscale="RdBu_r", zmin=-lim, zmax=lim,
             hovertemplate="row %{y}<br>column %{x}<br>%{z:.4f}<extra></extra>",
-            colorbar={"title": {"text": "weight", "side": "right"}},
+            colorbar={"title": {"text": "weight", "side": "right"}, "x": 1.1},
+            texttemplate="%{z:.2f}" if shown.size <= 160 else None,
         )
     )  # fmt: skip
     for n, g in enumerate(STORAGE_ORDER):
@@ -171,7 +172,7 @@ def weight_split_figure(
             type="rect", x0=-0.5, x1=shown.shape[1] - 0.5, y0=lo, y1=hi, line={"color": GATE_COLORS[g], "width": 3}
         )
         fig.add_annotation(
-            x=1.0, xref="paper", xanchor="left", y=(lo + hi) / 2, text=f"<b>W_{side}{g}</b>", showarrow=False,
+            x=1.005, xref="paper", xanchor="left", y=(lo + hi) / 2, text=f"<b>W_{side}{g}</b>", showarrow=False,
             font={"color": GATE_COLORS[g], "size": 14},
         )  # fmt: skip
         if unit is not None and 0 <= unit < H:
@@ -187,7 +188,7 @@ def weight_split_figure(
         yaxis={"autorange": "reversed", "showticklabels": 4 * H <= 64, "title": {"text": "row: gate[unit]"}},
         xaxis={"title": {"text": "input x_t" if which == "ih" else "previous hidden state h_{t-1}"}},
         height=min(900, max(320, 60 + 16 * 4 * H)),
-        margin={"r": 120, "t": 60},
+        margin={"r": 40, "t": 60},
         template="plotly_white",
     )  # fmt: skip
     return fig
@@ -210,7 +211,7 @@ def rnn_unroll_figure(run: RnnUnroll) -> go.Figure:
     positive = diff[diff > 0]
     low = np.log10(min(positive.min(), tol)) - 1 if positive.size else np.log10(tol) - 3
     fig.update_layout(
-        title={"text": f"RNNCell step by step vs nn.RNN unrolled: largest difference per step ({run.dtype})"},
+        title={"text": f"max |RNNCell − RNN| per step ({run.dtype})"},
         xaxis={"title": {"text": "time step t"}, "dtick": 1},
         yaxis={"type": "log", "title": {"text": "max |h_t difference|"}, "exponentformat": "power",
                "range": [low, np.log10(tol) + 1]},
