@@ -5,21 +5,21 @@ import streamlit as st
 from lstm_viz.device import describe_device, pick_device
 from lstm_viz.widgets import sidebar_model_picker
 
-st.set_page_config(page_title="lstm-viz", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="lstm-viz", page_icon=":material/memory:", layout="wide")
 
 PAGES = {
-    "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Look inside": [
-        st.Page("pages/explorer.py", title="Gate Explorer", icon="🔬"),
-        st.Page("pages/cell_step.py", title="One cell, step by step", icon="🧮"),
+        st.Page("pages/explorer.py", title="Gate Explorer", icon=":material/biotech:"),
+        st.Page("pages/cell_step.py", title="One cell, step by step", icon=":material/calculate:"),
     ],
     "Train live": [
-        st.Page("pages/train_toy.py", title="Train: StatQuest toy", icon="📈"),
-        st.Page("pages/train_subtraction.py", title="Train: 8-bit subtraction", icon="➖"),
+        st.Page("pages/train_toy.py", title="Train: StatQuest toy", icon=":material/show_chart:"),
+        st.Page("pages/train_subtraction.py", title="Train: 8-bit subtraction", icon=":material/remove:"),
     ],
     "Compare": [
-        st.Page("pages/compare.py", title="LSTM vs LSTMP", icon="⚖️"),
-        st.Page("pages/gradient_flow.py", title="Why LSTM works: gradient flow", icon="🌊"),
+        st.Page("pages/compare.py", title="LSTM vs LSTMP", icon=":material/balance:"),
+        st.Page("pages/gradient_flow.py", title="Why LSTM works: gradient flow", icon=":material/waves:"),
     ],
 }
 

@@ -48,5 +48,5 @@ links = [
 ]
 for n, (path, label, blurb) in enumerate(links):
     with cols[n % 3]:
-        st.page_link(path, label=label)
+        st.page_link(path, label=label, icon=":material/arrow_forward:")
         st.caption(blurb)
