@@ -164,3 +164,49 @@ def test_parse_settings_reads_text_and_rejects_bad_values():
         assert "Example" in str(err.value)
     with pytest.raises(InputError):
         FlowSettings(weights="pretrained")
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def test_gradient_flow_figure_is_log_scale_and_normalised_to_the_last_step():
+    from lstm_viz.gradient_figures import gradient_flow_figure
+
+    result = compare_gradient_flow(FlowSettings(length=40, hidden_size=8), CPU)
+    fig = gradient_flow_figure(result)
+    assert fig.layout.yaxis.type == "log"
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["RNN (tanh): ‖∂L/∂h_t‖", "GRU: ‖∂L/∂h_t‖"]
+    assert "LSTM: ‖∂L/∂c_t‖" in names and any(n.startswith("LSTM: ∏ f") for n in names)
+    for trace in fig.data:
+        assert np.asarray(trace.y)[-1] == pytest.approx(1.0)
+    raw = gradient_flow_figure(result, normalise=False)
+    np.testing.assert_allclose(np.asarray(raw.data[0].y), result.flows["rnn"].grad_h)
+    assert "step 39" in fig.layout.title.text
+
+
+def test_gradient_flow_figure_marks_underflow_instead_of_failing():
+    from dataclasses import replace as dc_replace
+
+    from lstm_viz.gradient_figures import gradient_flow_figure
+
+    result = compare_gradient_flow(FlowSettings(length=10, hidden_size=4), CPU)
+    rnn = result.flows["rnn"]
+    grad = rnn.grad_h.copy()
+    grad[:3] = 0.0  # what float64 underflow looks like after thousands of steps
+    flows = {**result.flows, "rnn": dc_replace(rnn, grad_h=grad)}
+    fig = gradient_flow_figure(dc_replace(result, flows=flows))
+    y = np.asarray(fig.data[0].y, dtype=float)
+    assert np.isnan(y[:3]).all() and np.isfinite(y[3:]).all()
+    assert "below 1e-308" in fig.layout.title.text and "t = 3" in fig.layout.title.text
+
+
+def test_input_gradient_heatmap_rows_and_shared_colour_scale():
+    from lstm_viz.gradient_figures import input_gradient_heatmap
+
+    result = compare_gradient_flow(FlowSettings(length=12, hidden_size=4, input_size=3), CPU)
+    fig = input_gradient_heatmap(result)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (3, 12) and list(fig.data[0].y) == ["RNN (tanh)", "GRU", "LSTM"]
+    np.testing.assert_allclose(z[2], np.log10(result.flows["lstm"].grad_x_norm))
+    per = input_gradient_heatmap(result, per_feature=True)
+    assert len(per.data) == 3 and all(np.asarray(t.z).shape == (3, 12) for t in per.data)
+    assert {t.coloraxis for t in per.data} == {"coloraxis"}
