@@ -8,14 +8,19 @@ c keeps hidden_size, so ``weight_hh`` shrinks to ``(4H, P)`` and ``weight_hr`` `
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import functools
+import json
 import math
 import re
 import statistics
+import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,8 +28,11 @@ import torch
 from torch import nn
 
 from lstm_viz.device import pick_device
+from lstm_viz.live import TICK_SECONDS, TRAIN_SHARE, LiveRun, RunState
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.recording import RecordingLSTM
+from lstm_viz.subtraction import evaluate_all_pairs
+from lstm_viz.training import Trainer, make_trainer
 
 __all__ = [
     "MAX_BATCH",
@@ -33,21 +41,40 @@ __all__ = [
     "MAX_PARAMETERS",
     "MAX_SEQ_LEN",
     "MAX_SIZE",
+    "MAX_SWEEP_EPOCHS",
+    "MAX_SWEEP_RUNS",
+    "METRICS",
     "MODEL_NAMES",
+    "SWEEP_COMMAND",
+    "SWEEP_DEFAULTS",
+    "TASK",
+    "TASK_INPUT_SIZE",
     "Latency",
     "PairSpec",
+    "PairedRun",
+    "SweepPlan",
+    "TrainSettings",
     "build_pair",
     "check_latency_work",
     "compare_parameters",
     "count_parameters",
+    "history_frame",
     "kernel_note",
+    "load_sweep",
+    "main",
+    "make_pair_trainer",
     "measure_latency",
     "multiply_adds",
     "multiply_adds_per_step",
     "parameter_table",
+    "parse_int_list",
     "parse_size",
+    "plan_sweep",
+    "run_sweep",
     "state_sizes",
     "summary_table",
+    "sweep_document",
+    "sweep_point",
     "validate_pair",
 ]
 
@@ -206,6 +233,20 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="LSTM with projections is not supported")
         yield
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Run torch ops inside on ``n`` intra-op threads (None: as is), then restore the setting."""
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _split_name(name: str) -> tuple[str, str, int, str]:
@@ -478,3 +519,405 @@ def summary_table(
         ratio = f"{b / a:.3f}" if isinstance(a, int | float) and isinstance(b, int | float) and a else ""
         out.append({"measure": measure, "LSTM": str(a), "LSTMP": str(b), "LSTMP / LSTM": ratio})
     return pd.DataFrame(out)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Training both on seed 004's subtraction task, in lockstep
+# ----------------------------------------------------------------------------------------------------------
+
+TASK = "subtraction"  # seed 004: LSTM(2, H) → Linear → sigmoid per bit; input_size is the task's: 2
+TASK_INPUT_SIZE = 2
+METRICS = ("loss", "train_bit_acc", "train_exact_match", "test_bit_acc", "test_exact_match")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What both models of a paired run share: sizes (except proj_size), seed, learning rate, epochs, data."""
+
+    hidden_size: int
+    proj_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    seed: int = 0
+    lr: float = 0.01
+    epochs: int = 20
+    data: str = "seed"
+
+    @classmethod
+    def from_spec(cls, spec: PairSpec, **kwargs: Any) -> TrainSettings:
+        """The training settings for a compared pair (its input_size is replaced by the task's, 2)."""
+        return cls(spec.hidden_size, spec.proj_size, spec.num_layers, spec.bidirectional, **kwargs)
+
+    def proj_of(self, model: str) -> int:
+        return self.proj_size if model == "LSTMP" else 0
+
+
+def make_pair_trainer(settings: TrainSettings, model: str) -> Trainer:
+    """One side's trainer: same data, seed, lr and sizes; ``proj_size`` only for the LSTMP."""
+    return make_trainer(
+        TASK,
+        hidden_size=settings.hidden_size,
+        proj_size=settings.proj_of(model),
+        num_layers=settings.num_layers,
+        bidirectional=settings.bidirectional,
+        seed=settings.seed,
+        lr=settings.lr,
+        data=settings.data,
+    )
+
+
+class PairedRun:
+    """The LSTM and the LSTMP training live on the subtraction task, one epoch each in turn (lockstep).
+
+    Each side is a :class:`lstm_viz.live.LiveRun` around :func:`lstm_viz.training.make_trainer`, built with the
+    same data, seed and learning rate; alternating epochs means a burst of load on the machine slows both alike,
+    and both always sit at (nearly) the same epoch. No Streamlit here: a page keeps one ``PairedRun`` in
+    ``st.session_state`` and calls :meth:`tick` from a fragment.
+    """
+
+    def __init__(self, settings: TrainSettings, factory: Callable[[TrainSettings, str], Any] = make_pair_trainer):
+        self.settings = settings
+        self.runs: dict[str, LiveRun] = {
+            name: LiveRun(functools.partial(factory, settings, name), epochs=settings.epochs, lr=settings.lr)
+            for name in MODEL_NAMES
+        }
+
+    # ---- state ---------------------------------------------------------------------------------------------
+    @property
+    def state(self) -> RunState:
+        """FAILED if either failed, RUNNING if either still runs, else the LSTM side's state."""
+        states = [run.state for run in self.runs.values()]
+        if RunState.FAILED in states:
+            return RunState.FAILED
+        if RunState.RUNNING in states:
+            return RunState.RUNNING
+        return states[0]
+
+    @property
+    def error(self) -> str | None:
+        errors = [f"{name}: {run.error}" for name, run in self.runs.items() if run.error]
+        return "; ".join(errors) or None
+
+    @property
+    def epoch(self) -> int:
+        return min(run.epoch for run in self.runs.values())
+
+    @property
+    def target(self) -> int:
+        return self.runs["LSTM"].target
+
+    def models(self) -> dict[str, Any]:
+        """The two trained models (None before Start)."""
+        return {name: run.model for name, run in self.runs.items()}
+
+    # ---- controls (applied to both) -----------------------------------------------------------------------
+    def start(self) -> None:
+        for run in self.runs.values():
+            run.start()
+
+    def pause(self) -> None:
+        for run in self.runs.values():
+            run.pause()
+
+    def resume(self) -> None:
+        for run in self.runs.values():
+            run.resume()
+
+    def stop(self) -> None:
+        for run in self.runs.values():
+            run.stop()
+
+    def reset(self) -> None:
+        for run in self.runs.values():
+            run.reset()
+
+    def continue_for(self, more: int) -> None:
+        for run in self.runs.values():
+            run.continue_for(more)
+
+    def set_lr(self, lr: float) -> None:
+        for run in self.runs.values():
+            run.set_lr(lr)
+
+    def set_target(self, epochs: int) -> None:
+        for run in self.runs.values():
+            run.set_target(epochs)
+
+    # ---- the work ------------------------------------------------------------------------------------------
+    def tick(self, budget: float = TICK_SECONDS * TRAIN_SHARE, clock: Callable[[], float] = time.perf_counter) -> int:
+        """Train one epoch at a time, the side that is behind first, for about ``budget`` seconds (at least one
+        epoch if running). Returns the number of epochs trained."""
+        deadline = clock() + budget
+        trained = 0
+        while True:
+            running = [run for run in self.runs.values() if run.running]
+            if not running:
+                break
+            behind = min(running, key=lambda run: run.epoch)
+            before = behind.epoch
+            behind.tick(budget=0.0)  # exactly one epoch
+            trained += behind.epoch - before
+            if behind.epoch == before or clock() >= deadline:
+                break
+        if self.state is RunState.FAILED:  # one side failed: stop the other so the page shows one state
+            for run in self.runs.values():
+                if run.running:
+                    run.pause()
+        return trained
+
+    # ---- what the page shows -------------------------------------------------------------------------------
+    def history_frame(self) -> pd.DataFrame:
+        """One row per model and epoch: model, epoch, seconds (cumulative training time of that model), the
+        task metrics (loss, train/test bit accuracy and exact match)."""
+        return history_frame({name: run.history for name, run in self.runs.items()})
+
+    def final_table(self) -> pd.DataFrame:
+        """Final accuracy, parameters and time of both models in one table (empty before Start)."""
+        rows = []
+        for name, run in self.runs.items():
+            model = run.model
+            if model is None or not run.history:
+                continue
+            last = run.history[-1]
+            frame = pd.DataFrame(run.history)
+            perfect = frame.loc[frame["test_exact_match"] >= 1.0, "epoch"]
+            rows.append(
+                {
+                    "model": name,
+                    "proj_size": self.settings.proj_of(name),
+                    "parameters": count_parameters(model),
+                    "recurrent parameters": count_parameters(model.rnn()),
+                    "epochs": int(last["epoch"]),
+                    "training seconds": round(float(frame["seconds"].sum()), 2),
+                    "seconds / epoch": round(float(frame["seconds"].median()), 3),
+                    "loss": float(last["loss"]),
+                    "test bit accuracy": float(last["test_bit_acc"]),
+                    "test exact match": float(last["test_exact_match"]),
+                    "train exact match": float(last["train_exact_match"]),
+                    "first epoch at 100% test": int(perfect.iloc[0]) if len(perfect) else None,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def history_frame(histories: dict[str, Sequence[dict[str, Any]]]) -> pd.DataFrame:
+    """Long frame of several training histories (``Trainer.history`` lists) keyed by model name; ``seconds``
+    becomes the cumulative training time of each model, so curves can be drawn against wall time."""
+    frames = []
+    for name, history in histories.items():
+        if not history:
+            continue
+        frame = pd.DataFrame(list(history))
+        frame = frame[["epoch", "seconds", *[m for m in METRICS if m in frame]]].copy()
+        frame["seconds"] = frame["seconds"].cumsum()
+        frame.insert(0, "model", name)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["model", "epoch", "seconds", *METRICS])
+    return pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The proj_size sweep: parameters vs accuracy reached in a fixed budget of epochs
+# ----------------------------------------------------------------------------------------------------------
+
+SWEEP_DEFAULTS: dict[str, Any] = {
+    "hidden_size": 32,
+    "proj_sizes": (1, 2, 4, 8, 16, 24),
+    "epochs": 3,
+    "seeds": (0, 1, 2),
+    "lr": 0.01,
+    "data": "seed",
+}
+SWEEP_COMMAND = "python -m lstm_viz.compare sweep --out models/proj_sweep.json"
+MAX_SWEEP_EPOCHS = 200
+MAX_SWEEP_RUNS = 200
+
+
+def parse_int_list(text: object, name: str, *, minimum: int, maximum: int, example: str) -> tuple[int, ...]:
+    """``"1, 2, 4 8"`` → ``(1, 2, 4, 8)`` (sorted, without repeats), or a ValueError naming the bad entry."""
+    if isinstance(text, list | tuple):
+        parts = [str(v) for v in text]
+    else:
+        parts = [p for p in re.split(r"[,;\s]+", str(text).strip()) if p]
+    if not parts:
+        raise ValueError(f"{name} is empty. Type whole numbers separated by commas, e.g. {example}.")
+    values = set()
+    for part in parts:
+        try:
+            value = parse_int(part, name=name)
+        except InputError:
+            raise ValueError(
+                f"{name}: {part!r} is not a whole number. Type whole numbers separated by commas, e.g. {example}."
+            ) from None
+        if not minimum <= value <= maximum:
+            raise ValueError(f"{name}: {value} is outside {minimum}..{maximum}. Example: {example}.")
+        values.add(value)
+    return tuple(sorted(values))
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A validated proj_size sweep: every (proj_size, seed) pair is one training run of ``epochs`` epochs.
+    proj_size 0 (the plain LSTM) is always included as the reference."""
+
+    hidden_size: int
+    proj_sizes: tuple[int, ...]
+    epochs: int
+    seeds: tuple[int, ...]
+    lr: float = 0.01
+    data: str = "seed"
+
+    def points(self) -> list[tuple[int, int]]:
+        """``(proj_size, seed)`` of every run, the plain LSTM first."""
+        return [(p, s) for p in (0, *self.proj_sizes) for s in self.seeds]
+
+    def budget(self) -> dict[str, Any]:
+        return {"hidden_size": self.hidden_size, "epochs": self.epochs, "lr": self.lr, "data": self.data}
+
+
+def plan_sweep(
+    hidden_size: object, proj_sizes: object, epochs: object, seeds: object, lr: float = 0.01, data: str = "seed"
+) -> SweepPlan:
+    """Check typed sweep settings; a ValueError says what is wrong (e.g. a proj_size ≥ hidden_size)."""
+    hidden = parse_size(hidden_size, "hidden_size", maximum=1024, example=32)
+    if hidden < 2:
+        raise ValueError(
+            "hidden_size must be at least 2 for a projection to exist (proj_size < hidden_size). Example: 32"
+        )
+    projections = parse_int_list(proj_sizes, "proj_sizes", minimum=1, maximum=hidden - 1, example="1, 2, 4, 8, 16")
+    budget = parse_size(epochs, "epochs", maximum=MAX_SWEEP_EPOCHS, example=3)
+    seed_list = parse_int_list(seeds, "seeds", minimum=0, maximum=2**31 - 1, example="0, 1, 2")
+    plan = SweepPlan(hidden, projections, budget, seed_list, float(lr), data)
+    if len(plan.points()) > MAX_SWEEP_RUNS:
+        raise ValueError(
+            f"{len(plan.points())} training runs is more than this page does at once ({MAX_SWEEP_RUNS}). "
+            "Use fewer proj_sizes or seeds, e.g. proj_sizes 1, 4, 16 with seeds 0, 1."
+        )
+    return plan
+
+
+def sweep_point(
+    hidden_size: int, proj_size: int, epochs: int, seed: int, lr: float = 0.01, data: str = "seed"
+) -> dict[str, Any]:
+    """Train one subtraction model for ``epochs`` epochs and report parameters and the accuracy reached."""
+    settings = TrainSettings(hidden_size, proj_size, seed=seed, lr=lr, epochs=epochs, data=data)
+    trainer = make_pair_trainer(settings, "LSTMP" if proj_size else "LSTM")
+    history = trainer.train_epochs(epochs)
+    last = history[-1]
+    model = trainer.model
+    with _threads(trainer.num_threads):  # one thread for small models: many times faster on a busy CPU
+        everything = evaluate_all_pairs(model)
+    return {
+        "proj_size": proj_size,
+        "seed": seed,
+        "parameters": count_parameters(model),
+        "recurrent_parameters": count_parameters(model.rnn()),
+        "epochs": int(last["epoch"]),
+        "seconds": round(sum(float(r["seconds"]) for r in history), 3),
+        "loss": float(last["loss"]),
+        "test_bit_acc": float(last["test_bit_acc"]),
+        "test_exact_match": float(last["test_exact_match"]),
+        "train_exact_match": float(last["train_exact_match"]),
+        "all_pairs_exact_match": float(everything["exact_match"]),  # type: ignore[arg-type]
+    }
+
+
+def run_sweep(
+    plan: SweepPlan,
+    point: Callable[..., dict[str, Any]] = sweep_point,
+    on_point: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Every run of ``plan`` in order; ``on_point(done, total, result)`` after each (for a progress bar).
+    ``point`` computes one run (a page passes a cached version of :func:`sweep_point`)."""
+    rows = []
+    points = plan.points()
+    for k, (proj, seed) in enumerate(points, start=1):
+        result = point(plan.hidden_size, proj, plan.epochs, seed, plan.lr, plan.data)
+        rows.append(result)
+        if on_point is not None:
+            on_point(k, len(points), result)
+    return pd.DataFrame(rows)
+
+
+def sweep_document(plan: SweepPlan, results: pd.DataFrame) -> dict[str, Any]:
+    """The JSON written to ``models/proj_sweep.json``: metadata (how it was made) and one record per run."""
+    return {
+        "metadata": {
+            "what": "proj_size sweep on seed 004's 8-bit subtraction: parameters vs accuracy after a fixed "
+            "budget of epochs; proj_size 0 is the plain LSTM",
+            "command": SWEEP_COMMAND,
+            "plan": {**asdict(plan), "proj_sizes": list(plan.proj_sizes), "seeds": list(plan.seeds)},
+            "trainer": "lstm_viz.training.make_trainer('subtraction', preset='fast'): Adam, batch 128",
+            "device": str(pick_device()),
+            "torch": torch.__version__,
+            "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        },
+        "results": results.to_dict(orient="records"),
+    }
+
+
+def load_sweep(path: str | Path) -> tuple[SweepPlan, pd.DataFrame]:
+    """Read a sweep JSON (as :func:`sweep_document` writes it); ValueError with the reason if unusable."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        plan_data = dict(doc["metadata"]["plan"])
+        plan = SweepPlan(
+            hidden_size=int(plan_data["hidden_size"]),
+            proj_sizes=tuple(int(p) for p in plan_data["proj_sizes"]),
+            epochs=int(plan_data["epochs"]),
+            seeds=tuple(int(s) for s in plan_data["seeds"]),
+            lr=float(plan_data["lr"]),
+            data=str(plan_data["data"]),
+        )
+        results = pd.DataFrame(doc["results"])
+    except FileNotFoundError:
+        raise ValueError(f"no sweep results at {path}; make them with: {SWEEP_COMMAND}") from None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path} is not a sweep result file ({type(err).__name__}: {err})") from None
+    missing = {"proj_size", "seed", "parameters", "test_exact_match"} - set(results.columns)
+    if missing:
+        raise ValueError(f"{path} lacks the columns {sorted(missing)}; remake it with: {SWEEP_COMMAND}")
+    return plan, results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m lstm_viz.compare sweep [--hidden-size 32] [--proj-sizes 1,2,4,8,16,24] [--epochs 3]
+    [--seeds 0,1,2] [--lr 0.01] --out models/proj_sweep.json``: run the sweep, print one line per run and
+    write the JSON (atomically). The last line of stdout is the path written."""
+    parser = argparse.ArgumentParser(prog="python -m lstm_viz.compare", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sweep = sub.add_parser("sweep", help="train the proj_size sweep and write its results as JSON")
+    sweep.add_argument("--hidden-size", default=str(SWEEP_DEFAULTS["hidden_size"]))
+    sweep.add_argument("--proj-sizes", default=",".join(map(str, SWEEP_DEFAULTS["proj_sizes"])))
+    sweep.add_argument("--epochs", default=str(SWEEP_DEFAULTS["epochs"]))
+    sweep.add_argument("--seeds", default=",".join(map(str, SWEEP_DEFAULTS["seeds"])))
+    sweep.add_argument("--lr", type=float, default=SWEEP_DEFAULTS["lr"])
+    sweep.add_argument("--out", required=True, help="where to write the JSON, e.g. models/proj_sweep.json")
+    args = parser.parse_args(argv)
+    try:
+        plan = plan_sweep(args.hidden_size, args.proj_sizes, args.epochs, args.seeds, args.lr)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    def report(done: int, total: int, row: dict[str, Any]) -> None:
+        print(
+            f"[{done}/{total}] proj_size {row['proj_size']:>3} seed {row['seed']}: {row['parameters']:,} params, "
+            f"test exact match {row['test_exact_match']:.3f}, {row['seconds']:.1f} s",
+            flush=True,
+        )
+
+    results = run_sweep(plan, on_point=report)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(sweep_document(plan, results), indent=1) + "\n", encoding="utf-8")
+    tmp.replace(out)
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
