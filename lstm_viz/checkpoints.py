@@ -152,6 +152,8 @@ def save_checkpoint(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); keep the old file's mode, or use the usual 0644.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -203,12 +205,14 @@ def _torch_load(data: bytes, name: str) -> Any:
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "weights_only" in str(err) or "Weights only" in str(err) or "Unsupported global" in str(err):
+        if "Unsupported global" in str(err) or "Unsupported class" in str(err):
             raise CheckpointError(
                 f"{name} contains Python objects besides tensors (e.g. a whole pickled model or custom classes); "
                 f"for safety lstm-viz loads only plain weights — {_HOWTO}"
             ) from None
-        raise CheckpointError(f"{name} is not a PyTorch checkpoint (or it is corrupt); {_HOWTO}") from None
+        raise CheckpointError(
+            f"{name} cannot be loaded: it is not a PyTorch file (or it is corrupt); {_HOWTO}"
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError) as err:
         if looks_zip:
             why = "it is truncated or corrupt (the zip archive cannot be read)"

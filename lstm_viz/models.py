@@ -128,7 +128,8 @@ class ModelConfig:
         extra = (f", {self.num_layers} layers" if self.num_layers > 1 else "") + (
             ", bidirectional" if self.bidirectional else ""
         )
-        return f"{self.kind.replace('_', ' ')} {cell}({inner}{extra})"
+        task = {"toy_lstm": "toy", "statquest": "StatQuest"}.get(self.kind, self.kind)
+        return f"{task} {cell}({inner}{extra})"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,0 +1,165 @@
+"""Command line: train/predict/record/info, JSON on the last stdout line, one-line errors without traceback."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from lstm_viz.checkpoints import load_checkpoint, save_checkpoint
+from lstm_viz.cli import main
+from lstm_viz.models import ModelConfig, build_model
+from lstm_viz.training import make_trainer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def subtraction_ckpt(tmp_path_factory):
+    """A small subtraction model trained on every pair (1 epoch is enough to be exact)."""
+    path = tmp_path_factory.mktemp("ckpt") / "sub.pt"
+    trainer = make_trainer("subtraction", data="all", seed=822, device="cpu")
+    trainer.train_epochs(2)
+    trainer.save(path)
+    return path
+
+
+def test_train_toy_writes_checkpoint_and_json(tmp_path, capsys):
+    out = tmp_path / "toy.pt"
+    code, stdout, stderr = run(capsys, "train", "toy-lstm", "--epochs", "5", "--seed", "1", "--out", str(out))
+    assert code == 0
+    summary = last_json(stdout)
+    assert summary["epoch"] == 5 and summary["epochs_run"] == 5 and summary["out"] == str(out)
+    assert {"loss", "out_0", "out_1", "lr"} <= set(summary)
+    assert "epoch" in stderr  # the progress bar goes to stderr
+    ckpt = load_checkpoint(out)
+    assert len(ckpt.history) == 5
+    assert ckpt.meta["command"] == f"python -m lstm_viz train toy-lstm --epochs 5 --seed 1 --out {out}"
+    assert ckpt.meta["final"]["epoch"] == 5
+
+
+def test_train_resume_and_jsonl(tmp_path, capsys):
+    first = tmp_path / "a.pt"
+    run(capsys, "train", "toy-statquest", "--epochs", "3", "--out", str(first), "--quiet")
+    code, stdout, stderr = run(
+        capsys, "train", "toy-statquest", "--epochs", "2", "--resume", str(first), "--out", str(first), "--jsonl",
+        "--quiet", "--lr", "0.01",
+    )  # fmt: skip
+    assert code == 0 and stderr == ""
+    lines = [json.loads(line) for line in stdout.strip().splitlines()]
+    assert [line["epoch"] for line in lines[:-1]] == [4, 5]
+    assert lines[-1]["epoch"] == 5 and lines[-1]["lr"] == 0.01 and lines[-1]["epochs_run"] == 2
+    assert len(load_checkpoint(first).history) == 5
+
+
+def test_train_subtraction_reports_test_exact_match(tmp_path, capsys):
+    code, stdout, _ = run(
+        capsys, "train", "subtraction", "--epochs", "1", "--proj-size", "4", "--out", str(tmp_path / "s.pt"),
+        "--quiet", "--batch-size", "256",
+    )  # fmt: skip
+    assert code == 0
+    summary = last_json(stdout)
+    assert 0 <= summary["test_exact_match"] <= 1 and 0 <= summary["all_pairs_exact_match"] <= 1
+    assert summary["proj_size"] == 4 and summary["data"] == "seed"
+
+
+def test_predict_subtraction(subtraction_ckpt, capsys, monkeypatch):
+    code, stdout, _ = run(capsys, "predict", str(subtraction_ckpt), "123 - 61", "255-0", "7 - 7")
+    assert code == 0 and stdout.splitlines() == ["62", "255", "0"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("200 - 100\n\n9-3\n"))
+    code, stdout, _ = run(capsys, "predict", str(subtraction_ckpt), "-")
+    assert code == 0 and stdout.splitlines() == ["100", "6"]
+    code, stdout, _ = run(capsys, "predict", str(subtraction_ckpt), "--json", "5 - 2")
+    assert json.loads(stdout) == {"input": "5 - 2", "answer": 3}
+
+
+def test_predict_toy_and_other_models(tmp_path, capsys):
+    toy = build_model(ModelConfig.default("toy_lstm"))
+    save_checkpoint(tmp_path / "toy.pt", toy)
+    code, stdout, _ = run(capsys, "predict", str(tmp_path / "toy.pt"), "0, 0.5, 0.25, 1")
+    expected = float(toy.eval()(torch.tensor([[0.0, 0.5, 0.25, 1.0]]).unsqueeze(-1))[0])
+    assert code == 0 and float(stdout) == pytest.approx(expected, abs=1e-5)
+    reg = build_model(ModelConfig.default("regressor", input_size=2, hidden_size=3, num_layers=1, output_size=2))
+    save_checkpoint(tmp_path / "reg.pt", reg)
+    code, stdout, _ = run(capsys, "predict", str(tmp_path / "reg.pt"), "1, 2; 3, 4")
+    assert code == 0 and len(stdout.strip().split(", ")) == 2
+
+
+def test_record_csv_and_parquet(subtraction_ckpt, tmp_path, capsys):
+    for name in ("rec.csv", "rec.parquet"):
+        out = tmp_path / name
+        code, stdout, _ = run(capsys, "record", str(subtraction_ckpt), "123 - 61", "--out", str(out))
+        assert code == 0
+        summary = last_json(stdout)
+        frame = pd.read_csv(out) if name.endswith(".csv") else pd.read_parquet(out)
+        assert len(frame) == summary["rows"] == 7 * 8 * 32  # 7 tensors × 8 steps × 32 units
+        assert list(frame.columns) == ["layer", "direction", "batch", "t", "unit", "tensor", "value"]
+        assert summary["answer"] == 62 and summary["steps"] == 8
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        ([], "required: COMMAND"),
+        (["train", "addition", "--out", "x.pt"], "invalid choice: 'addition'"),
+        (["train", "toy-lstm"], "required: --out"),
+        (["train", "toy-lstm", "--epochs", "ten", "--out", "x.pt"], "invalid int value: 'ten'"),
+        (["train", "toy-lstm", "--lr", "-1", "--out", "x.pt"], "learning rate must be a positive"),
+        (["train", "toy-lstm", "--data", "all", "--out", "x.pt"], "--data all is for the subtraction"),
+        (["train", "subtraction-gru", "--proj-size", "4", "--out", "x.pt"], "GRU has no projection"),
+        (["train", "subtraction", "--proj-size", "40", "--out", "x.pt"], "must be smaller than hidden_size"),
+        (["train", "subtraction", "--batch-size", "big", "--out", "x.pt"], "--batch-size must be"),
+        (["train", "toy-lstm", "--resume", "nope.pt", "--out", "x.pt"], "does not exist"),
+        (["predict", "nope.pt", "1"], "no checkpoint at nope.pt"),
+        (["predict", "SUB", "123 - 61", "300 - 1"], "input 2 ('300 - 1'): In '300 - 1', a = 300 does not fit"),
+        (["predict", "SUB", "61 - 123"], "larger than a"),
+        (["predict", "JUNK", "1"], "not a PyTorch file"),
+        (["record", "SUB", "1 - 1", "--out", "x.txt"], "must end in .csv or .parquet"),
+        (["record", "GRU", "1 - 1", "--out", "x.csv"], "cannot be recorded"),
+    ],
+)
+def test_errors_are_one_line(argv, fragment, subtraction_ckpt, tmp_path, capsys):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"definitely not torch")
+    gru = tmp_path / "gru.pt"
+    save_checkpoint(gru, build_model(ModelConfig.default("subtraction", cell="gru")))
+    swap = {"SUB": str(subtraction_ckpt), "JUNK": str(junk), "GRU": str(gru)}
+    code, _, stderr = run(capsys, *[swap.get(a, a) for a in argv])
+    assert code != 0
+    assert stderr.count("\n") == 1 and stderr.startswith("error: ")
+    assert fragment in stderr
+    assert "Traceback" not in stderr
+
+
+def test_info(subtraction_ckpt, capsys):
+    code, stdout, _ = run(capsys, "info", str(subtraction_ckpt))
+    info = last_json(stdout)
+    assert code == 0 and info["config"]["kind"] == "subtraction" and info["epochs"] == 2
+
+
+def test_python_dash_m_entry_point(subtraction_ckpt):
+    ok = subprocess.run(
+        [sys.executable, "-m", "lstm_viz", "predict", str(subtraction_ckpt), "-"],
+        input="123 - 61\n", capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert ok.returncode == 0 and ok.stdout.strip() == "62"
+    bad = subprocess.run(
+        [sys.executable, "-m", "lstm_viz", "predict", str(subtraction_ckpt), "12 - x"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
