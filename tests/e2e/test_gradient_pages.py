@@ -1,0 +1,65 @@
+"""The gradient-flow and one-cell pages in a real browser: log-scale plots, equations, parity badge, bad input."""
+
+from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
+
+PLOTS = ".js-plotly-plot"
+
+
+def _set_text(page, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    wait_idle(page, 180_000)
+
+
+def test_gradient_flow_page_plots_on_a_log_scale_and_survives_bad_input(page, app_url):
+    open_page(page, app_url, "gradient_flow", timeout_ms=180_000)
+    assert_no_exception(page)
+    page.wait_for_selector(PLOTS, timeout=60_000)
+    assert page.locator(PLOTS).count() >= 2
+    axis_type = page.evaluate("() => document.querySelector('.js-plotly-plot').layout.yaxis.type")
+    assert axis_type == "log"
+    names = page.evaluate("() => document.querySelector('.js-plotly-plot').data.map(d => d.name)")
+    assert any("RNN" in n for n in names) and any("∂L/∂c_t" in n for n in names) and any("∏ f" in n for n in names)
+    metrics = page.locator("[data-testid='stMetric']")
+    assert metrics.count() == 3
+
+    _set_text(page, "Sequence length", "500")
+    assert_no_exception(page)
+    x_range = page.evaluate("() => document.querySelector('.js-plotly-plot').layout.xaxis.range")
+    assert x_range[1] == 499.5  # 500 steps, t = 0..499
+    page.screenshot(path="/tmp/gradient_flow.png", full_page=True)
+
+    _set_text(page, "Sequence length", "five hundred")
+    error = page.locator("[data-testid='stAlert']").filter(has_text="Sequence length")
+    assert error.count() == 1 and "Example" in error.inner_text()
+    assert page.locator(PLOTS).count() >= 2  # the last valid result is still shown
+    assert_no_exception(page)
+    _set_text(page, "LSTM forget-gate bias", "3")
+    assert page.locator("[data-testid='stAlert']").filter(has_text="Sequence length").count() == 1
+    _set_text(page, "Sequence length", "300")
+    assert page.locator("[data-testid='stAlert']").count() == 0
+    assert_no_exception(page)
+
+
+def test_cell_step_page_shows_equations_parity_and_rnn_unroll(page, app_url):
+    open_page(page, app_url, "cell_step", timeout_ms=120_000)
+    assert_no_exception(page)
+    assert page.locator(".katex").count() >= 6  # f, i, g, o, c and h, the RNN step
+    assert page.get_by_text("matches torch.nn.LSTM").count() == 1
+    assert page.get_by_text("RNNCell step by step = nn.RNN unrolled").count() == 1
+    assert page.locator(PLOTS).count() >= 2
+    page.screenshot(path="/tmp/cell_step.png", full_page=True)
+
+    before = page.locator(".katex").first.inner_text()
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    slider.press("ArrowRight")
+    wait_idle(page)
+    assert page.locator(".katex").first.inner_text() != before  # another step, other numbers
+    assert_no_exception(page)
+
+    _set_text(page, "hidden_size", "0")
+    assert page.locator("[data-testid='stAlert']").filter(has_text="hidden_size").count() == 1
+    assert page.get_by_text("matches torch.nn.LSTM").count() == 1  # the rest of the page still works
+    assert_no_exception(page)
