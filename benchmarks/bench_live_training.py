@@ -1,6 +1,7 @@
 """Does the live page slow training down? Throughput of LiveRun + the page's per-tick redraw vs the headless engine.
 
-Same recipe, same epochs, one process. "Live" is what a training page does: ``LiveRun.tick`` with its time budget
+Same recipe, same epochs, same seed, one process,
+measured interleaved (see ``compare``). "Live" is what a training page does: ``LiveRun.tick`` with its time budget
 (and the page's per-chunk probe), then every tick the page's figures built (``toy_live_figures`` /
 ``subtraction_live_figures``) and serialised the way ``st.plotly_chart`` does (``to_dict`` + ``plotly.io.to_json``
 + an md5 of the spec for the element id). The websocket and the browser are not in the loop: they run in other
@@ -19,10 +20,9 @@ import statistics
 import time
 
 import plotly.io
-import torch
 
 from lstm_viz import subtraction
-from lstm_viz.live import TICK_SECONDS, TRAIN_SHARE, LiveRun
+from lstm_viz.live import DETAIL_SECONDS, TICK_SECONDS, TRAIN_SHARE, LiveRun
 from lstm_viz.training import make_trainer
 from lstm_viz.training_figures import gate_saturation, subtraction_live_figures, toy_live_figures
 
@@ -37,37 +37,60 @@ def send_like_streamlit(figures: dict) -> int:
     return sent
 
 
-def headless(task: str, epochs: int, **options) -> float:
-    trainer = make_trainer(task, **options)
-    t0 = time.perf_counter()
-    trainer.train_epochs(epochs)
-    return epochs / (time.perf_counter() - t0)
+def compare(task: str, epochs: int, draw, probe=None, max_chunk=None, **options) -> tuple[float, float, dict]:
+    """Headless and live throughput (epochs/s) of the same recipe, measured interleaved.
 
-
-def live(task: str, epochs: int, draw, probe=None, max_chunk=None, **options) -> tuple[float, dict]:
+    The machine's load drifts (other processes share the CPU), so the two are not run one after the other: the
+    live run does one tick + redraw, then the headless trainer catches up on the same epochs, and so on. Each
+    side's time is only its own work. Live time holds what the page does: every tick, train and redraw the
+    curves (``draw(run, previous, "main")``); every ``DETAIL_SECONDS``, redraw the detail figures too.
+    """
+    headless = make_trainer(task, **options)
     run = LiveRun(lambda: make_trainer(task, **options), epochs=epochs, probe=probe, max_chunk=max_chunk)
     run.start()
+    figures: dict = {}
+    live_seconds = headless_seconds = 0.0
+    next_details = 0.0
     ticks: list[float] = []
-    draw_seconds: list[float] = []
+    redraws: list[float] = []
+    details: list[float] = []
     sent = 0
-    t0 = time.perf_counter()
-    while run.running:
-        start = time.perf_counter()
-        run.tick(TICK_SECONDS * TRAIN_SHARE)
-        d0 = time.perf_counter()
-        sent = send_like_streamlit(draw(run))
-        end = time.perf_counter()
-        draw_seconds.append(end - d0)
-        ticks.append(end - start)
-    wall = time.perf_counter() - t0
+    while run.running or headless.epoch < epochs:
+        if run.running:
+            t0 = time.perf_counter()
+            run.tick(TICK_SECONDS * TRAIN_SHARE)
+            t1 = time.perf_counter()
+            with run.threads():  # as live_fragment does
+                figures.update(draw(run, figures, "main"))
+            sent = send_like_streamlit({"curves": figures["curves"]})
+            t2 = time.perf_counter()
+            if live_seconds >= next_details:
+                with run.threads():
+                    new = draw(run, figures, "details")
+                figures.update(new)
+                sent += send_like_streamlit(new)
+                next_details += DETAIL_SECONDS
+                details.append(time.perf_counter() - t2)
+            live_seconds += time.perf_counter() - t0
+            ticks.append(t2 - t0)
+            redraws.append(t2 - t1)
+        behind = min(run.epoch, epochs) - headless.epoch
+        if behind > 0 or not run.running:
+            n = max(1, behind) if run.running else epochs - headless.epoch
+            t0 = time.perf_counter()
+            headless.train_epochs(n)
+            headless_seconds += time.perf_counter() - t0
     stats = {
         "ticks": len(ticks),
         "median_tick_s": statistics.median(ticks),
         "max_tick_s": max(ticks),
-        "median_redraw_ms": 1000 * statistics.median(draw_seconds),
+        "median_redraw_ms": 1000 * statistics.median(redraws),
+        "median_details_ms": 1000 * statistics.median(details),
         "bytes_per_redraw": sent,
+        "train_share": run.train_seconds / live_seconds,
+        "same_loss": abs(headless.history[-1]["loss"] - run.history[-1]["loss"]) < 1e-6,
     }
-    return epochs / wall, stats
+    return epochs / headless_seconds, epochs / live_seconds, stats
 
 
 def toy_probe(trainer) -> dict:
@@ -79,16 +102,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs (a rougher ratio)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
     results = {}
 
     toy_epochs = 2000 if args.quick else 5000
-    options = dict(lr=0.001, seed=0)
-    rate_headless = headless("toy-statquest", toy_epochs, **options)
-    rate_live, stats = live(
-        "toy-statquest", toy_epochs, lambda run: toy_live_figures(run.history, run.probes, run.model),
-        probe=toy_probe, **options,
-    )  # fmt: skip
+    options = dict(preset="seed", lr=0.001, seed=0)
+
+    def toy_draw(run, previous, which):
+        parts = ("curves",) if which == "main" else ("gates", "weights")
+        return toy_live_figures(run.history, run.probes, run.model, previous, parts=parts)
+
+    rate_headless, rate_live, stats = compare("toy-statquest", toy_epochs, toy_draw, probe=toy_probe, **options)
     results["toy-statquest"] = (rate_headless, rate_live, stats)
 
     sub_epochs = 4 if args.quick else 8
@@ -98,20 +121,26 @@ def main() -> None:
     def sub_probe(trainer) -> dict:
         return {"saturation": gate_saturation(trainer.model.record(probe_x))}
 
-    def sub_draw(run):
-        return subtraction_live_figures(run.history, run.probes, run.model, data.x_test, data.pairs_test)
+    def sub_draw(run, previous, which):
+        parts = ("curves",) if which == "main" else ("errors", "saturation")
+        return subtraction_live_figures(
+            run.history, run.probes, run.model, data.x_test, data.pairs_test, previous, parts=parts
+        )
 
-    options = dict(lr=0.01, seed=subtraction.SEED)
-    rate_headless = headless("subtraction", sub_epochs, **options)
-    rate_live, stats = live("subtraction", sub_epochs, sub_draw, probe=sub_probe, max_chunk=1, **options)
+    options = dict(preset="seed", lr=0.01, seed=subtraction.SEED)
+    rate_headless, rate_live, stats = compare(
+        "subtraction", sub_epochs, sub_draw, probe=sub_probe, max_chunk=1, **options
+    )
     results["subtraction"] = (rate_headless, rate_live, stats)
 
-    print(f"{'recipe':<15} {'headless ep/s':>14} {'live ep/s':>10} {'ratio':>6}  redraw   ticks")
+    head = f"{'recipe':<15} {'headless ep/s':>14} {'live ep/s':>10} {'ratio':>6}"
+    print(f"{head}  redraw/tick  details/{DETAIL_SECONDS:g}s  ticks")
     for name, (h, lv, s) in results.items():
         print(
-            f"{name:<15} {h:>14.1f} {lv:>10.1f} {lv / h:>6.2f}  {s['median_redraw_ms']:5.1f} ms  "
+            f"{name:<15} {h:>14.1f} {lv:>10.1f} {lv / h:>6.2f}  {s['median_redraw_ms']:8.1f} ms  "
+            f"{s['median_details_ms']:9.1f} ms  "
             f"{s['ticks']} × {s['median_tick_s']:.2f} s (max {s['max_tick_s']:.2f} s), "
-            f"{s['bytes_per_redraw'] / 1e3:.0f} kB/redraw"
+            f"training {s['train_share']:.0%} of live time, same final loss: {s['same_loss']}"
         )
     print(json.dumps({name: round(lv / h, 3) for name, (h, lv, _) in results.items()}))
 

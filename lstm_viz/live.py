@@ -18,17 +18,19 @@ States::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
+    "DETAIL_SECONDS",
     "MAX_EPOCHS",
     "MAX_LR",
     "TICK_SECONDS",
@@ -39,11 +41,13 @@ __all__ = [
     "TrainerLike",
     "checkpoint_path",
     "format_seconds",
+    "torch_threads",
     "validate_epochs",
     "validate_lr",
 ]
 
 TICK_SECONDS = 0.5  # how often the page redraws while training (≥ 2 updates a second)
+DETAIL_SECONDS = 1.0  # how often the heavier detail figures (gates, weights, saturation) follow
 TRAIN_SHARE = 0.9  # the share of each tick spent training; the rest is the page's redraw
 MAX_EPOCHS = 1_000_000
 MAX_LR = 10.0
@@ -109,6 +113,26 @@ def format_seconds(seconds: float) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run PyTorch ops inside on ``n`` intra-op threads (``None``: leave as is), then restore the setting.
+
+    Small models measured or drawn between epochs (probes, recordings, predictions) run many times faster on one
+    thread than on several fighting for a busy CPU — the trainer trains them on one thread for the same reason.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def validate_lr(lr: object) -> float:
@@ -210,6 +234,10 @@ class LiveRun:
     @property
     def running(self) -> bool:
         return self.state is RunState.RUNNING
+
+    def threads(self) -> contextlib.AbstractContextManager[None]:
+        """``with run.threads():`` computes on the trainer's thread count (one for small models on the CPU)."""
+        return torch_threads(getattr(self.trainer, "num_threads", None))
 
     def progress(self) -> Progress:
         speed = share = eta = None
@@ -331,7 +359,9 @@ class LiveRun:
             )
             if self.probe is not None:
                 try:
-                    self.probes.append({"epoch": self.epoch, **self.probe(trainer)})
+                    with self.threads():
+                        measured = self.probe(trainer)
+                    self.probes.append({"epoch": self.epoch, **measured})
                 except Exception as exc:
                     name = type(exc).__name__
                     self._fail(f"measuring the model at epoch {self.epoch:,} failed: {name}: {exc}")

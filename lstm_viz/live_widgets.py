@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from lstm_viz.live import MAX_EPOCHS, TICK_SECONDS, TRAIN_SHARE, LiveRun, RunState, TrainerLike
+from lstm_viz.live import DETAIL_SECONDS, MAX_EPOCHS, TICK_SECONDS, TRAIN_SHARE, LiveRun, RunState, TrainerLike
 
 __all__ = [
     "apply_settings",
@@ -167,12 +167,15 @@ def show_progress(run: LiveRun) -> None:
         st.error(run.error)
 
 
-def live_fragment(run: LiveRun, draw: Callable[[LiveRun], None]) -> None:
-    """Train a time-boxed chunk and ``draw(run)``, rerunning every ``TICK_SECONDS`` while the run is running.
+def live_fragment(
+    run: LiveRun, draw: Callable[[LiveRun], None], draw_details: Callable[[LiveRun], None] | None = None
+) -> None:
+    """Train a time-boxed chunk and ``draw(run)`` every ``TICK_SECONDS`` while the run is running; below it,
+    ``draw_details(run)`` (the heavier figures) every ``DETAIL_SECONDS``.
 
-    When the run stops running inside a tick (target reached, NaN loss) the whole page reruns so the buttons
-    follow. Button clicks elsewhere on the page interrupt the fragment at its next Streamlit call, i.e. within
-    one tick.
+    Two fragments, so the costly figures do not eat into every tick's training time. When the run stops running
+    inside a tick (target reached, NaN loss) the whole page reruns so the buttons follow. Button clicks elsewhere
+    interrupt the fragment at its next Streamlit call, i.e. within one tick.
     """
 
     @st.fragment(run_every=TICK_SECONDS if run.running else None)
@@ -180,11 +183,21 @@ def live_fragment(run: LiveRun, draw: Callable[[LiveRun], None]) -> None:
         was_running = run.running
         run.tick(TICK_SECONDS * TRAIN_SHARE)
         show_progress(run)
-        draw(run)
+        with run.threads():
+            draw(run)
         if was_running and not run.running:
             st.rerun(scope="app")
 
     tick()
+    if draw_details is None:
+        return
+
+    @st.fragment(run_every=DETAIL_SECONDS if run.running else None)
+    def details() -> None:
+        with run.threads():
+            draw_details(run)
+
+    details()
 
 
 def try_subtraction(run: LiveRun, key: str = "sub_try") -> None:
@@ -204,7 +217,9 @@ def try_subtraction(run: LiveRun, key: str = "sub_try") -> None:
     except ValueError as exc:
         st.error(str(exc))
         return
-    answer = model_answer(model, inp)
+    with run.threads():
+        answer = model_answer(model, inp)
+        rec = model.record(inp.x) if getattr(model, "recordable", False) else None
     shout = st.success if answer.correct else st.warning
     shout(f"{answer.summary} — the model at epoch {run.epoch:,}" + (" (it keeps training)" if run.running else ""))
     left, right = st.columns([1, 1])
@@ -213,8 +228,7 @@ def try_subtraction(run: LiveRun, key: str = "sub_try") -> None:
     figure = answer_figure(answer)
     if figure is not None:
         right.plotly_chart(figure, width="stretch", key=f"{key}_answer")
-    if getattr(model, "recordable", False):
-        rec = model.record(inp.x)
+    if rec is not None:
         title = f"Gates of {inp.text} at epoch {run.epoch:,}"
         st.plotly_chart(gate_heatmaps(rec, feature_names=inp.feature_names, title=title), width="stretch",
                         key=f"{key}_gates")  # fmt: skip

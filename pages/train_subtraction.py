@@ -58,8 +58,13 @@ if cell == "LSTM" and proj >= hidden:
 def factory():
     s = st.session_state
     task = "subtraction-gru" if s.sub_cell == "GRU" else "subtraction"
-    options = dict(preset="seed", hidden_size=int(s.sub_hidden), lr=float(s.sub_lr), seed=int(s.sub_seed),
-                   data=SOURCES[s.sub_source])
+    options = dict(
+        preset="seed",
+        hidden_size=int(s.sub_hidden),
+        lr=float(s.sub_lr),
+        seed=int(s.sub_seed),
+        data=SOURCES[s.sub_source],
+    )
     if task == "subtraction":
         options["proj_size"] = int(s.sub_proj)
     return functools.partial(make_trainer, task, **options)
@@ -77,15 +82,15 @@ run = live_run("sub_run", factory(), epochs=int(saved["epochs"]), lr=float(saved
 run_controls(run, "sub_run", factory, prefix="sub")
 
 
-def draw(run) -> None:
-    figures = subtraction_live_figures(run.history, run.probes, run.model, data.x_test, data.pairs_test)
-    st.plotly_chart(figures["curves"], width="stretch", key="sub_curves")
-    if "errors" in figures:
-        st.plotly_chart(figures["errors"], width="stretch", key="sub_errors")
-    if "saturation" in figures:
-        st.plotly_chart(figures["saturation"], width="stretch", key="sub_saturation")
+def show(run, parts: tuple[str, ...]) -> None:
+    figures = st.session_state.setdefault("sub_figures", {})  # refreshed in place: far cheaper than anew
+    figures.update(subtraction_live_figures(run.history, run.probes, run.model, data.x_test, data.pairs_test,
+                                            previous=figures, parts=parts))  # fmt: skip
+    for part in parts:
+        if part in figures and (part == "curves" or run.model is not None):
+            st.plotly_chart(figures[part], width="stretch", key=f"sub_{part}")
 
 
-live_fragment(run, draw)
+live_fragment(run, lambda run: show(run, ("curves",)), lambda run: show(run, ("errors", "saturation")))
 try_subtraction(run)
 save_and_explore(run, "sub_run", default_name="subtraction")

@@ -71,14 +71,13 @@ run = live_run("toy_run", factory(), epochs=int(st.session_state.toy_epochs), lr
 run_controls(run, "toy_run", factory, prefix="toy", more=3000)
 
 
-def draw(run) -> None:
-    figures = toy_live_figures(run.history, run.probes, run.model)
-    st.plotly_chart(figures["curves"], width="stretch", key="toy_curves")
-    if "gates" in figures:
-        st.plotly_chart(figures["gates"], width="stretch", key="toy_gates")
-    if "weights" in figures:
-        st.plotly_chart(figures["weights"], width="stretch", key="toy_weights")
+def show(run, parts: tuple[str, ...]) -> None:
+    figures = st.session_state.setdefault("toy_figures", {})  # refreshed in place: far cheaper than anew
+    figures.update(toy_live_figures(run.history, run.probes, run.model, previous=figures, parts=parts))
+    for part in parts:
+        if part in figures and (part == "curves" or run.model is not None):
+            st.plotly_chart(figures[part], width="stretch", key=f"toy_{part}")
 
 
-live_fragment(run, draw)
+live_fragment(run, lambda run: show(run, ("curves",)), lambda run: show(run, ("gates", "weights")))
 save_and_explore(run, "toy_run", default_name=task)

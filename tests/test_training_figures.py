@@ -20,8 +20,10 @@ from lstm_viz.training_figures import (
     loss_accuracy_figure,
     saturation_figure,
     statquest_weights_figure,
+    subtraction_live_figures,
     thin,
     toy_gate_figure,
+    toy_live_figures,
     toy_panels_figure,
 )
 
@@ -190,3 +192,81 @@ def test_saturation_figure_lines_and_unit_heatmaps():
 def test_history_frame_accepts_a_dataframe():
     frame = pd.DataFrame({"epoch": [1, 2], "loss": [0.3, 0.2]})
     assert history_frame(frame) is frame
+
+
+def _same(a: go.Figure, b: go.Figure) -> None:
+    assert len(a.data) == len(b.data)
+    for ta, tb in zip(a.data, b.data, strict=True):
+        assert ta.name == tb.name
+        for field in ("x", "y", "z"):
+            va, vb = getattr(ta, field, None), getattr(tb, field, None)
+            if va is None or vb is None:
+                assert va is None and vb is None
+            else:
+                np.testing.assert_allclose(np.asarray(va, dtype=float), np.asarray(vb, dtype=float))
+    assert a.layout.title.text == b.layout.title.text
+    assert a.layout.title.subtitle.text == b.layout.title.subtitle.text
+
+
+def test_into_refreshes_the_previous_figure_in_place_like_a_fresh_build():
+    old = toy_panels_figure(toy_history(10))
+    new = toy_panels_figure(toy_history(2500), into=old)
+    assert new is old
+    _same(new, toy_panels_figure(toy_history(2500)))
+
+    old = loss_accuracy_figure(subtraction_history(3))
+    assert loss_accuracy_figure(subtraction_history(9), into=old) is old
+    _same(old, loss_accuracy_figure(subtraction_history(9)))
+
+    rec = toy_recording()
+    old = toy_gate_figure(rec, title="epoch 1")
+    assert toy_gate_figure(rec, title="epoch 2", into=old) is old and old.layout.title.text == "epoch 2"
+
+    old = absolute_error_figure([1, 2, 3], [1, 2, 4])
+    assert absolute_error_figure([1, 2, 3], [1, 2, 3], into=old) is old
+    _same(old, absolute_error_figure([1, 2, 3], [1, 2, 3]))
+
+
+def test_into_of_another_shape_or_kind_builds_a_new_figure():
+    empty = toy_panels_figure([])
+    grown = toy_panels_figure(toy_history(5), into=empty)
+    assert grown is not empty and len(grown.data) == 3 and len(empty.data) == 0
+    other_kind = loss_accuracy_figure(subtraction_history(3))
+    assert toy_panels_figure(toy_history(5), into=other_kind) is not other_kind
+
+
+def test_toy_live_figures_reuse_previous_and_record_the_model():
+    from lstm_viz.models import StatQuestLSTM
+
+    torch.manual_seed(0)
+    model = StatQuestLSTM()
+    history = toy_history(3)
+    probes = [{"epoch": 3, **model.named_weights()}]
+    first = toy_live_figures(history, probes, model)
+    assert set(first) == {"curves", "gates", "weights"}
+    with torch.no_grad():
+        model.bo1.fill_(2.0)  # the output gate opens: the gate view must follow the model as it is now
+    second = toy_live_figures(toy_history(4), probes, model, previous=first)
+    assert all(second[k] is first[k] for k in first)
+    o_a = next(t for t in second["gates"].data if t.xaxis == "x4")
+    x = torch.tensor(COMPANY_INPUTS).unsqueeze(-1)
+    np.testing.assert_allclose(o_a.y, model.record(x).o[0, 0, 0, :, 0].numpy(), rtol=1e-6)
+    assert "epoch 4" in second["gates"].layout.title.text
+
+
+def test_subtraction_live_figures_error_plot_is_rmse_of_the_model():
+    from lstm_viz import subtraction
+    from lstm_viz.models import BitSubtractor
+
+    torch.manual_seed(0)
+    model = BitSubtractor()
+    pairs = torch.tensor([[123, 61], [200, 1], [5, 5]])
+    x = subtraction.encode_batch(pairs[:, 0], pairs[:, 1])
+    probes = [{"epoch": 1, "saturation": gate_saturation(model.record(x))}]
+    figures = subtraction_live_figures(subtraction_history(1), probes, model, x, pairs)
+    assert set(figures) == {"curves", "errors", "saturation"}
+    predicted = subtraction.predict_many(model, [tuple(p) for p in pairs.tolist()])
+    truth = [62, 199, 0]
+    np.testing.assert_allclose(figures["errors"].data[0].y, np.abs(np.array(predicted) - truth))
+    rmse = math.sqrt(np.mean((np.array(predicted) - truth) ** 2))
+    assert f"RMSE {rmse:.4f}" in figures["errors"].layout.title.text
