@@ -5,6 +5,15 @@ from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
 PLOTS = ".js-plotly-plot"
 
 
+def _screenshot(page, path: str) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the viewport to its height first."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 100, 10_000)})
+    page.wait_for_timeout(1500)  # plotly redraws at the new size
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
 def _set_text(page, label: str, value: str) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(value)
@@ -28,7 +37,7 @@ def test_gradient_flow_page_plots_on_a_log_scale_and_survives_bad_input(page, ap
     assert_no_exception(page)
     x_range = page.evaluate("() => document.querySelector('.js-plotly-plot').layout.xaxis.range")
     assert x_range[1] == 499.5  # 500 steps, t = 0..499
-    page.screenshot(path="/tmp/gradient_flow.png", full_page=True)
+    _screenshot(page, "/tmp/gradient_flow.png")
 
     _set_text(page, "Sequence length", "five hundred")
     error = page.locator("[data-testid='stAlert']").filter(has_text="Sequence length")
@@ -49,7 +58,7 @@ def test_cell_step_page_shows_equations_parity_and_rnn_unroll(page, app_url):
     assert page.get_by_text("matches torch.nn.LSTM").count() == 1
     assert page.get_by_text("RNNCell step by step = nn.RNN unrolled").count() == 1
     assert page.locator(PLOTS).count() >= 2
-    page.screenshot(path="/tmp/cell_step.png", full_page=True)
+    _screenshot(page, "/tmp/cell_step.png")
 
     before = page.locator(".katex").first.inner_text()
     slider = page.get_by_role("slider").first
