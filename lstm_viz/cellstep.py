@@ -41,6 +41,7 @@ __all__ = [
     "rnn_step_latex",
     "rnn_table",
     "rnncell_vs_rnn",
+    "split_rows",
     "split_weights",
     "step_by_step",
     "step_table",
@@ -100,6 +101,16 @@ def split_weights(lstm: nn.LSTM, layer: int = 0, direction: int = 0) -> dict[str
             out[f"b_i{gate}"] = W["bias_ih"][n * H : (n + 1) * H].numpy()
             out[f"b_h{gate}"] = W["bias_hh"][n * H : (n + 1) * H].numpy()
     return out
+
+
+def split_rows(hidden_size: int, columns: int, which: str = "ih") -> str:
+    """Which rows of ``weight_ih`` (``weight_hh``) belong to which gate, e.g. ``rows 0–15: W_ii (input gate) · …``."""
+    side = "i" if which == "ih" else "h"
+    H = hidden_size
+    parts = [
+        f"rows {n * H}–{(n + 1) * H - 1}: W_{side}{g} ({GATE_NAMES[g]})" for n, g in enumerate(STORAGE_ORDER)
+    ]
+    return f"weight_{which} has shape ({4 * H}, {columns}) = four ({H}, {columns}) blocks stacked: " + " · ".join(parts)
 
 
 # ------------------------------------------------------------------------------------------- one cell step

@@ -94,6 +94,7 @@ if inp is not None and lstm is not None:
                                  required=True)  # fmt: skip
     split = cs.split_weights(lstm, layer, direction)
     st.plotly_chart(gf.weight_split_figure(split, which, unit), width="stretch", key="cs_split")
+    st.caption(cs.split_rows(rec.hidden_size, split[f"W_{which[0]}i"].shape[1], which) + f"; unit {unit} outlined.")
     st.subheader(f"All units at step {t}")
     st.dataframe(pd.DataFrame(cs.step_table(step)).rename_axis("unit"), width="stretch", key="cs_table")
 

@@ -43,6 +43,9 @@ def test_split_weights_follows_pytorch_storage_order_i_f_g_o():
     np.testing.assert_array_equal(W["W_if"], w[4:8])  # the forget gate is the second block
     np.testing.assert_array_equal(W["W_hg"], lstm.weight_hh_l0.detach().double().numpy()[8:12])
     np.testing.assert_array_equal(W["b_io"], lstm.bias_ih_l0.detach().double().numpy()[12:16])
+    text = cs.split_rows(4, 3)
+    assert "(16, 3)" in text and "rows 4–7: W_if (forget gate)" in text and "rows 12–15: W_io" in text
+    assert "W_hg (candidate)" in cs.split_rows(4, 4, "hh")
 
 
 @pytest.mark.parametrize(
