@@ -361,7 +361,8 @@ class LiveRun:
                 try:
                     with self.threads():
                         measured = self.probe(trainer)
-                    self.probes.append({"epoch": self.epoch, **measured})
+                    if measured:  # an empty dict: nothing to measure on this model (e.g. a GRU's gates)
+                        self.probes.append({"epoch": self.epoch, **measured})
                 except Exception as exc:
                     name = type(exc).__name__
                     self._fail(f"measuring the model at epoch {self.epoch:,} failed: {name}: {exc}")
