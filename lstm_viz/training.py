@@ -491,10 +491,10 @@ def make_trainer(
     )
     task_data = make_task_data(task, data=data, seed=seed)
     torch.manual_seed(seed)
-    if task.startswith("subtraction") and data == "seed":
+    if task.startswith("subtraction"):
         # The post draws random_split's permutation right after torch.manual_seed(822), then builds the model;
-        # draw it too, so that seed=822 starts from exactly the post's initial weights.
-        torch.randperm(len(task_data.x_train) + len(task_data.x_test))  # type: ignore[arg-type]
+        # draw it too, so that seed=822 starts from exactly the post's initial weights (whatever the data).
+        torch.randperm(subtraction.N_SAMPLES)
     model = build_model(config)
     return Trainer(
         model,

@@ -3,12 +3,13 @@ state_dicts recognised."""
 
 import io
 import os
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from lstm_viz import checkpoints
+from lstm_viz import checkpoints, subtraction, toy
 from lstm_viz.checkpoints import FORMAT, CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
 from lstm_viz.models import STATQUEST_NAMES, ModelConfig, build_model
 from lstm_viz.training import make_trainer
@@ -208,3 +209,30 @@ def test_device_argument():
     model = build_model(ModelConfig.default("toy_lstm"))
     ckpt = load_checkpoint(checkpoint_bytes(model), device="cpu")
     assert next(ckpt.model.parameters()).device.type == "cpu"
+
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+SHIPPED = ["toy_statquest", "toy_lstm", "subtraction_lstm", "subtraction_lstmp", "subtraction_gru"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoints(name):
+    path = MODELS / f"{name}.pt"
+    assert path.stat().st_size < 200_000  # kilobytes, not megabytes
+    ckpt = load_checkpoint(path)
+    assert ckpt.source == "lstm-viz" and ckpt.history and ckpt.optimizer_state is not None
+    assert ckpt.meta["command"].startswith("python -m lstm_viz train ")
+    assert f"--out models/{name}.pt" in ckpt.meta["command"]
+    assert ckpt.meta["command"] in (MODELS / "README.md").read_text()  # documented
+    if name.startswith("toy"):
+        out = toy.predict_companies(ckpt.model)
+        assert abs(out["out_0"]) < 0.05 and abs(out["out_1"] - 1) < 0.05
+        assert ckpt.config.kind == ("statquest" if name == "toy_statquest" else "toy_lstm")
+    else:
+        # every a - b with 0 ≤ b ≤ a ≤ 255, not only the post's test split
+        result = subtraction.evaluate_all_pairs(ckpt.model)
+        assert result["n"] == 32_896
+        assert result["exact_match"] == 1.0, f"wrong answers: {result['wrong']}"
+        assert ckpt.config.cell == ("gru" if name == "subtraction_gru" else "lstm")
+        assert ckpt.config.proj_size == (8 if name == "subtraction_lstmp" else 0)
+        assert ckpt.history[-1]["test_exact_match"] == 1.0

@@ -71,9 +71,10 @@ def post_initial_subtractor():
     return LSTMSubtractor()
 
 
-def test_subtraction_seed_822_starts_from_the_posts_weights():
+@pytest.mark.parametrize("data", ["seed", "all"])
+def test_subtraction_seed_822_starts_from_the_posts_weights(data):
     theirs = post_initial_subtractor().state_dict()
-    ours = make_trainer("subtraction", seed=822, preset="seed", device=CPU).model.state_dict()
+    ours = make_trainer("subtraction", seed=822, preset="seed", data=data, device=CPU).model.state_dict()
     assert theirs.keys() == ours.keys()
     assert all(torch.equal(theirs[k], ours[k]) for k in theirs)
 
