@@ -23,14 +23,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
+from lstm_viz import subtraction
+from lstm_viz.answer import Answer, model_answer
+from lstm_viz.checkpoints import load_checkpoint
 from lstm_viz.device import pick_device
-from lstm_viz.live import TICK_SECONDS, TRAIN_SHARE, LiveRun, RunState
+from lstm_viz.inputs import typed_input
+from lstm_viz.live import TICK_SECONDS, TRAIN_SHARE, LiveRun, Progress, RunState, validate_epochs, validate_lr
+from lstm_viz.models import LSTMVizModel, ModelConfig, build_model
 from lstm_viz.parsing import InputError, parse_int
-from lstm_viz.recording import RecordingLSTM
+from lstm_viz.recording import DIRECTIONS, Recording, RecordingLSTM
 from lstm_viz.subtraction import evaluate_all_pairs
 from lstm_viz.training import Trainer, make_trainer
 
@@ -43,8 +49,12 @@ __all__ = [
     "MAX_SIZE",
     "MAX_SWEEP_EPOCHS",
     "MAX_SWEEP_RUNS",
+    "MAX_TRAIN_HIDDEN",
+    "MAX_TRAIN_LAYERS",
     "METRICS",
     "MODEL_NAMES",
+    "SHIPPED_FILES",
+    "SMALL_MODEL",
     "SWEEP_COMMAND",
     "SWEEP_DEFAULTS",
     "TASK",
@@ -52,12 +62,16 @@ __all__ = [
     "Latency",
     "PairSpec",
     "PairedRun",
+    "RunState",
+    "Side",
     "SweepPlan",
     "TrainSettings",
     "build_pair",
     "check_latency_work",
+    "check_trainable",
     "compare_parameters",
     "count_parameters",
+    "fresh_task_pair",
     "history_frame",
     "kernel_note",
     "load_sweep",
@@ -69,12 +83,17 @@ __all__ = [
     "parameter_table",
     "parse_int_list",
     "parse_size",
+    "parse_train_settings",
     "plan_sweep",
+    "projection_arrays",
     "run_sweep",
+    "shipped_pair",
+    "side_by_side",
     "state_sizes",
     "summary_table",
     "sweep_document",
     "sweep_point",
+    "task_model_config",
     "validate_pair",
 ]
 
@@ -83,6 +102,7 @@ MAX_SIZE = 4096  # input_size / hidden_size cap: one (4H, H) matrix at 4096 is a
 MAX_LAYERS = 8
 MAX_BATCH = 1024
 MAX_SEQ_LEN = 4096
+SMALL_MODEL = 1_000_000  # parameters; below this, CPU timing (like training) uses one thread
 MAX_PARAMETERS = 50_000_000  # both models together, about 200 MB of float32 weights
 MAX_LATENCY_WORK = 2e10  # multiply-adds in one timed forward pass (batch × T × per step): about 10 s on a CPU
 
@@ -385,6 +405,14 @@ class Latency:
     device: str
     batch: int
     seq_len: int
+    threads: int | None = None  # CPU intra-op threads used (None: not a CPU measurement)
+
+    @property
+    def where(self) -> str:
+        """``cpu, 1 thread`` or ``cuda:0``."""
+        if self.threads is None:
+            return self.device
+        return f"{self.device}, {self.threads} thread{'s' if self.threads != 1 else ''}"
 
     @property
     def median_ms(self) -> float:
@@ -454,9 +482,12 @@ def measure_latency(
     runs: int = 30,
     warmup: int = 3,
     seed: int = 0,
+    threads: int | None = None,
 ) -> list[Latency]:
     """Time ``runs`` forward passes of each module on the same random input, interleaved run by run.
 
+    On the CPU, models under ``SMALL_MODEL`` parameters run on one thread unless ``threads`` says otherwise
+    (that is how the trainer runs them too; on a loaded machine extra threads mostly wait for each other).
     Interleaving (A, B, A, B, …) means a burst of load on a shared machine hits both models alike. Each module
     is timed on its own device, synchronising CUDA/MPS before the clock stops. Inference mode, no recording.
     """
@@ -470,7 +501,10 @@ def measure_latency(
         x = x.to(param.device)
         inputs.append(x if module.batch_first else x.transpose(0, 1))
     samples: list[list[float]] = [[] for _ in modules]
-    with torch.inference_mode(), _quiet():
+    if threads is None:  # small models: one thread, as the trainer does; several only fight on a busy CPU
+        small = all(count_parameters(m) < SMALL_MODEL for m in modules)
+        threads = 1 if small else torch.get_num_threads()
+    with torch.inference_mode(), _quiet(), _threads(threads):
         for k in range(warmup + runs):
             for j, (module, x) in enumerate(zip(modules, inputs, strict=True)):
                 device = x.device
@@ -481,7 +515,13 @@ def measure_latency(
                 if k >= warmup:
                     samples[j].append((time.perf_counter() - start) * 1000.0)
     return [
-        Latency(tuple(s), str(next(m.parameters()).device), batch, seq_len)
+        Latency(
+            tuple(s),
+            str(next(m.parameters()).device),
+            batch,
+            seq_len,
+            threads if next(m.parameters()).device.type == "cpu" else None,
+        )
         for m, s in zip(modules, samples, strict=True)
     ]
 
@@ -606,6 +646,26 @@ class PairedRun:
     def target(self) -> int:
         return self.runs["LSTM"].target
 
+    @property
+    def running(self) -> bool:
+        return self.state is RunState.RUNNING
+
+    def progress(self) -> Progress:
+        """Both sides as one progress bar: epochs done by both, pair speed (epochs of both per second), ETA."""
+        sides = [run.progress() for run in self.runs.values()]
+        speed = None
+        if all(p.epochs_per_second for p in sides):
+            speed = 1.0 / sum(1.0 / p.epochs_per_second for p in sides)  # type: ignore[operator]
+        eta = max(0, self.target - self.epoch) / speed if speed else None
+        shares = [p.train_share for p in sides if p.train_share is not None]
+        share = sum(shares) if shares else None
+        return Progress(self.state, self.epoch, self.target, speed, eta, share)
+
+    def threads(self) -> contextlib.AbstractContextManager[None]:
+        """``with pair.threads():`` computes on the trainers' thread count (one for small models on a CPU)."""
+        trainer = self.runs["LSTM"].trainer
+        return _threads(getattr(trainer, "num_threads", None))
+
     def models(self) -> dict[str, Any]:
         """The two trained models (None before Start)."""
         return {name: run.model for name, run in self.runs.items()}
@@ -715,6 +775,106 @@ def history_frame(histories: dict[str, Sequence[dict[str, Any]]]) -> pd.DataFram
     if not frames:
         return pd.DataFrame(columns=["model", "epoch", "seconds", *METRICS])
     return pd.concat(frames, ignore_index=True)
+
+
+MAX_TRAIN_HIDDEN = 256  # live training on a page: bigger models take seconds per epoch on a CPU
+MAX_TRAIN_LAYERS = 4
+
+
+def parse_train_settings(epochs: object, lr: object, seed: object) -> dict[str, Any]:
+    """Typed epochs, learning rate and seed for :class:`TrainSettings`, or a ValueError with an example."""
+    return {
+        "epochs": validate_epochs(epochs),
+        "lr": validate_lr(lr),
+        "seed": parse_size(seed, "seed", minimum=0, maximum=2**31 - 1, example=822),
+    }
+
+
+def check_trainable(spec: PairSpec) -> None:
+    """Refuse sizes too big to train live on this page, with the reason (the comparison itself allows them)."""
+    if spec.hidden_size > MAX_TRAIN_HIDDEN or spec.num_layers > MAX_TRAIN_LAYERS:
+        raise ValueError(
+            f"live training here is capped at hidden_size {MAX_TRAIN_HIDDEN} and {MAX_TRAIN_LAYERS} layers "
+            f"(got {spec.hidden_size} and {spec.num_layers}): an epoch would take too long to watch. "
+            "Example: hidden_size 32, proj_size 8, 1 layer (seed 004)."
+        )
+
+
+def task_model_config(spec: PairSpec, model: str) -> ModelConfig:
+    """The subtraction model (seed 004's head on this pair's sizes) for one side; input_size is the task's."""
+    return subtraction.model_config(
+        hidden_size=spec.hidden_size,
+        proj_size=spec.proj_size if model == "LSTMP" else 0,
+        num_layers=spec.num_layers,
+        bidirectional=spec.bidirectional,
+    )
+
+
+def fresh_task_pair(spec: PairSpec, seed: int = 0) -> dict[str, LSTMVizModel]:
+    """An untrained subtraction LSTM and LSTMP of ``spec``'s sizes, each built after ``torch.manual_seed(seed)``."""
+    check_trainable(spec)
+    models = {}
+    for name in MODEL_NAMES:
+        torch.manual_seed(seed)
+        models[name] = build_model(task_model_config(spec, name)).eval()
+    return models
+
+
+SHIPPED_FILES = {"LSTM": "subtraction_lstm.pt", "LSTMP": "subtraction_lstmp.pt"}
+
+
+def shipped_pair(models_dir: str | Path, device: torch.device | str | None = None) -> dict[str, LSTMVizModel]:
+    """The shipped subtraction LSTM and LSTMP (``models/subtraction_lstm.pt``, ``subtraction_lstmp.pt``),
+    trained to answer every 8-bit ``a - b``. ValueError (with the file and the reason) when one is unusable."""
+    models = {}
+    for name, file in SHIPPED_FILES.items():
+        checkpoint = load_checkpoint(Path(models_dir) / file, device=device or pick_device())
+        config = checkpoint.config
+        if config.kind != "subtraction" or config.cell != "lstm" or bool(config.proj_size) != (name == "LSTMP"):
+            raise ValueError(f"{file} holds a {config.label()}, not the subtraction {name} this page expects")
+        models[name] = checkpoint.model.eval()
+    return models
+
+
+@dataclass(frozen=True)
+class Side:
+    """One model's view of the typed input: its recording, its answer and how to label it."""
+
+    recording: Recording
+    answer: Answer
+    feature_names: tuple[str, ...]
+    describe: str
+
+
+def side_by_side(models: dict[str, LSTMVizModel], text: str) -> dict[str, Side]:
+    """Feed the same typed ``a - b`` to both models: recording (f, i, g, o, c, m, h) and answer of each.
+
+    A bad text raises the parser's ValueError, whose message says what was wrong and gives an example.
+    """
+    sides = {}
+    for name, model in models.items():
+        inp = typed_input(text, model.config)
+        with torch.no_grad(), _threads(1 if count_parameters(model) < 1_000_000 else None), _quiet():
+            rec = model.record(inp.x)
+            answer = model_answer(model, inp)
+        sides[name] = Side(rec, answer, inp.feature_names, model.config.label())
+    return sides
+
+
+def projection_arrays(
+    model: LSTMVizModel, rec: Recording, layer: int = 0, direction: str = "fwd", batch: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """``(m (T, H), W_hr (P, H), h (T, P), step labels)`` of one layer/direction of an LSTMP recording."""
+    if not rec.proj_size:
+        raise ValueError("this recording has no projection (proj_size 0): m and h are the same")
+    d = DIRECTIONS.index(direction)
+    suffix = f"_l{layer}" + ("_reverse" if d else "")
+    w_hr = getattr(model.rnn(), f"weight_hr{suffix}").detach().cpu().float().numpy()
+    m = rec.m[layer, d, batch].detach().cpu().float().numpy()
+    h = rec.h[layer, d, batch].detach().cpu().float().numpy()
+    x = rec.x[batch].detach().cpu()
+    labels = [f"t {t} · " + "".join(str(int(v)) for v in x[t].tolist()) for t in range(x.shape[0])]
+    return m, w_hr, h, labels
 
 
 # ----------------------------------------------------------------------------------------------------------

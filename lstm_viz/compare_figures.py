@@ -59,11 +59,11 @@ def parameter_figure(table: pd.DataFrame) -> go.Figure:
             "subtitle": {"text": f"total: LSTM {a:,} vs LSTMP {b:,} ({_percent_change(a, b)})"},
         },
         barmode="group",
-        xaxis_title="parameters",
+        xaxis={"title": "parameters", "range": [0, 1.18 * max(1, body[["LSTM params", "LSTMP params"]].max().max())]},
         yaxis={"autorange": "reversed", "title": None},
-        height=max(300, 44 * len(body) + 140),
-        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
-        margin={"l": 10, "r": 40, "t": 80, "b": 40},
+        height=max(300, 44 * len(body) + 150),
+        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
+        margin={"l": 10, "r": 20, "t": 80, "b": 60},
     )
     return fig
 
@@ -86,7 +86,7 @@ def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NA
     medians = ", ".join(f"{n} {lat.median_ms:.3f} ms" for n, lat in zip(names, latencies, strict=True))
     fig.update_layout(
         title={
-            "text": f"Forward latency on {first.device}, batch {first.batch}, T {first.seq_len}",
+            "text": f"Forward latency on {first.where}, batch {first.batch}, T {first.seq_len}",
             "subtitle": {"text": f"median: {medians}"},
         },
         yaxis={"title": "ms per forward pass (log scale)", "type": "log"},
@@ -188,8 +188,10 @@ def sweep_figure(results: pd.DataFrame, budget: Mapping[str, object] | None = No
                     "%{x:,} parameters<br>test exact match %{y:.1%}<extra></extra>"
                 ),
             )
-        means = results.groupby("proj_size", as_index=False).agg(
-            parameters=("parameters", "first"), test_exact_match=("test_exact_match", "mean")
+        means = (
+            results.groupby("proj_size", as_index=False)
+            .agg(parameters=("parameters", "first"), test_exact_match=("test_exact_match", "mean"))
+            .sort_values("parameters")
         )
         labels = ["LSTM" if p == 0 else f"P={p}" for p in means["proj_size"]]
         fig.add_scatter(

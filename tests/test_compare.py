@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -303,10 +304,244 @@ def test_sweep_figure_points_and_means() -> None:
     by_name = {t.name: t for t in fig.data}
     assert list(by_name["shipped runs"].y) == [1.0, 0.9, 0.5]
     assert list(by_name["computed runs"].y) == [0.7]
-    assert list(by_name["mean over seeds"].text) == ["LSTM", "P=4"]
-    assert list(by_name["mean over seeds"].y) == pytest.approx([0.95, 0.6])
+    assert list(by_name["mean over seeds"].text) == ["P=4", "LSTM"]  # sorted by parameters
+    assert list(by_name["mean over seeds"].y) == pytest.approx([0.6, 0.95])
     assert "epochs 5" in fig.layout.title.text
+
+
+def test_projection_figure_panels() -> None:
+    m, w, h = np.ones((3, 5)), np.full((2, 5), 0.5), np.full((3, 2), 2.5)
+    fig = cf.projection_figure(m, w, h, ["a", "b", "c"])
+    assert [t.name for t in fig.data] == ["m", "W_hr", "h"]
+    assert np.asarray(fig.data[0].z).shape == (5, 3)  # units × time
+    assert np.asarray(fig.data[2].z).shape == (2, 3)
+    assert list(fig.data[0].x) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="expected m"):
+        cf.projection_figure(m, w.T, h)
 
 
 def test_module_docstrings() -> None:
     assert compare.__doc__ and cf.__doc__
+
+
+# ---- paired training (lockstep), with a fake trainer so it runs in milliseconds ------------------------------
+
+
+class FakeTrainer:
+    """Enough of lstm_viz.training.Trainer for LiveRun: epochs, history, set_lr, a model."""
+
+    def __init__(self, settings: compare.TrainSettings, name: str, fail_at: int | None = None) -> None:
+        self.name, self.epoch, self.history, self.lr = name, 0, [], settings.lr
+        self.fail_at = fail_at
+        self.model = compare.build_model(compare.task_model_config(compare.validate_pair(2, 8, 2), name))
+
+    def train_epochs(self, n: int) -> list[dict]:
+        rows = []
+        for _ in range(n):
+            self.epoch += 1
+            loss = float("nan") if self.fail_at == self.epoch else 1.0 / self.epoch
+            row = {"epoch": self.epoch, "loss": loss, "seconds": 0.5 if self.name == "LSTM" else 0.25,
+                   "train_bit_acc": 0.9, "train_exact_match": 0.5, "test_bit_acc": 0.8,
+                   "test_exact_match": min(1.0, self.epoch / 3)}
+            self.history.append(row)
+            rows.append(row)
+        return rows
+
+    def set_lr(self, lr: float) -> None:
+        self.lr = lr
+
+
+def _pair(epochs: int = 4, **fake) -> compare.PairedRun:
+    settings = compare.TrainSettings(8, 2, epochs=epochs)
+    return compare.PairedRun(settings, factory=lambda s, name: FakeTrainer(s, name, **fake))
+
+
+def test_paired_run_trains_in_lockstep() -> None:
+    pair = _pair(epochs=4)
+    assert pair.state is compare.RunState.IDLE and pair.history_frame().empty and pair.final_table().empty
+    pair.start()
+    assert pair.running
+    trained = pair.tick(budget=0.0)  # at least one epoch: the side behind (the LSTM, first)
+    assert trained == 1 and [r.epoch for r in pair.runs.values()] == [1, 0]
+    pair.tick(budget=0.0)
+    assert [r.epoch for r in pair.runs.values()] == [1, 1]
+    while pair.running:
+        pair.tick(budget=10.0)
+        epochs = [r.epoch for r in pair.runs.values()]
+        assert max(epochs) - min(epochs) <= 1
+    assert pair.state is compare.RunState.FINISHED and pair.epoch == 4
+    frame = pair.history_frame()
+    assert list(frame.columns[:3]) == ["model", "epoch", "seconds"]
+    lstm = frame[frame["model"] == "LSTM"]
+    assert list(lstm["seconds"]) == [0.5, 1.0, 1.5, 2.0]  # cumulative wall time of that model
+    final = pair.final_table().set_index("model")
+    assert final.at["LSTMP", "proj_size"] == 2 and final.at["LSTM", "proj_size"] == 0
+    assert final.at["LSTM", "first epoch at 100% test"] == 3
+    assert final.at["LSTMP", "parameters"] < final.at["LSTM", "parameters"]
+    assert final.at["LSTM", "training seconds"] == 2.0
+
+
+def test_paired_run_controls_apply_to_both() -> None:
+    pair = _pair(epochs=3)
+    pair.start()
+    pair.tick(0.0)
+    pair.pause()
+    assert all(r.state is compare.RunState.PAUSED for r in pair.runs.values())
+    assert pair.tick(1.0) == 0
+    pair.resume()
+    assert pair.running
+    pair.set_lr(0.05)
+    assert all(r.trainer.lr == 0.05 for r in pair.runs.values())
+    while pair.running:
+        pair.tick(1.0)
+    pair.continue_for(2)
+    assert pair.target == 5 and pair.running
+    while pair.running:
+        pair.tick(1.0)
+    assert pair.epoch == 5
+    assert "epoch 5 / 5" in pair.progress().label()
+    pair.reset()
+    assert pair.state is compare.RunState.IDLE and pair.models() == {"LSTM": None, "LSTMP": None}
+
+
+def test_paired_run_failure_stops_both_with_the_reason() -> None:
+    pair = _pair(epochs=5, fail_at=2)
+    pair.start()
+    while pair.running:
+        pair.tick(1.0)
+    assert pair.state is compare.RunState.FAILED
+    assert "nan" in pair.error.lower() and "LSTM" in pair.error
+
+
+def test_paired_run_real_trainers_share_data_and_seed() -> None:
+    settings = compare.TrainSettings(8, 2, seed=3, epochs=1)
+    trainers = {name: compare.make_pair_trainer(settings, name) for name in compare.MODEL_NAMES}
+    a, b = trainers["LSTM"], trainers["LSTMP"]
+    assert torch.equal(a.data.x_train, b.data.x_train) and torch.equal(a.data.y_test, b.data.y_test)
+    assert a.seed == b.seed == 3 and a.lr == b.lr == settings.lr
+    assert a.model.config.proj_size == 0 and b.model.config.proj_size == 2
+    assert a.model.config.hidden_size == b.model.config.hidden_size == 8
+    # same seed → the first tensor drawn (weight_ih_l0, same shape in both) starts equal
+    assert torch.equal(a.model.lstm.weight_ih_l0, b.model.lstm.weight_ih_l0)
+
+
+def test_train_settings_validation() -> None:
+    assert compare.parse_train_settings("20", "0.01", "822") == {"epochs": 20, "lr": 0.01, "seed": 822}
+    for bad, fragment in ((("x", "0.01", "1"), "epochs"), (("5", "-1", "1"), "learning rate"),
+                          (("5", "0.01", "a"), "seed")):
+        with pytest.raises(ValueError, match=fragment):
+            compare.parse_train_settings(*bad)
+    with pytest.raises(ValueError, match="live training here is capped"):
+        compare.check_trainable(validate_pair(2, 1024, 8))
+
+
+# ---- sweep --------------------------------------------------------------------------------------------------
+
+
+def test_plan_sweep_and_refusals() -> None:
+    plan = compare.plan_sweep("32", "16, 1 4,4", "3", "0 1")
+    assert plan.proj_sizes == (1, 4, 16) and plan.seeds == (0, 1)
+    assert plan.points()[:3] == [(0, 0), (0, 1), (1, 0)] and len(plan.points()) == 8
+    for args, fragment in [
+        (("8", "1, 8", "3", "0"), "proj_sizes: 8 is outside 1..7"),
+        (("8", "1, x", "3", "0"), "'x' is not a whole number"),
+        (("8", "", "3", "0"), "proj_sizes is empty"),
+        (("1", "1", "3", "0"), "hidden_size must be at least 2"),
+        (("8", "1", "0", "0"), "epochs must be greater than zero"),
+        (("8", "1,2,3,4,5,6,7", "3", ",".join(map(str, range(40)))), "training runs is more than"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            compare.plan_sweep(*args)
+
+
+def test_run_sweep_reports_progress_and_roundtrips(tmp_path) -> None:
+    plan = compare.plan_sweep(8, "2, 4", 2, "0, 5")
+    calls = []
+
+    def fake_point(hidden, proj, epochs, seed, lr, data):
+        return {"proj_size": proj, "seed": seed, "parameters": 100 + proj, "test_exact_match": 0.5, "epochs": epochs}
+
+    results = compare.run_sweep(plan, point=fake_point, on_point=lambda k, n, row: calls.append((k, n)))
+    assert calls == [(k, 6) for k in range(1, 7)]
+    assert list(results["proj_size"]) == [0, 0, 2, 2, 4, 4]
+    path = tmp_path / "sweep.json"
+    path.write_text(__import__("json").dumps(compare.sweep_document(plan, results)))
+    plan2, results2 = compare.load_sweep(path)
+    assert plan2 == plan
+    pd.testing.assert_frame_equal(results2, results)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not a sweep result file"):
+        compare.load_sweep(bad)
+    with pytest.raises(ValueError, match="python -m lstm_viz.compare sweep"):
+        compare.load_sweep(tmp_path / "missing.json")
+
+
+def test_shipped_sweep_is_complete_and_documented() -> None:
+    from pathlib import Path
+
+    plan, results = compare.load_sweep(Path(__file__).resolve().parents[1] / "models" / "proj_sweep.json")
+    assert sorted(zip(results["proj_size"], results["seed"], strict=True)) == sorted(plan.points())
+    assert (results["epochs"] == plan.epochs).all()
+    for proj in set(results["proj_size"]):  # parameters match a freshly built model of that size
+        model = compare.build_model(compare.subtraction.model_config(hidden_size=plan.hidden_size, proj_size=proj))
+        assert (results.loc[results["proj_size"] == proj, "parameters"] == count_parameters(model)).all()
+    assert results["test_exact_match"].between(0, 1).all()
+
+
+def test_sweep_point_really_trains() -> None:
+    row = compare.sweep_point(4, 1, 1, 0)
+    model = compare.build_model(compare.subtraction.model_config(hidden_size=4, proj_size=1))
+    assert row["parameters"] == count_parameters(model) and row["epochs"] == 1
+    assert 0 <= row["test_exact_match"] <= 1 and row["seconds"] > 0 and 0 <= row["all_pairs_exact_match"] <= 1
+
+
+def test_cli_writes_the_json(tmp_path, capsys) -> None:
+    out = tmp_path / "sweep.json"
+    code = compare.main(["sweep", "--hidden-size", "4", "--proj-sizes", "1", "--epochs", "1", "--seeds", "0",
+                         "--out", str(out)])
+    assert code == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(out)
+    plan, results = compare.load_sweep(out)
+    assert plan.hidden_size == 4 and list(results["proj_size"]) == [0, 1]
+    assert compare.main(["sweep", "--proj-sizes", "40", "--out", str(out)]) == 2
+    assert "proj_sizes: 40 is outside" in capsys.readouterr().err
+
+
+# ---- the same input through both ----------------------------------------------------------------------------
+
+
+def test_side_by_side_records_both_and_projection_is_w_hr_m() -> None:
+    models = compare.fresh_task_pair(validate_pair(2, 8, 3))
+    sides = compare.side_by_side(models, "123 - 61")
+    assert set(sides) == {"LSTM", "LSTMP"}
+    assert sides["LSTM"].recording.h.shape == (1, 1, 1, 8, 8)
+    assert sides["LSTMP"].recording.h.shape == (1, 1, 1, 8, 3)
+    assert sides["LSTMP"].recording.m.shape == (1, 1, 1, 8, 8)
+    m, w_hr, h, labels = compare.projection_arrays(models["LSTMP"], sides["LSTMP"].recording)
+    np.testing.assert_allclose(h, m @ w_hr.T, atol=1e-5)
+    assert w_hr.shape == (3, 8) and labels[0] == "t 0 · 11"  # 123 and 61 both end in bit 1
+    with pytest.raises(ValueError, match="Example"):
+        compare.side_by_side(models, "300 - 5")
+    with pytest.raises(ValueError, match="no projection"):
+        compare.projection_arrays(models["LSTM"], sides["LSTM"].recording)
+
+
+def test_shipped_pair_answers_right() -> None:
+    from pathlib import Path
+
+    models = compare.shipped_pair(Path(__file__).resolve().parents[1] / "models")
+    sides = compare.side_by_side(models, "123 - 61")
+    assert all(side.answer.correct and side.answer.prediction == 62 for side in sides.values())
+    assert models["LSTMP"].config.proj_size > 0 and models["LSTM"].config.proj_size == 0
+
+
+def test_kernel_note_and_latency_budget() -> None:
+    assert compare.kernel_note("cpu") is None or "oneDNN" in compare.kernel_note("cpu")
+    assert compare.kernel_note("cuda") is None
+    lstm, lstmp = build_pair(validate_pair(64, 1024, 8), device="meta")
+    with pytest.raises(ValueError, match="Use a smaller batch"):
+        compare.check_latency_work((lstm, lstmp), 1024, 4096, 30)
+    assert compare.check_latency_work((lstm, lstmp), "1", " 8", "5") == (1, 8, 5)
+    with pytest.raises(ValueError, match="runs must be at least 3"):
+        compare.check_latency_work((lstm, lstmp), 1, 8, 1)
