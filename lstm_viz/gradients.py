@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -292,6 +293,30 @@ class FlowResult:
     def horizons(self, ratio: float = 1e-3) -> dict[str, int]:
         """Per net: how many steps back from T the gradient ‖∂L/∂h_t‖ stays ≥ ``ratio`` × its value at T."""
         return {k: horizon(f.grad_h, ratio) for k, f in self.flows.items()}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table ``net, t, quantity, value`` of every curve (grad_h, grad_c, forget_product, grad_x[k])."""
+        frames = []
+        for kind, f in self.flows.items():
+            curves = {"grad_h": f.grad_h, "grad_c": f.grad_c, "forget_product": f.forget_product}
+            curves |= {f"grad_x[{k}]": f.grad_x[:, k] for k in range(f.grad_x.shape[1])}
+            for name, values in curves.items():
+                if values is not None:
+                    frames.append(pd.DataFrame({"net": kind, "t": np.arange(len(values)), "quantity": name,
+                                                "value": values}))  # fmt: skip
+        return pd.concat(frames, ignore_index=True)
+
+    def summary(self) -> list[str]:
+        """One line per net: ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖, the 1/1000 horizon, the loss (and training result)."""
+        lines = []
+        for f in self.flows.values():
+            ratio = f.grad_h[0] / f.grad_h[-1] if f.grad_h[-1] > 0 else float("nan")
+            trained = f", trained: loss {f.train['loss']:.3f} accuracy {f.train['accuracy']:.0%}" if f.train else ""
+            lines.append(
+                f"{f.label:<11} ‖∂L/∂h_0‖/‖∂L/∂h_T‖ = {ratio:.2e}, above 1/1000 for {horizon(f.grad_h)} steps back, "
+                f"loss {f.loss:.3f}{trained}"
+            )
+        return lines
 
 
 def horizon(grad: np.ndarray, ratio: float = 1e-3) -> int:

@@ -54,15 +54,18 @@ if weights == "trained":
 
 try:
     settings = gr.parse_settings(*texts, weights=weights, seed=seed, train_steps=train[0], train_length=train[1])
+    st.session_state["gf_last_good"] = settings
 except InputError as err:
-    st.error(f"{err}")
-    st.stop()
+    settings = st.session_state.get("gf_last_good")
+    st.error(f"{err}" + ("\n\nStill showing the last valid settings below." if settings else ""), icon="⚠️")
+    if settings is None:
+        st.stop()
 
 device = str(pick_device())
 bar = st.progress(0.0, text="Computing gradients…")
 flows = {}
+doing = f"Training ({settings.train_steps} Adam steps) and measuring" if settings.weights == "trained" else "Measuring"
 for n, kind in enumerate(gr.KINDS):
-    doing = f"Training ({settings.train_steps} Adam steps) and measuring" if weights == "trained" else "Measuring"
     bar.progress(n / len(gr.KINDS), text=f"{doing} the {gr.LABELS[kind]} over {settings.length} steps…")
     flows[kind] = flow(kind, settings, device)
 bar.empty()
@@ -80,6 +83,8 @@ normalise = st.toggle("Divide each curve by its value at the last step", value=T
 st.plotly_chart(gf.gradient_flow_figure(result, normalise), width="stretch", key="gf_flow")
 per_feature = st.toggle("Input gradient per feature", value=False, key="gf_perfeat")
 st.plotly_chart(gf.input_gradient_heatmap(result, per_feature), width="stretch", key="gf_heat")
+st.download_button("Download every curve (CSV)", result.to_frame().to_csv(index=False).encode(), "gradient_flow.csv",
+                   "text/csv", key="gf_csv", on_click="ignore", icon=":material/download:")  # fmt: skip
 st.caption(
     f"Computed with autograd in {next(iter(flows.values())).grad_h.dtype} on `{device}`; the nets are unrolled "
     "one step at a time and a zero probe added to every h_t (and c_t) gives the total derivative ∂L/∂h_t. "

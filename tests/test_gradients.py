@@ -126,6 +126,18 @@ def test_rnn_gradient_vanishes_much_faster_than_lstm_with_a_high_forget_bias():
     assert all(np.all(np.isfinite(f.grad_h)) for f in result.flows.values())
 
 
+def test_result_table_and_summary():
+    result = compare_gradient_flow(FlowSettings(length=6, hidden_size=3, input_size=2), CPU)
+    frame = result.to_frame()
+    assert set(frame["quantity"]) == {"grad_h", "grad_c", "forget_product", "grad_x[0]", "grad_x[1]"}
+    assert len(frame[(frame.net == "rnn") & (frame.quantity == "grad_h")]) == 6
+    assert frame[frame.quantity == "grad_c"].net.unique().tolist() == ["lstm"]
+    lstm_h = frame[(frame.net == "lstm") & (frame.quantity == "grad_h")].value.to_numpy()
+    np.testing.assert_array_equal(lstm_h, result.flows["lstm"].grad_h)
+    lines = result.summary()
+    assert len(lines) == 3 and lines[0].startswith("RNN (tanh)") and "steps back" in lines[2]
+
+
 def test_progress_reaches_one_and_names_each_net():
     seen = []
     compare_gradient_flow(FlowSettings(length=8, hidden_size=4), CPU, progress=lambda f, m: seen.append((f, m)))
