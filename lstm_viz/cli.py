@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -142,6 +143,12 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise ExitError(f"--out {out} is a folder; give a file name such as {out / (args.task + '.pt')}")
+    try:  # fail before training, not after, if the checkpoint cannot be written
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExitError(f"cannot create the folder {out.parent} for --out: {err.strerror or err}") from None
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ExitError(f"cannot write {out}: permission denied; choose another --out")
     if args.epochs is not None and args.epochs < 0:
         raise ExitError(f"--epochs must be ≥ 0, got {args.epochs}")
     batch_size: Any = "preset"

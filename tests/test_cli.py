@@ -124,6 +124,8 @@ def test_record_csv_and_parquet(subtraction_ckpt, tmp_path, capsys):
         (["train", "subtraction", "--proj-size", "40", "--out", "x.pt"], "must be smaller than hidden_size"),
         (["train", "subtraction", "--batch-size", "big", "--out", "x.pt"], "--batch-size must be"),
         (["train", "toy-lstm", "--resume", "nope.pt", "--out", "x.pt"], "does not exist"),
+        (["train", "toy-lstm", "--out", "/proc/x/y.pt"], "cannot create the folder /proc/x"),
+        (["train", "toy-lstm", "--out", "TMP"], "is a folder"),
         (["predict", "nope.pt", "1"], "no checkpoint at nope.pt"),
         (["predict", "SUB", "123 - 61", "300 - 1"], "input 2 ('300 - 1'): In '300 - 1', a = 300 does not fit"),
         (["predict", "SUB", "61 - 123"], "larger than a"),
@@ -137,7 +139,7 @@ def test_errors_are_one_line(argv, fragment, subtraction_ckpt, tmp_path, capsys)
     junk.write_bytes(b"definitely not torch")
     gru = tmp_path / "gru.pt"
     save_checkpoint(gru, build_model(ModelConfig.default("subtraction", cell="gru")))
-    swap = {"SUB": str(subtraction_ckpt), "JUNK": str(junk), "GRU": str(gru)}
+    swap = {"SUB": str(subtraction_ckpt), "JUNK": str(junk), "GRU": str(gru), "TMP": str(tmp_path)}
     code, _, stderr = run(capsys, *[swap.get(a, a) for a in argv])
     assert code != 0
     assert stderr.count("\n") == 1 and stderr.startswith("error: ")
