@@ -35,6 +35,7 @@ __all__ = [
     "cell_latex",
     "cell_step",
     "gate_latex",
+    "initial_state",
     "lstm_of",
     "parity",
     "projection_latex",
@@ -156,12 +157,18 @@ class CellStep:
 
 
 def cell_step(
-    lstm: nn.LSTM, rec: Recording, t: int, layer: int = 0, direction: int = 0, batch: int = 0
+    lstm: nn.LSTM,
+    rec: Recording,
+    t: int,
+    layer: int = 0,
+    direction: int = 0,
+    batch: int = 0,
+    hx: tuple[Tensor, Tensor] | None = None,
 ) -> CellStep:
     """Recompute step ``t`` of ``layer``/``direction`` from the weights, with x_t, h_prev, c_prev from ``rec``.
 
-    ``rec`` must be ``lstm.record(x)`` with the default zero initial state. Raises ValueError for an index that
-    is out of range, naming the valid range.
+    ``rec`` must be ``lstm.record(x, hx)``; pass the same ``hx`` (h0, c0 of shape ``(L·D, B, ·)``, default zeros)
+    so the first step of each direction starts from it. Raises ValueError for an out-of-range index.
     """
     T = rec.seq_len
     for name, value, size in (
@@ -184,6 +191,9 @@ def cell_step(
     prev = t - 1 if direction == 0 else t + 1
     if 0 <= prev < T:
         h_prev, c_prev = f64(rec.h[layer, direction, batch, prev]), f64(rec.c[layer, direction, batch, prev])
+    elif hx is not None:  # the initial state of this layer and direction
+        h_prev = f64(hx[0][layer * rec.num_directions + direction, batch])
+        c_prev = f64(hx[1][layer * rec.num_directions + direction, batch])
     else:
         h_prev, c_prev = np.zeros(P), np.zeros(H)
 
@@ -334,10 +344,13 @@ def projection_latex(step: CellStep, unit: int = 0, max_terms: int = 3, digits: 
 
 
 # ------------------------------------------------------------------------------------------- parity
-def step_by_step(lstm: nn.LSTM, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def step_by_step(
+    lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
     """Seed 003's hand-written ``lstm_forward``, for any layers/directions/projection: a plain loop over t.
 
-    ``x`` batch-first ``(B, T, I)``; zero initial state. Returns ``output (B, T, D·P), h_n, c_n (L·D, B, ·)``.
+    ``x`` batch-first ``(B, T, I)``; ``hx = (h0, c0)`` of shape ``(L·D, B, P)``/``(L·D, B, H)`` or None for
+    zeros. Returns ``output (B, T, D·P), h_n, c_n (L·D, B, ·)``.
     """
     B, T, _ = x.shape
     H, D = lstm.hidden_size, 2 if lstm.bidirectional else 1
@@ -351,8 +364,8 @@ def step_by_step(lstm: nn.LSTM, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
                 w_ih, w_hh = getattr(lstm, f"weight_ih_{sfx}"), getattr(lstm, f"weight_hh_{sfx}")
                 b = getattr(lstm, f"bias_ih_{sfx}") + getattr(lstm, f"bias_hh_{sfx}") if lstm.bias else 0.0
                 w_hr = getattr(lstm, f"weight_hr_{sfx}", None) if lstm.proj_size else None
-                h = x.new_zeros(B, w_hh.shape[1])
-                c = x.new_zeros(B, H)
+                h = x.new_zeros(B, w_hh.shape[1]) if hx is None else hx[0][k * D + d]
+                c = x.new_zeros(B, H) if hx is None else hx[1][k * D + d]
                 hs = [None] * T
                 for t in range(T) if d == 0 else range(T - 1, -1, -1):
                     gates = layer_in[:, t] @ w_ih.T + h @ w_hh.T + b  # (B, 4H) in the order i, f, g, o
@@ -413,8 +426,19 @@ def _rebuilt_from_recording(lstm: nn.LSTM, rec: Recording) -> tuple[Tensor, Tens
     return output, h_n, c_n
 
 
-def parity(lstm: nn.LSTM, x: Tensor) -> Parity:
-    """Compare the recording and a per-step loop with ``torch.nn.LSTM`` on batch-first ``x`` ``(B, T, I)``."""
+def initial_state(lstm: nn.LSTM, batch: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Random (h0, c0) ~ N(0, 1) as seed 003 passes them: ``(L·D, batch, P)`` and ``(L·D, batch, H)``."""
+    gen = torch.Generator().manual_seed(seed)
+    lead = lstm.num_layers * (2 if lstm.bidirectional else 1)
+    p = lstm.weight_ih_l0
+    h0 = torch.randn(lead, batch, lstm.proj_size or lstm.hidden_size, generator=gen)
+    c0 = torch.randn(lead, batch, lstm.hidden_size, generator=gen)
+    return h0.to(p.device, p.dtype), c0.to(p.device, p.dtype)
+
+
+def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> Parity:
+    """Compare the recording and a per-step loop with ``torch.nn.LSTM`` on batch-first ``x`` ``(B, T, I)``,
+    from the initial state ``hx`` (zeros when None)."""
     reference = nn.LSTM(
         lstm.input_size, lstm.hidden_size, num_layers=lstm.num_layers, bias=lstm.bias, batch_first=True,
         bidirectional=lstm.bidirectional, proj_size=lstm.proj_size,
@@ -423,12 +447,12 @@ def parity(lstm: nn.LSTM, x: Tensor) -> Parity:
     reference.eval()
     x = x.to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)
     with torch.no_grad():
-        out, (h_n, c_n) = reference(x)
+        out, (h_n, c_n) = reference(x, hx)
     truth = {"output": out, "h_n": h_n, "c_n": c_n}
     rec_lstm = lstm if isinstance(lstm, RecordingLSTM) else RecordingLSTM.from_lstm(lstm)
-    rec = rec_lstm.record(_to_layout(rec_lstm, x))
+    rec = rec_lstm.record(_to_layout(rec_lstm, x), hx)
     rebuilt = _rebuilt_from_recording(rec_lstm, rec)
-    candidates = {"recording": rebuilt, "loop": step_by_step(rec_lstm, x)}
+    candidates = {"recording": rebuilt, "loop": step_by_step(rec_lstm, x, hx)}
     rows, close = {}, {}
     for method, (o, h, c) in candidates.items():
         got = {"output": o, "h_n": h, "c_n": c}

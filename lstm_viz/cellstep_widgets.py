@@ -18,14 +18,32 @@ from lstm_viz.inputs import ExplorerInput, example_for, random_input, task_of, t
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.recording import Recording
 from lstm_viz.sources import LoadedModel
-from lstm_viz.widgets import show_input_error
+from lstm_viz.widgets import cached_recording, show_input_error
 
-__all__ = ["equations_section", "input_section", "parity_section", "rnn_section", "step_controls", "weights_section"]
+__all__ = [
+    "equations_section",
+    "input_section",
+    "parity_section",
+    "recording",
+    "rnn_section",
+    "state_section",
+    "step_controls",
+    "weights_section",
+]
 
 
 @st.cache_data(show_spinner="Comparing with torch.nn.LSTM…", max_entries=32)
-def _parity(model_key: str, x: np.ndarray, _lstm: nn.LSTM) -> cs.Parity:
-    return cs.parity(_lstm, torch.from_numpy(x))
+def _parity(model_key: str, x: np.ndarray, state_seed: int | None, _lstm: nn.LSTM) -> cs.Parity:
+    hx = None if state_seed is None else cs.initial_state(_lstm, x.shape[0], state_seed)
+    return cs.parity(_lstm, torch.from_numpy(x), hx)
+
+
+@st.cache_data(show_spinner="Recording…", max_entries=32)
+def _record(model_key: str, x: np.ndarray, state_seed: int, _lstm: nn.LSTM) -> Recording:
+    hx = cs.initial_state(_lstm, x.shape[0], state_seed)
+    p = _lstm.weight_ih_l0
+    x_t = torch.from_numpy(x).to(p.device, p.dtype)
+    return _lstm.record(x_t if _lstm.batch_first else x_t.transpose(0, 1), hx).to("cpu")
 
 
 def _vector(values: np.ndarray, name: str) -> pd.DataFrame:
@@ -54,10 +72,26 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
         return None
 
 
-def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM) -> None:
+def state_section() -> int | None:
+    """Zeros (nn.LSTM's default) or seed 003's random h0, c0 ~ N(0, 1); returns the seed of the random state."""
+    names = {"zeros": "h0 = c0 = 0 (default)", "random": "random h0, c0 ~ N(0, 1), as seed 003"}
+    choice = st.segmented_control("Initial state", list(names), default="zeros", format_func=names.get,
+                                  key="cs_state", required=True)  # fmt: skip
+    return None if choice == "zeros" else 0
+
+
+def recording(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state_seed: int | None) -> Recording:
+    """The model's recording on ``inp`` from zeros (shared cache) or from the random initial state."""
+    if state_seed is None:
+        return cached_recording(loaded, inp.x)
+    x = inp.x.detach().to("cpu", torch.float32).numpy()
+    return _record(f"{loaded.key}:{inp.key()}", x, state_seed, lstm)
+
+
+def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state_seed: int | None) -> None:
     """The badge: recorded gates and a per-step loop vs ``torch.nn.LSTM`` on this input, with the table."""
     x = inp.x.detach().to("cpu", torch.float32).numpy()
-    par = _parity(f"{loaded.key}:{inp.key()}", x, lstm)
+    par = _parity(f"{loaded.key}:{inp.key()}", x, state_seed, lstm)
     verdict = "matches" if par.ok else "DIFFERS FROM"
     badge(f"RecordingLSTM {verdict} torch.nn.LSTM · max |Δ| = {par.max_diff:.1e} ({par.dtype})", par.ok)
     with st.expander("Parity check: output, h_n, c_n vs torch.nn.LSTM (seed 003's torch.allclose, live)"):

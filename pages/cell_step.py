@@ -4,7 +4,7 @@ import streamlit as st
 
 from lstm_viz import cellstep as cs
 from lstm_viz import cellstep_widgets as cw
-from lstm_viz.widgets import cached_recording, current_model
+from lstm_viz.widgets import current_model
 
 loaded = current_model()
 st.title("One LSTM cell, step by step")
@@ -18,10 +18,12 @@ except ValueError as err:
     lstm = None
 
 if inp is not None and lstm is not None:
-    rec = cached_recording(loaded, inp.x)
-    cw.parity_section(loaded, inp, lstm)
+    state_seed = cw.state_section()
+    rec = cw.recording(loaded, inp, lstm, state_seed)
+    cw.parity_section(loaded, inp, lstm, state_seed)
     t, layer, direction, unit = cw.step_controls(rec)
-    step = cs.cell_step(lstm, rec, t, layer, direction)
+    hx = None if state_seed is None else cs.initial_state(lstm, rec.batch_size, state_seed)
+    step = cs.cell_step(lstm, rec, t, layer, direction, hx=hx)
     cw.equations_section(step, unit)
     cw.weights_section(lstm, step, unit)
 

@@ -160,6 +160,31 @@ def test_parity_with_torch_nn_lstm(bidirectional, proj_size, num_layers):
     assert 0 <= par.max_diff < 1e-5 and par.dtype == "float32"
 
 
+def test_parity_from_seed_003s_random_initial_state():
+    """Seed 003: bs, T, i_size, h_size = 2, 3, 4, 5; h0, c0 random; allclose → True, True, True."""
+    lstm = _lstm(input_size=4, hidden_size=5)
+    x = torch.randn(2, 3, 4)
+    hx = cs.initial_state(lstm, 2, seed=3)
+    assert hx[0].shape == (1, 2, 5) and hx[1].shape == (1, 2, 5)
+    par = cs.parity(lstm, x, hx)
+    assert par.ok and all(par.allclose.values())
+    zero = cs.parity(lstm, x)
+    assert zero.ok
+    rec = lstm.record(x, hx)
+    first = cs.cell_step(lstm, rec, 0, batch=1, hx=hx)
+    np.testing.assert_allclose(first.h_prev, hx[0][0, 1].double().numpy())
+    np.testing.assert_allclose(first.c_prev, hx[1][0, 1].double().numpy())
+    assert first.recorded_diff < 1e-5
+    out, h_n, c_n = cs.step_by_step(lstm, x, hx)
+    ref_out, (ref_h, ref_c) = nn.LSTM.forward(lstm, x, hx)
+    assert torch.allclose(out, ref_out, atol=1e-6) and torch.allclose(c_n, ref_c, atol=1e-6)
+    assert torch.allclose(h_n, ref_h, atol=1e-6)
+    lstmp = _lstm(bidirectional=True, proj_size=2, num_layers=2)
+    hx2 = cs.initial_state(lstmp, 2, seed=1)
+    assert hx2[0].shape == (4, 2, 2) and hx2[1].shape == (4, 2, 5)
+    assert cs.parity(lstmp, torch.randn(2, 3, 3), hx2).ok
+
+
 def test_parity_catches_a_wrong_recording():
     class Broken(RecordingLSTM):
         def record(self, x, hx=None, **kw):

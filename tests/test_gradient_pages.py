@@ -95,6 +95,16 @@ def test_cell_step_defaults_show_equations_parity_and_rnn():
     assert at.latex[0].value != first and "f_t[0]" in at.latex[0].value
 
 
+def test_cell_step_random_initial_state_like_seed_003():
+    at = AppTest.from_file(CELL, default_timeout=TIMEOUT).run()
+    at.slider(key="cs_t").set_value(0).run()
+    from_zeros = at.latex[0].value
+    at.button_group(key="cs_state").set_value("random").run()
+    assert not at.exception and not at.error
+    assert any("matches torch.nn.LSTM" in b for b in _badges(at))
+    assert at.latex[0].value != from_zeros  # h_{t-1} at t = 0 is now h0, not 0
+
+
 def test_cell_step_bad_inputs_are_explained_and_the_rest_survives():
     at = AppTest.from_file(CELL, default_timeout=TIMEOUT).run()
     box = next(w for w in [*at.text_area, *at.text_input] if w.key.startswith("cs_text"))  # fits the model
