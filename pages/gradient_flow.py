@@ -62,12 +62,19 @@ except InputError as err:
         st.stop()
 
 device = str(pick_device())
+weights_trained = settings.weights == "trained"
 bar = st.progress(0.0, text="Computing gradients…")
 flows = {}
-doing = f"Training ({settings.train_steps} Adam steps) and measuring" if settings.weights == "trained" else "Measuring"
-for n, kind in enumerate(gr.KINDS):
-    bar.progress(n / len(gr.KINDS), text=f"{doing} the {gr.LABELS[kind]} over {settings.length} steps…")
-    flows[kind] = flow(kind, settings, device)
+stages = [(kind, part) for kind in gr.KINDS for part in (("train", "measure") if weights_trained else ("measure",))]
+for n, (kind, part) in enumerate(stages):
+    what = (f"Training the {gr.LABELS[kind]} ({settings.train_steps} Adam steps on {settings.train_length}-step "
+            f"sequences)…" if part == "train" else f"Backpropagating through {settings.length} steps of the "
+            f"{gr.LABELS[kind]}…")  # fmt: skip
+    bar.progress(n / len(stages), text=what)
+    if part == "train":
+        trained(kind, replace(settings, length=2), device)
+    else:
+        flows[kind] = flow(kind, settings, device)
 bar.empty()
 result = gr.FlowResult(settings=settings, flows=flows, device=device)
 
