@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 TICK_SECONDS = 0.5  # how often the page redraws while training (≥ 2 updates a second)
-DETAIL_SECONDS = 1.0  # how often the heavier detail figures (gates, weights, saturation) follow
+DETAIL_SECONDS = 2.0  # how often the heavier detail figures (gates, weights, saturation) follow
 TRAIN_SHARE = 0.9  # the share of each tick spent training; the rest is the page's redraw
 MAX_EPOCHS = 1_000_000
 MAX_LR = 10.0

@@ -167,37 +167,79 @@ def show_progress(run: LiveRun) -> None:
         st.error(run.error)
 
 
-def live_fragment(
-    run: LiveRun, draw: Callable[[LiveRun], None], draw_details: Callable[[LiveRun], None] | None = None
-) -> None:
-    """Train a time-boxed chunk and ``draw(run)`` every ``TICK_SECONDS`` while the run is running; below it,
-    ``draw_details(run)`` (the heavier figures) every ``DETAIL_SECONDS``.
+def _in_fragment_rerun() -> bool:
+    """True while Streamlit reruns only fragments (not the whole page)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    Two fragments, so the costly figures do not eat into every tick's training time. When the run stops running
-    inside a tick (target reached, NaN loss) the whole page reruns so the buttons follow. Button clicks elsewhere
-    interrupt the fragment at its next Streamlit call, i.e. within one tick.
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
+
+
+Figures = Callable[[LiveRun, Mapping[str, Any], tuple[str, ...]], dict[str, Any]]
+LOOP_SECONDS = 8.0  # one fragment run trains and redraws tick after tick for this long, then hands back
+
+
+def live_fragment(
+    run: LiveRun,
+    key: str,
+    figures: Figures,
+    main: tuple[str, ...] = ("curves",),
+    details: tuple[str, ...] = (),
+) -> None:
+    """The live part of a training page: progress bar, then one chart per name in ``main`` and ``details``.
+
+    ``figures(run, previous, parts)`` returns ``{name: Figure}`` for the names in ``parts`` (``previous``: what
+    it returned before, to refresh in place; kept in ``st.session_state[f"{key}_figures"]``).
+
+    While the run is running, one fragment run loops for up to ``LOOP_SECONDS``: train for ``TRAIN_SHARE`` of a
+    ``TICK_SECONDS`` tick, redraw the progress bar and the ``main`` charts into their placeholders, and the
+    ``details`` charts every ``DETAIL_SECONDS``; then the fragment's ``run_every`` starts the next loop at once.
+    Looping inside one run keeps the browser's timer and the round trips out of the training time. A click
+    anywhere on the page interrupts the loop at its next redraw (within one tick); when the run stops by itself
+    (target reached, NaN loss) the whole page reruns so the buttons follow.
     """
+    import time
+
+    cache: dict[str, Any] = st.session_state.setdefault(f"{key}_figures", {})
 
     @st.fragment(run_every=TICK_SECONDS if run.running else None)
-    def tick() -> None:
-        was_running = run.running
-        run.tick(TICK_SECONDS * TRAIN_SHARE)
-        show_progress(run)
-        with run.threads():
-            draw(run)
-        if was_running and not run.running:
-            st.rerun(scope="app")
+    def live() -> None:
+        # Loop only in the fragment's own reruns: a full page run (a click, the first load) does one tick, so the
+        # rest of the page (sidebar, navigation, buttons) finishes at once.
+        loop_seconds = LOOP_SECONDS if _in_fragment_rerun() else 0.0
+        slots = {name: st.empty() for name in ("progress", *main, *details)}
+        started = time.perf_counter()
+        details_due = started
+        n = 0
+        while True:
+            was_running = run.running
+            run.tick(TICK_SECONDS * TRAIN_SHARE)
+            now = time.perf_counter()
+            parts = main + (details if now >= details_due or not run.running else ())
+            if parts != main:
+                details_due = now + DETAIL_SECONDS
+            with run.threads():
+                drawn = figures(run, cache, parts)
+            for name in parts:  # a part not drawn now (e.g. no weights for nn.LSTM) must not show a stale chart
+                if name in drawn:
+                    cache[name] = drawn[name]
+                else:
+                    cache.pop(name, None)
+            with slots["progress"].container():
+                show_progress(run)
+            for name in parts:
+                if name in cache and (name in main or run.model is not None):
+                    # a fresh key per redraw: one run draws each chart many times
+                    slots[name].plotly_chart(cache[name], width="stretch", key=f"{key}_{name}_{n}")
+            n += 1
+            if not run.running:
+                if was_running:
+                    st.rerun(scope="app")
+                return
+            if time.perf_counter() - started >= loop_seconds:
+                return
 
-    tick()
-    if draw_details is None:
-        return
-
-    @st.fragment(run_every=DETAIL_SECONDS if run.running else None)
-    def details() -> None:
-        with run.threads():
-            draw_details(run)
-
-    details()
+    live()
 
 
 def try_subtraction(run: LiveRun, key: str = "sub_try") -> None:

@@ -43,7 +43,7 @@ __all__ = [
     "toy_panels_figure",
 ]
 
-MAX_POINTS = 1000
+MAX_POINTS = 500
 COMPANY_NAMES = ("Company A", "Company B")
 COMPANY_INPUTS = ((0.0, 0.5, 0.25, 1.0), (1.0, 0.5, 0.25, 1.0))  # seed 000's two sequences; targets 0 and 1
 SATURATION_GATES = ("f", "i", "o")

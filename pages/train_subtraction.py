@@ -82,15 +82,12 @@ run = live_run("sub_run", factory(), epochs=int(saved["epochs"]), lr=float(saved
 run_controls(run, "sub_run", factory, prefix="sub")
 
 
-def show(run, parts: tuple[str, ...]) -> None:
-    figures = st.session_state.setdefault("sub_figures", {})  # refreshed in place: far cheaper than anew
-    figures.update(subtraction_live_figures(run.history, run.probes, run.model, data.x_test, data.pairs_test,
-                                            previous=figures, parts=parts))  # fmt: skip
-    for part in parts:
-        if part in figures and (part == "curves" or run.model is not None):
-            st.plotly_chart(figures[part], width="stretch", key=f"sub_{part}")
+def figures(run, previous, parts):
+    return subtraction_live_figures(
+        run.history, run.probes, run.model, data.x_test, data.pairs_test, previous=previous, parts=parts
+    )
 
 
-live_fragment(run, lambda run: show(run, ("curves",)), lambda run: show(run, ("errors", "saturation")))
+live_fragment(run, "sub", figures, main=("curves",), details=("errors", "saturation"))
 try_subtraction(run)
 save_and_explore(run, "sub_run", default_name="subtraction")

@@ -71,13 +71,9 @@ run = live_run("toy_run", factory(), epochs=int(st.session_state.toy_epochs), lr
 run_controls(run, "toy_run", factory, prefix="toy", more=3000)
 
 
-def show(run, parts: tuple[str, ...]) -> None:
-    figures = st.session_state.setdefault("toy_figures", {})  # refreshed in place: far cheaper than anew
-    figures.update(toy_live_figures(run.history, run.probes, run.model, previous=figures, parts=parts))
-    for part in parts:
-        if part in figures and (part == "curves" or run.model is not None):
-            st.plotly_chart(figures[part], width="stretch", key=f"toy_{part}")
+def figures(run, previous, parts):
+    return toy_live_figures(run.history, run.probes, run.model, previous=previous, parts=parts)
 
 
-live_fragment(run, lambda run: show(run, ("curves",)), lambda run: show(run, ("gates", "weights")))
+live_fragment(run, "toy", figures, main=("curves",), details=("gates", "weights"))
 save_and_explore(run, "toy_run", default_name=task)

@@ -1,0 +1,99 @@
+"""Both live-training pages in headless Chromium: press Start, watch the curves move, Stop, no exception."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
+
+PROGRESS = "[data-testid='stProgress']"
+
+
+def epoch_shown(page) -> int:
+    text = page.locator(PROGRESS).first.inner_text()
+    match = re.search(r"epoch ([\d,]+) /", text)
+    assert match, text
+    return int(match.group(1).replace(",", ""))
+
+
+def set_number(page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(page)
+
+
+def press(page, name: str) -> None:
+    # force: while charts redraw, Playwright's "element is stable" wait can take seconds on a busy machine
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True).click(force=True)
+
+
+def wait_for(predicate, timeout_s: float = 90, what: str = "condition") -> float:
+    start = time.time()
+    while time.time() - start < timeout_s:
+        if predicate():
+            return time.time() - start
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def chart_text(page, title: str) -> str:
+    charts = page.locator("[data-testid='stPlotlyChart']").filter(has_text=title)
+    return charts.first.inner_text() if charts.count() else ""
+
+
+def test_toy_page_trains_live_and_stops(page, app_url):
+    open_page(page, app_url, "train_toy")
+    assert_no_exception(page)
+    set_number(page, "Epochs", 5000)
+    press(page, "Start")
+    wait_for(lambda: epoch_shown(page) > 0, what="the first epochs")
+    first = epoch_shown(page)
+    wait_for(lambda: epoch_shown(page) > first, 30, "the progress bar to move")
+    # the TensorBoard-like panels, the gate view and the twelve weights are drawn and follow the training
+    wait_for(lambda: "train_loss" in chart_text(page, "Training curves"), what="the curves")
+    wait_for(lambda: "Company A" in chart_text(page, "Gates over the four days"), what="the gate view")
+    wait_for(lambda: "wlr1" in chart_text(page, "twelve StatQuest weights"), what="the weights")
+    seen = re.search(r"epoch ([\d,]+)", chart_text(page, "Training curves"))
+    assert seen, chart_text(page, "Training curves")
+    wait_for(
+        lambda: (m := re.search(r"epoch ([\d,]+):", chart_text(page, "Training curves"))) is not None
+        and m.group(1) != seen.group(1),
+        60,
+        "the curves to redraw with a later epoch",
+    )
+    assert_no_exception(page)
+    page.screenshot(path="/tmp/train_toy_running.png", full_page=True)
+    press(page, "Stop")
+    waited = wait_for(lambda: "stopped" in page.locator(PROGRESS).first.inner_text(), 30, "Stop")
+    print(f"Stop shown after {waited:.2f} s")
+    stopped_at = epoch_shown(page)
+    time.sleep(1.5)
+    assert epoch_shown(page) == stopped_at  # nothing trains after Stop
+    assert_no_exception(page)
+
+
+def test_subtraction_page_trains_live_and_answers(page, app_url):
+    open_page(page, app_url, "train_subtraction")
+    assert page.get_by_text("train samples").count() >= 1
+    set_number(page, "Epochs", 3)
+    set_number(page, "Hidden size", 16)
+    press(page, "Start")
+    wait_for(lambda: "test exact match" in chart_text(page, "Loss and accuracy"), 120, "the accuracy curves")
+    wait_for(lambda: "finished" in page.locator(PROGRESS).first.inner_text(), 180, "the 3 epochs")
+    wait_idle(page)
+    assert epoch_shown(page) == 3
+    assert "RMSE" in chart_text(page, "Prediction error per test sample")
+    assert "saturated" in chart_text(page, "Gate saturation")
+    box = page.get_by_label("a − b", exact=True)
+    box.fill("200 - 55")
+    box.press("Enter")
+    wait_idle(page)
+    assert page.get_by_text(re.compile(r"200 − 55 = 145; the model says \d+")).count() >= 1
+    box.fill("300 - 1")
+    box.press("Enter")
+    wait_idle(page)
+    assert page.get_by_text("does not fit in 8 bits").count() >= 1
+    assert_no_exception(page)
+    page.screenshot(path="/tmp/train_subtraction_done.png", full_page=True)
