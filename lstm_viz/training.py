@@ -48,7 +48,9 @@ TASKS: tuple[str, ...] = ("toy-statquest", "toy-lstm", "subtraction", "subtracti
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "toy-statquest": {
         "seed": dict(lr=0.001, batch_size=1, shuffle=False, epochs=5000),  # Lightning, Adam(), batch 1
-        "fast": dict(lr=0.05, batch_size=None, shuffle=False, epochs=1000, betas=(0.9, 0.99)),
+        # Full batch, Adam lr 0.1 with betas (0.9, 0.9): every one of 32 init seeds tried converges within 216
+        # epochs (median ~100) and stays converged; the default betas needed up to 1,342.
+        "fast": dict(lr=0.1, batch_size=None, shuffle=False, epochs=500, betas=(0.9, 0.9)),
     },
     "toy-lstm": {
         "seed": dict(lr=0.1, batch_size=1, shuffle=False, epochs=300),
@@ -444,7 +446,7 @@ def make_trainer(
     ``regressor``.
 
     ``preset`` ``"seed"`` is the post's recipe (StatQuest: Adam lr 0.001, batch 1, 5000 epochs; subtraction: lr
-    0.01, batch 128, 100 epochs), ``"fast"`` a quicker one (StatQuest: full batch, lr 0.05, betas 0.9/0.99).
+    0.01, batch 128, 100 epochs), ``"fast"`` a quicker one (StatQuest: full batch, lr 0.1, betas 0.9/0.9).
     ``lr`` and ``batch_size`` override the preset (``batch_size=None`` = full batch). ``seed`` seeds the model's
     init and the shuffling (with ``seed=822`` the subtraction model starts from exactly the post's weights).
     ``data``: ``"seed"`` or ``"all"`` (subtraction). ``resume``: a checkpoint (path, bytes or Checkpoint) to
