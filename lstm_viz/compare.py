@@ -41,6 +41,7 @@ from lstm_viz.subtraction import evaluate_all_pairs
 from lstm_viz.training import Trainer, make_trainer
 
 __all__ = [
+    "LATENCY_SECONDS",
     "MAX_BATCH",
     "MAX_LATENCY_WORK",
     "MAX_LAYERS",
@@ -104,7 +105,8 @@ MAX_BATCH = 1024
 MAX_SEQ_LEN = 4096
 SMALL_MODEL = 1_000_000  # parameters; below this, CPU timing (like training) uses one thread
 MAX_PARAMETERS = 50_000_000  # both models together, about 200 MB of float32 weights
-MAX_LATENCY_WORK = 2e10  # multiply-adds in one timed forward pass (batch × T × per step): about 10 s on a CPU
+MAX_LATENCY_WORK = 2e10  # multiply-adds in one timed forward pass (batch × T × per step): 10 s or more on a CPU
+LATENCY_SECONDS = 8.0  # time budget of one latency measurement on the page
 
 _PARAM_NAME = re.compile(r"^(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$")
 _KIND = {
@@ -406,6 +408,7 @@ class Latency:
     batch: int
     seq_len: int
     threads: int | None = None  # CPU intra-op threads used (None: not a CPU measurement)
+    requested: int | None = None  # runs asked for; more than len(samples_ms) when the time budget cut them
 
     @property
     def where(self) -> str:
@@ -432,7 +435,13 @@ class Latency:
 
     def label(self) -> str:
         q1, q3 = self.iqr_ms
-        return f"{self.median_ms:.3f} ms (IQR {q1:.3f}–{q3:.3f}, {len(self.samples_ms)} runs)"
+        cut = f" of {self.requested} asked, to stay within the time budget" if self.cut else ""
+        return f"{self.median_ms:.3f} ms (IQR {q1:.3f}–{q3:.3f}, {len(self.samples_ms)} runs{cut})"
+
+    @property
+    def cut(self) -> bool:
+        """True when the time budget allowed fewer runs than asked for."""
+        return self.requested is not None and self.requested > len(self.samples_ms)
 
 
 def check_latency_work(
@@ -483,8 +492,13 @@ def measure_latency(
     warmup: int = 3,
     seed: int = 0,
     threads: int | None = None,
+    max_seconds: float | None = None,
 ) -> list[Latency]:
     """Time ``runs`` forward passes of each module on the same random input, interleaved run by run.
+
+    ``max_seconds`` bounds the whole measurement: the first (warm-up) round is timed, and when the requested
+    rounds would not fit, fewer are made (at least 3; ``Latency.requested`` keeps what was asked for), with a
+    single warm-up round for slow models.
 
     On the CPU, models under ``SMALL_MODEL`` parameters run on one thread unless ``threads`` says otherwise
     (that is how the trainer runs them too; on a loaded machine extra threads mostly wait for each other).
@@ -504,8 +518,12 @@ def measure_latency(
     if threads is None:  # small models: one thread, as the trainer does; several only fight on a busy CPU
         small = all(count_parameters(m) < SMALL_MODEL for m in modules)
         threads = 1 if small else torch.get_num_threads()
+    requested = runs
+    warmup = max(1, warmup)
     with torch.inference_mode(), _quiet(), _threads(threads):
-        for k in range(warmup + runs):
+        k = 0
+        while k < warmup + runs:
+            round_start = time.perf_counter()
             for j, (module, x) in enumerate(zip(modules, inputs, strict=True)):
                 device = x.device
                 _sync(device)
@@ -514,6 +532,13 @@ def measure_latency(
                 _sync(device)
                 if k >= warmup:
                     samples[j].append((time.perf_counter() - start) * 1000.0)
+            if k == 0 and max_seconds is not None:  # fit the rounds into the time budget
+                per_round = time.perf_counter() - round_start
+                if per_round > 0.1:
+                    warmup = 1
+                fits = int(max_seconds / max(per_round, 1e-9)) - warmup
+                runs = max(3, min(runs, fits))
+            k += 1
     return [
         Latency(
             tuple(s),
@@ -521,6 +546,7 @@ def measure_latency(
             batch,
             seq_len,
             threads if next(m.parameters()).device.type == "cpu" else None,
+            requested,
         )
         for m, s in zip(modules, samples, strict=True)
     ]

@@ -7,7 +7,7 @@ import streamlit as st
 from lstm_viz import compare
 from lstm_viz import compare_figures as cf
 from lstm_viz.figures import gate_heatmaps, panels_of
-from lstm_viz.live_widgets import live_fragment, remembered
+from lstm_viz.live_widgets import remembered
 from lstm_viz.training_figures import thin
 
 SIZE_KEYS = ("cmp_input", "cmp_hidden", "cmp_proj", "cmp_layers")
@@ -107,7 +107,9 @@ with tab_cost:
             wanted = (spec, batch, steps, runs)
             if again or st.session_state.get("cmp_latency_key") != wanted:
                 with st.spinner("Timing forward passes…"):
-                    st.session_state["cmp_latency"] = compare.measure_latency((lstm, lstmp), batch, steps, runs)
+                    st.session_state["cmp_latency"] = compare.measure_latency(
+                        (lstm, lstmp), batch, steps, runs, max_seconds=compare.LATENCY_SECONDS
+                    )
                 st.session_state["cmp_latency_key"] = wanted
             latency = st.session_state["cmp_latency"]
         left, right = st.columns([1.45, 1])
@@ -157,17 +159,27 @@ with tab_train:
         st.caption(f"Training H {ts.hidden_size}, P {ts.proj_size}, {ts.num_layers} layer(s), seed {ts.seed}, "
                    f"lr {ts.lr:g}, {ts.epochs} epochs, data: seed 004's 9,000/1,000 split.")  # fmt: skip
 
-        def draw(run: compare.PairedRun) -> None:
-            history = run.history_frame()
+        @st.fragment(run_every=compare.TICK_SECONDS if pair.running else None)
+        def live(run: compare.PairedRun) -> None:  # a few epochs per tick, then redraw; clicks stop it
+            was_running = run.running
+            run.tick()
+            progress = run.progress()
+            st.progress(progress.fraction, text=progress.label())
+            if run.error:
+                st.error(run.error)
+            history = thin(run.history_frame())
             left, right = st.columns(2)
-            for col, x in ((left, "epoch"), (right, "seconds")):
-                col.plotly_chart(cf.training_figure(thin(history), x=x), width="stretch", key=f"cmp_curve_{x}")
-            final = run.final_table()
+            with run.threads():
+                for col, x in ((left, "epoch"), (right, "seconds")):
+                    col.plotly_chart(cf.training_figure(history, x=x), width="stretch", key=f"cmp_curve_{x}")
+                final = run.final_table()
             if len(final):
                 st.dataframe(final, hide_index=True, width="stretch", key="cmp_final", column_config={
                     c: PERCENT for c in ("test bit accuracy", "test exact match", "train exact match")})  # fmt: skip
+            if was_running and not run.running:
+                st.rerun(scope="app")  # the buttons follow the finished run
 
-        live_fragment(pair, draw)
+        live(pair)
 
 with tab_input:
     pair = st.session_state.get("cmp_run")

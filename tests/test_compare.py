@@ -222,6 +222,16 @@ def test_latency_measures_every_run() -> None:
         measure_latency([lstm], runs=0)
 
 
+def test_latency_time_budget_cuts_runs() -> None:
+    lstm, lstmp = build_pair(validate_pair(4, 16, 4), device="cpu")
+    results = measure_latency([lstm, lstmp], batch=2, seq_len=200, runs=500, warmup=3, max_seconds=1e-6)
+    for lat in results:
+        assert len(lat.samples_ms) == 3 and lat.requested == 500 and lat.cut
+        assert "3 runs of 500 asked" in lat.label()
+    full = measure_latency([lstm], runs=4, max_seconds=60.0)[0]
+    assert len(full.samples_ms) == 4 and not full.cut
+
+
 def test_latency_quantiles() -> None:
     lat = Latency((4.0, 1.0, 3.0, 2.0, 5.0), "cpu", 1, 1)
     assert lat.median_ms == 3.0

@@ -1,0 +1,101 @@
+"""The LSTM vs LSTMP page in headless Chromium: shapes and latency, bad sizes refused, live training of both,
+the same input through both, and the proj_size sweep — every tab, no exception."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
+
+PROGRESS = "[data-testid='stProgress']"
+
+
+def chart_text(page, title: str) -> str:
+    charts = page.locator("[data-testid='stPlotlyChart']").filter(has_text=title)
+    return charts.first.inner_text() if charts.count() else ""
+
+
+def type_into(page, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def error_text(page) -> str:
+    return " ".join(page.locator("[data-testid='stAlertContentError']").all_inner_texts())
+
+
+def wait_for(predicate, timeout_s: float = 120, what: str = "condition") -> None:
+    start = time.time()
+    while time.time() - start < timeout_s:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(500)
+
+
+def test_compare_page_every_tab(page, app_url):
+    open_page(page, app_url, "compare")
+    assert_no_exception(page)
+    wait_for(lambda: "weight_hr_l0" in chart_text(page, "Parameters per tensor"), 60, "the parameter bars")
+    assert "LSTM 4,608 vs LSTMP 1,792" in chart_text(page, "Parameters per tensor")
+    assert "median" in chart_text(page, "Forward latency")
+    page.screenshot(path="/tmp/compare_cost.png", full_page=True)
+
+    # bad sizes are refused with nn.LSTM's reason; fixing them brings everything back
+    type_into(page, "proj_size (LSTMP)", "32")
+    assert "has to be smaller than hidden_size" in error_text(page)
+    type_into(page, "hidden_size", "many")
+    assert "hidden_size must be a whole number" in error_text(page)
+    type_into(page, "hidden_size", "32")
+    type_into(page, "proj_size (LSTMP)", "8")
+    assert error_text(page) == ""
+    assert_no_exception(page)
+
+    # seed 003's example: the shapes it prints
+    page.get_by_role("button", name="Seed 003: I 4, H 5, P 3").click()
+    wait_idle(page)
+    wait_for(lambda: "LSTM 220 vs LSTMP 195" in chart_text(page, "Parameters per tensor"), 30, "seed 003 sizes")
+    page.get_by_role("button", name="Seed 004: I 2, H 32, P 8").click()
+    wait_idle(page)
+
+    # train both live on the subtraction task
+    open_tab(page, "Train both live")
+    type_into(page, "epochs", "3")
+    page.get_by_role("button", name="Start", exact=True).click()
+    wait_for(lambda: page.locator(PROGRESS).count() > 0, 120, "the progress bar")
+    wait_for(lambda: "finished" in page.locator(PROGRESS).first.inner_text(), 300, "3 epochs of both models")
+    wait_idle(page)
+    assert re.search(r"epoch 3 / 3", page.locator(PROGRESS).first.inner_text())
+    curves = chart_text(page, "against epoch")
+    assert "LSTM test" in curves and "LSTMP test" in curves
+    assert "wall time" in chart_text(page, "against wall time")
+    assert_no_exception(page)
+    page.screenshot(path="/tmp/compare_train.png", full_page=True)
+
+    # the same typed input through both: gate heatmaps and the projection
+    open_tab(page, "Same input, side by side")
+    page.get_by_text("shipped checkpoints", exact=True).click()
+    wait_idle(page)
+    type_into(page, "a − b, typed once, fed to both models", "200 - 55")
+    assert page.get_by_text(re.compile(r"200 − 55 = 145; the model says 145: right")).count() == 2
+    assert "m = o·tanh(c), before projection" in chart_text(page, "h = W_hr m")
+    assert "forget gate" in chart_text(page, "LSTMP: subtraction LSTMP")
+    page.screenshot(path="/tmp/compare_input.png", full_page=True)
+    type_into(page, "a − b, typed once, fed to both models", "300 - 5")
+    assert "does not fit in 8 bits" in error_text(page)
+    assert_no_exception(page)
+
+    # the sweep: shipped results at once
+    open_tab(page, "proj_size sweep")
+    wait_for(lambda: "P=8" in chart_text(page, "proj_size sweep"), 30, "the shipped sweep")
+    assert "LSTM" in chart_text(page, "proj_size sweep")
+    page.screenshot(path="/tmp/compare_sweep.png", full_page=True)
+    assert_no_exception(page)
