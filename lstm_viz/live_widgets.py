@@ -24,13 +24,13 @@ __all__ = [
     "show_progress",
 ]
 
-_STATE_ICONS = {
-    RunState.IDLE: "⚪",
-    RunState.RUNNING: "🟢",
-    RunState.PAUSED: "⏸️",
-    RunState.STOPPED: "⏹️",
-    RunState.FINISHED: "✅",
-    RunState.FAILED: "⚠️",
+_STATE_ICONS = {  # Material icons: emoji fonts are missing on many headless machines
+    RunState.IDLE: ":material/radio_button_unchecked:",
+    RunState.RUNNING: ":material/play_circle:",
+    RunState.PAUSED: ":material/pause_circle:",
+    RunState.STOPPED: ":material/stop_circle:",
+    RunState.FINISHED: ":material/check_circle:",
+    RunState.FAILED: ":material/error:",
 }
 
 

@@ -232,8 +232,6 @@ def toy_panels_figure(
             fig.add_hline(y=target, line=dict(color="#888888", dash="dash", width=1), row=1, col=col)
         fig.update_xaxes(title_text="epoch", row=1, col=col)
     fig.update_yaxes(type="log", row=1, col=1, exponentformat="power")
-    fig.update_yaxes(range=[-0.1, 1.1], row=1, col=2)
-    fig.update_yaxes(range=[-0.1, 1.1], row=1, col=3)
     fig.update_layout(
         title=dict(text="Training curves (as the seed's TensorBoard)", subtitle=dict(text=subtitle)),
         height=height,
@@ -393,6 +391,7 @@ def toy_gate_figure(
             row=1,
             col=col,
         )
+    fig.update_annotations(font_size=12)
     for col, q in enumerate(DISPLAY_ORDER, start=1):
         if q in SATURATION_GATES:
             fig.update_yaxes(range=[-0.05, 1.05], row=1, col=col)
@@ -494,7 +493,7 @@ def saturation_figure(
         specs=[[{"colspan": 3}, None, None], [{}, {}, {}]],
         subplot_titles=(
             f"share of gate values saturated (< {low:g} solid, > {high:g} dashed)",
-            *(f"{_TITLES[q]}: saturated share per unit" for q in SATURATION_GATES),
+            *(f"{_TITLES[q]} · per unit" for q in SATURATION_GATES),
         ),
         vertical_spacing=0.16,
         horizontal_spacing=0.05,
