@@ -71,7 +71,7 @@ def test_toy_start_trains_to_the_target_and_draws_curves_gates_and_weights(toy):
 
 
 def test_toy_lr_and_epochs_change_mid_run_without_a_new_model(toy):
-    toy.number_input(key="toy_epochs").set_value(500).run()
+    toy.number_input(key="toy_epochs").set_value(100_000).run()
     toy.button(key="toy_run_start").click().run()
     run = toy.session_state["toy_run"]
     trainer = run.trainer
@@ -86,7 +86,7 @@ def test_toy_lr_and_epochs_change_mid_run_without_a_new_model(toy):
 
 
 def test_toy_pause_resume_stop_continue_reset(toy):
-    toy.number_input(key="toy_epochs").set_value(400).run()
+    toy.number_input(key="toy_epochs").set_value(100_000).run()
     toy.button(key="toy_run_start").click().run()
     run = toy.session_state["toy_run"]
     toy.button(key="toy_run_pause").click().run()
@@ -137,7 +137,7 @@ def test_leaving_the_page_and_coming_back_finds_the_run_and_the_settings():
     at.run()
     at.switch_page("pages/train_toy.py").run()
     at.number_input(key="toy_lr").set_value(0.005).run()
-    at.number_input(key="toy_epochs").set_value(400).run()
+    at.number_input(key="toy_epochs").set_value(100_000).run()
     at.button(key="toy_run_start").click().run()
     run = at.session_state["toy_run"]
     at.switch_page("pages/home.py").run()
@@ -146,7 +146,7 @@ def test_leaving_the_page_and_coming_back_finds_the_run_and_the_settings():
     at.switch_page("pages/train_toy.py").run()
     assert not at.exception
     assert at.session_state["toy_run"] is run and run.epoch > left_at  # ...the run went on where it was
-    assert at.number_input(key="toy_lr").value == 0.005 and at.number_input(key="toy_epochs").value == 400
+    assert at.number_input(key="toy_lr").value == 0.005 and at.number_input(key="toy_epochs").value == 100_000
 
 
 def test_toy_save_into_models_never_overwrites(toy, tmp_path, monkeypatch):
