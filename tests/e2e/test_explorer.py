@@ -1,0 +1,97 @@
+"""The Gate Explorer in a real headless Chromium: charts appear, hovering a cell shows t, unit, input and value,
+typing a new sequence re-records, every tab draws, and bad input shows a message and no exception."""
+
+from __future__ import annotations
+
+from lstm_viz.sources import default_checkpoint
+from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
+
+CHART = "[data-testid='stPlotlyChart']"
+
+
+def open_explorer(page, app_url: str) -> None:
+    # The app's root first: it runs app.py, whose st.navigation registers the pages and draws the sidebar.
+    open_page(page, app_url)
+    open_explorer(page, app_url)
+    page.locator("[data-testid='stSidebar']").get_by_text("Random RecordingLSTM").wait_for(timeout=30_000)
+
+
+def charts_drawn(page, at_least: int) -> None:
+    page.wait_for_function(
+        f"document.querySelectorAll(\"{CHART} .main-svg\").length >= {at_least}", timeout=60_000
+    )
+
+
+def type_into(page, locator, text: str) -> None:
+    locator.fill(text)
+    locator.press("Enter" if locator.evaluate("e => e.tagName") == "INPUT" else "Control+Enter")
+    wait_idle(page)
+
+
+def choose_random_model(page, hidden: int = 12) -> None:
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("Random RecordingLSTM").click()
+    wait_idle(page)
+    size = sidebar.get_by_label("hidden size")
+    size.fill(str(hidden))
+    size.press("Enter")
+    wait_idle(page)
+
+
+def test_explorer_opens_with_charts_and_hover_shows_t_unit_input_value(page, app_url):
+    open_explorer(page, app_url)
+    assert_no_exception(page)
+    assert page.get_by_role("heading", name="Gate Explorer").count() == 1
+    charts_drawn(page, 2)
+    heatmap = page.locator(CHART).filter(has_text="f · forget gate").first
+    box = heatmap.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    hover = page.locator(".hoverlayer .hovertext").first
+    hover.wait_for(timeout=10_000)
+    text = hover.text_content()
+    assert "unit" in text and "t " in text and "f = " in text and "=" in text.split("·", 1)[-1]
+    page.screenshot(path="/tmp/explorer.png", full_page=True)
+
+
+def test_typing_a_subtraction_answers_and_bad_input_keeps_the_page(page, app_url):
+    if default_checkpoint() is None:
+        import pytest
+
+        pytest.skip("no shipped subtraction checkpoint in models/ yet")
+    open_explorer(page, app_url)
+    box = page.get_by_label("An 8-bit subtraction")
+    type_into(page, box, "123 - 60")
+    assert page.get_by_text("123 − 60 = 63").count() >= 1
+    charts_drawn(page, 3)
+    type_into(page, page.get_by_label("An 8-bit subtraction"), "300 - 1")
+    assert page.get_by_text("does not fit in 8 bits").count() == 1
+    assert page.get_by_text("Still showing the last valid input").count() == 1
+    assert_no_exception(page)
+    charts_drawn(page, 3)
+    page.screenshot(path="/tmp/explorer_subtraction_error.png", full_page=True)
+
+
+def test_random_model_typed_vectors_tabs_and_bad_width(page, app_url):
+    open_explorer(page, app_url)
+    choose_random_model(page, hidden=12)
+    area = page.get_by_label("One time step per line")
+    type_into(page, area, "0.5, -1, 0\n1, 0, 0.25\n-0.5, 0.5, 1\n0, 0, 0")
+    assert_no_exception(page)
+    assert page.get_by_text("4 steps × 12 units").count() >= 1  # the heatmaps' subtitle
+    for tab, title in [
+        ("Conveyor belt", "Cell-state conveyor belt"),
+        ("Compare two inputs", "how the second input changes every gate"),
+        ("Gate saturation", "Gate saturation (Karpathy et al. 2015)"),
+    ]:
+        page.get_by_role("tab", name=tab).click()
+        wait_idle(page)
+        page.get_by_text(title).first.wait_for(timeout=30_000)
+        assert_no_exception(page)
+    page.get_by_role("tab", name="Export").click()
+    wait_idle(page)
+    assert page.get_by_role("button", name="Recording as Parquet").count() == 1
+    type_into(page, page.get_by_label("One time step per line"), "1, 2\nabc")
+    assert page.get_by_text("expects 3 per step").count() >= 1
+    assert_no_exception(page)
+    charts_drawn(page, 1)
+    page.screenshot(path="/tmp/explorer_random_error.png", full_page=True)
