@@ -269,7 +269,10 @@ class Trainer:
     def _loss(self, x: Tensor, y: Tensor) -> Tensor:
         family = self.data.family
         if family == "subtraction":
-            return F.binary_cross_entropy(self.model(x), y)  # the post's Sigmoid + BCELoss
+            logits = getattr(self.model, "logits", None)
+            if logits is not None:  # the post's Sigmoid + BCELoss, fused: same loss, one op fewer each way
+                return F.binary_cross_entropy_with_logits(logits(x), y)
+            return F.binary_cross_entropy(self.model(x), y)
         return F.mse_loss(self.model(x), y)  # toy: (h_last − label)², mean over the batch
 
     def _batches(self) -> Iterator[Tensor | slice]:
