@@ -94,6 +94,7 @@ __all__ = [
     "summary_table",
     "sweep_document",
     "sweep_point",
+    "sweep_summary",
     "task_model_config",
     "validate_pair",
 ]
@@ -1024,6 +1025,28 @@ def run_sweep(
         if on_point is not None:
             on_point(k, len(points), result)
     return pd.DataFrame(rows)
+
+
+def sweep_summary(results: pd.DataFrame, tolerance: float = 0.01) -> str:
+    """One sentence read off sweep results: the smallest LSTMP whose mean test exact match is within
+    ``tolerance`` of the plain LSTM's, and the share of the LSTM's parameters it needs."""
+    means = results.groupby("proj_size").agg(acc=("test_exact_match", "mean"), params=("parameters", "first"))
+    if 0 not in means.index or len(means) < 2:
+        return "The sweep needs the plain LSTM (proj_size 0) and at least one LSTMP to compare."
+    base = means.loc[0]
+    good = means[(means.index > 0) & (means["acc"] >= base["acc"] - tolerance)]
+    if not len(good):
+        best = means.drop(index=0)["acc"].idxmax()
+        return (
+            f"No LSTMP reached the plain LSTM's mean test exact match ({base['acc']:.1%}) in this budget; "
+            f"the best was proj_size {best} with {means.loc[best, 'acc']:.1%}."
+        )
+    p = int(good.index.min())
+    return (
+        f"proj_size {p} is the smallest projection that matches the plain LSTM's mean test exact match "
+        f"({good.loc[p, 'acc']:.1%} vs {base['acc']:.1%}) with {good.loc[p, 'params'] / base['params']:.0%} of "
+        f"its parameters ({int(good.loc[p, 'params']):,} vs {int(base['params']):,})."
+    )
 
 
 def sweep_document(plan: SweepPlan, results: pd.DataFrame) -> dict[str, Any]:

@@ -153,10 +153,10 @@ def training_figure(history: pd.DataFrame, x: str = "epoch") -> go.Figure:
     fig.update_yaxes(range=[-0.02, 1.02], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(title_text=_CURVE_X[x])
     fig.update_layout(
-        title=f"LSTM vs LSTMP on 8-bit subtraction, against {_CURVE_X[x]}",
-        height=380,
+        title={"text": f"Against {_CURVE_X[x]}", "subtitle": {"text": "LSTM vs LSTMP, 8-bit subtraction"}},
+        height=400,
         legend={"orientation": "h", "y": -0.25},
-        margin={"l": 10, "r": 10, "t": 70, "b": 40},
+        margin={"l": 10, "r": 10, "t": 90, "b": 40},
     )
     return fig
 
@@ -200,7 +200,7 @@ def sweep_figure(results: pd.DataFrame, budget: Mapping[str, object] | None = No
             mode="lines+markers+text",
             name="mean over seeds",
             text=labels,
-            textposition="top center",
+            textposition=["middle right" if p == 0 else "top center" for p in means["proj_size"]],
             line={"color": "#888", "dash": "dot", "width": 1},
             marker={"symbol": "diamond-open", "size": 13, "color": "#333"},
             hovertemplate="%{text}: mean test exact match %{y:.1%}<br>%{x:,} parameters<extra></extra>",
@@ -211,7 +211,7 @@ def sweep_figure(results: pd.DataFrame, budget: Mapping[str, object] | None = No
     fig.update_layout(
         title=title,
         xaxis={"title": "parameters (LSTM/LSTMP + Linear head)", "type": "log"},
-        yaxis={"title": "test exact match", "tickformat": ".0%", "range": [-0.03, 1.08]},
+        yaxis={"title": "test exact match", "tickformat": ".0%", "range": [-0.03, 1.12]},
         height=420,
         legend={"orientation": "h", "y": -0.2},
         margin={"l": 10, "r": 10, "t": 60, "b": 40},

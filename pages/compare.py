@@ -133,7 +133,7 @@ with tab_train:
         "Both models learn seed 004's 8-bit subtraction (input_size is the task's: 2 bits per step) from the same "
         "data, seed and learning rate, one epoch each in turn; only proj_size differs."
     )
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 2.4], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
     c1.text_input("epochs", key="cmp_epochs")
     c2.text_input("learning rate", key="cmp_lr")
     c3.text_input("seed", key="cmp_seed", help="seeds the initial weights and the shuffling (822: seed 004's)")
@@ -215,9 +215,9 @@ with tab_input:
             if len(panels) > 1:
                 layer, direction = st.selectbox("layer and direction", panels, key="cmp_panel",
                                                 format_func=lambda p: f"layer {p[0]} {p[1]}")  # fmt: skip
-            cols = st.columns(2)
-            for col, (name, side) in zip(cols, shown.items(), strict=True):
+            for col, (name, side) in zip(st.columns(2), shown.items(), strict=True):
                 (col.success if side.answer.correct else col.warning)(f"**{name}**: {side.answer.summary}")
+            for col, (name, side) in zip(st.columns(2), shown.items(), strict=True):
                 fig = gate_heatmaps(side.recording, panels=[(layer, direction)], feature_names=side.feature_names,
                                     title=f"{name}: {side.describe}")  # fmt: skip
                 col.plotly_chart(fig, width="stretch", key=f"cmp_gates_{name}")
@@ -235,9 +235,13 @@ with tab_sweep:
     base = shipped_plan or compare.SweepPlan(**{**compare.SWEEP_DEFAULTS})
     remembered("cmp_sw", {"hidden": str(base.hidden_size), "projs": ", ".join(map(str, base.proj_sizes)),
                           "epochs": str(base.epochs), "seeds": ", ".join(map(str, base.seeds))})  # fmt: skip
-    c1, c2, c3, c4, c5 = st.columns([1, 2, 1, 1.4, 1], vertical_alignment="bottom")
-    sweep_inputs = (c1.text_input("hidden_size", key="cmp_sw_hidden"), c2.text_input("proj_sizes", key="cmp_sw_projs"),
-                    c3.text_input("epochs (budget)", key="cmp_sw_epochs"), c4.text_input("seeds", key="cmp_sw_seeds"))
+    c1, c2, c3, c4, c5 = st.columns([1.3, 2, 1.1, 1.4, 1], vertical_alignment="bottom")
+    sweep_inputs = (
+        c1.text_input("sweep: hidden_size", key="cmp_sw_hidden"),
+        c2.text_input("proj_sizes", key="cmp_sw_projs", help="0, the plain LSTM, is always included"),
+        c3.text_input("epochs (budget)", key="cmp_sw_epochs"),
+        c4.text_input("seeds", key="cmp_sw_seeds"),
+    )
     run_sweep = c5.button("Run sweep", key="cmp_sw_run", type="primary", width="stretch")
     try:
         plan = compare.plan_sweep(*sweep_inputs)
@@ -254,9 +258,13 @@ with tab_sweep:
     if results is not None:
         plan_shown, frame = results
         st.plotly_chart(cf.sweep_figure(frame, plan_shown.budget()), width="stretch", key="cmp_sweep_fig")
+        st.markdown(compare.sweep_summary(frame))
         st.dataframe(frame, hide_index=True, width="stretch", key="cmp_sweep_table")
     if shipped is not None:
         st.markdown(f"**Shipped results** (`{compare.SWEEP_COMMAND}`)")
         st.plotly_chart(cf.sweep_figure(shipped, shipped_plan.budget()), width="stretch", key="cmp_sweep_shipped")
+        st.markdown(compare.sweep_summary(shipped))
+        st.caption(f"Each point is one model trained for {shipped_plan.epochs} epochs (the budget) from one seed; "
+                   "the diamonds are the means over seeds.")  # fmt: skip
         with st.expander("Shipped results as a table"):
             st.dataframe(shipped, hide_index=True, width="stretch", key="cmp_sweep_shipped_table")

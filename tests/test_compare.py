@@ -499,6 +499,16 @@ def test_shipped_sweep_is_complete_and_documented() -> None:
     assert results["test_exact_match"].between(0, 1).all()
 
 
+def test_sweep_summary_reads_the_results() -> None:
+    frame = pd.DataFrame({"proj_size": [0, 0, 2, 2, 4, 4], "parameters": [100, 100, 30, 30, 50, 50],
+                          "test_exact_match": [1.0, 0.98, 0.5, 1.0, 1.0, 0.99]})
+    text = compare.sweep_summary(frame)
+    assert text.startswith("proj_size 4 is the smallest") and "50% of its parameters (50 vs 100)" in text
+    worse = frame.assign(test_exact_match=[1.0, 1.0, 0.5, 0.5, 0.7, 0.7])
+    assert "the best was proj_size 4 with 70.0%" in compare.sweep_summary(worse)
+    assert "needs the plain LSTM" in compare.sweep_summary(frame[frame["proj_size"] > 0])
+
+
 def test_sweep_point_really_trains() -> None:
     row = compare.sweep_point(4, 1, 1, 0)
     model = compare.build_model(compare.subtraction.model_config(hidden_size=4, proj_size=1))
