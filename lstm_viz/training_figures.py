@@ -60,10 +60,10 @@ _COMPANY_COLORS = ("#1f77b4", "#ff7f0e")
 _TRAIN_TEST_DASH = {"train": "solid", "test": "dot"}
 # Gate groups of the StatQuest model, in the post's order: (weight on h, weight on x, bias) per gate.
 _STATQUEST_GROUPS = (
-    ("forget gate f (long-term remember %)", ("wlr1", "wlr2", "blr1")),
-    ("input gate i (potential remember %)", ("wpr1", "wpr2", "bpr1")),
-    ("candidate g (potential memory)", ("wp1", "wp2", "bp1")),
-    ("output gate o (output %)", ("wo1", "wo2", "bo1")),
+    ("f · long-term remember %", ("wlr1", "wlr2", "blr1")),
+    ("i · potential remember %", ("wpr1", "wpr2", "bpr1")),
+    ("g · potential memory", ("wp1", "wp2", "bp1")),
+    ("o · output %", ("wo1", "wo2", "bo1")),
 )
 _ROLE_STYLE = (("weight on h", "solid"), ("weight on x", "dash"), ("bias", "dot"))
 _NO_EPOCHS = "no epochs yet: press Start"
@@ -400,9 +400,9 @@ def toy_gate_figure(
         fig.update_xaxes(tickmode="array", tickvals=days, title_text="day", row=1, col=col)
     fig.update_layout(
         title=dict(text=title, subtitle=dict(text=subtitle)),
-        height=300,
+        height=320,
         margin=dict(t=90, b=40, l=40, r=20),
-        legend=dict(orientation="h", y=-0.25),
+        legend=dict(orientation="h", y=-0.38),
         uirevision="toy-gates",
         meta="toy-gates",
     )
@@ -437,9 +437,9 @@ def statquest_weights_figure(
                     go.Scatter(
                         **present[name],
                         mode="lines",
-                        line=dict(dash=dash, width=2),
+                        line=dict(dash=dash, width=2, color=_COLORS[gate[0]]),
                         legendgroup=name,
-                        hovertemplate=f"{name} ({role}, {gate.split(' (')[0]})<br>epoch %{{x}}<br>%{{y:.4f}}"
+                        hovertemplate=f"{name} ({role}, {gate})<br>epoch %{{x}}<br>%{{y:.4f}}"
                         "<extra></extra>",
                     ),
                     row=1,
@@ -450,9 +450,9 @@ def statquest_weights_figure(
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
         title=dict(text="The twelve StatQuest weights as they learn", subtitle=dict(text=subtitle)),
-        height=320,
+        height=360,
         margin=dict(t=90, b=40, l=40, r=20),
-        legend=dict(orientation="h", y=-0.25),
+        legend=dict(orientation="h", y=-0.3),
         uirevision="statquest-weights",
         meta="statquest-weights",
     )
