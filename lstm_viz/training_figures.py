@@ -450,9 +450,9 @@ def statquest_weights_figure(
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
         title=dict(text="The twelve StatQuest weights as they learn", subtitle=dict(text=subtitle)),
-        height=360,
-        margin=dict(t=90, b=40, l=40, r=20),
-        legend=dict(orientation="h", y=-0.3),
+        height=380,
+        margin=dict(t=90, b=60, l=40, r=20),
+        legend=dict(orientation="h", y=-0.42),
         uirevision="statquest-weights",
         meta="statquest-weights",
     )
