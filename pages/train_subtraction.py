@@ -31,7 +31,8 @@ defaults = {"source": next(iter(SOURCES)), "cell": "LSTM", "hidden": 32, "proj":
             "seed": subtraction.SEED}  # fmt: skip
 saved = remembered("sub", defaults)
 
-with st.expander("The data", expanded=False):
+data = subtraction.load_data(SOURCES[st.session_state.sub_source])
+with st.expander(f"The data: {len(data.x_train):,} train and {len(data.x_test):,} test samples", expanded=False):
     source = SOURCES[st.radio("Data", list(SOURCES), key="sub_source", horizontal=True)]
     data = subtraction.load_data(source)
     c1, c2, c3 = st.columns(3)

@@ -274,3 +274,17 @@ def test_format_seconds():
     assert format_seconds(4) == "4 s"
     assert format_seconds(125) == "2 min 05 s"
     assert format_seconds(3720) == "1 h 02 min"
+
+
+def test_checkpoint_path_is_safe_and_never_an_existing_file(tmp_path):
+    from lstm_viz.live import checkpoint_path
+
+    assert checkpoint_path(tmp_path, "Toy StatQuest 5000.pt").name == "trained-toy-statquest-5000.pt"
+    assert checkpoint_path(tmp_path, "../../etc/passwd").parent == tmp_path
+    assert checkpoint_path(tmp_path, "../../etc/passwd").name == "trained-etc-passwd.pt"
+    (tmp_path / "subtraction_lstm.pt").write_bytes(b"shipped")
+    (tmp_path / "trained-subtraction_lstm.pt").write_bytes(b"mine")
+    again = checkpoint_path(tmp_path, "subtraction_lstm")
+    assert again.name == "trained-subtraction_lstm-2.pt" and not again.exists()
+    with pytest.raises(ValueError, match="toy-statquest-5000"):
+        checkpoint_path(tmp_path, " /// ")
