@@ -6,6 +6,7 @@ Pure functions: they take the DataFrames and results of :mod:`lstm_viz.compare` 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -68,6 +69,21 @@ def parameter_figure(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _ticks_125(values: Sequence[float]) -> list[float]:
+    """1-2-5 tick values (…, 0.5, 1, 2, 5, 10, …) spanning ``values`` (all > 0), for a readable log axis."""
+    lo, hi = min(values), max(values)
+    ticks = []
+    exponent = math.floor(math.log10(lo))
+    while True:
+        for mantissa in (1, 2, 5):
+            tick = mantissa * 10.0**exponent
+            if tick > hi * 2:
+                return ticks
+            if tick >= lo / 2:
+                ticks.append(round(tick, 12))
+        exponent += 1
+
+
 def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NAMES) -> go.Figure:
     """Every timed forward pass as a point, with a box showing median and quartiles, one box per model."""
     fig = go.Figure()
@@ -89,7 +105,12 @@ def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NA
             "text": f"Forward latency on {first.where}, batch {first.batch}, T {first.seq_len}",
             "subtitle": {"text": f"median: {medians}"},
         },
-        yaxis={"title": "ms per forward pass (log scale)", "type": "log"},
+        yaxis={
+            "title": "ms per forward pass (log scale)",
+            "type": "log",
+            "tickvals": (ticks := _ticks_125([v for lat in latencies for v in lat.samples_ms])),
+            "ticktext": [f"{t:g}" for t in ticks],
+        },
         showlegend=False,
         height=380,
         margin={"l": 10, "r": 10, "t": 80, "b": 30},
@@ -149,14 +170,14 @@ def training_figure(history: pd.DataFrame, x: str = "epoch") -> go.Figure:
                 col=2,
                 hovertemplate=f"{model} train<br>{_CURVE_X[x]} %{{x}}<br>exact match %{{y:.1%}}<extra></extra>",
             )
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=1, col=1)  # one tick per decade: 1, 0.1, 0.01, …
     fig.update_yaxes(range=[-0.02, 1.02], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(title_text=_CURVE_X[x])
     fig.update_layout(
-        title={"text": f"Against {_CURVE_X[x]}", "subtitle": {"text": "LSTM vs LSTMP, 8-bit subtraction"}},
+        title=f"LSTM vs LSTMP against {_CURVE_X[x]}",
         height=400,
         legend={"orientation": "h", "y": -0.25},
-        margin={"l": 10, "r": 10, "t": 90, "b": 40},
+        margin={"l": 10, "r": 10, "t": 80, "b": 40},
     )
     return fig
 
@@ -236,7 +257,7 @@ def projection_figure(
         rows=1,
         cols=3,
         column_widths=[0.36, 0.28, 0.36],
-        horizontal_spacing=0.09,
+        horizontal_spacing=0.1,
         subplot_titles=(
             f"m = o·tanh(c), before projection ({H} units)",
             f"W_hr ({P} × {H}): h = W_hr m",
@@ -248,6 +269,7 @@ def projection_figure(
         (w_hr, list(range(H)), list(range(P)), "W_hr", 2, "row %{y} (h unit), column %{x} (m unit)<br>%{z:.5f}"),
         (h.T, steps, list(range(P)), "h", 3, "t %{x}<br>unit %{y}<br>h = %{z:.5f}"),
     )
+    domains = [fig.layout[f"xaxis{k if k > 1 else ''}"].domain for k in (1, 2, 3)]
     for z, xs, ys, name, col, hover in panels:
         bound = float(np.abs(z).max()) or 1.0
         fig.add_heatmap(
@@ -259,7 +281,7 @@ def projection_figure(
             zmid=0,
             colorscale="RdBu_r",
             name=name,
-            colorbar={"x": (0.30, 0.64, 1.0)[col - 1], "len": 0.8, "thickness": 10},
+            colorbar={"x": domains[col - 1][1] + 0.005, "xanchor": "left", "len": 0.8, "thickness": 10},
             hovertemplate=hover + "<extra></extra>",
             row=1,
             col=col,

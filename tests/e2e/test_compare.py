@@ -74,9 +74,9 @@ def test_compare_page_every_tab(page, app_url):
     wait_for(lambda: "finished" in page.locator(PROGRESS).first.inner_text(), 300, "3 epochs of both models")
     wait_idle(page)
     assert re.search(r"epoch 3 / 3", page.locator(PROGRESS).first.inner_text())
-    curves = chart_text(page, "Against epoch")
+    curves = chart_text(page, "against epoch")
     assert "LSTM test" in curves and "LSTMP test" in curves
-    assert "LSTMP loss" in chart_text(page, "Against wall time")
+    assert "LSTMP loss" in chart_text(page, "against wall time")
     assert_no_exception(page)
     page.screenshot(path="/tmp/compare_train.png", full_page=True)
 
