@@ -87,6 +87,10 @@ def test_bigger_models_and_layers(at: AppTest) -> None:
     params = _tables(at)[0].set_index("tensor")
     assert params.at["weight_ih_l1_reverse", "LSTMP shape"] == "(128, 16)"  # layer 1 reads 2 directions × P
     assert params.at["weight_ih_l1_reverse", "LSTM shape"] == "(128, 64)"
+    at.radio(key="cmp_source").set_value("untrained, sizes above").run()  # 2 layers × 2 directions to pick from
+    assert [str(o) for o in at.selectbox(key="cmp_panel").options][-1] == "layer 1 bwd"
+    at.selectbox(key="cmp_panel").set_value((1, "bwd")).run()
+    assert not at.exception and not at.error
 
 
 def _run_until_done(app: AppTest, limit: int = 60) -> None:
