@@ -773,15 +773,15 @@ class PairedRun:
                     "model": name,
                     "proj_size": self.settings.proj_of(name),
                     "parameters": count_parameters(model),
-                    "recurrent parameters": count_parameters(model.rnn()),
+                    "test exact match": float(last["test_exact_match"]),
+                    "first epoch at 100% test": int(perfect.iloc[0]) if len(perfect) else None,
+                    "test bit accuracy": float(last["test_bit_acc"]),
+                    "train exact match": float(last["train_exact_match"]),
+                    "loss": float(last["loss"]),
                     "epochs": int(last["epoch"]),
                     "training seconds": round(float(frame["seconds"].sum()), 2),
                     "seconds / epoch": round(float(frame["seconds"].median()), 3),
-                    "loss": float(last["loss"]),
-                    "test bit accuracy": float(last["test_bit_acc"]),
-                    "test exact match": float(last["test_exact_match"]),
-                    "train exact match": float(last["train_exact_match"]),
-                    "first epoch at 100% test": int(perfect.iloc[0]) if len(perfect) else None,
+                    "recurrent parameters": count_parameters(model.rnn()),
                 }
             )
         return pd.DataFrame(rows)
