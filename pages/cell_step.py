@@ -4,7 +4,10 @@ import streamlit as st
 
 from lstm_viz import cellstep as cs
 from lstm_viz import cellstep_widgets as cw
+from lstm_viz.shell import ensure_app_shell
 from lstm_viz.widgets import current_model
+
+ensure_app_shell()
 
 loaded = current_model()
 st.title("One LSTM cell, step by step")

@@ -4,6 +4,9 @@ import streamlit as st
 
 from lstm_viz import gradient_figures as gf
 from lstm_viz import gradient_widgets as gw
+from lstm_viz.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("Why LSTM works: gradient flow through time")
 st.markdown(

@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from lstm_viz.shell import ensure_app_shell
+
+ensure_app_shell()
+
 st.title("lstm-viz — see inside an LSTM")
 st.markdown(
     "An LSTM reads a sequence one step at a time and carries two memories: a **cell state** `c` (long memory) that "

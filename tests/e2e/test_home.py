@@ -5,10 +5,25 @@ from tests.e2e.helpers import assert_no_exception, open_page
 
 def test_home_page_renders_equations_and_links(page, app_url):
     open_page(page, app_url)
+    page.wait_for_function("document.querySelectorAll('.katex').length >= 6")  # the six equations
     assert page.get_by_text("see inside an LSTM").count() >= 1
-    assert page.locator(".katex").count() >= 6  # the six equations
     for label in ["Gate Explorer", "LSTM vs LSTMP", "Gradient flow", "Train: StatQuest toy"]:
         assert page.get_by_role("link", name=label).count() >= 1, label
     assert page.get_by_text("Tensors live on").count() == 1
     assert_no_exception(page)
     page.screenshot(path="/tmp/home.png", full_page=True)
+
+
+def test_a_fresh_server_opened_on_a_page_url_still_shows_the_app_shell(page, tmp_path):
+    """Streamlit's old pages-folder mode must not take over when the first request is a deep link."""
+    from tests.e2e.conftest import running_app
+
+    with running_app(tmp_path) as url:
+        open_page(page, url, "cell_step")
+        page.wait_for_selector("[data-testid='stSidebarNav']")
+        page.get_by_text("Tensors live on").wait_for()
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Gate Explorer" in nav and "One cell, step by step" in nav
+        assert "cell step" not in nav  # no file-name titles from the pages-folder mode
+        assert page.get_by_text("Tensors live on").count() == 1
+        assert_no_exception(page)
