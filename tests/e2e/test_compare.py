@@ -46,7 +46,7 @@ def test_compare_page_every_tab(page, app_url):
     assert_no_exception(page)
     wait_for(lambda: "weight_hr_l0" in chart_text(page, "Parameters per tensor"), 60, "the parameter bars")
     assert "LSTM 4,608 vs LSTMP 1,792" in chart_text(page, "Parameters per tensor")
-    assert "median" in chart_text(page, "Forward latency")
+    wait_for(lambda: "median" in chart_text(page, "Forward latency"), 60, "the latency chart")
     page.screenshot(path="/tmp/compare_cost.png", full_page=True)
 
     # bad sizes are refused with nn.LSTM's reason; fixing them brings everything back
@@ -74,9 +74,9 @@ def test_compare_page_every_tab(page, app_url):
     wait_for(lambda: "finished" in page.locator(PROGRESS).first.inner_text(), 300, "3 epochs of both models")
     wait_idle(page)
     assert re.search(r"epoch 3 / 3", page.locator(PROGRESS).first.inner_text())
-    curves = chart_text(page, "against epoch")
-    assert "LSTM test" in curves and "LSTMP test" in curves
-    assert "LSTMP loss" in chart_text(page, "against wall time")
+    wait_for(lambda: "LSTMP test" in chart_text(page, "against epoch"), 30, "the curves against epoch")
+    assert "LSTM test" in chart_text(page, "against epoch")
+    wait_for(lambda: "LSTMP loss" in chart_text(page, "against wall time"), 30, "the curves against wall time")
     assert_no_exception(page)
     page.screenshot(path="/tmp/compare_train.png", full_page=True)
 
@@ -86,8 +86,8 @@ def test_compare_page_every_tab(page, app_url):
     wait_idle(page)
     type_into(page, "a − b, typed once, fed to both models", "200 - 55")
     assert page.get_by_text(re.compile(r"200 − 55 = 145; the model says 145: right")).count() == 2
-    assert "m = o·tanh(c), before projection" in chart_text(page, "h = W_hr m")
-    assert "forget gate" in chart_text(page, "LSTMP: subtraction LSTMP")
+    wait_for(lambda: "m = o·tanh(c), before projection" in chart_text(page, "h = W_hr m"), 30, "the projection")
+    wait_for(lambda: "forget gate" in chart_text(page, "LSTMP: subtraction LSTMP"), 30, "the LSTMP heatmaps")
     page.screenshot(path="/tmp/compare_input.png", full_page=True)
     type_into(page, "a − b, typed once, fed to both models", "300 - 5")
     assert "does not fit in 8 bits" in error_text(page)
@@ -97,5 +97,6 @@ def test_compare_page_every_tab(page, app_url):
     open_tab(page, "proj_size sweep")
     wait_for(lambda: "P=8" in chart_text(page, "proj_size sweep"), 30, "the shipped sweep")
     assert "LSTM" in chart_text(page, "proj_size sweep")
+    assert page.get_by_text(re.compile(r"proj_size \d+ is the smallest projection")).count() >= 1
     page.screenshot(path="/tmp/compare_sweep.png", full_page=True)
     assert_no_exception(page)
