@@ -63,8 +63,8 @@ def parameter_figure(table: pd.DataFrame) -> go.Figure:
         xaxis={"title": "parameters", "range": [0, 1.18 * max(1, body[["LSTM params", "LSTMP params"]].max().max())]},
         yaxis={"autorange": "reversed", "title": None},
         height=max(300, 44 * len(body) + 150),
-        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
-        margin={"l": 10, "r": 20, "t": 80, "b": 60},
+        legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
+        margin={"l": 10, "r": 20, "t": 80, "b": 80},
     )
     return fig
 
