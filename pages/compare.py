@@ -3,7 +3,9 @@
 import streamlit as st
 
 from lstm_viz import compare_widgets as cw
+from lstm_viz.shell import ensure_app_shell
 
+ensure_app_shell()
 st.title("LSTM vs LSTMP")
 st.markdown(
     "An **LSTMP** (`nn.LSTM(..., proj_size=P)`, seed 003) projects h to P < hidden_size dimensions at every step "
