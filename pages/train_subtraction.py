@@ -15,8 +15,11 @@ from lstm_viz.live_widgets import (
     save_and_explore,
     try_subtraction,
 )
+from lstm_viz.shell import ensure_app_shell
 from lstm_viz.training import make_trainer
 from lstm_viz.training_figures import dataset_preview, gate_saturation, subtraction_live_figures
+
+ensure_app_shell()
 
 SOURCES = {"seed 004's 10,000 samples": "seed", "every pair 0 ≤ b ≤ a ≤ 255": "all"}
 PROBE_SAMPLES = 256  # the fixed test samples on which gate saturation is measured after every epoch

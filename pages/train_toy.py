@@ -6,19 +6,26 @@ import streamlit as st
 
 from lstm_viz.live import MAX_EPOCHS, MAX_LR
 from lstm_viz.live_widgets import apply_settings, live_fragment, live_run, remembered, run_controls, save_and_explore
-from lstm_viz.training import make_trainer
+from lstm_viz.shell import ensure_app_shell
+from lstm_viz.training import PRESETS, make_trainer
 from lstm_viz.training_figures import toy_live_figures
 
+ensure_app_shell()
+
 MODELS = {"StatQuest LSTM by hand (12 named weights)": "toy-statquest", "nn.LSTM(1, 1)": "toy-lstm"}
+
+def _fast(task: str) -> dict[str, tuple[str, float, int]]:
+    """The engine's faster preset, labelled with its own numbers."""
+    p = PRESETS[task]["fast"]
+    return {f"faster: Adam lr {p['lr']:g}, full batch, {p['epochs']:,} epochs": ("fast", p["lr"], p["epochs"])}
+
+
 RECIPES = {  # label → (make_trainer preset, learning rate, epochs); the seed's recipe first
     "toy-statquest": {
         "seed 000: Adam lr 0.001, batch 1, 2,000 epochs (then 3,000 more)": ("seed", 0.001, 2000),
-        "faster: Adam lr 0.05, full batch, 1,500 epochs": ("fast", 0.05, 1500),
+        **_fast("toy-statquest"),
     },
-    "toy-lstm": {
-        "seed 000: Adam lr 0.1, batch 1, 300 epochs": ("seed", 0.1, 300),
-        "faster: Adam lr 0.1, full batch, 300 epochs": ("fast", 0.1, 300),
-    },
+    "toy-lstm": {"seed 000: Adam lr 0.1, batch 1, 300 epochs": ("seed", 0.1, 300), **_fast("toy-lstm")},
 }
 
 st.title("Live training: the StatQuest toy LSTM")
