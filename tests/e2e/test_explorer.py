@@ -12,7 +12,7 @@ CHART = "[data-testid='stPlotlyChart']"
 def open_explorer(page, app_url: str) -> None:
     # The app's root first: it runs app.py, whose st.navigation registers the pages and draws the sidebar.
     open_page(page, app_url)
-    open_explorer(page, app_url)
+    open_page(page, app_url, "explorer")
     page.locator("[data-testid='stSidebar']").get_by_text("Random RecordingLSTM").wait_for(timeout=30_000)
 
 
@@ -44,7 +44,10 @@ def test_explorer_opens_with_charts_and_hover_shows_t_unit_input_value(page, app
     assert page.get_by_role("heading", name="Gate Explorer").count() == 1
     charts_drawn(page, 2)
     heatmap = page.locator(CHART).filter(has_text="f · forget gate").first
-    box = heatmap.locator(".nsewdrag").first.bounding_box()
+    drag = heatmap.locator(".nsewdrag").first
+    drag.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = drag.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     hover = page.locator(".hoverlayer .hovertext").first
     hover.wait_for(timeout=10_000)
