@@ -138,7 +138,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
                     "x": labels,
                     "y": answer.truth_bits,
                     "mode": "markers",
-                    "marker": {"symbol": "line-ew-open", "size": 28, "line": {"width": 3, "color": "#222"}},
+                    "marker": {"symbol": "line-ew-open", "size": 28, "color": "#222", "line": {"width": 3}},
                     "name": "true bit",
                     "hovertemplate": "%{x}<br>true bit %{y}<extra></extra>",
                 }
@@ -151,8 +151,8 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             "xaxis": {"title": {"text": "bit (time step)"}},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                         "line": {"dash": "dot", "color": "#888"}}],
-            "height": 360,
-            "margin": {"t": 90, "b": 50, "l": 60, "r": 30},
+            "height": 280,
+            "margin": {"t": 80, "b": 40, "l": 60, "r": 30},
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
         }  # fmt: skip
         return finish(traces, layout)

@@ -150,7 +150,7 @@ def sidebar_model_picker() -> None:
     st.caption(f"In use: **{loaded.label}**")
     metrics = loaded.info.get("metrics") if isinstance(loaded.info, dict) else None
     if isinstance(metrics, dict) and metrics:
-        items = list(metrics.items())[:4]
+        items = sorted(metrics.items(), key=lambda kv: ("exact" not in kv[0], "acc" not in kv[0], kv[0]))[:4]
         shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
         st.caption(f"Checkpoint metrics: {shown}")
 
