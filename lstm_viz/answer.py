@@ -96,7 +96,8 @@ def model_answer(model: nn.Module, inp: ExplorerInput) -> Answer:
         return Answer("regression", f"The regressor outputs {shown} (from the last time step)", outputs=values)
     return Answer(
         "sequence",
-        "A bare LSTM has no task, so there is no answer to judge: its output is h at every step (see h above).",
+        "A bare LSTM has no task, so there is no answer to judge: its output is h at every step "
+        "(the last heatmap below).",
     )
 
 
