@@ -81,7 +81,10 @@ def main() -> None:
     repeats = 3 if args.quick else args.repeats
     device = pick_device()
     print(f"device: {describe_device(device)}; torch {torch.__version__}; median of {repeats} runs (ms)")
-    header = f"{'case':32} {'nn.LSTM':>9} {'forward':>9} {'record':>9} {'seed loop':>10} {'fwd/ref':>8} {'rec/ref':>8}"
+    header = (
+        f"{'case':30} {'nn.LSTM':>8} {'forward':>8} {'record':>8} {'(replay':>8} {'loop)':>8} {'seed loop':>10}"
+        f" {'fwd/ref':>8} {'rec/ref':>8}  auto picks"
+    )
     print(header)
     print("-" * len(header))
     verdicts = []
@@ -90,7 +93,13 @@ def main() -> None:
         ref = nn.LSTM(I, H, L, batch_first=True, bidirectional=bi).to(device).eval()
         rec = RecordingLSTM.from_lstm(ref)
         x = torch.randn(B, T, I, device=device)
-        fns = {"ref": lambda: ref(x), "fwd": lambda: rec(x), "rec": lambda: rec.record(x)}  # noqa: B023
+        fns = {
+            "ref": lambda: ref(x),  # noqa: B023
+            "fwd": lambda: rec(x),  # noqa: B023
+            "rec": lambda: rec.record(x),  # noqa: B023
+            "replay": lambda: rec.record(x, strategy="replay"),  # noqa: B023
+            "loop": lambda: rec.record(x, strategy="loop"),  # noqa: B023
+        }
         if L == 1 and not bi and device.type == "cpu" and not (args.quick and label in LARGE):
             zeros = torch.zeros(B, H)
             w = (ref.weight_ih_l0, ref.weight_hh_l0, ref.bias_ih_l0, ref.bias_hh_l0)
@@ -101,8 +110,9 @@ def main() -> None:
         r_fwd, r_rec = t_fwd / t_ref, t_rec / t_ref
         seed_txt = f"{t_seed * 1e3:10.1f}" if t_seed == t_seed else f"{'-':>10}"
         print(
-            f"{label:32} {t_ref * 1e3:9.2f} {t_fwd * 1e3:9.2f} {t_rec * 1e3:9.2f} {seed_txt} "
-            f"{r_fwd:8.2f}x {r_rec:7.2f}x" + (f"   seed loop {t_seed / t_ref:.1f}x" if t_seed == t_seed else "")
+            f"{label:30} {t_ref * 1e3:8.2f} {t_fwd * 1e3:8.2f} {t_rec * 1e3:8.2f} {t['replay'] * 1e3:8.2f} "
+            f"{t['loop'] * 1e3:8.2f} {seed_txt} {r_fwd:7.2f}x {r_rec:7.2f}x  {rec._pick_strategy(B)}"
+            + (f"   (seed loop {t_seed / t_ref:.1f}x)" if t_seed == t_seed else "")
         )
         if label in LARGE:
             verdicts.append((label, r_fwd <= 1.1, r_rec <= 1.5))

@@ -462,15 +462,18 @@ class RecordingLSTM(nn.LSTM):
             extras={"proj_size": self.proj_size, "batched": batched, "strategy": strategy},
         )
 
-    # Below this many multiply-adds per step of a layer (batch × (input + h) × 4·hidden), replaying the kernel's
-    # output through one big matrix product costs less on the CPU than the per-step loop's Python overhead.
+    # Below this many multiply-adds per step of the first layer (batch × (input + h) × 4·hidden), replaying the
+    # kernel's output through one big matrix product costs less on the CPU than the per-step loop: the kernel is
+    # then bound by streaming W_hh once per step, which the loop would pay too. Measured with
+    # benchmarks/bench_recording.py (it prints both strategies): replay wins at (1, 1000, 32, 512) and
+    # (16, 128, 64, 128), the loop at (32, 256, 64, 256).
     REPLAY_MAX_MACS_PER_STEP = 2_000_000
 
     def _pick_strategy(self, batch: int) -> str:
         if self.weight_ih_l0.device.type != "cpu":
             return "replay"  # on accelerators the batched product is nearly free, per-step launches are not
-        width = max(self.input_size, self.num_directions * self.real_hidden_size) + self.real_hidden_size
-        return "replay" if batch * width * 4 * self.hidden_size <= self.REPLAY_MAX_MACS_PER_STEP else "loop"
+        macs = batch * (self.input_size + self.real_hidden_size) * 4 * self.hidden_size
+        return "replay" if macs <= self.REPLAY_MAX_MACS_PER_STEP else "loop"
 
     def _ifog_weights(
         self, layer: int, direction: int
