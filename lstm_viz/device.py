@@ -9,6 +9,10 @@ import torch
 
 __all__ = ["describe_device", "pick_device"]
 
+# The CPU thread count at start-up: the training engine briefly runs small models on one thread, and the
+# sidebar should not report that passing setting.
+_CPU_THREADS = torch.get_num_threads()
+
 
 @functools.cache
 def pick_device() -> torch.device:
@@ -35,4 +39,4 @@ def describe_device(device: torch.device | None = None) -> str:
         return f"CUDA ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    return f"CPU ({_CPU_THREADS} thread{'s' if _CPU_THREADS != 1 else ''})"

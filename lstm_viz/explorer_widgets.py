@@ -123,9 +123,9 @@ def answer_section(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | Non
     h = to_numpy(rec.h[0, 0, 0, :, 0]) if rec is not None and answer.task == "toy" else None
     fig = answer_figure(answer, h)
     if answer.correct is True:
-        st.success(answer.summary, icon="✅")
+        st.success(answer.summary, icon=":material/check_circle:")
     elif answer.correct is False:
-        st.error(answer.summary, icon="❌")
+        st.error(answer.summary, icon=":material/cancel:")
     else:
         st.info(answer.summary)
     if fig is not None:
@@ -241,11 +241,11 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     c1, c2 = st.columns(2)
     c1.download_button(
         "Recording as CSV", functools.partial(export.recording_csv, rec), f"{stem}.csv", "text/csv",
-        key="explorer_dl_csv", on_click="ignore", icon="📄",
+        key="explorer_dl_csv", on_click="ignore", icon=":material/table_view:",
     )  # fmt: skip
     c2.download_button(
         "Recording as Parquet", functools.partial(export.recording_parquet, rec), f"{stem}.parquet",
-        "application/vnd.apache.parquet", key="explorer_dl_parquet", on_click="ignore", icon="🧱",
+        "application/vnd.apache.parquet", key="explorer_dl_parquet", on_click="ignore", icon=":material/database:",
     )  # fmt: skip
     layer, direction = panel
     units = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
@@ -262,7 +262,7 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     for col, (name, build) in zip(cols, figures.items(), strict=True):
         col.download_button(
             name.replace("_", " "), functools.partial(_html, build, name), f"{name}.html", "text/html",
-            key=f"explorer_dl_{name}", on_click="ignore", icon="📊",
+            key=f"explorer_dl_{name}", on_click="ignore", icon=":material/bar_chart:",
         )  # fmt: skip
 
 
@@ -284,7 +284,7 @@ def gru_notice(loaded: LoadedModel, inp: ExplorerInput) -> None:
         "This is a GRU: it has one update gate instead of forget + input gates and one state instead of c and h "
         "(seed 004's closing note), so there is no f, i, g, o, c to record. Its answer is below; pick an LSTM "
         "model in the sidebar to see the gates.",
-        icon="ℹ️",
+        icon=":material/info:",
     )
     answer_section(loaded, inp, None)
 

@@ -58,7 +58,8 @@ def settings_section() -> gr.FlowSettings | None:
         settings = gr.parse_settings(*texts, weights=weights, seed=seed, train_steps=train[0], train_length=train[1])
     except InputError as err:
         settings = st.session_state.get(_LAST_GOOD)
-        st.error(f"{err}" + ("\n\nStill showing the last valid settings below." if settings else ""), icon="⚠️")
+        note = "\n\nStill showing the last valid settings below." if settings else ""
+        st.error(f"{err}{note}", icon=":material/warning:")
         return settings
     st.session_state[_LAST_GOOD] = settings
     return settings

@@ -145,7 +145,7 @@ def sidebar_model_picker() -> None:
         st.session_state.pop(ERROR_KEY, None)
         st.session_state[MODEL_KEY] = chosen
     if ERROR_KEY in st.session_state:
-        st.error(f"{st.session_state[ERROR_KEY]}\n\nStill showing the previous model.", icon="⚠️")
+        st.error(f"{st.session_state[ERROR_KEY]}\n\nStill showing the previous model.", icon=":material/warning:")
     loaded = current_model()
     st.caption(f"In use: **{loaded.label}**")
     metrics = loaded.info.get("metrics") if isinstance(loaded.info, dict) else None
@@ -209,4 +209,4 @@ def cached_recording(loaded: LoadedModel, x: torch.Tensor) -> Recording:
 
 def show_input_error(err: Exception, what: str = "input") -> None:
     """An error box that says what was wrong with the user's ``what`` and how to fix it (never a traceback)."""
-    st.error(f"**This {what} cannot be used.** {err}", icon="⚠️")
+    st.error(f"**This {what} cannot be used.** {err}", icon=":material/warning:")
