@@ -91,7 +91,8 @@ def test_predict_toy_and_other_models(tmp_path, capsys):
     toy = build_model(ModelConfig.default("toy_lstm"))
     save_checkpoint(tmp_path / "toy.pt", toy)
     code, stdout, _ = run(capsys, "predict", str(tmp_path / "toy.pt"), "0, 0.5, 0.25, 1")
-    expected = float(toy.eval()(torch.tensor([[0.0, 0.5, 0.25, 1.0]]).unsqueeze(-1))[0])
+    with torch.no_grad():
+        expected = float(toy.eval()(torch.tensor([[0.0, 0.5, 0.25, 1.0]]).unsqueeze(-1))[0])
     assert code == 0 and float(stdout) == pytest.approx(expected, abs=1e-5)
     reg = build_model(ModelConfig.default("regressor", input_size=2, hidden_size=3, num_layers=1, output_size=2))
     save_checkpoint(tmp_path / "reg.pt", reg)
