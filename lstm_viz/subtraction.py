@@ -227,8 +227,10 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
+@torch.no_grad()
 def predict_probs(model: nn.Module, x: Tensor) -> Tensor:
-    """Bit probabilities ``(N, 8)`` for inputs ``(N, 8, 2)``, in eval mode (the mode is restored after)."""
+    """Bit probabilities ``(N, 8)`` for inputs ``(N, 8, 2)``, in eval mode (the mode is restored after), without
+    building an autograd graph."""
     was_training = model.training
     model.eval()
     try:
