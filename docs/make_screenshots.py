@@ -1,0 +1,53 @@
+"""Take the screenshots in docs/ from a running app in headless Chromium: python docs/make_screenshots.py
+
+Starts `streamlit run app.py` on a free port, opens each main page, presses Start on the training pages and waits a
+few seconds so the curves show learning, and writes docs/<page>.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import CHROMIUM_FLAGS, running_app  # noqa: E402
+from tests.e2e.helpers import open_page, wait_idle  # noqa: E402
+
+PAGES = [
+    ("home", "", None),
+    ("explorer", "explorer", None),
+    ("train_toy", "train_toy", "Start"),
+    ("train_subtraction", "train_subtraction", "Start"),
+    ("compare", "compare", None),
+    ("gradient_flow", "gradient_flow", None),
+    ("cell_step", "cell_step", None),
+]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp)) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.set_default_timeout(180_000)
+        for name, path, button in PAGES:
+            open_page(page, url, path, timeout_ms=180_000)
+            if button:
+                page.get_by_role("button", name=button, exact=True).first.click()
+                page.wait_for_timeout(12_000)
+            else:
+                page.wait_for_timeout(1500)
+            wait_idle(page, 180_000) if not button else None
+            out = ROOT / "docs" / f"{name}.png"
+            page.screenshot(path=str(out))
+            print(out)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
