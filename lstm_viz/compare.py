@@ -31,7 +31,7 @@ from torch import nn
 from lstm_viz import subtraction
 from lstm_viz.answer import Answer, model_answer
 from lstm_viz.checkpoints import load_checkpoint
-from lstm_viz.device import pick_device
+from lstm_viz.device import pick_device, torch_threads
 from lstm_viz.inputs import typed_input
 from lstm_viz.live import TICK_SECONDS, TRAIN_SHARE, LiveRun, Progress, RunState, validate_epochs, validate_lr
 from lstm_viz.models import LSTMVizModel, ModelConfig, build_model
@@ -256,20 +256,6 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="LSTM with projections is not supported")
         yield
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Run torch ops inside on ``n`` intra-op threads (None: as is), then restore the setting."""
-    before = torch.get_num_threads()
-    if n is None or n == before:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _split_name(name: str) -> tuple[str, str, int, str]:
@@ -521,7 +507,7 @@ def measure_latency(
         threads = 1 if small else torch.get_num_threads()
     requested = runs
     warmup = max(1, warmup)
-    with torch.inference_mode(), _quiet(), _threads(threads):
+    with torch.inference_mode(), _quiet(), torch_threads(threads):
         k = 0
         while k < warmup + runs:
             round_start = time.perf_counter()
@@ -691,7 +677,7 @@ class PairedRun:
     def threads(self) -> contextlib.AbstractContextManager[None]:
         """``with pair.threads():`` computes on the trainers' thread count (one for small models on a CPU)."""
         trainer = self.runs["LSTM"].trainer
-        return _threads(getattr(trainer, "num_threads", None))
+        return torch_threads(getattr(trainer, "num_threads", None))
 
     def models(self) -> dict[str, Any]:
         """The two trained models (None before Start)."""
@@ -881,7 +867,7 @@ def side_by_side(models: dict[str, LSTMVizModel], text: str) -> dict[str, Side]:
     sides = {}
     for name, model in models.items():
         inp = typed_input(text, model.config)
-        with torch.no_grad(), _threads(1 if count_parameters(model) < 1_000_000 else None), _quiet():
+        with torch.no_grad(), torch_threads(1 if count_parameters(model) < 1_000_000 else None), _quiet():
             rec = model.record(inp.x)
             answer = model_answer(model, inp)
         sides[name] = Side(rec, answer, inp.feature_names, model.config.label())
@@ -993,7 +979,7 @@ def sweep_point(
     history = trainer.train_epochs(epochs)
     last = history[-1]
     model = trainer.model
-    with _threads(trainer.num_threads):  # one thread for small models: many times faster on a busy CPU
+    with torch_threads(trainer.num_threads):  # one thread for small models: many times faster on a busy CPU
         everything = evaluate_all_pairs(model)
     return {
         "proj_size": proj_size,

@@ -19,9 +19,8 @@ the same "remember the first input" task at a short length; the LSTM's forget-ga
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -30,7 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lstm_viz.device import pick_device
+from lstm_viz.device import pick_device, torch_threads
 from lstm_viz.parsing import InputError, parse_float, parse_int
 
 __all__ = [
@@ -336,17 +335,6 @@ def _forget_product(f: Tensor) -> np.ndarray:
     return (torch.logsumexp(log_prod, dim=1) - math.log(f.shape[1])).exp().numpy()
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run small-matrix work on one CPU thread: with other busy processes, 2+ threads are ~10x slower here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def train_weights(
     kind: str,
     settings: FlowSettings,
@@ -358,7 +346,7 @@ def train_weights(
     The result does not depend on ``settings.length`` (the test length), so callers may cache it without it.
     """
     net = build_net(kind, settings, device)
-    with _one_thread():
+    with torch_threads(1):
         report = train_net(net, settings, progress)
     return {k: v.detach().cpu() for k, v in net.state_dict().items()}, report
 
@@ -384,7 +372,7 @@ def gradient_flow(
     H = settings.hidden_size
     dh = [x.new_zeros(1, H, requires_grad=True) for _ in range(settings.length)]
     dc = [x.new_zeros(1, H, requires_grad=True) for _ in range(settings.length)] if kind == "lstm" else None
-    with _one_thread():
+    with torch_threads(1):
         loss, extra = unroll_loss(net, x, y, dh, dc)
         grads = torch.autograd.grad(loss, [x, *dh, *(dc or [])])
     grad_x = grads[0][0].abs()

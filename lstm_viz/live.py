@@ -23,11 +23,13 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
+
+from lstm_viz.device import torch_threads
 
 __all__ = [
     "DETAIL_SECONDS",
@@ -113,26 +115,6 @@ def format_seconds(seconds: float) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run PyTorch ops inside on ``n`` intra-op threads (``None``: leave as is), then restore the setting.
-
-    Small models measured or drawn between epochs (probes, recordings, predictions) run many times faster on one
-    thread than on several fighting for a busy CPU — the trainer trains them on one thread for the same reason.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    if n is None or n == before:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def validate_lr(lr: object) -> float:

@@ -13,7 +13,6 @@ subtraction: ``train_bit_acc, train_exact_match, test_bit_acc, test_exact_match`
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from torch.nn import functional as F
 
 from lstm_viz import regressor, subtraction, toy
 from lstm_viz.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from lstm_viz.device import pick_device
+from lstm_viz.device import pick_device, torch_threads
 from lstm_viz.models import LSTMVizModel, ModelConfig, build_model
 from lstm_viz.parsing import InputError
 
@@ -155,19 +154,6 @@ def task_of_config(config: ModelConfig) -> str:
     raise ValueError(f"a {config.kind!r} model has no training task; lstm-viz trains {', '.join(TASKS)}")
 
 
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    if n is None or n == torch.get_num_threads():
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _adam(model: nn.Module, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     """Adam with the fused kernel where PyTorch has one for the device (4× faster steps on tiny models)."""
     params = list(model.parameters())
@@ -292,7 +278,7 @@ class Trainer:
         x, y = self.data.x_train, self.data.y_train
         self.model.train()
         total = torch.zeros((), device=self.device)
-        with _threads(self.num_threads):
+        with torch_threads(self.num_threads):
             for idx in self._batches():
                 xb, yb = x[idx], y[idx]
                 self.optimizer.zero_grad(set_to_none=True)
@@ -347,7 +333,7 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            with _threads(self.num_threads):
+            with torch_threads(self.num_threads):
                 return self._metrics()
         finally:
             self.model.train(was_training)
