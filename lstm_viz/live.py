@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -199,6 +200,10 @@ class LiveRun:
         self._clock = clock
         self._epoch_seconds: float | None = None  # running estimate of one epoch's time
         self._window: deque[tuple[float, int, float]] = deque()  # (wall time, epoch, train_seconds) per tick
+        # Streamlit may run a page's live fragment in a worker thread while the page itself reruns (a click on
+        # Stop): one tick trains at a time, and pause/stop/reset wait for the tick in flight (≤ one chunk,
+        # under a second), so what the page shows after them is final.
+        self._busy = threading.RLock()
 
     # ---- what the page reads -------------------------------------------------------------------------------
     @property
@@ -248,6 +253,8 @@ class LiveRun:
     def pause(self) -> None:
         if self.state is RunState.RUNNING:
             self.state = RunState.PAUSED
+        with self._busy:  # the tick in flight ends after its current chunk
+            pass
 
     def resume(self) -> None:
         """Continue a paused or stopped run with its optimizer state (finished if the target is reached)."""
@@ -261,9 +268,16 @@ class LiveRun:
         """End the run now; the trained model stays (to save, explore or continue)."""
         if self.state in (RunState.RUNNING, RunState.PAUSED):
             self.state = RunState.STOPPED
+        with self._busy:  # the tick in flight ends after its current chunk
+            pass
 
     def reset(self) -> None:
         """Forget the model and its history; the next Start builds a fresh one from the current settings."""
+        self.state = RunState.IDLE  # a tick in flight ends after its current chunk …
+        with self._busy:  # … and is waited for before its trainer is dropped
+            self._reset()
+
+    def _reset(self) -> None:
         self.trainer = None
         self.state = RunState.IDLE
         self.error = None
@@ -308,6 +322,16 @@ class LiveRun:
         """Train whole epochs for about ``budget`` seconds (at least one) if running; return the new rows."""
         if self.state is not RunState.RUNNING or self.trainer is None:
             return []
+        if not self._busy.acquire(blocking=False):
+            return []  # another thread is ticking this run right now
+        try:
+            return self._tick(budget)
+        finally:
+            self._busy.release()
+
+    def _tick(self, budget: float) -> list[dict[str, Any]]:
+        if self.state is not RunState.RUNNING or self.trainer is None:
+            return []
         now = self._clock()
         if self._window and now - self._window[-1][0] > _AWAY_SECONDS + budget:
             self._window.clear()  # the page was closed or hidden meanwhile: that gap is not training speed
@@ -317,7 +341,7 @@ class LiveRun:
         first = len(trainer.history)
         start = now
         trained = False
-        while self.epoch < self.target:
+        while self.epoch < self.target and self.state is RunState.RUNNING:  # Stop/Pause end the loop
             remaining = budget - (self._clock() - start)
             # stop when the next epoch would overshoot the budget by over half an epoch (always train one)
             if trained and (self._epoch_seconds is None or remaining < 0.5 * self._epoch_seconds):

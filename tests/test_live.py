@@ -288,3 +288,52 @@ def test_checkpoint_path_is_safe_and_never_an_existing_file(tmp_path):
     assert again.name == "trained-subtraction_lstm-2.pt" and not again.exists()
     with pytest.raises(ValueError, match="toy-statquest-5000"):
         checkpoint_path(tmp_path, " /// ")
+
+
+def test_stop_from_another_thread_waits_for_the_tick_in_flight_and_nothing_trains_after():
+    """Streamlit can run the live fragment in a worker thread while a click on Stop reruns the page."""
+    import threading
+    import time
+
+    class SlowTrainer(FakeTrainer):
+        def train_epochs(self, n: int) -> list[dict]:
+            time.sleep(0.05)  # a real chunk of epochs takes wall time
+            return super().train_epochs(1)
+
+    clock = FakeClock()
+    run = LiveRun(lambda: SlowTrainer(clock), epochs=10_000, clock=time.perf_counter)
+    run.start()
+    worker = threading.Thread(target=run.tick, kwargs={"budget": 5.0})
+    worker.start()
+    time.sleep(0.2)
+    run.stop()  # returns only once the tick in flight has finished its chunk
+    stopped_at = run.epoch
+    assert not worker.is_alive() or worker.join(timeout=1) is None
+    time.sleep(0.2)
+    assert run.state is RunState.STOPPED and run.epoch == stopped_at and stopped_at < 100
+    assert run.tick() == []  # and a later tick does nothing
+
+
+def test_two_threads_never_train_the_same_run_at_once():
+    import threading
+    import time
+
+    active, overlaps = [0], [0]
+
+    class CountingTrainer(FakeTrainer):
+        def train_epochs(self, n: int) -> list[dict]:
+            active[0] += 1
+            overlaps[0] += active[0] > 1
+            time.sleep(0.02)
+            active[0] -= 1
+            return super().train_epochs(1)
+
+    clock = FakeClock()
+    run = LiveRun(lambda: CountingTrainer(clock), epochs=10_000, clock=time.perf_counter)
+    run.start()
+    threads = [threading.Thread(target=run.tick, kwargs={"budget": 0.3}) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps[0] == 0 and run.epoch > 0
