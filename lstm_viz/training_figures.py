@@ -23,6 +23,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from lstm_viz.recording import DISPLAY_ORDER, Recording
+from lstm_viz.saturation import SATURATION_GATES, saturation_table
 
 __all__ = [
     "COMPANY_INPUTS",
@@ -46,7 +47,6 @@ __all__ = [
 MAX_POINTS = 500
 COMPANY_NAMES = ("Company A", "Company B")
 COMPANY_INPUTS = ((0.0, 0.5, 0.25, 1.0), (1.0, 0.5, 0.25, 1.0))  # seed 000's two sequences; targets 0 and 1
-SATURATION_GATES = ("f", "i", "o")
 _COLORS = {"f": "#1f77b4", "i": "#2ca02c", "g": "#ff7f0e", "o": "#9467bd", "c": "#d62728", "h": "#17becf"}
 _TITLES = {
     "f": "f · forget",
@@ -122,17 +122,12 @@ def gate_saturation(rec: Recording, low: float = 0.1, high: float = 0.9, layer: 
     other has *committed* (always forget, always write...). Returns ``{"f": {"low": [...], "high": [...]}, ...}``
     with one float per unit, over every sample and step of layer ``layer``'s forward direction.
     """
-    if not 0.0 <= low < high <= 1.0:
-        raise ValueError(f"need 0 ≤ low < high ≤ 1 (e.g. low=0.1, high=0.9), got low={low}, high={high}")
-    out: dict[str, Any] = {}
-    for q in SATURATION_GATES:
-        values = getattr(rec, q)[layer, 0].detach().float()  # (batch, T, units)
-        flat = values.reshape(-1, values.shape[-1])
-        out[q] = {
-            "low": (flat < low).float().mean(0).cpu().tolist(),
-            "high": (flat > high).float().mean(0).cpu().tolist(),
-        }
-    return out
+    table = saturation_table(rec, low, high)  # every layer and direction; the explorer's view 6 uses it too
+    part = table[(table["layer"] == layer) & (table["direction"] == "fwd")]
+    return {
+        q: {"low": part.loc[part["gate"] == q, "left"].tolist(), "high": part.loc[part["gate"] == q, "right"].tolist()}
+        for q in SATURATION_GATES
+    }
 
 
 def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
