@@ -15,40 +15,47 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz import subtraction, toy
-from lstm_viz.figures import LINE_COLORS, to_numpy
+from lstm_viz.figures import LINE_COLORS
 from lstm_viz.inputs import task_of
 from lstm_viz.plotgrid import Grid, finish
 from lstm_viz.recording import DIRECTIONS, Recording
 
-__all__ = ["SATURATION_GATES", "saturation_batch", "saturation_figure", "saturation_table"]
+__all__ = ["SATURATION_GATES", "saturation_batch", "saturation_figure", "saturation_fractions", "saturation_table"]
 
 SATURATION_GATES: tuple[str, ...] = ("f", "i", "o")  # the sigmoid gates (g is a tanh, not a gate)
 GATE_NAMES = {"f": "forget gate f", "i": "input gate i", "o": "output gate o"}
 
 
+def saturation_fractions(rec: Recording, low: float = 0.1, high: float = 0.9) -> dict[str, tuple[Tensor, Tensor]]:
+    """Per gate (f, i, o): ``(left, right)``, each ``(layers, directions, units)`` — the share of values < low and
+    > high over every sample and step. The one place saturation is computed (explorer view 6, live probes)."""
+    if not 0.0 <= low < high <= 1.0:
+        raise ValueError(f"need 0 ≤ low < high ≤ 1 (e.g. 0.1 and 0.9), got low={low}, high={high}")
+    out = {}
+    for q in SATURATION_GATES:
+        values = getattr(rec, q).detach()  # (L, D, B, T, U)
+        flat = values.reshape(values.shape[0], values.shape[1], -1, values.shape[-1])  # (L, D, B*T, U)
+        out[q] = ((flat < low).float().mean(2).cpu(), (flat > high).float().mean(2).cpu())
+    return out
+
+
 def saturation_table(rec: Recording, low: float = 0.1, high: float = 0.9) -> pd.DataFrame:
     """One row per (layer, direction, gate, unit): ``left`` = share of values < low, ``right`` = share > high,
     over every sample and step of the recording."""
-    if not 0.0 <= low < high <= 1.0:
-        raise ValueError(f"need 0 ≤ low < high ≤ 1 (e.g. 0.1 and 0.9), got low={low}, high={high}")
+    fractions = saturation_fractions(rec, low, high)
     rows = []
-    for q in SATURATION_GATES:
-        values = to_numpy(getattr(rec, q))  # (L, D, B, T, U)
-        flat = values.reshape(values.shape[0], values.shape[1], -1, values.shape[-1])  # (L, D, B*T, U)
-        left = (flat < low).mean(axis=2)
-        right = (flat > high).mean(axis=2)
-        for k in range(values.shape[0]):
-            for d in range(values.shape[1]):
-                units = values.shape[-1]
+    for q, (left, right) in fractions.items():
+        for k in range(left.shape[0]):
+            for d in range(left.shape[1]):
                 rows.append(
                     pd.DataFrame(
                         {
                             "layer": k,
                             "direction": DIRECTIONS[d],
                             "gate": q,
-                            "unit": np.arange(units),
-                            "left": left[k, d],
-                            "right": right[k, d],
+                            "unit": np.arange(left.shape[-1]),
+                            "left": left[k, d].numpy().astype(np.float64),
+                            "right": right[k, d].numpy().astype(np.float64),
                         }
                     )
                 )

@@ -23,7 +23,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from lstm_viz.recording import DISPLAY_ORDER, Recording
-from lstm_viz.saturation import SATURATION_GATES, saturation_table
+from lstm_viz.saturation import SATURATION_GATES, saturation_fractions
 
 __all__ = [
     "COMPANY_INPUTS",
@@ -122,12 +122,8 @@ def gate_saturation(rec: Recording, low: float = 0.1, high: float = 0.9, layer: 
     other has *committed* (always forget, always write...). Returns ``{"f": {"low": [...], "high": [...]}, ...}``
     with one float per unit, over every sample and step of layer ``layer``'s forward direction.
     """
-    table = saturation_table(rec, low, high)  # every layer and direction; the explorer's view 6 uses it too
-    part = table[(table["layer"] == layer) & (table["direction"] == "fwd")]
-    return {
-        q: {"low": part.loc[part["gate"] == q, "left"].tolist(), "high": part.loc[part["gate"] == q, "right"].tolist()}
-        for q in SATURATION_GATES
-    }
+    fractions = saturation_fractions(rec, low, high)  # the explorer's view 6 computes it the same way
+    return {q: {"low": lo[layer, 0].tolist(), "high": hi[layer, 0].tolist()} for q, (lo, hi) in fractions.items()}
 
 
 def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
