@@ -46,6 +46,10 @@ def main() -> None:
             out = ROOT / "docs" / f"{name}.png"
             page.screenshot(path=str(out))
             print(out)
+            if name == "explorer":  # the heart of the page, below the answer: the six heatmaps
+                page.locator("[data-testid='stPlotlyChart']").nth(1).scroll_into_view_if_needed()
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(ROOT / "docs" / "explorer_gates.png"))
         browser.close()
 
 
