@@ -19,71 +19,29 @@ of wall time and of this process's CPU time are printed (CPU time is the fairer 
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from lstm_viz import subtraction, toy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lstm_viz import toy
 from lstm_viz.training import PRESETS, make_trainer
+from tests import seed004  # seed 004's script: the reference the tests use too
 
 
 class SeedRecipe:
     """Seed 004's script, verbatim in substance, split into setup and one-epoch steps."""
 
     def __init__(self) -> None:
-        SEED = 822
-        np.random.seed(SEED)
-        torch.manual_seed(SEED)
-        random.seed(SEED)
-        binary = np.unpackbits(np.array([range(2**8)], dtype=np.uint8).T, axis=1)
-        int2binary = {i: binary[i] for i in range(2**8)}
-        data = []
-        while len(data) < 10000:
-            a_int = np.random.randint(2, 255)
-            b_int = np.random.randint(1, a_int)
-            if not subtraction.requires_borrow(a_int, b_int):
-                continue
-            data.append((int2binary[a_int], int2binary[b_int], int2binary[a_int - b_int]))
-
-        class BinarySubtractionDataset(Dataset):
-            def __init__(self, data):
-                self.samples = []
-                for a, b, c in data:
-                    x = np.array(list(zip(a[::-1], b[::-1], strict=True)), dtype=np.float32)
-                    y = c[::-1].astype(np.float32)
-                    self.samples.append((x, y))
-
-            def __len__(self):
-                return len(self.samples)
-
-            def __getitem__(self, idx):
-                x, y = self.samples[idx]
-                return torch.tensor(x), torch.tensor(y)
-
-        dataset = BinarySubtractionDataset(data)
-        train_size = int(0.9 * len(dataset))
-        test_size = len(dataset) - train_size
-        self.train_set, self.test_set = torch.utils.data.random_split(dataset, [train_size, test_size])
+        self.train_set, self.test_set = seed004.post_splits()  # the post's seeds, data and split
         self.train_loader = DataLoader(self.train_set, batch_size=128, shuffle=True)
-
-        class LSTMSubtractor(nn.Module):
-            def __init__(self, input_size=2, hidden_size=32, output_size=1):
-                super().__init__()
-                self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
-                self.fc = nn.Linear(hidden_size, output_size)
-                self.sigmoid = nn.Sigmoid()
-
-            def forward(self, x):
-                lstm_out, _ = self.lstm(x)
-                out = self.fc(lstm_out)
-                return self.sigmoid(out)
-
-        self.model = LSTMSubtractor()
+        self.model = seed004.LSTMSubtractor()
         self.criterion = nn.BCELoss()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=0.01)
 

@@ -20,6 +20,7 @@ from lstm_viz.models import (
     count_parameters,
 )
 from lstm_viz.recording import Recording, RecordingLSTM
+from tests.seed004 import LSTMSubtractor
 
 
 def statquest_by_hand(p: dict, seq: list[float]) -> float:
@@ -185,19 +186,7 @@ def test_subtraction_variants_record_what_forward_computes(num_layers, bidirecti
     assert torch.allclose(model.logits(x).sigmoid(), probs)
 
 
-def test_seed_004_state_dict_loads_into_bit_subtractor():
-    class LSTMSubtractor(nn.Module):  # the post's class, verbatim
-        def __init__(self, input_size=2, hidden_size=32, output_size=1):
-            super().__init__()
-            self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
-            self.fc = nn.Linear(hidden_size, output_size)
-            self.sigmoid = nn.Sigmoid()
-
-        def forward(self, x):
-            lstm_out, _ = self.lstm(x)
-            out = self.fc(lstm_out)
-            return self.sigmoid(out)
-
+def test_seed_004_state_dict_loads_into_bit_subtractor():  # the post's class: tests/seed004.py
     torch.manual_seed(1)
     theirs = LSTMSubtractor()
     ours = BitSubtractor()

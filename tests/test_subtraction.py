@@ -1,53 +1,17 @@
 """Subtraction task (seed 004): the post's data reproduced exactly, encode/decode, metrics, all pairs."""
 
-import random
 
-import numpy as np
 import pytest
 import torch
 
 from lstm_viz import subtraction as S
 from lstm_viz.models import build_model
 from lstm_viz.parsing import InputError
-
-
-def post_data():
-    """Seed 004's data code, verbatim except for the Dataset wrapper (global seeds, np.random calls)."""
-    SEED = 822
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
-    random.seed(SEED)
-
-    def requires_borrow(a, b):
-        a_str = str(a)[::-1]
-        b_str = str(b)[::-1]
-        for i in range(len(b_str)):
-            a_digit = int(a_str[i]) if i < len(a_str) else 0
-            b_digit = int(b_str[i])
-            if a_digit < b_digit:
-                return True
-        return False
-
-    binary = np.unpackbits(np.array([range(2**8)], dtype=np.uint8).T, axis=1)
-    int2binary = {i: binary[i] for i in range(2**8)}
-    data = []
-    while len(data) < 10000:
-        a_int = np.random.randint(2, 255)
-        b_int = np.random.randint(1, a_int)
-        if not requires_borrow(a_int, b_int):
-            continue
-        data.append((int2binary[a_int], int2binary[b_int], int2binary[a_int - b_int]))
-    samples = []
-    for a, b, c in data:
-        x = np.array(list(zip(a[::-1], b[::-1], strict=True)), dtype=np.float32)
-        y = c[::-1].astype(np.float32)
-        samples.append((torch.tensor(x), torch.tensor(y)))
-    train_set, test_set = torch.utils.data.random_split(samples, [9000, 1000])
-    return train_set, test_set
+from tests.seed004 import post_splits
 
 
 def test_seed_data_is_the_posts_exactly():
-    train_set, test_set = post_data()
+    train_set, test_set = post_splits()
     data = S.load_data("seed")
     assert data.x_train.shape == (9000, 8, 2) and data.x_test.shape == (1000, 8, 2)
     assert torch.equal(data.x_train, torch.stack([x for x, _ in train_set]))

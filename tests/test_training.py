@@ -1,16 +1,14 @@
 """Training engine: metrics per task, reproducible seeded runs, pause/resume, lr changes, checkpoint resume."""
 
-import random
 
-import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from lstm_viz import toy
 from lstm_viz.models import ModelConfig, build_model
 from lstm_viz.parsing import InputError
 from lstm_viz.training import PRESETS, TASKS, TaskData, Trainer, make_task_data, make_trainer, task_of_config
+from tests.seed004 import LSTMSubtractor, post_splits
 
 CPU = torch.device("cpu")
 
@@ -55,19 +53,8 @@ def test_statquest_seed_preset_is_the_posts_recipe():
 
 
 def post_initial_subtractor():
-    """Seed 004 up to `model = LSTMSubtractor()`: the global seeds, the split's randperm, then the model."""
-    np.random.seed(822)
-    torch.manual_seed(822)
-    random.seed(822)
-    torch.utils.data.random_split(range(10_000), [9000, 1000])
-
-    class LSTMSubtractor(nn.Module):
-        def __init__(self, input_size=2, hidden_size=32, output_size=1):
-            super().__init__()
-            self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
-            self.fc = nn.Linear(hidden_size, output_size)
-            self.sigmoid = nn.Sigmoid()
-
+    """Seed 004 up to `model = LSTMSubtractor()`: the global seeds, the data and split, then the model."""
+    post_splits()
     return LSTMSubtractor()
 
 
