@@ -2,8 +2,11 @@
 
 import streamlit as st
 
+from lstm_viz.allocator import keep_freed_memory
 from lstm_viz.device import describe_device, pick_device
 from lstm_viz.widgets import sidebar_model_picker
+
+keep_freed_memory()  # once per process: recordings reuse freed memory instead of page-faulting (allocator.py)
 
 st.set_page_config(page_title="lstm-viz", page_icon=":material/memory:", layout="wide")
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from lstm_viz import RecordingLSTM, describe_device, pick_device
+from lstm_viz.allocator import keep_freed_memory
 
 # (label, batch, T, input, hidden, layers, bidirectional)
 CASES = [
@@ -77,10 +78,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 repeats, skip the slow seed loop at large shapes")
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave glibc's malloc as it is (the app and CLI call lstm_viz.allocator.keep_freed_memory)",
+    )
     args = parser.parse_args()
+    kept = False if args.default_allocator else keep_freed_memory()
     repeats = 3 if args.quick else args.repeats
     device = pick_device()
     print(f"device: {describe_device(device)}; torch {torch.__version__}; median of {repeats} runs (ms)")
+    print(
+        "allocator: "
+        + (
+            "freed memory kept for reuse, as the app and CLI run (keep_freed_memory)"
+            if kept
+            else "glibc defaults: big blocks are unmapped on free and page-fault when reused"
+        )
+    )
     header = (
         f"{'case':30} {'nn.LSTM':>8} {'forward':>8} {'record':>8} {'(replay':>8} {'loop)':>8} {'seed loop':>10}"
         f" {'fwd/ref':>8} {'rec/ref':>8}  auto picks"

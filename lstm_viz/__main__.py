@@ -2,7 +2,9 @@
 
 import sys
 
+from lstm_viz.allocator import keep_freed_memory
 from lstm_viz.cli import main
 
 if __name__ == "__main__":
+    keep_freed_memory()  # a program of our own: reuse freed memory (see lstm_viz/allocator.py)
     sys.exit(main())

@@ -11,9 +11,11 @@ The equations (PyTorch stores the four gates stacked in the order i, f, g, o):
     h_t = m_t, or W_hr m_t when proj_size > 0 (LSTMP)      hidden state ("short memory")
 
 ``forward`` *is* nn.LSTM's forward (the fused kernel), so a RecordingLSTM is a drop-in twin: same parameter names,
-shapes and state_dict, same outputs and gradients. ``record`` runs the fused kernel one layer at a time — its output
-already holds every h_t, hence every h_{t-1} — then computes all gates of a layer in one batched matrix product and
-c by the cheap elementwise recurrence above. The recorded output, h_n and c_n are the kernel's own tensors.
+shapes and state_dict, same outputs and gradients. ``record`` runs the same fused kernel one layer and direction
+at a time and, on the CPU, reads the gates and cell states the kernel itself keeps for its backward pass
+(:mod:`lstm_viz.kernel_gates`) — one kernel pass, nothing computed twice. Where that kernel does not run (GPUs,
+projections, float64) it replays the kernel's output — every h_t, hence every h_{t-1} — through one batched matrix
+product per layer and gets c by the cheap elementwise recurrence above, or steps through the equations.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from lstm_viz import kernel_gates
 
 __all__ = [
     "DIRECTIONS",
@@ -349,25 +353,31 @@ class RecordingLSTM(nn.LSTM):
     ) -> Recording:
         """Run the LSTM on ``x`` and return every gate and state, plus what ``forward`` returns.
 
-        Two strategies compute the same numbers:
+        Three strategies compute the same numbers:
 
+        - ``"kernel"``: every layer and direction runs through the fused oneDNN kernel nn.LSTM uses on the CPU, in
+          its training mode, which keeps all gates and cell states in a workspace; they are read from there
+          (:mod:`lstm_viz.kernel_gates`, layout checked against the kernel's own output). ``output, h_n, c_n`` are
+          bit-identical to ``forward`` with autograd on; with autograd off nn.LSTM uses oneDNN's inference variant,
+          which can differ by about 1e-7. CPU, float32, no projections.
         - ``"replay"``: the fused kernel runs layer by layer and its output (every h_t) is *replayed* through one
           batched matrix product per layer to get all gates; ``output, h_n, c_n`` are the kernel's own tensors,
-          bit-identical to ``forward`` under ``torch.no_grad()``. Cheap when batch × (input + hidden) is small,
-          because the kernel then spends its time streaming W_hh once per step.
-        - ``"loop"``: one step at a time, like the equations, with the input projection hoisted out of the loop;
-          each step's matrix product is then as efficient as the kernel's own. ``output, h_n, c_n`` are computed
-          here and equal the kernel's to float rounding (~1e-7 in float32 — nn.LSTM's own CPU kernels differ by
-          as much between grad and no-grad mode).
-        - ``"auto"`` (default) picks ``replay`` on accelerators and for small batch × width on the CPU, else ``loop``.
+          bit-identical to ``forward`` under ``torch.no_grad()``.
+        - ``"loop"``: one step at a time, like the equations, with the input projection hoisted out of the loop.
+          ``output, h_n, c_n`` are computed here and equal the kernel's to float rounding (~1e-7 in float32).
+        - ``"auto"`` (default) picks ``kernel`` where it runs; otherwise ``replay`` on accelerators and for small
+          batch × width on the CPU, else ``loop``. If the kernel's workspace ever fails its layout check (another
+          oneDNN build), ``kernel`` falls back to ``replay`` for the rest of the process.
 
         Recording uses eval-mode semantics by default (no dropout between layers), the documented way to look at a
         model. With ``apply_dropout=True`` and the module in training mode, dropout is applied to each layer's
         output before the next layer, as nn.LSTM does (the random mask then differs from a separate forward call).
+        The tensors are detached; with ``kernel`` on a one-layer, one-direction model they are views into the
+        kernel's workspace (nothing copied).
         """
         self._check_input(x, hx)
-        if strategy not in ("auto", "replay", "loop"):
-            raise ValueError(f"strategy must be 'auto', 'replay' or 'loop', got {strategy!r}")
+        if strategy not in ("auto", "kernel", "replay", "loop"):
+            raise ValueError(f"strategy must be 'auto', 'kernel', 'replay' or 'loop', got {strategy!r}")
         batched = x.dim() == 3
         # Work time-major: x_l is (T, B, features) for every layer.
         if not batched:
@@ -385,6 +395,17 @@ class RecordingLSTM(nn.LSTM):
         c0 = c0.reshape(L, D, B, H)
         if strategy == "auto":
             strategy = self._pick_strategy(B)
+        dropout_on = apply_dropout and self.training and self.dropout > 0
+        if strategy == "kernel":
+            if not kernel_gates.kernel_available(self.weight_ih_l0, self.proj_size):
+                raise ValueError(
+                    "strategy='kernel' reads the gates from PyTorch's oneDNN CPU kernel, which runs float32 LSTMs "
+                    "without projections on the CPU; use strategy='auto' to pick what works for this model"
+                )
+            recording = self._record_from_kernel(x, x_l, h0, c0, batched, dropout_on)
+            if recording is not None:
+                return recording
+            strategy = "replay"  # the workspace layout check failed (another oneDNN build?): compute the gates
 
         # Time-major buffers, (L, D, T, B, ·). Gates are kept in the order i, f, o, g so that one sigmoid covers
         # three of them; they are handed out in the math's names below.
@@ -393,7 +414,6 @@ class RecordingLSTM(nn.LSTM):
         m = x_l.new_empty(L, D, T, B, H)
         h = x_l.new_empty(L, D, T, B, P) if self.proj_size > 0 else m
         h_n, c_n = [], []
-        dropout_on = apply_dropout and self.training and self.dropout > 0
         for k in range(L):
             if strategy == "replay":
                 # The fused kernel, one layer: out (T, B, D*P), hk/ck (D, B, P/H) — what nn.LSTM computes.
@@ -435,9 +455,22 @@ class RecordingLSTM(nn.LSTM):
             if dropout_on and k < L - 1:
                 x_l = F.dropout(x_l, p=self.dropout, training=True)
 
-        def batch_major(t: Tensor) -> Tensor:  # (L, D, T, B, ·) → (L, D, B, T, ·), a view
-            return t.transpose(2, 3)
+        i_, f_, o_, g_ = (ifog[..., n * H : (n + 1) * H] for n in range(4))
+        return self._assemble(
+            x, out, h_n, c_n, batched, strategy, {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": h}
+        )
 
+    def _assemble(
+        self,
+        x: Tensor,
+        out: Tensor,
+        h_n: list[Tensor],
+        c_n: list[Tensor],
+        batched: bool,
+        strategy: str,
+        time_major: dict[str, Tensor],
+    ) -> Recording:
+        """The Recording from the last layer's output, each layer's (h_n, c_n) and (L, D, T, B, ·) tensors."""
         output = out if batched else out.squeeze(1)
         if batched and self.batch_first:
             output = output.transpose(0, 1)
@@ -446,20 +479,69 @@ class RecordingLSTM(nn.LSTM):
         if not batched:
             h_n_t, c_n_t = h_n_t.squeeze(1), c_n_t.squeeze(1)
         x_bt = x.unsqueeze(0) if not batched else (x if self.batch_first else x.transpose(0, 1))
-        i_, f_, o_, g_ = (batch_major(ifog[..., n * H : (n + 1) * H]) for n in range(4))
+        # (L, D, T, B, ·) → (L, D, B, T, ·), views
+        tensors = {name: t.transpose(2, 3) for name, t in time_major.items()}
         return Recording(
             output=output,
             h_n=h_n_t,
             c_n=c_n_t,
             x=x_bt.detach(),
-            f=f_,
-            i=i_,
-            g=g_,
-            o=o_,
-            c=batch_major(c),
-            m=batch_major(m),
-            h=batch_major(h),
+            **tensors,
             extras={"proj_size": self.proj_size, "batched": batched, "strategy": strategy},
+        )
+
+    def _record_from_kernel(
+        self, x: Tensor, x_l: Tensor, h0: Tensor, c0: Tensor, batched: bool, dropout_on: bool
+    ) -> Recording | None:
+        """Every layer and direction through the fused kernel, reading its own gates and c (see kernel_gates)."""
+        T, B, _ = x_l.shape
+        L, D, H = self.num_layers, self.num_directions, self.hidden_size
+        traces: list[list[kernel_gates.LayerTrace]] = []
+        h_n, c_n = [], []
+        for k in range(L):
+            layer = []
+            for d in range(D):
+                W = self._layer_weights(k, d)
+                trace = kernel_gates.run_layer(
+                    x_l,
+                    (W["w_ih"], W["w_hh"], W["b_ih"], W["b_hh"]),
+                    h0[k, d],
+                    c0[k, d],
+                    reverse=d == 1,
+                    num_layers=L,
+                    bidirectional=D == 2,
+                )
+                if trace is None:
+                    return None
+                layer.append(trace)
+            traces.append(layer)
+            out = layer[0].output if D == 1 else torch.cat([t.output for t in layer], dim=-1)
+            h_n.append(torch.stack([t.h_n for t in layer]))
+            c_n.append(torch.stack([t.c_n for t in layer]))
+            x_l = out
+            if dropout_on and k < L - 1:
+                x_l = F.dropout(x_l, p=self.dropout, training=True)
+        if L == 1 and D == 1:  # views into the kernel's workspace: nothing is copied
+            only = traces[0][0]
+            gates = only.gates.unsqueeze(0).unsqueeze(0)
+            c, m = only.c.unsqueeze(0).unsqueeze(0), out.unsqueeze(0).unsqueeze(0)
+        else:  # one (L, D, T, B, ·) tensor per name, steps put back in position order
+            gates = x_l.new_empty(L, D, T, B, 4 * H)
+            c = x_l.new_empty(L, D, T, B, H)
+            m = x_l.new_empty(L, D, T, B, H)
+            backwards = torch.arange(T - 1, -1, -1, device=x_l.device)
+            for k, layer in enumerate(traces):
+                for d, trace in enumerate(layer):
+                    if trace.time_reversed:
+                        torch.index_select(trace.gates, 0, backwards, out=gates[k, d])
+                        torch.index_select(trace.c, 0, backwards, out=c[k, d])
+                    else:
+                        gates[k, d].copy_(trace.gates)
+                        c[k, d].copy_(trace.c)
+                    m[k, d].copy_(trace.output)
+        i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
+        return self._assemble(
+            x, out, h_n, c_n, batched, "kernel", {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
         )
 
     # Below this many multiply-adds per step of the first layer (batch × (input + h) × 4·hidden), replaying the
@@ -470,6 +552,8 @@ class RecordingLSTM(nn.LSTM):
     REPLAY_MAX_MACS_PER_STEP = 2_000_000
 
     def _pick_strategy(self, batch: int) -> str:
+        if kernel_gates.kernel_available(self.weight_ih_l0, self.proj_size):
+            return "kernel"  # the fused kernel keeps its own gates: recording costs one kernel pass
         if self.weight_ih_l0.device.type != "cpu":
             return "replay"  # on accelerators the batched product is nearly free, per-step launches are not
         macs = batch * (self.input_size + self.real_hidden_size) * 4 * self.hidden_size

@@ -78,8 +78,13 @@ def test_forward_and_gradients_match_nn_lstm(
         assert torch.allclose(a, b, **TOL)
 
 
-@pytest.mark.parametrize("strategy", ["replay", "loop"])
-@pytest.mark.parametrize("num_layers,bias,bidirectional,batch_first,proj_size,given_hx,batched", SWEEP)
+# oneDNN has no LSTM with projections, so "kernel" is swept without them (its refusal is tested below).
+STRATEGY_SWEEP = [(s, *case) for s in ("kernel", "replay", "loop") for case in SWEEP if s != "kernel" or case[4] == 0]
+
+
+@pytest.mark.parametrize(
+    "strategy,num_layers,bias,bidirectional,batch_first,proj_size,given_hx,batched", STRATEGY_SWEEP
+)
 def test_record_matches_forward_and_obeys_the_equations(
     strategy, num_layers, bias, bidirectional, batch_first, proj_size, given_hx, batched
 ):
@@ -88,10 +93,14 @@ def test_record_matches_forward_and_obeys_the_equations(
     with torch.no_grad():
         out, (h_n, c_n) = ref(x, hx)
     rec = model.record(x, hx, strategy=strategy)
+    assert rec.extras["strategy"] == strategy
 
     # What forward returns.
-    if strategy == "replay":  # the kernel's own tensors: bit-identical
+    if strategy == "replay":  # the no-grad kernel's own tensors: bit-identical
         assert torch.equal(rec.output, out) and torch.equal(rec.h_n, h_n) and torch.equal(rec.c_n, c_n)
+    if strategy == "kernel":  # the kernel in its autograd mode, the one models train in: bit-identical
+        out_g, (h_n_g, c_n_g) = ref(x, hx)
+        assert torch.equal(rec.output, out_g) and torch.equal(rec.h_n, h_n_g) and torch.equal(rec.c_n, c_n_g)
     assert torch.allclose(rec.output, out, **TOL)
     assert torch.allclose(rec.h_n, h_n, **TOL) and torch.allclose(rec.c_n, c_n, **TOL)
 
@@ -269,6 +278,59 @@ def test_recording_is_detached_and_on_model_device():
         t = getattr(rec, name)
         assert not t.requires_grad, name
         assert t.device == model.weight_ih_l0.device
+
+
+# ---------------------------------------------------------------- strategies
+@pytest.mark.parametrize(
+    "input_size,hidden,layers,bidirectional",
+    [
+        (70, 64, 2, True),  # 4H = 256: oneDNN pads the gate rows (to 272); input wider than hidden
+        (3, 128, 1, False),  # 4H = 512, padded too
+        (300, 20, 1, True),  # rows padded from 80 to 80, states from 300 to 304
+    ],
+)
+def test_kernel_gates_equal_recomputed_gates_at_padded_layouts(input_size, hidden, layers, bidirectional):
+    """The workspace layout depends on the sizes (padding, page alignment); check it where padding kicks in."""
+    torch.manual_seed(3)
+    model = RecordingLSTM(input_size, hidden, layers, bidirectional=bidirectional)
+    x = torch.randn(9, 4, input_size)
+    kernel = model.record(x, strategy="kernel")
+    replay = model.record(x, strategy="replay")
+    assert kernel.extras["strategy"] == "kernel"
+    for name in ("f", "i", "g", "o", "c", "m", "h"):
+        assert torch.allclose(getattr(kernel, name), getattr(replay, name), atol=1e-5), name
+
+
+def test_auto_picks_the_kernel_where_it_runs_and_computes_elsewhere():
+    x = torch.randn(5, 2, 3)
+    assert RecordingLSTM(3, 4).record(x).extras["strategy"] == "kernel"
+    assert RecordingLSTM(3, 4, proj_size=2).record(x).extras["strategy"] in ("replay", "loop")
+    model64 = RecordingLSTM(3, 4, dtype=torch.float64)
+    assert model64.record(x.double()).extras["strategy"] in ("replay", "loop")
+    for model, xx in ((RecordingLSTM(3, 4, proj_size=2), x), (model64, x.double())):
+        with pytest.raises(ValueError, match="float32 LSTMs without projections"):
+            model.record(xx, strategy="kernel")
+    with pytest.raises(ValueError, match="'auto', 'kernel', 'replay' or 'loop'"):
+        RecordingLSTM(3, 4).record(x, strategy="fast")
+
+
+def test_a_layout_that_does_not_check_out_falls_back_to_computing_the_gates(monkeypatch):
+    """If another oneDNN build laid its workspace out differently, the checks catch it and replay takes over."""
+    from lstm_viz import kernel_gates
+
+    monkeypatch.setattr(kernel_gates, "_layout_ok", True)
+    monkeypatch.setattr(kernel_gates, "_checked", set())
+    monkeypatch.setattr(kernel_gates, "_good_ld", lambda dim: dim)  # a wrong guess at the padding
+    torch.manual_seed(0)
+    model = RecordingLSTM(3, 64)  # 4H = 256, where the real layout pads
+    x = torch.randn(6, 2, 3)
+    rec = model.record(x)
+    assert rec.extras["strategy"] == "replay"
+    assert kernel_gates._layout_ok is False  # not tried again in this process
+    with torch.no_grad():
+        out, _ = nn.LSTM.forward(model, x)
+    assert torch.equal(rec.output, out)
+    assert model._pick_strategy(2) != "kernel"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
