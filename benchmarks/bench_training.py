@@ -106,7 +106,7 @@ def bench_subtraction(epochs: int) -> None:
     for name in times:
         wall, cpu = median[name]
         print(f"  {name:22s}: median {wall:.3f} s/epoch wall, {cpu:.3f} s CPU"
-              f"{' (incl. train+test metrics)' if name == 'engine' else ''}; test exact match per epoch "
+              f"{' (incl. running train + test metrics)' if name == 'engine' else ''}; test exact match per epoch "
               f"{[round(a, 4) for a in accs[name]]}, first 100% at epoch {first_perfect(accs[name])}")  # fmt: skip
     for ref in runs:
         print(f"  RATIO engine / {ref}: {median['engine'][0] / median[ref][0]:.2f} wall, "

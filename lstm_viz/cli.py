@@ -196,6 +196,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     summary: dict[str, Any] = {"task": args.task, "model": trainer.model.config.label()}
     summary.update(trainer.last)
+    summary.update(trainer.evaluate())  # the final weights on both splits (history's train_* are running metrics)
     summary.pop("seconds", None)
     if args.task.startswith("subtraction"):
         check = subtraction.evaluate_all_pairs(trainer.model)

@@ -75,6 +75,21 @@ def test_subtraction_learns_and_reports_all_metrics():
     assert history[-1]["test_exact_match"] > 0.9  # the post reaches 100 % around epoch 3
 
 
+@pytest.mark.parametrize("task", ["subtraction", "subtraction-gru"])
+def test_running_train_metrics_are_the_batches_predictions(task):
+    """train_* are tallied from the training batches; with the weights held still they equal a full evaluation."""
+    trainer = make_trainer(task, seed=5, device=CPU)
+    trainer.optimizer.step = lambda *args, **kwargs: None  # hold the weights still for one epoch
+    running = trainer.step_epoch()
+    full = trainer.evaluate(splits=("train",))
+    assert set(full) == {"train_bit_acc", "train_exact_match"}
+    n = trainer.data.n_train
+    assert running["train_bit_acc"] == pytest.approx(full["train_bit_acc"], abs=2 / (8 * n))
+    assert running["train_exact_match"] == pytest.approx(full["train_exact_match"], abs=2 / n)
+    assert 0 < running["train_bit_acc"] < 1  # an untrained model: neither all right nor all wrong
+    assert running["test_exact_match"] == trainer.evaluate(splits=("test",))["test_exact_match"]
+
+
 def test_pause_from_a_callback_then_resume_equals_an_uninterrupted_run():
     straight = make_trainer("subtraction", seed=1, device=CPU).train_epochs(4)
 
