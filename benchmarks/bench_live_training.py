@@ -121,7 +121,7 @@ def main() -> None:
     rate_headless, rate_live, stats = compare("toy-statquest", toy_epochs, toy_draw, probe=toy_probe, **options)
     results["toy-statquest"] = (rate_headless, rate_live, stats)
 
-    sub_epochs = 4 if args.quick else 8
+    sub_epochs = 8 if args.quick else 30
     data = subtraction.load_data("seed")
     probe_x = data.x_test[:256]
 
