@@ -132,18 +132,15 @@ def run_controls(
     has_model = run.trainer is not None
     cols = st.columns([1.1, 1, 1, 1, 1, 1.3, 1.5], vertical_alignment="bottom")
     start_label = "Start" if not has_model else "Start over"
-    if state is RunState.PAUSED:
-        cols[0].button("Resume", key=f"{run_key}_resume", type="primary", on_click=_guarded(run_key, resume),
-                       width="stretch", help="continue with the optimizer state kept")  # fmt: skip
-    else:
-        cols[0].button(start_label, key=f"{run_key}_start", type="primary", width="stretch",
-                       disabled=state is RunState.RUNNING, on_click=_guarded(run_key, start),
-                       help="build a fresh model from the settings above and train it")  # fmt: skip
+    cols[0].button(start_label, key=f"{run_key}_start", type="secondary" if has_model else "primary",
+                   width="stretch", disabled=state is RunState.RUNNING, on_click=_guarded(run_key, start),
+                   help="build a fresh model from the settings above and train it")  # fmt: skip
     cols[1].button("Pause", key=f"{run_key}_pause", disabled=state is not RunState.RUNNING, on_click=run.pause,
                    width="stretch")  # fmt: skip
-    can_resume = state is RunState.STOPPED and run.epoch < run.target
-    cols[2].button("Resume", key=f"{run_key}_resume2", disabled=not can_resume, on_click=_guarded(run_key, resume),
-                   width="stretch", help="continue a stopped run up to its epochs")  # fmt: skip
+    can_resume = state is RunState.PAUSED or (state is RunState.STOPPED and run.epoch < run.target)
+    cols[2].button("Resume", key=f"{run_key}_resume", disabled=not can_resume, on_click=_guarded(run_key, resume),
+                   type="primary" if can_resume else "secondary", width="stretch",
+                   help="continue with the optimizer state kept, up to the epochs above")  # fmt: skip
     cols[3].button("Stop", key=f"{run_key}_stop", width="stretch", on_click=run.stop,
                    disabled=state not in (RunState.RUNNING, RunState.PAUSED))  # fmt: skip
     cols[4].button("Reset", key=f"{run_key}_reset", width="stretch", on_click=run.reset, disabled=not has_model,

@@ -1,0 +1,138 @@
+"""The live pages in a real browser: epochs per second on the page vs the headless engine, interleaved.
+
+``bench_live_training.py`` measures what the page's script does per tick, in one process. This one runs the
+whole thing: ``streamlit run app.py`` in its own process, a headless Chromium showing the page (on the same
+machine, so it competes for the same cores, as on a laptop), Start, then rounds of
+
+    Resume → N seconds of live training → Pause (the page's epoch counter before and after)
+    N seconds of the same recipe headless in this process, while the paused app and the browser sit idle
+
+so drifting machine load hits both alike. Ratio = live epochs/s ÷ headless epochs/s (goal ≥ 0.9).
+
+    python benchmarks/bench_live_browser.py [--seconds 15] [--rounds 3] [--page subtraction|toy|both]
+
+Needs Chromium (``apt-get install -y chromium``) and Playwright for Python; .ci/run installs both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lstm_viz import subtraction  # noqa: E402
+from lstm_viz.training import make_trainer  # noqa: E402
+from tests.e2e.conftest import CHROMIUM_FLAGS, running_app  # noqa: E402
+from tests.e2e.helpers import open_page, wait_idle  # noqa: E402
+
+PROGRESS = "[data-testid='stProgress']"
+PAGES = {
+    # page path: (headless recipe as the page builds it with its defaults, epochs to set, what the label says)
+    "subtraction": ("train_subtraction", dict(task="subtraction", preset="seed", lr=0.01, seed=subtraction.SEED), 100_000),
+    "toy": ("train_toy", dict(task="toy-statquest", preset="seed", lr=0.001, seed=0), 10_000_000),
+}  # fmt: skip
+
+
+def epoch_on_page(page) -> int:
+    text = page.locator(PROGRESS).first.inner_text()
+    match = re.search(r"epoch ([\d,]+) /", text)
+    if not match:
+        raise RuntimeError(f"no epoch counter in the progress bar: {text!r}")
+    return int(match.group(1).replace(",", ""))
+
+
+def click(page, name: str) -> None:
+    buttons = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True)
+    buttons.first.click(force=True)
+
+
+def wait_paused(page, timeout_s: float = 30) -> None:
+    deadline = time.time() + timeout_s
+    while "paused" not in page.locator(PROGRESS).first.inner_text():
+        if time.time() > deadline:
+            raise RuntimeError("the page did not show 'paused' after Pause")
+        time.sleep(0.05)
+    wait_idle(page)
+
+
+def headless_rate(recipe: dict, trainer, seconds: float) -> float:
+    """Epochs per second of ``trainer`` (built from ``recipe``) over about ``seconds``."""
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        trainer.train_epochs(1)
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
+def measure(browser, url: str, name: str, seconds: float, rounds: int) -> dict:
+    path, recipe, epochs = PAGES[name]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    open_page(page, url, path)
+    box = page.get_by_label("Epochs", exact=True)
+    box.fill(str(epochs))
+    box.press("Enter")
+    wait_idle(page)
+    options = dict(recipe)
+    task = options.pop("task")
+    trainer = make_trainer(task, **options)
+    trainer.train_epochs(2)  # first kernels, allocations
+    click(page, "Start")
+    time.sleep(min(5.0, seconds))  # the run builds its model and draws its first charts
+    click(page, "Pause")
+    wait_paused(page)
+    live, headless = [], []
+    for _ in range(rounds):
+        e0 = epoch_on_page(page)
+        t0 = time.perf_counter()
+        click(page, "Resume")
+        time.sleep(seconds)
+        click(page, "Pause")
+        t1 = time.perf_counter()
+        wait_paused(page)
+        live.append((epoch_on_page(page) - e0) / (t1 - t0))
+        headless.append(headless_rate(recipe, trainer, seconds))
+    click(page, "Stop")
+    page.close()
+    ratios = [lv / h for lv, h in zip(live, headless, strict=True)]
+    return {"live": live, "headless": headless, "ratios": ratios}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each live and headless phase")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--page", choices=["subtraction", "toy", "both"], default="both")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sys.exit("Playwright for Python is not installed: pip install -r requirements-dev.txt")
+    if chromium is None:
+        sys.exit("Chromium is not installed: apt-get install -y chromium")
+    names = ["subtraction", "toy"] if args.page == "both" else [args.page]
+    results = {}
+    with tempfile.TemporaryDirectory() as logs, running_app(Path(logs)) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        for name in names:
+            results[name] = measure(browser, url, name, args.seconds, args.rounds)
+        browser.close()
+    print(f"{'page':<12} {'live ep/s':>22} {'headless ep/s':>24} {'ratio per round':>22}  median")
+    for name, r in results.items():
+        fmt = lambda xs: " ".join(f"{x:7.1f}" for x in xs)  # noqa: E731
+        ratios = " ".join(f"{x:5.2f}" for x in r["ratios"])
+        print(f"{name:<12} {fmt(r['live']):>22} {fmt(r['headless']):>24} {ratios:>22}  {statistics.median(r['ratios']):.2f}")
+    print(json.dumps({name: round(statistics.median(r["ratios"]), 3) for name, r in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
