@@ -173,7 +173,7 @@ def _in_fragment_rerun() -> bool:
 
 
 Figures = Callable[[LiveRun, Mapping[str, Any], tuple[str, ...]], dict[str, Any]]
-LOOP_SECONDS = 8.0  # one fragment run trains and redraws tick after tick for this long, then hands back
+LOOP_SECONDS = 30.0  # one fragment run trains and redraws tick after tick for this long, then hands back
 
 
 def live_fragment(
