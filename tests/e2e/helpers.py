@@ -13,8 +13,13 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
 
 
 def open_page(page, app_url: str, url_path: str = "", timeout_ms: int = 60_000) -> None:
-    """Navigate to ``app_url/url_path`` (e.g. "explorer") and wait until the script is idle."""
+    """Navigate to ``app_url/url_path`` (e.g. "explorer") and wait until its script has run and is idle.
+
+    Every page starts with ``st.title``: waiting for that heading first matters on a loaded machine, where the
+    script state reads "notRunning" for a moment before the first run has even started.
+    """
     page.goto(f"{app_url}/{url_path}".rstrip("/"), wait_until="domcontentloaded")
+    page.wait_for_selector("[data-testid='stMainBlockContainer'] h1", timeout=timeout_ms)
     wait_idle(page, timeout_ms)
 
 

@@ -53,8 +53,10 @@ def test_gradient_flow_page_plots_on_a_log_scale_and_survives_bad_input(page, ap
 def test_cell_step_page_shows_equations_parity_and_rnn_unroll(page, app_url):
     open_page(page, app_url, "cell_step", timeout_ms=120_000)
     assert_no_exception(page)
-    assert page.locator(".katex").count() >= 6  # f, i, g, o, c and h, the RNN step
-    assert page.get_by_text("matches torch.nn.LSTM").count() == 1
+    # f, i, g, o, c and h, the RNN step: KaTeX typesets in the browser, after the script is done
+    page.wait_for_function("document.querySelectorAll('.katex').length >= 6", timeout=60_000)
+    badge = page.get_by_text("torch.nn.LSTM · max |Δ|")
+    assert badge.count() == 1 and "matches" in badge.inner_text(), badge.all_inner_texts()
     assert page.get_by_text("RNNCell step by step = nn.RNN unrolled").count() == 1
     _screenshot(page, "/tmp/cell_step.png")  # also shows the whole page, so every chart is drawn
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60_000)
