@@ -19,15 +19,16 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import CHROMIUM_FLAGS, running_app  # noqa: E402
 from tests.e2e.helpers import open_page, wait_idle  # noqa: E402
 
-PAGES = [
-    ("home", "", None),
-    ("explorer", "explorer", None),
-    ("train_toy", "train_toy", "Start"),
-    ("train_subtraction", "train_subtraction", "Start"),
-    ("compare", "compare", None),
-    ("gradient_flow", "gradient_flow", None),
-    ("cell_step", "cell_step", None),
+PAGES = [  # (file name, URL path, buttons to press in turn, each followed by training until "finished")
+    ("home", "", ()),
+    ("explorer", "explorer", ()),
+    ("train_toy", "train_toy", ("Start", "Continue N more")),  # seed 000: 2,000 epochs, then 3,000 more
+    ("train_subtraction", "train_subtraction", ("Start",)),
+    ("compare", "compare", ()),
+    ("gradient_flow", "gradient_flow", ()),
+    ("cell_step", "cell_step", ()),
 ]
+PROGRESS = "[data-testid='stProgress']"
 
 
 def main() -> None:
@@ -35,14 +36,18 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.set_default_timeout(180_000)
-        for name, path, button in PAGES:
+        for name, path, buttons in PAGES:
             open_page(page, url, path, timeout_ms=180_000)
-            if button:
-                page.get_by_role("button", name=button, exact=True).first.click()
-                page.wait_for_timeout(12_000)
-            else:
-                page.wait_for_timeout(1500)
-            wait_idle(page, 180_000) if not button else None
+            for button in buttons:
+                page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=button, exact=True).click()
+                page.wait_for_timeout(1000)
+                page.wait_for_function(
+                    f"document.querySelector(\"{PROGRESS}\")?.innerText.includes('finished')", timeout=180_000
+                )
+                wait_idle(page, 180_000)
+            page.mouse.move(5, 5)  # no tooltip from the last button pressed
+            page.wait_for_timeout(1500)
+            wait_idle(page, 180_000)
             out = ROOT / "docs" / f"{name}.png"
             page.screenshot(path=str(out))
             print(out)

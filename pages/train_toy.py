@@ -34,9 +34,12 @@ st.caption(
     "`[0, 0.5, 0.25, 1]` → 0, Company B `[1, 0.5, 0.25, 1]` → 1; the loss is the squared error of the last h. "
     "Learning rate and epochs apply at once, even mid-run; model, recipe and seed when you press Start."
 )
+# The post's story with its recipe: "mediocre" after 2,000 epochs, "very good" after 3,000 more. Seed 1 tells it
+# (A 0.34, B 0.63 → A 0.000, B 0.975); seed 0 stays on the 0.5 plateau even at 5,000 (the post names no seed).
+STORY_SEED = 1
 first = next(iter(RECIPES["toy-statquest"].values()))
 remembered("toy", {"model": next(iter(MODELS)), "recipe": next(iter(RECIPES["toy-statquest"])),
-                   "lr": first[1], "epochs": first[2], "seed": 0})  # fmt: skip
+                   "lr": first[1], "epochs": first[2], "seed": STORY_SEED})  # fmt: skip
 
 
 def apply_recipe() -> None:
@@ -58,7 +61,8 @@ c_lr.number_input("Learning rate", min_value=1e-6, max_value=MAX_LR, format="%g"
 c_epochs.number_input("Epochs", min_value=1, max_value=MAX_EPOCHS, step=100, key="toy_epochs",
                       on_change=apply_settings, args=("toy_run", "toy"), help="total epochs of the run")  # fmt: skip
 c_seed.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="toy_seed",
-                    help="the same seed draws the same initial weights")  # fmt: skip
+                    help="the same seed draws the same initial weights. With the seed recipe, seed 1 retells the post "
+                         "(mediocre at 2,000 epochs, very good at 5,000); seed 0 stays stuck near 0.5")  # fmt: skip
 
 
 def factory():

@@ -207,3 +207,12 @@ def test_task_of_config():
     assert {task_of_config(make_trainer(t, device=CPU).model.config) for t in TASKS} == set(TASKS)
     with pytest.raises(ValueError, match="no training task"):
         task_of_config(ModelConfig.default("sequence"))
+
+
+def test_seed_000_story_mediocre_at_2000_epochs_very_good_at_5000():
+    """The post's recipe (Adam lr 0.001, batch 1) from the toy page's default seed: resumed 2,000 → 5,000."""
+    trainer = make_trainer("toy-statquest", preset="seed", seed=1, device=CPU)
+    at_2000 = trainer.train_epochs(2000)[-1]
+    assert max(abs(at_2000["out_0"]), abs(at_2000["out_1"] - 1)) > 0.2  # "mediocre"
+    at_5000 = trainer.train_epochs(3000)[-1]
+    assert abs(at_5000["out_0"]) < 0.05 and abs(at_5000["out_1"] - 1) < 0.05  # "very good"
