@@ -291,6 +291,12 @@ class RecordingLSTM(nn.LSTM):
                 f"input must be a floating-point tensor like the weights ({self.weight_ih_l0.dtype}); "
                 f"got dtype {x.dtype} — convert it with x.float()"
             )
+        weight_dtype = self.weight_ih_l0.dtype
+        if x.dtype != weight_dtype:
+            raise ValueError(
+                f"input dtype {x.dtype} does not match the weights' {weight_dtype}; convert the input with "
+                f"x.to({weight_dtype}) or the model with model.to({x.dtype})"
+            )
         if x.shape[-1] != self.input_size:
             raise ValueError(
                 f"input's last dimension must be input_size={self.input_size}; got shape {tuple(x.shape)}"
@@ -313,8 +319,11 @@ class RecordingLSTM(nn.LSTM):
                     f"{'batch, ' if batch else ''}{'proj_size' if name == 'h0' and self.proj_size else 'hidden_size'})"
                     f"; got {tuple(tensor.shape)}"
                 )
-            if not tensor.is_floating_point():
-                raise ValueError(f"{name} must be a floating-point tensor; got dtype {tensor.dtype}")
+            if tensor.dtype != weight_dtype:
+                raise ValueError(
+                    f"{name} dtype {tensor.dtype} does not match the weights' {weight_dtype}; "
+                    f"convert it with {name}.to({weight_dtype})"
+                )
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
         """Exactly ``nn.LSTM.forward`` (the fused kernel), after a shape check with a readable message."""

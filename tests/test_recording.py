@@ -301,6 +301,18 @@ def test_kernel_gates_equal_recomputed_gates_at_padded_layouts(input_size, hidde
         assert torch.allclose(getattr(kernel, name), getattr(replay, name), atol=1e-5), name
 
 
+@pytest.mark.parametrize("T,batch", [(1, 1), (1, 5), (2, 1)])
+def test_kernel_gates_at_one_and_two_steps(T, batch):
+    """The shortest sequences: the layout check then leans on c0 (one step) and the workspace's first c slot."""
+    torch.manual_seed(4)
+    model = RecordingLSTM(3, 16, 2, bidirectional=True)
+    x = torch.randn(T, batch, 3)
+    hx = (torch.randn(4, batch, 16), torch.randn(4, batch, 16))
+    kernel, replay = model.record(x, hx, strategy="kernel"), model.record(x, hx, strategy="replay")
+    for name in ("f", "i", "g", "o", "c", "h"):
+        assert torch.allclose(getattr(kernel, name), getattr(replay, name), atol=1e-6), name
+
+
 def test_auto_picks_the_kernel_where_it_runs_and_computes_elsewhere():
     x = torch.randn(5, 2, 3)
     assert RecordingLSTM(3, 4).record(x).extras["strategy"] == "kernel"
@@ -363,6 +375,10 @@ def test_bad_input_names_expected_and_given_shapes(method):
         call(torch.randn(2, 5, 3), (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4)))
     with pytest.raises(ValueError, match=r"c0 must have shape \(2, 2, 4\).*got \(2, 3, 4\)"):
         call(torch.randn(2, 5, 3), (torch.zeros(2, 2, 4), torch.zeros(2, 3, 4)))
+    with pytest.raises(ValueError, match=r"input dtype torch.float64 does not match the weights' torch.float32"):
+        call(torch.randn(2, 5, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"c0 dtype torch.float64 does not match.*c0.to\(torch.float32\)"):
+        call(torch.randn(2, 5, 3), (torch.zeros(2, 2, 4), torch.zeros(2, 2, 4, dtype=torch.float64)))
     with pytest.raises(ValueError, match="no time steps"):
         call(torch.randn(2, 0, 3))
     with pytest.raises(ValueError, match="tuple"):
