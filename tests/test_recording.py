@@ -313,6 +313,18 @@ def test_kernel_gates_at_one_and_two_steps(T, batch):
         assert torch.allclose(getattr(kernel, name), getattr(replay, name), atol=1e-6), name
 
 
+def test_nan_input_is_recorded_as_nan_and_keeps_the_kernel(monkeypatch):
+    from lstm_viz import kernel_gates
+
+    monkeypatch.setattr(kernel_gates, "_checked", set())
+    model = RecordingLSTM(2, 8)
+    x = torch.randn(7, 1, 2)
+    x[3, 0, 1] = float("nan")
+    rec = model.record(x)
+    assert rec.extras["strategy"] == "kernel" and kernel_gates._layout_ok
+    assert torch.isnan(rec.c[0, 0, 0, 3:]).all() and not torch.isnan(rec.c[0, 0, 0, :3]).any()
+
+
 def test_auto_picks_the_kernel_where_it_runs_and_computes_elsewhere():
     x = torch.randn(5, 2, 3)
     assert RecordingLSTM(3, 4).record(x).extras["strategy"] == "kernel"
