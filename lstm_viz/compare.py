@@ -762,7 +762,7 @@ class PairedRun:
                     "test exact match": float(last["test_exact_match"]),
                     "first epoch at 100% test": int(perfect.iloc[0]) if len(perfect) else None,
                     "test bit accuracy": float(last["test_bit_acc"]),
-                    "train exact match": float(last["train_exact_match"]),
+                    "train exact match (running)": float(last["train_exact_match"]),
                     "loss": float(last["loss"]),
                     "epochs": int(last["epoch"]),
                     "training seconds": round(float(frame["seconds"].sum()), 2),
@@ -977,7 +977,7 @@ def sweep_point(
     settings = TrainSettings(hidden_size, proj_size, seed=seed, lr=lr, epochs=epochs, data=data)
     trainer = make_pair_trainer(settings, "LSTMP" if proj_size else "LSTM")
     history = trainer.train_epochs(epochs)
-    last = history[-1]
+    last = {**history[-1], **trainer.evaluate()}  # both splits on the final weights (history's train_* run)
     model = trainer.model
     with torch_threads(trainer.num_threads):  # one thread for small models: many times faster on a busy CPU
         everything = evaluate_all_pairs(model)

@@ -179,7 +179,7 @@ def train_section(spec: compare.PairSpec | None) -> None:
                 final = run.final_table()
             if len(final):
                 st.dataframe(final, hide_index=True, width="stretch", key="cmp_final", column_config={
-                    c: PERCENT for c in ("test bit accuracy", "test exact match", "train exact match")})  # fmt: skip
+                    c: PERCENT for c in ("test bit accuracy", "test exact match", "train exact match (running)")})  # fmt: skip
             if was_running and not run.running:
                 st.rerun(scope="app")  # the buttons follow the finished run
 
