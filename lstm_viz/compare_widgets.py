@@ -178,8 +178,9 @@ def train_section(spec: compare.PairSpec | None) -> None:
                     col.plotly_chart(cf.training_figure(history, x=x), width="stretch", key=f"cmp_curve_{x}")
                 final = run.final_table()
             if len(final):
-                st.dataframe(final, hide_index=True, width="stretch", key="cmp_final", column_config={
-                    c: PERCENT for c in ("test bit accuracy", "test exact match", "train exact match (running)")})  # fmt: skip
+                percent = ("test bit accuracy", "test exact match", "train exact match (running)")
+                st.dataframe(final, hide_index=True, width="stretch", key="cmp_final",
+                             column_config=dict.fromkeys(percent, PERCENT))  # fmt: skip
             if was_running and not run.running:
                 st.rerun(scope="app")  # the buttons follow the finished run
 
