@@ -502,10 +502,20 @@ class RecordingLSTM(nn.LSTM):
     def _record_from_kernel(
         self, x: Tensor, x_l: Tensor, h0: Tensor, c0: Tensor, batched: bool, dropout_on: bool
     ) -> Recording | None:
-        """Every layer and direction through the fused kernel, reading its own gates and c (see kernel_gates)."""
+        """Every layer and direction through the fused kernel, reading its own gates and c (see kernel_gates).
+
+        One layer and direction: the recording *is* the kernel's workspace (views, nothing copied). Several: each
+        workspace is copied into one (L, D, T, B, ·) tensor per name right after its kernel call, while it is
+        still in cache, and the layer's output is written by the concatenation that feeds the next layer.
+        """
         T, B, _ = x_l.shape
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
-        traces: list[list[kernel_gates.LayerTrace]] = []
+        single = L == 1 and D == 1
+        if not single:
+            gates = x_l.new_empty(L, D, T, B, 4 * H)
+            c = x_l.new_empty(L, D, T, B, H)
+            outs = x_l.new_empty(L, T, B, D * H)  # each layer's output; m = h is a view of it
+            backwards = torch.arange(T - 1, -1, -1, device=x_l.device)
         h_n, c_n = [], []
         for k in range(L):
             layer = []
@@ -522,32 +532,26 @@ class RecordingLSTM(nn.LSTM):
                 )
                 if trace is None:
                     return None
-                layer.append(trace)
-            traces.append(layer)
-            out = layer[0].output if D == 1 else torch.cat([t.output for t in layer], dim=-1)
-            h_n.append(torch.stack([t.h_n for t in layer]))
-            c_n.append(torch.stack([t.c_n for t in layer]))
+                if single:
+                    gates, c = trace.gates[None, None], trace.c[None, None]
+                elif trace.time_reversed:  # steps back in position order
+                    torch.index_select(trace.gates, 0, backwards, out=gates[k, d])
+                    torch.index_select(trace.c, 0, backwards, out=c[k, d])
+                else:
+                    gates[k, d].copy_(trace.gates)
+                    c[k, d].copy_(trace.c)
+                layer.append((trace.output, trace.h_n, trace.c_n))
+            if single:
+                out = layer[0][0]
+            else:
+                out = torch.cat([o for o, _, _ in layer], dim=-1, out=outs[k])
+            h_n.append(torch.stack([h for _, h, _ in layer]))
+            c_n.append(torch.stack([cn for _, _, cn in layer]))
             x_l = out
             if dropout_on and k < L - 1:
                 x_l = F.dropout(x_l, p=self.dropout, training=True)
-        if L == 1 and D == 1:  # views into the kernel's workspace: nothing is copied
-            only = traces[0][0]
-            gates = only.gates.unsqueeze(0).unsqueeze(0)
-            c, m = only.c.unsqueeze(0).unsqueeze(0), out.unsqueeze(0).unsqueeze(0)
-        else:  # one (L, D, T, B, ·) tensor per name, steps put back in position order
-            gates = x_l.new_empty(L, D, T, B, 4 * H)
-            c = x_l.new_empty(L, D, T, B, H)
-            m = x_l.new_empty(L, D, T, B, H)
-            backwards = torch.arange(T - 1, -1, -1, device=x_l.device)
-            for k, layer in enumerate(traces):
-                for d, trace in enumerate(layer):
-                    if trace.time_reversed:
-                        torch.index_select(trace.gates, 0, backwards, out=gates[k, d])
-                        torch.index_select(trace.c, 0, backwards, out=c[k, d])
-                    else:
-                        gates[k, d].copy_(trace.gates)
-                        c[k, d].copy_(trace.c)
-                    m[k, d].copy_(trace.output)
+        # (L, T, B, D·H) → (L, D, T, B, H): each direction's slice of each layer's output
+        m = out[None, None] if single else outs.view(L, T, B, D, H).permute(0, 3, 1, 2, 4)
         i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
         return self._assemble(
             x, out, h_n, c_n, batched, "kernel", {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
