@@ -34,6 +34,8 @@ from lstm_viz.device import torch_threads
 
 __all__ = [
     "DETAIL_SECONDS",
+    "DETAIL_SECONDS_SUBTRACTION",
+    "DETAIL_SECONDS_TOY",
     "MAX_EPOCHS",
     "MAX_LR",
     "TICK_SECONDS",
@@ -51,6 +53,8 @@ __all__ = [
 
 TICK_SECONDS = 0.5  # how often the page redraws while training (≥ 2 updates a second)
 DETAIL_SECONDS = 2.0  # how often the heavier detail figures (gates, weights, saturation) follow
+DETAIL_SECONDS_TOY = DETAIL_SECONDS  # the gate view over four days and the twelve weights
+DETAIL_SECONDS_SUBTRACTION = 4.0  # error and saturation charts cost more, on the server and in the browser
 TRAIN_SHARE = 0.9  # the share of each tick spent training; the rest is the page's redraw
 MAX_EPOCHS = 1_000_000
 MAX_LR = 10.0

@@ -182,6 +182,7 @@ def live_fragment(
     figures: Figures,
     main: tuple[str, ...] = ("curves",),
     details: tuple[str, ...] = (),
+    details_every: float = DETAIL_SECONDS,
 ) -> None:
     """The live part of a training page: progress bar, then one chart per name in ``main`` and ``details``.
 
@@ -190,7 +191,8 @@ def live_fragment(
 
     While the run is running, one fragment run loops for up to ``LOOP_SECONDS``: train for ``TRAIN_SHARE`` of a
     ``TICK_SECONDS`` tick, redraw the progress bar and the ``main`` charts into their placeholders, and the
-    ``details`` charts every ``DETAIL_SECONDS``; then the fragment's ``run_every`` starts the next loop at once.
+    ``details`` charts every ``details_every`` seconds; then the fragment's ``run_every`` starts the next loop at
+    once.
     Looping inside one run keeps the browser's timer and the round trips out of the training time. A click
     anywhere on the page interrupts the loop at its next redraw (within one tick); when the run stops by itself
     (target reached, NaN loss) the whole page reruns so the buttons follow.
@@ -214,7 +216,7 @@ def live_fragment(
             now = time.perf_counter()
             parts = main + (details if now >= details_due or not run.running else ())
             if parts != main:
-                details_due = now + DETAIL_SECONDS
+                details_due = now + details_every
             with run.threads():
                 drawn = figures(run, cache, parts)
             for name in parts:  # a part not drawn now (e.g. no weights for nn.LSTM) must not show a stale chart

@@ -5,7 +5,7 @@ import functools
 import streamlit as st
 
 from lstm_viz import subtraction
-from lstm_viz.live import MAX_EPOCHS, MAX_LR
+from lstm_viz.live import DETAIL_SECONDS_SUBTRACTION, MAX_EPOCHS, MAX_LR
 from lstm_viz.live_widgets import (
     apply_settings,
     live_fragment,
@@ -92,6 +92,7 @@ def figures(run, previous, parts):
     )
 
 
-live_fragment(run, "sub", figures, main=("curves",), details=("errors", "saturation"))
+live_fragment(run, "sub", figures, main=("curves",), details=("errors", "saturation"),
+              details_every=DETAIL_SECONDS_SUBTRACTION)
 try_subtraction(run)
 save_and_explore(run, "sub_run", default_name="subtraction")

@@ -4,7 +4,7 @@ import functools
 
 import streamlit as st
 
-from lstm_viz.live import MAX_EPOCHS, MAX_LR
+from lstm_viz.live import DETAIL_SECONDS_TOY, MAX_EPOCHS, MAX_LR
 from lstm_viz.live_widgets import apply_settings, live_fragment, live_run, remembered, run_controls, save_and_explore
 from lstm_viz.shell import ensure_app_shell
 from lstm_viz.training import PRESETS, make_trainer
@@ -86,5 +86,5 @@ def figures(run, previous, parts):
     return toy_live_figures(run.history, run.probes, run.model, previous=previous, parts=parts)
 
 
-live_fragment(run, "toy", figures, main=("curves",), details=("gates", "weights"))
+live_fragment(run, "toy", figures, main=("curves",), details=("gates", "weights"), details_every=DETAIL_SECONDS_TOY)
 save_and_explore(run, "toy_run", default_name=task)
