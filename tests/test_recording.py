@@ -325,6 +325,23 @@ def test_nan_input_is_recorded_as_nan_and_keeps_the_kernel(monkeypatch):
     assert torch.isnan(rec.c[0, 0, 0, 3:]).all() and not torch.isnan(rec.c[0, 0, 0, :3]).any()
 
 
+@pytest.mark.parametrize("strategy", ["kernel", "replay", "loop"])
+@pytest.mark.parametrize("layers,bidirectional", [(1, False), (2, True)])
+def test_pickling_stores_compact_tensors(strategy, layers, bidirectional):
+    """st.cache_data pickles recordings: views into a workspace or a shared gate buffer must not drag it along."""
+    import pickle
+
+    model = RecordingLSTM(4, 64, layers, bidirectional=bidirectional)
+    rec = model.record(torch.randn(300, 4), strategy=strategy)
+    data = pickle.dumps(rec)
+    back = pickle.loads(data)
+    names = ("output", "h_n", "c_n", "x", "f", "i", "g", "o", "c", "m", "h")
+    assert all(torch.equal(getattr(rec, k), getattr(back, k)) for k in names)
+    assert back.m is back.h and back.extras == rec.extras
+    compact = sum(getattr(rec, k).numel() * 4 for k in names if k != "h")  # h is m
+    assert len(data) < 1.1 * compact + 20_000, (len(data), compact)
+
+
 def test_auto_picks_the_kernel_where_it_runs_and_computes_elsewhere():
     x = torch.randn(5, 2, 3)
     assert RecordingLSTM(3, 4).record(x).extras["strategy"] == "kernel"
