@@ -30,6 +30,7 @@ __all__ = [
     "SEED",
     "SubtractionData",
     "all_pairs",
+    "bits_right",
     "decode",
     "decode_batch",
     "encode",
@@ -227,7 +228,6 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-@torch.no_grad()
 def predict_probs(model: nn.Module, x: Tensor) -> Tensor:
     """Bit probabilities ``(N, 8)`` for inputs ``(N, 8, 2)``, in eval mode (the mode is restored after), without
     building an autograd graph."""
@@ -239,10 +239,15 @@ def predict_probs(model: nn.Module, x: Tensor) -> Tensor:
         model.train(was_training)
 
 
+def bits_right(probs: Tensor, y: Tensor) -> Tensor:
+    """``(N, 8)`` booleans: where the predicted bit (probability ≥ 0.5) equals the target bit. The one rule for
+    "right" — evaluation, the exhaustive check and the engine's running train metrics all use it."""
+    return (probs >= 0.5) == (y.to(probs.device) >= 0.5)
+
+
 def evaluate(model: nn.Module, x: Tensor, y: Tensor) -> dict[str, float]:
     """``{"bit_acc", "exact_match"}`` in [0, 1]: share of right bits, share of samples with all 8 bits right."""
-    pred = predict_probs(model, x) >= 0.5
-    right = pred == (y.to(pred.device) >= 0.5)
+    right = bits_right(predict_probs(model, x), y)
     return {"bit_acc": float(right.float().mean()), "exact_match": float(right.all(-1).float().mean())}
 
 
@@ -258,7 +263,7 @@ def evaluate_all_pairs(model: nn.Module, batch_size: int = 8192) -> dict[str, ob
         chunk = pairs[start : start + batch_size]
         probs = predict_probs(model, encode_batch(chunk[:, 0], chunk[:, 1]).to(device)).cpu()
         truth = targets(chunk[:, 0], chunk[:, 1])
-        right = (probs >= 0.5) == (truth >= 0.5)
+        right = bits_right(probs, truth)
         right_bits += int(right.sum())
         bad = (~right.all(-1)).nonzero().view(-1)
         n_wrong += len(bad)

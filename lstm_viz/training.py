@@ -298,7 +298,7 @@ class Trainer:
                 self.optimizer.step()
                 total += loss.detach() * len(xb)
                 if probs is not None:  # running train metrics, from predictions made anyway (no sync)
-                    right = (probs >= 0.5) == (yb >= 0.5)
+                    right = subtraction.bits_right(probs, yb)
                     right_bits += right.sum()
                     right_samples += right.all(-1).sum()
             self.epoch += 1
