@@ -29,7 +29,7 @@ import torch
 
 from lstm_viz import subtraction
 from lstm_viz.checkpoints import CheckpointError, load_checkpoint
-from lstm_viz.models import LSTMVizModel
+from lstm_viz.models import LSTMVizModel, count_parameters
 from lstm_viz.parsing import InputError, parse_subtraction, parse_toy_sequence, parse_vectors
 from lstm_viz.training import PRESETS, TASKS, make_trainer
 
@@ -209,7 +209,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "preset": args.preset,
             "seed": trainer.seed,
             "proj_size": trainer.model.config.proj_size,
-            "parameters": sum(p.numel() for p in trainer.model.parameters()),
+            "parameters": count_parameters(trainer.model),
             "train_seconds": round(seconds, 3),
             "out": str(out),
         }
@@ -289,7 +289,7 @@ def cmd_info(args: argparse.Namespace, argv: Sequence[str]) -> int:
     info = {
         "description": ckpt.description,
         "config": ckpt.config.to_dict(),
-        "parameters": sum(p.numel() for p in ckpt.model.parameters()),
+        "parameters": count_parameters(ckpt.model),
         "epochs": len(ckpt.history),
         "last": _json_safe(ckpt.history[-1]) if ckpt.history else None,
         "command": ckpt.meta.get("command"),

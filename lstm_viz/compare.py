@@ -31,10 +31,10 @@ from torch import nn
 from lstm_viz import subtraction
 from lstm_viz.answer import Answer, model_answer
 from lstm_viz.checkpoints import load_checkpoint
-from lstm_viz.device import pick_device, torch_threads
+from lstm_viz.device import SMALL_MODEL, pick_device, small_model_threads, torch_threads
 from lstm_viz.inputs import typed_input
 from lstm_viz.live import TICK_SECONDS, TRAIN_SHARE, LiveRun, Progress, RunState, validate_epochs, validate_lr
-from lstm_viz.models import LSTMVizModel, ModelConfig, build_model
+from lstm_viz.models import LSTMVizModel, ModelConfig, build_model, count_parameters
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.recording import DIRECTIONS, Recording, RecordingLSTM
 from lstm_viz.subtraction import evaluate_all_pairs
@@ -104,7 +104,6 @@ MAX_SIZE = 4096  # input_size / hidden_size cap: one (4H, H) matrix at 4096 is a
 MAX_LAYERS = 8
 MAX_BATCH = 1024
 MAX_SEQ_LEN = 4096
-SMALL_MODEL = 1_000_000  # parameters; below this, CPU timing (like training) uses one thread
 MAX_PARAMETERS = 50_000_000  # both models together, about 200 MB of float32 weights
 MAX_LATENCY_WORK = 2e10  # multiply-adds in one timed forward pass (batch × T × per step): 10 s or more on a CPU
 LATENCY_SECONDS = 8.0  # time budget of one latency measurement on the page
@@ -286,11 +285,6 @@ def parameter_table(module: nn.LSTM) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["name", "layer", "direction", "kind", "shape", "count"])
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Total number of parameter elements of ``module``."""
-    return sum(p.numel() for p in module.parameters())
 
 
 def _shape_text(shape: object) -> str:
@@ -503,8 +497,7 @@ def measure_latency(
         inputs.append(x if module.batch_first else x.transpose(0, 1))
     samples: list[list[float]] = [[] for _ in modules]
     if threads is None:  # small models: one thread, as the trainer does; several only fight on a busy CPU
-        small = all(count_parameters(m) < SMALL_MODEL for m in modules)
-        threads = 1 if small else torch.get_num_threads()
+        threads = small_model_threads(*modules) or torch.get_num_threads()
     requested = runs
     warmup = max(1, warmup)
     with torch.inference_mode(), _quiet(), torch_threads(threads):
@@ -867,7 +860,7 @@ def side_by_side(models: dict[str, LSTMVizModel], text: str) -> dict[str, Side]:
     sides = {}
     for name, model in models.items():
         inp = typed_input(text, model.config)
-        with torch.no_grad(), torch_threads(1 if count_parameters(model) < 1_000_000 else None), _quiet():
+        with torch.no_grad(), torch_threads(small_model_threads(model)), _quiet():
             rec = model.record(inp.x)
             answer = model_answer(model, inp)
         sides[name] = Side(rec, answer, inp.feature_names, model.config.label())

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["describe_device", "pick_device", "torch_threads"]
+__all__ = ["SMALL_MODEL", "describe_device", "pick_device", "small_model_threads", "torch_threads"]
+
+SMALL_MODEL = 1_000_000  # parameters; below this, CPU work (training, timing, recording) runs on one thread
 
 # The CPU thread count at start-up: the training engine briefly runs small models on one thread, and the
 # sidebar should not report that passing setting.
@@ -60,3 +62,10 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def small_model_threads(*modules: torch.nn.Module) -> int | None:
+    """1 when every module has under ``SMALL_MODEL`` parameters (the seed posts' models all do), else None: the
+    thread count for :func:`torch_threads`. On a busy CPU extra threads only wait for each other on small ops."""
+    small = all(sum(p.numel() for p in m.parameters()) < SMALL_MODEL for m in modules)
+    return 1 if small else None

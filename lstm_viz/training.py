@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from lstm_viz import regressor, subtraction, toy
 from lstm_viz.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from lstm_viz.device import pick_device, torch_threads
+from lstm_viz.device import pick_device, small_model_threads, torch_threads
 from lstm_viz.models import LSTMVizModel, ModelConfig, build_model
 from lstm_viz.parsing import InputError
 
@@ -81,7 +81,6 @@ _FAMILY = {
     "subtraction-gru": "subtraction",
     "regressor": "regression",
 }
-_SMALL_MODEL = 1_000_000  # parameters; below this, CPU training runs on one thread
 
 
 @dataclass
@@ -230,8 +229,7 @@ class Trainer:
         self.paused = False
         self.callbacks: list[Callable[[dict], None]] = []
         if num_threads is None and self.device.type == "cpu":
-            small = sum(p.numel() for p in self.model.parameters()) < _SMALL_MODEL
-            num_threads = 1 if small else None
+            num_threads = small_model_threads(self.model)
         self.num_threads = num_threads
 
     # ------------------------------------------------------------------ controls
