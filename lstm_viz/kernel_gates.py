@@ -9,8 +9,8 @@ The workspace layout is oneDNN's, not a public API, so this module
 
 - derives it from oneDNN's own rules (``rnn_utils::set_offsets``: regions page-aligned in the order gates, ht,
   states, c; leading dimensions padded by ``get_good_ld``),
-- checks each new size against numbers it knows independently — the kernel's ``c_n`` must equal the last recorded c
-  bit for bit, and the last step must satisfy c = f⊙c_prev + i⊙g and h = o⊙tanh(c) — and
+- checks each new size against numbers it knows independently — the last step read from the workspace must
+  satisfy c_n = f⊙c_prev + i⊙g with the kernel's own c_n, and h = o⊙tanh(c_n) with the kernel's own output — and
 - returns ``None`` whenever it is unavailable (no oneDNN, not float32 on the CPU, projections, a layout check that
   fails), so the caller falls back to computing the gates itself.
 

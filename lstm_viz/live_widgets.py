@@ -8,6 +8,7 @@ run is running and trains for ``TRAIN_SHARE`` of each tick.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -192,13 +193,10 @@ def live_fragment(
     While the run is running, one fragment run loops for up to ``LOOP_SECONDS``: train for ``TRAIN_SHARE`` of a
     ``TICK_SECONDS`` tick, redraw the progress bar and the ``main`` charts into their placeholders, and the
     ``details`` charts every ``details_every`` seconds; then the fragment's ``run_every`` starts the next loop at
-    once.
-    Looping inside one run keeps the browser's timer and the round trips out of the training time. A click
+    once. Looping inside one run keeps the browser's timer and the round trips out of the training time. A click
     anywhere on the page interrupts the loop at its next redraw (within one tick); when the run stops by itself
     (target reached, NaN loss) the whole page reruns so the buttons follow.
     """
-    import time
-
     cache: dict[str, Any] = st.session_state.setdefault(f"{key}_figures", {})
 
     @st.fragment(run_every=TICK_SECONDS if run.running else None)

@@ -34,10 +34,9 @@ defaults = {"source": next(iter(SOURCES)), "cell": "LSTM", "hidden": 32, "proj":
             "seed": subtraction.SEED}  # fmt: skip
 saved = remembered("sub", defaults)
 
-data = subtraction.load_data(SOURCES[st.session_state.sub_source])
+data = subtraction.load_data(SOURCES[st.session_state.sub_source])  # the radio below holds the same choice
 with st.expander(f"The data: {len(data.x_train):,} train and {len(data.x_test):,} test samples", expanded=False):
-    source = SOURCES[st.radio("Data", list(SOURCES), key="sub_source", horizontal=True)]
-    data = subtraction.load_data(source)
+    st.radio("Data", list(SOURCES), key="sub_source", horizontal=True)
     c1, c2, c3 = st.columns(3)
     c1.metric("train samples", f"{len(data.x_train):,}")
     c2.metric("test samples", f"{len(data.x_test):,}")
