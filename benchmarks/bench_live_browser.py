@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -39,9 +38,8 @@ from lstm_viz import subtraction  # noqa: E402
 from lstm_viz.live import MAX_EPOCHS  # noqa: E402
 from lstm_viz.training import make_trainer  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_FLAGS, running_app  # noqa: E402
-from tests.e2e.helpers import open_page, wait_idle  # noqa: E402
+from tests.e2e.helpers import PROGRESS, epoch_shown, open_page, press, set_number, wait_idle  # noqa: E402
 
-PROGRESS = "[data-testid='stProgress']"
 PAGES = {
     # page path: (headless recipe as the page builds it with its defaults, epochs to set, what the label says)
     "subtraction": ("train_subtraction", dict(task="subtraction", preset="seed", lr=0.01, seed=subtraction.SEED),
@@ -76,14 +74,6 @@ def move_chromium(cores: set[int]) -> int:
     return moved
 
 
-def epoch_on_page(page) -> int:
-    text = page.locator(PROGRESS).first.inner_text()
-    match = re.search(r"epoch ([\d,]+) /", text)
-    if not match:
-        raise RuntimeError(f"no epoch counter in the progress bar: {text!r}")
-    return int(match.group(1).replace(",", ""))
-
-
 def next_epoch_shown(page, timeout_s: float = 10) -> tuple[int, float]:
     """(epoch, time) at the moment the page's counter next changes: no staleness from the redraw period."""
     before = page.locator(PROGRESS).first.inner_text()
@@ -92,12 +82,7 @@ def next_epoch_shown(page, timeout_s: float = 10) -> tuple[int, float]:
         if time.perf_counter() > deadline:
             raise RuntimeError(f"the epoch counter did not move in {timeout_s:.0f} s: {text!r}")
         time.sleep(0.01)
-    return epoch_on_page(page), time.perf_counter()
-
-
-def click(page, name: str) -> None:
-    buttons = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True)
-    buttons.first.click(force=True)
+    return epoch_shown(page), time.perf_counter()
 
 
 def wait_paused(page, timeout_s: float = 30) -> None:
@@ -112,8 +97,8 @@ def wait_paused(page, timeout_s: float = 30) -> None:
     wait_idle(page)
 
 
-def headless_rate(recipe: dict, trainer, seconds: float) -> float:
-    """Epochs per second of ``trainer`` (built from ``recipe``) over about ``seconds``."""
+def headless_rate(trainer, seconds: float) -> float:
+    """Epochs per second of ``trainer`` (built from the page's recipe) over about ``seconds``."""
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         trainer.train_epochs(1)
@@ -125,30 +110,27 @@ def measure(browser, url: str, name: str, seconds: float, rounds: int) -> dict:
     path, recipe, epochs = PAGES[name]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     open_page(page, url, path)
-    box = page.get_by_label("Epochs", exact=True)
-    box.fill(str(epochs))
-    box.press("Enter")
-    wait_idle(page)
+    set_number(page, "Epochs", epochs)
     options = dict(recipe)
     task = options.pop("task")
     trainer = make_trainer(task, **options)
     trainer.train_epochs(2)  # first kernels, allocations
-    click(page, "Start")
+    press(page, "Start")
     time.sleep(min(5.0, seconds))  # the run builds its model and draws its first charts
-    click(page, "Pause")
+    press(page, "Pause")
     wait_paused(page)
     live, headless = [], []
     for _ in range(rounds):
-        click(page, "Resume")
+        press(page, "Resume")
         time.sleep(1.0)  # the click's own rerun is not training speed
         e0, t0 = next_epoch_shown(page)
         time.sleep(seconds)
         e1, t1 = next_epoch_shown(page)
-        click(page, "Pause")
+        press(page, "Pause")
         wait_paused(page)
         live.append((e1 - e0) / (t1 - t0))
-        headless.append(headless_rate(recipe, trainer, seconds))
-    click(page, "Stop")
+        headless.append(headless_rate(trainer, seconds))
+    press(page, "Stop")
     page.close()
     ratios = [lv / h for lv, h in zip(live, headless, strict=True)]
     return {"live": live, "headless": headless, "ratios": ratios}

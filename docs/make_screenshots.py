@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import CHROMIUM_FLAGS, running_app  # noqa: E402
-from tests.e2e.helpers import open_page, wait_idle  # noqa: E402
+from tests.e2e.helpers import PROGRESS, open_page, press, wait_idle  # noqa: E402
 
 PAGES = [  # (file name, URL path, buttons to press in turn, each followed by training until "finished")
     ("home", "", ()),
@@ -28,7 +28,6 @@ PAGES = [  # (file name, URL path, buttons to press in turn, each followed by tr
     ("gradient_flow", "gradient_flow", ()),
     ("cell_step", "cell_step", ()),
 ]
-PROGRESS = "[data-testid='stProgress']"
 
 
 def main() -> None:
@@ -39,7 +38,7 @@ def main() -> None:
         for name, path, buttons in PAGES:
             open_page(page, url, path, timeout_ms=180_000)
             for button in buttons:
-                page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=button, exact=True).click()
+                press(page, button)
                 page.wait_for_timeout(1000)
                 page.wait_for_function(
                     f"document.querySelector(\"{PROGRESS}\")?.innerText.includes('finished')", timeout=180_000

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 IDLE = "[data-test-script-state='notRunning']"
+PROGRESS = "[data-testid='stProgress']"  # the live pages' progress bar: "epoch 12 / 100 · 9.8 epochs/s · …"
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
@@ -26,3 +29,27 @@ def open_page(page, app_url: str, url_path: str = "", timeout_ms: int = 60_000) 
 def assert_no_exception(page) -> None:
     exceptions = page.locator("[data-testid='stException']")
     assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def epoch_shown(page) -> int:
+    """The epoch in the (first) progress bar's label."""
+    text = page.locator(PROGRESS).first.inner_text()
+    match = re.search(r"epoch ([\d,]+) /", text)
+    assert match, f"no epoch counter in the progress bar: {text!r}"
+    return int(match.group(1).replace(",", ""))
+
+
+def set_number(page, label: str, value: int) -> None:
+    """Type ``value`` into the number box labelled ``label``, press Enter and wait for the rerun."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(page)
+
+
+def press(page, name: str) -> None:
+    """Click the main area's (first) button called ``name``.
+
+    force: while charts redraw, Playwright's "element is stable" wait can take seconds on a busy machine.
+    """
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True).first.click(force=True)

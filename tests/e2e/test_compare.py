@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
-
-PROGRESS = "[data-testid='stProgress']"
+from tests.e2e.helpers import PROGRESS, assert_no_exception, open_page, wait_idle
 
 
 def chart_text(page, title: str) -> str:

@@ -5,28 +5,15 @@ from __future__ import annotations
 import re
 import time
 
-from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
-
-PROGRESS = "[data-testid='stProgress']"
-
-
-def epoch_shown(page) -> int:
-    text = page.locator(PROGRESS).first.inner_text()
-    match = re.search(r"epoch ([\d,]+) /", text)
-    assert match, text
-    return int(match.group(1).replace(",", ""))
-
-
-def set_number(page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
-
-
-def press(page, name: str) -> None:
-    # force: while charts redraw, Playwright's "element is stable" wait can take seconds on a busy machine
-    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True).click(force=True)
+from tests.e2e.helpers import (
+    PROGRESS,
+    assert_no_exception,
+    epoch_shown,
+    open_page,
+    press,
+    set_number,
+    wait_idle,
+)
 
 
 def wait_for(predicate, timeout_s: float = 90, what: str = "condition") -> float:
