@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from lstm_viz.allocator import keep_freed_memory
-from lstm_viz.device import describe_device, pick_device
-from lstm_viz.widgets import sidebar_model_picker
+from lstm_viz.core.allocator import keep_freed_memory
+from lstm_viz.core.device import describe_device, pick_device
+from lstm_viz.ui.widgets import sidebar_model_picker
 
 keep_freed_memory()  # once per process: recordings reuse freed memory instead of page-faulting (allocator.py)
 

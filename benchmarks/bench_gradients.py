@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from lstm_viz.gradients import FlowSettings, build_net, compare_gradient_flow, make_task, train_net, unroll_loss
+from lstm_viz.gradients.flow import FlowSettings, build_net, compare_gradient_flow, make_task, train_net, unroll_loss
 
 CPU = torch.device("cpu")
 

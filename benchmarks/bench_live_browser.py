@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lstm_viz import subtraction  # noqa: E402
-from lstm_viz.live import MAX_EPOCHS  # noqa: E402
-from lstm_viz.training import make_trainer  # noqa: E402
+from lstm_viz.tasks import subtraction  # noqa: E402
+from lstm_viz.training.engine import make_trainer  # noqa: E402
+from lstm_viz.training.live import MAX_EPOCHS  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_FLAGS, running_app  # noqa: E402
 from tests.e2e.helpers import PROGRESS, epoch_shown, open_page, press, set_number, wait_idle  # noqa: E402
 

@@ -21,10 +21,10 @@ import time
 
 import plotly.io
 
-from lstm_viz import subtraction
-from lstm_viz.live import DETAIL_SECONDS_SUBTRACTION, DETAIL_SECONDS_TOY, TICK_SECONDS, TRAIN_SHARE, LiveRun
-from lstm_viz.training import make_trainer
-from lstm_viz.training_figures import gate_saturation, subtraction_live_figures, toy_live_figures
+from lstm_viz.live.figures import gate_saturation, subtraction_live_figures, toy_live_figures
+from lstm_viz.tasks import subtraction
+from lstm_viz.training.engine import make_trainer
+from lstm_viz.training.live import DETAIL_SECONDS_SUBTRACTION, DETAIL_SECONDS_TOY, TICK_SECONDS, TRAIN_SHARE, LiveRun
 
 
 def send_like_streamlit(figures: dict) -> int:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from lstm_viz import RecordingLSTM, describe_device, pick_device
-from lstm_viz.allocator import keep_freed_memory
+from lstm_viz.core.allocator import keep_freed_memory
 
 # (label, batch, T, input, hidden, layers, bidirectional)
 CASES = [

@@ -30,8 +30,8 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lstm_viz import toy
-from lstm_viz.training import PRESETS, make_trainer
+from lstm_viz.tasks import toy
+from lstm_viz.training.engine import PRESETS, make_trainer
 from tests import seed004  # seed 004's script: the reference the tests use too
 
 

@@ -2,8 +2,8 @@
 
 import sys
 
-from lstm_viz.allocator import keep_freed_memory
 from lstm_viz.cli import main
+from lstm_viz.core.allocator import keep_freed_memory
 
 if __name__ == "__main__":
     keep_freed_memory()  # a program of our own: reuse freed memory (see lstm_viz/allocator.py)

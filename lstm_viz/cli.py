@@ -27,11 +27,11 @@ from typing import Any, NoReturn
 
 import torch
 
-from lstm_viz import subtraction
-from lstm_viz.checkpoints import CheckpointError, load_checkpoint
-from lstm_viz.models import LSTMVizModel, count_parameters
 from lstm_viz.parsing import InputError, parse_subtraction, parse_toy_sequence, parse_vectors
-from lstm_viz.training import PRESETS, TASKS, make_trainer
+from lstm_viz.tasks import subtraction
+from lstm_viz.tasks.models import LSTMVizModel, count_parameters
+from lstm_viz.training.checkpoints import CheckpointError, load_checkpoint
+from lstm_viz.training.engine import PRESETS, TASKS, make_trainer
 
 __all__ = ["ExitError", "main", "parse_input"]
 
@@ -108,7 +108,7 @@ def _load(path: str) -> LSTMVizModel:
 
 def _device(name: str | None) -> torch.device:
     if name is None:
-        from lstm_viz.device import pick_device
+        from lstm_viz.core.device import pick_device
 
         return pick_device()
     if name == "cuda" and not torch.cuda.is_available():

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from lstm_viz import cellstep as cs
-from lstm_viz import cellstep_widgets as cw
-from lstm_viz.shell import ensure_app_shell
-from lstm_viz.widgets import current_model
+from lstm_viz.cell_step import steps as cs
+from lstm_viz.cell_step import ui as cw
+from lstm_viz.ui.shell import ensure_app_shell
+from lstm_viz.ui.widgets import current_model
 
 ensure_app_shell()
 

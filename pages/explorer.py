@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from lstm_viz import explorer_widgets as ew
-from lstm_viz.device import describe_device
-from lstm_viz.shell import ensure_app_shell
-from lstm_viz.widgets import cached_recording, current_model
+from lstm_viz.core.device import describe_device
+from lstm_viz.explorer import ui as ew
+from lstm_viz.ui.shell import ensure_app_shell
+from lstm_viz.ui.widgets import cached_recording, current_model
 
 ensure_app_shell()
 loaded = current_model()

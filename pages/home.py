@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lstm_viz.shell import ensure_app_shell
+from lstm_viz.ui.shell import ensure_app_shell
 
 ensure_app_shell()
 

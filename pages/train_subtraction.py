@@ -4,9 +4,8 @@ import functools
 
 import streamlit as st
 
-from lstm_viz import subtraction
-from lstm_viz.live import DETAIL_SECONDS_SUBTRACTION, MAX_EPOCHS, MAX_LR
-from lstm_viz.live_widgets import (
+from lstm_viz.live.figures import dataset_preview, gate_saturation, subtraction_live_figures
+from lstm_viz.live.ui import (
     apply_settings,
     live_fragment,
     live_run,
@@ -15,9 +14,10 @@ from lstm_viz.live_widgets import (
     save_and_explore,
     try_subtraction,
 )
-from lstm_viz.shell import ensure_app_shell
-from lstm_viz.training import make_trainer
-from lstm_viz.training_figures import dataset_preview, gate_saturation, subtraction_live_figures
+from lstm_viz.tasks import subtraction
+from lstm_viz.training.engine import make_trainer
+from lstm_viz.training.live import DETAIL_SECONDS_SUBTRACTION, MAX_EPOCHS, MAX_LR
+from lstm_viz.ui.shell import ensure_app_shell
 
 ensure_app_shell()
 

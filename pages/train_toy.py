@@ -4,11 +4,11 @@ import functools
 
 import streamlit as st
 
-from lstm_viz.live import DETAIL_SECONDS_TOY, MAX_EPOCHS, MAX_LR
-from lstm_viz.live_widgets import apply_settings, live_fragment, live_run, remembered, run_controls, save_and_explore
-from lstm_viz.shell import ensure_app_shell
-from lstm_viz.training import PRESETS, make_trainer
-from lstm_viz.training_figures import toy_live_figures
+from lstm_viz.live.figures import toy_live_figures
+from lstm_viz.live.ui import apply_settings, live_fragment, live_run, remembered, run_controls, save_and_explore
+from lstm_viz.training.engine import PRESETS, make_trainer
+from lstm_viz.training.live import DETAIL_SECONDS_TOY, MAX_EPOCHS, MAX_LR
+from lstm_viz.ui.shell import ensure_app_shell
 
 ensure_app_shell()
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from lstm_viz.checkpoints import load_checkpoint, save_checkpoint
 from lstm_viz.cli import main
-from lstm_viz.models import ModelConfig, build_model
-from lstm_viz.training import make_trainer
+from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.training.checkpoints import load_checkpoint, save_checkpoint
+from lstm_viz.training.engine import make_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 

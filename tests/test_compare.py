@@ -12,9 +12,10 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from lstm_viz import compare
-from lstm_viz import compare_figures as cf
-from lstm_viz.compare import (
+from lstm_viz.core.recording import RecordingLSTM
+from lstm_viz.lstmp import compare
+from lstm_viz.lstmp import figures as cf
+from lstm_viz.lstmp.compare import (
     Latency,
     PairSpec,
     build_pair,
@@ -28,7 +29,6 @@ from lstm_viz.compare import (
     summary_table,
     validate_pair,
 )
-from lstm_viz.recording import RecordingLSTM
 
 CASES = list(itertools.product([1, 2, 3], [False, True], [0, 2], [True, False]))  # layers, bidir, proj, bias
 

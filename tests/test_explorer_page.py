@@ -10,9 +10,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz.models import ModelConfig, build_model
-from lstm_viz.sources import LoadedModel, RandomSpec, random_model
-from lstm_viz.widgets import MODEL_KEY
+from lstm_viz.explorer.sources import LoadedModel, RandomSpec, random_model
+from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.ui.widgets import MODEL_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explorer.py")
 

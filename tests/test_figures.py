@@ -7,16 +7,16 @@ import plotly.io as pio
 import pytest
 import torch
 
-from lstm_viz import figures
-from lstm_viz.answer import answer_figure, model_answer
-from lstm_viz.budget import bin_time, pick_units, plan_view
-from lstm_viz.divergence import difference_heatmaps, first_divergence
-from lstm_viz.export import figure_html, recording_csv, recording_frame, recording_parquet
-from lstm_viz.inputs import typed_input
-from lstm_viz.models import ModelConfig, build_model
-from lstm_viz.recording import DISPLAY_ORDER, RecordingLSTM
-from lstm_viz.saturation import saturation_batch, saturation_figure, saturation_table
-from lstm_viz.worked_steps import gate_weights, worked_steps
+from lstm_viz.core.recording import DISPLAY_ORDER, RecordingLSTM
+from lstm_viz.explorer.answer import answer_figure, model_answer
+from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
+from lstm_viz.explorer.export import figure_html, recording_csv, recording_frame, recording_parquet
+from lstm_viz.explorer.inputs import typed_input
+from lstm_viz.explorer.worked_steps import gate_weights, worked_steps
+from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.viz import gates as figures
+from lstm_viz.viz.budget import bin_time, pick_units, plan_view
+from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 
 
 def record(input_size=3, hidden=8, steps=5, layers=1, bidirectional=False, proj=0, seed=0, batch=1):
@@ -259,7 +259,7 @@ def test_bare_lstm_has_no_answer_figure():
 
 # --------------------------------------------------------------------------------------------- worked equations
 def test_worked_steps_numbers_match_the_recording():
-    from lstm_viz.toy import build_statquest, to_input
+    from lstm_viz.tasks.toy import build_statquest, to_input
 
     model = build_statquest(seed=3)
     rec = model.record(to_input("0, 0.5, 0.25, 1"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.gradients import (
+from lstm_viz.gradients.flow import (
     KINDS,
     FlowSettings,
     build_net,
@@ -180,7 +180,7 @@ def test_parse_settings_reads_text_and_rejects_bad_values():
 
 # ------------------------------------------------------------------------------------------------ figures
 def test_gradient_flow_figure_is_log_scale_and_normalised_to_the_last_step():
-    from lstm_viz.gradient_figures import gradient_flow_figure
+    from lstm_viz.gradients.figures import gradient_flow_figure
 
     result = compare_gradient_flow(FlowSettings(length=40, hidden_size=8), CPU)
     fig = gradient_flow_figure(result)
@@ -198,7 +198,7 @@ def test_gradient_flow_figure_is_log_scale_and_normalised_to_the_last_step():
 def test_gradient_flow_figure_marks_underflow_instead_of_failing():
     from dataclasses import replace as dc_replace
 
-    from lstm_viz.gradient_figures import gradient_flow_figure
+    from lstm_viz.gradients.figures import gradient_flow_figure
 
     result = compare_gradient_flow(FlowSettings(length=10, hidden_size=4), CPU)
     rnn = result.flows["rnn"]
@@ -212,7 +212,7 @@ def test_gradient_flow_figure_marks_underflow_instead_of_failing():
 
 
 def test_input_gradient_heatmap_rows_and_shared_colour_scale():
-    from lstm_viz.gradient_figures import input_gradient_heatmap
+    from lstm_viz.gradients.figures import input_gradient_heatmap
 
     result = compare_gradient_flow(FlowSettings(length=12, hidden_size=4, input_size=3), CPU)
     fig = input_gradient_heatmap(result)

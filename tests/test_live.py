@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from lstm_viz.live import (
+from lstm_viz.training.live import (
     TICK_SECONDS,
     TRAIN_SHARE,
     LiveRun,
@@ -277,7 +277,7 @@ def test_format_seconds():
 
 
 def test_checkpoint_path_is_safe_and_never_an_existing_file(tmp_path):
-    from lstm_viz.live import checkpoint_path
+    from lstm_viz.training.live import checkpoint_path
 
     assert checkpoint_path(tmp_path, "Toy StatQuest 5000.pt").name == "trained-toy-statquest-5000.pt"
     assert checkpoint_path(tmp_path, "../../etc/passwd").parent == tmp_path

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.models import (
+from lstm_viz.core.recording import Recording, RecordingLSTM
+from lstm_viz.tasks.models import (
     KINDS,
     STATQUEST_NAMES,
     BitSubtractor,
@@ -19,7 +20,6 @@ from lstm_viz.models import (
     build_model,
     count_parameters,
 )
-from lstm_viz.recording import Recording, RecordingLSTM
 from tests.seed004 import LSTMSubtractor
 
 

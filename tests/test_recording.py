@@ -314,7 +314,7 @@ def test_kernel_gates_at_one_and_two_steps(T, batch):
 
 
 def test_nan_input_is_recorded_as_nan_and_keeps_the_kernel(monkeypatch):
-    from lstm_viz import kernel_gates
+    from lstm_viz.core import kernel_gates
 
     monkeypatch.setattr(kernel_gates, "_checked", set())
     model = RecordingLSTM(2, 8)
@@ -357,7 +357,7 @@ def test_auto_picks_the_kernel_where_it_runs_and_computes_elsewhere():
 
 def test_a_layout_that_does_not_check_out_falls_back_to_computing_the_gates(monkeypatch):
     """If another oneDNN build laid its workspace out differently, the checks catch it and replay takes over."""
-    from lstm_viz import kernel_gates
+    from lstm_viz.core import kernel_gates
 
     monkeypatch.setattr(kernel_gates, "_layout_ok", True)
     monkeypatch.setattr(kernel_gates, "_checked", set())

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from lstm_viz import regressor
 from lstm_viz.parsing import InputError
+from lstm_viz.tasks import regressor
 
 
 def test_post_sizes_and_data():

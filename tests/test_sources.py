@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from lstm_viz import sources
-from lstm_viz.checkpoints import save_checkpoint
-from lstm_viz.inputs import bit_table, csv_input, example_for, random_input, task_of, typed_input
-from lstm_viz.models import ModelConfig, build_model
+from lstm_viz.explorer import sources
+from lstm_viz.explorer.inputs import bit_table, csv_input, example_for, random_input, task_of, typed_input
+from lstm_viz.explorer.sources import RandomSpec, SourceError, load_shipped, load_upload, random_model
 from lstm_viz.parsing import MAX_STEPS, InputError
-from lstm_viz.sources import RandomSpec, SourceError, load_shipped, load_upload, random_model
+from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.training.checkpoints import save_checkpoint
 
 
 def saved(obj) -> bytes:
@@ -117,7 +117,7 @@ def test_upload_of_a_project_checkpoint_and_of_a_gru():
     torch.manual_seed(0)
     model = build_model(ModelConfig.default("subtraction"))
     buffer = io.BytesIO()
-    from lstm_viz.checkpoints import checkpoint_bytes
+    from lstm_viz.training.checkpoints import checkpoint_bytes
 
     buffer.write(checkpoint_bytes(model))
     loaded = load_upload(buffer.getvalue(), "sub.pt")

@@ -4,10 +4,10 @@
 import pytest
 import torch
 
-from lstm_viz import toy
-from lstm_viz.models import ModelConfig, build_model
 from lstm_viz.parsing import InputError
-from lstm_viz.training import PRESETS, TASKS, TaskData, Trainer, make_task_data, make_trainer, task_of_config
+from lstm_viz.tasks import toy
+from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.training.engine import PRESETS, TASKS, TaskData, Trainer, make_task_data, make_trainer, task_of_config
 from tests.seed004 import LSTMSubtractor, post_splits
 
 CPU = torch.device("cpu")

@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from lstm_viz.recording import RecordingLSTM
-from lstm_viz.training_figures import (
+from lstm_viz.core.recording import RecordingLSTM
+from lstm_viz.live.figures import (
     COMPANY_INPUTS,
     MAX_POINTS,
     absolute_error_figure,
@@ -236,7 +236,7 @@ def test_into_of_another_shape_or_kind_builds_a_new_figure():
 
 
 def test_toy_live_figures_reuse_previous_and_record_the_model():
-    from lstm_viz.models import StatQuestLSTM
+    from lstm_viz.tasks.models import StatQuestLSTM
 
     torch.manual_seed(0)
     model = StatQuestLSTM()
@@ -255,8 +255,8 @@ def test_toy_live_figures_reuse_previous_and_record_the_model():
 
 
 def test_subtraction_live_figures_error_plot_is_rmse_of_the_model():
-    from lstm_viz import subtraction
-    from lstm_viz.models import BitSubtractor
+    from lstm_viz.tasks import subtraction
+    from lstm_viz.tasks.models import BitSubtractor
 
     torch.manual_seed(0)
     model = BitSubtractor()

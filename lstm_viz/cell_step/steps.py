@@ -1,0 +1,577 @@
+"""One LSTM cell step with every number, the parity check against torch.nn.LSTM, and RNNCell vs RNN (seed 003).
+
+For one time step t of one layer and direction the cell computes (PyTorch stores the gates as i, f, g, o; we show
+them as f, i, g, o):
+
+    f_t = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)      i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+    g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)   o_t = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t      m_t = o_t ⊙ tanh(c_t)      h_t = m_t (or W_hr m_t for an LSTMP)
+
+:func:`cell_step` takes x_t, h_{t-1}, c_{t-1} from a recording, recomputes everything in float64 from the weights
+(``weight_ih`` split into W_ii | W_if | W_ig | W_io) and says how far the result is from what was recorded.
+:func:`gate_latex` and friends write the equations with those numbers substituted. :func:`parity` is seed 003's
+``torch.allclose`` check, done live: the recording's gates rebuilt into output, h_n, c_n, and a plain per-step
+loop, each against ``torch.nn.LSTM`` with the same weights. :func:`rnncell_vs_rnn` unrolls ``nn.RNNCell`` by hand
+and compares it with ``nn.RNN`` (seed 003's first example: RNNCell(10, 20), input (6, 3, 10)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from lstm_viz.core.recording import STORAGE_ORDER, Recording, RecordingLSTM
+
+__all__ = [
+    "GATE_NAMES",
+    "PARITY_TOLERANCE",
+    "CellStep",
+    "GateNumbers",
+    "Parity",
+    "RnnUnroll",
+    "cell_latex",
+    "cell_step",
+    "gate_latex",
+    "initial_state",
+    "lstm_of",
+    "parity",
+    "projection_latex",
+    "rnn_step_latex",
+    "rnn_table",
+    "rnncell_vs_rnn",
+    "split_rows",
+    "split_weights",
+    "step_by_step",
+    "step_table",
+]
+
+GATE_ORDER: tuple[str, ...] = ("f", "i", "g", "o")  # display order of the four gates
+GATE_NAMES: dict[str, str] = {"f": "forget gate", "i": "input gate", "g": "candidate", "o": "output gate"}
+PARITY_TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-5, "float16": 1e-2, "bfloat16": 1e-1}
+_ACT = {"f": r"\sigma", "i": r"\sigma", "g": r"\tanh", "o": r"\sigma"}
+
+
+def lstm_of(model: nn.Module) -> RecordingLSTM:
+    """The RecordingLSTM inside an lstm-viz model (or the model itself); ValueError when there is none (a GRU)."""
+    if isinstance(model, RecordingLSTM):
+        return model
+    if isinstance(model, nn.LSTM):
+        return RecordingLSTM.from_lstm(model)
+    to_lstm = getattr(model, "to_lstm", None)
+    if callable(to_lstm):  # the StatQuest model: twelve scalars, equal to an LSTM(1, 1)
+        return to_lstm()
+    lstm = getattr(model, "lstm", None)
+    if isinstance(lstm, nn.LSTM):
+        return lstm if isinstance(lstm, RecordingLSTM) else RecordingLSTM.from_lstm(lstm)
+    raise ValueError(
+        f"this model ({type(model).__name__}) has no LSTM: a GRU has no forget/input/output gates and no cell "
+        "state, so there is no LSTM cell to step through. Pick an LSTM model."
+    )
+
+
+def _to_layout(lstm: nn.LSTM, x: Tensor) -> Tensor:
+    """Batch-first ``(B, T, I)`` → the layout ``lstm`` expects (a Recording is batch-major either way)."""
+    return x if lstm.batch_first else x.transpose(0, 1)
+
+
+def _weights(lstm: nn.LSTM, layer: int, direction: int) -> dict[str, Tensor | None]:
+    sfx = f"l{layer}{'_reverse' if direction == 1 else ''}"
+
+    def get(name: str) -> Tensor | None:
+        w = getattr(lstm, f"{name}_{sfx}", None)
+        return None if w is None else w.detach().to("cpu", torch.float64)
+
+    return {n: get(n) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
+
+
+def split_weights(lstm: nn.LSTM, layer: int = 0, direction: int = 0) -> dict[str, np.ndarray]:
+    """``weight_ih`` → ``{"W_ii": (H, I), "W_if", "W_ig", "W_io"}`` and ``weight_hh`` → ``W_hi … W_ho`` (numpy).
+
+    The rows of ``weight_ih_l{k}`` are the four gates stacked in PyTorch's storage order i, f, g, o.
+    """
+    W = _weights(lstm, layer, direction)
+    H = lstm.hidden_size
+    out = {}
+    for n, gate in enumerate(STORAGE_ORDER):
+        out[f"W_i{gate}"] = W["weight_ih"][n * H : (n + 1) * H].numpy()
+        out[f"W_h{gate}"] = W["weight_hh"][n * H : (n + 1) * H].numpy()
+        if W["bias_ih"] is not None:
+            out[f"b_i{gate}"] = W["bias_ih"][n * H : (n + 1) * H].numpy()
+            out[f"b_h{gate}"] = W["bias_hh"][n * H : (n + 1) * H].numpy()
+    return out
+
+
+def split_rows(hidden_size: int, columns: int, which: str = "ih") -> str:
+    """Which rows of ``weight_ih`` (``weight_hh``) belong to which gate, e.g. ``rows 0–15: W_ii (input gate) · …``."""
+    side = "i" if which == "ih" else "h"
+    H = hidden_size
+    parts = [
+        f"rows {n * H}–{(n + 1) * H - 1}: W_{side}{g} ({GATE_NAMES[g]})" for n, g in enumerate(STORAGE_ORDER)
+    ]
+    return f"weight_{which} has shape ({4 * H}, {columns}) = four ({H}, {columns}) blocks stacked: " + " · ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------- one cell step
+@dataclass(frozen=True)
+class GateNumbers:
+    """One gate at one step, every unit: ``pre = W_x x + b_x + W_h h_prev + b_h`` and ``value = act(pre)``."""
+
+    name: str  # f, i, g, o
+    W_x: np.ndarray  # (H, I_in): rows of weight_ih for this gate
+    W_h: np.ndarray  # (H, P): rows of weight_hh
+    b_x: np.ndarray  # (H,) zeros when the LSTM has no bias
+    b_h: np.ndarray  # (H,)
+    pre: np.ndarray  # (H,)
+    value: np.ndarray  # (H,)
+
+
+@dataclass(frozen=True)
+class CellStep:
+    """Everything one cell computes at step ``t`` of ``layer``/``direction`` for batch item ``batch`` (float64).
+
+    ``recorded_diff`` is the largest |difference| between these recomputed f, i, g, o, c, h and the recording.
+    """
+
+    layer: int
+    direction: int
+    batch: int
+    t: int
+    x: np.ndarray  # (I_in,) x_t: the input for layer 0, the previous layer's h (both directions) above
+    h_prev: np.ndarray  # (P,) h_{t-1} (h_{t+1} for the backward direction)
+    c_prev: np.ndarray  # (H,)
+    gates: dict[str, GateNumbers]  # in display order f, i, g, o
+    c: np.ndarray  # (H,)
+    m: np.ndarray  # (H,) o ⊙ tanh(c)
+    h: np.ndarray  # (P,)
+    w_hr: np.ndarray | None  # (P, H) for an LSTMP
+    has_bias: bool
+    recorded_diff: float
+
+    @property
+    def prev_t(self) -> int:
+        """The step h_prev/c_prev come from: t-1 forward, t+1 backward (−1 or T means the initial state)."""
+        return self.t - 1 if self.direction == 0 else self.t + 1
+
+
+def cell_step(
+    lstm: nn.LSTM,
+    rec: Recording,
+    t: int,
+    layer: int = 0,
+    direction: int = 0,
+    batch: int = 0,
+    hx: tuple[Tensor, Tensor] | None = None,
+) -> CellStep:
+    """Recompute step ``t`` of ``layer``/``direction`` from the weights, with x_t, h_prev, c_prev from ``rec``.
+
+    ``rec`` must be ``lstm.record(x, hx)``; pass the same ``hx`` (h0, c0 of shape ``(L·D, B, ·)``, default zeros)
+    so the first step of each direction starts from it. Raises ValueError for an out-of-range index.
+    """
+    T = rec.seq_len
+    for name, value, size in (
+        ("t", t, T),
+        ("layer", layer, rec.num_layers),
+        ("direction", direction, rec.num_directions),
+        ("batch", batch, rec.batch_size),
+    ):
+        if not 0 <= value < size:
+            raise ValueError(f"{name} must be in 0..{size - 1}, got {value}")
+
+    def f64(tensor: Tensor) -> np.ndarray:
+        return tensor.detach().to("cpu", torch.float64).numpy()
+
+    H, P = rec.hidden_size, rec.h.shape[-1]
+    if layer == 0:
+        x = f64(rec.x[batch, t])
+    else:  # the layer below's h_t, forward then backward, as nn.LSTM concatenates them
+        x = np.concatenate([f64(rec.h[layer - 1, d, batch, t]) for d in range(rec.num_directions)])
+    prev = t - 1 if direction == 0 else t + 1
+    if 0 <= prev < T:
+        h_prev, c_prev = f64(rec.h[layer, direction, batch, prev]), f64(rec.c[layer, direction, batch, prev])
+    elif hx is not None:  # the initial state of this layer and direction
+        h_prev = f64(hx[0][layer * rec.num_directions + direction, batch])
+        c_prev = f64(hx[1][layer * rec.num_directions + direction, batch])
+    else:
+        h_prev, c_prev = np.zeros(P), np.zeros(H)
+
+    W = split_weights(lstm, layer, direction)
+    has_bias = "b_if" in W
+    gates = {}
+    for gate in GATE_ORDER:
+        b_x = W.get(f"b_i{gate}", np.zeros(H))
+        b_h = W.get(f"b_h{gate}", np.zeros(H))
+        pre = W[f"W_i{gate}"] @ x + b_x + W[f"W_h{gate}"] @ h_prev + b_h
+        value = np.tanh(pre) if gate == "g" else 1.0 / (1.0 + np.exp(-pre))
+        gates[gate] = GateNumbers(gate, W[f"W_i{gate}"], W[f"W_h{gate}"], b_x, b_h, pre, value)
+    c = gates["f"].value * c_prev + gates["i"].value * gates["g"].value
+    m = gates["o"].value * np.tanh(c)
+    w_hr_t = _weights(lstm, layer, direction)["weight_hr"]
+    w_hr = None if w_hr_t is None else w_hr_t.numpy()
+    h = m if w_hr is None else w_hr @ m
+
+    recorded = {
+        "f": gates["f"].value, "i": gates["i"].value, "g": gates["g"].value, "o": gates["o"].value, "c": c, "h": h,
+    }  # fmt: skip
+    diff = max(float(np.max(np.abs(v - f64(getattr(rec, k)[layer, direction, batch, t])))) for k, v in recorded.items())
+    return CellStep(layer, direction, batch, t, x, h_prev, c_prev, gates, c, m, h, w_hr, has_bias, diff)
+
+
+def step_table(step: CellStep) -> dict[str, np.ndarray]:
+    """Columns for a per-unit table: c_{t-1}, each gate's pre-activation and value (f, i, g, o), c_t, m_t."""
+    cols: dict[str, np.ndarray] = {"c_prev": step.c_prev}
+    for gate in GATE_ORDER:
+        cols[f"{gate} pre"] = step.gates[gate].pre
+        cols[gate] = step.gates[gate].value
+    cols["c"] = step.c
+    cols["o·tanh(c)" if step.w_hr is not None else "h"] = step.m
+    return cols
+
+
+# ------------------------------------------------------------------------------------------- LaTeX
+def _num(v: float, digits: int = 3) -> str:
+    """A number for LaTeX: fixed point, a real minus sign, parentheses added by the caller when needed."""
+    text = f"{v:.{digits}f}"
+    if text.lstrip("-").strip("0.") == "" and v != 0:
+        text = f"{v:.{digits}e}"  # tiny but not zero: keep it visible
+        mant, exp = text.split("e")
+        text = rf"{mant}\times 10^{{{int(exp)}}}"
+    return f"{{{text}}}" if v < 0 else text  # braces: a unary minus, never read as "a − b"
+
+
+def _par(v: float, digits: int = 3) -> str:
+    s = _num(v, digits)
+    return f"({s})" if v < 0 else s
+
+
+def _dot_terms(w: np.ndarray, v: np.ndarray, max_terms: int, digits: int) -> str:
+    """``w·v`` written out as ``w_0·v_0 + w_1·v_1 + …``: all products up to ``max_terms``, else the first
+    ``max_terms - 1`` and a note of how many more there are."""
+    n = len(w)
+    shown = n if n <= max_terms else max_terms - 1
+    terms = [rf"{_par(w[k], digits)}\cdot{_par(v[k], digits)}" for k in range(shown)]
+    if shown < n:
+        terms.append(rf"\overset{{{n - shown}\text{{ more}}}}{{\cdots}}")
+    return " + ".join(terms)
+
+
+def _affine_latex(
+    act: str,
+    lhs: str,
+    names: tuple[str, str, str, str, str, str],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    biases: tuple[float, float],
+    max_terms: int,
+    digits: int,
+) -> tuple[str, float]:
+    """``lhs = act(W_x[j,:] x + b_x + W_h[j,:] h + b_h)`` in four aligned lines: symbols, the products of the
+    input part (summed under a brace), those of the recurrent part, then the sums, the pre-activation and the
+    value. ``names`` = (W_x, x, b_x, W_h, h, b_h) in LaTeX; ``rows`` = (W_x row, x, W_h row, h). Returns
+    (latex body without the aligned environment, pre-activation)."""
+    Wx, x, bx, Wh, h, bh = names
+    wx, xv, wh, hv = rows
+    sx, sh = float(wx @ xv), float(wh @ hv)
+    pre = sx + biases[0] + sh + biases[1]
+
+    def sign(v: float) -> str:
+        return f"- {_num(-v, digits)}" if v < 0 else f"+ {_num(v, digits)}"
+
+    x_part = rf"\underbrace{{{_dot_terms(wx, xv, max_terms, digits)}}}_{{{Wx}\,{x}\,=\,{_num(sx, digits)}}}"
+    h_part = rf"\underbrace{{{_dot_terms(wh, hv, max_terms, digits)}}}_{{{Wh}\,{h}\,=\,{_num(sh, digits)}}}"
+    body = (
+        rf"{lhs} &= {act}\left({Wx}\,{x} + {bx} + {Wh}\,{h} + {bh}\right) \\"
+        rf"&= {act}\big(\,{x_part} {sign(biases[0])} \\"
+        rf"&\qquad + {h_part} {sign(biases[1])}\,\big) \\"
+        rf"&= {act}\left({_num(sx, digits)} {sign(biases[0])} {sign(sh)} {sign(biases[1])}\right)"
+        rf" = {act}\left({_num(pre, digits + 1)}\right)"
+    )
+    return body, pre
+
+
+def gate_latex(step: CellStep, gate: str, unit: int = 0, max_terms: int = 3, digits: int = 3) -> str:
+    """The gate's equation for one unit, then with the numbers substituted, then its value (an ``aligned`` block).
+
+    E.g. ``f_t[0] = σ(W_if[0,:] x_t + b_if[0] + W_hf[0,:] h_{t-1} + b_hf[0])``, then every product
+    ``W_if[0,k]·x_t[k]`` (the first ``max_terms - 1`` of a long row), the sums, ``σ(0.41) = 0.60``.
+    """
+    if gate not in GATE_ORDER:
+        raise ValueError(f"gate must be one of {', '.join(GATE_ORDER)}, got {gate!r}")
+    g = step.gates[gate]
+    if not 0 <= unit < len(g.pre):
+        raise ValueError(f"unit must be in 0..{len(g.pre) - 1}, got {unit}")
+    j = unit
+    prev = "h_{t-1}" if step.direction == 0 else "h_{t+1}"
+    names = (rf"W_{{i{gate}}}[{j},:]", "x_t", rf"b_{{i{gate}}}[{j}]", rf"W_{{h{gate}}}[{j},:]", prev,
+             rf"b_{{h{gate}}}[{j}]")  # fmt: skip
+    body, _ = _affine_latex(
+        _ACT[gate], f"{gate}_t[{j}]", names, (g.W_x[j], step.x, g.W_h[j], step.h_prev),
+        (float(g.b_x[j]), float(g.b_h[j])), max_terms, digits,
+    )  # fmt: skip
+    return rf"\begin{{aligned}}{body} = \mathbf{{{_num(g.value[j], digits + 1)}}}\end{{aligned}}"
+
+
+def cell_latex(step: CellStep, unit: int = 0, digits: int = 4) -> str:
+    """``c_t = f ⊙ c_{t-1} + i ⊙ g`` and ``h_t = o ⊙ tanh(c_t)`` for one unit with the numbers substituted.
+
+    For an LSTMP the last line is ``m_t[j]`` (before the projection ``h_t = W_hr m_t``).
+    """
+    j = unit
+    f, i, g, o = (step.gates[k].value[j] for k in GATE_ORDER)
+    prev = "c_{t-1}" if step.direction == 0 else "c_{t+1}"
+    out = "m" if step.w_hr is not None else "h"
+    return (
+        r"\begin{aligned}"
+        rf"c_t[{j}] &= f_t[{j}]\,{prev}[{j}] + i_t[{j}]\,g_t[{j}] "
+        rf"= {_par(f, digits)}\cdot{_par(step.c_prev[j], digits)} + {_par(i, digits)}\cdot{_par(g, digits)}"
+        rf" = \mathbf{{{_num(step.c[j], digits)}}} \\"
+        rf"{out}_t[{j}] &= o_t[{j}]\,\tanh(c_t[{j}]) = {_par(o, digits)}\cdot\tanh({_num(step.c[j], digits)})"
+        rf" = \mathbf{{{_num(step.m[j], digits)}}}"
+        r"\end{aligned}"
+    )
+
+
+def projection_latex(step: CellStep, unit: int = 0, max_terms: int = 3, digits: int = 4) -> str:
+    """LSTMP only: ``h_t[j] = W_hr[j,:]·m_t`` with the numbers substituted (``""`` for a plain LSTM)."""
+    if step.w_hr is None:
+        return ""
+    j = unit
+    return (
+        rf"h_t[{j}] = W_{{hr}}[{j},:]\,m_t = {_dot_terms(step.w_hr[j], step.m, max_terms, digits)}"
+        rf" = \mathbf{{{_num(step.h[j], digits)}}}"
+    )
+
+
+# ------------------------------------------------------------------------------------------- parity
+def step_by_step(
+    lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Seed 003's hand-written ``lstm_forward``, for any layers/directions/projection: a plain loop over t.
+
+    ``x`` batch-first ``(B, T, I)``; ``hx = (h0, c0)`` of shape ``(L·D, B, P)``/``(L·D, B, H)`` or None for
+    zeros. Returns ``output (B, T, D·P), h_n, c_n (L·D, B, ·)``.
+    """
+    B, T, _ = x.shape
+    H, D = lstm.hidden_size, 2 if lstm.bidirectional else 1
+    layer_in = x
+    h_n, c_n = [], []
+    with torch.no_grad():
+        for k in range(lstm.num_layers):
+            outs = []
+            for d in range(D):
+                sfx = f"l{k}{'_reverse' if d == 1 else ''}"
+                w_ih, w_hh = getattr(lstm, f"weight_ih_{sfx}"), getattr(lstm, f"weight_hh_{sfx}")
+                b = getattr(lstm, f"bias_ih_{sfx}") + getattr(lstm, f"bias_hh_{sfx}") if lstm.bias else 0.0
+                w_hr = getattr(lstm, f"weight_hr_{sfx}", None) if lstm.proj_size else None
+                h = x.new_zeros(B, w_hh.shape[1]) if hx is None else hx[0][k * D + d]
+                c = x.new_zeros(B, H) if hx is None else hx[1][k * D + d]
+                hs = [None] * T
+                for t in range(T) if d == 0 else range(T - 1, -1, -1):
+                    gates = layer_in[:, t] @ w_ih.T + h @ w_hh.T + b  # (B, 4H) in the order i, f, g, o
+                    i, f, g, o = gates.chunk(4, dim=1)
+                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                    h = torch.sigmoid(o) * torch.tanh(c)
+                    if w_hr is not None:
+                        h = h @ w_hr.T
+                    hs[t] = h
+                outs.append(torch.stack(hs, dim=1))
+                h_n.append(h)
+                c_n.append(c)
+            layer_in = torch.cat(outs, dim=2)
+    return layer_in, torch.stack(h_n), torch.stack(c_n)
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Max |difference| to ``torch.nn.LSTM`` (same weights, same input) for output, h_n and c_n, per method.
+
+    ``rows[method] = {"output": d, "h_n": d, "c_n": d}`` with methods ``"recording"`` (the recorded gates
+    rebuilt into c and h) and ``"loop"`` (:func:`step_by_step`); ``allclose[method]`` uses torch.allclose's
+    default tolerances (rtol 1e-5, atol 1e-8), as seed 003 did.
+    """
+
+    rows: dict[str, dict[str, float]]
+    allclose: dict[str, bool]
+    dtype: str
+
+    @property
+    def tolerance(self) -> float:
+        """The largest |difference| that is rounding, not a bug: 1e-5 in float32, 1e-10 in float64."""
+        return PARITY_TOLERANCE.get(self.dtype, 1e-3)
+
+    @property
+    def ok(self) -> bool:
+        """Every difference within :attr:`tolerance` (torch.allclose's relative test can fail near 0)."""
+        return self.max_diff <= self.tolerance
+
+    @property
+    def max_diff(self) -> float:
+        return max(v for row in self.rows.values() for v in row.values())
+
+
+def _rebuilt_from_recording(lstm: nn.LSTM, rec: Recording) -> tuple[Tensor, Tensor, Tensor]:
+    """output, h_n, c_n assembled from the recorded m = o ⊙ tanh(c) and c (not from the kernel's h)."""
+    L, D = rec.num_layers, rec.num_directions
+    hs = {}
+    for k in range(L):
+        for d in range(D):
+            m = rec.m[k, d]  # (B, T, H)
+            w_hr = getattr(lstm, f"weight_hr_l{k}{'_reverse' if d else ''}", None) if lstm.proj_size else None
+            hs[k, d] = m if w_hr is None else m @ w_hr.detach().T
+    output = torch.cat([hs[L - 1, d] for d in range(D)], dim=2)
+    last = {0: -1, 1: 0}  # the final step of each direction
+    h_n = torch.stack([hs[k, d][:, last[d]] for k in range(L) for d in range(D)])
+    c_n = torch.stack([rec.c[k, d][:, last[d]] for k in range(L) for d in range(D)])
+    return output, h_n, c_n
+
+
+def initial_state(lstm: nn.LSTM, batch: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Random (h0, c0) ~ N(0, 1) as seed 003 passes them: ``(L·D, batch, P)`` and ``(L·D, batch, H)``."""
+    gen = torch.Generator().manual_seed(seed)
+    lead = lstm.num_layers * (2 if lstm.bidirectional else 1)
+    p = lstm.weight_ih_l0
+    h0 = torch.randn(lead, batch, lstm.proj_size or lstm.hidden_size, generator=gen)
+    c0 = torch.randn(lead, batch, lstm.hidden_size, generator=gen)
+    return h0.to(p.device, p.dtype), c0.to(p.device, p.dtype)
+
+
+def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> Parity:
+    """Compare the recording and a per-step loop with ``torch.nn.LSTM`` on batch-first ``x`` ``(B, T, I)``,
+    from the initial state ``hx`` (zeros when None)."""
+    reference = nn.LSTM(
+        lstm.input_size, lstm.hidden_size, num_layers=lstm.num_layers, bias=lstm.bias, batch_first=True,
+        bidirectional=lstm.bidirectional, proj_size=lstm.proj_size,
+    ).to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)  # fmt: skip
+    reference.load_state_dict(lstm.state_dict(), strict=True)
+    reference.eval()
+    x = x.to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)
+    with torch.no_grad():
+        out, (h_n, c_n) = reference(x, hx)
+    truth = {"output": out, "h_n": h_n, "c_n": c_n}
+    rec_lstm = lstm if isinstance(lstm, RecordingLSTM) else RecordingLSTM.from_lstm(lstm)
+    rec = rec_lstm.record(_to_layout(rec_lstm, x), hx)
+    rebuilt = _rebuilt_from_recording(rec_lstm, rec)
+    candidates = {"recording": rebuilt, "loop": step_by_step(rec_lstm, x, hx)}
+    rows, close = {}, {}
+    for method, (o, h, c) in candidates.items():
+        got = {"output": o, "h_n": h, "c_n": c}
+        rows[method] = {k: float((got[k] - truth[k]).abs().max()) for k in truth}
+        close[method] = all(torch.allclose(got[k], truth[k]) for k in truth)
+    return Parity(rows=rows, allclose=close, dtype=str(x.dtype).removeprefix("torch."))
+
+
+# ------------------------------------------------------------------------------------------- RNNCell vs RNN
+@dataclass(frozen=True)
+class RnnUnroll:
+    """Seed 003's first example: ``nn.RNNCell`` stepped by hand vs ``nn.RNN`` unrolled, on the same numbers."""
+
+    x: np.ndarray  # (T, B, I) time-major, as in the seed
+    h0: np.ndarray  # (B, H)
+    h_cell: np.ndarray  # (T, B, H): hx = cell(x[t], hx), step by step
+    h_rnn: np.ndarray  # (T, B, H): nn.RNN's output
+    h_n_diff: float  # |RNN's h_n - the cell's last hx|, max
+    weight_ih: np.ndarray  # (H, I)
+    weight_hh: np.ndarray  # (H, H)
+    bias_ih: np.ndarray  # (H,)
+    bias_hh: np.ndarray  # (H,)
+    allclose: bool  # torch.allclose(RNN, cells) for every step and h_n, default tolerances
+    dtype: str
+
+    @property
+    def step_diff(self) -> np.ndarray:
+        """Max |difference| per step, ``(T,)``."""
+        return np.abs(self.h_cell - self.h_rnn).reshape(self.h_cell.shape[0], -1).max(axis=1)
+
+    @property
+    def max_diff(self) -> float:
+        return float(max(self.step_diff.max(), self.h_n_diff))
+
+    @property
+    def ok(self) -> bool:
+        """Equal up to rounding of the dtype (see ``PARITY_TOLERANCE``)."""
+        return self.max_diff <= PARITY_TOLERANCE.get(self.dtype, 1e-3)
+
+
+def rnncell_vs_rnn(
+    input_size: int = 10,
+    hidden_size: int = 20,
+    batch: int = 3,
+    steps: int = 6,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> RnnUnroll:
+    """``rnn = nn.RNNCell(10, 20); hx = rnn(input[t], hx)`` for t in 0..5 — and ``nn.RNN`` with the same weights.
+
+    The defaults are seed 003's: input ``(6, 3, 10)`` time-major, ``hx`` random ``(3, 20)``, float32. The two
+    differ by float rounding only (the fused RNN sums in another order); in float64 they agree to ~1e-16.
+    """
+    for name, value, top in (
+        ("input_size", input_size, 256), ("hidden_size", hidden_size, 256), ("batch", batch, 64),
+        ("steps", steps, 1000),
+    ):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ValueError(f"{name} must be a whole number in 1..{top}, got {value!r}")
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    cell = nn.RNNCell(input_size, hidden_size).to(dtype)
+    x = torch.randn(steps, batch, input_size, generator=gen, dtype=dtype)
+    h0 = torch.randn(batch, hidden_size, generator=gen, dtype=dtype)
+    with torch.no_grad():
+        hx, hs = h0, []
+        for t in range(steps):  # RNNCell: one step at a time
+            hx = cell(x[t], hx)
+            hs.append(hx)
+        h_cell = torch.stack(hs)
+        rnn = nn.RNN(input_size, hidden_size).to(dtype)  # RNN: the same cell unrolled over time
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(rnn, f"{name}_l0").copy_(getattr(cell, name))
+        out, h_n = rnn(x, h0.unsqueeze(0))
+
+    def np_(t: Tensor) -> np.ndarray:
+        return t.detach().numpy().astype(np.float64)
+
+    return RnnUnroll(
+        x=np_(x), h0=np_(h0), h_cell=np_(h_cell), h_rnn=np_(out),
+        h_n_diff=float((h_n[0] - hx).abs().max()),
+        weight_ih=np_(cell.weight_ih), weight_hh=np_(cell.weight_hh), bias_ih=np_(cell.bias_ih),
+        bias_hh=np_(cell.bias_hh),
+        allclose=bool(torch.allclose(out, h_cell) and torch.allclose(h_n[0], hx)),
+        dtype=str(dtype).removeprefix("torch."),
+    )  # fmt: skip
+
+
+def rnn_step_latex(run: RnnUnroll, t: int, batch: int = 0, unit: int = 0, max_terms: int = 3) -> str:
+    """``h_t[j] = tanh(W_ih[j,:] x_t + b_ih[j] + W_hh[j,:] h_{t-1} + b_hh[j])`` with the numbers, by hand, then
+    what RNNCell and RNN computed for it."""
+    T, B, H = run.h_cell.shape
+    for name, value, size in (("t", t, T), ("batch", batch, B), ("unit", unit, H)):
+        if not 0 <= value < size:
+            raise ValueError(f"{name} must be in 0..{size - 1}, got {value}")
+    h_prev = run.h0[batch] if t == 0 else run.h_cell[t - 1, batch]
+    j = unit
+    prev = f"h_{{{t - 1}}}" if t > 0 else r"h_{\text{init}}"
+    names = (rf"W_{{ih}}[{j},:]", f"x_{{{t}}}", rf"b_{{ih}}[{j}]", rf"W_{{hh}}[{j},:]", prev,
+             rf"b_{{hh}}[{j}]")  # fmt: skip
+    body, pre = _affine_latex(
+        r"\tanh", f"h_{{{t}}}[{j}]", names, (run.weight_ih[j], run.x[t, batch], run.weight_hh[j], h_prev),
+        (float(run.bias_ih[j]), float(run.bias_hh[j])), max_terms, 3,
+    )  # fmt: skip
+    return (
+        rf"\begin{{aligned}}{body} = \mathbf{{{_num(np.tanh(pre), 6)}}} \\"
+        rf"&\text{{by hand: }}{_num(np.tanh(pre), 7)},\quad"
+        rf"\text{{RNNCell: }}{_num(run.h_cell[t, batch, j], 7)},\quad"
+        rf"\text{{RNN: }}{_num(run.h_rnn[t, batch, j], 7)}"
+        r"\end{aligned}"
+    )
+
+
+def rnn_table(run: RnnUnroll, batch: int = 0) -> dict[str, np.ndarray]:
+    """Per step: ‖h_t‖ from RNNCell and from RNN (batch item ``batch``) and the largest |difference| over all
+    batch items and units."""
+    return {
+        "t": np.arange(run.h_cell.shape[0]),
+        "RNNCell ‖h_t‖": np.linalg.norm(run.h_cell[:, batch], axis=1),
+        "RNN ‖h_t‖": np.linalg.norm(run.h_rnn[:, batch], axis=1),
+        "max |Δ|": run.step_diff,
+    }

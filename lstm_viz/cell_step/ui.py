@@ -1,0 +1,174 @@
+"""Streamlit sections of the one-cell page (input, parity badge, step controls, equations, RNNCell vs RNN).
+
+Each function draws one section and returns what the page needs next; the numbers come from
+:mod:`lstm_viz.cellstep`, the figures from :mod:`lstm_viz.gradient_figures`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+from torch import nn
+
+from lstm_viz.cell_step import steps as cs
+from lstm_viz.core.recording import Recording
+from lstm_viz.explorer.inputs import ExplorerInput, example_for, random_input, task_of, typed_input
+from lstm_viz.explorer.sources import LoadedModel
+from lstm_viz.gradients import figures as gf
+from lstm_viz.parsing import InputError, parse_int
+from lstm_viz.ui.widgets import cached_recording, show_input_error
+
+__all__ = [
+    "equations_section",
+    "input_section",
+    "parity_section",
+    "recording",
+    "rnn_section",
+    "state_section",
+    "step_controls",
+    "weights_section",
+]
+
+
+@st.cache_data(show_spinner="Comparing with torch.nn.LSTM…", max_entries=32)
+def _parity(model_key: str, x: np.ndarray, state_seed: int | None, _lstm: nn.LSTM) -> cs.Parity:
+    hx = None if state_seed is None else cs.initial_state(_lstm, x.shape[0], state_seed)
+    return cs.parity(_lstm, torch.from_numpy(x), hx)
+
+
+@st.cache_data(show_spinner="Recording…", max_entries=32)
+def _record(model_key: str, x: np.ndarray, state_seed: int, _lstm: nn.LSTM) -> Recording:
+    hx = cs.initial_state(_lstm, x.shape[0], state_seed)
+    p = _lstm.weight_ih_l0
+    x_t = torch.from_numpy(x).to(p.device, p.dtype)
+    return _lstm.record(x_t if _lstm.batch_first else x_t.transpose(0, 1), hx).to("cpu")
+
+
+def _vector(values: np.ndarray, name: str) -> pd.DataFrame:
+    return pd.DataFrame({name: values}).rename_axis("k")
+
+
+def badge(text: str, ok: bool) -> None:
+    """A green (ok) or red badge."""
+    st.badge(text, icon=":material/check_circle:" if ok else ":material/error:", color="green" if ok else "red")
+
+
+def input_section(loaded: LoadedModel) -> ExplorerInput | None:
+    """Typed text that fits the model (toy prices, ``123 - 61``, vectors) or a random sequence; None on bad input."""
+    config = loaded.config
+    mode = st.segmented_control("Input", ["typed", "random"], default="typed", key="cs_mode", required=True)
+    try:
+        if mode == "typed":
+            box = st.text_area if task_of(config) == "vectors" and config.input_size <= 6 else st.text_input
+            text = box("Sequence", example_for(config), key=f"cs_text_{config.kind}_{config.input_size}")
+            return typed_input(text, config)
+        c1, c2 = st.columns(2)
+        length = parse_int(c1.text_input("Length", "8", key="cs_len"), name="Length", minimum=1, maximum=5000)
+        return random_input(config, length, parse_int(c2.text_input("Seed", "0", key="cs_seed"), name="Seed"))
+    except InputError as err:
+        show_input_error(err)
+        return None
+
+
+def state_section() -> int | None:
+    """Zeros (nn.LSTM's default) or seed 003's random h0, c0 ~ N(0, 1); returns the seed of the random state."""
+    names = {"zeros": "h0 = c0 = 0 (default)", "random": "random h0, c0 ~ N(0, 1), as seed 003"}
+    choice = st.segmented_control("Initial state", list(names), default="zeros", format_func=names.get,
+                                  key="cs_state", required=True)  # fmt: skip
+    return None if choice == "zeros" else 0
+
+
+def recording(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state_seed: int | None) -> Recording:
+    """The model's recording on ``inp`` from zeros (shared cache) or from the random initial state."""
+    if state_seed is None:
+        return cached_recording(loaded, inp.x)
+    x = inp.x.detach().to("cpu", torch.float32).numpy()
+    return _record(f"{loaded.key}:{inp.key()}", x, state_seed, lstm)
+
+
+def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state_seed: int | None) -> None:
+    """The badge: recorded gates and a per-step loop vs ``torch.nn.LSTM`` on this input, with the table."""
+    x = inp.x.detach().to("cpu", torch.float32).numpy()
+    par = _parity(f"{loaded.key}:{inp.key()}", x, state_seed, lstm)
+    verdict = "matches" if par.ok else "DIFFERS FROM"
+    badge(f"RecordingLSTM {verdict} torch.nn.LSTM · max |Δ| = {par.max_diff:.1e} ({par.dtype})", par.ok)
+    with st.expander("Parity check: output, h_n, c_n vs torch.nn.LSTM (seed 003's torch.allclose, live)"):
+        table = pd.DataFrame(par.rows).T.rename(index={"recording": "recorded gates → c, h", "loop": "per-step loop"})
+        table["torch.allclose"] = [par.allclose[k] for k in par.rows]
+        st.dataframe(table.style.format({k: "{:.2e}" for k in ("output", "h_n", "c_n")}), width="stretch")
+        st.caption(f"Max absolute differences; rounding tolerance in {par.dtype}: {par.tolerance:g}.")
+
+
+def step_controls(rec: Recording) -> tuple[int, int, int, int]:
+    """Time step, layer, direction and unit pickers (only those that have a choice): ``(t, layer, dir, unit)``."""
+    c = st.columns(4)
+    T = rec.seq_len
+    t = c[0].slider("Time step t", 0, T - 1, min(1, T - 1), key="cs_t") if T > 1 else 0
+    layer = c[1].selectbox("Layer", range(rec.num_layers), key="cs_layer") if rec.num_layers > 1 else 0
+    direction = c[2].selectbox("Direction", range(rec.num_directions), format_func=["forward", "backward"].__getitem__,
+                               key="cs_dir") if rec.num_directions > 1 else 0  # fmt: skip
+    unit = c[3].selectbox("Unit j", range(rec.hidden_size), key=f"cs_unit_{rec.hidden_size}")
+    return t, layer, direction, unit
+
+
+def equations_section(step: cs.CellStep, unit: int) -> None:
+    """x_t, h_{t-1}, c_{t-1} as tables, then each gate's equation for ``unit`` with the numbers, then c and h."""
+    st.subheader(f"Inputs of step t = {step.t}")
+    v = st.columns(3)
+    prev = "h[t-1]" if step.direction == 0 else "h[t+1]"
+    v[0].dataframe(_vector(step.x, "x[t]"), width="stretch", key="cs_x")
+    v[1].dataframe(_vector(step.h_prev, prev), width="stretch", key="cs_h")
+    v[2].dataframe(_vector(step.c_prev, prev.replace("h", "c")), width="stretch", key="cs_c")
+    st.subheader(f"The gates of unit {unit}, with the numbers substituted")
+    for gate in ("f", "i", "g", "o"):
+        st.markdown(f"**{cs.GATE_NAMES[gate]}**")
+        st.latex(cs.gate_latex(step, gate, unit))
+    st.markdown("**cell state and output**")
+    st.latex(cs.cell_latex(step, unit))
+    if step.w_hr is not None:
+        st.latex(cs.projection_latex(step, min(unit, len(step.h) - 1)))
+    st.caption(f"Recomputed in float64 from the weights; max |Δ| to the recording: {step.recorded_diff:.1e}.")
+
+
+def weights_section(lstm: nn.LSTM, step: cs.CellStep, unit: int) -> None:
+    """The weight_ih (or weight_hh) heatmap split into the four gate blocks, and every unit's numbers at t."""
+    st.subheader("Where the numbers come from: weight_ih = [W_ii | W_if | W_ig | W_io]")
+    names = {"ih": "weight_ih (input)", "hh": "weight_hh (recurrent)"}
+    which = st.segmented_control("Matrix", list(names), default="ih", format_func=names.get, key="cs_which",
+                                 required=True)  # fmt: skip
+    split = cs.split_weights(lstm, step.layer, step.direction)
+    st.plotly_chart(gf.weight_split_figure(split, which, unit), width="stretch", key="cs_split")
+    H, cols = split["W_ii"].shape[0], split[f"W_{which[0]}i"].shape[1]
+    st.caption(cs.split_rows(H, cols, which) + f"; unit {unit} outlined.")
+    st.subheader(f"All units at step {step.t}")
+    st.dataframe(pd.DataFrame(cs.step_table(step)).rename_axis("unit"), width="stretch", key="cs_table")
+
+
+def rnn_section() -> None:
+    """Seed 003's RNNCell(10, 20) stepped by hand vs nn.RNN unrolled, sizes and dtype editable."""
+    st.header("RNNCell vs RNN (seed 003)")
+    st.markdown("`RNNCell` is one step; `RNN` is the same cell unrolled over time. Same weights, same input:")
+    r = st.columns(6)
+    labels, defaults = ("input_size", "hidden_size", "batch", "steps"), ("10", "20", "3", "6")
+    tops = (256, 256, 64, 1000)
+    try:
+        sizes = [parse_int(col.text_input(lab, val, key=f"cs_rnn_{lab}"), name=lab, minimum=1, maximum=top)
+                 for col, lab, val, top in zip(r, labels, defaults, tops, strict=False)]  # fmt: skip
+        seed = parse_int(r[4].text_input("seed", "0", key="cs_rnn_seed"), name="seed", maximum=2**31 - 1)
+        dtype = r[5].selectbox("dtype", ["float32", "float64"], key="cs_rnn_dtype")
+        run = cs.rnncell_vs_rnn(*sizes, seed=seed, dtype=getattr(torch, dtype))
+    except InputError as err:
+        show_input_error(err, "size")
+        return
+    badge(f"RNNCell step by step = nn.RNN unrolled, up to {run.dtype} rounding: max |Δ| = {run.max_diff:.1e}", run.ok)
+    st.caption(f"torch.allclose (rtol 1e-5, atol 1e-8) says {run.allclose}: the fused RNN adds in another order, "
+               "so float32 results differ in the last bits, which fails a relative test where h ≈ 0; in float64 "
+               "they agree to ~1e-16.")  # fmt: skip
+    T = run.h_cell.shape[0]
+    shown = st.slider("Step shown", 0, T - 1, min(2, T - 1), key="cs_rnn_t") if T > 1 else 0
+    st.latex(cs.rnn_step_latex(run, t=shown))
+    left, right = st.columns([1, 1.3])
+    left.dataframe(pd.DataFrame(cs.rnn_table(run)), hide_index=True, width="stretch", key="cs_rnn_table")
+    right.plotly_chart(gf.rnn_unroll_figure(run), width="stretch", key="cs_rnn_fig")

@@ -1,0 +1,179 @@
+"""Compare two inputs through the same model: difference heatmaps (B − A) of f, i, g, o, c, h and the first step
+where the two runs diverge.
+
+Inputs of different lengths are compared over their common first ``min(T_a, T_b)`` steps (the figure says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from lstm_viz.core.recording import DIRECTIONS, DISPLAY_ORDER, Recording
+from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, bin_time, plan_view
+from lstm_viz.viz.gates import QUANTITY_TITLES, SIGNED_COLORSCALE, check_panel, feature_labels, time_ticks, to_numpy
+from lstm_viz.viz.plotgrid import Grid, finish
+
+__all__ = ["Divergence", "difference_heatmaps", "first_divergence"]
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where two runs first differ: in the input and in any recorded quantity (None = never, over ``steps``)."""
+
+    steps: int  # compared steps: min(T_a, T_b)
+    input_step: int | None
+    state_step: int | None
+    where: str  # e.g. "layer 0 fwd c, unit 3" (the largest difference at state_step)
+    max_abs: float  # the largest |B − A| over everything compared
+
+    @property
+    def sentence(self) -> str:
+        if self.state_step is None:
+            return f"The two runs agree at every one of the {self.steps} compared steps (to 1e-6)."
+        first_in = "never" if self.input_step is None else f"at t = {self.input_step}"
+        return (
+            f"The inputs first differ {first_in}; the recorded states first diverge at t = {self.state_step} "
+            f"({self.where}). Largest difference: {self.max_abs:.4g}."
+        )
+
+
+def _common(rec_a: Recording, rec_b: Recording) -> int:
+    same = (rec_a.num_layers, rec_a.num_directions, rec_a.hidden_size, rec_a.proj_size) == (
+        rec_b.num_layers,
+        rec_b.num_directions,
+        rec_b.hidden_size,
+        rec_b.proj_size,
+    )
+    if not same:
+        raise ValueError("both recordings must come from the same model (same layers, directions and sizes)")
+    return min(rec_a.seq_len, rec_b.seq_len)
+
+
+def first_divergence(rec_a: Recording, rec_b: Recording, batch: int = 0, tol: float = 1e-6) -> Divergence:
+    """The first step where the inputs differ, and the first where any f, i, g, o, c or h of any layer and
+    direction differs by more than ``tol``."""
+    steps = _common(rec_a, rec_b)
+    xa, xb = to_numpy(rec_a.x[batch, :steps]), to_numpy(rec_b.x[batch, :steps])
+    input_diff = np.abs(xb - xa).max(axis=1) > tol
+    input_step = int(np.argmax(input_diff)) if input_diff.any() else None
+    best: tuple[int, str, float] | None = None
+    max_abs = 0.0
+    for q in DISPLAY_ORDER:
+        a = to_numpy(getattr(rec_a, q)[:, :, batch, :steps])  # (L, D, T, U)
+        b = to_numpy(getattr(rec_b, q)[:, :, batch, :steps])
+        diff = np.abs(b - a)
+        max_abs = max(max_abs, float(diff.max()))
+        per_t = diff.max(axis=(0, 1, 3))  # (T,)
+        hits = np.nonzero(per_t > tol)[0]
+        if not len(hits):
+            continue
+        t = int(hits[0])
+        if best is None or t < best[0]:
+            k, d, u = np.unravel_index(int(np.argmax(diff[:, :, t, :])), diff[:, :, t, :].shape)
+            best = (t, f"layer {k} {DIRECTIONS[d]} {q}, unit {u}", float(diff[k, d, t, u]))
+    if best is None:
+        return Divergence(steps, input_step, None, "", max_abs)
+    return Divergence(steps, input_step, best[0], best[1], max_abs)
+
+
+def _labels(rec_a: Recording, rec_b: Recording, steps: int, bins, names: Sequence[str]) -> list[str]:
+    xa = bins.reduce(to_numpy(rec_a.x[0, :steps]).astype(float), axis=0)
+    xb = bins.reduce(to_numpy(rec_b.x[0, :steps]).astype(float), axis=0)
+    bar = "\u0304" if bins.binned else ""
+
+    def fmt(v: np.ndarray) -> str:
+        shown = ", ".join(f"{n}{bar} = {x:.4g}" for n, x in zip(names[:3], v[:3], strict=False))
+        return shown + (" …" if len(names) > 3 else "")
+
+    return [f"t {t} · A: {fmt(a)} | B: {fmt(b)}" for t, a, b in zip(bins.labels(), xa, xb, strict=True)]
+
+
+def difference_heatmaps(
+    rec_a: Recording,
+    rec_b: Recording,
+    layer: int = 0,
+    direction: str = "fwd",
+    feature_names: Sequence[str] | None = None,
+    labels: tuple[str, str] = ("A", "B"),
+    max_steps: int = DEFAULT_MAX_STEPS,
+    max_units: int = DEFAULT_MAX_UNITS,
+) -> go.Figure:
+    """Six heatmaps of B − A (time × unit) in the order f, i, g, o, c, h, each on its own diverging scale centred
+    on 0, with a dotted line at the first step where the two runs diverge."""
+    steps = _common(rec_a, rec_b)
+    check_panel(rec_a, layer, direction)
+    di = DIRECTIONS.index(direction)
+    diffs = {
+        q: to_numpy(getattr(rec_b, q)[layer, di, 0, :steps]) - to_numpy(getattr(rec_a, q)[layer, di, 0, :steps])
+        for q in DISPLAY_ORDER
+    }
+    view = plan_view([np.abs(diffs[q]) for q in "figoc"], max_steps, max_units)
+    h_view = plan_view([diffs["h"]], max_steps, max_units) if rec_a.proj_size else view
+    bins = bin_time(steps, max_steps)
+    names = feature_labels(rec_a.x.shape[-1], feature_names)
+    cols = _labels(rec_a, rec_b, steps, bins, names)
+    div = first_divergence(rec_a, rec_b)
+    n_rows = len(DISPLAY_ORDER)
+    row_px = int(np.clip(9 * len(view.units), 60, 200))
+    height = n_rows * row_px + 190
+    grid = Grid(rows=n_rows, vspace=42 / height, titles=[f"Δ {QUANTITY_TITLES[q]}" for q in DISPLAY_ORDER])
+    traces = []
+    layout = grid.layout
+    for r, q in enumerate(DISPLAY_ORDER, start=1):
+        v = h_view if q == "h" else view
+        z = v.apply(diffs[q]).astype(np.float32)
+        peak = float(np.abs(z).max()) or 1e-6
+        axis = "coloraxis" if r == 1 else f"coloraxis{r}"
+        mean = "mean " if bins.binned else ""
+        traces.append(
+            grid.place(
+                {
+                    "type": "heatmap",
+                    "z": z,
+                    "x": cols,
+                    "y": [str(u) for u in v.units],
+                    "coloraxis": axis,
+                    "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}Δ{q} = {labels[1]} − {labels[0]} = "
+                    "%{z:.6f}<extra></extra>",
+                },
+                r,
+            )
+        )
+        grid.x(r).update(time_ticks(cols, bins))
+        grid.y(r).update(type="category", autorange="reversed", title={"text": "unit", "standoff": 2})
+        lo, hi = grid.y_domain(r)
+        layout[axis] = {
+            "colorscale": SIGNED_COLORSCALE,
+            "cmin": -peak,
+            "cmax": peak,
+            "colorbar": {"title": {"text": f"Δ{q}", "side": "right"}, "y": (lo + hi) / 2, "len": hi - lo,
+                         "thickness": 12, "x": 1.01},
+        }  # fmt: skip
+    grid.x(n_rows)["title"] = {"text": "t (time step)"}
+    shapes = []
+    if div.state_step is not None:
+        column = int(np.searchsorted(bins.stop, div.state_step, side="right"))
+        for r in range(1, n_rows + 1):
+            xref, yref = grid.refs(r)
+            shapes.append({"type": "line", "xref": xref, "yref": f"{yref} domain", "x0": column - 0.5,
+                           "x1": column - 0.5, "y0": 0, "y1": 1, "line": {"color": "#111", "dash": "dot",
+                                                                           "width": 1.5}})  # fmt: skip
+    notes = [div.sentence]
+    if rec_a.seq_len != rec_b.seq_len:
+        notes.append(f"lengths differ ({rec_a.seq_len} vs {rec_b.seq_len}): the first {steps} steps are compared")
+    if view.note:
+        notes.append(view.note)
+    layout.update(
+        title={
+            "text": f"{labels[1]} − {labels[0]}: how the second input changes every gate · layer {layer} {direction}",
+            "subtitle": {"text": "<br>".join(notes)},
+        },
+        shapes=shapes,
+        height=height,
+        margin={"t": 110, "b": 50, "l": 60, "r": 80},
+    )
+    return finish(traces, layout)

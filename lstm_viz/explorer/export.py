@@ -1,0 +1,59 @@
+"""Exports of the explorer: a recording as CSV or Parquet (long format), a figure as a standalone HTML file.
+
+Long format: one row per (layer, direction, batch, t, unit, tensor) with its ``value`` — the columns of
+``Recording.to_frame`` — plus ``input`` columns ``x0…`` holding the input at that step, so a file says what
+went in as well as what came out. The HTML embeds plotly.js, so it opens offline in any browser.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from lstm_viz.core.recording import Recording
+
+__all__ = ["figure_html", "recording_csv", "recording_frame", "recording_parquet"]
+
+
+def recording_frame(rec: Recording, batch: int | None = 0) -> pd.DataFrame:
+    """The recording in long format with the input of each step joined as ``x0``, ``x1``, …"""
+    frame = rec.to_frame(batch=batch)
+    x = rec.x.detach().to("cpu").double().numpy()  # (B, T, I)
+    names = ["x"] if x.shape[-1] == 1 else [f"x{k}" for k in range(x.shape[-1])]
+    inputs = pd.DataFrame(
+        {
+            "batch": [b for b in range(x.shape[0]) for _ in range(x.shape[1])],
+            "t": [t for _ in range(x.shape[0]) for t in range(x.shape[1])],
+            **{name: x[:, :, k].reshape(-1) for k, name in enumerate(names)},
+        }
+    )
+    inputs["batch"] = inputs["batch"].astype(frame["batch"].dtype)
+    inputs["t"] = inputs["t"].astype(frame["t"].dtype)
+    return frame.merge(inputs, on=["batch", "t"], how="left", sort=False)
+
+
+def recording_csv(rec: Recording, batch: int | None = 0) -> bytes:
+    """UTF-8 CSV of :func:`recording_frame`, full float precision."""
+    return recording_frame(rec, batch).to_csv(index=False, float_format="%.9g").encode("utf-8")
+
+
+def recording_parquet(rec: Recording, batch: int | None = 0) -> bytes:
+    """Parquet (pyarrow) of :func:`recording_frame`."""
+    buffer = io.BytesIO()
+    recording_frame(rec, batch).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def figure_html(fig: go.Figure, title: str | None = None) -> bytes:
+    """A standalone HTML page of the figure with plotly.js inlined (no network needed to open it)."""
+    html = pio.to_html(fig, include_plotlyjs=True, full_html=True, validate=False)
+    if title:
+        html = html.replace("<head>", f"<head><title>{_escape(title)}</title>", 1)
+    return html.encode("utf-8")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,295 @@
+"""Streamlit sections of the Gate Explorer page: the input box, each view with its controls, and the exports.
+
+Each function draws one section and returns what the next needs; the page (pages/explorer.py) only calls them in
+order. Bad input never raises: it is shown with :func:`lstm_viz.widgets.show_input_error` and the last valid
+input stays on screen.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from lstm_viz.core.recording import Recording
+from lstm_viz.explorer import export
+from lstm_viz.explorer.answer import answer_figure, model_answer
+from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
+from lstm_viz.explorer.inputs import (
+    ExplorerInput,
+    bit_table,
+    csv_input,
+    example_for,
+    random_input,
+    task_of,
+    typed_input,
+)
+from lstm_viz.explorer.sources import LoadedModel
+from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
+from lstm_viz.parsing import MAX_STEPS, InputError
+from lstm_viz.ui.widgets import cached_recording, show_input_error
+from lstm_viz.viz.gates import conveyor_belt, gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
+from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
+
+__all__ = [
+    "answer_section",
+    "belt_section",
+    "chart",
+    "compare_section",
+    "equations_available",
+    "equations_section",
+    "export_section",
+    "gru_notice",
+    "heatmap_section",
+    "input_section",
+    "saturation_section",
+    "traces_section",
+]
+
+_MODES = {"type": "Type it", "random": "Random sequence", "csv": "CSV file"}
+_B_DEFAULTS = {"toy": "1, 0.5, 0.25, 1", "subtraction": "123 - 60"}
+
+
+def chart(fig, key: str) -> None:
+    """A Plotly chart with its own key (every chart on the page has a distinct one)."""
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+
+
+def input_section(loaded: LoadedModel) -> ExplorerInput | None:
+    """The input controls; returns the input to record (the last valid one when the new one is bad)."""
+    config = loaded.config
+    task = task_of(config)
+    mode = st.segmented_control(
+        "Input", list(_MODES), format_func=_MODES.get, default="type", key="explorer_mode", required=True
+    )
+    try:
+        if mode == "random":
+            c1, c2 = st.columns(2)
+            length = c1.number_input(
+                "length (time steps)", 1, MAX_STEPS, 64 if task == "vectors" else 4, key=f"explorer_len_{task}",
+                disabled=task == "subtraction", help="subtraction inputs are always 8 bit steps",
+            )  # fmt: skip
+            seed = c2.number_input("seed", 0, 2**31 - 1, 0, key="explorer_seed")
+            inp = random_input(config, int(length), int(seed))
+        elif mode == "csv":
+            file = st.file_uploader(
+                f"One row per time step, {config.input_size} column(s); an optional header names them",
+                type=["csv", "txt"], key=f"explorer_csv_{task}_{config.input_size}",
+            )  # fmt: skip
+            if file is None:
+                st.caption("No file yet: showing the last input.")
+                return _last_good(loaded)
+            inp = csv_input(file.getvalue(), config, name=file.name)
+        else:
+            inp = _typed(loaded, task)
+    except InputError as err:
+        show_input_error(err)
+        last = _last_good(loaded)
+        if last is not None:
+            st.caption(f"Still showing the last valid input: `{last.text}`")
+        return last
+    st.session_state[_good_key(loaded)] = inp
+    if inp.operands is not None:
+        st.dataframe(bit_table(*inp.operands), width="stretch")
+        st.caption("The model reads one column per step, least significant bit first: (a bit, b bit).")
+    return inp
+
+
+def _typed(loaded: LoadedModel, task: str) -> ExplorerInput:
+    config = loaded.config
+    key = f"explorer_text_{task}_{config.input_size}"
+    example = example_for(config)
+    label = {
+        "toy": "A sequence of prices, e.g. Company A `0, 0.5, 0.25, 1`",
+        "subtraction": "An 8-bit subtraction a − b with 0 ≤ b ≤ a ≤ 255",
+    }.get(task, f"One time step per line, {config.input_size} numbers per line (or `;` between steps)")
+    if task == "vectors":
+        text = st.text_area(label, example if config.input_size <= 6 else "", key=key, height=110)
+    else:
+        text = st.text_input(label, example, key=key)
+    return typed_input(text, config)
+
+
+def _good_key(loaded: LoadedModel) -> str:
+    return f"explorer_last_good_{task_of(loaded.config)}_{loaded.config.input_size}"
+
+
+def _last_good(loaded: LoadedModel) -> ExplorerInput | None:
+    return st.session_state.get(_good_key(loaded))
+
+
+def answer_section(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | None) -> None:
+    """View 4: what the model answers, right or wrong."""
+    answer = model_answer(loaded.model, inp)
+    h = to_numpy(rec.h[0, 0, 0, :, 0]) if rec is not None and answer.task == "toy" else None
+    fig = answer_figure(answer, h)
+    if answer.correct is True:
+        st.success(answer.summary, icon=":material/check_circle:")
+    elif answer.correct is False:
+        st.error(answer.summary, icon=":material/cancel:")
+    else:
+        st.info(answer.summary)
+    if fig is not None:
+        chart(fig, "explorer_answer")
+
+
+def _panel_label(panel: tuple[int, str]) -> str:
+    return f"layer {panel[0]} · {panel[1]}"
+
+
+def heatmap_section(rec: Recording, inp: ExplorerInput) -> tuple[int, str]:
+    """View 1: six aligned heatmaps. Returns the (layer, direction) the other views should use."""
+    panels = panels_of(rec)
+    choice = panels[0]
+    shown = [choice]
+    if len(panels) > 1:
+        options = ["all", *panels]
+        picked = st.selectbox(
+            "Layer and direction", options, format_func=lambda p: "all at once" if p == "all" else _panel_label(p),
+            key="explorer_panel",
+        )  # fmt: skip
+        shown = panels if picked == "all" else [picked]
+        choice = panels[0] if picked == "all" else picked
+    chart(gate_heatmaps(rec, shown, feature_names=inp.feature_names), "explorer_heatmaps")
+    return choice
+
+
+def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
+    """View 2: unit traces of the chosen units with the input underneath."""
+    layer, direction = panel
+    default = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
+    units = st.multiselect(
+        f"Units ({_panel_label(panel)}; the most active are preselected)",
+        list(range(rec.hidden_size)), default=default, max_selections=8, key=f"explorer_units_{rec.hidden_size}",
+    )  # fmt: skip
+    if not units:
+        st.info("Pick at least one unit to draw its traces.")
+        return
+    chart(unit_traces(rec, units, layer, direction, feature_names=inp.feature_names), "explorer_traces")
+
+
+def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
+    """View 3: the cell-state conveyor belt."""
+    layer, direction = panel
+    default = most_active_units(rec, layer, direction, k=1)[0]
+    unit = st.selectbox(
+        "Unit for the bars", list(range(rec.hidden_size)), index=default, key=f"explorer_belt_{rec.hidden_size}"
+    )
+    chart(conveyor_belt(rec, int(unit), layer, direction, feature_names=inp.feature_names), "explorer_belt")
+    st.caption(
+        "At every step c_t = f_t·c_{t-1} + i_t·g_t: the blue bar is what the forget gate kept of the old cell "
+        "state, the orange bar what the input gate wrote. Memory survives many steps where blue dominates."
+    )
+
+
+def compare_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
+    """View 5: a second input, difference heatmaps and the first step where the runs diverge."""
+    task = task_of(loaded.config)
+    default = _B_DEFAULTS.get(task, "")
+    label = "Second input B (same format as above); A is the input above"
+    if task == "vectors":
+        text = st.text_area(label, default or _perturbed(inp), key=f"explorer_b_{task}_{loaded.config.input_size}")
+    else:
+        text = st.text_input(label, default, key=f"explorer_b_{task}")
+    try:
+        inp_b = typed_input(text, loaded.config)
+    except InputError as err:
+        show_input_error(err, "second input")
+        return
+    rec_b = cached_recording(loaded, inp_b.x)
+    div = first_divergence(rec_a, rec_b)
+    st.markdown(f"**A** = `{inp.text}` · **B** = `{inp_b.text}` — {div.sentence}")
+    layer, direction = panel
+    fig = difference_heatmaps(rec_a, rec_b, layer, direction, feature_names=inp.feature_names)
+    chart(fig, "explorer_compare")
+
+
+def _perturbed(inp: ExplorerInput) -> str:
+    """A's values with the middle step changed by +0.5, as text: a sensible default for B."""
+    x = inp.x[0].clone()
+    if x.shape[0] > 200:
+        return ""
+    x[x.shape[0] // 2] += 0.5
+    return "\n".join(", ".join(f"{v:.4g}" for v in row) for row in x.tolist())
+
+
+def saturation_section(loaded: LoadedModel, rec: Recording) -> None:
+    """View 6: gate saturation over the typed sequence or a batch of task samples."""
+    over = st.segmented_control(
+        "Measure over", ["typed", "batch"], default="batch", required=True, key="explorer_sat_over",
+        format_func={"typed": "the input above", "batch": "a batch of task samples"}.get,
+    )  # fmt: skip
+    if over == "batch":
+        batch = saturation_batch(loaded.model, n=256, seed=0)
+        rec = cached_recording(loaded, batch)
+    chart(saturation_figure(saturation_table(rec)), "explorer_saturation")
+
+
+def equations_section(loaded: LoadedModel, rec: Recording) -> None:
+    """The one-unit model's equations with each step's numbers substituted."""
+    steps = worked_steps(loaded.model, rec)
+    for step in steps[:32]:
+        st.markdown(f"**Step {step.step}** — going in: ${step.header}$")
+        st.latex(step.latex())
+    if len(steps) > 32:
+        st.caption(f"The first 32 of {len(steps)} steps are shown.")
+
+
+def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], loaded: LoadedModel) -> None:
+    """View 7: the recording as CSV / Parquet and every figure as standalone HTML (built when clicked)."""
+    stem = "recording"
+    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {_rows(rec):,} rows.")
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Recording as CSV", functools.partial(export.recording_csv, rec), f"{stem}.csv", "text/csv",
+        key="explorer_dl_csv", on_click="ignore", icon=":material/table_view:",
+    )  # fmt: skip
+    c2.download_button(
+        "Recording as Parquet", functools.partial(export.recording_parquet, rec), f"{stem}.parquet",
+        "application/vnd.apache.parquet", key="explorer_dl_parquet", on_click="ignore", icon=":material/database:",
+    )  # fmt: skip
+    layer, direction = panel
+    units = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
+    figures = {
+        "gate_heatmaps": functools.partial(gate_heatmaps, rec, panels_of(rec), feature_names=inp.feature_names),
+        "unit_traces": functools.partial(unit_traces, rec, units, layer, direction, feature_names=inp.feature_names),
+        "conveyor_belt": functools.partial(conveyor_belt, rec, units[0], layer, direction,
+                                           feature_names=inp.feature_names),
+        "gate_saturation": lambda: saturation_figure(saturation_table(rec)),
+        "answer": lambda: answer_figure(model_answer(loaded.model, inp)),
+    }  # fmt: skip
+    st.markdown("Every figure as a standalone HTML file (opens offline, interactive):")
+    cols = st.columns(len(figures))
+    for col, (name, build) in zip(cols, figures.items(), strict=True):
+        col.download_button(
+            name.replace("_", " "), functools.partial(_html, build, name), f"{name}.html", "text/html",
+            key=f"explorer_dl_{name}", on_click="ignore", icon=":material/bar_chart:",
+        )  # fmt: skip
+
+
+def _html(build, title: str) -> bytes:
+    fig = build()
+    if fig is None:
+        return b"<html><body>This model has no answer figure (a bare LSTM has no task).</body></html>"
+    return export.figure_html(fig, title)
+
+
+def _rows(rec: Recording) -> int:
+    per = rec.num_layers * rec.num_directions * rec.seq_len
+    return per * (6 * rec.hidden_size + (rec.proj_size or rec.hidden_size))
+
+
+def gru_notice(loaded: LoadedModel, inp: ExplorerInput) -> None:
+    """A GRU cannot be recorded as f, i, g, o, c, h: say why, and still show its answer."""
+    st.warning(
+        "This is a GRU: it has one update gate instead of forget + input gates and one state instead of c and h "
+        "(seed 004's closing note), so there is no f, i, g, o, c to record. Its answer is below; pick an LSTM "
+        "model in the sidebar to see the gates.",
+        icon=":material/info:",
+    )
+    answer_section(loaded, inp, None)
+
+
+def equations_available(loaded: LoadedModel) -> bool:
+    return is_one_unit(loaded.model)
+

@@ -1,0 +1,96 @@
+"""Streamlit sections of the gradient-flow page: validated settings, cached computation with progress, metrics.
+
+The computation is :mod:`lstm_viz.gradients`; training and measuring are cached with ``st.cache_data`` per net
+and keyed on every setting (training does not depend on the test length, so its cache ignores it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+import torch
+
+from lstm_viz.core.device import pick_device
+from lstm_viz.gradients import flow as gr
+from lstm_viz.parsing import InputError
+
+__all__ = ["compute", "metrics_section", "settings_section"]
+
+_LAST_GOOD = "gf_last_good"
+_WEIGHTS = {
+    "random": "random (PyTorch's initialisation)",
+    "trained": "trained on 'remember the first input' (Adam, lr 0.01)",
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=48)
+def _trained(kind: str, settings: gr.FlowSettings, device: str):
+    return gr.train_weights(kind, settings, torch.device(device))
+
+
+@st.cache_data(show_spinner=False, max_entries=96)
+def _flow(kind: str, settings: gr.FlowSettings, device: str) -> gr.ModelFlow:
+    weights = _trained(kind, replace(settings, length=2), device) if settings.weights == "trained" else None
+    return gr.gradient_flow(kind, settings, torch.device(device), trained=weights)
+
+
+def settings_section() -> gr.FlowSettings | None:
+    """The text boxes and the weights choice, validated; on bad text an error with an example and the last
+    valid settings (None when there never were any)."""
+    c = st.columns(5)
+    texts = (
+        c[0].text_input("Sequence length", "200", key="gf_length", help=f"2 to {gr.MAX_LENGTH} steps"),
+        c[1].text_input("Hidden size", "32", key="gf_hidden", help=f"1 to {gr.MAX_HIDDEN}, the same for all three"),
+        c[2].text_input("Input size", "4", key="gf_input", help=f"features per step, 1 to {gr.MAX_INPUT}"),
+        c[3].text_input("LSTM forget-gate bias", "1", key="gf_fbias", help="e.g. 0, 1 or 3; 'default' = PyTorch's"),
+    )
+    seed = c[4].text_input("Seed", "0", key="gf_seed")
+    weights = st.radio("Weights", list(_WEIGHTS), horizontal=True, key="gf_weights", format_func=_WEIGHTS.get)
+    train = ("400", "10")
+    if weights == "trained":
+        t = st.columns(4)
+        train = (
+            t[0].text_input("Training steps", "400", key="gf_steps"),
+            t[1].text_input("Training length", "10", key="gf_tlen", help="sequence length while training"),
+        )
+    try:
+        settings = gr.parse_settings(*texts, weights=weights, seed=seed, train_steps=train[0], train_length=train[1])
+    except InputError as err:
+        settings = st.session_state.get(_LAST_GOOD)
+        note = "\n\nStill showing the last valid settings below." if settings else ""
+        st.error(f"{err}{note}", icon=":material/warning:")
+        return settings
+    st.session_state[_LAST_GOOD] = settings
+    return settings
+
+
+def compute(settings: gr.FlowSettings) -> gr.FlowResult:
+    """Train (if asked) and measure the three nets through the caches, with a progress bar per stage."""
+    device = str(pick_device())
+    bar = st.progress(0.0, text="Computing gradients…")
+    parts = ("train", "measure") if settings.weights == "trained" else ("measure",)
+    stages = [(kind, part) for kind in gr.KINDS for part in parts]
+    flows = {}
+    for n, (kind, part) in enumerate(stages):
+        label = gr.LABELS[kind]
+        if part == "train":
+            bar.progress(n / len(stages), text=f"Training the {label} ({settings.train_steps} Adam steps on "
+                                               f"{settings.train_length}-step sequences)…")  # fmt: skip
+            _trained(kind, replace(settings, length=2), device)
+        else:
+            bar.progress(n / len(stages), text=f"Backpropagating through {settings.length} steps of the {label}…")
+            flows[kind] = _flow(kind, settings, device)
+    bar.empty()
+    return gr.FlowResult(settings=settings, flows=flows, device=device)
+
+
+def metrics_section(result: gr.FlowResult) -> None:
+    """Per net: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖, how many steps back it stays above 1/1000, the loss (and training)."""
+    horizons = result.horizons()
+    for col, (kind, f) in zip(st.columns(len(result.flows)), result.flows.items(), strict=True):
+        ratio = f.grad_h[0] / f.grad_h[-1] if f.grad_h[-1] > 0 else float("nan")
+        col.metric(f"{f.label}: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖", f"{ratio:.1e}" if ratio > 0 else "0 (underflow)")
+        trained = f" · training accuracy {f.train['accuracy']:.0%}" if f.train else ""
+        col.caption(f"stays above 1/1000 of its last-step value for **{horizons[kind]}** steps back · loss "
+                    f"{f.loss:.3f}{trained}")  # fmt: skip

@@ -1,0 +1,583 @@
+"""Plotly figures of a training run: the seed's TensorBoard panels, loss/accuracy, errors, live gates, saturation.
+
+Every builder is a pure function of a metric history (a list of per-epoch dicts as ``Trainer.history`` holds, or a
+DataFrame), a list of probes (per-chunk measurements taken by ``lstm_viz.live.LiveRun``) or a ``Recording``, and
+returns a ``plotly.graph_objects.Figure`` without showing it. Long histories are thinned to ``MAX_POINTS`` per
+curve (the last epoch always kept).
+
+Live pages redraw twice a second, and building a Plotly figure (subplots, validation) costs far more than
+training a toy epoch. So the time-series builders take ``into=``: the figure they returned last time. When it has
+the same traces, only the data and the subtitle are replaced in it (a few ms) and it is returned; otherwise a new
+figure is built. The result is the same figure either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from lstm_viz.core.recording import DISPLAY_ORDER, Recording
+from lstm_viz.viz.saturation import SATURATION_GATES, saturation_fractions
+
+__all__ = [
+    "COMPANY_INPUTS",
+    "COMPANY_NAMES",
+    "MAX_POINTS",
+    "SATURATION_GATES",
+    "absolute_error_figure",
+    "dataset_preview",
+    "gate_saturation",
+    "history_frame",
+    "loss_accuracy_figure",
+    "saturation_figure",
+    "statquest_weights_figure",
+    "subtraction_live_figures",
+    "thin",
+    "toy_gate_figure",
+    "toy_live_figures",
+    "toy_panels_figure",
+]
+
+MAX_POINTS = 500
+COMPANY_NAMES = ("Company A", "Company B")
+COMPANY_INPUTS = ((0.0, 0.5, 0.25, 1.0), (1.0, 0.5, 0.25, 1.0))  # seed 000's two sequences; targets 0 and 1
+_COLORS = {"f": "#1f77b4", "i": "#2ca02c", "g": "#ff7f0e", "o": "#9467bd", "c": "#d62728", "h": "#17becf"}
+_TITLES = {
+    "f": "f · forget",
+    "i": "i · input",
+    "g": "g · candidate",
+    "o": "o · output",
+    "c": "c · long memory",
+    "h": "h · short memory",
+}
+_COMPANY_COLORS = ("#1f77b4", "#ff7f0e")
+_TRAIN_TEST_DASH = {"train": "solid", "test": "dot"}
+# Gate groups of the StatQuest model, in the post's order: (weight on h, weight on x, bias) per gate.
+_STATQUEST_GROUPS = (
+    ("f · long-term remember %", ("wlr1", "wlr2", "blr1")),
+    ("i · potential remember %", ("wpr1", "wpr2", "bpr1")),
+    ("g · potential memory", ("wp1", "wp2", "bp1")),
+    ("o · output %", ("wo1", "wo2", "bo1")),
+)
+_ROLE_STYLE = (("weight on h", "solid"), ("weight on x", "dash"), ("bias", "dot"))
+_NO_EPOCHS = "no epochs yet: press Start"
+
+
+# ---- data preparation -------------------------------------------------------------------------------------------
+def _thin_index(n: int, max_points: int) -> np.ndarray:
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+
+
+def history_frame(history: Sequence[Mapping[str, Any]] | pd.DataFrame, max_points: int | None = None) -> pd.DataFrame:
+    """The metric history as a DataFrame, one row per epoch (thinned to ``max_points`` rows if given).
+
+    Only scalar entries are kept; without an ``epoch`` column the rows are numbered from 1.
+    """
+    if isinstance(history, pd.DataFrame):
+        frame = history if max_points is None else thin(history, max_points)
+    else:
+        index = _thin_index(len(history), max_points or len(history) or 1)
+        rows = [history[k] for k in index]
+        frame = pd.DataFrame([{k: v for k, v in row.items() if np.isscalar(v) or v is None} for row in rows])
+        if "epoch" not in frame.columns:
+            frame = frame.assign(epoch=index + 1)
+    if "epoch" not in frame.columns:
+        frame = frame.assign(epoch=np.arange(1, len(frame) + 1))
+    return frame
+
+
+def _series(history: Sequence[Mapping[str, Any]] | pd.DataFrame, max_points: int = MAX_POINTS) -> dict[str, np.ndarray]:
+    """The numeric columns of a (thinned) history as float arrays, ``epoch`` always present — a fast
+    ``history_frame`` for figures redrawn twice a second (no DataFrame of thousands of dicts each time)."""
+    if isinstance(history, pd.DataFrame):
+        frame = history_frame(history, max_points)
+        out = {c: frame[c].to_numpy(dtype=float) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+        return out
+    index = _thin_index(len(history), max_points)
+    rows = [history[k] for k in index]
+    names = [k for k, v in (rows[-1].items() if rows else ()) if isinstance(v, (int, float, np.number))]
+    out = {name: np.fromiter((r.get(name, np.nan) for r in rows), float, len(rows)) for name in names}
+    if "epoch" not in out:
+        out["epoch"] = (index + 1).astype(float)
+    return out
+
+
+def thin(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """At most ``max_points`` evenly spaced rows, always keeping the first and the last."""
+    return frame if len(frame) <= max_points else frame.iloc[_thin_index(len(frame), max_points)]
+
+
+def gate_saturation(rec: Recording, low: float = 0.1, high: float = 0.9, layer: int = 0) -> dict[str, Any]:
+    """Per gate (f, i, o) and unit, the share of (sample, step) values below ``low`` and above ``high``.
+
+    Karpathy et al. (2015) call these left- and right-saturated; a unit whose gate is nearly always one or the
+    other has *committed* (always forget, always write...). Returns ``{"f": {"low": [...], "high": [...]}, ...}``
+    with one float per unit, over every sample and step of layer ``layer``'s forward direction.
+    """
+    fractions = saturation_fractions(rec, low, high)  # the explorer's view 6 computes it the same way
+    return {q: {"low": lo[layer, 0].tolist(), "high": hi[layer, 0].tolist()} for q, (lo, hi) in fractions.items()}
+
+
+def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
+    """The first ``n`` samples of a split as rows ``a - b = c`` with the bits the model reads (LSB first).
+
+    ``pairs`` is ``(N, 2)`` integer ``(a, b)`` as ``SubtractionData.pairs_train`` holds.
+    """
+    rows = []
+    for a, b in pairs[:n].tolist():
+        c = a - b
+        rows.append(
+            {
+                "sample": f"{a} - {b} = {c}",
+                "a bits (t0…t7)": " ".join(str((a >> t) & 1) for t in range(8)),
+                "b bits (t0…t7)": " ".join(str((b >> t) & 1) for t in range(8)),
+                "c bits (t0…t7)": " ".join(str((c >> t) & 1) for t in range(8)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ---- refreshing a figure in place ---------------------------------------------------------------------------------
+def _refreshed(into: go.Figure | None, kind: str, data: Sequence[Mapping[str, Any]], subtitle: str) -> bool:
+    """Put ``data`` (per-trace changing fields, each with its ``name``) and the subtitle into ``into`` if it was
+    built by the same builder with the same traces; True when done (then ``into`` is the answer)."""
+    if into is None or into.layout.meta != kind or len(into.data) != len(data):
+        return False
+    if any(trace.name != d["name"] for trace, d in zip(into.data, data, strict=True)):
+        return False
+    for trace, d in zip(into.data, data, strict=True):
+        for key, value in d.items():
+            if key != "name" and not _same_array(getattr(trace, key), value):
+                setattr(trace, key, value)  # one validated assignment per changed field: cheap
+    if into.layout.title.subtitle.text != subtitle:
+        into.layout.title.subtitle.text = subtitle
+    return True
+
+
+def _same_array(old: Any, new: Any) -> bool:
+    try:
+        return old is not None and np.array_equal(np.asarray(old), np.asarray(new))
+    except (TypeError, ValueError):
+        return False
+
+
+def _empty_note(fig: go.Figure, text: str) -> go.Figure:
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=14))
+    return fig
+
+
+# ---- figures ----------------------------------------------------------------------------------------------------
+def toy_panels_figure(
+    history: Sequence[Mapping[str, Any]] | pd.DataFrame, height: int = 300, into: go.Figure | None = None
+) -> go.Figure:
+    """Seed 000's TensorBoard panels side by side: ``train_loss``, ``out_0`` (Company A, target 0), ``out_1`` (B, 1).
+
+    The history needs ``epoch``, ``loss`` and ``out_0``/``out_1`` (the predictions for A and B at that epoch).
+    """
+    columns = _series(history)
+    panels = (("loss", None, "#444444"), ("out_0", 0.0, _COMPANY_COLORS[0]), ("out_1", 1.0, _COMPANY_COLORS[1]))
+    epochs = columns["epoch"]
+    data = [
+        {"name": "train_loss" if name == "loss" else name, "x": epochs, "y": columns[name]}
+        for name, _, _ in panels
+        if name in columns and len(epochs)
+    ]
+    subtitle = _NO_EPOCHS
+    if len(epochs) and {"loss", "out_0", "out_1"} <= set(columns):
+        subtitle = (
+            f"epoch {int(epochs[-1]):,}: loss {columns['loss'][-1]:.5f} · "
+            f"A → {columns['out_0'][-1]:.4f} · B → {columns['out_1'][-1]:.4f}"
+        )
+    if _refreshed(into, "toy-panels", data, subtitle):
+        return into  # type: ignore[return-value]
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        subplot_titles=("train_loss", "out_0 · Company A (target 0)", "out_1 · Company B (target 1)"),
+        horizontal_spacing=0.07,
+    )
+    by_name = {d["name"]: d for d in data}
+    for col, (name, target, color) in enumerate(panels, start=1):
+        shown = "train_loss" if name == "loss" else name
+        if shown in by_name:
+            fig.add_trace(
+                go.Scatter(
+                    **by_name[shown],
+                    mode="lines",
+                    line=dict(color=color, width=2),
+                    hovertemplate=f"epoch %{{x}}<br>%{{y:.5f}}<extra>{shown}</extra>",
+                    showlegend=False,
+                ),
+                row=1,
+                col=col,
+            )
+        if target is not None:
+            fig.add_hline(y=target, line=dict(color="#888888", dash="dash", width=1), row=1, col=col)
+        fig.update_xaxes(title_text="epoch", row=1, col=col)
+    fig.update_yaxes(type="log", row=1, col=1, exponentformat="power")
+    fig.update_layout(
+        title=dict(text="Training curves (as the seed's TensorBoard)", subtitle=dict(text=subtitle)),
+        height=height,
+        margin=dict(t=90, b=40, l=50, r=20),
+        uirevision="toy-panels",  # keep the user's zoom while the curves grow
+        meta="toy-panels",
+    )
+    return fig
+
+
+def loss_accuracy_figure(
+    history: Sequence[Mapping[str, Any]] | pd.DataFrame, height: int = 340, into: go.Figure | None = None
+) -> go.Figure:
+    """Loss (log scale) and accuracy per epoch, train solid and test dotted: bit accuracy and exact match.
+
+    Uses whichever of ``loss``/``train_loss``/``test_loss``, ``train_bit_acc``/``test_bit_acc`` and
+    ``train_exact_match``/``test_exact_match`` the history holds.
+    """
+    columns = _series(history)
+    epochs = columns["epoch"]
+    styles: list[dict[str, Any]] = []
+    data: list[dict[str, Any]] = []
+    train_loss = "train_loss" if "train_loss" in columns else "loss"
+    for split, column in (("train", train_loss), ("test", "test_loss")):
+        if column in columns:
+            data.append({"name": f"{split} loss", "x": epochs, "y": columns[column]})
+            styles.append({"col": 1, "color": "#444444", "dash": _TRAIN_TEST_DASH[split], "fmt": ".5f"})
+    for metric, label, color in (("bit_acc", "bit accuracy", "#2ca02c"), ("exact_match", "exact match", "#9467bd")):
+        for split in ("train", "test"):
+            column = f"{split}_{metric}"
+            if column in columns:
+                data.append({"name": f"{split} {label}", "x": epochs, "y": columns[column]})
+                styles.append({"col": 2, "color": color, "dash": _TRAIN_TEST_DASH[split], "fmt": ".2%"})
+    subtitle = _NO_EPOCHS
+    if len(epochs):
+        parts = [f"epoch {int(epochs[-1]):,}"]
+        for column, label in (("test_bit_acc", "test bit accuracy"), ("test_exact_match", "test exact match")):
+            if column in columns:
+                parts.append(f"{label} {columns[column][-1]:.2%}")
+        subtitle = " · ".join(parts)
+    if _refreshed(into, "loss-accuracy", data, subtitle):
+        return into  # type: ignore[return-value]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (BCE)", "accuracy"), horizontal_spacing=0.08)
+    for d, s in zip(data, styles, strict=True):
+        fig.add_trace(
+            go.Scatter(
+                **d,
+                mode="lines",
+                line=dict(color=s["color"], dash=s["dash"], width=2),
+                hovertemplate=f"epoch %{{x}}<br>%{{y:{s['fmt']}}}<extra>{d['name']}</extra>",
+            ),
+            row=1,
+            col=s["col"],
+        )
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(
+        title=dict(text="Loss and accuracy", subtitle=dict(text=subtitle)),
+        height=height,
+        margin=dict(t=90, b=40, l=50, r=20),
+        legend=dict(orientation="h", y=-0.25),
+        uirevision="loss-accuracy",
+        meta="loss-accuracy",
+    )
+    return fig
+
+
+def absolute_error_figure(
+    truth: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray, into: go.Figure | None = None
+) -> go.Figure:
+    """Seed 004's plot: the absolute error |prediction − truth| per test sample, with the RMSE in the title."""
+    truth = np.asarray(truth, dtype=float).reshape(-1)
+    predicted = np.asarray(predicted, dtype=float).reshape(-1)
+    if truth.shape != predicted.shape:
+        raise ValueError(f"truth and predictions differ in length: {truth.size} vs {predicted.size}")
+    error = np.abs(predicted - truth)
+    rmse = float(np.sqrt(np.mean(error**2))) if error.size else float("nan")
+    wrong = int(np.count_nonzero(error))
+    title = f"Prediction error per test sample — RMSE {rmse:.4f}"
+    subtitle = f"{error.size:,} test samples, {wrong:,} wrong; max error {error.max():.0f}" if error.size else ""
+    data = [{"name": "absolute error", "x": np.arange(error.size), "y": error,
+             "customdata": np.stack([truth, predicted], axis=1)}]  # fmt: skip
+    if _refreshed(into, "absolute-error", data, subtitle):
+        into.layout.title.text = title  # type: ignore[union-attr]
+        return into  # type: ignore[return-value]
+    fig = go.Figure(
+        go.Scatter(
+            **data[0],
+            mode="lines+markers" if error.size <= 2000 else "lines",
+            marker=dict(size=3),
+            line=dict(width=1, color="#1f77b4"),
+            hovertemplate="sample %{x}<br>true %{customdata[0]:.0f} · predicted %{customdata[1]:.0f}"
+            "<br>|error| %{y:.0f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=dict(text=title, subtitle=dict(text=subtitle or "no samples")),
+        xaxis_title="sample index",
+        yaxis_title="absolute error",
+        yaxis=dict(rangemode="tozero"),
+        height=320,
+        margin=dict(t=90, b=40, l=60, r=20),
+        uirevision="absolute-error",
+        meta="absolute-error",
+    )
+    return fig
+
+
+def toy_gate_figure(
+    rec: Recording,
+    names: Sequence[str] = COMPANY_NAMES,
+    targets: Sequence[float] | None = (0.0, 1.0),
+    title: str | None = None,
+    into: go.Figure | None = None,
+) -> go.Figure:
+    """f, i, g, o, c, h of unit 0 over the days, one small panel each, one line per sequence (Company A and B).
+
+    ``rec`` is a recording of a one-layer model on a batch of sequences (seed 000: A and B, four days each).
+    Gates share the 0..1 axis, g and h −1..1; the last day's h is the prediction, compared with its target.
+    """
+    batch, steps = rec.batch_size, rec.seq_len
+    if len(names) < batch:
+        names = [*names, *(f"sequence {b}" for b in range(len(names), batch))]
+    days = np.arange(1, steps + 1)
+    x = rec.x.detach().float().cpu().numpy()  # (batch, T, input)
+    values = {q: getattr(rec, q)[0, 0, :, :, 0].detach().float().cpu().numpy() for q in DISPLAY_ORDER}  # (B, T)
+    data = [
+        {"name": names[b], "x": days, "y": values[q][b], "customdata": x[b, :, 0]}
+        for q in DISPLAY_ORDER
+        for b in range(batch)
+    ]
+    subtitle = "one unit; the last day's h is the prediction"
+    if targets is not None:
+        last_h = values["h"][:, -1]
+        subtitle = " · ".join(
+            f"{names[b]} → {last_h[b]:.4f} (target {targets[b]:g})" for b in range(min(batch, len(targets)))
+        )
+    title = title or "Gates over the four days"
+    if _refreshed(into, "toy-gates", data, subtitle):
+        into.layout.title.text = title  # type: ignore[union-attr]
+        return into  # type: ignore[return-value]
+    fig = make_subplots(rows=1, cols=6, subplot_titles=[_TITLES[q] for q in DISPLAY_ORDER], horizontal_spacing=0.04)
+    for k, d in enumerate(data):
+        col, b = k // batch + 1, k % batch
+        q = DISPLAY_ORDER[col - 1]
+        fig.add_trace(
+            go.Scatter(
+                **d,
+                mode="lines+markers",
+                legendgroup=names[b],
+                showlegend=col == 1,
+                line=dict(color=_COMPANY_COLORS[b % 2], width=2),
+                marker=dict(size=6),
+                hovertemplate=f"{names[b]}<br>day %{{x}} · x = %{{customdata:.3g}}<br>{q} = %{{y:.4f}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_annotations(font_size=12)
+    for col, q in enumerate(DISPLAY_ORDER, start=1):
+        if q in SATURATION_GATES:
+            fig.update_yaxes(range=[-0.05, 1.05], row=1, col=col)
+        elif q in ("g", "h"):
+            fig.update_yaxes(range=[-1.05, 1.05], row=1, col=col)
+        fig.update_xaxes(tickmode="array", tickvals=days, title_text="day", row=1, col=col)
+    fig.update_layout(
+        title=dict(text=title, subtitle=dict(text=subtitle)),
+        height=320,
+        margin=dict(t=90, b=40, l=40, r=20),
+        legend=dict(orientation="h", y=-0.38),
+        uirevision="toy-gates",
+        meta="toy-gates",
+    )
+    return fig
+
+
+def statquest_weights_figure(
+    probes: Sequence[Mapping[str, Any]] | pd.DataFrame, into: go.Figure | None = None
+) -> go.Figure:
+    """The twelve named weights of the by-hand model over the epochs, one panel per gate (w on h, w on x, bias).
+
+    ``probes`` rows hold ``epoch`` and the twelve names (``wlr1`` … ``bo1``) as numbers.
+    """
+    columns = _series(probes)
+    data = [
+        {"name": name, "x": columns["epoch"], "y": columns[name]}
+        for _, names in _STATQUEST_GROUPS
+        for name in names
+        if name in columns
+    ]
+    subtitle = "solid: weight on h (short memory) · dashed: weight on x (input) · dotted: bias"
+    if len(columns["epoch"]):
+        subtitle = f"epoch {int(columns['epoch'][-1]):,} — " + subtitle
+    if _refreshed(into, "statquest-weights", data, subtitle):
+        return into  # type: ignore[return-value]
+    fig = make_subplots(rows=1, cols=4, subplot_titles=[g for g, _ in _STATQUEST_GROUPS], horizontal_spacing=0.05)
+    present = {d["name"]: d for d in data}
+    for col, (gate, names) in enumerate(_STATQUEST_GROUPS, start=1):
+        for name, (role, dash) in zip(names, _ROLE_STYLE, strict=True):
+            if name in present:
+                fig.add_trace(
+                    go.Scatter(
+                        **present[name],
+                        mode="lines",
+                        line=dict(dash=dash, width=2, color=_COLORS[gate[0]]),
+                        legendgroup=name,
+                        hovertemplate=f"{name} ({role}, {gate})<br>epoch %{{x}}<br>%{{y:.4f}}"
+                        "<extra></extra>",
+                    ),
+                    row=1,
+                    col=col,
+                )
+        fig.update_xaxes(title_text="epoch", row=1, col=col)
+    if not data:
+        _empty_note(fig, _NO_EPOCHS)
+    fig.update_layout(
+        title=dict(text="The twelve StatQuest weights as they learn", subtitle=dict(text=subtitle)),
+        height=380,
+        margin=dict(t=90, b=60, l=40, r=20),
+        legend=dict(orientation="h", y=-0.42),
+        uirevision="statquest-weights",
+        meta="statquest-weights",
+    )
+    return fig
+
+
+def saturation_figure(
+    probes: Sequence[Mapping[str, Any]], low: float = 0.1, high: float = 0.9, into: go.Figure | None = None
+) -> go.Figure:
+    """Gate saturation per epoch: the share of saturated values per gate (top) and per unit (heatmaps, bottom).
+
+    ``probes`` rows hold ``epoch`` and ``saturation`` as returned by :func:`gate_saturation`. A unit turning dark
+    in a heatmap has committed: its gate is nearly always below ``low`` or above ``high``.
+    """
+    rows = [p for p in probes if "saturation" in p]
+    rows = [rows[k] for k in _thin_index(len(rows), MAX_POINTS // 4)]
+    epochs = np.array([p["epoch"] for p in rows])
+    lines: list[dict[str, Any]] = []
+    maps: list[dict[str, Any]] = []
+    for q in SATURATION_GATES:
+        if not rows:
+            break
+        low_share = np.array([p["saturation"][q]["low"] for p in rows], dtype=float)  # (epochs, units)
+        high_share = np.array([p["saturation"][q]["high"] for p in rows], dtype=float)
+        lines.append({"name": f"{q} < {low:g}", "x": epochs, "y": low_share.mean(1)})
+        lines.append({"name": f"{q} > {high:g}", "x": epochs, "y": high_share.mean(1)})
+        maps.append({"name": f"{q} per unit", "x": epochs, "y": np.arange(low_share.shape[1]),
+                     "z": (low_share + high_share).T.astype(np.float32),
+                     "customdata": np.stack([low_share.T, high_share.T], axis=-1).astype(np.float32)})  # fmt: skip
+    subtitle = "over a fixed probe batch of test samples, layer 0"
+    if rows:
+        subtitle = f"epoch {int(epochs[-1]):,} — " + subtitle
+    if _refreshed(into, "saturation", [*lines, *maps], subtitle):
+        return into  # type: ignore[return-value]
+    fig = make_subplots(
+        rows=2,
+        cols=3,
+        specs=[[{"colspan": 3}, None, None], [{}, {}, {}]],
+        subplot_titles=(
+            f"share of gate values saturated (< {low:g} solid, > {high:g} dashed)",
+            *(f"{_TITLES[q]} · per unit" for q in SATURATION_GATES),
+        ),
+        vertical_spacing=0.16,
+        horizontal_spacing=0.05,
+    )
+    for k, d in enumerate(lines):
+        q, side = SATURATION_GATES[k // 2], ("low", "high")[k % 2]
+        fig.add_trace(
+            go.Scatter(
+                **d,
+                mode="lines",
+                line=dict(color=_COLORS[q], dash="solid" if side == "low" else "dash", width=2),
+                hovertemplate=f"epoch %{{x}}<br>{q} {side}-saturated: %{{y:.1%}}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    for col, d in enumerate(maps, start=1):
+        q = SATURATION_GATES[col - 1]
+        fig.add_trace(
+            go.Heatmap(
+                **d,
+                coloraxis="coloraxis",
+                hovertemplate=f"epoch %{{x}} · unit %{{y}}<br>{q} < {low:g}: %{{customdata[0]:.1%}}"
+                f"<br>{q} > {high:g}: %{{customdata[1]:.1%}}<extra></extra>",
+            ),
+            row=2,
+            col=col,
+        )
+        fig.update_xaxes(title_text="epoch", row=2, col=col)
+        fig.update_yaxes(title_text="unit" if col == 1 else None, autorange="reversed", row=2, col=col)
+    if not rows:
+        _empty_note(fig, _NO_EPOCHS)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
+    fig.update_layout(
+        title=dict(text="Gate saturation per epoch: watch units commit", subtitle=dict(text=subtitle)),
+        coloraxis=dict(colorscale="Greys", cmin=0, cmax=1, colorbar=dict(title="saturated", len=0.45, y=0.22)),
+        height=560,
+        margin=dict(t=90, b=40, l=50, r=20),
+        uirevision="saturation",
+        meta="saturation",
+    )
+    return fig
+
+
+# ---- what the live pages redraw every tick ---------------------------------------------------------------------
+def toy_live_figures(
+    history: Sequence[Mapping[str, Any]],
+    probes: Sequence[Mapping[str, Any]],
+    model: Any | None,
+    previous: Mapping[str, go.Figure] | None = None,
+    parts: Sequence[str] = ("curves", "gates", "weights"),
+) -> dict[str, go.Figure]:
+    """The toy page's figures: ``curves`` (the TensorBoard panels), ``gates`` (the gates over the four days of
+    Company A and B for the model as it is now) and, for the by-hand model, ``weights`` (its twelve weights over
+    time); only those in ``parts``. ``previous`` (what this returned last time) is refreshed in place."""
+    previous = previous or {}
+    figures = {}
+    if "curves" in parts:
+        figures["curves"] = toy_panels_figure(history, into=previous.get("curves"))
+    if "gates" in parts and model is not None and getattr(model, "recordable", False):
+        device = next(model.parameters()).device
+        x = torch.tensor(COMPANY_INPUTS, dtype=torch.float32, device=device).unsqueeze(-1)  # (2, 4, 1)
+        epoch = int(history[-1]["epoch"]) if history else 0
+        figures["gates"] = toy_gate_figure(
+            model.record(x), title=f"Gates over the four days, epoch {epoch:,}", into=previous.get("gates")
+        )
+    if "weights" in parts and probes and "wlr1" in probes[-1]:
+        figures["weights"] = statquest_weights_figure(probes, into=previous.get("weights"))
+    return figures
+
+
+def subtraction_live_figures(
+    history: Sequence[Mapping[str, Any]],
+    probes: Sequence[Mapping[str, Any]],
+    model: Any | None,
+    x_test: torch.Tensor | None = None,
+    pairs_test: torch.Tensor | None = None,
+    previous: Mapping[str, go.Figure] | None = None,
+    parts: Sequence[str] = ("curves", "errors", "saturation"),
+) -> dict[str, go.Figure]:
+    """The subtraction page's figures: ``curves`` (loss and accuracy), ``errors`` (the absolute error per test
+    sample with the RMSE, for the model as it is now) and ``saturation`` (gate saturation per epoch, when it was
+    probed); only those in ``parts``. ``previous`` as above."""
+    from lstm_viz.tasks import subtraction  # the task module: decode the model's bits into integers
+
+    previous = previous or {}
+    figures = {}
+    if "curves" in parts:
+        figures["curves"] = loss_accuracy_figure(history, into=previous.get("curves"))
+    if "errors" in parts and model is not None and x_test is not None and pairs_test is not None and len(x_test):
+        predicted = subtraction.decode_batch(subtraction.predict_probs(model, x_test)).cpu().numpy()
+        truth = (pairs_test[:, 0] - pairs_test[:, 1]).cpu().numpy()
+        figures["errors"] = absolute_error_figure(truth, predicted, into=previous.get("errors"))
+    if "saturation" in parts and any("saturation" in p for p in probes):
+        figures["saturation"] = saturation_figure(probes, into=previous.get("saturation"))
+    return figures

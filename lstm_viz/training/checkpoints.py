@@ -1,0 +1,416 @@
+"""Checkpoint files: config + weights + optimizer state + metric history in one file, saved atomically, loaded
+safely (``torch.load(weights_only=True)``) and validated, with foreign or corrupt files rejected clearly.
+
+Besides lstm-viz's own files, :func:`load_checkpoint` accepts the plain state_dicts people save from the seed
+posts' code (``torch.save(model.state_dict(), path)``), recognised by their keys and shapes:
+
+- the twelve StatQuest scalars (``wlr1 … bo1``) → a ``statquest`` model;
+- an ``nn.LSTM``/``nn.GRU`` state_dict (``weight_ih_l0`` …, any prefix such as ``lstm.``) → a ``sequence``
+  model (a SequenceModel wrapping a batch-first RecordingLSTM, or an nn.GRU; ``forward`` returns the output
+  sequence), except that a one-unit LSTM with input size 1 becomes a ``toy_lstm`` (seed 000);
+- such an LSTM plus a ``Linear`` head (``fc.weight``, ``fc.bias``) → a ``subtraction`` model when the input
+  size is 2 and the head has one output (seed 004's ``LSTMSubtractor``), else a ``regressor`` (seed 002);
+- a PyTorch Lightning checkpoint whose ``state_dict`` is one of the above.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+from torch import Tensor, nn
+
+from lstm_viz.tasks.models import STATQUEST_NAMES, LSTMVizModel, ModelConfig, build_model
+
+__all__ = [
+    "FORMAT",
+    "MAX_BYTES",
+    "VERSION",
+    "Checkpoint",
+    "CheckpointError",
+    "checkpoint_bytes",
+    "infer_config",
+    "load_checkpoint",
+    "save_checkpoint",
+]
+
+FORMAT = "lstm-viz-checkpoint"
+VERSION = 1
+MAX_BYTES = 256 * 1024 * 1024  # refuse files larger than this (lstm-viz models are kilobytes)
+_HOWTO = "save one with `python -m lstm_viz train …` or `torch.save(model.state_dict(), 'model.pt')`"
+_RNN_KEY = re.compile(r"^(?P<prefix>.*?)(?P<name>(?:weight|bias)_(?:ih|hh|hr)_l(?P<layer>\d+)(?P<rev>_reverse)?)$")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable checkpoint; the message says why and how to get a good one."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint. ``model`` is built from ``config`` with the saved weights, in eval mode.
+
+    ``optimizer_state`` is Adam's state_dict (or None), ``history`` the per-epoch metric dicts, ``meta`` free
+    information (e.g. ``meta["trainer"]`` for resuming, ``meta["command"]``). ``source`` says what the file was:
+    ``"lstm-viz"``, ``"state_dict"`` (a plain state_dict) or ``"lightning"``; ``description`` says it in words.
+    """
+
+    config: ModelConfig
+    model: LSTMVizModel
+    optimizer_state: dict | None = None
+    history: list[dict] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+    source: str = "lstm-viz"
+    description: str = ""
+
+
+# ---------------------------------------------------------------------- saving
+def _plain(value: Any, where: str) -> Any:
+    """Values that ``weights_only`` loading accepts: numbers, strings, bools, None, tensors, lists, dicts."""
+    if isinstance(value, Tensor):
+        return value.detach().cpu()
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, str):  # str subclasses (e.g. torch's TorchVersion) would not load with weights_only
+        return str(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, where) for v in value]
+    if isinstance(value, dict):
+        return {(k if type(k) in (int, str) else str(k)): _plain(v, where) for k, v in value.items()}
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    raise TypeError(f"{where} holds a {type(value).__name__}; only numbers, text, lists, dicts and tensors")
+
+
+def _payload(
+    model: nn.Module,
+    config: ModelConfig | None,
+    optimizer: torch.optim.Optimizer | dict | None,
+    history: list[dict] | None,
+    meta: dict | None,
+) -> dict:
+    config = config or getattr(model, "config", None)
+    if not isinstance(config, ModelConfig):
+        raise TypeError("save_checkpoint needs the model's ModelConfig (lstm_viz models carry it as .config)")
+    opt_state = optimizer.state_dict() if isinstance(optimizer, torch.optim.Optimizer) else optimizer
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": _plain(opt_state, "the optimizer state") if opt_state is not None else None,
+        "history": _plain(list(history or []), "history"),
+        "meta": _plain(dict(meta or {}), "meta"),
+        "torch_version": str(torch.__version__),
+    }
+
+
+def checkpoint_bytes(
+    model: nn.Module,
+    config: ModelConfig | None = None,
+    *,
+    optimizer: torch.optim.Optimizer | dict | None = None,
+    history: list[dict] | None = None,
+    meta: dict | None = None,
+) -> bytes:
+    """The checkpoint file's content as bytes (e.g. for a download button)."""
+    buffer = io.BytesIO()
+    torch.save(_payload(model, config, optimizer, history, meta), buffer)
+    return buffer.getvalue()
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    config: ModelConfig | None = None,
+    *,
+    optimizer: torch.optim.Optimizer | dict | None = None,
+    history: list[dict] | None = None,
+    meta: dict | None = None,
+) -> Path:
+    """Write config + state_dict + optimizer state + history + meta to ``path`` atomically.
+
+    The file is written to a temporary file in the same folder, flushed to disk, then moved over ``path`` with
+    ``os.replace``: a crash mid-save leaves the previous file intact. ``config`` defaults to ``model.config``.
+    """
+    path = Path(path)
+    data = checkpoint_bytes(model, config, optimizer=optimizer, history=history, meta=meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp makes the file private (0600); keep the old file's mode, or use the usual 0644.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------- loading
+def _read(source: str | Path | bytes | bytearray | IO[bytes]) -> tuple[bytes, str]:
+    """The raw bytes and a name for messages."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), "the uploaded file"
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        name = str(path)
+        if not path.exists():
+            raise CheckpointError(f"no checkpoint at {name}: the file does not exist")
+        if path.is_dir():
+            raise CheckpointError(f"{name} is a folder, not a checkpoint file")
+        if path.stat().st_size > MAX_BYTES:
+            raise CheckpointError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; lstm-viz loads checkpoints up "
+                                  f"to {MAX_BYTES // 2**20} MB")  # fmt: skip
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise CheckpointError(f"cannot read {name}: {err.strerror or err}") from None
+    elif hasattr(source, "read"):
+        name = str(getattr(source, "name", "the uploaded file"))
+        data = source.read(MAX_BYTES + 1)
+        if not isinstance(data, (bytes, bytearray)):
+            raise CheckpointError(f"{name} must be opened in binary mode ('rb')")
+        data = bytes(data)
+    else:
+        raise CheckpointError(f"cannot load a checkpoint from a {type(source).__name__}; give a path or bytes")
+    if len(data) > MAX_BYTES:
+        raise CheckpointError(f"{name} is larger than {MAX_BYTES // 2**20} MB; lstm-viz models are kilobytes")
+    if not data:
+        raise CheckpointError(f"{name} is empty (0 bytes); {_HOWTO}")
+    return data, name
+
+
+def _torch_load(data: bytes, name: str) -> Any:
+    looks_zip = data[:4] == b"PK\x03\x04"
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "Unsupported global" in str(err) or "Unsupported class" in str(err):
+            raise CheckpointError(
+                f"{name} contains Python objects besides tensors (e.g. a whole pickled model or custom classes); "
+                f"for safety lstm-viz loads only plain weights — {_HOWTO}"
+            ) from None
+        raise CheckpointError(
+            f"{name} cannot be loaded: it is not a PyTorch file (or it is corrupt); {_HOWTO}"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError) as err:
+        if looks_zip:
+            why = "it is truncated or corrupt (the zip archive cannot be read)"
+        else:
+            why = "it is not a PyTorch file"
+        raise CheckpointError(f"{name} cannot be loaded: {why}; {_HOWTO}") from err
+    except Exception as err:  # anything else torch.load may raise on hostile bytes
+        raise CheckpointError(f"{name} cannot be loaded ({type(err).__name__}); {_HOWTO}") from err
+
+
+def _is_state_dict(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and bool(obj)
+        and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
+    )
+
+
+def infer_config(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, Tensor], str]:
+    """Recognise a plain state_dict: ``(config, state_dict renamed for build_model(config), description)``.
+
+    Raises CheckpointError when the keys or shapes do not describe a model lstm-viz knows (see module doc).
+    """
+    keys = set(state_dict)
+    if keys == set(STATQUEST_NAMES):
+        if any(v.numel() != 1 for v in state_dict.values()):
+            raise CheckpointError("the StatQuest parameters must be twelve scalars")
+        sd = {k: v.reshape(()) for k, v in state_dict.items()}
+        return ModelConfig.default("statquest"), sd, "the twelve StatQuest scalars (seed 000's LSTM by hand)"
+
+    rnn: dict[str, Tensor] = {}
+    prefixes: set[str] = set()
+    for key, value in state_dict.items():
+        match = _RNN_KEY.match(key)
+        if match:
+            prefixes.add(match["prefix"])
+            rnn[match["name"]] = value
+    if not rnn:
+        shown = ", ".join(sorted(keys)[:5]) + (", …" if len(keys) > 5 else "")
+        raise CheckpointError(
+            f"the weights ({shown}) are not an LSTM's: lstm-viz recognises nn.LSTM/nn.GRU state_dicts "
+            f"(weight_ih_l0, weight_hh_l0, …), optionally with a Linear head 'fc', and its own checkpoints"
+        )
+    if len(prefixes) != 1:
+        raise CheckpointError(f"the file holds several recurrent modules ({', '.join(sorted(prefixes))}); "
+                              "lstm-viz shows one LSTM at a time")  # fmt: skip
+    prefix = prefixes.pop()
+    if "weight_ih_l0" not in rnn or "weight_hh_l0" not in rnn:
+        raise CheckpointError("the LSTM weights are incomplete: weight_ih_l0 and weight_hh_l0 are required")
+    w_ih, w_hh = rnn["weight_ih_l0"], rnn["weight_hh_l0"]
+    if w_ih.dim() != 2 or w_hh.dim() != 2:
+        raise CheckpointError("weight_ih_l0 and weight_hh_l0 must be matrices")
+    if "weight_hr_l0" in rnn:
+        cell, proj, hidden = "lstm", rnn["weight_hr_l0"].shape[0], rnn["weight_hr_l0"].shape[1]
+    else:
+        proj, hidden = 0, w_hh.shape[1]
+        gates = w_ih.shape[0] / max(hidden, 1)
+        if gates == 4:
+            cell = "lstm"
+        elif gates == 3:
+            cell = "gru"
+        else:
+            raise CheckpointError(
+                f"weight_ih_l0 has {w_ih.shape[0]} rows for hidden size {hidden}: an LSTM has 4×hidden "
+                "(gates i, f, g, o), a GRU 3×hidden; this is neither"
+            )
+    num_layers = 1 + max(int(m["layer"]) for k in rnn if (m := _RNN_KEY.match(k)))
+    bidirectional = "weight_ih_l0_reverse" in rnn
+    has_bias = "bias_ih_l0" in rnn
+    rest = {k: v for k, v in state_dict.items() if not _RNN_KEY.match(k)}
+    rnn_attr = cell
+    head_keys = {k.rsplit(".", 1)[0] for k in rest}
+    options = dict(
+        input_size=w_ih.shape[1], hidden_size=hidden, num_layers=num_layers, proj_size=proj,
+        bidirectional=bidirectional, cell=cell, bias=has_bias,
+    )  # fmt: skip
+    where = f" (under '{prefix.rstrip('.')}')" if prefix else ""
+    name = f"{'GRU' if cell == 'gru' else ('LSTMP' if proj else 'LSTM')}({w_ih.shape[1]}→{hidden}"
+    name += f"{'→' + str(proj) if proj else ''}, {num_layers} layer{'s' if num_layers > 1 else ''}"
+    name += f"{', bidirectional' if bidirectional else ''})"
+    try:
+        if not rest:
+            if cell == "lstm" and w_ih.shape[1] == 1 and (proj or hidden) == 1 and not bidirectional and has_bias:
+                config = ModelConfig.default("toy_lstm", num_layers=num_layers)
+                what = f"a plain {name}{where}, read as seed 000's toy LSTM (prediction = last output)"
+            else:
+                config = ModelConfig.default("sequence", **options)
+                what = f"a plain {name}{where}, shown as a sequence model (output = the LSTM's outputs)"
+            renamed = {f"{rnn_attr}.{k}": v for k, v in rnn.items()}
+            return config, renamed, what
+        if len(head_keys) != 1 or {k.rsplit(".", 1)[1] for k in rest} != {"weight", "bias"}:
+            raise CheckpointError(
+                f"besides the {name}{where} the file holds {', '.join(sorted(rest))}; lstm-viz understands an "
+                "LSTM alone or followed by one Linear layer (weight and bias)"
+            )
+        head = head_keys.pop()
+        weight = rest[f"{head}.weight"]
+        if weight.dim() != 2:
+            raise CheckpointError(f"{head}.weight must be a matrix, got shape {tuple(weight.shape)}")
+        if w_ih.shape[1] == 2 and weight.shape[0] == 1:
+            config = ModelConfig.default("subtraction", **{**options, "output_size": 1})
+            what = f"{name}{where} + Linear → sigmoid, read as seed 004's bit subtractor"
+        else:
+            config = ModelConfig.default("regressor", **{**options, "output_size": weight.shape[0]})
+            what = f"{name}{where} + Linear on the last step, read as seed 002's regressor"
+    except ValueError as err:
+        if isinstance(err, CheckpointError):
+            raise
+        raise CheckpointError(f"the weights describe an unsupported model: {err}") from None
+    renamed = {f"{rnn_attr}.{k}": v for k, v in rnn.items()}
+    renamed.update({f"fc.{k.rsplit('.', 1)[1]}": v for k, v in rest.items()})
+    return config, renamed, what
+
+
+def _build(config: ModelConfig, state_dict: dict[str, Tensor], name: str) -> LSTMVizModel:
+    for key, value in state_dict.items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise CheckpointError(f"{name}: the weight {key!r} contains NaN or inf — the model diverged; "
+                                  "load an earlier checkpoint or retrain with a smaller learning rate")  # fmt: skip
+    model = build_model(config)
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as err:
+        detail = str(err).split("\n\t", 1)[-1].replace("\n\t", "; ").strip()
+        raise CheckpointError(f"{name}: the weights do not match the saved config ({detail[:300]})") from None
+    return model.eval()
+
+
+def _history(value: Any, name: str) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(h, dict) for h in value):
+        raise CheckpointError(f"{name}: the metric history must be a list of dicts")
+    return [dict(h) for h in value]
+
+
+def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device | str | None = None) -> Checkpoint:
+    """Load and validate a checkpoint from a path, bytes or a binary file-like object (e.g. an upload).
+
+    Uses ``torch.load(weights_only=True)`` (no arbitrary code runs). Accepts lstm-viz checkpoints and the
+    plain state_dicts described in the module doc. Raises :class:`CheckpointError` with a one-line reason for
+    missing, empty, truncated, corrupt, unsafe or foreign files. The model is in eval mode on ``device``
+    (CPU if None).
+    """
+    data, name = _read(source)
+    obj = _torch_load(data, name)
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{name} holds a {type(obj).__name__}, not a checkpoint or state_dict; {_HOWTO}")
+
+    if obj.get("format") == FORMAT:
+        version = obj.get("version")
+        if not isinstance(version, int) or version > VERSION:
+            raise CheckpointError(f"{name} was written by a newer lstm-viz (format version {version!r}); "
+                                  "update lstm-viz to load it")  # fmt: skip
+        try:
+            config = ModelConfig.from_dict(obj.get("config"))
+        except ValueError as err:
+            raise CheckpointError(f"{name}: the saved model config is invalid: {err}") from None
+        state_dict = obj.get("state_dict")
+        if not _is_state_dict(state_dict):
+            raise CheckpointError(f"{name}: the checkpoint has no weights (state_dict missing or malformed)")
+        optimizer = obj.get("optimizer")
+        if optimizer is not None and not (
+            isinstance(optimizer, dict) and "state" in optimizer and "param_groups" in optimizer
+        ):
+            raise CheckpointError(f"{name}: the saved optimizer state is malformed")
+        meta = obj.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise CheckpointError(f"{name}: 'meta' must be a dict")
+        model = _build(config, state_dict, name)
+        return Checkpoint(
+            config=config,
+            model=model.to(device) if device is not None else model,
+            optimizer_state=optimizer,
+            history=_history(obj.get("history"), name),
+            meta=meta,
+            source="lstm-viz",
+            description=f"lstm-viz checkpoint: {config.label()}",
+        )
+
+    source_kind = "state_dict"
+    if "format" in obj and isinstance(obj["format"], str):
+        raise CheckpointError(f"{name} has an unknown format {obj['format']!r}; {_HOWTO}")
+    if not _is_state_dict(obj) and isinstance(obj.get("state_dict"), dict):
+        obj, source_kind = obj["state_dict"], "lightning"
+    if not _is_state_dict(obj):
+        keys = ", ".join(sorted(str(k) for k in obj)[:6]) or "nothing"
+        raise CheckpointError(f"{name} is a dict of {keys} — not model weights; {_HOWTO}")
+    obj = {k: v for k, v in obj.items() if not k.endswith("num_batches_tracked")}
+    config, state_dict, description = infer_config(obj)
+    model = _build(config, state_dict, name)
+    history: list[dict] = []
+    return Checkpoint(
+        config=config,
+        model=model.to(device) if device is not None else model,
+        optimizer_state=None,
+        history=history,
+        meta={},
+        source=source_kind,
+        description=("Lightning checkpoint: " if source_kind == "lightning" else "") + description,
+    )

@@ -1,0 +1,428 @@
+"""The live-training controller the training pages drive: start, pause, stop, time-boxed ticks, speed, ETA.
+
+A ``LiveRun`` holds one trainer (anything with ``train_epochs(n)``, ``set_lr(lr)``, ``epoch``, ``history``,
+``model``; in practice ``lstm_viz.training.make_trainer(...)``) and advances it in *ticks*: each tick trains
+whole epochs until its time budget is used, so a page can redraw between ticks (at least twice a second) while
+training keeps at least 90% of the wall time. It knows nothing about Streamlit; a page keeps one ``LiveRun``
+per browser session in ``st.session_state`` and calls ``tick()`` from a fragment rerun every ``TICK_SECONDS``.
+
+States::
+
+    idle ──start──► running ──pause──► paused ──resume──► running
+                       │  ▲                │
+                  stop │  └──continue(n)───┤◄── stopped / finished
+                       ▼                   │
+                    stopped ◄─────stop─────┘      running ──(target reached)──► finished
+    any ──reset──► idle
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+from lstm_viz.core.device import torch_threads
+
+__all__ = [
+    "DETAIL_SECONDS",
+    "DETAIL_SECONDS_SUBTRACTION",
+    "DETAIL_SECONDS_TOY",
+    "MAX_EPOCHS",
+    "MAX_LR",
+    "TICK_SECONDS",
+    "TRAIN_SHARE",
+    "LiveRun",
+    "Progress",
+    "RunState",
+    "TrainerLike",
+    "checkpoint_path",
+    "format_seconds",
+    "torch_threads",
+    "validate_epochs",
+    "validate_lr",
+]
+
+TICK_SECONDS = 0.5  # how often the page redraws while training (≥ 2 updates a second)
+DETAIL_SECONDS = 2.0  # how often the heavier detail figures (gates, weights, saturation) follow
+DETAIL_SECONDS_TOY = DETAIL_SECONDS  # the gate view over four days and the twelve weights
+DETAIL_SECONDS_SUBTRACTION = 4.0  # error and saturation charts cost more, on the server and in the browser
+TRAIN_SHARE = 0.9  # the share of each tick spent training; the rest is the page's redraw
+MAX_EPOCHS = 1_000_000
+MAX_LR = 10.0
+_SPEED_WINDOW_SECONDS = 4.0  # speed and ETA are measured over the last few seconds of running
+_AWAY_SECONDS = 3.0  # a gap this long between ticks means the page was not open: not counted in the speed
+
+
+class TrainerLike(Protocol):
+    """What a LiveRun needs from a trainer (``lstm_viz.training.Trainer`` has it)."""
+
+    epoch: int
+    history: list[dict[str, Any]]
+
+    def train_epochs(self, n: int) -> Any: ...
+
+    def set_lr(self, lr: float) -> None: ...
+
+
+class RunState(str, Enum):
+    """Where a live run is."""
+
+    IDLE = "idle"  # no model yet: Start builds one
+    RUNNING = "running"
+    PAUSED = "paused"  # Resume continues with the optimizer state kept
+    STOPPED = "stopped"  # the user ended the run; the model stays, "continue N more" can extend it
+    FINISHED = "finished"  # the target epoch was reached
+    FAILED = "failed"  # training raised or the loss became NaN/inf; ``error`` says why
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for the progress bar: epoch of target, speed, time left, training share of wall time."""
+
+    state: RunState
+    epoch: int
+    target: int
+    epochs_per_second: float | None  # over the last few seconds of running (wall time, UI included)
+    eta_seconds: float | None
+    train_share: float | None  # training time / wall time over the same window
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.target <= 0 else min(1.0, self.epoch / self.target)
+
+    def label(self) -> str:
+        """E.g. ``epoch 1,200 / 5,000 · 850 epochs/s · 4 s left``."""
+        parts = [f"epoch {self.epoch:,} / {self.target:,}"]
+        if self.epochs_per_second is not None:
+            speed = self.epochs_per_second
+            parts.append(f"{speed:,.0f} epochs/s" if speed >= 10 else f"{speed:.2f} epochs/s")
+        if self.state is RunState.RUNNING and self.eta_seconds is not None:
+            parts.append(f"{format_seconds(self.eta_seconds)} left")
+        elif self.state is not RunState.RUNNING:
+            parts.append(self.state.value)
+        return " · ".join(parts)
+
+
+def format_seconds(seconds: float) -> str:
+    """``4 s``, ``2 min 05 s``, ``1 h 02 min``."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def validate_lr(lr: object) -> float:
+    """A learning rate as a float in (0, 10], or a ValueError saying what was wrong, with an example."""
+    try:
+        value = float(lr)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"learning rate {lr!r} is not a number; type a positive number, e.g. 0.01") from None
+    if not math.isfinite(value) or value <= 0 or value > MAX_LR:
+        raise ValueError(
+            f"learning rate {lr!r} is out of range; it must be positive and at most {MAX_LR:g}, e.g. 0.01"
+        )
+    return value
+
+
+def validate_epochs(epochs: object, *, name: str = "epochs") -> int:
+    """A whole number in [1, MAX_EPOCHS], or a ValueError saying what was wrong, with an example."""
+    if isinstance(epochs, bool):
+        raise ValueError(f"{name} must be a whole number such as 300, not {epochs!r}")
+    try:
+        value = float(epochs)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {epochs!r} is not a number; type a whole number such as 300") from None
+    if not math.isfinite(value) or value != int(value):
+        raise ValueError(f"{name} must be a whole number such as 300, not {epochs!r}")
+    if not 1 <= value <= MAX_EPOCHS:
+        raise ValueError(f"{name} must be between 1 and {MAX_EPOCHS:,}, e.g. 300; got {int(value):,}")
+    return int(value)
+
+
+def checkpoint_path(directory: str | Path, name: str) -> Path:
+    """A new file in ``directory`` for a checkpoint the user named: ``trained-<safe name>.pt``, never an
+    existing file (``-2``, ``-3``… are appended), so the shipped models can never be overwritten.
+
+    The name keeps lowercase letters, digits, ``-`` and ``_`` (anything else becomes ``-``), at most 60 of them.
+    """
+    stem = str(name).strip().lower()
+    stem = stem[:-3] if stem.endswith(".pt") else stem
+    stem = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:60].strip("-_")
+    if not stem:
+        raise ValueError(f"the file name {name!r} has no letters or digits; type a name such as toy-statquest-5000")
+    if not stem.startswith("trained-"):
+        stem = f"trained-{stem}"
+    directory = Path(directory)
+    path = directory / f"{stem}.pt"
+    n = 2
+    while path.exists():
+        path = directory / f"{stem}-{n}.pt"
+        n += 1
+    return path
+
+
+class LiveRun:
+    """One live training run of one browser session: a trainer, its target epoch, state, speed and probes.
+
+    ``factory()`` builds a fresh trainer (model, optimizer, data) for Start; ``probe(trainer)``, if given, is
+    called after every training chunk and its dict (plus ``epoch``) appended to ``probes``, e.g. the StatQuest
+    weights or the gate saturation. ``max_chunk`` caps epochs per ``train_epochs`` call (1: probe each epoch).
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], TrainerLike],
+        *,
+        epochs: int,
+        lr: float | None = None,
+        probe: Callable[[TrainerLike], dict[str, Any]] | None = None,
+        max_chunk: int | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.factory = factory
+        self.probe = probe
+        self.max_chunk = max_chunk
+        self.target = validate_epochs(epochs)
+        self.lr = None if lr is None else validate_lr(lr)
+        self.trainer: TrainerLike | None = None
+        self.state = RunState.IDLE
+        self.error: str | None = None
+        self.probes: list[dict[str, Any]] = []
+        self.train_seconds = 0.0  # total time spent inside train_epochs
+        self.ticks = 0
+        self._clock = clock
+        self._epoch_seconds: float | None = None  # running estimate of one epoch's time
+        self._window: deque[tuple[float, int, float]] = deque()  # (wall time, epoch, train_seconds) per tick
+        # Streamlit may run a page's live fragment in a worker thread while the page itself reruns (a click on
+        # Stop): one tick trains at a time, and pause/stop/reset wait for the tick in flight (≤ one chunk,
+        # under a second), so what the page shows after them is final.
+        self._busy = threading.RLock()
+
+    # ---- what the page reads -------------------------------------------------------------------------------
+    @property
+    def epoch(self) -> int:
+        return 0 if self.trainer is None else int(self.trainer.epoch)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return [] if self.trainer is None else self.trainer.history
+
+    @property
+    def model(self) -> Any:
+        return None if self.trainer is None else getattr(self.trainer, "model", None)
+
+    @property
+    def running(self) -> bool:
+        return self.state is RunState.RUNNING
+
+    def threads(self) -> contextlib.AbstractContextManager[None]:
+        """``with run.threads():`` computes on the trainer's thread count (one for small models on the CPU)."""
+        return torch_threads(getattr(self.trainer, "num_threads", None))
+
+    def progress(self) -> Progress:
+        speed = share = eta = None
+        if len(self._window) >= 2:
+            (t0, e0, s0), (t1, e1, s1) = self._window[0], self._window[-1]
+            if t1 > t0:
+                speed = (e1 - e0) / (t1 - t0)
+                share = min(1.0, (s1 - s0) / (t1 - t0))
+        if speed is None and self._epoch_seconds:
+            speed = 1.0 / self._epoch_seconds
+        if speed:
+            eta = max(0, self.target - self.epoch) / speed
+        return Progress(self.state, self.epoch, self.target, speed, eta, share)
+
+    # ---- controls ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start a run; from idle, stopped, finished or failed this builds a fresh model. Paused → resume."""
+        if self.state is RunState.RUNNING:
+            return
+        if self.state is RunState.PAUSED:
+            self.resume()
+            return
+        self._build()
+        self._set_running()
+
+    def pause(self) -> None:
+        if self.state is RunState.RUNNING:
+            self.state = RunState.PAUSED
+        with self._busy:  # the tick in flight ends after its current chunk
+            pass
+
+    def resume(self) -> None:
+        """Continue a paused or stopped run with its optimizer state (finished if the target is reached)."""
+        if self.state in (RunState.PAUSED, RunState.STOPPED) and self.trainer is not None:
+            if self.epoch >= self.target:
+                self.state = RunState.FINISHED
+            else:
+                self._set_running()
+
+    def stop(self) -> None:
+        """End the run now; the trained model stays (to save, explore or continue)."""
+        if self.state in (RunState.RUNNING, RunState.PAUSED):
+            self.state = RunState.STOPPED
+        with self._busy:  # the tick in flight ends after its current chunk
+            pass
+
+    def reset(self) -> None:
+        """Forget the model and its history; the next Start builds a fresh one from the current settings."""
+        self.state = RunState.IDLE  # a tick in flight ends after its current chunk …
+        with self._busy:  # … and is waited for before its trainer is dropped
+            self._reset()
+
+    def _reset(self) -> None:
+        self.trainer = None
+        self.state = RunState.IDLE
+        self.error = None
+        self.probes = []
+        self.train_seconds = 0.0
+        self.ticks = 0
+        self._epoch_seconds = None
+        self._window.clear()
+
+    def continue_for(self, more: int) -> None:
+        """Train ``more`` epochs past the current one (seed 000: 2,000 on to 5,000), keeping the optimizer."""
+        more = validate_epochs(more, name="more epochs")
+        if self.epoch + more > MAX_EPOCHS:
+            raise ValueError(
+                f"{self.epoch:,} + {more:,} epochs is more than the cap of {MAX_EPOCHS:,}; "
+                f"continue for at most {MAX_EPOCHS - self.epoch:,}, e.g. 300"
+            )
+        if self.trainer is None:
+            self.target = more
+            self.start()
+            return
+        self.target = self.epoch + more
+        if self.state is not RunState.FAILED:
+            self._set_running()
+
+    def set_target(self, epochs: int) -> None:
+        """Change the total number of epochs, before or during a run; reaching it ends the run."""
+        self.target = validate_epochs(epochs)
+        if self.state is RunState.RUNNING and self.epoch >= self.target:
+            self.state = RunState.FINISHED
+        elif self.state is RunState.FINISHED and self.epoch < self.target:
+            self.state = RunState.STOPPED  # resumable: the new target is ahead
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate now (the model and optimizer state are kept) and for the next Start."""
+        self.lr = validate_lr(lr)
+        if self.trainer is not None:
+            self.trainer.set_lr(self.lr)
+
+    # ---- the work ------------------------------------------------------------------------------------------
+    def tick(self, budget: float = TICK_SECONDS * TRAIN_SHARE) -> list[dict[str, Any]]:
+        """Train whole epochs for about ``budget`` seconds (at least one) if running; return the new rows."""
+        if self.state is not RunState.RUNNING or self.trainer is None:
+            return []
+        if not self._busy.acquire(blocking=False):
+            return []  # another thread is ticking this run right now
+        try:
+            return self._tick(budget)
+        finally:
+            self._busy.release()
+
+    def _tick(self, budget: float) -> list[dict[str, Any]]:
+        if self.state is not RunState.RUNNING or self.trainer is None:
+            return []
+        now = self._clock()
+        if self._window and now - self._window[-1][0] > _AWAY_SECONDS + budget:
+            self._window.clear()  # the page was closed or hidden meanwhile: that gap is not training speed
+        if not self._window:
+            self._window.append((now, self.epoch, self.train_seconds))
+        trainer = self.trainer
+        first = len(trainer.history)
+        start = now
+        trained = False
+        while self.epoch < self.target and self.state is RunState.RUNNING:  # Stop/Pause end the loop
+            remaining = budget - (self._clock() - start)
+            # stop when the next epoch would overshoot the budget by over half an epoch (always train one)
+            if trained and (self._epoch_seconds is None or remaining < 0.5 * self._epoch_seconds):
+                break
+            n = self._chunk(remaining)
+            before_epoch, t0 = self.epoch, self._clock()
+            try:
+                trainer.train_epochs(n)
+            except Exception as exc:  # a page must show this, not a traceback
+                self._fail(f"training stopped at epoch {self.epoch:,}: {type(exc).__name__}: {exc}")
+                break
+            trained = True
+            spent = self._clock() - t0
+            if self.epoch == before_epoch:  # the trainer refused to go on (e.g. it paused itself)
+                self._fail(f"the trainer stopped at epoch {self.epoch:,}; press Reset to start again")
+                break
+            self.train_seconds += spent
+            per_epoch = spent / (self.epoch - before_epoch)
+            self._epoch_seconds = (
+                per_epoch if self._epoch_seconds is None else 0.7 * self._epoch_seconds + 0.3 * per_epoch
+            )
+            if self.probe is not None:
+                try:
+                    with self.threads():
+                        measured = self.probe(trainer)
+                    if measured:  # an empty dict: nothing to measure on this model (e.g. a GRU's gates)
+                        self.probes.append({"epoch": self.epoch, **measured})
+                except Exception as exc:
+                    name = type(exc).__name__
+                    self._fail(f"measuring the model at epoch {self.epoch:,} failed: {name}: {exc}")
+                    break
+            bad = _non_finite_loss(trainer.history[-1] if trainer.history else None)
+            if bad:
+                self._fail(
+                    f"the loss became {bad} at epoch {self.epoch:,}; lower the learning rate "
+                    f"(e.g. {(self.lr or 0.01) / 10:g}) and press Reset"
+                )
+                break
+        self.ticks += 1
+        end = self._clock()
+        self._window.append((end, self.epoch, self.train_seconds))
+        while len(self._window) > 2 and end - self._window[0][0] > _SPEED_WINDOW_SECONDS:
+            self._window.popleft()
+        if self.state is RunState.RUNNING and self.epoch >= self.target:
+            self.state = RunState.FINISHED
+        return trainer.history[first:]
+
+    # ---- internals -----------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.reset()
+        trainer = self.factory()
+        if self.lr is not None:
+            trainer.set_lr(self.lr)
+        self.trainer = trainer
+
+    def _set_running(self) -> None:
+        self.error = None
+        self._window.clear()
+        self.state = RunState.FINISHED if self.epoch >= self.target else RunState.RUNNING
+
+    def _chunk(self, remaining: float) -> int:
+        """Epochs for the next ``train_epochs`` call: half the room left, so ticks overshoot little."""
+        left = self.target - self.epoch
+        n = 1 if self._epoch_seconds is None else int(remaining / self._epoch_seconds / 2)
+        n = max(1, min(n, left))
+        return n if self.max_chunk is None else min(n, self.max_chunk)
+
+    def _fail(self, message: str) -> None:
+        self.state = RunState.FAILED
+        self.error = message
+
+
+def _non_finite_loss(row: dict[str, Any] | None) -> str | None:
+    if not row or "loss" not in row:
+        return None
+    try:
+        loss = float(row["loss"])
+    except (TypeError, ValueError):
+        return None
+    return None if math.isfinite(loss) else str(loss)

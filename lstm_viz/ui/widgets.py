@@ -1,0 +1,212 @@
+"""Streamlit helpers shared by pages: the sidebar model picker, the model in use, cached recordings, error boxes.
+
+``app.py`` calls :func:`sidebar_model_picker` inside ``with st.sidebar:``; any page calls :func:`current_model`,
+which also works when the page runs alone (e.g. under ``AppTest``): then it opens the first shipped subtraction
+model, or a small random LSTM when models/ is empty. A choice that fails (a bad upload, proj_size ≥ hidden) shows
+the reason and keeps the previous model, so nothing on the page is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+from torch import nn
+
+from lstm_viz.core.recording import Recording
+from lstm_viz.explorer.sources import (
+    MAX_RANDOM_HIDDEN,
+    MAX_RANDOM_INPUT,
+    MAX_RANDOM_LAYERS,
+    LoadedModel,
+    RandomSpec,
+    SourceError,
+    default_checkpoint,
+    load_shipped,
+    load_upload,
+    random_model,
+    shipped_checkpoints,
+)
+from lstm_viz.tasks.models import LSTMVizModel
+
+__all__ = [
+    "cached_recording",
+    "current_model",
+    "open_in_explorer",
+    "show_input_error",
+    "sidebar_model_picker",
+]
+
+MODEL_KEY = "lstm_viz.model"  # session: the LoadedModel in use
+ERROR_KEY = "lstm_viz.model_error"  # session: why the last choice failed
+SESSION_MODEL_KEY = "lstm_viz.session_model"  # session: a model another page handed over
+_UPLOADS_KEY = "lstm_viz.uploads"  # session: digest → LoadedModel
+SOURCES = {
+    "shipped": "Shipped checkpoint",
+    "random": "Random RecordingLSTM",
+    "upload": "Upload a .pt file",
+    "session": "Model from a training page",
+}
+_RANDOM_DEFAULTS = {
+    "picker_in": 3,
+    "picker_hidden": 16,
+    "picker_layers": 1,
+    "picker_proj": 0,
+    "picker_seed": 0,
+    "picker_bidir": False,
+    "picker_bias": True,
+}
+_PICKER_KEYS = (
+    "picker_source", "picker_shipped", "picker_in", "picker_hidden", "picker_layers", "picker_bidir",
+    "picker_proj", "picker_bias", "picker_seed",
+)  # fmt: skip
+
+
+@st.cache_resource(show_spinner="Loading the shipped model…", max_entries=16)
+def _shipped(path: str, stamp: int) -> LoadedModel:  # read-only shipped weights: shared by all sessions
+    return load_shipped(path)
+
+
+@st.cache_resource(show_spinner="Building the random LSTM…", max_entries=8)
+def _random(spec: RandomSpec) -> LoadedModel:  # read-only (never trained), rebuilt exactly from its seed
+    return random_model(spec)
+
+
+def _shipped_model(path: Path) -> LoadedModel:
+    return _shipped(str(path), path.stat().st_mtime_ns)
+
+
+def _fallback() -> LoadedModel:
+    path = default_checkpoint()
+    if path is not None:
+        try:
+            return _shipped_model(path)
+        except SourceError:
+            pass
+    return _random(RandomSpec(input_size=2, hidden_size=16, seed=0))
+
+
+def current_model() -> LoadedModel:
+    """The model chosen in the sidebar; by default the first shipped subtraction model."""
+    loaded = st.session_state.get(MODEL_KEY)
+    if not isinstance(loaded, LoadedModel):
+        loaded = _fallback()
+        st.session_state[MODEL_KEY] = loaded
+    return loaded
+
+
+def open_in_explorer(model: LSTMVizModel, label: str) -> None:
+    """Hand a model (e.g. one just trained) to the explorer: the sidebar offers it as "Model from a training page".
+
+    The model is copied, so training on can continue without changing what the explorer shows.
+    """
+    import copy
+
+    frozen = copy.deepcopy(model).eval()
+    digest = hashlib.sha256()
+    for tensor in frozen.state_dict().values():
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    loaded = LoadedModel(frozen, label, f"session:{digest.hexdigest()[:16]}", "session")
+    st.session_state[SESSION_MODEL_KEY] = loaded
+    st.session_state[MODEL_KEY] = loaded
+    st.session_state["picker_source"] = "session"
+
+
+def _keep_picker_state() -> None:
+    # Widgets that are not drawn in a run lose their value; writing them back keeps the user's choices
+    # (e.g. the random model's sizes while a shipped model is shown).
+    for key in _PICKER_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def sidebar_model_picker() -> None:
+    """The model source picker; call it inside ``with st.sidebar:``. Stores the choice for :func:`current_model`."""
+    _keep_picker_state()
+    st.subheader("Model")
+    files = shipped_checkpoints()
+    options = [k for k in SOURCES if k != "session" or SESSION_MODEL_KEY in st.session_state]
+    if not files:
+        options.remove("shipped")
+    if st.session_state.get("picker_source") not in options:
+        st.session_state["picker_source"] = options[0]
+    source = st.radio(
+        "Source", options, format_func=SOURCES.get, key="picker_source", label_visibility="collapsed"
+    )
+    try:
+        chosen = _choose(source, files)
+    except SourceError as err:
+        st.session_state[ERROR_KEY] = str(err)
+        chosen = None
+    if chosen is not None:
+        st.session_state.pop(ERROR_KEY, None)
+        st.session_state[MODEL_KEY] = chosen
+    if ERROR_KEY in st.session_state:
+        st.error(f"{st.session_state[ERROR_KEY]}\n\nStill showing the previous model.", icon=":material/warning:")
+    loaded = current_model()
+    st.caption(f"In use: **{loaded.label}**")
+    metrics = loaded.info.get("metrics") if isinstance(loaded.info, dict) else None
+    if isinstance(metrics, dict) and metrics:
+        items = sorted(metrics.items(), key=lambda kv: ("exact" not in kv[0], "acc" not in kv[0], kv[0]))[:4]
+        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
+        st.caption(f"Checkpoint metrics: {shown}")
+
+
+def _choose(source: str, files: list[Path]) -> LoadedModel | None:
+    if source == "shipped":
+        by_name = {p.name: p for p in files}
+        name = st.selectbox("Checkpoint in models/", list(by_name), key="picker_shipped")
+        return _shipped_model(by_name[name]) if name else None
+    if source == "random":
+        for key, default in _RANDOM_DEFAULTS.items():  # defaults via session state: no widget/state conflict
+            st.session_state.setdefault(key, default)
+        c1, c2 = st.columns(2)
+        input_size = c1.number_input("input size", 1, MAX_RANDOM_INPUT, key="picker_in")
+        hidden = c2.number_input("hidden size", 1, MAX_RANDOM_HIDDEN, key="picker_hidden")
+        layers = c1.number_input("layers", 1, MAX_RANDOM_LAYERS, key="picker_layers")
+        proj = c2.number_input("proj_size (0 = none)", 0, MAX_RANDOM_HIDDEN - 1, key="picker_proj")
+        seed = c1.number_input("seed", 0, 2**31 - 1, key="picker_seed")
+        bidir = c2.toggle("bidirectional", key="picker_bidir")
+        bias = c2.toggle("bias", key="picker_bias")
+        spec = RandomSpec(int(input_size), int(hidden), int(layers), bool(bidir), int(proj), bool(bias), int(seed))
+        return _random(spec)
+    if source == "upload":
+        file = st.file_uploader(
+            "A lstm-viz checkpoint or an nn.LSTM state_dict",
+            type=["pt", "pth", "ckpt", "bin"],
+            key="picker_upload",
+            help="Read with torch.load(weights_only=True): a file can never run code.",
+        )
+        if file is None:
+            st.caption("No file yet: still showing the previous model.")
+            return None
+        data = file.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        uploads = st.session_state.setdefault(_UPLOADS_KEY, {})
+        if digest not in uploads:
+            uploads.clear()  # keep one upload per session
+            uploads[digest] = load_upload(data, file.name)
+        return uploads[digest]
+    if source == "session":
+        return st.session_state.get(SESSION_MODEL_KEY)
+    return None
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _record(model_key: str, x: np.ndarray, _model: nn.Module) -> Recording:
+    with torch.no_grad():
+        return _model.record(torch.from_numpy(x)).to("cpu")
+
+
+def cached_recording(loaded: LoadedModel, x: torch.Tensor) -> Recording:
+    """``loaded.model.record(x)``, cached per (model, input) for the session's reruns; tensors on the CPU."""
+    array = x.detach().to("cpu", torch.float32).contiguous().numpy()
+    return _record(loaded.key, array, loaded.model)
+
+
+def show_input_error(err: Exception, what: str = "input") -> None:
+    """An error box that says what was wrong with the user's ``what`` and how to fix it (never a traceback)."""
+    st.error(f"**This {what} cannot be used.** {err}", icon=":material/warning:")

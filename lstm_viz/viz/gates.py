@@ -1,0 +1,518 @@
+"""Plotly figures of a Recording: gate heatmaps (f, i, g, o, c, h), unit traces and the cell-state conveyor belt.
+
+Every builder is a pure function: it takes a ``Recording`` (and choices) and returns a
+``plotly.graph_objects.Figure`` without showing it. Big recordings are reduced to a cell budget
+(``lstm_viz.budget``) and the figure says so in its subtitle. Heatmap columns are categories named after their step
+and input (``t 3 · x = 0.25``), so hovering any cell shows t, the unit, the input value and the exact value while
+the per-cell payload stays one float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from lstm_viz.core.recording import DIRECTIONS, DISPLAY_ORDER, Recording
+from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, TimeBins, View, bin_time, plan_view
+from lstm_viz.viz.plotgrid import Grid, finish
+
+__all__ = [
+    "GATE_COLORSCALE",
+    "LINE_COLORS",
+    "QUANTITY_TITLES",
+    "SIGNED_COLORSCALE",
+    "belt_terms",
+    "check_panel",
+    "column_labels",
+    "conveyor_belt",
+    "feature_labels",
+    "gate_heatmaps",
+    "most_active_units",
+    "panels_of",
+    "signed_range",
+    "time_ticks",
+    "to_numpy",
+    "unit_traces",
+]
+
+GATE_COLORSCALE = "Viridis"  # f, i, o live in [0, 1]
+SIGNED_COLORSCALE = "RdBu_r"  # g, c, h are signed: blue < 0 < red, centred on 0
+LINE_COLORS = {
+    "f": "#1f77b4",
+    "i": "#2ca02c",
+    "g": "#ff7f0e",
+    "o": "#9467bd",
+    "c": "#d62728",
+    "h": "#17becf",
+    "m": "#17becf",
+}
+INPUT_COLORS = ("#444444", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f", "#9edae5", "#c49c94", "#f7b6d2")
+QUANTITY_TITLES = {
+    "f": "f · forget gate",
+    "i": "i · input gate",
+    "g": "g · candidate",
+    "o": "o · output gate",
+    "c": "c · cell state (long memory)",
+    "h": "h · hidden state (short memory)",
+    "m": "m · o·tanh(c), before projection",
+}
+GATES = ("f", "i", "o")
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A detached float32 NumPy copy of a tensor on any device."""
+    return tensor.detach().to("cpu").float().numpy()
+
+
+def panels_of(rec: Recording) -> list[tuple[int, str]]:
+    """Every (layer, direction) pair in the recording, e.g. ``[(0, "fwd"), (0, "bwd"), (1, "fwd"), …]``."""
+    return [(k, d) for k in range(rec.num_layers) for d in DIRECTIONS[: rec.num_directions]]
+
+
+def check_panel(rec: Recording, layer: int, direction: str, batch: int = 0) -> None:
+    """Raise ValueError with the valid choices when (layer, direction, batch) is not in the recording."""
+    if not 0 <= layer < rec.num_layers:
+        raise ValueError(f"layer must be in 0..{rec.num_layers - 1}, got {layer}")
+    if direction not in DIRECTIONS[: rec.num_directions]:
+        raise ValueError(f"direction must be one of {DIRECTIONS[: rec.num_directions]}, got {direction!r}")
+    if not 0 <= batch < rec.batch_size:
+        raise ValueError(f"batch must be in 0..{rec.batch_size - 1}, got {batch}")
+
+
+def most_active_units(rec: Recording, layer: int = 0, direction: str = "fwd", k: int = 3) -> list[int]:
+    """The ``k`` units whose f, i, g, o, c change most over time (sum of standard deviations), most active first."""
+    check_panel(rec, layer, direction)
+    di = DIRECTIONS.index(direction)
+    activity = sum(
+        to_numpy(getattr(rec, q)[layer, di]).reshape(-1, rec.hidden_size).std(axis=0) for q in "figoc"
+    )
+    order = np.argsort(-np.nan_to_num(np.asarray(activity, dtype=float), nan=-np.inf), kind="stable")
+    return [int(u) for u in order[:k]]
+
+
+def feature_labels(input_size: int, feature_names: Sequence[str] | None = None) -> list[str]:
+    """Names of the input features: ``["x"]`` for one feature, else ``["x0", "x1", …]``, unless given."""
+    if feature_names is not None:
+        if len(feature_names) != input_size:
+            raise ValueError(f"{len(feature_names)} feature names for {input_size} input features")
+        return list(feature_names)
+    return ["x"] if input_size == 1 else [f"x{k}" for k in range(input_size)]
+
+
+def _format_input(values: np.ndarray, names: Sequence[str], mean: bool) -> str:
+    bar = "\u0304" if mean else ""  # x̄: a mean over a time bin
+    shown = [f"{n}{bar} = {v:.4g}" for n, v in zip(names[:4], values[:4], strict=False)]
+    if len(names) > 4:
+        shown.append(f"… (+{len(names) - 4} more)")
+    return ", ".join(shown)
+
+
+def column_labels(x: np.ndarray, bins: TimeBins, feature_names: Sequence[str] | None = None) -> list[str]:
+    """One unique label per time column: ``"t 3 · x = 0.25"``, or for a bin ``"t 16–23 · x̄ = 0.31"``.
+
+    ``x`` is the input of one sequence, ``(T, input_size)``.
+    """
+    names = feature_labels(x.shape[1], feature_names)
+    xs = bins.reduce(np.asarray(x, dtype=float), axis=0)  # (T', I)
+    return [f"t {t} · {_format_input(v, names, bins.binned)}" for t, v in zip(bins.labels(), xs, strict=True)]
+
+
+def time_ticks(labels: Sequence[str], bins: TimeBins, max_ticks: int = 16) -> dict:
+    """Axis settings for a categorical time axis: a few ticks that show just the step number."""
+    step = max(1, -(-len(labels) // max_ticks))
+    idx = range(0, len(labels), step)
+    return {
+        "type": "category",
+        "tickvals": [labels[k] for k in idx],
+        "ticktext": [str(int(bins.start[k])) for k in idx],
+        "showgrid": False,
+    }
+
+
+def signed_range(*arrays: np.ndarray) -> float:
+    """max |value| over the arrays (1.0 when they are all zero), for a diverging scale centred on 0."""
+    peak = max((float(np.nanmax(np.abs(a))) if np.size(a) else 0.0) for a in arrays)
+    return peak if np.isfinite(peak) and peak > 0 else 1.0
+
+
+def _colorbar(grid: Grid, row: int, name: str) -> dict:
+    lo, hi = grid.y_domain(row)
+    return {
+        "title": {"text": name, "side": "right"},
+        "y": (lo + hi) / 2,
+        "len": max(0.05, hi - lo),
+        "yanchor": "middle",
+        "thickness": 12,
+        "x": 1.01,
+        "xpad": 4,
+    }
+
+
+def gate_heatmaps(
+    rec: Recording,
+    panels: Sequence[tuple[int, str]] | None = None,
+    batch: int = 0,
+    feature_names: Sequence[str] | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    max_units: int = DEFAULT_MAX_UNITS,
+    units: Sequence[int] | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Six aligned heatmaps (time × unit) in the order f, i, g, o, c, h, one column per (layer, direction).
+
+    Gates use a 0..1 scale; g and h a diverging scale on [-1, 1] (for an LSTMP h is unbounded: ±max|h|); c a
+    diverging scale on ±max|c|. Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0,
+    forward; ``units`` forces which units to show instead of the most active ones.
+    """
+    panels = list(panels) if panels is not None else panels_of(rec)[:1]
+    if not panels:
+        raise ValueError("choose at least one (layer, direction) panel")
+    for k, d in panels:
+        check_panel(rec, k, d, batch)
+    n_cols = len(panels)
+    col_steps = max(8, max_steps // n_cols)  # the columns share the figure's budget
+    x = to_numpy(rec.x[batch])
+    bins = bin_time(rec.seq_len, col_steps)
+    labels = column_labels(x, bins, feature_names)
+
+    data: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+    views: dict[tuple[int, str], dict[str, View]] = {}
+    for k, d in panels:
+        di = DIRECTIONS.index(d)
+        arrays = {q: to_numpy(getattr(rec, q)[k, di, batch]) for q in DISPLAY_ORDER}  # each (T, U)
+        cell_view = plan_view([arrays[q] for q in "figoc"], col_steps, max_units, units)
+        h_view = cell_view
+        if rec.proj_size:  # h has proj_size units of its own
+            h_units = None if units is None else [u for u in units if u < rec.proj_size] or None
+            h_view = plan_view([arrays["h"]], col_steps, max_units, h_units)
+        views[(k, d)] = {q: h_view if q == "h" else cell_view for q in DISPLAY_ORDER}
+        data[(k, d)] = {q: views[(k, d)][q].apply(a) for q, a in arrays.items()}
+
+    h_title = f"h · hidden state, projected to {rec.proj_size}" if rec.proj_size else QUANTITY_TITLES["h"]
+    titles = []
+    for q in DISPLAY_ORDER:
+        for k, d in panels:
+            name = h_title if q == "h" else QUANTITY_TITLES[q]
+            titles.append(name if n_cols == 1 else f"{name} — layer {k} {d}")
+    n_rows = len(DISPLAY_ORDER)
+    most_units = max(len(v["f"].units) for v in views.values())
+    row_px = int(np.clip(9 * most_units, 70, 230))
+    height = n_rows * row_px + 170
+    grid = Grid(rows=n_rows, cols=n_cols, vspace=42 / height, hspace=0.04, titles=titles)
+
+    c_peak = signed_range(*(v["c"] for v in data.values()))
+    h_peak = signed_range(*(v["h"] for v in data.values())) if rec.proj_size else 1.0
+    ranges = {"f": (0, 1), "i": (0, 1), "o": (0, 1), "g": (-1, 1), "c": (-c_peak, c_peak), "h": (-h_peak, h_peak)}
+    layout = grid.layout
+    traces = []
+    for r, q in enumerate(DISPLAY_ORDER, start=1):
+        axis = "coloraxis" if r == 1 else f"coloraxis{r}"
+        for col, (k, d) in enumerate(panels, start=1):
+            view = views[(k, d)][q]
+            mean = "mean " if view.bins.binned else ""
+            traces.append(
+                grid.place(
+                    {
+                        "type": "heatmap",
+                        "z": data[(k, d)][q].astype(np.float32),
+                        "x": labels,
+                        "y": [str(u) for u in view.units],
+                        "coloraxis": axis,
+                        "name": f"{q} layer {k} {d}",
+                        "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}{q} = %{{z:.6f}}"
+                        f"<extra>layer {k} {d}</extra>",
+                    },
+                    r,
+                    col,
+                )
+            )
+            grid.x(r, col).update(time_ticks(labels, bins))
+            grid.y(r, col).update(type="category", autorange="reversed")
+            if col == 1:
+                grid.y(r, col)["title"] = {"text": "unit", "standoff": 2}
+        lo, hi = ranges[q]
+        layout[axis] = {
+            "colorscale": GATE_COLORSCALE if q in GATES else SIGNED_COLORSCALE,
+            "cmin": lo,
+            "cmax": hi,
+            "colorbar": _colorbar(grid, r, q),
+        }
+    for col in range(1, n_cols + 1):
+        grid.x(n_rows, col)["title"] = {"text": "t (time step)"}
+    notes = sorted({v.note for per_q in views.values() for v in per_q.values() if v.note})
+    layout.update(
+        title={
+            "text": title or "Gates and states over time: f, i, g, o, c, h",
+            "subtitle": {"text": "; ".join(notes) if notes else _shape_note(rec)},
+        },
+        height=height,
+        margin={"t": 100, "b": 50, "l": 60, "r": 80},
+    )
+    return finish(traces, layout)
+
+
+def _shape_note(rec: Recording) -> str:
+    proj = f", proj_size {rec.proj_size}" if rec.proj_size else ""
+    return f"{rec.seq_len} steps × {rec.hidden_size} units{proj}: every step and unit shown"
+
+
+def _trace_customdata(x: np.ndarray, bins: TimeBins) -> tuple[np.ndarray, str]:
+    """Per point: first step, last step and up to four input features (numbers, so the payload stays small)."""
+    xs = bins.reduce(x.astype(float), axis=0)[:, :4]
+    data = np.column_stack([bins.start, bins.stop - 1, xs]).astype(np.float32)
+    return data, ("t %{customdata[0]}–%{customdata[1]}" if bins.binned else "t %{customdata[0]}")
+
+
+def _input_hover(names: Sequence[str], mean: bool) -> str:
+    bar = "\u0304" if mean else ""
+    parts = [f"{n}{bar} = %{{customdata[{2 + j}]:.4g}}" for j, n in enumerate(names[:4])]
+    if len(names) > 4:
+        parts.append(f"… (+{len(names) - 4} more)")
+    return ", ".join(parts)
+
+
+def unit_traces(
+    rec: Recording,
+    units: Sequence[int],
+    layer: int = 0,
+    direction: str = "fwd",
+    batch: int = 0,
+    feature_names: Sequence[str] | None = None,
+    max_points: int = 500,
+) -> go.Figure:
+    """The chosen units over time: one row per unit with f, i, g, o, c, h as lines, the input underneath.
+
+    For an LSTMP, h has ``proj_size`` units: a unit ≥ proj_size shows m (h before the projection) instead.
+    """
+    check_panel(rec, layer, direction, batch)
+    units = list(dict.fromkeys(int(u) for u in units))
+    if not units:
+        raise ValueError("choose at least one unit")
+    if any(not 0 <= u < rec.hidden_size for u in units):
+        raise ValueError(f"units must be in 0..{rec.hidden_size - 1}, got {units}")
+    di = DIRECTIONS.index(direction)
+    bins = bin_time(rec.seq_len, max_points)
+    t_axis = bins.centers().astype(np.float32)
+    x = to_numpy(rec.x[batch])
+    names = feature_labels(x.shape[1], feature_names)
+    custom, t_hover = _trace_customdata(x, bins)
+    x_hover = _input_hover(names, bins.binned)
+    mean = "mean " if bins.binned else ""
+    mode = "lines+markers" if len(t_axis) <= 64 else "lines"
+
+    n_rows = len(units) + 1
+    height = 170 * len(units) + 270
+    grid = Grid(
+        rows=n_rows,
+        vspace=40 / height,
+        row_heights=[1.0] * len(units) + [0.6],
+        titles=[f"unit {u} · layer {layer} {direction}" for u in units] + ["input"],
+    )
+    traces = []
+    for r, u in enumerate(units, start=1):
+        for q in DISPLAY_ORDER:
+            source = "m" if q == "h" and rec.proj_size and u >= rec.proj_size else q
+            values = bins.reduce(to_numpy(getattr(rec, source)[layer, di, batch, :, u]).astype(float))
+            values = values.astype(np.float32)
+            traces.append(
+                grid.place(
+                    {
+                        "type": "scatter",
+                        "x": t_axis,
+                        "y": values,
+                        "mode": mode,
+                        "name": source,
+                        "legendgroup": source,
+                        "showlegend": r == 1 or source == "m",
+                        "line": {"color": LINE_COLORS[source], "width": 2, "dash": "dot" if source == "m" else None},
+                        "marker": {"size": 5},
+                        "customdata": custom,
+                        "hovertemplate": f"{t_hover}<br>{x_hover}<br>unit {u}<br>{mean}{source} = %{{y:.6f}}"
+                        f"<extra>{source}</extra>",
+                    },
+                    r,
+                )
+            )
+        grid.y(r)["title"] = {"text": "value"}
+        grid.y(r)["zeroline"] = True
+    xs = bins.reduce(x.astype(float), axis=0)
+    for j, name in enumerate(names[:8]):
+        traces.append(
+            grid.place(
+                {
+                    "type": "scatter",
+                    "x": t_axis,
+                    "y": xs[:, j].astype(np.float32),
+                    "mode": mode,
+                    "name": f"input {name}",
+                    "line": {"color": INPUT_COLORS[j % len(INPUT_COLORS)], "width": 1.5, "shape": "hv"},
+                    "customdata": custom,
+                    "hovertemplate": f"{t_hover}<br>{mean}{name} = %{{y:.6f}}<extra>input</extra>",
+                },
+                n_rows,
+            )
+        )
+    grid.y(n_rows)["title"] = {"text": "x"}
+    grid.x(n_rows)["title"] = {"text": "t (time step)"}
+    notes = []
+    if bins.binned:
+        notes.append(f"time binned: each point is the mean of {bins.size} steps ({rec.seq_len} steps)")
+    if len(names) > 8:
+        notes.append(f"input: first 8 of {len(names)} features drawn")
+    layout = grid.layout
+    layout.update(
+        title={
+            "text": "Unit traces: f, i, g, o, c, h of the chosen units, input underneath",
+            "subtitle": {"text": "; ".join(notes) or "gates f, i, o in [0, 1]; g and h in [-1, 1]; c unbounded"},
+        },
+        height=height,
+        hovermode="closest",
+        margin={"t": 100, "b": 50, "l": 60, "r": 30},
+        legend={"orientation": "v", "yanchor": "top", "y": 1.0, "x": 1.01, "xanchor": "left"},
+    )
+    if rec.seq_len <= 30 and not bins.binned:
+        for r in range(1, n_rows + 1):
+            grid.x(r)["dtick"] = 1
+    return finish(traces, layout)
+
+
+def belt_terms(rec: Recording, layer: int = 0, direction: str = "fwd", batch: int = 0) -> dict[str, np.ndarray]:
+    """The two terms of ``c_t = f_t·c_{t-1} + i_t·g_t`` for every step and unit, each ``(T, H)``.
+
+    ``kept`` = f_t·c_{t-1} (what the forget gate let through), ``written`` = i_t·g_t (what the input gate
+    wrote), plus ``c`` and ``c_prev``. The backward direction's previous state is the one at t + 1; the state
+    before the first step read is zero (recordings start from c_0 = 0).
+    """
+    check_panel(rec, layer, direction, batch)
+    di = DIRECTIONS.index(direction)
+    f, i, g, c = (to_numpy(getattr(rec, q)[layer, di, batch]).astype(np.float64) for q in "figc")
+    c_prev = np.zeros_like(c)
+    if direction == "fwd":
+        c_prev[1:] = c[:-1]
+    else:
+        c_prev[:-1] = c[1:]
+    return {"kept": f * c_prev, "written": i * g, "c": c, "c_prev": c_prev}
+
+
+def conveyor_belt(
+    rec: Recording,
+    unit: int = 0,
+    layer: int = 0,
+    direction: str = "fwd",
+    batch: int = 0,
+    feature_names: Sequence[str] | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    max_units: int = DEFAULT_MAX_UNITS,
+) -> go.Figure:
+    """The cell-state conveyor belt: per step, how much of c was kept (f·c_{t-1}) and written (i·g).
+
+    Top: the chosen unit as stacked bars, kept + written = c_t (the line). Below: the same two terms for every
+    unit as heatmaps on one diverging scale.
+    """
+    terms = belt_terms(rec, layer, direction, batch)
+    if not 0 <= unit < rec.hidden_size:
+        raise ValueError(f"unit must be in 0..{rec.hidden_size - 1}, got {unit}")
+    x = to_numpy(rec.x[batch])
+    view = plan_view([terms["kept"], terms["written"]], max_steps, max_units)
+    bins = view.bins
+    labels = column_labels(x, bins, feature_names)
+    mean = "mean " if bins.binned else ""
+    most_units = len(view.units)
+    heat_px = int(np.clip(9 * most_units, 70, 260))
+    height = 300 + 2 * heat_px + 190
+    grid = Grid(
+        rows=3,
+        vspace=45 / height,
+        row_heights=[300, heat_px, heat_px],
+        titles=[
+            f"unit {unit}: c_t = kept f·c(t-1) + written i·g",
+            "kept: f·c(t-1), every unit",
+            "written: i·g, every unit",
+        ],
+    )
+    one = {q: bins.reduce(terms[q][:, unit]) for q in ("kept", "written", "c", "c_prev")}
+    hover_head = f"%{{x}}<br>unit {unit}<br>{mean}"
+    traces = [
+        grid.place(
+            {
+                "type": "bar",
+                "x": labels,
+                "y": one["kept"],
+                "name": "kept f·c(t-1)",
+                "marker": {"color": "#1f77b4"},
+                "customdata": one["c_prev"],
+                "hovertemplate": hover_head + "kept f·c(t-1) = %{y:.6f}<br>c(t-1) = %{customdata:.6f}<extra></extra>",
+            },
+            1,
+        ),
+        grid.place(
+            {
+                "type": "bar",
+                "x": labels,
+                "y": one["written"],
+                "name": "written i·g",
+                "marker": {"color": "#ff7f0e"},
+                "hovertemplate": hover_head + "written i·g = %{y:.6f}<extra></extra>",
+            },
+            1,
+        ),
+        grid.place(
+            {
+                "type": "scatter",
+                "x": labels,
+                "y": one["c"],
+                "name": "c_t",
+                "mode": "lines+markers",
+                "line": {"color": "#d62728", "width": 2},
+                "hovertemplate": hover_head + "c = %{y:.6f}<extra></extra>",
+            },
+            1,
+        ),
+    ]
+    kept, written = view.apply(terms["kept"]), view.apply(terms["written"])
+    peak = signed_range(kept, written)
+    for r, (name, z) in enumerate((("kept f·c(t-1)", kept), ("written i·g", written)), start=2):
+        traces.append(
+            grid.place(
+                {
+                    "type": "heatmap",
+                    "z": z.astype(np.float32),
+                    "x": labels,
+                    "y": [str(u) for u in view.units],
+                    "coloraxis": "coloraxis",
+                    "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}{name} = %{{z:.6f}}<extra></extra>",
+                },
+                r,
+            )
+        )
+        grid.y(r).update(type="category", autorange="reversed", title={"text": "unit"})
+    for r in (1, 2, 3):
+        grid.x(r).update(time_ticks(labels, bins))
+    grid.x(3)["title"] = {"text": "t (time step)"}
+    grid.y(1)["title"] = {"text": "contribution to c"}
+    lo, hi = grid.y_domain(3)[0], grid.y_domain(2)[1]
+    layout = grid.layout
+    layout.update(
+        title={
+            "text": f"Cell-state conveyor belt · layer {layer} {direction}",
+            "subtitle": {
+                "text": view.note
+                or "kept + written = c_t at every step; a forget gate near 1 carries c along the belt"
+            },
+        },
+        barmode="relative",
+        coloraxis={
+            "colorscale": SIGNED_COLORSCALE,
+            "cmin": -peak,
+            "cmax": peak,
+            "colorbar": {"title": {"text": "term", "side": "right"}, "y": (lo + hi) / 2, "len": hi - lo,
+                         "thickness": 12},
+        },
+        height=height,
+        margin={"t": 100, "b": 50, "l": 60, "r": 80},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+    )
+    return finish(traces, layout)

@@ -1,0 +1,141 @@
+"""Gate saturation (Karpathy, Johnson & Fei-Fei 2015, "Visualizing and Understanding Recurrent Networks"): per
+unit and gate, the fraction of steps a gate is left-saturated (< 0.1) and right-saturated (> 0.9).
+
+A unit whose forget gate is right-saturated almost always keeps its cell (a long-term memory); left-saturated, it
+forgets at every step. Points on the diagonal x + y = 1 are never in between.
+Computed over one recording — the typed sequence, or a batch of task samples (``saturation_batch``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import torch
+from torch import Tensor, nn
+
+from lstm_viz.core.recording import DIRECTIONS, Recording
+from lstm_viz.explorer.inputs import task_of
+from lstm_viz.tasks import subtraction, toy
+from lstm_viz.viz.gates import LINE_COLORS
+from lstm_viz.viz.plotgrid import Grid, finish
+
+__all__ = ["SATURATION_GATES", "saturation_batch", "saturation_figure", "saturation_fractions", "saturation_table"]
+
+SATURATION_GATES: tuple[str, ...] = ("f", "i", "o")  # the sigmoid gates (g is a tanh, not a gate)
+GATE_NAMES = {"f": "forget gate f", "i": "input gate i", "o": "output gate o"}
+
+
+def saturation_fractions(rec: Recording, low: float = 0.1, high: float = 0.9) -> dict[str, tuple[Tensor, Tensor]]:
+    """Per gate (f, i, o): ``(left, right)``, each ``(layers, directions, units)`` — the share of values < low and
+    > high over every sample and step. The one place saturation is computed (explorer view 6, live probes)."""
+    if not 0.0 <= low < high <= 1.0:
+        raise ValueError(f"need 0 ≤ low < high ≤ 1 (e.g. 0.1 and 0.9), got low={low}, high={high}")
+    out = {}
+    for q in SATURATION_GATES:
+        values = getattr(rec, q).detach()  # (L, D, B, T, U)
+        flat = values.reshape(values.shape[0], values.shape[1], -1, values.shape[-1])  # (L, D, B*T, U)
+        out[q] = ((flat < low).float().mean(2).cpu(), (flat > high).float().mean(2).cpu())
+    return out
+
+
+def saturation_table(rec: Recording, low: float = 0.1, high: float = 0.9) -> pd.DataFrame:
+    """One row per (layer, direction, gate, unit): ``left`` = share of values < low, ``right`` = share > high,
+    over every sample and step of the recording."""
+    fractions = saturation_fractions(rec, low, high)
+    rows = []
+    for q, (left, right) in fractions.items():
+        for k in range(left.shape[0]):
+            for d in range(left.shape[1]):
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "layer": k,
+                            "direction": DIRECTIONS[d],
+                            "gate": q,
+                            "unit": np.arange(left.shape[-1]),
+                            "left": left[k, d].numpy().astype(np.float64),
+                            "right": right[k, d].numpy().astype(np.float64),
+                        }
+                    )
+                )
+    table = pd.concat(rows, ignore_index=True)
+    table.attrs.update(low=low, high=high, samples=rec.batch_size, steps=rec.seq_len)
+    return table
+
+
+def saturation_batch(model: nn.Module, n: int = 256, seed: int = 0, length: int = 32) -> Tensor:
+    """A batch of task samples to measure saturation on: random ``a - b`` pairs for subtraction, the two
+    companies for the toy models, N(0, 1) sequences of ``length`` steps otherwise. Shape ``(n', T, I)``."""
+    gen = torch.Generator().manual_seed(seed)
+    config = model.config
+    task = task_of(config)
+    if task == "subtraction":
+        a = torch.randint(0, subtraction.MAX_INT + 1, (n,), generator=gen)
+        b = (torch.rand(n, generator=gen) * (a + 1).float()).long().clamp(max=a)
+        return subtraction.encode_batch(a, b).float()
+    if task == "toy":
+        return toy.dataset()[0]
+    return torch.randn(n, length, config.input_size, generator=gen)
+
+
+def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """The Karpathy et al. scatter: x = fraction left-saturated, y = fraction right-saturated; one point per unit
+    and gate, one panel per (layer, direction)."""
+    low, high = table.attrs.get("low", 0.1), table.attrs.get("high", 0.9)
+    panels = list(dict.fromkeys(zip(table["layer"], table["direction"], strict=True)))
+    grid = Grid(
+        rows=1,
+        cols=len(panels),
+        hspace=0.06,
+        shared_x=False,
+        titles=[f"layer {k} {d}" for k, d in panels],
+    )
+    traces = []
+    for col, (k, d) in enumerate(panels, start=1):
+        part = table[(table["layer"] == k) & (table["direction"] == d)]
+        for q in SATURATION_GATES:
+            rows = part[part["gate"] == q]
+            traces.append(
+                grid.place(
+                    {
+                        "type": "scatter",
+                        "x": rows["left"].to_numpy(np.float32),
+                        "y": rows["right"].to_numpy(np.float32),
+                        "mode": "markers",
+                        "name": GATE_NAMES[q],
+                        "legendgroup": q,
+                        "showlegend": col == 1,
+                        "marker": {"color": LINE_COLORS[q], "size": 8, "opacity": 0.75,
+                                   "line": {"width": 0.5, "color": "white"}},
+                        "customdata": rows["unit"].to_numpy(),
+                        "hovertemplate": f"{q} · unit %{{customdata}}<br>< {low:g}: %{{x:.1%}} of steps"
+                        f"<br>> {high:g}: %{{y:.1%}} of steps<extra>layer {k} {d}</extra>",
+                    },
+                    1,
+                    col,
+                )
+            )
+        grid.x(1, col).update(range=[-0.03, 1.03], title={"text": f"fraction left-saturated (< {low:g})"})
+        grid.y(1, col).update(range=[-0.03, 1.03])
+        if col == 1:
+            grid.y(1, col)["title"] = {"text": f"fraction right-saturated (> {high:g})"}
+    layout = grid.layout
+    layout["shapes"] = [
+        {"type": "line", "xref": grid.refs(1, c)[0], "yref": grid.refs(1, c)[1], "x0": 0, "y0": 1, "x1": 1,
+         "y1": 0, "line": {"color": "#bbb", "dash": "dot", "width": 1}}
+        for c in range(1, len(panels) + 1)
+    ]  # fmt: skip
+    samples, steps = table.attrs.get("samples", 1), table.attrs.get("steps", 0)
+    over = "the typed sequence" if samples == 1 else f"{samples} task samples"
+    layout.update(
+        title={
+            "text": title or "Gate saturation (Karpathy et al. 2015)",
+            "subtitle": {"text": f"one point per unit and gate, over {over} × {steps} steps; "
+                                 "the dotted diagonal = never in between (always saturated)"},
+        },
+        height=430,
+        margin={"t": 100, "b": 60, "l": 70, "r": 30},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+    )  # fmt: skip
+    return finish(traces, layout)
