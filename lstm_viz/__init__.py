@@ -1,7 +1,8 @@
 """lstm-viz: see inside an LSTM. All logic lives in this package; the Streamlit pages and the CLI are thin."""
 
 from lstm_viz.core.device import describe_device, pick_device
-from lstm_viz.core.recording import DISPLAY_ORDER, STORAGE_ORDER, Recording, RecordingLSTM, recording_names
+from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.core.recording import DISPLAY_ORDER, STORAGE_ORDER, Recording, recording_names
 
 __all__ = [
     "DISPLAY_ORDER",

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from lstm_viz.core.recording import RecordingLSTM
+from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.lstmp import compare
 from lstm_viz.lstmp import figures as cf
 from lstm_viz.lstmp.compare import (

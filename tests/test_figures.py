@@ -7,7 +7,8 @@ import plotly.io as pio
 import pytest
 import torch
 
-from lstm_viz.core.recording import DISPLAY_ORDER, RecordingLSTM
+from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.core.recording import DISPLAY_ORDER
 from lstm_viz.explorer.answer import answer_figure, model_answer
 from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
 from lstm_viz.explorer.export import figure_html, recording_csv, recording_frame, recording_parquet

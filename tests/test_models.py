@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.core.recording import Recording, RecordingLSTM
+from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.core.recording import Recording
 from lstm_viz.tasks.models import (
     KINDS,
     STATQUEST_NAMES,

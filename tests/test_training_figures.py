@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from lstm_viz.core.recording import RecordingLSTM
+from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.live.figures import (
     COMPANY_INPUTS,
     MAX_POINTS,

@@ -1,1 +1,2 @@
-"""TODO"""
+"""One cell, step by step: each gate's equation with the real numbers substituted, and its Streamlit page parts.
+"""

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lstm_viz.core.recording import STORAGE_ORDER, Recording, RecordingLSTM
+from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.core.recording import STORAGE_ORDER, Recording
 
 __all__ = [
     "GATE_NAMES",

@@ -1,1 +1,2 @@
-"""TODO"""
+"""The Gate Explorer: model sources, inputs, answers, two-input comparison, exports and its Streamlit sections.
+"""

@@ -29,7 +29,8 @@ import torch
 from torch import nn
 
 from lstm_viz.core.device import SMALL_MODEL, pick_device, small_model_threads, torch_threads
-from lstm_viz.core.recording import DIRECTIONS, Recording, RecordingLSTM
+from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.core.recording import DIRECTIONS, Recording
 from lstm_viz.explorer.answer import Answer, model_answer
 from lstm_viz.explorer.inputs import typed_input
 from lstm_viz.parsing import InputError, parse_int

@@ -26,7 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lstm_viz.core.recording import Recording, RecordingLSTM
+from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.core.recording import Recording
 
 __all__ = [
     "CELLS",
