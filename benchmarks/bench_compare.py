@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from lstm_viz import lstmp as compare
 from lstm_viz.core.device import describe_device
-from lstm_viz.lstmp import compare
 
 SIZES = [(32, 8, 1, 64), (32, 8, 128, 8), (256, 64, 1, 64), (256, 64, 32, 64), (1024, 256, 8, 64)]
 

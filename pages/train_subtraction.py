@@ -64,12 +64,11 @@ def factory():
     options = dict(
         preset="seed",
         hidden_size=int(s.sub_hidden),
+        proj_size=int(s.sub_proj) if s.sub_cell == "LSTM" else 0,  # a GRU has no projection
         lr=float(s.sub_lr),
         seed=int(s.sub_seed),
         data=SOURCES[s.sub_source],
     )
-    if task == "subtraction":
-        options["proj_size"] = int(s.sub_proj)
     return functools.partial(make_trainer, task, **options)
 
 

@@ -14,7 +14,7 @@ from torch import nn
 from lstm_viz.cell_step import steps as cs
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.gradients.figures import rnn_unroll_figure, weight_split_figure
-from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.tasks import ModelConfig, build_model
 
 
 def _lstm(seed: int = 0, **kw) -> RecordingLSTM:

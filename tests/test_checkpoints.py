@@ -9,8 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.tasks import subtraction, toy
-from lstm_viz.tasks.models import STATQUEST_NAMES, ModelConfig, build_model
+from lstm_viz.tasks import STATQUEST_NAMES, ModelConfig, build_model, subtraction, toy
 from lstm_viz.training import checkpoints
 from lstm_viz.training.checkpoints import FORMAT, CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
 from lstm_viz.training.engine import make_trainer

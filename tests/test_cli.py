@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lstm_viz.cli import main
-from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.tasks import ModelConfig, build_model
 from lstm_viz.training.checkpoints import load_checkpoint, save_checkpoint
 from lstm_viz.training.engine import make_trainer
 

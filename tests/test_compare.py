@@ -1,4 +1,4 @@
-"""Tests for lstm_viz.compare and lstm_viz.compare_figures: every number checked against nn.LSTM itself."""
+"""Tests for lstm_viz.lstmp and lstm_viz.lstmp.figures: every number checked against nn.LSTM itself."""
 
 from __future__ import annotations
 
@@ -12,15 +12,14 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from lstm_viz import lstmp as compare
+from lstm_viz.cli import main as cli_main
 from lstm_viz.core.lstm import RecordingLSTM
-from lstm_viz.lstmp import compare
-from lstm_viz.lstmp import figures as cf
-from lstm_viz.lstmp.compare import (
+from lstm_viz.lstmp import (
     Latency,
     PairSpec,
     build_pair,
     compare_parameters,
-    count_parameters,
     measure_latency,
     multiply_adds,
     multiply_adds_per_step,
@@ -29,6 +28,8 @@ from lstm_viz.lstmp.compare import (
     summary_table,
     validate_pair,
 )
+from lstm_viz.lstmp import figures as cf
+from lstm_viz.tasks import build_model, count_parameters, subtraction
 
 CASES = list(itertools.product([1, 2, 3], [False, True], [0, 2], [True, False]))  # layers, bidir, proj, bias
 
@@ -344,7 +345,7 @@ class FakeTrainer:
     def __init__(self, settings: compare.TrainSettings, name: str, fail_at: int | None = None) -> None:
         self.name, self.epoch, self.history, self.lr = name, 0, [], settings.lr
         self.fail_at = fail_at
-        self.model = compare.build_model(compare.task_model_config(compare.validate_pair(2, 8, 2), name))
+        self.model = build_model(compare.task_model_config(compare.validate_pair(2, 8, 2), name))
 
     def train_epochs(self, n: int) -> list[dict]:
         rows = []
@@ -484,7 +485,7 @@ def test_run_sweep_reports_progress_and_roundtrips(tmp_path) -> None:
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not a sweep result file"):
         compare.load_sweep(bad)
-    with pytest.raises(ValueError, match="python -m lstm_viz.compare sweep"):
+    with pytest.raises(ValueError, match="python -m lstm_viz lstmp-sweep"):
         compare.load_sweep(tmp_path / "missing.json")
 
 
@@ -495,7 +496,7 @@ def test_shipped_sweep_is_complete_and_documented() -> None:
     assert sorted(zip(results["proj_size"], results["seed"], strict=True)) == sorted(plan.points())
     assert (results["epochs"] == plan.epochs).all()
     for proj in set(results["proj_size"]):  # parameters match a freshly built model of that size
-        model = compare.build_model(compare.subtraction.model_config(hidden_size=plan.hidden_size, proj_size=proj))
+        model = build_model(subtraction.model_config(hidden_size=plan.hidden_size, proj_size=proj))
         assert (results.loc[results["proj_size"] == proj, "parameters"] == count_parameters(model)).all()
     assert results["test_exact_match"].between(0, 1).all()
 
@@ -512,20 +513,20 @@ def test_sweep_summary_reads_the_results() -> None:
 
 def test_sweep_point_really_trains() -> None:
     row = compare.sweep_point(4, 1, 1, 0)
-    model = compare.build_model(compare.subtraction.model_config(hidden_size=4, proj_size=1))
+    model = build_model(subtraction.model_config(hidden_size=4, proj_size=1))
     assert row["parameters"] == count_parameters(model) and row["epochs"] == 1
     assert 0 <= row["test_exact_match"] <= 1 and row["seconds"] > 0 and 0 <= row["all_pairs_exact_match"] <= 1
 
 
 def test_cli_writes_the_json(tmp_path, capsys) -> None:
     out = tmp_path / "sweep.json"
-    code = compare.main(["sweep", "--hidden-size", "4", "--proj-sizes", "1", "--epochs", "1", "--seeds", "0",
+    code = cli_main(["lstmp-sweep", "--hidden-size", "4", "--proj-sizes", "1", "--epochs", "1", "--seeds", "0",
                          "--out", str(out)])
     assert code == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(out)
     plan, results = compare.load_sweep(out)
     assert plan.hidden_size == 4 and list(results["proj_size"]) == [0, 1]
-    assert compare.main(["sweep", "--proj-sizes", "40", "--out", str(out)]) == 2
+    assert cli_main(["lstmp-sweep", "--proj-sizes", "40", "--out", str(out)]) == 2
     assert "proj_sizes: 40 is outside" in capsys.readouterr().err
 
 

@@ -11,7 +11,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz.explorer.sources import LoadedModel, RandomSpec, random_model
-from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.tasks import ModelConfig, build_model
 from lstm_viz.ui.widgets import MODEL_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explorer.py")
@@ -104,7 +104,7 @@ def test_all_layers_at_once_and_a_long_random_sequence_stay_small():
     loaded = random_model(RandomSpec(input_size=3, hidden_size=128, num_layers=2, seed=1))
     at = page_with(loaded)
     at.button_group(key="explorer_mode").set_value("random").run()
-    at.number_input(key="explorer_len_vectors").set_value(2000).run()
+    at.number_input(key="explorer_len_sequence").set_value(2000).run()
     at.selectbox(key="explorer_panel").set_value("all").run()
     no_exception(at)
     heat = charts(at)["explorer_heatmaps"]
@@ -136,7 +136,7 @@ def test_gru_is_explained_and_still_answers():
 
 def test_vector_input_with_the_wrong_width_is_refused_politely():
     at = page_with(random_model(RandomSpec(input_size=3, hidden_size=4)))
-    at.text_area(key="explorer_text_vectors_3").set_value("1, 2\n3, 4").run()
+    at.text_area(key="explorer_text_sequence_3").set_value("1, 2\n3, 4").run()
     no_exception(at)
     assert any("expects 3 per step" in e.value for e in at.error)
     assert "explorer_heatmaps" in charts(at)

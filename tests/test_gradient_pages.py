@@ -8,7 +8,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz.explorer.sources import LoadedModel
-from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.tasks import ModelConfig, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOW = str(ROOT / "pages" / "gradient_flow.py")

@@ -9,7 +9,7 @@ from torch import nn
 
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import Recording
-from lstm_viz.tasks.models import (
+from lstm_viz.tasks import (
     KINDS,
     STATQUEST_NAMES,
     BitSubtractor,

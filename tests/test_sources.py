@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from lstm_viz.explorer import sources
-from lstm_viz.explorer.inputs import bit_table, csv_input, example_for, random_input, task_of, typed_input
+from lstm_viz.explorer.inputs import csv_input, example_for, random_input, typed_input
 from lstm_viz.explorer.sources import RandomSpec, SourceError, load_shipped, load_upload, random_model
 from lstm_viz.parsing import MAX_STEPS, InputError
-from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.tasks import SEQUENCE, STATQUEST, SUBTRACTION, TOY_LSTM, ModelConfig, build_model, task_for
+from lstm_viz.tasks.subtraction import bit_table
 from lstm_viz.training.checkpoints import save_checkpoint
 
 
@@ -158,8 +159,8 @@ def test_upload_never_runs_code_and_bad_files_get_clear_messages():
 def test_each_model_gets_its_own_input_format():
     toy_cfg, sub_cfg = ModelConfig.default("toy_lstm"), ModelConfig.default("subtraction")
     vec_cfg = ModelConfig.default("sequence", input_size=3, hidden_size=4)
-    assert [task_of(c) for c in (toy_cfg, sub_cfg, vec_cfg)] == ["toy", "subtraction", "vectors"]
-    assert task_of(ModelConfig.default("statquest")) == "toy"
+    assert [task_for(c) for c in (toy_cfg, sub_cfg, vec_cfg)] == [TOY_LSTM, SUBTRACTION, SEQUENCE]
+    assert task_for(ModelConfig.default("statquest")) is STATQUEST
     toy_in = typed_input(example_for(toy_cfg), toy_cfg)
     assert toy_in.x.shape == (1, 4, 1) and toy_in.target == 0.0
     assert typed_input("1, 0.5, 0.25, 1", toy_cfg).target == 1.0

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from lstm_viz.parsing import InputError
+from lstm_viz.tasks import build_model
 from lstm_viz.tasks import subtraction as S
-from lstm_viz.tasks.models import build_model
 from tests.seed004 import post_splits
 
 

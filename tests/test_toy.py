@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from lstm_viz.parsing import InputError
-from lstm_viz.tasks import toy
-from lstm_viz.tasks.models import StatQuestLSTM, ToyLSTM
+from lstm_viz.tasks import StatQuestLSTM, ToyLSTM, toy
 
 # StatQuest's published values after training: A → ≈0, B → ≈1.
 TRAINED = dict(

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from lstm_viz.parsing import InputError
-from lstm_viz.tasks import toy
-from lstm_viz.tasks.models import ModelConfig, build_model
+from lstm_viz.tasks import TOY_LSTM, ModelConfig, build_model, toy
 from lstm_viz.training.engine import PRESETS, TASKS, TaskData, Trainer, make_task_data, make_trainer, task_of_config
 from tests.seed004 import LSTMSubtractor, post_splits
 
@@ -154,7 +153,7 @@ def test_until_stops_early_and_run_for_is_time_boxed():
 
 def test_diverging_loss_pauses():
     x, _ = toy.dataset()
-    data = TaskData("toy", x, torch.tensor([0.0, 3e38]))
+    data = TaskData(TOY_LSTM, x, torch.tensor([0.0, 3e38]))
     trainer = Trainer(build_model(ModelConfig.default("toy_lstm")), data, lr=0.01, device=CPU)
     history = list(trainer.run(5))
     assert len(history) == 1 and history[0]["diverged"] and trainer.paused
@@ -192,7 +191,7 @@ def test_bad_options():
     with pytest.raises(InputError, match="epochs"):
         make_trainer("toy-lstm").train_epochs(-1)
     with pytest.raises(ValueError, match="same, non-zero number"):
-        TaskData("toy", torch.zeros(2, 4, 1), torch.zeros(3))
+        TaskData(TOY_LSTM, torch.zeros(2, 4, 1), torch.zeros(3))
 
 
 def test_resume_rejects_another_tasks_checkpoint(tmp_path):

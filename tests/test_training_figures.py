@@ -236,7 +236,7 @@ def test_into_of_another_shape_or_kind_builds_a_new_figure():
 
 
 def test_toy_live_figures_reuse_previous_and_record_the_model():
-    from lstm_viz.tasks.models import StatQuestLSTM
+    from lstm_viz.tasks import StatQuestLSTM
 
     torch.manual_seed(0)
     model = StatQuestLSTM()
@@ -255,8 +255,7 @@ def test_toy_live_figures_reuse_previous_and_record_the_model():
 
 
 def test_subtraction_live_figures_error_plot_is_rmse_of_the_model():
-    from lstm_viz.tasks import subtraction
-    from lstm_viz.tasks.models import BitSubtractor
+    from lstm_viz.tasks import BitSubtractor, subtraction
 
     torch.manual_seed(0)
     model = BitSubtractor()

@@ -14,10 +14,11 @@ from torch import nn
 
 from lstm_viz.cell_step import steps as cs
 from lstm_viz.core.recording import Recording
-from lstm_viz.explorer.inputs import ExplorerInput, example_for, random_input, task_of, typed_input
+from lstm_viz.explorer.inputs import ExplorerInput, example_for, random_input, typed_input
 from lstm_viz.explorer.sources import LoadedModel
 from lstm_viz.gradients import figures as gf
 from lstm_viz.parsing import InputError, parse_int
+from lstm_viz.tasks import task_for
 from lstm_viz.ui.widgets import cached_recording, show_input_error
 
 __all__ = [
@@ -61,7 +62,7 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
     mode = st.segmented_control("Input", ["typed", "random"], default="typed", key="cs_mode", required=True)
     try:
         if mode == "typed":
-            box = st.text_area if task_of(config) == "vectors" and config.input_size <= 6 else st.text_input
+            box = st.text_area if task_for(config).multiline(config) else st.text_input
             text = box("Sequence", example_for(config), key=f"cs_text_{config.kind}_{config.input_size}")
             return typed_input(text, config)
         c1, c2 = st.columns(2)

@@ -17,7 +17,7 @@ import torch
 
 from lstm_viz.core.device import pick_device
 from lstm_viz.paths import MODELS_DIR
-from lstm_viz.tasks.models import LSTMVizModel, ModelConfig, build_model
+from lstm_viz.tasks import SEQUENCE, LSTMVizModel, ModelConfig, build_model
 
 __all__ = [
     "MAX_RANDOM_HIDDEN",
@@ -82,11 +82,8 @@ def shipped_checkpoints(directory: Path | str = MODELS_DIR) -> list[Path]:
 
 
 def default_checkpoint(directory: Path | str = MODELS_DIR) -> Path | None:
-    """The model the explorer opens with: the first shipped subtraction model that can be recorded."""
+    """The model the explorer opens with: the first shipped checkpoint in the picker's order (the subtraction LSTM)."""
     files = shipped_checkpoints(directory)
-    for path in files:
-        if path.name.startswith("subtraction") and "gru" not in path.name:
-            return path
     return files[0] if files else None
 
 
@@ -176,8 +173,7 @@ def random_model(spec: RandomSpec) -> LoadedModel:
             f"proj_size must be 0 (no projection) or smaller than the hidden size ({spec.hidden_size}), "
             f"got {spec.proj_size}. Example: hidden size 16, proj_size 8."
         )
-    config = ModelConfig.default(
-        "sequence",
+    config = SEQUENCE.default_config(
         input_size=spec.input_size,
         hidden_size=spec.hidden_size,
         num_layers=spec.num_layers,

@@ -13,21 +13,19 @@ import streamlit as st
 
 from lstm_viz.core.recording import Recording
 from lstm_viz.explorer import export
-from lstm_viz.explorer.answer import answer_figure, model_answer
 from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
 from lstm_viz.explorer.inputs import (
     ExplorerInput,
-    bit_table,
     csv_input,
-    example_for,
     random_input,
-    task_of,
     typed_input,
 )
 from lstm_viz.explorer.sources import LoadedModel
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
 from lstm_viz.parsing import MAX_STEPS, InputError
+from lstm_viz.tasks import task_for
 from lstm_viz.ui.widgets import cached_recording, show_input_error
+from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.gates import conveyor_belt, gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 
@@ -47,7 +45,6 @@ __all__ = [
 ]
 
 _MODES = {"type": "Type it", "random": "Random sequence", "csv": "CSV file"}
-_B_DEFAULTS = {"toy": "1, 0.5, 0.25, 1", "subtraction": "123 - 60"}
 
 
 def chart(fig, key: str) -> None:
@@ -58,30 +55,31 @@ def chart(fig, key: str) -> None:
 def input_section(loaded: LoadedModel) -> ExplorerInput | None:
     """The input controls; returns the input to record (the last valid one when the new one is bad)."""
     config = loaded.config
-    task = task_of(config)
+    task = task_for(config)
     mode = st.segmented_control(
         "Input", list(_MODES), format_func=_MODES.get, default="type", key="explorer_mode", required=True
     )
     try:
         if mode == "random":
             c1, c2 = st.columns(2)
+            fixed = task.fixed_steps
             length = c1.number_input(
-                "length (time steps)", 1, MAX_STEPS, 64 if task == "vectors" else 4, key=f"explorer_len_{task}",
-                disabled=task == "subtraction", help="subtraction inputs are always 8 bit steps",
+                "length (time steps)", 1, MAX_STEPS, task.default_random_length, key=f"explorer_len_{task.kind}",
+                disabled=fixed is not None, help=f"this model's inputs always have {fixed} steps" if fixed else None,
             )  # fmt: skip
             seed = c2.number_input("seed", 0, 2**31 - 1, 0, key="explorer_seed")
             inp = random_input(config, int(length), int(seed))
         elif mode == "csv":
             file = st.file_uploader(
                 f"One row per time step, {config.input_size} column(s); an optional header names them",
-                type=["csv", "txt"], key=f"explorer_csv_{task}_{config.input_size}",
+                type=["csv", "txt"], key=f"explorer_csv_{task.kind}_{config.input_size}",
             )  # fmt: skip
             if file is None:
                 st.caption("No file yet: showing the last input.")
                 return _last_good(loaded)
             inp = csv_input(file.getvalue(), config, name=file.name)
         else:
-            inp = _typed(loaded, task)
+            inp = _typed(loaded)
     except InputError as err:
         show_input_error(err)
         last = _last_good(loaded)
@@ -89,29 +87,28 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
             st.caption(f"Still showing the last valid input: `{last.text}`")
         return last
     st.session_state[_good_key(loaded)] = inp
-    if inp.operands is not None:
-        st.dataframe(bit_table(*inp.operands), width="stretch")
-        st.caption("The model reads one column per step, least significant bit first: (a bit, b bit).")
+    table = task.input_table(inp)
+    if table is not None:
+        st.dataframe(table[0], width="stretch")
+        st.caption(table[1])
     return inp
 
 
-def _typed(loaded: LoadedModel, task: str) -> ExplorerInput:
+def _typed(loaded: LoadedModel) -> ExplorerInput:
     config = loaded.config
-    key = f"explorer_text_{task}_{config.input_size}"
-    example = example_for(config)
-    label = {
-        "toy": "A sequence of prices, e.g. Company A `0, 0.5, 0.25, 1`",
-        "subtraction": "An 8-bit subtraction a − b with 0 ≤ b ≤ a ≤ 255",
-    }.get(task, f"One time step per line, {config.input_size} numbers per line (or `;` between steps)")
-    if task == "vectors":
-        text = st.text_area(label, example if config.input_size <= 6 else "", key=key, height=110)
+    task = task_for(config)
+    key = f"explorer_text_{task.kind}_{config.input_size}"
+    example = task.example(config)
+    label = task.input_label(config)
+    if task.multiline(config):
+        text = st.text_area(label, example if config.input_size <= 6 or "\n" in example else "", key=key, height=110)
     else:
         text = st.text_input(label, example, key=key)
     return typed_input(text, config)
 
 
 def _good_key(loaded: LoadedModel) -> str:
-    return f"explorer_last_good_{task_of(loaded.config)}_{loaded.config.input_size}"
+    return f"explorer_last_good_{loaded.config.kind}_{loaded.config.input_size}"
 
 
 def _last_good(loaded: LoadedModel) -> ExplorerInput | None:
@@ -121,7 +118,7 @@ def _last_good(loaded: LoadedModel) -> ExplorerInput | None:
 def answer_section(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | None) -> None:
     """View 4: what the model answers, right or wrong."""
     answer = model_answer(loaded.model, inp)
-    h = to_numpy(rec.h[0, 0, 0, :, 0]) if rec is not None and answer.task == "toy" else None
+    h = to_numpy(rec.h[0, 0, 0, :, 0]) if rec is not None and answer.form == "trace" else None
     fig = answer_figure(answer, h)
     if answer.correct is True:
         st.success(answer.summary, icon=":material/check_circle:")
@@ -184,13 +181,14 @@ def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> 
 
 def compare_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
     """View 5: a second input, difference heatmaps and the first step where the runs diverge."""
-    task = task_of(loaded.config)
-    default = _B_DEFAULTS.get(task, "")
+    config = loaded.config
+    task = task_for(config)
+    default = task.second_example(config, inp)
     label = "Second input B (same format as above); A is the input above"
-    if task == "vectors":
-        text = st.text_area(label, default or _perturbed(inp), key=f"explorer_b_{task}_{loaded.config.input_size}")
+    if task.multiline(config):
+        text = st.text_area(label, default, key=f"explorer_b_{task.kind}_{config.input_size}")
     else:
-        text = st.text_input(label, default, key=f"explorer_b_{task}")
+        text = st.text_input(label, default, key=f"explorer_b_{task.kind}")
     try:
         inp_b = typed_input(text, loaded.config)
     except InputError as err:
@@ -202,15 +200,6 @@ def compare_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput, p
     layer, direction = panel
     fig = difference_heatmaps(rec_a, rec_b, layer, direction, feature_names=inp.feature_names)
     chart(fig, "explorer_compare")
-
-
-def _perturbed(inp: ExplorerInput) -> str:
-    """A's values with the middle step changed by +0.5, as text: a sensible default for B."""
-    x = inp.x[0].clone()
-    if x.shape[0] > 200:
-        return ""
-    x[x.shape[0] // 2] += 0.5
-    return "\n".join(", ".join(f"{v:.4g}" for v in row) for row in x.tolist())
 
 
 def saturation_section(loaded: LoadedModel, rec: Recording) -> None:

@@ -241,8 +241,8 @@ def live_fragment(
 
 def try_subtraction(run: LiveRun, key: str = "sub_try") -> None:
     """A box to ask the model being trained any ``a - b``: its answer bit by bit and the gate heatmaps."""
-    from lstm_viz.explorer.answer import answer_figure, model_answer
-    from lstm_viz.explorer.inputs import bit_table, typed_input
+    from lstm_viz.tasks.subtraction import SUBTRACTION, bit_table
+    from lstm_viz.viz.answer import answer_figure, model_answer
     from lstm_viz.viz.gates import gate_heatmaps
 
     st.subheader("Try any a − b")
@@ -252,7 +252,7 @@ def try_subtraction(run: LiveRun, key: str = "sub_try") -> None:
         st.info("Press Start: the model being trained answers here (also while it trains).")
         return
     try:
-        inp = typed_input(text, model.config)
+        inp = SUBTRACTION.parse(text, model.config)
     except ValueError as exc:
         st.error(str(exc))
         return

@@ -1,6 +1,6 @@
 """Plotly figure builders for the LSTM vs LSTMP page: parameters, latency, training curves, the proj_size sweep.
 
-Pure functions: they take the DataFrames and results of :mod:`lstm_viz.compare` and return a
+Pure functions: they take the DataFrames and results of :mod:`lstm_viz.lstmp` and return a
 ``plotly.graph_objects.Figure`` without showing it. The two models keep one colour in every figure.
 """
 
@@ -14,7 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lstm_viz.lstmp.compare import MODEL_NAMES, Latency
+from lstm_viz.lstmp.anatomy import MODEL_NAMES
+from lstm_viz.lstmp.latency import Latency
 
 __all__ = [
     "MODEL_COLORS",
@@ -34,7 +35,7 @@ def _percent_change(a: float, b: float) -> str:
 
 
 def parameter_figure(table: pd.DataFrame) -> go.Figure:
-    """Grouped horizontal bars: parameters per tensor for both models, from :func:`compare.compare_parameters`.
+    """Grouped horizontal bars: parameters per tensor for both models, from ``anatomy.compare_parameters``.
 
     The ``total`` row goes into the title, not into the bars, so the per-tensor differences stay readable.
     """

@@ -1,7 +1,7 @@
-"""Streamlit sections of the LSTM vs LSTMP page (pages/compare.py): sizes, cost, live training, same input, sweep.
+"""Streamlit sections of the LSTM vs LSTMP page (pages/logic.py): sizes, cost, live training, same input, sweep.
 
-Each ``*_section`` draws one tab from the logic in :mod:`lstm_viz.compare` and the figures in
-:mod:`lstm_viz.compare_figures`; state lives in ``st.session_state`` under ``cmp_*`` keys (the paired run under
+Each ``*_section`` draws one tab from the logic in :mod:`lstm_viz.lstmp` and the figures in
+:mod:`lstm_viz.lstmp.figures`; state lives in ``st.session_state`` under ``cmp_*`` keys (the paired run under
 ``cmp_run``), so other tabs and pages keep theirs.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lstm_viz import lstmp as logic
 from lstm_viz.live.figures import thin
 from lstm_viz.live.ui import remembered
-from lstm_viz.lstmp import compare
 from lstm_viz.lstmp import figures as cf
 from lstm_viz.paths import SWEEP_FILE
+from lstm_viz.training.live import TICK_SECONDS
 from lstm_viz.viz.gates import gate_heatmaps, panels_of
 
 __all__ = ["cost_section", "input_section", "size_inputs", "sweep_section", "train_section"]
@@ -30,25 +31,25 @@ DEFAULTS = {"bidir": False, "lat_batch": "1", "lat_T": "64", "lat_runs": "30", "
 
 @st.cache_data(show_spinner=False, max_entries=500)
 def cached_sweep_point(hidden: int, proj: int, epochs: int, seed: int, lr: float, data: str) -> dict:
-    return compare.sweep_point(hidden, proj, epochs, seed, lr, data)
+    return logic.sweep_point(hidden, proj, epochs, seed, lr, data)
 
 
 @st.cache_resource(show_spinner=False)
 def shipped_models() -> dict:  # read-only shipped weights, shared by all sessions
-    return compare.shipped_pair(SWEEP_FILE.parent)
+    return logic.shipped_pair(SWEEP_FILE.parent)
 
 
 def start_pair() -> None:  # reads the widgets' values as they are at the click
     state = st.session_state
     try:
-        spec = compare.validate_pair(*(state[key] for key in SIZE_KEYS), bidirectional=state["cmp_bidir"])
-        compare.check_trainable(spec)
-        train = compare.parse_train_settings(state["cmp_epochs"], state["cmp_lr"], state["cmp_seed"])
-        settings = compare.TrainSettings.from_spec(spec, **train)
+        spec = logic.validate_pair(*(state[key] for key in SIZE_KEYS), bidirectional=state["cmp_bidir"])
+        logic.check_trainable(spec)
+        train = logic.parse_train_settings(state["cmp_epochs"], state["cmp_lr"], state["cmp_seed"])
+        settings = logic.TrainSettings.from_spec(spec, **train)
     except ValueError as err:
         st.session_state["cmp_train_error"] = str(err)
         return
-    st.session_state["cmp_run"] = compare.PairedRun(settings)
+    st.session_state["cmp_run"] = logic.PairedRun(settings)
     st.session_state["cmp_run"].start()
 
 
@@ -58,7 +59,7 @@ def use_preset(values: tuple[str, ...]) -> None:
         st.session_state[key] = value
 
 
-def size_inputs() -> compare.PairSpec | None:
+def size_inputs() -> logic.PairSpec | None:
     """The sizes of both models (text boxes, presets); the validated pair, or None after an error box."""
     remembered("cmp", {key[4:]: value for key, value in zip(SIZE_KEYS, next(iter(PRESETS.values())), strict=True)})
     remembered("cmp", DEFAULTS)
@@ -70,13 +71,13 @@ def size_inputs() -> compare.PairSpec | None:
     for col, (name, values) in zip(preset_cols, PRESETS.items(), strict=False):
         col.button(name, on_click=use_preset, args=(values,), key=f"cmp_preset_{name[:8]}", width="stretch")
     try:
-        return compare.validate_pair(*sizes, bidirectional=bidirectional)
+        return logic.validate_pair(*sizes, bidirectional=bidirectional)
     except ValueError as err:
         st.error(f"These sizes cannot be compared: {err}")
         return None
 
 
-def cost_section(spec: compare.PairSpec | None) -> None:
+def cost_section(spec: logic.PairSpec | None) -> None:
     """Parameter table and bars, multiply-adds, state sizes and the latency of both models."""
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
     lat_inputs = (
@@ -89,17 +90,17 @@ def cost_section(spec: compare.PairSpec | None) -> None:
         st.info("Fix the sizes above to see the shapes, parameter counts and latency.")
     else:
         if st.session_state.get("cmp_pair_spec") != spec:
-            st.session_state["cmp_pair"] = compare.build_pair(spec)
+            st.session_state["cmp_pair"] = logic.build_pair(spec)
             st.session_state["cmp_pair_spec"] = spec
         lstm, lstmp = st.session_state["cmp_pair"]
         st.caption(f"Left: `{spec.describe('LSTM')}` · right: `{spec.describe('LSTMP')}` · `batch_first=True`.")
-        table = compare.compare_parameters(lstm, lstmp)
+        table = logic.compare_parameters(lstm, lstmp)
         left, right = st.columns([1.45, 1])
         left.markdown("**Parameters, read off `named_parameters()`**")
         left.dataframe(table, hide_index=True, width="stretch", key="cmp_param_table")
         right.plotly_chart(cf.parameter_figure(table), width="stretch", key="cmp_param_fig")
         try:
-            batch, steps, runs = compare.check_latency_work((lstm, lstmp), *lat_inputs)
+            batch, steps, runs = logic.check_latency_work((lstm, lstmp), *lat_inputs)
         except ValueError as err:
             st.error(f"Cannot time this: {err}")
             batch = steps = runs = None
@@ -108,14 +109,14 @@ def cost_section(spec: compare.PairSpec | None) -> None:
             wanted = (spec, batch, steps, runs)
             if again or st.session_state.get("cmp_latency_key") != wanted:
                 with st.spinner("Timing forward passes…"):
-                    st.session_state["cmp_latency"] = compare.measure_latency(
-                        (lstm, lstmp), batch, steps, runs, max_seconds=compare.LATENCY_SECONDS
+                    st.session_state["cmp_latency"] = logic.measure_latency(
+                        (lstm, lstmp), batch, steps, runs, max_seconds=logic.LATENCY_SECONDS
                     )
                 st.session_state["cmp_latency_key"] = wanted
             latency = st.session_state["cmp_latency"]
         left, right = st.columns([1.45, 1])
         left.markdown("**Compute, state sizes and latency**")
-        summary = compare.summary_table(lstm, lstmp, batch or 2, steps or 3, latency)
+        summary = logic.summary_table(lstm, lstmp, batch or 2, steps or 3, latency)
         left.dataframe(summary, hide_index=True, width="stretch", key="cmp_summary")
         left.caption(
             "Multiply-adds per time step of one sequence: each weight matrix (rows × cols) once, plus the "
@@ -123,13 +124,13 @@ def cost_section(spec: compare.PairSpec | None) -> None:
         )
         if latency is not None:
             right.plotly_chart(cf.latency_figure(latency), width="stretch", key="cmp_latency_fig")
-            labels = (f"{n}: {lat.label()}" for n, lat in zip(compare.MODEL_NAMES, latency, strict=True))
+            labels = (f"{n}: {lat.label()}" for n, lat in zip(logic.MODEL_NAMES, latency, strict=True))
             right.caption(" · ".join(labels))
-            if note := compare.kernel_note(latency[0].device):
+            if note := logic.kernel_note(latency[0].device):
                 right.info(note)
 
 
-def train_section(spec: compare.PairSpec | None) -> None:
+def train_section(spec: logic.PairSpec | None) -> None:
     """Train both on the subtraction task, live: controls, progress, curves, final table."""
     st.markdown(
         "Both models learn seed 004's 8-bit subtraction (input_size is the task's: 2 bits per step) from the same "
@@ -144,9 +145,9 @@ def train_section(spec: compare.PairSpec | None) -> None:
     buttons = c4.columns(4)
     buttons[0].button("Start" if pair is None else "Start over", type="primary", key="cmp_start", width="stretch",
                       disabled=spec is None, on_click=start_pair)  # fmt: skip
-    running = state is compare.RunState.RUNNING
+    running = state is logic.RunState.RUNNING
     buttons[1].button("Pause" if running else "Resume", key="cmp_pause", width="stretch",
-                      disabled=state not in (compare.RunState.RUNNING, compare.RunState.PAUSED),
+                      disabled=state not in (logic.RunState.RUNNING, logic.RunState.PAUSED),
                       on_click=pair.pause if running else pair.resume if pair else None)  # fmt: skip
     buttons[2].button("+10 epochs", key="cmp_more", width="stretch", disabled=pair is None or running,
                       on_click=pair.continue_for if pair else None, args=(10,))  # fmt: skip
@@ -161,8 +162,8 @@ def train_section(spec: compare.PairSpec | None) -> None:
         st.caption(f"Training H {ts.hidden_size}, P {ts.proj_size}, {ts.num_layers} layer(s), seed {ts.seed}, "
                    f"lr {ts.lr:g}, {ts.epochs} epochs, data: seed 004's 9,000/1,000 split.")  # fmt: skip
 
-        @st.fragment(run_every=compare.TICK_SECONDS if pair.running else None)
-        def live(run: compare.PairedRun) -> None:  # a few epochs per tick, then redraw; clicks stop it
+        @st.fragment(run_every=TICK_SECONDS if pair.running else None)
+        def live(run: logic.PairedRun) -> None:  # a few epochs per tick, then redraw; clicks stop it
             was_running = run.running
             run.tick()
             progress = run.progress()
@@ -185,7 +186,7 @@ def train_section(spec: compare.PairSpec | None) -> None:
         live(pair)
 
 
-def input_section(spec: compare.PairSpec | None) -> None:
+def input_section(spec: logic.PairSpec | None) -> None:
     """One typed a − b through both models: answers, gate heatmaps side by side, projection."""
     pair = st.session_state.get("cmp_run")
     sources = (["trained on this page"] if pair is not None and pair.epoch > 0 else []) + [
@@ -203,7 +204,7 @@ def input_section(spec: compare.PairSpec | None) -> None:
             st.caption("`models/subtraction_lstm.pt` and `models/subtraction_lstmp.pt` (proj_size 8): both answer "
                        "every 8-bit a − b (see models/README.md).")  # fmt: skip
         elif spec is not None:
-            models = compare.fresh_task_pair(spec)
+            models = logic.fresh_task_pair(spec)
             st.caption("Random weights (seed 0), nothing learned yet: train them in 'Train both live'.")
         else:
             st.info("Fix the sizes above to build the untrained pair.")
@@ -211,7 +212,7 @@ def input_section(spec: compare.PairSpec | None) -> None:
         st.error(f"These models cannot be used: {err}")
     if models is not None:
         try:
-            shown = compare.side_by_side(models, text)
+            shown = logic.side_by_side(models, text)
         except ValueError as err:
             st.error(f"This input cannot be used: {err}")
         else:
@@ -226,7 +227,7 @@ def input_section(spec: compare.PairSpec | None) -> None:
                 fig = gate_heatmaps(side.recording, panels=[(layer, direction)], feature_names=side.feature_names,
                                     title=f"{name}: {side.describe}")  # fmt: skip
                 col.plotly_chart(fig, width="stretch", key=f"cmp_gates_{name}")
-            proj = compare.projection_arrays(models["LSTMP"], shown["LSTMP"].recording, layer, direction)
+            proj = logic.projection_arrays(models["LSTMP"], shown["LSTMP"].recording, layer, direction)
             st.plotly_chart(cf.projection_figure(*proj, title=f"LSTMP layer {layer} {direction}: h = W_hr m "
                             f"for {text.strip()}"), width="stretch", key="cmp_projection")  # fmt: skip
 
@@ -234,12 +235,12 @@ def input_section(spec: compare.PairSpec | None) -> None:
 def sweep_section() -> None:
     """The proj_size sweep: shipped results at once, a new sweep on demand (cached per run)."""
     try:
-        shipped_plan, shipped = compare.load_sweep(SWEEP_FILE)
+        shipped_plan, shipped = logic.load_sweep(SWEEP_FILE)
         shipped = shipped.assign(source="shipped")
     except ValueError as err:
         st.warning(str(err))
         shipped_plan, shipped = None, None
-    base = shipped_plan or compare.SweepPlan(**{**compare.SWEEP_DEFAULTS})
+    base = shipped_plan or logic.SweepPlan(**{**logic.SWEEP_DEFAULTS})
     remembered("cmp_sw", {"hidden": str(base.hidden_size), "projs": ", ".join(map(str, base.proj_sizes)),
                           "epochs": str(base.epochs), "seeds": ", ".join(map(str, base.seeds))})  # fmt: skip
     c1, c2, c3, c4, c5 = st.columns([1.3, 2, 1.1, 1.4, 1], vertical_alignment="bottom")
@@ -251,7 +252,7 @@ def sweep_section() -> None:
     )
     run_sweep = c5.button("Run sweep", key="cmp_sw_run", type="primary", width="stretch")
     try:
-        plan = compare.plan_sweep(*sweep_inputs)
+        plan = logic.plan_sweep(*sweep_inputs)
     except ValueError as err:
         st.error(f"This sweep cannot run: {err}")
         plan = None
@@ -260,17 +261,17 @@ def sweep_section() -> None:
         bar = st.progress(0.0, text=f"0 / {len(plan.points())} training runs")
         done = lambda k, n, row: bar.progress(k / n, text=f"{k} / {n} training runs · last: proj_size "  # noqa: E731
                                               f"{row['proj_size']}, seed {row['seed']}")
-        results = compare.run_sweep(plan, point=cached_sweep_point, on_point=done).assign(source="computed")
+        results = logic.run_sweep(plan, point=cached_sweep_point, on_point=done).assign(source="computed")
         st.session_state["cmp_sweep"] = results = (plan, results)
     if results is not None:
         plan_shown, frame = results
         st.plotly_chart(cf.sweep_figure(frame, plan_shown.budget()), width="stretch", key="cmp_sweep_fig")
-        st.markdown(compare.sweep_summary(frame))
+        st.markdown(logic.sweep_summary(frame))
         st.dataframe(frame, hide_index=True, width="stretch", key="cmp_sweep_table")
     if shipped is not None:
-        st.markdown(f"**Shipped results** (`{compare.SWEEP_COMMAND}`)")
+        st.markdown(f"**Shipped results** (`{logic.SWEEP_COMMAND}`)")
         st.plotly_chart(cf.sweep_figure(shipped, shipped_plan.budget()), width="stretch", key="cmp_sweep_shipped")
-        st.markdown(compare.sweep_summary(shipped))
+        st.markdown(logic.sweep_summary(shipped))
         st.caption(f"Each point is one model trained for {shipped_plan.epochs} epochs (the budget) from one seed; "
                    "the diamonds are the means over seeds.")  # fmt: skip
         with st.expander("Shipped results as a table"):

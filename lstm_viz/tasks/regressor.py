@@ -1,21 +1,32 @@
-"""Seed 002's regressor task: a (multi-layer) LSTM + Linear on the last step, fit to random data with MSE."""
+"""Seed 002's regressor task: a (multi-layer) LSTM + Linear on the last step, fit to random data with MSE.
+
+The post: ``nn.LSTM(10, 50, num_layers=2, batch_first=True)`` + ``Linear(50, 1)`` on the last time step, Adam lr
+0.001, 100 epochs of MSE on ``x = randn(100, 5, 10)``, ``y = randn(100, 1)`` (no test split). In the explorer its
+input is rows of 10 features, one row per time step.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from lstm_viz.parsing import parse_vectors
-from lstm_viz.tasks.models import ModelConfig, Regressor, build_model
+from lstm_viz.tasks.base import Answer, LSTMVizModel, PlainWeights, Task, TaskData, TaskInput, make_rnn
+from lstm_viz.tasks.config import ModelConfig
 
 __all__ = [
     "INPUT_SIZE",
     "N_SAMPLES",
     "OUTPUT_SIZE",
+    "REGRESSOR",
     "SEQ_LEN",
     "RegressionData",
+    "Regressor",
+    "RegressorTask",
     "build_regressor",
     "model_config",
     "predict",
@@ -49,8 +60,7 @@ def model_config(
     **options: object,
 ) -> ModelConfig:
     """The post's ``LSTM(10, 50, 2 layers, batch_first=True) + Linear(50, 1)``; options like ``proj_size``."""
-    return ModelConfig.default(
-        "regressor",
+    return REGRESSOR.default_config(
         input_size=input_size,
         hidden_size=hidden_size,
         num_layers=num_layers,
@@ -80,7 +90,8 @@ def build_regressor(
     """A fresh regressor (the post's sizes by default); ``seed`` makes the init reproducible."""
     if seed is not None:
         torch.manual_seed(seed)
-    return build_model(config or model_config(), device)  # type: ignore[return-value]
+    model = REGRESSOR.build(config or model_config())
+    return model.to(device) if device is not None else model  # type: ignore[return-value]
 
 
 @torch.no_grad()
@@ -94,3 +105,71 @@ def predict(model: nn.Module, sequence: str | Tensor) -> Tensor:
         return model(x.to(next(model.parameters()).device).unsqueeze(0))[0]
     finally:
         model.train(was_training)
+
+
+# ----------------------------------------------------------------------------------------------------------- model
+class Regressor(LSTMVizModel):
+    """Seed 002's regressor: LSTM (``num_layers`` deep, batch first) + ``Linear`` on the last time step."""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__(config or REGRESSOR.default_config())
+        c = self.config
+        setattr(self, c.cell, make_rnn(c))
+        self.fc = nn.Linear(c.num_directions * c.real_hidden_size, c.output_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, T, input_size)`` → ``(B, output_size)``."""
+        out, _ = self.rnn()(self.check_input(x))  # (B, T, D*P)
+        return self.fc(out[:, -1, :])
+
+
+# ----------------------------------------------------------------------------------------------------------- task
+_RECIPE = dict(lr=0.001, batch_size=None, shuffle=False, epochs=100)
+
+
+class RegressorTask(Task):
+    """Seed 002's regressor: rows of ``input_size`` numbers in, one output vector from the last step out."""
+
+    kind: ClassVar[str] = "regressor"
+    title: ClassVar[str] = "LSTM regressor"
+    post: ClassVar[str] = "post 2: an LSTM regressor on random data"
+    model_class: ClassVar[type[LSTMVizModel]] = Regressor
+    defaults: ClassVar[dict[str, Any]] = dict(input_size=INPUT_SIZE, hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS)
+    training_names: ClassVar[dict[str, dict[str, Any]]] = {"regressor": {}}
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {"regressor": {"seed": _RECIPE, "fast": _RECIPE}}
+    default_random_length: ClassVar[int] = SEQ_LEN
+
+    def label(self, config: ModelConfig) -> str:
+        return f"regressor {config.cell_label()}"
+
+    def make_data(self, source: str = "seed", seed: int = 0) -> TaskData:
+        r = random_data(generator=torch.Generator().manual_seed(seed))
+        return TaskData(self, r.x_train, r.y_train, source="random")
+
+    def recognise(self, weights: PlainWeights) -> tuple[ModelConfig, dict[str, Tensor], str] | None:
+        head = weights.linear_head()
+        if head is None:
+            return None
+        config = self.default_config(**{**weights.options, "output_size": head[1].shape[0]})
+        renamed = {f"{config.cell}.{k}": v for k, v in weights.rnn.items()}
+        renamed.update({"fc.weight": head[1], "fc.bias": head[2]})
+        return config, renamed, f"{weights.name}{weights.where} + Linear on the last step, read as seed 002's regressor"
+
+    def example(self, config: ModelConfig) -> str:
+        """``SEQ_LEN`` rows of ``input_size`` numbers: the post's input shape, one row per time step."""
+        rng = np.random.default_rng(2)
+        rows = rng.choice([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0], size=(SEQ_LEN, config.input_size))
+        return "\n".join(", ".join(f"{v:g}" for v in row) for row in rows)
+
+    def answer(self, model: nn.Module, inp: TaskInput) -> Answer:
+        values = self.run(model, inp.x).view(-1).tolist()
+        shown = ", ".join(f"{v:.4f}" for v in values[:8]) + (" …" if len(values) > 8 else "")
+        return Answer(self.kind, f"The regressor outputs {shown} (from the last time step)", outputs=values,
+                      form="vector", value=values)  # fmt: skip
+
+    def probe_batch(self, config: ModelConfig, n: int = 256, seed: int = 0, length: int = SEQ_LEN) -> Tensor:
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(n, length, config.input_size, generator=gen)
+
+
+REGRESSOR = RegressorTask()

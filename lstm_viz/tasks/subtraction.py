@@ -1,4 +1,4 @@
-"""Seed 004's task: 8-bit binary subtraction a − b, bits least-significant first (data, encode/decode, metrics).
+"""Seed 004's task: 8-bit binary subtraction a − b, bits least-significant first (data, model, inputs, answers).
 
 Two data sets:
 
@@ -14,13 +14,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
-from lstm_viz.parsing import InputError, parse_subtraction
-from lstm_viz.tasks.models import ModelConfig
+from lstm_viz.parsing import SUBTRACTION_EXAMPLE, InputError, parse_subtraction
+from lstm_viz.tasks.base import Answer, LSTMVizModel, PlainWeights, Task, TaskData, TaskInput, make_rnn
+from lstm_viz.tasks.config import ModelConfig
 
 __all__ = [
     "BITS",
@@ -28,8 +32,12 @@ __all__ = [
     "MAX_INT",
     "N_SAMPLES",
     "SEED",
+    "SUBTRACTION",
+    "BitSubtractor",
     "SubtractionData",
+    "SubtractionTask",
     "all_pairs",
+    "bit_table",
     "bits_right",
     "decode",
     "decode_batch",
@@ -213,8 +221,7 @@ def model_config(
     bidirectional: bool = False,
 ) -> ModelConfig:
     """The post's ``LSTM(2, 32) → Linear(32, 1) → sigmoid`` (``proj_size`` > 0: LSTMP; ``cell="gru"``: GRU)."""
-    return ModelConfig.default(
-        "subtraction",
+    return SUBTRACTION.default_config(
         hidden_size=hidden_size,
         proj_size=proj_size,
         cell=cell,
@@ -291,3 +298,218 @@ def predict(model: nn.Module, a: int | str, b: int | None = None) -> int:
     if b is None:
         raise TypeError("predict needs both a and b (or a text like '123 - 61')")
     return predict_many(model, [(int(a), int(b))])[0]
+
+
+# ----------------------------------------------------------------------------------------------------------- model
+class BitSubtractor(LSTMVizModel):
+    """Seed 004's ``LSTMSubtractor``: recurrent layer → ``Linear(·, 1)`` → sigmoid, one probability per bit.
+
+    Same attribute names as the post (``lstm``, ``fc``), so the post's saved state_dict loads as is.
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__(config or SUBTRACTION.default_config())
+        c = self.config
+        setattr(self, c.cell, make_rnn(c))
+        self.fc = nn.Linear(c.num_directions * c.real_hidden_size, 1)
+
+    def logits(self, x: Tensor) -> Tensor:
+        """``(B, T, 2)`` bit pairs (LSB first) → ``(B, T)`` logits of the difference's bits."""
+        out, _ = self.rnn()(self.check_input(x))  # (B, T, D*P)
+        return self.fc(out).squeeze(-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, T, 2)`` → ``(B, T)`` probability that each bit of ``a - b`` is 1."""
+        return torch.sigmoid(self.logits(x))
+
+
+def bit_table(a: int, b: int) -> pd.DataFrame:
+    """``a``, ``b`` and ``a − b`` as their 8 bits, LSB first (columns t0 … t7 = the time steps the model reads)."""
+    rows = {
+        f"a = {a}": bits(torch.tensor([a]))[0],
+        f"b = {b}": bits(torch.tensor([b]))[0],
+        f"a − b = {a - b}": bits(torch.tensor([a - b]))[0],
+    }
+    frame = pd.DataFrame({k: v.int().tolist() for k, v in rows.items()}).T
+    frame.columns = [f"t{t} (2^{t})" for t in range(BITS)]
+    return frame
+
+
+# ----------------------------------------------------------------------------------------------------------- task
+_SECOND_EXAMPLE = "123 - 60"  # one bit of b apart from the default "123 - 61"
+_RECIPES = {
+    "seed": dict(lr=0.01, batch_size=128, shuffle=True, epochs=100),
+    "fast": dict(lr=0.01, batch_size=128, shuffle=True, epochs=20),
+}
+
+
+def operands_from_bits(x: Tensor) -> tuple[int, int] | None:
+    """(a, b) when ``x`` ``(1, T, 2)`` is exactly 8 steps of 0/1 bit pairs with b ≤ a, else None."""
+    if x.shape[1] != BITS or not bool(((x == 0) | (x == 1)).all()):
+        return None
+    a, b = (int((x[0, :, k].long() * _WEIGHTS).sum()) for k in (0, 1))
+    return (a, b) if b <= a else None
+
+
+def bit_pairs_input(a: int, b: int, text: str | None = None) -> TaskInput:
+    """``a - b`` as the model reads it: ``(1, 8, 2)`` bit pairs, LSB first."""
+    x = encode(a, b).unsqueeze(0).float()
+    return TaskInput(x=x, text=text or f"{a} - {b}", feature_names=("a bit", "b bit"), operands=(a, b))
+
+
+class SubtractionTask(Task):
+    """Seed 004's task with its variants: the LSTM, an LSTMP (``proj_size``) and a GRU (``subtraction-gru``)."""
+
+    kind: ClassVar[str] = "subtraction"
+    title: ClassVar[str] = "8-bit binary subtraction"
+    post: ClassVar[str] = "post 4: an LSTM learns 8-bit binary subtraction"
+    model_class: ClassVar[type[LSTMVizModel]] = BitSubtractor
+    fixed: ClassVar[dict[str, Any]] = dict(input_size=2, output_size=1)
+    defaults: ClassVar[dict[str, Any]] = dict(hidden_size=32)
+    training_names: ClassVar[dict[str, dict[str, Any]]] = {
+        "subtraction": {"cell": "lstm"},
+        "subtraction-gru": {"cell": "gru"},
+    }
+    presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {"subtraction": _RECIPES, "subtraction-gru": _RECIPES}
+    data_sources: ClassVar[tuple[str, ...]] = DATA_SOURCES
+    fixed_steps: ClassVar[int | None] = BITS
+    progress_keys: ClassVar[tuple[str, ...]] = ("test_exact_match",)
+
+    def label(self, config: ModelConfig) -> str:
+        return f"subtraction {config.cell_label()}"
+
+    def training_config(
+        self, name: str, *, hidden_size: int | None, proj_size: int, num_layers: int, bidirectional: bool
+    ) -> ModelConfig:
+        cell = self.training_names[name]["cell"]
+        if cell == "gru" and proj_size:
+            raise InputError("a GRU has no projection: proj_size works with the LSTM task 'subtraction' only")
+        try:
+            return model_config(hidden_size=hidden_size or 32, proj_size=proj_size, cell=cell, num_layers=num_layers,
+                                bidirectional=bidirectional)  # fmt: skip
+        except ValueError as err:
+            raise InputError(str(err)) from None
+
+    def recognise(self, weights: PlainWeights) -> tuple[ModelConfig, dict[str, Tensor], str] | None:
+        head = weights.linear_head()
+        if head is None or weights.options["input_size"] != 2 or head[1].shape[0] != 1:
+            return None
+        config = self.default_config(**{**weights.options, "output_size": 1})
+        renamed = {f"{config.cell}.{k}": v for k, v in weights.rnn.items()}
+        renamed.update({"fc.weight": head[1], "fc.bias": head[2]})
+        return config, renamed, f"{weights.name}{weights.where} + Linear → sigmoid, read as seed 004's bit subtractor"
+
+    # ---- data and training
+    def make_data(self, source: str = "seed", seed: int = 0) -> TaskData:
+        d = load_data(source)
+        return TaskData(self, d.x_train, d.y_train, d.x_test, d.y_test, source=source)
+
+    def seed_init(self, seed: int) -> None:
+        # The post draws random_split's permutation right after torch.manual_seed(822), then builds the model;
+        # draw it too, so that seed=822 starts from exactly the post's initial weights (whatever the data).
+        torch.manual_seed(seed)
+        torch.randperm(N_SAMPLES)
+
+    def loss(self, model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
+        logits = getattr(model, "logits", None)
+        if logits is not None:  # the post's Sigmoid + BCELoss, fused: same loss, one op fewer each way
+            z = logits(x)
+            return F.binary_cross_entropy_with_logits(z, y), z.detach().sigmoid()
+        probs = model(x)
+        return F.binary_cross_entropy(probs, y), probs.detach()
+
+    def tally(self, tallies: dict[str, Tensor], predictions: Tensor, y: Tensor) -> None:
+        right = bits_right(predictions, y)  # running train metrics, from predictions made anyway (no sync)
+        for key, value in (("bits", right.sum()), ("samples", right.all(-1).sum())):
+            tallies[key] = tallies[key] + value if key in tallies else value
+
+    def epoch_metrics(self, model: nn.Module, data: TaskData, tallies: dict[str, Tensor]) -> dict[str, float]:
+        n = data.n_train
+        metrics = {}
+        if tallies:
+            metrics["train_bit_acc"] = float(tallies["bits"]) / (n * data.y_train.shape[-1])
+            metrics["train_exact_match"] = float(tallies["samples"]) / n
+        metrics.update(self.evaluate(model, data, splits=("test",) if tallies else ("train", "test")))
+        return metrics
+
+    def evaluate(self, model: nn.Module, data: TaskData, splits: tuple[str, ...] = ("train", "test")) -> dict:
+        metrics = {}
+        chosen = [("train", data.x_train, data.y_train)] if "train" in splits else []
+        if data.x_test is not None and "test" in splits:
+            chosen.append(("test", data.x_test, data.y_test))
+        for name, x, y in chosen:
+            for key, value in evaluate(model, x, y).items():
+                metrics[f"{name}_{key}"] = value
+        return metrics
+
+    def final_report(self, model: nn.Module) -> dict[str, Any]:
+        check = evaluate_all_pairs(model)
+        return {
+            "all_pairs_exact_match": check["exact_match"],
+            "all_pairs_wrong": [f"{a} - {b} = {c}" for a, b, c in check["wrong"][:5]],  # type: ignore[union-attr]
+        }
+
+    # ---- inputs
+    def feature_names(self, config: ModelConfig) -> tuple[str, ...]:
+        return ("a bit", "b bit")
+
+    def example(self, config: ModelConfig) -> str:
+        return SUBTRACTION_EXAMPLE
+
+    def input_label(self, config: ModelConfig) -> str:
+        return f"An 8-bit subtraction a − b with 0 ≤ b ≤ a ≤ {MAX_INT}"
+
+    def multiline(self, config: ModelConfig) -> bool:
+        return False
+
+    def second_example(self, config: ModelConfig, first: TaskInput) -> str:
+        return _SECOND_EXAMPLE
+
+    def parse(self, text: str, config: ModelConfig) -> TaskInput:
+        return bit_pairs_input(*parse_subtraction(text))
+
+    def random_input(self, config: ModelConfig, length: int, generator: torch.Generator, seed: int) -> TaskInput:
+        a = int(torch.randint(0, MAX_INT + 1, (1,), generator=generator))
+        b = int(torch.randint(0, a + 1, (1,), generator=generator))
+        return bit_pairs_input(a, b, f"{a} - {b} (random, seed {seed}; subtraction is always 8 bit steps)")
+
+    def csv_example(self, config: ModelConfig) -> str:
+        return "a bit,b bit\n1,1\n1,0\n0,1\n1,1\n1,1\n1,1\n1,0\n0,0   (123 - 61, LSB first)"
+
+    def input_table(self, inp: TaskInput) -> tuple[pd.DataFrame, str] | None:
+        if inp.operands is None:
+            return None
+        caption = "The model reads one column per step, least significant bit first: (a bit, b bit)."
+        return bit_table(*inp.operands), caption
+
+    # ---- answers
+    def answer(self, model: nn.Module, inp: TaskInput) -> Answer:
+        probs = self.run(model, inp.x).view(-1).tolist()  # (T,)
+        operands = inp.operands or operands_from_bits(inp.x)
+        if len(probs) != BITS:
+            return Answer(self.kind, f"{len(probs)} bit probabilities; decoding needs exactly 8 steps",
+                          probs=probs, form="bits", value=probs)  # fmt: skip
+        pred = decode(torch.tensor(probs))
+        if operands is None:
+            return Answer(self.kind, f"The model reads {pred} (the input is not an 8-bit a - b with b ≤ a)",
+                          None, pred, probs=probs, form="bits", value=pred)  # fmt: skip
+        a, b = operands
+        truth = a - b
+        truth_bits = bits(torch.tensor([truth]))[0].int().tolist()
+        ok = pred == truth
+        summary = f"{a} − {b} = {truth}; the model says {pred}: {'right' if ok else 'wrong'}"
+        if not ok:
+            wrong = [t for t, (p, y) in enumerate(zip(probs, truth_bits, strict=True)) if (p >= 0.5) != bool(y)]
+            summary += f" (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} wrong)"
+        return Answer(self.kind, summary, ok, pred, truth, probs=probs, truth_bits=truth_bits, form="bits",
+                      value=pred)  # fmt: skip
+
+    def probe_batch(self, config: ModelConfig, n: int = 256, seed: int = 0, length: int = 32) -> Tensor:
+        """``n`` random ``a - b`` pairs (0 ≤ b ≤ a ≤ 255)."""
+        gen = torch.Generator().manual_seed(seed)
+        a = torch.randint(0, MAX_INT + 1, (n,), generator=gen)
+        b = (torch.rand(n, generator=gen) * (a + 1).float()).long().clamp(max=a)
+        return encode_batch(a, b).float()
+
+
+SUBTRACTION = SubtractionTask()

@@ -29,7 +29,8 @@ from typing import IO, Any
 import torch
 from torch import Tensor, nn
 
-from lstm_viz.tasks.models import STATQUEST_NAMES, LSTMVizModel, ModelConfig, build_model
+from lstm_viz.tasks import STATQUEST_NAMES, LSTMVizModel, ModelConfig, build_model, registered
+from lstm_viz.tasks.base import PlainWeights
 
 __all__ = [
     "FORMAT",
@@ -234,15 +235,31 @@ def _is_state_dict(obj: Any) -> bool:
 def infer_config(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, Tensor], str]:
     """Recognise a plain state_dict: ``(config, state_dict renamed for build_model(config), description)``.
 
-    Raises CheckpointError when the keys or shapes do not describe a model lstm-viz knows (see module doc).
+    The recurrent layer is read here (prefix, cell, sizes); which model it is, each task says in turn (registry
+    order: the StatQuest scalars, the toy LSTM, the subtraction head, the regressor, a bare LSTM). Raises
+    CheckpointError when the keys or shapes do not describe a model lstm-viz knows (see module doc).
     """
-    keys = set(state_dict)
-    if keys == set(STATQUEST_NAMES):
-        if any(v.numel() != 1 for v in state_dict.values()):
-            raise CheckpointError("the StatQuest parameters must be twelve scalars")
-        sd = {k: v.reshape(()) for k, v in state_dict.items()}
-        return ModelConfig.default("statquest"), sd, "the twelve StatQuest scalars (seed 000's LSTM by hand)"
+    weights = _plain_weights(state_dict)
+    try:
+        for task in registered():
+            found = task.recognise(weights)
+            if found is not None:
+                return found
+    except CheckpointError:
+        raise
+    except ValueError as err:
+        raise CheckpointError(f"the weights describe an unsupported model: {err}") from None
+    raise CheckpointError(
+        f"besides the {weights.name}{weights.where} the file holds {', '.join(sorted(weights.head))}; lstm-viz "
+        "understands an LSTM alone or followed by one Linear layer (weight and bias)"
+    )
 
+
+def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
+    """The recurrent layer of a plain state_dict, read off its keys and shapes (CheckpointError if there is none)."""
+    keys = frozenset(state_dict)
+    if keys == frozenset(STATQUEST_NAMES):  # twelve named scalars, no recurrent layer
+        return PlainWeights(keys, {}, {}, {}, "the twelve StatQuest scalars", "", dict(state_dict))
     rnn: dict[str, Tensor] = {}
     prefixes: set[str] = set()
     for key, value in state_dict.items():
@@ -281,50 +298,16 @@ def infer_config(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, 
             )
     num_layers = 1 + max(int(m["layer"]) for k in rnn if (m := _RNN_KEY.match(k)))
     bidirectional = "weight_ih_l0_reverse" in rnn
-    has_bias = "bias_ih_l0" in rnn
-    rest = {k: v for k, v in state_dict.items() if not _RNN_KEY.match(k)}
-    rnn_attr = cell
-    head_keys = {k.rsplit(".", 1)[0] for k in rest}
     options = dict(
         input_size=w_ih.shape[1], hidden_size=hidden, num_layers=num_layers, proj_size=proj,
-        bidirectional=bidirectional, cell=cell, bias=has_bias,
+        bidirectional=bidirectional, cell=cell, bias="bias_ih_l0" in rnn,
     )  # fmt: skip
-    where = f" (under '{prefix.rstrip('.')}')" if prefix else ""
     name = f"{'GRU' if cell == 'gru' else ('LSTMP' if proj else 'LSTM')}({w_ih.shape[1]}→{hidden}"
     name += f"{'→' + str(proj) if proj else ''}, {num_layers} layer{'s' if num_layers > 1 else ''}"
     name += f"{', bidirectional' if bidirectional else ''})"
-    try:
-        if not rest:
-            if cell == "lstm" and w_ih.shape[1] == 1 and (proj or hidden) == 1 and not bidirectional and has_bias:
-                config = ModelConfig.default("toy_lstm", num_layers=num_layers)
-                what = f"a plain {name}{where}, read as seed 000's toy LSTM (prediction = last output)"
-            else:
-                config = ModelConfig.default("sequence", **options)
-                what = f"a plain {name}{where}, shown as a sequence model (output = the LSTM's outputs)"
-            renamed = {f"{rnn_attr}.{k}": v for k, v in rnn.items()}
-            return config, renamed, what
-        if len(head_keys) != 1 or {k.rsplit(".", 1)[1] for k in rest} != {"weight", "bias"}:
-            raise CheckpointError(
-                f"besides the {name}{where} the file holds {', '.join(sorted(rest))}; lstm-viz understands an "
-                "LSTM alone or followed by one Linear layer (weight and bias)"
-            )
-        head = head_keys.pop()
-        weight = rest[f"{head}.weight"]
-        if weight.dim() != 2:
-            raise CheckpointError(f"{head}.weight must be a matrix, got shape {tuple(weight.shape)}")
-        if w_ih.shape[1] == 2 and weight.shape[0] == 1:
-            config = ModelConfig.default("subtraction", **{**options, "output_size": 1})
-            what = f"{name}{where} + Linear → sigmoid, read as seed 004's bit subtractor"
-        else:
-            config = ModelConfig.default("regressor", **{**options, "output_size": weight.shape[0]})
-            what = f"{name}{where} + Linear on the last step, read as seed 002's regressor"
-    except ValueError as err:
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(f"the weights describe an unsupported model: {err}") from None
-    renamed = {f"{rnn_attr}.{k}": v for k, v in rnn.items()}
-    renamed.update({f"fc.{k.rsplit('.', 1)[1]}": v for k, v in rest.items()})
-    return config, renamed, what
+    head = {k: v for k, v in state_dict.items() if not _RNN_KEY.match(k)}
+    where = f" (under '{prefix.rstrip('.')}')" if prefix else ""
+    return PlainWeights(keys, rnn, head, options, name, where, dict(state_dict))
 
 
 def _build(config: ModelConfig, state_dict: dict[str, Tensor], name: str) -> LSTMVizModel:

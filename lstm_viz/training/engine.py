@@ -22,18 +22,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from lstm_viz.core.device import pick_device, small_model_threads, torch_threads
 from lstm_viz.parsing import InputError
-from lstm_viz.tasks import regressor, subtraction, toy
-from lstm_viz.tasks.models import LSTMVizModel, ModelConfig, build_model
+from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
 from lstm_viz.training.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 
 __all__ = [
@@ -46,117 +43,28 @@ __all__ = [
     "task_of_config",
 ]
 
-TASKS: tuple[str, ...] = ("toy-statquest", "toy-lstm", "subtraction", "subtraction-gru", "regressor")
+TASKS: tuple[str, ...] = training_names()  # e.g. toy-statquest, toy-lstm, subtraction, subtraction-gru, regressor
 
-# Per task: "seed" = the post's recipe as written; "fast" = what the app and CLI use by default.
-# batch_size None = the whole training set in one batch. epochs = the default length of a run.
+# Per training name: "seed" = the post's recipe as written; "fast" = what the app and CLI use by default.
+# batch_size None = the whole training set in one batch. epochs = the default length of a run. Each task owns its.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "toy-statquest": {
-        "seed": dict(lr=0.001, batch_size=1, shuffle=False, epochs=5000),  # Lightning, Adam(), batch 1
-        # Full batch, Adam lr 0.1 with betas (0.9, 0.9): every one of 32 init seeds tried converges within 216
-        # epochs (median ~100) and stays converged; the default betas needed up to 1,342.
-        "fast": dict(lr=0.1, batch_size=None, shuffle=False, epochs=500, betas=(0.9, 0.9)),
-    },
-    "toy-lstm": {
-        "seed": dict(lr=0.1, batch_size=1, shuffle=False, epochs=300),
-        "fast": dict(lr=0.1, batch_size=None, shuffle=False, epochs=300),
-    },
-    "subtraction": {
-        "seed": dict(lr=0.01, batch_size=128, shuffle=True, epochs=100),
-        "fast": dict(lr=0.01, batch_size=128, shuffle=True, epochs=20),
-    },
-    "subtraction-gru": {
-        "seed": dict(lr=0.01, batch_size=128, shuffle=True, epochs=100),
-        "fast": dict(lr=0.01, batch_size=128, shuffle=True, epochs=20),
-    },
-    "regressor": {
-        "seed": dict(lr=0.001, batch_size=None, shuffle=False, epochs=100),
-        "fast": dict(lr=0.001, batch_size=None, shuffle=False, epochs=100),
-    },
-}
-_FAMILY = {
-    "toy-statquest": "toy",
-    "toy-lstm": "toy",
-    "subtraction": "subtraction",
-    "subtraction-gru": "subtraction",
-    "regressor": "regression",
+    name: {preset: dict(recipe) for preset, recipe in task.presets[name].items()}
+    for task in registered()
+    for name in task.training_names
 }
 
 
-@dataclass
-class TaskData:
-    """What a Trainer trains on: tensors (batch first) and how to score them.
-
-    ``family`` picks the loss and the metrics: ``toy`` (squared error of the last h; ``out_0``/``out_1``),
-    ``subtraction`` (binary cross-entropy per bit; bit and exact-match accuracy on train and test) or
-    ``regression`` (MSE). ``source`` says which data set it is (e.g. ``seed`` or ``all`` for subtraction).
-    """
-
-    family: str
-    x_train: Tensor
-    y_train: Tensor
-    x_test: Tensor | None = None
-    y_test: Tensor | None = None
-    source: str = "seed"
-
-    def __post_init__(self) -> None:
-        if self.family not in ("toy", "subtraction", "regression"):
-            raise ValueError(f"unknown task family {self.family!r}; one of toy, subtraction, regression")
-        if len(self.x_train) != len(self.y_train) or len(self.x_train) == 0:
-            raise ValueError(
-                f"x_train and y_train must hold the same, non-zero number of samples; "
-                f"got {len(self.x_train)} and {len(self.y_train)}"
-            )
-        if (self.x_test is None) != (self.y_test is None):
-            raise ValueError("give both x_test and y_test, or neither")
-
-    def to(self, device: torch.device | str) -> TaskData:
-        def move(t: Tensor | None) -> Tensor | None:
-            return None if t is None else t.to(device)
-
-        return replace(
-            self,
-            x_train=move(self.x_train),
-            y_train=move(self.y_train),
-            x_test=move(self.x_test),
-            y_test=move(self.y_test),
-        )
-
-    @property
-    def n_train(self) -> int:
-        return len(self.x_train)
-
-
-def make_task_data(task: str, *, data: str = "seed", seed: int = 0) -> TaskData:
+def make_task_data(task: str | Task, *, data: str = "seed", seed: int = 0) -> TaskData:
     """The data of a task: toy companies, subtraction ``seed`` (the post's) or ``all`` pairs, regressor noise."""
-    family = _family(task)
-    if family == "toy":
-        x, y = toy.dataset()
-        return TaskData("toy", x, y, source="seed")
-    if family == "subtraction":
-        d = subtraction.load_data(data)
-        return TaskData("subtraction", d.x_train, d.y_train, d.x_test, d.y_test, source=data)
-    r = regressor.random_data(generator=torch.Generator().manual_seed(seed))
-    return TaskData("regression", r.x_train, r.y_train, source="random")
-
-
-def _family(task: str) -> str:
-    if task not in _FAMILY:
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    return _FAMILY[task]
+    task = task if isinstance(task, Task) else get_task(task)
+    if data not in task.data_sources:
+        raise ValueError(f"unknown data {data!r} for the {task.title}; choose {', '.join(task.data_sources)}")
+    return task.make_data(data, seed)
 
 
 def task_of_config(config: ModelConfig) -> str:
     """The training task that fits a model config (e.g. a checkpoint's), or ValueError if none does."""
-    if config.kind == "statquest":
-        return "toy-statquest"
-    if config.kind == "toy_lstm":
-        return "toy-lstm"
-    if config.kind == "subtraction":
-        return "subtraction-gru" if config.cell == "gru" else "subtraction"
-    if config.kind == "regressor":
-        return "regressor"
-    raise ValueError(f"a {config.kind!r} model has no training task; lstm-viz trains {', '.join(TASKS)}")
+    return task_for(config).training_name(config)
 
 
 def _adam(model: nn.Module, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
@@ -210,7 +118,7 @@ class Trainer:
         self.device = torch.device(device) if device is not None else pick_device()
         self.model = model.to(self.device)
         self.data = task_data.to(self.device)
-        self.task = task
+        self.task = task  # the training name (saved with checkpoints), e.g. "subtraction-gru"
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = int(seed)
@@ -256,18 +164,6 @@ class Trainer:
         self.callbacks.append(fn)
 
     # ------------------------------------------------------------------ training
-    def _loss(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
-        """The batch's loss and, for subtraction, its bit probabilities (for the running train metrics)."""
-        family = self.data.family
-        if family == "subtraction":
-            logits = getattr(self.model, "logits", None)
-            if logits is not None:  # the post's Sigmoid + BCELoss, fused: same loss, one op fewer each way
-                z = logits(x)
-                return F.binary_cross_entropy_with_logits(z, y), z.detach().sigmoid()
-            probs = self.model(x)
-            return F.binary_cross_entropy(probs, y), probs.detach()
-        return F.mse_loss(self.model(x), y), None  # toy: (h_last − label)², mean over the batch
-
     def _batches(self) -> Iterator[Tensor | slice]:
         n = self.data.n_train
         size = n if self.batch_size is None else min(self.batch_size, n)
@@ -282,33 +178,25 @@ class Trainer:
     def step_epoch(self) -> dict[str, float]:
         """Train one epoch, append its metrics to ``history``, call the callbacks, return the metrics."""
         started = time.perf_counter()
+        task = self.data.task
         x, y = self.data.x_train, self.data.y_train
         self.model.train()
         total = torch.zeros((), device=self.device)
-        right_bits = torch.zeros((), dtype=torch.long, device=self.device)
-        right_samples = torch.zeros((), dtype=torch.long, device=self.device)
+        tallies: dict[str, Tensor] = {}
         with torch_threads(self.num_threads):
             for idx in self._batches():
                 xb, yb = x[idx], y[idx]
                 self.optimizer.zero_grad(set_to_none=True)
-                loss, probs = self._loss(xb, yb)
+                loss, predictions = task.loss(self.model, xb, yb)
                 loss.backward()
                 self.optimizer.step()
                 total += loss.detach() * len(xb)
-                if probs is not None:  # running train metrics, from predictions made anyway (no sync)
-                    right = subtraction.bits_right(probs, yb)
-                    right_bits += right.sum()
-                    right_samples += right.all(-1).sum()
+                if predictions is not None:  # running train metrics, from predictions made anyway (no sync)
+                    task.tally(tallies, predictions, yb)
             self.epoch += 1
-            n = self.data.n_train
-            metrics: dict[str, float] = {"epoch": self.epoch, "loss": float(total) / n}
+            metrics: dict[str, float] = {"epoch": self.epoch, "loss": float(total) / self.data.n_train}
             metrics["lr"] = self.lr
-            if self.data.family == "subtraction":
-                metrics["train_bit_acc"] = float(right_bits) / (n * y.shape[-1])
-                metrics["train_exact_match"] = float(right_samples) / n
-                metrics.update(self.evaluate(splits=("test",)))
-            else:
-                metrics.update(self.evaluate())
+            metrics.update(self._evaluated(lambda: task.epoch_metrics(self.model, self.data, tallies)))
         if not math.isfinite(metrics["loss"]):
             self.paused = True
             metrics["diverged"] = True
@@ -346,36 +234,22 @@ class Trainer:
         return done
 
     # ------------------------------------------------------------------ metrics
-    @torch.no_grad()
     def evaluate(self, splits: tuple[str, ...] = ("train", "test")) -> dict[str, float]:
         """The task's metrics for the current weights (no ``epoch``/``loss``), in one batch per split.
 
-        ``splits`` limits the subtraction metrics to some of ``"train"``, ``"test"``."""
+        ``splits`` limits the metrics to some of ``"train"``, ``"test"`` (where the task has both)."""
+        with torch_threads(self.num_threads):
+            return self._evaluated(lambda: self.data.task.evaluate(self.model, self.data, splits))
+
+    @torch.no_grad()
+    def _evaluated(self, metrics: Callable[[], dict[str, float]]) -> dict[str, float]:
+        """``metrics()`` in eval mode without autograd (the mode is restored after)."""
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch_threads(self.num_threads):
-                return self._metrics(splits)
+            return metrics()
         finally:
             self.model.train(was_training)
-
-    def _metrics(self, splits: tuple[str, ...] = ("train", "test")) -> dict[str, float]:
-        d = self.data
-        if d.family == "toy":
-            out = self.model(d.x_train)
-            return {f"out_{int(label)}": float(out[k]) for k, label in enumerate(d.y_train.tolist())}
-        if d.family == "subtraction":
-            metrics = {}
-            chosen = [("train", d.x_train, d.y_train)] if "train" in splits else []
-            if d.x_test is not None and "test" in splits:
-                chosen.append(("test", d.x_test, d.y_test))
-            for name, x, y in chosen:
-                for key, value in subtraction.evaluate(self.model, x, y).items():
-                    metrics[f"{name}_{key}"] = value
-            return metrics
-        if d.x_test is not None:
-            return {"test_loss": float(F.mse_loss(self.model(d.x_test), d.y_test))}
-        return {}
 
     @property
     def last(self) -> dict:
@@ -413,29 +287,6 @@ class Trainer:
         )
 
 
-def _model_for(task: str, *, hidden_size: int | None, proj_size: int, num_layers: int, bidirectional: bool):
-    if task == "toy-statquest":
-        if proj_size or (hidden_size not in (None, 1)) or num_layers != 1 or bidirectional:
-            raise InputError("the StatQuest LSTM has one unit and twelve fixed parameters; it takes no size options")
-        return ModelConfig.default("statquest")
-    if task == "toy-lstm":
-        if proj_size or (hidden_size not in (None, 1)) or bidirectional:
-            raise InputError("the toy LSTM is nn.LSTM(1, 1); only --num-layers can change")
-        return ModelConfig.default("toy_lstm", num_layers=num_layers)
-    cell = "gru" if task == "subtraction-gru" else "lstm"
-    if task.startswith("subtraction"):
-        if cell == "gru" and proj_size:
-            raise InputError("a GRU has no projection: proj_size works with the LSTM task 'subtraction' only")
-        return subtraction.model_config(
-            hidden_size=hidden_size or 32, proj_size=proj_size, cell=cell, num_layers=num_layers,
-            bidirectional=bidirectional,
-        )  # fmt: skip
-    return regressor.model_config(
-        hidden_size=hidden_size or regressor.HIDDEN_SIZE, proj_size=proj_size,
-        num_layers=num_layers if num_layers != 1 else regressor.NUM_LAYERS, bidirectional=bidirectional,
-    )  # fmt: skip
-
-
 def make_trainer(
     task: str,
     *,
@@ -463,10 +314,10 @@ def make_trainer(
     continue — its model, optimizer state, history, epoch count and, unless overridden, lr and batch size.
     The default length of a run is ``PRESETS[task][preset]["epochs"]``.
     """
-    _family(task)
-    if preset not in PRESETS[task]:
-        raise InputError(f"unknown preset {preset!r}; choose 'fast' or 'seed' (the post's recipe)")
-    recipe = dict(PRESETS[task][preset])
+    task_obj = get_task(task)
+    if task not in task_obj.training_names:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    recipe = task_obj.recipe(task, preset)
     device = torch.device(device) if device is not None else pick_device()
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError(f"seed must be a whole number, got {seed!r}. Example: 0")
@@ -477,8 +328,8 @@ def make_trainer(
         if expected != task:
             raise InputError(f"the checkpoint holds a {ckpt.config.label()} (task {expected!r}), not {task!r}")
         state = dict(ckpt.meta.get("trainer") or {})
-        source = state.get("source") if data == "seed" and state.get("source") in ("seed", "all") else data
-        task_data = make_task_data(task, data=source, seed=int(state.get("seed", seed)))
+        source = state.get("source") if data == "seed" and state.get("source") in task_obj.data_sources else data
+        task_data = make_task_data(task_obj, data=source, seed=int(state.get("seed", seed)))
         if batch_size == "preset":
             batch_size = state.get("batch_size", recipe["batch_size"])
         generator_state = state.get("generator_state")
@@ -498,16 +349,12 @@ def make_trainer(
             generator_state=generator_state if isinstance(generator_state, Tensor) else None,
         )
 
-    config = _model_for(
+    config = task_obj.training_config(
         task, hidden_size=hidden_size, proj_size=proj_size, num_layers=num_layers, bidirectional=bidirectional
     )
-    task_data = make_task_data(task, data=data, seed=seed)
-    torch.manual_seed(seed)
-    if task.startswith("subtraction"):
-        # The post draws random_split's permutation right after torch.manual_seed(822), then builds the model;
-        # draw it too, so that seed=822 starts from exactly the post's initial weights (whatever the data).
-        torch.randperm(subtraction.N_SAMPLES)
-    model = build_model(config)
+    task_data = make_task_data(task_obj, data=data, seed=seed)
+    task_obj.seed_init(seed)
+    model = task_obj.build(config)
     return Trainer(
         model,
         task_data,

@@ -30,7 +30,7 @@ from lstm_viz.explorer.sources import (
     random_model,
     shipped_checkpoints,
 )
-from lstm_viz.tasks.models import LSTMVizModel
+from lstm_viz.tasks import LSTMVizModel
 
 __all__ = [
     "cached_recording",

@@ -11,12 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.recording import DIRECTIONS, Recording
-from lstm_viz.explorer.inputs import task_of
-from lstm_viz.tasks import subtraction, toy
+from lstm_viz.tasks import task_for
 from lstm_viz.viz.gates import LINE_COLORS
 from lstm_viz.viz.plotgrid import Grid, finish
 
@@ -65,18 +63,9 @@ def saturation_table(rec: Recording, low: float = 0.1, high: float = 0.9) -> pd.
 
 
 def saturation_batch(model: nn.Module, n: int = 256, seed: int = 0, length: int = 32) -> Tensor:
-    """A batch of task samples to measure saturation on: random ``a - b`` pairs for subtraction, the two
-    companies for the toy models, N(0, 1) sequences of ``length`` steps otherwise. Shape ``(n', T, I)``."""
-    gen = torch.Generator().manual_seed(seed)
-    config = model.config
-    task = task_of(config)
-    if task == "subtraction":
-        a = torch.randint(0, subtraction.MAX_INT + 1, (n,), generator=gen)
-        b = (torch.rand(n, generator=gen) * (a + 1).float()).long().clamp(max=a)
-        return subtraction.encode_batch(a, b).float()
-    if task == "toy":
-        return toy.dataset()[0]
-    return torch.randn(n, length, config.input_size, generator=gen)
+    """A batch of the model's task samples to measure saturation on (random ``a - b`` pairs for subtraction, the
+    two companies for the toy models, N(0, 1) sequences of ``length`` steps otherwise). Shape ``(n', T, I)``."""
+    return task_for(model.config).probe_batch(model.config, n=n, seed=seed, length=length)
 
 
 def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figure:

@@ -1,21 +1,19 @@
-"""The model's answer to one input — the toy prediction or the decoded subtraction — and whether it is right.
+"""The model's answer to one input and whether it is right (asked of the model's task), and its figure.
 
 ``model_answer`` runs the model's own ``forward`` (so it works for the GRU too, which cannot be recorded);
-``answer_figure`` draws it: for subtraction each bit's probability, coloured right or wrong against the true bits;
-for the toy models the short memory h over the days with the prediction and the target.
+``answer_figure`` draws it by the answer's form: ``bits`` — each bit's probability, coloured right or wrong against
+the true bits (subtraction); ``trace`` — the short memory h over the steps with the prediction and the target (the
+toy models); ``vector`` — the output vector (the regressor).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import plotly.graph_objects as go
-import torch
 from torch import nn
 
-from lstm_viz.explorer.inputs import ExplorerInput, task_of
-from lstm_viz.tasks import subtraction, toy
+from lstm_viz.tasks import Answer, task_for
+from lstm_viz.tasks import TaskInput as ExplorerInput
 from lstm_viz.viz.plotgrid import finish
 
 __all__ = ["Answer", "answer_figure", "model_answer"]
@@ -23,82 +21,9 @@ __all__ = ["Answer", "answer_figure", "model_answer"]
 RIGHT, WRONG, UNKNOWN = "#2ca02c", "#d62728", "#7f7f7f"
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What the model said, what was true (when known) and a one-line verdict."""
-
-    task: str  # "toy", "subtraction", "regression" or "sequence"
-    summary: str
-    correct: bool | None = None
-    prediction: float | int | None = None
-    truth: float | int | None = None
-    probs: list[float] = field(default_factory=list)  # subtraction: P(bit t = 1), LSB first
-    truth_bits: list[int] = field(default_factory=list)
-    outputs: list[float] = field(default_factory=list)  # regression: the output vector
-
-
-def _operands_from_bits(x: torch.Tensor) -> tuple[int, int] | None:
-    """(a, b) when x is exactly 8 steps of 0/1 bit pairs, else None."""
-    if x.shape[1] != subtraction.BITS or not bool(((x == 0) | (x == 1)).all()):
-        return None
-    weights = 2 ** torch.arange(subtraction.BITS)
-    a, b = (int((x[0, :, k].long() * weights).sum()) for k in (0, 1))
-    return (a, b) if b <= a else None
-
-
-@torch.no_grad()
 def model_answer(model: nn.Module, inp: ExplorerInput) -> Answer:
     """Run ``model`` on ``inp`` (eval mode, restored after) and judge the answer when the truth is known."""
-    config = model.config
-    task = task_of(config)
-    was_training = model.training
-    model.eval()
-    try:
-        x = inp.x.to(next(model.parameters()).device)
-        out = model(x).detach().to("cpu").float()
-    finally:
-        model.train(was_training)
-    if task == "toy":
-        pred = float(out.view(-1)[0])
-        if inp.target is None:
-            return Answer("toy", f"Prediction {pred:.4f} (no known answer for this sequence)", None, pred)
-        ok = abs(pred - inp.target) < toy.TOLERANCE
-        name = "Company A" if inp.target == 0 else "Company B"
-        verdict = "right" if ok else "wrong"
-        return Answer(
-            "toy",
-            f"Prediction {pred:.4f} for {name} (target {inp.target:g}): {verdict} "
-            f"({'within' if ok else 'outside'} ±{toy.TOLERANCE:g})",
-            ok, pred, inp.target,
-        )  # fmt: skip
-    if task == "subtraction":
-        probs = out.view(-1).tolist()  # (T,)
-        operands = inp.operands or _operands_from_bits(inp.x)
-        if len(probs) != subtraction.BITS:
-            return Answer("subtraction", f"{len(probs)} bit probabilities; decoding needs exactly 8 steps",
-                          probs=probs)  # fmt: skip
-        pred = subtraction.decode(torch.tensor(probs))
-        if operands is None:
-            return Answer("subtraction", f"The model reads {pred} (the input is not an 8-bit a - b with b ≤ a)",
-                          None, pred, probs=probs)  # fmt: skip
-        a, b = operands
-        truth = a - b
-        truth_bits = subtraction.bits(torch.tensor([truth]))[0].int().tolist()
-        ok = pred == truth
-        summary = f"{a} − {b} = {truth}; the model says {pred}: {'right' if ok else 'wrong'}"
-        if not ok:
-            wrong = [t for t, (p, y) in enumerate(zip(probs, truth_bits, strict=True)) if (p >= 0.5) != bool(y)]
-            summary += f" (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} wrong)"
-        return Answer("subtraction", summary, ok, pred, truth, probs=probs, truth_bits=truth_bits)
-    if config.kind == "regressor":
-        values = out.view(-1).tolist()
-        shown = ", ".join(f"{v:.4f}" for v in values[:8]) + (" …" if len(values) > 8 else "")
-        return Answer("regression", f"The regressor outputs {shown} (from the last time step)", outputs=values)
-    return Answer(
-        "sequence",
-        "A bare LSTM has no task, so there is no answer to judge: its output is h at every step "
-        "(the last heatmap below).",
-    )
+    return task_for(model.config).answer(model, inp)
 
 
 def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | None:
@@ -106,7 +31,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
 
     ``h`` (T,) — the toy model's short memory over the days — is drawn when given.
     """
-    if answer.task == "subtraction" and answer.probs:
+    if answer.form == "bits" and answer.probs:
         n = len(answer.probs)
         probs = np.asarray(answer.probs, dtype=float)
         colors = [UNKNOWN] * n
@@ -157,7 +82,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
         }  # fmt: skip
         return finish(traces, layout)
-    if answer.task == "toy":
+    if answer.form == "trace":
         values = np.asarray(h if h is not None else [answer.prediction], dtype=float).reshape(-1)
         steps = np.arange(len(values))
         color = UNKNOWN if answer.correct is None else (RIGHT if answer.correct else WRONG)
@@ -196,7 +121,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
         }  # fmt: skip
         return finish(traces, layout)
-    if answer.task == "regression" and answer.outputs:
+    if answer.form == "vector" and answer.outputs:
         traces = [
             {
                 "type": "bar",

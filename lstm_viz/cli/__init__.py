@@ -1,0 +1,72 @@
+"""The command line: ``python -m lstm_viz COMMAND …`` (the progress bar goes to stderr; the last line of stdout is one
+JSON object; errors are one line on stderr with a non-zero exit, no traceback).
+
+Examples::
+
+    python -m lstm_viz train toy-statquest --out models/toy_statquest.pt
+    python -m lstm_viz train subtraction --data all --epochs 30 --out models/subtraction_lstm.pt
+    python -m lstm_viz predict models/subtraction_lstm.pt "123 - 61" "200 - 7"
+    echo "0, 0.5, 0.25, 1" | python -m lstm_viz predict models/toy_lstm.pt -
+    python -m lstm_viz record models/subtraction_lstm.pt "123 - 61" --out rec.parquet
+    python -m lstm_viz lstmp-sweep --out models/proj_sweep.json
+
+Each command is one module here with ``add_parser(sub)`` and ``run(args, argv)``; adding a command is one module
+plus one entry in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+
+from lstm_viz.cli import info, lstmp_sweep, predict, record, train
+from lstm_viz.cli.common import ExitError, Parser, parse_input
+from lstm_viz.parsing import InputError
+from lstm_viz.training.checkpoints import CheckpointError
+
+__all__ = ["COMMANDS", "ExitError", "build_parser", "main", "parse_input"]
+
+COMMANDS = (train, predict, record, info, lstmp_sweep)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="python -m lstm_viz",
+        description="Train, query and record the lstm-viz models from the command line.",
+        epilog="The last line of stdout is one JSON object (train, record, info). Errors: one line on stderr.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # PyTorch warns once per process that LSTMP skips oneDNN; it is expected, not the user's problem.
+    warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args, argv)
+    except ExitError as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return err.code
+    except (InputError, CheckpointError) as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError) as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except Exception as err:  # no traceback for users; the message still says what failed
+        print(f"error: unexpected {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
+        return 1

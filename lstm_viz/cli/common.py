@@ -1,0 +1,103 @@
+"""What every command of the command line shares: one-line errors, the argument parser, loading a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import torch
+
+from lstm_viz.tasks import LSTMVizModel, TaskInput, task_for
+from lstm_viz.training.checkpoints import load_checkpoint
+
+__all__ = [
+    "ExitError",
+    "Parser",
+    "answer_value",
+    "device_named",
+    "format_answer",
+    "json_safe",
+    "load_model",
+    "parse_input",
+    "read_inputs",
+]
+
+
+class ExitError(Exception):
+    """A user-facing failure: printed as ``error: <message>`` on one line, exit status ``code``."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (no usage block) so every failure looks the same."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ExitError(f"{message} (see `{self.prog} --help`)")
+
+
+def parse_input(model: LSTMVizModel, text: str) -> torch.Tensor:
+    """One typed input → the model's batch-first input ``(1, T, input_size)``, read the way its task reads it:
+    subtraction ``"123 - 61"``; toy ``"0, 0.5, 0.25, 1"``; others rows ``"0.1, 0.2; 0.3, 0.4"``."""
+    return task_for(model.config).encode_text(text, model)
+
+
+def answer_value(model: LSTMVizModel, x: torch.Tensor) -> Any:
+    """The model's answer to ``x`` as plain JSON: a decoded integer, a prediction, an output vector."""
+    task = task_for(model.config)
+    inp = TaskInput(x=x.detach().cpu(), text="", feature_names=task.feature_names(model.config))
+    return task.answer(model, inp).value
+
+
+def format_answer(answer: Any) -> str:
+    if isinstance(answer, float):
+        return f"{answer:.6g}"
+    if isinstance(answer, list):
+        return ", ".join(f"{v:.6g}" for v in answer)
+    return str(answer)
+
+
+def read_inputs(items: Sequence[str]) -> list[str]:
+    """The inputs given as arguments; ``-`` reads one per line from stdin."""
+    inputs: list[str] = []
+    for item in items:
+        if item == "-":
+            inputs.extend(line.strip() for line in sys.stdin if line.strip())
+        else:
+            inputs.append(item)
+    if not inputs:
+        raise ExitError("no inputs given; pass them as arguments or '-' to read one per line from stdin")
+    return inputs
+
+
+def load_model(path: str) -> LSTMVizModel:
+    return load_checkpoint(path, device=device_named(None)).model
+
+
+def device_named(name: str | None) -> torch.device:
+    """``--device``: None picks CUDA, then MPS, then the CPU; a named device that is missing is an ExitError."""
+    if name is None:
+        from lstm_viz.core.device import pick_device
+
+        return pick_device()
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ExitError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    mps = getattr(torch.backends, "mps", None)
+    if name == "mps" and not (mps is not None and mps.is_available()):
+        raise ExitError("--device mps was asked for but Apple MPS is not available; use --device cpu")
+    return torch.device(name)
+
+
+def json_safe(metrics: dict) -> dict:
+    """Non-finite floats as strings (JSON has no NaN)."""
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)
+        out[key] = value
+    return out

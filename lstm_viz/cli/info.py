@@ -1,0 +1,36 @@
+"""``python -m lstm_viz info CKPT``: what a checkpoint holds (config, parameters, last metrics, its command)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+
+from lstm_viz.cli.common import json_safe
+from lstm_viz.tasks import count_parameters, task_for
+from lstm_viz.training.checkpoints import load_checkpoint
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    info = sub.add_parser("info", help="describe a checkpoint", description="Describe a checkpoint.")
+    info.add_argument("checkpoint")
+    info.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    ckpt = load_checkpoint(args.checkpoint, device="cpu")
+    info = {
+        "description": ckpt.description,
+        "config": ckpt.config.to_dict(),
+        "parameters": count_parameters(ckpt.model),
+        "epochs": len(ckpt.history),
+        "last": json_safe(ckpt.history[-1]) if ckpt.history else None,
+        "command": ckpt.meta.get("command"),
+    }
+    weights = task_for(ckpt.config).describe_weights(ckpt.model)
+    if weights is not None:
+        info["weights"] = weights
+    print(json.dumps(info), flush=True)
+    return 0

@@ -1,0 +1,146 @@
+"""``python -m lstm_viz train TASK --out FILE``: train a task's model with the engine and save a checkpoint.
+
+Progress (with an ETA) goes to stderr; the last line of stdout is one JSON object with the final metrics, both
+splits evaluated on the final weights, plus what the task checks at the end (subtraction: every pair).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lstm_viz.cli.common import ExitError, device_named, json_safe
+from lstm_viz.tasks import count_parameters, get_task, registered
+from lstm_viz.training.engine import PRESETS, TASKS, make_trainer
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a model and save a checkpoint", description="Train a model.")
+    train.add_argument("task", choices=TASKS, metavar="TASK", help=f"one of: {', '.join(TASKS)}")
+    train.add_argument("--out", required=True, help="checkpoint file to write (atomically), e.g. models/x.pt")
+    train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's)")
+    train.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
+    train.add_argument("--seed", type=int, default=0, help="seed for the init and the shuffling (default 0)")
+    train.add_argument("--preset", choices=("fast", "seed"), default="fast",
+                       help="'seed' = the post's recipe as written; 'fast' (default) = quicker settings")  # fmt: skip
+    train.add_argument("--batch-size", help="batch size, or 'full' for the whole training set")
+    sources = sorted({s for task in registered() for s in task.data_sources})
+    train.add_argument("--data", choices=sources, default="seed",
+                       help="subtraction: 'seed' (the post's borrow pairs) or 'all' (0 ≤ b ≤ a ≤ 255)")  # fmt: skip
+    train.add_argument("--proj-size", type=int, default=0, help="LSTMP projection size (subtraction, regressor)")
+    train.add_argument("--hidden-size", type=int, help="hidden units (subtraction default 32)")
+    train.add_argument("--num-layers", type=int, default=1, help="stacked layers (default 1)")
+    train.add_argument("--bidirectional", action="store_true", help="bidirectional LSTM (subtraction, regressor)")
+    train.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (optimizer state and history)")
+    train.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: CUDA, then MPS, then CPU")
+    train.add_argument("--jsonl", action="store_true", help="also print every epoch's metrics as a JSON line")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=run)
+
+
+def _postfix(metrics: dict, keys: tuple[str, ...]) -> dict[str, str]:
+    shown = {"loss": f"{metrics['loss']:.4g}"}
+    for key in keys:
+        if key in metrics:
+            shown[key.replace("_exact_match", "_exact")] = f"{metrics[key]:.4f}"
+    return shown
+
+
+def _check_out(out: Path, task: str) -> None:
+    if out.is_dir():
+        raise ExitError(f"--out {out} is a folder; give a file name such as {out / (task + '.pt')}")
+    try:  # fail before training, not after, if the checkpoint cannot be written
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExitError(f"cannot create the folder {out.parent} for --out: {err.strerror or err}") from None
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ExitError(f"cannot write {out}: permission denied; choose another --out")
+
+
+def _batch_size(text: str | None) -> Any:
+    if text is None:
+        return "preset"
+    if text.strip().lower() == "full":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ExitError(f"--batch-size must be a whole number or 'full', got {text!r}") from None
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from tqdm import tqdm
+
+    out = Path(args.out)
+    _check_out(out, args.task)
+    if args.epochs is not None and args.epochs < 0:
+        raise ExitError(f"--epochs must be ≥ 0, got {args.epochs}")
+    task = get_task(args.task)
+    if args.data not in task.data_sources:
+        names = [name for other in registered() if args.data in other.data_sources for name in other.training_names]
+        raise ExitError(f"--data {args.data} is for the {' and '.join(names)} tasks; {args.task} trains on "
+                        f"{', '.join(task.data_sources)}")  # fmt: skip
+    trainer = make_trainer(
+        args.task, preset=args.preset, lr=args.lr, batch_size=_batch_size(args.batch_size), seed=args.seed,
+        data=args.data, hidden_size=args.hidden_size, proj_size=args.proj_size, num_layers=args.num_layers,
+        bidirectional=args.bidirectional, device=device_named(args.device), resume=args.resume,
+    )  # fmt: skip
+    epochs = args.epochs if args.epochs is not None else PRESETS[args.task][args.preset]["epochs"]
+    started = time.perf_counter()
+    interrupted = False
+    epochs_run = 0
+    bar = tqdm(total=epochs, desc=args.task, unit="epoch", file=sys.stderr, disable=args.quiet, leave=False)
+    try:
+        for metrics in trainer.run(epochs):
+            epochs_run += 1
+            bar.update(1)
+            bar.set_postfix(_postfix(metrics, task.progress_keys), refresh=False)
+            if args.jsonl:
+                print(json.dumps(json_safe(metrics)), flush=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+
+    summary: dict[str, Any] = {"task": args.task, "model": trainer.model.config.label()}
+    summary.update(trainer.last)
+    summary.update(trainer.evaluate())  # the final weights on both splits (history's train_* are running metrics)
+    summary.pop("seconds", None)
+    summary.update(task.final_report(trainer.model))
+    summary.update(
+        {
+            "epochs_run": epochs_run,
+            "data": trainer.data.source,
+            "preset": args.preset,
+            "seed": trainer.seed,
+            "proj_size": trainer.model.config.proj_size,
+            "parameters": count_parameters(trainer.model),
+            "train_seconds": round(seconds, 3),
+            "out": str(out),
+        }
+    )
+    if trainer.history and trainer.history[-1].get("diverged"):
+        summary["diverged"] = True
+    if interrupted:
+        summary["interrupted"] = True
+    meta = {
+        "command": "python -m lstm_viz " + shlex.join(argv),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "final": {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and v is not None},
+    }
+    trainer.save(out, meta=meta)
+    print(json.dumps(json_safe(summary)), flush=True)
+    if interrupted:
+        return 130
+    return 3 if summary.get("diverged") else 0

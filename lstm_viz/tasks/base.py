@@ -1,0 +1,412 @@
+"""The Task protocol: what every task owns (data, model factory, inputs, answers, loss and metrics, presets).
+
+A task is one object (``SUBTRACTION``, ``STATQUEST``, …) registered in ``lstm_viz/tasks/__init__.py``. The engine,
+the CLI, the explorer and the live pages look a task up once — ``task_for(config)`` or ``get_task(name)`` — and
+ask it; they never compare task names. This base class is a complete task for a model that reads rows of
+numbers (a bare LSTM, seed 002's regressor); the other tasks override what differs.
+
+Also here: ``LSTMVizModel`` (the base of every task's model: a config, a batch-first input check and ``record``),
+``TaskInput`` (one input ready for a model), ``Answer`` (what a model said about it) and ``TaskData`` (what the
+engine trains on).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.core.recording import Recording
+from lstm_viz.parsing import MAX_STEPS, InputError, parse_vectors
+from lstm_viz.tasks.config import ModelConfig
+
+__all__ = [
+    "Answer",
+    "LSTMVizModel",
+    "PlainWeights",
+    "Task",
+    "TaskData",
+    "TaskInput",
+    "make_rnn",
+]
+
+
+# --------------------------------------------------------------------------------------------------------- models
+def make_rnn(config: ModelConfig) -> nn.Module:
+    """The recurrent layer a config describes, batch first: a RecordingLSTM, or an nn.GRU."""
+    if config.cell == "gru":
+        return nn.GRU(
+            config.input_size, config.hidden_size, num_layers=config.num_layers, bias=config.bias,
+            batch_first=True, dropout=config.dropout, bidirectional=config.bidirectional,
+        )  # fmt: skip
+    return RecordingLSTM(
+        config.input_size, config.hidden_size, num_layers=config.num_layers, bias=config.bias,
+        batch_first=True, dropout=config.dropout, bidirectional=config.bidirectional,
+        proj_size=config.proj_size,
+    )  # fmt: skip
+
+
+class LSTMVizModel(nn.Module):
+    """Base of every lstm-viz model: a config, a batch-first input check, and ``record`` for LSTM cells."""
+
+    config: ModelConfig
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+
+    @property
+    def recordable(self) -> bool:
+        """True when ``record`` works (every LSTM model); False for a GRU, which has no f/i/o gates."""
+        return self.config.recordable
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def rnn(self) -> nn.Module:
+        """The recurrent module (a RecordingLSTM, or an nn.GRU)."""
+        return self.gru if self.config.cell == "gru" else self.lstm
+
+    def check_input(self, x: Any) -> Tensor:
+        """``x`` if it is a batch-first ``(B, T, input_size)`` float tensor, else a clear ValueError."""
+        size = self.config.input_size
+        if not isinstance(x, Tensor):
+            raise ValueError(f"input must be a torch.Tensor of shape (batch, time, {size}), got {type(x).__name__}")
+        if x.dim() != 3 or x.shape[-1] != size:
+            raise ValueError(
+                f"input must have shape (batch, time, {size}), batch first; got {tuple(x.shape)}"
+                + (" — add a batch dimension with x.unsqueeze(0)" if x.dim() == 2 and x.shape[-1] == size else "")
+            )
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"input has an empty batch or no time steps: shape {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"input must be a floating-point tensor, got dtype {x.dtype}; use x.float()")
+        return x
+
+    def record(self, x: Tensor) -> Recording:
+        """Every gate and state of the LSTM on batch-first ``x`` ``(B, T, input_size)``."""
+        if not self.recordable:
+            raise TypeError(
+                "a GRU has no forget/input/output gates and no cell state c, so it cannot be recorded as "
+                "f, i, g, o, c, h; pick an LSTM model to record"
+            )
+        x = self.check_input(x).to(self.device)
+        return self.lstm.record(x)
+
+
+# --------------------------------------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class TaskInput:
+    """One input sequence ready for ``model.record``: ``x`` is ``(1, T, input_size)`` float32 on the CPU."""
+
+    x: Tensor
+    text: str  # how to say it: "123 - 61", "0, 0.5, 0.25, 1", "random: 64 steps, seed 0"
+    feature_names: tuple[str, ...]
+    operands: tuple[int, int] | None = None  # subtraction: (a, b)
+    target: float | None = None  # toy: the known answer for Company A (0) or B (1)
+
+    @property
+    def steps(self) -> int:
+        return int(self.x.shape[1])
+
+    def key(self) -> str:
+        """A digest of the values, for caches keyed on the input."""
+        data = self.x.detach().cpu().contiguous().numpy()
+        return hashlib.sha1(data.tobytes() + str(data.shape).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the model said, what was true (when known) and a one-line verdict.
+
+    ``form`` says how to draw it: ``"bits"`` (a probability per step, with the true bits when known),
+    ``"trace"`` (a prediction read off h at the last step), ``"vector"`` (an output vector) or ``"none"``.
+    ``value`` is the answer as plain JSON (what ``python -m lstm_viz predict`` prints).
+    """
+
+    task: str  # the task's kind
+    summary: str
+    correct: bool | None = None
+    prediction: float | int | None = None
+    truth: float | int | None = None
+    probs: list[float] = field(default_factory=list)  # bits: P(bit t = 1), LSB first
+    truth_bits: list[int] = field(default_factory=list)
+    outputs: list[float] = field(default_factory=list)  # vector: the output vector
+    form: str = "none"
+    value: Any = None
+
+
+@dataclass
+class TaskData:
+    """What a Trainer trains on: tensors (batch first), the task that scores them, and which data set it is."""
+
+    task: Task
+    x_train: Tensor
+    y_train: Tensor
+    x_test: Tensor | None = None
+    y_test: Tensor | None = None
+    source: str = "seed"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.task, Task):
+            raise ValueError(f"TaskData needs a Task object (e.g. get_task('subtraction')), got {self.task!r}")
+        if len(self.x_train) != len(self.y_train) or len(self.x_train) == 0:
+            raise ValueError(
+                f"x_train and y_train must hold the same, non-zero number of samples; "
+                f"got {len(self.x_train)} and {len(self.y_train)}"
+            )
+        if (self.x_test is None) != (self.y_test is None):
+            raise ValueError("give both x_test and y_test, or neither")
+
+    def to(self, device: torch.device | str) -> TaskData:
+        def move(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(device)
+
+        return dataclasses.replace(
+            self, x_train=move(self.x_train), y_train=move(self.y_train), x_test=move(self.x_test),
+            y_test=move(self.y_test),
+        )  # fmt: skip
+
+    @property
+    def n_train(self) -> int:
+        return len(self.x_train)
+
+
+@dataclass(frozen=True)
+class PlainWeights:
+    """A plain state_dict as ``lstm_viz.training.checkpoints`` reads it, for the tasks to recognise.
+
+    ``rnn`` holds the recurrent weights renamed without their prefix (``weight_ih_l0`` …), ``head`` the rest
+    (``fc.weight`` …), ``options`` the recurrent layer's ModelConfig fields, ``name`` it in words.
+    """
+
+    keys: frozenset[str]
+    rnn: dict[str, Tensor]
+    head: dict[str, Tensor]
+    options: dict[str, Any]
+    name: str
+    where: str  # " (under 'lstm')" or ""
+    state_dict: dict[str, Tensor]
+
+    def linear_head(self) -> tuple[str, Tensor, Tensor] | None:
+        """(name, weight, bias) of the one Linear layer after the recurrent one, or None when there is none."""
+        names = {k.rsplit(".", 1)[0] for k in self.head}
+        if len(names) != 1 or {k.rsplit(".", 1)[1] for k in self.head} != {"weight", "bias"}:
+            return None
+        name = names.pop()
+        weight = self.head[f"{name}.weight"]
+        return (name, weight, self.head[f"{name}.bias"]) if weight.dim() == 2 else None
+
+
+# --------------------------------------------------------------------------------------------------------- task
+def _vector_example(width: int) -> str:
+    rng = np.random.default_rng(0)
+    rows = rng.choice([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0], size=(3, min(width, 6)))
+    lines = [", ".join(f"{v:g}" for v in row) for row in rows]
+    return "\n".join(lines) if width <= 6 else lines[0]
+
+
+class Task:
+    """One task: everything task-specific, asked by the engine, the CLI, the explorer and the pages.
+
+    Class attributes a task sets: ``kind`` (``ModelConfig.kind``, saved in checkpoints), ``title`` and ``post``
+    (the tutorial post it comes from, in words), ``model_class``, ``fixed`` and ``defaults`` (config fields),
+    ``training_names`` (name → config overrides; empty when the task cannot be trained), ``presets`` (name → recipe
+    dict per ``"seed"`` = the post's recipe as written and ``"fast"`` = the quicker default), ``data_sources``.
+    """
+
+    kind: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    post: ClassVar[str] = ""
+    model_class: ClassVar[type[LSTMVizModel]]
+    fixed: ClassVar[Mapping[str, Any]] = {}
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    training_names: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    presets: ClassVar[Mapping[str, Mapping[str, Mapping[str, Any]]]] = {}
+    data_sources: ClassVar[tuple[str, ...]] = ("seed",)
+    fixed_steps: ClassVar[int | None] = None  # inputs always have this many steps (subtraction: 8 bits)
+    default_random_length: ClassVar[int] = 64
+    progress_keys: ClassVar[tuple[str, ...]] = ()  # metrics shown beside the loss in progress bars
+
+    def __repr__(self) -> str:
+        return f"<task {self.kind}>"
+
+    # ------------------------------------------------------------------------------------------------ model
+    def default_config(self, **overrides: Any) -> ModelConfig:
+        return ModelConfig.default(self.kind, **overrides)
+
+    def label(self, config: ModelConfig) -> str:
+        """A short human name for a model of this task, e.g. ``subtraction LSTMP(2→32→8)``."""
+        return f"{self.kind} {config.cell_label()}"
+
+    def build(self, config: ModelConfig) -> LSTMVizModel:
+        """A freshly initialised model (seed torch first for a reproducible init)."""
+        return self.model_class(dataclasses.replace(config))
+
+    @property
+    def trainable(self) -> bool:
+        return bool(self.training_names)
+
+    def training_name(self, config: ModelConfig) -> str:
+        """The name a model of this config trains under; ValueError when the task has no training."""
+        for name, overrides in self.training_names.items():
+            if all(getattr(config, k) == v for k, v in overrides.items()):
+                return name
+        raise ValueError(f"a {config.kind!r} model has no training task; lstm-viz trains other tasks")
+
+    def training_config(
+        self, name: str, *, hidden_size: int | None, proj_size: int, num_layers: int, bidirectional: bool
+    ) -> ModelConfig:
+        """The model a training run of ``name`` starts from, with the size options of the CLI and the pages."""
+        overrides = dict(self.training_names[name])
+        options: dict[str, Any] = {"proj_size": proj_size, "num_layers": num_layers, "bidirectional": bidirectional}
+        if hidden_size is not None:
+            options["hidden_size"] = hidden_size
+        if num_layers == 1 and "num_layers" in self.defaults:
+            options.pop("num_layers")
+        try:
+            return self.default_config(**{**options, **overrides})
+        except ValueError as err:
+            raise InputError(str(err)) from None
+
+    def recipe(self, name: str, preset: str) -> dict[str, Any]:
+        """The preset's training recipe (lr, batch_size, shuffle, epochs, optional betas)."""
+        try:
+            return dict(self.presets[name][preset])
+        except KeyError:
+            raise InputError(f"unknown preset {preset!r}; choose 'fast' or 'seed' (the post's recipe)") from None
+
+    def recognise(self, weights: PlainWeights) -> tuple[ModelConfig, dict[str, Tensor], str] | None:
+        """A plain state_dict of this task's model → (config, state_dict for ``build``, description), or None."""
+        return None
+
+    def describe_weights(self, model: nn.Module) -> dict[str, float] | None:
+        """Named scalar weights worth printing (``python -m lstm_viz info``); None for most tasks."""
+        return None
+
+    # ------------------------------------------------------------------------------------------------- data
+    def make_data(self, source: str = "seed", seed: int = 0) -> TaskData:
+        raise ValueError(f"the {self.kind!r} task has no training data")
+
+    def seed_init(self, seed: int) -> None:
+        """Seed torch before the model is built, so ``seed`` gives a reproducible initialisation."""
+        torch.manual_seed(seed)
+
+    # ------------------------------------------------------------------------------------- loss and metrics
+    def loss(self, model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The batch's loss and, when the task keeps running train metrics, its predictions (detached)."""
+        return F.mse_loss(model(x), y), None
+
+    def tally(self, tallies: dict[str, Tensor], predictions: Tensor, y: Tensor) -> None:
+        """Add one batch's predictions to the running train metrics (device tensors, no sync)."""
+
+    def epoch_metrics(self, model: nn.Module, data: TaskData, tallies: dict[str, Tensor]) -> dict[str, float]:
+        """The metrics of an epoch besides its loss: the running train tallies and the end-of-epoch evaluation."""
+        return self.evaluate(model, data)
+
+    def evaluate(self, model: nn.Module, data: TaskData, splits: tuple[str, ...] = ("train", "test")) -> dict:
+        """The task's metrics for the current weights (called under no_grad, in eval mode)."""
+        if data.x_test is not None and "test" in splits:
+            return {"test_loss": float(F.mse_loss(model(data.x_test), data.y_test))}
+        return {}
+
+    def final_report(self, model: nn.Module) -> dict[str, Any]:
+        """Extra checks for the CLI's final JSON line (subtraction: every pair)."""
+        return {}
+
+    # ------------------------------------------------------------------------------------------------ inputs
+    def feature_names(self, config: ModelConfig) -> tuple[str, ...]:
+        return ("x",) if config.input_size == 1 else tuple(f"x{k}" for k in range(config.input_size))
+
+    def example(self, config: ModelConfig) -> str:
+        """A valid input for this model, to pre-fill the text box and to quote in error messages."""
+        if config.input_size > 6:
+            return f"{config.input_size} numbers per line, one line per time step (or use a random sequence)"
+        return _vector_example(config.input_size)
+
+    def input_label(self, config: ModelConfig) -> str:
+        return f"One time step per line, {config.input_size} numbers per line (or `;` between steps)"
+
+    def multiline(self, config: ModelConfig) -> bool:
+        """Whether the input box is a text area (rows of vectors) rather than one line."""
+        return True
+
+    def second_example(self, config: ModelConfig, first: TaskInput) -> str:
+        """A sensible second input B for the two-input comparison: A with its middle step moved by +0.5."""
+        x = first.x[0].clone()
+        if x.shape[0] > 200:
+            return ""
+        x[x.shape[0] // 2] += 0.5
+        return "\n".join(", ".join(f"{v:.4g}" for v in row) for row in x.tolist())
+
+    def parse(self, text: str, config: ModelConfig) -> TaskInput:
+        """What the user typed, read the way this model needs it (InputError with an example otherwise)."""
+        x = parse_vectors(text, config.input_size)  # (T, I)
+        return TaskInput(x=x.unsqueeze(0), text=f"typed: {x.shape[0]} steps", feature_names=self.feature_names(config))
+
+    def random_input(self, config: ModelConfig, length: int, generator: torch.Generator, seed: int) -> TaskInput:
+        """A reproducible random input of ``length`` steps: N(0, 1) vectors here."""
+        x = torch.randn(1, length, config.input_size, generator=generator)
+        return TaskInput(x=x, text=f"random: {length} steps, seed {seed}", feature_names=self.feature_names(config))
+
+    def from_values(self, x: Tensor, config: ModelConfig, text: str, names: tuple[str, ...]) -> TaskInput:
+        """An input given as values (a CSV file's rows), ``x`` ``(T, input_size)``."""
+        return TaskInput(x=x.unsqueeze(0), text=text, feature_names=names)
+
+    def csv_example(self, config: ModelConfig) -> str:
+        width = min(config.input_size, 6)
+        more = ",…" if config.input_size > width else ""
+        header = ",".join(self.feature_names(config)[:width]) + more
+        rows = [",".join(f"{v:g}" for v in np.linspace(-1, 1, width) * s) + more for s in (1, 0.5)]
+        return "\n".join([header, *rows])
+
+    def input_table(self, inp: TaskInput) -> tuple[Any, str] | None:
+        """How the model reads ``inp``, as a small table (a DataFrame) and a caption, when that helps; else None."""
+        return None
+
+    def encode_text(self, text: str, model: nn.Module) -> Tensor:
+        """One typed input → the model's batch-first input ``(1, T, input_size)`` on the model's device."""
+        return self.parse(text, model.config).x.to(next(model.parameters()).device)
+
+    # ----------------------------------------------------------------------------------------------- answers
+    @torch.no_grad()
+    def run(self, model: nn.Module, x: Tensor) -> Tensor:
+        """``model(x)`` in eval mode (restored after), on the CPU as float32."""
+        was_training = model.training
+        model.eval()
+        try:
+            return model(x.to(next(model.parameters()).device)).detach().to("cpu").float()
+        finally:
+            model.train(was_training)
+
+    def answer(self, model: nn.Module, inp: TaskInput) -> Answer:
+        """Run ``model`` on ``inp`` and judge the answer when the truth is known. A bare LSTM: its last output."""
+        out = self.run(model, inp.x)  # (1, T, D*P)
+        last = [float(v) for v in out[0, -1]]
+        return Answer(
+            self.kind,
+            "A bare LSTM has no task, so there is no answer to judge: its output is h at every step "
+            "(the h heatmap below).",
+            value=last,
+        )
+
+    # ------------------------------------------------------------------------------------------------ probes
+    def probe_batch(self, config: ModelConfig, n: int = 256, seed: int = 0, length: int = 32) -> Tensor:
+        """A batch of task samples to measure gate saturation on, ``(n', T, input_size)``: N(0, 1) sequences."""
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(n, length, config.input_size, generator=gen)
+
+    def check_length(self, length: object) -> int:
+        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_STEPS:
+            raise InputError(f"The length must be a whole number from 1 to {MAX_STEPS}, got {length!r}. Example: 64")
+        return length

@@ -1,0 +1,46 @@
+"""A bare LSTM with no task (what a plain ``nn.LSTM`` state_dict or a random RecordingLSTM is): rows in, h out."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from torch import Tensor
+
+from lstm_viz.tasks.base import LSTMVizModel, PlainWeights, Task, make_rnn
+from lstm_viz.tasks.config import ModelConfig
+
+__all__ = ["SEQUENCE", "SequenceModel", "SequenceTask"]
+
+
+class SequenceModel(LSTMVizModel):
+    """A bare LSTM (e.g. a plain ``nn.LSTM`` state_dict someone uploaded): ``forward`` returns its output."""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__(config or SEQUENCE.default_config())
+        setattr(self, self.config.cell, make_rnn(self.config))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, T, input_size)`` → ``(B, T, num_directions * (proj_size or hidden_size))``."""
+        return self.rnn()(self.check_input(x))[0]
+
+
+class SequenceTask(Task):
+    """No task: the model reads rows of numbers and its answer is its output at the last step. Not trainable."""
+
+    kind: ClassVar[str] = "sequence"
+    title: ClassVar[str] = "bare LSTM"
+    model_class: ClassVar[type[LSTMVizModel]] = SequenceModel
+
+    def label(self, config: ModelConfig) -> str:
+        return f"sequence {config.cell_label()}"
+
+    def recognise(self, weights: PlainWeights) -> tuple[ModelConfig, dict[str, Tensor], str] | None:
+        if weights.head:
+            return None
+        config = self.default_config(**weights.options)
+        renamed = {f"{config.cell}.{k}": v for k, v in weights.rnn.items()}
+        what = f"a plain {weights.name}{weights.where}, shown as a sequence model (output = the LSTM's outputs)"
+        return config, renamed, what
+
+
+SEQUENCE = SequenceTask()
