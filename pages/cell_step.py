@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from lstm_viz.cell_step import steps as cs
 from lstm_viz.cell_step import ui as cw
+from lstm_viz.core import reference as ref
 from lstm_viz.ui.shell import ensure_app_shell
 from lstm_viz.ui.widgets import current_model
 
@@ -15,7 +15,7 @@ st.caption(f"Model: **{loaded.label}** (choose another in the sidebar). Input: o
 
 inp = cw.input_section(loaded)
 try:
-    lstm = cs.lstm_of(loaded.model)
+    lstm = ref.lstm_of(loaded.model)
 except ValueError as err:
     st.warning(str(err))
     lstm = None
@@ -25,8 +25,8 @@ if inp is not None and lstm is not None:
     rec = cw.recording(loaded, inp, lstm, state_seed)
     cw.parity_section(loaded, inp, lstm, state_seed)
     t, layer, direction, unit = cw.step_controls(rec)
-    hx = None if state_seed is None else cs.initial_state(lstm, rec.batch_size, state_seed)
-    step = cs.cell_step(lstm, rec, t, layer, direction, hx=hx)
+    hx = None if state_seed is None else ref.initial_state(lstm, rec.batch_size, state_seed)
+    step = ref.cell_step(lstm, rec, t, layer, direction, hx=hx)
     cw.equations_section(step, unit)
     cw.weights_section(lstm, step, unit)
 

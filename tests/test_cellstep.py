@@ -11,9 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.cell_step import steps as cs
+from lstm_viz.cell_step import latex as tex
+from lstm_viz.cell_step.figures import rnn_unroll_figure, weight_split_figure
+from lstm_viz.core import reference as ref
 from lstm_viz.core.lstm import RecordingLSTM
-from lstm_viz.gradients.figures import rnn_unroll_figure, weight_split_figure
 from lstm_viz.tasks import ModelConfig, build_model
 
 
@@ -24,28 +25,28 @@ def _lstm(seed: int = 0, **kw) -> RecordingLSTM:
 
 def test_lstm_of_finds_the_lstm_in_every_model_kind():
     plain = nn.LSTM(2, 4)
-    twin = cs.lstm_of(plain)
+    twin = ref.lstm_of(plain)
     assert isinstance(twin, RecordingLSTM) and torch.equal(twin.weight_ih_l0, plain.weight_ih_l0)
     sub = build_model(ModelConfig.default("subtraction", hidden_size=8))
-    assert cs.lstm_of(sub) is sub.lstm
+    assert ref.lstm_of(sub) is sub.lstm
     quest = build_model(ModelConfig.default("statquest"))
-    assert cs.lstm_of(quest).hidden_size == 1
+    assert ref.lstm_of(quest).hidden_size == 1
     with pytest.raises(ValueError, match="GRU"):
-        cs.lstm_of(build_model(ModelConfig.default("subtraction", cell="gru", hidden_size=8)))
+        ref.lstm_of(build_model(ModelConfig.default("subtraction", cell="gru", hidden_size=8)))
 
 
 def test_split_weights_follows_pytorch_storage_order_i_f_g_o():
     lstm = _lstm(hidden_size=4)
-    W = cs.split_weights(lstm)
+    W = ref.split_weights(lstm)
     w = lstm.weight_ih_l0.detach().double().numpy()
     assert W["W_ii"].shape == (4, 3)
     np.testing.assert_array_equal(np.concatenate([W["W_ii"], W["W_if"], W["W_ig"], W["W_io"]]), w)
     np.testing.assert_array_equal(W["W_if"], w[4:8])  # the forget gate is the second block
     np.testing.assert_array_equal(W["W_hg"], lstm.weight_hh_l0.detach().double().numpy()[8:12])
     np.testing.assert_array_equal(W["b_io"], lstm.bias_ih_l0.detach().double().numpy()[12:16])
-    text = cs.split_rows(4, 3)
+    text = tex.split_rows(4, 3)
     assert "(16, 3)" in text and "rows 4–7: W_if (forget gate)" in text and "rows 12–15: W_io" in text
-    assert "W_hg (candidate)" in cs.split_rows(4, 4, "hh")
+    assert "W_hg (candidate)" in tex.split_rows(4, 4, "hh")
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,7 @@ def test_cell_step_reproduces_the_recording_everywhere(bias, bidirectional, proj
     x = torch.randn(2, 4, 3)
     rec = lstm.record(x)
     for layer, direction, t, b in product(range(num_layers), range(rec.num_directions), range(4), range(2)):
-        step = cs.cell_step(lstm, rec, t, layer, direction, b)
+        step = ref.cell_step(lstm, rec, t, layer, direction, b)
         assert step.recorded_diff < 1e-5, (layer, direction, t, b)
         assert step.h.shape == (proj_size or 5,) and step.c.shape == (5,)
         assert step.has_bias == bias
@@ -66,7 +67,7 @@ def test_cell_step_equals_lstmcell_on_the_same_state():
     lstm = _lstm(seed=3)
     x = torch.randn(1, 5, 3)
     rec = lstm.record(x)
-    step = cs.cell_step(lstm, rec, 3)
+    step = ref.cell_step(lstm, rec, 3)
     cell = nn.LSTMCell(3, 5).double()
     with torch.no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
@@ -86,7 +87,7 @@ def test_cell_step_on_the_statquest_model_uses_the_posts_twelve_scalars():
     w = model.named_weights()
     x = torch.tensor([[[0.0], [0.5], [0.25], [1.0]]])
     rec = model.record(x)
-    step = cs.cell_step(cs.lstm_of(model), rec, 2)
+    step = ref.cell_step(ref.lstm_of(model), rec, 2)
     h, c, xt = step.h_prev[0], step.c_prev[0], 0.25
 
     def sig(v):
@@ -104,9 +105,9 @@ def test_cell_step_rejects_out_of_range_indices():
     lstm = _lstm()
     rec = lstm.record(torch.randn(1, 3, 3))
     with pytest.raises(ValueError, match=r"t must be in 0\.\.2"):
-        cs.cell_step(lstm, rec, 3)
+        ref.cell_step(lstm, rec, 3)
     with pytest.raises(ValueError, match="layer"):
-        cs.cell_step(lstm, rec, 0, layer=1)
+        ref.cell_step(lstm, rec, 0, layer=1)
 
 
 def _numbers(latex: str) -> list[float]:
@@ -117,43 +118,43 @@ def test_gate_latex_substitutes_the_actual_numbers():
     torch.manual_seed(1)
     lstm = RecordingLSTM(2, 1, batch_first=True)  # 2 inputs, 1 unit: every product is shown
     rec = lstm.record(torch.tensor([[[0.5, -1.0], [0.25, 2.0]]]))
-    step = cs.cell_step(lstm, rec, 1)
+    step = ref.cell_step(lstm, rec, 1)
     for gate in ("f", "i", "g", "o"):
-        latex = cs.gate_latex(step, gate)
+        latex = tex.gate_latex(step, gate)
         g = step.gates[gate]
         nums = _numbers(latex)
         for v in (*g.W_x[0], *step.x, g.b_x[0], g.W_h[0, 0], step.h_prev[0], g.b_h[0]):
             assert round(abs(v), 3) in [round(abs(n), 3) for n in nums], (gate, v)
         assert f"{g.value[0]:.4f}" in latex and f"{abs(g.pre[0]):.4f}" in latex
-    assert r"W_{if}[0,:]" in cs.gate_latex(step, "f") and r"\sigma" in cs.gate_latex(step, "f")
-    assert r"\tanh" in cs.gate_latex(step, "g")
-    cell = cs.cell_latex(step)
+    assert r"W_{if}[0,:]" in tex.gate_latex(step, "f") and r"\sigma" in tex.gate_latex(step, "f")
+    assert r"\tanh" in tex.gate_latex(step, "g")
+    cell = tex.cell_latex(step)
     assert f"{step.c[0]:.4f}".lstrip("-") in cell and f"{step.h[0]:.4f}".lstrip("-") in cell
     with pytest.raises(ValueError):
-        cs.gate_latex(step, "z")
+        tex.gate_latex(step, "z")
     with pytest.raises(ValueError):
-        cs.gate_latex(step, "f", unit=1)
+        tex.gate_latex(step, "f", unit=1)
 
 
 def test_long_rows_are_shortened_with_a_count_of_the_rest():
     lstm = _lstm(input_size=10, hidden_size=6)
     rec = lstm.record(torch.randn(1, 2, 10))
-    latex = cs.gate_latex(cs.cell_step(lstm, rec, 1), "o", unit=5, max_terms=3)
+    latex = tex.gate_latex(ref.cell_step(lstm, rec, 1), "o", unit=5, max_terms=3)
     assert r"8\text{ more}" in latex and r"4\text{ more}" in latex  # 10 - 2 inputs, 6 - 2 hidden
 
 
 def test_projection_latex_only_for_lstmp():
     lstm = _lstm(proj_size=2)
     rec = lstm.record(torch.randn(1, 2, 3))
-    step = cs.cell_step(lstm, rec, 1)
-    assert "W_{hr}" in cs.projection_latex(step, 1) and "m_t" in cs.cell_latex(step)
-    assert cs.projection_latex(cs.cell_step(_lstm(), _lstm().record(torch.randn(1, 2, 3)), 0)) == ""
+    step = ref.cell_step(lstm, rec, 1)
+    assert "W_{hr}" in tex.projection_latex(step, 1) and "m_t" in tex.cell_latex(step)
+    assert tex.projection_latex(ref.cell_step(_lstm(), _lstm().record(torch.randn(1, 2, 3)), 0)) == ""
 
 
 @pytest.mark.parametrize(("bidirectional", "proj_size", "num_layers"), [(False, 0, 1), (True, 3, 2), (True, 0, 3)])
 def test_parity_with_torch_nn_lstm(bidirectional, proj_size, num_layers):
     lstm = _lstm(bidirectional=bidirectional, proj_size=proj_size, num_layers=num_layers, hidden_size=6)
-    par = cs.parity(lstm, torch.randn(2, 7, 3))
+    par = ref.parity(lstm, torch.randn(2, 7, 3))
     assert par.ok  # within float32 rounding; torch.allclose's relative test may fail where a value is ≈ 0
     assert par.allclose["recording"] or num_layers > 1
     assert set(par.rows) == {"recording", "loop"} and set(par.rows["loop"]) == {"output", "h_n", "c_n"}
@@ -164,25 +165,25 @@ def test_parity_from_seed_003s_random_initial_state():
     """Seed 003: bs, T, i_size, h_size = 2, 3, 4, 5; h0, c0 random; allclose → True, True, True."""
     lstm = _lstm(input_size=4, hidden_size=5)
     x = torch.randn(2, 3, 4)
-    hx = cs.initial_state(lstm, 2, seed=3)
+    hx = ref.initial_state(lstm, 2, seed=3)
     assert hx[0].shape == (1, 2, 5) and hx[1].shape == (1, 2, 5)
-    par = cs.parity(lstm, x, hx)
+    par = ref.parity(lstm, x, hx)
     assert par.ok and all(par.allclose.values())
-    zero = cs.parity(lstm, x)
+    zero = ref.parity(lstm, x)
     assert zero.ok
     rec = lstm.record(x, hx)
-    first = cs.cell_step(lstm, rec, 0, batch=1, hx=hx)
+    first = ref.cell_step(lstm, rec, 0, batch=1, hx=hx)
     np.testing.assert_allclose(first.h_prev, hx[0][0, 1].double().numpy())
     np.testing.assert_allclose(first.c_prev, hx[1][0, 1].double().numpy())
     assert first.recorded_diff < 1e-5
-    out, h_n, c_n = cs.step_by_step(lstm, x, hx)
+    out, h_n, c_n = ref.step_by_step(lstm, x, hx)
     ref_out, (ref_h, ref_c) = nn.LSTM.forward(lstm, x, hx)
     assert torch.allclose(out, ref_out, atol=1e-6) and torch.allclose(c_n, ref_c, atol=1e-6)
     assert torch.allclose(h_n, ref_h, atol=1e-6)
     lstmp = _lstm(bidirectional=True, proj_size=2, num_layers=2)
-    hx2 = cs.initial_state(lstmp, 2, seed=1)
+    hx2 = ref.initial_state(lstmp, 2, seed=1)
     assert hx2[0].shape == (4, 2, 2) and hx2[1].shape == (4, 2, 5)
-    assert cs.parity(lstmp, torch.randn(2, 3, 3), hx2).ok
+    assert ref.parity(lstmp, torch.randn(2, 3, 3), hx2).ok
 
 
 def test_parity_catches_a_wrong_recording():
@@ -193,7 +194,7 @@ def test_parity_catches_a_wrong_recording():
 
     torch.manual_seed(0)
     broken = Broken(3, 5, batch_first=True)
-    par = cs.parity(broken, torch.randn(1, 4, 3))
+    par = ref.parity(broken, torch.randn(1, 4, 3))
     assert not par.ok and not par.allclose["recording"] and par.allclose["loop"]
     assert par.rows["recording"]["c_n"] > 1e-4
 
@@ -201,7 +202,7 @@ def test_parity_catches_a_wrong_recording():
 def test_step_by_step_is_seed_003s_lstm_forward_generalised():
     lstm = _lstm(bidirectional=True, proj_size=2, num_layers=2)
     x = torch.randn(2, 3, 3)
-    out, h_n, c_n = cs.step_by_step(lstm, x)
+    out, h_n, c_n = ref.step_by_step(lstm, x)
     ref_out, (ref_h, ref_c) = nn.LSTM.forward(lstm, x)
     assert out.shape == (2, 3, 4) and h_n.shape == (4, 2, 2) and c_n.shape == (4, 2, 5)
     assert torch.allclose(out, ref_out, atol=1e-6) and torch.allclose(h_n, ref_h, atol=1e-6)
@@ -209,10 +210,10 @@ def test_step_by_step_is_seed_003s_lstm_forward_generalised():
 
 
 def test_rnncell_vs_rnn_with_the_seed_example():
-    run = cs.rnncell_vs_rnn()  # RNNCell(10, 20), input (6, 3, 10), hx (3, 20)
+    run = ref.rnncell_vs_rnn()  # RNNCell(10, 20), input (6, 3, 10), hx (3, 20)
     assert run.x.shape == (6, 3, 10) and run.h_cell.shape == (6, 3, 20) and run.h0.shape == (3, 20)
     assert run.ok and run.max_diff < 1e-5
-    exact = cs.rnncell_vs_rnn(dtype=torch.float64, seed=4)
+    exact = ref.rnncell_vs_rnn(dtype=torch.float64, seed=4)
     assert exact.allclose and exact.max_diff < 1e-12
     # the cell really is h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
     t = 3
@@ -220,32 +221,32 @@ def test_rnncell_vs_rnn_with_the_seed_example():
         run.weight_ih @ run.x[t, 0] + run.bias_ih + run.weight_hh @ run.h_cell[t - 1, 0] + run.bias_hh
     )
     np.testing.assert_allclose(by_hand, run.h_rnn[t, 0], atol=1e-5)
-    latex = cs.rnn_step_latex(run, t=t, unit=4)
+    latex = tex.rnn_step_latex(run, t=t, unit=4)
     assert f"{abs(run.h_rnn[t, 0, 4]):.6f}" in latex and "RNNCell" in latex
-    table = cs.rnn_table(run)
+    table = ref.rnn_table(run)
     assert len(table["t"]) == 6 and np.allclose(table["RNNCell ‖h_t‖"], table["RNN ‖h_t‖"], atol=1e-5)
     with pytest.raises(ValueError, match="hidden_size"):
-        cs.rnncell_vs_rnn(hidden_size=0)
+        ref.rnncell_vs_rnn(hidden_size=0)
     with pytest.raises(ValueError):
-        cs.rnn_step_latex(run, t=6)
+        tex.rnn_step_latex(run, t=6)
 
 
 def test_weight_split_figure_outlines_four_gate_blocks():
     lstm = _lstm(hidden_size=4)
-    fig = weight_split_figure(cs.split_weights(lstm), "ih", unit=1)
+    fig = weight_split_figure(ref.split_weights(lstm), "ih", unit=1)
     heat = fig.data[0]
     assert np.asarray(heat.z).shape == (16, 3)
     assert [a.text for a in fig.layout.annotations] == ["<b>W_ii</b>", "<b>W_if</b>", "<b>W_ig</b>", "<b>W_io</b>"]
     assert len(fig.layout.shapes) == 8  # four blocks + the chosen unit's row in each
     assert "(16, 3)" in fig.layout.title.text
-    hh = weight_split_figure(cs.split_weights(lstm), "hh")
+    hh = weight_split_figure(ref.split_weights(lstm), "hh")
     assert "W_hf" in hh.layout.annotations[1].text and np.asarray(hh.data[0].z).shape == (16, 4)
     with pytest.raises(ValueError):
-        weight_split_figure(cs.split_weights(lstm), "hr")
+        weight_split_figure(ref.split_weights(lstm), "hr")
 
 
 def test_rnn_unroll_figure_plots_the_differences_on_a_log_axis():
-    run = cs.rnncell_vs_rnn()
+    run = ref.rnncell_vs_rnn()
     fig = rnn_unroll_figure(run)
     assert fig.layout.yaxis.type == "log"
     np.testing.assert_allclose(np.nan_to_num(np.asarray(fig.data[0].y, dtype=float)), run.step_diff)

@@ -1,7 +1,7 @@
 """Streamlit sections of the one-cell page (input, parity badge, step controls, equations, RNNCell vs RNN).
 
 Each function draws one section and returns what the page needs next; the numbers come from
-:mod:`lstm_viz.cellstep`, the figures from :mod:`lstm_viz.gradient_figures`.
+:mod:`lstm_viz.core.reference` and :mod:`lstm_viz.cell_step.latex`, the figures from :mod:`lstm_viz.cell_step.figures`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import streamlit as st
 import torch
 from torch import nn
 
-from lstm_viz.cell_step import steps as cs
+from lstm_viz.cell_step import figures as cf
+from lstm_viz.cell_step import latex
+from lstm_viz.core import reference as ref
 from lstm_viz.core.recording import Recording
 from lstm_viz.explorer.inputs import ExplorerInput, example_for, random_input, typed_input
 from lstm_viz.explorer.sources import LoadedModel
-from lstm_viz.gradients import figures as gf
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import task_for
 from lstm_viz.ui.widgets import cached_recording, show_input_error
@@ -34,14 +35,14 @@ __all__ = [
 
 
 @st.cache_data(show_spinner="Comparing with torch.nn.LSTM…", max_entries=32)
-def _parity(model_key: str, x: np.ndarray, state_seed: int | None, _lstm: nn.LSTM) -> cs.Parity:
-    hx = None if state_seed is None else cs.initial_state(_lstm, x.shape[0], state_seed)
-    return cs.parity(_lstm, torch.from_numpy(x), hx)
+def _parity(model_key: str, x: np.ndarray, state_seed: int | None, _lstm: nn.LSTM) -> ref.Parity:
+    hx = None if state_seed is None else ref.initial_state(_lstm, x.shape[0], state_seed)
+    return ref.parity(_lstm, torch.from_numpy(x), hx)
 
 
 @st.cache_data(show_spinner="Recording…", max_entries=32)
 def _record(model_key: str, x: np.ndarray, state_seed: int, _lstm: nn.LSTM) -> Recording:
-    hx = cs.initial_state(_lstm, x.shape[0], state_seed)
+    hx = ref.initial_state(_lstm, x.shape[0], state_seed)
     p = _lstm.weight_ih_l0
     x_t = torch.from_numpy(x).to(p.device, p.dtype)
     return _lstm.record(x_t if _lstm.batch_first else x_t.transpose(0, 1), hx).to("cpu")
@@ -114,7 +115,7 @@ def step_controls(rec: Recording) -> tuple[int, int, int, int]:
     return t, layer, direction, unit
 
 
-def equations_section(step: cs.CellStep, unit: int) -> None:
+def equations_section(step: ref.CellStep, unit: int) -> None:
     """x_t, h_{t-1}, c_{t-1} as tables, then each gate's equation for ``unit`` with the numbers, then c and h."""
     st.subheader(f"Inputs of step t = {step.t}")
     v = st.columns(3)
@@ -123,28 +124,28 @@ def equations_section(step: cs.CellStep, unit: int) -> None:
     v[1].dataframe(_vector(step.h_prev, prev), width="stretch", key="cs_h")
     v[2].dataframe(_vector(step.c_prev, prev.replace("h", "c")), width="stretch", key="cs_c")
     st.subheader(f"The gates of unit {unit}, with the numbers substituted")
-    for gate in ("f", "i", "g", "o"):
-        st.markdown(f"**{cs.GATE_NAMES[gate]}**")
-        st.latex(cs.gate_latex(step, gate, unit))
+    for gate in ref.GATES:
+        st.markdown(f"**{ref.GATE_NAMES[gate]}**")
+        st.latex(latex.gate_latex(step, gate, unit))
     st.markdown("**cell state and output**")
-    st.latex(cs.cell_latex(step, unit))
+    st.latex(latex.cell_latex(step, unit))
     if step.w_hr is not None:
-        st.latex(cs.projection_latex(step, min(unit, len(step.h) - 1)))
+        st.latex(latex.projection_latex(step, min(unit, len(step.h) - 1)))
     st.caption(f"Recomputed in float64 from the weights; max |Δ| to the recording: {step.recorded_diff:.1e}.")
 
 
-def weights_section(lstm: nn.LSTM, step: cs.CellStep, unit: int) -> None:
+def weights_section(lstm: nn.LSTM, step: ref.CellStep, unit: int) -> None:
     """The weight_ih (or weight_hh) heatmap split into the four gate blocks, and every unit's numbers at t."""
     st.subheader("Where the numbers come from: weight_ih = [W_ii | W_if | W_ig | W_io]")
     names = {"ih": "weight_ih (input)", "hh": "weight_hh (recurrent)"}
     which = st.segmented_control("Matrix", list(names), default="ih", format_func=names.get, key="cs_which",
                                  required=True)  # fmt: skip
-    split = cs.split_weights(lstm, step.layer, step.direction)
-    st.plotly_chart(gf.weight_split_figure(split, which, unit), width="stretch", key="cs_split")
+    split = ref.split_weights(lstm, step.layer, step.direction)
+    st.plotly_chart(cf.weight_split_figure(split, which, unit), width="stretch", key="cs_split")
     H, cols = split["W_ii"].shape[0], split[f"W_{which[0]}i"].shape[1]
-    st.caption(cs.split_rows(H, cols, which) + f"; unit {unit} outlined.")
+    st.caption(latex.split_rows(H, cols, which) + f"; unit {unit} outlined.")
     st.subheader(f"All units at step {step.t}")
-    st.dataframe(pd.DataFrame(cs.step_table(step)).rename_axis("unit"), width="stretch", key="cs_table")
+    st.dataframe(pd.DataFrame(ref.step_table(step)).rename_axis("unit"), width="stretch", key="cs_table")
 
 
 def rnn_section() -> None:
@@ -159,7 +160,7 @@ def rnn_section() -> None:
                  for col, lab, val, top in zip(r, labels, defaults, tops, strict=False)]  # fmt: skip
         seed = parse_int(r[4].text_input("seed", "0", key="cs_rnn_seed"), name="seed", maximum=2**31 - 1)
         dtype = r[5].selectbox("dtype", ["float32", "float64"], key="cs_rnn_dtype")
-        run = cs.rnncell_vs_rnn(*sizes, seed=seed, dtype=getattr(torch, dtype))
+        run = ref.rnncell_vs_rnn(*sizes, seed=seed, dtype=getattr(torch, dtype))
     except InputError as err:
         show_input_error(err, "size")
         return
@@ -169,7 +170,7 @@ def rnn_section() -> None:
                "they agree to ~1e-16.")  # fmt: skip
     T = run.h_cell.shape[0]
     shown = st.slider("Step shown", 0, T - 1, min(2, T - 1), key="cs_rnn_t") if T > 1 else 0
-    st.latex(cs.rnn_step_latex(run, t=shown))
+    st.latex(latex.rnn_step_latex(run, t=shown))
     left, right = st.columns([1, 1.3])
-    left.dataframe(pd.DataFrame(cs.rnn_table(run)), hide_index=True, width="stretch", key="cs_rnn_table")
-    right.plotly_chart(gf.rnn_unroll_figure(run), width="stretch", key="cs_rnn_fig")
+    left.dataframe(pd.DataFrame(ref.rnn_table(run)), hide_index=True, width="stretch", key="cs_rnn_table")
+    right.plotly_chart(cf.rnn_unroll_figure(run), width="stretch", key="cs_rnn_fig")

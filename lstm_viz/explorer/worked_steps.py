@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from lstm_viz.core.recording import Recording
+from lstm_viz.core.recording import STORAGE_ORDER, Recording
 from lstm_viz.viz.gates import to_numpy
 
 __all__ = ["GateWeights", "WorkedStep", "gate_weights", "is_one_unit", "worked_steps"]
@@ -23,7 +23,6 @@ _GATES = {
     "g": (r"\tanh", ("wp1", "wp2", "bp1"), "candidate: potential memory"),
     "o": (r"\sigma", ("wo1", "wo2", "bo1"), r"output gate: output \%"),
 }
-_STORAGE = {"i": 0, "f": 1, "g": 2, "o": 3}
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def gate_weights(model: nn.Module) -> dict[str, GateWeights]:
     lstm = model.rnn()
     sd = {k: v.detach().to("cpu").double().view(-1) for k, v in lstm.state_dict().items()}
     out = {}
-    for q, k in _STORAGE.items():
+    for k, q in enumerate(STORAGE_ORDER):  # rows of weight_ih/weight_hh: i, f, g, o
         b = float(sd["bias_ih_l0"][k] + sd["bias_hh_l0"][k]) if "bias_ih_l0" in sd else 0.0
         out[q] = GateWeights((f"W_{{h{q}}}", f"W_{{i{q}}}", f"b_{q}"), float(sd["weight_hh_l0"][k]),
                              float(sd["weight_ih_l0"][k]), b)  # fmt: skip

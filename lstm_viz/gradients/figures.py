@@ -1,7 +1,7 @@
-"""Plotly figures for the gradient-flow and one-cell pages: gradient decay, input-gradient heatmaps, weight splits.
+"""Plotly figures of the gradient-flow page: gradient decay over time (RNN, GRU, LSTM) and input-gradient heatmaps.
 
-Pure functions: each takes results from :mod:`lstm_viz.gradients` or :mod:`lstm_viz.cellstep` (or plain arrays)
-and returns a ``plotly.graph_objects.Figure`` without showing it.
+Pure functions: each takes results from :mod:`lstm_viz.gradients.flow` and returns a ``plotly.graph_objects.Figure``
+without showing it.
 """
 
 from __future__ import annotations
@@ -10,20 +10,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lstm_viz.cell_step.steps import PARITY_TOLERANCE, RnnUnroll
-from lstm_viz.core.recording import STORAGE_ORDER
 from lstm_viz.gradients.flow import KINDS, LABELS, FlowResult
 
 __all__ = [
     "KIND_COLORS",
     "gradient_flow_figure",
     "input_gradient_heatmap",
-    "rnn_unroll_figure",
-    "weight_split_figure",
 ]
 
 KIND_COLORS: dict[str, str] = {"rnn": "#d62728", "gru": "#ff7f0e", "lstm": "#1f77b4"}
-GATE_COLORS: dict[str, str] = {"i": "#2ca02c", "f": "#1f77b4", "g": "#9467bd", "o": "#ff7f0e"}
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -139,82 +134,5 @@ def input_gradient_heatmap(result: FlowResult, per_feature: bool = False) -> go.
     return fig
 
 
-def weight_split_figure(
-    weights: dict[str, np.ndarray], which: str = "ih", unit: int | None = None, max_cols: int = 64
-) -> go.Figure:
-    """``weight_ih`` (or ``weight_hh``) as a heatmap split into the four stacked blocks W_ii | W_if | W_ig | W_io.
-
-    ``weights`` is :func:`lstm_viz.cellstep.split_weights`' dict. Rows are stacked in PyTorch's storage order
-    i, f, g, o (rows 0..H-1 are W_ii, H..2H-1 W_if, …); ``unit`` outlines that unit's row in every block.
-    Matrices wider than ``max_cols`` show their first ``max_cols`` columns (the title says so).
-    """
-    if which not in ("ih", "hh"):
-        raise ValueError(f"which must be 'ih' or 'hh', got {which!r}")
-    side = "i" if which == "ih" else "h"
-    blocks = [weights[f"W_{side}{g}"] for g in STORAGE_ORDER]
-    H, cols = blocks[0].shape
-    full = np.concatenate(blocks, axis=0)  # (4H, cols)
-    shown = full[:, :max_cols]
-    y = [f"{n * H + j}: {g}[{j}]" for n, g in enumerate(STORAGE_ORDER) for j in range(H)]
-    x = [f"{'x' if which == 'ih' else 'h'}[{k}]" for k in range(shown.shape[1])]
-    lim = float(np.abs(shown).max()) or 1.0
-    fig = go.Figure(
-        go.Heatmap(
-            z=shown, x=x, y=y, colorscale="RdBu_r", zmin=-lim, zmax=lim,
-            hovertemplate="row %{y}<br>column %{x}<br>%{z:.4f}<extra></extra>",
-            colorbar={"title": {"text": "weight", "side": "right"}, "x": 1.1},
-            texttemplate="%{z:.2f}" if shown.size <= 160 else None,
-        )
-    )  # fmt: skip
-    for n, g in enumerate(STORAGE_ORDER):
-        lo, hi = n * H - 0.5, (n + 1) * H - 0.5
-        fig.add_shape(
-            type="rect", x0=-0.5, x1=shown.shape[1] - 0.5, y0=lo, y1=hi, line={"color": GATE_COLORS[g], "width": 3}
-        )
-        fig.add_annotation(
-            x=1.005, xref="paper", xanchor="left", y=(lo + hi) / 2, text=f"<b>W_{side}{g}</b>", showarrow=False,
-            font={"color": GATE_COLORS[g], "size": 14},
-        )  # fmt: skip
-        if unit is not None and 0 <= unit < H:
-            r = n * H + unit
-            fig.add_shape(
-                type="rect", x0=-0.5, x1=shown.shape[1] - 0.5, y0=r - 0.5, y1=r + 0.5,
-                line={"color": "black", "width": 2, "dash": "dot"},
-            )  # fmt: skip
-    cut = f" (first {max_cols} of {cols} columns)" if cols > max_cols else ""
-    fig.update_layout(
-        title={"text": f"weight_{which} = [W_{side}i | W_{side}f | W_{side}g | W_{side}o], "
-               f"shape ({4 * H}, {cols}){cut}"},
-        yaxis={"autorange": "reversed", "showticklabels": 4 * H <= 64, "title": {"text": "row: gate[unit]"}},
-        xaxis={"title": {"text": "input x_t" if which == "ih" else "previous hidden state h_{t-1}"}},
-        height=min(900, max(320, 60 + 16 * 4 * H)),
-        margin={"r": 40, "t": 60},
-        template="plotly_white",
-    )  # fmt: skip
-    return fig
 
 
-def rnn_unroll_figure(run: RnnUnroll) -> go.Figure:
-    """Per step: the largest |RNNCell − RNN| difference (bars, log axis) against the dtype's rounding tolerance."""
-    steps = np.arange(run.h_cell.shape[0])
-    diff = run.step_diff
-    tol = PARITY_TOLERANCE.get(run.dtype, 1e-3)
-    shown = np.where(diff > 0, diff, np.nan)
-    fig = go.Figure(
-        go.Bar(
-            x=steps, y=shown, name="max |RNNCell − RNN|", marker={"color": "#1f77b4"},
-            text=["exactly 0" if d == 0 else f"{d:.1e}" for d in diff], textposition="outside",
-            hovertemplate="t = %{x}<br>max |Δ| = %{y:.2e}<extra></extra>",
-        )
-    )  # fmt: skip
-    fig.add_hline(y=tol, line={"color": "#d62728", "dash": "dash"}, annotation_text=f"{run.dtype} rounding: {tol:g}")
-    positive = diff[diff > 0]
-    low = np.log10(min(positive.min(), tol)) - 1 if positive.size else np.log10(tol) - 3
-    fig.update_layout(
-        title={"text": f"max |RNNCell − RNN| per step ({run.dtype})"},
-        xaxis={"title": {"text": "time step t"}, "dtick": 1},
-        yaxis={"type": "log", "title": {"text": "max |h_t difference|"}, "exponentformat": "power",
-               "range": [low, np.log10(tol) + 1]},
-        height=340, template="plotly_white", margin={"t": 60}, showlegend=False,
-    )  # fmt: skip
-    return fig

@@ -23,6 +23,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from lstm_viz.core.recording import DISPLAY_ORDER, Recording
+from lstm_viz.viz.palette import GATE_COLORS
 from lstm_viz.viz.saturation import SATURATION_GATES, saturation_fractions
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
 MAX_POINTS = 500
 COMPANY_NAMES = ("Company A", "Company B")
 COMPANY_INPUTS = ((0.0, 0.5, 0.25, 1.0), (1.0, 0.5, 0.25, 1.0))  # seed 000's two sequences; targets 0 and 1
-_COLORS = {"f": "#1f77b4", "i": "#2ca02c", "g": "#ff7f0e", "o": "#9467bd", "c": "#d62728", "h": "#17becf"}
 _TITLES = {
     "f": "f · forget",
     "i": "i · input",
@@ -428,7 +428,7 @@ def statquest_weights_figure(
                     go.Scatter(
                         **present[name],
                         mode="lines",
-                        line=dict(dash=dash, width=2, color=_COLORS[gate[0]]),
+                        line=dict(dash=dash, width=2, color=GATE_COLORS[gate[0]]),
                         legendgroup=name,
                         hovertemplate=f"{name} ({role}, {gate})<br>epoch %{{x}}<br>%{{y:.4f}}"
                         "<extra></extra>",
@@ -495,7 +495,7 @@ def saturation_figure(
             go.Scatter(
                 **d,
                 mode="lines",
-                line=dict(color=_COLORS[q], dash="solid" if side == "low" else "dash", width=2),
+                line=dict(color=GATE_COLORS[q], dash="solid" if side == "low" else "dash", width=2),
                 hovertemplate=f"epoch %{{x}}<br>{q} {side}-saturated: %{{y:.1%}}<extra></extra>",
             ),
             row=1,

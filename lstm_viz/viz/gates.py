@@ -17,11 +17,12 @@ import torch
 
 from lstm_viz.core.recording import DIRECTIONS, DISPLAY_ORDER, Recording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, TimeBins, View, bin_time, plan_view
+from lstm_viz.viz.palette import GATE_COLORS, GATE_COLORSCALE, INPUT_COLORS, SIGNED_COLORSCALE
 from lstm_viz.viz.plotgrid import Grid, finish
 
 __all__ = [
+    "GATE_COLORS",
     "GATE_COLORSCALE",
-    "LINE_COLORS",
     "QUANTITY_TITLES",
     "SIGNED_COLORSCALE",
     "belt_terms",
@@ -38,18 +39,6 @@ __all__ = [
     "unit_traces",
 ]
 
-GATE_COLORSCALE = "Viridis"  # f, i, o live in [0, 1]
-SIGNED_COLORSCALE = "RdBu_r"  # g, c, h are signed: blue < 0 < red, centred on 0
-LINE_COLORS = {
-    "f": "#1f77b4",
-    "i": "#2ca02c",
-    "g": "#ff7f0e",
-    "o": "#9467bd",
-    "c": "#d62728",
-    "h": "#17becf",
-    "m": "#17becf",
-}
-INPUT_COLORS = ("#444444", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f", "#9edae5", "#c49c94", "#f7b6d2")
 QUANTITY_TITLES = {
     "f": "f · forget gate",
     "i": "i · input gate",
@@ -327,7 +316,7 @@ def unit_traces(
                         "name": source,
                         "legendgroup": source,
                         "showlegend": r == 1 or source == "m",
-                        "line": {"color": LINE_COLORS[source], "width": 2, "dash": "dot" if source == "m" else None},
+                        "line": {"color": GATE_COLORS[source], "width": 2, "dash": "dot" if source == "m" else None},
                         "marker": {"size": 5},
                         "customdata": custom,
                         "hovertemplate": f"{t_hover}<br>{x_hover}<br>unit {u}<br>{mean}{source} = %{{y:.6f}}"

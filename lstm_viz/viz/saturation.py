@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from lstm_viz.core.recording import DIRECTIONS, Recording
 from lstm_viz.tasks import task_for
-from lstm_viz.viz.gates import LINE_COLORS
+from lstm_viz.viz.palette import GATE_COLORS
 from lstm_viz.viz.plotgrid import Grid, finish
 
 __all__ = ["SATURATION_GATES", "saturation_batch", "saturation_figure", "saturation_fractions", "saturation_table"]
@@ -95,7 +95,7 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
                         "name": GATE_NAMES[q],
                         "legendgroup": q,
                         "showlegend": col == 1,
-                        "marker": {"color": LINE_COLORS[q], "size": 8, "opacity": 0.75,
+                        "marker": {"color": GATE_COLORS[q], "size": 8, "opacity": 0.75,
                                    "line": {"width": 0.5, "color": "white"}},
                         "customdata": rows["unit"].to_numpy(),
                         "hovertemplate": f"{q} · unit %{{customdata}}<br>< {low:g}: %{{x:.1%}} of steps"

@@ -1,4 +1,5 @@
-"""One LSTM cell step with every number, the parity check against torch.nn.LSTM, and RNNCell vs RNN (seed 003).
+"""The reference maths of one LSTM cell step: every number of one step recomputed in float64, the parity check
+against torch.nn.LSTM, and RNNCell vs RNN (seed 003).
 
 For one time step t of one layer and direction the cell computes (PyTorch stores the gates as i, f, g, o; we show
 them as f, i, g, o):
@@ -9,10 +10,10 @@ them as f, i, g, o):
 
 :func:`cell_step` takes x_t, h_{t-1}, c_{t-1} from a recording, recomputes everything in float64 from the weights
 (``weight_ih`` split into W_ii | W_if | W_ig | W_io) and says how far the result is from what was recorded.
-:func:`gate_latex` and friends write the equations with those numbers substituted. :func:`parity` is seed 003's
-``torch.allclose`` check, done live: the recording's gates rebuilt into output, h_n, c_n, and a plain per-step
-loop, each against ``torch.nn.LSTM`` with the same weights. :func:`rnncell_vs_rnn` unrolls ``nn.RNNCell`` by hand
-and compares it with ``nn.RNN`` (seed 003's first example: RNNCell(10, 20), input (6, 3, 10)).
+:func:`parity` is seed 003's ``torch.allclose`` check, done live: the recording's gates rebuilt into output, h_n,
+c_n, and a plain per-step loop, each against ``torch.nn.LSTM`` with the same weights. :func:`rnncell_vs_rnn` unrolls
+``nn.RNNCell`` by hand and compares it with ``nn.RNN`` (seed 003's first example: RNNCell(10, 20), input (6, 3, 10)).
+The LaTeX of these numbers is in :mod:`lstm_viz.cell_step.latex`.
 """
 
 from __future__ import annotations
@@ -24,35 +25,30 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.lstm import RecordingLSTM
-from lstm_viz.core.recording import STORAGE_ORDER, Recording
+from lstm_viz.core.recording import DISPLAY_ORDER, STORAGE_ORDER, Recording
 
 __all__ = [
+    "GATES",
     "GATE_NAMES",
     "PARITY_TOLERANCE",
     "CellStep",
     "GateNumbers",
     "Parity",
     "RnnUnroll",
-    "cell_latex",
     "cell_step",
-    "gate_latex",
     "initial_state",
     "lstm_of",
     "parity",
-    "projection_latex",
-    "rnn_step_latex",
     "rnn_table",
     "rnncell_vs_rnn",
-    "split_rows",
     "split_weights",
     "step_by_step",
     "step_table",
 ]
 
-GATE_ORDER: tuple[str, ...] = ("f", "i", "g", "o")  # display order of the four gates
+GATES: tuple[str, ...] = DISPLAY_ORDER[:4]  # the four gates in display order: f, i, g, o
 GATE_NAMES: dict[str, str] = {"f": "forget gate", "i": "input gate", "g": "candidate", "o": "output gate"}
 PARITY_TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-5, "float16": 1e-2, "bfloat16": 1e-1}
-_ACT = {"f": r"\sigma", "i": r"\sigma", "g": r"\tanh", "o": r"\sigma"}
 
 
 def lstm_of(model: nn.Module) -> RecordingLSTM:
@@ -105,17 +101,6 @@ def split_weights(lstm: nn.LSTM, layer: int = 0, direction: int = 0) -> dict[str
     return out
 
 
-def split_rows(hidden_size: int, columns: int, which: str = "ih") -> str:
-    """Which rows of ``weight_ih`` (``weight_hh``) belong to which gate, e.g. ``rows 0–15: W_ii (input gate) · …``."""
-    side = "i" if which == "ih" else "h"
-    H = hidden_size
-    parts = [
-        f"rows {n * H}–{(n + 1) * H - 1}: W_{side}{g} ({GATE_NAMES[g]})" for n, g in enumerate(STORAGE_ORDER)
-    ]
-    return f"weight_{which} has shape ({4 * H}, {columns}) = four ({H}, {columns}) blocks stacked: " + " · ".join(parts)
-
-
-# ------------------------------------------------------------------------------------------- one cell step
 @dataclass(frozen=True)
 class GateNumbers:
     """One gate at one step, every unit: ``pre = W_x x + b_x + W_h h_prev + b_h`` and ``value = act(pre)``."""
@@ -201,7 +186,7 @@ def cell_step(
     W = split_weights(lstm, layer, direction)
     has_bias = "b_if" in W
     gates = {}
-    for gate in GATE_ORDER:
+    for gate in GATES:
         b_x = W.get(f"b_i{gate}", np.zeros(H))
         b_h = W.get(f"b_h{gate}", np.zeros(H))
         pre = W[f"W_i{gate}"] @ x + b_x + W[f"W_h{gate}"] @ h_prev + b_h
@@ -223,164 +208,12 @@ def cell_step(
 def step_table(step: CellStep) -> dict[str, np.ndarray]:
     """Columns for a per-unit table: c_{t-1}, each gate's pre-activation and value (f, i, g, o), c_t, m_t."""
     cols: dict[str, np.ndarray] = {"c_prev": step.c_prev}
-    for gate in GATE_ORDER:
+    for gate in GATES:
         cols[f"{gate} pre"] = step.gates[gate].pre
         cols[gate] = step.gates[gate].value
     cols["c"] = step.c
     cols["o·tanh(c)" if step.w_hr is not None else "h"] = step.m
     return cols
-
-
-# ------------------------------------------------------------------------------------------- LaTeX
-def _num(v: float, digits: int = 3) -> str:
-    """A number for LaTeX: fixed point, a real minus sign, parentheses added by the caller when needed."""
-    text = f"{v:.{digits}f}"
-    if text.lstrip("-").strip("0.") == "" and v != 0:
-        text = f"{v:.{digits}e}"  # tiny but not zero: keep it visible
-        mant, exp = text.split("e")
-        text = rf"{mant}\times 10^{{{int(exp)}}}"
-    return f"{{{text}}}" if v < 0 else text  # braces: a unary minus, never read as "a − b"
-
-
-def _par(v: float, digits: int = 3) -> str:
-    s = _num(v, digits)
-    return f"({s})" if v < 0 else s
-
-
-def _dot_terms(w: np.ndarray, v: np.ndarray, max_terms: int, digits: int) -> str:
-    """``w·v`` written out as ``w_0·v_0 + w_1·v_1 + …``: all products up to ``max_terms``, else the first
-    ``max_terms - 1`` and a note of how many more there are."""
-    n = len(w)
-    shown = n if n <= max_terms else max_terms - 1
-    terms = [rf"{_par(w[k], digits)}\cdot{_par(v[k], digits)}" for k in range(shown)]
-    if shown < n:
-        terms.append(rf"\overset{{{n - shown}\text{{ more}}}}{{\cdots}}")
-    return " + ".join(terms)
-
-
-def _affine_latex(
-    act: str,
-    lhs: str,
-    names: tuple[str, str, str, str, str, str],
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    biases: tuple[float, float],
-    max_terms: int,
-    digits: int,
-) -> tuple[str, float]:
-    """``lhs = act(W_x[j,:] x + b_x + W_h[j,:] h + b_h)`` in four aligned lines: symbols, the products of the
-    input part (summed under a brace), those of the recurrent part, then the sums, the pre-activation and the
-    value. ``names`` = (W_x, x, b_x, W_h, h, b_h) in LaTeX; ``rows`` = (W_x row, x, W_h row, h). Returns
-    (latex body without the aligned environment, pre-activation)."""
-    Wx, x, bx, Wh, h, bh = names
-    wx, xv, wh, hv = rows
-    sx, sh = float(wx @ xv), float(wh @ hv)
-    pre = sx + biases[0] + sh + biases[1]
-
-    def sign(v: float) -> str:
-        return f"- {_num(-v, digits)}" if v < 0 else f"+ {_num(v, digits)}"
-
-    x_part = rf"\underbrace{{{_dot_terms(wx, xv, max_terms, digits)}}}_{{{Wx}\,{x}\,=\,{_num(sx, digits)}}}"
-    h_part = rf"\underbrace{{{_dot_terms(wh, hv, max_terms, digits)}}}_{{{Wh}\,{h}\,=\,{_num(sh, digits)}}}"
-    body = (
-        rf"{lhs} &= {act}\left({Wx}\,{x} + {bx} + {Wh}\,{h} + {bh}\right) \\"
-        rf"&= {act}\big(\,{x_part} {sign(biases[0])} \\"
-        rf"&\qquad + {h_part} {sign(biases[1])}\,\big) \\"
-        rf"&= {act}\left({_num(sx, digits)} {sign(biases[0])} {sign(sh)} {sign(biases[1])}\right)"
-        rf" = {act}\left({_num(pre, digits + 1)}\right)"
-    )
-    return body, pre
-
-
-def gate_latex(step: CellStep, gate: str, unit: int = 0, max_terms: int = 3, digits: int = 3) -> str:
-    """The gate's equation for one unit, then with the numbers substituted, then its value (an ``aligned`` block).
-
-    E.g. ``f_t[0] = σ(W_if[0,:] x_t + b_if[0] + W_hf[0,:] h_{t-1} + b_hf[0])``, then every product
-    ``W_if[0,k]·x_t[k]`` (the first ``max_terms - 1`` of a long row), the sums, ``σ(0.41) = 0.60``.
-    """
-    if gate not in GATE_ORDER:
-        raise ValueError(f"gate must be one of {', '.join(GATE_ORDER)}, got {gate!r}")
-    g = step.gates[gate]
-    if not 0 <= unit < len(g.pre):
-        raise ValueError(f"unit must be in 0..{len(g.pre) - 1}, got {unit}")
-    j = unit
-    prev = "h_{t-1}" if step.direction == 0 else "h_{t+1}"
-    names = (rf"W_{{i{gate}}}[{j},:]", "x_t", rf"b_{{i{gate}}}[{j}]", rf"W_{{h{gate}}}[{j},:]", prev,
-             rf"b_{{h{gate}}}[{j}]")  # fmt: skip
-    body, _ = _affine_latex(
-        _ACT[gate], f"{gate}_t[{j}]", names, (g.W_x[j], step.x, g.W_h[j], step.h_prev),
-        (float(g.b_x[j]), float(g.b_h[j])), max_terms, digits,
-    )  # fmt: skip
-    return rf"\begin{{aligned}}{body} = \mathbf{{{_num(g.value[j], digits + 1)}}}\end{{aligned}}"
-
-
-def cell_latex(step: CellStep, unit: int = 0, digits: int = 4) -> str:
-    """``c_t = f ⊙ c_{t-1} + i ⊙ g`` and ``h_t = o ⊙ tanh(c_t)`` for one unit with the numbers substituted.
-
-    For an LSTMP the last line is ``m_t[j]`` (before the projection ``h_t = W_hr m_t``).
-    """
-    j = unit
-    f, i, g, o = (step.gates[k].value[j] for k in GATE_ORDER)
-    prev = "c_{t-1}" if step.direction == 0 else "c_{t+1}"
-    out = "m" if step.w_hr is not None else "h"
-    return (
-        r"\begin{aligned}"
-        rf"c_t[{j}] &= f_t[{j}]\,{prev}[{j}] + i_t[{j}]\,g_t[{j}] "
-        rf"= {_par(f, digits)}\cdot{_par(step.c_prev[j], digits)} + {_par(i, digits)}\cdot{_par(g, digits)}"
-        rf" = \mathbf{{{_num(step.c[j], digits)}}} \\"
-        rf"{out}_t[{j}] &= o_t[{j}]\,\tanh(c_t[{j}]) = {_par(o, digits)}\cdot\tanh({_num(step.c[j], digits)})"
-        rf" = \mathbf{{{_num(step.m[j], digits)}}}"
-        r"\end{aligned}"
-    )
-
-
-def projection_latex(step: CellStep, unit: int = 0, max_terms: int = 3, digits: int = 4) -> str:
-    """LSTMP only: ``h_t[j] = W_hr[j,:]·m_t`` with the numbers substituted (``""`` for a plain LSTM)."""
-    if step.w_hr is None:
-        return ""
-    j = unit
-    return (
-        rf"h_t[{j}] = W_{{hr}}[{j},:]\,m_t = {_dot_terms(step.w_hr[j], step.m, max_terms, digits)}"
-        rf" = \mathbf{{{_num(step.h[j], digits)}}}"
-    )
-
-
-# ------------------------------------------------------------------------------------------- parity
-def step_by_step(
-    lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Seed 003's hand-written ``lstm_forward``, for any layers/directions/projection: a plain loop over t.
-
-    ``x`` batch-first ``(B, T, I)``; ``hx = (h0, c0)`` of shape ``(L·D, B, P)``/``(L·D, B, H)`` or None for
-    zeros. Returns ``output (B, T, D·P), h_n, c_n (L·D, B, ·)``.
-    """
-    B, T, _ = x.shape
-    H, D = lstm.hidden_size, 2 if lstm.bidirectional else 1
-    layer_in = x
-    h_n, c_n = [], []
-    with torch.no_grad():
-        for k in range(lstm.num_layers):
-            outs = []
-            for d in range(D):
-                sfx = f"l{k}{'_reverse' if d == 1 else ''}"
-                w_ih, w_hh = getattr(lstm, f"weight_ih_{sfx}"), getattr(lstm, f"weight_hh_{sfx}")
-                b = getattr(lstm, f"bias_ih_{sfx}") + getattr(lstm, f"bias_hh_{sfx}") if lstm.bias else 0.0
-                w_hr = getattr(lstm, f"weight_hr_{sfx}", None) if lstm.proj_size else None
-                h = x.new_zeros(B, w_hh.shape[1]) if hx is None else hx[0][k * D + d]
-                c = x.new_zeros(B, H) if hx is None else hx[1][k * D + d]
-                hs = [None] * T
-                for t in range(T) if d == 0 else range(T - 1, -1, -1):
-                    gates = layer_in[:, t] @ w_ih.T + h @ w_hh.T + b  # (B, 4H) in the order i, f, g, o
-                    i, f, g, o = gates.chunk(4, dim=1)
-                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                    h = torch.sigmoid(o) * torch.tanh(c)
-                    if w_hr is not None:
-                        h = h @ w_hr.T
-                    hs[t] = h
-                outs.append(torch.stack(hs, dim=1))
-                h_n.append(h)
-                c_n.append(c)
-            layer_in = torch.cat(outs, dim=2)
-    return layer_in, torch.stack(h_n), torch.stack(c_n)
 
 
 @dataclass(frozen=True)
@@ -462,7 +295,6 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
     return Parity(rows=rows, allclose=close, dtype=str(x.dtype).removeprefix("torch."))
 
 
-# ------------------------------------------------------------------------------------------- RNNCell vs RNN
 @dataclass(frozen=True)
 class RnnUnroll:
     """Seed 003's first example: ``nn.RNNCell`` stepped by hand vs ``nn.RNN`` unrolled, on the same numbers."""
@@ -542,31 +374,6 @@ def rnncell_vs_rnn(
     )  # fmt: skip
 
 
-def rnn_step_latex(run: RnnUnroll, t: int, batch: int = 0, unit: int = 0, max_terms: int = 3) -> str:
-    """``h_t[j] = tanh(W_ih[j,:] x_t + b_ih[j] + W_hh[j,:] h_{t-1} + b_hh[j])`` with the numbers, by hand, then
-    what RNNCell and RNN computed for it."""
-    T, B, H = run.h_cell.shape
-    for name, value, size in (("t", t, T), ("batch", batch, B), ("unit", unit, H)):
-        if not 0 <= value < size:
-            raise ValueError(f"{name} must be in 0..{size - 1}, got {value}")
-    h_prev = run.h0[batch] if t == 0 else run.h_cell[t - 1, batch]
-    j = unit
-    prev = f"h_{{{t - 1}}}" if t > 0 else r"h_{\text{init}}"
-    names = (rf"W_{{ih}}[{j},:]", f"x_{{{t}}}", rf"b_{{ih}}[{j}]", rf"W_{{hh}}[{j},:]", prev,
-             rf"b_{{hh}}[{j}]")  # fmt: skip
-    body, pre = _affine_latex(
-        r"\tanh", f"h_{{{t}}}[{j}]", names, (run.weight_ih[j], run.x[t, batch], run.weight_hh[j], h_prev),
-        (float(run.bias_ih[j]), float(run.bias_hh[j])), max_terms, 3,
-    )  # fmt: skip
-    return (
-        rf"\begin{{aligned}}{body} = \mathbf{{{_num(np.tanh(pre), 6)}}} \\"
-        rf"&\text{{by hand: }}{_num(np.tanh(pre), 7)},\quad"
-        rf"\text{{RNNCell: }}{_num(run.h_cell[t, batch, j], 7)},\quad"
-        rf"\text{{RNN: }}{_num(run.h_rnn[t, batch, j], 7)}"
-        r"\end{aligned}"
-    )
-
-
 def rnn_table(run: RnnUnroll, batch: int = 0) -> dict[str, np.ndarray]:
     """Per step: ‖h_t‖ from RNNCell and from RNN (batch item ``batch``) and the largest |difference| over all
     batch items and units."""
@@ -576,3 +383,41 @@ def rnn_table(run: RnnUnroll, batch: int = 0) -> dict[str, np.ndarray]:
         "RNN ‖h_t‖": np.linalg.norm(run.h_rnn[:, batch], axis=1),
         "max |Δ|": run.step_diff,
     }
+
+
+def step_by_step(
+    lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Seed 003's hand-written ``lstm_forward``, for any layers/directions/projection: a plain loop over t.
+
+    ``x`` batch-first ``(B, T, I)``; ``hx = (h0, c0)`` of shape ``(L·D, B, P)``/``(L·D, B, H)`` or None for
+    zeros. Returns ``output (B, T, D·P), h_n, c_n (L·D, B, ·)``.
+    """
+    B, T, _ = x.shape
+    H, D = lstm.hidden_size, 2 if lstm.bidirectional else 1
+    layer_in = x
+    h_n, c_n = [], []
+    with torch.no_grad():
+        for k in range(lstm.num_layers):
+            outs = []
+            for d in range(D):
+                sfx = f"l{k}{'_reverse' if d == 1 else ''}"
+                w_ih, w_hh = getattr(lstm, f"weight_ih_{sfx}"), getattr(lstm, f"weight_hh_{sfx}")
+                b = getattr(lstm, f"bias_ih_{sfx}") + getattr(lstm, f"bias_hh_{sfx}") if lstm.bias else 0.0
+                w_hr = getattr(lstm, f"weight_hr_{sfx}", None) if lstm.proj_size else None
+                h = x.new_zeros(B, w_hh.shape[1]) if hx is None else hx[0][k * D + d]
+                c = x.new_zeros(B, H) if hx is None else hx[1][k * D + d]
+                hs = [None] * T
+                for t in range(T) if d == 0 else range(T - 1, -1, -1):
+                    gates = layer_in[:, t] @ w_ih.T + h @ w_hh.T + b  # (B, 4H) in the order i, f, g, o
+                    i, f, g, o = gates.chunk(4, dim=1)
+                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                    h = torch.sigmoid(o) * torch.tanh(c)
+                    if w_hr is not None:
+                        h = h @ w_hr.T
+                    hs[t] = h
+                outs.append(torch.stack(hs, dim=1))
+                h_n.append(h)
+                c_n.append(c)
+            layer_in = torch.cat(outs, dim=2)
+    return layer_in, torch.stack(h_n), torch.stack(c_n)
