@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from lstm_viz.app.ui import sidebar_model_picker
 from lstm_viz.core.allocator import keep_freed_memory
 from lstm_viz.core.device import describe_device, pick_device
-from lstm_viz.ui.widgets import sidebar_model_picker
 
 keep_freed_memory()  # once per process: recordings reuse freed memory instead of page-faulting (allocator.py)
 
@@ -20,8 +20,8 @@ PAGES = {
         st.Page("pages/train_toy.py", title="Train: StatQuest toy", icon=":material/show_chart:"),
         st.Page("pages/train_subtraction.py", title="Train: 8-bit subtraction", icon=":material/remove:"),
     ],
-    "Compare": [
-        st.Page("pages/compare.py", title="LSTM vs LSTMP", icon=":material/balance:"),
+    "Compare architectures": [
+        st.Page("pages/lstm_vs_lstmp.py", title="LSTM vs LSTMP", icon=":material/balance:"),
         st.Page("pages/gradient_flow.py", title="Why LSTM works: gradient flow", icon=":material/waves:"),
     ],
 }

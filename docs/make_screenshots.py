@@ -24,7 +24,7 @@ PAGES = [  # (file name, URL path, buttons to press in turn, each followed by tr
     ("explorer", "explorer", ()),
     ("train_toy", "train_toy", ("Start", "Continue N more")),  # seed 000: 2,000 epochs, then 3,000 more
     ("train_subtraction", "train_subtraction", ("Start",)),
-    ("compare", "compare", ()),
+    ("compare", "lstm_vs_lstmp", ()),
     ("gradient_flow", "gradient_flow", ()),
     ("cell_step", "cell_step", ()),
 ]

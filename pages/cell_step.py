@@ -2,10 +2,9 @@
 
 import streamlit as st
 
+from lstm_viz.app.ui import current_model, ensure_app_shell
 from lstm_viz.cell_step import ui as cw
 from lstm_viz.core import reference as ref
-from lstm_viz.ui.shell import ensure_app_shell
-from lstm_viz.ui.widgets import current_model
 
 ensure_app_shell()
 

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
+from lstm_viz.app.ui import cached_recording, current_model, ensure_app_shell
 from lstm_viz.core.device import describe_device
 from lstm_viz.explorer import ui as ew
-from lstm_viz.ui.shell import ensure_app_shell
-from lstm_viz.ui.widgets import cached_recording, current_model
 
 ensure_app_shell()
 loaded = current_model()
@@ -41,7 +40,7 @@ with tabs["Conveyor belt"]:
         ew.belt_section(rec, inp, panel)
 with tabs["Compare two inputs"]:
     if tabs["Compare two inputs"].open:
-        ew.compare_section(loaded, rec, inp, panel)
+        ew.two_inputs_section(loaded, rec, inp, panel)
 with tabs["Gate saturation"]:
     if tabs["Gate saturation"].open:
         ew.saturation_section(loaded, rec)

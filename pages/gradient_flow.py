@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from lstm_viz.app.ui import ensure_app_shell
 from lstm_viz.gradients import figures as gf
 from lstm_viz.gradients import ui as gw
-from lstm_viz.ui.shell import ensure_app_shell
 
 ensure_app_shell()
 

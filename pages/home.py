@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lstm_viz.ui.shell import ensure_app_shell
+from lstm_viz.app.ui import ensure_app_shell
 
 ensure_app_shell()
 
@@ -47,7 +47,7 @@ links = [
     ("pages/cell_step.py", "One cell, step by step", "Every number of one step, and the parity check."),
     ("pages/train_toy.py", "Train: StatQuest toy", "Company A → 0, Company B → 1, learned live."),
     ("pages/train_subtraction.py", "Train: 8-bit subtraction", "Watch an LSTM learn to borrow."),
-    ("pages/compare.py", "LSTM vs LSTMP", "What the projection costs and saves, measured."),
+    ("pages/lstm_vs_lstmp.py", "LSTM vs LSTMP", "What the projection costs and saves, measured."),
     ("pages/gradient_flow.py", "Gradient flow", "RNN vs GRU vs LSTM over hundreds of steps."),
 ]
 for n, (path, label, blurb) in enumerate(links):

@@ -4,12 +4,12 @@ import functools
 
 import streamlit as st
 
+from lstm_viz.app.ui import ensure_app_shell, remembered
 from lstm_viz.live.figures import dataset_preview, gate_saturation, subtraction_live_figures
 from lstm_viz.live.ui import (
     apply_settings,
     live_fragment,
     live_run,
-    remembered,
     run_controls,
     save_and_explore,
     try_subtraction,
@@ -17,7 +17,6 @@ from lstm_viz.live.ui import (
 from lstm_viz.tasks import subtraction
 from lstm_viz.training.engine import make_trainer
 from lstm_viz.training.live import DETAIL_SECONDS_SUBTRACTION, MAX_EPOCHS, MAX_LR
-from lstm_viz.ui.shell import ensure_app_shell
 
 ensure_app_shell()
 

@@ -4,29 +4,37 @@ import functools
 
 import streamlit as st
 
+from lstm_viz.app.ui import ensure_app_shell, remembered
 from lstm_viz.live.figures import toy_live_figures
-from lstm_viz.live.ui import apply_settings, live_fragment, live_run, remembered, run_controls, save_and_explore
-from lstm_viz.training.engine import PRESETS, make_trainer
+from lstm_viz.live.ui import apply_settings, live_fragment, live_run, run_controls, save_and_explore
+from lstm_viz.tasks import STATQUEST, TOY_LSTM
+from lstm_viz.training.engine import make_trainer
 from lstm_viz.training.live import DETAIL_SECONDS_TOY, MAX_EPOCHS, MAX_LR
-from lstm_viz.ui.shell import ensure_app_shell
 
 ensure_app_shell()
 
-MODELS = {"StatQuest LSTM by hand (12 named weights)": "toy-statquest", "nn.LSTM(1, 1)": "toy-lstm"}
-
-def _fast(task: str) -> dict[str, tuple[str, float, int]]:
-    """The engine's faster preset, labelled with its own numbers."""
-    p = PRESETS[task]["fast"]
-    return {f"faster: Adam lr {p['lr']:g}, full batch, {p['epochs']:,} epochs": ("fast", p["lr"], p["epochs"])}
+MODELS = {"StatQuest LSTM by hand (12 named weights)": STATQUEST, "nn.LSTM(1, 1)": TOY_LSTM}
+# The post's story with its recipe: "mediocre" after 2,000 epochs, "very good" after 3,000 more.
+STORY_EPOCHS = {STATQUEST: 2000}
 
 
-RECIPES = {  # label → (make_trainer preset, learning rate, epochs); the seed's recipe first
-    "toy-statquest": {
-        "seed 000: Adam lr 0.001, batch 1, 2,000 epochs (then 3,000 more)": ("seed", 0.001, 2000),
-        **_fast("toy-statquest"),
-    },
-    "toy-lstm": {"seed 000: Adam lr 0.1, batch 1, 300 epochs": ("seed", 0.1, 300), **_fast("toy-lstm")},
-}
+def _recipes(task) -> dict[str, tuple[str, float, int]]:
+    """label → (make_trainer preset, learning rate, epochs): the post's recipe first, then the engine's faster one."""
+    seed, fast = (task.presets[_name(task)][p] for p in ("seed", "fast"))
+    epochs = STORY_EPOCHS.get(task, seed["epochs"])
+    more = f" (then {seed['epochs'] - epochs:,} more)" if epochs < seed["epochs"] else ""
+    return {
+        f"seed 000: Adam lr {seed['lr']:g}, batch {seed['batch_size']}, {epochs:,} epochs{more}":
+            ("seed", seed["lr"], epochs),
+        f"faster: Adam lr {fast['lr']:g}, full batch, {fast['epochs']:,} epochs": ("fast", fast["lr"], fast["epochs"]),
+    }  # fmt: skip
+
+
+def _name(task) -> str:
+    return next(iter(task.training_names))  # each toy model trains under one name
+
+
+RECIPES = {task: _recipes(task) for task in MODELS.values()}
 
 st.title("Live training: the StatQuest toy LSTM")
 st.caption(
@@ -37,8 +45,8 @@ st.caption(
 # The post's story with its recipe: "mediocre" after 2,000 epochs, "very good" after 3,000 more. Seed 1 tells it
 # (A 0.34, B 0.63 → A 0.000, B 0.975); seed 0 stays on the 0.5 plateau even at 5,000 (the post names no seed).
 STORY_SEED = 1
-first = next(iter(RECIPES["toy-statquest"].values()))
-remembered("toy", {"model": next(iter(MODELS)), "recipe": next(iter(RECIPES["toy-statquest"])),
+first = next(iter(RECIPES[STATQUEST].values()))
+remembered("toy", {"model": next(iter(MODELS)), "recipe": next(iter(RECIPES[STATQUEST])),
                    "lr": first[1], "epochs": first[2], "seed": STORY_SEED})  # fmt: skip
 
 
@@ -68,7 +76,7 @@ c_seed.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="toy_s
 def factory():
     s = st.session_state
     preset = RECIPES[MODELS[s.toy_model]][s.toy_recipe][0]
-    return functools.partial(make_trainer, MODELS[s.toy_model], preset=preset, lr=float(s.toy_lr),
+    return functools.partial(make_trainer, _name(MODELS[s.toy_model]), preset=preset, lr=float(s.toy_lr),
                              seed=int(s.toy_seed))  # fmt: skip
 
 
@@ -87,4 +95,4 @@ def figures(run, previous, parts):
 
 
 live_fragment(run, "toy", figures, main=("curves",), details=("gates", "weights"), details_every=DETAIL_SECONDS_TOY)
-save_and_explore(run, "toy_run", default_name=task)
+save_and_explore(run, "toy_run", default_name=_name(task))

@@ -10,9 +10,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz.explorer.sources import LoadedModel, RandomSpec, random_model
+from lstm_viz.app.sources import LoadedModel, RandomSpec, random_model
+from lstm_viz.app.ui import MODEL_KEY
 from lstm_viz.tasks import ModelConfig, build_model
-from lstm_viz.ui.widgets import MODEL_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explorer.py")
 
@@ -89,7 +89,7 @@ def test_every_tab_renders_for_a_bidirectional_lstmp_stack(tab):
     expected = {
         "Unit traces": "explorer_traces",
         "Conveyor belt": "explorer_belt",
-        "Compare two inputs": "explorer_compare",
+        "Compare two inputs": "explorer_two_inputs",
         "Gate saturation": "explorer_saturation",
     }.get(tab)
     if expected:

@@ -7,11 +7,11 @@ import plotly.io as pio
 import pytest
 import torch
 
+from lstm_viz.app.inputs import typed_input
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER
 from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
 from lstm_viz.explorer.export import figure_html, recording_csv, recording_frame, recording_parquet
-from lstm_viz.explorer.inputs import typed_input
 from lstm_viz.explorer.worked_steps import gate_weights, worked_steps
 from lstm_viz.tasks import ModelConfig, build_model
 from lstm_viz.viz import gates as figures

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz.explorer.sources import LoadedModel
+from lstm_viz.app.sources import LoadedModel
 from lstm_viz.tasks import ModelConfig, build_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lstm_viz.explorer import sources
-from lstm_viz.explorer.inputs import csv_input, example_for, random_input, typed_input
-from lstm_viz.explorer.sources import RandomSpec, SourceError, load_shipped, load_upload, random_model
+from lstm_viz.app import sources
+from lstm_viz.app.inputs import csv_input, example_for, random_input, typed_input
+from lstm_viz.app.sources import RandomSpec, SourceError, load_shipped, load_upload, random_model
 from lstm_viz.parsing import MAX_STEPS, InputError
 from lstm_viz.tasks import SEQUENCE, STATQUEST, SUBTRACTION, TOY_LSTM, ModelConfig, build_model, task_for
 from lstm_viz.tasks.subtraction import bit_table

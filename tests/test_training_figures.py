@@ -13,19 +13,17 @@ import torch
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.live.figures import (
     COMPANY_INPUTS,
-    MAX_POINTS,
     absolute_error_figure,
     gate_saturation,
-    history_frame,
     loss_accuracy_figure,
-    saturation_figure,
+    saturation_over_epochs_figure,
     statquest_weights_figure,
     subtraction_live_figures,
-    thin,
     toy_gate_figure,
     toy_live_figures,
     toy_panels_figure,
 )
+from lstm_viz.viz.history import MAX_POINTS, history_frame, thin
 
 
 def toy_history(n: int) -> list[dict]:
@@ -178,14 +176,14 @@ def test_saturation_figure_lines_and_unit_heatmaps():
         }
         for e in range(1, 11)
     ]
-    fig = saturation_figure(probes)
+    fig = saturation_over_epochs_figure(probes)
     lines = [t for t in fig.data if t.type == "scatter"]
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     assert len(lines) == 6 and len(heatmaps) == 3
     assert lines[0].y[-1] == pytest.approx((0 + 1.0 + 0.2) / 3)  # f below 0.1, mean over units, epoch 10
     z = np.asarray(heatmaps[0].z)
     assert z.shape == (3, 10) and z[0, -1] == pytest.approx(0.5) and z[1, -1] == pytest.approx(1.0)
-    empty = saturation_figure([])
+    empty = saturation_over_epochs_figure([])
     assert len(empty.data) == 0
 
 

@@ -150,10 +150,10 @@ def test_leaving_the_page_and_coming_back_finds_the_run_and_the_settings():
 
 
 def test_toy_save_into_models_never_overwrites(toy, tmp_path, monkeypatch):
-    import lstm_viz.explorer.sources
+    import lstm_viz.app.sources
     from lstm_viz.training.checkpoints import load_checkpoint
 
-    monkeypatch.setattr(lstm_viz.explorer.sources, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(lstm_viz.app.sources, "MODELS_DIR", tmp_path)
     toy.number_input(key="toy_epochs").set_value(2).run()
     toy.button(key="toy_run_start").click().run()
     train_until_done(toy, toy.session_state["toy_run"])
@@ -169,7 +169,7 @@ def test_toy_save_into_models_never_overwrites(toy, tmp_path, monkeypatch):
 
 
 def test_toy_open_on_the_explorer_hands_over_a_copy(toy):
-    from lstm_viz.ui.widgets import MODEL_KEY, SESSION_MODEL_KEY
+    from lstm_viz.app.ui import MODEL_KEY, SESSION_MODEL_KEY
 
     toy.number_input(key="toy_epochs").set_value(2).run()
     toy.button(key="toy_run_start").click().run()

@@ -20,7 +20,7 @@ def weight_split_figure(
 ) -> go.Figure:
     """``weight_ih`` (or ``weight_hh``) as a heatmap split into the four stacked blocks W_ii | W_if | W_ig | W_io.
 
-    ``weights`` is :func:`lstm_viz.cellstep.split_weights`' dict. Rows are stacked in PyTorch's storage order
+    ``weights`` is :func:`lstm_viz.core.reference.split_weights`' dict. Rows are stacked in PyTorch's storage order
     i, f, g, o (rows 0..H-1 are W_ii, H..2H-1 W_if, …); ``unit`` outlines that unit's row in every block.
     Matrices wider than ``max_cols`` show their first ``max_cols`` columns (the title says so).
     """

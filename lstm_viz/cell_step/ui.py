@@ -12,15 +12,15 @@ import streamlit as st
 import torch
 from torch import nn
 
+from lstm_viz.app.inputs import ExplorerInput, example_for, random_input, typed_input
+from lstm_viz.app.sources import LoadedModel
+from lstm_viz.app.ui import cached_recording, show_input_error
 from lstm_viz.cell_step import figures as cf
 from lstm_viz.cell_step import latex
 from lstm_viz.core import reference as ref
 from lstm_viz.core.recording import Recording
-from lstm_viz.explorer.inputs import ExplorerInput, example_for, random_input, typed_input
-from lstm_viz.explorer.sources import LoadedModel
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import task_for
-from lstm_viz.ui.widgets import cached_recording, show_input_error
 
 __all__ = [
     "equations_section",

@@ -1,7 +1,7 @@
 """Streamlit sections of the Gate Explorer page: the input box, each view with its controls, and the exports.
 
 Each function draws one section and returns what the next needs; the page (pages/explorer.py) only calls them in
-order. Bad input never raises: it is shown with :func:`lstm_viz.widgets.show_input_error` and the last valid
+order. Bad input never raises: it is shown with :func:`lstm_viz.app.ui.show_input_error` and the last valid
 input stays on screen.
 """
 
@@ -11,20 +11,20 @@ import functools
 
 import streamlit as st
 
-from lstm_viz.core.recording import Recording
-from lstm_viz.explorer import export
-from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
-from lstm_viz.explorer.inputs import (
+from lstm_viz.app.inputs import (
     ExplorerInput,
     csv_input,
     random_input,
     typed_input,
 )
-from lstm_viz.explorer.sources import LoadedModel
+from lstm_viz.app.sources import LoadedModel
+from lstm_viz.app.ui import cached_recording, show_input_error
+from lstm_viz.core.recording import Recording
+from lstm_viz.explorer import export
+from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
 from lstm_viz.parsing import MAX_STEPS, InputError
 from lstm_viz.tasks import task_for
-from lstm_viz.ui.widgets import cached_recording, show_input_error
 from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.gates import conveyor_belt, gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
@@ -33,7 +33,6 @@ __all__ = [
     "answer_section",
     "belt_section",
     "chart",
-    "compare_section",
     "equations_available",
     "equations_section",
     "export_section",
@@ -42,6 +41,7 @@ __all__ = [
     "input_section",
     "saturation_section",
     "traces_section",
+    "two_inputs_section",
 ]
 
 _MODES = {"type": "Type it", "random": "Random sequence", "csv": "CSV file"}
@@ -179,7 +179,7 @@ def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> 
     )
 
 
-def compare_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
+def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
     """View 5: a second input, difference heatmaps and the first step where the runs diverge."""
     config = loaded.config
     task = task_for(config)
@@ -199,7 +199,7 @@ def compare_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput, p
     st.markdown(f"**A** = `{inp.text}` · **B** = `{inp_b.text}` — {div.sentence}")
     layer, direction = panel
     fig = difference_heatmaps(rec_a, rec_b, layer, direction, feature_names=inp.feature_names)
-    chart(fig, "explorer_compare")
+    chart(fig, "explorer_two_inputs")
 
 
 def saturation_section(loaded: LoadedModel, rec: Recording) -> None:

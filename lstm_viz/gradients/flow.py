@@ -12,7 +12,7 @@ sign of the first input), and autograd tells how much L depends on each earlier 
 The nets are unrolled one step at a time (``nn.RNNCell``/``GRUCell`` holding the weights of ``nn.RNN``/``GRU``;
 the LSTM's six equations written out), and a zero "probe" tensor is added to every h_t (and c_t): the gradient
 with respect to the probe *is* the total derivative ∂L/∂h_t through all later steps. Computation is in float64
-(on the device from :func:`lstm_viz.device.pick_device`; float32 on Apple MPS), so a plain RNN's gradient can
+(on the device from :func:`lstm_viz.core.device.pick_device`; float32 on Apple MPS), so a plain RNN's gradient can
 fall to 1e-100 and still be drawn. Weights are PyTorch's default initialisation (seeded) or trained with Adam on
 the same "remember the first input" task at a short length; the LSTM's forget-gate bias can be set.
 """

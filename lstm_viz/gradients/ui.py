@@ -1,6 +1,6 @@
 """Streamlit sections of the gradient-flow page: validated settings, cached computation with progress, metrics.
 
-The computation is :mod:`lstm_viz.gradients`; training and measuring are cached with ``st.cache_data`` per net
+The computation is :mod:`lstm_viz.gradients.flow`; training and measuring are cached with ``st.cache_data`` per net
 and keyed on every setting (training does not depend on the test length, so its cache ignores it).
 """
 

@@ -23,29 +23,26 @@ import torch
 from plotly.subplots import make_subplots
 
 from lstm_viz.core.recording import DISPLAY_ORDER, Recording
+from lstm_viz.viz.history import MAX_POINTS, series, thin_index
 from lstm_viz.viz.palette import GATE_COLORS
 from lstm_viz.viz.saturation import SATURATION_GATES, saturation_fractions
 
 __all__ = [
     "COMPANY_INPUTS",
     "COMPANY_NAMES",
-    "MAX_POINTS",
     "SATURATION_GATES",
     "absolute_error_figure",
     "dataset_preview",
     "gate_saturation",
-    "history_frame",
     "loss_accuracy_figure",
-    "saturation_figure",
+    "saturation_over_epochs_figure",
     "statquest_weights_figure",
     "subtraction_live_figures",
-    "thin",
     "toy_gate_figure",
     "toy_live_figures",
     "toy_panels_figure",
 ]
 
-MAX_POINTS = 500
 COMPANY_NAMES = ("Company A", "Company B")
 COMPANY_INPUTS = ((0.0, 0.5, 0.25, 1.0), (1.0, 0.5, 0.25, 1.0))  # seed 000's two sequences; targets 0 and 1
 _TITLES = {
@@ -70,51 +67,6 @@ _NO_EPOCHS = "no epochs yet: press Start"
 
 
 # ---- data preparation -------------------------------------------------------------------------------------------
-def _thin_index(n: int, max_points: int) -> np.ndarray:
-    if n <= max_points:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
-
-
-def history_frame(history: Sequence[Mapping[str, Any]] | pd.DataFrame, max_points: int | None = None) -> pd.DataFrame:
-    """The metric history as a DataFrame, one row per epoch (thinned to ``max_points`` rows if given).
-
-    Only scalar entries are kept; without an ``epoch`` column the rows are numbered from 1.
-    """
-    if isinstance(history, pd.DataFrame):
-        frame = history if max_points is None else thin(history, max_points)
-    else:
-        index = _thin_index(len(history), max_points or len(history) or 1)
-        rows = [history[k] for k in index]
-        frame = pd.DataFrame([{k: v for k, v in row.items() if np.isscalar(v) or v is None} for row in rows])
-        if "epoch" not in frame.columns:
-            frame = frame.assign(epoch=index + 1)
-    if "epoch" not in frame.columns:
-        frame = frame.assign(epoch=np.arange(1, len(frame) + 1))
-    return frame
-
-
-def _series(history: Sequence[Mapping[str, Any]] | pd.DataFrame, max_points: int = MAX_POINTS) -> dict[str, np.ndarray]:
-    """The numeric columns of a (thinned) history as float arrays, ``epoch`` always present — a fast
-    ``history_frame`` for figures redrawn twice a second (no DataFrame of thousands of dicts each time)."""
-    if isinstance(history, pd.DataFrame):
-        frame = history_frame(history, max_points)
-        out = {c: frame[c].to_numpy(dtype=float) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
-        return out
-    index = _thin_index(len(history), max_points)
-    rows = [history[k] for k in index]
-    names = [k for k, v in (rows[-1].items() if rows else ()) if isinstance(v, (int, float, np.number))]
-    out = {name: np.fromiter((r.get(name, np.nan) for r in rows), float, len(rows)) for name in names}
-    if "epoch" not in out:
-        out["epoch"] = (index + 1).astype(float)
-    return out
-
-
-def thin(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """At most ``max_points`` evenly spaced rows, always keeping the first and the last."""
-    return frame if len(frame) <= max_points else frame.iloc[_thin_index(len(frame), max_points)]
-
-
 def gate_saturation(rec: Recording, low: float = 0.1, high: float = 0.9, layer: int = 0) -> dict[str, Any]:
     """Per gate (f, i, o) and unit, the share of (sample, step) values below ``low`` and above ``high``.
 
@@ -182,7 +134,7 @@ def toy_panels_figure(
 
     The history needs ``epoch``, ``loss`` and ``out_0``/``out_1`` (the predictions for A and B at that epoch).
     """
-    columns = _series(history)
+    columns = series(history)
     panels = (("loss", None, "#444444"), ("out_0", 0.0, _COMPANY_COLORS[0]), ("out_1", 1.0, _COMPANY_COLORS[1]))
     epochs = columns["epoch"]
     data = [
@@ -241,7 +193,7 @@ def loss_accuracy_figure(
     Uses whichever of ``loss``/``train_loss``/``test_loss``, ``train_bit_acc``/``test_bit_acc`` and
     ``train_exact_match``/``test_exact_match`` the history holds.
     """
-    columns = _series(history)
+    columns = series(history)
     epochs = columns["epoch"]
     styles: list[dict[str, Any]] = []
     data: list[dict[str, Any]] = []
@@ -407,7 +359,7 @@ def statquest_weights_figure(
 
     ``probes`` rows hold ``epoch`` and the twelve names (``wlr1`` … ``bo1``) as numbers.
     """
-    columns = _series(probes)
+    columns = series(probes)
     data = [
         {"name": name, "x": columns["epoch"], "y": columns[name]}
         for _, names in _STATQUEST_GROUPS
@@ -450,7 +402,7 @@ def statquest_weights_figure(
     return fig
 
 
-def saturation_figure(
+def saturation_over_epochs_figure(
     probes: Sequence[Mapping[str, Any]], low: float = 0.1, high: float = 0.9, into: go.Figure | None = None
 ) -> go.Figure:
     """Gate saturation per epoch: the share of saturated values per gate (top) and per unit (heatmaps, bottom).
@@ -459,7 +411,7 @@ def saturation_figure(
     in a heatmap has committed: its gate is nearly always below ``low`` or above ``high``.
     """
     rows = [p for p in probes if "saturation" in p]
-    rows = [rows[k] for k in _thin_index(len(rows), MAX_POINTS // 4)]
+    rows = [rows[k] for k in thin_index(len(rows), MAX_POINTS // 4)]
     epochs = np.array([p["epoch"] for p in rows])
     lines: list[dict[str, Any]] = []
     maps: list[dict[str, Any]] = []
@@ -579,5 +531,5 @@ def subtraction_live_figures(
         truth = (pairs_test[:, 0] - pairs_test[:, 1]).cpu().numpy()
         figures["errors"] = absolute_error_figure(truth, predicted, into=previous.get("errors"))
     if "saturation" in parts and any("saturation" in p for p in probes):
-        figures["saturation"] = saturation_figure(probes, into=previous.get("saturation"))
+        figures["saturation"] = saturation_over_epochs_figure(probes, into=previous.get("saturation"))
     return figures

@@ -20,7 +20,6 @@ __all__ = [
     "apply_settings",
     "live_fragment",
     "live_run",
-    "remembered",
     "run_controls",
     "show_progress",
 ]
@@ -42,22 +41,6 @@ def live_run(key: str, factory: Callable[[], TrainerLike], **options: Any) -> Li
     return st.session_state[key]
 
 
-def remembered(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Keep widget values across page changes: Streamlit forgets the state of widgets that were not drawn.
-
-    For every name in ``defaults`` the widget key is ``f"{prefix}_{name}"``; its last value is kept in a shadow
-    dict ``st.session_state[f"{prefix}__saved"]`` and put back before the widget is drawn again. Call it before
-    drawing the widgets (with ``key=f"{prefix}_{name}"`` and no ``value=``); returns the shadow dict.
-    """
-    saved: dict[str, Any] = st.session_state.setdefault(f"{prefix}__saved", dict(defaults))
-    for name, default in defaults.items():
-        saved.setdefault(name, default)
-        widget_key = f"{prefix}_{name}"
-        if widget_key in st.session_state:
-            saved[name] = st.session_state[widget_key]
-        else:
-            st.session_state[widget_key] = saved[name]
-    return saved
 
 
 def _notice_key(run_key: str) -> str:
@@ -281,10 +264,10 @@ _SWITCH_KEY = "lstm_viz.live.switch_to_explorer"
 
 def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
     """Save the model being trained (into models/ or as a download) or open it on the Gate Explorer."""
-    from lstm_viz.explorer.sources import MODELS_DIR
+    from lstm_viz.app.sources import MODELS_DIR
+    from lstm_viz.app.ui import open_in_explorer
     from lstm_viz.training.checkpoints import checkpoint_bytes
     from lstm_viz.training.live import checkpoint_path
-    from lstm_viz.ui.widgets import open_in_explorer
 
     if st.session_state.pop(_SWITCH_KEY, False):
         st.switch_page("pages/explorer.py")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import torch
@@ -23,9 +23,6 @@ from lstm_viz.core.device import pick_device
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import count_parameters
-
-if TYPE_CHECKING:
-    from lstm_viz.lstmp.latency import Latency
 
 __all__ = [
     "LATENCY_SECONDS",
@@ -45,7 +42,6 @@ __all__ = [
     "parse_size",
     "quiet",
     "state_sizes",
-    "summary_table",
     "validate_pair",
 ]
 
@@ -330,33 +326,5 @@ def state_sizes(module: nn.LSTM, batch: int = 2, seq_len: int = 3) -> dict[str, 
 # ----------------------------------------------------------------------------------------------------
 
 
-def summary_table(
-    lstm: nn.LSTM,
-    lstmp: nn.LSTM,
-    batch: int = 2,
-    seq_len: int = 3,
-    latency: Sequence[Latency] | None = None,
-) -> pd.DataFrame:
-    """One row per measure (parameters, multiply-adds per step, output/h_n/c_n shapes, latency), both models.
-
-    Columns: ``measure``, ``LSTM``, ``LSTMP``, ``LSTMP / LSTM`` (a ratio where the measure is a number).
-    """
-    sizes = [state_sizes(m, batch, seq_len) for m in (lstm, lstmp)]
-    macs = [multiply_adds_per_step(m) for m in (lstm, lstmp)]
-    rows: list[tuple[str, object, object]] = [
-        ("parameters", count_parameters(lstm), count_parameters(lstmp)),
-        ("multiply-adds per step (matmul)", macs[0]["matmul"], macs[1]["matmul"]),
-        ("multiply-adds per step (total)", macs[0]["total"], macs[1]["total"]),
-    ]
-    for key in ("output", "h_n", "c_n"):
-        rows.append((f"{key} shape (batch {batch}, T {seq_len})", str(sizes[0][key]), str(sizes[1][key])))
-    if latency is not None:
-        medians = (round(latency[0].median_ms, 4), round(latency[1].median_ms, 4))
-        rows.append(("forward latency, median ms", *medians))
-    out = []
-    for measure, a, b in rows:
-        ratio = f"{b / a:.3f}" if isinstance(a, int | float) and isinstance(b, int | float) and a else ""
-        out.append({"measure": measure, "LSTM": str(a), "LSTMP": str(b), "LSTMP / LSTM": ratio})
-    return pd.DataFrame(out)
 
 

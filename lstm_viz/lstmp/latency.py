@@ -1,5 +1,5 @@
 """LSTM vs LSTMP latency: a timed forward pass of each, with its spread, its device and a budget that refuses
-measurements that would take minutes."""
+measurements that would take minutes; and the summary table of both models' costs, latency included."""
 
 from __future__ import annotations
 
@@ -9,17 +9,28 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 from torch import nn
 
 from lstm_viz.core.device import small_model_threads, torch_threads
-from lstm_viz.lstmp.anatomy import MAX_BATCH, MAX_LATENCY_WORK, MAX_SEQ_LEN, multiply_adds_per_step, parse_size, quiet
+from lstm_viz.lstmp.anatomy import (
+    MAX_BATCH,
+    MAX_LATENCY_WORK,
+    MAX_SEQ_LEN,
+    multiply_adds_per_step,
+    parse_size,
+    quiet,
+    state_sizes,
+)
+from lstm_viz.tasks import count_parameters
 
 __all__ = [
     "Latency",
     "check_latency_work",
     "kernel_note",
     "measure_latency",
+    "summary_table",
 ]
 
 # ----------------------------------------------------------------------------------------------------
@@ -179,3 +190,31 @@ def measure_latency(
     ]
 
 
+def summary_table(
+    lstm: nn.LSTM,
+    lstmp: nn.LSTM,
+    batch: int = 2,
+    seq_len: int = 3,
+    latency: Sequence[Latency] | None = None,
+) -> pd.DataFrame:
+    """One row per measure (parameters, multiply-adds per step, output/h_n/c_n shapes, latency), both models.
+
+    Columns: ``measure``, ``LSTM``, ``LSTMP``, ``LSTMP / LSTM`` (a ratio where the measure is a number).
+    """
+    sizes = [state_sizes(m, batch, seq_len) for m in (lstm, lstmp)]
+    macs = [multiply_adds_per_step(m) for m in (lstm, lstmp)]
+    rows: list[tuple[str, object, object]] = [
+        ("parameters", count_parameters(lstm), count_parameters(lstmp)),
+        ("multiply-adds per step (matmul)", macs[0]["matmul"], macs[1]["matmul"]),
+        ("multiply-adds per step (total)", macs[0]["total"], macs[1]["total"]),
+    ]
+    for key in ("output", "h_n", "c_n"):
+        rows.append((f"{key} shape (batch {batch}, T {seq_len})", str(sizes[0][key]), str(sizes[1][key])))
+    if latency is not None:
+        medians = (round(latency[0].median_ms, 4), round(latency[1].median_ms, 4))
+        rows.append(("forward latency, median ms", *medians))
+    out = []
+    for measure, a, b in rows:
+        ratio = f"{b / a:.3f}" if isinstance(a, int | float) and isinstance(b, int | float) and a else ""
+        out.append({"measure": measure, "LSTM": str(a), "LSTMP": str(b), "LSTMP / LSTM": ratio})
+    return pd.DataFrame(out)

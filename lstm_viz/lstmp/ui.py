@@ -1,4 +1,4 @@
-"""Streamlit sections of the LSTM vs LSTMP page (pages/logic.py): sizes, cost, live training, same input, sweep.
+"""Streamlit sections of the LSTM vs LSTMP page (pages/lstm_vs_lstmp.py): sizes, cost, live training, same input, sweep.
 
 Each ``*_section`` draws one tab from the logic in :mod:`lstm_viz.lstmp` and the figures in
 :mod:`lstm_viz.lstmp.figures`; state lives in ``st.session_state`` under ``cmp_*`` keys (the paired run under
@@ -10,12 +10,12 @@ from __future__ import annotations
 import streamlit as st
 
 from lstm_viz import lstmp as logic
-from lstm_viz.live.figures import thin
-from lstm_viz.live.ui import remembered
+from lstm_viz.app.ui import remembered
 from lstm_viz.lstmp import figures as cf
 from lstm_viz.paths import SWEEP_FILE
 from lstm_viz.training.live import TICK_SECONDS
 from lstm_viz.viz.gates import gate_heatmaps, panels_of
+from lstm_viz.viz.history import thin
 
 __all__ = ["cost_section", "input_section", "size_inputs", "sweep_section", "train_section"]
 

@@ -8,10 +8,15 @@ asks the task.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from lstm_viz.tasks.base import Task
+
+class Task(Protocol):
+    """What the registry needs of a task (the whole protocol is ``lstm_viz.tasks.base.Task``)."""
+
+    kind: str
+    training_names: Mapping[str, Mapping[str, Any]]
 
 __all__ = ["get_task", "kinds", "register", "registered", "task_for", "training_names"]
 

@@ -2,7 +2,7 @@
 
 Every builder is a pure function: it takes a ``Recording`` (and choices) and returns a
 ``plotly.graph_objects.Figure`` without showing it. Big recordings are reduced to a cell budget
-(``lstm_viz.budget``) and the figure says so in its subtitle. Heatmap columns are categories named after their step
+(``lstm_viz.viz.budget``) and the figure says so in its subtitle. Heatmap columns are categories named after their step
 and input (``t 3 · x = 0.25``), so hovering any cell shows t, the unit, the input value and the exact value while
 the per-cell payload stays one float.
 """

@@ -3,7 +3,7 @@ typing a new sequence re-records, every tab draws, and bad input shows a message
 
 from __future__ import annotations
 
-from lstm_viz.explorer.sources import default_checkpoint
+from lstm_viz.app.sources import default_checkpoint
 from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
 
 CHART = "[data-testid='stPlotlyChart']"

@@ -39,13 +39,13 @@ def open_tab(page, name: str) -> None:
     page.wait_for_timeout(500)
 
 
-def test_compare_page_every_tab(page, app_url):
-    open_page(page, app_url, "compare")
+def test_lstmp_page_every_tab(page, app_url):
+    open_page(page, app_url, "lstm_vs_lstmp")
     assert_no_exception(page)
     wait_for(lambda: "weight_hr_l0" in chart_text(page, "Parameters per tensor"), 60, "the parameter bars")
     assert "LSTM 4,608 vs LSTMP 1,792" in chart_text(page, "Parameters per tensor")
     wait_for(lambda: "median" in chart_text(page, "Forward latency"), 60, "the latency chart")
-    page.screenshot(path="/tmp/compare_cost.png", full_page=True)
+    page.screenshot(path="/tmp/lstmp_cost.png", full_page=True)
 
     # bad sizes are refused with nn.LSTM's reason; fixing them brings everything back
     type_into(page, "proj_size (LSTMP)", "32")
@@ -76,7 +76,7 @@ def test_compare_page_every_tab(page, app_url):
     assert "LSTM test" in chart_text(page, "against epoch")
     wait_for(lambda: "LSTMP loss" in chart_text(page, "against wall time"), 30, "the curves against wall time")
     assert_no_exception(page)
-    page.screenshot(path="/tmp/compare_train.png", full_page=True)
+    page.screenshot(path="/tmp/lstmp_train.png", full_page=True)
 
     # the same typed input through both: gate heatmaps and the projection
     open_tab(page, "Same input, side by side")
@@ -86,7 +86,7 @@ def test_compare_page_every_tab(page, app_url):
     assert page.get_by_text(re.compile(r"200 − 55 = 145; the model says 145: right")).count() == 2
     wait_for(lambda: "m = o·tanh(c), before projection" in chart_text(page, "h = W_hr m"), 30, "the projection")
     wait_for(lambda: "forget gate" in chart_text(page, "LSTMP: subtraction LSTMP"), 30, "the LSTMP heatmaps")
-    page.screenshot(path="/tmp/compare_input.png", full_page=True)
+    page.screenshot(path="/tmp/lstmp_input.png", full_page=True)
     type_into(page, "a − b, typed once, fed to both models", "300 - 5")
     assert "does not fit in 8 bits" in error_text(page)
     assert_no_exception(page)
@@ -96,5 +96,5 @@ def test_compare_page_every_tab(page, app_url):
     wait_for(lambda: "P=8" in chart_text(page, "proj_size sweep"), 30, "the shipped sweep")
     assert "LSTM" in chart_text(page, "proj_size sweep")
     assert page.get_by_text(re.compile(r"proj_size \d+ is the smallest projection")).count() >= 1
-    page.screenshot(path="/tmp/compare_sweep.png", full_page=True)
+    page.screenshot(path="/tmp/lstmp_sweep.png", full_page=True)
     assert_no_exception(page)

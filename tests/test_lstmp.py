@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from lstm_viz import lstmp as compare
+from lstm_viz import lstmp as lstmp_api
 from lstm_viz.cli import main as cli_main
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.lstmp import (
@@ -333,7 +333,7 @@ def test_projection_figure_panels() -> None:
 
 
 def test_module_docstrings() -> None:
-    assert compare.__doc__ and cf.__doc__
+    assert lstmp_api.__doc__ and cf.__doc__
 
 
 # ---- paired training (lockstep), with a fake trainer so it runs in milliseconds ------------------------------
@@ -342,10 +342,10 @@ def test_module_docstrings() -> None:
 class FakeTrainer:
     """Enough of lstm_viz.training.Trainer for LiveRun: epochs, history, set_lr, a model."""
 
-    def __init__(self, settings: compare.TrainSettings, name: str, fail_at: int | None = None) -> None:
+    def __init__(self, settings: lstmp_api.TrainSettings, name: str, fail_at: int | None = None) -> None:
         self.name, self.epoch, self.history, self.lr = name, 0, [], settings.lr
         self.fail_at = fail_at
-        self.model = build_model(compare.task_model_config(compare.validate_pair(2, 8, 2), name))
+        self.model = build_model(lstmp_api.task_model_config(lstmp_api.validate_pair(2, 8, 2), name))
 
     def train_epochs(self, n: int) -> list[dict]:
         rows = []
@@ -363,14 +363,14 @@ class FakeTrainer:
         self.lr = lr
 
 
-def _pair(epochs: int = 4, **fake) -> compare.PairedRun:
-    settings = compare.TrainSettings(8, 2, epochs=epochs)
-    return compare.PairedRun(settings, factory=lambda s, name: FakeTrainer(s, name, **fake))
+def _pair(epochs: int = 4, **fake) -> lstmp_api.PairedRun:
+    settings = lstmp_api.TrainSettings(8, 2, epochs=epochs)
+    return lstmp_api.PairedRun(settings, factory=lambda s, name: FakeTrainer(s, name, **fake))
 
 
 def test_paired_run_trains_in_lockstep() -> None:
     pair = _pair(epochs=4)
-    assert pair.state is compare.RunState.IDLE and pair.history_frame().empty and pair.final_table().empty
+    assert pair.state is lstmp_api.RunState.IDLE and pair.history_frame().empty and pair.final_table().empty
     pair.start()
     assert pair.running
     trained = pair.tick(budget=0.0)  # at least one epoch: the side behind (the LSTM, first)
@@ -381,7 +381,7 @@ def test_paired_run_trains_in_lockstep() -> None:
         pair.tick(budget=10.0)
         epochs = [r.epoch for r in pair.runs.values()]
         assert max(epochs) - min(epochs) <= 1
-    assert pair.state is compare.RunState.FINISHED and pair.epoch == 4
+    assert pair.state is lstmp_api.RunState.FINISHED and pair.epoch == 4
     frame = pair.history_frame()
     assert list(frame.columns[:3]) == ["model", "epoch", "seconds"]
     lstm = frame[frame["model"] == "LSTM"]
@@ -398,7 +398,7 @@ def test_paired_run_controls_apply_to_both() -> None:
     pair.start()
     pair.tick(0.0)
     pair.pause()
-    assert all(r.state is compare.RunState.PAUSED for r in pair.runs.values())
+    assert all(r.state is lstmp_api.RunState.PAUSED for r in pair.runs.values())
     assert pair.tick(1.0) == 0
     pair.resume()
     assert pair.running
@@ -413,7 +413,7 @@ def test_paired_run_controls_apply_to_both() -> None:
     assert pair.epoch == 5
     assert "epoch 5 / 5" in pair.progress().label()
     pair.reset()
-    assert pair.state is compare.RunState.IDLE and pair.models() == {"LSTM": None, "LSTMP": None}
+    assert pair.state is lstmp_api.RunState.IDLE and pair.models() == {"LSTM": None, "LSTMP": None}
 
 
 def test_paired_run_failure_stops_both_with_the_reason() -> None:
@@ -421,13 +421,13 @@ def test_paired_run_failure_stops_both_with_the_reason() -> None:
     pair.start()
     while pair.running:
         pair.tick(1.0)
-    assert pair.state is compare.RunState.FAILED
+    assert pair.state is lstmp_api.RunState.FAILED
     assert "nan" in pair.error.lower() and "LSTM" in pair.error
 
 
 def test_paired_run_real_trainers_share_data_and_seed() -> None:
-    settings = compare.TrainSettings(8, 2, seed=3, epochs=1)
-    trainers = {name: compare.make_pair_trainer(settings, name) for name in compare.MODEL_NAMES}
+    settings = lstmp_api.TrainSettings(8, 2, seed=3, epochs=1)
+    trainers = {name: lstmp_api.make_pair_trainer(settings, name) for name in lstmp_api.MODEL_NAMES}
     a, b = trainers["LSTM"], trainers["LSTMP"]
     assert torch.equal(a.data.x_train, b.data.x_train) and torch.equal(a.data.y_test, b.data.y_test)
     assert a.seed == b.seed == 3 and a.lr == b.lr == settings.lr
@@ -438,20 +438,20 @@ def test_paired_run_real_trainers_share_data_and_seed() -> None:
 
 
 def test_train_settings_validation() -> None:
-    assert compare.parse_train_settings("20", "0.01", "822") == {"epochs": 20, "lr": 0.01, "seed": 822}
+    assert lstmp_api.parse_train_settings("20", "0.01", "822") == {"epochs": 20, "lr": 0.01, "seed": 822}
     for bad, fragment in ((("x", "0.01", "1"), "epochs"), (("5", "-1", "1"), "learning rate"),
                           (("5", "0.01", "a"), "seed")):
         with pytest.raises(ValueError, match=fragment):
-            compare.parse_train_settings(*bad)
+            lstmp_api.parse_train_settings(*bad)
     with pytest.raises(ValueError, match="live training here is capped"):
-        compare.check_trainable(validate_pair(2, 1024, 8))
+        lstmp_api.check_trainable(validate_pair(2, 1024, 8))
 
 
 # ---- sweep --------------------------------------------------------------------------------------------------
 
 
 def test_plan_sweep_and_refusals() -> None:
-    plan = compare.plan_sweep("32", "16, 1 4,4", "3", "0 1")
+    plan = lstmp_api.plan_sweep("32", "16, 1 4,4", "3", "0 1")
     assert plan.proj_sizes == (1, 4, 16) and plan.seeds == (0, 1)
     assert plan.points()[:3] == [(0, 0), (0, 1), (1, 0)] and len(plan.points()) == 8
     for args, fragment in [
@@ -463,36 +463,36 @@ def test_plan_sweep_and_refusals() -> None:
         (("8", "1,2,3,4,5,6,7", "3", ",".join(map(str, range(40)))), "training runs is more than"),
     ]:
         with pytest.raises(ValueError, match=fragment):
-            compare.plan_sweep(*args)
+            lstmp_api.plan_sweep(*args)
 
 
 def test_run_sweep_reports_progress_and_roundtrips(tmp_path) -> None:
-    plan = compare.plan_sweep(8, "2, 4", 2, "0, 5")
+    plan = lstmp_api.plan_sweep(8, "2, 4", 2, "0, 5")
     calls = []
 
     def fake_point(hidden, proj, epochs, seed, lr, data):
         return {"proj_size": proj, "seed": seed, "parameters": 100 + proj, "test_exact_match": 0.5, "epochs": epochs}
 
-    results = compare.run_sweep(plan, point=fake_point, on_point=lambda k, n, row: calls.append((k, n)))
+    results = lstmp_api.run_sweep(plan, point=fake_point, on_point=lambda k, n, row: calls.append((k, n)))
     assert calls == [(k, 6) for k in range(1, 7)]
     assert list(results["proj_size"]) == [0, 0, 2, 2, 4, 4]
     path = tmp_path / "sweep.json"
-    path.write_text(__import__("json").dumps(compare.sweep_document(plan, results)))
-    plan2, results2 = compare.load_sweep(path)
+    path.write_text(__import__("json").dumps(lstmp_api.sweep_document(plan, results)))
+    plan2, results2 = lstmp_api.load_sweep(path)
     assert plan2 == plan
     pd.testing.assert_frame_equal(results2, results)
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not a sweep result file"):
-        compare.load_sweep(bad)
+        lstmp_api.load_sweep(bad)
     with pytest.raises(ValueError, match="python -m lstm_viz lstmp-sweep"):
-        compare.load_sweep(tmp_path / "missing.json")
+        lstmp_api.load_sweep(tmp_path / "missing.json")
 
 
 def test_shipped_sweep_is_complete_and_documented() -> None:
     from pathlib import Path
 
-    plan, results = compare.load_sweep(Path(__file__).resolve().parents[1] / "models" / "proj_sweep.json")
+    plan, results = lstmp_api.load_sweep(Path(__file__).resolve().parents[1] / "models" / "proj_sweep.json")
     assert sorted(zip(results["proj_size"], results["seed"], strict=True)) == sorted(plan.points())
     assert (results["epochs"] == plan.epochs).all()
     for proj in set(results["proj_size"]):  # parameters match a freshly built model of that size
@@ -504,15 +504,15 @@ def test_shipped_sweep_is_complete_and_documented() -> None:
 def test_sweep_summary_reads_the_results() -> None:
     frame = pd.DataFrame({"proj_size": [0, 0, 2, 2, 4, 4], "parameters": [100, 100, 30, 30, 50, 50],
                           "test_exact_match": [1.0, 0.98, 0.5, 1.0, 1.0, 0.99]})
-    text = compare.sweep_summary(frame)
+    text = lstmp_api.sweep_summary(frame)
     assert text.startswith("proj_size 4 is the smallest") and "50% of its parameters (50 vs 100)" in text
     worse = frame.assign(test_exact_match=[1.0, 1.0, 0.5, 0.5, 0.7, 0.7])
-    assert "the best was proj_size 4 with 70.0%" in compare.sweep_summary(worse)
-    assert "needs the plain LSTM" in compare.sweep_summary(frame[frame["proj_size"] > 0])
+    assert "the best was proj_size 4 with 70.0%" in lstmp_api.sweep_summary(worse)
+    assert "needs the plain LSTM" in lstmp_api.sweep_summary(frame[frame["proj_size"] > 0])
 
 
 def test_sweep_point_really_trains() -> None:
-    row = compare.sweep_point(4, 1, 1, 0)
+    row = lstmp_api.sweep_point(4, 1, 1, 0)
     model = build_model(subtraction.model_config(hidden_size=4, proj_size=1))
     assert row["parameters"] == count_parameters(model) and row["epochs"] == 1
     assert 0 <= row["test_exact_match"] <= 1 and row["seconds"] > 0 and 0 <= row["all_pairs_exact_match"] <= 1
@@ -524,7 +524,7 @@ def test_cli_writes_the_json(tmp_path, capsys) -> None:
                          "--out", str(out)])
     assert code == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(out)
-    plan, results = compare.load_sweep(out)
+    plan, results = lstmp_api.load_sweep(out)
     assert plan.hidden_size == 4 and list(results["proj_size"]) == [0, 1]
     assert cli_main(["lstmp-sweep", "--proj-sizes", "40", "--out", str(out)]) == 2
     assert "proj_sizes: 40 is outside" in capsys.readouterr().err
@@ -534,36 +534,36 @@ def test_cli_writes_the_json(tmp_path, capsys) -> None:
 
 
 def test_side_by_side_records_both_and_projection_is_w_hr_m() -> None:
-    models = compare.fresh_task_pair(validate_pair(2, 8, 3))
-    sides = compare.side_by_side(models, "123 - 61")
+    models = lstmp_api.fresh_task_pair(validate_pair(2, 8, 3))
+    sides = lstmp_api.side_by_side(models, "123 - 61")
     assert set(sides) == {"LSTM", "LSTMP"}
     assert sides["LSTM"].recording.h.shape == (1, 1, 1, 8, 8)
     assert sides["LSTMP"].recording.h.shape == (1, 1, 1, 8, 3)
     assert sides["LSTMP"].recording.m.shape == (1, 1, 1, 8, 8)
-    m, w_hr, h, labels = compare.projection_arrays(models["LSTMP"], sides["LSTMP"].recording)
+    m, w_hr, h, labels = lstmp_api.projection_arrays(models["LSTMP"], sides["LSTMP"].recording)
     np.testing.assert_allclose(h, m @ w_hr.T, atol=1e-5)
     assert w_hr.shape == (3, 8) and labels[0] == "t 0 · 11"  # 123 and 61 both end in bit 1
     with pytest.raises(ValueError, match="Example"):
-        compare.side_by_side(models, "300 - 5")
+        lstmp_api.side_by_side(models, "300 - 5")
     with pytest.raises(ValueError, match="no projection"):
-        compare.projection_arrays(models["LSTM"], sides["LSTM"].recording)
+        lstmp_api.projection_arrays(models["LSTM"], sides["LSTM"].recording)
 
 
 def test_shipped_pair_answers_right() -> None:
     from pathlib import Path
 
-    models = compare.shipped_pair(Path(__file__).resolve().parents[1] / "models")
-    sides = compare.side_by_side(models, "123 - 61")
+    models = lstmp_api.shipped_pair(Path(__file__).resolve().parents[1] / "models")
+    sides = lstmp_api.side_by_side(models, "123 - 61")
     assert all(side.answer.correct and side.answer.prediction == 62 for side in sides.values())
     assert models["LSTMP"].config.proj_size > 0 and models["LSTM"].config.proj_size == 0
 
 
 def test_kernel_note_and_latency_budget() -> None:
-    assert compare.kernel_note("cpu") is None or "oneDNN" in compare.kernel_note("cpu")
-    assert compare.kernel_note("cuda") is None
+    assert lstmp_api.kernel_note("cpu") is None or "oneDNN" in lstmp_api.kernel_note("cpu")
+    assert lstmp_api.kernel_note("cuda") is None
     lstm, lstmp = build_pair(validate_pair(64, 1024, 8), device="meta")
     with pytest.raises(ValueError, match="Use a smaller batch"):
-        compare.check_latency_work((lstm, lstmp), 1024, 4096, 30)
-    assert compare.check_latency_work((lstm, lstmp), "1", " 8", "5") == (1, 8, 5)
+        lstmp_api.check_latency_work((lstm, lstmp), 1024, 4096, 30)
+    assert lstmp_api.check_latency_work((lstm, lstmp), "1", " 8", "5") == (1, 8, 5)
     with pytest.raises(ValueError, match="runs must be at least 3"):
-        compare.check_latency_work((lstm, lstmp), 1, 8, 1)
+        lstmp_api.check_latency_work((lstm, lstmp), 1, 8, 1)

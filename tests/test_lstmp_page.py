@@ -1,4 +1,4 @@
-"""Smoke tests of pages/compare.py with Streamlit's AppTest (no browser; Plotly is not rendered here)."""
+"""Smoke tests of pages/lstm_vs_lstmp.py with Streamlit's AppTest (no browser; Plotly is not rendered here)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "compare.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "lstm_vs_lstmp.py")
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from lstm_viz.app.ui import ensure_app_shell
 from lstm_viz.lstmp import ui as cw
-from lstm_viz.ui.shell import ensure_app_shell
 
 ensure_app_shell()
 st.title("LSTM vs LSTMP")

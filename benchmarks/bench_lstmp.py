@@ -1,7 +1,7 @@
 """LSTM vs LSTMP, measured in one run: parameters, multiply-adds, forward latency and training time per epoch.
 
-    python benchmarks/bench_compare.py            # a few sizes, about a minute on a CPU
-    python benchmarks/bench_compare.py --quick    # one size
+    python benchmarks/bench_lstmp.py            # a few sizes, about a minute on a CPU
+    python benchmarks/bench_lstmp.py --quick    # one size
 
 Prints, per (hidden_size, proj_size, batch, T), the LSTMP/LSTM ratios of parameters, multiply-adds per step and
 median forward latency (both models timed interleaved, run by run, on the current device), and the ratio of
@@ -19,18 +19,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lstm_viz import lstmp as compare
+from lstm_viz import lstmp as lstmp_api
 from lstm_viz.core.device import describe_device
+from lstm_viz.tasks import count_parameters
 
 SIZES = [(32, 8, 1, 64), (32, 8, 128, 8), (256, 64, 1, 64), (256, 64, 32, 64), (1024, 256, 8, 64)]
 
 
 def forward_row(hidden: int, proj: int, batch: int, steps: int, runs: int) -> str:
-    spec = compare.validate_pair(2 if hidden <= 32 else 64, hidden, proj)
-    lstm, lstmp = compare.build_pair(spec)
-    params = compare.count_parameters(lstmp) / compare.count_parameters(lstm)
-    macs = compare.multiply_adds_per_step(lstmp)["total"] / compare.multiply_adds_per_step(lstm)["total"]
-    a, b = compare.measure_latency((lstm, lstmp), batch, steps, runs=runs, max_seconds=20)
+    spec = lstmp_api.validate_pair(2 if hidden <= 32 else 64, hidden, proj)
+    lstm, lstmp = lstmp_api.build_pair(spec)
+    params = count_parameters(lstmp) / count_parameters(lstm)
+    macs = lstmp_api.multiply_adds_per_step(lstmp)["total"] / lstmp_api.multiply_adds_per_step(lstm)["total"]
+    a, b = lstmp_api.measure_latency((lstm, lstmp), batch, steps, runs=runs, max_seconds=20)
     return (
         f"H {hidden:>4} P {proj:>3} batch {batch:>3} T {steps:>3} | params {params:.3f} | MACs {macs:.3f} | "
         f"latency {a.median_ms:8.3f} ms → {b.median_ms:8.3f} ms = {b.median_ms / a.median_ms:.2f}× "
@@ -39,10 +40,10 @@ def forward_row(hidden: int, proj: int, batch: int, steps: int, runs: int) -> st
 
 
 def training_row(hidden: int, proj: int, epochs: int) -> str:
-    settings = compare.TrainSettings(hidden, proj, epochs=epochs, seed=822)
+    settings = lstmp_api.TrainSettings(hidden, proj, epochs=epochs, seed=822)
     seconds = {}
-    for name in compare.MODEL_NAMES:
-        trainer = compare.make_pair_trainer(settings, name)
+    for name in lstmp_api.MODEL_NAMES:
+        trainer = lstmp_api.make_pair_trainer(settings, name)
         history = trainer.train_epochs(epochs)
         seconds[name] = statistics.median(float(r["seconds"]) for r in history)
     ratio = seconds["LSTMP"] / seconds["LSTM"]

@@ -1,4 +1,5 @@
-"""Streamlit helpers shared by pages: the sidebar model picker, the model in use, cached recordings, error boxes.
+"""Streamlit glue shared by every page: the app shell, the sidebar model picker, the model in use, cached
+recordings, error boxes and widget values that survive page changes.
 
 ``app.py`` calls :func:`sidebar_model_picker` inside ``with st.sidebar:``; any page calls :func:`current_model`,
 which also works when the page runs alone (e.g. under ``AppTest``): then it opens the first shipped subtraction
@@ -9,15 +10,16 @@ the reason and keeps the previous model, so nothing on the page is lost.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
 from torch import nn
 
-from lstm_viz.core.recording import Recording
-from lstm_viz.explorer.sources import (
+from lstm_viz.app.sources import (
     MAX_RANDOM_HIDDEN,
     MAX_RANDOM_INPUT,
     MAX_RANDOM_LAYERS,
@@ -30,12 +32,15 @@ from lstm_viz.explorer.sources import (
     random_model,
     shipped_checkpoints,
 )
+from lstm_viz.core.recording import Recording
 from lstm_viz.tasks import LSTMVizModel
 
 __all__ = [
     "cached_recording",
     "current_model",
+    "ensure_app_shell",
     "open_in_explorer",
+    "remembered",
     "show_input_error",
     "sidebar_model_picker",
 ]
@@ -210,3 +215,36 @@ def cached_recording(loaded: LoadedModel, x: torch.Tensor) -> Recording:
 def show_input_error(err: Exception, what: str = "input") -> None:
     """An error box that says what was wrong with the user's ``what`` and how to fix it (never a traceback)."""
     st.error(f"**This {what} cannot be used.** {err}", icon=":material/warning:")
+
+
+def remembered(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep widget values across page changes: Streamlit forgets the state of widgets that were not drawn.
+
+    For every name in ``defaults`` the widget key is ``f"{prefix}_{name}"``; its last value is kept in a shadow
+    dict ``st.session_state[f"{prefix}__saved"]`` and put back before the widget is drawn again. Call it before
+    drawing the widgets (with ``key=f"{prefix}_{name}"`` and no ``value=``); returns the shadow dict.
+    """
+    saved: dict[str, Any] = st.session_state.setdefault(f"{prefix}__saved", dict(defaults))
+    for name, default in defaults.items():
+        saved.setdefault(name, default)
+        widget_key = f"{prefix}_{name}"
+        if widget_key in st.session_state:
+            saved[name] = st.session_state[widget_key]
+        else:
+            st.session_state[widget_key] = saved[name]
+    return saved
+
+
+# Streamlit still has its first multipage mode (a ``pages/`` folder next to the entry script). Until app.py has run
+# ``st.navigation`` once in the process, a request for ``/explorer`` runs ``pages/explorer.py`` alone: no shared
+# sidebar, file names as page titles. ``ensure_app_shell()`` at the top of a page notices that and reruns through
+# app.py, which then shows the same page with the sidebar.
+def ensure_app_shell() -> None:
+    """Rerun through app.py if this page was started by Streamlit's pages-folder mode instead of st.navigation."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a future Streamlit without the old mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False  # what st.navigation itself sets on its first call
+        st.rerun()

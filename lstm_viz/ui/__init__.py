@@ -1,2 +1,0 @@
-"""App glue shared by every page: the sidebar model picker, cached recordings, error boxes and the app shell.
-"""
