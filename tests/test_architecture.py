@@ -111,7 +111,7 @@ def test_no_import_cycles():
 
 def test_streamlit_only_in_ui_modules():
     offenders = []
-    for module, path in MODULES.items():
+    for path in MODULES.values():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names = []

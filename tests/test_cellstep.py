@@ -1,4 +1,4 @@
-"""Tests for lstm_viz.core.reference and lstm_viz.cell_step (one cell step with numbers, parity, RNNCell vs RNN) and its figures."""
+"""Tests for lstm_viz.core.reference and lstm_viz.cell_step: one cell step with numbers, parity, RNNCell vs RNN."""
 
 from __future__ import annotations
 
