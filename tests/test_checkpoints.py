@@ -236,3 +236,17 @@ def test_shipped_checkpoints(name):
         assert ckpt.config.cell == ("gru" if name == "subtraction_gru" else "lstm")
         assert ckpt.config.proj_size == (8 if name == "subtraction_lstmp" else 0)
         assert ckpt.history[-1]["test_exact_match"] == 1.0
+
+
+def test_shipped_regressor_is_reproducible():
+    """Seed 002's regressor: documented, selectable as a task, and its command gives the same loss again."""
+    path = MODELS / "regressor.pt"
+    ckpt = load_checkpoint(path)
+    command = ckpt.meta["command"]
+    assert command == "python -m lstm_viz train regressor --seed 0 --out models/regressor.pt --quiet"
+    assert command in (MODELS / "README.md").read_text()
+    assert ckpt.config.kind == "regressor" and ckpt.config.input_size == 10 and ckpt.config.num_layers == 2
+    again = make_trainer("regressor", seed=0, device="cpu")
+    history = again.train_epochs(len(ckpt.history))
+    assert history[-1]["loss"] == pytest.approx(ckpt.history[-1]["loss"], rel=1e-4)
+    assert history[-1]["loss"] < history[0]["loss"] / 10

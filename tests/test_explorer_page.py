@@ -140,3 +140,19 @@ def test_vector_input_with_the_wrong_width_is_refused_politely():
     no_exception(at)
     assert any("expects 3 per step" in e.value for e in at.error)
     assert "explorer_heatmaps" in charts(at)
+
+
+def test_shipped_regressor_reads_rows_of_ten_features():
+    """Seed 002's regressor is selectable: its default input is 5 rows of 10 numbers and its answer is shown."""
+    from lstm_viz.app.sources import MODELS_DIR, load_shipped
+
+    at = page_with(load_shipped(MODELS_DIR / "regressor.pt"))
+    no_exception(at)
+    box = at.text_area(key="explorer_text_regressor_10")
+    assert len(box.value.splitlines()) == 5 and all(len(row.split(",")) == 10 for row in box.value.splitlines())
+    assert any("The regressor outputs" in i.value for i in at.info)
+    figures = charts(at)
+    assert "explorer_heatmaps" in figures and "explorer_answer" in figures
+    box.set_value("0, 1, 0, 1, 0, 1, 0, 1, 0, 1; 1, 1, 1, 1, 1, 1, 1, 1, 1, 1").run()
+    no_exception(at)
+    assert any("The regressor outputs" in i.value for i in at.info)

@@ -46,6 +46,7 @@ _PREFERRED = (
     "toy_statquest.pt",
     "toy_lstm.pt",
     "subtraction_gru.pt",
+    "regressor.pt",
 )
 
 Origin = Literal["shipped", "random", "upload", "session"]
