@@ -1,0 +1,319 @@
+"""Interventions: clamp, ablate or patch any gate or state at chosen steps and units, and run the cell on from there.
+
+An :class:`Intervention` names a recorded tensor (``layer1.bwd.c``), the time steps (positions in the input, for
+both directions) and the units it replaces, and the value it puts there. When that tensor is computed at a chosen
+step, the chosen units are replaced, and everything computed afterwards uses the replaced value: the same step's c
+and h, later steps, later layers, the output, h_n and c_n. The equations, with the replaced values written in::
+
+    i, f, g, o  ← the gates of x_t and h_{t-1}, then replaced where asked
+    c_t = f ⊙ c_{t-1} + i ⊙ g,   then replaced where asked
+    m_t = o ⊙ tanh(c_t),  h_t = m_t (or W_hr m_t for an LSTMP),   then h replaced where asked
+
+For a GRU the tensors are r, z, n, h: ``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``, ``h = (1 − z) ⊙ n + z ⊙
+h_prev``, each replaced where asked as soon as it is computed.
+
+:func:`plan` checks interventions against a module's shape (a bad name, step or unit is a ValueError naming what
+exists) and groups them by layer and direction; :func:`run_lstm_layer` / :func:`run_gru_layer` run one layer and
+direction step by step with the replacements. They use only out-of-place operations, so the same code records
+(under ``no_grad``) and computes a differentiable forward pass under interventions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "Edit",
+    "Intervention",
+    "LayerPlan",
+    "parse_intervention",
+    "plan",
+    "run_gru_layer",
+    "run_lstm_layer",
+]
+
+_DIRECTIONS = ("fwd", "bwd")
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """Replace ``units`` of the recorded tensor ``name`` at ``steps`` by ``value``.
+
+    ``name``: ``layer{k}.{fwd|bwd}.{f|i|g|o|c|h}`` (``r|z|n|h`` for a GRU). ``steps``: time indices, positions in
+    the input for both directions; None = every step. ``units``: unit indices; None = every unit. ``value``: a
+    number, or a tensor broadcastable to ``(batch, len(steps), len(units))`` — e.g. ``other_rec.h[0, 0, :, 4:5]``
+    to patch step 4 from another run.
+    """
+
+    name: str
+    value: float | Tensor
+    steps: Sequence[int] | None = None
+    units: Sequence[int] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise ValueError(f"an intervention's name must be text like 'layer0.fwd.c', got {self.name!r}")
+        for what in ("steps", "units"):
+            chosen = getattr(self, what)
+            if chosen is None:
+                continue
+            if isinstance(chosen, int) and not isinstance(chosen, bool):
+                object.__setattr__(self, what, (chosen,))
+                continue
+            if isinstance(chosen, Tensor):
+                chosen = chosen.reshape(-1).tolist()
+            try:
+                items = tuple(chosen)
+            except TypeError:
+                raise ValueError(f"{what} must be a list of whole numbers or None, got {chosen!r}") from None
+            if not items or not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+                raise ValueError(f"{what} must be a non-empty list of whole numbers or None, got {chosen!r}")
+            object.__setattr__(self, what, items)
+        if not isinstance(self.value, Tensor):
+            try:
+                value = float(self.value)
+            except (TypeError, ValueError):
+                raise ValueError(f"an intervention's value must be a number or a tensor, got {self.value!r}") from None
+            object.__setattr__(self, "value", value)
+
+
+@dataclass
+class Edit:
+    """One replacement inside one layer and direction: ``tensor`` at the steps in ``values`` (step → value), on
+    ``units`` (None = all). ``rows_units`` (the ablation sweep's fast path) names one unit per batch row instead."""
+
+    tensor: str
+    values: dict[int, Tensor | float]
+    units: Tensor | None = None
+    rows_units: Tensor | None = None
+
+    def apply(self, t: int, x: Tensor) -> Tensor:
+        """``x`` (B, U) at step ``t`` with the replacement made (a new tensor; ``x`` is left as it was)."""
+        if t not in self.values:
+            return x
+        value = self.values[t]
+        if self.rows_units is not None:  # one unit per row: x[b, rows_units[b]] = value
+            index = self.rows_units.view(-1, 1)
+            fill = value if isinstance(value, Tensor) else torch.full_like(index, value, dtype=x.dtype)
+            return x.scatter(1, index, fill.to(x.dtype).expand(index.shape))
+        if self.units is None:
+            if isinstance(value, Tensor):
+                return value.to(x.dtype).expand_as(x).clone()
+            return torch.full_like(x, value)
+        value_t = value.to(x.dtype) if isinstance(value, Tensor) else x.new_tensor(value)
+        return x.index_put((torch.arange(x.shape[0], device=x.device)[:, None], self.units[None, :]),
+                           value_t.expand(x.shape[0], len(self.units)))  # fmt: skip
+
+
+@dataclass
+class LayerPlan:
+    """The edits of one layer and direction, by tensor name."""
+
+    edits: dict[str, list[Edit]] = field(default_factory=dict)
+
+    def apply(self, tensor: str, t: int, x: Tensor) -> Tensor:
+        for edit in self.edits.get(tensor, ()):
+            x = edit.apply(t, x)
+        return x
+
+    def add(self, edit: Edit) -> None:
+        self.edits.setdefault(edit.tensor, []).append(edit)
+
+
+def plan(
+    interventions: Iterable[Intervention] | None,
+    *,
+    num_layers: int,
+    num_directions: int,
+    seq_len: int,
+    batch: int,
+    sizes: dict[str, int],
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> dict[tuple[int, int], LayerPlan]:
+    """Check interventions against a module's shape and group them by (layer, direction).
+
+    ``sizes`` maps each tensor that can be replaced to its width (LSTM: f, i, g, o, c → hidden_size, h →
+    proj_size or hidden_size). ValueError, naming what exists, for a bad name, step, unit or value shape.
+    """
+    plans: dict[tuple[int, int], LayerPlan] = {}
+    tensors = ", ".join(sizes)
+    exists = (
+        f"this model has layer0…layer{num_layers - 1}, direction {' and '.join(_DIRECTIONS[:num_directions])}, "
+        f"tensors {tensors} (e.g. 'layer0.fwd.{next(iter(sizes))}')"
+    )
+    for item in interventions or ():
+        if not isinstance(item, Intervention):
+            raise ValueError(f"interventions must be Intervention objects, got {type(item).__name__}")
+        match = re.fullmatch(r"layer(\d+)\.(fwd|bwd)\.(\w+)", item.name)
+        if match is None:
+            raise ValueError(f"{item.name!r} is not a recording name like 'layer0.fwd.c'; {exists}")
+        layer, direction, tensor = int(match[1]), _DIRECTIONS.index(match[2]), match[3]
+        if layer >= num_layers or direction >= num_directions or tensor not in sizes:
+            raise ValueError(f"{item.name!r} is not in this model: {exists}")
+        steps = list(range(seq_len)) if item.steps is None else list(item.steps)
+        bad = [s for s in steps if not 0 <= s < seq_len]
+        if bad:
+            raise ValueError(f"{item.name}: step {bad[0]} is outside the input's steps 0…{seq_len - 1}")
+        if len(set(steps)) != len(steps):
+            raise ValueError(f"{item.name}: steps {steps} name a step twice")
+        width = sizes[tensor]
+        units = None
+        if item.units is not None:
+            bad = [u for u in item.units if not 0 <= u < width]
+            if bad:
+                raise ValueError(f"{item.name}: unit {bad[0]} is outside 0…{width - 1} ({tensor} has {width} units)")
+            units = torch.tensor(list(item.units), dtype=torch.long, device=device)
+        n_units = width if units is None else len(units)
+        values: dict[int, Tensor | float] = {}
+        if isinstance(item.value, Tensor):
+            value = item.value.detach() if not item.value.requires_grad else item.value
+            value = value.to(device=device, dtype=dtype) if device is not None or dtype is not None else value
+            try:
+                full = value.expand(batch, len(steps), n_units) if value.dim() <= 3 else None
+            except RuntimeError:
+                full = None
+            if full is None:
+                raise ValueError(
+                    f"{item.name}: the value's shape {tuple(item.value.shape)} does not broadcast to "
+                    f"(batch {batch}, {len(steps)} step(s), {n_units} unit(s))"
+                )
+            for k, s in enumerate(steps):
+                values[s] = full[:, k, :]
+        else:
+            values = dict.fromkeys(steps, float(item.value))
+        plans.setdefault((layer, direction), LayerPlan()).add(Edit(tensor, values, units))
+    return plans
+
+
+_SPEC = re.compile(r"^\s*(?P<name>layer\d+\.(?:fwd|bwd)\.\w+)\s*(?:\[(?P<opts>[^\]]*)\])?\s*=\s*(?P<value>\S+)\s*$")
+
+
+def parse_intervention(text: str) -> Intervention:
+    """``"layer0.fwd.c[units=7,steps=3]=0"`` → ``Intervention("layer0.fwd.c", 0.0, steps=[3], units=[7])``.
+
+    Options in brackets: ``units=`` and ``steps=``, each a list of whole numbers separated by ``;`` or ``|`` or a
+    range ``a-b`` (``units=3-5`` is 3, 4, 5); the value is a number. ValueError with an example otherwise.
+    """
+    example = "layer0.fwd.c[units=7,steps=3]=0"
+    match = _SPEC.match(text or "")
+    if match is None:
+        raise ValueError(f"cannot read the intervention {text!r}; write NAME[units=…,steps=…]=VALUE, e.g. {example}")
+    options: dict[str, list[int]] = {}
+    for part in filter(None, (p.strip() for p in (match["opts"] or "").split(","))):
+        key, _, raw = part.partition("=")
+        key = key.strip()
+        if key not in ("units", "steps") or not raw.strip():
+            raise ValueError(f"in {text!r}: {part!r} is not units=… or steps=…; e.g. {example}")
+        options[key] = _int_list(raw, key, text, example)
+    try:
+        value = float(match["value"])
+    except ValueError:
+        raise ValueError(f"in {text!r}: the value {match['value']!r} is not a number; e.g. {example}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"in {text!r}: the value must be a finite number; e.g. {example}")
+    return Intervention(match["name"], value, steps=options.get("steps"), units=options.get("units"))
+
+
+def _int_list(raw: str, key: str, text: str, example: str) -> list[int]:
+    out: list[int] = []
+    for token in filter(None, (t.strip() for t in re.split(r"[;|\s]+", raw))):
+        span = re.fullmatch(r"(\d{1,9})-(\d{1,9})", token)
+        if span:
+            lo, hi = int(span[1]), int(span[2])
+            if hi < lo or hi - lo > 100_000:
+                raise ValueError(f"in {text!r}: {key} range {token!r} must go up, e.g. 3-5")
+            out.extend(range(lo, hi + 1))
+        elif re.fullmatch(r"\d{1,9}", token):
+            out.append(int(token))
+        else:
+            raise ValueError(f"in {text!r}: {key} must be whole numbers ≥ 0 (got {token!r}); e.g. {example}")
+    return out
+
+
+# -------------------------------------------------------------------------------------------------- the cells
+def _order(T: int, reverse: bool) -> range:
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def run_lstm_layer(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    w_hr: Tensor | None,
+    layer_plan: LayerPlan | None,
+    reverse: bool = False,
+) -> dict[str, Tensor]:
+    """One LSTM layer and direction step by step with the plan's replacements; time-major in and out.
+
+    ``x`` (T, B, I), ``h0`` (B, P), ``c0`` (B, H). Returns ``i, f, g, o, c, m`` (T, B, H), ``h`` (T, B, P) —
+    position order for both directions — and ``h_n`` (B, P), ``c_n`` (B, H).
+    """
+    layer_plan = layer_plan or LayerPlan()
+    T = x.shape[0]
+    H = w_hh.shape[0] // 4
+    pre = x @ w_ih.t()  # (T, B, 4H): x_t W_ih^T for every t at once
+    if b_ih is not None:
+        pre = pre + (b_ih + b_hh)
+    out: dict[str, list[Tensor | None]] = {k: [None] * T for k in ("i", "f", "g", "o", "c", "m", "h")}
+    h, c = h0, c0
+    for t in _order(T, reverse):
+        gates = pre[t] + h @ w_hh.t()  # (B, 4H) in storage order i, f, g, o
+        i = layer_plan.apply("i", t, torch.sigmoid(gates[:, :H]))
+        f = layer_plan.apply("f", t, torch.sigmoid(gates[:, H : 2 * H]))
+        g = layer_plan.apply("g", t, torch.tanh(gates[:, 2 * H : 3 * H]))
+        o = layer_plan.apply("o", t, torch.sigmoid(gates[:, 3 * H :]))
+        c = layer_plan.apply("c", t, f * c + i * g)
+        m = o * torch.tanh(c)
+        h = layer_plan.apply("h", t, m @ w_hr.t() if w_hr is not None else m)
+        for name, value in (("i", i), ("f", f), ("g", g), ("o", o), ("c", c), ("m", m), ("h", h)):
+            out[name][t] = value
+    result = {name: torch.stack(values) for name, values in out.items()}  # type: ignore[arg-type]
+    result["h_n"], result["c_n"] = h, c
+    return result
+
+
+def run_gru_layer(
+    x: Tensor,
+    h0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    layer_plan: LayerPlan | None,
+    reverse: bool = False,
+) -> dict[str, Tensor]:
+    """One GRU layer and direction step by step with the plan's replacements; time-major in and out.
+
+    ``x`` (T, B, I), ``h0`` (B, H). Returns ``r, z, n, h`` (T, B, H) in position order and ``h_n`` (B, H).
+    """
+    layer_plan = layer_plan or LayerPlan()
+    T = x.shape[0]
+    H = w_hh.shape[0] // 3
+    pre = x @ w_ih.t()  # (T, B, 3H): W_ir x, W_iz x, W_in x
+    if b_ih is not None:
+        pre = pre + b_ih
+    out: dict[str, list[Tensor | None]] = {k: [None] * T for k in ("r", "z", "n", "h")}
+    h = h0
+    for t in _order(T, reverse):
+        hh = h @ w_hh.t()
+        if b_hh is not None:
+            hh = hh + b_hh
+        r = layer_plan.apply("r", t, torch.sigmoid(pre[t, :, :H] + hh[:, :H]))
+        z = layer_plan.apply("z", t, torch.sigmoid(pre[t, :, H : 2 * H] + hh[:, H : 2 * H]))
+        n = layer_plan.apply("n", t, torch.tanh(pre[t, :, 2 * H :] + r * hh[:, 2 * H :]))
+        h = layer_plan.apply("h", t, (1 - z) * n + z * h)
+        for name, value in (("r", r), ("z", z), ("n", n), ("h", h)):
+            out[name][t] = value
+    result = {name: torch.stack(values) for name, values in out.items()}  # type: ignore[arg-type]
+    result["h_n"] = h
+    return result
