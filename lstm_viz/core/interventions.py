@@ -33,8 +33,10 @@ __all__ = [
     "LayerPlan",
     "parse_intervention",
     "plan",
+    "replaceable_sizes",
     "run_gru_layer",
     "run_lstm_layer",
+    "run_module",
 ]
 
 _DIRECTIONS = ("fwd", "bwd")
@@ -317,3 +319,85 @@ def run_gru_layer(
     result = {name: torch.stack(values) for name, values in out.items()}  # type: ignore[arg-type]
     result["h_n"] = h
     return result
+
+
+# ------------------------------------------------------------------------------------------- whole modules
+def replaceable_sizes(module: torch.nn.Module) -> dict[str, int]:
+    """The tensors an intervention can replace in ``module`` (an nn.LSTM or nn.GRU) and their widths."""
+    H = module.hidden_size
+    if isinstance(module, torch.nn.GRU):
+        return dict.fromkeys(("r", "z", "n", "h"), H)
+    return {**dict.fromkeys(("f", "i", "g", "o", "c"), H), "h": module.proj_size or H}
+
+
+def run_module(
+    module: torch.nn.Module,
+    x: Tensor,
+    hx: Tensor | tuple[Tensor, Tensor] | None,
+    interventions: Iterable[Intervention] | None,
+    *,
+    keep: bool = True,
+    plans: dict[tuple[int, int], LayerPlan] | None = None,
+) -> tuple[Tensor, Tensor, Tensor | None, dict[str, Tensor]]:
+    """Run an nn.LSTM / nn.GRU on ``x`` with ``interventions``, step by step, differentiably.
+
+    Returns ``output`` (shaped as the module's forward returns it), ``h_n``, ``c_n`` (None for a GRU) and, when
+    ``keep``, every tensor as ``(num_layers, num_directions, T, B, width)`` (time-major, position order). Dropout
+    between layers is not applied (eval semantics, the documented way to look inside a model). ``plans`` (from
+    :func:`plan`, or built by hand, e.g. one unit per batch row for an ablation sweep) adds to ``interventions``.
+    """
+    gru = isinstance(module, torch.nn.GRU)
+    batched = x.dim() == 3
+    x_l = (x.transpose(0, 1) if module.batch_first else x) if batched else x.unsqueeze(1)  # (T, B, I)
+    T, B, _ = x_l.shape
+    L, D, H = module.num_layers, 2 if module.bidirectional else 1, module.hidden_size
+    P = H if gru else (module.proj_size or H)
+    if gru:
+        h0 = x_l.new_zeros(L * D, B, H) if hx is None else (hx if batched else hx.unsqueeze(1))
+        c0 = None
+    else:
+        if hx is None:
+            h0, c0 = x_l.new_zeros(L * D, B, P), x_l.new_zeros(L * D, B, H)
+        else:
+            h0, c0 = hx if batched else (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+    planned = plan(interventions, num_layers=L, num_directions=D, seq_len=T, batch=B,
+                   sizes=replaceable_sizes(module), device=x_l.device, dtype=x_l.dtype)  # fmt: skip
+    for key, extra in (plans or {}).items():
+        for edits in extra.edits.values():
+            for edit in edits:
+                planned.setdefault(key, LayerPlan()).add(edit)
+    kept: dict[str, list[list[Tensor]]] = {}
+    h_n, c_n = [], []
+    layer_in = x_l
+    for k in range(L):
+        outs = []
+        for d in range(D):
+            sfx = f"l{k}{'_reverse' if d else ''}"
+            w = {n: getattr(module, f"{n}_{sfx}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+            idx = k * D + d
+            if gru:
+                r = run_gru_layer(layer_in, h0[idx], w["weight_ih"], w["weight_hh"], w["bias_ih"], w["bias_hh"],
+                                  planned.get((k, d)), reverse=d == 1)  # fmt: skip
+            else:
+                r = run_lstm_layer(layer_in, h0[idx], c0[idx], w["weight_ih"], w["weight_hh"], w["bias_ih"],
+                                   w["bias_hh"], getattr(module, f"weight_hr_{sfx}", None), planned.get((k, d)),
+                                   reverse=d == 1)  # fmt: skip
+                c_n.append(r.pop("c_n"))
+            h_n.append(r.pop("h_n"))
+            outs.append(r["h"])
+            if keep:
+                for name, value in r.items():
+                    kept.setdefault(name, [[] for _ in range(L)])[k].append(value)
+        layer_in = torch.cat(outs, dim=-1) if D == 2 else outs[0]
+    output = layer_in
+    if batched and module.batch_first:
+        output = output.transpose(0, 1)
+    elif not batched:
+        output = output.squeeze(1)
+    h_n_t = torch.stack(h_n)
+    c_n_t = torch.stack(c_n) if c_n else None
+    if not batched:
+        h_n_t = h_n_t.squeeze(1)
+        c_n_t = c_n_t.squeeze(1) if c_n_t is not None else None
+    tensors = {name: torch.stack([torch.stack(per_dir) for per_dir in layers]) for name, layers in kept.items()}
+    return output, h_n_t, c_n_t, tensors
