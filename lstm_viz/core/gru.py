@@ -146,9 +146,7 @@ class RecordingGRU(nn.GRU):
     @torch.jit.unused
     def _check_hx(self, hx: object, batch: tuple[int, ...], x: Tensor) -> None:
         if not isinstance(hx, Tensor):
-            raise RNNInputTypeError(
-                f"hx must be one tensor h0 (a GRU has no cell state), got {type(hx).__name__}"
-            )
+            raise RNNInputTypeError(f"hx must be one tensor h0 (a GRU has no cell state), got {type(hx).__name__}")
         expected = (self.num_layers * self.num_directions, *batch, self.hidden_size)
         if tuple(hx.shape) != expected:
             raise RNNInputError(
@@ -170,12 +168,10 @@ class RecordingGRU(nn.GRU):
 
     @overload
     @torch._jit_internal._overload_method
-    def forward(  # noqa: F811
-        self, input: PackedSequence, hx: Tensor | None = None
-    ) -> tuple[PackedSequence, Tensor]:
+    def forward(self, input: PackedSequence, hx: Tensor | None = None) -> tuple[PackedSequence, Tensor]:
         pass
 
-    def forward(self, input, hx=None):  # noqa: F811
+    def forward(self, input, hx=None):
         """Exactly ``nn.GRU.forward``, after a check of the input with a readable message.
 
         Under TorchScript (where ``super()`` does not compile, and nn.GRU's overloads are keyed by class name) the
@@ -217,9 +213,7 @@ class RecordingGRU(nn.GRU):
                     hx = hx.unsqueeze(1)
             else:
                 if hx is not None and hx.dim() != 3:
-                    raise RuntimeError(
-                        f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor"
-                    )
+                    raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
             max_batch_size = input.size(0) if self.batch_first else input.size(1)
             sorted_indices = None
             unsorted_indices = None

@@ -270,9 +270,7 @@ class CellRecording:
             batches = [batch] if isinstance(batch, int) else list(batch)
         for d in dirs:
             if d not in DIRECTIONS[: self.num_directions]:
-                raise ValueError(
-                    f"direction {d!r} is not recorded; choose from {DIRECTIONS[: self.num_directions]}"
-                )
+                raise ValueError(f"direction {d!r} is not recorded; choose from {DIRECTIONS[: self.num_directions]}")
         for t in tensors:
             if t not in self.recorded_tensors:
                 raise ValueError(f"tensor {t!r} is not recorded; choose from {', '.join(self.recorded_tensors)}")

@@ -88,4 +88,3 @@ def recording_twin(
     twin._flat_weight_refs = [weakref.ref(w) for w in twin._flat_weights]  # nothing "changed": no re-flattening
     twin.train(module.training)
     return twin
-
