@@ -4,6 +4,8 @@ from lstm_viz.core.device import describe_device, pick_device
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.gru import RecordingGRU
 from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.core.modules import record_modules
+from lstm_viz.core.packed import record_packed
 from lstm_viz.core.recording import (
     DISPLAY_ORDER,
     GRU_DISPLAY_ORDER,
@@ -29,5 +31,7 @@ __all__ = [
     "RecordingLSTM",
     "describe_device",
     "pick_device",
+    "record_modules",
+    "record_packed",
     "recording_names",
 ]
