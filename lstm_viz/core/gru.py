@@ -12,14 +12,18 @@ and state_dict, same outputs and gradients, and it compiles under TorchScript li
 
 On the CPU, PyTorch's GRU is a C++ loop over these equations (aten's ``GRUCell``: the input product hoisted out of
 the loop, then one matrix product and a few elementwise ops per step; there is no oneDNN GRU). The ``loop`` strategy
-runs the very same ops in the same order on the same memory layouts and writes r, z, n and h into the recording
-instead of dropping them — so on the CPU its ``output`` and ``h_n`` are bit-identical to nn.GRU's and recording
-costs about one forward. ``replay`` runs the fused kernel (cuDNN on a GPU) layer by layer and gets every gate of a
-layer from one batched matrix product over the kernel's h sequence: for a GRU all of r, z and n depend only on x_t
-and h_{t-1}, so nothing is left to step through.
+runs the same ops on the same memory layouts — the matrix products on 64-byte-aligned operands as aten's fresh
+tensors are, sigmoid and tanh on blocks shaped like aten's (their vectorised and scalar paths round differently) —
+and writes r, z, n and h into the recording instead of dropping them. So on the CPU its ``output`` and ``h_n`` are
+bit-identical to nn.GRU's (tested over every option) and recording costs about one forward.
+
+``replay`` runs the fused kernel (cuDNN on a GPU) layer by layer and gets every gate of a layer from one batched
+matrix product over the kernel's h sequence: for a GRU all of r, z and n depend only on x_t and h_{t-1}, so nothing
+is left to step through.
 """
 
 # No `from __future__ import annotations` here: TorchScript reads forward's overload annotations as real types.
+import warnings
 from typing import overload
 
 import torch
@@ -330,7 +334,9 @@ class RecordingGRU(nn.GRU):
             W = [_layer_weights(weights, k, d, self.bias) for d in range(D)]
             if strategy == "replay":
                 flat = [w for d in range(D) for w in W[d] if w is not None]
-                out, hk = torch._VF.gru(x_l, h0[k], flat, self.bias, 1, 0.0, False, D == 2, False)
+                with warnings.catch_warnings():  # cuDNN: "weights are not part of single contiguous chunk"
+                    warnings.filterwarnings("ignore", message="RNN module weights are not part")
+                    out, hk = torch._VF.gru(x_l, h0[k], flat, self.bias, 1, 0.0, False, D == 2, False)
                 for d in range(D):
                     h[k, d].copy_(out[..., d * H : (d + 1) * H])
                     _replay_direction(x_l, h[k, d], h0[k, d], *W[d], d == 1, gh[k, d], n[k, d])
@@ -405,18 +411,19 @@ def _loop_direction(
     n: Tensor,
     h: Tensor,
 ) -> None:
-    """One layer and direction step by step, with the ops of aten's GRUCell in its order (hence its exact numbers).
+    """One layer and direction step by step, with the ops of aten's GRUCell (hence its exact numbers).
 
     x_l (T, B, F), h0 (B, H) → gh (T, B, 3H) with r, z in its first two thirds; n, h (T, B, H). Each step's h
-    and n are contiguous (B, H) blocks and r, z are the (B, H) slices of a (B, 3H) block, as in aten, so the
-    vectorised sigmoid and tanh see the same layouts and round the same way.
+    and n are contiguous, aligned (B, H) blocks and r, z are the (B, H) slices of an aligned (B, 3H) block, as in
+    aten, so the matrix product, sigmoid and tanh see the same layouts and round the same way; the exact ops
+    (add, sub, mul) are free to be grouped, and the adds for r and z are one op here.
     """
     H = h0.shape[-1]
     gi = F.linear(x_l, w_ih, b_ih)  # (T, B, 3H): x_t W_ih^T + b_ih for every t, hoisted as aten does
     w_hh_t = w_hh.t()
     # Per-step views made once (unbind is one C++ call), so the loop body is only the math.
-    gi_r, gi_z, gi_n = (gi[..., j * H : (j + 1) * H].unbind(0) for j in range(3))
-    gh_r, gh_z, gh_n = (gh[..., j * H : (j + 1) * H].unbind(0) for j in range(3))
+    gi_rz, gi_n = gi[..., : 2 * H].unbind(0), gi[..., 2 * H :].unbind(0)
+    gh_rz, gh_r, gh_z, gh_n = (gh[..., a:b].unbind(0) for a, b in ((0, 2 * H), (0, H), (H, 2 * H), (2 * H, 3 * H)))
     gh_, n_, h_ = gh.unbind(0), n.unbind(0), h.unbind(0)
     h_prev = h0
     for t in range(x_l.shape[0] - 1, -1, -1) if reverse else range(x_l.shape[0]):
@@ -424,8 +431,9 @@ def _loop_direction(
             torch.mm(h_prev, w_hh_t, out=gh_[t])  # (B, 3H) = h_{t-1} W_hh^T
         else:
             torch.addmm(b_hh, h_prev, w_hh_t, out=gh_[t])  # (B, 3H) = h_{t-1} W_hh^T + b_hh
-        r = gh_r[t].add_(gi_r[t]).sigmoid_()  # r = σ(W_ir x + b_ir + W_hr h + b_hr)
-        z = gh_z[t].add_(gi_z[t]).sigmoid_()  # z = σ(W_iz x + b_iz + W_hz h + b_hz)
+        gh_rz[t].add_(gi_rz[t])  # one add for r and z (exact either way); aten's separate sigmoids kept below
+        r = gh_r[t].sigmoid_()  # r = σ(W_ir x + b_ir + W_hr h + b_hr)
+        z = gh_z[t].sigmoid_()  # z = σ(W_iz x + b_iz + W_hz h + b_hz)
         gh_n[t].mul_(r)  # r ⊙ (W_hn h + b_hn)
         n_t = torch.add(gi_n[t], gh_n[t], out=n_[t]).tanh_()  # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
         h_prev = torch.sub(h_prev, n_t, out=h_[t]).mul_(z).add_(n_t)  # h = n + z ⊙ (h_prev − n)
