@@ -1,7 +1,7 @@
 """Speed of GRU recording vs nn.GRU forward: nn.GRU forward (with and without autograd), RecordingGRU.forward and
 RecordingGRU.record (auto, and each strategy), median of several interleaved runs each, all measured in this run.
 
-    python benchmarks/bench_gru.py [--repeats N] [--quick]
+    python benchmarks/bench_gru.py [--repeats N] [--quick] [--threads N]
 
 The ratios divide by nn.GRU forward under ``torch.no_grad()`` — the faster of the two baselines (with autograd on,
 PyTorch's CPU GRU also keeps every step's tensors for backward). Goal: record within 1.25x of it.
@@ -52,11 +52,19 @@ def main() -> None:
         action="store_true",
         help="leave glibc's malloc as it is (the app and CLI call lstm_viz.allocator.keep_freed_memory)",
     )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's); 1 is steadier on a busy box"
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     kept = False if args.default_allocator else keep_freed_memory()
     repeats = 3 if args.quick else args.repeats
     device = pick_device()
-    print(f"device: {describe_device(device)}; torch {torch.__version__}; median of {repeats} interleaved runs (ms)")
+    print(
+        f"device: {describe_device(device)}; torch {torch.__version__}; {torch.get_num_threads()} CPU thread(s);"
+        f" median of {repeats} interleaved runs (ms)"
+    )
     print("allocator: " + ("freed memory kept for reuse (keep_freed_memory)" if kept else "glibc defaults"))
     header = (
         f"{'case':30} {'nn.GRU':>8} {'(grad)':>8} {'forward':>8} {'record':>8} {'(loop':>8} {'replay)':>8}"
