@@ -286,8 +286,8 @@ class RecordingGRU(nn.GRU):
         unbatched ``(T, input_size)``, or a PackedSequence (then every recorded tensor is padded with NaN past each
         sequence's end: see :mod:`lstm_viz.core.packed`). Two strategies compute the same numbers:
 
-        - ``"loop"``: the equations step by step with exactly the ops of PyTorch's CPU GRU, in the same order on
-          the same layouts: on the CPU ``output`` and ``h_n`` are bit-identical to forward's; costs about a forward.
+        - ``"loop"``: the equations step by step with the ops of PyTorch's CPU GRU on the same memory layouts: on
+          the CPU ``output`` and ``h_n`` are bit-identical to forward's, and it costs about one forward.
         - ``"replay"``: the fused kernel runs layer by layer (``output`` and ``h_n`` are its own tensors) and its
           output, every h_t, is replayed through one batched matrix product per layer and direction to get r, z, n.
         - ``"auto"`` (default): ``loop`` on the CPU, ``replay`` on accelerators (where the kernel is cuDNN's and
