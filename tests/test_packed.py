@@ -175,3 +175,21 @@ def test_record_packed_takes_plain_modules_and_checks_the_input():
         RecordingGRU(I, H).record(packed, (torch.zeros(1, 2, H), torch.zeros(1, 2, H)))
     with pytest.raises(TypeError, match="nn.LSTM or nn.GRU"):
         record_packed(nn.RNN(I, H), packed)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_packed_on_the_gpu_matches_the_cpu(cell):
+    model = _model(cell, 0, 2, True)
+    seqs = _sequences([4, 7, 2])
+    cpu = model.record(pack_sequence(seqs, enforce_sorted=False))
+    gpu_model = model.cuda()
+    packed = pack_sequence([s.cuda() for s in seqs], enforce_sorted=False)
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        rec = gpu_model.record(packed)
+        with torch.no_grad():
+            out, _ = gpu_model(packed)
+    assert torch.equal(rec.output.data, out.data) and rec.h.device.type == "cuda"
+    for name in rec.recorded_tensors:
+        a, b = getattr(rec, name).cpu().nan_to_num(7.0), getattr(cpu, name).nan_to_num(7.0)
+        assert torch.allclose(a, b, atol=1e-5), name

@@ -241,3 +241,19 @@ def test_recordings_feed_the_figures():
     rec = recs["encoder"]
     fig = gate_heatmaps(rec, panels_of(rec))
     assert len(fig.data) >= len(rec.tensor_names) * len(panels_of(rec))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_record_modules_on_the_gpu():
+    model = _model().cuda()
+    tokens = _tokens().cuda()
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        expected = model(tokens)
+        output, recs = record_modules(model, tokens)
+    assert torch.equal(output, expected)
+    assert recs["encoder"].c.device.type == "cuda" and recs["decoder.rnn"].z.device.type == "cuda"
+    cpu_model = _model()
+    _, cpu = record_modules(cpu_model, _tokens())
+    for key in ("encoder", "decoder.rnn", "decoder.rnn#1"):
+        for name in recs[key].recorded_tensors:
+            assert torch.allclose(getattr(recs[key], name).cpu(), getattr(cpu[key], name), atol=1e-4), (key, name)
