@@ -1,3 +1,5 @@
-"""The core: RecordingLSTM (a drop-in nn.LSTM that records every gate and state), the Recording it returns,
-the fused CPU kernel's own gates, and the device and memory set-up. Imports nothing else from lstm_viz.
+"""The core: RecordingLSTM and RecordingGRU (drop-in nn.LSTM / nn.GRU that record every gate and state), the
+recordings they return (Recording, GRURecording), packed-sequence recording, record_modules (every LSTM and GRU
+inside any nn.Module), the fused CPU kernel's own gates, and the device and memory set-up. Imports nothing else
+from lstm_viz.
 """

@@ -182,7 +182,7 @@ class RecordingLSTM(nn.LSTM):
     @torch.no_grad()
     def record(
         self,
-        x: Tensor,
+        x: Tensor | nn.utils.rnn.PackedSequence,
         hx: tuple[Tensor, Tensor] | None = None,
         *,
         strategy: str = "auto",
@@ -212,6 +212,10 @@ class RecordingLSTM(nn.LSTM):
         The tensors are detached; with ``kernel`` on a one-layer, one-direction model they are views into the
         kernel's workspace (nothing copied).
         """
+        if isinstance(x, nn.utils.rnn.PackedSequence):  # variable lengths: NaN past each end (core/packed.py)
+            from lstm_viz.core.packed import record_packed
+
+            return record_packed(self, x, hx, strategy=strategy, apply_dropout=apply_dropout)
         self._check_input(x, hx)
         if strategy not in ("auto", "kernel", "replay", "loop"):
             raise ValueError(f"strategy must be 'auto', 'kernel', 'replay' or 'loop', got {strategy!r}")

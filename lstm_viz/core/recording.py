@@ -1,29 +1,50 @@
-"""A Recording: every gate and state one recurrent layer stack computed, with systematic names (``layer0.fwd.f``).
+"""Recordings: every gate and state one recurrent layer stack computed, with systematic names (``layer0.fwd.f``).
+
+One base class, :class:`CellRecording`, holds what every cell's recording shares — shapes, names, ``rec[name]``,
+``to_frame``, ``to(device)``, compact pickling — and says which tensors it holds and how to show them
+(``tensor_names``, ``gates``, ``signed``, ``value_range``), so a figure can be written once for every cell. Two
+frozen dataclasses fill it in: :class:`Recording` (the LSTM's: f, i, g, o, c, m, h) and :class:`GRURecording`
+(the GRU's: r, z, n, h).
 
 The names of recorded tensors are generated in one place (:func:`recording_names`) and pinned in a test. The orders
-are written once: ``STORAGE_ORDER`` (how PyTorch stacks the LSTM gates in its weights: i, f, g, o) and
-``DISPLAY_ORDER`` (how lstm-viz shows them: f, i, g, o, c, h).
+are written once per cell: ``STORAGE_ORDER`` (how PyTorch stacks the LSTM gates in its weights: i, f, g, o) and
+``DISPLAY_ORDER`` (how lstm-viz shows them: f, i, g, o, c, h); ``GRU_STORAGE_ORDER`` (r, z, n) and
+``GRU_DISPLAY_ORDER`` (r, z, n, h).
+
+A recording of a packed (variable-length) batch holds every tensor padded to the longest sequence with NaN past each
+sequence's end; ``rec.lengths`` gives the lengths, ``rec.valid`` the mask, and ``to_frame`` leaves the padding out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence
 
 __all__ = [
+    "CELLS",
     "DIRECTIONS",
     "DISPLAY_ORDER",
+    "GRU_DISPLAY_ORDER",
+    "GRU_RECORDED_TENSORS",
+    "GRU_STORAGE_ORDER",
     "RECORDED_TENSORS",
     "STORAGE_ORDER",
+    "TENSOR_TITLES",
+    "CellRecording",
+    "GRURecording",
     "Recording",
     "recording_names",
 ]
 
+# ---------------------------------------------------------------------------------------------------- the LSTM
 STORAGE_ORDER: tuple[str, ...] = ("i", "f", "g", "o")  # how PyTorch stacks the gates in weight_ih / weight_hh
 DISPLAY_ORDER: tuple[str, ...] = (
     "f",
@@ -42,54 +63,107 @@ RECORDED_TENSORS: tuple[str, ...] = (
     "m",
     "h",
 )  # what a Recording holds per layer/direction
+
+# ---------------------------------------------------------------------------------------------------- the GRU
+GRU_STORAGE_ORDER: tuple[str, ...] = ("r", "z", "n")  # how PyTorch stacks the GRU gates in weight_ih / weight_hh
+GRU_DISPLAY_ORDER: tuple[str, ...] = ("r", "z", "n", "h")  # the order of the equations
+GRU_RECORDED_TENSORS: tuple[str, ...] = ("r", "z", "n", "h")  # what a GRURecording holds per layer/direction
+
+CELLS: dict[str, tuple[str, ...]] = {"lstm": RECORDED_TENSORS, "gru": GRU_RECORDED_TENSORS}
 DIRECTIONS: tuple[str, ...] = ("fwd", "bwd")
+
+TENSOR_TITLES: dict[str, str] = {
+    "f": "forget gate",
+    "i": "input gate",
+    "g": "candidate",
+    "o": "output gate",
+    "c": "cell state",
+    "m": "hidden state before the projection",
+    "h": "hidden state",
+    "r": "reset gate",
+    "z": "update gate",
+    "n": "candidate",
+}
 
 
 def recording_names(
-    num_layers: int, bidirectional: bool = False, tensors: Sequence[str] = RECORDED_TENSORS
+    num_layers: int,
+    bidirectional: bool = False,
+    tensors: Sequence[str] | None = None,
+    *,
+    cell: str = "lstm",
 ) -> list[str]:
-    """Every recorded tensor's name, in order: ``layer{k}.{fwd|bwd}.{tensor}``. The one place names are made."""
+    """Every recorded tensor's name, in order: ``layer{k}.{fwd|bwd}.{tensor}``. The one place names are made.
+
+    ``tensors`` defaults to everything the ``cell`` (``"lstm"`` or ``"gru"``) records.
+    """
+    if tensors is None:
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+        tensors = CELLS[cell]
     directions = DIRECTIONS[: 2 if bidirectional else 1]
     return [f"layer{k}.{d}.{t}" for k in range(num_layers) for d in directions for t in tensors]
 
 
-def _parse_name(name: str) -> tuple[int, int, str]:
+def _parse_name(name: str, example: str = "layer0.fwd.f") -> tuple[int, int, str]:
     try:
         layer, direction, tensor = name.split(".")
         return int(layer.removeprefix("layer")), DIRECTIONS.index(direction), tensor
-    except ValueError:
-        raise KeyError(f"{name!r} is not a recording name; names look like 'layer0.fwd.f'") from None
+    except (ValueError, AttributeError):
+        raise KeyError(f"{name!r} is not a recording name; names look like {example!r}") from None
 
 
-@dataclass(frozen=True)
-class Recording:
-    """Everything one RecordingLSTM computed on one input.
+class CellRecording:
+    """What every cell's recording shares. Subclasses are frozen dataclasses with one field per recorded tensor.
 
-    ``f, i, g, o, c, m``: ``(num_layers, num_directions, batch, T, hidden_size)``; ``h``: the same with last size
-    ``proj_size or hidden_size``. Time index t is the position in the input for both directions. ``x`` is the input
-    as ``(batch, T, input_size)``. ``output, h_n, c_n`` are exactly what ``forward`` returns for the same input.
+    Every recorded tensor is ``(num_layers, num_directions, batch, T, units)``; time index t is the position in the
+    input for both directions. ``x`` is the input as ``(batch, T, input_size)``. ``output`` and ``h_n`` (and the
+    LSTM's ``c_n``) are what ``forward`` returns for the same input — ``output`` a PackedSequence when the input was
+    one. ``extras`` holds ``strategy``, ``batched``, and for packed input ``lengths`` (CPU int64, batch order).
+
+    For generic figures: ``tensor_names`` (display order), ``recorded_tensors`` (all held, in name order),
+    ``gates`` (sigmoids, in [0, 1]), ``signed`` (may be negative), ``value_range(name)``, ``title(name)``.
     """
 
-    output: Tensor
-    h_n: Tensor
-    c_n: Tensor
-    x: Tensor
-    f: Tensor
-    i: Tensor
-    g: Tensor
-    o: Tensor
-    c: Tensor
-    m: Tensor
-    h: Tensor
-    extras: dict = field(default_factory=dict)
+    cell: ClassVar[str]
+    recorded_tensors: ClassVar[tuple[str, ...]]  # every per-step tensor held, in the order names() lists them
+    tensor_names: ClassVar[tuple[str, ...]]  # what to show, in display order
+    storage_order: ClassVar[tuple[str, ...]]  # how PyTorch stacks the gates in weight_ih / weight_hh
+    gates: ClassVar[tuple[str, ...]]  # σ(·): values in [0, 1]
+    signed: ClassVar[tuple[str, ...]]  # may be negative: show with a diverging scale
+    final_states: ClassVar[tuple[str, ...]]  # what forward returns besides output: ("h_n", "c_n") or ("h_n",)
 
+    x: Tensor
+    extras: dict
+
+    # ------------------------------------------------------------------ what the tensors are
+    def value_range(self, name: str) -> tuple[float, float] | None:
+        """The range a tensor's values lie in by construction, or None where it is unbounded."""
+        self._check_tensor(name)
+        if name in self.gates:
+            return (0.0, 1.0)
+        return self._bounded().get(name)
+
+    def _bounded(self) -> dict[str, tuple[float, float]]:
+        return {}
+
+    @staticmethod
+    def title(name: str) -> str:
+        """``"f"`` → ``"forget gate"``."""
+        return TENSOR_TITLES[name]
+
+    def _check_tensor(self, name: str) -> None:
+        if name not in self.recorded_tensors:
+            raise KeyError(f"{name!r} is not recorded for {self.cell}; one of {', '.join(self.recorded_tensors)}")
+
+    # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
         """What pickling stores (``st.cache_data``, ``torch.save``): compact copies where the tensors are views.
 
         The tensors are often views — into the fused kernel's workspace, padding and backward buffers included, or
-        into one buffer that holds all four gates — and pickle would store each view's whole buffer, once per
-        view: 325 MB instead of 33 MB for T = 2,000 and H = 512. Identical views (m and h without a projection)
-        become one tensor.
+        into one buffer that holds all gates — and pickle would store each view's whole buffer, once per view:
+        325 MB instead of 33 MB for T = 2,000 and H = 512. Identical views (m and h without a projection) become
+        one tensor.
         """
         compact: dict[tuple, Tensor] = {}
         state = dict(self.__dict__)
@@ -106,46 +180,71 @@ class Recording:
                 state[key] = compact[view]
         return state
 
+    # ------------------------------------------------------------------ shapes
+    @property
+    def _first(self) -> Tensor:
+        return getattr(self, self.recorded_tensors[0])
+
     @property
     def num_layers(self) -> int:
-        return self.f.shape[0]
+        return self._first.shape[0]
 
     @property
     def num_directions(self) -> int:
-        return self.f.shape[1]
+        return self._first.shape[1]
 
     @property
     def batch_size(self) -> int:
-        return self.f.shape[2]
+        return self._first.shape[2]
 
     @property
     def seq_len(self) -> int:
-        return self.f.shape[3]
+        """T: the input's length, or the longest sequence's for packed input."""
+        return self._first.shape[3]
 
     @property
     def hidden_size(self) -> int:
-        return self.f.shape[4]
+        return self._first.shape[4]
 
     @property
     def proj_size(self) -> int:
-        """0 for a plain LSTM; the size of h for an LSTMP (then ``m`` is h before the projection)."""
+        """0 except for an LSTMP (then ``h`` has proj_size units and ``m`` is h before the projection)."""
         return int(self.extras.get("proj_size", 0))
 
+    @property
+    def lengths(self) -> Tensor | None:
+        """Each sequence's length (CPU int64, batch order) for packed input; None when every sequence has T steps."""
+        return self.extras.get("lengths")
+
+    @property
+    def valid(self) -> Tensor:
+        """``(batch, T)`` bool, True at the steps each sequence really has (all True unless the input was packed)."""
+        steps = torch.arange(self.seq_len)
+        if self.lengths is None:
+            return torch.ones(self.batch_size, self.seq_len, dtype=torch.bool)
+        return steps[None, :] < self.lengths[:, None]
+
+    # ------------------------------------------------------------------ names
     def names(self) -> list[str]:
-        return recording_names(self.num_layers, self.num_directions == 2)
+        return recording_names(self.num_layers, self.num_directions == 2, self.recorded_tensors)
 
     def __getitem__(self, name: str) -> Tensor:
-        """``rec["layer0.fwd.f"]`` → ``(batch, T, units)``."""
-        layer, direction, tensor = _parse_name(name)
-        if tensor not in RECORDED_TENSORS:
-            raise KeyError(f"{name!r}: unknown tensor {tensor!r}; one of {', '.join(RECORDED_TENSORS)}")
-        if layer >= self.num_layers or direction >= self.num_directions:
+        """``rec["layer0.fwd.h"]`` → ``(batch, T, units)``."""
+        layer, direction, tensor = _parse_name(name, f"layer0.fwd.{self.recorded_tensors[0]}")
+        if tensor not in self.recorded_tensors:
+            raise KeyError(f"{name!r}: unknown tensor {tensor!r}; one of {', '.join(self.recorded_tensors)}")
+        if not 0 <= layer < self.num_layers or direction >= self.num_directions:
             raise KeyError(f"{name!r} is not in this recording; it has {', '.join(self.names()[:3])}, …")
         return getattr(self, tensor)[layer, direction]
 
-    def to(self, device: torch.device | str) -> Recording:
-        moved = {k: getattr(self, k).to(device) for k in ("output", "h_n", "c_n", "x", *RECORDED_TENSORS)}
-        return Recording(**moved, extras=self.extras)
+    # ------------------------------------------------------------------ moving and exporting
+    def to(self, device: torch.device | str) -> CellRecording:
+        """A copy with every tensor on ``device`` (extras as they are)."""
+        moved = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            moved[f.name] = value.to(device) if isinstance(value, (Tensor, PackedSequence)) else value
+        return type(self)(**moved)
 
     def to_frame(
         self,
@@ -153,30 +252,35 @@ class Recording:
         directions: Iterable[str] | None = None,
         tensors: Iterable[str] | None = None,
         batch: Iterable[int] | int | None = None,
+        *,
+        include_padding: bool = False,
     ) -> pd.DataFrame:
         """A long DataFrame ``layer, direction, batch, t, unit, tensor, value`` of the selected part.
 
         Select a subset to keep big recordings small, e.g. ``to_frame(layers=[1], tensors=["c"], batch=0)``.
+        For packed input the steps past each sequence's end (NaN in the tensors) are left out, unless
+        ``include_padding=True`` keeps them as NaN rows.
         """
         layers = list(range(self.num_layers)) if layers is None else list(layers)
         dirs = list(DIRECTIONS[: self.num_directions]) if directions is None else list(directions)
-        tensors = list(RECORDED_TENSORS) if tensors is None else list(tensors)
+        tensors = list(self.recorded_tensors) if tensors is None else list(tensors)
         if batch is None:
             batches = list(range(self.batch_size))
         else:
             batches = [batch] if isinstance(batch, int) else list(batch)
         for d in dirs:
             if d not in DIRECTIONS[: self.num_directions]:
-                raise ValueError(
-                    f"direction {d!r} is not recorded; choose from {DIRECTIONS[: self.num_directions]}"
-                )
+                raise ValueError(f"direction {d!r} is not recorded; choose from {DIRECTIONS[: self.num_directions]}")
         for t in tensors:
-            if t not in RECORDED_TENSORS:
-                raise ValueError(f"tensor {t!r} is not recorded; choose from {', '.join(RECORDED_TENSORS)}")
+            if t not in self.recorded_tensors:
+                raise ValueError(f"tensor {t!r} is not recorded; choose from {', '.join(self.recorded_tensors)}")
         if any(not 0 <= k < self.num_layers for k in layers):
             raise ValueError(f"layers must be in 0..{self.num_layers - 1}, got {layers}")
         if any(not 0 <= b < self.batch_size for b in batches):
             raise ValueError(f"batch indices must be in 0..{self.batch_size - 1}, got {batches}")
+        keep = None
+        if self.lengths is not None and not include_padding:
+            keep = self.valid[batches].numpy()  # (B', T)
 
         frames = []
         for tensor in tensors:
@@ -187,16 +291,19 @@ class Recording:
                     b_idx, t_idx, u_idx = np.meshgrid(
                         batches, np.arange(block.shape[1]), np.arange(block.shape[2]), indexing="ij"
                     )
+                    rows = slice(None)
+                    if keep is not None:
+                        rows = np.broadcast_to(keep[:, :, None], block.shape).ravel()
                     frames.append(
                         pd.DataFrame(
                             {
-                                "layer": np.full(block.size, k, dtype=np.int16),
+                                "layer": np.full(block.size, k, dtype=np.int16)[rows],
                                 "direction": d,
-                                "batch": b_idx.ravel().astype(np.int32),
-                                "t": t_idx.ravel().astype(np.int32),
-                                "unit": u_idx.ravel().astype(np.int32),
+                                "batch": b_idx.ravel().astype(np.int32)[rows],
+                                "t": t_idx.ravel().astype(np.int32)[rows],
+                                "unit": u_idx.ravel().astype(np.int32)[rows],
                                 "tensor": tensor,
-                                "value": block.ravel(),
+                                "value": block.ravel()[rows],
                             }
                         )
                     )
@@ -206,3 +313,75 @@ class Recording:
         frame["direction"] = frame["direction"].astype("category")
         frame["tensor"] = frame["tensor"].astype("category")
         return frame
+
+
+@dataclass(frozen=True)
+class Recording(CellRecording):
+    """Everything one RecordingLSTM computed on one input.
+
+    ``f, i, g, o, c, m``: ``(num_layers, num_directions, batch, T, hidden_size)``; ``h``: the same with last size
+    ``proj_size or hidden_size``. Time index t is the position in the input for both directions. ``x`` is the input
+    as ``(batch, T, input_size)``. ``output, h_n, c_n`` are exactly what ``forward`` returns for the same input.
+    """
+
+    cell: ClassVar[str] = "lstm"
+    recorded_tensors: ClassVar[tuple[str, ...]] = RECORDED_TENSORS
+    tensor_names: ClassVar[tuple[str, ...]] = DISPLAY_ORDER
+    storage_order: ClassVar[tuple[str, ...]] = STORAGE_ORDER
+    gates: ClassVar[tuple[str, ...]] = ("f", "i", "o")
+    signed: ClassVar[tuple[str, ...]] = ("g", "c", "m", "h")
+    final_states: ClassVar[tuple[str, ...]] = ("h_n", "c_n")
+
+    output: Tensor
+    h_n: Tensor
+    c_n: Tensor
+    x: Tensor
+    f: Tensor
+    i: Tensor
+    g: Tensor
+    o: Tensor
+    c: Tensor
+    m: Tensor
+    h: Tensor
+    extras: dict = field(default_factory=dict)
+
+    def _bounded(self) -> dict[str, tuple[float, float]]:
+        bounded = {"g": (-1.0, 1.0), "m": (-1.0, 1.0)}  # tanh, and o ⊙ tanh(c)
+        if not self.proj_size:
+            bounded["h"] = (-1.0, 1.0)
+        return bounded
+
+
+@dataclass(frozen=True)
+class GRURecording(CellRecording):
+    """Everything one RecordingGRU computed on one input.
+
+    ``r, z, n, h``: ``(num_layers, num_directions, batch, T, hidden_size)`` with PyTorch's GRU equations
+    ``r = σ(W_ir x + b_ir + W_hr h + b_hr)``, ``z = σ(W_iz x + b_iz + W_hz h + b_hz)``,
+    ``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``, ``h = (1 − z) ⊙ n + z ⊙ h_prev``. Time index t is the
+    position in the input for both directions. ``x`` is the input as ``(batch, T, input_size)``. ``output, h_n``
+    are what ``forward`` returns for the same input.
+    """
+
+    cell: ClassVar[str] = "gru"
+    recorded_tensors: ClassVar[tuple[str, ...]] = GRU_RECORDED_TENSORS
+    tensor_names: ClassVar[tuple[str, ...]] = GRU_DISPLAY_ORDER
+    storage_order: ClassVar[tuple[str, ...]] = GRU_STORAGE_ORDER
+    gates: ClassVar[tuple[str, ...]] = ("r", "z")
+    signed: ClassVar[tuple[str, ...]] = ("n", "h")
+    final_states: ClassVar[tuple[str, ...]] = ("h_n",)
+
+    output: Tensor
+    h_n: Tensor
+    x: Tensor
+    r: Tensor
+    z: Tensor
+    n: Tensor
+    h: Tensor
+    extras: dict = field(default_factory=dict)
+
+    def _bounded(self) -> dict[str, tuple[float, float]]:
+        bounded = {"n": (-1.0, 1.0)}
+        if not self.extras.get("hx_given", True):  # from h0 = 0, h stays a mix of values in (-1, 1)
+            bounded["h"] = (-1.0, 1.0)
+        return bounded

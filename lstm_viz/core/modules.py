@@ -1,0 +1,121 @@
+"""record_modules: run any nn.Module once and record every nn.LSTM and nn.GRU inside it.
+
+    output, recordings = record_modules(model, tokens)          # output is model(tokens), bit for bit
+    recordings["encoder"].c                                      # (layers, directions, batch, T, hidden)
+    recordings["decoder.rnn"]["layer0.fwd.z"]                    # (batch, T, hidden)
+
+How it works: a forward hook on each selected recurrent module (removed in ``finally``, so the model keeps exactly
+the hooks it had, even when its forward raises) receives the input and hx the module got — after its own pre-hooks —
+and the output its forward returned. The model goes on with that output untouched, so its result is bit-identical to
+``model(*args, **kwargs)``. The recording is computed from the same input and hx by a recording twin that reads the
+module's current weights (parametrizations and weight_norm included, nothing copied), so a plain nn.LSTM or nn.GRU
+needs no conversion, and its ``output``/``h_n``/``c_n`` are replaced by what the module's forward really returned
+(detached). Only selected modules are hooked: the rest of the model runs at its own cost.
+
+Keys: the module's path in ``model.named_modules()`` (``""`` if ``model`` itself is the LSTM/GRU). A module called
+more than once in one forward gets ``path`` for its first call and ``path#1``, ``path#2``, … for the next ones,
+in call order. A module shared under two paths is keyed by the first path ``named_modules()`` lists.
+
+Recordings use eval-mode semantics (no dropout between layers); in training mode with dropout the model's output
+still is its own, but the recorded gates are those of the dropout-free pass. TorchScript modules run no Python
+hooks and are not recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+
+from lstm_viz.core.packed import record_packed
+from lstm_viz.core.recording import CellRecording
+from lstm_viz.core.twins import recording_twin
+
+__all__ = ["record_modules", "recurrent_modules"]
+
+NamesFilter = Iterable[str] | Callable[[str], bool] | None
+
+
+def recurrent_modules(model: nn.Module) -> dict[str, nn.LSTM | nn.GRU]:
+    """Every nn.LSTM / nn.GRU (subclasses included) in ``model``, by its path in ``model.named_modules()``."""
+    return {path: m for path, m in model.named_modules() if isinstance(m, (nn.LSTM, nn.GRU))}
+
+
+def _select(model: nn.Module, names: NamesFilter) -> dict[str, nn.LSTM | nn.GRU]:
+    found = recurrent_modules(model)
+    if names is None:
+        return found
+    if callable(names):
+        return {path: m for path, m in found.items() if names(path)}
+    if isinstance(names, str):
+        names = [names]
+    wanted = list(names)
+    unknown = [p for p in wanted if p not in found]
+    if unknown:
+        modules = dict(model.named_modules())
+        reasons = [
+            f"{p!r} is a {type(modules[p]).__name__}, not an nn.LSTM or nn.GRU" if p in modules else f"no module {p!r}"
+            for p in unknown
+        ]
+        have = ", ".join(repr(p) for p in found) or "none"
+        raise ValueError(f"cannot record {'; '.join(reasons)}; the recurrent modules are: {have}")
+    return {path: found[path] for path in wanted}
+
+
+def record_modules(
+    model: nn.Module,
+    *args: Any,
+    names: NamesFilter = None,
+    strategy: str = "auto",
+    **kwargs: Any,
+) -> tuple[Any, dict[str, CellRecording]]:
+    """Run ``model(*args, **kwargs)`` once; return its output and a recording of each nn.LSTM / nn.GRU in it.
+
+    ``names`` selects what to record: None (all), a list of module paths, or a callable ``path -> bool``
+    (like TransformerLens' ``names_filter``); unselected modules are not touched. ``strategy`` is passed to each
+    recording (``"auto"`` picks per module). ``names`` and ``strategy`` are consumed here; every other argument
+    goes to the model. Returns ``(output, {key: recording})``, keyed as the module doc says (``"decoder.rnn"``,
+    ``"decoder.rnn#1"`` for its second call), in call order. The model is left as it was, also if it raises.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"record_modules runs an nn.Module, got {type(model).__name__}")
+    selected = _select(model, names)
+    recordings: dict[str, CellRecording] = {}
+    calls: dict[str, int] = {}
+
+    def hook_for(path: str):
+        def hook(module: nn.Module, hook_args: tuple, hook_kwargs: dict, output: Any) -> None:
+            x = hook_args[0] if hook_args else hook_kwargs.get("input")
+            hx = hook_args[1] if len(hook_args) > 1 else hook_kwargs.get("hx")
+            count = calls.get(path, 0)
+            calls[path] = count + 1
+            recordings[path if count == 0 else f"{path}#{count}"] = _record(module, x, hx, output, strategy)
+            # returning None leaves the module's output exactly as its forward returned it
+
+        return hook
+
+    handles = []
+    try:
+        for path, module in selected.items():
+            handles.append(module.register_forward_hook(hook_for(path), with_kwargs=True))
+        output = model(*args, **kwargs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return output, recordings
+
+
+def _record(module: nn.LSTM | nn.GRU, x: Any, hx: Any, output: Any, strategy: str) -> CellRecording:
+    """The recording of one call, with forward's own output, h_n (and c_n) in place of the recomputed ones."""
+    out, hidden = output
+    if isinstance(x, PackedSequence):
+        return record_packed(module, x, hx, strategy=strategy, forward_result=output)
+    rec = recording_twin(module).record(x, hx, strategy=strategy)
+    if isinstance(module, nn.LSTM):
+        states = {"h_n": hidden[0].detach(), "c_n": hidden[1].detach()}
+    else:
+        states = {"h_n": hidden.detach()}
+    return dataclasses.replace(rec, output=out.detach(), **states)

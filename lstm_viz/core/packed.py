@@ -1,0 +1,175 @@
+"""Recording a PackedSequence (variable-length batch) through an LSTM or a GRU.
+
+``record_packed(module, packed, hx)`` returns the module's recording with
+
+- ``output``: a PackedSequence, and ``h_n`` (``c_n``): exactly what the module's forward returns on ``packed``
+  (computed by nn.LSTM's / nn.GRU's forward with the weights the recording uses, or handed in by the caller);
+- every recorded tensor ``(num_layers, num_directions, batch, T, units)`` in the *original* batch order
+  (``unsorted_indices`` applied, as ``pad_packed_sequence`` gives it), T the longest length, and **NaN** past each
+  sequence's end; ``x`` the padded input with NaN there too; ``extras["lengths"]`` the lengths (CPU int64).
+
+The values at each sequence's valid steps are those of that sequence recorded alone: each layer and direction runs
+as a one-layer twin of the module on the padded batch, the forward direction left to right (padding only ever comes
+after a sequence's steps), the backward direction on each sequence reversed *within its own length*, so it starts at
+that sequence's last valid step, then reversed back. Padding is zero in every layer's input.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
+from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
+from lstm_viz.core.recording import CellRecording, GRURecording, Recording
+from lstm_viz.core.twins import current_weights, recording_twin
+
+__all__ = ["record_packed", "reverse_within_lengths"]
+
+
+def reverse_within_lengths(lengths: Tensor, T: int) -> Tensor:
+    """``(T, B)`` int64 index: position t of sequence b reads ``len_b − 1 − t`` for t < len_b, else t (padding stays).
+
+    Its own inverse, so one gather reverses each sequence in place and the same gather reverses it back.
+    """
+    t = torch.arange(T, device=lengths.device)[:, None]  # (T, 1)
+    return torch.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+def _check(module: nn.RNNBase, packed: PackedSequence, hx: object, lstm: bool, weight: Tensor) -> None:
+    data = packed.data
+    if data.dim() != 2:
+        raise RNNInputError(f"a PackedSequence's data must be 2-D (total steps, input_size); got {tuple(data.shape)}")
+    if data.shape[-1] != module.input_size:
+        raise RNNInputError(
+            f"the packed input's last dimension must be input_size={module.input_size}; got {tuple(data.shape)}"
+        )
+    if data.dtype != weight.dtype:
+        raise RNNInputError(f"packed input dtype {data.dtype} does not match the weights' {weight.dtype}")
+    if hx is None:
+        return
+    D = 2 if module.bidirectional else 1
+    B = int(packed.batch_sizes[0])
+    lead = module.num_layers * D
+    if lstm:
+        if not (isinstance(hx, (tuple, list)) and len(hx) == 2 and all(isinstance(t, Tensor) for t in hx)):
+            raise RNNInputTypeError("hx must be a tuple (h0, c0) of two tensors")
+        expected = [
+            ("h0", hx[0], (lead, B, module.proj_size or module.hidden_size)),
+            ("c0", hx[1], (lead, B, module.hidden_size)),
+        ]
+    else:
+        if not isinstance(hx, Tensor):
+            raise RNNInputTypeError(f"hx must be one tensor h0 (a GRU has no cell state), got {type(hx).__name__}")
+        expected = [("h0", hx, (lead, B, module.hidden_size))]
+    for name, tensor, shape in expected:
+        if tuple(tensor.shape) != shape:
+            raise RNNInputError(
+                f"{name} must have shape {shape} (num_layers*num_directions, batch, units) for this packed batch; "
+                f"got {tuple(tensor.shape)}"
+            )
+
+
+@torch.no_grad()
+def record_packed(
+    module: nn.LSTM | nn.GRU,
+    packed: PackedSequence,
+    hx: Tensor | tuple[Tensor, Tensor] | None = None,
+    *,
+    strategy: str = "auto",
+    apply_dropout: bool = False,
+    forward_result: tuple | None = None,
+) -> CellRecording:
+    """The recording of ``module`` (nn.LSTM or nn.GRU, plain or recording) on a packed batch; see the module doc.
+
+    ``strategy`` and ``apply_dropout`` are passed to each layer's record. ``forward_result``: what the module's
+    forward already returned on this input (``record_modules`` hands it in), so it is not computed again.
+    """
+    lstm = isinstance(module, nn.LSTM)
+    if not lstm and not isinstance(module, nn.GRU):
+        raise TypeError(f"record_packed records an nn.LSTM or nn.GRU, got {type(module).__name__}")
+    if not isinstance(packed, PackedSequence):
+        raise RNNInputTypeError(f"expected a PackedSequence, got {type(packed).__name__}")
+    weights = current_weights(module)
+    _check(module, packed, hx, lstm, weights["weight_ih_l0"])
+    L, D, H = module.num_layers, 2 if module.bidirectional else 1, module.hidden_size
+    P = (module.proj_size or H) if lstm else H
+
+    padded, lengths = pad_packed_sequence(packed)  # (T, B, I), original batch order; lengths on the CPU
+    T, B, _ = padded.shape
+    device = padded.device
+    valid = torch.arange(T)[:, None] < lengths[None, :]  # (T, B) on the CPU
+    valid_d = valid.to(device)
+    reverse = reverse_within_lengths(lengths, T).to(device)  # (T, B)
+    if hx is None:
+        h0 = padded.new_zeros(L, D, B, P)
+        c0 = padded.new_zeros(L, D, B, H) if lstm else None
+    elif lstm:
+        h0, c0 = hx[0].reshape(L, D, B, P), hx[1].reshape(L, D, B, H)
+    else:
+        h0, c0 = hx.reshape(L, D, B, H), None
+
+    names = [n for n in (Recording if lstm else GRURecording).recorded_tensors if not (lstm and n == "h" and P == H)]
+    tensors: dict[str, Tensor] = {}  # name → (L, D, B, T, units), filled layer by layer, direction by direction
+    strategies = set()
+    x_l = padded
+    for k in range(L):
+        for d in range(D):
+            twin = recording_twin(module, k, d, weights)
+            inp = x_l if d == 0 else _gather_time(x_l, reverse)
+            state = (h0[k, d][None], c0[k, d][None]) if lstm else h0[k, d][None]
+            rec = twin.record(inp, state, strategy=strategy)
+            strategies.add(rec.extras["strategy"])
+            for name in names:
+                part = getattr(rec, name)[0, 0]  # (B, T, U)
+                if name not in tensors:
+                    tensors[name] = part.new_empty(L, D, B, T, part.shape[-1])
+                if d == 1:  # back to position order, each sequence within its own length
+                    part = _gather_time(part.transpose(0, 1), reverse).transpose(0, 1)
+                tensors[name][k, d].copy_(part)  # copied at once: the twin's buffers may be reused
+        top = tensors["h" if "h" in tensors else "m"][k]  # (D, B, T, P): this layer's output
+        x_l = top.permute(2, 1, 0, 3).reshape(T, B, D * P)  # (T, B, D·P), directions concatenated
+        x_l = x_l.masked_fill(~valid_d[:, :, None], 0.0)  # padding stays zero in the next layer's input
+        if apply_dropout and module.training and module.dropout > 0 and k < L - 1:
+            x_l = F.dropout(x_l, p=module.dropout, training=True)
+
+    pad = ~valid_d.t()[:, :, None]  # (B, T, 1)
+    for t in tensors.values():
+        t.masked_fill_(pad, float("nan"))
+    if "h" not in tensors:
+        tensors["h"] = tensors["m"]  # no projection: h is m, as in every LSTM recording
+
+    if forward_result is None:
+        forward_result = _forward(module, packed, hx, weights)
+    output, hidden = forward_result
+    output = PackedSequence(output.data.detach(), output.batch_sizes, output.sorted_indices, output.unsorted_indices)
+    extras = {
+        "batched": True,
+        "strategy": strategies.pop() if len(strategies) == 1 else "+".join(sorted(strategies)),
+        "hx_given": hx is not None,
+        "lengths": lengths,
+        "packed": True,
+    }
+    x_bt = padded.transpose(0, 1).masked_fill(pad, float("nan"))
+    if lstm:
+        extras["proj_size"] = module.proj_size
+        h_n, c_n = hidden[0].detach(), hidden[1].detach()
+        return Recording(output=output, h_n=h_n, c_n=c_n, x=x_bt, **tensors, extras=extras)
+    return GRURecording(output=output, h_n=hidden.detach(), x=x_bt, **tensors, extras=extras)
+
+
+def _gather_time(x: Tensor, index: Tensor) -> Tensor:
+    """x (T, B, F) with each column b read at ``index[:, b]`` along time."""
+    return x.gather(0, index[:, :, None].expand(-1, -1, x.shape[-1]))
+
+
+def _forward(module: nn.RNNBase, packed: PackedSequence, hx: object, weights: dict[str, Tensor]) -> tuple:
+    """nn.LSTM's / nn.GRU's own forward on the packed input, with the weights the recording used, no hooks."""
+    twin = recording_twin(module, weights=weights)
+    base = nn.LSTM if isinstance(module, nn.LSTM) else nn.GRU
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+        return base.forward(twin, packed, hx)

@@ -1,0 +1,90 @@
+"""The weights a recurrent module's forward would use right now, and recording twins that read them.
+
+``current_weights(module)`` reads every flat weight the way ``forward`` sees it, without running the module's
+hooks: parametrizations (``torch.nn.utils.parametrizations.weight_norm`` …) are evaluated by ``getattr``, and the
+legacy ``torch.nn.utils.weight_norm`` / ``spectral_norm`` pre-hooks — which only refresh the weight when forward
+runs — are asked for the weight they would set (spectral norm without a power-iteration step, so nothing changes).
+
+``recording_twin(module, layer=None, direction=None)`` is a RecordingLSTM / RecordingGRU with the module's options
+whose weights *are* those tensors (no copy): the whole stack, or one layer and direction as a one-layer,
+one-direction model (what packed recording runs). It is built on the ``meta`` device, so it costs no memory.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from torch import Tensor, nn
+from torch.nn.utils.spectral_norm import SpectralNorm
+from torch.nn.utils.weight_norm import WeightNorm
+
+__all__ = ["current_weights", "recording_twin"]
+
+
+def current_weights(module: nn.RNNBase) -> dict[str, Tensor]:
+    """``{name: tensor}`` for every name in ``module._flat_weights_names``, as forward would see it now."""
+    fresh: dict[str, Tensor] = {}
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, WeightNorm):
+            fresh[hook.name] = hook.compute_weight(module)
+        elif isinstance(hook, SpectralNorm):
+            fresh[hook.name] = hook.compute_weight(module, do_power_iteration=False)
+    return {name: fresh[name] if name in fresh else getattr(module, name) for name in module._flat_weights_names}
+
+
+def _suffix(layer: int, direction: int) -> str:
+    return f"l{layer}{'_reverse' if direction == 1 else ''}"
+
+
+def recording_twin(
+    module: nn.LSTM | nn.GRU,
+    layer: int | None = None,
+    direction: int | None = None,
+    weights: dict[str, Tensor] | None = None,
+) -> nn.Module:
+    """A RecordingLSTM / RecordingGRU that computes with ``module``'s current weights (shared, not copied).
+
+    With ``layer`` and ``direction`` it is the one-layer, forward-only model of that layer and direction (its input
+    size is the layer's: ``input_size`` for layer 0, ``num_directions × (proj_size or hidden_size)`` above).
+    ``batch_first`` is always False for a one-layer twin: callers hand it time-major input.
+    """
+    from lstm_viz.core.gru import RecordingGRU
+    from lstm_viz.core.lstm import RecordingLSTM
+
+    weights = current_weights(module) if weights is None else weights
+    is_lstm = isinstance(module, nn.LSTM)
+    if not is_lstm and not isinstance(module, nn.GRU):
+        raise TypeError(f"expected an nn.LSTM or nn.GRU, got {type(module).__name__}")
+    proj = {"proj_size": module.proj_size} if is_lstm else {}
+    cls = RecordingLSTM if is_lstm else RecordingGRU
+    if layer is None:
+        twin = cls(
+            module.input_size,
+            module.hidden_size,
+            num_layers=module.num_layers,
+            bias=module.bias,
+            batch_first=module.batch_first,
+            dropout=module.dropout,
+            bidirectional=module.bidirectional,
+            device="meta",
+            **proj,
+        )
+        mapping = {name: name for name in twin._flat_weights_names}
+    else:
+        directions = 2 if module.bidirectional else 1
+        below = directions * ((module.proj_size or module.hidden_size) if is_lstm else module.hidden_size)
+        twin = cls(
+            module.input_size if layer == 0 else below,
+            module.hidden_size,
+            num_layers=1,
+            bias=module.bias,
+            device="meta",
+            **proj,
+        )
+        mapping = {name: f"{name.removesuffix('_l0')}_{_suffix(layer, direction)}" for name in twin._flat_weights_names}
+    for name, source in mapping.items():
+        del twin._parameters[name]
+        setattr(twin, name, weights[source])  # a plain attribute; RNNBase keeps _flat_weights in step
+    twin._flat_weight_refs = [weakref.ref(w) for w in twin._flat_weights]  # nothing "changed": no re-flattening
+    twin.train(module.training)
+    return twin
