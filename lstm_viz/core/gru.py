@@ -33,7 +33,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.recording import GRURecording
-from lstm_viz.core.twins import current_weights
+from lstm_viz.core.twins import current_weights, register_twin
 
 __all__ = ["RecordingGRU"]
 
@@ -468,3 +468,6 @@ def _replay_direction(
     rz = gh[..., : 2 * H].add_(gi[..., : 2 * H]).sigmoid_()  # r and z in one op
     gh[..., 2 * H :].mul_(rz[..., :H])  # r ⊙ (W_hn h + b_hn)
     torch.add(gi[..., 2 * H :], gh[..., 2 * H :], out=n).tanh_()
+
+
+register_twin(nn.GRU, RecordingGRU)  # packed recording and record_modules record nn.GRU through it

@@ -26,6 +26,7 @@ from torch.nn import functional as F
 
 from lstm_viz.core import kernel_gates
 from lstm_viz.core.recording import Recording
+from lstm_viz.core.twins import register_twin
 
 __all__ = ["RecordingLSTM"]
 
@@ -480,3 +481,6 @@ class RecordingLSTM(nn.LSTM):
             if w_hr_t is not None:
                 torch.mm(m_[t], w_hr_t, out=h_[t])  # h_t = W_hr m_t (LSTMP)
             h_prev, c_prev = h_[t], c_[t]
+
+
+register_twin(nn.LSTM, RecordingLSTM)  # packed recording and record_modules record nn.LSTM through it

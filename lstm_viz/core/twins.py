@@ -18,7 +18,16 @@ from torch import Tensor, nn
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
-__all__ = ["current_weights", "recording_twin"]
+__all__ = ["current_weights", "recording_twin", "register_twin"]
+
+# nn.LSTM → RecordingLSTM, nn.GRU → RecordingGRU: each recording class registers itself where it is defined, so this
+# module (which packed recording and record_modules use) does not import them.
+_TWINS: dict[type[nn.RNNBase], type[nn.RNNBase]] = {}
+
+
+def register_twin(base: type[nn.RNNBase], twin: type[nn.RNNBase]) -> None:
+    """Say which recording class records modules of class ``base``."""
+    _TWINS[base] = twin
 
 
 def current_weights(module: nn.RNNBase) -> dict[str, Tensor]:
@@ -48,15 +57,12 @@ def recording_twin(
     size is the layer's: ``input_size`` for layer 0, ``num_directions × (proj_size or hidden_size)`` above).
     ``batch_first`` is always False for a one-layer twin: callers hand it time-major input.
     """
-    from lstm_viz.core.gru import RecordingGRU
-    from lstm_viz.core.lstm import RecordingLSTM
-
     weights = current_weights(module) if weights is None else weights
-    is_lstm = isinstance(module, nn.LSTM)
-    if not is_lstm and not isinstance(module, nn.GRU):
+    cls = next((twin for base, twin in _TWINS.items() if isinstance(module, base)), None)
+    if cls is None:
         raise TypeError(f"expected an nn.LSTM or nn.GRU, got {type(module).__name__}")
+    is_lstm = isinstance(module, nn.LSTM)
     proj = {"proj_size": module.proj_size} if is_lstm else {}
-    cls = RecordingLSTM if is_lstm else RecordingGRU
     if layer is None:
         twin = cls(
             module.input_size,
