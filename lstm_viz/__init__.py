@@ -3,6 +3,7 @@
 from lstm_viz.core.device import describe_device, pick_device
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.gru import RecordingGRU
+from lstm_viz.core.interventions import Intervention, intervened_forward, parse_intervention
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.modules import record_modules
 from lstm_viz.core.packed import record_packed
@@ -24,12 +25,15 @@ __all__ = [
     "STORAGE_ORDER",
     "CellRecording",
     "GRURecording",
+    "Intervention",
     "RNNInputError",
     "RNNInputTypeError",
     "Recording",
     "RecordingGRU",
     "RecordingLSTM",
     "describe_device",
+    "intervened_forward",
+    "parse_intervention",
     "pick_device",
     "record_modules",
     "record_packed",

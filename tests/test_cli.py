@@ -132,7 +132,6 @@ def test_record_csv_and_parquet(subtraction_ckpt, tmp_path, capsys):
         (["predict", "SUB", "61 - 123"], "larger than a"),
         (["predict", "JUNK", "1"], "not a PyTorch file"),
         (["record", "SUB", "1 - 1", "--out", "x.txt"], "must end in .csv or .parquet"),
-        (["record", "GRU", "1 - 1", "--out", "x.csv"], "cannot be recorded"),
     ],
 )
 def test_errors_are_one_line(argv, fragment, subtraction_ckpt, tmp_path, capsys):
@@ -166,3 +165,15 @@ def test_python_dash_m_entry_point(subtraction_ckpt):
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_record_a_gru_checkpoint(tmp_path, capsys):
+    """A GRU records its own gates: r, z, n, h (there is no c or m)."""
+    path = tmp_path / "gru.pt"
+    save_checkpoint(path, build_model(ModelConfig.default("subtraction", cell="gru", hidden_size=4)))
+    out = tmp_path / "gru.parquet"
+    assert main(["record", str(path), "123 - 61", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["tensors"] == ["h", "n", "r", "z"] and summary["steps"] == 8
+    frame = pd.read_parquet(out)
+    assert len(frame) == 8 * 4 * 4 and set(frame["tensor"]) == {"r", "z", "n", "h"}

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from lstm_viz import RecordingGRU
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import Recording
 from lstm_viz.tasks import (
@@ -225,10 +226,11 @@ def test_sequence_model_and_gru():
     assert isinstance(seq, SequenceModel)
     assert seq(torch.randn(2, 4, 3)).shape == (2, 4, 4)
     gru = build_model(ModelConfig.default("subtraction", cell="gru"))
-    assert isinstance(gru.gru, nn.GRU) and not gru.recordable
+    assert isinstance(gru.gru, RecordingGRU) and gru.recordable  # a GRU records r, z, n, h (issue: any model)
     assert gru(torch.zeros(1, 8, 2)).shape == (1, 8)
-    with pytest.raises(TypeError, match="GRU has no forget/input/output gates"):
-        gru.record(torch.zeros(1, 8, 2))
+    rec = gru.record(torch.zeros(1, 8, 2))
+    assert rec.tensor_names == ("r", "z", "n", "h") and rec.z.shape == (1, 1, 1, 8, 32)
+    assert torch.allclose(rec.output, gru.gru(torch.zeros(1, 8, 2))[0])
 
 
 def test_input_checks_are_clear():

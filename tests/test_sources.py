@@ -124,7 +124,7 @@ def test_upload_of_a_project_checkpoint_and_of_a_gru():
     loaded = load_upload(buffer.getvalue(), "sub.pt")
     assert loaded.config.kind == "subtraction" and loaded.model.recordable
     gru = load_upload(saved(torch.nn.GRU(2, 4).state_dict()), "gru.pt")
-    assert not gru.model.recordable  # the page explains that a GRU has no f, i, g, o, c
+    assert gru.model.recordable and gru.model.record(torch.zeros(1, 3, 2)).tensor_names == ("r", "z", "n", "h")
 
 
 class _Evil:

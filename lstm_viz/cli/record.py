@@ -16,7 +16,7 @@ _TABLE_SUFFIXES = (".csv", ".parquet")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     record = sub.add_parser("record", help="record every gate and state for one input", description="Record.")
-    record.add_argument("checkpoint", help="a .pt checkpoint of an LSTM model")
+    record.add_argument("checkpoint", help="a .pt checkpoint (an LSTM records f, i, g, o, c, m, h; a GRU r, z, n, h)")
     record.add_argument("input", help="e.g. '123 - 61' or '0, 0.5, 0.25, 1'")
     record.add_argument("--out", required=True, help="a .csv or .parquet file")
     record.set_defaults(func=run)
@@ -27,11 +27,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if out.suffix.lower() not in _TABLE_SUFFIXES:
         raise ExitError(f"--out must end in .csv or .parquet (got {out.name!r}), e.g. --out recording.parquet")
     model = load_model(args.checkpoint)
-    if not model.recordable:
-        raise ExitError(
-            "a GRU has no forget/input/output gates and no cell state, so it cannot be recorded; "
-            "record an LSTM checkpoint instead"
-        )
     x = parse_input(model, args.input)
     recording = model.record(x)
     frame = recording.to_frame(batch=0)

@@ -24,6 +24,7 @@ is left to step through.
 
 # No `from __future__ import annotations` here: TorchScript reads forward's overload annotations as real types.
 import warnings
+from collections.abc import Sequence
 from typing import overload
 
 import torch
@@ -32,6 +33,7 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence
 
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
+from lstm_viz.core.interventions import Intervention, record_intervened
 from lstm_viz.core.recording import GRURecording
 from lstm_viz.core.twins import current_weights, register_twin
 
@@ -279,6 +281,7 @@ class RecordingGRU(nn.GRU):
         *,
         strategy: str = "auto",
         apply_dropout: bool = False,
+        interventions: Sequence[Intervention] | None = None,
     ) -> GRURecording:
         """Run the GRU on ``x`` and return r, z, n, h at every step, layer and direction, plus what forward returns.
 
@@ -305,6 +308,8 @@ class RecordingGRU(nn.GRU):
 
             return record_packed(self, x, hx, strategy=strategy, apply_dropout=apply_dropout)
         self._check_input(x, hx)
+        if interventions:  # replace gates or states and run on from there, step by step (core/interventions.py)
+            return record_intervened(self, x, hx, interventions)
         weights = current_weights(self)
         batched = x.dim() == 3
         # Time-major, as the kernel works: x_l is (T, B, features) for every layer.

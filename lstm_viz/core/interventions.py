@@ -27,12 +27,16 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from lstm_viz.core.twins import current_weights
+
 __all__ = [
     "Edit",
     "Intervention",
     "LayerPlan",
+    "intervened_forward",
     "parse_intervention",
     "plan",
+    "record_intervened",
     "replaceable_sizes",
     "run_gru_layer",
     "run_lstm_layer",
@@ -338,6 +342,7 @@ def run_module(
     *,
     keep: bool = True,
     plans: dict[tuple[int, int], LayerPlan] | None = None,
+    weights: dict[str, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor | None, dict[str, Tensor]]:
     """Run an nn.LSTM / nn.GRU on ``x`` with ``interventions``, step by step, differentiably.
 
@@ -345,6 +350,7 @@ def run_module(
     ``keep``, every tensor as ``(num_layers, num_directions, T, B, width)`` (time-major, position order). Dropout
     between layers is not applied (eval semantics, the documented way to look inside a model). ``plans`` (from
     :func:`plan`, or built by hand, e.g. one unit per batch row for an ablation sweep) adds to ``interventions``.
+    ``weights`` (name → tensor) replaces the module's attributes (e.g. the weights a weight_norm hook would set).
     """
     gru = isinstance(module, torch.nn.GRU)
     batched = x.dim() == 3
@@ -373,14 +379,14 @@ def run_module(
         outs = []
         for d in range(D):
             sfx = f"l{k}{'_reverse' if d else ''}"
-            w = {n: getattr(module, f"{n}_{sfx}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+            w = {n: _weight(module, weights, f"{n}_{sfx}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
             idx = k * D + d
             if gru:
                 r = run_gru_layer(layer_in, h0[idx], w["weight_ih"], w["weight_hh"], w["bias_ih"], w["bias_hh"],
                                   planned.get((k, d)), reverse=d == 1)  # fmt: skip
             else:
                 r = run_lstm_layer(layer_in, h0[idx], c0[idx], w["weight_ih"], w["weight_hh"], w["bias_ih"],
-                                   w["bias_hh"], getattr(module, f"weight_hr_{sfx}", None), planned.get((k, d)),
+                                   w["bias_hh"], _weight(module, weights, f"weight_hr_{sfx}"), planned.get((k, d)),
                                    reverse=d == 1)  # fmt: skip
                 c_n.append(r.pop("c_n"))
             h_n.append(r.pop("h_n"))
@@ -401,3 +407,42 @@ def run_module(
         c_n_t = c_n_t.squeeze(1) if c_n_t is not None else None
     tensors = {name: torch.stack([torch.stack(per_dir) for per_dir in layers]) for name, layers in kept.items()}
     return output, h_n_t, c_n_t, tensors
+
+
+def _weight(module: torch.nn.Module, weights: dict[str, Tensor] | None, name: str) -> Tensor | None:
+    if weights is not None and name in weights:
+        return weights[name]
+    return getattr(module, name, None)
+
+
+def record_intervened(module: torch.nn.Module, x: Tensor, hx, interventions: Iterable[Intervention]):
+    """The recording of ``module`` (a RecordingLSTM or RecordingGRU) on ``x`` under ``interventions``: the values
+    after each replacement, and ``output``/``h_n``/``c_n`` as the replaced run ends. Step by step (``loop``)."""
+    from lstm_viz.core.recording import GRURecording, Recording
+
+    with torch.no_grad():
+        output, h_n, c_n, tensors = run_module(module, x, hx, list(interventions), weights=current_weights(module))
+    batched = x.dim() == 3
+    x_bt = x.unsqueeze(0) if not batched else (x if module.batch_first else x.transpose(0, 1))
+    moved = {name: t.transpose(2, 3) for name, t in tensors.items()}  # (L, D, T, B, ·) → (L, D, B, T, ·)
+    extras = {"batched": batched, "strategy": "loop", "interventions": [i.name for i in interventions]}
+    if isinstance(module, torch.nn.GRU):
+        extras["hx_given"] = hx is not None
+        return GRURecording(output=output, h_n=h_n, x=x_bt.detach(), **moved, extras=extras)
+    extras["proj_size"] = module.proj_size
+    return Recording(output=output, h_n=h_n, c_n=c_n, x=x_bt.detach(), **moved, extras=extras)
+
+
+def intervened_forward(
+    module: torch.nn.Module,
+    x: Tensor,
+    hx: Tensor | tuple[Tensor, Tensor] | None = None,
+    interventions: Iterable[Intervention] | None = None,
+):
+    """What ``module(x, hx)`` returns — ``output, (h_n, c_n)`` for an LSTM, ``output, h_n`` for a GRU — under
+    ``interventions``, with gradients (e.g. a loss under an intervention). No interventions: ``module(x, hx)``."""
+    interventions = list(interventions or ())
+    if not interventions:
+        return module(x, hx)
+    output, h_n, c_n, _ = run_module(module, x, hx, interventions, keep=False, weights=current_weights(module))
+    return (output, h_n) if c_n is None else (output, (h_n, c_n))

@@ -20,11 +20,14 @@ product per layer and gets c by the cheap elementwise recurrence above, or steps
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lstm_viz.core import kernel_gates
+from lstm_viz.core.interventions import Intervention, record_intervened
 from lstm_viz.core.recording import Recording
 from lstm_viz.core.twins import register_twin
 
@@ -188,6 +191,7 @@ class RecordingLSTM(nn.LSTM):
         *,
         strategy: str = "auto",
         apply_dropout: bool = False,
+        interventions: Sequence[Intervention] | None = None,
     ) -> Recording:
         """Run the LSTM on ``x`` and return every gate and state, plus what ``forward`` returns.
 
@@ -218,6 +222,8 @@ class RecordingLSTM(nn.LSTM):
 
             return record_packed(self, x, hx, strategy=strategy, apply_dropout=apply_dropout)
         self._check_input(x, hx)
+        if interventions:  # replace gates or states and run on from there, step by step (core/interventions.py)
+            return record_intervened(self, x, hx, interventions)
         if strategy not in ("auto", "kernel", "replay", "loop"):
             raise ValueError(f"strategy must be 'auto', 'kernel', 'replay' or 'loop', got {strategy!r}")
         batched = x.dim() == 3

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -23,8 +23,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lstm_viz.core.gru import RecordingGRU
+from lstm_viz.core.interventions import Intervention, intervened_forward
 from lstm_viz.core.lstm import RecordingLSTM
-from lstm_viz.core.recording import Recording
+from lstm_viz.core.recording import CellRecording
 from lstm_viz.parsing import MAX_STEPS, InputError, parse_vectors
 from lstm_viz.tasks.config import ModelConfig
 
@@ -41,9 +43,9 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------------------- models
 def make_rnn(config: ModelConfig) -> nn.Module:
-    """The recurrent layer a config describes, batch first: a RecordingLSTM, or an nn.GRU."""
+    """The recurrent layer a config describes, batch first: a RecordingLSTM or a RecordingGRU."""
     if config.cell == "gru":
-        return nn.GRU(
+        return RecordingGRU(
             config.input_size, config.hidden_size, num_layers=config.num_layers, bias=config.bias,
             batch_first=True, dropout=config.dropout, bidirectional=config.bidirectional,
         )  # fmt: skip
@@ -66,16 +68,21 @@ class LSTMVizModel(nn.Module):
 
     @property
     def recordable(self) -> bool:
-        """True when ``record`` works (every LSTM model); False for a GRU, which has no f/i/o gates."""
-        return self.config.recordable
+        """True: every model records (an LSTM its f, i, g, o, c, h; a GRU its r, z, n, h)."""
+        return True
 
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
     def rnn(self) -> nn.Module:
-        """The recurrent module (a RecordingLSTM, or an nn.GRU)."""
+        """The recurrent module (a RecordingLSTM, or a RecordingGRU)."""
         return self.gru if self.config.cell == "gru" else self.lstm
+
+    def rnn_output(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
+        """The recurrent module's output on batch-first ``x`` ``(B, T, D * size of h)``, under ``interventions``
+        (differentiable either way)."""
+        return intervened_forward(self.rnn(), self.check_input(x), None, interventions)[0]
 
     def check_input(self, x: Any) -> Tensor:
         """``x`` if it is a batch-first ``(B, T, input_size)`` float tensor, else a clear ValueError."""
@@ -93,15 +100,11 @@ class LSTMVizModel(nn.Module):
             raise ValueError(f"input must be a floating-point tensor, got dtype {x.dtype}; use x.float()")
         return x
 
-    def record(self, x: Tensor) -> Recording:
-        """Every gate and state of the LSTM on batch-first ``x`` ``(B, T, input_size)``."""
-        if not self.recordable:
-            raise TypeError(
-                "a GRU has no forget/input/output gates and no cell state c, so it cannot be recorded as "
-                "f, i, g, o, c, h; pick an LSTM model to record"
-            )
+    def record(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> CellRecording:
+        """Every gate and state of the recurrent layer on batch-first ``x`` ``(B, T, input_size)``, optionally under
+        ``interventions`` (see :class:`lstm_viz.Intervention`)."""
         x = self.check_input(x).to(self.device)
-        return self.lstm.record(x)
+        return self.rnn().record(x, interventions=interventions)
 
 
 # --------------------------------------------------------------------------------------------------------- values
@@ -380,18 +383,21 @@ class Task:
 
     # ----------------------------------------------------------------------------------------------- answers
     @torch.no_grad()
-    def run(self, model: nn.Module, x: Tensor) -> Tensor:
-        """``model(x)`` in eval mode (restored after), on the CPU as float32."""
+    def run(self, model: nn.Module, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
+        """``model(x)`` in eval mode (restored after), under ``interventions`` if any, on the CPU as float32."""
         was_training = model.training
         model.eval()
         try:
-            return model(x.to(next(model.parameters()).device)).detach().to("cpu").float()
+            x = x.to(next(model.parameters()).device)
+            out = model(x, interventions=interventions) if interventions else model(x)
+            return out.detach().to("cpu").float()
         finally:
             model.train(was_training)
 
-    def answer(self, model: nn.Module, inp: TaskInput) -> Answer:
-        """Run ``model`` on ``inp`` and judge the answer when the truth is known. A bare LSTM: its last output."""
-        out = self.run(model, inp.x)  # (1, T, D*P)
+    def answer(self, model: nn.Module, inp: TaskInput, interventions: Sequence[Intervention] | None = None) -> Answer:
+        """Run ``model`` on ``inp`` (under ``interventions`` if any) and judge the answer when the truth is known.
+        A bare LSTM: its last output."""
+        out = self.run(model, inp.x, interventions)  # (1, T, D*P)
         last = [float(v) for v in out[0, -1]]
         return Answer(
             self.kind,

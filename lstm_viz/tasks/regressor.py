@@ -7,6 +7,7 @@ input is rows of 10 features, one row per time step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lstm_viz.core.interventions import Intervention
 from lstm_viz.parsing import parse_vectors
 from lstm_viz.tasks.base import Answer, LSTMVizModel, PlainWeights, Task, TaskData, TaskInput, make_rnn
 from lstm_viz.tasks.config import ModelConfig
@@ -117,9 +119,9 @@ class Regressor(LSTMVizModel):
         setattr(self, c.cell, make_rnn(c))
         self.fc = nn.Linear(c.num_directions * c.real_hidden_size, c.output_size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(B, T, input_size)`` → ``(B, output_size)``."""
-        out, _ = self.rnn()(self.check_input(x))  # (B, T, D*P)
+    def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
+        """``(B, T, input_size)`` → ``(B, output_size)`` (under ``interventions``)."""
+        out = self.rnn_output(x, interventions)  # (B, T, D*P)
         return self.fc(out[:, -1, :])
 
 
@@ -161,8 +163,8 @@ class RegressorTask(Task):
         rows = rng.choice([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0], size=(SEQ_LEN, config.input_size))
         return "\n".join(", ".join(f"{v:g}" for v in row) for row in rows)
 
-    def answer(self, model: nn.Module, inp: TaskInput) -> Answer:
-        values = self.run(model, inp.x).view(-1).tolist()
+    def answer(self, model: nn.Module, inp: TaskInput, interventions: Sequence[Intervention] | None = None) -> Answer:
+        values = self.run(model, inp.x, interventions).view(-1).tolist()
         shown = ", ".join(f"{v:.4f}" for v in values[:8]) + (" …" if len(values) > 8 else "")
         return Answer(self.kind, f"The regressor outputs {shown} (from the last time step)", outputs=values,
                       form="vector", value=values)  # fmt: skip

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from torch import Tensor
 
+from lstm_viz.core.interventions import Intervention
 from lstm_viz.tasks.base import LSTMVizModel, PlainWeights, Task, make_rnn
 from lstm_viz.tasks.config import ModelConfig
 
@@ -19,9 +21,9 @@ class SequenceModel(LSTMVizModel):
         super().__init__(config or SEQUENCE.default_config())
         setattr(self, self.config.cell, make_rnn(self.config))
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(B, T, input_size)`` → ``(B, T, num_directions * (proj_size or hidden_size))``."""
-        return self.rnn()(self.check_input(x))[0]
+    def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
+        """``(B, T, input_size)`` → ``(B, T, num_directions × size of h)`` (under ``interventions``)."""
+        return self.rnn_output(x, interventions)
 
 
 class SequenceTask(Task):

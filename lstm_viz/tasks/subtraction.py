@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lstm_viz.core.interventions import Intervention
 from lstm_viz.parsing import SUBTRACTION_EXAMPLE, InputError, parse_subtraction
 from lstm_viz.tasks.base import Answer, LSTMVizModel, PlainWeights, Task, TaskData, TaskInput, make_rnn
 from lstm_viz.tasks.config import ModelConfig
@@ -313,14 +314,13 @@ class BitSubtractor(LSTMVizModel):
         setattr(self, c.cell, make_rnn(c))
         self.fc = nn.Linear(c.num_directions * c.real_hidden_size, 1)
 
-    def logits(self, x: Tensor) -> Tensor:
+    def logits(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
         """``(B, T, 2)`` bit pairs (LSB first) → ``(B, T)`` logits of the difference's bits."""
-        out, _ = self.rnn()(self.check_input(x))  # (B, T, D*P)
-        return self.fc(out).squeeze(-1)
+        return self.fc(self.rnn_output(x, interventions)).squeeze(-1)  # (B, T, D*P) → (B, T)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(B, T, 2)`` → ``(B, T)`` probability that each bit of ``a - b`` is 1."""
-        return torch.sigmoid(self.logits(x))
+    def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
+        """``(B, T, 2)`` → ``(B, T)`` probability that each bit of ``a - b`` is 1 (under ``interventions``)."""
+        return torch.sigmoid(self.logits(x, interventions))
 
 
 def bit_table(a: int, b: int) -> pd.DataFrame:
@@ -483,8 +483,8 @@ class SubtractionTask(Task):
         return bit_table(*inp.operands), caption
 
     # ---- answers
-    def answer(self, model: nn.Module, inp: TaskInput) -> Answer:
-        probs = self.run(model, inp.x).view(-1).tolist()  # (T,)
+    def answer(self, model: nn.Module, inp: TaskInput, interventions: Sequence[Intervention] | None = None) -> Answer:
+        probs = self.run(model, inp.x, interventions).view(-1).tolist()  # (T,)
         operands = inp.operands or operands_from_bits(inp.x)
         if len(probs) != BITS:
             return Answer(self.kind, f"{len(probs)} bit probabilities; decoding needs exactly 8 steps",

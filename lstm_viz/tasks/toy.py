@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lstm_viz.core.interventions import Intervention, LayerPlan, plan, run_lstm_layer
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import Recording
 from lstm_viz.parsing import TOY_EXAMPLE, InputError, parse_toy_sequence
@@ -182,23 +183,30 @@ class StatQuestLSTM(LSTMVizModel):
             cs.append(c)
         return torch.cat(hs, 1), torch.cat(cs, 1)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
         """``(B, T, 1)`` → the last short memory h, ``(B,)`` — the prediction.
 
         Computes exactly :meth:`unroll`'s equations, with the twelve scalars stacked into nn.LSTM's weight
-        layout and run through PyTorch's fused LSTM kernel (about twice as fast to train; tested equal).
+        layout and run through PyTorch's fused LSTM kernel (about twice as fast to train; tested equal). Under
+        ``interventions`` the equations run step by step with the replacements, still differentiable w.r.t. the
+        twelve scalars.
         """
         x = self.check_input(x)
         w_x, w_h, b = self._stacked()
+        if interventions:
+            steps = run_lstm_layer(x.transpose(0, 1), x.new_zeros(x.shape[0], 1), x.new_zeros(x.shape[0], 1),
+                                   w_x.view(4, 1), w_h.view(4, 1), b, torch.zeros_like(b), None,
+                                   _statquest_plan(interventions, x))  # fmt: skip
+            return steps["h"][-1, :, 0]
         zeros = x.new_zeros(1, x.shape[0], 1)  # c and h start at 0
         weights = [w_x.view(4, 1), w_h.view(4, 1), b, torch.zeros_like(b)]
         out, _, _ = torch._VF.lstm(x, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)
         return out[:, -1, 0]
 
-    def record(self, x: Tensor) -> Recording:
-        """Record f, i, g, o, c, h through the equivalent RecordingLSTM(1, 1)."""
+    def record(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Recording:
+        """Record f, i, g, o, c, h through the equivalent RecordingLSTM(1, 1) (under ``interventions``)."""
         x = self.check_input(x).to(self.device)
-        return self.to_lstm().record(x)
+        return self.to_lstm().record(x, interventions=interventions)
 
 
 class ToyLSTM(LSTMVizModel):
@@ -208,10 +216,9 @@ class ToyLSTM(LSTMVizModel):
         super().__init__(config or TOY_LSTM.default_config())
         self.lstm = make_rnn(self.config)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(B, T, 1)`` → last output ``(B,)``."""
-        out, _ = self.lstm(self.check_input(x))  # (B, T, 1)
-        return out[:, -1, 0]
+    def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
+        """``(B, T, 1)`` → last output ``(B,)`` (under ``interventions``)."""
+        return self.rnn_output(x, interventions)[:, -1, 0]  # (B, T, 1) → (B,)
 
 # ----------------------------------------------------------------------------------------------------------- tasks
 _SECOND_EXAMPLE = "1, 0.5, 0.25, 1"  # Company B: one price apart from A
@@ -267,8 +274,8 @@ class ToyTask(Task):
         return to_input(text, next(model.parameters()).device)
 
     # ---- answers
-    def answer(self, model: nn.Module, inp: TaskInput) -> Answer:
-        pred = float(self.run(model, inp.x).view(-1)[0])
+    def answer(self, model: nn.Module, inp: TaskInput, interventions: Sequence[Intervention] | None = None) -> Answer:
+        pred = float(self.run(model, inp.x, interventions).view(-1)[0])
         if inp.target is None:
             return Answer(self.kind, f"Prediction {pred:.4f} (no known answer for this sequence)", None, pred,
                           form="trace", value=pred)  # fmt: skip
@@ -380,6 +387,13 @@ def build_toy_lstm(seed: int | None = None, device: torch.device | str | None = 
         torch.manual_seed(seed)
     model = ToyLSTM()
     return model.to(device) if device is not None else model
+
+
+def _statquest_plan(interventions: Sequence[Intervention], x: Tensor) -> LayerPlan | None:
+    """The one-unit model's interventions as the plan of its only layer (checked like a RecordingLSTM(1, 1)'s)."""
+    plans = plan(interventions, num_layers=1, num_directions=1, seq_len=x.shape[1], batch=x.shape[0],
+                 sizes=dict.fromkeys(("f", "i", "g", "o", "c", "h"), 1), device=x.device, dtype=x.dtype)  # fmt: skip
+    return plans.get((0, 0))
 
 
 def _known_target(values: Tensor) -> float | None:
