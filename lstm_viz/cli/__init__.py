@@ -8,6 +8,8 @@ Examples::
     python -m lstm_viz predict models/subtraction_lstm.pt "123 - 61" "200 - 7"
     echo "0, 0.5, 0.25, 1" | python -m lstm_viz predict models/toy_lstm.pt -
     python -m lstm_viz record models/subtraction_lstm.pt "123 - 61" --out rec.parquet
+    python -m lstm_viz predict models/subtraction_lstm.pt "123 - 61" --intervene "layer0.fwd.c[units=1]=0"
+    python -m lstm_viz ablate models/subtraction_lstm.pt --json
     python -m lstm_viz lstmp-sweep --out models/proj_sweep.json
 
 Each command is one module here with ``add_parser(sub)`` and ``run(args, argv)``; adding a command is one module
@@ -20,14 +22,14 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from lstm_viz.cli import info, lstmp_sweep, predict, record, train
+from lstm_viz.cli import ablate, info, lstmp_sweep, predict, record, train
 from lstm_viz.cli.common import ExitError, Parser, parse_input
 from lstm_viz.parsing import InputError
 from lstm_viz.training.checkpoints import CheckpointError
 
 __all__ = ["COMMANDS", "ExitError", "build_parser", "main", "parse_input"]
 
-COMMANDS = (train, predict, record, info, lstmp_sweep)
+COMMANDS = (train, predict, record, info, ablate, lstmp_sweep)
 
 
 def build_parser() -> Parser:

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import torch
 
+from lstm_viz.core.interventions import Intervention
 from lstm_viz.tasks import LSTMVizModel, TaskInput, task_for
 from lstm_viz.training.checkpoints import load_checkpoint
 
@@ -47,11 +48,12 @@ def parse_input(model: LSTMVizModel, text: str) -> torch.Tensor:
     return task_for(model.config).encode_text(text, model)
 
 
-def answer_value(model: LSTMVizModel, x: torch.Tensor) -> Any:
-    """The model's answer to ``x`` as plain JSON: a decoded integer, a prediction, an output vector."""
+def answer_value(model: LSTMVizModel, x: torch.Tensor, interventions: Sequence[Intervention] = ()) -> Any:
+    """The model's answer to ``x`` (under ``interventions``) as plain JSON: a decoded integer, a prediction, an
+    output vector."""
     task = task_for(model.config)
     inp = TaskInput(x=x.detach().cpu(), text="", feature_names=task.feature_names(model.config))
-    return task.answer(model, inp).value
+    return task.answer(model, inp, list(interventions) or None).value
 
 
 def format_answer(answer: Any) -> str:

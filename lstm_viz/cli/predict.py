@@ -1,4 +1,8 @@
-"""``python -m lstm_viz predict CKPT INPUT…``: the model's answer to each input (``-`` reads stdin)."""
+"""``python -m lstm_viz predict CKPT INPUT…``: the model's answer to each input (``-`` reads stdin).
+
+``--intervene "layer0.fwd.c[units=7,steps=3]=0"`` (repeatable) also answers under those interventions and prints
+both: ``62 -> 30`` (or, with ``--json``, ``{"input", "answer", "intervened", "interventions"}`` per line).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 from collections.abc import Sequence
 
 from lstm_viz.cli.common import ExitError, answer_value, format_answer, load_model, parse_input, read_inputs
+from lstm_viz.core.interventions import parse_intervention
 from lstm_viz.parsing import InputError
 
 __all__ = ["add_parser", "run"]
@@ -17,12 +22,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("checkpoint", help="a .pt checkpoint")
     predict.add_argument("inputs", nargs="+", metavar="INPUT",
                          help="e.g. '123 - 61' or '0, 0.5, 0.25, 1'; '-' reads inputs from stdin")  # fmt: skip
+    predict.add_argument("--intervene", action="append", default=[], metavar="SPEC",
+                         help="also answer with NAME[units=…,steps=…]=VALUE replaced, e.g. "
+                              "'layer0.fwd.c[units=7,steps=3]=0' (repeatable; units, steps: 3 or 3;5 or 3-5)")
     predict.add_argument("--json", action="store_true", help="one JSON object per line instead of plain answers")
     predict.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     model = load_model(args.checkpoint)
+    try:
+        interventions = [parse_intervention(spec) for spec in args.intervene]
+    except ValueError as err:
+        raise ExitError(f"--intervene: {err}") from None
     inputs = read_inputs(args.inputs)
     tensors = []
     for n, text in enumerate(inputs, 1):
@@ -31,7 +43,17 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         except InputError as err:
             where = f"input {n} ({text!r})" if len(inputs) > 1 else f"{text!r}"
             raise ExitError(f"{where}: {err}") from None
-    answers = [answer_value(model, x) for x in tensors]
-    for text, answer in zip(inputs, answers, strict=True):
-        print(json.dumps({"input": text, "answer": answer}) if args.json else format_answer(answer))
+    for text, x in zip(inputs, tensors, strict=True):
+        answer = answer_value(model, x)
+        if not interventions:
+            print(json.dumps({"input": text, "answer": answer}) if args.json else format_answer(answer))
+            continue
+        try:
+            changed = answer_value(model, x, interventions)
+        except ValueError as err:
+            raise ExitError(f"--intervene: {err}") from None
+        if args.json:
+            print(json.dumps({"input": text, "answer": answer, "intervened": changed, "interventions": args.intervene}))
+        else:
+            print(f"{format_answer(answer)} -> {format_answer(changed)}")
     return 0

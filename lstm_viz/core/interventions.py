@@ -33,6 +33,7 @@ __all__ = [
     "Edit",
     "Intervention",
     "LayerPlan",
+    "UnitPerRow",
     "intervened_forward",
     "parse_intervention",
     "plan",
@@ -86,6 +87,18 @@ class Intervention:
             except (TypeError, ValueError):
                 raise ValueError(f"an intervention's value must be a number or a tensor, got {self.value!r}") from None
             object.__setattr__(self, "value", value)
+
+
+@dataclass(frozen=True)
+class UnitPerRow:
+    """An ablation sweep's intervention: replace one unit *per batch row* of ``name`` (row b: unit ``units[b]``) at
+    ``steps`` (None = every step) by ``value`` (a number, or one value per row). Many single-unit ablations then run
+    as one batch: the input repeated once per unit, each copy with its own unit replaced."""
+
+    name: str
+    units: Tensor
+    value: float | Tensor = 0.0
+    steps: Sequence[int] | None = None
 
 
 @dataclass
@@ -154,7 +167,7 @@ def plan(
         f"tensors {tensors} (e.g. 'layer0.fwd.{next(iter(sizes))}')"
     )
     for item in interventions or ():
-        if not isinstance(item, Intervention):
+        if not isinstance(item, (Intervention, UnitPerRow)):
             raise ValueError(f"interventions must be Intervention objects, got {type(item).__name__}")
         match = re.fullmatch(r"layer(\d+)\.(fwd|bwd)\.(\w+)", item.name)
         if match is None:
@@ -169,6 +182,10 @@ def plan(
         if len(set(steps)) != len(steps):
             raise ValueError(f"{item.name}: steps {steps} name a step twice")
         width = sizes[tensor]
+        if isinstance(item, UnitPerRow):
+            edit = _per_row_edit(item, tensor, steps, width, batch, device)
+            plans.setdefault((layer, direction), LayerPlan()).add(edit)
+            continue
         units = None
         if item.units is not None:
             bad = [u for u in item.units if not 0 <= u < width]
@@ -195,6 +212,22 @@ def plan(
             values = dict.fromkeys(steps, float(item.value))
         plans.setdefault((layer, direction), LayerPlan()).add(Edit(tensor, values, units))
     return plans
+
+
+def _per_row_edit(
+    item: UnitPerRow, tensor: str, steps: list[int], width: int, batch: int, device: torch.device | str | None
+) -> Edit:
+    units = torch.as_tensor(item.units, dtype=torch.long, device=device).reshape(-1)
+    if units.numel() != batch:
+        raise ValueError(f"{item.name}: {units.numel()} units per row for a batch of {batch} rows")
+    if units.numel() and not (int(units.min()) >= 0 and int(units.max()) < width):
+        raise ValueError(f"{item.name}: units must be in 0…{width - 1} ({tensor} has {width} units)")
+    value = item.value
+    if isinstance(value, Tensor):
+        value = value.to(device).reshape(-1, 1)
+        if value.shape[0] not in (1, batch):
+            raise ValueError(f"{item.name}: {value.shape[0]} values for a batch of {batch} rows")
+    return Edit(tensor, dict.fromkeys(steps, value), rows_units=units)
 
 
 _SPEC = re.compile(r"^\s*(?P<name>layer\d+\.(?:fwd|bwd)\.\w+)\s*(?:\[(?P<opts>[^\]]*)\])?\s*=\s*(?P<value>\S+)\s*$")

@@ -79,6 +79,11 @@ class LSTMVizModel(nn.Module):
         """The recurrent module (a RecordingLSTM, or a RecordingGRU)."""
         return self.gru if self.config.cell == "gru" else self.lstm
 
+    def head(self, rnn_out: Tensor) -> Tensor:
+        """What the model does with the recurrent layer's output ``(B, T, D * size of h)``: its answer. Here none:
+        the output itself. ``forward(x) == head(rnn_output(x))`` for every model."""
+        return rnn_out
+
     def rnn_output(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
         """The recurrent module's output on batch-first ``x`` ``(B, T, D * size of h)``, under ``interventions``
         (differentiable either way)."""
@@ -405,6 +410,17 @@ class Task:
             "(the h heatmap below).",
             value=last,
         )
+
+    # ------------------------------------------------------------------------------------- which units matter
+    ablation_measure: ClassVar[str] = "mean |change of the output|"
+
+    def ablation_inputs(self, config: ModelConfig, source: str = "probe") -> tuple[Tensor, dict[str, Tensor]]:
+        """Inputs for a which-units-matter sweep ``(N, T, I)`` and named groups of them (``(N,)`` bool masks)."""
+        return self.probe_batch(config), {}
+
+    def answer_change(self, before: Tensor, after: Tensor) -> Tensor:
+        """How far each input's answer moved under an ablation, ``(N,)``: here the mean |change| of the output."""
+        return (after - before).abs().reshape(len(before), -1).mean(1)
 
     # ------------------------------------------------------------------------------------------------ probes
     def probe_batch(self, config: ModelConfig, n: int = 256, seed: int = 0, length: int = 32) -> Tensor:

@@ -121,8 +121,11 @@ class Regressor(LSTMVizModel):
 
     def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
         """``(B, T, input_size)`` → ``(B, output_size)`` (under ``interventions``)."""
-        out = self.rnn_output(x, interventions)  # (B, T, D*P)
-        return self.fc(out[:, -1, :])
+        return self.head(self.rnn_output(x, interventions))
+
+    def head(self, rnn_out: Tensor) -> Tensor:
+        """``(B, T, D*P)`` → ``(B, output_size)``: Linear on the last time step."""
+        return self.fc(rnn_out[:, -1, :])
 
 
 # ----------------------------------------------------------------------------------------------------------- task

@@ -320,7 +320,11 @@ class BitSubtractor(LSTMVizModel):
 
     def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
         """``(B, T, 2)`` → ``(B, T)`` probability that each bit of ``a - b`` is 1 (under ``interventions``)."""
-        return torch.sigmoid(self.logits(x, interventions))
+        return self.head(self.rnn_output(x, interventions))
+
+    def head(self, rnn_out: Tensor) -> Tensor:
+        """``(B, T, D*P)`` → ``(B, T)`` bit probabilities: Linear, then sigmoid."""
+        return torch.sigmoid(self.fc(rnn_out).squeeze(-1))
 
 
 def bit_table(a: int, b: int) -> pd.DataFrame:
@@ -503,6 +507,25 @@ class SubtractionTask(Task):
             summary += f" (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} wrong)"
         return Answer(self.kind, summary, ok, pred, truth, probs=probs, truth_bits=truth_bits, form="bits",
                       value=pred)  # fmt: skip
+
+    ablation_measure: ClassVar[str] = "share of answers that change"
+
+    def ablation_inputs(self, config: ModelConfig, source: str = "all") -> tuple[Tensor, dict[str, Tensor]]:
+        """Every pair 0 ≤ b ≤ a ≤ 255 (``all``, 32,896) or 256 random ones (``probe``), grouped by whether the
+        binary subtraction borrows (some bit of b is 1 where a's is 0)."""
+        if source == "probe":
+            x = self.probe_batch(config)
+            a, b = ((x[:, :, k].long() * _WEIGHTS).sum(-1) for k in (0, 1))
+        else:
+            pairs = all_pairs()
+            a, b = pairs[:, 0], pairs[:, 1]
+            x = encode_batch(a, b)
+        borrow = ((~a) & b & MAX_INT) != 0
+        return x, {"borrow": borrow, "no borrow": ~borrow}
+
+    def answer_change(self, before: Tensor, after: Tensor) -> Tensor:
+        """1 where the decoded integer changes (for a model that answers every pair right: where it breaks)."""
+        return (decode_batch(before) != decode_batch(after)).float()
 
     def probe_batch(self, config: ModelConfig, n: int = 256, seed: int = 0, length: int = 32) -> Tensor:
         """``n`` random ``a - b`` pairs (0 ≤ b ≤ a ≤ 255)."""

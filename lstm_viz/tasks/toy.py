@@ -203,6 +203,14 @@ class StatQuestLSTM(LSTMVizModel):
         out, _, _ = torch._VF.lstm(x, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)
         return out[:, -1, 0]
 
+    def rnn(self) -> RecordingLSTM:
+        """The equivalent RecordingLSTM(1, 1, batch_first=True), holding copies of the twelve values."""
+        return self.to_lstm()
+
+    def head(self, rnn_out: Tensor) -> Tensor:
+        """``(B, T, 1)`` → ``(B,)``: the last short memory h is the prediction."""
+        return rnn_out[:, -1, 0]
+
     def record(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Recording:
         """Record f, i, g, o, c, h through the equivalent RecordingLSTM(1, 1) (under ``interventions``)."""
         x = self.check_input(x).to(self.device)
@@ -218,7 +226,11 @@ class ToyLSTM(LSTMVizModel):
 
     def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
         """``(B, T, 1)`` → last output ``(B,)`` (under ``interventions``)."""
-        return self.rnn_output(x, interventions)[:, -1, 0]  # (B, T, 1) → (B,)
+        return self.head(self.rnn_output(x, interventions))
+
+    def head(self, rnn_out: Tensor) -> Tensor:
+        """``(B, T, 1)`` → ``(B,)``: the last output is the prediction."""
+        return rnn_out[:, -1, 0]
 
 # ----------------------------------------------------------------------------------------------------------- tasks
 _SECOND_EXAMPLE = "1, 0.5, 0.25, 1"  # Company B: one price apart from A
@@ -287,6 +299,12 @@ class ToyTask(Task):
             f"({'within' if ok else 'outside'} ±{TOLERANCE:g})",
             ok, pred, inp.target, form="trace", value=pred,
         )  # fmt: skip
+
+    ablation_measure: ClassVar[str] = "|change of the prediction|"
+
+    def ablation_inputs(self, config: ModelConfig, source: str = "probe") -> tuple[Tensor, dict[str, Tensor]]:
+        x, _ = dataset()
+        return x, {"Company A": torch.tensor([True, False]), "Company B": torch.tensor([False, True])}
 
     def probe_batch(self, config: ModelConfig, n: int = 256, seed: int = 0, length: int = 32) -> Tensor:
         return dataset()[0]  # the two companies

@@ -1,0 +1,262 @@
+"""Interventions: invariants any correct implementation satisfies, the exact API, the sweep, and the CLI contract."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from lstm_viz import Intervention, RecordingGRU, RecordingLSTM, intervened_forward, parse_intervention
+from lstm_viz.cli import main
+from lstm_viz.core.sweep import ablated_outputs
+from lstm_viz.interventions.ablation import ablate_units, describe_unit
+from lstm_viz.paths import MODELS_DIR
+from lstm_viz.tasks import STATQUEST, SUBTRACTION, TaskInput
+from lstm_viz.tasks.toy import dataset
+from lstm_viz.training.checkpoints import load_checkpoint
+
+GRID = list(itertools.product([1, 2], [False, True], [0, 2], [False, True]))  # layers, bidirectional, proj, batch_first
+
+
+def lstm(layers=1, bidirectional=False, proj=0, batch_first=False, seed=0) -> RecordingLSTM:
+    torch.manual_seed(seed)
+    return RecordingLSTM(3, 5, layers, bidirectional=bidirectional, proj_size=proj, batch_first=batch_first).double()
+
+
+def inputs(batch_first: bool, B: int = 2, T: int = 6, seed: int = 1) -> torch.Tensor:
+    x = torch.randn(B, T, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.double)
+    return x if batch_first else x.transpose(0, 1)
+
+
+@pytest.mark.parametrize(("layers", "bidirectional", "proj", "batch_first"), GRID)
+def test_no_interventions_is_exactly_record(layers, bidirectional, proj, batch_first):
+    m = lstm(layers, bidirectional, proj, batch_first)
+    x = inputs(batch_first)
+    a, b = m.record(x), m.record(x, interventions=[])
+    for name in ("output", "h_n", "c_n", "f", "i", "g", "o", "c", "h"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    out, (h_n, c_n) = intervened_forward(m, x, None, [])
+    ref, (ref_h, ref_c) = m(x)
+    assert torch.equal(out, ref) and torch.equal(h_n, ref_h) and torch.equal(c_n, ref_c)
+
+
+@pytest.mark.parametrize(("layers", "bidirectional", "proj", "batch_first"), GRID)
+def test_forget_one_input_zero_keeps_c_at_c0(layers, bidirectional, proj, batch_first):
+    m = lstm(layers, bidirectional, proj, batch_first)
+    x = inputs(batch_first)
+    L, D = layers, 2 if bidirectional else 1
+    h0 = torch.randn(L * D, 2, proj or 5, dtype=torch.double)
+    c0 = torch.randn(L * D, 2, 5, dtype=torch.double)
+    names = [f"layer{k}.{d}" for k in range(L) for d in ("fwd", "bwd")[:D]]
+    ivs = [Intervention(f"{n}.{q}", v) for n in names for q, v in (("f", 1.0), ("i", 0.0))]
+    rec = m.record(x, (h0, c0), interventions=ivs)
+    for k in range(L):
+        for d in range(D):
+            kept = c0[k * D + d].unsqueeze(1).expand(-1, rec.seq_len, -1)
+            torch.testing.assert_close(rec.c[k, d], kept, rtol=0, atol=0)
+    torch.testing.assert_close(rec.c_n, c0, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("layers", "bidirectional", "proj", "batch_first"), GRID)
+def test_output_gate_zero_zeroes_h_and_the_output_at_those_steps(layers, bidirectional, proj, batch_first):
+    m = lstm(layers, bidirectional, proj, batch_first)
+    x = inputs(batch_first)
+    top = f"layer{layers - 1}"
+    ivs = [Intervention(f"{top}.{d}.o", 0.0, steps=[1, 4]) for d in ("fwd", "bwd")[: 2 if bidirectional else 1]]
+    rec = m.record(x, interventions=ivs)
+    assert rec.h[layers - 1, :, :, [1, 4]].abs().max() == 0
+    assert rec.h[layers - 1, :, :, [0, 2, 3, 5]].abs().min() > 0
+    out = rec.output if batch_first else rec.output.transpose(0, 1)  # (B, T, D*P)
+    assert out[:, [1, 4]].abs().max() == 0
+
+
+@pytest.mark.parametrize(("layers", "bidirectional", "proj", "batch_first"), GRID)
+def test_the_equations_hold_on_the_returned_recording(layers, bidirectional, proj, batch_first):
+    """Every gate is what the weights make of x_t and the *recorded* h_{t-1}; c and h follow from the gates."""
+    m = lstm(layers, bidirectional, proj, batch_first)
+    x = inputs(batch_first)
+    ivs = [Intervention("layer0.fwd.c", 0.7, steps=[2], units=[1, 3]), Intervention("layer0.fwd.g", -1.0, steps=[4])]
+    rec = m.record(x, interventions=ivs)
+    H = 5
+    layer_in = rec.x  # (B, T, I)
+    for k in range(layers):
+        for d in range(2 if bidirectional else 1):
+            sfx = f"l{k}{'_reverse' if d else ''}"
+            w_ih, w_hh = getattr(m, f"weight_ih_{sfx}"), getattr(m, f"weight_hh_{sfx}")
+            b = getattr(m, f"bias_ih_{sfx}") + getattr(m, f"bias_hh_{sfx}")
+            order = range(rec.seq_len) if d == 0 else range(rec.seq_len - 1, -1, -1)
+            h_prev = torch.zeros(2, proj or H, dtype=torch.double)
+            c_prev = torch.zeros(2, H, dtype=torch.double)
+            for t in order:
+                pre = layer_in[:, t] @ w_ih.t() + h_prev @ w_hh.t() + b
+                s, th = pre.sigmoid(), pre.tanh()
+                expected = {"i": s[:, :H], "f": s[:, H : 2 * H], "g": th[:, 2 * H : 3 * H], "o": s[:, 3 * H :]}
+                if not (k == 0 and d == 0 and t == 4):  # g was replaced there
+                    torch.testing.assert_close(rec.g[k, d, :, t], expected["g"])
+                for q in "ifo":
+                    torch.testing.assert_close(getattr(rec, q)[k, d, :, t], expected[q])
+                c = rec.f[k, d, :, t] * c_prev + rec.i[k, d, :, t] * rec.g[k, d, :, t]
+                if k == 0 and d == 0 and t == 2:
+                    c[:, [1, 3]] = 0.7
+                torch.testing.assert_close(rec.c[k, d, :, t], c)
+                m_t = rec.o[k, d, :, t] * torch.tanh(c)
+                h_t = m_t @ getattr(m, f"weight_hr_{sfx}").t() if proj else m_t
+                torch.testing.assert_close(rec.h[k, d, :, t], h_t)
+                h_prev, c_prev = rec.h[k, d, :, t], rec.c[k, d, :, t]
+        layer_in = torch.cat([rec.h[k, d] for d in range(2 if bidirectional else 1)], dim=-1)
+
+
+def test_patching_c_and_h_from_b_makes_later_outputs_equal_b():
+    m = lstm()
+    a = torch.randn(7, 1, 3, dtype=torch.double)
+    b = a.clone()
+    b[:3] = torch.randn(3, 1, 3, dtype=torch.double)  # the inputs differ up to step 2 and agree after
+    rec_b = m.record(b)
+    patch = [
+        Intervention("layer0.fwd.c", rec_b.c[0, 0, :, 2:3], steps=[2]),
+        Intervention("layer0.fwd.h", rec_b.h[0, 0, :, 2:3], steps=[2]),
+    ]
+    rec_a = m.record(a, interventions=patch)
+    torch.testing.assert_close(rec_a.output[3:], rec_b.output[3:])
+    torch.testing.assert_close(rec_a.c_n, rec_b.c_n)
+    assert not torch.allclose(rec_a.output[:2], rec_b.output[:2])
+
+
+def test_zeroing_layer0_h_feeds_layer1_zeros():
+    m = lstm(layers=2)
+    x = inputs(False)
+    rec = m.record(x, interventions=[Intervention("layer0.fwd.h", 0.0)])
+    assert rec.h[0, 0].abs().max() == 0
+    layer1 = nn.LSTM(5, 5).double()
+    layer1.load_state_dict({k.replace("_l1", "_l0"): v for k, v in m.state_dict().items() if "_l1" in k})
+    out, _ = layer1(torch.zeros(6, 2, 5, dtype=torch.double))
+    torch.testing.assert_close(rec.output, out)
+
+
+def test_unbatched_and_lstmp_h_replaces_the_projected_h():
+    m = lstm(proj=2)
+    x = torch.randn(6, 3, dtype=torch.double)
+    rec = m.record(x, interventions=[Intervention("layer0.fwd.h", 0.5, steps=[3], units=[1])])
+    assert rec.h.shape == (1, 1, 1, 6, 2) and rec.h[0, 0, 0, 3, 1] == 0.5 and rec.output[3, 1] == 0.5
+    assert rec.m.shape == (1, 1, 1, 6, 5)  # m (before the projection) keeps o ⊙ tanh(c)
+
+
+def test_backward_direction_steps_are_positions_in_the_input():
+    m = lstm(bidirectional=True)
+    x = inputs(False)
+    rec = m.record(x, interventions=[Intervention("layer0.bwd.c", 0.0, steps=[5])])
+    assert rec.c[0, 1, :, 5].abs().max() == 0  # the backward direction's first step is position 5
+    plain = m.record(x)
+    torch.testing.assert_close(rec.c[0, 0], plain.c[0, 0])  # the forward direction is untouched
+    assert not torch.allclose(rec.c[0, 1, :, :5], plain.c[0, 1, :, :5])  # everything the backward run does later
+
+
+def test_gradients_flow_through_forward_with_interventions():
+    m = lstm(layers=2, bidirectional=True, proj=2)
+    x = inputs(True).transpose(0, 1).clone().requires_grad_(True)  # (T, B, I)
+    ivs = [Intervention("layer0.fwd.c", 0.0, steps=[2], units=[1]), Intervention("layer1.bwd.f", 1.0, steps=[3])]
+    assert torch.autograd.gradcheck(lambda inp: intervened_forward(m, inp, None, ivs)[0], (x,))
+    loss = intervened_forward(m, x, None, ivs)[0].pow(2).sum()
+    loss.backward()
+    assert m.weight_hh_l0.grad is not None and m.weight_hh_l0.grad.abs().sum() > 0
+
+
+def test_bad_names_steps_units_and_values_say_what_exists():
+    m = lstm(layers=2, proj=2)
+    x = inputs(False)
+    cases = [
+        (Intervention("layer2.fwd.c", 0.0), "layer0…layer1"),
+        (Intervention("layer0.bwd.c", 0.0), "direction fwd"),
+        (Intervention("layer0.fwd.q", 0.0), "tensors f, i, g, o, c, h"),
+        (Intervention("c", 0.0), "not a recording name"),
+        (Intervention("layer0.fwd.c", 0.0, steps=[6]), "step 6 is outside the input's steps 0…5"),
+        (Intervention("layer0.fwd.h", 0.0, units=[2]), "unit 2 is outside 0…1 (h has 2 units)"),
+        (Intervention("layer0.fwd.c", torch.zeros(3, 1, 1), steps=[1]), "does not broadcast"),
+    ]
+    for iv, fragment in cases:
+        with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+            m.record(x, interventions=[iv])
+    with pytest.raises(ValueError, match="whole numbers"):
+        Intervention("layer0.fwd.c", 0.0, steps=[1.5])
+    with pytest.raises(ValueError, match="number or a tensor"):
+        Intervention("layer0.fwd.c", "zero")
+
+
+def test_gru_update_gate_one_keeps_h_and_reset_zero_cuts_the_recurrence():
+    torch.manual_seed(0)
+    g = RecordingGRU(3, 4, num_layers=2, bidirectional=True).double()
+    x = inputs(False)
+    h0 = torch.randn(4, 2, 4, dtype=torch.double)
+    rec = g.record(x, h0, interventions=[Intervention("layer1.fwd.z", 1.0)])
+    torch.testing.assert_close(rec.h[1, 0], h0[2].unsqueeze(1).expand(-1, 6, -1), rtol=0, atol=0)
+    reset = g.record(x, interventions=[Intervention("layer0.fwd.r", 0.0)])
+    w_in, b_in, b_hn = g.weight_ih_l0[8:], g.bias_ih_l0[8:], g.bias_hh_l0[8:]
+    expected_n = torch.tanh(reset.x @ w_in.t() + b_in)  # r = 0: n does not read h_{t-1} (b_hn is multiplied by r)
+    torch.testing.assert_close(reset.n[0, 0], expected_n)
+    assert b_hn.abs().sum() > 0
+
+
+# ------------------------------------------------------------------------------------------- the sweep
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_sweep_equals_one_intervention_at_a_time(cell):
+    torch.manual_seed(0)
+    kw = dict(num_layers=2, bidirectional=True, batch_first=True)
+    m = (RecordingLSTM(3, 4, proj_size=2, **kw) if cell == "lstm" else RecordingGRU(3, 4, **kw)).double().eval()
+    x = inputs(True, B=3, T=5)
+    for name in ("layer0.fwd.h", "layer1.bwd.h", "layer0.bwd.z" if cell == "gru" else "layer0.bwd.c"):
+        units = range(2 if name.endswith("h") and cell == "lstm" else 4)
+        for steps in (None, [3]):
+            fast = ablated_outputs(m, x, name, list(units), 0.25, steps)
+            for j, u in enumerate(units):
+                slow = intervened_forward(m, x, None, [Intervention(name, 0.25, steps=steps, units=[u])])[0]
+                torch.testing.assert_close(fast[j], slow)
+
+
+def test_ablation_finds_the_borrow_unit_of_the_shipped_subtraction_lstm():
+    model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt").model
+    result = ablate_units(model, ("c",), source="probe")
+    top = result.table.iloc[0]
+    assert result.inputs == 256 and set(result.groups) == {"borrow", "no borrow"}
+    assert top["effect"] > 0.05 and top["effect borrow"] > top["effect no borrow"]
+    inp = SUBTRACTION.parse("123 - 61", model.config)
+    broken = SUBTRACTION.answer(model, inp, [Intervention(top["name"], 0.0, units=[int(top["unit"])])])
+    assert SUBTRACTION.answer(model, inp).correct and not broken.correct
+    assert "borrow" in describe_unit(result, top)
+
+
+def test_toy_forget_gate_on_day_2_moves_company_b():
+    model = load_checkpoint(MODELS_DIR / "toy_statquest.pt").model
+    x, _ = dataset()
+    company_b = TaskInput(x=x[1:], text="B", feature_names=("x",), target=1.0)
+    before = STATQUEST.answer(model, company_b)
+    after = STATQUEST.answer(model, company_b, [Intervention("layer0.fwd.f", 0.0, steps=[1])])
+    assert before.correct and after.prediction != before.prediction
+    # the by-hand model, the equivalent RecordingLSTM(1, 1) and its recording agree under the intervention
+    rec = model.record(x[1:], interventions=[Intervention("layer0.fwd.f", 0.0, steps=[1])])
+    assert float(rec.h[0, 0, 0, -1, 0]) == pytest.approx(after.prediction, abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+def test_parse_intervention():
+    assert parse_intervention("layer0.fwd.c[units=7,steps=3]=0") == Intervention("layer0.fwd.c", 0.0, [3], [7])
+    assert parse_intervention("layer1.bwd.h[units=1-3;5]=-0.5").units == (1, 2, 3, 5)
+    assert parse_intervention("layer0.fwd.f=1").steps is None
+    for bad in ("layer0.fwd.c=zero", "c=0", "layer0.fwd.c[unit=1]=0", "layer0.fwd.c[units=a]=0", "layer0.fwd.c=nan"):
+        with pytest.raises(ValueError, match="layer0.fwd.c\\[units=7,steps=3\\]=0|finite"):
+            parse_intervention(bad)
+
+
+def test_cli_predict_with_interventions_and_ablate_json(capsys):
+    path = str(MODELS_DIR / "subtraction_lstm.pt")
+    assert main(["predict", path, "123 - 61", "--intervene", "layer0.fwd.c[units=1]=0", "--json"]) == 0
+    line = json.loads(capsys.readouterr().out.strip())
+    assert line["answer"] == 62 and line["intervened"] != 62 and line["interventions"] == ["layer0.fwd.c[units=1]=0"]
+    assert main(["predict", path, "123 - 61", "--intervene", "layer0.fwd.c[units=99]=0"]) == 2
+    assert "unit 99 is outside 0…31" in capsys.readouterr().err
+    assert main(["ablate", path, "--data", "probe", "--tensors", "c", "--json", "--quiet", "--top", "3"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["inputs"] == 256 and len(out["units"]) == 3 and out["units"][0]["name"] == "layer0.fwd.c"
+    assert out["units"][0]["effect"] >= out["units"][1]["effect"] and "effect borrow" in out["units"][0]
