@@ -22,3 +22,13 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
 def test_torch_is_pinned_to_the_light_cpu_build():
     requirements = (ROOT / "requirements.txt").read_text().splitlines()
     assert "torch==2.13.0" in requirements
+
+
+def test_the_readme_python_examples_run():
+    """Every ```python block of the README, in order, in one namespace: the examples people copy must work."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.+?)\n```", readme, flags=re.S)
+    assert len(blocks) >= 3
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 — our own README
