@@ -31,4 +31,4 @@ def test_the_readme_python_examples_run():
     assert len(blocks) >= 3
     namespace: dict = {}
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 — our own README
+        exec(compile(block, "README.md", "exec"), namespace)
