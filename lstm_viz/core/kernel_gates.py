@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["LayerTrace", "kernel_available", "run_layer"]
+__all__ = ["LayerTrace", "kernel_available", "record_layer", "run_layer"]
 
 _PAGE = 4096  # bytes; oneDNN page-aligns each workspace region
 _FLOAT = 4  # bytes per float32
@@ -49,6 +49,7 @@ class LayerTrace:
     gates: Tensor
     c: Tensor
     time_reversed: bool
+    workspace_bytes: int = 0
 
 
 def kernel_available(weight: Tensor, proj_size: int) -> bool:
@@ -159,7 +160,7 @@ def run_layer(
         return None
     gates, c = views
     c[-1].copy_(c_n)  # the last step's c went only to c_n; its workspace slot is unused
-    trace = LayerTrace(output, h_n, c_n, gates, c, time_reversed=reverse)
+    trace = LayerTrace(output, h_n, c_n, gates, c, time_reversed=reverse, workspace_bytes=ws.numel())
     # The layout is a function of the sizes alone, so each size is checked once per process.
     sizes = (T, B, input_size, H)
     if sizes not in _checked:
@@ -168,3 +169,73 @@ def run_layer(
             return None
         _checked.add(sizes)
     return trace
+
+
+# Each kernel call's workspace is kept under this many bytes by running the layer a chunk of steps at a time. glibc
+# maps blocks over its mmap threshold afresh on every call — a page fault per 4 KiB page when written — and raises
+# that threshold (up to 32 MB) to the size of a freed mapped block, so workspaces of this size come from the heap,
+# already faulted in, from the second call on. Chunking does not change a bit of the result (tested).
+WORKSPACE_BUDGET = 16 << 20
+_ws_bytes_per_step: dict[tuple[int, int, int, int, bool], float] = {}  # measured per (B, input, H, layers, bidir)
+_backwards: dict[tuple[int, torch.device], Tensor] = {}
+
+
+def _chunk_steps(T: int, key: tuple[int, int, int, int, bool]) -> int:
+    per_step = _ws_bytes_per_step.get(key)
+    if per_step is None:  # not measured yet: twice the layout's regions, on the safe side
+        B, input_size, H = key[:3]
+        per_step = 2 * _FLOAT * B * (_good_ld(4 * H) + _good_ld(H) + 2 * _good_ld(max(input_size, H)) + 2 * H)
+    return max(1, min(T, int(WORKSPACE_BUDGET // per_step)))
+
+
+def _reversed_steps(n: int, device: torch.device) -> Tensor:
+    key = (n, device)
+    if key not in _backwards:
+        _backwards[key] = torch.arange(n - 1, -1, -1, device=device)
+    return _backwards[key]
+
+
+def record_layer(
+    x: Tensor,
+    weights: tuple[Tensor, Tensor, Tensor | None, Tensor | None],
+    h0: Tensor,
+    c0: Tensor,
+    *,
+    reverse: bool,
+    num_layers: int,
+    bidirectional: bool,
+    gates: Tensor,
+    c: Tensor,
+    output: Tensor,
+) -> tuple[Tensor, Tensor] | None:
+    """One layer/direction through the kernel, a chunk of steps at a time, writing into the caller's buffers.
+
+    ``x`` is time-major (T, B, input_size). Writes, in position order, ``gates`` (T, B, 4H; laid out i, f, g, o),
+    ``c`` (T, B, H) and ``output`` (T, B, H, may be strided) and returns ``(h_n, c_n)``; None if the workspace
+    cannot be read (nothing useful is written then). Each chunk starts from the state the previous one (in the
+    direction's order) ended in, exactly as the kernel carries it from step to step.
+    """
+    T, B, input_size = x.shape
+    H = weights[1].shape[1]
+    key = (B, input_size, H, num_layers, bidirectional)
+    steps = _chunk_steps(T, key)
+    starts = list(range(0, T, steps))
+    h, cc = h0, c0
+    for t0 in reversed(starts) if reverse else starts:
+        t1 = min(T, t0 + steps)
+        trace = run_layer(x[t0:t1], weights, h, cc, reverse=reverse, num_layers=num_layers, bidirectional=bidirectional)
+        if trace is None:
+            return None
+        if key not in _ws_bytes_per_step:
+            _ws_bytes_per_step[key] = trace.workspace_bytes / (t1 - t0)
+        if reverse:  # the workspace holds the steps in the order they ran: back to position order
+            back = _reversed_steps(t1 - t0, x.device)
+            torch.index_select(trace.gates, 0, back, out=gates[t0:t1])
+            torch.index_select(trace.c, 0, back, out=c[t0:t1])
+        else:
+            gates[t0:t1].copy_(trace.gates)
+            c[t0:t1].copy_(trace.c)
+        output[t0:t1].copy_(trace.output)
+        h, cc = trace.h_n, trace.c_n
+        del trace  # frees this chunk's workspace before the next one is allocated, so malloc hands it back
+    return h, cc
