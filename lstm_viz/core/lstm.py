@@ -24,11 +24,14 @@ scan on accelerators), or steps through the equations. Recording buffers are reu
 outside holds them (:class:`lstm_viz.core.allocator.BufferPool`), so recording does not page-fault fresh memory.
 """
 
+import contextlib
 import math
 import numbers
 import operator
 import threading
+import warnings
 import weakref
+from collections.abc import Iterator
 from typing import Any, overload
 
 import torch
@@ -635,17 +638,19 @@ class RecordingLSTM(nn.LSTM):
         for k in range(L):
             if strategy == "replay":
                 # The fused kernel, one layer: out (T, B, D*P), hk/ck (D, B, P/H) — what nn.LSTM computes.
-                out, hk, ck = torch._VF.lstm(
-                    x_l,
-                    (h0[k], c0[k]),
-                    self._flat_weights_of_layer(weights, k),
-                    self.bias,
-                    1,
-                    0.0,
-                    False,
-                    D == 2,
-                    False,
-                )
+                with warnings.catch_warnings():  # cuDNN: one layer's weights are not the whole flat buffer
+                    warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous chunk")
+                    out, hk, ck = torch._VF.lstm(
+                        x_l,
+                        (h0[k], c0[k]),
+                        self._flat_weights_of_layer(weights, k),
+                        self.bias,
+                        1,
+                        0.0,
+                        False,
+                        D == 2,
+                        False,
+                    )
                 for d in range(D):
                     h_d = out[..., d * P : (d + 1) * P]
                     self._replay_direction(x_l, h_d, h0[k, d], c0[k, d], weights, k, d, ifog[k, d], c[k, d], m[k, d])
@@ -807,18 +812,31 @@ class RecordingLSTM(nn.LSTM):
         pre[..., : 3 * H].sigmoid_()
         pre[..., 3 * H :].tanh_()
 
+    # Precision of replay's matrix products for float32 on CUDA: None follows the kernel being replayed — cuDNN
+    # computes float32 LSTMs with TF32 tensor cores when torch.backends.cudnn.allow_tf32 (PyTorch's default), so
+    # replay then does too (TF32 rounding, ~1e-3 relative, is already in the h it replays); True/False force it.
+    REPLAY_TF32: bool | None = None
+
+    def _replay_tf32(self, t: Tensor) -> bool:
+        if t.device.type != "cuda" or t.dtype != torch.float32:
+            return torch.backends.cuda.matmul.allow_tf32
+        if self.REPLAY_TF32 is not None:
+            return self.REPLAY_TF32
+        return torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
+
     def _replay_direction(self, x_l, h_d, h0, c0, weights, k, d, ifog, c, m) -> None:
         """Gates and c of one layer/direction from the kernel's h sequence ``h_d`` (T, B, P)."""
         T, B, _ = x_l.shape
         H = self.hidden_size
         w_ih, w_hh, bias, _ = self._ifog_weights(weights, k, d)
-        self._input_projection(x_l, w_ih, bias, ifog)
-        # + h_{t-1} W_hh^T for all steps at once; h_{t-1} is h0 at the first step the direction takes (t = 0 going
-        # forward, t = T-1 going backward) and the kernel's h of the step before it elsewhere.
-        first, rest, prev = (0, slice(1, T), slice(0, T - 1)) if d == 0 else (T - 1, slice(0, T - 1), slice(1, T))
-        ifog[first].addmm_(h0, w_hh.t())
-        if T > 1:
-            ifog[rest].view((T - 1) * B, -1).addmm_(h_d[prev].reshape((T - 1) * B, -1), w_hh.t())
+        with _matmul_tf32(self._replay_tf32(x_l)):
+            self._input_projection(x_l, w_ih, bias, ifog)
+            # + h_{t-1} W_hh^T for all steps at once; h_{t-1} is h0 at the first step the direction takes (t = 0
+            # going forward, t = T-1 going backward) and the kernel's h of the step before it elsewhere.
+            first, rest, prev = (0, slice(1, T), slice(0, T - 1)) if d == 0 else (T - 1, slice(0, T - 1), slice(1, T))
+            ifog[first].addmm_(h0, w_hh.t())
+            if T > 1:
+                ifog[rest].view((T - 1) * B, -1).addmm_(h_d[prev].reshape((T - 1) * B, -1), w_hh.t())
         self._activate(ifog)
         i, f, o, g = (ifog[..., n * H : (n + 1) * H] for n in range(4))
         cell_states(f, i, g, c0, reverse=d == 1, out=c)
@@ -861,6 +879,20 @@ class RecordingLSTM(nn.LSTM):
             h_prev = h_[t]
 
 
+@contextlib.contextmanager
+def _matmul_tf32(enabled: bool) -> Iterator[None]:
+    """cuBLAS float32 products with TF32 on or off inside the block (a process-wide flag, restored after)."""
+    before = torch.backends.cuda.matmul.allow_tf32
+    if enabled == before:
+        yield
+        return
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+
+
 # ---------------------------------------------------------------------------------------------------- c recurrence
 SCAN_MIN_STEPS = 64  # below this many steps a per-step loop launches fewer kernels than the chunked scan
 
@@ -892,9 +924,12 @@ def cell_states(
             _scan_loop(f, work, c0.to(acc), reverse)
             out.copy_(work)
         return
-    work = i.to(acc) * g  # b_t = i_t ⊙ g_t; becomes c in place
-    _chunked_scan(f, work, c0.to(acc), reverse)
-    if work.data_ptr() != out.data_ptr():
+    if acc == out.dtype:  # b_t = i_t ⊙ g_t, in out, becomes c in place
+        torch.mul(i, g, out=out)
+        _chunked_scan(f, out, c0, reverse)
+    else:
+        work = i.to(acc) * g
+        _chunked_scan(f, work, c0.to(acc), reverse)
         out.copy_(work)
 
 
