@@ -383,11 +383,16 @@ def test_torchscript_errors_are_nn_lstms():
     assert messages[0] == messages[1] and "input.size(-1) must be equal to input_size" in messages[0]
 
 
-def test_torch_compile_and_trace_run_the_twin():
+def test_torch_jit_trace_and_torch_compile_run_the_twin():
     ref, twin = _twins(3, 5)
     x = torch.randn(6, 2, 3)
     traced = torch.jit.trace(twin, (x,))
     assert torch.equal(traced(x)[0], ref(x)[0])
+    compiled = torch.compile(twin, backend="eager")  # dynamo traces the eager forward (no C++ compiler needed)
+    assert torch.equal(compiled(x)[0], ref(x)[0])
+    with pytest.raises(RuntimeError, match="input.size") as info:
+        compiled(torch.randn(6, 2, 4))
+    assert isinstance(info.value, ValueError)
 
 
 # ---------------------------------------------------------------------------------------------------- ported tests

@@ -14,8 +14,12 @@ The workspace layout is oneDNN's, not a public API, so this module
 - returns ``None`` whenever it is unavailable (no oneDNN, not float32 on the CPU, projections, a layout check that
   fails), so the caller falls back to computing the gates itself.
 
-The outputs are bit-identical to ``nn.LSTM`` run with autograd enabled (the same kernel in the same mode); with
-autograd off nn.LSTM uses oneDNN's inference variant, which can differ from it by about 1e-7.
+``record_layer`` runs a layer a chunk of steps at a time, so that each workspace stays small enough for malloc to
+hand the same memory back on the next call (a fresh mapping costs a page fault per 4 KiB page), and copies each
+chunk's gates and states into the caller's buffers while they are still in cache. The outputs are bit-identical to
+``nn.LSTM`` run with autograd enabled (the same kernel in the same mode; the chunks carry h and c exactly as the
+kernel carries them from step to step); with autograd off nn.LSTM uses oneDNN's inference variant, which can differ
+from it by about 1e-7.
 """
 
 from __future__ import annotations

@@ -331,7 +331,10 @@ class RecordingLSTM(nn.LSTM):
         try:
             return nn.LSTM.forward(self, input, hx)
         except (RuntimeError, ValueError, TypeError, AttributeError, IndexError) as err:
-            clearer = None if isinstance(input, PackedSequence) else self._diagnose(input, hx)
+            try:
+                clearer = None if isinstance(input, PackedSequence) else self._diagnose(input, hx)
+            except Exception:  # arguments too odd to describe: nn.LSTM's exception says what it can
+                clearer = None
             if clearer is None or not isinstance(clearer, type(err)):
                 raise  # not about the arguments (or not understood): nn.LSTM's own exception, unchanged
             raise clearer from None
