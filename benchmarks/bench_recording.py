@@ -1,7 +1,7 @@
 """Speed of recording vs the fused kernel — nn.LSTM forward, RecordingLSTM.forward, RecordingLSTM.record (and its
 replay and loop strategies) and the seed 003 hand-written per-step loop — median of several runs each.
 
-    python benchmarks/bench_recording.py [--repeats N] [--quick]
+    python benchmarks/bench_recording.py [--repeats N] [--quick] [--threads N] [--clock wall|cpu]
 
 Each column runs in a fresh Python process that this script starts (so one column's memory state cannot help
 another): the headline, "library", imports lstm_viz and calls nothing else — what `from lstm_viz import
@@ -78,7 +78,7 @@ def seed_lstm_forward(x, initial_states, w_ih, w_hh, b_ih, b_hh):
     return output, (prev_h, prev_c)
 
 
-def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
+def interleaved_medians(fns: dict, repeats: int, clock=time.perf_counter) -> dict[str, float]:
     """Median seconds of each function, run in turn (a, b, c, a, b, c, …) so machine noise hits all alike."""
     import torch
 
@@ -87,15 +87,15 @@ def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
         fn()  # warm-up
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def worker(column: str, repeats: int, quick: bool) -> None:
+def worker(column: str, repeats: int, quick: bool, threads: int | None, clock: str) -> None:
     """One column, in this (fresh) process: prints one JSON line per case."""
     if column == "app":
         from lstm_viz.core.allocator import keep_freed_memory
@@ -106,6 +106,9 @@ def worker(column: str, repeats: int, quick: bool) -> None:
 
     from lstm_viz import RecordingLSTM, pick_device
 
+    if threads:
+        torch.set_num_threads(threads)
+    timer = time.process_time if clock == "cpu" else time.perf_counter
     device = pick_device()
     torch.manual_seed(0)
     for label, B, T, I, H, L, bi in CASES:
@@ -125,14 +128,15 @@ def worker(column: str, repeats: int, quick: bool) -> None:
                 w = (ref.weight_ih_l0, ref.weight_hh_l0, ref.bias_ih_l0, ref.bias_hh_l0)
                 fns["seed"] = lambda: seed_lstm_forward(x, (zeros, zeros), *w)  # noqa: B023
         with torch.no_grad():
-            t = interleaved_medians(fns, repeats)
+            t = interleaved_medians(fns, repeats, timer)
         print(json.dumps({"label": label, "strategy": rec._pick_strategy(B), **t}), flush=True)
 
 
-def run_column(column: str, repeats: int, quick: bool) -> dict[str, dict]:
+def run_column(column: str, args: argparse.Namespace, repeats: int) -> dict[str, dict]:
     """The column's results from a fresh process (this script with --worker)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", column, "--repeats", str(repeats)]
-    done = subprocess.run(command + (["--quick"] if quick else []), capture_output=True, text=True, check=False)
+    command += ["--clock", args.clock] + (["--threads", str(args.threads)] if args.threads else [])
+    done = subprocess.run(command + (["--quick"] if args.quick else []), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"the {column} column failed:\n{done.stderr}")
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -143,11 +147,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 repeats; only nn.LSTM, forward and record")
+    parser.add_argument("--threads", type=int, help="torch threads in the workers (default: torch's own)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: the process's CPU time, steadier than wall time on a machine shared with other work",
+    )
     parser.add_argument("--worker", choices=COLUMNS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats
     if args.worker:
-        worker(args.worker, repeats, args.quick)
+        worker(args.worker, repeats, args.quick, args.threads, args.clock)
         return
 
     import torch
@@ -155,13 +166,14 @@ def main() -> None:
     from lstm_viz import describe_device, pick_device
 
     load = f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" if hasattr(os, "getloadavg") else ""
+    threads = args.threads or torch.get_num_threads()
     print(
-        f"device: {describe_device(pick_device())}; torch {torch.__version__}, {torch.get_num_threads()} threads"
-        f"{load}; median of {repeats} runs (ms), each column in a fresh process"
+        f"device: {describe_device(pick_device())}; torch {torch.__version__}, {threads} threads{load}; median of "
+        f"{repeats} runs ({args.clock} time, ms), each column in a fresh process"
     )
     print("  library: `import lstm_viz` and nothing else (glibc's malloc defaults) — the headline")
     print("  app:     keep_freed_memory() first, as app.py and `python -m lstm_viz` do")
-    results = {column: run_column(column, repeats, args.quick) for column in COLUMNS}
+    results = {column: run_column(column, args, repeats) for column in COLUMNS}
     header = (
         f"{'case':30} {'column':8} {'nn.LSTM':>8} {'forward':>8} {'record':>8} {'(replay':>8} {'loop)':>8}"
         f" {'seed loop':>10} {'fwd/ref':>8} {'rec/ref':>8}  auto picks"
