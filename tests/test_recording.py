@@ -525,7 +525,7 @@ def test_packed_input_goes_to_record_packed(monkeypatch):
 # ---------------------------------------------------------------- buffers, chunks, precision
 def test_a_recording_held_is_never_overwritten_and_a_dropped_one_is_reused():
     torch.manual_seed(0)
-    model = RecordingLSTM(16, 128)  # 128 steps × batch 8: buffers of a few MB, pooled
+    model = RecordingLSTM(16, 64, 2)  # 128 steps × batch 8, two layers: buffers of a few MB, pooled
     x1, x2 = torch.randn(128, 8, 16), torch.randn(128, 8, 16)
     r1 = model.record(x1)
     kept = {k: getattr(r1, k).clone() for k in ("f", "c", "h", "output")}
@@ -552,6 +552,7 @@ def test_the_kernel_in_chunks_is_bit_identical(monkeypatch, layers, bidirectiona
     model = RecordingLSTM(5, 32, layers, bidirectional=bidirectional, batch_first=batch_first)
     x = torch.randn((3, 23, 5) if batch_first else (23, 3, 5))
     whole = model.record(x, strategy="kernel")
+    monkeypatch.setattr(kernel_gates, "kept_threshold", lambda: 0)  # (as if keep_freed_memory had not been called)
     monkeypatch.setattr(kernel_gates, "WORKSPACE_BUDGET", 1)  # one step per kernel call
     monkeypatch.setattr(kernel_gates, "_ws_bytes_per_step", {})
     steps = model.record(x, strategy="kernel")

@@ -24,16 +24,20 @@ import threading
 import torch
 from torch import Tensor
 
-__all__ = ["BufferPool", "keep_freed_memory"]
+__all__ = ["BufferPool", "keep_freed_memory", "kept_threshold"]
 
 _M_TRIM_THRESHOLD = -1  # from glibc's <malloc.h>
 _M_MMAP_THRESHOLD = -3
 DEFAULT_THRESHOLD = 256 * 1024 * 1024
 
 
+_kept_threshold = 0  # what keep_freed_memory set, in bytes (0: glibc's defaults)
+
+
 @functools.cache
 def keep_freed_memory(threshold: int = DEFAULT_THRESHOLD) -> bool:
     """Let glibc keep and reuse freed blocks up to ``threshold`` bytes; True if applied (False off glibc)."""
+    global _kept_threshold
     name = ctypes.util.find_library("c")
     if name is None:
         return False
@@ -44,7 +48,15 @@ def keep_freed_memory(threshold: int = DEFAULT_THRESHOLD) -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, threshold))
+    applied = bool(mallopt(_M_MMAP_THRESHOLD, threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, threshold))
+    if applied:
+        _kept_threshold = threshold
+    return applied
+
+
+def kept_threshold() -> int:
+    """Blocks up to this many bytes are reused by malloc without page faults: keep_freed_memory's threshold, or 0."""
+    return _kept_threshold
 
 
 def _use_count(t: Tensor) -> int:

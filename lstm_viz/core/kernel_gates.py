@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["LayerTrace", "kernel_available", "record_layer", "run_layer"]
+from lstm_viz.core.allocator import kept_threshold
+
+__all__ = ["LayerTrace", "kernel_available", "record_layer", "run_layer", "steps_per_call"]
 
 _PAGE = 4096  # bytes; oneDNN page-aligns each workspace region
 _FLOAT = 4  # bytes per float32
@@ -187,14 +189,21 @@ _backwards: dict[tuple[int, torch.device], Tensor] = {}
 
 
 def _chunk_steps(T: int, key: tuple[int, int, int, int, bool]) -> int:
-    """Steps per kernel call: chunks of (nearly) equal length, each workspace under WORKSPACE_BUDGET."""
+    """Steps per kernel call: chunks of (nearly) equal length, each workspace under the budget (WORKSPACE_BUDGET, or
+    the threshold up to which malloc was told to keep freed memory, whichever is larger)."""
     per_step = _ws_bytes_per_step.get(key)
     if per_step is None:  # not measured yet: twice the layout's regions, on the safe side
         B, input_size, H = key[:3]
         per_step = 2 * _FLOAT * B * (_good_ld(4 * H) + _good_ld(H) + 2 * _good_ld(max(input_size, H)) + 2 * H)
-    most = max(1, int(WORKSPACE_BUDGET // per_step))
+    budget = max(WORKSPACE_BUDGET, kept_threshold())
+    most = max(1, int(budget // per_step))
     chunks = -(-T // most)
     return -(-T // chunks)  # (200 steps, at most 92 a call: 67, 67, 66 rather than 92, 92, 16)
+
+
+def steps_per_call(T: int, B: int, input_size: int, H: int, *, num_layers: int, bidirectional: bool) -> int:
+    """How many steps ``record_layer`` runs per kernel call for these sizes (T: all of them in one call)."""
+    return _chunk_steps(T, (B, input_size, H, num_layers, bidirectional))
 
 
 def _reversed_steps(n: int, device: torch.device) -> Tensor:

@@ -483,10 +483,11 @@ class RecordingLSTM(nn.LSTM):
 
         - ``"kernel"``: every layer and direction runs through the fused oneDNN kernel nn.LSTM uses on the CPU, in
           its training mode, which keeps all gates and cell states in a workspace; they are read from there
-          (:mod:`lstm_viz.core.kernel_gates`, layout checked against the kernel's own output), a few dozen steps
-          at a time so that the workspace stays small. ``output, h_n, c_n`` are bit-identical to ``forward`` with
-          autograd on; with autograd off nn.LSTM uses oneDNN's inference variant, which can differ by about 1e-7.
-          CPU, float32, no projections.
+          (:mod:`lstm_viz.core.kernel_gates`, layout checked against the kernel's own output), in chunks of steps
+          that keep each workspace small enough for malloc to reuse; a one-layer, one-direction recording that fits
+          one chunk *is* the workspace (views, nothing copied). ``output, h_n, c_n`` are bit-identical to
+          ``forward`` with autograd on; with autograd off nn.LSTM uses oneDNN's inference variant, which can differ
+          by about 1e-7. CPU, float32, no projections.
         - ``"replay"``: the fused kernel runs layer by layer and its output (every h_t) is *replayed* through one
           batched matrix product per layer to get all gates; ``output, h_n, c_n`` are the kernel's own tensors,
           bit-identical to ``forward`` under ``torch.no_grad()``. c comes from the elementwise recurrence (a
@@ -730,12 +731,19 @@ class RecordingLSTM(nn.LSTM):
     ) -> Recording | None:
         """Every layer and direction through the fused kernel, reading its own gates and c (see kernel_gates).
 
-        The kernel runs a few dozen steps at a time (``kernel_gates.record_layer``); each piece of workspace is
+        The kernel runs a chunk of steps at a time (``kernel_gates.record_layer``); each piece of workspace is
         copied into one (L, D, T, B, ·) buffer per name right after its kernel call, while it is still in cache, and
-        the layer's output is written straight into the buffer the next layer reads and m views.
+        the layer's output is written straight into the buffer the next layer reads and m views. One layer and
+        direction in one chunk: ``_record_one_kernel_call``.
         """
         T, B, _ = x_l.shape
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
+        if (
+            L == 1
+            and D == 1
+            and kernel_gates.steps_per_call(T, B, self.input_size, H, num_layers=1, bidirectional=False) >= T
+        ):
+            return self._record_one_kernel_call(x, x_l, h0, c0, batched, weights)
         n_gates, n_state = L * D * T * B * 4 * H, L * D * T * B * H
         flat = self._buffer(n_gates + 2 * n_state, x_l)
         gates = flat[:n_gates].view(L, D, T, B, 4 * H)
@@ -771,6 +779,36 @@ class RecordingLSTM(nn.LSTM):
         i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
         return self._assemble(
             x, outs[-1], h_n, c_n, batched, "kernel", {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
+        )
+
+    def _record_one_kernel_call(
+        self, x: Tensor, x_l: Tensor, h0: Tensor, c0: Tensor, batched: bool, weights: dict[str, Tensor]
+    ) -> Recording | None:
+        """One layer, one direction, a workspace small enough for one kernel call: the recording *is* the kernel's
+        workspace (views, nothing copied). malloc hands a freed workspace of this size back without page faults."""
+        W = self._layer_weights(weights, 0, 0)
+        trace = kernel_gates.run_layer(
+            x_l,
+            (W["w_ih"], W["w_hh"], W["b_ih"], W["b_hh"]),
+            h0[0, 0],
+            c0[0, 0],
+            reverse=False,
+            num_layers=1,
+            bidirectional=False,
+        )
+        if trace is None:
+            return None
+        H = self.hidden_size
+        gates, c, m = trace.gates[None, None], trace.c[None, None], trace.output[None, None]
+        i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
+        return self._assemble(
+            x,
+            trace.output,
+            [trace.h_n[None]],
+            [trace.c_n[None]],
+            batched,
+            "kernel",
+            {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m},
         )
 
     # Below this many multiply-adds per step of the first layer (batch × (input + h) × 4·hidden), replaying the
