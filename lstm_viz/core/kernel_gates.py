@@ -24,6 +24,7 @@ from it by about 1e-7.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -185,7 +186,6 @@ def run_layer(
 # bigger was faster at every benchmark shape).
 WORKSPACE_BUDGET = 24 << 20
 _ws_bytes_per_step: dict[tuple[int, int, int, int, bool], float] = {}  # measured per (B, input, H, layers, bidir)
-_backwards: dict[tuple[int, torch.device], Tensor] = {}
 
 
 def _chunk_steps(T: int, key: tuple[int, int, int, int, bool]) -> int:
@@ -206,11 +206,10 @@ def steps_per_call(T: int, B: int, input_size: int, H: int, *, num_layers: int, 
     return _chunk_steps(T, (B, input_size, H, num_layers, bidirectional))
 
 
+@functools.lru_cache(maxsize=64)
 def _reversed_steps(n: int, device: torch.device) -> Tensor:
-    key = (n, device)
-    if key not in _backwards:
-        _backwards[key] = torch.arange(n - 1, -1, -1, device=device)
-    return _backwards[key]
+    """n-1, …, 0: where each step a backward chunk ran lands in position order."""
+    return torch.arange(n - 1, -1, -1, device=device)
 
 
 def record_layer(
