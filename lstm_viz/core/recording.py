@@ -167,7 +167,9 @@ class Recording:
             batches = [batch] if isinstance(batch, int) else list(batch)
         for d in dirs:
             if d not in DIRECTIONS[: self.num_directions]:
-                raise ValueError(f"direction {d!r} is not recorded; choose from {DIRECTIONS[: self.num_directions]}")
+                raise ValueError(
+                    f"direction {d!r} is not recorded; choose from {DIRECTIONS[: self.num_directions]}"
+                )
         for t in tensors:
             if t not in RECORDED_TENSORS:
                 raise ValueError(f"tensor {t!r} is not recorded; choose from {', '.join(RECORDED_TENSORS)}")
