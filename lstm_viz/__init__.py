@@ -1,7 +1,7 @@
 """lstm-viz: see inside an LSTM. All logic lives in this package; the Streamlit pages and the CLI are thin."""
 
 from lstm_viz.core.device import describe_device, pick_device
-from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
+from lstm_viz.core.errors import RNNArgumentError, RNNInputError, RNNInputTypeError
 from lstm_viz.core.gru import RecordingGRU
 from lstm_viz.core.interventions import Intervention, intervened_forward, parse_intervention
 from lstm_viz.core.lstm import RecordingLSTM
@@ -26,6 +26,7 @@ __all__ = [
     "CellRecording",
     "GRURecording",
     "Intervention",
+    "RNNArgumentError",
     "RNNInputError",
     "RNNInputTypeError",
     "Recording",

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 from torch import nn
+from torch.nn.utils import prune
 
 from lstm_viz import DISPLAY_ORDER, STORAGE_ORDER, Recording, RecordingLSTM, recording_names
 
@@ -387,7 +388,7 @@ def test_gpu_parity():
     assert torch.allclose(model(x)[0], ref(x)[0], atol=1e-5)
 
 
-# ---------------------------------------------------------------- bad input
+# ---------------------------------------------------------------- bad input (tests/test_lstm_twin.py has them all)
 @pytest.mark.parametrize("method", ["forward", "record"])
 def test_bad_input_names_expected_and_given_shapes(method):
     model = RecordingLSTM(3, 4, 2, batch_first=True)
@@ -398,26 +399,209 @@ def test_bad_input_names_expected_and_given_shapes(method):
         call(torch.randn(5))
     with pytest.raises(ValueError, match=r"4-D tensor of shape \(1, 2, 5, 3\)"):
         call(torch.randn(1, 2, 5, 3))
-    with pytest.raises(ValueError, match="floating-point.*int64"):
+    with pytest.raises(ValueError, match=r"RNN input dtype \(torch.int64\).*input.to\(torch.float32\)"):
         call(torch.ones(2, 5, 3, dtype=torch.long))
     with pytest.raises(ValueError, match=r"h0 must have shape \(2, 2, 4\).*got \(1, 2, 4\)"):
         call(torch.randn(2, 5, 3), (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4)))
     with pytest.raises(ValueError, match=r"c0 must have shape \(2, 2, 4\).*got \(2, 3, 4\)"):
         call(torch.randn(2, 5, 3), (torch.zeros(2, 2, 4), torch.zeros(2, 3, 4)))
-    with pytest.raises(ValueError, match=r"input dtype torch.float64 does not match the weights' torch.float32"):
+    with pytest.raises(ValueError, match=r"RNN input dtype \(torch.float64\) does not match weight dtype"):
         call(torch.randn(2, 5, 3, dtype=torch.float64))
-    with pytest.raises(ValueError, match=r"c0 dtype torch.float64 does not match.*c0.to\(torch.float32\)"):
+    with pytest.raises(ValueError, match=r"c0 dtype \(torch.float64\) does not match.*c0.to\(torch.float32\)"):
         call(torch.randn(2, 5, 3), (torch.zeros(2, 2, 4), torch.zeros(2, 2, 4, dtype=torch.float64)))
-    with pytest.raises(ValueError, match="no time steps"):
+    with pytest.raises(ValueError, match="larger than 0.*give at least one step"):
         call(torch.randn(2, 0, 3))
     with pytest.raises(ValueError, match="tuple"):
         call(torch.randn(2, 5, 3), torch.zeros(2, 2, 4))
 
 
 def test_bad_constructor_arguments():
-    with pytest.raises(ValueError, match="proj_size"):
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
         RecordingLSTM(3, 4, proj_size=4)
-    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+    with pytest.raises(ValueError, match="hidden_size must be greater than zero, got 0"):
         RecordingLSTM(3, 0)
-    with pytest.raises(ValueError, match="proj_size must be a non-negative"):
+    with pytest.raises(ValueError, match="proj_size should be a positive integer or zero"):
         RecordingLSTM(3, 4, proj_size=-1)
+    with pytest.raises(TypeError, match=r"input_size should be of type int, got: float \(3.0\)") as info:
+        RecordingLSTM(3.0, 4)
+    assert isinstance(info.value, ValueError)
+
+
+# ---------------------------------------------------------------- empty batches, hooks, packed input
+@pytest.mark.parametrize("strategy", ["auto", "kernel", "replay", "loop"])
+@pytest.mark.parametrize(
+    "layers,bidirectional,batch_first,proj_size", [(1, False, False, 0), (2, True, True, 0), (2, False, False, 2)]
+)
+def test_record_of_a_batch_of_zero_sequences_is_empty(strategy, layers, bidirectional, batch_first, proj_size):
+    if strategy == "kernel" and proj_size:
+        pytest.skip("no kernel strategy with projections")
+    model = RecordingLSTM(3, 4, layers, batch_first=batch_first, bidirectional=bidirectional, proj_size=proj_size)
+    x = torch.zeros((0, 5, 3) if batch_first else (5, 0, 3))
+    out, (h_n, c_n) = model(x)
+    rec = model.record(x, strategy=strategy)
+    assert rec.output.shape == out.shape and rec.h_n.shape == h_n.shape and rec.c_n.shape == c_n.shape
+    D = 2 if bidirectional else 1
+    for name in ("f", "i", "g", "o", "c", "m"):
+        assert getattr(rec, name).shape == (layers, D, 0, 5, 4)
+    assert rec.h.shape == (layers, D, 0, 5, proj_size or 4) and rec.x.shape == (0, 5, 3)
+    assert rec.to_frame().empty and rec.extras["strategy"] != "auto"
+
+
+def _weight_normed_pair(kind):
+    torch.manual_seed(0)
+    model = RecordingLSTM(3, 8, 2, bidirectional=True)
+    x = torch.randn(7, 2, 3)
+    if kind == "weight_norm":
+        model = torch.nn.utils.weight_norm(model, "weight_hh_l0")
+        model(x)  # the hook computes weight_hh_l0 from g and v
+        with torch.no_grad():
+            model.weight_hh_l0_g.mul_(1.5)  # no forward since: the attribute is stale until the next call
+    elif kind == "parametrizations.weight_norm":
+        model = torch.nn.utils.parametrizations.weight_norm(model, "weight_hh_l0")
+        model(x)
+        with torch.no_grad():
+            model.parametrizations.weight_hh_l0.original0.mul_(1.5)
+    elif kind == "prune":
+        model(x)
+        prune.random_unstructured(model, "weight_ih_l1", amount=0.5)
+        with torch.no_grad():
+            model.weight_ih_l1_orig.mul_(2.0)
+    return model, x
+
+
+@pytest.mark.parametrize("strategy", ["kernel", "replay", "loop"])
+@pytest.mark.parametrize("kind", ["weight_norm", "parametrizations.weight_norm", "prune"])
+def test_record_uses_the_weights_forward_uses(kind, strategy):
+    model, x = _weight_normed_pair(kind)
+    before = {name: w.clone() for name, w in zip(model._flat_weights_names, model._flat_weights, strict=True)}
+    rec = model.record(x, strategy=strategy)
+    with torch.no_grad():
+        out, (_, c_n) = model(x)
+    assert torch.allclose(rec.output, out, atol=1e-6) and torch.allclose(rec.c_n, c_n, atol=1e-6)
+    if kind != "parametrizations.weight_norm":  # (a parametrization is computed on access: never stale)
+        changed = [n for n, w in zip(model._flat_weights_names, model._flat_weights, strict=True)
+                   if not torch.equal(w, before[n])]  # fmt: skip
+        assert changed, "the weights forward would use differ from the stale ones; record used the new ones"
+    stale = model.record(x, strategy=strategy)
+    assert torch.equal(stale.output, rec.output)  # and again: nothing left stale by the first record
+
+
+def test_record_runs_forward_pre_hooks_like_a_call():
+    model = RecordingLSTM(3, 4)
+    x = torch.randn(5, 2, 3)
+    model.register_forward_pre_hook(lambda module, args: (args[0] * 2, *args[1:]))
+    with torch.no_grad():
+        assert torch.allclose(model.record(x).output, model(x)[0], atol=1e-6)
+    assert torch.equal(model.record(x).x, (x * 2).transpose(0, 1))
+
+
+def test_record_reads_swapped_parameters_like_forward():
+    """torch.func.functional_call swaps the parameters for a call; forward notices (_update_flat_weights), so does
+    record. (functional_call itself calls forward; record is called under the same swap.)"""
+    from torch.nn.utils.stateless import _reparametrize_module
+
+    model = RecordingLSTM(3, 4)
+    x = torch.randn(5, 2, 3)
+    params = {k: v * 0.5 for k, v in model.named_parameters()}
+    with torch.no_grad():
+        out = torch.func.functional_call(model, params, (x,))[0]
+        with _reparametrize_module(model, params):
+            recorded = model.record(x)
+    assert torch.allclose(recorded.output, out, atol=1e-6)
+    assert not torch.allclose(model.record(x).output, out, atol=1e-3)
+
+
+def test_packed_input_goes_to_record_packed(monkeypatch):
+    model = RecordingLSTM(3, 4)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.randn(5, 2, 3), [5, 3])
+    rec = model.record(packed)  # recorded (tests/test_packed.py checks the values): NaN past the shorter one's end
+    assert rec.lengths.tolist() == [5, 3] and rec.h[0, 0, 1, 3:].isnan().all()
+    seen = {}
+    monkeypatch.setattr(RecordingLSTM, "_record_packed", lambda self, x, hx, **kw: seen.update(x=x, hx=hx, **kw))
+    model.record(packed, strategy="loop")
+    assert seen["x"] is packed and seen["hx"] is None and seen["strategy"] == "loop"
+
+
+# ---------------------------------------------------------------- buffers, chunks, precision
+def test_a_recording_held_is_never_overwritten_and_a_dropped_one_is_reused():
+    torch.manual_seed(0)
+    model = RecordingLSTM(16, 64, 2)  # 128 steps × batch 8, two layers: buffers of a few MB, pooled
+    x1, x2 = torch.randn(128, 8, 16), torch.randn(128, 8, 16)
+    r1 = model.record(x1)
+    kept = {k: getattr(r1, k).clone() for k in ("f", "c", "h", "output")}
+    r2 = model.record(x2)
+    r3 = model.record(x2)  # r1 and r2 both held: a third buffer, not kept
+    for k, v in kept.items():
+        assert torch.equal(getattr(r1, k), v), k
+    assert len({r.f.data_ptr() for r in (r1, r2, r3)}) == 3
+    f_only = r2.f  # a view outlives its Recording: r2's buffer stays taken
+    ptr1 = r1.f.data_ptr()
+    del r1, r2, r3
+    r4 = model.record(x1)
+    assert r4.f.data_ptr() == ptr1  # r1's buffer, free again, reused
+    assert f_only.data_ptr() != r4.f.data_ptr() and torch.equal(r4.f, kept["f"])
+    model.release_buffers()
+    assert torch.equal(r4.c, kept["c"])  # what was handed out stays valid
+
+
+@pytest.mark.parametrize("layers,bidirectional,batch_first", [(1, False, False), (2, True, True)])
+def test_the_kernel_in_chunks_is_bit_identical(monkeypatch, layers, bidirectional, batch_first):
+    from lstm_viz.core import kernel_gates
+
+    torch.manual_seed(2)
+    model = RecordingLSTM(5, 32, layers, bidirectional=bidirectional, batch_first=batch_first)
+    x = torch.randn((3, 23, 5) if batch_first else (23, 3, 5))
+    whole = model.record(x, strategy="kernel")
+    monkeypatch.setattr(kernel_gates, "kept_threshold", lambda: 0)  # (as if keep_freed_memory had not been called)
+    monkeypatch.setattr(kernel_gates, "WORKSPACE_BUDGET", 1)  # one step per kernel call
+    monkeypatch.setattr(kernel_gates, "_ws_bytes_per_step", {})
+    steps = model.record(x, strategy="kernel")
+    monkeypatch.setattr(kernel_gates, "WORKSPACE_BUDGET", 5 * 40_000)  # a few steps, with a ragged last chunk
+    monkeypatch.setattr(kernel_gates, "_ws_bytes_per_step", {})
+    chunks = model.record(x, strategy="kernel")
+    out_g, (h_n_g, c_n_g) = model(x)  # autograd on: the same kernel mode
+    for rec in (whole, steps, chunks):
+        assert torch.equal(rec.output, out_g) and torch.equal(rec.h_n, h_n_g) and torch.equal(rec.c_n, c_n_g)
+        for name in ("f", "i", "g", "o", "c", "m", "h"):
+            assert torch.equal(getattr(rec, name), getattr(whole, name)), name
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("T", [1, 2, 7, 64, 100, 257])
+def test_chunked_scan_equals_the_loop(T, reverse):
+    from lstm_viz.core.lstm_strategies import cell_states
+
+    g = torch.Generator().manual_seed(T)
+    f = torch.rand(T, 3, 5, generator=g, dtype=torch.float64)
+    f[T // 2, 0] = 0.0  # a forget gate fully shut...
+    f[T // 3, 1] = 1.0  # ...and fully open
+    i = torch.rand(T, 3, 5, generator=g, dtype=torch.float64)
+    gg = torch.rand(T, 3, 5, generator=g, dtype=torch.float64) * 2 - 1
+    c0 = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    loop, scan = torch.empty_like(f), torch.empty_like(f)
+    cell_states(f, i, gg, c0, reverse=reverse, out=loop, scan=False)
+    cell_states(f, i, gg, c0, reverse=reverse, out=scan, scan=True)
+    expected, prev = torch.empty_like(f), c0
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        expected[t] = prev = f[t] * prev + i[t] * gg[t]
+    assert torch.allclose(loop, expected, atol=1e-12) and torch.allclose(scan, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("strategy", ["replay", "loop"])
+def test_half_precision_recordings_follow_float64(dtype, strategy):
+    """Reduced precision on the CPU (the path GPUs take for half models): gates within the dtype's rounding, c
+    accumulated in float32, compared with the same weights in float64."""
+    torch.manual_seed(1)
+    ref64 = RecordingLSTM(4, 16, 2, bidirectional=True, dtype=torch.float64)
+    model = RecordingLSTM.from_lstm(ref64).to(dtype)
+    x = torch.randn(40, 3, 4, dtype=torch.float64)
+    exact = ref64.record(x, strategy="loop")
+    rec = model.record(x.to(dtype), strategy=strategy)
+    assert rec.f.dtype == dtype and rec.extras["strategy"] == strategy
+    tol = 4e-2 if dtype == torch.bfloat16 else 6e-3
+    for name in ("f", "i", "g", "o", "c", "m", "h"):
+        assert (getattr(rec, name).double() - getattr(exact, name)).abs().max() < tol, name
+    if strategy == "replay":
+        with torch.no_grad():
+            assert torch.equal(rec.output, model(x.to(dtype))[0])

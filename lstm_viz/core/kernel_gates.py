@@ -14,18 +14,25 @@ The workspace layout is oneDNN's, not a public API, so this module
 - returns ``None`` whenever it is unavailable (no oneDNN, not float32 on the CPU, projections, a layout check that
   fails), so the caller falls back to computing the gates itself.
 
-The outputs are bit-identical to ``nn.LSTM`` run with autograd enabled (the same kernel in the same mode); with
-autograd off nn.LSTM uses oneDNN's inference variant, which can differ from it by about 1e-7.
+``record_layer`` runs a layer a chunk of steps at a time, so that each workspace stays small enough for malloc to
+hand the same memory back on the next call (a fresh mapping costs a page fault per 4 KiB page), and copies each
+chunk's gates and states into the caller's buffers while they are still in cache. The outputs are bit-identical to
+``nn.LSTM`` run with autograd enabled (the same kernel in the same mode; the chunks carry h and c exactly as the
+kernel carries them from step to step); with autograd off nn.LSTM uses oneDNN's inference variant, which can differ
+from it by about 1e-7.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-__all__ = ["LayerTrace", "kernel_available", "run_layer"]
+from lstm_viz.core.allocator import kept_threshold
+
+__all__ = ["LayerTrace", "kernel_available", "record_layer", "run_layer", "steps_per_call"]
 
 _PAGE = 4096  # bytes; oneDNN page-aligns each workspace region
 _FLOAT = 4  # bytes per float32
@@ -49,6 +56,7 @@ class LayerTrace:
     gates: Tensor
     c: Tensor
     time_reversed: bool
+    workspace_bytes: int = 0
 
 
 def kernel_available(weight: Tensor, proj_size: int) -> bool:
@@ -159,7 +167,7 @@ def run_layer(
         return None
     gates, c = views
     c[-1].copy_(c_n)  # the last step's c went only to c_n; its workspace slot is unused
-    trace = LayerTrace(output, h_n, c_n, gates, c, time_reversed=reverse)
+    trace = LayerTrace(output, h_n, c_n, gates, c, time_reversed=reverse, workspace_bytes=ws.numel())
     # The layout is a function of the sizes alone, so each size is checked once per process.
     sizes = (T, B, input_size, H)
     if sizes not in _checked:
@@ -168,3 +176,83 @@ def run_layer(
             return None
         _checked.add(sizes)
     return trace
+
+
+# Each kernel call's workspace is kept under this many bytes by running the layer a chunk of steps at a time. glibc
+# maps blocks over its mmap threshold afresh on every call — a page fault per 4 KiB page when written — and raises
+# that threshold (up to 32 MB) to the size of a freed mapped block, so workspaces of this size come from the heap,
+# already faulted in, from the second call on. Chunking does not change a bit of the result (tested); each chunk
+# costs a kernel call (weights reordered again), so chunks are as long as the budget allows (2-24 MB measured:
+# bigger was faster at every benchmark shape).
+WORKSPACE_BUDGET = 24 << 20
+_ws_bytes_per_step: dict[tuple[int, int, int, int, bool], float] = {}  # measured per (B, input, H, layers, bidir)
+
+
+def _chunk_steps(T: int, key: tuple[int, int, int, int, bool]) -> int:
+    """Steps per kernel call: chunks of (nearly) equal length, each workspace under the budget (WORKSPACE_BUDGET, or
+    the threshold up to which malloc was told to keep freed memory, whichever is larger)."""
+    per_step = _ws_bytes_per_step.get(key)
+    if per_step is None:  # not measured yet: twice the layout's regions, on the safe side
+        B, input_size, H = key[:3]
+        per_step = 2 * _FLOAT * B * (_good_ld(4 * H) + _good_ld(H) + 2 * _good_ld(max(input_size, H)) + 2 * H)
+    budget = max(WORKSPACE_BUDGET, kept_threshold())
+    most = max(1, int(budget // per_step))
+    chunks = -(-T // most)
+    return -(-T // chunks)  # (200 steps, at most 92 a call: 67, 67, 66 rather than 92, 92, 16)
+
+
+def steps_per_call(T: int, B: int, input_size: int, H: int, *, num_layers: int, bidirectional: bool) -> int:
+    """How many steps ``record_layer`` runs per kernel call for these sizes (T: all of them in one call)."""
+    return _chunk_steps(T, (B, input_size, H, num_layers, bidirectional))
+
+
+@functools.lru_cache(maxsize=64)
+def _reversed_steps(n: int, device: torch.device) -> Tensor:
+    """n-1, …, 0: where each step a backward chunk ran lands in position order."""
+    return torch.arange(n - 1, -1, -1, device=device)
+
+
+def record_layer(
+    x: Tensor,
+    weights: tuple[Tensor, Tensor, Tensor | None, Tensor | None],
+    h0: Tensor,
+    c0: Tensor,
+    *,
+    reverse: bool,
+    num_layers: int,
+    bidirectional: bool,
+    gates: Tensor,
+    c: Tensor,
+    output: Tensor,
+) -> tuple[Tensor, Tensor] | None:
+    """One layer/direction through the kernel, a chunk of steps at a time, writing into the caller's buffers.
+
+    ``x`` is time-major (T, B, input_size). Writes, in position order, ``gates`` (T, B, 4H; laid out i, f, g, o),
+    ``c`` (T, B, H) and ``output`` (T, B, H, may be strided) and returns ``(h_n, c_n)``; None if the workspace
+    cannot be read (nothing useful is written then). Each chunk starts from the state the previous one (in the
+    direction's order) ended in, exactly as the kernel carries it from step to step.
+    """
+    T, B, input_size = x.shape
+    H = weights[1].shape[1]
+    key = (B, input_size, H, num_layers, bidirectional)
+    steps = _chunk_steps(T, key)
+    starts = list(range(0, T, steps))
+    h, cc = h0, c0
+    for t0 in reversed(starts) if reverse else starts:
+        t1 = min(T, t0 + steps)
+        trace = run_layer(x[t0:t1], weights, h, cc, reverse=reverse, num_layers=num_layers, bidirectional=bidirectional)
+        if trace is None:
+            return None
+        if key not in _ws_bytes_per_step:
+            _ws_bytes_per_step[key] = trace.workspace_bytes / (t1 - t0)
+        if reverse:  # the workspace holds the steps in the order they ran: back to position order
+            back = _reversed_steps(t1 - t0, x.device)
+            torch.index_select(trace.gates, 0, back, out=gates[t0:t1])
+            torch.index_select(trace.c, 0, back, out=c[t0:t1])
+        else:
+            gates[t0:t1].copy_(trace.gates)
+            c[t0:t1].copy_(trace.c)
+        output[t0:t1].copy_(trace.output)
+        h, cc = trace.h_n, trace.c_n
+        del trace  # frees this chunk's workspace before the next one is allocated, so malloc hands it back
+    return h, cc

@@ -10,32 +10,44 @@ The equations (PyTorch stores the four gates stacked in the order i, f, g, o):
     m_t = o_t ⊙ tanh(c_t)                                  hidden state before projection
     h_t = m_t, or W_hr m_t when proj_size > 0 (LSTMP)      hidden state ("short memory")
 
-``forward`` *is* nn.LSTM's forward (the fused kernel), so a RecordingLSTM is a drop-in twin: same parameter names,
-shapes and state_dict, same outputs and gradients. ``record`` runs the same fused kernel one layer and direction
-at a time and, on the CPU, reads the gates and cell states the kernel itself keeps for its backward pass
-(:mod:`lstm_viz.kernel_gates`) — one kernel pass, nothing computed twice. Where that kernel does not run (GPUs,
-projections, float64) it replays the kernel's output — every h_t, hence every h_{t-1} — through one batched matrix
-product per layer and gets c by the cheap elementwise recurrence above, or steps through the equations.
+A drop-in twin. ``forward`` *is* ``nn.LSTM.forward`` (the fused kernel): same parameters, state_dict, outputs and
+gradients, and the same exceptions — where nn.LSTM refuses its arguments, RecordingLSTM raises an exception of the
+class nn.LSTM raises (a ``RuntimeError`` for a wrong shape, say) that is also a ``ValueError``, whose message starts
+with nn.LSTM's own and then says what was expected and what was given. ``torch.jit.script`` compiles it as it
+compiles nn.LSTM.
+
+``record`` runs the same fused kernel and, on the CPU, reads the gates and cell states the kernel keeps for its
+backward pass (:mod:`lstm_viz.core.kernel_gates`) — one kernel pass, nothing computed twice. Where that kernel does
+not run (GPUs, projections, float64, half precision) it replays the kernel's output — every h_t, hence every h_{t-1}
+— through one batched matrix product per layer and gets c by the elementwise recurrence above (a chunked parallel
+scan on accelerators), or steps through the equations. Recording buffers are reused from call to call once nothing
+outside holds them (:class:`lstm_viz.core.allocator.BufferPool`), so recording does not page-fault fresh memory.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
+from typing import Any, overload
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
+from torch.nn.utils.rnn import PackedSequence
 
-from lstm_viz.core import kernel_gates
+from lstm_viz.core.errors import (
+    RNNArgumentError,
+)
 from lstm_viz.core.interventions import Intervention, record_intervened
+from lstm_viz.core.lstm_args import LSTMArgumentChecks, constructor_error
+from lstm_viz.core.lstm_strategies import LSTMRecordingStrategies
+from lstm_viz.core.packed import record_packed
 from lstm_viz.core.recording import Recording
 from lstm_viz.core.twins import register_twin
 
-__all__ = ["RecordingLSTM"]
+__all__ = ["STRATEGIES", "RecordingLSTM"]
+
+STRATEGIES = ("auto", "kernel", "replay", "loop")
 
 
-class RecordingLSTM(nn.LSTM):
-    """A drop-in ``torch.nn.LSTM`` (same constructor, parameters, state_dict, forward) that can ``record``."""
+class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
+    """A drop-in ``torch.nn.LSTM`` (constructor, parameters, state_dict, forward, exceptions) that can ``record``."""
 
     def __init__(
         self,
@@ -50,34 +62,36 @@ class RecordingLSTM(nn.LSTM):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for name, value in (
-            ("input_size", input_size),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
-            raise ValueError(f"proj_size must be a non-negative integer, got {proj_size!r}")
-        if proj_size >= hidden_size:
-            raise ValueError(
-                f"proj_size ({proj_size}) must be smaller than hidden_size ({hidden_size}); use 0 for no projection"
+        given = {
+            "input_size": input_size,
+            "hidden_size": hidden_size,
+            "num_layers": num_layers,
+            "bias": bias,
+            "batch_first": batch_first,
+            "dropout": dropout,
+            "proj_size": proj_size,
+        }
+        try:
+            super().__init__(
+                input_size,
+                hidden_size,
+                num_layers=num_layers,
+                bias=bias,
+                batch_first=batch_first,
+                dropout=dropout,
+                bidirectional=bidirectional,
+                proj_size=proj_size,
+                device=device,
+                dtype=dtype,
             )
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            bias=bias,
-            batch_first=batch_first,
-            dropout=dropout,
-            bidirectional=bidirectional,
-            proj_size=proj_size,
-            device=device,
-            dtype=dtype,
-        )
+        except (TypeError, ValueError) as err:
+            clearer = constructor_error(err, given)
+            if clearer is None:
+                raise
+            raise clearer from None
 
     @classmethod
-    def from_lstm(cls, lstm: nn.LSTM) -> RecordingLSTM:
+    def from_lstm(cls, lstm: nn.LSTM) -> "RecordingLSTM":
         """A RecordingLSTM with ``lstm``'s options and a copy of its weights, on the same device and dtype."""
         if not isinstance(lstm, nn.LSTM):
             raise TypeError(f"from_lstm expects a torch.nn.LSTM, got {type(lstm).__name__}")
@@ -98,7 +112,6 @@ class RecordingLSTM(nn.LSTM):
         twin.train(lstm.training)
         return twin
 
-    # ------------------------------------------------------------------ input checks
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
@@ -108,82 +121,148 @@ class RecordingLSTM(nn.LSTM):
         """The size of h and of the output: proj_size for an LSTMP, else hidden_size."""
         return self.proj_size if self.proj_size > 0 else self.hidden_size
 
-    def _check_input(self, x: object, hx: object) -> None:
-        """Raise ValueError naming the expected and the given shape, before the kernel sees bad input."""
-        if not isinstance(x, Tensor):
-            raise ValueError(f"input must be a torch.Tensor, got {type(x).__name__}")
-        layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
-        if x.dim() not in (2, 3):
-            raise ValueError(
-                f"input must be 2-D (seq_len, input_size={self.input_size}) or 3-D {layout} with "
-                f"input_size={self.input_size}; got a {x.dim()}-D tensor of shape {tuple(x.shape)}"
-            )
-        if not x.is_floating_point():
-            raise ValueError(
-                f"input must be a floating-point tensor like the weights ({self.weight_ih_l0.dtype}); "
-                f"got dtype {x.dtype} — convert it with x.float()"
-            )
-        weight_dtype = self.weight_ih_l0.dtype
-        if x.dtype != weight_dtype:
-            raise ValueError(
-                f"input dtype {x.dtype} does not match the weights' {weight_dtype}; convert the input with "
-                f"x.to({weight_dtype}) or the model with model.to({x.dtype})"
-            )
-        if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"input's last dimension must be input_size={self.input_size}; got shape {tuple(x.shape)}"
-            )
-        time_dim = (1 if self.batch_first else 0) if x.dim() == 3 else 0
-        if x.shape[time_dim] == 0:
-            raise ValueError(f"input has no time steps (shape {tuple(x.shape)}); give at least one step")
-        if hx is None:
-            return
-        if not (isinstance(hx, (tuple, list)) and len(hx) == 2 and all(isinstance(t, Tensor) for t in hx)):
-            raise ValueError("hx must be a tuple (h0, c0) of two tensors")
-        batch = () if x.dim() == 2 else (x.shape[0 if self.batch_first else 1],)
-        lead = self.num_layers * self.num_directions
-        expected_h = (lead, *batch, self.real_hidden_size)
-        expected_c = (lead, *batch, self.hidden_size)
-        for name, tensor, expected in (("h0", hx[0], expected_h), ("c0", hx[1], expected_c)):
-            if tuple(tensor.shape) != expected:
-                raise ValueError(
-                    f"{name} must have shape {expected} (num_layers*num_directions, "
-                    f"{'batch, ' if batch else ''}{'proj_size' if name == 'h0' and self.proj_size else 'hidden_size'})"
-                    f"; got {tuple(tensor.shape)}"
+    # ------------------------------------------------------------------------------------------------ forward
+    @overload  # type: ignore[override]
+    @torch._jit_internal._overload_method
+    def forward(
+        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]: ...
+
+    @overload
+    @torch._jit_internal._overload_method
+    def forward(
+        self, input: PackedSequence, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[PackedSequence, tuple[Tensor, Tensor]]: ...
+
+    def forward(self, input, hx=None):
+        """``nn.LSTM.forward`` itself; when it refuses its arguments, the same exception with a clearer message.
+
+        Under ``torch.jit.script`` what follows the first branch is compiled instead: nn.LSTM.forward's own body
+        (TorchScript resolves nn.LSTM's forward overloads by class name, so a subclass needs a copy of its own).
+        """
+        if not torch.jit.is_scripting():
+            return self._eager_forward(input, hx)
+        self._update_flat_weights()
+        orig_input = input
+        batch_sizes = None
+        num_directions = 2 if self.bidirectional else 1
+        real_hidden_size = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if isinstance(orig_input, PackedSequence):
+            input, batch_sizes, sorted_indices, unsorted_indices = input
+            max_batch_size = batch_sizes[0]
+            if hx is None:
+                h_zeros = torch.zeros(
+                    self.num_layers * num_directions,
+                    max_batch_size,
+                    real_hidden_size,
+                    dtype=input.dtype,
+                    device=input.device,
                 )
-            if tensor.dtype != weight_dtype:
-                raise ValueError(
-                    f"{name} dtype {tensor.dtype} does not match the weights' {weight_dtype}; "
-                    f"convert it with {name}.to({weight_dtype})"
+                c_zeros = torch.zeros(
+                    self.num_layers * num_directions,
+                    max_batch_size,
+                    self.hidden_size,
+                    dtype=input.dtype,
+                    device=input.device,
                 )
+                hx = (h_zeros, c_zeros)
+            else:
+                hx = self.permute_hidden(hx, sorted_indices)
+        else:
+            if input.dim() not in (2, 3):
+                raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D instead")
+            is_batched = input.dim() == 3
+            batch_dim = 0 if self.batch_first else 1
+            if not is_batched:
+                input = input.unsqueeze(batch_dim)
+            max_batch_size = input.size(0) if self.batch_first else input.size(1)
+            sorted_indices = None
+            unsorted_indices = None
+            if hx is None:
+                h_zeros = torch.zeros(
+                    self.num_layers * num_directions,
+                    max_batch_size,
+                    real_hidden_size,
+                    dtype=input.dtype,
+                    device=input.device,
+                )
+                c_zeros = torch.zeros(
+                    self.num_layers * num_directions,
+                    max_batch_size,
+                    self.hidden_size,
+                    dtype=input.dtype,
+                    device=input.device,
+                )
+                hx = (h_zeros, c_zeros)
+                self.check_forward_args(input, hx, batch_sizes)
+            else:
+                if is_batched:
+                    if hx[0].dim() != 3 or hx[1].dim() != 3:
+                        msg = (
+                            "For batched 3-D input, hx and cx should "
+                            f"also be 3-D but got ({hx[0].dim()}-D, {hx[1].dim()}-D) tensors"
+                        )
+                        raise RuntimeError(msg)
+                else:
+                    if hx[0].dim() != 2 or hx[1].dim() != 2:
+                        msg = (
+                            "For unbatched 2-D input, hx and cx should "
+                            f"also be 2-D but got ({hx[0].dim()}-D, {hx[1].dim()}-D) tensors"
+                        )
+                        raise RuntimeError(msg)
+                    hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+                self.check_forward_args(input, hx, batch_sizes)
+                hx = self.permute_hidden(hx, sorted_indices)
+        if batch_sizes is None:
+            result = torch._VF.lstm(
+                input,
+                hx,
+                self._flat_weights,
+                self.bias,
+                self.num_layers,
+                self.dropout,
+                self.training,
+                self.bidirectional,
+                self.batch_first,
+            )
+        else:
+            result = torch._VF.lstm(
+                input,
+                batch_sizes,
+                hx,
+                self._flat_weights,
+                self.bias,
+                self.num_layers,
+                self.dropout,
+                self.training,
+                self.bidirectional,
+            )
+        output = result[0]
+        hidden = result[1:]
+        if isinstance(orig_input, PackedSequence):
+            output_packed = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
+            return output_packed, self.permute_hidden(hidden, unsorted_indices)
+        else:
+            if not is_batched:
+                output = output.squeeze(batch_dim)
+                hidden = (hidden[0].squeeze(1), hidden[1].squeeze(1))
+            return output, self.permute_hidden(hidden, unsorted_indices)
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
-        """Exactly ``nn.LSTM.forward`` (the fused kernel), after a shape check with a readable message."""
-        if not isinstance(input, nn.utils.rnn.PackedSequence):
-            self._check_input(input, hx)
-        return super().forward(input, hx)
+    def _eager_forward(self, input: Any, hx: Any) -> Any:
+        """nn.LSTM.forward; an exception it raises about the arguments comes back clearer, in a subclass of its own."""
+        try:
+            return nn.LSTM.forward(self, input, hx)
+        except (RuntimeError, ValueError, TypeError, AttributeError, IndexError) as err:
+            try:
+                clearer = None if isinstance(input, PackedSequence) else self._diagnose(input, hx)
+            except Exception:  # arguments too odd to describe: nn.LSTM's exception says what it can
+                clearer = None
+            if clearer is None or not isinstance(clearer, type(err)):
+                raise  # not about the arguments (or not understood): nn.LSTM's own exception, unchanged
+            raise clearer from None
 
-    # ------------------------------------------------------------------ recording
-    def _layer_weights(self, layer: int, direction: int) -> dict[str, Tensor | None]:
-        sfx = f"l{layer}{'_reverse' if direction == 1 else ''}"
-        return {
-            "w_ih": getattr(self, f"weight_ih_{sfx}"),
-            "w_hh": getattr(self, f"weight_hh_{sfx}"),
-            "b_ih": getattr(self, f"bias_ih_{sfx}") if self.bias else None,
-            "b_hh": getattr(self, f"bias_hh_{sfx}") if self.bias else None,
-            "w_hr": getattr(self, f"weight_hr_{sfx}") if self.proj_size > 0 else None,
-        }
 
-    def _flat_weights_of_layer(self, layer: int) -> list[Tensor]:
-        keys = ("w_ih", "w_hh", "b_ih", "b_hh", "w_hr")
-        return [
-            w
-            for direction in range(self.num_directions)
-            for key, w in self._layer_weights(layer, direction).items()
-            if key in keys and w is not None
-        ]
-
-    @torch.no_grad()
+    # ------------------------------------------------------------------------------------------------ recording
     def record(
         self,
         x: Tensor | nn.utils.rnn.PackedSequence,
@@ -195,16 +274,27 @@ class RecordingLSTM(nn.LSTM):
     ) -> Recording:
         """Run the LSTM on ``x`` and return every gate and state, plus what ``forward`` returns.
 
+        Takes what ``forward`` takes (2-D or 3-D input, an optional ``(h0, c0)``) and refuses what it refuses, with
+        the same exception classes. Like a call of the module, it first runs the module's forward pre-hooks — where
+        ``torch.nn.utils.weight_norm``, pruning and spectral norm recompute the weights — and reads the weights
+        forward would read (parametrizations included). Forward (post) hooks are not run: record returns a
+        Recording, not forward's output. A ``PackedSequence`` is recorded padded, with NaN past each sequence's end
+        (:mod:`lstm_viz.core.packed`). ``interventions`` (see :class:`lstm_viz.Intervention`) replace gates or states
+        at chosen steps and units and run on from there, step by step (:mod:`lstm_viz.core.interventions`).
+
         Three strategies compute the same numbers:
 
         - ``"kernel"``: every layer and direction runs through the fused oneDNN kernel nn.LSTM uses on the CPU, in
           its training mode, which keeps all gates and cell states in a workspace; they are read from there
-          (:mod:`lstm_viz.kernel_gates`, layout checked against the kernel's own output). ``output, h_n, c_n`` are
-          bit-identical to ``forward`` with autograd on; with autograd off nn.LSTM uses oneDNN's inference variant,
-          which can differ by about 1e-7. CPU, float32, no projections.
+          (:mod:`lstm_viz.core.kernel_gates`, layout checked against the kernel's own output), in chunks of steps
+          that keep each workspace small enough for malloc to reuse; a one-layer, one-direction recording that fits
+          one chunk *is* the workspace (views, nothing copied). ``output, h_n, c_n`` are bit-identical to
+          ``forward`` with autograd on; with autograd off nn.LSTM uses oneDNN's inference variant, which can differ
+          by about 1e-7. CPU, float32, no projections.
         - ``"replay"``: the fused kernel runs layer by layer and its output (every h_t) is *replayed* through one
           batched matrix product per layer to get all gates; ``output, h_n, c_n`` are the kernel's own tensors,
-          bit-identical to ``forward`` under ``torch.no_grad()``.
+          bit-identical to ``forward`` under ``torch.no_grad()``. c comes from the elementwise recurrence (a
+          chunked parallel scan on accelerators), accumulated in float32 for float16/bfloat16 models.
         - ``"loop"``: one step at a time, like the equations, with the input projection hoisted out of the loop.
           ``output, h_n, c_n`` are computed here and equal the kernel's to float rounding (~1e-7 in float32).
         - ``"auto"`` (default) picks ``kernel`` where it runs; otherwise ``replay`` on accelerators and for small
@@ -214,279 +304,55 @@ class RecordingLSTM(nn.LSTM):
         Recording uses eval-mode semantics by default (no dropout between layers), the documented way to look at a
         model. With ``apply_dropout=True`` and the module in training mode, dropout is applied to each layer's
         output before the next layer, as nn.LSTM does (the random mask then differs from a separate forward call).
-        The tensors are detached; with ``kernel`` on a one-layer, one-direction model they are views into the
-        kernel's workspace (nothing copied).
+        Under autocast the recording is computed in the weights' dtype. The tensors are detached views into one
+        buffer per recording, which the module reuses for a later recording of the same size once nothing else
+        holds it (on the CPU; ``release_buffers()`` frees the kept ones).
         """
-        if isinstance(x, nn.utils.rnn.PackedSequence):  # variable lengths: NaN past each end (core/packed.py)
-            from lstm_viz.core.packed import record_packed
-
-            return record_packed(self, x, hx, strategy=strategy, apply_dropout=apply_dropout)
-        self._check_input(x, hx)
+        if strategy not in STRATEGIES:
+            raise RNNArgumentError(f"strategy must be 'auto', 'kernel', 'replay' or 'loop', got {strategy!r}")
+        x, hx = self._run_forward_pre_hooks(x, hx)
+        if isinstance(x, PackedSequence):
+            return self._record_packed(x, hx, strategy=strategy, apply_dropout=apply_dropout)
+        problem = self._diagnose(x, hx)
+        if problem is not None:
+            raise problem
         if interventions:  # replace gates or states and run on from there, step by step (core/interventions.py)
             return record_intervened(self, x, hx, interventions)
-        if strategy not in ("auto", "kernel", "replay", "loop"):
-            raise ValueError(f"strategy must be 'auto', 'kernel', 'replay' or 'loop', got {strategy!r}")
-        batched = x.dim() == 3
-        # Work time-major: x_l is (T, B, features) for every layer.
-        if not batched:
-            x_l = x.unsqueeze(1)
-        else:
-            x_l = x.transpose(0, 1) if self.batch_first else x
-        T, B, _ = x_l.shape
-        L, D, H, P = self.num_layers, self.num_directions, self.hidden_size, self.real_hidden_size
-        if hx is None:
-            h0 = x_l.new_zeros(L * D, B, P)
-            c0 = x_l.new_zeros(L * D, B, H)
-        else:
-            h0, c0 = hx if batched else (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
-        h0 = h0.reshape(L, D, B, P)
-        c0 = c0.reshape(L, D, B, H)
-        if strategy == "auto":
-            strategy = self._pick_strategy(B)
-        dropout_on = apply_dropout and self.training and self.dropout > 0
-        if strategy == "kernel":
-            if not kernel_gates.kernel_available(self.weight_ih_l0, self.proj_size):
-                raise ValueError(
-                    "strategy='kernel' reads the gates from PyTorch's oneDNN CPU kernel, which runs float32 LSTMs "
-                    "without projections on the CPU; use strategy='auto' to pick what works for this model"
-                )
-            recording = self._record_from_kernel(x, x_l, h0, c0, batched, dropout_on)
-            if recording is not None:
-                return recording
-            strategy = "replay"  # the workspace layout check failed (another oneDNN build?): compute the gates
+        with torch.no_grad():
+            return self._record(x, hx, strategy, apply_dropout)
 
-        # Time-major buffers, (L, D, T, B, ·). Gates are kept in the order i, f, o, g so that one sigmoid covers
-        # three of them; they are handed out in the math's names below.
-        ifog = x_l.new_empty(L, D, T, B, 4 * H)
-        c = x_l.new_empty(L, D, T, B, H)
-        m = x_l.new_empty(L, D, T, B, H)
-        h = x_l.new_empty(L, D, T, B, P) if self.proj_size > 0 else m
-        h_n, c_n = [], []
-        for k in range(L):
-            if strategy == "replay":
-                # The fused kernel, one layer: out (T, B, D*P), hk/ck (D, B, P/H) — what nn.LSTM computes.
-                out, hk, ck = torch._VF.lstm(
-                    x_l,
-                    (h0[k], c0[k]),
-                    self._flat_weights_of_layer(k),
-                    self.bias,
-                    1,
-                    0.0,
-                    False,
-                    D == 2,
-                    False,
-                )
-                for d in range(D):
-                    self._replay_direction(
-                        x_l,
-                        out[..., d * P : (d + 1) * P],
-                        h0[k, d],
-                        c0[k, d],
-                        k,
-                        d,
-                        ifog[k, d],
-                        c[k, d],
-                        m[k, d],
-                    )
-                    if self.proj_size > 0:
-                        h[k, d] = out[..., d * P : (d + 1) * P]
-            else:
-                for d in range(D):
-                    self._loop_direction(x_l, h0[k, d], c0[k, d], k, d, ifog[k, d], c[k, d], m[k, d], h[k, d])
-                out = torch.cat([h[k, d] for d in range(D)], dim=-1) if D == 2 else h[k, 0]
-                last = [T - 1, 0]  # where each direction ends: the forward one at T-1, the backward one at 0
-                hk = torch.stack([h[k, d, last[d]] for d in range(D)])
-                ck = torch.stack([c[k, d, last[d]] for d in range(D)])
-            h_n.append(hk)
-            c_n.append(ck)
-            x_l = out
-            if dropout_on and k < L - 1:
-                x_l = F.dropout(x_l, p=self.dropout, training=True)
+    def _record_packed(self, x: PackedSequence, hx: tuple[Tensor, Tensor] | None, **kwargs: Any) -> Recording:
+        """A PackedSequence (``record`` has already run the forward pre-hooks): NaN past each sequence's end, the
+        backward direction from each sequence's own last step (:mod:`lstm_viz.core.packed`)."""
+        return record_packed(self, x, hx, **kwargs)
 
-        i_, f_, o_, g_ = (ifog[..., n * H : (n + 1) * H] for n in range(4))
-        return self._assemble(
-            x, out, h_n, c_n, batched, strategy, {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": h}
-        )
+    def _run_forward_pre_hooks(self, x: Any, hx: Any) -> tuple[Any, Any]:
+        """This module's forward pre-hooks, as calling it runs them, on ``(x,)`` or ``(x, hx)``; the (x, hx) they leave.
 
-    def _assemble(
-        self,
-        x: Tensor,
-        out: Tensor,
-        h_n: list[Tensor],
-        c_n: list[Tensor],
-        batched: bool,
-        strategy: str,
-        time_major: dict[str, Tensor],
-    ) -> Recording:
-        """The Recording from the last layer's output, each layer's (h_n, c_n) and (L, D, T, B, ·) tensors."""
-        output = out if batched else out.squeeze(1)
-        if batched and self.batch_first:
-            output = output.transpose(0, 1)
-        h_n_t = torch.cat(h_n, 0)
-        c_n_t = torch.cat(c_n, 0)
-        if not batched:
-            h_n_t, c_n_t = h_n_t.squeeze(1), c_n_t.squeeze(1)
-        x_bt = x.unsqueeze(0) if not batched else (x if self.batch_first else x.transpose(0, 1))
-        # (L, D, T, B, ·) → (L, D, B, T, ·), views
-        tensors = {name: t.transpose(2, 3) for name, t in time_major.items()}
-        return Recording(
-            output=output,
-            h_n=h_n_t,
-            c_n=c_n_t,
-            x=x_bt.detach(),
-            **tensors,
-            extras={"proj_size": self.proj_size, "batched": batched, "strategy": strategy},
-        )
-
-    def _record_from_kernel(
-        self, x: Tensor, x_l: Tensor, h0: Tensor, c0: Tensor, batched: bool, dropout_on: bool
-    ) -> Recording | None:
-        """Every layer and direction through the fused kernel, reading its own gates and c (see kernel_gates).
-
-        One layer and direction: the recording *is* the kernel's workspace (views, nothing copied). Several: each
-        workspace is copied into one (L, D, T, B, ·) tensor per name right after its kernel call, while it is
-        still in cache, and the layer's output is written by the concatenation that feeds the next layer.
+        ``weight_norm``, pruning and spectral norm recompute the weights in such hooks. Global hooks
+        (``nn.modules.module.register_module_forward_pre_hook``) are left out: tools pair them with forward hooks,
+        which record does not run.
         """
-        T, B, _ = x_l.shape
-        L, D, H = self.num_layers, self.num_directions, self.hidden_size
-        single = L == 1 and D == 1
-        if not single:
-            gates = x_l.new_empty(L, D, T, B, 4 * H)
-            c = x_l.new_empty(L, D, T, B, H)
-            outs = x_l.new_empty(L, T, B, D * H)  # each layer's output; m = h is a view of it
-            backwards = torch.arange(T - 1, -1, -1, device=x_l.device)
-        h_n, c_n = [], []
-        for k in range(L):
-            layer = []
-            for d in range(D):
-                W = self._layer_weights(k, d)
-                trace = kernel_gates.run_layer(
-                    x_l,
-                    (W["w_ih"], W["w_hh"], W["b_ih"], W["b_hh"]),
-                    h0[k, d],
-                    c0[k, d],
-                    reverse=d == 1,
-                    num_layers=L,
-                    bidirectional=D == 2,
-                )
-                if trace is None:
-                    return None
-                if single:
-                    gates, c = trace.gates[None, None], trace.c[None, None]
-                elif trace.time_reversed:  # steps back in position order
-                    torch.index_select(trace.gates, 0, backwards, out=gates[k, d])
-                    torch.index_select(trace.c, 0, backwards, out=c[k, d])
-                else:
-                    gates[k, d].copy_(trace.gates)
-                    c[k, d].copy_(trace.c)
-                layer.append((trace.output, trace.h_n, trace.c_n))
-            if single:
-                out = layer[0][0]
+        hooks = self._forward_pre_hooks
+        if not hooks:
+            return x, hx
+        args: tuple = (x,) if hx is None else (x, hx)
+        with_kwargs = getattr(self, "_forward_pre_hooks_with_kwargs", {})
+        for hook_id, hook in list(hooks.items()):
+            if hook_id in with_kwargs:
+                result = hook(self, args, {})
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {result}."
+                        )
+                    args = result[0] + tuple(result[1].values())
             else:
-                out = torch.cat([o for o, _, _ in layer], dim=-1, out=outs[k])
-            h_n.append(torch.stack([h for _, h, _ in layer]))
-            c_n.append(torch.stack([cn for _, _, cn in layer]))
-            x_l = out
-            if dropout_on and k < L - 1:
-                x_l = F.dropout(x_l, p=self.dropout, training=True)
-        # (L, T, B, D·H) → (L, D, T, B, H): each direction's slice of each layer's output
-        m = out[None, None] if single else outs.view(L, T, B, D, H).permute(0, 3, 1, 2, 4)
-        i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
-        return self._assemble(
-            x, out, h_n, c_n, batched, "kernel", {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
-        )
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        return args[0], (args[1] if len(args) > 1 else None)
 
-    # Below this many multiply-adds per step of the first layer (batch × (input + h) × 4·hidden), replaying the
-    # kernel's output through one big matrix product costs less on the CPU than the per-step loop: the kernel is
-    # then bound by streaming W_hh once per step, which the loop would pay too. Measured with
-    # benchmarks/bench_recording.py (it prints both strategies): replay wins at (1, 1000, 32, 512) and
-    # (16, 128, 64, 128), the loop at (32, 256, 64, 256).
-    REPLAY_MAX_MACS_PER_STEP = 2_000_000
-
-    def _pick_strategy(self, batch: int) -> str:
-        if kernel_gates.kernel_available(self.weight_ih_l0, self.proj_size):
-            return "kernel"  # the fused kernel keeps its own gates: recording costs one kernel pass
-        if self.weight_ih_l0.device.type != "cpu":
-            return "replay"  # on accelerators the batched product is nearly free, per-step launches are not
-        macs = batch * (self.input_size + self.real_hidden_size) * 4 * self.hidden_size
-        return "replay" if macs <= self.REPLAY_MAX_MACS_PER_STEP else "loop"
-
-    def _ifog_weights(
-        self, layer: int, direction: int
-    ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
-        """W_ih, W_hh (rows reordered i, f, g, o → i, f, o, g), the summed bias likewise, and W_hr."""
-        W = self._layer_weights(layer, direction)
-        H = self.hidden_size
-        order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-        order = order.to(W["w_ih"].device)
-        bias = (W["b_ih"] + W["b_hh"])[order] if W["b_ih"] is not None else None
-        return W["w_ih"][order], W["w_hh"][order], bias, W["w_hr"]
-
-    def _input_projection(self, x_l: Tensor, w_ih: Tensor, bias: Tensor | None, out: Tensor) -> None:
-        """out (T, B, 4H) = x W_ih^T + b for every step at once (hoisted out of the time loop)."""
-        T, B, _ = x_l.shape
-        flat = out.view(T * B, -1)
-        if bias is not None:
-            torch.addmm(bias, x_l.reshape(T * B, -1), w_ih.t(), out=flat)
-        else:
-            torch.mm(x_l.reshape(T * B, -1), w_ih.t(), out=flat)
-
-    def _activate(self, pre: Tensor) -> None:
-        """In place: σ on i, f, o and tanh on g (pre's last dim is laid out i, f, o, g)."""
-        H = self.hidden_size
-        pre[..., : 3 * H].sigmoid_()
-        pre[..., 3 * H :].tanh_()
-
-    def _replay_direction(self, x_l, h_d, h0, c0, k, d, ifog, c, m) -> None:
-        """Gates and c of one layer/direction from the kernel's h sequence ``h_d`` (T, B, P)."""
-        T, B, _ = x_l.shape
-        H = self.hidden_size
-        w_ih, w_hh, bias, _ = self._ifog_weights(k, d)
-        # h_{t-1} for every t: the forward direction reads left to right, the backward one right to left.
-        if d == 0:
-            h_prev = torch.cat([h0.unsqueeze(0), h_d[:-1]], dim=0)
-        else:
-            h_prev = torch.cat([h_d[1:], h0.unsqueeze(0)], dim=0)
-        self._input_projection(x_l, w_ih, bias, ifog)
-        ifog.view(T * B, -1).addmm_(
-            h_prev.reshape(T * B, -1), w_hh.t()
-        )  # + h_{t-1} W_hh^T, all steps at once
-        self._activate(ifog)
-        i, f, o, g = (ifog[..., n * H : (n + 1) * H] for n in range(4))
-        # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t: an elementwise linear recurrence, one fused op per step.
-        torch.mul(i, g, out=c)
-        c_, f_ = c.unbind(0), f.unbind(0)
-        c_prev = c0
-        for t in range(T) if d == 0 else range(T - 1, -1, -1):
-            c_[t].addcmul_(f_[t], c_prev)
-            c_prev = c_[t]
-        torch.tanh(c, out=m)
-        m.mul_(o)  # m_t = o_t ⊙ tanh(c_t)
-
-    def _loop_direction(self, x_l, h0, c0, k, d, ifog, c, m, h) -> None:
-        """The six equations one step at a time for one layer/direction, writing into the buffers."""
-        T = x_l.shape[0]
-        H = self.hidden_size
-        w_ih, w_hh, bias, w_hr = self._ifog_weights(k, d)
-        self._input_projection(x_l, w_ih, bias, ifog)  # (T, B, 4H): x_t W_ih^T + b for every t
-        w_hh_t = w_hh.t()
-        w_hr_t = w_hr.t() if w_hr is not None else None
-        # Per-step views made once (unbind is one C++ call), so the loop body is only the math.
-        ifo_, g_ = ifog[..., : 3 * H].unbind(0), ifog[..., 3 * H :].unbind(0)
-        i_, f_, o_ = ifog[..., :H].unbind(0), ifog[..., H : 2 * H].unbind(0), ifog[..., 2 * H : 3 * H].unbind(0)
-        pre_, c_, m_, h_ = ifog.unbind(0), c.unbind(0), m.unbind(0), h.unbind(0)
-        h_prev, c_prev = h0, c0
-        for t in range(T) if d == 0 else range(T - 1, -1, -1):
-            pre_[t].addmm_(h_prev, w_hh_t)  # (B, 4H) += h_{t-1} W_hh^T
-            ifo_[t].sigmoid_()
-            g_[t].tanh_()
-            torch.mul(i_[t], g_[t], out=c_[t])
-            c_[t].addcmul_(f_[t], c_prev)  # c_t = f ⊙ c_{t-1} + i ⊙ g
-            torch.tanh(c_[t], out=m_[t])
-            m_[t].mul_(o_[t])  # m_t = o ⊙ tanh(c_t)
-            if w_hr_t is not None:
-                torch.mm(m_[t], w_hr_t, out=h_[t])  # h_t = W_hr m_t (LSTMP)
-            h_prev, c_prev = h_[t], c_[t]
 
 
 register_twin(nn.LSTM, RecordingLSTM)  # packed recording and record_modules record nn.LSTM through it

@@ -1,0 +1,430 @@
+"""The recording core on a CUDA GPU, in one script of a few minutes: parity, speed against cuDNN, training.
+
+    python benchmarks/gpu_check.py            # on a machine with CUDA (without one: says so, exits 0)
+    python benchmarks/gpu_check.py --device cpu --quick --epochs 1   # to try the script itself on the CPU
+
+1. Parity of RecordingLSTM on the device (and of RecordingGRU and interventions where ``from lstm_viz import
+   RecordingGRU`` / ``Intervention`` work; "not available" otherwise): forward and gradients against nn.LSTM, record
+   against forward, the recorded equations, the gates recomputed from the recorded h, and record against a float64
+   CPU reference with the same weights, in float32 (TF32 off), float32 with PyTorch's TF32 defaults, float16 and
+   bfloat16 — each check prints its tolerance and the worst error it saw.
+2. Speed: record (all tensors) against nn.LSTM's forward (cuDNN) at (batch, T, input, hidden) = (32, 256, 64, 256),
+   (1, 1000, 32, 512), (256, 512, 128, 1024) and 2-layer bidirectional (16, 200, 32, 128), each timed between
+   ``torch.cuda.synchronize()`` calls, median of several runs; goal ≤ 1.3×.
+3. Training: the subtraction model for 20 epochs on the device, every pair (``data="all"``); 100 % test exact match.
+
+Exits 1 on any parity or training failure (timings only report MET/MISSED); the last line is a one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run from a checkout without installing the package
+    sys.path.insert(0, str(ROOT))
+
+from lstm_viz import RecordingLSTM  # noqa: E402
+
+# dtype, and tolerances (absolute, also relative to the value's size) for: the recorded equations c = f c + i g and
+# m = o tanh(c), which hold to the rounding of the dtype the recording is stored in; the gates recomputed from the
+# recorded h (products of stored-precision h: TF32's 10-bit mantissa shows here); the float64 reference, which
+# differs by the rounding of the whole computation.
+PRECISIONS = {
+    "float32": dict(dtype=torch.float32, eq=1e-5, gates=1e-4, ref=2e-5),
+    "float32+tf32": dict(dtype=torch.float32, eq=1e-5, gates=1e-2, ref=1e-2),
+    "float16": dict(dtype=torch.float16, eq=4e-3, gates=2e-2, ref=2e-2),
+    "bfloat16": dict(dtype=torch.bfloat16, eq=3e-2, gates=1e-1, ref=1e-1),
+}
+SPEED_SHAPES = [  # (label, batch, T, input, hidden, layers, bidirectional)
+    ("(32, 256, 64, 256)", 32, 256, 64, 256, 1, False),
+    ("(1, 1000, 32, 512)", 1, 1000, 32, 512, 1, False),
+    ("(256, 512, 128, 1024)", 256, 512, 128, 1024, 1, False),
+    ("2-layer bi (16, 200, 32, 128)", 16, 200, 32, 128, 2, True),
+]
+SPEED_GOAL = 1.3
+
+
+class Report:
+    """Collects named checks: ok, worst error, tolerance; prints each as it runs."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, bool, str]] = []
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        self.rows.append((name, bool(ok), detail))
+        print(f"  {'ok  ' if ok else 'FAIL'} {name}{'  ' + detail if detail else ''}", flush=True)
+        return ok
+
+    def close(self, name: str, a: torch.Tensor, b: torch.Tensor, tol: float) -> bool:
+        """|a - b| ≤ tol · max(1, |b|) everywhere (both in float64 on the CPU; NaN anywhere fails)."""
+        a64, b64 = a.detach().double().cpu(), b.detach().double().cpu()
+        if a64.shape != b64.shape:
+            return self.check(name, False, f"shapes {tuple(a64.shape)} vs {tuple(b64.shape)}")
+        err = max_err(a64, b64)
+        return self.check(name, err <= tol, f"max |err|/max(1, |ref|) {err:.2e} (tol {tol:.0e})")
+
+    def run(self, name: str, fn) -> None:
+        """Run a group of checks; an exception in it is one failed check with its traceback's last line."""
+        try:
+            fn()
+        except Exception as err:  # a crash is a parity failure, reported, and the script goes on
+            last = traceback.format_exception_only(type(err), err)[-1].strip()
+            self.check(f"{name}: ran without an exception", False, last[:300])
+
+    @property
+    def failures(self) -> list[str]:
+        return [name for name, ok, _ in self.rows if not ok]
+
+
+def max_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    """max |a - b| / max(1, |b|): absolute below 1, relative above (float64; NaN → inf)."""
+    if not a.numel():
+        return 0.0
+    err = ((a - b).abs() / b.abs().clamp(min=1)).max().item()
+    return err if err == err else float("inf")
+
+
+@contextlib.contextmanager
+def tf32(enabled: bool):
+    """TF32 for cuDNN and cuBLAS float32 on or off inside the block."""
+    before = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = enabled
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# ---------------------------------------------------------------------------------------------------- parity
+def reference(model: RecordingLSTM, x: torch.Tensor, hx) -> object:
+    """The recording of the same weights in float64 on the CPU, by the per-step loop."""
+    ref = RecordingLSTM.from_lstm(model).to("cpu", torch.float64)
+    hx64 = None if hx is None else tuple(t.to("cpu", torch.float64) for t in hx)
+    return ref.record(x.to("cpu", torch.float64), hx64, strategy="loop")
+
+
+def equations(report: Report, tag: str, model: RecordingLSTM, rec, hx, tol: float, gate_tol: float) -> None:
+    """c_t = f c_{t-1} + i g, m_t = o tanh(c_t), and the gates from the recorded h_{t-1} and the layer's input."""
+    L, D, B, _, H = rec.f.shape
+    f, i, g, o, c, m, h = (getattr(rec, n).double().cpu() for n in ("f", "i", "g", "o", "c", "m", "h"))
+    if hx is None:
+        c0 = torch.zeros(L, D, B, H, dtype=torch.float64)
+        h0 = torch.zeros(L, D, B, h.shape[-1], dtype=torch.float64)
+    else:
+        batched = hx[0].dim() == 3
+        c0 = (hx[1] if batched else hx[1].unsqueeze(1)).double().cpu().reshape(L, D, B, H)
+        h0 = (hx[0] if batched else hx[0].unsqueeze(1)).double().cpu().reshape(L, D, B, -1)
+    prev_c = torch.where(
+        torch.arange(D).view(1, D, 1, 1, 1) == 0,
+        torch.cat([c0.unsqueeze(3), c[:, :, :, :-1]], 3),
+        torch.cat([c[:, :, :, 1:], c0.unsqueeze(3)], 3),
+    )
+    report.close(f"{tag}: c_t = f c_(t-1) + i g", c, f * prev_c + i * g, tol)
+    report.close(f"{tag}: m_t = o tanh(c_t)", m, o * torch.tanh(c), tol)
+    weights = {n: p.detach().double().cpu() for n, p in model.named_parameters()}
+    worst = 0.0
+    for k in range(L):
+        layer_in = rec.x.double().cpu() if k == 0 else torch.cat([h[k - 1, d] for d in range(D)], -1)
+        for d in range(D):
+            sfx = f"l{k}{'_reverse' if d else ''}"
+            h_prev = (
+                torch.cat([h0[k, d].unsqueeze(1), h[k, d, :, :-1]], 1)
+                if d == 0
+                else torch.cat([h[k, d, :, 1:], h0[k, d].unsqueeze(1)], 1)
+            )
+            pre = layer_in @ weights[f"weight_ih_{sfx}"].T + h_prev @ weights[f"weight_hh_{sfx}"].T
+            if model.bias:
+                pre = pre + weights[f"bias_ih_{sfx}"] + weights[f"bias_hh_{sfx}"]
+            pi, pf, pg, po = pre.chunk(4, -1)
+            for got, want in ((i, pi.sigmoid()), (f, pf.sigmoid()), (g, pg.tanh()), (o, po.sigmoid())):
+                worst = max(worst, max_err(got[k, d], want))
+    report.check(f"{tag}: gates from the recorded h", worst <= gate_tol, f"max |err| {worst:.2e} (tol {gate_tol:.0e})")
+
+
+LSTM_CONFIGS = [  # (input, hidden, layers, bidirectional, proj_size, batch_first, batch, T)
+    (3, 5, 1, False, 0, False, 2, 6),
+    (3, 5, 2, True, 0, True, 2, 6),
+    (3, 5, 2, True, 2, False, 2, 6),
+    (8, 32, 2, True, 0, True, 4, 80),  # T ≥ 64: c by the chunked scan on accelerators
+]
+LSTM_CONFIGS_MORE = [(16, 64, 3, False, 16, True, 8, 130), (4, 16, 1, True, 0, False, 1, 300)]
+
+
+def lstm_case(report: Report, device: torch.device, name: str, config: tuple) -> None:
+    """One model and input: forward, record, the equations, the float64 reference (and, in float32, the loop
+    strategy and the gradients)."""
+    tols = PRECISIONS[name]
+    dtype = tols["dtype"]
+    I, H, L, bi, P, bf, B, T = config
+    tag = f"{name} I{I} H{H} L{L}{' bi' if bi else ''}{f' P{P}' if P else ''} B{B} T{T}"
+    torch.manual_seed(0)
+    ref = nn.LSTM(I, H, L, batch_first=bf, bidirectional=bi, proj_size=P)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.uniform_(-0.5, 0.5)
+    ref = ref.to(device, dtype)
+    model = RecordingLSTM.from_lstm(ref)
+    D = 2 if bi else 1
+    x = torch.randn((B, T, I) if bf else (T, B, I), device=device, dtype=dtype)
+    hx = (
+        torch.randn(L * D, B, P or H, device=device, dtype=dtype) * 0.5,
+        torch.randn(L * D, B, H, device=device, dtype=dtype) * 0.5,
+    )
+    with tf32(name == "float32+tf32"):
+        with torch.no_grad():
+            out, (_, c_n) = ref(x, hx)
+            out2, (_, c_n2) = model(x, hx)
+        report.close(f"{tag}: forward == nn.LSTM (output)", out2, out, 1e-6)  # the same function: equal or nearly
+        report.close(f"{tag}: forward == nn.LSTM (c_n)", c_n2, c_n, 1e-6)
+        rec = model.record(x, hx)
+        report.close(f"{tag}: record output == forward ({rec.extras['strategy']})", rec.output, out, tols["eq"])
+        report.close(f"{tag}: record c_n == forward c_n", rec.c_n, c_n, 10 * tols["eq"])
+        equations(report, tag, model, rec, hx, tols["eq"], tols["gates"])
+        exact = reference(model, x, hx)
+        worst = max(
+            max_err(getattr(rec, n).double().cpu(), getattr(exact, n)) for n in ("f", "i", "g", "o", "c", "m", "h")
+        )
+        # In half precision the kernel's own h drifts from float64 over layers and steps, and every recorded tensor
+        # inherits that: allow three times nn.LSTM's own drift where that exceeds the tolerance.
+        drift = max_err(out.double().cpu(), exact.output)
+        allowed = max(tols["ref"], 3 * drift)
+        detail = f"max |err|/max(1, |ref|) {worst:.2e} (tol {allowed:.0e}; nn.LSTM's own output drifts {drift:.1e})"
+        report.check(f"{tag}: record vs float64 CPU reference", worst <= allowed, detail)
+        if name != "float32":
+            return
+        loop = model.record(x, hx, strategy="loop")
+        report.close(f"{tag}: loop == {rec.extras['strategy']}", loop.c, rec.c, 1e-4)
+        grads = []
+        for module in (ref, model):
+            xi = x.clone().requires_grad_()
+            o, (hn, cn) = module(xi, hx)
+            (o.sum() + (hn**2).sum() + cn.sum()).backward()
+            grads.append([xi.grad] + [p.grad.clone() for p in module.parameters()])
+            module.zero_grad()
+        worst_g = max(max_err(a.double().cpu(), b.double().cpu()) for a, b in zip(*grads, strict=True))
+        detail = f"max |err|/max(1, |ref|) {worst_g:.2e} (tol 1e-05)"
+        report.check(f"{tag}: gradients == nn.LSTM", worst_g <= 1e-5, detail)
+
+
+def lstm_parity(report: Report, device: torch.device, quick: bool) -> None:
+    configs = LSTM_CONFIGS + ([] if quick else LSTM_CONFIGS_MORE)
+    for name in PRECISIONS:
+        print(f"[RecordingLSTM, {name}]")
+        for config in configs:
+            report.run(f"{name} {config}", lambda name=name, config=config: lstm_case(report, device, name, config))
+
+    print("[RecordingLSTM, the rest]")
+
+    def rest() -> None:
+        model = RecordingLSTM(3, 4, 2, bidirectional=True).to(device)
+        empty = model.record(torch.zeros(5, 0, 3, device=device))
+        report.check(
+            "empty batch: empty recording", empty.f.shape == (2, 2, 0, 5, 4) and empty.output.shape == (5, 0, 8)
+        )
+        errors = []
+        for m_ in (nn.LSTM(3, 4, 2, bidirectional=True).to(device), model):
+            try:
+                m_(torch.randn(5, 2, 3, device=device), (torch.zeros(4, 3, 4, device=device),) * 2)
+            except RuntimeError as err:
+                errors.append(err)
+        same = len(errors) == 2 and isinstance(errors[1], ValueError) and str(errors[0]) in str(errors[1])
+        report.check("wrong hx: RuntimeError like nn.LSTM, and a ValueError", same)
+        if device.type == "cuda":
+            try:
+                model(torch.randn(5, 2, 3))
+                report.check("CPU input to a CUDA model refused", False)
+            except RuntimeError as err:
+                report.check("CPU input to a CUDA model refused", isinstance(err, ValueError), str(err)[:90])
+
+        class Uses(nn.Module):
+            def __init__(self, lstm: nn.Module) -> None:
+                super().__init__()
+                self.lstm = lstm
+
+            def forward(self, x: torch.Tensor):
+                return self.lstm(x)[0]
+
+        x = torch.randn(7, 2, 3, device=device)
+        scripted = torch.jit.script(Uses(model))
+        report.close("torch.jit.script: scripted == eager", scripted(x), model(x)[0], 0.0)
+
+    report.run("the rest", rest)
+
+
+def gru_parity(report: Report, device: torch.device) -> str:
+    try:
+        from lstm_viz import RecordingGRU
+    except ImportError:
+        print("[RecordingGRU] not available (from lstm_viz import RecordingGRU fails)")
+        return "GRU n/a"
+    print("[RecordingGRU]")
+    for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 4e-3), (torch.bfloat16, 3e-2)):
+        for L, bi in ((1, False), (2, True)):
+            tag = f"GRU {str(dtype)[6:]} L{L}{' bi' if bi else ''}"
+
+            def one(dtype=dtype, tol=tol, L=L, bi=bi, tag=tag):
+                torch.manual_seed(0)
+                ref = nn.GRU(3, 16, L, bidirectional=bi).to(device, dtype)
+                model = RecordingGRU(3, 16, L, bidirectional=bi).to(device, dtype)
+                model.load_state_dict(ref.state_dict())
+                x = torch.randn(90, 2, 3, device=device, dtype=dtype)
+                with torch.no_grad(), tf32(False):
+                    out = ref(x)[0]
+                    report.check(f"{tag}: forward == nn.GRU", torch.equal(model(x)[0], out))
+                    rec = model.record(x)
+                    if hasattr(rec, "output"):
+                        report.close(f"{tag}: record output == forward", rec.output, out, tol)
+                    else:
+                        print(f"  (skipped) {tag}: the recording has no .output to compare")
+
+            report.run(tag, one)
+    return "GRU checked"
+
+
+def intervention_tests(report: Report) -> str:
+    try:
+        from lstm_viz import Intervention  # noqa: F401
+    except ImportError:
+        print("[interventions] not available (from lstm_viz import Intervention fails)")
+        return "interventions n/a"
+    files = [str(p) for p in sorted((ROOT / "tests").glob("test_*.py")) if "Intervention" in p.read_text()]
+    print(f"[interventions] their tests: {', '.join(Path(f).name for f in files) or 'none found'}")
+    if not files:
+        return "interventions: no tests"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "not browser", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    last = (done.stdout.strip().splitlines() or [""])[-1]
+    report.check("intervention tests pass", done.returncode == 0, last)
+    return "interventions checked"
+
+
+# ---------------------------------------------------------------------------------------------------- speed
+def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, float]]:
+    print(
+        f"[speed] record (auto) / nn.LSTM forward, median of {repeats}; TF32 as PyTorch's defaults "
+        f"(cudnn {torch.backends.cudnn.allow_tf32}, matmul {torch.backends.cuda.matmul.allow_tf32})"
+    )
+    print(f"  {'shape':32} {'nn.LSTM ms':>10} {'record ms':>10} {'ratio':>7}  strategy")
+    ratios = []
+    shapes = SPEED_SHAPES if not quick and device.type == "cuda" else SPEED_SHAPES[:2] + SPEED_SHAPES[3:]
+    for label, B, T, I, H, L, bi in shapes:
+        torch.manual_seed(0)
+        ref = nn.LSTM(I, H, L, batch_first=True, bidirectional=bi).to(device).eval()
+        model = RecordingLSTM.from_lstm(ref)
+        x = torch.randn(B, T, I, device=device)
+        fns = {"ref": lambda ref=ref, x=x: ref(x), "rec": lambda model=model, x=x: model.record(x)}
+        times: dict[str, list[float]] = {k: [] for k in fns}
+        with torch.no_grad():
+            for fn in fns.values():
+                fn()
+                fn()
+            for _ in range(repeats):
+                for k, fn in fns.items():
+                    sync(device)
+                    start = time.perf_counter()
+                    fn()
+                    sync(device)
+                    times[k].append(time.perf_counter() - start)
+        t_ref, t_rec = (statistics.median(times[k]) for k in ("ref", "rec"))
+        ratio = t_rec / t_ref
+        ratios.append((label, ratio))
+        verdict = "MET" if ratio <= SPEED_GOAL else "MISSED"
+        print(
+            f"  {label:32} {t_ref * 1e3:10.2f} {t_rec * 1e3:10.2f} {ratio:6.2f}x  {model._pick_strategy(B)}"
+            f"  (≤ {SPEED_GOAL}x {verdict})",
+            flush=True,
+        )
+        del ref, model, x
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return ratios
+
+
+# ---------------------------------------------------------------------------------------------------- training
+def training(report: Report, device: torch.device, epochs: int) -> str:
+    print(f"[training] subtraction, fast preset, every pair, {epochs} epochs on {device}")
+    try:
+        from lstm_viz.training.engine import make_trainer
+    except ImportError as err:
+        report.check(
+            "training: make_trainer importable",
+            False,
+            f"{err}; the training engine moved — update the import in benchmarks/gpu_check.py",
+        )
+        return "training n/a"
+    from lstm_viz.tasks import subtraction
+
+    start = time.perf_counter()
+    trainer = make_trainer("subtraction", preset="fast", device=device, data="all", seed=0)
+    trainer.train_epochs(epochs)
+    metrics = trainer.evaluate()
+    every = subtraction.evaluate_all_pairs(trainer.model)
+    exact = metrics.get("test_exact_match", float("nan"))
+    seconds = time.perf_counter() - start
+    detail = f"test {exact:.2%}, every pair {every['exact_match']:.2%}, {seconds:.0f} s"
+    report.check(f"training: test exact match 100 % after {epochs} epochs", exact == 1.0, detail)
+    return f"test exact match {exact:.1%}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", help="cuda (default) or cpu, to try the script without a GPU")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer parity cases and repeats; no (256, 512, …) shape (nor on the CPU)"
+    )
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print(
+            f"gpu_check: SKIPPED — no CUDA device here (torch {torch.__version__}, "
+            f"torch.cuda.is_available() is False); nothing checked"
+        )
+        return 0
+    device = torch.device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    cudnn = torch.backends.cudnn.version() if device.type == "cuda" else None
+    print(f"device: {name}; torch {torch.__version__}; cuDNN {cudnn}")
+    report = Report()
+    lstm_parity(report, device, args.quick)
+    gru = gru_parity(report, device)
+    interventions = intervention_tests(report)
+    ratios = speed(device, 5 if args.quick else 10, args.quick)
+    trained = "training skipped" if args.skip_training else training(report, device, args.epochs)
+    failures = report.failures
+    summary = ", ".join(f"{label} {ratio:.2f}x" for label, ratio in ratios)
+    met = sum(ratio <= SPEED_GOAL for _, ratio in ratios)
+    print(f"\nfailed: {'; '.join(failures)}" if failures else "")
+    print(
+        f"gpu_check: {'FAIL' if failures else 'PASS'} on {name} — parity {len(report.rows) - len(failures)}/"
+        f"{len(report.rows)} checks; {gru}; {interventions}; record/nn.LSTM {summary} ({met}/{len(ratios)} "
+        f"≤ {SPEED_GOAL}x); {trained}; {time.perf_counter() - started:.0f} s"
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

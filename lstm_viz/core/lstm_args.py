@@ -1,0 +1,232 @@
+"""RecordingLSTM's argument checks: why nn.LSTM refused an argument, said clearly, as the exception class nn.LSTM
+raises (see :mod:`lstm_viz.core.errors`). A mixin of :class:`lstm_viz.core.lstm.RecordingLSTM`."""
+
+import numbers
+import operator
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from lstm_viz.core.errors import (
+    RNNArgumentAttributeError,
+    RNNArgumentError,
+    RNNArgumentRuntimeError,
+    RNNArgumentTypeError,
+    mirror,
+)
+
+__all__ = ["LSTMArgumentChecks", "autocast_on", "constructor_error", "size_error"]
+
+
+def autocast_on() -> bool:
+    check = getattr(torch._C, "_is_any_autocast_enabled", None)
+    return bool(check()) if check is not None else torch.is_autocast_enabled()
+
+
+def _shape(t: Tensor) -> tuple[int, ...]:
+    return tuple(t.shape)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"a single tensor of shape {_shape(value)}"
+    if isinstance(value, (tuple, list)):
+        parts = ", ".join(f"tensor {_shape(v)}" if isinstance(v, Tensor) else type(v).__name__ for v in value)
+        return f"a {type(value).__name__} of {len(value)} ({parts})"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _c0_dtype_runs(weight: torch.dtype, c0: torch.dtype) -> bool:
+    """Whether nn.LSTM runs with c0 in another dtype than the weights (and h0): float64 weights take any c0, bfloat16
+    weights a float32 c0 (CPU, PyTorch 2.13); it refuses every other mismatch."""
+    return weight == torch.float64 or (weight == torch.bfloat16 and c0 == torch.float32)
+
+
+# ---------------------------------------------------------------------------------------------------- constructor
+def constructor_error(err: BaseException, given: dict[str, Any]) -> RNNArgumentError | None:
+    """nn.LSTM's constructor refused ``given``: the same exception, in its RNNArgumentError class, naming the value.
+
+    The checks follow nn.LSTM's order; None if none of them explains ``err`` (then it is re-raised unchanged).
+    """
+    dropout = given["dropout"]
+    if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+        problem: RNNArgumentError = RNNArgumentError(
+            "dropout should be a number in range [0, 1] representing the probability of an element being zeroed, "
+            f"got {dropout!r}"
+        )
+    else:
+        problem = size_error(given)
+    return problem if problem is not None and isinstance(problem, type(err)) else None
+
+
+def size_error(given: dict[str, Any]) -> RNNArgumentError | None:
+    for name in ("bias", "batch_first"):
+        if not isinstance(given[name], bool):
+            return RNNArgumentTypeError(
+                f"{name} should be of type bool, got: {type(given[name]).__name__} ({given[name]!r}); use True or False"
+            )
+    for name, meaning in (("input_size", "features per time step"), ("hidden_size", "units per layer")):
+        value = given[name]
+        if not isinstance(value, int):
+            return RNNArgumentTypeError(
+                f"{name} should be of type int, got: {type(value).__name__} ({value!r}); it is the number of "
+                f"{meaning}, a whole number ≥ 1"
+            )
+        if value <= 0:
+            return RNNArgumentError(f"{name} must be greater than zero, got {value}; it is the number of {meaning}")
+    layers = given["num_layers"]
+    if isinstance(layers, numbers.Real) and not isinstance(layers, bool) and layers <= 0:
+        return RNNArgumentError(f"num_layers must be greater than zero, got {layers!r}")
+    try:
+        operator.index(layers)
+    except TypeError:
+        return RNNArgumentTypeError(
+            f"num_layers should be of type int, got: {type(layers).__name__} ({layers!r}); a whole number ≥ 1"
+        )
+    proj, hidden = given["proj_size"], given["hidden_size"]
+    if isinstance(proj, numbers.Real):
+        if proj < 0:
+            return RNNArgumentError(
+                f"proj_size should be a positive integer or zero to disable projections, got {proj!r}"
+            )
+        if proj >= hidden:
+            return RNNArgumentError(
+                f"proj_size has to be smaller than hidden_size: got proj_size={proj!r} with hidden_size={hidden} "
+                f"(the projection maps hidden_size units to proj_size); use 0 for no projection"
+            )
+    try:
+        operator.index(proj)
+    except TypeError:
+        return RNNArgumentTypeError(
+            f"proj_size should be of type int, got: {type(proj).__name__} ({proj!r}); 0 for no projection"
+        )
+    return None
+
+
+class LSTMArgumentChecks:
+    """The checks ``forward`` (after nn.LSTM refused) and ``record`` (before it runs) share."""
+
+    # ------------------------------------------------------------------------------------------------ argument checks
+    def _layout(self) -> str:
+        """The batched input's shape in words, e.g. ``(seq_len, batch, input_size=3)``."""
+        size = f"input_size={self.input_size}"
+        return f"(batch, seq_len, {size})" if self.batch_first else f"(seq_len, batch, {size})"
+
+    def _diagnose(self, x: Any, hx: Any) -> RNNArgumentError | None:
+        """What nn.LSTM.forward would raise for ``(x, hx)`` — its class (an RNNArgumentError subclass) and its message
+        first, then what was expected and what was given — or None where nn.LSTM runs. The checks come in nn.LSTM's
+        order: its Python checks, then its kernel's."""
+        I, H, P = self.input_size, self.hidden_size, self.real_hidden_size
+        weight = self._flat_weights[0]
+        if not isinstance(x, Tensor):
+            if hasattr(x, "dim"):
+                return None  # tensor-like: nn.LSTM decides
+            return RNNArgumentAttributeError(
+                f"'{type(x).__name__}' object has no attribute 'dim': the input must be a torch.Tensor, 2-D "
+                f"(seq_len, input_size={I}) or 3-D {self._layout()}, or a PackedSequence; "
+                f"got {_describe(x)} — convert it with torch.tensor(..., dtype={weight.dtype})"
+            )
+        if x.dim() not in (2, 3):
+            return RNNArgumentError(
+                f"LSTM: Expected input to be 2D or 3D, got {x.dim()}D instead: 2-D (seq_len, input_size={I}) for one "
+                f"sequence or 3-D {self._layout()} for a batch; got a {x.dim()}-D tensor of "
+                f"shape {_shape(x)}"
+            )
+        batched = x.dim() == 3
+        batch = x.shape[0 if self.batch_first else 1] if batched else 1
+        lead = self.num_layers * self.num_directions
+        want_h, want_c = (lead, batch, P), (lead, batch, H)  # as nn.LSTM states them (unbatched: batch 1)
+        shown_h, shown_c = (want_h, want_c) if batched else ((lead, P), (lead, H))
+        meaning = (
+            f"(num_layers * num_directions = {lead}, {'batch = ' + str(batch) + ', ' if batched else ''}"
+            f"{{}} = {{}}) for input of shape {_shape(x)}"
+        )
+        h_meaning = meaning.format("proj_size" if self.proj_size else "hidden_size", P)
+        c_meaning = meaning.format("hidden_size", H)
+        if hx is not None:
+            single = isinstance(hx, Tensor)
+            try:
+                h0, c0 = hx[0], hx[1]
+                dims = (h0.dim(), c0.dim())
+            except (TypeError, IndexError, AttributeError) as err:
+                cls = mirror(err)
+                if cls is None:
+                    return None  # not a failure nn.LSTM's own checks would meet: it decides
+                return cls(
+                    f"{err}: hx must be a tuple (h0, c0) of two tensors, h0 of shape {shown_h} and c0 of shape "
+                    f"{shown_c}; got {_describe(hx)}"
+                )
+            not_a_pair = f"; hx must be a tuple (h0, c0), not {_describe(hx)}" if single else ""
+            want = 3 if batched else 2
+            if dims != (want, want):
+                return RNNArgumentRuntimeError(
+                    f"For {'batched 3-D' if batched else 'unbatched 2-D'} input, hx and cx should also be {want}-D "
+                    f"but got ({dims[0]}-D, {dims[1]}-D) tensors: h0 must have shape {shown_h} and c0 {shown_c} "
+                    f"for input of shape {_shape(x)}; got h0 {_shape(h0)} and c0 {_shape(c0)}{not_a_pair}"
+                )
+        if x.dtype != weight.dtype and not autocast_on():
+            convert = f"Convert input: input.to({weight.dtype})"
+            return RNNArgumentError(
+                f"RNN input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "
+                + (
+                    f"{convert}, or convert model: model.to({x.dtype})"
+                    if x.is_floating_point()
+                    else f"{convert}: an LSTM computes in floating point"
+                )
+            )
+        if x.shape[-1] != I:
+            return RNNArgumentRuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {I}, got {x.shape[-1]}: the input's last "
+                f"dimension holds the features, {self._layout() if batched else f'(seq_len, input_size={I})'}; "
+                f"got shape {_shape(x)}"
+            )
+        if hx is not None:
+            for k, (name, state, want_shape, shown, said) in enumerate(
+                (("h0", h0, want_h, shown_h, h_meaning), ("c0", c0, want_c, shown_c, c_meaning))
+            ):
+                given = _shape(state if batched else state.unsqueeze(1))
+                if given != want_shape:
+                    return RNNArgumentRuntimeError(
+                        f"Expected hidden[{k}] size {want_shape}, got {list(given)}: {name} must have shape "
+                        f"{shown} {said}; got {_shape(state)}{not_a_pair}"
+                    )
+            if single:
+                return RNNArgumentTypeError(
+                    f"lstm() received an invalid combination of arguments: hx must be a tuple (h0, c0) of two "
+                    f"tensors, not {_describe(hx)}; split it with tuple(hx) if it stacks h0 and c0"
+                )
+            if len(hx) != 2:
+                return RNNArgumentRuntimeError(
+                    f"lstm expects two hidden states: hx must be (h0, c0); got {_describe(hx)}"
+                )
+        if x.device != weight.device:
+            return RNNArgumentRuntimeError(
+                f"Input and parameter tensors are not at the same device, found input tensor at {x.device} and "
+                f"parameter tensor at {weight.device}: move the input with x.to({str(weight.device)!r})"
+            )
+        if hx is not None:
+            for name, state in (("h0", h0), ("c0", c0)):
+                if state.device != x.device:
+                    return RNNArgumentRuntimeError(
+                        f"Input and hidden tensors are not at the same device, found input tensor at {x.device} and "
+                        f"hidden tensor at {state.device}: move {name} with {name}.to({str(x.device)!r})"
+                    )
+        if x.shape[(1 if self.batch_first else 0) if batched else 0] == 0:
+            where = ("dimension 1 (batch_first)" if self.batch_first else "dimension 0") if batched else "dimension 0"
+            return RNNArgumentRuntimeError(
+                f"Expected sequence length to be larger than 0 in RNN: the input's time axis, {where}, is empty "
+                f"(shape {_shape(x)}); give at least one step"
+            )
+        if hx is not None and not autocast_on():
+            bad_h = h0.dtype != weight.dtype
+            bad_c = c0.dtype != weight.dtype and (bad_h or not _c0_dtype_runs(weight.dtype, c0.dtype))
+            if bad_h or bad_c:
+                name = "h0" if bad_h else "c0"
+                state = h0 if bad_h else c0
+                return RNNArgumentRuntimeError(
+                    f"{name} dtype ({state.dtype}) does not match weight dtype ({weight.dtype}) (nn.LSTM's kernel "
+                    f"fails on it); convert it with {name}.to({weight.dtype})"
+                )
+        return None
