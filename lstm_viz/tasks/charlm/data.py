@@ -109,8 +109,16 @@ def decode(ids: np.ndarray | list[int], unk: str = "\ufffd") -> str:
 # ---------------------------------------------------------------------------------------------------- labels
 BINARY_LABELS: tuple[str, ...] = ("in_string", "in_comment", "keyword", "number", "line_start")
 NUMERIC_LABELS: tuple[str, ...] = ("bracket_depth", "indent", "column")
-LABEL_NAMES: tuple[str, ...] = ("in_string", "in_comment", "bracket_depth", "indent", "column", "keyword", "number",
-                                "line_start")
+LABEL_NAMES: tuple[str, ...] = (
+    "in_string",
+    "in_comment",
+    "bracket_depth",
+    "indent",
+    "column",
+    "keyword",
+    "number",
+    "line_start",
+)
 _FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python >= 3.12
 _FSTRING_END = getattr(tokenize, "FSTRING_END", None)
 _CHECKED = frozenset({tokenize.STRING, tokenize.COMMENT, tokenize.OP, tokenize.NAME, tokenize.NUMBER})
