@@ -1,0 +1,63 @@
+"""CharLM: the next-character model Embedding → RecordingLSTM → Linear, and its config dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from lstm_viz import Recording, RecordingLSTM
+from lstm_viz.tasks.charlm.data import VOCAB_SIZE
+
+__all__ = ["CharLM", "CharLMConfig"]
+
+
+@dataclass(frozen=True)
+class CharLMConfig:
+    """Everything that shapes a CharLM; stored with the weights (``asdict``) so a checkpoint rebuilds its model."""
+
+    vocab_size: int = VOCAB_SIZE
+    embed_size: int = 64
+    hidden_size: int = 512
+    num_layers: int = 2
+    proj_size: int = 0
+    dropout: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CharLMConfig:
+        return cls(**values)
+
+
+class CharLM(nn.Module):
+    """x (batch, T) token ids → logits (batch, T, vocab) for the next character; state (h, c) in and out."""
+
+    def __init__(self, config: CharLMConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embed = nn.Embedding(config.vocab_size, config.embed_size)
+        self.lstm = RecordingLSTM(
+            config.embed_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            batch_first=True,
+            dropout=config.dropout,
+            proj_size=config.proj_size,
+        )
+        self.fc = nn.Linear(config.proj_size or config.hidden_size, config.vocab_size)
+
+    def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``(logits (B, T, V), (h_n, c_n))``; pass ``(h_n, c_n)`` back in to go on where the text left off."""
+        h, state = self.lstm(self.embed(x), hx)  # h: (B, T, proj_size or hidden_size)
+        return self.fc(h), state
+
+    @torch.no_grad()
+    def record(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> Recording:
+        """Every gate and state of the LSTM for token ids ``x`` ((B, T) or (T,)): ``RecordingLSTM.record``."""
+        return self.lstm.record(self.embed(x), hx)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
