@@ -63,6 +63,7 @@ __all__ = [
     "TokenizeFailure",
     "build_manifest",
     "compare_manifest",
+    "corpus_labels",
     "corpus_text",
     "decode",
     "encode",
@@ -70,6 +71,7 @@ __all__ = [
     "list_stdlib_files",
     "load_split",
     "read_source",
+    "select_files",
     "split_of",
     "stdlib_root",
 ]
@@ -407,3 +409,22 @@ def corpus_text(texts: dict[str, str], shuffle_seed: int | None = 0) -> tuple[st
         spans.append((rel, offset, offset + len(text)))
         offset += len(text)
     return "".join(parts), spans
+
+
+def corpus_labels(text: str, spans: list[tuple[str, int, int]]) -> dict[str, np.ndarray]:
+    """Labels of a :func:`corpus_text` string, file by file (each file's labels start fresh), joined."""
+    parts = [label_text(text[start:end]) for _, start, end in spans]
+    return {name: np.concatenate([p[name] for p in parts]) for name in LABEL_NAMES}
+
+
+def select_files(texts: dict[str, str], max_chars: int, seed: int = 1) -> dict[str, str]:
+    """Whole files from ``texts``, in an order shuffled by ``seed``, until ``max_chars`` characters are reached."""
+    order = sorted(texts)
+    random.Random(seed).shuffle(order)
+    chosen, total = {}, 0
+    for rel in order:
+        if total >= max_chars:
+            break
+        chosen[rel] = texts[rel]
+        total += len(texts[rel])
+    return chosen
