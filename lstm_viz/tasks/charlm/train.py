@@ -267,7 +267,6 @@ def main(argv: list[str] | None = None) -> None:
     metrics: dict = {}
     for metrics in train_charlm(model, train_ids, recipe, val_ids):
         emit(metrics)
-    model = model.to("cpu")
     report_ids = val_ids[: args.report_chars] if args.report_chars else val_ids
     report_labels = {k: v[: len(report_ids)] for k, v in labels["val"].items()}
     units = unit_report(model, (select_ids, labels["select"]), (report_ids, report_labels))
@@ -277,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "format": "lstm-viz/charlm-checkpoint-v0",
                 "config": config.to_dict(),
-                "state_dict": model.state_dict(),
+                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
                 "manifest": manifest,
                 "recipe": recipe.to_dict(),
                 "command": "python -m lstm_viz.tasks.charlm.train " + " ".join(sys.argv[1:]),
