@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", help="an .npz from --save-corpus (else the running stdlib)")
     parser.add_argument("--save-corpus", help="write the encoded corpus, labels and manifest here and stop")
     parser.add_argument("--select-chars", type=int, default=150_000)
+    parser.add_argument("--val-chars", type=int, default=0, help="final bpc on this many val chars (0: all)")
     parser.add_argument("--report-chars", type=int, default=0, help="score units on this many val chars (0: all)")
     parser.add_argument("--out", help="checkpoint path")
     args = parser.parse_args(argv)
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
         }
     )
     metrics: dict = {}
-    for metrics in train_charlm(model, train_ids, recipe, val_ids):
+    for metrics in train_charlm(model, train_ids, recipe, val_ids[: args.val_chars] if args.val_chars else val_ids):
         emit(metrics)
     report_ids = val_ids[: args.report_chars] if args.report_chars else val_ids
     report_labels = {k: v[: len(report_ids)] for k, v in labels["val"].items()}
