@@ -194,13 +194,19 @@ class UnitScorer:
                     }
                 )
             )
-        return pd.concat(frames, ignore_index=True)
+        table = pd.concat(frames, ignore_index=True)
+        table.attrs.update(binary=list(self.binary), numeric=list(self.numeric))
+        return table
 
 
-def best_units(table: pd.DataFrame, feature: str, k: int = 5) -> pd.DataFrame:
-    """The k units that track ``feature`` best: by max(AUROC, 1 − AUROC) for binary, |r| for numeric features."""
+def best_units(table: pd.DataFrame, feature: str, k: int = 5, binary: bool | None = None) -> pd.DataFrame:
+    """The k units that track ``feature`` best: by max(AUROC, 1 − AUROC) for binary, |r| for numeric features.
+
+    ``binary`` defaults to what the table says (``table.attrs["binary"]``, set by :meth:`UnitScorer.table`).
+    """
+    if binary is None:
+        binary = feature in table.attrs.get("binary", ())
     values = table[feature]
-    binary = values.between(0, 1).all() and not (values < 0).any() and feature not in ("column", "bracket_depth")
     strength = np.maximum(values, 1 - values) if binary else values.abs()
     out = table.assign(strength=strength).nlargest(k, "strength")
     return out[["name", "layer", "direction", "tensor", "unit", feature, "strength"]]
