@@ -138,9 +138,11 @@ def train_charlm(
         offset = 0 if epoch == 0 else rng.randrange(T)  # shift the chunk boundaries from epoch to epoch
         streams = make_streams(train_ids[offset:], B).to(device)  # (B, L)
         state = None
+        finished = True  # whether this pass reached the end of the streams
         for t in range(0, streams.shape[1] - T - 1, T):
             done = progress()
             if done >= 1.0:
+                finished = False
                 break
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * _lr_factor(step, done, config)
@@ -164,7 +166,7 @@ def train_charlm(
             if config.eval_every and eval_ids is not None and step % config.eval_every == 0:
                 yield record("eval", val_bpc=evaluate_bpc(model, eval_ids))
                 model.train()
-        epoch += 1
+        epoch += finished
     final = record("done", loss_bpc=running.item() / running_n / LN2 if running_n else float("nan"))
     if val_ids is not None:
         final["val_bpc"] = evaluate_bpc(model, val_ids)
