@@ -23,6 +23,7 @@ class CharLMConfig:
     num_layers: int = 2
     proj_size: int = 0
     dropout: float = 0.0
+    forget_bias: float | None = None  # at init: the forget gate's bias (b_if + b_hf); None keeps PyTorch's init
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,6 +49,12 @@ class CharLM(nn.Module):
             proj_size=config.proj_size,
         )
         self.fc = nn.Linear(config.proj_size or config.hidden_size, config.vocab_size)
+        if config.forget_bias is not None:
+            H = config.hidden_size
+            with torch.no_grad():
+                for k in range(config.num_layers):
+                    getattr(self.lstm, f"bias_ih_l{k}")[H : 2 * H] = config.forget_bias  # storage order i, f, g, o
+                    getattr(self.lstm, f"bias_hh_l{k}")[H : 2 * H] = 0.0
 
     def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``(logits (B, T, V), (h_n, c_n))``; pass ``(h_n, c_n)`` back in to go on where the text left off."""

@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--proj", type=int, default=0)
+    parser.add_argument("--forget-bias", type=float, default=None)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -238,7 +239,13 @@ def main(argv: list[str] | None = None) -> None:
     labels = {p: {k.split(".", 1)[1]: v for k, v in corpus.items() if k.startswith(p + ".")} for p in ("val", "select")}
     train_ids, val_ids, select_ids = (corpus[k].astype(np.int64) for k in ("train_ids", "val_ids", "select_ids"))
 
-    config = CharLMConfig(embed_size=args.embed, hidden_size=args.hidden, num_layers=args.layers, proj_size=args.proj)
+    config = CharLMConfig(
+        embed_size=args.embed,
+        hidden_size=args.hidden,
+        num_layers=args.layers,
+        proj_size=args.proj,
+        forget_bias=args.forget_bias,
+    )
     recipe = TrainConfig(
         batch_size=args.batch,
         seq_len=args.seq,
