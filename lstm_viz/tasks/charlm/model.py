@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from lstm_viz import Recording, RecordingLSTM
 from lstm_viz.tasks.charlm.data import VOCAB_SIZE
 
-__all__ = ["CharLM", "CharLMConfig"]
+__all__ = ["CharLM", "CharLMConfig", "load_charlm"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,12 @@ class CharLM(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def load_charlm(checkpoint: str | dict, map_location: str = "cpu") -> CharLM:
+    """A CharLM from a checkpoint written by ``python -m lstm_viz.tasks.charlm.train --out`` (path or its dict)."""
+    if not isinstance(checkpoint, dict):
+        checkpoint = torch.load(checkpoint, map_location=map_location, weights_only=False)
+    model = CharLM(CharLMConfig.from_dict(checkpoint["config"]))
+    model.load_state_dict(checkpoint["state_dict"], strict=True)
+    return model.eval()
