@@ -1,0 +1,79 @@
+"""CharLM: the next-character model Embedding → RecordingLSTM → Linear, and its config dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from lstm_viz import Recording, RecordingLSTM
+from lstm_viz.tasks.charlm.data import VOCAB_SIZE
+
+__all__ = ["CharLM", "CharLMConfig", "load_charlm"]
+
+
+@dataclass(frozen=True)
+class CharLMConfig:
+    """Everything that shapes a CharLM; stored with the weights (``asdict``) so a checkpoint rebuilds its model."""
+
+    vocab_size: int = VOCAB_SIZE
+    embed_size: int = 64
+    hidden_size: int = 512
+    num_layers: int = 2
+    proj_size: int = 0
+    dropout: float = 0.0
+    forget_bias: float | None = None  # at init: the forget gate's bias (b_if + b_hf); None keeps PyTorch's init
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CharLMConfig:
+        return cls(**values)
+
+
+class CharLM(nn.Module):
+    """x (batch, T) token ids → logits (batch, T, vocab) for the next character; state (h, c) in and out."""
+
+    def __init__(self, config: CharLMConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embed = nn.Embedding(config.vocab_size, config.embed_size)
+        self.lstm = RecordingLSTM(
+            config.embed_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            batch_first=True,
+            dropout=config.dropout,
+            proj_size=config.proj_size,
+        )
+        self.fc = nn.Linear(config.proj_size or config.hidden_size, config.vocab_size)
+        if config.forget_bias is not None:
+            H = config.hidden_size
+            with torch.no_grad():
+                for k in range(config.num_layers):
+                    getattr(self.lstm, f"bias_ih_l{k}")[H : 2 * H] = config.forget_bias  # storage order i, f, g, o
+                    getattr(self.lstm, f"bias_hh_l{k}")[H : 2 * H] = 0.0
+
+    def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``(logits (B, T, V), (h_n, c_n))``; pass ``(h_n, c_n)`` back in to go on where the text left off."""
+        h, state = self.lstm(self.embed(x), hx)  # h: (B, T, proj_size or hidden_size)
+        return self.fc(h), state
+
+    @torch.no_grad()
+    def record(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> Recording:
+        """Every gate and state of the LSTM for token ids ``x`` ((B, T) or (T,)): ``RecordingLSTM.record``."""
+        return self.lstm.record(self.embed(x), hx)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def load_charlm(checkpoint: str | dict, map_location: str = "cpu") -> CharLM:
+    """A CharLM from a checkpoint written by ``python -m lstm_viz.tasks.charlm.train --out`` (path or its dict)."""
+    if not isinstance(checkpoint, dict):
+        checkpoint = torch.load(checkpoint, map_location=map_location, weights_only=False)
+    model = CharLM(CharLMConfig.from_dict(checkpoint["config"]))
+    model.load_state_dict(checkpoint["state_dict"], strict=True)
+    return model.eval()

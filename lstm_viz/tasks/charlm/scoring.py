@@ -1,0 +1,251 @@
+"""Unit scoring: how well each single unit of a recording tracks a per-character feature (AUROC, Pearson r).
+
+For every unit of every layer, direction and tensor (f, i, g, o, c, h by default):
+
+- binary features (``in_string``, …): the AUROC of the unit's value as a score for the feature — the chance that a
+  random character with the feature has a larger value than a random one without (ties count one half). 0.5 is
+  chance; a unit that is *low* inside strings has AUROC near 0, so rankings use ``max(AUROC, 1 − AUROC)`` and the
+  table keeps the raw AUROC, whose side of 0.5 is the unit's direction.
+- numeric features (``bracket_depth``, ``column``, …): Pearson's r; rankings use |r|, the sign is the direction.
+
+:class:`UnitScorer` is streaming: feed it chunks (``update``) and read the table (``table``). Pearson r is exact to
+float rounding (Chan's parallel merge of means and co-moments; chunk sums in float32, the merge in float64). AUROC
+comes from per-unit histograms: each unit's values are cut into ``bins`` equal bins between the unit's 0.05 % and
+99.95 % quantiles in the first chunk (values beyond go to the end bins) and counted per feature pattern with one
+``bincount``; two values in one bin count as a tie, which moves the estimate toward 0.5 by at most the share of pairs
+that meet in a bin (small, except for a gate whose two classes differ only deep in saturation, e.g. 0.9990 vs 0.9999).
+Use it to rank; :func:`exact_auroc` (one sort) re-scores the few units one reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from lstm_viz import Recording
+
+__all__ = [
+    "SCORED_TENSORS",
+    "UnitScorer",
+    "best_units",
+    "exact_auroc",
+    "pearson",
+    "recording_units",
+    "score_recording",
+]
+
+SCORED_TENSORS: tuple[str, ...] = ("f", "i", "g", "o", "c", "h")
+
+
+def recording_units(rec: Recording, tensors: Sequence[str] = SCORED_TENSORS) -> Iterator[tuple[str, Tensor]]:
+    """``(name, values (T·B, units))`` for every layer, direction and tensor, rows in time-major order.
+
+    Row ``t·B + b`` is batch element b at step t (the layout the recording keeps in memory, so usually no copy);
+    per-character labels of shape (B, T) line up with ``labels.T.reshape(-1)``.
+    """
+    for name in rec.names():
+        if name.rsplit(".", 1)[1] not in tensors:
+            continue
+        values = rec[name]  # (B, T, U)
+        yield name, values.transpose(0, 1).reshape(-1, values.shape[-1])
+
+
+class _Streaming:
+    """Per-name accumulators of one UnitScorer, and the binning fixed by the first chunk."""
+
+    def __init__(self, first: Tensor, bins: int, n_numeric: int) -> None:
+        units = first.shape[1]
+        # Bin range per unit: the first chunk's 0.05 % … 99.95 % quantiles (of ≤ 4,096 rows), widened a bit.
+        sample = first[:: max(1, first.shape[0] // 2048)]
+        ordered = sample.sort(dim=0).values
+        lo, hi = ordered[int(0.0005 * (len(ordered) - 1))], ordered[int(0.9995 * (len(ordered) - 1))]
+        margin = torch.maximum((hi - lo) * 0.01, 1e-4 * (1 + torch.maximum(lo.abs(), hi.abs())))
+        lo, hi = lo - margin, hi + margin
+        offset = torch.arange(units, dtype=torch.float32) * bins
+        # bin index + unit offset = x · scale + shift, clamped to the unit's own bins
+        self.scale = bins / (hi - lo)
+        self.shift = offset - lo * self.scale
+        self.first_bin, self.last_bin = offset, offset + (bins - 1)
+        self.counts: dict[int, Tensor] = {}  # binary-feature pattern → (K, bins) counts
+        self.reference = first[: min(len(first), 1000)].mean(0)  # shift for the moments (keeps float32 exact enough)
+        self.n = 0
+        self.mean_x = torch.zeros(units, dtype=torch.float64)
+        self.m2_x = torch.zeros(units, dtype=torch.float64)
+        self.mean_y = torch.zeros(n_numeric, dtype=torch.float64)
+        self.m2_y = torch.zeros(n_numeric, dtype=torch.float64)
+        self.c_xy = torch.zeros(units, n_numeric, dtype=torch.float64)
+
+
+class UnitScorer:
+    """Streaming AUROC (binary features) and Pearson r (numeric features) for every unit; see the module doc."""
+
+    def __init__(self, binary: Sequence[str], numeric: Sequence[str], bins: int = 256) -> None:
+        if len(binary) > 16:
+            raise ValueError("at most 16 binary features")
+        self.binary = tuple(binary)
+        self.numeric = tuple(numeric)
+        self.bins = bins
+        self._state: dict[str, _Streaming] = {}
+        self._buffers: dict[tuple, Tensor] = {}
+
+    def update(self, name: str, values: Tensor, labels: Mapping[str, np.ndarray | Tensor]) -> None:
+        """Add ``values`` (N, units) of tensor ``name`` with its N-long labels (every feature given)."""
+        x = values.detach().to("cpu", torch.float32)
+        n, units = x.shape
+        state = self._state.get(name)
+        if state is None:
+            state = self._state[name] = _Streaming(x, self.bins, len(self.numeric))
+        work = self._buffer(n * units, torch.float32).view(n, units)
+        if self.binary:
+            pattern = torch.zeros(n, dtype=torch.int64)
+            for bit, feature in enumerate(self.binary):
+                pattern |= torch.as_tensor(np.asarray(labels[feature]), dtype=torch.int64).reshape(n) << bit
+            codes, compact = torch.unique(pattern, return_inverse=True)
+            size = units * self.bins
+            if len(codes) * size >= 2**31:
+                raise ValueError("too many units × bins × feature patterns for int32 bin indices")
+            torch.addcmul(state.shift, x, state.scale, out=work)  # bin + unit offset, as a float
+            torch.clamp(work, state.first_bin, state.last_bin, out=work)
+            index = self._buffer(n * units, torch.int32, slot=1).view(n, units)
+            index.copy_(work)  # truncates toward zero: the bin
+            index += (compact.to(torch.int32) * size)[:, None]
+            counts = torch.bincount(index.view(-1), minlength=len(codes) * size).view(len(codes), units, self.bins)
+            for row, code in enumerate(codes.tolist()):
+                if code in state.counts:
+                    state.counts[code] += counts[row]
+                else:
+                    state.counts[code] = counts[row].clone()
+        if self.numeric:
+            y = torch.stack(
+                [torch.as_tensor(np.asarray(labels[f]), dtype=torch.float64).reshape(n) for f in self.numeric], 1
+            )
+            mean_y = y.mean(0)
+            y_centred = y - mean_y
+            torch.sub(x, state.reference, out=work)  # x − ref: the moments in float32 without cancellation
+            c_xy = (y_centred.t().float() @ work).t().double()  # Σ x (y − ȳ) = Σ (x − x̄)(y − ȳ)
+            s1 = work.sum(0).double()
+            s2 = work.square_().sum(0).double()
+            mean_x = state.reference.double() + s1 / n
+            m2_x = (s2 - s1 * s1 / n).clamp_min(0)
+            # Chan et al.: merge (n_a, mean_a, M2_a, C_a) with this chunk's (n_b, …).
+            n_a, n_b = state.n, n
+            total = n_a + n_b
+            dx = mean_x - state.mean_x
+            dy = mean_y - state.mean_y
+            state.m2_x += m2_x + dx**2 * (n_a * n_b / total)
+            state.m2_y += (y_centred**2).sum(0) + dy**2 * (n_a * n_b / total)
+            state.c_xy += c_xy + dx[:, None] * dy[None, :] * (n_a * n_b / total)
+            state.mean_x += dx * (n_b / total)
+            state.mean_y += dy * (n_b / total)
+        state.n += n
+
+    def _buffer(self, numel: int, dtype: torch.dtype, slot: int = 0) -> Tensor:
+        """A reused scratch buffer (fresh allocations of this size cost more than the arithmetic)."""
+        key = (slot, dtype)
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.numel() < numel:
+            buffer = self._buffers[key] = torch.empty(numel, dtype=dtype)
+        return buffer[:numel]
+
+    def update_recording(self, rec: Recording, labels: Mapping[str, np.ndarray], tensors=SCORED_TENSORS) -> None:
+        """Add every unit of ``rec``; ``labels[f]`` has the recording's (B, T) shape (or (T,) when B = 1)."""
+        batch, steps = rec.batch_size, rec.seq_len
+        time_major = {
+            f: np.asarray(labels[f]).reshape(batch, steps).T.reshape(-1) for f in (*self.binary, *self.numeric)
+        }
+        for name, values in recording_units(rec, tensors):
+            self.update(name, values, time_major)
+
+    def table(self) -> pd.DataFrame:
+        """One row per unit (``name``, ``unit``), one column per feature: AUROC or Pearson r (signed)."""
+        frames = []
+        for name, state in self._state.items():
+            layer, direction, tensor = name.split(".")
+            columns: dict[str, np.ndarray] = {}
+            if self.binary:
+                total = sum(state.counts.values()).double()  # (K, bins)
+                for bit, feature in enumerate(self.binary):
+                    pos = sum(c for code, c in state.counts.items() if code >> bit & 1)
+                    pos = pos.double() if isinstance(pos, Tensor) else torch.zeros_like(total)
+                    neg = total - pos
+                    neg_below = torch.cumsum(neg, 1) - neg
+                    pairs = pos.sum(1) * neg.sum(1)
+                    wins = (pos * (neg_below + 0.5 * neg)).sum(1)
+                    columns[feature] = torch.where(pairs > 0, wins / pairs.clamp_min(1), torch.nan).numpy()
+            if self.numeric:
+                denom = torch.sqrt(state.m2_x[:, None] * state.m2_y[None, :])
+                r = torch.where(denom > 0, state.c_xy / denom.clamp_min(1e-300), torch.nan)
+                for j, feature in enumerate(self.numeric):
+                    columns[feature] = r[:, j].numpy()
+            units = len(state.scale)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "name": name,
+                        "layer": int(layer.removeprefix("layer")),
+                        "direction": direction,
+                        "tensor": tensor,
+                        "unit": np.arange(units),
+                        **columns,
+                    }
+                )
+            )
+        table = pd.concat(frames, ignore_index=True)
+        table.attrs.update(binary=list(self.binary), numeric=list(self.numeric))
+        return table
+
+
+def best_units(table: pd.DataFrame, feature: str, k: int = 5, binary: bool | None = None) -> pd.DataFrame:
+    """The k units that track ``feature`` best: by max(AUROC, 1 − AUROC) for binary, |r| for numeric features.
+
+    ``binary`` defaults to what the table says (``table.attrs["binary"]``, set by :meth:`UnitScorer.table`).
+    """
+    if binary is None:
+        binary = feature in table.attrs.get("binary", ())
+    values = table[feature]
+    strength = np.maximum(values, 1 - values) if binary else values.abs()
+    out = table.assign(strength=strength).nlargest(k, "strength")
+    return out[["name", "layer", "direction", "tensor", "unit", feature, "strength"]]
+
+
+def score_recording(
+    rec: Recording,
+    labels: Mapping[str, np.ndarray],
+    binary: Sequence[str],
+    numeric: Sequence[str],
+    tensors: Sequence[str] = SCORED_TENSORS,
+    bins: int = 256,
+) -> pd.DataFrame:
+    """Score every unit of one recording (labels shaped like the recording's (B, T)); see UnitScorer."""
+    scorer = UnitScorer(binary, numeric, bins)
+    scorer.update_recording(rec, labels, tensors)
+    return scorer.table()
+
+
+def exact_auroc(values: np.ndarray | Tensor, labels: np.ndarray | Tensor) -> float:
+    """AUROC of ``values`` as a score for boolean ``labels``, ties counted one half (Mann–Whitney, one sort)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    labels = np.asarray(labels, dtype=bool).ravel()
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    upper = np.cumsum(counts)
+    mid_rank = upper - (counts - 1) / 2.0  # 1-based average rank of each distinct value
+    rank_sum = mid_rank[inverse][labels].sum()
+    return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def pearson(values: np.ndarray | Tensor, target: np.ndarray | Tensor) -> float:
+    """Pearson's r of two 1-D arrays (float64)."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    y = np.asarray(target, dtype=np.float64).ravel()
+    x = x - x.mean()
+    y = y - y.mean()
+    denom = np.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / denom) if denom > 0 else float("nan")

@@ -1,0 +1,302 @@
+"""Truncated back-propagation through time for CharLM: the training loop (a generator of metric dicts) and bpc.
+
+The text is cut into B parallel streams (``make_streams``); each step trains on the next T characters of every
+stream, starting from the (h, c) the previous chunk ended with, detached, so the state flows through the whole
+stream while gradients stop at chunk boundaries — how character models are trained. Adam with weight decay
+(AdamW), gradient clipping, a short linear warmup and a cosine decay over the run, whose length is a number of
+characters, a number of seconds, or both (whichever ends first).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from lstm_viz.tasks.charlm.model import CharLM
+
+__all__ = ["TrainConfig", "evaluate_bpc", "make_streams", "train_charlm"]
+
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The TBPTT recipe. Give ``max_chars`` or ``max_seconds`` (or both: the run ends at the first)."""
+
+    batch_size: int = 64  # B parallel streams
+    seq_len: int = 128  # T characters per stream per step (the truncation length)
+    lr: float = 3e-3
+    final_lr_ratio: float = 0.05  # the cosine ends at lr · final_lr_ratio
+    warmup_steps: int = 50
+    weight_decay: float = 0.0
+    clip_norm: float = 1.0
+    max_chars: int | None = None
+    max_seconds: float | None = None
+    log_every: int = 25  # steps between "train" metric dicts
+    eval_every: int = 0  # steps between "eval" dicts on eval_chars of the validation ids; 0: only at the end
+    eval_chars: int = 100_000
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_streams(ids: np.ndarray | Tensor, batch_size: int) -> Tensor:
+    """(B, L) int64: ``ids`` cut into B contiguous streams of L = len // B characters (the rest is dropped)."""
+    ids = torch.as_tensor(np.asarray(ids), dtype=torch.int64)
+    length = len(ids) // batch_size
+    if length < 2:
+        raise ValueError(f"{len(ids)} ids are too few for {batch_size} streams")
+    return ids[: batch_size * length].view(batch_size, length)
+
+
+@torch.no_grad()
+def evaluate_bpc(model: CharLM, ids: np.ndarray | Tensor, batch_size: int = 16, seq_len: int = 1024) -> float:
+    """Bits per character of ``model`` predicting ``ids`` (B streams, state carried, from zero at each start)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    streams = make_streams(ids, batch_size).to(device)
+    total, count, state = 0.0, 0, None
+    for t in range(0, streams.shape[1] - 1, seq_len):
+        x = streams[:, t : t + seq_len]
+        y = streams[:, t + 1 : t + seq_len + 1]
+        x = x[:, : y.shape[1]]
+        logits, state = model(x, state)
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+        count += y.numel()
+    model.train(was_training)
+    return total / count / LN2
+
+
+def _lr_factor(step: int, progress: float, config: TrainConfig) -> float:
+    warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
+    cosine = config.final_lr_ratio + (1 - config.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return warm * cosine
+
+
+def train_charlm(
+    model: CharLM,
+    train_ids: np.ndarray | Tensor,
+    config: TrainConfig,
+    val_ids: np.ndarray | Tensor | None = None,
+) -> Iterator[dict]:
+    """Train ``model`` in place on ``train_ids``; yield metric dicts as it goes.
+
+    Yields ``{"kind": "train", step, chars, seconds, lr, loss_bpc, chars_per_s, epoch}`` every ``log_every`` steps,
+    ``{"kind": "eval", …, "val_bpc"}`` every ``eval_every`` steps (on the first ``eval_chars`` of ``val_ids``), and a
+    last ``{"kind": "done", …}`` (with ``val_bpc`` when ``val_ids`` is given; that evaluation is outside
+    ``seconds``). ``seconds`` is wall time since the start, evaluations included. Stop early by closing the
+    generator.
+    """
+    if config.max_chars is None and config.max_seconds is None:
+        raise ValueError("give max_chars or max_seconds")
+    B, T = config.batch_size, config.seq_len
+    device = next(model.parameters()).device
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused)
+    train_ids = torch.as_tensor(np.asarray(train_ids), dtype=torch.int64)
+    eval_ids = None if val_ids is None else np.asarray(val_ids)[: config.eval_chars]
+    model.train()
+
+    step, chars, epoch, running_n = 0, 0, 0, 0
+    running = torch.zeros((), device=device)  # summed on the device: no sync per step
+    start = time.perf_counter()
+
+    def progress() -> float:
+        done = 0.0
+        if config.max_chars:
+            done = max(done, chars / config.max_chars)
+        if config.max_seconds:
+            done = max(done, (time.perf_counter() - start) / config.max_seconds)
+        return done
+
+    def record(kind: str, **extra) -> dict:
+        seconds = time.perf_counter() - start
+        return {
+            "kind": kind,
+            "step": step,
+            "chars": chars,
+            "seconds": seconds,
+            "epoch": epoch,
+            "lr": optimizer.param_groups[0]["lr"],
+            "chars_per_s": chars / max(seconds, 1e-9),
+            **extra,
+        }
+
+    while progress() < 1.0:
+        offset = 0 if epoch == 0 else rng.randrange(T)  # shift the chunk boundaries from epoch to epoch
+        streams = make_streams(train_ids[offset:], B).to(device)  # (B, L)
+        state = None
+        finished = True  # whether this pass reached the end of the streams
+        for t in range(0, streams.shape[1] - T - 1, T):
+            done = progress()
+            if done >= 1.0:
+                finished = False
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * _lr_factor(step, done, config)
+            x = streams[:, t : t + T]  # (B, T) input characters
+            y = streams[:, t + 1 : t + T + 1]  # (B, T) the next characters
+            logits, (h, c) = model(x, state)
+            state = (h.detach(), c.detach())
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm, foreach=True)
+            optimizer.step()
+            step += 1
+            chars += B * T
+            running += loss.detach()
+            running_n += 1
+            if step % config.log_every == 0:
+                yield record("train", loss_bpc=running.item() / running_n / LN2)
+                running.zero_()
+                running_n = 0
+            if config.eval_every and eval_ids is not None and step % config.eval_every == 0:
+                yield record("eval", val_bpc=evaluate_bpc(model, eval_ids))
+                model.train()
+        epoch += finished
+    final = record("done", loss_bpc=running.item() / running_n / LN2 if running_n else float("nan"))
+    if val_ids is not None:
+        final["val_bpc"] = evaluate_bpc(model, val_ids)
+    yield final
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Experiments: ``python -m lstm_viz.tasks.charlm.train --hidden 512 --layers 2 --minutes 60 --out ck.pt``."""
+    import argparse
+    import json
+    import sys
+
+    from lstm_viz.tasks.charlm.data import build_manifest, corpus_labels, corpus_text, encode, load_split, select_files
+    from lstm_viz.tasks.charlm.evaluate import unit_report
+    from lstm_viz.tasks.charlm.model import CharLMConfig
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--embed", type=int, default=64)
+    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--proj", type=int, default=0)
+    parser.add_argument("--forget-bias", type=float, default=None)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--final-lr-ratio", type=float, default=0.05)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--wd", type=float, default=0.0)
+    parser.add_argument("--clip", type=float, default=1.0)
+    parser.add_argument("--minutes", type=float, default=None)
+    parser.add_argument("--max-chars", type=float, default=None)
+    parser.add_argument("--eval-every", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--corpus", help="an .npz from --save-corpus (else the running stdlib)")
+    parser.add_argument("--save-corpus", help="write the encoded corpus, labels and manifest here and stop")
+    parser.add_argument("--select-chars", type=int, default=150_000)
+    parser.add_argument("--val-chars", type=int, default=0, help="final bpc on this many val chars (0: all)")
+    parser.add_argument("--report-chars", type=int, default=0, help="score units on this many val chars (0: all)")
+    parser.add_argument("--out", help="checkpoint path")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    def emit(record: dict) -> None:
+        print(json.dumps(record), flush=True)
+
+    if args.corpus:
+        with np.load(args.corpus) as z:
+            corpus = {k: z[k] for k in z.files}
+        manifest = json.loads(str(corpus.pop("manifest")))
+    else:
+        manifest = build_manifest()
+        train_texts, val_texts = load_split(manifest, "train"), load_split(manifest, "val")
+        train_text, _ = corpus_text(train_texts, shuffle_seed=0)
+        val_text, val_spans = corpus_text(val_texts, shuffle_seed=None)
+        select_text, select_spans = corpus_text(select_files(train_texts, args.select_chars), shuffle_seed=None)
+        corpus = {
+            "train_ids": encode(train_text).astype(np.uint8),
+            "val_ids": encode(val_text).astype(np.uint8),
+            "select_ids": encode(select_text).astype(np.uint8),
+        }
+        for prefix, (text, spans) in (("val", (val_text, val_spans)), ("select", (select_text, select_spans))):
+            for name, values in corpus_labels(text, spans).items():
+                corpus[f"{prefix}.{name}"] = values
+        if args.save_corpus:
+            np.savez_compressed(args.save_corpus, manifest=json.dumps(manifest), **corpus)
+            emit({"kind": "corpus", "path": args.save_corpus, **manifest["counts"]})
+            return
+    labels = {p: {k.split(".", 1)[1]: v for k, v in corpus.items() if k.startswith(p + ".")} for p in ("val", "select")}
+    train_ids, val_ids, select_ids = (corpus[k].astype(np.int64) for k in ("train_ids", "val_ids", "select_ids"))
+
+    config = CharLMConfig(
+        embed_size=args.embed,
+        hidden_size=args.hidden,
+        num_layers=args.layers,
+        proj_size=args.proj,
+        forget_bias=args.forget_bias,
+    )
+    recipe = TrainConfig(
+        batch_size=args.batch,
+        seq_len=args.seq,
+        lr=args.lr,
+        final_lr_ratio=args.final_lr_ratio,
+        warmup_steps=args.warmup,
+        weight_decay=args.wd,
+        clip_norm=args.clip,
+        max_chars=int(args.max_chars) if args.max_chars else None,
+        max_seconds=args.minutes * 60 if args.minutes else None,
+        eval_every=args.eval_every,
+        seed=args.seed,
+    )
+    torch.manual_seed(args.seed)
+    model = CharLM(config).to(args.device)
+    emit(
+        {
+            "kind": "start",
+            "params": model.num_parameters(),
+            "config": config.to_dict(),
+            "recipe": recipe.to_dict(),
+            "threads": torch.get_num_threads(),
+            "device": args.device,
+            "train_chars": len(train_ids),
+            "val_chars": len(val_ids),
+            "command": " ".join(sys.argv),
+        }
+    )
+    metrics: dict = {}
+    for metrics in train_charlm(model, train_ids, recipe, val_ids[: args.val_chars] if args.val_chars else val_ids):
+        emit(metrics)
+    report_ids = val_ids[: args.report_chars] if args.report_chars else val_ids
+    report_labels = {k: v[: len(report_ids)] for k, v in labels["val"].items()}
+    units = unit_report(model, (select_ids, labels["select"]), (report_ids, report_labels))
+    emit({"kind": "units", **{f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()}})
+    if args.out:
+        torch.save(
+            {
+                "format": "lstm-viz/charlm-checkpoint-v0",
+                "config": config.to_dict(),
+                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                "manifest": manifest,
+                "recipe": recipe.to_dict(),
+                "command": "python -m lstm_viz.tasks.charlm.train " + " ".join(sys.argv[1:]),
+                "metrics": {"train": metrics, "units": units},
+                "torch_version": torch.__version__,
+            },
+            args.out,
+        )
+        emit({"kind": "saved", "path": args.out})
+
+
+if __name__ == "__main__":
+    main()

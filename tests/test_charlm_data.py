@@ -1,0 +1,245 @@
+"""Tests of the charlm corpus: per-character tokenize labels, the split and its manifest, the vocabulary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstm_viz.tasks.charlm import data
+from lstm_viz.tasks.charlm.data import (
+    VOCAB,
+    VOCAB_SIZE,
+    ManifestMismatch,
+    TokenizeFailure,
+    build_manifest,
+    compare_manifest,
+    corpus_labels,
+    corpus_text,
+    decode,
+    encode,
+    label_text,
+    list_stdlib_files,
+    load_split,
+    split_of,
+)
+
+
+def marks(src: str, name: str) -> str:
+    """A label as a string under the source: '#'/'.' for binary labels, digits for numeric ones."""
+    values = label_text(src)[name]
+    assert len(values) == len(src)
+    if values.dtype == bool:
+        return "".join("#" if v else "." for v in values)
+    return "".join(str(int(v)) for v in values)
+
+
+# ------------------------------------------------------------------------------------------------ labels
+def test_string_with_escapes_opening_quote_in_closing_quote_out():
+    src = 'x = "a\\"b" + \'c\\\\\'\n'
+    assert marks(src, "in_string") == "....#####....####.."
+    #                                   x = "a\"b" + 'c\\'⏎
+
+
+def test_string_prefixes_are_not_inside_the_string():
+    src = "y = rb'(' + f\"{a}\"\n"
+    assert marks(src, "in_string") == "......##.....####.."
+    assert marks(src, "bracket_depth") == "0" * len(src)
+
+
+def test_fstring_with_nested_quotes_and_brackets_is_one_string():
+    src = "z = f'{d[\"k\"]!r:>{w}}' + (1)\n"
+    #      z = f'{d["k"]!r:>{w}}' + (1)⏎
+    assert marks(src, "in_string") == "....." + "#" * 16 + "........"
+    assert marks(src, "bracket_depth") == "0" * 25 + "11" + "00"
+    assert not label_text(src)["keyword"].any()
+
+
+def test_triple_quoted_string_spanning_lines():
+    src = 's = """a\n(b\n"""\nt = 1\n'
+    assert marks(src, "in_string") == "....#####" + "###" + "...." + "......"
+    assert marks(src, "bracket_depth") == "0" * len(src)
+    assert marks(src, "column") == "012345678" + "012" + "0123" + "012345"
+    assert marks(src, "line_start") == "#........" + "#.." + "#..." + "#....."
+
+
+def test_comments_and_brackets_inside_them_are_not_counted():
+    src = "a = (1  # ) not closed\n     + 2)  # (\n"
+    depth = marks(src, "bracket_depth")
+    assert depth == "0000" + "1" * 19 + "1" * 8 + "0" * 7
+    assert marks(src, "in_comment") == "." * 8 + "#" * 14 + "." + "." * 11 + "###" + "."
+
+
+def test_nested_brackets_count_on_the_bracket_itself():
+    src = "f([{1: (2,)}])\n"
+    assert marks(src, "bracket_depth") == "012333344432100"
+
+
+def test_indent_is_the_block_level_of_the_line():
+    src = "def f(a,\n        b):\n    if a:\n\tpass\n    # c\n    return (a +\n  b)\nx = 1\n"
+    indent = label_text(src)["indent"]
+    per_line, start = [], 0
+    for line in src.split("\n")[:-1]:
+        per_line.append(set(indent[start : start + len(line) + 1].tolist()))
+        start += len(line) + 1
+    assert per_line == [{0}, {0}, {1}, {2}, {2}, {1}, {1}, {0}]  # "# c" keeps the level before it
+
+
+def test_line_continuation_keeps_depth_and_resets_column():
+    src = "x = 1 + \\\n    2\n"
+    assert marks(src, "column") == "0123456789" + "012345"
+    assert marks(src, "number") == "....#....." + "....#."
+    assert marks(src, "indent") == "0" * len(src)
+
+
+def test_tabs_and_non_ascii_are_one_character_each():
+    src = "s = 'héllo→'  # ü(\n\tt = 1\n"
+    labels = label_text(src)
+    assert len(labels["column"]) == len(src)
+    assert marks(src, "in_string") == "....#######" + "." * 8 + "." * 7
+    assert marks(src, "in_comment") == "." * 14 + "####" + "." + "." * 7
+    assert labels["column"][src.index("t =")] == 1  # after one tab
+
+
+def test_crlf_gets_the_labels_of_its_universal_newline_form():
+    lf = "a = (1,\n  2)  # x\nb = 'y'\n"
+    crlf = lf.replace("\n", "\r\n")
+    got, want = label_text(crlf), label_text(lf)
+    keep = np.array([ch != "\r" for ch in crlf])
+    for name in want:
+        assert np.array_equal(got[name][keep], want[name]), name
+        r_positions = [k for k, ch in enumerate(crlf) if ch == "\r"]
+        assert np.array_equal(got[name][r_positions], got[name][[k + 1 for k in r_positions]]), name
+
+
+def test_keywords_and_numbers():
+    src = "if x is not None: y = 0x1F + 2.5e3\n"
+    assert marks(src, "keyword") == "##...##.###.####..................."
+    assert marks(src, "number") == "......................####...#####."
+
+
+def test_first_character_is_labelled():
+    src = "#!\n'x'\n"
+    assert marks(src, "in_comment") == "##......"[: len(src)]
+    assert marks(src, "in_string") == "...##.."
+
+
+@pytest.mark.parametrize("src", ["x = (\n", "s = '''open\n", "def f():\n  x\n y\n"])
+def test_text_that_does_not_tokenize_raises(src):
+    with pytest.raises(TokenizeFailure):
+        label_text(src)
+
+
+def test_every_label_has_one_value_per_character_on_real_files():
+    for rel in list_stdlib_files()[:20]:
+        text = data.read_source(data.stdlib_root() / rel)
+        labels = label_text(text)
+        assert all(len(v) == len(text) for v in labels.values()), rel
+        assert labels["bracket_depth"].min() >= 0, rel
+
+
+# ------------------------------------------------------------------------------------------------ vocabulary
+def test_vocab_round_trip():
+    text = "def f(x):\n\treturn x ~ 1  # ok\n" + "".join(chr(k) for k in range(32, 127))
+    ids = encode(text)
+    assert ids.dtype == np.int64 and len(ids) == len(text)
+    assert ids.min() >= 1 and ids.max() < VOCAB_SIZE
+    assert decode(ids) == text
+    assert VOCAB_SIZE == 98 and VOCAB[0] == "<unk>" and len(set(VOCAB)) == VOCAB_SIZE
+
+
+def test_unknown_characters_are_one_unk_each():
+    ids = encode("é\r→\x0cx")
+    assert ids.tolist()[:4] == [0, 0, 0, 0] and ids[4] == VOCAB.index("x")
+    assert decode(ids) == "\ufffd" * 4 + "x"
+    assert decode(ids, unk="<unk>") == "<unk>" * 4 + "x"
+
+
+# ------------------------------------------------------------------------------------------------ split and manifest
+@pytest.fixture(scope="module")
+def stdlib_manifest():
+    return build_manifest()
+
+
+@pytest.fixture
+def tree(tmp_path):
+    files = {
+        "a.py": "x = 1\n",
+        "pkg/b.py": "def f():\n    return '(' \n",
+        "pkg/c.py": "s = '''\n",  # does not tokenize
+        "pkg/d.py": "y = 2  # é\n",
+        "test/t.py": "x = 1\n",
+        "pkg/tests/t.py": "x = 1\n",
+        "idlelib/idle_test/t.py": "x = 1\n",
+        "site-packages/m.py": "x = 1\n",
+    }
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_excluded_folders_are_left_out(tree):
+    assert list_stdlib_files(tree) == ["a.py", "pkg/b.py", "pkg/c.py", "pkg/d.py"]
+
+
+def test_file_that_does_not_tokenize_is_skipped_and_counted(tree):
+    manifest = build_manifest(tree)
+    assert sorted(manifest["files"]) == ["a.py", "pkg/b.py", "pkg/d.py"]
+    assert list(manifest["skipped"]) == ["pkg/c.py"]
+    assert manifest["counts"]["skipped"] == 1
+    assert "TokenizeFailure" in manifest["skipped"]["pkg/c.py"]
+
+
+def test_split_is_deterministic_and_depends_only_on_the_path(tree, stdlib_manifest):
+    # pinned: sha256 of the path, first 8 hex digits, modulo 100, below 10 → val
+    assert [split_of(p) for p in ("os.py", "json/decoder.py", "asyncio/tasks.py", "typing.py")] == [
+        "train",
+        "train",
+        "train",
+        "val",
+    ]
+    assert split_of("asyncio/tasks.py", val_percent=100) == "val"
+    assert build_manifest(tree) == build_manifest(tree)
+    manifest = stdlib_manifest
+    val = [p for p, e in manifest["files"].items() if e["split"] == "val"]
+    assert 0.05 < len(val) / len(manifest["files"]) < 0.15
+    assert all(split_of(p) == e["split"] for p, e in manifest["files"].items())
+
+
+def test_manifest_of_the_running_stdlib_matches_itself(stdlib_manifest):
+    manifest = stdlib_manifest
+    diff = compare_manifest(manifest, manifest)
+    assert diff.same and diff.python_version is None
+    assert manifest["counts"]["train"] > 500 and manifest["counts"]["val"] > 30
+
+
+def test_manifest_mismatch_is_detected_and_described(tree):
+    stored = build_manifest(tree)
+    assert compare_manifest(stored, build_manifest(tree)).same
+    (tree / "a.py").write_text("x = 2\n")
+    (tree / "pkg/d.py").unlink()
+    (tree / "new.py").write_text("z = 3\n")
+    diff = compare_manifest(stored, build_manifest(tree))
+    assert not diff.same
+    assert diff.changed == ["a.py"] and diff.missing == ["pkg/d.py"] and diff.added == ["new.py"]
+    text = diff.describe()
+    assert "changed content (1): a.py" in text and "missing now (1): pkg/d.py" in text and "new files (1)" in text
+    other_python = dict(stored, python_version="3.99.0")
+    assert "python version: stored 3.99.0" in compare_manifest(other_python, stored).describe()
+    split = stored["files"]["a.py"]["split"]
+    with pytest.raises(ManifestMismatch, match="a.py: content differs"):
+        load_split(stored, split, root=tree)
+
+
+def test_load_split_and_corpus_labels_line_up(tree):
+    manifest = build_manifest(tree, val_percent=0)
+    texts = load_split(manifest, "train", root=tree)
+    assert sorted(texts) == ["a.py", "pkg/b.py", "pkg/d.py"]
+    text, spans = corpus_text(texts, shuffle_seed=None)
+    labels = corpus_labels(text, spans)
+    assert all(len(v) == len(text) for v in labels.values())
+    assert [rel for rel, _, _ in spans] == ["a.py", "pkg/b.py", "pkg/d.py"]
+    start = text.index("'('")
+    assert labels["in_string"][start : start + 3].tolist() == [True, True, False]
+    assert labels["bracket_depth"].max() == 1  # only the "()" of "def f()"
