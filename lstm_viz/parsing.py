@@ -22,11 +22,14 @@ __all__ = [
     "parse_subtraction",
     "parse_toy_sequence",
     "parse_vectors",
+    "quote",
 ]
 
 MAX_STEPS = 5000  # longest sequence a user may type or upload (time steps)
 MAX_VALUE = 1e6  # largest magnitude accepted for one input value; bigger numbers only saturate the gates
 SUBTRACTION_MAX = 255  # operands are 8-bit unsigned integers
+MAX_DIGITS = 30  # a whole number with more digits is refused before int() (Python caps int() at 4,300 digits)
+QUOTE_CHARS = 40  # how much of a user's text an error message repeats
 
 TOY_EXAMPLE = "0, 0.5, 0.25, 1"
 SUBTRACTION_EXAMPLE = "123 - 61"
@@ -41,6 +44,21 @@ class InputError(ValueError):
     """Text a user typed that cannot be used; the message says what was wrong and shows a valid example."""
 
 
+def quote(text: object, limit: int = QUOTE_CHARS) -> str:
+    """``repr`` of what a user typed, shortened for an error message: ``'12345…' (10,000 characters)``."""
+    text = str(text)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
+def _whole(digits: str) -> int | None:
+    """``int(digits)`` for a signed string of digits, or None when it has more than ``MAX_DIGITS`` digits."""
+    if len(digits.lstrip("+-").lstrip("0")) > MAX_DIGITS:
+        return None
+    return int(digits)
+
+
 def _vector_example(width: int) -> str:
     values = ["0.5", "-1", "0", "1", "0.25"]
     rows = [", ".join(values[(i + shift) % 5] for i in range(width)) for shift in (0, 2)]
@@ -50,14 +68,17 @@ def _vector_example(width: int) -> str:
 def _number(token: str, where: str, example: str) -> float:
     """One float from one token, rejecting letters, NaN, inf and absurdly large values."""
     try:
-        value = float(token)
+        value = float(token)  # any length: float() has no digit limit (a huge number becomes inf)
     except ValueError:
-        raise InputError(f"{where}: {token!r} is not a number. Example of valid input: {example}") from None
-    if math.isnan(value) or math.isinf(value):
-        raise InputError(f"{where}: {token!r} is not a finite number. Example of valid input: {example}")
+        raise InputError(f"{where}: {quote(token)} is not a number. Example of valid input: {example}") from None
+    if math.isnan(value):
+        raise InputError(f"{where}: {quote(token)} is not a finite number. Example of valid input: {example}")
+    if math.isinf(value) and token.strip().lstrip("+-").lower() in ("inf", "infinity"):
+        raise InputError(f"{where}: {quote(token)} is not a finite number. Example of valid input: {example}")
     if abs(value) > MAX_VALUE:
         raise InputError(
-            f"{where}: {token!r} is too large (|value| must be ≤ {MAX_VALUE:g}). Example of valid input: {example}"
+            f"{where}: {quote(token)} is too large (|value| must be ≤ {MAX_VALUE:g}). "
+            f"Example of valid input: {example}"
         )
     return value
 
@@ -97,6 +118,7 @@ def parse_subtraction(text: str) -> tuple[int, int]:
     Accepts spaces or none around the minus sign, the Unicode minus/dashes, and a trailing ``=`` (``"9-4="``).
     """
     text = _check_text(text, "The subtraction", SUBTRACTION_EXAMPLE)
+    shown = quote(text.strip())
     match = _SUBTRACTION.match(text)
     if match is None:
         if re.search(r"\d\s*[.,]\s*\d", text):
@@ -107,17 +129,19 @@ def parse_subtraction(text: str) -> tuple[int, int]:
             why = "the numbers must not be negative"
         else:
             why = "write two whole numbers with a minus sign between them"
-        raise InputError(f"Cannot read {text.strip()!r} as a subtraction: {why}. Example: {SUBTRACTION_EXAMPLE}")
-    a, b = int(match.group(1)), int(match.group(2))
-    for name, value in (("a", a), ("b", b)):
-        if value > SUBTRACTION_MAX:
+        raise InputError(f"Cannot read {shown} as a subtraction: {why}. Example: {SUBTRACTION_EXAMPLE}")
+    a, b = _whole(match.group(1)), _whole(match.group(2))
+    for name, value, digits in (("a", a, match.group(1)), ("b", b, match.group(2))):
+        if value is None or value > SUBTRACTION_MAX:
+            said = f" = {value}" if value is not None else f" (a {len(digits.lstrip('+')):,}-digit number)"
             raise InputError(
-                f"In {text.strip()!r}, {name} = {value} does not fit in 8 bits; both numbers must be between "
+                f"In {shown}, {name}{said} does not fit in 8 bits; both numbers must be between "
                 f"0 and {SUBTRACTION_MAX}. Example: {SUBTRACTION_EXAMPLE}"
             )
+    assert a is not None and b is not None
     if b > a:
         raise InputError(
-            f"In {text.strip()!r}, b = {b} is larger than a = {a}: the model only subtracts a smaller number "
+            f"In {shown}, b = {b} is larger than a = {a}: the model only subtracts a smaller number "
             f"from a larger one (0 ≤ b ≤ a ≤ {SUBTRACTION_MAX}). Example: {SUBTRACTION_EXAMPLE}"
         )
     return a, b
@@ -170,34 +194,59 @@ def parse_vectors(text: str, width: int) -> Tensor:
         )
     values = []
     for n, row in enumerate(rows):
+        numbers = [_number(tok, f"time step {n + 1}", example) for tok in row]  # 'abc' is named before widths
         if len(row) != width:
             raise InputError(
                 f"Time step {n + 1} has {len(row)} value{'s' if len(row) != 1 else ''} but the model expects "
                 f"{width} per step (separate steps with ';' or new lines). "
                 f"Example for width {width}: {example}"
             )
-        values.append([_number(tok, f"time step {n + 1}", example) for tok in row])
+        values.append(numbers)
     return torch.tensor(values, dtype=torch.float32)
 
 
 def parse_int(text: str | int, *, name: str = "value", minimum: int | None = None, maximum: int | None = None) -> int:
-    """A whole number typed in a text field or a CLI option, within ``[minimum, maximum]`` if given."""
+    """A whole number typed in a text field or a CLI option, within ``[minimum, maximum]`` if given.
+
+    Any length of text is read safely: a number with more than ``MAX_DIGITS`` digits is refused as too large
+    (or too small) without converting it, and the message quotes at most ``QUOTE_CHARS`` characters of it.
+    """
     low = minimum if minimum is not None else 0
     example = str(low if maximum is None else min(max(low, 10), maximum))
+    rule = _int_rule(minimum, maximum)
     if isinstance(text, bool):
         raise InputError(f"{name} must be a whole number, got {text!r}. Example: {example}")
     if isinstance(text, int):
-        value = text
+        value: int | None = text
     else:
         raw = str(text).strip().replace("_", "")
+        if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+", raw):  # "2,000" as the pages print it
+            raw = raw.replace(",", "")
+        if not raw:
+            raise InputError(f"{name} is empty; type a whole number{rule}. Example: {example}")
         if not re.fullmatch(r"[+-]?\d+", raw):
-            raise InputError(f"{name} must be a whole number, got {str(text).strip()!r}. Example: {example}")
-        value = int(raw)
+            raise InputError(f"{name} must be a whole number, got {quote(str(text).strip())}. Example: {example}")
+        value = _whole(raw)
+        if value is None:
+            digits = len(raw.lstrip("+-").lstrip("0"))
+            side = "small" if raw.startswith("-") else "large"
+            raise InputError(f"{name} is far too {side} (a {digits:,}-digit number); it must be a whole "
+                             f"number{rule}. Example: {example}")  # fmt: skip
     if minimum is not None and value < minimum:
-        raise InputError(f"{name} must be at least {minimum}, got {value}. Example: {example}")
+        raise InputError(f"{name} must be at least {minimum:,}, got {value:,}. Example: {example}")
     if maximum is not None and value > maximum:
-        raise InputError(f"{name} must be at most {maximum}, got {value}. Example: {example}")
+        raise InputError(f"{name} must be at most {maximum:,}, got {value:,}. Example: {example}")
     return value
+
+
+def _int_rule(minimum: int | None, maximum: int | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" from {minimum:,} to {maximum:,}"
+    if minimum is not None:
+        return f" ≥ {minimum:,}"
+    if maximum is not None:
+        return f" ≤ {maximum:,}"
+    return ""
 
 
 def parse_float(
@@ -208,11 +257,23 @@ def parse_float(
     maximum: float | None = None,
     exclusive_minimum: bool = False,
 ) -> float:
-    """A finite number typed in a text field or a CLI option, within the given bounds."""
+    """A finite number typed in a text field or a CLI option, within the given bounds (any length of text)."""
     example = "0.01" if minimum is None or minimum <= 0.01 else f"{minimum:g}"
-    value = _number(str(text).strip(), name, example) if not isinstance(text, (int, float)) else float(text)
-    if isinstance(text, bool) or math.isnan(value) or math.isinf(value):
-        raise InputError(f"{name} must be a finite number, got {text!r}. Example: {example}")
+    if isinstance(text, bool):
+        raise InputError(f"{name} must be a number, got {text!r}. Example: {example}")
+    if isinstance(text, (int, float)):
+        value = float(text) if not isinstance(text, int) or abs(text) < 10**MAX_DIGITS else math.inf
+    else:
+        raw = str(text).strip()
+        if not raw:
+            raise InputError(f"{name} is empty; type a number. Example: {example}")
+        try:
+            value = float(raw)  # float() reads any length; a huge number becomes inf
+        except ValueError:
+            raise InputError(f"{name}: {quote(raw)} is not a number. Example: {example}") from None
+    if math.isnan(value) or math.isinf(value):
+        what = "not a finite number" if math.isnan(value) or str(text).strip().lstrip("+-").isalpha() else "too large"
+        raise InputError(f"{name}: {quote(str(text).strip())} is {what}. Example: {example}")
     if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
         bound = f"greater than {minimum:g}" if exclusive_minimum else f"at least {minimum:g}"
         raise InputError(f"{name} must be {bound}, got {value:g}. Example: {example}")

@@ -8,7 +8,7 @@ from lstm_viz.lstmp import ui as cw
 ensure_app_shell()
 st.title("LSTM vs LSTMP")
 st.markdown(
-    "An **LSTMP** (`nn.LSTM(..., proj_size=P)`, seed 003) projects h to P < hidden_size dimensions at every step "
+    "An **LSTMP** (`nn.LSTM(..., proj_size=P)`, from post 3) projects h to P < hidden_size dimensions at every step "
     "with a new matrix `weight_hr`, while the cell state c keeps hidden_size. `weight_hh` then reads the small h, "
     "so it shrinks from `(4H, H)` to `(4H, P)`. Everything below is measured on real modules."
 )

@@ -1,21 +1,34 @@
-"""Train seed 000's toy LSTM live: the seed's TensorBoard panels, the gates over four days, the twelve weights."""
+"""Train post 0's toy LSTM live: the post's TensorBoard panels, the gates over four days, the twelve weights."""
 
 import functools
 
 import streamlit as st
 
-from lstm_viz.app.ui import ensure_app_shell, remembered
+from lstm_viz.app.ui import ensure_app_shell, number_box, remembered
 from lstm_viz.live.figures import toy_live_figures
-from lstm_viz.live.ui import apply_settings, live_fragment, live_run, run_controls, save_and_explore
+from lstm_viz.live.ui import (
+    apply_settings,
+    epochs_box,
+    live_fragment,
+    live_run,
+    lr_box,
+    read_lr,
+    run_controls,
+    save_and_explore,
+)
+from lstm_viz.parsing import parse_int
 from lstm_viz.tasks import STATQUEST, TOY_LSTM
 from lstm_viz.training.engine import make_trainer
-from lstm_viz.training.live import DETAIL_SECONDS_TOY, MAX_EPOCHS, MAX_LR
+from lstm_viz.training.live import DETAIL_SECONDS_TOY
 
 ensure_app_shell()
 
 MODELS = {"StatQuest LSTM by hand (12 named weights)": STATQUEST, "nn.LSTM(1, 1)": TOY_LSTM}
 # The post's story with its recipe: "mediocre" after 2,000 epochs, "very good" after 3,000 more.
 STORY_EPOCHS = {STATQUEST: 2000}
+# The post's recipe ends in about 3 s at full speed, too fast to watch or pause: by default it is paced.
+SPEEDS = {"watch": 100.0, "fast": None}
+SPEED_NAMES = {"watch": "watchable (≤ 100 epochs/s)", "fast": "as fast as possible"}
 
 
 def _recipes(task) -> dict[str, tuple[str, float, int]]:
@@ -24,7 +37,7 @@ def _recipes(task) -> dict[str, tuple[str, float, int]]:
     epochs = STORY_EPOCHS.get(task, seed["epochs"])
     more = f" (then {seed['epochs'] - epochs:,} more)" if epochs < seed["epochs"] else ""
     return {
-        f"seed 000: Adam lr {seed['lr']:g}, batch {seed['batch_size']}, {epochs:,} epochs{more}":
+        f"post 0's recipe: Adam lr {seed['lr']:g}, batch {seed['batch_size']}, {epochs:,} epochs{more}":
             ("seed", seed["lr"], epochs),
         f"faster: Adam lr {fast['lr']:g}, full batch, {fast['epochs']:,} epochs": ("fast", fast["lr"], fast["epochs"]),
     }  # fmt: skip
@@ -38,46 +51,34 @@ RECIPES = {task: _recipes(task) for task in MODELS.values()}
 
 st.title("Live training: the StatQuest toy LSTM")
 st.caption(
-    "Seed 000: one LSTM unit reads four days of a company's prices and predicts day 5: Company A "
+    f"From **{STATQUEST.post}**: one LSTM unit reads four days of a company's prices and predicts day 5: Company A "
     "`[0, 0.5, 0.25, 1]` → 0, Company B `[1, 0.5, 0.25, 1]` → 1; the loss is the squared error of the last h. "
-    "Learning rate and epochs apply at once, even mid-run; model, recipe and seed when you press Start."
+    "Time steps count from t = 0, as on every page: t = 0 is day 1, t = 3 is day 4. Learning rate and epochs apply "
+    "at once, even mid-run; model, recipe and random seed when you press Start."
 )
-# The post's story with its recipe: "mediocre" after 2,000 epochs, "very good" after 3,000 more. Seed 1 tells it
-# (A 0.34, B 0.63 → A 0.000, B 0.975); seed 0 stays on the 0.5 plateau even at 5,000 (the post names no seed).
+# The post's story with its recipe: "mediocre" after 2,000 epochs, "very good" after 3,000 more. Random seed 1
+# tells it (A 0.34, B 0.63 → A 0.000, B 0.975); seed 0 stays on the 0.5 plateau even at 5,000 (the post names none).
 STORY_SEED = 1
 first = next(iter(RECIPES[STATQUEST].values()))
-remembered("toy", {"model": next(iter(MODELS)), "recipe": next(iter(RECIPES[STATQUEST])),
-                   "lr": first[1], "epochs": first[2], "seed": STORY_SEED})  # fmt: skip
+remembered("toy", {"model": next(iter(MODELS)), "recipe": next(iter(RECIPES[STATQUEST])), "lr": f"{first[1]:g}",
+                   "epochs": str(first[2]), "seed": str(STORY_SEED), "speed": "watch"})  # fmt: skip
 
 
 def apply_recipe() -> None:
-    """A new model or recipe puts its learning rate and epochs into the widgets (and the run)."""
+    """A new model or recipe puts its learning rate and epochs into the boxes (and the run)."""
     recipes = RECIPES[MODELS[st.session_state.toy_model]]
     if st.session_state.toy_recipe not in recipes:
         st.session_state.toy_recipe = next(iter(recipes))
-    _, st.session_state.toy_lr, st.session_state.toy_epochs = recipes[st.session_state.toy_recipe]
+    _, lr, epochs = recipes[st.session_state.toy_recipe]
+    st.session_state.toy_lr, st.session_state.toy_epochs = f"{lr:g}", str(epochs)
     apply_settings("toy_run", "toy")
-
-
-c_model, c_recipe, c_lr, c_epochs, c_seed = st.columns([1.6, 2.4, 1, 1, 1])
-task = MODELS[c_model.radio("Model", list(MODELS), key="toy_model", on_change=apply_recipe)]
-if st.session_state.toy_recipe not in RECIPES[task]:
-    st.session_state.toy_recipe = next(iter(RECIPES[task]))
-c_recipe.selectbox("Recipe", list(RECIPES[task]), key="toy_recipe", on_change=apply_recipe)
-c_lr.number_input("Learning rate", min_value=1e-6, max_value=MAX_LR, format="%g", step=0.001, key="toy_lr",
-                  on_change=apply_settings, args=("toy_run", "toy"), help="Adam's; applies at once")  # fmt: skip
-c_epochs.number_input("Epochs", min_value=1, max_value=MAX_EPOCHS, step=100, key="toy_epochs",
-                      on_change=apply_settings, args=("toy_run", "toy"), help="total epochs of the run")  # fmt: skip
-c_seed.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="toy_seed",
-                    help="the same seed draws the same initial weights. With the seed recipe, seed 1 retells the post "
-                         "(mediocre at 2,000 epochs, very good at 5,000); seed 0 stays stuck near 0.5")  # fmt: skip
 
 
 def factory():
     s = st.session_state
     preset = RECIPES[MODELS[s.toy_model]][s.toy_recipe][0]
-    return functools.partial(make_trainer, _name(MODELS[s.toy_model]), preset=preset, lr=float(s.toy_lr),
-                             seed=int(s.toy_seed))  # fmt: skip
+    seed = parse_int(s.toy_seed, name="Random seed", minimum=0, maximum=2**31 - 1)
+    return functools.partial(make_trainer, _name(MODELS[s.toy_model]), preset=preset, lr=read_lr("toy"), seed=seed)
 
 
 def probe(trainer) -> dict:
@@ -85,9 +86,27 @@ def probe(trainer) -> dict:
     return named() if named else {}
 
 
-run = live_run("toy_run", factory(), epochs=int(st.session_state.toy_epochs), lr=float(st.session_state.toy_lr),
-               probe=probe)  # fmt: skip
-run_controls(run, "toy_run", factory, prefix="toy", more=3000)
+# Created once per session; Start replaces its factory, learning rate and epochs with the boxes' values.
+run = live_run("toy_run", functools.partial(make_trainer, "toy-statquest", preset="seed", seed=STORY_SEED),
+               epochs=first[2], lr=first[1], probe=probe)  # fmt: skip
+top = st.container(horizontal=True, vertical_alignment="top", gap="medium")
+task = MODELS[top.radio("Model", list(MODELS), key="toy_model", on_change=apply_recipe, width=330)]
+if st.session_state.toy_recipe not in RECIPES[task]:
+    st.session_state.toy_recipe = next(iter(RECIPES[task]))
+top.selectbox("Recipe", list(RECIPES[task]), key="toy_recipe", on_change=apply_recipe, width="stretch")
+row = st.container(horizontal=True, vertical_alignment="top", gap="medium")
+lr_box(row, run, "toy_run", "toy")
+epochs_box(row, run, "toy_run", "toy")
+number_box("Random seed", "toy_seed", lambda t: parse_int(t, name="Random seed", minimum=0, maximum=2**31 - 1),
+           container=row, keeps="Start is refused until it is fixed.", width=130,
+           help="the same random seed draws the same initial weights. With the post's recipe, random seed 1 retells "
+                "the post (mediocre at 2,000 epochs, very good at 5,000); 0 stays stuck near 0.5")  # fmt: skip
+speed = row.segmented_control("Speed", list(SPEED_NAMES), format_func=SPEED_NAMES.get, key="toy_speed",
+                              required=True, help="watchable: the post's 2,000 epochs take about 20 s, so you can "
+                              "pause and look; as fast as possible: about 3 s")  # fmt: skip
+run.set_pace(SPEEDS[speed or "watch"])
+run_controls(run, "toy_run", factory, prefix="toy", more=3000,
+             more_help="post 0 went on from 2,000 to 5,000: 3,000 more")  # fmt: skip
 
 
 def figures(run, previous, parts):

@@ -104,7 +104,7 @@ def test_all_layers_at_once_and_a_long_random_sequence_stay_small():
     loaded = random_model(RandomSpec(input_size=3, hidden_size=128, num_layers=2, seed=1))
     at = page_with(loaded)
     at.button_group(key="explorer_mode").set_value("random").run()
-    at.number_input(key="explorer_len_sequence").set_value(2000).run()
+    at.text_input(key="explorer_len_sequence").input("2000").run()
     at.selectbox(key="explorer_panel").set_value("all").run()
     no_exception(at)
     heat = charts(at)["explorer_heatmaps"]

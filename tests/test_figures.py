@@ -252,10 +252,16 @@ def test_toy_answer_knows_company_a_and_b():
     assert fig.data[0].y[-1] == pytest.approx(a.prediction, abs=1e-6)  # the prediction is the last h
 
 
-def test_bare_lstm_has_no_answer_figure():
-    model = build_model(ModelConfig.default("sequence", input_size=2, hidden_size=3))
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_bare_model_answers_with_its_last_output_and_never_says_lstm_for_a_gru(cell):
+    model = build_model(ModelConfig.default("sequence", input_size=2, hidden_size=3, cell=cell))
     answer = model_answer(model, typed_input("1, 2; 3, 4", model.config))
-    assert answer.task == "sequence" and answer_figure(answer) is None
+    last = model(typed_input("1, 2; 3, 4", model.config).x)[0, -1].tolist()
+    assert answer.task == "sequence" and answer.outputs == pytest.approx(last)
+    assert "bare recurrent model" in answer.summary and "heatmap" not in answer.summary
+    assert ("GRU" in answer.summary) == (cell == "gru") and ("LSTM" in answer.summary) == (cell == "lstm")
+    fig = answer_figure(answer)  # the answer the text announces is drawn
+    assert fig is not None and list(fig.data[0].y) == pytest.approx(last)
 
 
 # --------------------------------------------------------------------------------------------- worked equations
@@ -265,7 +271,7 @@ def test_worked_steps_numbers_match_the_recording():
     model = build_statquest(seed=3)
     rec = model.record(to_input("0, 0.5, 0.25, 1"))
     steps = worked_steps(model, rec)
-    assert [s.step for s in steps] == [1, 2, 3, 4]
+    assert [s.step for s in steps] == [0, 1, 2, 3]  # t from 0, as the heatmaps
     weights = gate_weights(model)
     h_prev = float(rec.h[0, 0, 0, 1, 0])
     pre = h_prev * weights["f"].w_h + 0.25 * weights["f"].w_x + weights["f"].b

@@ -43,7 +43,7 @@ def test_gradient_flow_bad_input_keeps_the_last_result():
     at.text_input(key="gf_length").set_value("200")
     at.text_input(key="gf_fbias").set_value("banana")
     at.run()
-    assert "Forget-gate bias" in at.error[0].value and "Example" in at.error[0].value
+    assert "forget-gate bias" in at.error[0].value and "Example" in at.error[0].value
     at.text_input(key="gf_fbias").set_value("default").run()
     assert not at.error and not at.exception and len(at.metric) == 3
 

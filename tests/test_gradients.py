@@ -167,7 +167,9 @@ def test_parse_settings_reads_text_and_rejects_bad_values():
         (("abc", "32", "4", "1"), "Sequence length"),
         (("1", "32", "4", "1"), "at least 2"),
         (("500", "0", "4", "1"), "Hidden size"),
-        (("500", "32", "4", "nan"), "Forget-gate bias"),
+        (("500", "32", "4", "nan"), "forget-gate bias"),
+        (("500", "32", "4", ""), "forget-gate bias is empty"),  # never a silent "default"
+        (("9" * 10_000, "32", "4", "1"), "far too large"),
         (("500", "32", "4", "25"), "between -20 and 20"),
         (("99999", "32", "4", "1"), "at most"),
     ):

@@ -337,3 +337,66 @@ def test_two_threads_never_train_the_same_run_at_once():
     for t in threads:
         t.join()
     assert overlaps[0] == 0 and run.epoch > 0
+
+
+# ---- what a first-time user found ---------------------------------------------------------------------------------
+def test_start_over_with_settings_the_model_refuses_keeps_the_model():
+    """Train, Stop, then a factory that refuses its settings (proj_size ≥ hidden): nothing is discarded."""
+    run, clock, _ = make_run(epochs=1000)
+    run.start()
+    run.tick()
+    run.stop()
+    trainer, epoch, history = run.trainer, run.epoch, list(run.history)
+
+    def refuses():
+        raise ValueError("proj_size (32) must be smaller than the hidden size (32)")
+
+    for attempt in (lambda: run.restart(refuses, epochs=500, lr=0.02), lambda: run.restart(epochs=0),
+                    lambda: run.restart(lr=-5)):  # fmt: skip
+        with pytest.raises(ValueError):
+            attempt()
+        assert run.trainer is trainer and run.epoch == epoch and run.history == history
+        assert run.state is RunState.STOPPED and run.target == 1000 and run.lr is None
+    run.factory = refuses
+    with pytest.raises(ValueError):
+        run.start()  # from stopped, start builds a fresh model: refused before anything goes
+    assert run.trainer is trainer and run.state is RunState.STOPPED
+    run.restart(lambda: FakeTrainer(clock), epochs=7, lr=0.02)  # good settings: a fresh model
+    assert run.trainer is not trainer and run.epoch == 0 and run.target == 7 and run.state is RunState.RUNNING
+
+
+def test_a_target_below_the_epoch_reached_ends_the_run_there():
+    run, _, _ = make_run(epochs=1000)
+    run.start()
+    run.tick()
+    epoch = run.epoch
+    assert epoch > 3
+    run.set_target(3)
+    assert run.target == epoch and run.state is RunState.FINISHED  # never "epoch 40 / 3"
+    assert run.progress().label().startswith(f"epoch {epoch:,} / {epoch:,}")
+    run.set_target(epoch + 5)
+    assert run.state is RunState.STOPPED and run.target == epoch + 5  # resumable again
+    run.reset()
+    run.set_target(3)
+    assert run.target == 3  # no model: the number is taken as it is
+
+
+def test_pace_limits_epochs_per_tick_and_sleeps_the_rest():
+    slept = []
+    run, clock, _ = make_run(epochs=10_000, epoch_seconds=0.001, sleep=lambda s: (slept.append(s), clock.advance(s)))
+    run.set_pace(100.0)
+    run.start()
+    rows = run.tick(TICK_SECONDS * TRAIN_SHARE)
+    assert len(rows) == round(100 * TICK_SECONDS) and slept and slept[-1] > 0  # 50 epochs, then it waits
+    run.set_pace(None)
+    assert len(run.tick(TICK_SECONDS * TRAIN_SHARE)) > 50
+    with pytest.raises(ValueError):
+        run.set_pace(0)
+
+
+@pytest.mark.parametrize("bad", ["9" * 10_000, "-" + "9" * 10_000, "", "1e999"], ids=["huge", "-huge", "", "1e999"])
+def test_validators_read_any_length_and_never_echo_it_whole(bad):
+    for validate in (validate_lr, validate_epochs):
+        with pytest.raises(ValueError) as err:
+            validate(bad)
+        assert len(str(err.value)) < 300 and "int_max_str_digits" not in str(err.value)

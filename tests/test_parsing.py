@@ -152,3 +152,41 @@ def test_numbers():
             parse_float(bad, name="lr", minimum=0, exclusive_minimum=True)
     with pytest.raises(InputError, match="at most 1"):
         parse_float("2", maximum=1)
+
+
+# ---- any length of text (a 10,000-digit number once raised Python's int() limit as a traceback) -----------------
+HUGE = "9" * 10_000
+
+
+@pytest.mark.parametrize(
+    "parse, text, fragment",
+    [
+        (lambda t: parse_int(t, name="Length", minimum=1, maximum=5000), HUGE, "far too large (a 10,000-digit number)"),
+        (lambda t: parse_int(t, name="Seed", minimum=0), "-" + HUGE, "far too small"),
+        (lambda t: parse_int(t, name="Epochs", minimum=1), "", "Epochs is empty"),
+        (lambda t: parse_float(t, name="lr"), HUGE, "too large"),
+        (lambda t: parse_float(t, name="lr"), "1e999", "too large"),
+        (lambda t: parse_float(t, name="lr"), "-inf", "not a finite number"),
+        (lambda t: parse_float(t, name="lr"), "", "lr is empty"),
+        (parse_subtraction, f"{HUGE} - 1", "a (a 10,000-digit number) does not fit in 8 bits"),
+        (parse_subtraction, f"1 - {HUGE}", "b (a 10,000-digit number) does not fit in 8 bits"),
+        (parse_subtraction, HUGE, "Cannot read"),
+        (lambda t: parse_vectors(t, 1), HUGE, "too large"),
+        (lambda t: parse_vectors(t, 1), f"[{HUGE}]", "too large"),  # JSON's int() refuses it too
+        (lambda t: parse_vectors(t, 3), "abc", "'abc' is not a number"),  # named, before the row's width
+        (parse_toy_sequence, "x" * 10_000, "is not a number"),
+    ],
+    ids=lambda v: v[:12] + "…" if isinstance(v, str) and len(v) > 12 else None,
+)
+def test_any_length_gives_a_short_message(parse, text, fragment):
+    with pytest.raises(InputError) as err:
+        parse(text)
+    message = str(err.value)
+    assert fragment in message and len(message) < 300, message  # never the whole input echoed back
+    assert "int_max_str_digits" not in message
+
+
+def test_whole_numbers_as_the_pages_print_them():
+    assert parse_int("2,000") == 2000 and parse_int(" +42 ") == 42 and parse_int("1_000") == 1000
+    with pytest.raises(InputError):
+        parse_int("1,2")

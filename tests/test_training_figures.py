@@ -127,7 +127,7 @@ def test_toy_gate_figure_draws_each_quantity_for_both_companies():
     titles = [a.text for a in fig.layout.annotations]
     assert titles[0].startswith("f") and titles[5].startswith("h")
     f_a = fig.data[0]
-    assert f_a.name == "Company A" and list(f_a.x) == [1, 2, 3, 4]
+    assert f_a.name == "Company A" and list(f_a.x) == [0, 1, 2, 3]  # t from 0, as every page
     np.testing.assert_allclose(f_a.y, rec.f[0, 0, 0, :, 0].numpy(), rtol=1e-6)
     h_b = fig.data[11]
     assert h_b.name == "Company B"

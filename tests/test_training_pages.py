@@ -48,7 +48,7 @@ def sub() -> AppTest:
 def test_toy_page_opens_idle_with_the_seed_recipe(toy):
     run = toy.session_state["toy_run"]
     assert isinstance(run, LiveRun) and run.state is RunState.IDLE
-    assert toy.number_input(key="toy_lr").value == 0.001 and toy.number_input(key="toy_epochs").value == 2000
+    assert toy.text_input(key="toy_lr").value == "0.001" and toy.text_input(key="toy_epochs").value == "2000"
     labels = [b.label for b in toy.button]
     for label in ("Start", "Pause", "Resume", "Stop", "Reset", "Continue N more"):
         assert label in labels
@@ -57,7 +57,7 @@ def test_toy_page_opens_idle_with_the_seed_recipe(toy):
 
 
 def test_toy_start_trains_to_the_target_and_draws_curves_gates_and_weights(toy):
-    toy.number_input(key="toy_epochs").set_value(6).run()
+    toy.text_input(key="toy_epochs").input(str(6)).run()
     toy.button(key="toy_run_start").click().run()
     run = toy.session_state["toy_run"]
     assert run.trainer is not None and run.lr == 0.001
@@ -71,22 +71,22 @@ def test_toy_start_trains_to_the_target_and_draws_curves_gates_and_weights(toy):
 
 
 def test_toy_lr_and_epochs_change_mid_run_without_a_new_model(toy):
-    toy.number_input(key="toy_epochs").set_value(100_000).run()
+    toy.text_input(key="toy_epochs").input(str(100_000)).run()
     toy.button(key="toy_run_start").click().run()
     run = toy.session_state["toy_run"]
     trainer = run.trainer
-    toy.number_input(key="toy_lr").set_value(0.02).run()
+    toy.text_input(key="toy_lr").input(str(0.02)).run()
     assert run.trainer is trainer and run.lr == 0.02
     assert trainer.optimizer.param_groups[0]["lr"] == 0.02
     toy.run()
     assert run.history[-1]["lr"] == 0.02
-    toy.number_input(key="toy_epochs").set_value(run.epoch + 2).run()
+    toy.text_input(key="toy_epochs").input(str(run.epoch + 2)).run()
     train_until_done(toy, run)
     assert run.state is RunState.FINISHED and run.trainer is trainer
 
 
 def test_toy_pause_resume_stop_continue_reset(toy):
-    toy.number_input(key="toy_epochs").set_value(100_000).run()
+    toy.text_input(key="toy_epochs").input(str(100_000)).run()
     toy.button(key="toy_run_start").click().run()
     run = toy.session_state["toy_run"]
     toy.button(key="toy_run_pause").click().run()
@@ -99,9 +99,9 @@ def test_toy_pause_resume_stop_continue_reset(toy):
     toy.button(key="toy_run_stop").click().run()
     assert run.state is RunState.STOPPED
     stopped_at = run.epoch
-    toy.number_input(key="toy_run_more").set_value(3).run()
+    toy.text_input(key="toy_run_more").input(str(3)).run()
     toy.button(key="toy_run_continue").click().run()
-    assert run.target == stopped_at + 3 and toy.number_input(key="toy_epochs").value == stopped_at + 3
+    assert run.target == stopped_at + 3 and toy.text_input(key="toy_epochs").value == str(stopped_at + 3)
     train_until_done(toy, run)
     assert run.epoch == stopped_at + 3 and len(run.history) == stopped_at + 3
     toy.button(key="toy_run_reset").click().run()
@@ -110,8 +110,8 @@ def test_toy_pause_resume_stop_continue_reset(toy):
 
 def test_toy_switching_to_nn_lstm_applies_its_recipe(toy):
     toy.radio(key="toy_model").set_value("nn.LSTM(1, 1)").run()
-    assert toy.number_input(key="toy_lr").value == 0.1 and toy.number_input(key="toy_epochs").value == 300
-    toy.number_input(key="toy_epochs").set_value(3).run()
+    assert toy.text_input(key="toy_lr").value == "0.1" and toy.text_input(key="toy_epochs").value == "300"
+    toy.text_input(key="toy_epochs").input(str(3)).run()
     toy.button(key="toy_run_start").click().run()
     run = toy.session_state["toy_run"]
     train_until_done(toy, run)
@@ -123,7 +123,7 @@ def test_toy_same_seed_same_start(toy):
     runs = []
     for _ in range(2):
         at = open_page("train_toy.py")
-        at.number_input(key="toy_epochs").set_value(2).run()
+        at.text_input(key="toy_epochs").input(str(2)).run()
         at.button(key="toy_run_start").click().run()
         run = at.session_state["toy_run"]
         train_until_done(at, run)
@@ -136,8 +136,8 @@ def test_leaving_the_page_and_coming_back_finds_the_run_and_the_settings():
     at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=TIMEOUT)
     at.run()
     at.switch_page("pages/train_toy.py").run()
-    at.number_input(key="toy_lr").set_value(0.005).run()
-    at.number_input(key="toy_epochs").set_value(100_000).run()
+    at.text_input(key="toy_lr").input(str(0.005)).run()
+    at.text_input(key="toy_epochs").input(str(100_000)).run()
     at.button(key="toy_run_start").click().run()
     run = at.session_state["toy_run"]
     at.switch_page("pages/home.py").run()
@@ -146,32 +146,58 @@ def test_leaving_the_page_and_coming_back_finds_the_run_and_the_settings():
     at.switch_page("pages/train_toy.py").run()
     assert not at.exception
     assert at.session_state["toy_run"] is run and run.epoch > left_at  # ...the run went on where it was
-    assert at.number_input(key="toy_lr").value == 0.005 and at.number_input(key="toy_epochs").value == 100_000
+    assert at.text_input(key="toy_lr").value == "0.005" and at.text_input(key="toy_epochs").value == "100000"
 
 
-def test_toy_save_into_models_never_overwrites(toy, tmp_path, monkeypatch):
+def test_toy_keep_in_session_never_writes_to_disk_and_names_follow_the_epoch(toy, tmp_path, monkeypatch):
     import lstm_viz.app.sources
+    from lstm_viz.app.ui import SAVES_KEY
     from lstm_viz.training.checkpoints import load_checkpoint
 
+    monkeypatch.delenv("LSTM_VIZ_SAVE_DIR", raising=False)
     monkeypatch.setattr(lstm_viz.app.sources, "MODELS_DIR", tmp_path)
-    toy.number_input(key="toy_epochs").set_value(2).run()
+    toy.text_input(key="toy_epochs").input("2").run()
     toy.button(key="toy_run_start").click().run()
-    train_until_done(toy, toy.session_state["toy_run"])
+    run = toy.session_state["toy_run"]
+    train_until_done(toy, run)
+    assert not [b for b in toy.button if b.key == "toy_run_server_save"]  # off unless the operator allows it
+    toy.button(key="toy_run_save").click().run()  # empty name: the epoch of the click
+    assert "trained-toy-statquest-e2.pt" in toy.success[-1].value
+    toy.text_input(key="toy_run_more").input("3").run()
+    toy.button(key="toy_run_continue").click().run()
+    train_until_done(toy, run)
+    toy.button(key="toy_run_save").click().run()
+    assert "trained-toy-statquest-e5.pt" in toy.success[-1].value  # not the epoch the section first appeared at
     toy.text_input(key="toy_run_save_name").input("my toy/../model").run()
     toy.button(key="toy_run_save").click().run()
     toy.button(key="toy_run_save").click().run()
+    saves = toy.session_state[SAVES_KEY]
+    assert saves.names() == ["trained-toy-statquest-e2.pt", "trained-toy-statquest-e5.pt", "trained-my-toy-model.pt",
+                             "trained-my-toy-model-2.pt"]  # fmt: skip
+    assert list(tmp_path.iterdir()) == []  # nothing on the server's disk
+    checkpoint = load_checkpoint(saves.get("trained-toy-statquest-e5.pt").data)
+    assert checkpoint.config.kind == "statquest" and len(checkpoint.history) == 5
+    download = toy.get("download_button")[0]
+    assert download.proto.label == "Download .pt"
+
+
+def test_server_saves_only_where_the_operator_allows_and_capped(toy, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_SAVE_DIR", str(tmp_path))
+    monkeypatch.setenv("LSTM_VIZ_SAVE_MAX_FILES", "2")
+    toy.text_input(key="toy_epochs").input("2").run()
+    toy.button(key="toy_run_start").click().run()
+    train_until_done(toy, toy.session_state["toy_run"])
+    for _ in range(3):
+        toy.button(key="toy_run_server_save").click().run()
     saved = sorted(p.name for p in tmp_path.glob("*.pt"))
-    assert saved == ["trained-my-toy-model-2.pt", "trained-my-toy-model.pt"]
-    assert "models/trained-my-toy-model-2.pt" in toy.success[-1].value
-    checkpoint = load_checkpoint(tmp_path / "trained-my-toy-model.pt")
-    assert checkpoint.config.kind == "statquest" and len(checkpoint.history) == 2
-    assert len(toy.get("download_button")) == 1  # the same file as a download (bytes made on click)
+    assert saved == ["trained-toy-statquest-e2-2.pt", "trained-toy-statquest-e2.pt"]
+    assert "LSTM_VIZ_SAVE_MAX_FILES" in toy.error[-1].value  # the third is refused: the cap
 
 
 def test_toy_open_on_the_explorer_hands_over_a_copy(toy):
     from lstm_viz.app.ui import MODEL_KEY, SESSION_MODEL_KEY
 
-    toy.number_input(key="toy_epochs").set_value(2).run()
+    toy.text_input(key="toy_epochs").input(str(2)).run()
     toy.button(key="toy_run_start").click().run()
     run = toy.session_state["toy_run"]
     train_until_done(toy, run)
@@ -192,12 +218,12 @@ def test_subtraction_page_shows_the_dataset(sub):
     a, b, c = (int(v) for v in table["sample"][0].replace("=", "-").split(" - "))
     assert a - b == c
     assert table["a bits (t0…t7)"][0] == " ".join(str((a >> t) & 1) for t in range(8))
-    assert sub.number_input(key="sub_lr").value == 0.01 and sub.number_input(key="sub_epochs").value == 100
+    assert sub.text_input(key="sub_lr").value == "0.01" and sub.text_input(key="sub_epochs").value == "100"
 
 
 def test_subtraction_trains_and_answers_any_a_minus_b(sub):
-    sub.number_input(key="sub_hidden").set_value(8).run()
-    sub.number_input(key="sub_epochs").set_value(2).run()
+    sub.text_input(key="sub_hidden").input(str(8)).run()
+    sub.text_input(key="sub_epochs").input(str(2)).run()
     sub.button(key="sub_run_start").click().run()
     run = sub.session_state["sub_run"]
     train_until_done(sub, run)
@@ -217,11 +243,11 @@ def test_subtraction_trains_and_answers_any_a_minus_b(sub):
 
 
 def test_subtraction_lstmp_and_gru(sub):
-    sub.number_input(key="sub_hidden").set_value(8).run()
-    sub.number_input(key="sub_proj").set_value(8).run()
+    sub.text_input(key="sub_hidden").input(str(8)).run()
+    sub.text_input(key="sub_proj").input(str(8)).run()
     assert any("proj_size (8) must be smaller" in e.value for e in sub.error)
-    sub.number_input(key="sub_proj").set_value(3).run()
-    sub.number_input(key="sub_epochs").set_value(1).run()
+    sub.text_input(key="sub_proj").input(str(3)).run()
+    sub.text_input(key="sub_epochs").input(str(1)).run()
     sub.button(key="sub_run_start").click().run()
     run = sub.session_state["sub_run"]
     train_until_done(sub, run)
@@ -234,9 +260,69 @@ def test_subtraction_lstmp_and_gru(sub):
 
 
 def test_subtraction_bad_start_settings_give_a_message_not_a_traceback(sub):
-    sub.number_input(key="sub_hidden").set_value(4).run()
-    sub.number_input(key="sub_proj").set_value(4).run()
+    sub.text_input(key="sub_hidden").input("4").run()
+    sub.text_input(key="sub_proj").input("4").run()
+    assert not sub.exception
+    assert [e.value for e in sub.error if "proj_size" in e.value] and sub.button(key="sub_run_start").disabled
+    assert sub.session_state["sub_run"].state is RunState.IDLE
+
+
+def test_stop_then_bad_settings_keep_the_trained_model(sub):
+    """Train, Stop, then proj_size 32 with hidden 32 and Start over: refused, the model and its epochs stay."""
+    sub.text_input(key="sub_hidden").input("8").run()
+    sub.text_input(key="sub_epochs").input("1000").run()
+    sub.button(key="sub_run_start").click().run()
+    run = sub.session_state["sub_run"]
+    sub.run()
+    sub.button(key="sub_run_stop").click().run()
+    trainer, epoch = run.trainer, run.epoch
+    assert run.state is RunState.STOPPED and epoch >= 1
+    sub.text_input(key="sub_proj").input("8")  # typed and clicked at once: the click sees the bad value
     sub.button(key="sub_run_start").click().run()
     assert not sub.exception
-    assert any("proj_size" in e.value for e in sub.error)
-    assert sub.session_state["sub_run"].state is RunState.IDLE
+    assert run.trainer is trainer and run.epoch == epoch and run.state is RunState.STOPPED
+    assert len([e for e in sub.error if "proj_size" in e.value]) == 1  # one message, not two
+    assert any(f"model at epoch {epoch:,} is kept" in c.value for c in sub.caption)
+    assert not sub.button(key="sub_run_reset").disabled
+
+
+@pytest.mark.parametrize(
+    "key, text, fragment",
+    [
+        ("sub_lr", "", "Learning rate is empty"),
+        ("sub_lr", "-5", "greater than 0"),
+        ("sub_lr", "9" * 10_000, "too large"),
+        ("sub_epochs", "", "Epochs is empty"),
+        ("sub_epochs", "0", "at least 1"),
+        ("sub_epochs", "999999999", "at most 1,000,000"),
+        ("sub_epochs", "9" * 10_000, "far too large"),
+        ("sub_hidden", "abc", "whole number"),
+        ("sub_seed", "-1", "at least 0"),
+    ],
+    ids=lambda v: v[:12] + "…" if isinstance(v, str) and len(v) > 12 else None,
+)
+def test_subtraction_bad_numbers_are_refused_and_say_what_is_used(sub, key, text, fragment):
+    run = sub.session_state["sub_run"]
+    lr, target = run.lr, run.target
+    sub.text_input(key=key).input(text).run()
+    assert not sub.exception
+    messages = [e.value for e in sub.error]
+    assert any(fragment in m for m in messages), messages
+    assert all(len(m) < 400 for m in messages)  # a 10,000-digit number is not echoed whole
+    assert run.lr == lr and run.target == target  # nothing applied silently
+    assert sub.button(key="sub_run_start").disabled
+    if key in ("sub_lr", "sub_epochs"):
+        assert any("Still using" in m for m in messages)
+
+
+def test_epochs_below_the_current_epoch_end_the_run_there(toy):
+    toy.text_input(key="toy_epochs").input("100000").run()
+    toy.button(key="toy_run_start").click().run()
+    run = toy.session_state["toy_run"]
+    toy.button(key="toy_run_pause").click().run()
+    epoch = run.epoch
+    assert epoch > 5
+    toy.text_input(key="toy_epochs").input("5").run()
+    assert run.target == epoch and run.state is RunState.FINISHED
+    assert f"epoch {epoch:,} / {epoch:,}" in toy.get("progress")[0].proto.text
+    assert any("apply to the next Start over" in i.value for i in toy.info)

@@ -46,7 +46,7 @@ def random_input(config: ModelConfig, length: int, seed: int) -> ExplorerInput:
     task = task_for(config)
     task.check_length(length)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise InputError(f"The seed must be a whole number from 0 to {2**32 - 1}, got {seed!r}. Example: 0")
+        raise InputError(f"The random seed must be a whole number from 0 to {2**32 - 1}, got {seed!r}. Example: 0")
     return task.random_input(config, length, torch.Generator().manual_seed(seed), seed)
 
 

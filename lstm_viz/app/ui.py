@@ -10,19 +10,21 @@ the reason and keeps the previous model, so nothing on the page is lost.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import streamlit as st
 import torch
 from torch import nn
 
+from lstm_viz.app.saves import SessionSaves, server_save_dir, server_saves
 from lstm_viz.app.sources import (
     MAX_RANDOM_HIDDEN,
     MAX_RANDOM_INPUT,
     MAX_RANDOM_LAYERS,
+    MODELS_DIR,
     LoadedModel,
     RandomSpec,
     SourceError,
@@ -33,14 +35,18 @@ from lstm_viz.app.sources import (
     shipped_checkpoints,
 )
 from lstm_viz.core.recording import Recording
+from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import LSTMVizModel
 
 __all__ = [
     "cached_recording",
     "current_model",
     "ensure_app_shell",
+    "keep_picker_state",
+    "number_box",
     "open_in_explorer",
     "remembered",
+    "session_saves",
     "show_input_error",
     "sidebar_model_picker",
 ]
@@ -49,25 +55,28 @@ MODEL_KEY = "lstm_viz.model"  # session: the LoadedModel in use
 ERROR_KEY = "lstm_viz.model_error"  # session: why the last choice failed
 SESSION_MODEL_KEY = "lstm_viz.session_model"  # session: a model another page handed over
 _UPLOADS_KEY = "lstm_viz.uploads"  # session: digest → LoadedModel
+SAVES_KEY = "lstm_viz.saved_models"  # session: the SessionSaves of this browser session
 SOURCES = {
     "shipped": "Shipped checkpoint",
     "random": "Random RecordingLSTM",
     "upload": "Upload a .pt file",
     "session": "Model from a training page",
+    "saved": "Saved in this session",
 }
 _RANDOM_DEFAULTS = {
-    "picker_in": 3,
-    "picker_hidden": 16,
-    "picker_layers": 1,
-    "picker_proj": 0,
-    "picker_seed": 0,
+    "picker_in": "3",
+    "picker_hidden": "16",
+    "picker_layers": "1",
+    "picker_proj": "0",
+    "picker_seed": "0",
     "picker_bidir": False,
     "picker_bias": True,
 }
 _PICKER_KEYS = (
-    "picker_source", "picker_shipped", "picker_in", "picker_hidden", "picker_layers", "picker_bidir",
-    "picker_proj", "picker_bias", "picker_seed",
+    "picker_source", "picker_shipped", "picker_saved", "picker_in", "picker_hidden", "picker_layers",
+    "picker_bidir", "picker_proj", "picker_bias", "picker_seed",
 )  # fmt: skip
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner="Loading the shipped model…", max_entries=16)
@@ -120,20 +129,43 @@ def open_in_explorer(model: LSTMVizModel, label: str) -> None:
     st.session_state["picker_source"] = "session"
 
 
-def _keep_picker_state() -> None:
-    # Widgets that are not drawn in a run lose their value; writing them back keeps the user's choices
-    # (e.g. the random model's sizes while a shipped model is shown).
+def keep_picker_state() -> None:
+    """Keep the picker's choices on pages that do not draw it (Streamlit forgets widgets that are not drawn).
+
+    Widgets that are not drawn in a run lose their value; writing them back keeps the user's choices (e.g. the
+    random model's sizes while a shipped model is shown, or all of them while a training page is open).
+    """
     for key in _PICKER_KEYS:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
 
+def session_saves() -> SessionSaves:
+    """The models this browser session saved (never another session's)."""
+    saves = st.session_state.get(SAVES_KEY)
+    if not isinstance(saves, SessionSaves):
+        saves = st.session_state[SAVES_KEY] = SessionSaves()
+    return saves
+
+
+def _server_files() -> dict[str, Path]:
+    """Label → file of every checkpoint on the server: the shipped ones, then what the operator lets visitors save
+    (``LSTM_VIZ_SAVE_DIR``; off by default)."""
+    files = {p.name: p for p in shipped_checkpoints()}
+    save_dir = server_save_dir()
+    if save_dir is not None and save_dir.is_dir() and save_dir.resolve() != MODELS_DIR.resolve():
+        files.update({f"{save_dir.name}/{p.name}": p for p in server_saves(save_dir)})
+    return files
+
+
 def sidebar_model_picker() -> None:
     """The model source picker; call it inside ``with st.sidebar:``. Stores the choice for :func:`current_model`."""
-    _keep_picker_state()
+    keep_picker_state()
     st.subheader("Model")
-    files = shipped_checkpoints()
+    files = _server_files()
     options = [k for k in SOURCES if k != "session" or SESSION_MODEL_KEY in st.session_state]
+    if not session_saves().models:
+        options.remove("saved")
     if not files:
         options.remove("shipped")
     if st.session_state.get("picker_source") not in options:
@@ -160,23 +192,34 @@ def sidebar_model_picker() -> None:
         st.caption(f"Checkpoint metrics: {shown}")
 
 
-def _choose(source: str, files: list[Path]) -> LoadedModel | None:
+def _choose(source: str, files: dict[str, Path]) -> LoadedModel | None:
     if source == "shipped":
-        by_name = {p.name: p for p in files}
-        name = st.selectbox("Checkpoint in models/", list(by_name), key="picker_shipped")
-        return _shipped_model(by_name[name]) if name else None
+        label = "Checkpoint on this server" if any("/" in name for name in files) else "Checkpoint in models/"
+        name = st.selectbox(label, list(files), key="picker_shipped")
+        return _shipped_model(files[name]) if name else None
     if source == "random":
         for key, default in _RANDOM_DEFAULTS.items():  # defaults via session state: no widget/state conflict
             st.session_state.setdefault(key, default)
         c1, c2 = st.columns(2)
-        input_size = c1.number_input("input size", 1, MAX_RANDOM_INPUT, key="picker_in")
-        hidden = c2.number_input("hidden size", 1, MAX_RANDOM_HIDDEN, key="picker_hidden")
-        layers = c1.number_input("layers", 1, MAX_RANDOM_LAYERS, key="picker_layers")
-        proj = c2.number_input("proj_size (0 = none)", 0, MAX_RANDOM_HIDDEN - 1, key="picker_proj")
-        seed = c1.number_input("seed", 0, 2**31 - 1, key="picker_seed")
+        sizes = {
+            "input size": (c1, "picker_in", 1, MAX_RANDOM_INPUT),
+            "hidden size": (c2, "picker_hidden", 1, MAX_RANDOM_HIDDEN),
+            "layers": (c1, "picker_layers", 1, MAX_RANDOM_LAYERS),
+            "proj_size (0 = none)": (c2, "picker_proj", 0, MAX_RANDOM_HIDDEN - 1),
+            "random seed": (c1, "picker_seed", 0, 2**31 - 1),
+        }
+        values = {}
+        for label, (col, key, low, high) in sizes.items():
+            values[key] = col.text_input(label, key=key, help=f"a whole number from {low:,} to {high:,}")
         bidir = c2.toggle("bidirectional", key="picker_bidir")
         bias = c2.toggle("bias", key="picker_bias")
-        spec = RandomSpec(int(input_size), int(hidden), int(layers), bool(bidir), int(proj), bool(bias), int(seed))
+        try:
+            n = {key: parse_int(values[key], name=label, minimum=low, maximum=high)
+                 for label, (_, key, low, high) in sizes.items()}  # fmt: skip
+        except InputError as err:
+            raise SourceError(str(err)) from None
+        spec = RandomSpec(n["picker_in"], n["picker_hidden"], n["picker_layers"], bool(bidir), n["picker_proj"],
+                          bool(bias), n["picker_seed"])  # fmt: skip
         return _random(spec)
     if source == "upload":
         file = st.file_uploader(
@@ -188,16 +231,24 @@ def _choose(source: str, files: list[Path]) -> LoadedModel | None:
         if file is None:
             st.caption("No file yet: still showing the previous model.")
             return None
-        data = file.getvalue()
-        digest = hashlib.sha256(data).hexdigest()
-        uploads = st.session_state.setdefault(_UPLOADS_KEY, {})
-        if digest not in uploads:
-            uploads.clear()  # keep one upload per session
-            uploads[digest] = load_upload(data, file.name)
-        return uploads[digest]
+        return _from_bytes(file.getvalue(), file.name)
     if source == "session":
         return st.session_state.get(SESSION_MODEL_KEY)
+    if source == "saved":
+        saves = session_saves()
+        name = st.selectbox("Saved in this session (only you see these)", saves.names()[::-1], key="picker_saved")
+        saved = saves.get(name) if name else None
+        return None if saved is None else _from_bytes(saved.data, saved.name)
     return None
+
+
+def _from_bytes(data: bytes, name: str) -> LoadedModel:
+    digest = hashlib.sha256(data).hexdigest()
+    uploads = st.session_state.setdefault(_UPLOADS_KEY, {})
+    if digest not in uploads:
+        uploads.clear()  # keep one upload per session
+        uploads[digest] = load_upload(data, name)
+    return uploads[digest]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -210,6 +261,35 @@ def cached_recording(loaded: LoadedModel, x: torch.Tensor) -> Recording:
     """``loaded.model.record(x)``, cached per (model, input) for the session's reruns; tensors on the CPU."""
     array = x.detach().to("cpu", torch.float32).contiguous().numpy()
     return _record(loaded.key, array, loaded.model)
+
+
+def number_box(
+    label: str,
+    key: str,
+    parse: Callable[[str], T],
+    *,
+    container: Any = None,
+    keeps: str | None = None,
+    help: str | None = None,
+    on_change: Callable[..., None] | None = None,
+    args: tuple = (),
+    width: int | str = "stretch",
+) -> T | None:
+    """A text box for one number, read by ``parse`` (an ``lstm_viz.parsing`` reader raising ``InputError``).
+
+    Unlike ``st.number_input`` nothing is ever applied silently: an empty box, letters or an out-of-range value
+    show the parser's message right under the box — plus ``keeps`` ("Still using 0.001.") — and return None, so
+    the caller keeps what it had. Put the box's default in ``st.session_state[key]`` (e.g. with :func:`remembered`)
+    before calling.
+    """
+    where = container if container is not None else st
+    text = where.text_input(label, key=key, help=help, on_change=on_change or "rerun", args=args or None,
+                            width=width)  # fmt: skip
+    try:
+        return parse(text)
+    except InputError as err:
+        where.error(f"{err}{' ' + keeps if keeps else ''}", icon=":material/warning:")
+        return None
 
 
 def show_input_error(err: Exception, what: str = "input") -> None:

@@ -1,6 +1,6 @@
 """Figures of one cell step: ``weight_ih`` split into its four gate blocks, and RNNCell unrolled vs nn.RNN.
 
-Pure functions returning Plotly figures (seed 003's two pictures of what a cell is).
+Pure functions returning Plotly figures (post 3's two pictures of what a cell is).
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ import plotly.graph_objects as go
 
 from lstm_viz.core.recording import STORAGE_ORDER
 from lstm_viz.core.reference import PARITY_TOLERANCE, RnnUnroll
+from lstm_viz.viz.budget import bin_time
 from lstm_viz.viz.palette import GATE_COLORS
 
-__all__ = ["rnn_unroll_figure", "weight_split_figure"]
+__all__ = ["MAX_BARS", "rnn_unroll_figure", "weight_split_figure"]
+
+MAX_BARS = 60  # bars of the RNNCell-vs-RNN figure before steps are binned
 
 
 def weight_split_figure(
@@ -70,27 +73,46 @@ def weight_split_figure(
     return fig
 
 
-def rnn_unroll_figure(run: RnnUnroll) -> go.Figure:
-    """Per step: the largest |RNNCell − RNN| difference (bars, log axis) against the dtype's rounding tolerance."""
-    steps = np.arange(run.h_cell.shape[0])
+def rnn_unroll_figure(run: RnnUnroll, max_bars: int = MAX_BARS) -> go.Figure:
+    """Per step: the largest |RNNCell − RNN| difference (bars, log axis) against the dtype's rounding tolerance.
+
+    Past ``max_bars`` steps the bars are bins of consecutive steps, each the largest difference in its bin (the
+    worst case is what the check is about), without value labels; the subtitle says so. A browser draws 1,000
+    labelled bars in tens of seconds; 60 bins in a blink.
+    """
     diff = run.step_diff
+    steps = len(diff)
     tol = PARITY_TOLERANCE.get(run.dtype, 1e-3)
-    shown = np.where(diff > 0, diff, np.nan)
+    bins = bin_time(steps, max_bars)
+    if bins.binned:
+        shown_diff = np.maximum.reduceat(diff, bins.start)
+        x = bins.centers()
+        hover = [f"t {a}–{b - 1}" for a, b in zip(bins.start, bins.stop, strict=True)]
+        note = f"{steps} steps in {len(bins)} bins of {bins.size}: each bar is the largest difference in its bin"
+    else:
+        shown_diff, x, hover, note = diff, np.arange(steps), [f"t = {t}" for t in range(steps)], ""
+    shown = np.where(shown_diff > 0, shown_diff, np.nan)
+    labels = None if bins.binned else ["exactly 0" if d == 0 else f"{d:.1e}" for d in shown_diff]
     fig = go.Figure(
         go.Bar(
-            x=steps, y=shown, name="max |RNNCell − RNN|", marker={"color": "#1f77b4"},
-            text=["exactly 0" if d == 0 else f"{d:.1e}" for d in diff], textposition="outside",
-            hovertemplate="t = %{x}<br>max |Δ| = %{y:.2e}<extra></extra>",
+            x=x, y=shown, name="max |RNNCell − RNN|", marker={"color": "#1f77b4"}, customdata=hover,
+            text=labels, textposition="outside" if labels else None,
+            hovertemplate="%{customdata}<br>max |Δ| = %{y:.2e}<extra></extra>",
         )
     )  # fmt: skip
     fig.add_hline(y=tol, line={"color": "#d62728", "dash": "dash"}, annotation_text=f"{run.dtype} rounding: {tol:g}")
     positive = diff[diff > 0]
     low = np.log10(min(positive.min(), tol)) - 1 if positive.size else np.log10(tol) - 3
+    zeros = int((diff == 0).sum())
+    if not note and zeros == steps:
+        note = "every step exactly equal: no bars (a log axis has no 0)"
+    elif not note and zeros:
+        note = f"{zeros} of {steps} steps exactly equal (no bar: a log axis has no 0)"
     fig.update_layout(
-        title={"text": f"max |RNNCell − RNN| per step ({run.dtype})"},
-        xaxis={"title": {"text": "time step t"}, "dtick": 1},
+        title={"text": f"max |RNNCell − RNN| per step ({run.dtype})", "subtitle": {"text": note}},
+        xaxis={"title": {"text": "time step t"}, **({"dtick": 1} if steps <= 30 else {})},
         yaxis={"type": "log", "title": {"text": "max |h_t difference|"}, "exponentformat": "power",
                "range": [low, np.log10(tol) + 1]},
-        height=340, template="plotly_white", margin={"t": 60}, showlegend=False,
+        height=340, template="plotly_white", margin={"t": 80}, showlegend=False,
     )  # fmt: skip
     return fig

@@ -21,12 +21,14 @@ from lstm_viz.core import reference as ref
 from lstm_viz.core.recording import Recording
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import task_for
+from lstm_viz.tasks.posts import post
 
 __all__ = [
     "equations_section",
     "input_section",
     "parity_section",
     "recording",
+    "rnn_caption",
     "rnn_section",
     "state_section",
     "step_controls",
@@ -67,16 +69,19 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
             text = box("Sequence", example_for(config), key=f"cs_text_{config.kind}_{config.input_size}")
             return typed_input(text, config)
         c1, c2 = st.columns(2)
-        length = parse_int(c1.text_input("Length", "8", key="cs_len"), name="Length", minimum=1, maximum=5000)
-        return random_input(config, length, parse_int(c2.text_input("Seed", "0", key="cs_seed"), name="Seed"))
+        length = parse_int(c1.text_input("Length", "8", key="cs_len", help="time steps, 1 to 5,000"), name="Length",
+                           minimum=1, maximum=5000)  # fmt: skip
+        seed = parse_int(c2.text_input("Random seed", "0", key="cs_seed", help="0 to 2,147,483,647"),
+                         name="Random seed", minimum=0, maximum=2**31 - 1)  # fmt: skip
+        return random_input(config, length, seed)
     except InputError as err:
         show_input_error(err)
         return None
 
 
 def state_section() -> int | None:
-    """Zeros (nn.LSTM's default) or seed 003's random h0, c0 ~ N(0, 1); returns the seed of the random state."""
-    names = {"zeros": "h0 = c0 = 0 (default)", "random": "random h0, c0 ~ N(0, 1), as seed 003"}
+    """Zeros (nn.LSTM's default) or post 3's random h0, c0 ~ N(0, 1); returns the random seed of that state."""
+    names = {"zeros": "h0 = c0 = 0 (default)", "random": "random h0, c0 ~ N(0, 1), as in post 3"}
     choice = st.segmented_control("Initial state", list(names), default="zeros", format_func=names.get,
                                   key="cs_state", required=True)  # fmt: skip
     return None if choice == "zeros" else 0
@@ -96,7 +101,7 @@ def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state
     par = _parity(f"{loaded.key}:{inp.key()}", x, state_seed, lstm)
     verdict = "matches" if par.ok else "DIFFERS FROM"
     badge(f"RecordingLSTM {verdict} torch.nn.LSTM · max |Δ| = {par.max_diff:.1e} ({par.dtype})", par.ok)
-    with st.expander("Parity check: output, h_n, c_n vs torch.nn.LSTM (seed 003's torch.allclose, live)"):
+    with st.expander("Parity check: output, h_n, c_n vs torch.nn.LSTM (post 3's torch.allclose, live)"):
         table = pd.DataFrame(par.rows).T.rename(index={"recording": "recorded gates → c, h", "loop": "per-step loop"})
         table["torch.allclose"] = [par.allclose[k] for k in par.rows]
         st.dataframe(table.style.format({k: "{:.2e}" for k in ("output", "h_n", "c_n")}), width="stretch")
@@ -136,10 +141,13 @@ def equations_section(step: ref.CellStep, unit: int) -> None:
 
 def weights_section(lstm: nn.LSTM, step: ref.CellStep, unit: int) -> None:
     """The weight_ih (or weight_hh) heatmap split into the four gate blocks, and every unit's numbers at t."""
-    st.subheader("Where the numbers come from: weight_ih = [W_ii | W_if | W_ig | W_io]")
+    header = st.empty()  # the title names the matrix picked below
     names = {"ih": "weight_ih (input)", "hh": "weight_hh (recurrent)"}
     which = st.segmented_control("Matrix", list(names), default="ih", format_func=names.get, key="cs_which",
-                                 required=True)  # fmt: skip
+                                 required=True) or "ih"  # fmt: skip
+    side = "i" if which == "ih" else "h"
+    blocks = " | ".join(f"W_{side}{g}" for g in "ifgo")
+    header.subheader(f"Where the numbers come from: weight_{which} = [{blocks}]")
     split = ref.split_weights(lstm, step.layer, step.direction)
     st.plotly_chart(cf.weight_split_figure(split, which, unit), width="stretch", key="cs_split")
     H, cols = split["W_ii"].shape[0], split[f"W_{which[0]}i"].shape[1]
@@ -149,28 +157,42 @@ def weights_section(lstm: nn.LSTM, step: ref.CellStep, unit: int) -> None:
 
 
 def rnn_section() -> None:
-    """Seed 003's RNNCell(10, 20) stepped by hand vs nn.RNN unrolled, sizes and dtype editable."""
-    st.header("RNNCell vs RNN (seed 003)")
-    st.markdown("`RNNCell` is one step; `RNN` is the same cell unrolled over time. Same weights, same input:")
+    """Post 3's RNNCell(10, 20) stepped by hand vs nn.RNN unrolled, sizes and dtype editable."""
+    st.header("RNNCell vs RNN")
+    st.markdown(f"From **{post(3)}**. `RNNCell` is one step; `RNN` is the same cell unrolled over time. Same "
+                "weights, same input:")  # fmt: skip
     r = st.columns(6)
     labels, defaults = ("input_size", "hidden_size", "batch", "steps"), ("10", "20", "3", "6")
     tops = (256, 256, 64, 1000)
     try:
-        sizes = [parse_int(col.text_input(lab, val, key=f"cs_rnn_{lab}"), name=lab, minimum=1, maximum=top)
+        sizes = [parse_int(col.text_input(lab, val, key=f"cs_rnn_{lab}", help=f"1 to {top:,}"), name=lab, minimum=1,
+                           maximum=top)
                  for col, lab, val, top in zip(r, labels, defaults, tops, strict=False)]  # fmt: skip
-        seed = parse_int(r[4].text_input("seed", "0", key="cs_rnn_seed"), name="seed", maximum=2**31 - 1)
+        seed = parse_int(r[4].text_input("random seed", "0", key="cs_rnn_seed", help="0 to 2,147,483,647"),
+                         name="random seed", minimum=0, maximum=2**31 - 1)  # fmt: skip
         dtype = r[5].selectbox("dtype", ["float32", "float64"], key="cs_rnn_dtype")
         run = ref.rnncell_vs_rnn(*sizes, seed=seed, dtype=getattr(torch, dtype))
     except InputError as err:
-        show_input_error(err, "size")
+        show_input_error(err, "setting")
         return
     badge(f"RNNCell step by step = nn.RNN unrolled, up to {run.dtype} rounding: max |Δ| = {run.max_diff:.1e}", run.ok)
-    st.caption(f"torch.allclose (rtol 1e-5, atol 1e-8) says {run.allclose}: the fused RNN adds in another order, "
-               "so float32 results differ in the last bits, which fails a relative test where h ≈ 0; in float64 "
-               "they agree to ~1e-16.")  # fmt: skip
+    st.caption(rnn_caption(run))
     T = run.h_cell.shape[0]
     shown = st.slider("Step shown", 0, T - 1, min(2, T - 1), key="cs_rnn_t") if T > 1 else 0
     st.latex(latex.rnn_step_latex(run, t=shown))
     left, right = st.columns([1, 1.3])
     left.dataframe(pd.DataFrame(ref.rnn_table(run)), hide_index=True, width="stretch", key="cs_rnn_table")
     right.plotly_chart(cf.rnn_unroll_figure(run), width="stretch", key="cs_rnn_fig")
+
+
+def rnn_caption(run: ref.RnnUnroll) -> str:
+    """What ``torch.allclose`` said about this run, and why — only the failure that actually happened."""
+    said = f"torch.allclose (rtol 1e-5, atol 1e-8) says **{run.allclose}**"
+    if run.allclose:
+        if run.max_diff == 0:
+            return f"{said}: the two agree exactly, bit for bit, in {run.dtype}."
+        return (f"{said}: the fused RNN adds in another order, so the results differ in the last bits "
+                f"(max |Δ| = {run.max_diff:.1e}), well within {run.dtype} rounding.")  # fmt: skip
+    return (f"{said}: the fused RNN adds in another order, so {run.dtype} results differ in the last bits, which "
+            "fails a relative test where h ≈ 0 (the badge compares with the dtype's rounding instead)"
+            + ("; in float64 they agree to ~1e-16." if run.dtype == "float32" else "."))  # fmt: skip

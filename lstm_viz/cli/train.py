@@ -30,13 +30,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, help="checkpoint file to write (atomically), e.g. models/x.pt")
     train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's)")
     train.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
-    train.add_argument("--seed", type=int, default=0, help="seed for the init and the shuffling (default 0)")
+    train.add_argument("--seed", type=int, default=0, help="random seed for the init and the shuffling (default 0)")
     train.add_argument("--preset", choices=("fast", "seed"), default="fast",
-                       help="'seed' = the post's recipe as written; 'fast' (default) = quicker settings")  # fmt: skip
+                       help="'seed' = the post's recipe as written (e.g. post 4's Adam lr 0.01, batch 128, 100 "
+                            "epochs; the value keeps its old name for scripts); 'fast' (default) = quicker settings")
     train.add_argument("--batch-size", help="batch size, or 'full' for the whole training set")
     sources = sorted({s for task in registered() for s in task.data_sources})
     train.add_argument("--data", choices=sources, default="seed",
-                       help="subtraction: 'seed' (the post's borrow pairs) or 'all' (0 ≤ b ≤ a ≤ 255)")  # fmt: skip
+                       help="subtraction: 'seed' (post 4's 10,000 borrow pairs, as the post made them) or 'all' "
+                            "(0 ≤ b ≤ a ≤ 255)")  # fmt: skip
     train.add_argument("--proj-size", type=int, default=0, help="LSTMP projection size (subtraction, regressor)")
     train.add_argument("--hidden-size", type=int, help="hidden units (subtraction default 32)")
     train.add_argument("--num-layers", type=int, default=1, help="stacked layers (default 1)")

@@ -23,8 +23,9 @@ from lstm_viz.core.recording import Recording
 from lstm_viz.explorer import export
 from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
-from lstm_viz.parsing import MAX_STEPS, InputError
+from lstm_viz.parsing import MAX_STEPS, InputError, parse_int
 from lstm_viz.tasks import task_for
+from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.gates import conveyor_belt, gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
@@ -45,6 +46,11 @@ __all__ = [
 ]
 
 _MODES = {"type": "Type it", "random": "Random sequence", "csv": "CSV file"}
+TENSOR_NOTE = (
+    "The `tensor` column: f, i, o the forget, input and output gates, g the candidate, c the cell state, h the "
+    "hidden state (the output), and m = o·tanh(c), the output *before* the projection of an LSTMP (h = W_hr·m has "
+    "proj_size units); without a projection m equals h. t counts from 0."
+)
 
 
 def chart(fig, key: str) -> None:
@@ -63,12 +69,15 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
         if mode == "random":
             c1, c2 = st.columns(2)
             fixed = task.fixed_steps
-            length = c1.number_input(
-                "length (time steps)", 1, MAX_STEPS, task.default_random_length, key=f"explorer_len_{task.kind}",
-                disabled=fixed is not None, help=f"this model's inputs always have {fixed} steps" if fixed else None,
+            length_text = c1.text_input(
+                "length (time steps)", str(task.default_random_length), key=f"explorer_len_{task.kind}",
+                disabled=fixed is not None,
+                help=f"this model's inputs always have {fixed} steps" if fixed else f"1 to {MAX_STEPS:,}",
             )  # fmt: skip
-            seed = c2.number_input("seed", 0, 2**31 - 1, 0, key="explorer_seed")
-            inp = random_input(config, int(length), int(seed))
+            seed_text = c2.text_input("random seed", "0", key="explorer_seed", help="0 to 2,147,483,647")
+            length = parse_int(length_text, name="The length", minimum=1, maximum=MAX_STEPS)
+            seed = parse_int(seed_text, name="The random seed", minimum=0, maximum=2**31 - 1)
+            inp = random_input(config, length, seed)
         elif mode == "csv":
             file = st.file_uploader(
                 f"One row per time step, {config.input_size} column(s); an optional header names them",
@@ -84,7 +93,7 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
         show_input_error(err)
         last = _last_good(loaded)
         if last is not None:
-            st.caption(f"Still showing the last valid input: `{last.text}`")
+            st.caption(f"Still showing the last valid input: `{_short(last.text)}`")
         return last
     st.session_state[_good_key(loaded)] = inp
     table = task.input_table(inp)
@@ -105,6 +114,11 @@ def _typed(loaded: LoadedModel) -> ExplorerInput:
     else:
         text = st.text_input(label, example, key=key)
     return typed_input(text, config)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """An input as a page repeats it: at most ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _good_key(loaded: LoadedModel) -> str:
@@ -196,7 +210,7 @@ def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput
         return
     rec_b = cached_recording(loaded, inp_b.x)
     div = first_divergence(rec_a, rec_b)
-    st.markdown(f"**A** = `{inp.text}` · **B** = `{inp_b.text}` — {div.sentence}")
+    st.markdown(f"**A** = `{_short(inp.text)}` · **B** = `{_short(inp_b.text)}` — {div.sentence}")
     layer, direction = panel
     fig = difference_heatmaps(rec_a, rec_b, layer, direction, feature_names=inp.feature_names)
     chart(fig, "explorer_two_inputs")
@@ -217,8 +231,10 @@ def saturation_section(loaded: LoadedModel, rec: Recording) -> None:
 def equations_section(loaded: LoadedModel, rec: Recording) -> None:
     """The one-unit model's equations with each step's numbers substituted."""
     steps = worked_steps(loaded.model, rec)
+    st.caption("t counts from 0, as in the heatmaps (t = 0 is the post's day 1); before t = 0 the state is "
+               "h_{-1} = c_{-1} = 0.")  # fmt: skip
     for step in steps[:32]:
-        st.markdown(f"**Step {step.step}** — going in: ${step.header}$")
+        st.markdown(f"**t = {step.step}** — going in: ${step.header}$")
         st.latex(step.latex())
     if len(steps) > 32:
         st.caption(f"The first 32 of {len(steps)} steps are shown.")
@@ -227,7 +243,7 @@ def equations_section(loaded: LoadedModel, rec: Recording) -> None:
 def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], loaded: LoadedModel) -> None:
     """View 7: the recording as CSV / Parquet and every figure as standalone HTML (built when clicked)."""
     stem = "recording"
-    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {_rows(rec):,} rows.")
+    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {_rows(rec):,} rows. {TENSOR_NOTE}")
     c1, c2 = st.columns(2)
     c1.download_button(
         "Recording as CSV", functools.partial(export.recording_csv, rec), f"{stem}.csv", "text/csv",
@@ -259,7 +275,7 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
 def _html(build, title: str) -> bytes:
     fig = build()
     if fig is None:
-        return b"<html><body>This model has no answer figure (a bare LSTM has no task).</body></html>"
+        return b"<html><body>This model has no answer figure (a bare recurrent model has no task).</body></html>"
     return export.figure_html(fig, title)
 
 
@@ -272,8 +288,8 @@ def gru_notice(loaded: LoadedModel, inp: ExplorerInput) -> None:
     """A GRU cannot be recorded as f, i, g, o, c, h: say why, and still show its answer."""
     st.warning(
         "This is a GRU: it has one update gate instead of forget + input gates and one state instead of c and h "
-        "(seed 004's closing note), so there is no f, i, g, o, c to record. Its answer is below; pick an LSTM "
-        "model in the sidebar to see the gates.",
+        f"(the closing note of {post(4)}), so there is no f, i, g, o, c to record and no gate heatmaps. What it "
+        "answers for the input above is shown below; pick an LSTM model in the sidebar to see the gates.",
         icon=":material/info:",
     )
     answer_section(loaded, inp, None)

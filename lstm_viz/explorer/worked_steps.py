@@ -75,7 +75,7 @@ def _n(v: float) -> str:
 class WorkedStep:
     """One step: what goes in (x, h, c), then per quantity its equation and the same with numbers."""
 
-    step: int  # 1-based, as the post's days
+    step: int  # t, from 0 as on every page (t = 0 is the post's day 1)
     header: str  # LaTeX: x_s, h_{s-1}, c_{s-1}
     rows: tuple[tuple[str, str, str], ...]  # (left side, symbolic right side, numeric right side)
 
@@ -89,15 +89,15 @@ class WorkedStep:
 
 
 def worked_steps(model: nn.Module, rec: Recording, batch: int = 0) -> list[WorkedStep]:
-    """For each step (numbered from 1, as the post's days): x, h and c going in, the four gates with their
-    numbers substituted, then c and h."""
+    """For each step t = 0, 1, … (as on every page; t = 0 is the post's day 1): x, h and c going in, the four gates
+    with their numbers substituted, then c and h. The state before t = 0 is written h_{-1} = c_{-1} = 0."""
     weights = gate_weights(model)
     x = to_numpy(rec.x[batch, :, 0]).astype(float)
     values = {q: to_numpy(getattr(rec, q)[0, 0, batch, :, 0]).astype(float) for q in "figoch"}
     steps = []
     h_prev, c_prev = 0.0, 0.0
     for t in range(rec.seq_len):
-        s, p = t + 1, t  # h_0 = c_0 = 0 before the first step
+        s, p = t, t - 1  # h_{-1} = c_{-1} = 0 before the first step
         header = rf"x_{{{s}}} = {x[t]:.4f},\quad h_{{{p}}} = {h_prev:.4f},\quad c_{{{p}}} = {c_prev:.4f}"
         rows = []
         for q, (fn, _, words) in _GATES.items():

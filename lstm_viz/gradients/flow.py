@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lstm_viz.core.device import pick_device, torch_threads
-from lstm_viz.parsing import InputError, parse_float, parse_int
+from lstm_viz.parsing import InputError, parse_float, parse_int, quote
 
 __all__ = [
     "KINDS",
@@ -114,15 +114,20 @@ def parse_settings(
     ``forget_bias`` may be a number (``"1"``, ``"0"``, ``"-2.5"``) or ``"default"`` (PyTorch's init).
     """
     bias_text = str(forget_bias).strip().lower()
-    if bias_text in ("default", "pytorch", "none", ""):
+    if not bias_text:  # never silently "default": say what the box needs
+        raise InputError(
+            "LSTM forget-gate bias is empty; type a number between -20 and 20, or 'default' for PyTorch's own "
+            "initialisation. Example: 1"
+        )
+    if bias_text in ("default", "pytorch", "none"):
         bias: float | None = None
     else:
         try:
             bias = parse_float(bias_text, name="Forget-gate bias", minimum=-20, maximum=20)
         except InputError:
             raise InputError(
-                f"Forget-gate bias must be a number between -20 and 20, or 'default' for PyTorch's own "
-                f"initialisation; got {str(forget_bias).strip()!r}. Example: 1"
+                f"LSTM forget-gate bias must be a number between -20 and 20, or 'default' for PyTorch's own "
+                f"initialisation; got {quote(str(forget_bias).strip())}. Example: 1"
             ) from None
     return FlowSettings(
         length=parse_int(length, name="Sequence length", minimum=2, maximum=MAX_LENGTH),
@@ -130,7 +135,7 @@ def parse_settings(
         input_size=parse_int(input_size, name="Input size", minimum=1, maximum=MAX_INPUT),
         forget_bias=bias,
         weights=weights,
-        seed=parse_int(seed, name="Seed", minimum=0, maximum=2**31 - 1),
+        seed=parse_int(seed, name="Random seed", minimum=0, maximum=2**31 - 1),
         train_steps=parse_int(train_steps, name="Training steps", minimum=1, maximum=MAX_TRAIN_STEPS),
         train_length=parse_int(train_length, name="Training length", minimum=2, maximum=MAX_TRAIN_LENGTH),
     )

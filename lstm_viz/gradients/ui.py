@@ -43,9 +43,10 @@ def settings_section() -> gr.FlowSettings | None:
         c[0].text_input("Sequence length", "200", key="gf_length", help=f"2 to {gr.MAX_LENGTH} steps"),
         c[1].text_input("Hidden size", "32", key="gf_hidden", help=f"1 to {gr.MAX_HIDDEN}, the same for all three"),
         c[2].text_input("Input size", "4", key="gf_input", help=f"features per step, 1 to {gr.MAX_INPUT}"),
-        c[3].text_input("LSTM forget-gate bias", "1", key="gf_fbias", help="e.g. 0, 1 or 3; 'default' = PyTorch's"),
+        c[3].text_input("LSTM forget-gate bias", "1", key="gf_fbias",
+                        help="-20 to 20, e.g. 0, 1 or 3; 'default' = PyTorch's own initialisation"),
     )
-    seed = c[4].text_input("Seed", "0", key="gf_seed")
+    seed = c[4].text_input("Random seed", "0", key="gf_seed", help="0 to 2,147,483,647: the weights and the input")
     weights = st.radio("Weights", list(_WEIGHTS), horizontal=True, key="gf_weights", format_func=_WEIGHTS.get)
     train = ("400", "10")
     if weights == "trained":
@@ -60,9 +61,21 @@ def settings_section() -> gr.FlowSettings | None:
         settings = st.session_state.get(_LAST_GOOD)
         note = "\n\nStill showing the last valid settings below." if settings else ""
         st.error(f"{err}{note}", icon=":material/warning:")
+        if settings is not None:
+            st.caption(used(settings))
         return settings
     st.session_state[_LAST_GOOD] = settings
+    st.caption(used(settings))
     return settings
+
+
+def used(settings: gr.FlowSettings) -> str:
+    """What the figures below were computed with, every setting spelled out."""
+    bias = "PyTorch's default init" if settings.forget_bias is None else f"{settings.forget_bias:g}"
+    trained = (f"trained {settings.train_steps} Adam steps on {settings.train_length}-step sequences"
+               if settings.weights == "trained" else "random weights")  # fmt: skip
+    return (f"In use: {settings.length} steps · hidden size {settings.hidden_size} · input size "
+            f"{settings.input_size} · LSTM forget-gate bias {bias} · random seed {settings.seed} · {trained}")
 
 
 def compute(settings: gr.FlowSettings) -> gr.FlowResult:

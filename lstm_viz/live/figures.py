@@ -1,4 +1,4 @@
-"""Plotly figures of a training run: the seed's TensorBoard panels, loss/accuracy, errors, live gates, saturation.
+"""Plotly figures of a training run: post 0's TensorBoard panels, loss/accuracy, errors, live gates, saturation.
 
 Every builder is a pure function of a metric history (a list of per-epoch dicts as ``Trainer.history`` holds, or a
 DataFrame), a list of probes (per-chunk measurements taken by ``lstm_viz.live.LiveRun``) or a ``Recording``, and
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 COMPANY_NAMES = ("Company A", "Company B")
-COMPANY_INPUTS = ((0.0, 0.5, 0.25, 1.0), (1.0, 0.5, 0.25, 1.0))  # seed 000's two sequences; targets 0 and 1
+COMPANY_INPUTS = ((0.0, 0.5, 0.25, 1.0), (1.0, 0.5, 0.25, 1.0))  # post 0's two sequences; targets 0 and 1
 _TITLES = {
     "f": "f · forget",
     "i": "i · input",
@@ -122,6 +122,9 @@ def _same_array(old: Any, new: Any) -> bool:
 
 
 def _empty_note(fig: go.Figure, text: str) -> go.Figure:
+    """No data yet: say so in the middle and hide the axes (empty axes would show ranges nothing measured)."""
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
     fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=14))
     return fig
 
@@ -130,7 +133,7 @@ def _empty_note(fig: go.Figure, text: str) -> go.Figure:
 def toy_panels_figure(
     history: Sequence[Mapping[str, Any]] | pd.DataFrame, height: int = 300, into: go.Figure | None = None
 ) -> go.Figure:
-    """Seed 000's TensorBoard panels side by side: ``train_loss``, ``out_0`` (Company A, target 0), ``out_1`` (B, 1).
+    """Post 0's TensorBoard panels side by side: ``train_loss``, ``out_0`` (Company A, target 0), ``out_1`` (B, 1).
 
     The history needs ``epoch``, ``loss`` and ``out_0``/``out_1`` (the predictions for A and B at that epoch).
     """
@@ -175,8 +178,10 @@ def toy_panels_figure(
             fig.add_hline(y=target, line=dict(color="#888888", dash="dash", width=1), row=1, col=col)
         fig.update_xaxes(title_text="epoch", row=1, col=col)
     fig.update_yaxes(type="log", row=1, col=1, exponentformat="power")
+    if not len(epochs):
+        _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
-        title=dict(text="Training curves (as the seed's TensorBoard)", subtitle=dict(text=subtitle)),
+        title=dict(text="Training curves (as post 0's TensorBoard)", subtitle=dict(text=subtitle)),
         height=height,
         margin=dict(t=90, b=40, l=50, r=20),
         uirevision="toy-panels",  # keep the user's zoom while the curves grow
@@ -232,6 +237,8 @@ def loss_accuracy_figure(
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(title_text="epoch")
+    if not len(epochs):
+        _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
         title=dict(text="Loss and accuracy", subtitle=dict(text=subtitle)),
         height=height,
@@ -246,7 +253,7 @@ def loss_accuracy_figure(
 def absolute_error_figure(
     truth: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray, into: go.Figure | None = None
 ) -> go.Figure:
-    """Seed 004's plot: the absolute error |prediction − truth| per test sample, with the RMSE in the title."""
+    """Post 4's plot: the absolute error |prediction − truth| per test sample, with the RMSE in the title."""
     truth = np.asarray(truth, dtype=float).reshape(-1)
     predicted = np.asarray(predicted, dtype=float).reshape(-1)
     if truth.shape != predicted.shape:
@@ -293,13 +300,13 @@ def toy_gate_figure(
 ) -> go.Figure:
     """f, i, g, o, c, h of unit 0 over the days, one small panel each, one line per sequence (Company A and B).
 
-    ``rec`` is a recording of a one-layer model on a batch of sequences (seed 000: A and B, four days each).
+    ``rec`` is a recording of a one-layer model on a batch of sequences (post 0: A and B, four days each).
     Gates share the 0..1 axis, g and h −1..1; the last day's h is the prediction, compared with its target.
     """
     batch, steps = rec.batch_size, rec.seq_len
     if len(names) < batch:
         names = [*names, *(f"sequence {b}" for b in range(len(names), batch))]
-    days = np.arange(1, steps + 1)
+    days = np.arange(steps)  # t = 0 … 3, as on every page (t = 0 is day 1)
     x = rec.x.detach().float().cpu().numpy()  # (batch, T, input)
     values = {q: getattr(rec, q)[0, 0, :, :, 0].detach().float().cpu().numpy() for q in DISPLAY_ORDER}  # (B, T)
     data = [
@@ -313,7 +320,7 @@ def toy_gate_figure(
         subtitle = " · ".join(
             f"{names[b]} → {last_h[b]:.4f} (target {targets[b]:g})" for b in range(min(batch, len(targets)))
         )
-    title = title or "Gates over the four days"
+    title = title or "Gates over the four days (t = 0 … 3)"
     if _refreshed(into, "toy-gates", data, subtitle):
         into.layout.title.text = title  # type: ignore[union-attr]
         return into  # type: ignore[return-value]
@@ -329,7 +336,7 @@ def toy_gate_figure(
                 showlegend=col == 1,
                 line=dict(color=_COMPANY_COLORS[b % 2], width=2),
                 marker=dict(size=6),
-                hovertemplate=f"{names[b]}<br>day %{{x}} · x = %{{customdata:.3g}}<br>{q} = %{{y:.4f}}<extra></extra>",
+                hovertemplate=f"{names[b]}<br>t %{{x}} · x = %{{customdata:.3g}}<br>{q} = %{{y:.4f}}<extra></extra>",
             ),
             row=1,
             col=col,
@@ -340,7 +347,7 @@ def toy_gate_figure(
             fig.update_yaxes(range=[-0.05, 1.05], row=1, col=col)
         elif q in ("g", "h"):
             fig.update_yaxes(range=[-1.05, 1.05], row=1, col=col)
-        fig.update_xaxes(tickmode="array", tickvals=days, title_text="day", row=1, col=col)
+        fig.update_xaxes(tickmode="array", tickvals=days, title_text="t", row=1, col=col)
     fig.update_layout(
         title=dict(text=title, subtitle=dict(text=subtitle)),
         height=320,
@@ -501,7 +508,7 @@ def toy_live_figures(
         x = torch.tensor(COMPANY_INPUTS, dtype=torch.float32, device=device).unsqueeze(-1)  # (2, 4, 1)
         epoch = int(history[-1]["epoch"]) if history else 0
         figures["gates"] = toy_gate_figure(
-            model.record(x), title=f"Gates over the four days, epoch {epoch:,}", into=previous.get("gates")
+            model.record(x), title=f"Gates over the four days (t = 0 … 3), epoch {epoch:,}", into=previous.get("gates")
         )
     if "weights" in parts and probes and "wlr1" in probes[-1]:
         figures["weights"] = statquest_weights_figure(probes, into=previous.get("weights"))

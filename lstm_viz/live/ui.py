@@ -8,20 +8,38 @@ run is running and trains for ``TRAIN_SHARE`` of each tick.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
-from lstm_viz.training.live import DETAIL_SECONDS, MAX_EPOCHS, TICK_SECONDS, TRAIN_SHARE, LiveRun, RunState, TrainerLike
+from lstm_viz.app.ui import number_box
+from lstm_viz.parsing import parse_float, parse_int
+from lstm_viz.training.live import (
+    DETAIL_SECONDS,
+    MAX_EPOCHS,
+    MAX_LR,
+    TICK_SECONDS,
+    TRAIN_SHARE,
+    LiveRun,
+    RunState,
+    TrainerLike,
+)
 
 __all__ = [
     "apply_settings",
+    "epochs_box",
     "live_fragment",
     "live_run",
+    "lr_box",
+    "read_epochs",
+    "read_lr",
     "run_controls",
+    "save_and_explore",
     "show_progress",
+    "try_subtraction",
 ]
 
 _STATE_ICONS = {  # Material icons: emoji fonts are missing on many headless machines
@@ -41,111 +59,170 @@ def live_run(key: str, factory: Callable[[], TrainerLike], **options: Any) -> Li
     return st.session_state[key]
 
 
-
-
 def _notice_key(run_key: str) -> str:
     return f"{run_key}__notice"
 
 
+def _say(run_key: str, text: str, kind: str = "error") -> None:
+    st.session_state[_notice_key(run_key)] = (kind, text)
+
+
 def _guarded(run_key: str, action: Callable[[], None]) -> Callable[[], None]:
-    """A button callback that turns a ValueError (bad number) into a message shown next to the controls."""
+    """A button callback that turns a ValueError (bad setting) into one message next to the controls."""
 
     def callback() -> None:
         try:
             action()
             st.session_state.pop(_notice_key(run_key), None)
         except ValueError as exc:
-            st.session_state[_notice_key(run_key)] = str(exc)
+            _say(run_key, str(exc))
 
     return callback
 
 
+def read_lr(prefix: str) -> float:
+    """The learning rate typed in ``{prefix}_lr``, or an InputError saying what is wrong with it."""
+    return parse_float(st.session_state.get(f"{prefix}_lr", ""), name="Learning rate", minimum=0.0,
+                       exclusive_minimum=True, maximum=MAX_LR)  # fmt: skip
+
+
+def read_epochs(prefix: str, key: str | None = None, name: str = "Epochs") -> int:
+    """The whole number typed in ``{prefix}_epochs`` (or ``key``), or an InputError saying what is wrong."""
+    return parse_int(st.session_state.get(key or f"{prefix}_epochs", ""), name=name, minimum=1, maximum=MAX_EPOCHS)
+
+
+def lr_box(container: Any, run: LiveRun, run_key: str, prefix: str, help: str = "Adam's; applies at once") -> None:
+    """The learning-rate box: typed text applies to the run at once; bad text is refused and says what is kept."""
+    keeps = f"Still using {run.lr:g}." if run.lr is not None else None
+    number_box("Learning rate", f"{prefix}_lr", lambda text: parse_float(text, name="Learning rate", minimum=0.0,
+               exclusive_minimum=True, maximum=MAX_LR), container=container, keeps=keeps, help=help,
+               on_change=apply_settings, args=(run_key, prefix))  # fmt: skip
+
+
+def epochs_box(container: Any, run: LiveRun, run_key: str, prefix: str, help: str = "total epochs of the run") -> None:
+    """The epochs box: typed text sets the run's target at once; bad text is refused and says what is kept."""
+    number_box("Epochs", f"{prefix}_epochs", lambda text: parse_int(text, name="Epochs", minimum=1,
+               maximum=MAX_EPOCHS), container=container, keeps=f"Still using {run.target:,}.", help=help,
+               on_change=apply_settings, args=(run_key, prefix))  # fmt: skip
+
+
 def apply_settings(run_key: str, prefix: str) -> None:
-    """Widget callback: give the session's run the learning rate and epochs now in ``{prefix}_lr`` and
-    ``{prefix}_epochs`` — at once, even mid-run (the model and optimizer state are kept)."""
+    """Widget callback: give the session's run the learning rate and epochs typed in ``{prefix}_lr`` and
+    ``{prefix}_epochs`` — at once, even mid-run (the model and optimizer state are kept).
+
+    A box whose text is not valid changes nothing (the box itself says so); a target below the epoch the model
+    has reached ends the run there, and a notice says that the typed number applies to the next Start over.
+    """
     run = st.session_state.get(run_key)
     if not isinstance(run, LiveRun):
         return
+    st.session_state.pop(_notice_key(run_key), None)
+    with contextlib.suppress(KeyError, ValueError):  # a bad box says why itself; the run keeps its rate
+        run.set_lr(read_lr(prefix))
     try:
-        run.set_lr(st.session_state[f"{prefix}_lr"])
-        run.set_target(st.session_state[f"{prefix}_epochs"])
-        st.session_state.pop(_notice_key(run_key), None)
-    except (KeyError, ValueError) as exc:
-        st.session_state[_notice_key(run_key)] = str(exc)
+        epochs = read_epochs(prefix)
+    except (KeyError, ValueError):
+        return  # the epochs box shows why; the run keeps its target
+    run.set_target(epochs)
+    if run.trainer is not None and epochs < run.epoch:
+        _say(run_key, f"This model is already at epoch {run.epoch:,}, past {epochs:,}: it stops there. "
+                      f"{epochs:,} epochs apply to the next Start over.", "info")  # fmt: skip
 
 
 def run_controls(
     run: LiveRun,
     run_key: str,
     factory: Callable[[], Callable[[], TrainerLike]],
-    prefix: str | None = None,
+    prefix: str,
     more: int = 1000,
+    more_help: str = "train this many more epochs, keeping the model and optimizer",
 ) -> None:
     """Start / Pause / Resume / Stop / Reset and "continue N more epochs" for ``run``.
 
-    ``factory()`` returns the trainer factory for the current settings; it is read when Start is pressed, so a
-    setting changed together with the click is not lost. With ``prefix``, the ``{prefix}_lr`` and
-    ``{prefix}_epochs`` widgets are read at Start and the epochs widget follows "continue N more".
+    ``factory()`` returns the trainer factory for the settings typed now, or raises ``ValueError`` (an
+    ``InputError``) saying which setting is wrong; the page shows that reason next to its boxes. Start reads the
+    ``{prefix}_lr`` and ``{prefix}_epochs`` boxes and the factory at the click, checks them all and builds the new
+    model *before* the old one is dropped: bad settings are refused and the model on the page is kept. While a
+    setting is bad, Start is disabled and one line says so (the reason is the box's own message).
     """
     state = run.state
-
-    def sync_from_widgets() -> None:
-        if prefix is not None:
-            run.set_lr(st.session_state[f"{prefix}_lr"])
-            run.set_target(st.session_state[f"{prefix}_epochs"])
-
-    def sync_to_widgets() -> None:
-        if prefix is not None:
-            st.session_state[f"{prefix}_epochs"] = run.target
+    try:
+        read_lr(prefix), read_epochs(prefix), factory()
+        settings_ok = True
+    except ValueError:
+        settings_ok = False
 
     def start() -> None:
-        sync_from_widgets()
-        run.factory = factory()
-        run.start()
-
-    def resume() -> None:
-        run.resume()
+        lr, epochs = read_lr(prefix), read_epochs(prefix)
+        trainer_factory = factory()
+        kept = run.epoch
+        try:
+            run.restart(trainer_factory, epochs=epochs, lr=lr)
+        except ValueError as exc:
+            kept_note = f" The model at epoch {kept:,} is kept." if kept else ""
+            raise ValueError(f"Cannot start: {exc}.{kept_note}") from None
 
     def continue_more() -> None:
+        n = read_epochs(prefix, key=f"{run_key}_more", name="More epochs")
         if run.trainer is None:
-            sync_from_widgets()
             run.factory = factory()
-        run.continue_for(st.session_state[f"{run_key}_more"])
-        sync_to_widgets()
+            run.set_lr(read_lr(prefix))
+        run.continue_for(n)
+        st.session_state[f"{prefix}_epochs"] = f"{run.target}"
 
     has_model = run.trainer is not None
-    cols = st.columns([1.1, 1, 1, 1, 1, 1.3, 1.5], vertical_alignment="bottom")
-    start_label = "Start" if not has_model else "Start over"
-    cols[0].button(start_label, key=f"{run_key}_start", type="secondary" if has_model else "primary",
-                   width="stretch", disabled=state is RunState.RUNNING, on_click=_guarded(run_key, start),
-                   help="build a fresh model from the settings above and train it")  # fmt: skip
-    cols[1].button("Pause", key=f"{run_key}_pause", disabled=state is not RunState.RUNNING, on_click=run.pause,
-                   width="stretch")  # fmt: skip
+    st.session_state.setdefault(f"{run_key}_more", str(more))
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    row.button("Start over" if has_model else "Start", key=f"{run_key}_start",
+               type="secondary" if has_model else "primary", disabled=state is RunState.RUNNING or not settings_ok,
+               on_click=_guarded(run_key, start),
+               help="build a fresh model from the settings above and train it; the settings are checked first, "
+                    "so a bad one never discards the model on the page")  # fmt: skip
+    row.button("Pause", key=f"{run_key}_pause", disabled=state is not RunState.RUNNING, on_click=run.pause)
     can_resume = state is RunState.PAUSED or (state is RunState.STOPPED and run.epoch < run.target)
-    cols[2].button("Resume", key=f"{run_key}_resume", disabled=not can_resume, on_click=_guarded(run_key, resume),
-                   type="primary" if can_resume else "secondary", width="stretch",
-                   help="continue with the optimizer state kept, up to the epochs above")  # fmt: skip
-    cols[3].button("Stop", key=f"{run_key}_stop", width="stretch", on_click=run.stop,
-                   disabled=state not in (RunState.RUNNING, RunState.PAUSED))  # fmt: skip
-    cols[4].button("Reset", key=f"{run_key}_reset", width="stretch", on_click=run.reset, disabled=not has_model,
-                   help="forget the model and its curves")  # fmt: skip
-    st.session_state.setdefault(f"{run_key}_more", more)
-    cols[5].number_input("more epochs", min_value=1, max_value=MAX_EPOCHS, step=100,
-                         key=f"{run_key}_more", help="seed 000 went on from 2,000 to 5,000: 3,000 more")  # fmt: skip
-    cols[6].button("Continue N more", key=f"{run_key}_continue", width="stretch",
-                   disabled=state is RunState.RUNNING, on_click=_guarded(run_key, continue_more),
-                   help="train this many more epochs, keeping the model and optimizer")  # fmt: skip
+    row.button("Resume", key=f"{run_key}_resume", disabled=not can_resume, on_click=_guarded(run_key, run.resume),
+               type="primary" if can_resume else "secondary",
+               help="continue with the optimizer state kept, up to the epochs above")  # fmt: skip
+    row.button("Stop", key=f"{run_key}_stop", on_click=run.stop,
+               disabled=state not in (RunState.RUNNING, RunState.PAUSED))  # fmt: skip
+    row.button("Reset", key=f"{run_key}_reset", on_click=run.reset, disabled=not has_model,
+               help="forget the model and its curves")  # fmt: skip
+    row.text_input("more epochs", key=f"{run_key}_more", width=120, help=more_help)
+    row.button("Continue N more", key=f"{run_key}_continue", disabled=state is RunState.RUNNING,
+               on_click=_guarded(run_key, continue_more),
+               help="train this many more epochs, keeping the model and optimizer")  # fmt: skip
+    try:
+        read_epochs(prefix, key=f"{run_key}_more", name="More epochs")
+    except ValueError as exc:
+        st.error(f"{exc} Continue N more is refused until it is fixed.", icon=":material/warning:")
+    if not settings_ok:
+        st.session_state.pop(_notice_key(run_key), None)  # the settings' own message says why; no second error
+        kept = f"; the model at epoch {run.epoch:,} is kept" if has_model else ""
+        st.caption(f":material/block: Start is refused until the settings above are fixed{kept}.")
     notice = st.session_state.get(_notice_key(run_key))
     if notice:
-        st.error(notice)
+        kind, text = notice
+        (st.info if kind == "info" else st.error)(text)
 
 
 def show_progress(run: LiveRun) -> None:
-    """The progress bar: epoch of target, speed and time left, plus the run's error if it failed."""
+    """The progress bar (epoch of target, speed, time left), what the run uses now, and its error if it failed."""
     progress = run.progress()
     st.progress(progress.fraction, text=f"{_STATE_ICONS[progress.state]} {progress.label()}")
+    st.caption(in_use(run))
     if run.error:
         st.error(run.error)
+
+
+def in_use(run: LiveRun) -> str:
+    """What the run trains with right now, e.g. ``In use: learning rate 0.001 · 2,000 epochs · …``."""
+    parts = [f"learning rate {run.lr:g}" if run.lr is not None else "the recipe's learning rate",
+             f"{run.target:,} epochs"]  # fmt: skip
+    if run.pace is not None:
+        parts.append(f"at most {run.pace:,.0f} epochs/s")
+    if run.model is not None and hasattr(run.model, "config"):
+        parts.append(f"model {run.model.config.label()}")
+    return "In use: " + " · ".join(parts)
 
 
 def _in_fragment_rerun() -> bool:
@@ -157,6 +234,9 @@ def _in_fragment_rerun() -> bool:
 
 
 Figures = Callable[[LiveRun, Mapping[str, Any], tuple[str, ...]], dict[str, Any]]
+# ``follow()`` draws its widgets once per fragment run and returns ``draw(n)``, called with the redraw's number
+# whenever the details are redrawn (or None when there is nothing to follow).
+Follow = Callable[[], Callable[[int], None] | None]
 LOOP_SECONDS = 30.0  # one fragment run trains and redraws tick after tick for this long, then hands back
 
 
@@ -167,18 +247,20 @@ def live_fragment(
     main: tuple[str, ...] = ("curves",),
     details: tuple[str, ...] = (),
     details_every: float = DETAIL_SECONDS,
+    follow: Follow | None = None,
 ) -> None:
-    """The live part of a training page: progress bar, then one chart per name in ``main`` and ``details``.
+    """The live part of a training page: progress bar, then one chart per name in ``main`` and ``details``, then
+    what ``follow`` draws (e.g. the "try any a − b" box), refreshed with the details.
 
     ``figures(run, previous, parts)`` returns ``{name: Figure}`` for the names in ``parts`` (``previous``: what
     it returned before, to refresh in place; kept in ``st.session_state[f"{key}_figures"]``).
 
     While the run is running, one fragment run loops for up to ``LOOP_SECONDS``: train for ``TRAIN_SHARE`` of a
     ``TICK_SECONDS`` tick, redraw the progress bar and the ``main`` charts into their placeholders, and the
-    ``details`` charts every ``details_every`` seconds; then the fragment's ``run_every`` starts the next loop at
-    once. Looping inside one run keeps the browser's timer and the round trips out of the training time. A click
-    anywhere on the page interrupts the loop at its next redraw (within one tick); when the run stops by itself
-    (target reached, NaN loss) the whole page reruns so the buttons follow.
+    ``details`` charts (and ``follow``) every ``details_every`` seconds; then the fragment's ``run_every`` starts the
+    next loop at once. Looping inside one run keeps the browser's timer and the round trips out of the training
+    time. A click anywhere on the page interrupts the loop at its next redraw (within one tick); when the run stops
+    by itself (target reached, NaN loss) the whole page reruns so the buttons follow.
     """
     cache: dict[str, Any] = st.session_state.setdefault(f"{key}_figures", {})
 
@@ -188,6 +270,7 @@ def live_fragment(
         # rest of the page (sidebar, navigation, buttons) finishes at once.
         loop_seconds = LOOP_SECONDS if _in_fragment_rerun() else 0.0
         slots = {name: st.empty() for name in ("progress", *main, *details)}
+        draw_follow = follow() if follow is not None else None
         started = time.perf_counter()
         details_due = started
         n = 0
@@ -195,8 +278,9 @@ def live_fragment(
             was_running = run.running
             run.tick(TICK_SECONDS * TRAIN_SHARE)
             now = time.perf_counter()
-            parts = main + (details if now >= details_due or not run.running else ())
-            if parts != main:
+            due = now >= details_due or not run.running
+            parts = main + (details if due else ())
+            if due:
                 details_due = now + details_every
             with run.threads():
                 drawn = figures(run, cache, parts)
@@ -211,6 +295,9 @@ def live_fragment(
                 if name in cache and (name in main or run.model is not None):
                     # a fresh key per redraw: one run draws each chart many times
                     slots[name].plotly_chart(cache[name], width="stretch", key=f"{key}_{name}_{n}")
+            if due and draw_follow is not None:
+                with run.threads():
+                    draw_follow(n)
             n += 1
             if not run.running:
                 if was_running:
@@ -222,50 +309,72 @@ def live_fragment(
     live()
 
 
-def try_subtraction(run: LiveRun, key: str = "sub_try") -> None:
-    """A box to ask the model being trained any ``a - b``: its answer bit by bit and the gate heatmaps."""
+def try_subtraction(run: LiveRun, key: str = "sub_try") -> Follow:
+    """A box to ask the model being trained any ``a - b``: its answer bit by bit and the gate heatmaps.
+
+    Returns the ``follow`` of :func:`live_fragment`: the box is drawn inside the live fragment and its answer
+    follows the run (it is redrawn with the detail charts), saying which epoch it shows.
+    """
+
+    def follow() -> Callable[[int], None]:
+        st.subheader("Try any a − b")
+        text = st.text_input("a − b", value="123 - 61", key=key, help="two whole numbers with 0 ≤ b ≤ a ≤ 255")
+        slot = st.empty()
+        return lambda n: _draw_try(run, text, key, n, slot)
+
+    return follow
+
+
+def _draw_try(run: LiveRun, text: str, key: str, n: int, slot: Any) -> None:
     from lstm_viz.tasks.subtraction import SUBTRACTION, bit_table
     from lstm_viz.viz.answer import answer_figure, model_answer
     from lstm_viz.viz.gates import gate_heatmaps
 
-    st.subheader("Try any a − b")
-    text = st.text_input("a − b", value="123 - 61", key=key, help="two whole numbers with 0 ≤ b ≤ a ≤ 255")
-    model = run.model
-    if model is None:
-        st.info("Press Start: the model being trained answers here (also while it trains).")
-        return
-    try:
-        inp = SUBTRACTION.parse(text, model.config)
-    except ValueError as exc:
-        st.error(str(exc))
-        return
-    with run.threads():
+    with slot.container():
+        model = run.model
+        try:  # read the text even before there is a model: a bad one says so at once
+            inp = SUBTRACTION.parse(text, model.config if model is not None else SUBTRACTION.default_config())
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        if model is None:
+            st.info("Press Start: the model being trained answers here (also while it trains).")
+            return
         answer = model_answer(model, inp)
         rec = model.record(inp.x) if getattr(model, "recordable", False) else None
-    shout = st.success if answer.correct else st.warning
-    shout(f"{answer.summary} — the model at epoch {run.epoch:,}" + (" (it keeps training)" if run.running else ""))
-    left, right = st.columns([1, 1])
-    a, b = inp.operands
-    left.dataframe(bit_table(a, b), width="stretch")
-    figure = answer_figure(answer)
-    if figure is not None:
-        right.plotly_chart(figure, width="stretch", key=f"{key}_answer")
-    if rec is not None:
-        title = f"Gates of {inp.text} at epoch {run.epoch:,}"
-        st.plotly_chart(gate_heatmaps(rec, feature_names=inp.feature_names, title=title), width="stretch",
-                        key=f"{key}_gates")  # fmt: skip
-    else:
-        st.info("A GRU has no forget/input/output gates and no cell state c, so there are no f, i, g, o, c, h "
-                "heatmaps to show; train an LSTM to see them.")  # fmt: skip
+        shout = st.success if answer.correct else st.warning
+        when = f"the model at epoch {run.epoch:,}"
+        if run.running:
+            when += " (it keeps training: this answer follows it every few seconds)"
+        shout(f"{answer.summary} — {when}")
+        a, b = inp.operands
+        st.dataframe(bit_table(a, b), width="stretch", key=f"{key}_bits_{n}")
+        st.caption("Each column is one time step t: the model reads bit t of a and b (worth 2^t, least significant "
+                   "first) and writes bit t of a − b.")  # fmt: skip
+        figure = answer_figure(answer)
+        if figure is not None:
+            figure.update_layout(title_text=f"{answer.summary} (epoch {run.epoch:,})")
+            st.plotly_chart(figure, width="stretch", key=f"{key}_answer_{n}")
+        if rec is not None:
+            title = f"Gates of {inp.text} at epoch {run.epoch:,}"
+            st.plotly_chart(gate_heatmaps(rec, feature_names=inp.feature_names, title=title), width="stretch",
+                            key=f"{key}_gates_{n}")  # fmt: skip
+        else:
+            st.info("A GRU has no forget/input/output gates and no cell state c, so there are no f, i, g, o, c, h "
+                    "heatmaps to show; train an LSTM to see them.")  # fmt: skip
 
 
 _SWITCH_KEY = "lstm_viz.live.switch_to_explorer"
 
 
 def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
-    """Save the model being trained (into models/ or as a download) or open it on the Gate Explorer."""
-    from lstm_viz.app.sources import MODELS_DIR
-    from lstm_viz.app.ui import open_in_explorer
+    """Keep the model being trained: in this browser session (listed in its sidebar only), on the server where the
+    operator allows it (``LSTM_VIZ_SAVE_DIR``), as a download, or opened on the Gate Explorer.
+
+    The file name follows the epoch: left empty it is ``<default_name>-e<epoch>``, with the epoch of the click.
+    """
+    from lstm_viz.app.saves import SaveError, check_server_room, checkpoint_stem, server_save_dir
+    from lstm_viz.app.ui import open_in_explorer, session_saves
     from lstm_viz.training.checkpoints import checkpoint_bytes
     from lstm_viz.training.live import checkpoint_path
 
@@ -274,38 +383,74 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
     trainer = run.trainer
     st.subheader("Keep the model")
     if trainer is None:
-        st.caption("Start a run first: then you can save the model or open it on the Gate Explorer.")
+        st.caption("Start a run first: then you can keep the model, download it or open it on the Gate Explorer.")
         return
     model = trainer.model
-    label = f"{model.config.label()} trained live, epoch {run.epoch:,}"
     name_key, saved_key = f"{run_key}_save_name", f"{run_key}__saved_path"
+    server_dir = server_save_dir()
 
-    def save() -> None:
-        try:
-            path = checkpoint_path(MODELS_DIR, st.session_state.get(name_key) or default_name)
-            trainer.save(path, meta={"source": "live training page", "label": label})
-            st.session_state[saved_key] = f"Saved epoch {run.epoch:,} as `models/{path.name}`: the sidebar lists it."
-        except (OSError, ValueError, TypeError) as exc:
-            st.session_state[saved_key] = f"error: could not save the checkpoint: {exc}"
+    def label() -> str:  # read at the click: the epoch the file holds
+        return f"{model.config.label()} trained live, epoch {run.epoch:,}"
 
-    def explore() -> None:
-        open_in_explorer(model, label)
-        st.session_state[_SWITCH_KEY] = True
+    def file_stem() -> str:
+        typed = str(st.session_state.get(name_key) or "").strip()
+        return checkpoint_stem(typed or f"{default_name}-e{run.epoch}")
 
-    def download() -> bytes:
-        meta = {"source": "live training page", "label": label, "trainer": trainer.trainer_state()}
+    def data() -> bytes:
+        meta = {"source": "live training page", "label": label(), "trainer": trainer.trainer_state()}
         return checkpoint_bytes(model, optimizer=trainer.optimizer, history=trainer.history, meta=meta)
 
-    st.session_state.setdefault(name_key, f"{default_name}-e{run.epoch}")
-    c_name, c_save, c_download, c_open = st.columns([2, 1, 1, 1.4], vertical_alignment="bottom")
-    c_name.text_input("File name", key=name_key, help="letters, digits, - and _; saved as models/trained-<name>.pt, "
-                      "never over an existing file")  # fmt: skip
-    c_save.button("Save into models/", key=f"{run_key}_save", on_click=save, width="stretch")
-    c_download.download_button("Download .pt", data=download, file_name=f"{default_name}-e{run.epoch}.pt",
-                               mime="application/octet-stream", key=f"{run_key}_download", width="stretch",
-                               on_click="ignore")  # fmt: skip
-    c_open.button("Open on the Gate Explorer", key=f"{run_key}_explore", on_click=explore, type="primary",
-                  width="stretch", help="a copy of the model as it is now; training here can go on")  # fmt: skip
+    def keep() -> None:
+        try:
+            saved, dropped = session_saves().add(file_stem(), data(), label())
+        except (SaveError, OSError, TypeError) as exc:
+            st.session_state[saved_key] = f"error: could not keep the model: {exc}"
+            return
+        gone = f" To make room, the oldest was dropped: {', '.join(dropped)}." if dropped else ""
+        st.session_state[saved_key] = (
+            f"Kept epoch {run.epoch:,} as `{saved.name}` in this browser session: pick \"Saved in this session\" in "
+            f"the sidebar of the Gate Explorer. Only you see it, and it goes when the session ends; Download .pt "
+            f"keeps a copy.{gone}"
+        )
+
+    def save_on_server() -> None:
+        try:
+            content = data()
+            check_server_room(server_dir, len(content))
+            path = checkpoint_path(server_dir, file_stem())
+            trainer.save(path, meta={"source": "live training page", "label": label()})
+            st.session_state[saved_key] = (
+                f"Saved epoch {run.epoch:,} as `{path.name}` in the server's save folder: every visitor's sidebar "
+                "lists it."
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            st.session_state[saved_key] = f"error: could not save the checkpoint on the server: {exc}"
+
+    def explore() -> None:
+        open_in_explorer(model, label())
+        st.session_state[_SWITCH_KEY] = True
+
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    row.text_input("File name", key=name_key, placeholder=f"{default_name}-e{run.epoch}", width=260,
+                   help="letters, digits, - and _; left empty, the name ends with the epoch at the moment you save")
+    row.button("Keep in this session", key=f"{run_key}_save", on_click=keep, icon=":material/bookmark_add:",
+               help="only this browser session sees it (sidebar of the Gate Explorer: Saved in this session)")
+    if server_dir is not None:
+        row.button("Save on the server", key=f"{run_key}_server_save", on_click=save_on_server,
+                   icon=":material/save:", help=f"into {server_dir} (allowed by LSTM_VIZ_SAVE_DIR); every visitor "
+                   "sees it")  # fmt: skip
+    try:
+        stem = file_stem()
+    except SaveError as exc:
+        stem = None
+        st.error(str(exc))
+    row.download_button("Download .pt", data=data, file_name=f"{stem or default_name}.pt",
+                        mime="application/octet-stream", key=f"{run_key}_download", on_click="ignore",
+                        icon=":material/download:", disabled=run.running or stem is None,
+                        help="Pause or Stop first: the file is named after the epoch it holds" if run.running
+                        else f"{stem}.pt, with the optimizer state and the curves")  # fmt: skip
+    row.button("Open on the Gate Explorer", key=f"{run_key}_explore", on_click=explore, type="primary",
+               help="a copy of the model as it is now; training here can go on")  # fmt: skip
     message = st.session_state.get(saved_key)
     if message:
         (st.error if message.startswith("error:") else st.success)(message.removeprefix("error: "))

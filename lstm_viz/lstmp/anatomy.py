@@ -21,7 +21,7 @@ from torch import nn
 
 from lstm_viz.core.device import pick_device
 from lstm_viz.core.lstm import RecordingLSTM
-from lstm_viz.parsing import InputError, parse_int
+from lstm_viz.parsing import MAX_DIGITS, InputError, parse_int, quote
 from lstm_viz.tasks import count_parameters
 
 __all__ = [
@@ -114,10 +114,13 @@ def parse_size(value: object, name: str, *, minimum: int = 1, maximum: int = MAX
     hint = f"Type a whole number from {minimum} to {maximum}, e.g. {example}."
     if isinstance(value, str) and not value.strip():
         raise ValueError(f"{name} is empty. {hint}")
+    text = str(value).strip()
+    if re.fullmatch(r"[+-]?\d+", text) and len(text.lstrip("+-").lstrip("0")) > MAX_DIGITS:
+        raise ValueError(f"{name} is far too large (a {len(text.lstrip('+-')):,}-digit number). {hint}")
     try:
         number = parse_int(value, name=name)  # type: ignore[arg-type]
     except InputError:
-        raise ValueError(f"{name} must be a whole number, got {str(value).strip()!r}. {hint}") from None
+        raise ValueError(f"{name} must be a whole number, got {quote(text)}. {hint}") from None
     if number < minimum:
         rule = "greater than zero" if minimum == 1 else f"at least {minimum}"
         raise ValueError(f"{name} must be {rule}, got {number}. {hint}")

@@ -39,7 +39,7 @@ def parse_train_settings(epochs: object, lr: object, seed: object) -> dict[str, 
     return {
         "epochs": validate_epochs(epochs),
         "lr": validate_lr(lr),
-        "seed": parse_size(seed, "seed", minimum=0, maximum=2**31 - 1, example=822),
+        "seed": parse_size(seed, "random seed", minimum=0, maximum=2**31 - 1, example=822),
     }
 
 
@@ -49,7 +49,7 @@ def check_trainable(spec: PairSpec) -> None:
         raise ValueError(
             f"live training here is capped at hidden_size {MAX_TRAIN_HIDDEN} and {MAX_TRAIN_LAYERS} layers "
             f"(got {spec.hidden_size} and {spec.num_layers}): an epoch would take too long to watch. "
-            "Example: hidden_size 32, proj_size 8, 1 layer (seed 004)."
+            "Example: hidden_size 32, proj_size 8, 1 layer (post 4)."
         )
 
 

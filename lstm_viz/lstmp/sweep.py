@@ -16,7 +16,7 @@ import torch
 from lstm_viz.core.device import pick_device, torch_threads
 from lstm_viz.lstmp.anatomy import parse_size
 from lstm_viz.lstmp.paired import TrainSettings, make_pair_trainer
-from lstm_viz.parsing import InputError, parse_int
+from lstm_viz.parsing import MAX_DIGITS, InputError, parse_int, quote
 from lstm_viz.tasks import count_parameters
 from lstm_viz.tasks.subtraction import evaluate_all_pairs
 
@@ -62,11 +62,15 @@ def parse_int_list(text: object, name: str, *, minimum: int, maximum: int, examp
         raise ValueError(f"{name} is empty. Type whole numbers separated by commas, e.g. {example}.")
     values = set()
     for part in parts:
+        if re.fullmatch(r"[+-]?\d+", part) and len(part.lstrip("+-").lstrip("0")) > MAX_DIGITS:
+            raise ValueError(f"{name}: a {len(part.lstrip('+-')):,}-digit number is far too large; type whole "
+                             f"numbers from {minimum} to {maximum} separated by commas, e.g. {example}.")  # fmt: skip
         try:
             value = parse_int(part, name=name)
         except InputError:
             raise ValueError(
-                f"{name}: {part!r} is not a whole number. Type whole numbers separated by commas, e.g. {example}."
+                f"{name}: {quote(part)} is not a whole number from {minimum} to {maximum}. Type whole numbers "
+                f"separated by commas, e.g. {example}."
             ) from None
         if not minimum <= value <= maximum:
             raise ValueError(f"{name}: {value} is outside {minimum}..{maximum}. Example: {example}.")
@@ -184,7 +188,7 @@ def sweep_document(plan: SweepPlan, results: pd.DataFrame) -> dict[str, Any]:
     """The JSON written to ``models/proj_sweep.json``: metadata (how it was made) and one record per run."""
     return {
         "metadata": {
-            "what": "proj_size sweep on seed 004's 8-bit subtraction: parameters vs accuracy after a fixed "
+            "what": "proj_size sweep on post 4's 8-bit subtraction: parameters vs accuracy after a fixed "
             "budget of epochs; proj_size 0 is the plain LSTM",
             "command": SWEEP_COMMAND,
             "plan": {**asdict(plan), "proj_sizes": list(plan.proj_sizes), "seeds": list(plan.seeds)},

@@ -22,8 +22,8 @@ __all__ = ["cost_section", "input_section", "size_inputs", "sweep_section", "tra
 SIZE_KEYS = ("cmp_input", "cmp_hidden", "cmp_proj", "cmp_layers")
 PERCENT = st.column_config.NumberColumn(format="percent")
 PRESETS = {
-    "Seed 004: I 2, H 32, P 8": ("2", "32", "8", "1"),
-    "Seed 003: I 4, H 5, P 3": ("4", "5", "3", "1"),
+    "post 4: I 2, H 32, P 8": ("2", "32", "8", "1"),
+    "post 3: I 4, H 5, P 3": ("4", "5", "3", "1"),
 }
 DEFAULTS = {"bidir": False, "lat_batch": "1", "lat_T": "64", "lat_runs": "30", "epochs": "20", "lr": "0.01",
             "seed": "822", "text": "123 - 61"}  # fmt: skip
@@ -133,18 +133,24 @@ def cost_section(spec: logic.PairSpec | None) -> None:
 def train_section(spec: logic.PairSpec | None) -> None:
     """Train both on the subtraction task, live: controls, progress, curves, final table."""
     st.markdown(
-        "Both models learn seed 004's 8-bit subtraction (input_size is the task's: 2 bits per step) from the same "
+        "Both models learn post 4's 8-bit subtraction (input_size is the task's: 2 bits per step) from the same "
         "data, seed and learning rate, one epoch each in turn; only proj_size differs."
     )
     c1, c2, c3, c4 = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
     c1.text_input("epochs", key="cmp_epochs")
     c2.text_input("learning rate", key="cmp_lr")
-    c3.text_input("seed", key="cmp_seed", help="seeds the initial weights and the shuffling (822: seed 004's)")
+    c3.text_input("random seed", key="cmp_seed", help="draws the initial weights and the shuffling (822: post 4's)")
     pair = st.session_state.get("cmp_run")
     state = None if pair is None else pair.state
+    try:  # checked as typed, not only at Start: a bad box says so at once
+        logic.parse_train_settings(st.session_state["cmp_epochs"], st.session_state["cmp_lr"],
+                                   st.session_state["cmp_seed"])  # fmt: skip
+        settings_error = None
+    except ValueError as err:
+        settings_error = str(err)
     buttons = c4.columns(4)
     buttons[0].button("Start" if pair is None else "Start over", type="primary", key="cmp_start", width="stretch",
-                      disabled=spec is None, on_click=start_pair)  # fmt: skip
+                      disabled=spec is None or settings_error is not None, on_click=start_pair)  # fmt: skip
     running = state is logic.RunState.RUNNING
     buttons[1].button("Pause" if running else "Resume", key="cmp_pause", width="stretch",
                       disabled=state not in (logic.RunState.RUNNING, logic.RunState.PAUSED),
@@ -153,14 +159,18 @@ def train_section(spec: logic.PairSpec | None) -> None:
                       on_click=pair.continue_for if pair else None, args=(10,))  # fmt: skip
     buttons[3].button("Reset", key="cmp_reset", width="stretch", disabled=pair is None,
                       on_click=st.session_state.pop, args=("cmp_run", None))  # fmt: skip
-    if message := st.session_state.pop("cmp_train_error", None):
+    if settings_error is not None:
+        st.session_state.pop("cmp_train_error", None)
+        kept = " The pair trained below is kept." if pair is not None else ""
+        st.error(f"{settings_error.rstrip('.')}. Start is refused until it is fixed.{kept}")
+    elif message := st.session_state.pop("cmp_train_error", None):
         st.error(f"Cannot start: {message}")
     if pair is None:
         st.info("Press Start to train the LSTM and the LSTMP of the sizes above side by side.")
     else:
         ts = pair.settings
-        st.caption(f"Training H {ts.hidden_size}, P {ts.proj_size}, {ts.num_layers} layer(s), seed {ts.seed}, "
-                   f"lr {ts.lr:g}, {ts.epochs} epochs, data: seed 004's 9,000/1,000 split.")  # fmt: skip
+        st.caption(f"Training H {ts.hidden_size}, P {ts.proj_size}, {ts.num_layers} layer(s), random seed {ts.seed}, "
+                   f"lr {ts.lr:g}, {ts.epochs} epochs, data: post 4's 9,000/1,000 split.")  # fmt: skip
 
         @st.fragment(run_every=TICK_SECONDS if pair.running else None)
         def live(run: logic.PairedRun) -> None:  # a few epochs per tick, then redraw; clicks stop it
@@ -248,7 +258,7 @@ def sweep_section() -> None:
         c1.text_input("sweep: hidden_size", key="cmp_sw_hidden"),
         c2.text_input("proj_sizes", key="cmp_sw_projs", help="0, the plain LSTM, is always included"),
         c3.text_input("epochs (budget)", key="cmp_sw_epochs"),
-        c4.text_input("seeds", key="cmp_sw_seeds"),
+        c4.text_input("random seeds", key="cmp_sw_seeds"),
     )
     run_sweep = c5.button("Run sweep", key="cmp_sw_run", type="primary", width="stretch")
     try:

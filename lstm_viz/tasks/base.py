@@ -400,14 +400,17 @@ class Task:
             model.train(was_training)
 
     def answer(self, model: nn.Module, inp: TaskInput, interventions: Sequence[Intervention] | None = None) -> Answer:
-        """Run ``model`` on ``inp`` (under ``interventions`` if any) and judge the answer when the truth is known.
-        A bare LSTM: its last output."""
+        """Run ``model`` on ``inp`` (under ``interventions`` if any) and judge the answer when the truth is known. A
+        bare recurrent model (an LSTM or a GRU with no task): its output at the last step, drawn as a vector."""
         out = self.run(model, inp.x, interventions)  # (1, T, D*P)
         last = [float(v) for v in out[0, -1]]
+        cell = model.config.cell_label() if isinstance(getattr(model, "config", None), ModelConfig) else "model"
         return Answer(
             self.kind,
-            "A bare LSTM has no task, so there is no answer to judge: its output is h at every step "
-            "(the h heatmap below).",
+            f"A bare recurrent model ({cell}) has no task, so there is no answer to judge. Its output at the last "
+            f"step (t = {out.shape[1] - 1}, {len(last)} values) is drawn below.",
+            outputs=last,
+            form="vector",
             value=last,
         )
 

@@ -158,7 +158,7 @@ class RegressorTask(Task):
         config = self.default_config(**{**weights.options, "output_size": head[1].shape[0]})
         renamed = {f"{config.cell}.{k}": v for k, v in weights.rnn.items()}
         renamed.update({"fc.weight": head[1], "fc.bias": head[2]})
-        return config, renamed, f"{weights.name}{weights.where} + Linear on the last step, read as seed 002's regressor"
+        return config, renamed, f"{weights.name}{weights.where} + Linear on the last step, read as post 2's regressor"
 
     def example(self, config: ModelConfig) -> str:
         """``SEQ_LEN`` rows of ``input_size`` numbers: the post's input shape, one row per time step."""

@@ -1,4 +1,5 @@
-"""A bare LSTM with no task (what a plain ``nn.LSTM`` state_dict or a random RecordingLSTM is): rows in, h out."""
+"""A bare recurrent model with no task (a plain ``nn.LSTM``/``nn.GRU`` state_dict, or a random RecordingLSTM):
+rows in, h out."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class SequenceTask(Task):
             return None
         config = self.default_config(**weights.options)
         renamed = {f"{config.cell}.{k}": v for k, v in weights.rnn.items()}
-        what = f"a plain {weights.name}{weights.where}, shown as a sequence model (output = the LSTM's outputs)"
+        cell = "GRU" if config.cell == "gru" else "LSTM"
+        what = f"a plain {weights.name}{weights.where}, shown as a bare sequence model (output = the {cell}'s outputs)"
         return config, renamed, what
 
 

@@ -401,7 +401,7 @@ class SubtractionTask(Task):
         config = self.default_config(**{**weights.options, "output_size": 1})
         renamed = {f"{config.cell}.{k}": v for k, v in weights.rnn.items()}
         renamed.update({"fc.weight": head[1], "fc.bias": head[2]})
-        return config, renamed, f"{weights.name}{weights.where} + Linear → sigmoid, read as seed 004's bit subtractor"
+        return config, renamed, f"{weights.name}{weights.where} + Linear → sigmoid, read as post 4's bit subtractor"
 
     # ---- data and training
     def make_data(self, source: str = "seed", seed: int = 0) -> TaskData:

@@ -344,7 +344,7 @@ class StatQuestTask(ToyTask):
         if any(v.numel() != 1 for v in weights.state_dict.values()):
             raise ValueError("the StatQuest parameters must be twelve scalars")
         sd = {k: v.reshape(()) for k, v in weights.state_dict.items()}
-        return self.default_config(), sd, "the twelve StatQuest scalars (seed 000's LSTM by hand)"
+        return self.default_config(), sd, "the twelve StatQuest scalars (post 0's LSTM by hand)"
 
     def describe_weights(self, model: nn.Module) -> dict[str, float] | None:
         return model.named_weights()
@@ -383,7 +383,7 @@ class ToyLSTMTask(ToyTask):
             return None
         config = self.default_config(num_layers=o["num_layers"])
         renamed = {f"lstm.{k}": v for k, v in weights.rnn.items()}
-        what = f"a plain {weights.name}{weights.where}, read as seed 000's toy LSTM (prediction = last output)"
+        what = f"a plain {weights.name}{weights.where}, read as post 0's toy LSTM (prediction = last output)"
         return config, renamed, what
 
 

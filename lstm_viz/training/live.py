@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lstm_viz.core.device import torch_threads
+from lstm_viz.parsing import InputError, parse_float, parse_int
 
 __all__ = [
     "DETAIL_SECONDS",
@@ -124,30 +125,26 @@ def format_seconds(seconds: float) -> str:
 
 def validate_lr(lr: object) -> float:
     """A learning rate as a float in (0, 10], or a ValueError saying what was wrong, with an example."""
+    if isinstance(lr, bool) or not isinstance(lr, (str, int, float)):
+        raise ValueError(f"learning rate {lr!r} is not a number; type a positive number, e.g. 0.01")
     try:
-        value = float(lr)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"learning rate {lr!r} is not a number; type a positive number, e.g. 0.01") from None
-    if not math.isfinite(value) or value <= 0 or value > MAX_LR:
-        raise ValueError(
-            f"learning rate {lr!r} is out of range; it must be positive and at most {MAX_LR:g}, e.g. 0.01"
-        )
-    return value
+        return parse_float(lr, name="learning rate", minimum=0.0, exclusive_minimum=True, maximum=MAX_LR)
+    except InputError as err:
+        why = str(err).split(". Example")[0].split(";")[0]
+        raise ValueError(f"{why}; it must be positive and at most {MAX_LR:g}, e.g. 0.01") from None
 
 
 def validate_epochs(epochs: object, *, name: str = "epochs") -> int:
     """A whole number in [1, MAX_EPOCHS], or a ValueError saying what was wrong, with an example."""
-    if isinstance(epochs, bool):
+    if isinstance(epochs, float) and math.isfinite(epochs) and epochs == int(epochs):
+        epochs = int(epochs)
+    if isinstance(epochs, bool) or not isinstance(epochs, (str, int)):
         raise ValueError(f"{name} must be a whole number such as 300, not {epochs!r}")
     try:
-        value = float(epochs)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} {epochs!r} is not a number; type a whole number such as 300") from None
-    if not math.isfinite(value) or value != int(value):
-        raise ValueError(f"{name} must be a whole number such as 300, not {epochs!r}")
-    if not 1 <= value <= MAX_EPOCHS:
-        raise ValueError(f"{name} must be between 1 and {MAX_EPOCHS:,}, e.g. 300; got {int(value):,}")
-    return int(value)
+        return parse_int(epochs, name=name, minimum=1, maximum=MAX_EPOCHS)
+    except InputError as err:
+        why = str(err).split(". Example")[0].split(";")[0]
+        raise ValueError(f"{why}; type a whole number from 1 to {MAX_EPOCHS:,} such as 300") from None
 
 
 def checkpoint_path(directory: str | Path, name: str) -> Path:
@@ -189,10 +186,12 @@ class LiveRun:
         probe: Callable[[TrainerLike], dict[str, Any]] | None = None,
         max_chunk: int | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.factory = factory
         self.probe = probe
         self.max_chunk = max_chunk
+        self.pace: float | None = None  # epochs per second at most (``set_pace``); None: as fast as possible
         self.target = validate_epochs(epochs)
         self.lr = None if lr is None else validate_lr(lr)
         self.trainer: TrainerLike | None = None
@@ -202,6 +201,7 @@ class LiveRun:
         self.train_seconds = 0.0  # total time spent inside train_epochs
         self.ticks = 0
         self._clock = clock
+        self._sleep = sleep
         self._epoch_seconds: float | None = None  # running estimate of one epoch's time
         self._window: deque[tuple[float, int, float]] = deque()  # (wall time, epoch, train_seconds) per tick
         # Streamlit may run a page's live fragment in a worker thread while the page itself reruns (a click on
@@ -252,6 +252,24 @@ class LiveRun:
             self.resume()
             return
         self._build()
+        self._set_running()
+
+    def restart(
+        self, factory: Callable[[], TrainerLike] | None = None, *, epochs: int | None = None, lr: float | None = None
+    ) -> None:
+        """Start over: a fresh model from ``factory`` (default: the run's own), trained to ``epochs`` at ``lr``.
+
+        Everything is checked, and the new trainer built, before the current model is discarded: a bad setting
+        (``ValueError``, e.g. proj_size ≥ hidden size) leaves the run exactly as it was.
+        """
+        target = self.target if epochs is None else validate_epochs(epochs)
+        rate = self.lr if lr is None else validate_lr(lr)
+        factory = factory or self.factory
+        trainer = factory()  # raises on settings the model refuses: nothing is discarded yet
+        if rate is not None:
+            trainer.set_lr(rate)
+        self.reset()
+        self.factory, self.trainer, self.target, self.lr = factory, trainer, target, rate
         self._set_running()
 
     def pause(self) -> None:
@@ -308,12 +326,24 @@ class LiveRun:
             self._set_running()
 
     def set_target(self, epochs: int) -> None:
-        """Change the total number of epochs, before or during a run; reaching it ends the run."""
-        self.target = validate_epochs(epochs)
-        if self.state is RunState.RUNNING and self.epoch >= self.target:
+        """Change the total number of epochs, before or during a run; reaching it ends the run.
+
+        A target below the epoch the model has already reached ends the run where it is: the target becomes
+        the current epoch (the progress never reads "epoch 8,157 / 5,000"); the next Start uses ``epochs``.
+        """
+        epochs = validate_epochs(epochs)
+        self.target = max(epochs, self.epoch) if self.trainer is not None else epochs
+        if self.state in (RunState.RUNNING, RunState.PAUSED) and self.epoch >= self.target:
             self.state = RunState.FINISHED
         elif self.state is RunState.FINISHED and self.epoch < self.target:
             self.state = RunState.STOPPED  # resumable: the new target is ahead
+
+    def set_pace(self, epochs_per_second: float | None) -> None:
+        """Train at most this many epochs per second of wall time (None: as fast as possible), so a learner can
+        watch (and pause) a run that would otherwise end in a few seconds."""
+        if epochs_per_second is not None and not (math.isfinite(epochs_per_second) and epochs_per_second > 0):
+            raise ValueError(f"the pace must be a positive number of epochs per second, got {epochs_per_second!r}")
+        self.pace = epochs_per_second
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate now (the model and optimizer state are kept) and for the next Start."""
@@ -345,12 +375,15 @@ class LiveRun:
         first = len(trainer.history)
         start = now
         trained = False
-        while self.epoch < self.target and self.state is RunState.RUNNING:  # Stop/Pause end the loop
+        stop_at = self.target
+        if self.pace is not None:  # paced: this tick's share of epochs, then wait out the rest of the tick
+            stop_at = min(stop_at, self.epoch + max(1, round(self.pace * budget / TRAIN_SHARE)))
+        while self.epoch < stop_at and self.state is RunState.RUNNING:  # Stop/Pause end the loop
             remaining = budget - (self._clock() - start)
             # stop when the next epoch would overshoot the budget by over half an epoch (always train one)
             if trained and (self._epoch_seconds is None or remaining < 0.5 * self._epoch_seconds):
                 break
-            n = self._chunk(remaining)
+            n = min(self._chunk(remaining), stop_at - self.epoch)
             before_epoch, t0 = self.epoch, self._clock()
             try:
                 trainer.train_epochs(n)
@@ -385,6 +418,10 @@ class LiveRun:
                 )
                 break
         self.ticks += 1
+        if self.pace is not None and self.state is RunState.RUNNING and self.epoch < self.target:
+            left = budget - (self._clock() - start)
+            if left > 0:
+                self._sleep(left)
         end = self._clock()
         self._window.append((end, self.epoch, self.train_seconds))
         while len(self._window) > 2 and end - self._window[0][0] > _SPEED_WINDOW_SECONDS:
@@ -395,10 +432,12 @@ class LiveRun:
 
     # ---- internals -----------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.reset()
+        # The new trainer is built first: settings it refuses (e.g. proj_size ≥ hidden) raise here, before the
+        # model being shown is discarded.
         trainer = self.factory()
         if self.lr is not None:
             trainer.set_lr(self.lr)
+        self.reset()
         self.trainer = trainer
 
     def _set_running(self) -> None:

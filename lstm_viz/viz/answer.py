@@ -27,7 +27,7 @@ def model_answer(model: nn.Module, inp: ExplorerInput) -> Answer:
 
 
 def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | None:
-    """The answer as a figure, or None when there is nothing to draw (a bare LSTM).
+    """The answer as a figure, or None when there is nothing to draw (``form == "none"``).
 
     ``h`` (T,) — the toy model's short memory over the days — is drawn when given.
     """
@@ -71,15 +71,16 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             )
         layout = {
             "title": {"text": answer.summary, "subtitle": {
-                "text": "each bar: the model's probability that bit t of a − b is 1 (LSB first); "
+                "text": "each bar: P(bit t of a − b is 1), least significant first<br>"
                 "green = right, red = wrong, black tick = the true bit"}},
             "yaxis": {"range": [0, 1.15], "title": {"text": "P(bit = 1)"}},
-            "xaxis": {"title": {"text": "bit (time step)"}},
+            "xaxis": {"title": {"text": "bit = time step t"}},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                         "line": {"dash": "dot", "color": "#888"}}],
-            "height": 280,
-            "margin": {"t": 80, "b": 40, "l": 60, "r": 30},
-            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+            "height": 340,
+            "margin": {"t": 100, "b": 90, "l": 60, "r": 30},
+            # below the axis title: a legend at the top covered the subtitle
+            "legend": {"orientation": "h", "yanchor": "top", "y": -0.32, "x": 0.5, "xanchor": "center"},
         }  # fmt: skip
         return finish(traces, layout)
     if answer.form == "trace":
@@ -130,8 +131,10 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
                 "hovertemplate": "%{x} = %{y:.6f}<extra></extra>",
             }
         ]
+        short = len(answer.summary) <= 90
+        title = answer.summary if short else f"The output at the last step: {len(answer.outputs)} values"
         layout = {
-            "title": {"text": answer.summary},
+            "title": {"text": title},
             "height": 300,
             "margin": {"t": 70, "b": 40, "l": 60, "r": 30},
         }

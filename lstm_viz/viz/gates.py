@@ -48,6 +48,7 @@ QUANTITY_TITLES = {
     "h": "h · hidden state (short memory)",
     "m": "m · o·tanh(c), before projection",
 }
+SHORT_TITLES = {"f": "f forget", "i": "i input", "g": "g candidate", "o": "o output", "c": "c cell", "h": "h hidden"}
 GATES = ("f", "i", "o")
 
 
@@ -127,9 +128,11 @@ def signed_range(*arrays: np.ndarray) -> float:
     return peak if np.isfinite(peak) and peak > 0 else 1.0
 
 
-def _colorbar(grid: Grid, row: int, name: str) -> dict:
+def _colorbar(grid: Grid, row: int, name: str, cmin: float, cmax: float, row_px: int) -> dict:
+    """A colour bar beside its row. Short rows (a one-unit toy model) get three ticks, low, middle and high, in a
+    small font: Plotly's automatic ticks overlap there."""
     lo, hi = grid.y_domain(row)
-    return {
+    bar = {
         "title": {"text": name, "side": "right"},
         "y": (lo + hi) / 2,
         "len": max(0.05, hi - lo),
@@ -138,6 +141,10 @@ def _colorbar(grid: Grid, row: int, name: str) -> dict:
         "x": 1.01,
         "xpad": 4,
     }
+    if row_px < 150:
+        ticks = [cmin, (cmin + cmax) / 2, cmax] if row_px >= 60 else [cmin, cmax]
+        bar.update(tickvals=ticks, ticktext=[f"{v:.2g}" for v in ticks], tickfont={"size": 10}, len=hi - lo)
+    return bar
 
 
 def gate_heatmaps(
@@ -184,13 +191,16 @@ def gate_heatmaps(
     titles = []
     for q in DISPLAY_ORDER:
         for k, d in panels:
-            name = h_title if q == "h" else QUANTITY_TITLES[q]
-            titles.append(name if n_cols == 1 else f"{name} — layer {k} {d}")
+            if n_cols == 1:
+                titles.append(h_title if q == "h" else QUANTITY_TITLES[q])
+            else:  # several columns side by side: the long names would run into each other
+                titles.append(f"{SHORT_TITLES[q]} · layer {k} {d}")
     n_rows = len(DISPLAY_ORDER)
     most_units = max(len(v["f"].units) for v in views.values())
     row_px = int(np.clip(9 * most_units, 70, 230))
     height = n_rows * row_px + 170
-    grid = Grid(rows=n_rows, cols=n_cols, vspace=42 / height, hspace=0.04, titles=titles)
+    grid = Grid(rows=n_rows, cols=n_cols, vspace=42 / height, hspace=0.04, titles=titles,
+                title_size=13 if n_cols <= 2 else 11)  # fmt: skip
 
     c_peak = signed_range(*(v["c"] for v in data.values()))
     h_peak = signed_range(*(v["h"] for v in data.values())) if rec.proj_size else 1.0
@@ -227,7 +237,7 @@ def gate_heatmaps(
             "colorscale": GATE_COLORSCALE if q in GATES else SIGNED_COLORSCALE,
             "cmin": lo,
             "cmax": hi,
-            "colorbar": _colorbar(grid, r, q),
+            "colorbar": _colorbar(grid, r, q, lo, hi, row_px),
         }
     for col in range(1, n_cols + 1):
         grid.x(n_rows, col)["title"] = {"text": "t (time step)"}
@@ -274,7 +284,8 @@ def unit_traces(
 ) -> go.Figure:
     """The chosen units over time: one row per unit with f, i, g, o, c, h as lines, the input underneath.
 
-    For an LSTMP, h has ``proj_size`` units: a unit ≥ proj_size shows m (h before the projection) instead.
+    For an LSTMP, h has ``proj_size`` values that mix every unit (h = W_hr·m), so no h belongs to a unit: each row
+    shows m = o·tanh(c) instead, the unit's own output before the projection (the subtitle says so).
     """
     check_panel(rec, layer, direction, batch)
     units = list(dict.fromkeys(int(u) for u in units))
@@ -301,9 +312,9 @@ def unit_traces(
         titles=[f"unit {u} · layer {layer} {direction}" for u in units] + ["input"],
     )
     traces = []
+    shown_q = [("m" if q == "h" and rec.proj_size else q) for q in DISPLAY_ORDER]  # each listed once in the legend
     for r, u in enumerate(units, start=1):
-        for q in DISPLAY_ORDER:
-            source = "m" if q == "h" and rec.proj_size and u >= rec.proj_size else q
+        for source in shown_q:
             values = bins.reduce(to_numpy(getattr(rec, source)[layer, di, batch, :, u]).astype(float))
             values = values.astype(np.float32)
             traces.append(
@@ -313,9 +324,9 @@ def unit_traces(
                         "x": t_axis,
                         "y": values,
                         "mode": mode,
-                        "name": source,
+                        "name": "m = o·tanh(c)" if source == "m" else source,
                         "legendgroup": source,
-                        "showlegend": r == 1 or source == "m",
+                        "showlegend": r == 1,
                         "line": {"color": GATE_COLORS[source], "width": 2, "dash": "dot" if source == "m" else None},
                         "marker": {"size": 5},
                         "customdata": custom,
@@ -351,10 +362,13 @@ def unit_traces(
         notes.append(f"time binned: each point is the mean of {bins.size} steps ({rec.seq_len} steps)")
     if len(names) > 8:
         notes.append(f"input: first 8 of {len(names)} features drawn")
+    if rec.proj_size:
+        notes.append(f"LSTMP: m = o·tanh(c) is each unit's output before the projection; h = W_hr·m has "
+                     f"{rec.proj_size} values that mix all units, so it has no trace per unit")  # fmt: skip
     layout = grid.layout
     layout.update(
         title={
-            "text": "Unit traces: f, i, g, o, c, h of the chosen units, input underneath",
+            "text": f"Unit traces: {', '.join(shown_q)} of the chosen units, input underneath",
             "subtitle": {"text": "; ".join(notes) or "gates f, i, o in [0, 1]; g and h in [-1, 1]; c unbounded"},
         },
         height=height,

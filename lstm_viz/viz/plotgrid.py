@@ -27,6 +27,7 @@ class Grid:
     hspace: float = 0.05
     titles: Sequence[str | None] | None = None  # row-major, one per cell
     shared_x: bool = True
+    title_size: int = 13
     layout: dict = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,7 +76,7 @@ class Grid:
                     "xanchor": "center",
                     "yanchor": "bottom",
                     "showarrow": False,
-                    "font": {"size": 13},
+                    "font": {"size": self.title_size},
                 }
             )
         self.layout["annotations"] = annotations

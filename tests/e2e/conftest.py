@@ -51,16 +51,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+LOGS: list[Path] = []  # the running servers' logs, newest last (helpers.assert_no_exception quotes them)
+
+
 @contextlib.contextmanager
-def running_app(log_dir: Path):
-    """A fresh `streamlit run app.py` on a free port; yields its base URL once /_stcore/health answers."""
+def running_app(log_dir: Path, script: str = "app.py", env: dict[str, str] | None = None):
+    """A fresh `streamlit run <script>` on a free port, started in the repository root so that it reads the app's
+    own `.streamlit/config.toml`; yields its base URL once /_stcore/health answers."""
     port = _free_port()
     log = log_dir / f"streamlit-{port}.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    LOGS.append(log)
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "app.py",
+                sys.executable, "-m", "streamlit", "run", script,
                 "--server.headless", "true", "--server.fileWatcherType", "none",
                 "--server.port", str(port), "--server.address", "127.0.0.1",
                 "--browser.gatherUsageStats", "false",
@@ -82,6 +87,7 @@ def running_app(log_dir: Path):
             time.sleep(0.5)
         yield url
     finally:
+        LOGS.remove(log)
         proc.terminate()
         try:
             proc.wait(timeout=10)

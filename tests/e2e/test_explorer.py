@@ -32,7 +32,7 @@ def choose_random_model(page, hidden: int = 12) -> None:
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("Random RecordingLSTM").click()
     wait_idle(page)
-    size = sidebar.get_by_label("hidden size")
+    size = sidebar.get_by_label("hidden size", exact=True)
     size.fill(str(hidden))
     size.press("Enter")
     wait_idle(page)

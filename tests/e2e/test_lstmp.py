@@ -58,10 +58,10 @@ def test_lstmp_page_every_tab(page, app_url):
     assert_no_exception(page)
 
     # seed 003's example: the shapes it prints
-    page.get_by_role("button", name="Seed 003: I 4, H 5, P 3").click()
+    page.get_by_role("button", name="post 3: I 4, H 5, P 3").click()
     wait_idle(page)
-    wait_for(lambda: "LSTM 220 vs LSTMP 195" in chart_text(page, "Parameters per tensor"), 30, "seed 003 sizes")
-    page.get_by_role("button", name="Seed 004: I 2, H 32, P 8").click()
+    wait_for(lambda: "LSTM 220 vs LSTMP 195" in chart_text(page, "Parameters per tensor"), 30, "post 3 sizes")
+    page.get_by_role("button", name="post 4: I 2, H 32, P 8").click()
     wait_idle(page)
 
     # train both live on the subtraction task
