@@ -17,13 +17,10 @@ st.caption(
 inp = ew.input_section(loaded)
 if inp is None:
     st.stop()
-if not loaded.model.recordable:
-    ew.gru_notice(loaded, inp)
-    st.stop()
-
 rec = cached_recording(loaded, inp.x)
 ew.answer_section(loaded, inp, rec)
-st.subheader("Gates and states: f, i, g, o, c, h")
+st.subheader(f"Gates and states: {', '.join(rec.tensor_names)}")
+ew.cell_note(loaded)
 panel = ew.heatmap_section(rec, inp)
 
 names = ["Unit traces", "Conveyor belt", "Compare two inputs", "Gate saturation"]

@@ -126,12 +126,21 @@ def test_statquest_model_gets_its_equations_with_numbers():
     assert any("Company A" in v.value for v in [*at.success, *at.error])
 
 
-def test_gru_is_explained_and_still_answers():
+def test_gru_is_explained_and_recorded():
+    """A GRU is recorded (r, z, n, h): its heatmaps, answer and every tab, with a note on its gates."""
     at = page_with(task_model("subtraction", cell="gru"))
     no_exception(at)
-    assert any("GRU" in w.value for w in at.warning)
-    assert "explorer_heatmaps" not in charts(at)
-    assert "explorer_answer" in charts(at)
+    assert any("GRU" in i.value and "r, z, n and h" in i.value for i in at.info)
+    found = charts(at)
+    assert "explorer_heatmaps" in found and "explorer_answer" in found
+    titles = " ".join(a["text"] for a in found["explorer_heatmaps"]["layout"]["annotations"])
+    assert "z · update gate" in titles and "f · forget gate" not in titles
+    for tab, key in (("Conveyor belt", "explorer_belt"), ("Gate saturation", "explorer_saturation"),
+                     ("Compare two inputs", "explorer_two_inputs"), ("Unit traces", "explorer_traces")):
+        at.session_state["explorer_tab"] = tab
+        at.run()
+        no_exception(at)
+        assert key in charts(at), tab
 
 
 def test_vector_input_with_the_wrong_width_is_refused_politely():

@@ -14,6 +14,7 @@ from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
 from lstm_viz.explorer.export import figure_html, recording_csv, recording_frame, recording_parquet
 from lstm_viz.explorer.worked_steps import gate_weights, worked_steps
 from lstm_viz.tasks import ModelConfig, build_model
+from lstm_viz.viz import belt
 from lstm_viz.viz import gates as figures
 from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.budget import bin_time, pick_units, plan_view
@@ -148,13 +149,13 @@ def test_unit_traces_rows_per_unit_and_input_underneath():
 def test_conveyor_belt_terms_add_up_to_c_in_both_directions():
     rec = record(steps=7, hidden=4, bidirectional=True)
     for direction in ("fwd", "bwd"):
-        terms = figures.belt_terms(rec, 0, direction)
+        terms = belt.belt_terms(rec, 0, direction)
         np.testing.assert_allclose(terms["kept"] + terms["written"], terms["c"], atol=1e-5)
-    fwd = figures.belt_terms(rec, 0, "fwd")
+    fwd = belt.belt_terms(rec, 0, "fwd")
     assert np.all(fwd["c_prev"][0] == 0) and np.allclose(fwd["c_prev"][1:], fwd["c"][:-1])
-    bwd = figures.belt_terms(rec, 0, "bwd")
+    bwd = belt.belt_terms(rec, 0, "bwd")
     assert np.all(bwd["c_prev"][-1] == 0) and np.allclose(bwd["c_prev"][:-1], bwd["c"][1:])
-    fig = figures.conveyor_belt(rec, unit=2, direction="bwd")
+    fig = belt.conveyor_belt(rec, unit=2, direction="bwd")
     kept_bar = next(t for t in fig.data if t.type == "bar" and t.name.startswith("kept"))
     np.testing.assert_allclose(np.asarray(kept_bar.y), bwd["kept"][:, 2], rtol=1e-5, atol=1e-7)
     assert fig.layout.barmode == "relative"
@@ -314,7 +315,55 @@ def test_big_recording_figures_stay_small():
     sizes = {
         "heatmaps": figures.gate_heatmaps(rec),
         "traces": figures.unit_traces(rec, [0, 1, 2]),
-        "belt": figures.conveyor_belt(rec, 0),
+        "belt": belt.conveyor_belt(rec, 0),
     }
     for name, fig in sizes.items():
         assert len(pio.to_json(fig, validate=False)) < 2_000_000, name
+
+
+# ---------------------------------------------------------------------------------------------- GRU and text
+def _gru_recording(bidirectional: bool = False):
+    from lstm_viz import RecordingGRU
+
+    torch.manual_seed(0)
+    gru = RecordingGRU(3, 6, num_layers=2, bidirectional=bidirectional, batch_first=True)
+    return gru.record(torch.randn(1, 9, 3))
+
+
+def test_gru_heatmaps_traces_saturation_and_divergence_show_r_z_n_h():
+    rec = _gru_recording(bidirectional=True)
+    fig = figures.gate_heatmaps(rec, figures.panels_of(rec))
+    titles = [a.text for a in fig.layout.annotations]
+    assert any("z · update gate" in t or "z update" in t for t in titles) and not any("forget" in t for t in titles)
+    assert len(fig.data) == 4 * 4  # r, z, n, h × (2 layers × 2 directions)
+    gate_scales = {fig.layout[f"coloraxis{'' if r == 1 else r}"].cmin for r in (1, 2)}
+    assert gate_scales == {0.0}  # r and z on [0, 1]
+    traces = figures.unit_traces(rec, [0, 2], layer=1, direction="bwd")
+    assert {t.name for t in traces.data if t.showlegend} >= {"r", "z", "n", "h"}
+    table = saturation_table(rec)
+    assert set(table["gate"]) == {"r", "z"} and len(saturation_figure(table).data) == 2 * 4
+    other = _gru_recording(bidirectional=True)
+    assert first_divergence(rec, other).sentence
+    assert len(difference_heatmaps(rec, other).data) == 4
+
+
+def test_gru_belt_kept_plus_written_is_h():
+    rec = _gru_recording()
+    for direction in ("fwd",):
+        terms = belt.belt_terms(rec, 1, direction)
+        np.testing.assert_allclose(terms["kept"] + terms["written"], terms["c"], atol=1e-5)
+    fig = belt.conveyor_belt(rec, unit=1, layer=1)
+    assert "Hidden-state conveyor belt" in fig.layout.title.text
+    assert {t.name for t in fig.data if t.type == "bar"} == {"kept z·h(t-1)", "written (1−z)·n"}
+
+
+def test_step_labels_name_the_time_columns_with_the_characters():
+    torch.manual_seed(0)
+    rec = RecordingLSTM(4, 5).record(torch.randn(6, 4))
+    text = list("a b\n\tc")
+    fig = figures.gate_heatmaps(rec, step_labels=text)
+    assert list(fig.data[0].x) == ["t 0 · 'a'", "t 1 · '␣'", "t 2 · 'b'", "t 3 · '⏎'", "t 4 · '⇥'", "t 5 · 'c'"]
+    traces = figures.unit_traces(rec, [0], step_labels=text)
+    assert list(traces.data[0].text) == ["a", "␣", "b", "⏎", "⇥", "c"] and len(traces.data) == 6  # no input row
+    with pytest.raises(ValueError, match="5 step labels for 6 steps"):
+        figures.gate_heatmaps(rec, step_labels=text[:5])

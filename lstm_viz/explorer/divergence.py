@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from lstm_viz.core.recording import DIRECTIONS, DISPLAY_ORDER, Recording
+from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, bin_time, plan_view
 from lstm_viz.viz.gates import QUANTITY_TITLES, SIGNED_COLORSCALE, check_panel, feature_labels, time_ticks, to_numpy
 from lstm_viz.viz.plotgrid import Grid, finish
@@ -41,7 +41,7 @@ class Divergence:
         )
 
 
-def _common(rec_a: Recording, rec_b: Recording) -> int:
+def _common(rec_a: CellRecording, rec_b: CellRecording) -> int:
     same = (rec_a.num_layers, rec_a.num_directions, rec_a.hidden_size, rec_a.proj_size) == (
         rec_b.num_layers,
         rec_b.num_directions,
@@ -53,7 +53,7 @@ def _common(rec_a: Recording, rec_b: Recording) -> int:
     return min(rec_a.seq_len, rec_b.seq_len)
 
 
-def first_divergence(rec_a: Recording, rec_b: Recording, batch: int = 0, tol: float = 1e-6) -> Divergence:
+def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0, tol: float = 1e-6) -> Divergence:
     """The first step where the inputs differ, and the first where any f, i, g, o, c or h of any layer and
     direction differs by more than ``tol``."""
     steps = _common(rec_a, rec_b)
@@ -62,7 +62,7 @@ def first_divergence(rec_a: Recording, rec_b: Recording, batch: int = 0, tol: fl
     input_step = int(np.argmax(input_diff)) if input_diff.any() else None
     best: tuple[int, str, float] | None = None
     max_abs = 0.0
-    for q in DISPLAY_ORDER:
+    for q in rec_a.tensor_names:
         a = to_numpy(getattr(rec_a, q)[:, :, batch, :steps])  # (L, D, T, U)
         b = to_numpy(getattr(rec_b, q)[:, :, batch, :steps])
         diff = np.abs(b - a)
@@ -80,7 +80,7 @@ def first_divergence(rec_a: Recording, rec_b: Recording, batch: int = 0, tol: fl
     return Divergence(steps, input_step, best[0], best[1], max_abs)
 
 
-def _labels(rec_a: Recording, rec_b: Recording, steps: int, bins, names: Sequence[str]) -> list[str]:
+def _labels(rec_a: CellRecording, rec_b: CellRecording, steps: int, bins, names: Sequence[str]) -> list[str]:
     xa = bins.reduce(to_numpy(rec_a.x[0, :steps]).astype(float), axis=0)
     xb = bins.reduce(to_numpy(rec_b.x[0, :steps]).astype(float), axis=0)
     bar = "\u0304" if bins.binned else ""
@@ -93,8 +93,8 @@ def _labels(rec_a: Recording, rec_b: Recording, steps: int, bins, names: Sequenc
 
 
 def difference_heatmaps(
-    rec_a: Recording,
-    rec_b: Recording,
+    rec_a: CellRecording,
+    rec_b: CellRecording,
     layer: int = 0,
     direction: str = "fwd",
     feature_names: Sequence[str] | None = None,
@@ -109,21 +109,22 @@ def difference_heatmaps(
     di = DIRECTIONS.index(direction)
     diffs = {
         q: to_numpy(getattr(rec_b, q)[layer, di, 0, :steps]) - to_numpy(getattr(rec_a, q)[layer, di, 0, :steps])
-        for q in DISPLAY_ORDER
+        for q in rec_a.tensor_names
     }
-    view = plan_view([np.abs(diffs[q]) for q in "figoc"], max_steps, max_units)
+    own = [q for q in rec_a.tensor_names if q != "h"]
+    view = plan_view([np.abs(diffs[q]) for q in own], max_steps, max_units)
     h_view = plan_view([diffs["h"]], max_steps, max_units) if rec_a.proj_size else view
     bins = bin_time(steps, max_steps)
     names = feature_labels(rec_a.x.shape[-1], feature_names)
     cols = _labels(rec_a, rec_b, steps, bins, names)
     div = first_divergence(rec_a, rec_b)
-    n_rows = len(DISPLAY_ORDER)
+    n_rows = len(rec_a.tensor_names)
     row_px = int(np.clip(9 * len(view.units), 60, 200))
     height = n_rows * row_px + 190
-    grid = Grid(rows=n_rows, vspace=42 / height, titles=[f"Δ {QUANTITY_TITLES[q]}" for q in DISPLAY_ORDER])
+    grid = Grid(rows=n_rows, vspace=42 / height, titles=[f"Δ {QUANTITY_TITLES[q]}" for q in rec_a.tensor_names])
     traces = []
     layout = grid.layout
-    for r, q in enumerate(DISPLAY_ORDER, start=1):
+    for r, q in enumerate(rec_a.tensor_names, start=1):
         v = h_view if q == "h" else view
         z = v.apply(diffs[q]).astype(np.float32)
         peak = float(np.abs(z).max()) or 1e-6

@@ -27,17 +27,18 @@ from lstm_viz.parsing import MAX_STEPS, InputError, parse_int
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, model_answer
-from lstm_viz.viz.gates import conveyor_belt, gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
+from lstm_viz.viz.belt import conveyor_belt
+from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 
 __all__ = [
     "answer_section",
     "belt_section",
+    "cell_note",
     "chart",
     "equations_available",
     "equations_section",
     "export_section",
-    "gru_notice",
     "heatmap_section",
     "input_section",
     "saturation_section",
@@ -281,18 +282,19 @@ def _html(build, title: str) -> bytes:
 
 def _rows(rec: Recording) -> int:
     per = rec.num_layers * rec.num_directions * rec.seq_len
-    return per * (6 * rec.hidden_size + (rec.proj_size or rec.hidden_size))
+    return per * sum(getattr(rec, q).shape[-1] for q in rec.recorded_tensors)
 
 
-def gru_notice(loaded: LoadedModel, inp: ExplorerInput) -> None:
-    """A GRU cannot be recorded as f, i, g, o, c, h: say why, and still show its answer."""
-    st.warning(
-        "This is a GRU: it has one update gate instead of forget + input gates and one state instead of c and h "
-        f"(the closing note of {post(4)}), so there is no f, i, g, o, c to record and no gate heatmaps. What it "
-        "answers for the input above is shown below; pick an LSTM model in the sidebar to see the gates.",
+def cell_note(loaded: LoadedModel) -> None:
+    """A GRU has other gates than an LSTM: say which, once, above its heatmaps."""
+    if loaded.config.cell != "gru":
+        return
+    st.info(
+        "This is a GRU: one update gate z instead of the forget and input gates, a reset gate r, a candidate n and "
+        f"one state h instead of c and h (the closing note of {post(4)}): h = (1 − z)·n + z·h(t−1). Below are its "
+        "r, z, n and h; the conveyor belt shows how much of h each step keeps (z·h) and writes ((1 − z)·n).",
         icon=":material/info:",
     )
-    answer_section(loaded, inp, None)
 
 
 def equations_available(loaded: LoadedModel) -> bool:

@@ -52,6 +52,8 @@ _TITLES = {
     "o": "o · output",
     "c": "c · long memory",
     "h": "h · short memory",
+    "r": "r · reset",
+    "z": "z · update",
 }
 _COMPANY_COLORS = ("#1f77b4", "#ff7f0e")
 _TRAIN_TEST_DASH = {"train": "solid", "test": "dot"}
@@ -422,7 +424,8 @@ def saturation_over_epochs_figure(
     epochs = np.array([p["epoch"] for p in rows])
     lines: list[dict[str, Any]] = []
     maps: list[dict[str, Any]] = []
-    for q in SATURATION_GATES:
+    gates = tuple(rows[-1]["saturation"]) if rows else SATURATION_GATES  # f, i, o (a GRU: r, z)
+    for q in gates:
         if not rows:
             break
         low_share = np.array([p["saturation"][q]["low"] for p in rows], dtype=float)  # (epochs, units)
@@ -439,17 +442,17 @@ def saturation_over_epochs_figure(
         return into  # type: ignore[return-value]
     fig = make_subplots(
         rows=2,
-        cols=3,
-        specs=[[{"colspan": 3}, None, None], [{}, {}, {}]],
+        cols=len(gates),
+        specs=[[{"colspan": len(gates)}, *([None] * (len(gates) - 1))], [{}] * len(gates)],
         subplot_titles=(
             f"share of gate values saturated (< {low:g} solid, > {high:g} dashed)",
-            *(f"{_TITLES[q]} · per unit" for q in SATURATION_GATES),
+            *(f"{_TITLES.get(q, q)} · per unit" for q in gates),
         ),
         vertical_spacing=0.16,
         horizontal_spacing=0.05,
     )
     for k, d in enumerate(lines):
-        q, side = SATURATION_GATES[k // 2], ("low", "high")[k % 2]
+        q, side = gates[k // 2], ("low", "high")[k % 2]
         fig.add_trace(
             go.Scatter(
                 **d,
@@ -461,7 +464,7 @@ def saturation_over_epochs_figure(
             col=1,
         )
     for col, d in enumerate(maps, start=1):
-        q = SATURATION_GATES[col - 1]
+        q = gates[col - 1]
         fig.add_trace(
             go.Heatmap(
                 **d,
@@ -503,7 +506,7 @@ def toy_live_figures(
     figures = {}
     if "curves" in parts:
         figures["curves"] = toy_panels_figure(history, into=previous.get("curves"))
-    if "gates" in parts and model is not None and getattr(model, "recordable", False):
+    if "gates" in parts and model is not None:
         device = next(model.parameters()).device
         x = torch.tensor(COMPANY_INPUTS, dtype=torch.float32, device=device).unsqueeze(-1)  # (2, 4, 1)
         epoch = int(history[-1]["epoch"]) if history else 0

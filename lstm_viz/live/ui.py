@@ -341,7 +341,7 @@ def _draw_try(run: LiveRun, text: str, key: str, n: int, slot: Any) -> None:
             st.info("Press Start: the model being trained answers here (also while it trains).")
             return
         answer = model_answer(model, inp)
-        rec = model.record(inp.x) if getattr(model, "recordable", False) else None
+        rec = model.record(inp.x)  # an LSTM's f, i, g, o, c, h or a GRU's r, z, n, h
         shout = st.success if answer.correct else st.warning
         when = f"the model at epoch {run.epoch:,}"
         if run.running:
@@ -355,13 +355,9 @@ def _draw_try(run: LiveRun, text: str, key: str, n: int, slot: Any) -> None:
         if figure is not None:
             figure.update_layout(title_text=f"{answer.summary} (epoch {run.epoch:,})")
             st.plotly_chart(figure, width="stretch", key=f"{key}_answer_{n}")
-        if rec is not None:
-            title = f"Gates of {inp.text} at epoch {run.epoch:,}"
-            st.plotly_chart(gate_heatmaps(rec, feature_names=inp.feature_names, title=title), width="stretch",
-                            key=f"{key}_gates_{n}")  # fmt: skip
-        else:
-            st.info("A GRU has no forget/input/output gates and no cell state c, so there are no f, i, g, o, c, h "
-                    "heatmaps to show; train an LSTM to see them.")  # fmt: skip
+        title = f"Gates of {inp.text} at epoch {run.epoch:,}: {', '.join(rec.tensor_names)}"
+        st.plotly_chart(gate_heatmaps(rec, feature_names=inp.feature_names, title=title), width="stretch",
+                        key=f"{key}_gates_{n}")  # fmt: skip
 
 
 _SWITCH_KEY = "lstm_viz.live.switch_to_explorer"

@@ -1,4 +1,4 @@
-"""Plotly figures of a Recording: gate heatmaps (f, i, g, o, c, h), unit traces and the cell-state conveyor belt.
+"""Plotly figures of a recording: gate heatmaps (f, i, g, o, c, h — r, z, n, h for a GRU) and unit traces.
 
 Every builder is a pure function: it takes a ``Recording`` (and choices) and returns a
 ``plotly.graph_objects.Figure`` without showing it. Big recordings are reduced to a cell budget
@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from lstm_viz.core.recording import DIRECTIONS, DISPLAY_ORDER, Recording
+from lstm_viz.core.recording import DIRECTIONS, CellRecording, Recording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, TimeBins, View, bin_time, plan_view
 from lstm_viz.viz.palette import GATE_COLORS, GATE_COLORSCALE, INPUT_COLORS, SIGNED_COLORSCALE
 from lstm_viz.viz.plotgrid import Grid, finish
@@ -25,10 +25,8 @@ __all__ = [
     "GATE_COLORSCALE",
     "QUANTITY_TITLES",
     "SIGNED_COLORSCALE",
-    "belt_terms",
     "check_panel",
     "column_labels",
-    "conveyor_belt",
     "feature_labels",
     "gate_heatmaps",
     "most_active_units",
@@ -47,9 +45,34 @@ QUANTITY_TITLES = {
     "c": "c · cell state (long memory)",
     "h": "h · hidden state (short memory)",
     "m": "m · o·tanh(c), before projection",
+    "r": "r · reset gate",
+    "z": "z · update gate",
+    "n": "n · candidate",
 }
-SHORT_TITLES = {"f": "f forget", "i": "i input", "g": "g candidate", "o": "o output", "c": "c cell", "h": "h hidden"}
-GATES = ("f", "i", "o")
+SHORT_TITLES = {"f": "f forget", "i": "i input", "g": "g candidate", "o": "o output", "c": "c cell", "h": "h hidden",
+                "r": "r reset", "z": "z update", "n": "n candidate"}  # fmt: skip
+_CHAR_SHOWN = {"\n": "⏎", "\t": "⇥", " ": "␣"}
+
+
+def char_label(text: str) -> str:
+    """Characters as a time-axis label: newline, tab and space made visible (``⏎``, ``⇥``, ``␣``)."""
+    return "".join(_CHAR_SHOWN.get(ch, ch) for ch in text)
+
+
+def _own_tensors(rec: CellRecording) -> list[str]:
+    """The tensors with one value per unit (everything but an LSTMP's projected h): what picks the units shown."""
+    return [q for q in rec.tensor_names if q != "h"] or ["h"]
+
+
+def _value_range(rec: CellRecording, q: str, *arrays: np.ndarray) -> tuple[float, float]:
+    """A gate's [0, 1], a bounded state's own range, or ±max|value| for an unbounded one (c, an LSTMP's h)."""
+    if q in rec.gates:
+        return 0.0, 1.0
+    bounded = rec.value_range(q)
+    if bounded is not None:
+        return float(bounded[0]), float(bounded[1])
+    peak = signed_range(*arrays)
+    return -peak, peak
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -72,12 +95,14 @@ def check_panel(rec: Recording, layer: int, direction: str, batch: int = 0) -> N
         raise ValueError(f"batch must be in 0..{rec.batch_size - 1}, got {batch}")
 
 
-def most_active_units(rec: Recording, layer: int = 0, direction: str = "fwd", k: int = 3) -> list[int]:
-    """The ``k`` units whose f, i, g, o, c change most over time (sum of standard deviations), most active first."""
+def most_active_units(rec: CellRecording, layer: int = 0, direction: str = "fwd", k: int = 3) -> list[int]:
+    """The ``k`` units whose gates and states change most over time (sum of standard deviations of f, i, g, o, c —
+    r, z, n for a GRU), most active first. Padding past a packed sequence's end (NaN) is left out."""
     check_panel(rec, layer, direction)
     di = DIRECTIONS.index(direction)
     activity = sum(
-        to_numpy(getattr(rec, q)[layer, di]).reshape(-1, rec.hidden_size).std(axis=0) for q in "figoc"
+        np.nanstd(to_numpy(getattr(rec, q)[layer, di]).reshape(-1, rec.hidden_size), axis=0)
+        for q in _own_tensors(rec)
     )
     order = np.argsort(-np.nan_to_num(np.asarray(activity, dtype=float), nan=-np.inf), kind="stable")
     return [int(u) for u in order[:k]]
@@ -100,11 +125,20 @@ def _format_input(values: np.ndarray, names: Sequence[str], mean: bool) -> str:
     return ", ".join(shown)
 
 
-def column_labels(x: np.ndarray, bins: TimeBins, feature_names: Sequence[str] | None = None) -> list[str]:
+def column_labels(
+    x: np.ndarray, bins: TimeBins, feature_names: Sequence[str] | None = None, step_labels: Sequence[str] | None = None
+) -> list[str]:
     """One unique label per time column: ``"t 3 · x = 0.25"``, or for a bin ``"t 16–23 · x̄ = 0.31"``.
 
-    ``x`` is the input of one sequence, ``(T, input_size)``.
+    ``x`` is the input of one sequence, ``(T, input_size)``. ``step_labels`` (one per step, e.g. the characters of
+    a text) replace the input values: ``"t 3 · 'a'"``, ``"t 16–23 · 'def main'"``.
     """
+    if step_labels is not None:
+        if len(step_labels) != len(x):
+            raise ValueError(f"{len(step_labels)} step labels for {len(x)} steps")
+        spans = zip(bins.labels(), bins.start, np.append(bins.start[1:], len(x)), strict=True)
+        shown = [(t, char_label("".join(step_labels[a:b]))) for t, a, b in spans]
+        return [f"t {t} · '{text[:12]}{'…' if len(text) > 12 else ''}'" for t, text in shown]
     names = feature_labels(x.shape[1], feature_names)
     xs = bins.reduce(np.asarray(x, dtype=float), axis=0)  # (T', I)
     return [f"t {t} · {_format_input(v, names, bins.binned)}" for t, v in zip(bins.labels(), xs, strict=True)]
@@ -148,7 +182,7 @@ def _colorbar(grid: Grid, row: int, name: str, cmin: float, cmax: float, row_px:
 
 
 def gate_heatmaps(
-    rec: Recording,
+    rec: CellRecording,
     panels: Sequence[tuple[int, str]] | None = None,
     batch: int = 0,
     feature_names: Sequence[str] | None = None,
@@ -156,13 +190,17 @@ def gate_heatmaps(
     max_units: int = DEFAULT_MAX_UNITS,
     units: Sequence[int] | None = None,
     title: str | None = None,
+    step_labels: Sequence[str] | None = None,
 ) -> go.Figure:
-    """Six aligned heatmaps (time × unit) in the order f, i, g, o, c, h, one column per (layer, direction).
+    """Aligned heatmaps (time × unit) of every recorded tensor — f, i, g, o, c, h for an LSTM, r, z, n, h for a
+    GRU — one column per (layer, direction).
 
-    Gates use a 0..1 scale; g and h a diverging scale on [-1, 1] (for an LSTMP h is unbounded: ±max|h|); c a
+    Gates use a 0..1 scale; g, n and h a diverging scale on [-1, 1] (for an LSTMP h is unbounded: ±max|h|); c a
     diverging scale on ±max|c|. Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0,
-    forward; ``units`` forces which units to show instead of the most active ones.
+    forward; ``units`` forces which units to show instead of the most active ones; ``step_labels`` name the steps
+    (e.g. a text's characters).
     """
+    order = list(rec.tensor_names)
     panels = list(panels) if panels is not None else panels_of(rec)[:1]
     if not panels:
         raise ValueError("choose at least one (layer, direction) panel")
@@ -172,42 +210,40 @@ def gate_heatmaps(
     col_steps = max(8, max_steps // n_cols)  # the columns share the figure's budget
     x = to_numpy(rec.x[batch])
     bins = bin_time(rec.seq_len, col_steps)
-    labels = column_labels(x, bins, feature_names)
+    labels = column_labels(x, bins, feature_names, step_labels)
 
     data: dict[tuple[int, str], dict[str, np.ndarray]] = {}
     views: dict[tuple[int, str], dict[str, View]] = {}
     for k, d in panels:
         di = DIRECTIONS.index(d)
-        arrays = {q: to_numpy(getattr(rec, q)[k, di, batch]) for q in DISPLAY_ORDER}  # each (T, U)
-        cell_view = plan_view([arrays[q] for q in "figoc"], col_steps, max_units, units)
+        arrays = {q: to_numpy(getattr(rec, q)[k, di, batch]) for q in order}  # each (T, U)
+        cell_view = plan_view([arrays[q] for q in _own_tensors(rec)], col_steps, max_units, units)
         h_view = cell_view
         if rec.proj_size:  # h has proj_size units of its own
             h_units = None if units is None else [u for u in units if u < rec.proj_size] or None
             h_view = plan_view([arrays["h"]], col_steps, max_units, h_units)
-        views[(k, d)] = {q: h_view if q == "h" else cell_view for q in DISPLAY_ORDER}
+        views[(k, d)] = {q: h_view if q == "h" else cell_view for q in order}
         data[(k, d)] = {q: views[(k, d)][q].apply(a) for q, a in arrays.items()}
 
     h_title = f"h · hidden state, projected to {rec.proj_size}" if rec.proj_size else QUANTITY_TITLES["h"]
     titles = []
-    for q in DISPLAY_ORDER:
+    for q in order:
         for k, d in panels:
             if n_cols == 1:
                 titles.append(h_title if q == "h" else QUANTITY_TITLES[q])
             else:  # several columns side by side: the long names would run into each other
                 titles.append(f"{SHORT_TITLES[q]} · layer {k} {d}")
-    n_rows = len(DISPLAY_ORDER)
-    most_units = max(len(v["f"].units) for v in views.values())
+    n_rows = len(order)
+    most_units = max(len(v[order[0]].units) for v in views.values())
     row_px = int(np.clip(9 * most_units, 70, 230))
     height = n_rows * row_px + 170
     grid = Grid(rows=n_rows, cols=n_cols, vspace=42 / height, hspace=0.04, titles=titles,
                 title_size=13 if n_cols <= 2 else 11)  # fmt: skip
 
-    c_peak = signed_range(*(v["c"] for v in data.values()))
-    h_peak = signed_range(*(v["h"] for v in data.values())) if rec.proj_size else 1.0
-    ranges = {"f": (0, 1), "i": (0, 1), "o": (0, 1), "g": (-1, 1), "c": (-c_peak, c_peak), "h": (-h_peak, h_peak)}
+    ranges = {q: _value_range(rec, q, *(v[q] for v in data.values())) for q in order}
     layout = grid.layout
     traces = []
-    for r, q in enumerate(DISPLAY_ORDER, start=1):
+    for r, q in enumerate(order, start=1):
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
         for col, (k, d) in enumerate(panels, start=1):
             view = views[(k, d)][q]
@@ -234,7 +270,7 @@ def gate_heatmaps(
                 grid.y(r, col)["title"] = {"text": "unit", "standoff": 2}
         lo, hi = ranges[q]
         layout[axis] = {
-            "colorscale": GATE_COLORSCALE if q in GATES else SIGNED_COLORSCALE,
+            "colorscale": GATE_COLORSCALE if q in rec.gates else SIGNED_COLORSCALE,
             "cmin": lo,
             "cmax": hi,
             "colorbar": _colorbar(grid, r, q, lo, hi, row_px),
@@ -244,7 +280,7 @@ def gate_heatmaps(
     notes = sorted({v.note for per_q in views.values() for v in per_q.values() if v.note})
     layout.update(
         title={
-            "text": title or "Gates and states over time: f, i, g, o, c, h",
+            "text": title or f"Gates and states over time: {', '.join(order)}",
             "subtitle": {"text": "; ".join(notes) if notes else _shape_note(rec)},
         },
         height=height,
@@ -253,7 +289,7 @@ def gate_heatmaps(
     return finish(traces, layout)
 
 
-def _shape_note(rec: Recording) -> str:
+def _shape_note(rec: CellRecording) -> str:
     proj = f", proj_size {rec.proj_size}" if rec.proj_size else ""
     return f"{rec.seq_len} steps × {rec.hidden_size} units{proj}: every step and unit shown"
 
@@ -274,15 +310,17 @@ def _input_hover(names: Sequence[str], mean: bool) -> str:
 
 
 def unit_traces(
-    rec: Recording,
+    rec: CellRecording,
     units: Sequence[int],
     layer: int = 0,
     direction: str = "fwd",
     batch: int = 0,
     feature_names: Sequence[str] | None = None,
     max_points: int = 500,
+    step_labels: Sequence[str] | None = None,
 ) -> go.Figure:
-    """The chosen units over time: one row per unit with f, i, g, o, c, h as lines, the input underneath.
+    """The chosen units over time: one row per unit with f, i, g, o, c, h (a GRU: r, z, n, h) as lines, the input
+    underneath (``step_labels``, e.g. a text's characters, are shown on hover).
 
     For an LSTMP, h has ``proj_size`` values that mix every unit (h = W_hr·m), so no h belongs to a unit: each row
     shows m = o·tanh(c) instead, the unit's own output before the projection (the subtitle says so).
@@ -300,19 +338,24 @@ def unit_traces(
     names = feature_labels(x.shape[1], feature_names)
     custom, t_hover = _trace_customdata(x, bins)
     x_hover = _input_hover(names, bins.binned)
+    text = None
+    if step_labels is not None:  # a text: the characters on hover, no input row of embedding values
+        spans = zip(bins.start, np.append(bins.start[1:], len(x)), strict=True)
+        text = [char_label("".join(step_labels[a:b]))[:24] for a, b in spans]
+        x_hover = "'%{text}'"
     mean = "mean " if bins.binned else ""
     mode = "lines+markers" if len(t_axis) <= 64 else "lines"
 
-    n_rows = len(units) + 1
-    height = 170 * len(units) + 270
+    n_rows = len(units) + (text is None)
+    height = 170 * len(units) + (270 if text is None else 160)
     grid = Grid(
         rows=n_rows,
         vspace=40 / height,
-        row_heights=[1.0] * len(units) + [0.6],
-        titles=[f"unit {u} · layer {layer} {direction}" for u in units] + ["input"],
+        row_heights=[1.0] * len(units) + ([0.6] if text is None else []),
+        titles=[f"unit {u} · layer {layer} {direction}" for u in units] + (["input"] if text is None else []),
     )
     traces = []
-    shown_q = [("m" if q == "h" and rec.proj_size else q) for q in DISPLAY_ORDER]  # each listed once in the legend
+    shown_q = [("m" if q == "h" and rec.proj_size else q) for q in rec.tensor_names]  # each once in the legend
     for r, u in enumerate(units, start=1):
         for source in shown_q:
             values = bins.reduce(to_numpy(getattr(rec, source)[layer, di, batch, :, u]).astype(float))
@@ -330,6 +373,7 @@ def unit_traces(
                         "line": {"color": GATE_COLORS[source], "width": 2, "dash": "dot" if source == "m" else None},
                         "marker": {"size": 5},
                         "customdata": custom,
+                        "text": text,
                         "hovertemplate": f"{t_hover}<br>{x_hover}<br>unit {u}<br>{mean}{source} = %{{y:.6f}}"
                         f"<extra>{source}</extra>",
                     },
@@ -339,7 +383,7 @@ def unit_traces(
         grid.y(r)["title"] = {"text": "value"}
         grid.y(r)["zeroline"] = True
     xs = bins.reduce(x.astype(float), axis=0)
-    for j, name in enumerate(names[:8]):
+    for j, name in enumerate(names[:8] if text is None else []):
         traces.append(
             grid.place(
                 {
@@ -355,12 +399,13 @@ def unit_traces(
                 n_rows,
             )
         )
-    grid.y(n_rows)["title"] = {"text": "x"}
+    if text is None:
+        grid.y(n_rows)["title"] = {"text": "x"}
     grid.x(n_rows)["title"] = {"text": "t (time step)"}
     notes = []
     if bins.binned:
         notes.append(f"time binned: each point is the mean of {bins.size} steps ({rec.seq_len} steps)")
-    if len(names) > 8:
+    if len(names) > 8 and text is None:
         notes.append(f"input: first 8 of {len(names)} features drawn")
     if rec.proj_size:
         notes.append(f"LSTMP: m = o·tanh(c) is each unit's output before the projection; h = W_hr·m has "
@@ -369,7 +414,7 @@ def unit_traces(
     layout.update(
         title={
             "text": f"Unit traces: {', '.join(shown_q)} of the chosen units, input underneath",
-            "subtitle": {"text": "; ".join(notes) or "gates f, i, o in [0, 1]; g and h in [-1, 1]; c unbounded"},
+            "subtitle": {"text": "; ".join(notes) or _ranges_note(rec)},
         },
         height=height,
         hovermode="closest",
@@ -382,140 +427,13 @@ def unit_traces(
     return finish(traces, layout)
 
 
-def belt_terms(rec: Recording, layer: int = 0, direction: str = "fwd", batch: int = 0) -> dict[str, np.ndarray]:
-    """The two terms of ``c_t = f_t·c_{t-1} + i_t·g_t`` for every step and unit, each ``(T, H)``.
-
-    ``kept`` = f_t·c_{t-1} (what the forget gate let through), ``written`` = i_t·g_t (what the input gate
-    wrote), plus ``c`` and ``c_prev``. The backward direction's previous state is the one at t + 1; the state
-    before the first step read is zero (recordings start from c_0 = 0).
-    """
-    check_panel(rec, layer, direction, batch)
-    di = DIRECTIONS.index(direction)
-    f, i, g, c = (to_numpy(getattr(rec, q)[layer, di, batch]).astype(np.float64) for q in "figc")
-    c_prev = np.zeros_like(c)
-    if direction == "fwd":
-        c_prev[1:] = c[:-1]
-    else:
-        c_prev[:-1] = c[1:]
-    return {"kept": f * c_prev, "written": i * g, "c": c, "c_prev": c_prev}
-
-
-def conveyor_belt(
-    rec: Recording,
-    unit: int = 0,
-    layer: int = 0,
-    direction: str = "fwd",
-    batch: int = 0,
-    feature_names: Sequence[str] | None = None,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    max_units: int = DEFAULT_MAX_UNITS,
-) -> go.Figure:
-    """The cell-state conveyor belt: per step, how much of c was kept (f·c_{t-1}) and written (i·g).
-
-    Top: the chosen unit as stacked bars, kept + written = c_t (the line). Below: the same two terms for every
-    unit as heatmaps on one diverging scale.
-    """
-    terms = belt_terms(rec, layer, direction, batch)
-    if not 0 <= unit < rec.hidden_size:
-        raise ValueError(f"unit must be in 0..{rec.hidden_size - 1}, got {unit}")
-    x = to_numpy(rec.x[batch])
-    view = plan_view([terms["kept"], terms["written"]], max_steps, max_units)
-    bins = view.bins
-    labels = column_labels(x, bins, feature_names)
-    mean = "mean " if bins.binned else ""
-    most_units = len(view.units)
-    heat_px = int(np.clip(9 * most_units, 70, 260))
-    height = 300 + 2 * heat_px + 190
-    grid = Grid(
-        rows=3,
-        vspace=45 / height,
-        row_heights=[300, heat_px, heat_px],
-        titles=[
-            f"unit {unit}: c_t = kept f·c(t-1) + written i·g",
-            "kept: f·c(t-1), every unit",
-            "written: i·g, every unit",
-        ],
-    )
-    one = {q: bins.reduce(terms[q][:, unit]) for q in ("kept", "written", "c", "c_prev")}
-    hover_head = f"%{{x}}<br>unit {unit}<br>{mean}"
-    traces = [
-        grid.place(
-            {
-                "type": "bar",
-                "x": labels,
-                "y": one["kept"],
-                "name": "kept f·c(t-1)",
-                "marker": {"color": "#1f77b4"},
-                "customdata": one["c_prev"],
-                "hovertemplate": hover_head + "kept f·c(t-1) = %{y:.6f}<br>c(t-1) = %{customdata:.6f}<extra></extra>",
-            },
-            1,
-        ),
-        grid.place(
-            {
-                "type": "bar",
-                "x": labels,
-                "y": one["written"],
-                "name": "written i·g",
-                "marker": {"color": "#ff7f0e"},
-                "hovertemplate": hover_head + "written i·g = %{y:.6f}<extra></extra>",
-            },
-            1,
-        ),
-        grid.place(
-            {
-                "type": "scatter",
-                "x": labels,
-                "y": one["c"],
-                "name": "c_t",
-                "mode": "lines+markers",
-                "line": {"color": "#d62728", "width": 2},
-                "hovertemplate": hover_head + "c = %{y:.6f}<extra></extra>",
-            },
-            1,
-        ),
-    ]
-    kept, written = view.apply(terms["kept"]), view.apply(terms["written"])
-    peak = signed_range(kept, written)
-    for r, (name, z) in enumerate((("kept f·c(t-1)", kept), ("written i·g", written)), start=2):
-        traces.append(
-            grid.place(
-                {
-                    "type": "heatmap",
-                    "z": z.astype(np.float32),
-                    "x": labels,
-                    "y": [str(u) for u in view.units],
-                    "coloraxis": "coloraxis",
-                    "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}{name} = %{{z:.6f}}<extra></extra>",
-                },
-                r,
-            )
-        )
-        grid.y(r).update(type="category", autorange="reversed", title={"text": "unit"})
-    for r in (1, 2, 3):
-        grid.x(r).update(time_ticks(labels, bins))
-    grid.x(3)["title"] = {"text": "t (time step)"}
-    grid.y(1)["title"] = {"text": "contribution to c"}
-    lo, hi = grid.y_domain(3)[0], grid.y_domain(2)[1]
-    layout = grid.layout
-    layout.update(
-        title={
-            "text": f"Cell-state conveyor belt · layer {layer} {direction}",
-            "subtitle": {
-                "text": view.note
-                or "kept + written = c_t at every step; a forget gate near 1 carries c along the belt"
-            },
-        },
-        barmode="relative",
-        coloraxis={
-            "colorscale": SIGNED_COLORSCALE,
-            "cmin": -peak,
-            "cmax": peak,
-            "colorbar": {"title": {"text": "term", "side": "right"}, "y": (lo + hi) / 2, "len": hi - lo,
-                         "thickness": 12},
-        },
-        height=height,
-        margin={"t": 100, "b": 50, "l": 60, "r": 80},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
-    )
-    return finish(traces, layout)
+def _ranges_note(rec: CellRecording) -> str:
+    gates = ", ".join(rec.gates)
+    bounded = [q for q in rec.tensor_names if q not in rec.gates and rec.value_range(q) is not None]
+    free = [q for q in rec.tensor_names if q not in rec.gates and rec.value_range(q) is None]
+    parts = [f"gates {gates} in [0, 1]"]
+    if bounded:
+        parts.append(f"{' and '.join(bounded)} in [-1, 1]")
+    if free:
+        parts.append(f"{' and '.join(free)} unbounded")
+    return "; ".join(parts)

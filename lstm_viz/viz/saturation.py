@@ -20,20 +20,23 @@ from lstm_viz.viz.plotgrid import Grid, finish
 
 __all__ = ["SATURATION_GATES", "saturation_batch", "saturation_figure", "saturation_fractions", "saturation_table"]
 
-SATURATION_GATES: tuple[str, ...] = ("f", "i", "o")  # the sigmoid gates (g is a tanh, not a gate)
-GATE_NAMES = {"f": "forget gate f", "i": "input gate i", "o": "output gate o"}
+SATURATION_GATES: tuple[str, ...] = ("f", "i", "o")  # the LSTM's sigmoid gates (g is a tanh, not a gate)
+GATE_NAMES = {"f": "forget gate f", "i": "input gate i", "o": "output gate o", "r": "reset gate r",
+              "z": "update gate z"}  # fmt: skip
 
 
 def saturation_fractions(rec: Recording, low: float = 0.1, high: float = 0.9) -> dict[str, tuple[Tensor, Tensor]]:
-    """Per gate (f, i, o): ``(left, right)``, each ``(layers, directions, units)`` — the share of values < low and
-    > high over every sample and step. The one place saturation is computed (explorer view 6, live probes)."""
+    """Per gate (f, i, o; a GRU's r, z): ``(left, right)``, each ``(layers, directions, units)`` — the share of values
+    < low and > high over every sample and step (padding past a packed sequence's end left out). The one place
+    saturation is computed (explorer view 6, live probes)."""
     if not 0.0 <= low < high <= 1.0:
         raise ValueError(f"need 0 ≤ low < high ≤ 1 (e.g. 0.1 and 0.9), got low={low}, high={high}")
     out = {}
-    for q in SATURATION_GATES:
+    for q in rec.gates:
         values = getattr(rec, q).detach()  # (L, D, B, T, U)
         flat = values.reshape(values.shape[0], values.shape[1], -1, values.shape[-1])  # (L, D, B*T, U)
-        out[q] = ((flat < low).float().mean(2).cpu(), (flat > high).float().mean(2).cpu())
+        seen = (~flat.isnan()).float().sum(2).clamp(min=1)
+        out[q] = (((flat < low).float().sum(2) / seen).cpu(), ((flat > high).float().sum(2) / seen).cpu())
     return out
 
 
@@ -83,7 +86,7 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
     traces = []
     for col, (k, d) in enumerate(panels, start=1):
         part = table[(table["layer"] == k) & (table["direction"] == d)]
-        for q in SATURATION_GATES:
+        for q in dict.fromkeys(part["gate"]):
             rows = part[part["gate"] == q]
             traces.append(
                 grid.place(
