@@ -23,9 +23,9 @@ import torch
 
 from lstm_viz.app.inputs import typed_input
 from lstm_viz.app.sources import RandomSpec, random_model
-from lstm_viz.explorer.divergence import difference_heatmaps
 from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.belt import conveyor_belt
+from lstm_viz.viz.divergence import difference_heatmaps
 from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of, unit_traces
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 

@@ -5,6 +5,7 @@ import streamlit as st
 from lstm_viz.app.ui import cached_recording, current_model, ensure_app_shell
 from lstm_viz.core.device import describe_device
 from lstm_viz.explorer import ui as ew
+from lstm_viz.interventions import ui as iv
 
 ensure_app_shell()
 loaded = current_model()
@@ -23,7 +24,7 @@ st.subheader(f"Gates and states: {', '.join(rec.tensor_names)}")
 ew.cell_note(loaded)
 panel = ew.heatmap_section(rec, inp)
 
-names = ["Unit traces", "Conveyor belt", "Compare two inputs", "Gate saturation"]
+names = ["Unit traces", "Conveyor belt", "Compare two inputs", "Intervene", "Which units matter", "Gate saturation"]
 if ew.equations_available(loaded):
     names.append("Equations with numbers")
 names.append("Export")
@@ -38,6 +39,12 @@ with tabs["Conveyor belt"]:
 with tabs["Compare two inputs"]:
     if tabs["Compare two inputs"].open:
         ew.two_inputs_section(loaded, rec, inp, panel)
+with tabs["Intervene"]:
+    if tabs["Intervene"].open:
+        iv.intervene_section(loaded, inp, rec, panel, ew.second_input(loaded, inp))
+with tabs["Which units matter"]:
+    if tabs["Which units matter"].open:
+        iv.ablation_section(loaded)
 with tabs["Gate saturation"]:
     if tabs["Gate saturation"].open:
         ew.saturation_section(loaded, rec)

@@ -165,3 +165,39 @@ def test_shipped_regressor_reads_rows_of_ten_features():
     box.set_value("0, 1, 0, 1, 0, 1, 0, 1, 0, 1; 1, 1, 1, 1, 1, 1, 1, 1, 1, 1").run()
     no_exception(at)
     assert any("The regressor outputs" in i.value for i in at.info)
+
+
+def test_intervene_tab_breaks_the_borrow_and_says_where():
+    from lstm_viz.app.sources import MODELS_DIR, load_shipped
+
+    at = page_with(load_shipped(MODELS_DIR / "subtraction_lstm.pt"))
+    at.session_state["explorer_tab"] = "Intervene"
+    at.run()
+    no_exception(at)
+    assert at.selectbox(key="iv_name").value == "layer0.fwd.c"
+    at.text_input(key="iv_units_32").set_value("1").run()
+    no_exception(at)
+    assert any(s.value.startswith("**Before:**") and "62" in s.value for s in at.success)
+    assert any(e.value.startswith("**After:**") and "wrong" in e.value for e in at.error)
+    found = charts(at)
+    assert {"iv_answer_before", "iv_answer_after", "iv_differences", "iv_spread"} <= set(found)
+    at.text_input(key="iv_units_32").set_value("40").run()  # bad input: a message, the tab stays
+    no_exception(at)
+    assert any("outside 0…31" in e.value for e in at.error)
+    at.text_input(key="iv_units_32").set_value("all").run()
+    at.text_input(key="iv_steps").set_value("0").run()
+    at.segmented_control(key="iv_kind").set_value("patch").run()  # from B = 123 - 60
+    no_exception(at)
+    assert any("patched from the second input B" in c.value for c in at.caption)
+
+
+def test_which_units_matter_tab_ranks_units():
+    at = page_with(task_model("subtraction", hidden_size=4))
+    at.session_state["explorer_tab"] = "Which units matter"
+    at.run()
+    no_exception(at)
+    assert "iv_ablation" not in charts(at)  # nothing runs until asked
+    at.button(key="iv_sweep_run").click().run()
+    no_exception(at)
+    assert "iv_ablation" in charts(at)
+    assert any("layer0.fwd." in m.value and "borrow" in m.value for m in at.markdown)

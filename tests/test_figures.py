@@ -10,7 +10,6 @@ import torch
 from lstm_viz.app.inputs import typed_input
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER
-from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
 from lstm_viz.explorer.export import figure_html, recording_csv, recording_frame, recording_parquet
 from lstm_viz.explorer.worked_steps import gate_weights, worked_steps
 from lstm_viz.tasks import ModelConfig, build_model
@@ -18,6 +17,7 @@ from lstm_viz.viz import belt
 from lstm_viz.viz import gates as figures
 from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.budget import bin_time, pick_units, plan_view
+from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 
 

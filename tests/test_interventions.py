@@ -260,3 +260,38 @@ def test_cli_predict_with_interventions_and_ablate_json(capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["inputs"] == 256 and len(out["units"]) == 3 and out["units"][0]["name"] == "layer0.fwd.c"
     assert out["units"][0]["effect"] >= out["units"][1]["effect"] and "effect borrow" in out["units"][0]
+
+
+# ------------------------------------------------------------------------------- the Intervene tab's logic
+def test_effects_choices_build_interventions_and_the_spread_starts_at_the_step():
+    from lstm_viz.interventions import effects
+    from lstm_viz.interventions.figures import ablation_figure, spread_figure
+
+    model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt").model
+    inp = SUBTRACTION.parse("123 - 61", model.config)
+    rec = model.record(inp.x)
+    choice = effects.Choice("layer0.fwd.c", (1,), None, "zero")
+    effect = effects.intervene(model, inp, effects.build(choice, model), rec)
+    assert effect.before.value == 62 and effect.after.value != 62 and effect.changed
+    assert "unit 1 at every step set to 0 (ablate)" in choice.describe()
+    late = effects.Choice("layer0.fwd.h", None, (5,), "constant", 0.9)
+    spread = effects.spread_table(rec, effects.intervene(model, inp, effects.build(late, model), rec).rec_after)
+    assert (spread.loc[spread["t"] < 5, "max_abs"] == 0).all() and spread.loc[spread["t"] == 5, "max_abs"].item() > 0
+    assert len(spread_figure(spread, first_step=5).data) == 1
+    second = SUBTRACTION.parse("123 - 60", model.config)
+    patch = effects.build(effects.Choice("layer0.fwd.c", None, (0,), "patch"), model, model.record(second.x))
+    patched = model.record(inp.x, interventions=[patch])
+    torch.testing.assert_close(patched.c[0, 0, 0, 0], model.record(second.x).c[0, 0, 0, 0])
+    means = effects.build(effects.Choice("layer0.fwd.f", (2, 3), None, "mean"), model)
+    assert means.value.shape == (2,)
+    with pytest.raises(ValueError, match="second input B"):
+        effects.build(effects.Choice("layer0.fwd.c", None, None, "patch"), model)
+    assert effects.parse_indices("3, 5-7", 8, "Units", "7") == (3, 5, 6, 7)
+    assert effects.parse_indices("all", 8, "Units", "7") is None
+    for bad, fragment in (("9", "outside 0…7"), ("5-3", "goes down"), ("x", "not a whole number"), ("9" * 5000, "not")):
+        with pytest.raises(ValueError, match=fragment):
+            effects.parse_indices(bad, 8, "Units", "7")
+    assert effects.names_of(model)[:3] == ["layer0.fwd.f", "layer0.fwd.i", "layer0.fwd.g"]
+    result = ablate_units(model, ("c",), source="probe")
+    fig = ablation_figure(result, top=5)
+    assert len(fig.data) == 3 and len(fig.data[0].y) == 5  # all inputs, borrow, no borrow

@@ -21,13 +21,13 @@ from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import cached_recording, show_input_error
 from lstm_viz.core.recording import Recording
 from lstm_viz.explorer import export
-from lstm_viz.explorer.divergence import difference_heatmaps, first_divergence
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
 from lstm_viz.parsing import MAX_STEPS, InputError, parse_int
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.belt import conveyor_belt
+from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
 from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 
@@ -42,6 +42,7 @@ __all__ = [
     "heatmap_section",
     "input_section",
     "saturation_section",
+    "second_input",
     "traces_section",
     "two_inputs_section",
 ]
@@ -194,6 +195,22 @@ def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> 
     )
 
 
+def _second_key(loaded: LoadedModel) -> str:
+    config = loaded.config
+    task = task_for(config)
+    return f"explorer_b_{task.kind}_{config.input_size}" if task.multiline(config) else f"explorer_b_{task.kind}"
+
+
+def second_input(loaded: LoadedModel, inp: ExplorerInput) -> ExplorerInput | None:
+    """The second input B as typed in the two-input tab (its example until something is typed); None if bad."""
+    config = loaded.config
+    text = st.session_state.get(_second_key(loaded), task_for(config).second_example(config, inp))
+    try:
+        return typed_input(text, config)
+    except InputError:
+        return None
+
+
 def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
     """View 5: a second input, difference heatmaps and the first step where the runs diverge."""
     config = loaded.config
@@ -201,9 +218,9 @@ def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput
     default = task.second_example(config, inp)
     label = "Second input B (same format as above); A is the input above"
     if task.multiline(config):
-        text = st.text_area(label, default, key=f"explorer_b_{task.kind}_{config.input_size}")
+        text = st.text_area(label, default, key=_second_key(loaded))
     else:
-        text = st.text_input(label, default, key=f"explorer_b_{task.kind}")
+        text = st.text_input(label, default, key=_second_key(loaded))
     try:
         inp_b = typed_input(text, loaded.config)
     except InputError as err:

@@ -1,0 +1,184 @@
+"""One intervention, before and after: what it replaces (a choice of tensor, units, steps and value), the model's
+answer with and without it, and where the change first appears and how it spreads through steps and layers.
+
+Values a user can choose: 0 (ablate), 1, a constant, the unit's mean over the task's own data, or the values the
+same tensor took on a second input (activation patching). Pure functions; the app's Intervene tab draws them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+
+from lstm_viz.core.interventions import Intervention, replaceable_sizes
+from lstm_viz.core.recording import DIRECTIONS, CellRecording
+from lstm_viz.tasks import Answer, TaskInput, task_for
+from lstm_viz.viz.divergence import Divergence, first_divergence
+
+__all__ = [
+    "VALUE_KINDS",
+    "Choice",
+    "Effect",
+    "build",
+    "intervene",
+    "names_of",
+    "parse_indices",
+    "spread_table",
+    "unit_means",
+    "width_of",
+]
+
+ROUNDING = 1e-5  # |after − before| below this is float rounding (kernel vs step by step), not the intervention
+
+VALUE_KINDS: dict[str, str] = {
+    "zero": "0 (ablate)",
+    "one": "1",
+    "constant": "a constant",
+    "mean": "the unit's mean over the task's data",
+    "patch": "patched from the second input B",
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a user picked: ``name`` (``layer0.fwd.c``), ``units`` and ``steps`` (None = all), the kind of value
+    (one of ``VALUE_KINDS``) and, for ``constant``, the number."""
+
+    name: str
+    units: tuple[int, ...] | None
+    steps: tuple[int, ...] | None
+    kind: str = "zero"
+    constant: float = 0.0
+
+    def describe(self) -> str:
+        units = "every unit" if self.units is None else f"unit{'s' if len(self.units) > 1 else ''} " + ", ".join(
+            map(str, self.units)
+        )
+        steps = "every step" if self.steps is None else f"step{'s' if len(self.steps) > 1 else ''} t = " + ", ".join(
+            map(str, self.steps)
+        )
+        value = f"{self.constant:g}" if self.kind == "constant" else VALUE_KINDS[self.kind]
+        return f"{self.name}: {units} at {steps} set to {value}"
+
+
+@torch.no_grad()
+def unit_means(model: nn.Module, name: str) -> torch.Tensor:
+    """Each unit's mean of ``name`` over the task's probe data (every sample and step): ``(units,)``."""
+    task = task_for(model.config)
+    rec = model.record(task.probe_batch(model.config))
+    return torch.nan_to_num(rec[name].float()).mean(dim=(0, 1))
+
+
+def build(choice: Choice, model: nn.Module, rec_b: CellRecording | None = None) -> Intervention:
+    """The Intervention a choice describes; ValueError (with what to do) when it cannot be built."""
+    if choice.kind not in VALUE_KINDS:
+        raise ValueError(f"unknown value {choice.kind!r}; choose one of {', '.join(VALUE_KINDS)}")
+    if choice.kind == "constant" and not math.isfinite(choice.constant):
+        raise ValueError(f"the constant must be a finite number, got {choice.constant!r}")
+    units = None if choice.units is None else list(choice.units)
+    steps = None if choice.steps is None else list(choice.steps)
+    if choice.kind in ("zero", "one", "constant"):
+        value = {"zero": 0.0, "one": 1.0}.get(choice.kind, choice.constant)
+        return Intervention(choice.name, value, steps=steps, units=units)
+    if choice.kind == "mean":
+        means = unit_means(model, choice.name)
+        return Intervention(choice.name, means if units is None else means[units], steps=steps, units=units)
+    if rec_b is None:
+        raise ValueError("patching needs the second input B: type one in the 'Compare two inputs' tab")
+    source = rec_b[choice.name]  # (batch, T_b, units)
+    chosen = list(range(source.shape[1])) if steps is None else steps
+    if any(t >= source.shape[1] for t in chosen):
+        raise ValueError(
+            f"input B has {source.shape[1]} steps, so it cannot supply step {max(chosen)}; choose steps below "
+            f"{source.shape[1]} or a B as long as A"
+        )
+    value = source[:, chosen] if units is None else source[:, chosen][:, :, units]
+    return Intervention(choice.name, value, steps=chosen, units=units)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The model on one input with and without an intervention."""
+
+    before: Answer
+    after: Answer
+    rec_before: CellRecording
+    rec_after: CellRecording
+    divergence: Divergence
+
+    @property
+    def changed(self) -> bool:
+        return self.before.value != self.after.value
+
+
+def intervene(model: nn.Module, inp: TaskInput, intervention: Intervention, rec_before: CellRecording) -> Effect:
+    """Answer and record ``inp`` under ``intervention`` (``rec_before`` is the plain recording of ``inp``)."""
+    task = task_for(model.config)
+    x = inp.x.to(next(model.parameters()).device)
+    rec_after = model.record(x, interventions=[intervention]).to("cpu")
+    before = task.answer(model, inp)
+    after = task.answer(model, inp, [intervention])
+    return Effect(before, after, rec_before, rec_after, first_divergence(rec_before, rec_after, tol=ROUNDING))
+
+
+def spread_table(rec_a: CellRecording, rec_b: CellRecording, tol: float = ROUNDING) -> pd.DataFrame:
+    """How a change spreads: per (layer, direction, t), the largest |B − A| over every tensor and unit and how many
+    units changed by more than ``tol`` (in any tensor); differences under ``tol`` — float rounding between the
+    fused kernel and the step-by-step run an intervention needs — count as none. Columns ``layer, direction, t,
+    max_abs, units_changed``."""
+    rows = []
+    steps = min(rec_a.seq_len, rec_b.seq_len)
+    for k in range(rec_a.num_layers):
+        for d in range(rec_a.num_directions):
+            diffs = [
+                (getattr(rec_b, q)[k, d, 0, :steps] - getattr(rec_a, q)[k, d, 0, :steps]).abs().float()
+                for q in rec_a.tensor_names
+            ]  # each (T, units)
+            peak = torch.stack([dd.amax(dim=1) for dd in diffs]).amax(dim=0)  # (T,)
+            peak = torch.where(peak > tol, peak, torch.zeros_like(peak))
+            own = [dd for q, dd in zip(rec_a.tensor_names, diffs, strict=True) if dd.shape == diffs[0].shape]
+            changed = (torch.stack(own) > tol).any(dim=0).sum(dim=1)  # (T,)
+            for t in range(steps):
+                rows.append({"layer": k, "direction": DIRECTIONS[d], "t": t, "max_abs": float(peak[t]),
+                             "units_changed": int(changed[t])})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def names_of(model: nn.Module) -> list[str]:
+    """Every tensor an intervention can replace in ``model``, as recording names (``layer0.fwd.f`` …)."""
+    rnn = model.rnn()
+    sizes = replaceable_sizes(rnn)
+    return [
+        f"layer{k}.{d}.{q}"
+        for k in range(rnn.num_layers)
+        for d in DIRECTIONS[: 2 if rnn.bidirectional else 1]
+        for q in sizes
+    ]
+
+
+def width_of(model: nn.Module, name: str) -> int:
+    """How many units the tensor ``name`` has (h of an LSTMP: proj_size)."""
+    return replaceable_sizes(model.rnn())[name.rsplit(".", 1)[-1]]
+
+
+def parse_indices(text: str, limit: int, what: str, example: str) -> tuple[int, ...] | None:
+    """``"3, 5-7"`` → ``(3, 5, 6, 7)``; empty or ``all`` → None (every one). ValueError naming the bad part."""
+    text = (text or "").strip()
+    if not text or text.lower() == "all":
+        return None
+    out: list[int] = []
+    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+        lo, _, hi = part.partition("-")
+        if not lo.strip().isdigit() or (hi and not hi.strip().isdigit()) or len(part) > 12:
+            raise ValueError(f"{what}: {part[:20]!r} is not a whole number or a range; e.g. {example} (or all)")
+        a, b = int(lo), int(hi) if hi else int(lo)
+        if b < a:
+            raise ValueError(f"{what}: the range {part!r} goes down; write it low-high, e.g. {example}")
+        if b >= limit:
+            raise ValueError(f"{what}: {b} is outside 0…{limit - 1}; e.g. {example} (or all)")
+        out.extend(range(a, b + 1))
+    return tuple(dict.fromkeys(out))

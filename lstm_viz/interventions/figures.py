@@ -1,0 +1,114 @@
+"""Figures of interventions: how a change spreads through steps and layers, and which units matter most.
+
+Pure functions returning Plotly figures, from :mod:`lstm_viz.interventions.effects` and
+:mod:`lstm_viz.interventions.ablation`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from lstm_viz.interventions.ablation import Ablation
+from lstm_viz.viz.palette import GATE_COLORS
+from lstm_viz.viz.plotgrid import finish
+
+__all__ = ["ablation_figure", "spread_figure"]
+
+_LINE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
+_GROUP_COLORS = ("#d62728", "#7f7f7f", "#2ca02c", "#9467bd")
+
+
+def spread_figure(table: pd.DataFrame, first_step: int | None = None, title: str | None = None) -> go.Figure:
+    """Per layer and direction: the largest |after − before| at every step (log scale) and, as hover, how many units
+    changed. A dotted line marks the step the intervention first acts on."""
+    traces = []
+    panels = list(dict.fromkeys(zip(table["layer"], table["direction"], strict=True)))
+    for n, (k, d) in enumerate(panels):
+        part = table[(table["layer"] == k) & (table["direction"] == d)]
+        y = part["max_abs"].to_numpy(dtype=float)
+        traces.append(
+            {
+                "type": "scatter",
+                "x": part["t"].to_numpy(),
+                "y": np.where(y > 0, y, np.nan),  # log axis: no change = no point
+                "mode": "lines+markers",
+                "name": f"layer {k} {d}",
+                "line": {"color": _LINE_COLORS[n % len(_LINE_COLORS)], "width": 2},
+                "customdata": part["units_changed"].to_numpy(),
+                "hovertemplate": "t = %{x}<br>largest change %{y:.3g}<br>%{customdata} units changed"
+                f"<extra>layer {k} {d}</extra>",
+            }
+        )
+    shapes = []
+    if first_step is not None:
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": first_step, "x1": first_step, "y0": 0,
+                       "y1": 1, "line": {"dash": "dot", "color": "#444"}})  # fmt: skip
+    nothing = table.empty or not (table["max_abs"] > 0).any()
+    subtitle = (
+        "nothing changed: the intervention replaced values by what they already were"
+        if nothing
+        else "largest |after − before| over every gate, state and unit; dotted line: the first step it acts on"
+    )
+    layout = {
+        "title": {"text": title or "How the change spreads", "subtitle": {"text": subtitle}},
+        "xaxis": {"title": {"text": "t (time step)"}, "dtick": 1 if len(table) and table["t"].max() <= 30 else None},
+        "yaxis": {"title": {"text": "largest change"}, "type": "log", "visible": not nothing},
+        "shapes": shapes,
+        "height": 320,
+        "margin": {"t": 90, "b": 50, "l": 70, "r": 30},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
+    }
+    return finish(traces, layout)
+
+
+def ablation_figure(result: Ablation, top: int = 20) -> go.Figure:
+    """The ``top`` most effective ablations as horizontal bars: the effect over all inputs and per group."""
+    table = result.table.head(top).iloc[::-1]  # most effective at the top
+    labels = [
+        f"{row.name} u{row.unit}" + ("" if row.step < 0 else f" t{row.step}")
+        for row in table.itertuples(index=False)
+    ]
+    groups = [c for c in table.columns if c.startswith("effect ")]
+    share = result.measure.startswith("share")
+    fmt = ".1%" if share else ".4g"
+    traces = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "x": table["effect"].to_numpy(dtype=float),
+            "y": labels,
+            "name": f"all {result.inputs:,} inputs",
+            "marker": {"color": [GATE_COLORS.get(t, "#444") for t in table["tensor"]]},
+            "hovertemplate": f"%{{y}}<br>%{{x:{fmt}}}<extra>all inputs</extra>",
+        }
+    ]
+    for n, column in enumerate(groups):
+        group = column.removeprefix("effect ")
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": table[column].to_numpy(dtype=float),
+                "y": labels,
+                "name": f"{group} ({result.groups.get(group, 0):,})",
+                "marker": {"color": _GROUP_COLORS[n % len(_GROUP_COLORS)], "opacity": 0.55},
+                "hovertemplate": f"%{{y}}<br>%{{x:{fmt}}}<extra>{group}</extra>",
+            }
+        )
+    value = "zeroed" if result.value == "zero" else "set to its mean"
+    subtitle = (
+        f"{result.measure}, over {result.inputs:,} inputs; first bar coloured by the tensor (c red, h cyan, gates as "
+        f"on every page), then per group; {len(result.table):,} ablations in {result.seconds:.1f} s"
+    )
+    layout = {
+        "title": {"text": f"Which units matter: each unit {value} in turn", "subtitle": {"text": subtitle}},
+        "barmode": "group",
+        "xaxis": {"title": {"text": result.measure}, "tickformat": ".0%" if share else None, "rangemode": "tozero"},
+        "yaxis": {"automargin": True},
+        "height": max(320, 60 + 26 * len(labels) * (1 + len(groups)) // 2 + 120),
+        "margin": {"t": 90, "b": 50, "l": 140, "r": 30},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+    }
+    return finish(traces, layout)

@@ -1,0 +1,122 @@
+"""Streamlit sections of the Gate Explorer's Intervene tab: change a gate or state and see what the model does then,
+and rank the units by what ablating each one does. The logic is :mod:`lstm_viz.interventions.effects` and
+:mod:`lstm_viz.interventions.ablation`; the figures :mod:`lstm_viz.interventions.figures`."""
+
+from __future__ import annotations
+
+import streamlit as st
+from torch import nn
+
+from lstm_viz.app.inputs import ExplorerInput
+from lstm_viz.app.sources import LoadedModel
+from lstm_viz.app.ui import cached_recording, show_input_error
+from lstm_viz.core.interventions import replaceable_sizes
+from lstm_viz.core.recording import CellRecording
+from lstm_viz.interventions import effects
+from lstm_viz.interventions.ablation import VALUES, Ablation, ablate_units, describe_unit
+from lstm_viz.interventions.figures import ablation_figure, spread_figure
+from lstm_viz.parsing import InputError, parse_float
+from lstm_viz.viz.answer import answer_figure
+from lstm_viz.viz.divergence import difference_heatmaps
+
+__all__ = ["ablation_section", "intervene_section"]
+
+
+def _chart(fig, key: str) -> None:
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+
+
+def _verdict(answer, title: str) -> None:
+    box = st.success if answer.correct is True else st.error if answer.correct is False else st.info
+    box(f"**{title}:** {answer.summary}")
+
+
+def intervene_section(
+    loaded: LoadedModel, inp: ExplorerInput, rec: CellRecording, panel: tuple[int, str], second: ExplorerInput | None
+) -> None:
+    """Pick a tensor, units, steps and a value; show the answer before and after, the heatmaps' differences and
+    how the change spreads."""
+    model = loaded.model
+    names = effects.names_of(model)
+    layer, direction = panel
+    state = "c" if loaded.config.cell == "lstm" else "h"
+    default = names.index(f"layer{layer}.{direction}.{state}") if f"layer{layer}.{direction}.{state}" in names else 0
+    c1, c2, c3 = st.columns([1.2, 1, 1])
+    name = c1.selectbox("Tensor", names, index=default, key="iv_name",
+                        help="a recording name: layer, direction, then the gate or state")  # fmt: skip
+    width = effects.width_of(model, name)
+    units_text = c2.text_input(f"Units (0–{width - 1}, or all)", "all", key=f"iv_units_{width}",
+                               help="e.g. 7, or 3, 5-7; all = every unit")  # fmt: skip
+    steps_text = c3.text_input(f"Steps t (0–{inp.steps - 1}, or all)", "all", key="iv_steps",
+                               help="positions in the input, the same for both directions; e.g. 3 or 2-4")  # fmt: skip
+    k1, k2 = st.columns([3, 1])
+    kind = k1.segmented_control("Set them to", list(effects.VALUE_KINDS), default="zero", required=True,
+                                format_func=effects.VALUE_KINDS.get, key="iv_kind")  # fmt: skip
+    constant = 0.0
+    try:
+        if kind == "constant":
+            constant = parse_float(k2.text_input("Constant", "0.5", key="iv_constant"), name="The constant",
+                                   minimum=-1e6, maximum=1e6)  # fmt: skip
+        choice = effects.Choice(
+            name,
+            effects.parse_indices(units_text, width, "Units", "7 or 3, 5-7"),
+            effects.parse_indices(steps_text, inp.steps, "Steps", "3 or 2-4"),
+            kind,
+            constant,
+        )
+        rec_b = cached_recording(loaded, second.x) if kind == "patch" and second is not None else None
+        intervention = effects.build(choice, model, rec_b)
+        effect = effects.intervene(model, inp, intervention, rec)
+    except (InputError, ValueError) as err:
+        show_input_error(err, "intervention")
+        return
+    st.caption(choice.describe() + (f" (B = `{second.text[:40]}`)" if kind == "patch" and second else ""))
+    before, after = st.columns(2)
+    with before:
+        _verdict(effect.before, "Before")
+        figure = answer_figure(effect.before)
+        if figure is not None:
+            _chart(figure, "iv_answer_before")
+    with after:
+        _verdict(effect.after, "After")
+        figure = answer_figure(effect.after)
+        if figure is not None:
+            _chart(figure, "iv_answer_after")
+    st.markdown(("The answer changed. " if effect.changed else "The answer did not change. ")
+                + effect.divergence.sentence.replace("The two runs", "Before and after"))  # fmt: skip
+    _chart(difference_heatmaps(effect.rec_before, effect.rec_after, layer, direction,
+                               feature_names=inp.feature_names), "iv_differences")  # fmt: skip
+    first = min(choice.steps) if choice.steps else 0
+    _chart(spread_figure(effects.spread_table(effect.rec_before, effect.rec_after), first_step=first), "iv_spread")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _sweep(model_key: str, tensors: tuple[str, ...], value: str, _model: nn.Module) -> Ablation:
+    return ablate_units(_model, tensors, value=value)  # the model is read-only here: keyed by its weights' key
+
+
+def ablation_section(loaded: LoadedModel) -> None:
+    """Ablate every unit of the chosen tensors in turn over the task's data; rank the units by the effect."""
+    model = loaded.model
+    sizes = replaceable_sizes(model.rnn())
+    default = ["c", "h"] if "c" in sizes else ["h"]
+    c1, c2 = st.columns([2, 1])
+    tensors = c1.multiselect("Tensors to ablate, one unit at a time", list(sizes), default=default,
+                             key=f"iv_sweep_tensors_{loaded.config.cell}")  # fmt: skip
+    value = c2.segmented_control("Set each unit to", list(VALUES), default="zero", required=True,
+                                 format_func={"zero": "0", "mean": "its mean"}.get, key="iv_sweep_value")  # fmt: skip
+    if not tensors:
+        st.info("Pick at least one tensor to rank its units.")
+        return
+    asked = st.session_state.get("iv_sweep_asked") == (loaded.key, tuple(tensors), value)
+    if not asked and not st.button("Rank the units", key="iv_sweep_run", icon=":material/leaderboard:"):
+        st.caption("Ablates every unit of the chosen tensors in every layer and direction, one at a time, over the "
+                   "task's data (for subtraction: all 32,896 pairs), and ranks them by how much the answers change.")
+        return  # fmt: skip
+    st.session_state["iv_sweep_asked"] = (loaded.key, tuple(tensors), value)
+    with st.spinner("Ablating every unit…"):
+        result = _sweep(loaded.key, tuple(tensors), value, model)
+    _chart(ablation_figure(result), "iv_ablation")
+    for k in range(min(5, len(result.table))):
+        st.markdown("- " + describe_unit(result, result.table.iloc[k]))
+    st.dataframe(result.table, hide_index=True, width="stretch", height=260)
