@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import CHROMIUM_FLAGS, running_app  # noqa: E402
-from tests.e2e.helpers import PROGRESS, open_page, press, wait_idle  # noqa: E402
+from tests.e2e.helpers import PROGRESS, enter, open_page, press, select, wait_idle  # noqa: E402
 
 PAGES = [  # (file name, URL path, buttons to press in turn, each followed by training until "finished")
     ("home", "", ()),
@@ -54,7 +54,38 @@ def main() -> None:
                 page.locator("[data-testid='stPlotlyChart']").nth(1).scroll_into_view_if_needed()
                 page.wait_for_timeout(1500)
                 page.screenshot(path=str(ROOT / "docs" / "explorer_gates.png"))
+        explorer_extras(page, url)
         browser.close()
+
+
+def _shot(page, name: str, locator=None) -> None:
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(1500)
+    wait_idle(page, 180_000)
+    if locator is not None:
+        locator.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+    out = ROOT / "docs" / f"{name}.png"
+    page.screenshot(path=str(out))
+    print(out)
+
+
+def explorer_extras(page, url: str) -> None:
+    """The Intervene tab (unit 1 of c zeroed: 123 − 61 breaks), the ranking of every unit, and the shipped GRU."""
+    open_page(page, url, "explorer", timeout_ms=180_000)
+    page.get_by_role("tab", name="Intervene", exact=True).click()
+    wait_idle(page, 180_000)
+    enter(page, page.get_by_label("Units (0–31, or all)", exact=True), "1")
+    _shot(page, "intervene", page.get_by_text("Set them to").first)
+    page.get_by_role("tab", name="Which units matter", exact=True).click()
+    wait_idle(page, 180_000)
+    press(page, "Rank the units")
+    page.wait_for_selector("text=Which units matter: each unit zeroed in turn", timeout=180_000)
+    _shot(page, "ablation", page.get_by_text("Tensors to ablate, one unit at a time").first)
+    open_page(page, url, "explorer", timeout_ms=180_000)
+    select(page, page.locator("[data-testid='stSidebar']").get_by_role("combobox").first, "subtraction_gru.pt")
+    page.wait_for_selector("text=Gates and states: r, z, n, h", timeout=180_000)
+    _shot(page, "explorer_gru", page.get_by_text("Gates and states: r, z, n, h").first)
 
 
 if __name__ == "__main__":

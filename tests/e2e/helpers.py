@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 IDLE = "[data-test-script-state='notRunning']"
@@ -64,3 +65,37 @@ def press(page, name: str) -> None:
     force: while charts redraw, Playwright's "element is stable" wait can take seconds on a busy machine.
     """
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True).first.click(force=True)
+
+
+def settle(page) -> None:
+    """Wait for the rerun a change starts (it may begin late on a busy machine), then for the page to be idle."""
+    with contextlib.suppress(Exception):  # the rerun was over before we looked, or nothing reran
+        page.wait_for_selector("[data-test-script-state='running']", timeout=2_000)
+    wait_idle(page)
+
+
+def enter(page, field, text: str) -> None:
+    field.fill(text)
+    field.press("Control+Enter" if field.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
+    settle(page)
+
+
+def choose(page, option: str) -> None:
+    """Click an option of a segmented control (its buttons are radios)."""
+    page.get_by_role("radio", name=option, exact=True).click()
+    settle(page)
+
+
+def select(page, combobox, option: str) -> None:
+    """Pick ``option`` in a select box (clicked again if its list did not open)."""
+    for _ in range(5):
+        combobox.scroll_into_view_if_needed()
+        combobox.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
+    else:
+        raise AssertionError(f"could not pick {option!r}")
+    wait_idle(page)

@@ -9,7 +9,6 @@ budgeted RNN chart, buttons that fit an 800-px window, post names, and a toy run
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import time
@@ -23,9 +22,12 @@ from tests.e2e.helpers import (
     PROGRESS,
     REDACTED,
     assert_no_exception,
+    choose,
+    enter,
     epoch_shown,
     open_page,
     press,
+    select,
     wait_idle,
 )
 
@@ -54,38 +56,12 @@ def box(scope, label: str | re.Pattern):
         scope.get_by_role("textbox", name=label)  # fmt: skip
 
 
-def settle(page) -> None:
-    """Wait for the rerun a change starts (it may begin late on a busy machine), then for the page to be idle."""
-    with contextlib.suppress(Exception):  # the rerun was over before we looked, or nothing reran
-        page.wait_for_selector("[data-test-script-state='running']", timeout=2_000)
-    wait_idle(page)
 
 
-def enter(page, field, text: str) -> None:
-    field.fill(text)
-    field.press("Control+Enter" if field.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
-    settle(page)
 
 
-def choose(page, option: str) -> None:
-    """Click an option of a segmented control (its buttons are radios)."""
-    page.get_by_role("radio", name=option, exact=True).click()
-    settle(page)
 
 
-def select(page, combobox, option: str) -> None:
-    """Pick ``option`` in a select box (clicked again if its list did not open)."""
-    for _ in range(5):
-        combobox.scroll_into_view_if_needed()
-        combobox.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
-            break
-        except Exception:
-            page.keyboard.press("Escape")
-    else:
-        raise AssertionError(f"could not pick {option!r}")
-    wait_idle(page)
 
 
 def go_to(page, title: str) -> None:
