@@ -298,12 +298,51 @@ def gru_parity(report: Report, device: torch.device) -> str:
     return "GRU checked"
 
 
-def intervention_tests(report: Report) -> str:
+def intervention_parity(report: Report, device: torch.device) -> None:
+    """Interventions on the device against the same interventions in float64 on the CPU: record, the differentiable
+    forward (values and input gradients) and the batched ablation sweep (LSTMP 2-layer bidirectional; a GRU)."""
+    from lstm_viz import Intervention, RecordingGRU, intervened_forward
+    from lstm_viz.core.sweep import ablated_outputs
+
+    print(f"[interventions on {device.type}] against float64 on the CPU (TF32 off)")
+    with tf32(False):
+        for cell in ("lstm", "gru"):
+            torch.manual_seed(0)
+            if cell == "lstm":
+                cpu = RecordingLSTM(8, 16, 2, bidirectional=True, proj_size=4, batch_first=True).double()
+                ivs = [Intervention("layer0.fwd.c", 0.0, steps=[3], units=[2]),
+                       Intervention("layer1.bwd.f", 1.0, steps=[5])]  # fmt: skip
+                name, width = "layer0.bwd.h", 4
+            else:
+                cpu = RecordingGRU(8, 16, 2, bidirectional=True, batch_first=True).double()
+                ivs = [Intervention("layer0.fwd.z", 1.0, steps=[3]), Intervention("layer1.bwd.n", 0.0, units=[1])]
+                name, width = "layer1.fwd.h", 16
+            dev = type(cpu).from_gru(cpu) if cell == "gru" else RecordingLSTM.from_lstm(cpu)
+            dev = dev.to(device=device, dtype=torch.float32)
+            x = torch.randn(4, 12, 8, dtype=torch.float64)
+            ref, got = cpu.record(x, interventions=ivs), dev.record(x.to(device, torch.float32), interventions=ivs)
+            for q in ref.tensor_names:
+                report.close(f"{cell} record under interventions: {q}", getattr(got, q), getattr(ref, q), 1e-4)
+            xg = x.to(device, torch.float32).requires_grad_(True)
+            xc = x.clone().requires_grad_(True)
+            out_d, out_c = intervened_forward(dev, xg, None, ivs)[0], intervened_forward(cpu, xc, None, ivs)[0]
+            report.close(f"{cell} forward under interventions", out_d, out_c, 1e-4)
+            out_d.pow(2).sum().backward()
+            out_c.pow(2).sum().backward()
+            report.close(f"{cell} input gradients under interventions", xg.grad, xc.grad, 1e-3)
+            fast = ablated_outputs(dev, x.to(device, torch.float32), name, list(range(width)), 0.0)
+            slow = torch.stack([intervened_forward(cpu, x, None, [Intervention(name, 0.0, units=[u])])[0]
+                                for u in range(width)])  # fmt: skip
+            report.close(f"{cell} ablation sweep on the device", fast, slow, 1e-4)
+
+
+def intervention_tests(report: Report, device: torch.device) -> str:
     try:
         from lstm_viz import Intervention  # noqa: F401
     except ImportError:
         print("[interventions] not available (from lstm_viz import Intervention fails)")
         return "interventions n/a"
+    report.run("interventions on the device", lambda: intervention_parity(report, device))
     files = [str(p) for p in sorted((ROOT / "tests").glob("test_*.py")) if "Intervention" in p.read_text()]
     print(f"[interventions] their tests: {', '.join(Path(f).name for f in files) or 'none found'}")
     if not files:
@@ -411,7 +450,7 @@ def main() -> int:
     report = Report()
     lstm_parity(report, device, args.quick)
     gru = gru_parity(report, device)
-    interventions = intervention_tests(report)
+    interventions = intervention_tests(report, device)
     ratios = speed(device, 5 if args.quick else 10, args.quick)
     trained = "training skipped" if args.skip_training else training(report, device, args.epochs)
     failures = report.failures
