@@ -201,10 +201,11 @@ def lstm_case(report: Report, device: torch.device, name: str, config: tuple) ->
         worst = max(
             max_err(getattr(rec, n).double().cpu(), getattr(exact, n)) for n in ("f", "i", "g", "o", "c", "m", "h")
         )
-        # In half precision the kernel's own h drifts from float64 over layers and steps, and every recorded tensor
-        # inherits that: allow three times nn.LSTM's own drift where that exceeds the tolerance.
+        # In half precision (and TF32) the kernel's own h drifts from float64 over layers and steps, and every recorded
+        # tensor inherits that, plus the rounding of replay's own product for the gates: allow four times nn.LSTM's
+        # own drift where that exceeds the tolerance (3.5× was seen for 3 layers of bfloat16 on an H200).
         drift = max_err(out.double().cpu(), exact.output)
-        allowed = max(tols["ref"], 3 * drift)
+        allowed = max(tols["ref"], 4 * drift)
         detail = f"max |err|/max(1, |ref|) {worst:.2e} (tol {allowed:.0e}; nn.LSTM's own output drifts {drift:.1e})"
         report.check(f"{tag}: record vs float64 CPU reference", worst <= allowed, detail)
         if name != "float32":
