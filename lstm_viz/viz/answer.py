@@ -1,6 +1,6 @@
 """The model's answer to one input and whether it is right (asked of the model's task), and its figure.
 
-``model_answer`` runs the model's own ``forward`` (so it works for the GRU too, which cannot be recorded);
+``model_answer`` runs the model's own ``forward`` (through its task: ``Task.answer``);
 ``answer_figure`` draws it by the answer's form: ``bits`` — each bit's probability, coloured right or wrong against
 the true bits (subtraction); ``trace`` — the short memory h over the steps with the prediction and the target (the
 toy models); ``vector`` — the output vector (the regressor).
