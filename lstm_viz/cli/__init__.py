@@ -22,14 +22,14 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from lstm_viz.cli import ablate, info, lstmp_sweep, predict, record, train
+from lstm_viz.cli import ablate, convert, info, lstmp_sweep, predict, record, train
 from lstm_viz.cli.common import ExitError, Parser, parse_input
 from lstm_viz.parsing import InputError
 from lstm_viz.training.checkpoints import CheckpointError
 
 __all__ = ["COMMANDS", "ExitError", "build_parser", "main", "parse_input"]
 
-COMMANDS = (train, predict, record, info, ablate, lstmp_sweep)
+COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, convert)
 
 
 def build_parser() -> Parser:
