@@ -308,6 +308,7 @@ class Task:
     default_random_length: ClassVar[int] = 64
     progress_keys: ClassVar[tuple[str, ...]] = ()  # metrics shown beside the loss in progress bars
     reads_text: ClassVar[bool] = False  # inputs are text, one step per character: pages offer the text views
+    max_input_steps: ClassVar[int] = MAX_STEPS  # the longest input a page records
     training_options: ClassVar[tuple[TrainingOption, ...]] = ()  # recipe settings beyond lr, batch size, sizes
 
     def __repr__(self) -> str:

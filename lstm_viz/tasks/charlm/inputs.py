@@ -45,8 +45,9 @@ def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def text_input(text: str, what: str = "typed") -> TaskInput:
-    """``text`` as a character model's input (``what`` says where it came from, e.g. ``"typed"`` or a file name).
+def text_input(text: str, what: str = "typed", embed_size: int = 64) -> TaskInput:
+    """``text`` as a character model's input (``what`` says where it came from, e.g. ``"typed"`` or a file name;
+    ``embed_size`` names the embedding's components, what the LSTM reads).
 
     Raises InputError for an empty text. A text over :data:`MAX_TEXT_CHARS` characters is cut at the last line
     end before the limit (or at the limit when a line is that long) and ``note`` says so."""
@@ -75,7 +76,7 @@ def text_input(text: str, what: str = "typed") -> TaskInput:
     return TaskInput(
         x=ids,
         text=f"{what}: {shown}",
-        feature_names=("character",),
+        feature_names=tuple(f"e{k}" for k in range(embed_size)),  # what the LSTM reads: the embedding
         step_labels=tuple(text),
         note=" ".join(notes),
     )

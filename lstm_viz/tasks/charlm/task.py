@@ -242,6 +242,7 @@ class CharLMTask(Task):
     data_sources: ClassVar[tuple[str, ...]] = ("stdlib",)
     progress_keys: ClassVar[tuple[str, ...]] = ("train_bpc", "val_bpc")
     reads_text: ClassVar[bool] = True
+    max_input_steps: ClassVar[int] = MAX_TEXT_CHARS
     training_options: ClassVar[tuple[TrainingOption, ...]] = _options()
     file_types: ClassVar[tuple[str, ...]] = ("py", "txt")
     ablation_measure: ClassVar[str] = "share of next-character guesses (top-1) that change"
@@ -322,7 +323,8 @@ class CharLMTask(Task):
 
     # ---- inputs
     def feature_names(self, config: ModelConfig) -> tuple[str, ...]:
-        return ("character",)
+        """The LSTM reads the characters' embeddings: components e0 … e{E−1} (the characters are ``step_labels``)."""
+        return tuple(f"e{k}" for k in range(config.input_size))
 
     def example(self, config: ModelConfig) -> str:
         return EXAMPLE
@@ -334,10 +336,10 @@ class CharLMTask(Task):
         return {"type": "Type or paste", "random": "A random validation file", "file": "Upload a .py / .txt file"}
 
     def parse(self, text: str, config: ModelConfig) -> TaskInput:
-        return text_input(text)
+        return text_input(text, "typed", config.input_size)
 
     def read_file(self, data: bytes, name: str, config: ModelConfig) -> TaskInput:
-        return text_input(decode_file(data, name), name)
+        return text_input(decode_file(data, name), name, config.input_size)
 
     def second_example(self, config: ModelConfig, first: TaskInput) -> str:
         """The text with its first double quote turned into a single one (or a quote added in front)."""
@@ -351,7 +353,7 @@ class CharLMTask(Task):
         for k in order[:20]:
             text = read_validation_file(paths[k])
             if text.strip():
-                return text_input(text, f"validation file {paths[k]} (seed {seed})")
+                return text_input(text, f"validation file {paths[k]} (seed {seed})", config.input_size)
         raise InputError("no validation file of the standard library could be read on this server; type a text")
 
     def csv_example(self, config: ModelConfig) -> str:
@@ -394,9 +396,6 @@ class CharLMTask(Task):
     def probe_batch(self, config: ModelConfig, n: int = 256, seed: int = 0, length: int = 32) -> Tensor:
         """Up to 64 windows of 128 validation characters (saturation is measured over them)."""
         return torch.from_numpy(validation_windows(min(n, 64), max(length, 128), seed))
-
-    def check_length(self, length: object) -> int:
-        return MAX_TEXT_CHARS if isinstance(length, bool) or not isinstance(length, int) else length
 
 
 CHARLM = CharLMTask()
