@@ -70,6 +70,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except (KeyError, RuntimeError) as err:
         raise ExitError(f"{src}: the weights do not fit a {config.label()} ({str(err)[:200]})") from None
     metrics = data.get("metrics") or {}
+    units = metrics.get("units") or {}
     final = dict(metrics.get("train") or {})
     shown = {k: final[k] for k in ("val_bpc", "loss_bpc", "step", "chars", "seconds", "chars_per_s") if k in final}
     if "loss_bpc" in shown:
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "recipe": data.get("recipe"),
         "research_config": research,
         "metrics": shown,
-        "units": {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in (metrics.get("units") or {}).items()},
+        "units": {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()},
     }
     save_checkpoint(out, model, config, meta=meta)
     print(json.dumps({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown}), flush=True)

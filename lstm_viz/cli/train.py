@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             "or 'all' (0 ≤ b ≤ a ≤ 255); charlm: 'stdlib' (the running Python's standard library)")
     train.add_argument("--proj-size", type=int, default=0, help="LSTMP projection size (subtraction, regressor)")
     train.add_argument("--hidden-size", type=int, help="hidden units (subtraction default 32)")
-    train.add_argument("--num-layers", type=int, help="stacked layers (default 1; charlm 2)")
+    train.add_argument("--num-layers", "--layers", type=int, help="stacked layers (default 1; charlm 2)")
     train.add_argument("--bidirectional", action="store_true", help="bidirectional LSTM (subtraction, regressor)")
     train.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (optimizer state and history)")
     train.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: CUDA, then MPS, then CPU")

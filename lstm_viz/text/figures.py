@@ -151,7 +151,8 @@ def coloured_text(
             "zmax": hi,
             "xgap": 0,
             "ygap": 1,
-            "colorbar": {"title": {"text": name, "side": "right"}, "thickness": 10, "len": min(1.0, 300 / (n_rows * CELL_H + 1))},
+            "colorbar": {"title": {"text": name, "side": "right"}, "thickness": 10,
+                         "len": min(1.0, 300 / (n_rows * CELL_H + 1))},
         }
     ]
     if marks is not None:

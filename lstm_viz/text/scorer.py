@@ -89,7 +89,8 @@ class FastScorer:
             values, counts = torch.unique_consecutive(codes, return_counts=True)
             bounds = np.concatenate([[0], np.cumsum(counts.numpy())])
             chunk["order"] = order
-            chunk["groups"] = [(int(c), int(a), int(b)) for c, a, b in zip(values, bounds[:-1], bounds[1:], strict=True)]
+            spans = zip(values, bounds[:-1], bounds[1:], strict=True)
+            chunk["groups"] = [(int(c), int(a), int(b)) for c, a, b in spans]
         if self.numeric:
             y = torch.stack([torch.as_tensor(np.asarray(labels[f]), dtype=torch.float64).reshape(-1)
                              for f in self.numeric])  # fmt: skip

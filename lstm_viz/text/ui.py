@@ -21,7 +21,7 @@ from lstm_viz.parsing import InputError, parse_float
 from lstm_viz.tasks import TaskInput, task_for
 from lstm_viz.tasks.charlm.data import VOCAB
 from lstm_viz.tasks.charlm.task import generate, next_char_table
-from lstm_viz.text.figures import contexts_figure, coloured_text, layout_text, units_figure
+from lstm_viz.text.figures import coloured_text, contexts_figure, layout_text, units_figure
 from lstm_viz.text.finder import (
     FEATURE_WORDS,
     FEATURES,
@@ -222,7 +222,8 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
     if over == "validation":
         scan = _scan(loaded)
         ranking = scan.ranking
-        where = f"{scan.describe()}; recorded in {ranking.record_seconds:.1f} s, ranked in {ranking.score_seconds:.1f} s"
+        where = (f"{scan.describe()}; recorded in {ranking.record_seconds:.1f} s, ranked in "
+                 f"{ranking.score_seconds:.1f} s")
     else:
         ranking = _text_ranking(loaded.key, inp.key(), text, rec)
         if isinstance(ranking, str):
@@ -330,8 +331,9 @@ def _contexts_part(loaded: LoadedModel) -> None:
     except (InputError, KeyError) as err:
         show_input_error(err, "unit")
         return
-    fig = contexts_figure(found, tensor=tensor, title=f"{unit_text}: its {len(found)} {'highest' if side == 'high' else 'lowest'} "
-                          f"places in {scan.describe()}")  # fmt: skip
+    most = "highest" if side == "high" else "lowest"
+    title = f"{unit_text}: its {len(found)} {most} places in {scan.describe()}"
+    fig = contexts_figure(found, tensor=tensor, title=title)
     _chart(fig, "text_contexts", width="content")
 
 

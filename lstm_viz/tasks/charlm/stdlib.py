@@ -121,7 +121,7 @@ def manifest_note(stored: dict | None, current: dict | None = None) -> str:
         try:
             diff = compare_manifest(stored, current)
         except (KeyError, ValueError, TypeError):
-            return f"The model's corpus manifest cannot be read, so it is not known whether it was trained on {trained}."
+            return f"The model's corpus manifest cannot be read: it is not known whether it was trained on {trained}."
         if diff.same and diff.python_version is None:
             return ""
         return (f"This model was trained on {trained}; the running one differs — "

@@ -26,7 +26,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from lstm_viz.core.interventions import Intervention
 from lstm_viz.core.recording import Recording
@@ -84,7 +83,8 @@ class CharModel(LSTMVizModel):
         if x.numel() == 0:
             raise ValueError(f"input has an empty batch or no time steps: shape {tuple(x.shape)}")
         if int(x.min()) < 0 or int(x.max()) >= self.config.output_size:
-            raise ValueError(f"token ids must be in 0..{self.config.output_size - 1}, got {int(x.min())}..{int(x.max())}")
+            raise ValueError(f"token ids must be in 0..{self.config.output_size - 1}, "
+                             f"got {int(x.min())}..{int(x.max())}")
         return self.embed(x.to(self.device))
 
     def forward(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
@@ -139,7 +139,8 @@ def generate(model: CharModel, prompt: str, chars: int = 400, temperature: float
     if isinstance(chars, bool) or not isinstance(chars, int) or not 0 <= chars <= 100_000:
         raise InputError(f"the number of characters must be a whole number from 0 to 100,000, got {chars!r}")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 10:
-        raise InputError(f"the temperature must be a number from 0 to 10 (0: always the likeliest), got {temperature!r}")
+        raise InputError(f"the temperature must be a number from 0 to 10 (0: always the likeliest), "
+                         f"got {temperature!r}")
     was_training = model.training
     model.eval()
     try:
@@ -263,11 +264,9 @@ class CharLMTask(Task):
     ) -> ModelConfig:
         if bidirectional:
             raise InputError("a language model reads left to right: --bidirectional does not apply to charlm")
-        options: dict[str, Any] = {"proj_size": proj_size}
+        options: dict[str, Any] = {"proj_size": proj_size, "num_layers": num_layers}
         if hidden_size is not None:
             options["hidden_size"] = hidden_size
-        if num_layers != 1:
-            options["num_layers"] = num_layers
         try:
             return self.default_config(**options)
         except ValueError as err:
@@ -293,7 +292,8 @@ class CharLMTask(Task):
         embed, fc_w, fc_b = head.get("embed.weight"), head.get("fc.weight"), head.get("fc.bias")
         if set(head) != {"embed.weight", "fc.weight", "fc.bias"} or embed is None or embed.dim() != 2:
             return None
-        if embed.shape[0] != VOCAB_SIZE or weights.options["input_size"] != embed.shape[1] or weights.options["cell"] != "lstm":
+        options = weights.options
+        if embed.shape[0] != VOCAB_SIZE or options["input_size"] != embed.shape[1] or options["cell"] != "lstm":
             return None
         config = self.default_config(**{**weights.options, "output_size": VOCAB_SIZE})
         state = {f"lstm.{k}": v for k, v in weights.rnn.items()}
