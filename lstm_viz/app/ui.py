@@ -34,6 +34,7 @@ from lstm_viz.app.sources import (
     random_model,
     shipped_checkpoints,
 )
+from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import LSTMVizModel
@@ -253,7 +254,8 @@ def _from_bytes(data: bytes, name: str) -> LoadedModel:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _record(model_key: str, x: np.ndarray, _model: nn.Module) -> Recording:
-    with torch.no_grad():
+    # one input is a sequential loop: on a CPU busy with other work, one thread beats several (busy_cpu_threads)
+    with torch.no_grad(), torch_threads(busy_cpu_threads() if x.shape[0] == 1 else None):
         return _model.record(torch.from_numpy(x)).to("cpu")
 
 
@@ -277,11 +279,15 @@ def cached_recording(loaded: LoadedModel, x: torch.Tensor) -> Recording:
     array = (tensor if not tensor.is_floating_point() else tensor.float()).numpy()
     if _recording_bytes(loaded, tensor) <= BIG_RECORDING:
         return _record(loaded.key, array, loaded.model)
+    return _big_recording(loaded, array)
+
+
+def _big_recording(loaded: LoadedModel, array: np.ndarray) -> Recording:
     digest = hashlib.sha1(array.tobytes() + str(array.shape).encode()).hexdigest()
     kept: dict = st.session_state.setdefault(_BIG_KEY, {})
     key = (loaded.key, digest)
     if key not in kept:
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(busy_cpu_threads() if array.shape[0] == 1 else None):
             rec = loaded.model.record(torch.from_numpy(array)).to("cpu")
         while len(kept) >= 2:
             kept.pop(next(iter(kept)))

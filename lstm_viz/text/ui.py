@@ -16,6 +16,7 @@ import torch
 
 from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import show_input_error
+from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording, recording_names
 from lstm_viz.parsing import InputError, parse_float
 from lstm_viz.tasks import TaskInput, task_for
@@ -81,7 +82,8 @@ def _text_ranking(model_key: str, input_key: str, text: str, _rec: Recording) ->
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _validation_scan(model_key: str, _model: torch.nn.Module) -> ValidationScan:
-    return scan_validation(_model, SCAN_CHARS)
+    with torch_threads(busy_cpu_threads()):  # on a CPU busy with other work, one thread is several times faster
+        return scan_validation(_model, SCAN_CHARS)
 
 
 def _scan(loaded: LoadedModel) -> ValidationScan:
