@@ -72,9 +72,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     metrics = data.get("metrics") or {}
     units = metrics.get("units") or {}
     final = dict(metrics.get("train") or {})
-    shown = {k: final[k] for k in ("val_bpc", "loss_bpc", "step", "chars", "seconds", "chars_per_s") if k in final}
+    shown = {k: final[k] for k in ("val_bpc", "loss_bpc", "step", "chars") if k in final}  # what the sidebar shows
     if "loss_bpc" in shown:
         shown["train_bpc"] = shown.pop("loss_bpc")
+    training = {k: final[k] for k in ("seconds", "chars_per_s", "epoch", "lr") if k in final}
     how = args.note or (
         f"Trained by the research script (lstm_viz/tasks/charlm/train.py), not by python -m lstm_viz train: "
         f"{data.get('command', '?')}. Recipe: {json.dumps(data.get('recipe'))}."
@@ -92,8 +93,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "recipe": data.get("recipe"),
         "research_config": research,
         "metrics": shown,
+        "training": training,
         "units": {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()},
     }
     save_checkpoint(out, model, config, meta=meta)
-    print(json.dumps({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown}), flush=True)
+    print(json.dumps({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown, **training}),
+          flush=True)  # fmt: skip
     return 0

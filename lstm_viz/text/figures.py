@@ -34,7 +34,7 @@ __all__ = [
 
 GATE_TENSORS = ("f", "i", "o", "r", "z")  # sigmoids in [0, 1]: the sequential scale
 BOUNDED = ("g", "h", "m", "n")  # tanh-bounded: [-1, 1] (an LSTMP's h is not, see value_range)
-CELL_W, CELL_H = 10, 19  # pixels per character
+CELL_W, CELL_H = 9, 19  # pixels per character
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 _SHOWN = {"\n": "⏎", "\t": "⇥"}
 
@@ -181,9 +181,10 @@ def coloured_text(
     return finish(traces, layout)
 
 
-def units_figure(table: pd.DataFrame, score: str, title: str, k: int = 25) -> go.Figure:
+def units_figure(table: pd.DataFrame, score: str, title: str, k: int = 25, feature: bool = True) -> go.Figure:
     """The ``k`` best units of a ranking as clickable bars (``table``: ``name, unit`` and the ``score`` column,
-    best first); each bar's ``customdata`` is ``[name, unit]`` so a click picks the unit."""
+    best first; ``feature``: ranked against a feature, coloured by the direction ``sign``); each bar's
+    ``customdata`` is ``[name, unit]`` so a click picks the unit."""
     top = table.head(k)
     labels = [f"{n}[{int(u)}]" for n, u in zip(top["name"], top["unit"], strict=True)]
     sign = top["sign"].tolist() if "sign" in top else [1] * len(top)
@@ -194,8 +195,8 @@ def units_figure(table: pd.DataFrame, score: str, title: str, k: int = 25) -> go
         "hovertemplate": "%{x}<br>" + score + " = %{y:.4f}<br>click to colour the text by it<extra></extra>",
     }]  # fmt: skip
     layout = {
-        "title": {"text": title, "subtitle": {"text": "red: higher inside (rises with) the feature, blue: lower; "
-                                                      "click a bar to pick that unit"}},
+        "title": {"text": title, "subtitle": {"text": ("red: higher inside (rises with) the feature, blue: lower; "
+                                                       if feature else "") + "click a bar to pick that unit"}},
         "xaxis": {"type": "category", "tickangle": -45, "tickfont": {"size": 10}},
         "yaxis": {"title": {"text": score}},
         "height": 330,

@@ -133,12 +133,17 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
         return
     options = [_unit_name(n, int(u)) for n, u in zip(table["name"].head(200), table["unit"].head(200), strict=True)]
     key = "text_units"
-    event = _chart(units_figure(table, score, title), "text_units_chart", on_select="rerun",
+    event = _chart(units_figure(table, score, title, feature=by != ACTIVE), "text_units_chart", on_select="rerun",
                    selection_mode="points")  # fmt: skip
     clicked = _clicked(event)
     if clicked is not None and st.session_state.get("text_last_click") != clicked:
         st.session_state["text_last_click"] = clicked
         st.session_state[key] = list(dict.fromkeys([clicked, *st.session_state.get(key, [])]))[:MAX_UNITS_SHOWN]
+    basis = (by, tuple(tensors or ()))  # another ranking: start again from its best unit
+    if st.session_state.get("text_units_basis") != basis:
+        st.session_state["text_units_basis"] = basis
+        if clicked is None:
+            st.session_state[key] = options[:1]
     current = [u for u in st.session_state.get(key, []) if u in options or _valid_unit(u, rec)]
     st.session_state[key] = current or options[:1]
     chosen = st.multiselect(f"Units to colour the text by (up to {MAX_UNITS_SHOWN}; the list's first 200 are offered, "
