@@ -1,7 +1,9 @@
-"""Take the screenshots in docs/ from a running app in headless Chromium: python docs/make_screenshots.py
+"""Take the screenshots in docs/ from a running app in headless Chromium: python docs/make_screenshots.py [NAME …]
 
 Starts `streamlit run app.py` on a free port, opens each main page, presses Start on the training pages and waits a
-few seconds so the curves show learning, and writes docs/<page>.png.
+few seconds so the curves show learning, and writes docs/<page>.png. Then the text views of the shipped character
+model: docs/text_quote_cell.png (a Python snippet coloured by the unit that tracks in_string best on it) and
+docs/text_find_cells.png (the cell finder). Names (e.g. ``text``, ``explorer``) retake only those.
 """
 
 from __future__ import annotations
@@ -30,12 +32,78 @@ PAGES = [  # (file name, URL path, buttons to press in turn, each followed by tr
 ]
 
 
+# A snippet with strings of every kind the labels know (the one the README's picture shows).
+TEXT_SNIPPET = '''import json
+import sys
+
+
+def describe(user, verbose=False):
+    """Return a short description of a user."""
+    name = user.get("name", "anonymous")
+    city = user.get('city') or "somewhere"
+    # quotes inside comments do not count: "like this"
+    if verbose:
+        print("Describing", name, 'from', city, file=sys.stderr)
+    return f"{name} lives in {city} ({len(name)} letters)"
+
+
+USERS = [{"name": "Ada", "city": "London"}, {"name": "Guido", "city": 'Haarlem'}]
+print(json.dumps([describe(u) for u in USERS], indent=2))
+'''
+
+
+def select(page, combobox, option: str) -> None:
+    for _ in range(5):
+        combobox.scroll_into_view_if_needed()
+        combobox.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
+    wait_idle(page, 180_000)
+
+
+def text_screenshots(page, url: str) -> None:
+    """The shipped character model: the snippet coloured by its best in_string unit, and the cell finder."""
+    chart = "[data-testid='stPlotlyChart']"
+    open_page(page, url, timeout_ms=180_000)
+    open_page(page, url, "explorer", timeout_ms=180_000)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    select(page, sidebar.get_by_role("combobox").first, "charlm_python.pt")
+    box = page.get_by_role("textbox", name="Python source (or any text), up to 10,000 characters")
+    box.fill(TEXT_SNIPPET)
+    box.press("Control+Enter")
+    page.wait_for_timeout(1000)
+    wait_idle(page, 180_000)
+    option = "in_string — inside a string literal (quotes included from the opening one)"
+    select(page, page.get_by_role("combobox", name="Rank units by"), option)
+    coloured = page.locator(chart).filter(has_text="on the text").first
+    coloured.scroll_into_view_if_needed()
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(1500)
+    coloured.screenshot(path=str(ROOT / "docs" / "text_quote_cell.png"))
+    print(ROOT / "docs" / "text_quote_cell.png")
+    page.get_by_role("tab", name="Find cells").click()
+    wait_idle(page, 180_000)
+    page.locator(chart).filter(has_text="#1:").first.wait_for(timeout=180_000)
+    page.get_by_text("Find cells by").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ROOT / "docs" / "text_find_cells.png"))
+    print(ROOT / "docs" / "text_find_cells.png")
+
+
 def main() -> None:
+    only = set(sys.argv[1:])
     with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp)) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.set_default_timeout(180_000)
+        if not only or "text" in only:
+            text_screenshots(page, url)
         for name, path, buttons in PAGES:
+            if only and name not in only:
+                continue
             open_page(page, url, path, timeout_ms=180_000)
             for button in buttons:
                 press(page, button)

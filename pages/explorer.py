@@ -6,6 +6,7 @@ from lstm_viz.app.ui import cached_recording, current_model, ensure_app_shell
 from lstm_viz.core.device import describe_device
 from lstm_viz.explorer import ui as ew
 from lstm_viz.interventions import ui as iv
+from lstm_viz.text import ui as tw
 
 ensure_app_shell()
 loaded = current_model()
@@ -20,16 +21,27 @@ if inp is None:
     st.stop()
 rec = cached_recording(loaded, inp.x)
 ew.answer_section(loaded, inp, rec)
+text = ew.reads_text(loaded)
+if text:
+    tw.generate_section(loaded, inp)
 st.subheader(f"Gates and states: {', '.join(rec.tensor_names)}")
 ew.cell_note(loaded)
 panel = ew.heatmap_section(rec, inp)
 
-names = ["Unit traces", "Conveyor belt", "Compare two inputs", "Intervene", "Which units matter", "Gate saturation"]
+names = [*tw.TABS] if text else []  # a text model: the text coloured by units and the cell finder come first
+names += ["Unit traces", "Conveyor belt", "Compare two inputs", "Intervene", "Which units matter", "Gate saturation"]
 if ew.equations_available(loaded):
     names.append("Equations with numbers")
 names.append("Export")
 tabs = dict(zip(names, st.tabs(names, key="explorer_tab", on_change="rerun"), strict=True))
 
+if text:
+    with tabs[tw.TABS[0]]:
+        if tabs[tw.TABS[0]].open:
+            tw.coloured_text_section(loaded, inp, rec)
+    with tabs[tw.TABS[1]]:
+        if tabs[tw.TABS[1]].open:
+            tw.find_cells_section(loaded, inp, rec)
 with tabs["Unit traces"]:
     if tabs["Unit traces"].open:
         ew.traces_section(rec, inp, panel)

@@ -22,6 +22,7 @@ __all__ = [
     "ExplorerInput",
     "csv_input",
     "example_for",
+    "file_input",
     "random_input",
     "typed_input",
 ]
@@ -104,3 +105,11 @@ def csv_input(data: bytes | str, config: ModelConfig, name: str = "the CSV file"
     text = "\n".join(" ".join(str(v) for v in row) for row in table.fillna("").itertuples(index=False))
     x = parse_vectors(text, config.input_size)
     return task.from_values(x, config, f"{name}: {x.shape[0]} steps", names)
+
+
+def file_input(data: bytes, config: ModelConfig, name: str = "the file") -> ExplorerInput:
+    """An uploaded file read the way the model's task reads files (a text model: a .py or .txt file; others: CSV)."""
+    task = task_for(config)
+    if task.reads_text:
+        return task.read_file(data, name, config)
+    return csv_input(data, config, name)

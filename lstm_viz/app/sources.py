@@ -129,9 +129,9 @@ def _checkpoint_info(checkpoint: Any) -> dict[str, Any]:
         last = history[-1]
         info["metrics"] = {k: v for k, v in last.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     meta = checkpoint.meta or {}
-    for key in ("command", "metrics"):
+    for key in ("command", "metrics", "manifest", "how"):
         if isinstance(meta.get(key), (str, dict)):
-            info[key if key != "metrics" else "metrics"] = meta[key]
+            info[key] = meta[key]
     return info
 
 

@@ -34,6 +34,7 @@ from lstm_viz.app.sources import (
     random_model,
     shipped_checkpoints,
 )
+from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import LSTMVizModel
@@ -253,14 +254,45 @@ def _from_bytes(data: bytes, name: str) -> LoadedModel:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _record(model_key: str, x: np.ndarray, _model: nn.Module) -> Recording:
-    with torch.no_grad():
+    # one input is a sequential loop: on a CPU busy with other work, one thread beats several (busy_cpu_threads)
+    with torch.no_grad(), torch_threads(busy_cpu_threads() if x.shape[0] == 1 else None):
         return _model.record(torch.from_numpy(x)).to("cpu")
 
 
+BIG_RECORDING = 48_000_000  # bytes: bigger recordings are kept in the session, not in the process-wide cache
+_BIG_KEY = "lstm_viz.big_recordings"  # session: the last two big recordings, (model key, input digest) → Recording
+
+
+def _recording_bytes(loaded: LoadedModel, x: torch.Tensor) -> int:
+    c = loaded.config
+    per_step = c.num_layers * c.num_directions * (6 * c.hidden_size + c.real_hidden_size) * 4
+    return int(x.shape[0]) * int(x.shape[1]) * per_step
+
+
 def cached_recording(loaded: LoadedModel, x: torch.Tensor) -> Recording:
-    """``loaded.model.record(x)``, cached per (model, input) for the session's reruns; tensors on the CPU."""
-    array = x.detach().to("cpu", torch.float32).contiguous().numpy()
-    return _record(loaded.key, array, loaded.model)
+    """``loaded.model.record(x)``, cached per (model, input) for the session's reruns; tensors on the CPU.
+
+    ``x`` keeps its dtype (a text model reads integer token ids). Recordings over ``BIG_RECORDING`` bytes (a text
+    model on a long text: 200 MB for 10,000 characters of a 2×384 LSTM) are kept in the session, the last two only,
+    rather than copied in and out of the process-wide cache on every rerun."""
+    tensor = x.detach().to("cpu").contiguous()
+    array = (tensor if not tensor.is_floating_point() else tensor.float()).numpy()
+    if _recording_bytes(loaded, tensor) <= BIG_RECORDING:
+        return _record(loaded.key, array, loaded.model)
+    return _big_recording(loaded, array)
+
+
+def _big_recording(loaded: LoadedModel, array: np.ndarray) -> Recording:
+    digest = hashlib.sha1(array.tobytes() + str(array.shape).encode()).hexdigest()
+    kept: dict = st.session_state.setdefault(_BIG_KEY, {})
+    key = (loaded.key, digest)
+    if key not in kept:
+        with torch.no_grad(), torch_threads(busy_cpu_threads() if array.shape[0] == 1 else None):
+            rec = loaded.model.record(torch.from_numpy(array)).to("cpu")
+        while len(kept) >= 2:
+            kept.pop(next(iter(kept)))
+        kept[key] = rec
+    return kept[key]
 
 
 def number_box(

@@ -11,6 +11,10 @@ Examples::
     python -m lstm_viz predict models/subtraction_lstm.pt "123 - 61" --intervene "layer0.fwd.c[units=1]=0"
     python -m lstm_viz ablate models/subtraction_lstm.pt --json
     python -m lstm_viz lstmp-sweep --out models/proj_sweep.json
+    python -m lstm_viz train charlm --minutes 10 --out my_charlm.pt
+    python -m lstm_viz generate models/charlm_python.pt --prompt "def " --chars 400 --temperature 0.8
+    python -m lstm_viz units models/charlm_python.pt --text-file some.py --feature in_string --json
+    python -m lstm_viz record models/charlm_python.pt --text-file some.py --tensors c,h --out rec.parquet
 
 Each command is one module here with ``add_parser(sub)`` and ``run(args, argv)``; adding a command is one module
 plus one entry in ``COMMANDS``.
@@ -22,14 +26,14 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from lstm_viz.cli import ablate, info, lstmp_sweep, predict, record, train
+from lstm_viz.cli import ablate, convert, generate, info, lstmp_sweep, predict, record, train, units
 from lstm_viz.cli.common import ExitError, Parser, parse_input
 from lstm_viz.parsing import InputError
 from lstm_viz.training.checkpoints import CheckpointError
 
 __all__ = ["COMMANDS", "ExitError", "build_parser", "main", "parse_input"]
 
-COMMANDS = (train, predict, record, info, ablate, lstmp_sweep)
+COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, convert, generate, units)
 
 
 def build_parser() -> Parser:

@@ -29,6 +29,12 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "last": json_safe(ckpt.history[-1]) if ckpt.history else None,
         "command": ckpt.meta.get("command"),
     }
+    for key in ("how", "metrics"):  # e.g. a converted research model: how it was made, its final metrics
+        if isinstance(ckpt.meta.get(key), (str, dict)):
+            info[key] = json_safe(ckpt.meta[key]) if isinstance(ckpt.meta[key], dict) else ckpt.meta[key]
+    manifest = ckpt.meta.get("manifest")
+    if isinstance(manifest, dict):
+        info["corpus"] = {k: manifest.get(k) for k in ("python_version", "digest", "counts")}
     weights = task_for(ckpt.config).describe_weights(ckpt.model)
     if weights is not None:
         info["weights"] = weights

@@ -2,6 +2,10 @@
 
 Progress (with an ETA) goes to stderr; the last line of stdout is one JSON object with the final metrics, both
 splits evaluated on the final weights, plus what the task checks at the end (subtraction: every pair).
+
+A task's own recipe settings (``Task.training_options``, e.g. the character model's ``--seq-len``, ``--minutes``)
+are flags too, generated from the task; a task with its own loop (charlm: truncated BPTT) runs until its budget of
+characters or minutes is spent, and the bar counts characters or seconds.
 """
 
 from __future__ import annotations
@@ -31,20 +35,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's)")
     train.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
     train.add_argument("--seed", type=int, default=0, help="random seed for the init and the shuffling (default 0)")
-    train.add_argument("--preset", choices=("fast", "seed"), default="fast",
+    preset_names = sorted({p for task in registered() for recipes in task.presets.values() for p in recipes})
+    train.add_argument("--preset", choices=preset_names, default="fast",
                        help="'seed' = the post's recipe as written (e.g. post 4's Adam lr 0.01, batch 128, 100 "
-                            "epochs; the value keeps its old name for scripts); 'fast' (default) = quicker settings")
+                            "epochs; the value keeps its old name for scripts); 'fast' (default) = quicker settings; "
+                            "charlm: 'fast' (10 minutes) or 'shipped' (the shipped model's 58-minute recipe)")
     train.add_argument("--batch-size", help="batch size, or 'full' for the whole training set")
     sources = sorted({s for task in registered() for s in task.data_sources})
-    train.add_argument("--data", choices=sources, default="seed",
-                       help="subtraction: 'seed' (post 4's 10,000 borrow pairs, as the post made them) or 'all' "
-                            "(0 ≤ b ≤ a ≤ 255)")  # fmt: skip
+    train.add_argument("--data", choices=sources, default=None,
+                       help="subtraction: 'seed' (post 4's 10,000 borrow pairs, as the post made them; the default) "
+                            "or 'all' (0 ≤ b ≤ a ≤ 255); charlm: 'stdlib' (the running Python's standard library)")
     train.add_argument("--proj-size", type=int, default=0, help="LSTMP projection size (subtraction, regressor)")
     train.add_argument("--hidden-size", type=int, help="hidden units (subtraction default 32)")
-    train.add_argument("--num-layers", type=int, default=1, help="stacked layers (default 1)")
+    train.add_argument("--num-layers", "--layers", type=int, help="stacked layers (default 1; charlm 2)")
     train.add_argument("--bidirectional", action="store_true", help="bidirectional LSTM (subtraction, regressor)")
     train.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (optimizer state and history)")
     train.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: CUDA, then MPS, then CPU")
+    train.add_argument("--threads", type=int, help="CPU threads (default: 1 for models under a million parameters, "
+                                                   "else PyTorch's)")
+    train.add_argument("--without-optimizer", action="store_true",
+                       help="leave the optimizer state out of the checkpoint (a file a third the size; resuming "
+                            "from it starts the optimizer's moments afresh)")
+    seen: set[str] = set()
+    for task in registered():
+        names = ", ".join(task.training_names)
+        for option in task.training_options:
+            if option.name in seen:
+                continue
+            seen.add(option.name)
+            train.add_argument(*option.flags, dest=f"option_{option.name}", type=option.type, default=None,
+                               metavar=option.name.split("_")[-1].upper(), help=f"{names}: {option.help}")
     train.add_argument("--jsonl", action="store_true", help="also print every epoch's metrics as a JSON line")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=run)
@@ -88,24 +108,49 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.epochs is not None and args.epochs < 0:
         raise ExitError(f"--epochs must be ≥ 0, got {args.epochs}")
     task = get_task(args.task)
-    if args.data not in task.data_sources:
+    if args.data is not None and args.data not in task.data_sources:
         names = [name for other in registered() if args.data in other.data_sources for name in other.training_names]
         raise ExitError(f"--data {args.data} is for the {' and '.join(names)} tasks; {args.task} trains on "
                         f"{', '.join(task.data_sources)}")  # fmt: skip
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        raise ExitError(f"--threads must be from 1 to 256, got {args.threads}")
+    own = {o.name for o in task.training_options}
+    given = {k.removeprefix("option_"): v for k, v in vars(args).items() if k.startswith("option_") and v is not None}
+    foreign = sorted(k for k in given if k not in own)
+    if foreign:
+        flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
+        raise ExitError(f"{flags} {'does' if len(foreign) == 1 else 'do'} not apply to {args.task}")
+    if args.preset not in PRESETS[args.task]:
+        raise ExitError(f"--preset {args.preset}: {args.task} has the presets {', '.join(PRESETS[args.task])}")
     trainer = make_trainer(
         args.task, preset=args.preset, lr=args.lr, batch_size=_batch_size(args.batch_size), seed=args.seed,
         data=args.data, hidden_size=args.hidden_size, proj_size=args.proj_size, num_layers=args.num_layers,
         bidirectional=args.bidirectional, device=device_named(args.device), resume=args.resume,
+        num_threads=args.threads, options=given,
     )  # fmt: skip
+    for note in trainer.notes:
+        print(f"note: {note}", file=sys.stderr)
     epochs = args.epochs if args.epochs is not None else PRESETS[args.task][args.preset]["epochs"]
+    if epochs is None:  # a task with its own loop: until its budget is spent
+        epochs = sys.maxsize
     started = time.perf_counter()
     interrupted = False
     epochs_run = 0
-    bar = tqdm(total=epochs, desc=args.task, unit="epoch", file=sys.stderr, disable=args.quiet, leave=False)
+    loop = trainer.loop
+    if loop is not None:
+        done, total, unit = loop.progress()
+        bar = tqdm(total=total, initial=done, desc=args.task, unit=unit, unit_scale=unit == "char", file=sys.stderr,
+                   disable=args.quiet, leave=False)  # fmt: skip
+    else:
+        bar = tqdm(total=epochs, desc=args.task, unit="epoch", file=sys.stderr, disable=args.quiet, leave=False)
     try:
         for metrics in trainer.run(epochs):
             epochs_run += 1
-            bar.update(1)
+            if loop is not None:
+                bar.n = min(loop.progress()[0], bar.total or 0)
+                bar.refresh()
+            else:
+                bar.update(1)
             bar.set_postfix(_postfix(metrics, task.progress_keys), refresh=False)
             if args.jsonl:
                 print(json.dumps(json_safe(metrics)), flush=True)
@@ -124,6 +169,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         {
             "epochs_run": epochs_run,
             "data": trainer.data.source,
+            **({"options": trainer.options} if trainer.options else {}),
             "preset": args.preset,
             "seed": trainer.seed,
             "proj_size": trainer.model.config.proj_size,
@@ -141,7 +187,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "final": {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and v is not None},
     }
-    trainer.save(out, meta=meta)
+    trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
     print(json.dumps(json_safe(summary)), flush=True)
     if interrupted:
         return 130

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["SMALL_MODEL", "describe_device", "pick_device", "small_model_threads", "torch_threads"]
+__all__ = ["SMALL_MODEL", "busy_cpu_threads", "describe_device", "pick_device", "small_model_threads", "torch_threads"]
 
 SMALL_MODEL = 1_000_000  # parameters; below this, CPU work (training, timing, recording) runs on one thread
 
@@ -69,3 +69,17 @@ def small_model_threads(*modules: torch.nn.Module) -> int | None:
     thread count for :func:`torch_threads`. On a busy CPU extra threads only wait for each other on small ops."""
     small = all(sum(p.numel() for p in m.parameters()) < SMALL_MODEL for m in modules)
     return 1 if small else None
+
+
+def busy_cpu_threads() -> int | None:
+    """1 when other work keeps the CPU busy (the 1-minute load average is at least the CPU count minus one half),
+    else None (PyTorch's own thread count): the thread count for :func:`torch_threads` around sequential work such as
+    recording one long text. Measured on a 2-core machine shared with other work (load 3.5–4): recording 2,000
+    characters with a 2×384 LSTM took 230–310 ms on one thread and 700–1,250 ms on two; on the idle machine two
+    threads took 100 ms and one 170 ms."""
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # not every platform has a load average
+        return None
+    cpus = os.cpu_count() or 1
+    return 1 if cpus > 1 and load >= cpus - 0.5 else None

@@ -14,6 +14,7 @@ import streamlit as st
 from lstm_viz.app.inputs import (
     ExplorerInput,
     csv_input,
+    file_input,
     random_input,
     typed_input,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "export_section",
     "heatmap_section",
     "input_section",
+    "reads_text",
     "saturation_section",
     "second_input",
     "traces_section",
@@ -64,11 +66,26 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
     """The input controls; returns the input to record (the last valid one when the new one is bad)."""
     config = loaded.config
     task = task_for(config)
+    modes = task.input_modes(config)
+    if st.session_state.get("explorer_mode", "type") not in modes:  # another kind of model had other modes
+        st.session_state["explorer_mode"] = "type"
     mode = st.segmented_control(
-        "Input", list(_MODES), format_func=_MODES.get, default="type", key="explorer_mode", required=True
+        "Input", list(modes), format_func=modes.get, default="type", key="explorer_mode", required=True
     )
     try:
-        if mode == "random":
+        if mode == "random" and task.reads_text:
+            inp = _random_text(loaded)
+        elif mode == "file":
+            file = st.file_uploader(
+                f"A {' or '.join('.' + t for t in task.file_types)} file (UTF-8, up to 1 MB; the first "
+                f"{task.max_input_steps:,} characters are recorded)",
+                type=list(task.file_types), key=f"explorer_file_{task.kind}",
+            )  # fmt: skip
+            if file is None:
+                st.caption("No file yet: showing the last input.")
+                return _last_good(loaded)
+            inp = file_input(file.getvalue(), config, name=file.name)
+        elif mode == "random":
             c1, c2 = st.columns(2)
             fixed = task.fixed_steps
             length_text = c1.text_input(
@@ -98,6 +115,8 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
             st.caption(f"Still showing the last valid input: `{_short(last.text)}`")
         return last
     st.session_state[_good_key(loaded)] = inp
+    if inp.note:
+        st.info(inp.note, icon=":material/content_cut:")
     table = task.input_table(inp)
     if table is not None:
         st.dataframe(table[0], width="stretch")
@@ -111,11 +130,27 @@ def _typed(loaded: LoadedModel) -> ExplorerInput:
     key = f"explorer_text_{task.kind}_{config.input_size}"
     example = task.example(config)
     label = task.input_label(config)
-    if task.multiline(config):
+    if task.reads_text:
+        text = st.text_area(label, example, key=key, height=260)
+    elif task.multiline(config):
         text = st.text_area(label, example if config.input_size <= 6 or "\n" in example else "", key=key, height=110)
     else:
         text = st.text_input(label, example, key=key)
     return typed_input(text, config)
+
+
+def _random_text(loaded: LoadedModel) -> ExplorerInput:
+    """A text model's random input: a validation file, another one at each press of the button."""
+    config = loaded.config
+    key = "explorer_text_seed"
+    st.session_state.setdefault(key, 0)
+    c1, c2 = st.columns([1, 3])
+    if c1.button("A random validation file", key="explorer_text_random", icon=":material/casino:"):
+        st.session_state[key] = int(st.session_state[key]) + 1
+    seed = int(st.session_state[key])
+    c2.caption(f"Files of the standard library's validation split (never trained on); file number {seed}. "
+               "The first part of a long file is recorded.")  # fmt: skip
+    return random_input(config, 1, seed)
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -146,6 +181,10 @@ def answer_section(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | Non
         chart(fig, "explorer_answer")
 
 
+def _labels(inp: ExplorerInput):
+    return list(inp.step_labels) if inp.step_labels is not None else None
+
+
 def _panel_label(panel: tuple[int, str]) -> str:
     return f"layer {panel[0]} · {panel[1]}"
 
@@ -163,7 +202,7 @@ def heatmap_section(rec: Recording, inp: ExplorerInput) -> tuple[int, str]:
         )  # fmt: skip
         shown = panels if picked == "all" else [picked]
         choice = panels[0] if picked == "all" else picked
-    chart(gate_heatmaps(rec, shown, feature_names=inp.feature_names), "explorer_heatmaps")
+    chart(gate_heatmaps(rec, shown, feature_names=inp.feature_names, step_labels=_labels(inp)), "explorer_heatmaps")
     return choice
 
 
@@ -178,7 +217,8 @@ def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -
     if not units:
         st.info("Pick at least one unit to draw its traces.")
         return
-    chart(unit_traces(rec, units, layer, direction, feature_names=inp.feature_names), "explorer_traces")
+    chart(unit_traces(rec, units, layer, direction, feature_names=inp.feature_names, step_labels=_labels(inp)),
+          "explorer_traces")
 
 
 def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
@@ -188,7 +228,8 @@ def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> 
     unit = st.selectbox(
         "Unit for the bars", list(range(rec.hidden_size)), index=default, key=f"explorer_belt_{rec.hidden_size}"
     )
-    chart(conveyor_belt(rec, int(unit), layer, direction, feature_names=inp.feature_names), "explorer_belt")
+    chart(conveyor_belt(rec, int(unit), layer, direction, feature_names=inp.feature_names, step_labels=_labels(inp)),
+          "explorer_belt")
     st.caption(
         "At every step c_t = f_t·c_{t-1} + i_t·g_t: the blue bar is what the forget gate kept of the old cell "
         "state, the orange bar what the input gate wrote. Memory survives many steps where blue dominates."
@@ -218,7 +259,7 @@ def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput
     default = task.second_example(config, inp)
     label = "Second input B (same format as above); A is the input above"
     if task.multiline(config):
-        text = st.text_area(label, default, key=_second_key(loaded))
+        text = st.text_area(label, default, key=_second_key(loaded), height=200 if task.reads_text else None)
     else:
         text = st.text_input(label, default, key=_second_key(loaded))
     try:
@@ -230,7 +271,8 @@ def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput
     div = first_divergence(rec_a, rec_b)
     st.markdown(f"**A** = `{_short(inp.text)}` · **B** = `{_short(inp_b.text)}` — {div.sentence}")
     layer, direction = panel
-    fig = difference_heatmaps(rec_a, rec_b, layer, direction, feature_names=inp.feature_names)
+    texts = (inp.step_labels, inp_b.step_labels) if inp.step_labels and inp_b.step_labels else None
+    fig = difference_heatmaps(rec_a, rec_b, layer, direction, feature_names=inp.feature_names, step_labels=texts)
     chart(fig, "explorer_two_inputs")
 
 
@@ -274,10 +316,12 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     layer, direction = panel
     units = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
     figures = {
-        "gate_heatmaps": functools.partial(gate_heatmaps, rec, panels_of(rec), feature_names=inp.feature_names),
-        "unit_traces": functools.partial(unit_traces, rec, units, layer, direction, feature_names=inp.feature_names),
+        "gate_heatmaps": functools.partial(gate_heatmaps, rec, panels_of(rec), feature_names=inp.feature_names,
+                                           step_labels=_labels(inp)),
+        "unit_traces": functools.partial(unit_traces, rec, units, layer, direction, feature_names=inp.feature_names,
+                                         step_labels=_labels(inp)),
         "conveyor_belt": functools.partial(conveyor_belt, rec, units[0], layer, direction,
-                                           feature_names=inp.feature_names),
+                                           feature_names=inp.feature_names, step_labels=_labels(inp)),
         "gate_saturation": lambda: saturation_figure(saturation_table(rec)),
         "answer": lambda: answer_figure(model_answer(loaded.model, inp)),
     }  # fmt: skip
@@ -312,6 +356,11 @@ def cell_note(loaded: LoadedModel) -> None:
         "r, z, n and h; the conveyor belt shows how much of h each step keeps (z·h) and writes ((1 − z)·n).",
         icon=":material/info:",
     )
+
+
+def reads_text(loaded: LoadedModel) -> bool:
+    """Whether the model reads text (one step per character): the page then adds the text tabs."""
+    return task_for(loaded.config).reads_text
 
 
 def equations_available(loaded: LoadedModel) -> bool:

@@ -84,6 +84,8 @@ def ablate_units(
     device = next(model.parameters()).device
     x = x.to(device)
     N, T = x.shape[0], x.shape[1]
+    with torch.no_grad():  # what the recurrent layer reads (a text model: the characters' embeddings)
+        rnn_in = model.rnn_input(x) if hasattr(model, "rnn_input") else x
     started = time.perf_counter()
     was_training = model.training
     model.eval()
@@ -107,7 +109,7 @@ def ablate_units(
                 change = torch.empty(len(units), N, device=device)
                 for first in range(0, N, block):
                     part = slice(first, min(N, first + block))
-                    outs = ablated_outputs(rnn, x[part], name, units, fill, None if step is None else [step])
+                    outs = ablated_outputs(rnn, rnn_in[part], name, units, fill, None if step is None else [step])
                     n = outs.shape[1]  # (U, n, T, ·): every unit's ablation of these n inputs
                     after = model.head(outs.reshape(len(units) * n, *outs.shape[2:]))
                     ref = before[part].repeat(len(units), *([1] * (before.dim() - 1)))

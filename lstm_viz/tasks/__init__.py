@@ -6,6 +6,7 @@ model) plus one line in ``register(...)``.
 """
 
 from lstm_viz.tasks.base import Answer, LSTMVizModel, Task, TaskData, TaskInput, make_rnn
+from lstm_viz.tasks.charlm.task import CHARLM
 from lstm_viz.tasks.config import CELLS, ModelConfig, count_parameters
 from lstm_viz.tasks.registry import get_task, kinds, register, registered, task_for, training_names
 from lstm_viz.tasks.regressor import REGRESSOR, Regressor
@@ -15,7 +16,7 @@ from lstm_viz.tasks.toy import STATQUEST, STATQUEST_NAMES, TOY_LSTM, StatQuestLS
 
 # The registry, in order (the CLI lists training names in this order; plain state_dicts are recognised by the
 # first task that claims them, so the most specific come first).
-register(STATQUEST, TOY_LSTM, SUBTRACTION, REGRESSOR, SEQUENCE)
+register(STATQUEST, TOY_LSTM, SUBTRACTION, REGRESSOR, SEQUENCE, CHARLM)
 
 KINDS: tuple[str, ...] = kinds()
 

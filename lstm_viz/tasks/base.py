@@ -6,8 +6,10 @@ ask it; they never compare task names. This base class is a complete task for a 
 numbers (a bare LSTM, seed 002's regressor); the other tasks override what differs.
 
 Also here: ``LSTMVizModel`` (the base of every task's model: a config, a batch-first input check and ``record``),
-``TaskInput`` (one input ready for a model), ``Answer`` (what a model said about it) and ``TaskData`` (what the
-engine trains on).
+``TaskInput`` (one input ready for a model), ``Answer`` (what a model said about it), ``TaskData`` (what the
+engine trains on) and ``TrainingOption`` (a recipe setting a task adds to ``python -m lstm_viz train``). A task
+that trains in its own way (the character model's truncated back-propagation through time) returns a loop from
+``training_loop``; the engine then drives that loop one block of steps per "epoch".
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ __all__ = [
     "Task",
     "TaskData",
     "TaskInput",
+    "TrainingLoop",
+    "TrainingOption",
     "make_rnn",
 ]
 
@@ -84,6 +88,10 @@ class LSTMVizModel(nn.Module):
         the output itself. ``forward(x) == head(rnn_output(x))`` for every model."""
         return rnn_out
 
+    def rnn_input(self, x: Tensor) -> Tensor:
+        """What the recurrent layer reads for model input ``x``: ``x`` itself here (a text model: its embedding)."""
+        return x
+
     def rnn_output(self, x: Tensor, interventions: Sequence[Intervention] | None = None) -> Tensor:
         """The recurrent module's output on batch-first ``x`` ``(B, T, D * size of h)``, under ``interventions``
         (differentiable either way)."""
@@ -115,17 +123,25 @@ class LSTMVizModel(nn.Module):
 # --------------------------------------------------------------------------------------------------------- values
 @dataclass(frozen=True)
 class TaskInput:
-    """One input sequence ready for ``model.record``: ``x`` is ``(1, T, input_size)`` float32 on the CPU."""
+    """One input sequence ready for ``model.record``: ``x`` is ``(1, T, input_size)`` float32 on the CPU — or, for a
+    text model, ``(1, T)`` int64 token ids, one per character, with the characters in ``step_labels``."""
 
     x: Tensor
     text: str  # how to say it: "123 - 61", "0, 0.5, 0.25, 1", "random: 64 steps, seed 0"
     feature_names: tuple[str, ...]
     operands: tuple[int, int] | None = None  # subtraction: (a, b)
     target: float | None = None  # toy: the known answer for Company A (0) or B (1)
+    step_labels: tuple[str, ...] | None = None  # one per step: a text's characters (figures label time with them)
+    note: str = ""  # what a page should say about the input, e.g. that a long text was cut
 
     @property
     def steps(self) -> int:
         return int(self.x.shape[1])
+
+    @property
+    def source_text(self) -> str | None:
+        """The text itself when the input is one (one character per step), else None."""
+        return None if self.step_labels is None else "".join(self.step_labels)
 
     def key(self) -> str:
         """A digest of the values, for caches keyed on the input."""
@@ -138,7 +154,8 @@ class Answer:
     """What the model said, what was true (when known) and a one-line verdict.
 
     ``form`` says how to draw it: ``"bits"`` (a probability per step, with the true bits when known),
-    ``"trace"`` (a prediction read off h at the last step), ``"vector"`` (an output vector) or ``"none"``.
+    ``"trace"`` (a prediction read off h at the last step), ``"vector"`` (an output vector), ``"next_chars"`` (the
+    likeliest next characters, ``labels`` with their ``probs``) or ``"none"``.
     ``value`` is the answer as plain JSON (what ``python -m lstm_viz predict`` prints).
     """
 
@@ -152,6 +169,7 @@ class Answer:
     outputs: list[float] = field(default_factory=list)  # vector: the output vector
     form: str = "none"
     value: Any = None
+    labels: list[str] = field(default_factory=list)  # next_chars: the characters whose probabilities are in probs
 
 
 @dataclass
@@ -164,6 +182,7 @@ class TaskData:
     x_test: Tensor | None = None
     y_test: Tensor | None = None
     source: str = "seed"
+    meta: dict[str, Any] = field(default_factory=dict)  # saved in the checkpoint's meta (e.g. a corpus manifest)
 
     def __post_init__(self) -> None:
         if not isinstance(self.task, Task):
@@ -216,6 +235,49 @@ class PlainWeights:
         return (name, weight, self.head[f"{name}.bias"]) if weight.dim() == 2 else None
 
 
+@dataclass(frozen=True)
+class TrainingOption:
+    """A recipe setting a task adds to ``python -m lstm_viz train`` (one flag each): ``name`` is the key in the
+    options dict the task's ``configure``/``training_loop`` read, ``flags`` the command line's spellings (the first
+    is the main one), ``type`` reads the text (``int``, ``float``), ``default`` None means "not set"."""
+
+    name: str
+    flags: tuple[str, ...]
+    type: Any
+    default: Any
+    help: str
+
+
+class TrainingLoop:
+    """What the engine needs of a task's own training loop (see ``Task.training_loop``): an optimizer (its state
+    is saved and restored), ``run_block()`` → one "epoch"'s metrics (``loss``, ``lr`` and more), ``finished`` when
+    the loop's budget is spent, ``progress()`` → (done, total, unit) for progress bars, ``evaluate()`` → the final
+    metrics, ``set_base_lr``, and ``state_dict()`` (plain values and tensors) that ``training_loop(state=…)``
+    resumes from exactly."""
+
+    optimizer: torch.optim.Optimizer
+    options: dict[str, Any]
+
+    @property
+    def finished(self) -> bool:
+        raise NotImplementedError
+
+    def run_block(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def progress(self) -> tuple[float, float, str]:
+        raise NotImplementedError
+
+    def evaluate(self) -> dict[str, float]:
+        return {}
+
+    def set_base_lr(self, lr: float) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
 # --------------------------------------------------------------------------------------------------------- task
 def _vector_example(width: int) -> str:
     rng = np.random.default_rng(0)
@@ -245,6 +307,9 @@ class Task:
     fixed_steps: ClassVar[int | None] = None  # inputs always have this many steps (subtraction: 8 bits)
     default_random_length: ClassVar[int] = 64
     progress_keys: ClassVar[tuple[str, ...]] = ()  # metrics shown beside the loss in progress bars
+    reads_text: ClassVar[bool] = False  # inputs are text, one step per character: pages offer the text views
+    max_input_steps: ClassVar[int] = MAX_STEPS  # the longest input a page records
+    training_options: ClassVar[tuple[TrainingOption, ...]] = ()  # recipe settings beyond lr, batch size, sizes
 
     def __repr__(self) -> str:
         return f"<task {self.kind}>"
@@ -293,6 +358,29 @@ class Task:
             return dict(self.presets[name][preset])
         except KeyError:
             raise InputError(f"unknown preset {preset!r}; choose 'fast' or 'seed' (the post's recipe)") from None
+
+    def configure(self, config: ModelConfig, options: Mapping[str, Any]) -> ModelConfig:
+        """The model a training run starts from, with the task's own ``training_options`` applied (here: as is)."""
+        return config
+
+    def init_model(self, model: nn.Module, options: Mapping[str, Any]) -> None:
+        """Change a freshly built model's initial weights as the options say (e.g. a forget-gate bias); here none."""
+
+    def training_loop(
+        self,
+        model: nn.Module,
+        data: TaskData,
+        *,
+        lr: float,
+        batch_size: int | None,
+        seed: int,
+        options: Mapping[str, Any],
+        state: Mapping[str, Any] | None = None,
+    ) -> TrainingLoop | None:
+        """The task's own training loop, or None: the engine's epochs of shuffled mini-batches (``loss``).
+
+        ``state`` is a previous loop's ``state_dict()`` to resume from."""
+        return None
 
     def recognise(self, weights: PlainWeights) -> tuple[ModelConfig, dict[str, Tensor], str] | None:
         """A plain state_dict of this task's model → (config, state_dict for ``build``, description), or None."""
@@ -377,6 +465,21 @@ class Task:
         header = ",".join(self.feature_names(config)[:width]) + more
         rows = [",".join(f"{v:g}" for v in np.linspace(-1, 1, width) * s) + more for s in (1, 0.5)]
         return "\n".join([header, *rows])
+
+    def input_modes(self, config: ModelConfig) -> dict[str, str]:
+        """The explorer's ways to give an input, key → label: type it, a random one, a file (``csv`` or ``file``)."""
+        return {"type": "Type it", "random": "Random sequence", "csv": "CSV file"}
+
+    file_types: ClassVar[tuple[str, ...]] = ("csv", "txt")  # what the explorer's file uploader accepts
+
+    def read_file(self, data: bytes, name: str, config: ModelConfig) -> TaskInput:
+        """An uploaded file as an input (a task whose ``input_modes`` has ``"file"``); InputError when it cannot be."""
+        raise InputError(f"a {self.kind!r} model reads CSV files (one row per time step)")
+
+    def data_note(self, meta: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> str:
+        """What differs between the data a checkpoint was trained on (its ``meta``) and the data at hand ("" when
+        nothing does, or the task cannot tell)."""
+        return ""
 
     def input_table(self, inp: TaskInput) -> tuple[Any, str] | None:
         """How the model reads ``inp``, as a small table (a DataFrame) and a caption, when that helps; else None."""

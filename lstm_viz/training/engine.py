@@ -15,13 +15,20 @@ predictions the training batches made anyway, while the weights were changing. E
 samples again after every epoch would cost a third of the epoch. ``test_*`` (and the toy's ``out_0, out_1``)
 evaluate the weights at the end of the epoch; ``Trainer.evaluate()`` evaluates both splits on demand (the CLI's
 final JSON line does).
+
+A task with a training loop of its own (``Task.training_loop``: the character model's truncated back-propagation
+through time, which carries state across chunks and decays its learning rate over a budget of characters or minutes)
+is driven the same way: one "epoch" is one block of the loop's steps (``loop.run_block()``), the run ends when the
+loop's budget is spent, its optimizer is saved and restored like Adam's, and its position (``loop.state_dict()``)
+goes into the checkpoint so ``--resume`` continues exactly. Its metrics: ``loss`` (nats per character),
+``train_bpc``, ``lr``, ``step``, ``chars``, ``passes``, ``chars_per_s`` and, every ``eval_every`` steps, ``val_bpc``.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +117,8 @@ class Trainer:
         task: str | None = None,
         generator_state: Tensor | None = None,
         betas: tuple[float, float] = (0.9, 0.999),
+        options: Mapping[str, Any] | None = None,
+        loop_state: Mapping[str, Any] | None = None,
     ) -> None:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)):
             raise InputError(f"batch size must be a whole number, got {batch_size!r}. Example: 128")
@@ -122,7 +131,17 @@ class Trainer:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = int(seed)
-        self.optimizer = _adam(self.model, _check_lr(lr), (float(betas[0]), float(betas[1])))
+        self.options = dict(options or {})
+        self.notes: list[str] = []  # what a caller should tell the user (e.g. the data differs from the checkpoint's)
+        self.loop = self.data.task.training_loop(
+            self.model, self.data, lr=_check_lr(lr), batch_size=batch_size, seed=self.seed, options=self.options,
+            state=loop_state,
+        )  # fmt: skip
+        if self.loop is not None:
+            self.optimizer = self.loop.optimizer
+            self.options = dict(self.loop.options)
+        else:
+            self.optimizer = _adam(self.model, _check_lr(lr), (float(betas[0]), float(betas[1])))
         if optimizer_state is not None:
             try:
                 self.optimizer.load_state_dict(optimizer_state)
@@ -148,6 +167,8 @@ class Trainer:
     def set_lr(self, lr: float) -> None:
         """Change the learning rate from the next batch on; Adam's moments are kept."""
         lr = _check_lr(lr)
+        if self.loop is not None:  # the loop's schedule scales this base rate from its next step on
+            self.loop.set_base_lr(lr)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
@@ -175,8 +196,15 @@ class Trainer:
             for start in range(0, n, size):
                 yield slice(start, start + size)
 
+    @property
+    def finished(self) -> bool:
+        """True when the task's own loop has spent its budget (tasks trained in epochs never finish)."""
+        return self.loop is not None and self.loop.finished
+
     def step_epoch(self) -> dict[str, float]:
         """Train one epoch, append its metrics to ``history``, call the callbacks, return the metrics."""
+        if self.loop is not None:
+            return self._step_block()
         started = time.perf_counter()
         task = self.data.task
         x, y = self.data.x_train, self.data.y_train
@@ -206,13 +234,29 @@ class Trainer:
             fn(metrics)
         return metrics
 
+    def _step_block(self) -> dict[str, float]:
+        """One block of the task's own loop, recorded like an epoch."""
+        started = time.perf_counter()
+        with torch_threads(self.num_threads):
+            block = self.loop.run_block()
+        self.epoch += 1
+        metrics: dict[str, float] = {"epoch": self.epoch, **block}
+        if not math.isfinite(metrics["loss"]) and not self.loop.finished:
+            self.paused = True
+            metrics["diverged"] = True
+        metrics["seconds"] = time.perf_counter() - started
+        self.history.append(metrics)
+        for fn in self.callbacks:
+            fn(metrics)
+        return metrics
+
     def run(self, epochs: int, until: Callable[[dict], bool] | None = None) -> Iterator[dict]:
         """Train up to ``epochs`` epochs, yielding each epoch's metrics; stops early when paused (by a callback,
         ``pause()``, or a diverged loss) or when ``until(metrics)`` is true. Resumable: call again."""
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise InputError(f"epochs must be a whole number ≥ 0, got {epochs!r}. Example: 100")
         for _ in range(epochs):
-            if self.paused:
+            if self.paused or self.finished:
                 return
             metrics = self.step_epoch()
             yield metrics
@@ -227,7 +271,7 @@ class Trainer:
         """Train whole epochs until ``seconds`` have passed (at least one epoch) — for UI ticks."""
         done: list[dict] = []
         deadline = time.perf_counter() + seconds
-        while not self.paused and (max_epochs is None or len(done) < max_epochs):
+        while not self.paused and not self.finished and (max_epochs is None or len(done) < max_epochs):
             done.append(self.step_epoch())
             if time.perf_counter() >= deadline:
                 break
@@ -239,6 +283,8 @@ class Trainer:
 
         ``splits`` limits the metrics to some of ``"train"``, ``"test"`` (where the task has both)."""
         with torch_threads(self.num_threads):
+            if self.loop is not None:
+                return self._evaluated(self.loop.evaluate) if "test" in splits else {}
             return self._evaluated(lambda: self.data.task.evaluate(self.model, self.data, splits))
 
     @torch.no_grad()
@@ -270,10 +316,14 @@ class Trainer:
             "shuffle": self.shuffle,
             "seed": self.seed,
             "generator_state": self.generator.get_state(),
+            "options": {k: v for k, v in self.options.items() if v is None or isinstance(v, (int, float, str, bool))},
+            **({"loop": self.loop.state_dict()} if self.loop is not None else {}),
         }
 
-    def save(self, path: str | Path, meta: dict | None = None) -> Path:
-        """Save model, config, optimizer state, history and trainer state to ``path`` (atomically)."""
+    def save(self, path: str | Path, meta: dict | None = None, *, optimizer: bool = True) -> Path:
+        """Save model, config, optimizer state, history and trainer state to ``path`` (atomically); the data's own
+        meta (e.g. a corpus manifest) goes with them. ``optimizer=False`` leaves the optimizer state out (a smaller
+        file; resuming from it starts the optimizer's moments afresh)."""
         model = self.model
         if not isinstance(model, LSTMVizModel):
             raise TypeError("only lstm_viz models (with a .config) can be saved as checkpoints")
@@ -281,9 +331,9 @@ class Trainer:
             path,
             model,
             model.config,
-            optimizer=self.optimizer,
+            optimizer=self.optimizer if optimizer else None,
             history=self.history,
-            meta={**(meta or {}), "trainer": self.trainer_state()},
+            meta={**self.data.meta, **(meta or {}), "trainer": self.trainer_state()},
         )
 
 
@@ -294,14 +344,15 @@ def make_trainer(
     lr: float | None = None,
     batch_size: int | str | None = "preset",
     seed: int = 0,
-    data: str = "seed",
+    data: str | None = None,
     hidden_size: int | None = None,
     proj_size: int = 0,
-    num_layers: int = 1,
+    num_layers: int | None = 1,
     bidirectional: bool = False,
     device: torch.device | str | None = None,
     resume: str | Path | bytes | Checkpoint | None = None,
     num_threads: int | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Trainer:
     """A ready Trainer for a task: ``toy-statquest``, ``toy-lstm``, ``subtraction``, ``subtraction-gru`` or
     ``regressor``.
@@ -310,9 +361,12 @@ def make_trainer(
     0.01, batch 128, 100 epochs), ``"fast"`` a quicker one (StatQuest: full batch, lr 0.1, betas 0.9/0.9).
     ``lr`` and ``batch_size`` override the preset (``batch_size=None`` = full batch). ``seed`` seeds the model's
     init and the shuffling (with ``seed=822`` the subtraction model starts from exactly the post's weights).
-    ``data``: ``"seed"`` or ``"all"`` (subtraction). ``resume``: a checkpoint (path, bytes or Checkpoint) to
-    continue — its model, optimizer state, history, epoch count and, unless overridden, lr and batch size.
-    The default length of a run is ``PRESETS[task][preset]["epochs"]``.
+    ``data``: ``"seed"`` or ``"all"`` (subtraction); None: the task's first source. ``resume``: a checkpoint
+    (path, bytes or Checkpoint) to continue — its model, optimizer state, history, epoch count and, unless
+    overridden, lr and batch size (and a task's own loop position and options). ``options``: the task's own recipe
+    settings (``Task.training_options``, e.g. the character model's ``seq_len`` or ``minutes``) over the preset's;
+    None values are "not given". The default length of a run is ``PRESETS[task][preset]["epochs"]`` (None: until
+    the task's own loop has spent its budget).
     """
     task_obj = get_task(task)
     if task not in task_obj.training_names:
@@ -321,6 +375,14 @@ def make_trainer(
     device = torch.device(device) if device is not None else pick_device()
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError(f"seed must be a whole number, got {seed!r}. Example: 0")
+    data = data if data is not None else task_obj.data_sources[0]
+    given = {k: v for k, v in (options or {}).items() if v is not None}
+    known = {o.name for o in task_obj.training_options}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise InputError(f"the {task} task has no option {', '.join(unknown)}"
+                         + (f"; its options: {', '.join(sorted(known))}" if known else ""))  # fmt: skip
+    preset_options = {k: v for k, v in recipe.items() if k in known}
 
     if resume is not None:
         ckpt = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, device=device)
@@ -328,15 +390,18 @@ def make_trainer(
         if expected != task:
             raise InputError(f"the checkpoint holds a {ckpt.config.label()} (task {expected!r}), not {task!r}")
         state = dict(ckpt.meta.get("trainer") or {})
-        source = state.get("source") if data == "seed" and state.get("source") in task_obj.data_sources else data
+        source = state.get("source") if data == task_obj.data_sources[0] and state.get("source") in \
+            task_obj.data_sources else data  # fmt: skip
         task_data = make_task_data(task_obj, data=source, seed=int(state.get("seed", seed)))
         if batch_size == "preset":
             batch_size = state.get("batch_size", recipe["batch_size"])
         generator_state = state.get("generator_state")
-        return Trainer(
+        saved_options = dict(state.get("options") or {})
+        note = task_obj.data_note(ckpt.meta, task_data.meta.get("manifest"))
+        trainer = Trainer(
             ckpt.model,
             task_data,
-            lr=lr if lr is not None else float(state.get("lr", recipe["lr"])),
+            lr=lr if lr is not None else float(saved_options.get("lr", state.get("lr", recipe["lr"]))),
             batch_size=batch_size,  # type: ignore[arg-type]
             seed=int(state.get("seed", seed)),
             device=device,
@@ -347,14 +412,23 @@ def make_trainer(
             num_threads=num_threads,
             task=task,
             generator_state=generator_state if isinstance(generator_state, Tensor) else None,
+            options={**preset_options, **saved_options, **given},
+            loop_state=state.get("loop") if isinstance(state.get("loop"), dict) else None,
         )
+        trainer.notes += [note] if note else []
+        return trainer
 
+    merged = {**preset_options, **given}
+    if num_layers is None:  # not given: the task's own default
+        num_layers = task_obj.default_config().num_layers
     config = task_obj.training_config(
         task, hidden_size=hidden_size, proj_size=proj_size, num_layers=num_layers, bidirectional=bidirectional
     )
+    config = task_obj.configure(config, merged)
     task_data = make_task_data(task_obj, data=data, seed=seed)
     task_obj.seed_init(seed)
     model = task_obj.build(config)
+    task_obj.init_model(model, merged)
     return Trainer(
         model,
         task_data,
@@ -366,4 +440,5 @@ def make_trainer(
         num_threads=num_threads,
         task=task,
         betas=recipe.get("betas", (0.9, 0.999)),
+        options=merged,
     )

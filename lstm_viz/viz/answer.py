@@ -3,7 +3,8 @@
 ``model_answer`` runs the model's own ``forward`` (through its task: ``Task.answer``);
 ``answer_figure`` draws it by the answer's form: ``bits`` — each bit's probability, coloured right or wrong against
 the true bits (subtraction); ``trace`` — the short memory h over the steps with the prediction and the target (the
-toy models); ``vector`` — the output vector (the regressor).
+toy models); ``vector`` — the output vector (the regressor); ``next_chars`` — the likeliest next characters after a
+text (a character model).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch import nn
 
 from lstm_viz.tasks import Answer, task_for
 from lstm_viz.tasks import TaskInput as ExplorerInput
+from lstm_viz.viz.gates import char_label
 from lstm_viz.viz.plotgrid import finish
 
 __all__ = ["Answer", "answer_figure", "model_answer"]
@@ -120,6 +122,28 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             "height": 320,
             "margin": {"t": 90, "b": 50, "l": 60, "r": 30},
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        }  # fmt: skip
+        return finish(traces, layout)
+    if answer.form == "next_chars" and answer.probs:
+        shown = [char_label(ch) for ch in answer.labels]
+        traces = [
+            {
+                "type": "bar",
+                "x": [f"{k + 1}. {ch}" for k, ch in enumerate(shown)],
+                "y": answer.probs,
+                "text": [f"{p:.0%}" for p in answer.probs],
+                "textposition": "outside",
+                "marker": {"color": "#17becf"},
+                "hovertemplate": "%{x}: P = %{y:.4f}<extra></extra>",
+            }
+        ]
+        layout = {
+            "title": {"text": "The likeliest next characters after the text",
+                      "subtitle": {"text": "⏎ a new line, ␣ a space, ⇥ a tab"}},
+            "yaxis": {"range": [0, min(1.15, max(answer.probs) * 1.25 + 0.02)], "title": {"text": "probability"}},
+            "xaxis": {"type": "category"},
+            "height": 300,
+            "margin": {"t": 80, "b": 40, "l": 60, "r": 30},
         }  # fmt: skip
         return finish(traces, layout)
     if answer.form == "vector" and answer.outputs:

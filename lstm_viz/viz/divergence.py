@@ -14,7 +14,15 @@ import plotly.graph_objects as go
 
 from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, bin_time, plan_view
-from lstm_viz.viz.gates import QUANTITY_TITLES, SIGNED_COLORSCALE, check_panel, feature_labels, time_ticks, to_numpy
+from lstm_viz.viz.gates import (
+    QUANTITY_TITLES,
+    SIGNED_COLORSCALE,
+    char_label,
+    check_panel,
+    feature_labels,
+    time_ticks,
+    to_numpy,
+)
 from lstm_viz.viz.plotgrid import Grid, finish
 
 __all__ = ["Divergence", "difference_heatmaps", "first_divergence"]
@@ -80,7 +88,13 @@ def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0,
     return Divergence(steps, input_step, best[0], best[1], max_abs)
 
 
-def _labels(rec_a: CellRecording, rec_b: CellRecording, steps: int, bins, names: Sequence[str]) -> list[str]:
+def _labels(rec_a: CellRecording, rec_b: CellRecording, steps: int, bins, names: Sequence[str],
+            step_labels: tuple[Sequence[str], Sequence[str]] | None = None) -> list[str]:
+    if step_labels is not None:  # texts: the characters of each, side by side
+        ends = np.append(bins.start[1:], steps)
+        return [f"t {t} · A: '{char_label(''.join(step_labels[0][a:b]))[:12]}' | B: "
+                f"'{char_label(''.join(step_labels[1][a:b]))[:12]}'"
+                for t, a, b in zip(bins.labels(), bins.start, ends, strict=True)]  # fmt: skip
     xa = bins.reduce(to_numpy(rec_a.x[0, :steps]).astype(float), axis=0)
     xb = bins.reduce(to_numpy(rec_b.x[0, :steps]).astype(float), axis=0)
     bar = "\u0304" if bins.binned else ""
@@ -101,9 +115,11 @@ def difference_heatmaps(
     labels: tuple[str, str] = ("A", "B"),
     max_steps: int = DEFAULT_MAX_STEPS,
     max_units: int = DEFAULT_MAX_UNITS,
+    step_labels: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> go.Figure:
     """Six heatmaps of B − A (time × unit) in the order f, i, g, o, c, h, each on its own diverging scale centred
-    on 0, with a dotted line at the first step where the two runs diverge."""
+    on 0, with a dotted line at the first step where the two runs diverge. ``step_labels`` (A's and B's, e.g. two
+    texts' characters) name the steps instead of the input values."""
     steps = _common(rec_a, rec_b)
     check_panel(rec_a, layer, direction)
     di = DIRECTIONS.index(direction)
@@ -116,7 +132,7 @@ def difference_heatmaps(
     h_view = plan_view([diffs["h"]], max_steps, max_units) if rec_a.proj_size else view
     bins = bin_time(steps, max_steps)
     names = feature_labels(rec_a.x.shape[-1], feature_names)
-    cols = _labels(rec_a, rec_b, steps, bins, names)
+    cols = _labels(rec_a, rec_b, steps, bins, names, step_labels)
     div = first_divergence(rec_a, rec_b)
     n_rows = len(rec_a.tensor_names)
     row_px = int(np.clip(9 * len(view.units), 60, 200))

@@ -1,0 +1,102 @@
+"""``python -m lstm_viz convert RESEARCH.pt --out MODEL.pt``: a character model saved by the research script
+(``python -m lstm_viz.tasks.charlm.train --out``, format ``lstm-viz/charlm-checkpoint-v0``) as an lstm-viz
+checkpoint that the app, the CLI and ``--resume`` read.
+
+The weights are copied as they are (the module names are the same); the research file's corpus manifest, recipe,
+command and final metrics go into the checkpoint's ``meta``, with a sentence on how the model was trained. The file
+is read with ``torch.load(weights_only=True)`` (its ``torch_version`` string is the only non-plain value allowed).
+The optimizer state is not in research files, so resuming a converted model starts a new schedule from its weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch.torch_version import TorchVersion
+
+from lstm_viz.cli.common import ExitError
+from lstm_viz.tasks import ModelConfig, build_model, get_task
+from lstm_viz.training.checkpoints import save_checkpoint
+
+__all__ = ["add_parser", "run"]
+
+RESEARCH_FORMAT = "lstm-viz/charlm-checkpoint-v0"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    convert = sub.add_parser("convert", help="turn a research charlm checkpoint into an lstm-viz checkpoint",
+                             description="Convert a checkpoint of python -m lstm_viz.tasks.charlm.train.")  # fmt: skip
+    convert.add_argument("research", help="a .pt written by python -m lstm_viz.tasks.charlm.train --out")
+    convert.add_argument("--out", required=True, help="the lstm-viz checkpoint to write, e.g. models/charlm_python.pt")
+    convert.add_argument("--note", default="", help="a sentence on how the model was made, kept in its meta")
+    convert.set_defaults(func=run)
+
+
+def _load(path: Path) -> dict:
+    if not path.is_file():
+        raise ExitError(f"no file at {path}")
+    try:
+        with torch.serialization.safe_globals([TorchVersion]):
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # any unreadable file: one line, no traceback
+        raise ExitError(f"{path} cannot be read as a research charlm checkpoint ({type(err).__name__})") from None
+    if not isinstance(data, dict) or data.get("format") != RESEARCH_FORMAT:
+        raise ExitError(f"{path} is not a research charlm checkpoint (format {RESEARCH_FORMAT!r}); lstm-viz "
+                        "checkpoints need no conversion")  # fmt: skip
+    return data
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    src, out = Path(args.research), Path(args.out)
+    data = _load(src)
+    research = data.get("config") or {}
+    try:
+        config = ModelConfig.default(
+            get_task("charlm").kind, input_size=int(research["embed_size"]), hidden_size=int(research["hidden_size"]),
+            num_layers=int(research["num_layers"]), proj_size=int(research.get("proj_size", 0)),
+            dropout=float(research.get("dropout", 0.0)), output_size=int(research["vocab_size"]),
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as err:
+        raise ExitError(f"{src}: its model config cannot be read ({err})") from None
+    model = build_model(config)
+    try:
+        model.load_state_dict(data["state_dict"], strict=True)
+    except (KeyError, RuntimeError) as err:
+        raise ExitError(f"{src}: the weights do not fit a {config.label()} ({str(err)[:200]})") from None
+    metrics = data.get("metrics") or {}
+    units = metrics.get("units") or {}
+    final = dict(metrics.get("train") or {})
+    shown = {k: final[k] for k in ("val_bpc", "loss_bpc", "step", "chars") if k in final}  # what the sidebar shows
+    if "loss_bpc" in shown:
+        shown["train_bpc"] = shown.pop("loss_bpc")
+    training = {k: final[k] for k in ("seconds", "chars_per_s", "epoch", "lr") if k in final}
+    how = args.note or (
+        f"Trained by the research script (lstm_viz/tasks/charlm/train.py), not by python -m lstm_viz train: "
+        f"{data.get('command', '?')}. Recipe: {json.dumps(data.get('recipe'))}."
+    )
+    meta = {
+        "command": data.get("command"),
+        "how": how,
+        "converted": {
+            "command": "python -m lstm_viz " + shlex.join(argv),
+            "from": src.name,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "torch_version": str(data.get("torch_version", "")),
+        },
+        "manifest": data.get("manifest"),
+        "recipe": data.get("recipe"),
+        "research_config": research,
+        "metrics": shown,
+        "training": training,
+        "units": {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()},
+    }
+    save_checkpoint(out, model, config, meta=meta)
+    print(json.dumps({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown, **training}),
+          flush=True)  # fmt: skip
+    return 0

@@ -1,0 +1,43 @@
+"""``python -m lstm_viz generate MODEL --prompt "def " --chars 400 --temperature 0.8 [--seed 0] [--json]``: text
+written by a character model, one sampled character at a time (temperature 0: always the likeliest).
+
+Prints the prompt and what the model wrote after it; with ``--json`` one line ``{"prompt", "text", "chars",
+"temperature", "seed"}`` (``text`` is only the new part)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from lstm_viz.cli.common import load_model
+from lstm_viz.cli.textfile import require_text_model
+from lstm_viz.tasks.charlm.task import generate
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    gen = sub.add_parser("generate", help="write text with a character model", description="Generate text.")
+    gen.add_argument("checkpoint", help="a text model's checkpoint, e.g. models/charlm_python.pt")
+    gen.add_argument("--prompt", default="", help="text to start from (default: a new line)")
+    gen.add_argument("--chars", type=int, default=400, help="characters to write (default 400)")
+    gen.add_argument("--temperature", type=float, default=0.8,
+                     help="sampling temperature (default 0.8; 0 = always the likeliest character)")  # fmt: skip
+    gen.add_argument("--seed", type=int, default=0, help="random seed of the sampling (default 0)")
+    gen.add_argument("--json", action="store_true", help="one JSON object instead of the text")
+    gen.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    model = load_model(args.checkpoint)
+    require_text_model(model, args.checkpoint, "generate")
+    text = generate(model, args.prompt, args.chars, args.temperature, args.seed)
+    if args.json:
+        print(json.dumps({"prompt": args.prompt, "text": text, "chars": len(text), "temperature": args.temperature,
+                          "seed": args.seed}), flush=True)  # fmt: skip
+    else:
+        sys.stdout.write(args.prompt + text + ("" if text.endswith("\n") else "\n"))
+        sys.stdout.flush()
+    return 0

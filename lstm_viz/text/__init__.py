@@ -1,0 +1,1 @@
+"""Text models seen from the inside: any text coloured by any unit, and a cell finder (features, marks, contexts)."""

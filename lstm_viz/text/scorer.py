@@ -1,0 +1,221 @@
+"""Every unit of a long recording scored against per-character features, fast: the cell finder's inner loop.
+
+The same scores as ``lstm_viz.tasks.charlm.scoring.UnitScorer`` (tested: equal to rounding), computed with less
+memory traffic, which is what the time goes to when 4,608 units meet 100,000 characters:
+
+- the labels of a chunk are prepared once for all of its tensors (UnitScorer redoes it per tensor);
+- binary features: each unit's values are cut into ``bins`` bins between its 0.05 % and 99.95 % quantiles in the
+  first chunk (the UnitScorer's rule), the rows are grouped by their pattern of binary features, and each group is
+  counted with one ``bincount`` into a table of ``units × bins`` — small enough to stay in the CPU's cache, which
+  makes the count several times faster than one count into ``patterns × units × bins``; the AUROC then comes from
+  the counts (two values in one bin count as a tie: within about 0.005 of the exact AUROC);
+- numeric features: Pearson r from one matrix product ``[1, y − ȳ]ᵀ (x − x_ref)`` and one sum of squares per
+  chunk, merged across chunks with Chan's formulas (exact to float rounding);
+- scratch buffers are reused (fresh allocations of this size cost more than the arithmetic);
+- :class:`TopPlaces` keeps each unit's highest and lowest places, one per window of ``window`` characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+__all__ = ["FastScorer", "TopPlaces"]
+
+
+class _Unit:
+    """Per recording name: the bins (fixed by the first chunk) and the accumulated counts and moments."""
+
+    def __init__(self, first: Tensor, bins: int, n_numeric: int) -> None:
+        units = first.shape[1]
+        sample = first[:: max(1, first.shape[0] // 2048)]
+        n = len(sample)  # the k-th smallest (1-based) values: the UnitScorer's sorted[int(q · (n − 1))]
+        lo = sample.kthvalue(int(0.0005 * (n - 1)) + 1, dim=0).values
+        hi = sample.kthvalue(int(0.9995 * (n - 1)) + 1, dim=0).values
+        margin = torch.maximum((hi - lo) * 0.01, 1e-4 * (1 + torch.maximum(lo.abs(), hi.abs())))
+        lo, hi = lo - margin, hi + margin
+        offset = torch.arange(units, dtype=torch.float32) * bins
+        self.scale = (bins / (hi - lo)).contiguous()
+        self.shift = (offset - lo * self.scale).contiguous()
+        self.first_bin, self.last_bin = offset, offset + (bins - 1)
+        self.counts: dict[int, Tensor] = {}
+        self.reference = first[: min(len(first), 1000)].mean(0)
+        self.n = 0
+        self.mean_x = torch.zeros(units, dtype=torch.float64)
+        self.m2_x = torch.zeros(units, dtype=torch.float64)
+        self.mean_y = torch.zeros(n_numeric, dtype=torch.float64)
+        self.m2_y = torch.zeros(n_numeric, dtype=torch.float64)
+        self.c_xy = torch.zeros(units, n_numeric, dtype=torch.float64)
+
+
+class FastScorer:
+    """Streaming AUROC (binary features) and Pearson r (numeric features) for every unit of every tensor.
+
+    Per chunk: :meth:`begin` with the chunk's labels (each ``(N,)``, rows in the order the values will come), then
+    :meth:`update` once per tensor name with its values ``(N, units)`` (any row stride). :meth:`table` gives one row
+    per unit and one column per feature (raw AUROC, or signed r), as ``UnitScorer.table``."""
+
+    def __init__(self, binary: Sequence[str], numeric: Sequence[str], bins: int = 256) -> None:
+        if len(binary) > 16:
+            raise ValueError("at most 16 binary features")
+        self.binary, self.numeric, self.bins = tuple(binary), tuple(numeric), bins
+        self._units: dict[str, _Unit] = {}
+        self._buffers: dict[tuple, Tensor] = {}
+        self._chunk: dict = {}
+
+    def _buffer(self, shape: tuple[int, ...], dtype: torch.dtype, slot: int) -> Tensor:
+        numel = int(np.prod(shape))
+        key = (slot, dtype)
+        buf = self._buffers.get(key)
+        if buf is None or buf.numel() < numel:
+            buf = self._buffers[key] = torch.empty(numel, dtype=dtype)
+        return buf[:numel].view(shape)
+
+    def begin(self, labels: Mapping[str, np.ndarray | Tensor]) -> None:
+        """The labels of the next chunk's rows (every feature, each ``(N,)``)."""
+        chunk: dict = {}
+        n = None
+        if self.binary:
+            pattern = None
+            for bit, feature in enumerate(self.binary):
+                bits = torch.as_tensor(np.asarray(labels[feature]), dtype=torch.int64).reshape(-1) << bit
+                pattern = bits if pattern is None else pattern | bits
+            n = len(pattern)
+            codes, order = torch.sort(pattern, stable=True)
+            values, counts = torch.unique_consecutive(codes, return_counts=True)
+            bounds = np.concatenate([[0], np.cumsum(counts.numpy())])
+            chunk["order"] = order
+            spans = zip(values, bounds[:-1], bounds[1:], strict=True)
+            chunk["groups"] = [(int(c), int(a), int(b)) for c, a, b in spans]
+        if self.numeric:
+            y = torch.stack([torch.as_tensor(np.asarray(labels[f]), dtype=torch.float64).reshape(-1)
+                             for f in self.numeric])  # fmt: skip
+            n = y.shape[1]
+            mean_y = y.mean(1)
+            centred = y - mean_y[:, None]
+            chunk["mean_y"] = mean_y
+            chunk["m2_y"] = (centred**2).sum(1)
+            chunk["a"] = torch.cat([torch.ones(1, n), centred.float()])  # (1 + K, N): [1, y − ȳ]
+        chunk["n"] = n
+        self._chunk = chunk
+
+    def update(self, name: str, values: Tensor) -> None:
+        """Add one tensor's values ``(N, units)`` for the rows given to :meth:`begin`."""
+        x = values.detach()
+        if x.dtype != torch.float32 or x.device.type != "cpu":
+            x = x.to("cpu", torch.float32)
+        n, units = x.shape
+        if n != self._chunk.get("n"):
+            raise ValueError(f"{n} rows of values for {self._chunk.get('n')} rows of labels; call begin() first")
+        state = self._units.get(name)
+        if state is None:
+            state = self._units[name] = _Unit(x, self.bins, len(self.numeric))
+        if self.binary:
+            work = self._buffer((n, units), torch.float32, 0)
+            torch.index_select(x, 0, self._chunk["order"], out=work)  # rows grouped by their feature pattern
+            work.mul_(state.scale).add_(state.shift)  # bin + unit offset, as a float
+            torch.clamp(work, state.first_bin, state.last_bin, out=work)
+            index = self._buffer((n, units), torch.int32, 1)
+            index.copy_(work)  # truncates toward zero: the bin
+            size = units * self.bins
+            for code, a, b in self._chunk["groups"]:
+                counts = torch.bincount(index[a:b].view(-1), minlength=size)
+                if code in state.counts:
+                    state.counts[code] += counts
+                else:
+                    state.counts[code] = counts
+        if self.numeric:
+            work = self._buffer((n, units), torch.float32, 2)
+            torch.sub(x, state.reference, out=work)  # x − ref: float32 moments without cancellation
+            sums = (self._chunk["a"] @ work).double()  # (1 + K, U): Σ(x − ref), Σ(x − ref)(y − ȳ)
+            s1, c_xy = sums[0], sums[1:].t()
+            s2 = work.square_().sum(0).double()
+            mean_x = state.reference.double() + s1 / n
+            m2_x = (s2 - s1 * s1 / n).clamp_min(0)
+            n_a, n_b = state.n, n
+            total = n_a + n_b
+            dx = mean_x - state.mean_x
+            dy = self._chunk["mean_y"] - state.mean_y
+            state.m2_x += m2_x + dx**2 * (n_a * n_b / total)
+            state.m2_y += self._chunk["m2_y"] + dy**2 * (n_a * n_b / total)
+            state.c_xy += c_xy + dx[:, None] * dy[None, :] * (n_a * n_b / total)
+            state.mean_x += dx * (n_b / total)
+            state.mean_y += dy * (n_b / total)
+        state.n += n
+
+    def table(self) -> pd.DataFrame:
+        """One row per unit (``name, layer, direction, tensor, unit``), one column per feature."""
+        frames = []
+        for name, state in self._units.items():
+            layer, direction, tensor = name.split(".")
+            units = len(state.scale)
+            columns: dict[str, np.ndarray] = {}
+            if self.binary:
+                counts = {code: c.view(units, self.bins).double() for code, c in state.counts.items()}
+                total = sum(counts.values())
+                for bit, feature in enumerate(self.binary):
+                    pos = sum((c for code, c in counts.items() if code >> bit & 1), torch.zeros_like(total))
+                    neg = total - pos
+                    neg_below = torch.cumsum(neg, 1) - neg
+                    pairs = pos.sum(1) * neg.sum(1)
+                    wins = (pos * (neg_below + 0.5 * neg)).sum(1)
+                    columns[feature] = torch.where(pairs > 0, wins / pairs.clamp_min(1), torch.nan).numpy()
+            if self.numeric:
+                denom = torch.sqrt(state.m2_x[:, None] * state.m2_y[None, :])
+                r = torch.where(denom > 0, state.c_xy / denom.clamp_min(1e-300), torch.nan)
+                for j, feature in enumerate(self.numeric):
+                    columns[feature] = r[:, j].numpy()
+            frames.append(pd.DataFrame({"name": name, "layer": int(layer.removeprefix("layer")),
+                                        "direction": direction, "tensor": tensor, "unit": np.arange(units),
+                                        **columns}))  # fmt: skip
+        table = pd.concat(frames, ignore_index=True)
+        table.attrs.update(binary=list(self.binary), numeric=list(self.numeric))
+        return table
+
+
+class TopPlaces:
+    """Each unit's ``k`` highest and lowest windows of ``window`` consecutive characters of a stream (distinct
+    places, not one peak and its neighbours), kept as the window's first position and its extreme value; the
+    place inside the window is found when its context is read again (:meth:`ValidationScan.top_contexts`).
+
+    Window extremes are collected per chunk (float16, a few megabytes per tensor for 100,000 characters) and ranked
+    once, when first asked: one ``topk`` per tensor instead of one per chunk."""
+
+    def __init__(self, k: int = 10, window: int = 25) -> None:
+        self.k, self.window = k, window
+        self._pending: dict[str, list[tuple[Tensor, Tensor, Tensor]]] = {}
+        self._high: dict[str, tuple[Tensor, Tensor]] = {}
+        self._low: dict[str, tuple[Tensor, Tensor]] = {}
+
+    def update(self, name: str, values: Tensor, positions: np.ndarray) -> None:
+        """``values`` ``(T, B, U)`` time-major, ``positions`` ``(T, B)`` where each row is in the source text."""
+        T, B, U = values.shape
+        w = self.window if T % self.window == 0 else T  # chunks are multiples of the window; else one window
+        windows = values.reshape(T // w, w, B, U)
+        high, low = windows.amax(dim=1), windows.amin(dim=1)  # (T/w, B, U) (amax and amin beat aminmax)
+        starts = torch.as_tensor(np.ascontiguousarray(positions[::w]), dtype=torch.int64).reshape(-1)
+        self._pending.setdefault(name, []).append((high.reshape(-1, U).half(), low.reshape(-1, U).half(), starts))
+
+    def _finish(self) -> None:
+        for name, parts in self._pending.items():
+            starts = torch.cat([p[2] for p in parts])
+            for store, column, sign in ((self._high, 0, 1.0), (self._low, 1, -1.0)):
+                values = torch.cat([p[column] for p in parts]).float() * sign
+                top = values.topk(min(self.k, len(values)), dim=0)
+                store[name] = (top.values * sign, starts[top.indices])
+        self._pending.clear()
+
+    def names(self) -> list[str]:
+        self._finish()
+        return list(self._high)
+
+    def places(self, name: str, unit: int, low: bool = False) -> list[tuple[int, float]]:
+        """``(first position of the window, extreme value in it)`` of the unit's ``k`` highest (``low``: lowest)
+        windows, most extreme first."""
+        self._finish()
+        vals, pos = (self._low if low else self._high)[name]
+        return [(int(p), float(v)) for v, p in zip(vals[:, unit], pos[:, unit], strict=True)]

@@ -1,0 +1,148 @@
+"""Training the character model with the engine: the same weights as the research loop ``train_charlm`` step for
+step, exact resumption from a checkpoint, every recipe setting of ``TrainConfig``/``CharLMConfig`` reachable from
+``python -m lstm_viz train charlm``, and the command itself (progress on stderr, the last stdout line JSON)."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_viz.cli import build_parser, main
+from lstm_viz.tasks import ModelConfig, TaskData, build_model
+from lstm_viz.tasks.charlm import data as charlm_data
+from lstm_viz.tasks.charlm import stdlib, task
+from lstm_viz.tasks.charlm.data import build_manifest, encode
+from lstm_viz.tasks.charlm.loop import HANDLED, research_view
+from lstm_viz.tasks.charlm.model import CharLMConfig
+from lstm_viz.tasks.charlm.task import CHARLM
+from lstm_viz.tasks.charlm.train import TrainConfig, train_charlm
+from lstm_viz.training.checkpoints import load_checkpoint
+from lstm_viz.training.engine import Trainer, make_trainer
+
+TEXT = inspect.getsource(charlm_data)
+IDS = torch.from_numpy(encode(TEXT * 2).astype(np.uint8))
+OPTIONS = {"seq_len": 32, "max_chars": 16_000, "log_every": 5, "warmup_steps": 3, "eval_every": 20,
+           "eval_chars": 3000}  # fmt: skip
+
+
+def model(seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(ModelConfig.default("charlm", hidden_size=24, input_size=8))
+
+
+def data() -> TaskData:
+    return TaskData(CHARLM, IDS, IDS, IDS[:3000], IDS[:3000], source="stdlib")
+
+
+def test_the_engine_trains_exactly_as_train_charlm():
+    mine, theirs = model(), model()
+    trainer = Trainer(mine, data(), lr=3e-3, batch_size=8, seed=0, options=OPTIONS, num_threads=1)
+    history = trainer.train_epochs(1000)
+    assert trainer.finished and history[-1]["chars"] >= OPTIONS["max_chars"]
+    recipe = TrainConfig(batch_size=8, seq_len=32, lr=3e-3, max_chars=16_000, log_every=5, warmup_steps=3,
+                         eval_every=20, eval_chars=3000)  # fmt: skip
+    records = list(train_charlm(research_view(theirs), IDS.numpy().astype(np.int64), recipe, IDS[:3000].numpy()))
+    for a, b in zip(mine.state_dict().values(), theirs.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    evals = [r["val_bpc"] for r in records if r["kind"] == "eval"]
+    assert [m["val_bpc"] for m in history if "val_bpc" in m] == pytest.approx(evals)
+    assert history[-1]["train_bpc"] == pytest.approx(records[-1]["loss_bpc"])
+
+
+def test_a_run_resumed_from_its_checkpoint_ends_where_one_run_ends(tmp_path):
+    whole = Trainer(model(), data(), lr=3e-3, batch_size=8, options=OPTIONS, num_threads=1)
+    whole.train_epochs(1000)
+    first = Trainer(model(), data(), lr=3e-3, batch_size=8, options=OPTIONS, num_threads=1)
+    first.train_epochs(7)  # stop in the middle of a pass
+    path = first.save(tmp_path / "half.pt")
+    ckpt = load_checkpoint(path)
+    state = ckpt.meta["trainer"]
+    second = Trainer(ckpt.model, data(), lr=state["options"]["lr"], batch_size=state["batch_size"],
+                     optimizer_state=ckpt.optimizer_state, history=ckpt.history, options=state["options"],
+                     loop_state=state["loop"], num_threads=1)  # fmt: skip
+    second.train_epochs(1000)
+    assert second.history[-1]["step"] == whole.history[-1]["step"]
+    for a, b in zip(second.model.state_dict().values(), whole.model.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_every_recipe_field_is_implemented_and_has_a_flag():
+    assert {f.name for f in dataclasses.fields(TrainConfig)} <= HANDLED, (
+        "TrainConfig has fields that the engine's loop (lstm_viz/tasks/charlm/loop.py) does not implement: port them "
+        "from train_charlm")  # fmt: skip
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    flags = {s for action in train._actions for s in action.option_strings}
+    generic = {"batch_size": "--batch-size", "lr": "--lr", "seed": "--seed", "hidden_size": "--hidden-size",
+               "num_layers": "--num-layers", "proj_size": "--proj-size", "max_seconds": "--minutes",
+               "vocab_size": None}  # fmt: skip
+    for cls in (TrainConfig, CharLMConfig):
+        for field in dataclasses.fields(cls):
+            flag = generic.get(field.name, "--" + field.name.replace("_", "-"))
+            assert flag is None or flag in flags, f"{cls.__name__}.{field.name} has no flag {flag}"
+    for research_flag in ("--embed", "--hidden", "--layers", "--seq", "--batch", "--warmup", "--wd", "--clip",
+                          "--final-lr-ratio", "--minutes", "--max-chars", "--eval-every", "--threads", "--forget-bias"):
+        assert research_flag in flags or any(f.startswith(research_flag) for f in flags), research_flag
+
+
+def test_make_trainer_applies_options_embedding_and_forget_bias(monkeypatch, tmp_path):
+    monkeypatch.setattr(task, "load_corpus", lambda: _corpus(tmp_path))
+    trainer = make_trainer("charlm", hidden_size=16, num_layers=1, device="cpu", options={
+        "embed_size": 12, "forget_bias": 1.5, "max_chars": 4000, "seq_len": 16, "log_every": 4})  # fmt: skip
+    config = trainer.model.config
+    assert (config.input_size, config.hidden_size, config.num_layers) == (12, 16, 1)
+    f_bias = trainer.model.lstm.bias_ih_l0[16:32]
+    assert torch.all(f_bias == 1.5) and torch.all(trainer.model.lstm.bias_hh_l0[16:32] == 0)
+    assert trainer.batch_size == 16 and trainer.options["seq_len"] == 16 and trainer.options["max_seconds"] == 600
+    with pytest.raises(ValueError, match="no option"):
+        make_trainer("charlm", device="cpu", options={"nonsense": 1})
+
+
+def _corpus(tmp_path) -> stdlib.Corpus:
+    root = tmp_path / "lib"
+    root.mkdir(exist_ok=True)
+    for k in range(6):
+        (root / f"m{k}.py").write_text(TEXT[k * 3000 : (k + 1) * 3000].rsplit("\n", 1)[0] + "\n")
+    manifest = build_manifest(root, val_percent=30)
+    train = "".join((root / r).read_text() for r, v in sorted(manifest["files"].items()) if v["split"] == "train")
+    val = "".join((root / r).read_text() for r, v in sorted(manifest["files"].items()) if v["split"] == "val")
+    return stdlib.Corpus(manifest, encode(train).astype(np.uint8), encode(val or train).astype(np.uint8))
+
+
+def test_the_train_command_writes_a_checkpoint_and_resumes(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(task, "load_corpus", lambda: _corpus(tmp_path))
+    out = tmp_path / "c.pt"
+    code = main(["train", "charlm", "--hidden", "16", "--layers", "1", "--embed", "8", "--batch", "4", "--seq",
+                 "16", "--max-chars", "3e3", "--log-every", "5", "--threads", "1", "--out", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["task"] == "charlm" and summary["val_bpc"] > 0 and summary["chars"] >= 3000
+    assert summary["options"]["seq_len"] == 16 and "char" in captured.err  # progress in characters on stderr
+    ckpt = load_checkpoint(out)
+    assert ckpt.meta["manifest"]["counts"]["train"] > 0 and ckpt.optimizer_state is not None
+    code = main(["train", "charlm", "--resume", str(out), "--max-chars", "6000", "--without-optimizer", "--quiet",
+                 "--out", str(tmp_path / "d.pt")])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    again = json.loads(captured.out.strip().splitlines()[-1])
+    assert again["chars"] >= 6000 and again["epoch"] > summary["epoch"]
+    assert load_checkpoint(tmp_path / "d.pt").optimizer_state is None
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "charlm", "--preset", "seed"], "charlm has the presets fast, shipped"),
+    (["train", "charlm", "--bidirectional"], "reads left to right"),
+    (["train", "subtraction", "--seq-len", "10"], "--seq-len does not apply to subtraction"),
+    (["train", "charlm", "--seq-len", "ten"], "invalid"),
+])  # fmt: skip
+def test_bad_train_settings_are_one_line(argv, fragment, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(task, "load_corpus", lambda: _corpus(tmp_path))
+    code = main([*argv, "--out", str(tmp_path / "x.pt")])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,179 @@
+"""The text commands' contracts: ``units`` (its JSON line), ``record --text-file`` (its Parquet table: t = the
+character position in the file, a ``char`` column), ``generate``, ``convert``, ``predict`` on a text — and bad input
+of every kind as one line on stderr with exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from lstm_viz.cli import main
+from lstm_viz.tasks.charlm.data import label_text
+from lstm_viz.tasks.charlm.scoring import exact_auroc, pearson
+from lstm_viz.training.checkpoints import load_checkpoint, save_checkpoint
+from tests.planted import BRACKETS, QUOTES, SNIPPET, planted_model
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("text")
+    model = planted_model()
+    save_checkpoint(folder / "planted.pt", model)
+    (folder / "snippet.py").write_text(SNIPPET)
+    (folder / "crlf.py").write_bytes(b'a = "x"\r\nb = (1,\r\n     2)\r\n')
+    (folder / "empty.py").write_bytes(b"")
+    (folder / "binary.py").write_bytes(b"\x00\x01\x02\x03" * 100)
+    (folder / "latin.py").write_bytes("x = 'café'\n".encode("latin-1"))
+    (folder / "prose.txt").write_text("It's a 'quote (that never closes\n")
+    (folder / "big.py").write_bytes(b"x = 1\n" * 900_000)
+    from lstm_viz.tasks import ModelConfig, build_model
+
+    save_checkpoint(folder / "sub.pt", build_model(ModelConfig.default("subtraction")))
+    return folder
+
+
+def test_units_json_contract_finds_the_planted_cells(files, capsys):
+    code, out, err = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
+                         "bracket_depth", "--top", "5", "--json")  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["feature"] == "bracket_depth" and result["metric"] == "abs_pearson"
+    assert len(result["units"]) == 5
+    assert set(result["units"][0]) >= {"name", "unit", "score"}
+    first = result["units"][0]
+    assert (first["name"], first["unit"]) == ("layer0.fwd.c", BRACKETS) and first["score"] > 0.999
+    scores = [u["score"] for u in result["units"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(u["name"].count(".") == 2 and u["name"].split(".")[2] in "figoch" for u in result["units"])
+    code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
+                       "in_string", "--json")  # fmt: skip
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["metric"] == "auroc" and len(result["units"]) == 10
+    assert ("layer0.fwd.c", QUOTES) in {(u["name"], u["unit"]) for u in result["units"][:3]}
+    assert result["units"][0]["score"] == pytest.approx(1.0)
+
+
+def test_units_scores_are_exact(files, capsys):
+    code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
+                       "column", "--top", "3", "--json")  # fmt: skip
+    result = json.loads(out.strip().splitlines()[-1])
+    model = load_checkpoint(files / "planted.pt").model
+    from lstm_viz.tasks.charlm.data import encode
+
+    rec = model.record(torch.from_numpy(encode(SNIPPET)).unsqueeze(0))
+    labels = label_text(SNIPPET)
+    for unit in result["units"]:
+        values = rec[unit["name"]][0, :, unit["unit"]]
+        assert unit["score"] == pytest.approx(abs(pearson(values, labels["column"])), abs=1e-5)
+    code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
+                       "keyword", "--top", "2", "--json")  # fmt: skip
+    for unit in json.loads(out.strip().splitlines()[-1])["units"]:
+        raw = exact_auroc(rec[unit["name"]][0, :, unit["unit"]], labels["keyword"])
+        assert unit["score"] == pytest.approx(max(raw, 1 - raw), abs=1e-6)
+    code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
+                       "in_comment")  # fmt: skip
+    assert code == 0 and "in_comment over" in out and "unit" in out
+
+
+def test_record_text_file_parquet_contract(files, tmp_path, capsys):
+    out = tmp_path / "rec.parquet"
+    code, stdout, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "crlf.py", "--layers", "0",
+                            "--tensors", "c,h", "--out", out)  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    raw = (files / "crlf.py").read_bytes().decode()
+    assert summary["steps"] == len(raw) == 27 and summary["tensors"] == ["c", "h"]
+    frame = pd.read_parquet(out)
+    assert {"layer", "t", "unit", "tensor", "value", "char"} <= set(frame.columns)
+    assert sorted(frame["t"].unique()) == list(range(len(raw)))  # one step per character, the first included
+    assert set(frame["layer"]) == {0} and len(frame) == len(raw) * 2 * 16
+    by_t = frame.groupby("t")["char"].first().astype(str)
+    assert "".join(by_t) == raw  # t is the character's position in the file (\r kept)
+    model = load_checkpoint(files / "planted.pt").model
+    from lstm_viz.tasks.charlm.data import encode
+
+    rec = model.record(torch.from_numpy(encode(raw)).unsqueeze(0))
+    c = frame[(frame.tensor == "c") & (frame.unit == BRACKETS)].sort_values("t")["value"].to_numpy()
+    torch.testing.assert_close(torch.tensor(c, dtype=torch.float32), rec["layer0.fwd.c"][0, :, BRACKETS])
+
+
+def test_record_a_long_text_in_chunks_equals_one_pass(files, tmp_path, capsys, monkeypatch):
+    from lstm_viz.cli import record
+
+    monkeypatch.setattr(record, "CHUNK", 7)
+    out = tmp_path / "rec.csv"
+    code, _, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "snippet.py", "--tensors", "c",
+                       "--out", out)  # fmt: skip
+    assert code == 0, err
+    frame = pd.read_csv(out, keep_default_na=False)
+    c = frame[(frame.layer == 0) & (frame.unit == BRACKETS)].sort_values("t")["value"].to_numpy()
+    assert c.max() == pytest.approx(label_text(SNIPPET)["bracket_depth"].max(), abs=0.05)
+    assert len(frame) == len(SNIPPET) * 2 * 16
+
+
+def test_the_old_record_form_still_works(files, tmp_path, capsys):
+    code, out, err = run(capsys, "record", files / "sub.pt", "123 - 61", "--out", tmp_path / "r.parquet")
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["answer"] == pytest.approx(json.loads(out)["answer"])
+
+
+def test_generate_and_predict(files, capsys):
+    code, out, _ = run(capsys, "generate", files / "planted.pt", "--prompt", "def ", "--chars", "40", "--seed", "3")
+    assert code == 0 and out.startswith("def ") and len(out.rstrip("\n")) >= 40
+    code, out, _ = run(capsys, "generate", files / "planted.pt", "--chars", "40", "--seed", "3", "--json")
+    payload = json.loads(out)
+    assert len(payload["text"]) == 40 and payload["seed"] == 3
+    code, out, _ = run(capsys, "predict", files / "planted.pt", "x = (1", "--json")
+    answer = json.loads(out)["answer"]
+    assert len(answer["next"]) == 5 and answer["bits_per_char"] > 0
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["units", "{planted}", "--text-file", "{empty}", "--feature", "in_string"], "is empty"),
+    (["units", "{planted}", "--text-file", "{binary}", "--feature", "in_string"], "binary"),
+    (["units", "{planted}", "--text-file", "{latin}", "--feature", "in_string"], "not UTF-8"),
+    (["units", "{planted}", "--text-file", "{big}", "--feature", "in_string"], "files up to 1 MB"),
+    (["units", "{planted}", "--text-file", "{prose}", "--feature", "in_string"], "does not tokenize as Python"),
+    (["units", "{planted}", "--text-file", "{missing}", "--feature", "in_string"], "no such file"),
+    (["units", "{planted}", "--text-file", "{snippet}", "--feature", "sparkle"], "invalid choice"),
+    (["units", "{sub}", "--text-file", "{snippet}", "--feature", "in_string"], "does not read text"),
+    (["record", "{planted}", "--text-file", "{snippet}", "--tensors", "q", "--out", "{out}"], "--tensors 'q'"),
+    (["record", "{planted}", "--out", "{out}"], "give one input"),
+    (["record", "{sub}", "--text-file", "{snippet}", "--out", "{out}"], "does not read text"),
+    (["generate", "{planted}", "--temperature", "-2"], "temperature"),
+    (["generate", "{sub}"], "does not read text"),
+    (["convert", "{sub}", "--out", "{out}"], "not a research charlm checkpoint"),
+])  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsys):
+    names = {"planted": files / "planted.pt", "sub": files / "sub.pt", "out": tmp_path / "o.parquet",
+             "missing": files / "nope.py", **{p.stem: p for p in files.iterdir()}}  # fmt: skip
+    code, out, err = run(capsys, *[a.format(**names) for a in argv])
+    assert code == 2, (out, err)
+    assert fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_convert_a_research_checkpoint(tmp_path, capsys):
+    from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
+
+    torch.manual_seed(0)
+    research = CharLM(CharLMConfig(embed_size=8, hidden_size=16, num_layers=1))
+    torch.save({"format": "lstm-viz/charlm-checkpoint-v0", "config": research.config.to_dict(),
+                "state_dict": research.state_dict(), "manifest": {"digest": "x"}, "recipe": {"lr": 1e-3},
+                "command": "python -m lstm_viz.tasks.charlm.train --hidden 16", "torch_version": str(torch.__version__),
+                "metrics": {"train": {"kind": "done", "val_bpc": 2.5, "loss_bpc": 2.6}, "units": {}}},
+               tmp_path / "r.pt")  # fmt: skip
+    code, _, err = run(capsys, "convert", tmp_path / "r.pt", "--out", tmp_path / "c.pt")
+    assert code == 0, err
+    ckpt = load_checkpoint(tmp_path / "c.pt")
+    assert ckpt.meta["metrics"] == {"val_bpc": 2.5, "train_bpc": 2.6} and "--hidden 16" in ckpt.meta["how"]
+    x = torch.tensor([[5, 6, 7]])
+    torch.testing.assert_close(ckpt.model(x), research(x)[0])

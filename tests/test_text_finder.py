@@ -1,0 +1,183 @@
+"""The cell finder and the text figures: planted cells are found (a bracket counter by |r|, a quote flip-flop by
+AUROC and by marks), the fast scorer equals the research scorer, marks and ranges, top contexts across validation
+files, and the figures' layout."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_viz.parsing import InputError
+from lstm_viz.tasks.charlm.data import encode, label_text
+from lstm_viz.tasks.charlm.scoring import UnitScorer, exact_auroc, pearson
+from lstm_viz.text.figures import coloured_text, contexts_figure, layout_text, units_figure, value_range
+from lstm_viz.text.finder import (
+    exact_best,
+    marks_from_ranges,
+    marks_from_regex,
+    rank_by_marks,
+    rank_ids,
+    rank_recording,
+    scan_validation,
+    text_labels,
+    top_contexts,
+    unit_values,
+)
+from lstm_viz.text.scorer import FastScorer
+from tests.planted import BRACKETS, QUOTES, SNIPPET, planted_model
+
+
+@pytest.fixture(scope="module")
+def planted():
+    model = planted_model()
+    rec = model.record(torch.from_numpy(encode(SNIPPET)).unsqueeze(0))
+    return model, rec, label_text(SNIPPET)
+
+
+def test_the_planted_cells_behave_as_designed(planted):
+    _, rec, labels = planted
+    c = rec["layer0.fwd.c"][0]
+    assert pearson(c[:, BRACKETS], labels["bracket_depth"]) > 0.999
+    assert exact_auroc(c[:, QUOTES], labels["in_string"]) == 1.0
+
+
+def test_the_finder_recovers_the_planted_cells(planted):
+    _, rec, labels = planted
+    ranking = rank_recording(rec, labels)
+    assert len(ranking.table) == 2 * 6 * 16  # every unit of every layer and tensor (f, i, g, o, c, h)
+    best = ranking.best("bracket_depth", 3)
+    assert (best.iloc[0]["name"], best.iloc[0]["unit"]) == ("layer0.fwd.c", BRACKETS)
+    assert best.iloc[0]["score"] > 0.999 and best.iloc[0]["sign"] == 1
+    strings = ranking.best("in_string", 5)
+    assert ("layer0.fwd.c", QUOTES) in set(zip(strings["name"], strings["unit"], strict=True))
+    assert strings.iloc[0]["score"] == pytest.approx(1.0)
+
+
+def test_marks_find_the_quote_cell_by_f1(planted):
+    _, rec, labels = planted
+    table = rank_by_marks(rec, labels["in_string"], threshold=0.5, polarity="high")
+    top = table.iloc[0]
+    assert (top["name"], top["unit"]) in {("layer0.fwd.c", QUOTES), ("layer0.fwd.h", QUOTES)}
+    assert top["f1"] == pytest.approx(1.0) and top["jaccard"] == pytest.approx(1.0)
+    regex = marks_from_regex(SNIPPET, r'"[^"\n]*"')  # whole strings: the closing quotes are marked too
+    assert regex.sum() == labels["in_string"].sum() + 4  # four strings
+    by_regex = rank_by_marks(rec, regex, threshold=0.5)
+    assert by_regex.iloc[0]["unit"] == QUOTES and by_regex.iloc[0]["f1"] == pytest.approx(2 * 14 / (14 + 18))
+    after = np.arange(len(SNIPPET)) > SNIPPET.index('"', SNIPPET.index('"') + 1)  # after the first string
+    low = rank_by_marks(rec, ~labels["in_string"] & after, threshold=0.5, polarity="either")
+    assert low.iloc[0]["polarity"] == "low" and low.iloc[0]["unit"] == QUOTES
+
+
+def test_streamed_ranking_exact_rescoring_and_unit_values(planted):
+    model, rec, labels = planted
+    ids = encode(SNIPPET)
+    streamed = rank_ids(model, ids, labels, chunk=37)  # chunks with the state carried: one pass
+    direct = rank_recording(rec, labels)
+    for feature, tolerance in (("bracket_depth", 2e-4), ("column", 2e-4), ("in_string", 0.03)):
+        a = streamed.table[feature].to_numpy()  # r: exact; AUROC: binned by the first (tiny) chunk's range
+        b = direct.table[feature].to_numpy()
+        np.testing.assert_allclose(a, b, atol=tolerance, equal_nan=True)
+    units = [("layer0.fwd.c", BRACKETS), ("layer1.fwd.h", 2)]
+    values = unit_values(model, ids, units, chunk=50)
+    np.testing.assert_allclose(values[:, 0], rec["layer0.fwd.c"][0, :, BRACKETS].numpy(), atol=1e-5)
+    exact = exact_best(streamed, values, units, labels["bracket_depth"], "bracket_depth")
+    assert exact.iloc[0]["unit"] == BRACKETS and exact.iloc[0]["score"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_fast_scorer_gives_the_research_scorers_numbers():
+    rng = np.random.default_rng(0)
+    n, units = 20_000, 5
+    a, b = rng.random(n) < 0.3, rng.random(n) < 0.05
+    col = rng.integers(0, 80, n)
+    x = rng.normal(size=(n, units)).astype(np.float32)
+    x[:, 0] += 1.5 * a
+    x[:, 1] -= 2 * b
+    x[:, 2] = 0.05 * col + rng.normal(size=n) + 40
+    research, fast = UnitScorer(["a", "b"], ["col"]), FastScorer(["a", "b"], ["col"])
+    for start in range(0, n, 6_000):
+        part = slice(start, start + 6_000)
+        labels = {"a": a[part], "b": b[part], "col": col[part]}
+        research.update("layer0.fwd.c", torch.from_numpy(x[part]), labels)
+        fast.begin(labels)
+        fast.update("layer0.fwd.c", torch.from_numpy(x[part]))
+    r, f = research.table(), fast.table()
+    for feature in ("a", "b", "col"):
+        np.testing.assert_allclose(f[feature].to_numpy(), r[feature].to_numpy(), atol=1e-6)
+    for u in range(units):
+        assert f.loc[u, "a"] == pytest.approx(exact_auroc(x[:, u], a), abs=0.01)
+        assert f.loc[u, "col"] == pytest.approx(pearson(x[:, u], col), abs=1e-5)
+
+
+@pytest.mark.parametrize("pattern, fragment", [("", "empty"), ("(", "does not compile"), ("zzz", "matches nothing")])
+def test_bad_regular_expressions(pattern, fragment):
+    with pytest.raises(InputError, match=fragment):
+        marks_from_regex("abc", pattern)
+
+
+def test_ranges():
+    marks = marks_from_ranges("1-3, 7", 10)
+    assert marks.nonzero()[0].tolist() == [1, 2, 3, 7]
+    for spec, fragment in (("", "no range"), ("a-b", "not a range"), ("5-2", "reversed"), ("3-10", "outside")):
+        with pytest.raises(InputError, match=fragment):
+            marks_from_ranges(spec, 10)
+
+
+def test_text_that_is_not_python_has_no_features():
+    with pytest.raises(InputError, match="does not tokenize"):
+        text_labels('x = "unclosed\n')
+
+
+def test_top_contexts_across_validation_files(planted):
+    model, _, _ = planted
+    scan = scan_validation(model, 20_000, streams=10, chunk=100, top_k=30)
+    assert scan.ranking is not None and scan.ranking.chars == 20_000
+    assert "validation files" in scan.describe()
+    found = top_contexts(scan, "layer0.fwd.c", BRACKETS, k=5, width=30)
+    assert len(found) == 5
+    depths = [ctx.value for ctx in found]
+    assert depths == sorted(depths, reverse=True)  # the deepest brackets first
+    for ctx in found:
+        centre = ctx.position - ctx.start
+        assert ctx.values[centre] == pytest.approx(ctx.value)
+        assert ctx.text == scan.text[ctx.start : ctx.start + len(ctx.text)] and ".py, line" in ctx.where
+    positions = sorted(c.position for c in found)
+    assert all(b - a > 30 for a, b in itertools.pairwise(positions))  # distinct places
+    low = top_contexts(scan, "layer0.fwd.c", BRACKETS, k=3, low=True)
+    assert low[0].value <= found[-1].value
+    with pytest.raises(InputError, match="was not scanned"):
+        top_contexts(scan, "layer7.fwd.c", 0)
+
+
+def test_the_coloured_text_figure_is_the_text():
+    text = "ab\n" + "x" * 130 + "\nend"
+    lay = layout_text(text, wrap=100)
+    assert lay.rows == 4 and lay.continued.tolist() == [False, False, True, False]
+    values = np.linspace(-2, 2, len(text))
+    top_chars = np.array([["a", "b", "c", "d", "e"]] * len(text), dtype=object)
+    probs = np.full((len(text), 5), 0.2)
+    fig = coloured_text(text, values, tensor="c", title="t", top_chars=top_chars, top_probs=probs)
+    heat = fig.data[0]
+    assert list(heat.text[0][:3]) == ["a", "b", "⏎"] and heat.text[2][29] == "x" and heat.zmin == -2 and heat.zmax == 2
+    assert np.isnan(heat.z[0][5]) and "next: 'a' 20%" in heat.hovertext[0][0]
+    assert list(fig.layout.yaxis.ticktext) == ["1", "2", "↪", "3"]
+    gate = coloured_text(text, np.full(len(text), 0.3), tensor="f", title="f", lines=(1, 2), marks=np.ones(len(text)))
+    assert gate.data[0].zmin == 0 and gate.data[0].zmax == 1 and "rows 2–3 of 4" in gate.layout.title.subtitle.text
+    assert len(gate.data) == 2  # the marks
+    assert value_range("h", np.array([3.0]), bounded=False) == (-3.0, 3.0)
+    with pytest.raises(ValueError, match="values for"):
+        coloured_text("abc", np.zeros(2), tensor="c", title="x")
+
+
+def test_units_and_contexts_figures(planted):
+    _, rec, labels = planted
+    best = rank_recording(rec, labels).best("in_string", 10)
+    fig = units_figure(best, "score", "in_string")
+    assert list(fig.data[0].customdata[0]) == [best.iloc[0]["name"], best.iloc[0]["unit"]]
+    from lstm_viz.text.finder import Context
+
+    ctx = [Context(5, 1.0, 2, "abcdef", np.arange(6.0), "x.py, line 1")]
+    cf = contexts_figure(ctx, tensor="c", title="c")
+    assert cf.layout.shapes[0].x0 == 2.5 and "x.py, line 1" in cf.layout.yaxis.ticktext[0]

@@ -1,0 +1,158 @@
+"""The Gate Explorer with a text model (AppTest): the text box, a random validation file, uploads, the answer
+(next characters), the text coloured by units, the cell finder's three parts, generation, every other tab with the
+characters on the time axis — and bad input of every kind shown as a message while the last text stays."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lstm_viz.app.sources import LoadedModel
+from lstm_viz.app.ui import MODEL_KEY
+from lstm_viz.tasks import ModelConfig, build_model
+from lstm_viz.tasks.charlm.inputs import EXAMPLE, MAX_TEXT_CHARS
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explorer.py")
+BOX = "explorer_text_charlm_8"
+
+
+@pytest.fixture(scope="module")
+def small_charlm() -> LoadedModel:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.default("charlm", hidden_size=24, input_size=8)).eval()
+    return LoadedModel(model, "test charlm", "test:charlm:24", "session")
+
+
+def page(loaded: LoadedModel, **state) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state[MODEL_KEY] = loaded
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    return {e.key or e.proto.id: json.loads(e.proto.spec) for e in at.get("plotly_chart")}
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_text_mode_records_the_example_and_colours_it(small_charlm):
+    at = page(small_charlm)
+    no_exception(at)
+    assert at.text_area(key=BOX).value == EXAMPLE
+    assert [t.label for t in at.tabs][:2] == ["Text coloured by a unit", "Find cells"]
+    assert any("bits per character" in i.value and "expects" in i.value for i in at.info)  # the answer
+    found = charts(at)
+    assert {"explorer_answer", "explorer_heatmaps", "text_units_chart", "text_coloured_0"} <= set(found)
+    heat = found["explorer_heatmaps"]["data"][0]
+    assert heat["x"][0] in ("t 0 · 'd'", "t 0–1 · 'de'")  # the time axis carries the characters
+    assert any("␣" in label for label in heat["x"][:10])
+    text = found["text_coloured_0"]["data"][0]
+    assert text["type"] == "heatmap" and text["text"][0][:3] == ["d", "e", "f"]
+    assert "next:" in text["hovertext"][0][0] and "t 0 · 'd'" in text["hovertext"][0][0]
+    assert at.multiselect(key="text_units").value  # the list's first unit is chosen
+
+
+def test_several_units_one_under_another_and_a_gate_on_its_own_scale(small_charlm):
+    at = page(small_charlm, text_units=["layer0.fwd.c[3]", "layer1.fwd.f[5]"])
+    no_exception(at)
+    found = charts(at)
+    assert {"text_coloured_0", "text_coloured_1"} <= set(found)
+    assert found["text_coloured_1"]["data"][0]["zmin"] == 0 and found["text_coloured_1"]["data"][0]["zmax"] == 1
+    c = found["text_coloured_0"]["data"][0]
+    assert c["zmin"] == -c["zmax"]  # c: a diverging scale centred on 0
+
+
+def test_ranking_by_a_feature_and_a_text_that_is_not_python(small_charlm):
+    at = page(small_charlm, text_rank_by="in_string")
+    no_exception(at)
+    assert "track in_string best" in charts(at)["text_units_chart"]["layout"]["title"]["text"]
+    at.text_area(key=BOX).set_value("just some words ( that do not close").run()
+    no_exception(at)
+    assert any("does not tokenize as Python" in w.value for w in at.warning)
+    assert "text_coloured_0" in charts(at)  # the most active units instead
+
+
+def test_find_cells_features_marks_and_bad_marks(small_charlm):
+    at = page(small_charlm, explorer_tab="Find cells")
+    no_exception(at)
+    assert at.dataframe, "the ranking table"
+    assert "text_feature_best_0" in charts(at)
+    at.button_group(key="text_find_by").set_value("marks").run()
+    no_exception(at)
+    assert "text_marks_best" in charts(at)
+    assert any("characters marked" in c.value for c in at.caption)
+    at.text_input(key="text_mark_regex").set_value("(unclosed").run()
+    no_exception(at)
+    assert any("does not compile" in e.value for e in at.error)
+    at.text_input(key="text_mark_regex").set_value("zzzz").run()
+    assert any("matches nothing" in e.value for e in at.error)
+    at.radio(key="text_mark_by").set_value("ranges").run()
+    at.text_input(key="text_mark_ranges").set_value("5-99999").run()
+    no_exception(at)
+    assert any("outside the text" in e.value for e in at.error)
+    at.text_input(key="text_mark_ranges").set_value("10-30").run()
+    at.text_input(key="text_mark_threshold").set_value("abc").run()
+    no_exception(at)
+    assert any("threshold" in e.value.lower() for e in at.error)
+
+
+def test_contexts_across_validation_files(small_charlm):
+    at = page(small_charlm, explorer_tab="Find cells", text_find_by="contexts", text_context_unit="layer1.fwd.c[2]")
+    no_exception(at)
+    fig = charts(at)["text_contexts"]
+    assert len(fig["layout"]["yaxis"]["ticktext"]) == 10 and ".py, line" in fig["layout"]["yaxis"]["ticktext"][0]
+    at.text_input(key="text_context_unit").set_value("layer9.fwd.c[2]").run()
+    no_exception(at)
+    assert any("not a unit of this model" in e.value for e in at.error)
+
+
+def test_bad_text_keeps_the_last_one(small_charlm):
+    at = page(small_charlm)
+    at.text_area(key=BOX).set_value("   \n  ").run()
+    no_exception(at)
+    assert any("The text is empty" in e.value for e in at.error)
+    assert any("last valid input" in c.value for c in at.caption)
+    assert "explorer_heatmaps" in charts(at)
+    at.text_area(key=BOX).set_value("x = 1\n" * (MAX_TEXT_CHARS // 4)).run()
+    no_exception(at)
+    assert any(f"at most {MAX_TEXT_CHARS:,}" in i.value for i in at.info)  # cut, and the page says so
+    assert charts(at)["explorer_heatmaps"]["layout"]["title"]["subtitle"]["text"].startswith("time binned")
+
+
+def test_random_validation_file_and_another_one(small_charlm):
+    at = page(small_charlm, explorer_mode="random")
+    no_exception(at)
+    first = [c.value for c in at.caption if "validation file" in c.value or "file number" in c.value]
+    at.button(key="explorer_text_random").click().run()
+    no_exception(at)
+    assert "explorer_heatmaps" in charts(at)
+    assert any("file number 1" in c.value for c in at.caption) and first
+
+
+def test_every_other_tab_renders_for_a_text_model(small_charlm):
+    for tab, key in (("Unit traces", "explorer_traces"), ("Conveyor belt", "explorer_belt"),
+                     ("Compare two inputs", "explorer_two_inputs"), ("Gate saturation", "explorer_saturation")):
+        at = page(small_charlm, explorer_tab=tab)
+        no_exception(at)
+        assert key in charts(at), tab
+    at = page(small_charlm, explorer_tab="Export")
+    no_exception(at)
+    assert "Recording as Parquet" in [b.proto.label for b in at.get("download_button")]
+
+
+def test_generation_writes_text(small_charlm):
+    at = page(small_charlm)
+    at.button(key="text_gen_go").click().run()
+    no_exception(at)
+    assert len(at.code) == 1 and len(at.code[0].value) == 300
+    at.text_input(key="text_gen_temperature").set_value("hot").run()
+    no_exception(at)
+    assert any("temperature" in e.value.lower() for e in at.error)
