@@ -140,9 +140,10 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
         st.session_state["text_last_click"] = clicked
         st.session_state[key] = list(dict.fromkeys([clicked, *st.session_state.get(key, [])]))[:MAX_UNITS_SHOWN]
     basis = (by, tuple(tensors or ()))  # another ranking: start again from its best unit
-    if st.session_state.get("text_units_basis") != basis:
+    previous = st.session_state.get("text_units_basis")
+    if previous != basis:
         st.session_state["text_units_basis"] = basis
-        if clicked is None:
+        if previous is not None and clicked is None:  # not on the first run: units chosen before it stay
             st.session_state[key] = options[:1]
     current = [u for u in st.session_state.get(key, []) if u in options or _valid_unit(u, rec)]
     st.session_state[key] = current or options[:1]
