@@ -1,0 +1,66 @@
+"""The text model a corpus is recorded with: the one place that loads it, encodes text for it and fingerprints it.
+
+``load_text_model`` reads today's research checkpoints (``load_charlm``: a plain dict with ``config`` and
+``state_dict``); when the character model becomes a project task it is the one function to switch to the project's
+checkpoint loader. ``encode_text`` is the model's vocabulary (one id per character, so ids and characters stay
+aligned) and ``fingerprint`` names the weights, so shards of another model are recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lstm_viz.corpus.errors import CorpusError
+from lstm_viz.tasks.charlm.data import encode
+from lstm_viz.tasks.charlm.model import CharLM, load_charlm
+
+__all__ = ["encode_text", "fingerprint", "load_text_model", "model_summary"]
+
+
+def load_text_model(path: str | Path) -> CharLM:
+    """The character LSTM stored at ``path`` (a research checkpoint: ``{"config": …, "state_dict": …}``), in eval
+    mode on the CPU. Raises CorpusError with a one-line reason when the file is missing or is not such a model."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"model {str(path)!r} not found")
+    try:
+        return load_charlm(str(path))
+    except (KeyError, TypeError, RuntimeError, ValueError, OSError, EOFError, AttributeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CorpusError(f"{path} is not a character-model checkpoint ({first[:160]})") from None
+    except Exception as err:  # pickle's many ways to fail on a file that is not a checkpoint
+        raise CorpusError(f"{path} is not a character-model checkpoint ({type(err).__name__})") from None
+
+
+def encode_text(model: CharLM, text: str) -> np.ndarray:
+    """Token ids (int64), one per character of ``text``; characters outside the vocabulary become ``<unk>``."""
+    return encode(text)
+
+
+def fingerprint(model: CharLM) -> str:
+    """16 hex digits of sha256 over the config and every weight (names, shapes, bytes): equal iff same model."""
+    digest = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode())
+    for name, value in sorted(model.state_dict().items()):
+        tensor = value.detach().to("cpu").contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()[:16]
+
+
+def model_summary(model: CharLM, path: str | Path) -> dict:
+    """What the manifest says about the model: where it came from, its fingerprint, config and sizes."""
+    lstm = model.lstm
+    return {
+        "path": str(path),
+        "fingerprint": fingerprint(model),
+        "config": model.config.to_dict(),
+        "num_layers": lstm.num_layers,
+        "hidden_size": lstm.hidden_size,
+        "proj_size": lstm.proj_size,
+        "bidirectional": lstm.bidirectional,
+    }
