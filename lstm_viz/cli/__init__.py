@@ -11,6 +11,9 @@ Examples::
     python -m lstm_viz predict models/subtraction_lstm.pt "123 - 61" --intervene "layer0.fwd.c[units=1]=0"
     python -m lstm_viz ablate models/subtraction_lstm.pt --json
     python -m lstm_viz lstmp-sweep --out models/proj_sweep.json
+    python -m lstm_viz record-corpus charlm.pt --stdlib --max-chars 1000000 --out corpus/
+    python -m lstm_viz top-contexts corpus/ --name layer0.fwd.c --unit 66 --json
+    python -m lstm_viz match corpus/ --units layer0.fwd.c:66,layer0.fwd.c:12 --threshold 0.3 --json
 
 Each command is one module here with ``add_parser(sub)`` and ``run(args, argv)``; adding a command is one module
 plus one entry in ``COMMANDS``.
@@ -22,14 +25,14 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from lstm_viz.cli import ablate, info, lstmp_sweep, predict, record, train
+from lstm_viz.cli import ablate, info, lstmp_sweep, match, predict, record, record_corpus, top_contexts, train
 from lstm_viz.cli.common import ExitError, Parser, parse_input
 from lstm_viz.parsing import InputError
 from lstm_viz.training.checkpoints import CheckpointError
 
 __all__ = ["COMMANDS", "ExitError", "build_parser", "main", "parse_input"]
 
-COMMANDS = (train, predict, record, info, ablate, lstmp_sweep)
+COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, record_corpus, top_contexts, match)
 
 
 def build_parser() -> Parser:

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 __all__ = ["TOP_K", "UnitStats", "saturation_bounds"]
 
@@ -33,15 +32,28 @@ def saturation_bounds(tensor: str) -> tuple[float, float]:
     return -edge, edge
 
 
-def _chunk_top(keys: np.ndarray, k: int) -> np.ndarray:
-    """Row indices (units, k) of each column's k largest ``keys``; ties go to the earlier row."""
-    kth = torch.topk(torch.from_numpy(keys), k, dim=0, sorted=True).values[-1].numpy()  # (U,)
-    above = keys > kth
-    tied = keys == kth
-    need = k - above.sum(0)
-    mask = above | (tied & (np.cumsum(tied, 0) <= need))  # exactly k per column
-    _, rows = np.nonzero(mask.T)  # unit-major, rows ascending within a unit
-    return rows.reshape(keys.shape[1], k)
+def _candidates(values: np.ndarray, bar: np.ndarray, k: int, largest: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(row, unit) pairs of ``values`` (rows, units) that may enter a unit's top (bottom) k, ``bar`` (units,)
+    being the k-th best kept so far (±inf before k values were seen).
+
+    Cheap where it matters: once k values are kept, only values at least as good as the k-th pass. A unit with
+    more than 4k passing is cut to its own k best, of equal values the earlier rows (rows are in (file_id, t)
+    order, so ties go as the queries break them).
+    """
+    passing = values >= bar if largest else values <= bar
+    counts = np.count_nonzero(passing, axis=0)
+    crowded = np.flatnonzero(counts > 4 * k)
+    passing[:, crowded] = False
+    flat = np.flatnonzero(passing)
+    rows, units = [flat // values.shape[1]], [flat % values.shape[1]]
+    for u in crowded.tolist():
+        column = values[:, u]
+        edge = np.partition(column, -k)[-k] if largest else np.partition(column, k - 1)[k - 1]
+        better = np.flatnonzero(column > edge if largest else column < edge)
+        tied = np.flatnonzero(column == edge)[: k - len(better)]
+        rows.append(np.concatenate([better, tied]))
+        units.append(np.full(k, u))
+    return np.concatenate(rows), np.concatenate(units)
 
 
 class UnitStats:
@@ -55,7 +67,7 @@ class UnitStats:
             self.acc[name] = {
                 "count": np.zeros(1, np.int64),
                 "sum": np.zeros(n, np.float64),
-                "sumsq": np.zeros(n, np.float64),
+                "m2": np.zeros(n, np.float64),
                 "min": np.full(n, np.inf, np.float32),
                 "max": np.full(n, -np.inf, np.float32),
                 "low": np.zeros(n, np.int64),
@@ -69,23 +81,44 @@ class UnitStats:
         """Add ``values`` (rows, units) float32 — rows sorted by (file_id, t) — of tensor ``name``."""
         acc = self.acc[name]
         low, high = saturation_bounds(name.rsplit(".", 1)[1])
-        acc["count"] += len(values)
-        acc["sum"] += values.sum(0, dtype=np.float64)
-        acc["sumsq"] += np.einsum("ru,ru->u", values, values, dtype=np.float64)
+        n, seen = len(values), int(acc["count"][0])
+        if n == 0:
+            return
+        # mean and M2 merged chunk by chunk (Chan et al.): exact to float rounding, no cancellation
+        chunk_mean = values.mean(0, dtype=np.float64)
+        chunk_m2 = np.square(values - chunk_mean.astype(np.float32)).sum(0, dtype=np.float64)
+        mean = acc["sum"] / max(seen, 1)
+        delta = chunk_mean - mean
+        total = seen + n
+        acc["m2"] += chunk_m2 + delta**2 * seen * n / total  # M2: sum of squared deviations from the mean
+        acc["sum"] += chunk_mean * n
+        acc["count"] += n
         acc["min"] = np.minimum(acc["min"], values.min(0))
         acc["max"] = np.maximum(acc["max"], values.max(0))
-        acc["low"] += (values < low).sum(0)
-        acc["high"] += (values > high).sum(0)
-        k = min(self.k, len(values))
-        for side, keys in (("top", values), ("bottom", -values)):
-            rows = _chunk_top(np.ascontiguousarray(keys), k)  # (U, k)
-            value = np.concatenate([acc[f"{side}_value"], np.take_along_axis(values.T, rows, 1)], 1)
-            fid = np.concatenate([acc[f"{side}_file_id"], file_id[rows]], 1)
-            tt = np.concatenate([acc[f"{side}_t"], t[rows]], 1)
-            order = np.lexsort((tt, fid, -value if side == "top" else value), axis=-1)[:, : self.k]
-            acc[f"{side}_value"] = np.take_along_axis(value, order, 1)
-            acc[f"{side}_file_id"] = np.take_along_axis(fid, order, 1)
-            acc[f"{side}_t"] = np.take_along_axis(tt, order, 1)
+        acc["low"] += np.count_nonzero(values < low, axis=0)
+        acc["high"] += np.count_nonzero(values > high, axis=0)
+        units = values.shape[1]
+        for side in ("top", "bottom"):
+            largest = side == "top"
+            kept = acc[f"{side}_value"]
+            bar = kept[:, -1] if kept.shape[1] >= self.k else np.full(units, -np.inf if largest else np.inf, np.float32)
+            rows, unit = _candidates(values, bar, self.k, largest)
+            m = np.bincount(unit, minlength=units)
+            width = kept.shape[1] + int(m.max(initial=0))
+            order = np.argsort(unit, kind="stable")
+            rows, unit = rows[order], unit[order]
+            slot = kept.shape[1] + np.arange(len(unit)) - np.repeat(np.cumsum(m) - m, m)
+            value = np.full((units, width), -np.inf if largest else np.inf, np.float32)
+            fid = np.full((units, width), np.iinfo(np.int32).max, np.int32)
+            tt = np.full((units, width), np.iinfo(np.int32).max, np.int32)
+            value[:, : kept.shape[1]] = kept
+            fid[:, : kept.shape[1]] = acc[f"{side}_file_id"]
+            tt[:, : kept.shape[1]] = acc[f"{side}_t"]
+            value[unit, slot], fid[unit, slot], tt[unit, slot] = values[rows, unit], file_id[rows], t[rows]
+            best = np.lexsort((tt, fid, -value if largest else value), axis=-1)[:, : min(self.k, total)]
+            acc[f"{side}_value"] = np.take_along_axis(value, best, 1)
+            acc[f"{side}_file_id"] = np.take_along_axis(fid, best, 1)
+            acc[f"{side}_t"] = np.take_along_axis(tt, best, 1)
 
     # ------------------------------------------------------------------ resume
     def arrays(self) -> dict[str, np.ndarray]:
@@ -106,7 +139,7 @@ class UnitStats:
             acc = self.acc[name]
             n = int(acc["count"][0])
             mean = acc["sum"] / max(n, 1)
-            var = np.maximum(acc["sumsq"] / max(n, 1) - mean**2, 0.0)
+            var = acc["m2"] / max(n, 1)
             low, high = saturation_bounds(name.rsplit(".", 1)[1])
             frame = pd.DataFrame({
                 "name": name, "unit": np.arange(self.units[name], dtype=np.int32), "count": n,
