@@ -128,12 +128,11 @@ def test_shards_round_trip_exactly(recorded, dtype):
     assert len(shards) > 2
     on_disk = _shard_table(root)
     in_memory = pa.concat_tables(tables)
-    assert on_disk.schema.equals(in_memory.schema.remove_metadata(), check_metadata=False) or True
     assert on_disk.column_names == in_memory.column_names
+    assert on_disk["ch"].to_pylist() == in_memory["ch"].to_pylist()
     for name in on_disk.column_names:
-        assert on_disk[name].to_pylist() == in_memory[name].to_pylist() if name == "ch" else np.array_equal(
-            on_disk[name].to_numpy(), in_memory[name].to_numpy()
-        ), name
+        if name != "ch":
+            assert np.array_equal(on_disk[name].to_numpy(), in_memory[name].to_numpy()), name
     meta = pq.ParquetFile(shards[0]).metadata
     assert meta.num_row_groups == SETTINGS["chunks_per_shard"]  # one row group per chunk
     assert meta.row_group(0).column(3).compression == "ZSTD"
@@ -363,7 +362,8 @@ def _last_json(out: str) -> dict:
 def test_cli_record_query_and_json_contracts(tmp_path, texts, models, capsys):
     out = tmp_path / "c"
     code = main(["record-corpus", str(models[0]), "--text-file", str(texts / "f4.txt"), str(texts / "f1.txt"),
-                 "--max-chars", "250", "--tensors", "c", "--layers", "1", "--dtype", "float32", "--out", str(out)])  # fmt: skip
+                 "--max-chars", "250", "--tensors", "c", "--layers", "1", "--dtype", "float32", "--out", str(out),
+                 "--threads", "1"])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = _last_json(captured.out)
@@ -450,8 +450,8 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
         "binary_text_file": [*record, "--text-file", str(tmp_path / "blob.bin")],
         "not_utf8": [*record, "--text-file", str(tmp_path / "latin1.txt")],
         "missing_text_file": [*record, "--text-file", str(tmp_path / "gone.txt")],
-        "missing_model": ["record-corpus", str(tmp_path / "gone.pt"), "--text-file", text, "--out", str(tmp_path / "o")],
-        "not_a_model": ["record-corpus", str(tmp_path / "junk.pt"), "--text-file", text, "--out", str(tmp_path / "o")],
+        "missing_model": ["record-corpus", str(tmp_path / "gone.pt"), "--text-file", text, "--out", str(tmp_path)],
+        "not_a_model": ["record-corpus", str(tmp_path / "junk.pt"), "--text-file", text, "--out", str(tmp_path)],
         "no_source": [*record],
         "bad_tensor": [*record, "--text-file", text, "--tensors", "c,q"],
         "out_is_busy": ["record-corpus", model, "--text-file", text, "--out", str(tmp_path / "busy")],

@@ -28,12 +28,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--text-dir", metavar="D", help="every text file under a folder (see --glob)")
     p.add_argument("--glob", default="*", help="with --text-dir: file-name pattern, e.g. '*.py' (default: all)")
     p.add_argument("--max-chars", type=int, help="record at most this many characters (whole files, the last cut)")
+    p.add_argument(
+        "--max-file-chars",
+        type=int,
+        metavar="N",
+        help="leave out files over N characters (a file is one sequential stream; see docs/corpus.md)",
+    )
     p.add_argument("--tensors", default="c,h", help="which tensors, e.g. c,h (default) or f,i,g,o,c,h")
     p.add_argument("--layers", default="all", help="which layers, e.g. 0 or 0,1 (default: all)")
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="stored precision")
     p.add_argument("--batch", type=int, default=16, help="files read side by side (default 16)")
     p.add_argument("--chunk-len", type=int, default=512, help="characters per lane and pass (default 512)")
     p.add_argument("--chunks-per-shard", type=int, default=8, help="row groups (chunks) per shard (default 8)")
+    p.add_argument("--threads", type=int, help="PyTorch CPU threads (default: PyTorch's; 1 on a busy machine)")
     p.add_argument("--out", required=True, metavar="DIR", help="the corpus folder (new, empty, or to resume)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -52,15 +59,15 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from tqdm import tqdm
 
     if args.stdlib:
-        files, skipped = stdlib_files(args.max_chars)
+        files, skipped = stdlib_files(args.max_chars, max_file_chars=args.max_file_chars)
         source = {"kind": "stdlib"}
     elif args.text_file:
-        files, skipped = text_files(args.text_file, args.max_chars)
+        files, skipped = text_files(args.text_file, args.max_chars, args.max_file_chars)
         source = {"kind": "text-file", "paths": list(args.text_file)}
     else:
-        files, skipped = text_dir_files(args.text_dir, args.glob, args.max_chars)
+        files, skipped = text_dir_files(args.text_dir, args.glob, args.max_chars, args.max_file_chars)
         source = {"kind": "text-dir", "path": args.text_dir, "glob": args.glob}
-    source["max_chars"] = args.max_chars
+    source.update(max_chars=args.max_chars, max_file_chars=args.max_file_chars)
     bars = []  # the progress bar, made once the model and the folder are checked (so errors stay one line)
 
     def on_start(total: int, done: int) -> None:
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             args.model, files, args.out, source=source, skipped=skipped,
             tensors=[t.strip() for t in args.tensors.split(",") if t.strip()], layers=_layers(args.layers),
             dtype=args.dtype, batch=args.batch, chunk_len=args.chunk_len, chunks_per_shard=args.chunks_per_shard,
-            progress=lambda chars: bars[0].update(chars), on_start=on_start,
+            threads=args.threads, progress=lambda chars: bars[0].update(chars), on_start=on_start,
         )  # fmt: skip
     finally:
         for bar in bars:

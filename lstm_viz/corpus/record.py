@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from lstm_viz.core.device import torch_threads
 from lstm_viz.core.recording import recording_names
 from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.model import encode_text, load_text_model, model_summary
@@ -205,6 +206,7 @@ def record_corpus(
     batch: int = 16,
     chunk_len: int = 512,
     chunks_per_shard: int = 8,
+    threads: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     stop_after_shards: int | None = None,
@@ -212,8 +214,18 @@ def record_corpus(
     """Record ``files`` with the model at ``model_path`` into the folder ``out`` (resuming what is there).
 
     ``progress(chars)`` is called after every chunk; ``on_start(total_chars, chars_already_done)`` once before the
-    first. ``stop_after_shards`` stops after writing that many shards (to test resuming). Returns a summary dict.
+    first; ``threads``: PyTorch's CPU threads while recording (None: as set). ``stop_after_shards`` stops after
+    writing that many shards (to test resuming). Returns a summary dict.
     """
+    if threads is not None and threads < 1:
+        raise CorpusError(f"--threads must be at least 1, got {threads}")
+    with torch_threads(threads):
+        return _record_corpus(model_path, files, out, source, skipped, tensors, layers, dtype, batch, chunk_len,
+                              chunks_per_shard, progress, on_start, stop_after_shards)  # fmt: skip
+
+
+def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dtype, batch, chunk_len,
+                   chunks_per_shard, progress, on_start, stop_after_shards) -> dict:  # fmt: skip
     if dtype not in ("float16", "float32"):
         raise CorpusError(f"--dtype must be float16 or float32, got {dtype!r}")
     if batch < 1 or chunk_len < 1 or chunks_per_shard < 1:
@@ -294,4 +306,5 @@ def record_corpus(
         "chars_recorded_now": recorded, "shards": len(shards), "shards_written": written, "shards_reused": reused,
         "names": list(names), "dtype": dtype, "bytes": sum(shard_bytes), "seconds": round(seconds, 3),
         "chars_per_second": round(recorded / seconds, 1) if recorded else None,
+        "lane_use": round(sum(c.rows for c in chunks) / max(sum(c.steps for c in chunks) * batch, 1), 4),
     }  # fmt: skip

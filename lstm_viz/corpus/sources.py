@@ -4,7 +4,9 @@ Every source becomes a list of :class:`SourceFile` (a name, where to read it, it
 of its bytes), in a fixed order, before anything is recorded: the recording plan and its resume depend only on
 that list. A file's text is what a reader sees: Python sources (``--stdlib``) decoded as Python decodes them
 (``tokenize.open``: declared encoding, universal newlines), other files as UTF-8 with universal newlines (``\\r\\n``
-and ``\\r`` become ``\\n``). ``--max-chars`` keeps whole files in order and cuts the last one.
+and ``\\r`` become ``\\n``). ``--max-chars`` keeps whole files in order and cuts the last one;
+``--max-file-chars`` leaves out longer files (one file is one sequential stream: a file much longer than the rest
+keeps one lane busy while the others idle).
 """
 
 from __future__ import annotations
@@ -89,9 +91,17 @@ def _cut(files: list[SourceFile], max_chars: int | None) -> list[SourceFile]:
     return kept
 
 
-def stdlib_files(max_chars: int | None = None, root: Path | str | None = None) -> tuple[list[SourceFile], dict]:
+def _too_long(chars: int, max_file_chars: int | None) -> str | None:
+    if max_file_chars is not None and chars > max_file_chars:
+        return f"{chars:,} characters, over --max-file-chars {max_file_chars:,}"
+    return None
+
+
+def stdlib_files(
+    max_chars: int | None = None, root: Path | str | None = None, max_file_chars: int | None = None
+) -> tuple[list[SourceFile], dict]:
     """The standard library's ``.py`` files (``tasks.charlm.data``'s listing, in path order) and ``{name: reason}``
-    of those that cannot be read as Python source or are empty."""
+    of those that cannot be read as Python source, are empty or are over ``max_file_chars``."""
     root = Path(root) if root is not None else stdlib_root()
     files, skipped, total = [], {}, 0
     for rel in list_stdlib_files(root):
@@ -102,8 +112,8 @@ def stdlib_files(max_chars: int | None = None, root: Path | str | None = None) -
         except (SyntaxError, UnicodeDecodeError, LookupError, OSError) as err:
             skipped[rel] = f"{type(err).__name__}: {err}"[:200]
             continue
-        if not text:
-            skipped[rel] = "empty"
+        if not text or _too_long(len(text), max_file_chars):
+            skipped[rel] = _too_long(len(text), max_file_chars) or "empty"
             continue
         files.append(SourceFile(rel, str(root / rel), len(text), len(text), digest, python=True))
         total += len(text)
@@ -112,9 +122,12 @@ def stdlib_files(max_chars: int | None = None, root: Path | str | None = None) -
     return _cut(files, max_chars), skipped
 
 
-def text_files(paths: Sequence[str | Path], max_chars: int | None = None) -> tuple[list[SourceFile], dict]:
-    """The given text files, in the order given; any that is missing, empty, binary or not UTF-8 is an error."""
-    files, seen = [], set()
+def text_files(
+    paths: Sequence[str | Path], max_chars: int | None = None, max_file_chars: int | None = None
+) -> tuple[list[SourceFile], dict]:
+    """The given text files, in the order given; any that is missing, empty, binary or not UTF-8 is an error (one
+    over ``max_file_chars`` is skipped and listed)."""
+    files, seen, skipped = [], set(), {}
     for given in paths:
         path = Path(given)
         if not path.exists():
@@ -131,17 +144,20 @@ def text_files(paths: Sequence[str | Path], max_chars: int | None = None) -> tup
             raise CorpusError(f"cannot read {given}: {err.strerror or err}") from None
         if not text:
             raise CorpusError(f"{given} is empty: there is nothing to record")
+        if _too_long(len(text), max_file_chars):
+            skipped[name] = _too_long(len(text), max_file_chars)
+            continue
         files.append(SourceFile(name, str(path.resolve()), len(text), len(text), digest))
     if not files:
-        raise CorpusError("no text files given")
-    return _cut(files, max_chars), {}
+        raise CorpusError(f"no text files left to record ({'; '.join(f'{k}: {v}' for k, v in skipped.items())})")
+    return _cut(files, max_chars), skipped
 
 
 def text_dir_files(
-    folder: str | Path, pattern: str = "*", max_chars: int | None = None
+    folder: str | Path, pattern: str = "*", max_chars: int | None = None, max_file_chars: int | None = None
 ) -> tuple[list[SourceFile], dict]:
     """Every file under ``folder`` whose name matches ``pattern`` (hidden files and folders left out), in path
-    order; empty, binary and non-UTF-8 files are skipped and listed with the reason."""
+    order; empty, binary, non-UTF-8 and over-long files are skipped and listed with the reason."""
     root = Path(folder)
     if not root.exists():
         raise CorpusError(f"text folder {str(folder)!r} not found")
@@ -163,8 +179,8 @@ def text_dir_files(
         except OSError as err:
             skipped[rel] = f"cannot read: {err.strerror or err}"
             continue
-        if not text:
-            skipped[rel] = "empty"
+        if not text or _too_long(len(text), max_file_chars):
+            skipped[rel] = _too_long(len(text), max_file_chars) or "empty"
             continue
         files.append(SourceFile(rel, str(path.resolve()), len(text), len(text), digest))
         total += len(text)
