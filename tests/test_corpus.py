@@ -61,14 +61,14 @@ def models(tmp_path_factory) -> tuple[Path, Path]:
 def _record_collecting(monkeypatch, model, files, out, **kw) -> list[pa.Table]:
     """record_corpus, keeping every table it hands to the Parquet writer (the recording in memory)."""
     tables = []
-    run = record_module._Lanes.run
+    run = record_module._Lanes.table
 
     def spy(self, chunk, schema):
         table = run(self, chunk, schema)
         tables.append(table)
         return table
 
-    monkeypatch.setattr(record_module._Lanes, "run", spy)
+    monkeypatch.setattr(record_module._Lanes, "table", spy)
     record_corpus(model, files, out, **{**SETTINGS, **kw})
     monkeypatch.undo()
     return tables
@@ -304,7 +304,7 @@ def test_resume_after_an_interrupted_run(tmp_path, texts, models, recorded, monk
     reference = _shard_table(result["float16"][0])
     out = tmp_path / "c"
     calls = {"n": 0}
-    run = record_module._Lanes.run
+    run = record_module._Lanes.table
 
     def interrupted(self, chunk, schema):
         calls["n"] += 1
@@ -312,7 +312,7 @@ def test_resume_after_an_interrupted_run(tmp_path, texts, models, recorded, monk
             raise KeyboardInterrupt
         return run(self, chunk, schema)
 
-    monkeypatch.setattr(record_module._Lanes, "run", interrupted)
+    monkeypatch.setattr(record_module._Lanes, "table", interrupted)
     argv = ["record-corpus", str(models[0]), "--text-dir", str(texts), "--out", str(out), "--batch", "3",
             "--chunk-len", "32", "--chunks-per-shard", "2", "--quiet"]  # fmt: skip
     assert main(argv) == 130
@@ -320,7 +320,7 @@ def test_resume_after_an_interrupted_run(tmp_path, texts, models, recorded, monk
     assert sorted(p.name for p in shards_dir(out).iterdir()) == [shard_name(0), shard_name(1)]  # no partial file
     with pytest.raises(CorpusError, match="incomplete"):
         open_corpus(out)
-    monkeypatch.setattr(record_module._Lanes, "run", run)
+    monkeypatch.setattr(record_module._Lanes, "table", run)
     written = []
     monkeypatch.setattr(record_module, "_write_shard", _spy(record_module._write_shard, written))
     assert main(argv) == 0

@@ -19,6 +19,8 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +106,17 @@ def _shard_done(out: Path, index: int, plan_digest: str) -> bool:
     return state_path(out, index).exists()
 
 
+@dataclass
+class _Rows:
+    """One chunk's rows in (file_id, t) order and its values as they are stored, ``{name: (units, rows)}``."""
+
+    chunk: Chunk
+    file_id: np.ndarray
+    t: np.ndarray
+    ch: np.ndarray
+    values: dict[str, torch.Tensor]
+
+
 class _Lanes:
     """The model, the lanes' carried state (h, c), the statistics so far and the texts being read."""
 
@@ -136,8 +149,8 @@ class _Lanes:
         return self.texts[file_id]
 
     @torch.no_grad()
-    def run(self, chunk: Chunk, schema: pa.Schema) -> pa.Table:
-        """One forward pass of ``chunk`` with the lanes' state carried in and out; the rows to write."""
+    def forward(self, chunk: Chunk) -> _Rows:
+        """One forward pass of ``chunk`` with the lanes' state carried in and out; its rows, values as stored."""
         segments = chunk.segments
         lanes = torch.tensor([s.lane for s in segments])
         x = torch.zeros(len(segments), chunk.steps, dtype=torch.long)  # padding past a file's end: dropped
@@ -156,34 +169,59 @@ class _Lanes:
         for s in segments:
             if self.last_chunk[s.file_id] == chunk.index:
                 self.texts.pop(s.file_id, None)
-
-        file_id, t = np.concatenate(file_id), np.concatenate(t)
-        rows_b = torch.from_numpy(np.repeat(np.arange(len(segments)), [s.length for s in segments]))
-        rows_t = torch.from_numpy(np.concatenate([np.arange(s.length) for s in segments]))
-        columns = [pa.array(file_id), pa.array(t), pa.array(np.concatenate(ch), type=pa.string())]
         store = torch.float16 if self.dtype == "float16" else torch.float32
+        values = {}
         for name in self.names:
-            stored = rec[name][rows_b, rows_t].to(store)  # (rows, units), as written
-            self.stats.update(name, stored.float().numpy(), file_id, t)
-            by_unit = stored.T.contiguous().numpy()  # (units, rows): one column per unit
+            steps = rec[name]  # (lanes, T, units)
+            kept = torch.cat([steps[b, : s.length] for b, s in enumerate(segments)])  # (rows, units): no padding
+            values[name] = kept.to(store).T.contiguous()  # (units, rows): one column per unit
+        return _Rows(chunk, np.concatenate(file_id), np.concatenate(t), np.concatenate(ch), values)
+
+    def table(self, rows: _Rows, schema: pa.Schema) -> pa.Table:
+        """The unit statistics updated with ``rows``, and ``rows`` as an Arrow table (one column per unit)."""
+        columns = [pa.array(rows.file_id), pa.array(rows.t), pa.array(rows.ch, type=pa.string())]
+        for name, stored in rows.values.items():  # (units, rows)
+            self.stats.update(name, stored.float().numpy(), rows.file_id, rows.t)
+            by_unit = stored.numpy()
             columns.extend(pa.array(by_unit[u]) for u in range(by_unit.shape[0]))
         return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _write_shard(out: Path, index: int, chunks: list[Chunk], run: Callable[[Chunk, pa.Schema], pa.Table],
-                 schema: pa.Schema, progress: Callable[[int], None] | None) -> Path:  # fmt: skip
+def _write_shard(out: Path, index: int, chunks: list[Chunk], lanes: _Lanes, schema: pa.Schema,
+                 pool: ThreadPoolExecutor, progress: Callable[[int], None] | None) -> Path:  # fmt: skip
     """Write one shard to a hidden temporary file, one row group per chunk, and return that file (the caller
-    renames it once the state it carries out is saved)."""
+    renames it once the state it carries out is saved).
+
+    Two stages overlap: this thread runs the model on chunk k+1 while ``pool``'s one thread updates the unit
+    statistics with chunk k and writes it (PyTorch, NumPy and Arrow let go of the GIL in their loops), so a second
+    core, where there is one, takes the Parquet and statistics work. At most one chunk waits to be written.
+    """
     tmp = shards_dir(out) / f".{shard_name(index)}.tmp"
     writer = pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=["ch"],
                               write_statistics=["file_id", "t"])  # fmt: skip
+
+    def write(rows: _Rows) -> int:
+        table = lanes.table(rows, schema)
+        writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        return rows.chunk.rows
+
+    pending: Future | None = None
     try:
         for chunk in chunks:
-            table = run(chunk, schema)
-            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            rows = lanes.forward(chunk)
+            if pending is not None:
+                written = pending.result()
+                if progress is not None:
+                    progress(written)
+            pending = pool.submit(write, rows)
+            del rows
+        if pending is not None:
+            written = pending.result()
             if progress is not None:
-                progress(chunk.rows)
+                progress(written)
     except BaseException:
+        if pending is not None:
+            wait([pending])  # the writer is not closed under the worker's feet
         writer.close()
         tmp.unlink(missing_ok=True)
         raise
@@ -277,19 +315,20 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
         on_start(manifest["total_chars"], sum(manifest["shard_chars"][:first]))
     meta = {"format": FORMAT, "version": VERSION, "model": summary["fingerprint"], "plan": manifest["plan_digest"]}
     written, reused, recorded = 0, first, 0
-    for index in range(first, len(shards)):
-        if done[index]:  # a later shard is there (an earlier one was removed): take its state and skip it
-            lanes.load(out, index)
-            reused += 1
-            continue
-        if stop_after_shards is not None and written >= stop_after_shards:
-            return {"out": str(out), "complete": False, "shards_written": written, "shards_reused": reused}
-        tmp = _write_shard(out, index, shards[index], lanes.run, shard_schema(names, dtype, {**meta, "shard": index}),
-                           progress)  # fmt: skip
-        lanes.save(out, index)  # the state first: a shard on disk always has the state it carries out
-        tmp.replace(shards_dir(out) / shard_name(index))
-        written += 1
-        recorded += manifest["shard_chars"][index]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-writer") as pool:
+        for index in range(first, len(shards)):
+            if done[index]:  # a later shard is there (an earlier one was removed): take its state and skip it
+                lanes.load(out, index)
+                reused += 1
+                continue
+            if stop_after_shards is not None and written >= stop_after_shards:
+                return {"out": str(out), "complete": False, "shards_written": written, "shards_reused": reused}
+            schema = shard_schema(names, dtype, {**meta, "shard": index})
+            tmp = _write_shard(out, index, shards[index], lanes, schema, pool, progress)
+            lanes.save(out, index)  # the state first: a shard on disk always has the state it carries out
+            tmp.replace(shards_dir(out) / shard_name(index))
+            written += 1
+            recorded += manifest["shard_chars"][index]
 
     if written or not stats_path(out).exists():
         if not written and shards:  # everything was there: the statistics are in the last shard's state
