@@ -282,20 +282,31 @@ def test_unit_stats_equal_numpy(recorded):
             assert list(zip(row["top_file_id"], row["top_t"], row["top_value"], strict=True)) == best
 
 
-def test_sql_over_the_shards_and_files(recorded):
-    """The example in docs/corpus.md: plain SQL over the shards and the files table."""
+def test_the_sql_of_docs_corpus_md(recorded):
+    """docs/corpus.md's engine-neutral SQL, run as written (DuckDB views, paths put in) on a fresh connection."""
+    import duckdb
+
     _, result = recorded
     root, tables = result["float16"]
+    blocks = (REPO / "docs" / "corpus.md").read_text(encoding="utf-8").split("```sql\n")[1:]
+    views, _spark_views, top_sql, spans_sql = (block.split("```")[0] for block in blocks[:4])
+    con = duckdb.connect()
+    con.execute(views.replace("'corpus/", f"'{root}/"))
+    top = con.execute(top_sql).df()
+    memory = _by_file(pa.concat_tables(tables))
+    expected = _brute_top(memory["layer0.fwd.c"], 3, 5, False)
     corpus = open_corpus(root)
-    sql = (REPO / "docs" / "corpus.md").read_text(encoding="utf-8").split("```sql\n")[1].split("```")[0]
-    sql = sql.replace("'corpus/shards/*.parquet'", f"'{root}/shards/*.parquet'")
-    sql = sql.replace("'corpus/files.parquet'", f"'{root}/files.parquet'")
-    frame = corpus.sql(sql)
-    expected = _brute_top(_by_file(pa.concat_tables(tables))["layer0.fwd.c"], 3, 5, False)
-    assert list(zip(frame["t"], frame["value"], strict=True)) == [(t, v) for _, t, v in expected]
-    files = pq.read_table(root / "files.parquet").to_pandas()
-    assert list(frame["name"]) == [files["name"][f] for f, _, _ in expected]
-    assert list(frame["context"]) == [corpus.context(f, t, t + 1) for f, t, _ in expected]
+    assert list(zip(top["t"], top["value"], strict=True)) == [(t, v) for _, t, v in expected]
+    assert list(top["name"]) == [corpus.files["name"][f] for f, _, _ in expected]
+    assert list(top["context"]) == [corpus.context(f, t, t + 1) for f, t, _ in expected]
+    spans_sql = spans_sql.replace("layer0_fwd_c_66", "layer0_fwd_h_1").replace("layer0_fwd_c_12", "layer0_fwd_h_2")
+    spans = con.execute(spans_sql.replace("> 0.3", "> -0.1")).df()
+    units = [("layer0.fwd.h", 1), ("layer0.fwd.h", 2)]
+    matched = corpus.match(units, threshold=-0.1, min_length=3, k=100_000)
+    assert len(spans) == matched.attrs["total"] > 0
+    assert set(zip(spans["file_id"], spans["start"], spans["end_"], strict=True)) == set(
+        zip(matched["file_id"], matched["start"], matched["end"], strict=True)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ resume
@@ -493,3 +504,43 @@ def test_corpus_frames_for_the_app(recorded):
     assert list(corpus.top_contexts("layer0.fwd.c", 1, k=2).columns[:4]) == ["file", "t", "value", "context"]
     frame = corpus.match("layer0.fwd.h:1", threshold=0.0, min_length=1, k=2)
     assert list(frame.columns[:6]) == ["file", "start", "end", "length", "others", "context"]
+
+
+def _section(corpus_dir: str, name: str | None = None, unit: int | None = None) -> None:
+    from lstm_viz.corpus.ui import corpus_section
+
+    corpus_section(corpus_dir, name, unit)
+
+
+def test_the_streamlit_section_draws_both_queries(recorded, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    root = str(recorded[1]["float16"][0])
+    at = AppTest.from_function(_section, args=(root, "layer1.fwd.h", 3), default_timeout=60).run()
+    assert not at.exception and not at.error
+    top = at.dataframe[0].value
+    expected = open_corpus(root).top_contexts("layer1.fwd.h", 3, k=20)
+    assert list(top["t"]) == list(expected["t"]) and all("⟦" in c for c in top["context"])
+    at.text_input(key="corpus_units").set_value("layer1.fwd.h:3,layer1.fwd.h:4")
+    at.number_input(key="corpus_threshold").set_value(-0.5)
+    at.button(key="corpus_find").click().run()
+    assert not at.exception and not at.error
+    assert len(at.dataframe) == 3 and list(at.dataframe[1].value.columns[:5]) == [
+        "file",
+        "start",
+        "end",
+        "length",
+        "others",
+    ]
+    at.text_input(key="corpus_units").set_value("layer1.fwd.h:99")
+    at.button(key="corpus_find").click().run()
+    assert not at.exception and "out of range" in at.error[0].value
+    missing = AppTest.from_function(_section, args=(str(tmp_path / "nope"),), default_timeout=60).run()
+    assert not missing.exception and "not found" in missing.error[0].value
+
+
+def test_marked_context_puts_the_step_in_brackets():
+    from lstm_viz.corpus.query import marked
+
+    assert marked("ab\ncd", 2) == "ab⟦⏎⟧cd"
+    assert marked("x" * 40 + "yz" + "w" * 40, 100, 2) == "x" * 40 + "⟦yz⟧" + "w" * 40

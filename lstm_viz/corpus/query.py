@@ -39,7 +39,7 @@ from lstm_viz.corpus.schema import (
     unit_column,
 )
 
-__all__ = ["CONTEXT", "Corpus", "open_corpus", "parse_units"]
+__all__ = ["CONTEXT", "Corpus", "marked", "open_corpus", "parse_units"]
 
 CONTEXT = 40  # characters shown on each side
 _SPAN_SHOWN = 200  # a longer span is shown as its start … its end
@@ -60,6 +60,15 @@ def _balanced_sum(terms: list[str]) -> str:
         return terms[0]
     mid = len(terms) // 2
     return f"({_balanced_sum(terms[:mid])} + {_balanced_sum(terms[mid:])})"
+
+
+def marked(context: str, start: int, length: int = 1) -> str:
+    """A context on one line with its step (or span) in ⟦ ⟧: ``context`` as ``Corpus.context`` made it for a
+    step or span at ``start`` (characters before it: min(start, 40)); newlines shown as ⏎, tabs as →."""
+    before = min(start, CONTEXT)
+    shown = min(length, _SPAN_SHOWN)  # a longer span was shortened to 200 characters, "…" included
+    text = context[:before] + "⟦" + context[before : before + shown] + "⟧" + context[before + shown :]
+    return text.replace("\n", "⏎").replace("\t", "→")
 
 
 def parse_units(spec: str | Sequence[str]) -> list[tuple[str, int]]:
