@@ -114,7 +114,7 @@ def queries(layout: str, glob: str, units: int) -> dict[str, float]:
                "ORDER BY v DESC, file_id, t LIMIT 20")  # fmt: skip
         source = None
     spans = """
-        WITH runs AS (SELECT file_id, t, t - row_number() OVER (PARTITION BY file_id ORDER BY t) AS grp FROM hits),
+        runs AS (SELECT file_id, t, t - row_number() OVER (PARTITION BY file_id ORDER BY t) AS grp FROM hits),
         spans AS (SELECT file_id, grp, min(t) AS start, count(*) AS length FROM runs GROUP BY file_id, grp
                   HAVING count(*) >= 3)
         SELECT r.file_id, r.t, s.start FROM runs r JOIN spans s USING (file_id, grp)"""
@@ -130,7 +130,7 @@ def queries(layout: str, glob: str, units: int) -> dict[str, float]:
         others_sql = (f"SELECT r.file_id, r.start, {others} FROM {source} x JOIN span_rows r USING (file_id, t) "
                       "GROUP BY r.file_id, r.start")  # fmt: skip
     t_top, _ = _time(con, top)
-    t_spans, _ = _time(con, f"CREATE OR REPLACE TEMP TABLE span_rows AS WITH hits AS ({hits}) {spans}")
+    t_spans, _ = _time(con, f"CREATE OR REPLACE TEMP TABLE span_rows AS WITH hits AS ({hits}), {spans}")
     n_span_rows = con.execute("SELECT count(*) FROM span_rows").fetchone()[0]
     t_others, _ = _time(con, others_sql)
     return {"top20_s": t_top, "spans_s": t_spans, "others_s": t_others, "span_rows": n_span_rows}

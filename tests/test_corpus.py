@@ -20,14 +20,14 @@ from lstm_viz.cli import main
 from lstm_viz.corpus import CorpusError, open_corpus, record_corpus, text_dir_files, text_files
 from lstm_viz.corpus import record as record_module
 from lstm_viz.corpus.plan import plan_chunks
-from lstm_viz.corpus.schema import shard_name, shards_dir, unit_column
+from lstm_viz.corpus.schema import on_column, on_words, parse_unit_column, shard_name, shards_dir, unit_column
 from lstm_viz.corpus.stats import saturation_bounds
 from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["layer0.fwd.c", "layer0.fwd.h", "layer1.fwd.c", "layer1.fwd.h"]
-SETTINGS = dict(batch=3, chunk_len=32, chunks_per_shard=2)  # several lanes, padded chunks and shards
+SETTINGS = dict(batch=3, chunk_len=32, chunks_per_shard=2, on_thresholds=(0.0, 0.3))  # lanes, padding, shards
 
 
 def _text(seed: int, n: int) -> str:
@@ -97,8 +97,8 @@ def _by_file(table: pa.Table, names=NAMES) -> dict[str, dict[int, np.ndarray]]:
     file_id = frame["file_id"].to_numpy()[order]
     out = {}
     for name in names:
-        cols = [c for c in table.column_names if c.startswith(name.replace(".", "_") + "_")]
-        cols.sort(key=lambda c: int(c.rsplit("_", 1)[1]))
+        cols = [c for c in table.column_names if (parse_unit_column(c) or ("",))[0] == name]  # not the on-bits
+        cols.sort(key=lambda c: parse_unit_column(c)[1])
         values = np.stack([table[c].to_numpy().astype(np.float32) for c in cols], 1)[order]
         out[name] = {int(f): values[file_id == f] for f in np.unique(file_id)}
     return out
@@ -144,7 +144,7 @@ def test_float16_shards_are_the_float32_recording_rounded(recorded):
     _, result = recorded
     full = _shard_table(result["float32"][0])
     half = _shard_table(result["float16"][0])
-    for name in full.column_names[3:]:
+    for name in filter(parse_unit_column, full.column_names):  # the on-bits are equal: test_on_bits
         rounded = full[name].to_numpy().astype(np.float16)
         assert np.array_equal(half[name].to_numpy().view(np.uint16), rounded.view(np.uint16)), name
 
@@ -209,7 +209,7 @@ def _brute_match(memory, units, threshold, min_length, max_others=None):
     names = list(dict.fromkeys(n for n, _ in units))
     spans = []
     for f in memory[names[0]]:
-        on = np.all([memory[n][f][:, u] > threshold for n, u in units], axis=0)
+        on = np.all([memory[n][f][:, u].astype(np.float64) > threshold for n, u in units], axis=0)
         t = 0
         while t < len(on):
             if not on[t]:
@@ -220,7 +220,7 @@ def _brute_match(memory, units, threshold, min_length, max_others=None):
                 t += 1
             if t - start >= min_length:
                 others = sum(
-                    int(np.all(memory[n][f][start:t, u] > threshold))
+                    int(np.all(memory[n][f][start:t, u].astype(np.float64) > threshold))
                     for n in names
                     for u in range(memory[n][f].shape[1])
                     if (n, u) not in units
@@ -242,15 +242,17 @@ def test_match_equals_brute_force(recorded, dtype):
         values = np.concatenate(list(memory[name].values()))
         return [(name, int(u)) for u in np.argsort(-(values > threshold).mean(0), kind="stable")[:n]]
 
-    cases = [
-        (often_on("layer0.fwd.h", 0.0, 2), 0.0, 2, None),
-        (often_on("layer1.fwd.c", 0.05, 1), 0.05, 3, None),
-        (often_on("layer0.fwd.c", -0.05, 1) + often_on("layer1.fwd.h", -0.05, 1), -0.05, 1, 12),  # two tensors
+    cases = [  # (units, threshold, min_length, max_others, how the others are counted)
+        (often_on("layer0.fwd.h", 0.0, 2), 0.0, 2, None, "on-bits"),
+        (often_on("layer1.fwd.c", 0.05, 1), 0.05, 3, None, "scan"),
+        (often_on("layer0.fwd.c", -0.05, 1) + often_on("layer1.fwd.h", -0.05, 1), -0.05, 1, 12, "scan"),  # 2 tensors
+        (often_on("layer0.fwd.c", 0.0, 1) + often_on("layer1.fwd.h", 0.0, 1), 0.0, 1, None, "on-bits"),
     ]
-    for units, threshold, min_length, max_others in cases:
+    for units, threshold, min_length, max_others, path in cases:
         expected = _brute_match(memory, units, threshold, min_length, max_others)
         assert expected, "the case should find spans"
         frame = corpus.match(units, threshold, min_length, k=10_000, max_others=max_others)
+        assert corpus.last_match_path == path
         got = list(zip(frame["file_id"], frame["start"], frame["end"], frame["others"], strict=True))
         assert got == expected
         assert frame.attrs["total"] == len(expected)
@@ -325,7 +327,7 @@ def test_resume_after_an_interrupted_run(tmp_path, texts, models, recorded, monk
 
     monkeypatch.setattr(record_module._Lanes, "table", interrupted)
     argv = ["record-corpus", str(models[0]), "--text-dir", str(texts), "--out", str(out), "--batch", "3",
-            "--chunk-len", "32", "--chunks-per-shard", "2", "--quiet"]  # fmt: skip
+            "--chunk-len", "32", "--chunks-per-shard", "2", "--on-thresholds", "0,0.3", "--quiet"]  # fmt: skip
     assert main(argv) == 130
     assert capsys.readouterr().err.strip() == "error: interrupted"
     assert sorted(p.name for p in shards_dir(out).iterdir()) == [shard_name(0), shard_name(1)]  # no partial file
@@ -544,3 +546,25 @@ def test_marked_context_puts_the_step_in_brackets():
 
     assert marked("ab\ncd", 2) == "ab⟦⏎⟧cd"
     assert marked("x" * 40 + "yz" + "w" * 40, 100, 2) == "x" * 40 + "⟦yz⟧" + "w" * 40
+
+
+def test_on_bits(recorded):
+    """The stored on-bits are exactly ``value > threshold`` (compared as doubles) for every unit and row."""
+    _, result = recorded
+    table = _shard_table(result["float32"][0])
+    for name in NAMES:
+        cols = sorted((c for c in table.column_names if (parse_unit_column(c) or ("",))[0] == name),
+                      key=lambda c: parse_unit_column(c)[1])  # fmt: skip
+        values = np.stack([table[c].to_numpy() for c in cols])  # (units, rows) float32
+        for threshold in SETTINGS["on_thresholds"]:
+            words = np.stack([table[on_column(name, threshold, w)].to_numpy() for w in range(-(-len(cols) // 64))])
+            bits = np.unpackbits(words.T.copy().view(np.uint8), axis=1, bitorder="little").T[: len(cols)]
+            np.testing.assert_array_equal(bits.astype(bool), values.astype(np.float64) > threshold)
+
+
+def test_on_words_compare_exactly_at_the_edge():
+    """A threshold between two float32 values: on means strictly above it, as the double comparison says."""
+    edge = 0.3  # not a float32: float32(0.3) is a little above 0.3
+    v = np.array([[np.float32(0.3), np.nextafter(np.float32(0.3), np.float32(0)), np.float32(0.31), -1.0]], np.float32)
+    bits = np.unpackbits(on_words(v, edge).T.copy().view(np.uint8), axis=1, bitorder="little")[:, :1].T
+    assert bits[0].tolist() == [int(x > edge) for x in v[0].astype(np.float64)]

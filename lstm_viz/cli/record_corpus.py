@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tensors", default="c,h", help="which tensors, e.g. c,h (default) or f,i,g,o,c,h")
     p.add_argument("--layers", default="all", help="which layers, e.g. 0 or 0,1 (default: all)")
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="stored precision")
+    p.add_argument(
+        "--on-thresholds",
+        default="0.3",
+        metavar="T,…",
+        help="thresholds whose on-bits are stored so that match is fast there (default 0.3; 'none')",
+    )
     p.add_argument("--batch", type=int, default=16, help="files read side by side (default 16)")
     p.add_argument("--chunk-len", type=int, default=512, help="characters per lane and pass (default 512)")
     p.add_argument("--chunks-per-shard", type=int, default=8, help="row groups (chunks) per shard (default 8)")
@@ -53,6 +60,18 @@ def _layers(text: str) -> list[int] | None:
         return [int(k) for k in text.split(",") if k.strip()]
     except ValueError:
         raise ExitError(f"--layers must be 'all' or numbers like 0,1, got {text!r}") from None
+
+
+def _thresholds(text: str) -> list[float]:
+    if text.strip().lower() == "none":
+        return []
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ExitError(f"--on-thresholds must be numbers like 0.3,0.5 or 'none', got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ExitError(f"--on-thresholds must be finite numbers, got {text!r}")
+    return values
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -78,7 +97,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         summary = record_corpus(
             args.model, files, args.out, source=source, skipped=skipped,
             tensors=[t.strip() for t in args.tensors.split(",") if t.strip()], layers=_layers(args.layers),
-            dtype=args.dtype, batch=args.batch, chunk_len=args.chunk_len, chunks_per_shard=args.chunks_per_shard,
+            dtype=args.dtype, on_thresholds=_thresholds(args.on_thresholds), batch=args.batch,
+            chunk_len=args.chunk_len, chunks_per_shard=args.chunks_per_shard,
             threads=args.threads, progress=lambda chars: bars[0].update(chars), on_start=on_start,
         )  # fmt: skip
     finally:

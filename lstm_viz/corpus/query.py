@@ -11,7 +11,9 @@ and returns a :class:`Corpus`, whose queries return DataFrames:
   ``min_length`` long. Its ``others`` are the units of the selected units' tensors, not selected, that are on at
   every step of the span — as LSTMVis does, the fewer, the better the span shows *exactly* the selected pattern.
   Ranked by others (fewest first), then length (longest first), then (file, start); ``max_others`` drops spans
-  with more. One scan of the selected columns finds the spans; one scan of those tensors counts the others.
+  with more. One scan of the selected columns finds the spans; the others are counted from the on-bits stored for
+  that threshold (``schema.on_words``: a few int64 columns per tensor) or, at any other threshold, from one scan
+  of every unit's column of those tensors. Values are compared with the threshold exactly (as doubles).
 - ``unit_stats()``: the table written beside the shards (``stats.py``).
 
 ``corpus.sql(query)`` runs any SQL over the views ``shards`` and ``files``.
@@ -25,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -32,6 +35,7 @@ from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.schema import (
     METADATA_KEY,
     files_path,
+    on_column,
     read_manifest,
     shard_name,
     shards_dir,
@@ -100,6 +104,7 @@ class Corpus:
         self._lock = threading.Lock()
         self._texts: dict[int, str] = {}
         self._stats: pd.DataFrame | None = None
+        self.last_match_path = ""  # how the last match counted the others: "on-bits" or "scan"
         self.con = duckdb.connect()
         self.con.execute("SET parquet_metadata_cache = true")
         listing = ", ".join(_sql_path(p) for p in shards)
@@ -228,13 +233,23 @@ class Corpus:
         if k < 1:
             raise CorpusError(f"--k must be at least 1, got {k}")
         thr = float(threshold)
-        others = [
-            unit_column(name, u)
-            for name in dict.fromkeys(n for n, _ in selected)
-            for u in range(self.units[name])
-            if (name, u) not in selected
-        ]
-        all_on = " AND ".join(f'"{c}" > {thr!r}' for c in columns)
+        if not np.isfinite(thr):
+            raise CorpusError(f"--threshold must be a number, got {threshold}")
+        literal = f"CAST({thr!r} AS DOUBLE)"  # compared exactly: a FLOAT value is promoted to DOUBLE
+        names = list(dict.fromkeys(n for n, _ in selected))
+        all_on = " AND ".join(f'"{c}" > {literal}' for c in columns)
+        if thr in self.manifest.get("on_thresholds", []):  # the stored on-bits: a few int64 columns per tensor
+            n_selected = len(selected)
+            counted = _balanced_sum([f'bit_count(bit_and(x."{on_column(name, thr, w)}"))::INTEGER'
+                                     for name in names for w in range(-(-self.units[name] // 64))])  # fmt: skip
+            counted = f"({counted} - {n_selected})"  # the selected units are on throughout by definition
+            self.last_match_path = "on-bits"
+        else:  # every other unit's column of the selected tensors
+            others = [
+                unit_column(name, u) for name in names for u in range(self.units[name]) if (name, u) not in selected
+            ]
+            counted = _balanced_sum([f'bool_and(x."{c}" > {literal})::INTEGER' for c in others]) if others else "0"
+            self.last_match_path = "scan"
         with self._lock:
             try:
                 self.con.execute(f"""
@@ -246,7 +261,6 @@ class Corpus:
                               GROUP BY file_id, grp HAVING count(*) >= {int(min_length)})
                     SELECT r.file_id, r.t, s.start, s.length FROM runs r JOIN spans s USING (file_id, grp)
                 """)  # fmt: skip
-                counted = _balanced_sum([f'bool_and(x."{c}" > {thr!r})::INTEGER' for c in others]) if others else "0"
                 self.con.execute(f"""
                     CREATE OR REPLACE TEMP TABLE ranked AS
                     SELECT r.file_id, r.start, any_value(r.length) AS length, {counted} AS others

@@ -40,6 +40,7 @@ from lstm_viz.corpus.schema import (
     atomic_write_bytes,
     files_path,
     manifest_path,
+    on_words,
     read_manifest,
     shard_name,
     shard_schema,
@@ -85,7 +86,7 @@ def _check_same(old: dict, new: dict, out: Path) -> None:
     ]:
         why = f"another corpus ({len(old['files'])} files, {old['total_chars']:,} characters)"
     else:
-        keys = ("names", "dtype", "batch", "chunk_len", "chunks_per_shard")
+        keys = ("names", "dtype", "on_thresholds", "batch", "chunk_len", "chunks_per_shard")
         why = "other settings (" + ", ".join(f"{k}={old.get(k)}" for k in keys if old.get(k) != new.get(k)) + ")"
     raise CorpusError(f"{out} already holds a recording of {why}; choose another --out or delete that folder")
 
@@ -121,8 +122,9 @@ class _Lanes:
     """The model, the lanes' carried state (h, c), the statistics so far and the texts being read."""
 
     def __init__(self, model, files: Sequence[SourceFile], chunks: Sequence[Chunk], names: dict[str, int],
-                 dtype: str, summary: dict, batch: int) -> None:  # fmt: skip
+                 dtype: str, summary: dict, batch: int, on_thresholds: Sequence[float]) -> None:  # fmt: skip
         self.model, self.files, self.names, self.dtype = model, files, names, dtype
+        self.on_thresholds = list(on_thresholds)
         directions = 2 if summary["bidirectional"] else 1
         self.h = torch.zeros(summary["num_layers"] * directions, batch, summary["proj_size"] or summary["hidden_size"])
         self.c = torch.zeros(summary["num_layers"] * directions, batch, summary["hidden_size"])
@@ -180,11 +182,15 @@ class _Lanes:
     def table(self, rows: _Rows, schema: pa.Schema) -> pa.Table:
         """The unit statistics updated with ``rows``, and ``rows`` as an Arrow table (one column per unit)."""
         columns = [pa.array(rows.file_id), pa.array(rows.t), pa.array(rows.ch, type=pa.string())]
+        on_columns = []
         for name, stored in rows.values.items():  # (units, rows)
-            self.stats.update(name, stored.float().numpy(), rows.file_id, rows.t)
+            as_float = stored.float().numpy()
+            self.stats.update(name, as_float, rows.file_id, rows.t)
             by_unit = stored.numpy()
             columns.extend(pa.array(by_unit[u]) for u in range(by_unit.shape[0]))
-        return pa.Table.from_arrays(columns, schema=schema)
+            for threshold in self.on_thresholds:
+                on_columns.extend(pa.array(words) for words in on_words(as_float, threshold))
+        return pa.Table.from_arrays(columns + on_columns, schema=schema)
 
 
 def _write_shard(out: Path, index: int, chunks: list[Chunk], lanes: _Lanes, schema: pa.Schema,
@@ -241,6 +247,7 @@ def record_corpus(
     tensors: Sequence[str] = ("c", "h"),
     layers: Sequence[int] | None = None,
     dtype: str = "float16",
+    on_thresholds: Sequence[float] = (0.3,),
     batch: int = 16,
     chunk_len: int = 512,
     chunks_per_shard: int = 8,
@@ -252,22 +259,24 @@ def record_corpus(
     """Record ``files`` with the model at ``model_path`` into the folder ``out`` (resuming what is there).
 
     ``progress(chars)`` is called after every chunk; ``on_start(total_chars, chars_already_done)`` once before the
-    first; ``threads``: PyTorch's CPU threads while recording (None: as set). ``stop_after_shards`` stops after
+    first; ``threads``: PyTorch's CPU threads while recording (None: as set); ``on_thresholds``: the thresholds
+    whose on-bits are stored for match (``schema.on_words``). ``stop_after_shards`` stops after
     writing that many shards (to test resuming). Returns a summary dict.
     """
     if threads is not None and threads < 1:
         raise CorpusError(f"--threads must be at least 1, got {threads}")
     with torch_threads(threads):
-        return _record_corpus(model_path, files, out, source, skipped, tensors, layers, dtype, batch, chunk_len,
-                              chunks_per_shard, progress, on_start, stop_after_shards)  # fmt: skip
+        return _record_corpus(model_path, files, out, source, skipped, tensors, layers, dtype, on_thresholds, batch,
+                              chunk_len, chunks_per_shard, progress, on_start, stop_after_shards)  # fmt: skip
 
 
-def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dtype, batch, chunk_len,
+def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dtype, on_thresholds, batch, chunk_len,
                    chunks_per_shard, progress, on_start, stop_after_shards) -> dict:  # fmt: skip
     if dtype not in ("float16", "float32"):
         raise CorpusError(f"--dtype must be float16 or float32, got {dtype!r}")
     if batch < 1 or chunk_len < 1 or chunks_per_shard < 1:
         raise CorpusError("--batch, --chunk-len and --chunks-per-shard must be at least 1")
+    on_thresholds = sorted({float(v) for v in on_thresholds})
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise CorpusError(f"--out {out} is a file; give a folder")
@@ -280,11 +289,13 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
     identity = {
         "model": summary["fingerprint"], "files": [(f.name, f.chars, f.sha256) for f in files], "names": names,
         "dtype": dtype, "batch": batch, "chunk_len": chunk_len, "chunks_per_shard": chunks_per_shard,
+        "on_thresholds": on_thresholds,
     }  # fmt: skip
     manifest = {
         "format": FORMAT, "version": VERSION, "plan_digest": _digest(identity), "complete": False,
         "model": summary, "source": source or {}, "files": [f.to_dict() for f in files], "skipped": skipped or {},
         "total_chars": sum(f.chars for f in files), "names": list(names), "units": names, "dtype": dtype,
+        "on_thresholds": on_thresholds,
         "batch": batch, "chunk_len": chunk_len, "chunks_per_shard": chunks_per_shard, "num_chunks": len(chunks),
         "num_shards": len(shards), "stats_top_k": TOP_K,
         "shard_chars": [sum(c.rows for c in shard) for shard in shards],
@@ -308,7 +319,7 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
 
     done = [_shard_done(out, s, manifest["plan_digest"]) for s in range(len(shards))]
     first = next((s for s, ok in enumerate(done) if not ok), len(shards))
-    lanes = _Lanes(model, files, chunks, names, dtype, summary, batch)
+    lanes = _Lanes(model, files, chunks, names, dtype, summary, batch, on_thresholds)
     if first > 0:
         lanes.load(out, first - 1)
     if on_start is not None:
@@ -323,7 +334,7 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
                 continue
             if stop_after_shards is not None and written >= stop_after_shards:
                 return {"out": str(out), "complete": False, "shards_written": written, "shards_reused": reused}
-            schema = shard_schema(names, dtype, {**meta, "shard": index})
+            schema = shard_schema(names, dtype, {**meta, "shard": index}, on_thresholds)
             tmp = _write_shard(out, index, shards[index], lanes, schema, pool, progress)
             lanes.save(out, index)  # the state first: a shard on disk always has the state it carries out
             tmp.replace(shards_dir(out) / shard_name(index))

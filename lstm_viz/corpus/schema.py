@@ -13,6 +13,11 @@ A unit's column is its recording name with ``_`` for ``.`` and its unit index: `
 FLOAT (float32) or FLOAT16 (half), plain-encoded, zstd-compressed; one row group per recorded chunk. Rows in a row
 group are in (file_id, t) order; ``t`` is the character's index in its file and the row holds the state *after*
 reading that character.
+
+An index for match: per name and *on-threshold* (0.3 by default, LSTMVis's), which units are on (value >
+threshold) at the row, as int64 words — ``layer0_fwd_c_on0p3_0`` … ``_5`` for 384 units, bit j of word w being unit
+64·w + j. Counting the units on throughout a span is then ``bit_count(bit_and(word))`` over its rows, instead of
+reading every unit's column.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from lstm_viz.corpus.errors import CorpusError
@@ -36,6 +42,8 @@ __all__ = [
     "atomic_write_bytes",
     "files_path",
     "manifest_path",
+    "on_column",
+    "on_words",
     "parse_unit_column",
     "read_manifest",
     "shard_name",
@@ -66,11 +74,36 @@ def parse_unit_column(column: str) -> tuple[str, int] | None:
     return (f"layer{m[1]}.{m[2]}.{m[3]}", int(m[4])) if m else None
 
 
-def shard_schema(units: Mapping[str, int], dtype: str, metadata: dict | None = None) -> pa.Schema:
-    """file_id int32, t int32, ch string, then one ``dtype`` column per unit of each name (``{name: units}``)."""
+def on_column(name: str, threshold: float, word: int) -> str:
+    """The column of word ``word`` of ``name``'s on-bits at ``threshold``: ``layer0_fwd_c_on0p3_0``."""
+    tag = repr(float(threshold)).replace("-", "m").replace(".", "p").replace("+", "")
+    return f"{name.replace('.', '_')}_on{tag}_{word}"
+
+
+def on_words(by_unit: np.ndarray, threshold: float) -> np.ndarray:
+    """Which units are on (value > threshold, compared exactly) at each row, packed: ``by_unit`` (units, rows)
+    float32 → (ceil(units / 64), rows) int64 whose bit j of word w is unit 64·w + j."""
+    edge = np.float32(threshold)
+    if float(edge) > threshold:  # v > threshold ⟺ v > the largest float32 ≤ threshold, for float32 v
+        edge = np.nextafter(edge, np.float32(-np.inf))
+    units, rows = by_unit.shape
+    words = -(-units // 64)
+    bits = np.zeros((words * 64, rows), bool)
+    np.greater(by_unit, edge, out=bits[:units])
+    packed = np.packbits(bits, axis=0, bitorder="little")  # (words·8, rows) bytes, unit-major
+    return np.ascontiguousarray(packed.T).view("<i8").T  # (words, rows)
+
+
+def shard_schema(
+    units: Mapping[str, int], dtype: str, metadata: dict | None = None, on_thresholds: Sequence[float] = ()
+) -> pa.Schema:
+    """file_id int32, t int32, ch string, then one ``dtype`` column per unit of each name (``{name: units}``), then
+    per name and on-threshold the int64 words of its on-bits (``on_words``)."""
     fields = [pa.field("file_id", pa.int32(), nullable=False), pa.field("t", pa.int32(), nullable=False),
               pa.field("ch", pa.string(), nullable=False)]  # fmt: skip
     fields += [pa.field(unit_column(n, u), DTYPES[dtype], nullable=False) for n, k in units.items() for u in range(k)]
+    fields += [pa.field(on_column(n, thr, w), pa.int64(), nullable=False)
+               for n, k in units.items() for thr in on_thresholds for w in range(-(-k // 64))]  # fmt: skip
     schema = pa.schema(fields)
     return schema.with_metadata({METADATA_KEY: json.dumps(metadata).encode()}) if metadata else schema
 
