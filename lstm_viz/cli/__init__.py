@@ -15,6 +15,9 @@ Examples::
     python -m lstm_viz generate models/charlm_python.pt --prompt "def " --chars 400 --temperature 0.8
     python -m lstm_viz units models/charlm_python.pt --text-file some.py --feature in_string --json
     python -m lstm_viz record models/charlm_python.pt --text-file some.py --tensors c,h --out rec.parquet
+    python -m lstm_viz record-corpus models/charlm_python.pt --stdlib --max-chars 1000000 --out corpus/
+    python -m lstm_viz top-contexts corpus/ --name layer0.fwd.c --unit 66 --json
+    python -m lstm_viz match corpus/ --units layer0.fwd.c:66,layer0.fwd.c:12 --threshold 0.3 --json
 
 Each command is one module here with ``add_parser(sub)`` and ``run(args, argv)``; adding a command is one module
 plus one entry in ``COMMANDS``.
@@ -26,14 +29,28 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from lstm_viz.cli import ablate, convert, generate, info, lstmp_sweep, predict, record, train, units
+from lstm_viz.cli import (
+    ablate,
+    convert,
+    generate,
+    info,
+    lstmp_sweep,
+    match,
+    predict,
+    record,
+    record_corpus,
+    top_contexts,
+    train,
+    units,
+)
 from lstm_viz.cli.common import ExitError, Parser, parse_input
 from lstm_viz.parsing import InputError
 from lstm_viz.training.checkpoints import CheckpointError
 
 __all__ = ["COMMANDS", "ExitError", "build_parser", "main", "parse_input"]
 
-COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, convert, generate, units)
+COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, convert, generate, units, record_corpus, top_contexts,
+            match)  # fmt: skip
 
 
 def build_parser() -> Parser:

@@ -22,9 +22,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("checkpoint", help="a .pt checkpoint")
     predict.add_argument("inputs", nargs="+", metavar="INPUT",
                          help="e.g. '123 - 61' or '0, 0.5, 0.25, 1'; '-' reads inputs from stdin")  # fmt: skip
-    predict.add_argument("--intervene", action="append", default=[], metavar="SPEC",
-                         help="also answer with NAME[units=…,steps=…]=VALUE replaced, e.g. "
-                              "'layer0.fwd.c[units=7,steps=3]=0' (repeatable; units, steps: 3 or 3;5 or 3-5)")
+    predict.add_argument(
+        "--intervene",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="also answer with NAME[units=…,steps=…]=VALUE replaced, e.g. "
+        "'layer0.fwd.c[units=7,steps=3]=0' (repeatable; units, steps: 3 or 3;5 or 3-5)",
+    )
     predict.add_argument("--json", action="store_true", help="one JSON object per line instead of plain answers")
     predict.set_defaults(func=run)
 

@@ -1,0 +1,108 @@
+"""``python -m lstm_viz record-corpus MODEL (--stdlib | --text-file F … | --text-dir D) --out DIR``: record the
+states of a whole corpus into Parquet shards (progress with ETA on stderr; run it again to resume).
+
+The last stdout line is one JSON object: out, files, chars, shards, shards_written, shards_reused, names, dtype,
+bytes, seconds, chars_per_second. ``python -m lstm_viz top-contexts DIR …`` and ``match DIR …`` query the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+
+from lstm_viz.cli.common import ExitError
+from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("record-corpus", help="record c and h over a whole corpus into Parquet shards",
+                       description="Record a corpus's states into zstd Parquet shards (resumable).")  # fmt: skip
+    p.add_argument("model", help="a character-model checkpoint (.pt)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stdlib", action="store_true", help="the running Python's standard library (.py files)")
+    source.add_argument("--text-file", nargs="+", action="extend", metavar="F", help="one or more UTF-8 text files")
+    source.add_argument("--text-dir", metavar="D", help="every text file under a folder (see --glob)")
+    p.add_argument("--glob", default="*", help="with --text-dir: file-name pattern, e.g. '*.py' (default: all)")
+    p.add_argument("--max-chars", type=int, help="record at most this many characters (whole files, the last cut)")
+    p.add_argument(
+        "--max-file-chars",
+        type=int,
+        metavar="N",
+        help="leave out files over N characters (a file is one sequential stream; see docs/corpus.md)",
+    )
+    p.add_argument("--tensors", default="c,h", help="which tensors, e.g. c,h (default) or f,i,g,o,c,h")
+    p.add_argument("--layers", default="all", help="which layers, e.g. 0 or 0,1 (default: all)")
+    p.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="stored precision")
+    p.add_argument(
+        "--on-thresholds",
+        default="0.3",
+        metavar="T,…",
+        help="thresholds whose on-bits are stored so that match is fast there (default 0.3; 'none')",
+    )
+    p.add_argument("--batch", type=int, default=16, help="files read side by side (default 16)")
+    p.add_argument("--chunk-len", type=int, default=512, help="characters per lane and pass (default 512)")
+    p.add_argument("--chunks-per-shard", type=int, default=8, help="row groups (chunks) per shard (default 8)")
+    p.add_argument("--threads", type=int, help="PyTorch CPU threads (default: PyTorch's; 1 on a busy machine)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the corpus folder (new, empty, or to resume)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _layers(text: str) -> list[int] | None:
+    if text.strip() == "all":
+        return None
+    try:
+        return [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        raise ExitError(f"--layers must be 'all' or numbers like 0,1, got {text!r}") from None
+
+
+def _thresholds(text: str) -> list[float]:
+    if text.strip().lower() == "none":
+        return []
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ExitError(f"--on-thresholds must be numbers like 0.3,0.5 or 'none', got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ExitError(f"--on-thresholds must be finite numbers, got {text!r}")
+    return values
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from tqdm import tqdm
+
+    if args.stdlib:
+        files, skipped = stdlib_files(args.max_chars, max_file_chars=args.max_file_chars)
+        source = {"kind": "stdlib"}
+    elif args.text_file:
+        files, skipped = text_files(args.text_file, args.max_chars, args.max_file_chars)
+        source = {"kind": "text-file", "paths": list(args.text_file)}
+    else:
+        files, skipped = text_dir_files(args.text_dir, args.glob, args.max_chars, args.max_file_chars)
+        source = {"kind": "text-dir", "path": args.text_dir, "glob": args.glob}
+    source.update(max_chars=args.max_chars, max_file_chars=args.max_file_chars)
+    bars = []  # the progress bar, made once the model and the folder are checked (so errors stay one line)
+
+    def on_start(total: int, done: int) -> None:
+        bars.append(tqdm(total=total, initial=done, desc="recording", unit="char", unit_scale=True,
+                         file=sys.stderr, disable=args.quiet, leave=False))  # fmt: skip
+
+    try:
+        summary = record_corpus(
+            args.model, files, args.out, source=source, skipped=skipped,
+            tensors=[t.strip() for t in args.tensors.split(",") if t.strip()], layers=_layers(args.layers),
+            dtype=args.dtype, on_thresholds=_thresholds(args.on_thresholds), batch=args.batch,
+            chunk_len=args.chunk_len, chunks_per_shard=args.chunks_per_shard,
+            threads=args.threads, progress=lambda chars: bars[0].update(chars), on_start=on_start,
+        )  # fmt: skip
+    finally:
+        for bar in bars:
+            bar.close()
+    print(json.dumps(summary), flush=True)
+    return 0
