@@ -56,7 +56,7 @@ def sent(fig) -> int:
     return len(pio.to_json(fig, validate=False))
 
 
-def activity(rec) -> "object":
+def activity(rec) -> object:
     import pandas as pd
 
     rows = []
@@ -99,7 +99,8 @@ def part1(model, repeats: int) -> None:
     print(f"1. 2,000 characters coloured by a unit, input → figures ready: median {text_ms:.0f} ms over {repeats} "
           f"texts (min {min(r[0] for r in results):.0f}, max {max(r[0] for r in results):.0f}) — goal < 300 ms: "
           f"{'met' if text_ms < 300 else 'NOT met'}")  # fmt: skip
-    print(f"   the answer and the six heatmaps besides: median {rest_ms:.0f} ms; all figures {results[0][2] / 1e6:.1f} MB")
+    print(f"   the answer and the six heatmaps besides: median {rest_ms:.0f} ms; "
+          f"all figures {results[0][2] / 1e6:.1f} MB")
 
 
 def part2(model, repeats: int) -> None:

@@ -52,18 +52,6 @@ print(json.dumps([describe(u) for u in USERS], indent=2))
 '''
 
 
-def select(page, combobox, option: str) -> None:
-    for _ in range(5):
-        combobox.scroll_into_view_if_needed()
-        combobox.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
-            break
-        except Exception:
-            page.keyboard.press("Escape")
-    wait_idle(page, 180_000)
-
-
 def text_screenshots(page, url: str) -> None:
     """The shipped character model: the snippet coloured by its best in_string unit, and the cell finder."""
     chart = "[data-testid='stPlotlyChart']"

@@ -19,9 +19,8 @@ LAYERS: dict[str, int] = {
     "core": 0, "parsing": 0, "paths": 0,
     "tasks": 1,
     "training": 2, "viz": 2,
-    "app": 3,
+    "app": 3, "corpus": 3,
     "explorer": 4, "cell_step": 4, "live": 4, "lstmp": 4, "gradients": 4, "text": 4, "interventions": 4,
-    "corpus": 4,
     "cli": 5,
 }  # fmt: skip
 # The package's entry points sit above everything.

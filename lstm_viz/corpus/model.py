@@ -3,8 +3,9 @@
 ``load_text_model`` reads the project's checkpoints of a text task (``models/charlm_python.pt``, anything ``python -m
 lstm_viz train charlm`` writes, a plain state_dict the task recognises) and the research script's (``load_charlm``: a
 plain dict with ``config`` and ``state_dict``), and gives the research ``CharLM`` either way: the project's
-``CharModel`` has the same module names, so the same weights load into it. ``encode_text`` is the model's vocabulary (one id per character, so ids and characters stay
-aligned) and ``fingerprint`` names the weights, so shards of another model are recognised.
+``CharModel`` has the same module names, so the same weights load into it (``as_text_model``). ``encode_text`` is the
+model's vocabulary (one id per character, so ids and characters stay aligned) and ``fingerprint`` names the weights,
+so shards of another model are recognised.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig, load_charlm
 from lstm_viz.training.checkpoints import CheckpointError, load_checkpoint
 
-__all__ = ["encode_text", "fingerprint", "load_text_model", "model_summary"]
+__all__ = ["as_text_model", "encode_text", "fingerprint", "load_text_model", "model_summary"]
 
 
 def load_text_model(path: str | Path) -> CharLM:
     """The character LSTM stored at ``path`` (a project checkpoint of a text task, or a research checkpoint:
-    ``{"config": …, "state_dict": …}``), in eval mode on the CPU. Raises CorpusError with a one-line reason when the file is missing or is not such a model."""
+    ``{"config": …, "state_dict": …}``), in eval mode on the CPU. Raises CorpusError with a one-line reason when the
+    file is missing or is not such a model."""
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"model {str(path)!r} not found")
@@ -40,11 +42,7 @@ def load_text_model(path: str | Path) -> CharLM:
         if not task_for(config).reads_text or config.cell != "lstm" or config.bidirectional:
             raise CorpusError(f"{path} holds a {task_for(config).label(config)}, not a character model: record a "
                               "corpus with a text model such as models/charlm_python.pt")  # fmt: skip
-        model = CharLM(CharLMConfig(vocab_size=config.output_size, embed_size=config.input_size,
-                                    hidden_size=config.hidden_size, num_layers=config.num_layers,
-                                    proj_size=config.proj_size, dropout=config.dropout))  # fmt: skip
-        model.load_state_dict(ckpt.model.state_dict())
-        return model.eval()
+        return as_text_model(ckpt.model)
     try:
         return load_charlm(str(path))
     except (KeyError, TypeError, RuntimeError, ValueError, OSError, EOFError, AttributeError) as err:
@@ -52,6 +50,16 @@ def load_text_model(path: str | Path) -> CharLM:
         raise CorpusError(f"{path} is not a character-model checkpoint ({first[:160]})") from None
     except Exception as err:  # pickle's many ways to fail on a file that is not a checkpoint
         raise CorpusError(f"{path} is not a character-model checkpoint ({type(err).__name__})") from None
+
+
+def as_text_model(model: torch.nn.Module) -> CharLM:
+    """The research ``CharLM`` with the weights of a project ``CharModel`` (same module names), on the CPU."""
+    config = model.config
+    twin = CharLM(CharLMConfig(vocab_size=config.output_size, embed_size=config.input_size,
+                               hidden_size=config.hidden_size, num_layers=config.num_layers,
+                               proj_size=config.proj_size, dropout=config.dropout))  # fmt: skip
+    twin.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
+    return twin.eval()
 
 
 def encode_text(model: CharLM, text: str) -> np.ndarray:

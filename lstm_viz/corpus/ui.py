@@ -28,10 +28,16 @@ def _corpus(folder: Path) -> Corpus:
 
 
 def corpus_section(
-    corpus_dir: str | Path, name: str | None = None, unit: int | None = None, key: str = "corpus"
+    corpus_dir: str | Path,
+    name: str | None = None,
+    unit: int | None = None,
+    key: str = "corpus",
+    model_fingerprint: str | None = None,
 ) -> None:
     """Draw the corpus queries for the folder ``corpus_dir`` (written by ``record-corpus``); ``name`` and ``unit``
-    preselect the unit the calling page shows. A bad folder or query shows one error line, never an exception."""
+    preselect the unit the calling page shows; ``model_fingerprint`` (``model.fingerprint``) of the page's model
+    warns when the corpus was recorded with another. A bad folder or query shows one error line, never an
+    exception."""
     try:
         corpus = _corpus(Path(corpus_dir))
     except CorpusError as err:
@@ -40,6 +46,10 @@ def corpus_section(
     model = corpus.manifest["model"]
     st.caption(f"{corpus.total_chars:,} characters in {len(corpus.files):,} files, recorded with "
                f"{Path(model['path']).name} ({model['fingerprint']}), {corpus.manifest['dtype']}")  # fmt: skip
+    if model_fingerprint is not None and model_fingerprint != model["fingerprint"]:
+        st.warning(f"This corpus was recorded with another model ({Path(model['path']).name}, weights "
+                   f"{model['fingerprint']}; the chosen model's are {model_fingerprint}): its units are not the "
+                   "chosen model's. Record the corpus again with the chosen model, or choose that model.")  # fmt: skip
     names = corpus.names
     top_tab, match_tab, stats_tab = st.tabs(["Top contexts", "Where else is this pattern on?", "Unit statistics"])
     with top_tab:

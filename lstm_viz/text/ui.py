@@ -9,6 +9,10 @@ contexts across the validation files. Bad input is shown as a message; nothing r
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -18,6 +22,8 @@ from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import show_input_error
 from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording, recording_names
+from lstm_viz.corpus.model import as_text_model, fingerprint
+from lstm_viz.corpus.ui import corpus_section
 from lstm_viz.parsing import InputError, parse_float
 from lstm_viz.tasks import TaskInput, task_for
 from lstm_viz.tasks.charlm.data import VOCAB
@@ -206,16 +212,19 @@ def find_cells_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> N
     """(a) built-in features, (b) marks, (c) top contexts."""
     _data_note(loaded)
     part = st.segmented_control(
-        "Find cells by", ["features", "marks", "contexts"], default="features", required=True, key="text_find_by",
+        "Find cells by",
+        ["features", "marks", "contexts", "corpus"], default="features", required=True, key="text_find_by",
         format_func={"features": "a) built-in features", "marks": "b) what you mark",
-                     "contexts": "c) one unit's top contexts"}.get,
+                     "contexts": "c) one unit's top contexts", "corpus": "d) across a recorded corpus"}.get,
     )  # fmt: skip
     if part == "features":
         _features_part(loaded, inp, rec)
     elif part == "marks":
         _marks_part(loaded, inp, rec)
-    else:
+    elif part == "contexts":
         _contexts_part(loaded)
+    else:
+        _corpus_part(loaded)
 
 
 def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
@@ -343,6 +352,31 @@ def _contexts_part(loaded: LoadedModel) -> None:
     title = f"{unit_text}: its {len(found)} {most} places in {scan.describe()}"
     fig = contexts_figure(found, tensor=tensor, title=title)
     _chart(fig, "text_contexts", width="content")
+
+
+def _corpus_part(loaded: LoadedModel) -> None:
+    """A corpus recorded with ``record-corpus``: top contexts and LSTMVis's match over all of it (DuckDB)."""
+    st.markdown("A whole corpus recorded once to Parquet shards (`python -m lstm_viz record-corpus "
+                "models/charlm_python.pt --stdlib --max-chars 1000000 --out corpus/`, a few minutes), then searched "
+                "with DuckDB: a unit's top contexts across all of it, and where else a pattern of units is on "
+                "together.")  # fmt: skip
+    folder = st.text_input("Recorded corpus folder", os.environ.get("LSTM_VIZ_CORPUS", "corpus"),
+                           key="text_corpus_dir", help="the --out folder of record-corpus; "
+                           "LSTM_VIZ_CORPUS sets the default")  # fmt: skip
+    path = Path(folder.strip() or ".").expanduser()
+    if not (path / "manifest.json").is_file():
+        st.info(f"No recorded corpus in {str(path)!r} yet. Record one with the command above (with this model: "
+                f"{loaded.label}), then enter its folder here.")  # fmt: skip
+        return
+    name, unit = "layer0.fwd.c", 0
+    with contextlib.suppress(ValueError):  # the unit picked in the other tabs, if any
+        name, unit = _parse_unit(st.session_state.get("text_chosen_unit", "layer0.fwd.c[0]"))
+    corpus_section(path, name, unit, key="text_corpus", model_fingerprint=_fingerprint(loaded.key, loaded.model))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _fingerprint(model_key: str, _model: torch.nn.Module) -> str:
+    return fingerprint(as_text_model(_model))
 
 
 # ---------------------------------------------------------------------------------------------- generation

@@ -73,7 +73,8 @@ def test_text_coloured_by_a_unit_hover_and_pick_by_clicking_a_bar(page, app_url)
     settle(page)
     page.wait_for_function(
         f"document.querySelectorAll(\"{CHART}\").length > 0 && "
-        f"[...document.querySelectorAll(\"{CHART}\")].filter(e => e.innerText.includes('on the text')).length > {before}",
+        f"[...document.querySelectorAll(\"{CHART}\")].filter(e => e.innerText.includes('on the text')).length "
+        f"> {before}",
         timeout=60_000,
     )
     assert_no_exception(page)
