@@ -2,8 +2,8 @@
 
 Starts `streamlit run app.py` on a free port, opens each main page, presses Start on the training pages and waits a
 few seconds so the curves show learning, and writes docs/<page>.png. Then the text views of the shipped character
-model: docs/text_quote_cell.png (a Python snippet coloured by the unit that tracks in_string best on it) and
-docs/text_find_cells.png (the cell finder). Names (e.g. ``text``, ``explorer``) retake only those.
+model: docs/text_quote_cell.png (a Python snippet coloured by the unit that tracks in_string best over validation
+files) and docs/text_find_cells.png (the cell finder). Names (e.g. ``text``, ``explorer``) retake only those.
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ def text_screenshots(page, url: str) -> None:
     wait_idle(page, 180_000)
     option = "in_string — inside a string literal (quotes included from the opening one)"
     select(page, page.get_by_role("combobox", name="Rank units by"), option)
+    page.get_by_role("radio", name="validation files", exact=True).click()  # the cell that tracks strings everywhere
+    page.wait_for_timeout(1000)
+    wait_idle(page, 180_000)
     coloured = page.locator(chart).filter(has_text="on the text").first
     coloured.scroll_into_view_if_needed()
     page.mouse.move(5, 5)

@@ -118,13 +118,21 @@ def _data_note(loaded: LoadedModel) -> None:
 def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
     """The text coloured by the chosen units (Karpathy's view), with the ranked list they are picked from."""
     text = inp.source_text or ""
-    c1, c2 = st.columns([1, 2])
+    c1, c2, c3 = st.columns([2, 2, 2])
     by = c1.selectbox("Rank units by", [ACTIVE, *FEATURES], key="text_rank_by",
                       format_func=lambda f: f if f == ACTIVE else f"{f} — {FEATURE_WORDS[f]}")  # fmt: skip
     tensors = c2.multiselect("Tensors in the list", list(TENSORS), default=["c", "h"], key="text_rank_tensors")
+    over = c3.radio("Rank a feature over", ["text", "validation"], horizontal=True, key="text_rank_units_over",
+                    disabled=by == ACTIVE, help="a short text can make a drifting unit look like a feature's cell; "
+                    f"{SCAN_CHARS:,} characters of validation files find the cells that track it everywhere",
+                    format_func={"text": "this text", "validation": "validation files"}.get)  # fmt: skip
     if by == ACTIVE:
         table, score = _activity(rec), "score"
         title = "The most active units on this text (largest standard deviation over t)"
+    elif over == "validation":
+        table, score = _scan(loaded).ranking.best(by, 10_000), "score"
+        title = (f"The units that track {by} best over {SCAN_CHARS:,} validation characters "
+                 f"({'AUROC' if metric_of(by) == 'auroc' else '|r|'})")  # fmt: skip
     else:
         ranking = _text_ranking(loaded.key, inp.key(), text, rec)
         if isinstance(ranking, str):
@@ -145,7 +153,7 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
     if clicked is not None and st.session_state.get("text_last_click") != clicked:
         st.session_state["text_last_click"] = clicked
         st.session_state[key] = list(dict.fromkeys([clicked, *st.session_state.get(key, [])]))[:MAX_UNITS_SHOWN]
-    basis = (by, tuple(tensors or ()))  # another ranking: start again from its best unit
+    basis = (by, over, tuple(tensors or ()))  # another ranking: start again from its best unit
     previous = st.session_state.get("text_units_basis")
     if previous != basis:
         st.session_state["text_units_basis"] = basis
