@@ -16,9 +16,13 @@ Three ratios, each measured in this one run (medians of a few repeats):
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
 
 from lstm_viz.gradients.flow import FlowSettings, build_net, compare_gradient_flow, make_task, train_net, unroll_loss
 

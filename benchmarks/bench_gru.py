@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
 
 from lstm_viz import RecordingGRU, describe_device, pick_device
 from lstm_viz.core.allocator import keep_freed_memory

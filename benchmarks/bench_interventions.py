@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
 
 from lstm_viz.core.device import describe_device, small_model_threads, torch_threads
 from lstm_viz.interventions.ablation import ablate_units

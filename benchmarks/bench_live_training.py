@@ -17,9 +17,13 @@ import argparse
 import hashlib
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import plotly.io
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
 
 from lstm_viz.live.figures import gate_saturation, subtraction_live_figures, toy_live_figures
 from lstm_viz.tasks import subtraction
