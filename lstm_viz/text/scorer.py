@@ -24,6 +24,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from lstm_viz.tasks.charlm.scoring import feature_columns
+
 __all__ = ["FastScorer", "TopPlaces"]
 
 
@@ -153,22 +155,8 @@ class FastScorer:
         for name, state in self._units.items():
             layer, direction, tensor = name.split(".")
             units = len(state.scale)
-            columns: dict[str, np.ndarray] = {}
-            if self.binary:
-                counts = {code: c.view(units, self.bins).double() for code, c in state.counts.items()}
-                total = sum(counts.values())
-                for bit, feature in enumerate(self.binary):
-                    pos = sum((c for code, c in counts.items() if code >> bit & 1), torch.zeros_like(total))
-                    neg = total - pos
-                    neg_below = torch.cumsum(neg, 1) - neg
-                    pairs = pos.sum(1) * neg.sum(1)
-                    wins = (pos * (neg_below + 0.5 * neg)).sum(1)
-                    columns[feature] = torch.where(pairs > 0, wins / pairs.clamp_min(1), torch.nan).numpy()
-            if self.numeric:
-                denom = torch.sqrt(state.m2_x[:, None] * state.m2_y[None, :])
-                r = torch.where(denom > 0, state.c_xy / denom.clamp_min(1e-300), torch.nan)
-                for j, feature in enumerate(self.numeric):
-                    columns[feature] = r[:, j].numpy()
+            counts = {code: c.view(units, self.bins).double() for code, c in state.counts.items()}
+            columns = feature_columns(counts, self.binary, self.numeric, state.m2_x, state.m2_y, state.c_xy)
             frames.append(pd.DataFrame({"name": name, "layer": int(layer.removeprefix("layer")),
                                         "direction": direction, "tensor": tensor, "unit": np.arange(units),
                                         **columns}))  # fmt: skip

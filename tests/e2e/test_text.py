@@ -9,7 +9,7 @@ import contextlib
 import pytest
 
 from lstm_viz.paths import MODELS_DIR
-from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
+from tests.e2e.helpers import assert_no_exception, open_page, select, wait_idle
 
 CHART = "[data-testid='stPlotlyChart']"
 pytestmark = pytest.mark.skipif(not (MODELS_DIR / "charlm_python.pt").exists(), reason="no shipped charlm model")
@@ -19,20 +19,6 @@ def settle(page) -> None:
     with contextlib.suppress(Exception):
         page.wait_for_selector("[data-test-script-state='running']", timeout=2_000)
     wait_idle(page, 120_000)
-
-
-def select(page, combobox, option: str) -> None:
-    for _ in range(5):
-        combobox.scroll_into_view_if_needed()
-        combobox.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
-            break
-        except Exception:
-            page.keyboard.press("Escape")
-    else:
-        raise AssertionError(f"could not pick {option!r}")
-    settle(page)
 
 
 def open_text_model(page, app_url: str) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "UnitScorer",
     "best_units",
     "exact_auroc",
+    "feature_columns",
     "pearson",
     "recording_units",
     "score_recording",
@@ -165,22 +166,8 @@ class UnitScorer:
         frames = []
         for name, state in self._state.items():
             layer, direction, tensor = name.split(".")
-            columns: dict[str, np.ndarray] = {}
-            if self.binary:
-                total = sum(state.counts.values()).double()  # (K, bins)
-                for bit, feature in enumerate(self.binary):
-                    pos = sum(c for code, c in state.counts.items() if code >> bit & 1)
-                    pos = pos.double() if isinstance(pos, Tensor) else torch.zeros_like(total)
-                    neg = total - pos
-                    neg_below = torch.cumsum(neg, 1) - neg
-                    pairs = pos.sum(1) * neg.sum(1)
-                    wins = (pos * (neg_below + 0.5 * neg)).sum(1)
-                    columns[feature] = torch.where(pairs > 0, wins / pairs.clamp_min(1), torch.nan).numpy()
-            if self.numeric:
-                denom = torch.sqrt(state.m2_x[:, None] * state.m2_y[None, :])
-                r = torch.where(denom > 0, state.c_xy / denom.clamp_min(1e-300), torch.nan)
-                for j, feature in enumerate(self.numeric):
-                    columns[feature] = r[:, j].numpy()
+            counts = {code: c.double() for code, c in state.counts.items()}  # (K, bins) each
+            columns = feature_columns(counts, self.binary, self.numeric, state.m2_x, state.m2_y, state.c_xy)
             units = len(state.scale)
             frames.append(
                 pd.DataFrame(
@@ -249,3 +236,33 @@ def pearson(values: np.ndarray | Tensor, target: np.ndarray | Tensor) -> float:
     y = y - y.mean()
     denom = np.sqrt((x * x).sum() * (y * y).sum())
     return float((x * y).sum() / denom) if denom > 0 else float("nan")
+
+
+def feature_columns(
+    counts: Mapping[int, Tensor],
+    binary: Sequence[str],
+    numeric: Sequence[str],
+    m2_x: Tensor,
+    m2_y: Tensor,
+    c_xy: Tensor,
+) -> dict[str, np.ndarray]:
+    """Each feature's score for K units from running sums: for the ``binary`` features, AUROC from ``counts`` —
+    ``{code: (K, bins) float64}``, how many characters with that feature code (bit j = ``binary[j]`` present) fell
+    in each value bin of each unit (ties within a bin count half) —; for the ``numeric`` ones, Pearson r from the
+    centred sums ``m2_x (K,)``, ``m2_y (F,)``, ``c_xy (K, F)``. NaN where a feature or a unit does not vary."""
+    columns: dict[str, np.ndarray] = {}
+    if binary:
+        total = sum(counts.values())
+        for bit, feature in enumerate(binary):
+            pos = sum((c for code, c in counts.items() if code >> bit & 1), torch.zeros_like(total))
+            neg = total - pos
+            neg_below = torch.cumsum(neg, 1) - neg
+            pairs = pos.sum(1) * neg.sum(1)
+            wins = (pos * (neg_below + 0.5 * neg)).sum(1)
+            columns[feature] = torch.where(pairs > 0, wins / pairs.clamp_min(1), torch.nan).numpy()
+    if numeric:
+        denom = torch.sqrt(m2_x[:, None] * m2_y[None, :])
+        r = torch.where(denom > 0, c_xy / denom.clamp_min(1e-300), torch.nan)
+        for j, feature in enumerate(numeric):
+            columns[feature] = r[:, j].numpy()
+    return columns
