@@ -416,7 +416,7 @@ def test_figures_labels_do_not_collide(page, app_url):
     subtitle = answer.locator(".gtitle-subtitle, .gtitle").last.bounding_box()
     assert legend and subtitle and not _overlaps([legend, subtitle]), "the legend covers the subtitle"
     bits = page.locator("[data-testid='stDataFrame']").last  # every step t0 … t7 shown: no horizontal scrolling
-    assert bits.get_by_text("t7 (2^7)").count() == 1
+    wait_for(lambda: bits.get_by_text("t7 (2^7)").count() == 1, 30, "the bit table's last column")  # drawn late
     assert bits.locator(".dvn-scroller").evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "t6, t7 hidden"
 
 
