@@ -114,6 +114,37 @@ def test_contexts_across_validation_files(small_charlm):
     assert any("not a unit of this model" in e.value for e in at.error)
 
 
+def test_a_recorded_corpus_in_the_cell_finder(small_charlm, tmp_path):
+    """d) opens a folder written by record-corpus: top contexts, match, statistics; a missing folder says how to make
+    one; a corpus of another model is named as such."""
+    from lstm_viz.cli import main
+    from lstm_viz.corpus.model import as_text_model
+
+    model_file = tmp_path / "small.pt"
+    twin = as_text_model(small_charlm.model)
+    torch.save({"config": twin.config.to_dict(), "state_dict": twin.state_dict()}, model_file)
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.py").write_text("def f(x):\n    return (x, 'a')  # comment\n" * 20)
+    out = tmp_path / "corpus"
+    assert main(["record-corpus", str(model_file), "--text-dir", str(tmp_path / "texts"), "--out", str(out),
+                 "--quiet"]) == 0  # fmt: skip
+    at = page(small_charlm, explorer_tab="Find cells", text_find_by="corpus", text_corpus_dir=str(tmp_path / "none"))
+    no_exception(at)
+    assert any("No recorded corpus" in i.value for i in at.info)
+    at.text_input(key="text_corpus_dir").set_value(str(out)).run()
+    no_exception(at)
+    assert not at.warning, [w.value for w in at.warning]  # recorded with this very model
+    assert any("context" in f.value.columns for f in at.dataframe)  # the top contexts across the corpus
+    at.button(key="text_corpus_find").click().run()
+    no_exception(at)
+    assert any("spans" in c.value for c in at.caption)
+    other = LoadedModel(build_model(ModelConfig.default("charlm", hidden_size=24, input_size=8)).eval(), "other",
+                        "test:charlm:other", "session")  # fmt: skip
+    at = page(other, explorer_tab="Find cells", text_find_by="corpus", text_corpus_dir=str(out))
+    no_exception(at)
+    assert any("recorded with another model" in w.value for w in at.warning)
+
+
 def test_bad_text_keeps_the_last_one(small_charlm):
     at = page(small_charlm)
     at.text_area(key=BOX).set_value("   \n  ").run()
