@@ -33,6 +33,10 @@ names += ["Unit traces", "Conveyor belt", "Compare two inputs", "Intervene", "Wh
 if ew.equations_available(loaded):
     names.append("Equations with numbers")
 names.append("Export")
+if st.session_state.get("explorer_tab_names") != names:  # another kind of model (other tabs): start on its first
+    if "explorer_tab_names" in st.session_state:
+        st.session_state["explorer_tab"] = names[0]
+    st.session_state["explorer_tab_names"] = names
 tabs = dict(zip(names, st.tabs(names, key="explorer_tab", on_change="rerun"), strict=True))
 
 if text:

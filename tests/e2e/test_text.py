@@ -28,6 +28,9 @@ def open_text_model(page, app_url: str) -> None:
     sidebar.get_by_text("Shipped checkpoint").wait_for(timeout=60_000)
     select(page, sidebar.get_by_role("combobox").first, "charlm_python.pt")
     page.get_by_text("Python source (or any text)").first.wait_for(timeout=120_000)
+    tab = page.get_by_role("tab", name="Text coloured by a unit")
+    tab.wait_for(timeout=120_000)
+    assert tab.get_attribute("aria-selected") == "true"  # another model opens on its first tab
     page.locator(CHART).filter(has_text="on the text").first.wait_for(timeout=120_000)
     settle(page)
 
