@@ -1,4 +1,4 @@
-"""Seed 004's script as the post writes it (data, Dataset, model): the reference that the tests and
+"""Post 4's script as the post writes it (data, Dataset, model): the reference that the tests and
 benchmarks/bench_training.py compare lstm-viz against. Kept verbatim in substance on purpose; do not "improve" it."""
 
 import random

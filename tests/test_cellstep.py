@@ -162,7 +162,7 @@ def test_parity_with_torch_nn_lstm(bidirectional, proj_size, num_layers):
 
 
 def test_parity_from_seed_003s_random_initial_state():
-    """Seed 003: bs, T, i_size, h_size = 2, 3, 4, 5; h0, c0 random; allclose → True, True, True."""
+    """Post 3: bs, T, i_size, h_size = 2, 3, 4, 5; h0, c0 random; allclose → True, True, True."""
     lstm = _lstm(input_size=4, hidden_size=5)
     x = torch.randn(2, 3, 4)
     hx = ref.initial_state(lstm, 2, seed=3)

@@ -169,14 +169,14 @@ def test_plain_rnn_state_dicts(module, kind, cell):
 
 
 def test_seed_state_dicts_are_recognised():
-    class LSTMSubtractor(nn.Module):  # seed 004
+    class LSTMSubtractor(nn.Module):  # post 4
         def __init__(self):
             super().__init__()
             self.lstm = nn.LSTM(2, 32, batch_first=True)
             self.fc = nn.Linear(32, 1)
             self.sigmoid = nn.Sigmoid()
 
-    class LSTMModel(nn.Module):  # seed 002
+    class LSTMModel(nn.Module):  # post 2
         def __init__(self):
             super().__init__()
             self.lstm = nn.LSTM(10, 50, 2, batch_first=True)
@@ -239,7 +239,7 @@ def test_shipped_checkpoints(name):
 
 
 def test_shipped_regressor_is_reproducible():
-    """Seed 002's regressor: documented, selectable as a task, and its command gives the same loss again."""
+    """Post 2's regressor: documented, selectable as a task, and its command gives the same loss again."""
     path = MODELS / "regressor.pt"
     ckpt = load_checkpoint(path)
     command = ckpt.meta["command"]

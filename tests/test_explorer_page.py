@@ -152,7 +152,7 @@ def test_vector_input_with_the_wrong_width_is_refused_politely():
 
 
 def test_shipped_regressor_reads_rows_of_ten_features():
-    """Seed 002's regressor is selectable: its default input is 5 rows of 10 numbers and its answer is shown."""
+    """Post 2's regressor is selectable: its default input is 5 rows of 10 numbers and its answer is shown."""
     from lstm_viz.app.sources import MODELS_DIR, load_shipped
 
     at = page_with(load_shipped(MODELS_DIR / "regressor.pt"))

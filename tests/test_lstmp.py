@@ -48,7 +48,7 @@ def test_parameter_table_is_named_parameters(layers: int, bidirectional: bool, p
 
 
 def test_seed_003_shapes_and_sizes() -> None:
-    """Seed 003: bs=2, T=3, I=4, H=5, P=3 prints weight_ih_l0 (20, 4), weight_hh_l0 (20, 3), weight_hr_l0 (3, 5)."""
+    """Post 3: bs=2, T=3, I=4, H=5, P=3 prints weight_ih_l0 (20, 4), weight_hh_l0 (20, 3), weight_hr_l0 (3, 5)."""
     lstm, lstmp = build_pair(validate_pair(4, 5, 3), device="cpu")
     table = compare_parameters(lstm, lstmp).set_index("tensor")
     assert table.at["weight_ih_l0", "LSTMP shape"] == "(20, 4)"
@@ -69,13 +69,13 @@ def test_seed_003_shapes_and_sizes() -> None:
 
 
 def test_state_sizes_seed_001_not_batch_first() -> None:
-    """Seed 001: nn.LSTM(10, 20, 2), input (5, 3, 10) → output (5, 3, 20), h_n and c_n (2, 3, 20)."""
+    """Post 1: nn.LSTM(10, 20, 2), input (5, 3, 10) → output (5, 3, 20), h_n and c_n (2, 3, 20)."""
     sizes = state_sizes(nn.LSTM(10, 20, 2), batch=3, seq_len=5)
     assert sizes == {"output": (5, 3, 20), "h_n": (2, 3, 20), "c_n": (2, 3, 20)}
 
 
 def _reference_forward(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
-    """A per-step LSTM (seed 003 style) using the module's own weights; returns the last layer's output."""
+    """A per-step LSTM (post 3 style) using the module's own weights; returns the last layer's output."""
     directions = 2 if lstm.bidirectional else 1
     layer_input = x  # (B, T, I)
     for k in range(lstm.num_layers):

@@ -26,7 +26,7 @@ from tests.seed004 import LSTMSubtractor
 
 
 def statquest_by_hand(p: dict, seq: list[float]) -> float:
-    """Seed 000's lstm_unit, written out with Python floats."""
+    """Post 0's lstm_unit, written out with Python floats."""
     import math
 
     def s(v):

@@ -1,4 +1,4 @@
-"""Regressor task (seed 002): the post's sizes and data, predictions from text."""
+"""Regressor task (post 2): the post's sizes and data, predictions from text."""
 
 import pytest
 import torch

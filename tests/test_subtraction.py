@@ -1,4 +1,4 @@
-"""Subtraction task (seed 004): the post's data reproduced exactly, encode/decode, metrics, all pairs."""
+"""Subtraction task (post 4): the post's data reproduced exactly, encode/decode, metrics, all pairs."""
 
 
 import pytest

@@ -1,4 +1,4 @@
-"""Toy task (seed 000): the companies' data, predictions from text/lists/tensors, the convergence check."""
+"""Toy task (post 0): the companies' data, predictions from text/lists/tensors, the convergence check."""
 
 import pytest
 import torch

@@ -52,7 +52,7 @@ def test_statquest_seed_preset_is_the_posts_recipe():
 
 
 def post_initial_subtractor():
-    """Seed 004 up to `model = LSTMSubtractor()`: the global seeds, the data and split, then the model."""
+    """Post 4 up to `model = LSTMSubtractor()`: the global seeds, the data and split, then the model."""
     post_splits()
     return LSTMSubtractor()
 
@@ -117,7 +117,7 @@ def test_checkpoint_resume_continues_exactly(tmp_path):
 
 
 def test_statquest_resume_from_2000_style(tmp_path):
-    """Seed 000 resumed a run from its checkpoint to train longer; the epoch count continues."""
+    """Post 0 resumed a run from its checkpoint to train longer; the epoch count continues."""
     trainer = make_trainer("toy-statquest", preset="seed", seed=0, device=CPU)
     trainer.train_epochs(5)
     trainer.save(tmp_path / "sq.pt")

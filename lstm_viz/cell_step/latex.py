@@ -1,4 +1,4 @@
-"""The LaTeX of one cell step: each gate's equation with the real weights and inputs substituted (seed 003).
+"""The LaTeX of one cell step: each gate's equation with the real weights and inputs substituted (post 3).
 
 Built from the numbers of :mod:`lstm_viz.core.reference` (:func:`~lstm_viz.core.reference.cell_step`,
 :func:`~lstm_viz.core.reference.rnncell_vs_rnn`); pure strings for ``st.latex``.

@@ -1,5 +1,5 @@
 """The reference maths of one LSTM cell step: every number of one step recomputed in float64, the parity check
-against torch.nn.LSTM, and RNNCell vs RNN (seed 003).
+against torch.nn.LSTM, and RNNCell vs RNN (post 3).
 
 For one time step t of one layer and direction the cell computes (PyTorch stores the gates as i, f, g, o; we show
 them as f, i, g, o):
@@ -10,9 +10,9 @@ them as f, i, g, o):
 
 :func:`cell_step` takes x_t, h_{t-1}, c_{t-1} from a recording, recomputes everything in float64 from the weights
 (``weight_ih`` split into W_ii | W_if | W_ig | W_io) and says how far the result is from what was recorded.
-:func:`parity` is seed 003's ``torch.allclose`` check, done live: the recording's gates rebuilt into output, h_n,
+:func:`parity` is post 3's ``torch.allclose`` check, done live: the recording's gates rebuilt into output, h_n,
 c_n, and a plain per-step loop, each against ``torch.nn.LSTM`` with the same weights. :func:`rnncell_vs_rnn` unrolls
-``nn.RNNCell`` by hand and compares it with ``nn.RNN`` (seed 003's first example: RNNCell(10, 20), input (6, 3, 10)).
+``nn.RNNCell`` by hand and compares it with ``nn.RNN`` (post 3's first example: RNNCell(10, 20), input (6, 3, 10)).
 The LaTeX of these numbers is in :mod:`lstm_viz.cell_step.latex`.
 """
 
@@ -222,7 +222,7 @@ class Parity:
 
     ``rows[method] = {"output": d, "h_n": d, "c_n": d}`` with methods ``"recording"`` (the recorded gates
     rebuilt into c and h) and ``"loop"`` (:func:`step_by_step`); ``allclose[method]`` uses torch.allclose's
-    default tolerances (rtol 1e-5, atol 1e-8), as seed 003 did.
+    default tolerances (rtol 1e-5, atol 1e-8), as post 3 did.
     """
 
     rows: dict[str, dict[str, float]]
@@ -261,7 +261,7 @@ def _rebuilt_from_recording(lstm: nn.LSTM, rec: Recording) -> tuple[Tensor, Tens
 
 
 def initial_state(lstm: nn.LSTM, batch: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """Random (h0, c0) ~ N(0, 1) as seed 003 passes them: ``(L·D, batch, P)`` and ``(L·D, batch, H)``."""
+    """Random (h0, c0) ~ N(0, 1) as post 3 passes them: ``(L·D, batch, P)`` and ``(L·D, batch, H)``."""
     gen = torch.Generator().manual_seed(seed)
     lead = lstm.num_layers * (2 if lstm.bidirectional else 1)
     p = lstm.weight_ih_l0
@@ -297,7 +297,7 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
 
 @dataclass(frozen=True)
 class RnnUnroll:
-    """Seed 003's first example: ``nn.RNNCell`` stepped by hand vs ``nn.RNN`` unrolled, on the same numbers."""
+    """Post 3's first example: ``nn.RNNCell`` stepped by hand vs ``nn.RNN`` unrolled, on the same numbers."""
 
     x: np.ndarray  # (T, B, I) time-major, as in the seed
     h0: np.ndarray  # (B, H)
@@ -336,7 +336,7 @@ def rnncell_vs_rnn(
 ) -> RnnUnroll:
     """``rnn = nn.RNNCell(10, 20); hx = rnn(input[t], hx)`` for t in 0..5 — and ``nn.RNN`` with the same weights.
 
-    The defaults are seed 003's: input ``(6, 3, 10)`` time-major, ``hx`` random ``(3, 20)``, float32. The two
+    The defaults are post 3's: input ``(6, 3, 10)`` time-major, ``hx`` random ``(3, 20)``, float32. The two
     differ by float rounding only (the fused RNN sums in another order); in float64 they agree to ~1e-16.
     """
     for name, value, top in (
@@ -388,7 +388,7 @@ def rnn_table(run: RnnUnroll, batch: int = 0) -> dict[str, np.ndarray]:
 def step_by_step(
     lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Seed 003's hand-written ``lstm_forward``, for any layers/directions/projection: a plain loop over t.
+    """Post 3's hand-written ``lstm_forward``, for any layers/directions/projection: a plain loop over t.
 
     ``x`` batch-first ``(B, T, I)``; ``hx = (h0, c0)`` of shape ``(L·D, B, P)``/``(L·D, B, H)`` or None for
     zeros. Returns ``output (B, T, D·P), h_n, c_n (L·D, B, ·)``.

@@ -2,7 +2,7 @@
 
 Every number here is read off real modules (``named_parameters``, a real forward pass), never typed from a formula.
 The plain LSTM and the LSTMP of a comparison share input_size, hidden_size and num_layers; the LSTMP adds
-``proj_size`` (seed 003: h is projected to proj_size dimensions at every step, c keeps hidden_size, so ``weight_hh``
+``proj_size`` (post 3: h is projected to proj_size dimensions at every step, c keeps hidden_size, so ``weight_hh``
 shrinks to ``(4H, P)`` and ``weight_hr`` ``(P, H)`` appears).
 """
 
@@ -218,7 +218,7 @@ def _split_name(name: str) -> tuple[str, str, int, str]:
 def parameter_table(module: nn.LSTM) -> pd.DataFrame:
     """One row per parameter, in ``named_parameters`` order: name, layer, direction, kind, shape, count.
 
-    ``shape`` is the tuple as seed 003 prints it (``weight_ih_l0 (20, 4)``), ``count`` its number of elements.
+    ``shape`` is the tuple as post 3 prints it (``weight_ih_l0 (20, 4)``), ``count`` its number of elements.
     """
     rows = []
     for name, param in module.named_parameters():
@@ -312,7 +312,7 @@ def multiply_adds_per_step(module: nn.LSTM) -> dict[str, int]:
 def state_sizes(module: nn.LSTM, batch: int = 2, seq_len: int = 3) -> dict[str, tuple[int, ...]]:
     """Shapes of ``output``, ``h_n`` and ``c_n`` from a real forward pass on zeros of ``(batch, seq_len, I)``.
 
-    Seed 003's example (bs=2, T=3, I=4, H=5, P=3, batch_first) gives output (2, 3, 3), h_n (1, 2, 3) and
+    Post 3's example (bs=2, T=3, I=4, H=5, P=3, batch_first) gives output (2, 3, 3), h_n (1, 2, 3) and
     c_n (1, 2, 5).
     """
     param = next(module.parameters())

@@ -28,10 +28,10 @@ __all__ = [
 ]
 
 # ----------------------------------------------------------------------------------------------------------
-# Training both on seed 004's subtraction task, in lockstep
+# Training both on post 4's subtraction task, in lockstep
 # ----------------------------------------------------------------------------------------------------------
 
-TASK = "subtraction"  # seed 004: LSTM(2, H) → Linear → sigmoid per bit; input_size is the task's: 2
+TASK = "subtraction"  # post 4: LSTM(2, H) → Linear → sigmoid per bit; input_size is the task's: 2
 TASK_INPUT_SIZE = 2
 METRICS = ("loss", "train_bit_acc", "train_exact_match", "test_bit_acc", "test_exact_match")
 

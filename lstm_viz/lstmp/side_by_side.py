@@ -54,7 +54,7 @@ def check_trainable(spec: PairSpec) -> None:
 
 
 def task_model_config(spec: PairSpec, model: str) -> ModelConfig:
-    """The subtraction model (seed 004's head on this pair's sizes) for one side; input_size is the task's."""
+    """The subtraction model (post 4's head on this pair's sizes) for one side; input_size is the task's."""
     return subtraction.model_config(
         hidden_size=spec.hidden_size,
         proj_size=spec.proj_size if model == "LSTMP" else 0,

@@ -3,7 +3,7 @@
 A task is one object (``SUBTRACTION``, ``STATQUEST``, …) registered in ``lstm_viz/tasks/__init__.py``. The engine,
 the CLI, the explorer and the live pages look a task up once — ``task_for(config)`` or ``get_task(name)`` — and
 ask it; they never compare task names. This base class is a complete task for a model that reads rows of
-numbers (a bare LSTM, seed 002's regressor); the other tasks override what differs.
+numbers (a bare LSTM, post 2's regressor); the other tasks override what differs.
 
 Also here: ``LSTMVizModel`` (the base of every task's model: a config, a batch-first input check and ``record``),
 ``TaskInput`` (one input ready for a model), ``Answer`` (what a model said about it), ``TaskData`` (what the

@@ -1,4 +1,4 @@
-"""Seed 002's regressor task: a (multi-layer) LSTM + Linear on the last step, fit to random data with MSE.
+"""Post 2's regressor task: a (multi-layer) LSTM + Linear on the last step, fit to random data with MSE.
 
 The post: ``nn.LSTM(10, 50, num_layers=2, batch_first=True)`` + ``Linear(50, 1)`` on the last time step, Adam lr
 0.001, 100 epochs of MSE on ``x = randn(100, 5, 10)``, ``y = randn(100, 1)`` (no test split). In the explorer its
@@ -111,7 +111,7 @@ def predict(model: nn.Module, sequence: str | Tensor) -> Tensor:
 
 # ----------------------------------------------------------------------------------------------------------- model
 class Regressor(LSTMVizModel):
-    """Seed 002's regressor: LSTM (``num_layers`` deep, batch first) + ``Linear`` on the last time step."""
+    """Post 2's regressor: LSTM (``num_layers`` deep, batch first) + ``Linear`` on the last time step."""
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__(config or REGRESSOR.default_config())
@@ -133,7 +133,7 @@ _RECIPE = dict(lr=0.001, batch_size=None, shuffle=False, epochs=100)
 
 
 class RegressorTask(Task):
-    """Seed 002's regressor: rows of ``input_size`` numbers in, one output vector from the last step out."""
+    """Post 2's regressor: rows of ``input_size`` numbers in, one output vector from the last step out."""
 
     kind: ClassVar[str] = "regressor"
     title: ClassVar[str] = "LSTM regressor"

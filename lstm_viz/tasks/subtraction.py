@@ -1,4 +1,4 @@
-"""Seed 004's task: 8-bit binary subtraction a − b, bits least-significant first (data, model, inputs, answers).
+"""Post 4's task: 8-bit binary subtraction a − b, bits least-significant first (data, model, inputs, answers).
 
 Two data sets:
 
@@ -304,7 +304,7 @@ def predict(model: nn.Module, a: int | str, b: int | None = None) -> int:
 
 # ----------------------------------------------------------------------------------------------------------- model
 class BitSubtractor(LSTMVizModel):
-    """Seed 004's ``LSTMSubtractor``: recurrent layer → ``Linear(·, 1)`` → sigmoid, one probability per bit.
+    """Post 4's ``LSTMSubtractor``: recurrent layer → ``Linear(·, 1)`` → sigmoid, one probability per bit.
 
     Same attribute names as the post (``lstm``, ``fc``), so the post's saved state_dict loads as is.
     """
@@ -363,7 +363,7 @@ def bit_pairs_input(a: int, b: int, text: str | None = None) -> TaskInput:
 
 
 class SubtractionTask(Task):
-    """Seed 004's task with its variants: the LSTM, an LSTMP (``proj_size``) and a GRU (``subtraction-gru``)."""
+    """Post 4's task with its variants: the LSTM, an LSTMP (``proj_size``) and a GRU (``subtraction-gru``)."""
 
     kind: ClassVar[str] = "subtraction"
     title: ClassVar[str] = "8-bit binary subtraction"

@@ -41,7 +41,7 @@ __all__ = [
     "to_input",
 ]
 
-# The twelve scalars of seed 000, grouped per gate as (weight on h, weight on x, bias).
+# The twelve scalars of post 0, grouped per gate as (weight on h, weight on x, bias).
 STATQUEST_NAMES: tuple[str, ...] = (
     "wlr1", "wlr2", "blr1",  # forget gate f   ("long-term remember %")
     "wpr1", "wpr2", "bpr1",  # input gate i    ("potential remember %")
@@ -107,7 +107,7 @@ def is_converged(model: nn.Module, tolerance: float = TOLERANCE) -> bool:
 
 # ----------------------------------------------------------------------------------------------------------- models
 class StatQuestLSTM(LSTMVizModel):
-    """Seed 000's LSTM by hand: one unit, twelve named scalars, c and h start at 0.
+    """Post 0's LSTM by hand: one unit, twelve named scalars, c and h start at 0.
 
     The gates, exactly as in the post (h = short memory, c = long memory)::
 
@@ -218,7 +218,7 @@ class StatQuestLSTM(LSTMVizModel):
 
 
 class ToyLSTM(LSTMVizModel):
-    """Seed 000's ``nn.LSTM(input_size=1, hidden_size=1)``; the prediction is the last output."""
+    """Post 0's ``nn.LSTM(input_size=1, hidden_size=1)``; the prediction is the last output."""
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__(config or TOY_LSTM.default_config())

@@ -7,9 +7,9 @@ posts' code (``torch.save(model.state_dict(), path)``), recognised by their keys
 - the twelve StatQuest scalars (``wlr1 … bo1``) → a ``statquest`` model;
 - an ``nn.LSTM``/``nn.GRU`` state_dict (``weight_ih_l0`` …, any prefix such as ``lstm.``) → a ``sequence``
   model (a SequenceModel wrapping a batch-first RecordingLSTM, or an nn.GRU; ``forward`` returns the output
-  sequence), except that a one-unit LSTM with input size 1 becomes a ``toy_lstm`` (seed 000);
+  sequence), except that a one-unit LSTM with input size 1 becomes a ``toy_lstm`` (post 0);
 - such an LSTM plus a ``Linear`` head (``fc.weight``, ``fc.bias``) → a ``subtraction`` model when the input
-  size is 2 and the head has one output (seed 004's ``LSTMSubtractor``), else a ``regressor`` (seed 002);
+  size is 2 and the head has one output (post 4's ``LSTMSubtractor``), else a ``regressor`` (post 2);
 - a PyTorch Lightning checkpoint whose ``state_dict`` is one of the above.
 """
 

@@ -310,7 +310,7 @@ class LiveRun:
         self._window.clear()
 
     def continue_for(self, more: int) -> None:
-        """Train ``more`` epochs past the current one (seed 000: 2,000 on to 5,000), keeping the optimizer."""
+        """Train ``more`` epochs past the current one (post 0: 2,000 on to 5,000), keeping the optimizer."""
         more = validate_epochs(more, name="more epochs")
         if self.epoch + more > MAX_EPOCHS:
             raise ValueError(

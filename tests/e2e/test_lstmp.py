@@ -57,7 +57,7 @@ def test_lstmp_page_every_tab(page, app_url):
     assert error_text(page) == ""
     assert_no_exception(page)
 
-    # seed 003's example: the shapes it prints
+    # post 3's example: the shapes it prints
     page.get_by_role("button", name="post 3: I 4, H 5, P 3").click()
     wait_idle(page)
     wait_for(lambda: "LSTM 220 vs LSTMP 195" in chart_text(page, "Parameters per tensor"), 30, "post 3 sizes")
