@@ -74,16 +74,48 @@ def settle(page) -> None:
     wait_idle(page)
 
 
+# Watches the script state from inside the page, so that a rerun that starts and ends between two looks from here
+# is still seen: ``arm`` before an action, ``settle_armed`` after it.
+_ARM = """() => {
+    window.__stRan = false;
+    const el = document.querySelector("[data-test-script-state]");
+    if (!el) return;
+    if (window.__stObserved !== el) {
+        if (window.__stObserver) window.__stObserver.disconnect();
+        window.__stObserver = new MutationObserver(() => {
+            if (el.getAttribute("data-test-script-state") === "running") window.__stRan = true;
+        });
+        window.__stObserver.observe(el, {attributes: true, attributeFilter: ["data-test-script-state"]});
+        window.__stObserved = el;
+    }
+}"""
+
+
+def arm(page) -> None:
+    """Start watching for the rerun the next action starts."""
+    page.evaluate(_ARM)
+
+
+def settle_armed(page) -> None:
+    """After ``arm`` and an action: wait until its rerun has started (seen by the page itself, up to 2 s), then
+    until the page is idle."""
+    with contextlib.suppress(Exception):  # nothing reran (or the watched element was replaced): as settle does
+        page.wait_for_function("() => window.__stRan === true", timeout=2_000)
+    wait_idle(page)
+
+
 def enter(page, field, text: str) -> None:
+    arm(page)
     field.fill(text)
     field.press("Control+Enter" if field.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
-    settle(page)
+    settle_armed(page)
 
 
 def choose(page, option: str) -> None:
     """Click an option of a segmented control (its buttons are radios)."""
+    arm(page)
     page.get_by_role("radio", name=option, exact=True).click()
-    settle(page)
+    settle_armed(page)
 
 
 def select(page, combobox, option: str) -> None:
