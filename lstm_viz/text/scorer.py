@@ -24,34 +24,9 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from lstm_viz.tasks.charlm.scoring import feature_columns
+from lstm_viz.tasks.charlm.scoring import StreamingUnits, feature_columns
 
 __all__ = ["FastScorer", "TopPlaces"]
-
-
-class _Unit:
-    """Per recording name: the bins (fixed by the first chunk) and the accumulated counts and moments."""
-
-    def __init__(self, first: Tensor, bins: int, n_numeric: int) -> None:
-        units = first.shape[1]
-        sample = first[:: max(1, first.shape[0] // 2048)]
-        n = len(sample)  # the k-th smallest (1-based) values: the UnitScorer's sorted[int(q · (n − 1))]
-        lo = sample.kthvalue(int(0.0005 * (n - 1)) + 1, dim=0).values
-        hi = sample.kthvalue(int(0.9995 * (n - 1)) + 1, dim=0).values
-        margin = torch.maximum((hi - lo) * 0.01, 1e-4 * (1 + torch.maximum(lo.abs(), hi.abs())))
-        lo, hi = lo - margin, hi + margin
-        offset = torch.arange(units, dtype=torch.float32) * bins
-        self.scale = (bins / (hi - lo)).contiguous()
-        self.shift = (offset - lo * self.scale).contiguous()
-        self.first_bin, self.last_bin = offset, offset + (bins - 1)
-        self.counts: dict[int, Tensor] = {}
-        self.reference = first[: min(len(first), 1000)].mean(0)
-        self.n = 0
-        self.mean_x = torch.zeros(units, dtype=torch.float64)
-        self.m2_x = torch.zeros(units, dtype=torch.float64)
-        self.mean_y = torch.zeros(n_numeric, dtype=torch.float64)
-        self.m2_y = torch.zeros(n_numeric, dtype=torch.float64)
-        self.c_xy = torch.zeros(units, n_numeric, dtype=torch.float64)
 
 
 class FastScorer:
@@ -65,7 +40,7 @@ class FastScorer:
         if len(binary) > 16:
             raise ValueError("at most 16 binary features")
         self.binary, self.numeric, self.bins = tuple(binary), tuple(numeric), bins
-        self._units: dict[str, _Unit] = {}
+        self._units: dict[str, StreamingUnits] = {}
         self._buffers: dict[tuple, Tensor] = {}
         self._chunk: dict = {}
 
@@ -115,7 +90,7 @@ class FastScorer:
             raise ValueError(f"{n} rows of values for {self._chunk.get('n')} rows of labels; call begin() first")
         state = self._units.get(name)
         if state is None:
-            state = self._units[name] = _Unit(x, self.bins, len(self.numeric))
+            state = self._units[name] = StreamingUnits(x, self.bins, len(self.numeric))
         if self.binary:
             work = self._buffer((n, units), torch.float32, 0)
             torch.index_select(x, 0, self._chunk["order"], out=work)  # rows grouped by their feature pattern
@@ -136,17 +111,7 @@ class FastScorer:
             sums = (self._chunk["a"] @ work).double()  # (1 + K, U): Σ(x − ref), Σ(x − ref)(y − ȳ)
             s1, c_xy = sums[0], sums[1:].t()
             s2 = work.square_().sum(0).double()
-            mean_x = state.reference.double() + s1 / n
-            m2_x = (s2 - s1 * s1 / n).clamp_min(0)
-            n_a, n_b = state.n, n
-            total = n_a + n_b
-            dx = mean_x - state.mean_x
-            dy = self._chunk["mean_y"] - state.mean_y
-            state.m2_x += m2_x + dx**2 * (n_a * n_b / total)
-            state.m2_y += self._chunk["m2_y"] + dy**2 * (n_a * n_b / total)
-            state.c_xy += c_xy + dx[:, None] * dy[None, :] * (n_a * n_b / total)
-            state.mean_x += dx * (n_b / total)
-            state.mean_y += dy * (n_b / total)
+            state.merge_moments(n, s1, s2, c_xy, self._chunk["mean_y"], self._chunk["m2_y"])
         state.n += n
 
     def table(self) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from lstm_viz import Recording
 
 __all__ = [
     "SCORED_TENSORS",
+    "StreamingUnits",
     "UnitScorer",
     "best_units",
     "exact_auroc",
@@ -55,23 +56,26 @@ def recording_units(rec: Recording, tensors: Sequence[str] = SCORED_TENSORS) -> 
         yield name, values.transpose(0, 1).reshape(-1, values.shape[-1])
 
 
-class _Streaming:
-    """Per-name accumulators of one UnitScorer, and the binning fixed by the first chunk."""
+class StreamingUnits:
+    """Per recording name: the binning fixed by the first chunk, and the accumulated bin counts and moments (shared
+    by ``UnitScorer`` and ``text.scorer.FastScorer``)."""
 
     def __init__(self, first: Tensor, bins: int, n_numeric: int) -> None:
         units = first.shape[1]
-        # Bin range per unit: the first chunk's 0.05 % … 99.95 % quantiles (of ≤ 4,096 rows), widened a bit.
+        # Bin range per unit: the first chunk's 0.05 % … 99.95 % quantiles (of ≤ 4,096 rows), widened a bit; the
+        # k-th smallest (1-based) value is sorted[int(q · (n − 1))].
         sample = first[:: max(1, first.shape[0] // 2048)]
-        ordered = sample.sort(dim=0).values
-        lo, hi = ordered[int(0.0005 * (len(ordered) - 1))], ordered[int(0.9995 * (len(ordered) - 1))]
+        n = len(sample)
+        lo = sample.kthvalue(int(0.0005 * (n - 1)) + 1, dim=0).values
+        hi = sample.kthvalue(int(0.9995 * (n - 1)) + 1, dim=0).values
         margin = torch.maximum((hi - lo) * 0.01, 1e-4 * (1 + torch.maximum(lo.abs(), hi.abs())))
         lo, hi = lo - margin, hi + margin
         offset = torch.arange(units, dtype=torch.float32) * bins
         # bin index + unit offset = x · scale + shift, clamped to the unit's own bins
-        self.scale = bins / (hi - lo)
-        self.shift = offset - lo * self.scale
+        self.scale = (bins / (hi - lo)).contiguous()
+        self.shift = (offset - lo * self.scale).contiguous()
         self.first_bin, self.last_bin = offset, offset + (bins - 1)
-        self.counts: dict[int, Tensor] = {}  # binary-feature pattern → (K, bins) counts
+        self.counts: dict[int, Tensor] = {}  # binary-feature pattern → counts per (unit, bin)
         self.reference = first[: min(len(first), 1000)].mean(0)  # shift for the moments (keeps float32 exact enough)
         self.n = 0
         self.mean_x = torch.zeros(units, dtype=torch.float64)
@@ -79,6 +83,22 @@ class _Streaming:
         self.mean_y = torch.zeros(n_numeric, dtype=torch.float64)
         self.m2_y = torch.zeros(n_numeric, dtype=torch.float64)
         self.c_xy = torch.zeros(units, n_numeric, dtype=torch.float64)
+
+    def merge_moments(self, n: int, s1: Tensor, s2: Tensor, c_xy: Tensor, mean_y: Tensor, m2_y: Tensor) -> None:
+        """Merge one chunk of ``n`` rows into the running moments (Chan et al.): ``s1``, ``s2`` are Σ(x − ref) and
+        Σ(x − ref)² per unit, ``c_xy`` Σ(x − ref)(y − ȳ) (units, features), ``mean_y``, ``m2_y`` the chunk's label
+        means and Σ(y − ȳ)². Leaves ``self.n`` to the caller."""
+        mean_x = self.reference.double() + s1 / n
+        m2_x = (s2 - s1 * s1 / n).clamp_min(0)
+        n_a, n_b = self.n, n
+        total = n_a + n_b
+        dx = mean_x - self.mean_x
+        dy = mean_y - self.mean_y
+        self.m2_x += m2_x + dx**2 * (n_a * n_b / total)
+        self.m2_y += m2_y + dy**2 * (n_a * n_b / total)
+        self.c_xy += c_xy + dx[:, None] * dy[None, :] * (n_a * n_b / total)
+        self.mean_x += dx * (n_b / total)
+        self.mean_y += dy * (n_b / total)
 
 
 class UnitScorer:
@@ -90,7 +110,7 @@ class UnitScorer:
         self.binary = tuple(binary)
         self.numeric = tuple(numeric)
         self.bins = bins
-        self._state: dict[str, _Streaming] = {}
+        self._state: dict[str, StreamingUnits] = {}
         self._buffers: dict[tuple, Tensor] = {}
 
     def update(self, name: str, values: Tensor, labels: Mapping[str, np.ndarray | Tensor]) -> None:
@@ -99,7 +119,7 @@ class UnitScorer:
         n, units = x.shape
         state = self._state.get(name)
         if state is None:
-            state = self._state[name] = _Streaming(x, self.bins, len(self.numeric))
+            state = self._state[name] = StreamingUnits(x, self.bins, len(self.numeric))
         work = self._buffer(n * units, torch.float32).view(n, units)
         if self.binary:
             pattern = torch.zeros(n, dtype=torch.int64)
@@ -130,18 +150,7 @@ class UnitScorer:
             c_xy = (y_centred.t().float() @ work).t().double()  # Σ x (y − ȳ) = Σ (x − x̄)(y − ȳ)
             s1 = work.sum(0).double()
             s2 = work.square_().sum(0).double()
-            mean_x = state.reference.double() + s1 / n
-            m2_x = (s2 - s1 * s1 / n).clamp_min(0)
-            # Chan et al.: merge (n_a, mean_a, M2_a, C_a) with this chunk's (n_b, …).
-            n_a, n_b = state.n, n
-            total = n_a + n_b
-            dx = mean_x - state.mean_x
-            dy = mean_y - state.mean_y
-            state.m2_x += m2_x + dx**2 * (n_a * n_b / total)
-            state.m2_y += (y_centred**2).sum(0) + dy**2 * (n_a * n_b / total)
-            state.c_xy += c_xy + dx[:, None] * dy[None, :] * (n_a * n_b / total)
-            state.mean_x += dx * (n_b / total)
-            state.mean_y += dy * (n_b / total)
+            state.merge_moments(n, s1, s2, c_xy, mean_y, (y_centred**2).sum(0))
         state.n += n
 
     def _buffer(self, numel: int, dtype: torch.dtype, slot: int = 0) -> Tensor:
