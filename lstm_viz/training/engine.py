@@ -225,14 +225,7 @@ class Trainer:
             metrics: dict[str, float] = {"epoch": self.epoch, "loss": float(total) / self.data.n_train}
             metrics["lr"] = self.lr
             metrics.update(self._evaluated(lambda: task.epoch_metrics(self.model, self.data, tallies)))
-        if not math.isfinite(metrics["loss"]):
-            self.paused = True
-            metrics["diverged"] = True
-        metrics["seconds"] = time.perf_counter() - started
-        self.history.append(metrics)
-        for fn in self.callbacks:
-            fn(metrics)
-        return metrics
+        return self._record_epoch(metrics, started, not math.isfinite(metrics["loss"]))
 
     def _step_block(self) -> dict[str, float]:
         """One block of the task's own loop, recorded like an epoch."""
@@ -241,7 +234,12 @@ class Trainer:
             block = self.loop.run_block()
         self.epoch += 1
         metrics: dict[str, float] = {"epoch": self.epoch, **block}
-        if not math.isfinite(metrics["loss"]) and not self.loop.finished:
+        diverged = not math.isfinite(metrics["loss"]) and not self.loop.finished
+        return self._record_epoch(metrics, started, diverged)
+
+    def _record_epoch(self, metrics: dict[str, float], started: float, diverged: bool) -> dict[str, float]:
+        """Close an epoch (or block): pause on a diverged loss, time it, keep it in the history, tell the callbacks."""
+        if diverged:
             self.paused = True
             metrics["diverged"] = True
         metrics["seconds"] = time.perf_counter() - started
