@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 
 IDLE = "[data-test-script-state='notRunning']"
 PROGRESS = "[data-testid='stProgress']"  # the live pages' progress bar: "epoch 12 / 100 · 9.8 epochs/s · …"
@@ -25,6 +26,16 @@ def open_page(page, app_url: str, url_path: str = "", timeout_ms: int = 60_000) 
     page.goto(f"{app_url}/{url_path}".rstrip("/"), wait_until="domcontentloaded")
     page.wait_for_selector("[data-testid='stMainBlockContainer'] h1", timeout=timeout_ms)
     wait_idle(page, timeout_ms)
+
+
+def wait_for(predicate, timeout_s: float = 90, what: str = "condition") -> float:
+    """Poll ``predicate()`` every 0.25 s until it is true (returns the seconds it took) or ``timeout_s`` passes."""
+    start = time.time()
+    while time.time() - start < timeout_s:
+        if predicate():
+            return time.time() - start
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 EXCEPTION = "[data-testid='stException']"

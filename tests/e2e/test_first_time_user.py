@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     open_page,
     press,
     select,
+    wait_for,
     wait_idle,
 )
 
@@ -42,26 +43,9 @@ EXPECTED = {"": r"empty", "-5": r"at least|greater|negative|between|from|outside
             f"{HUGE} - 1": r"does not fit in 8 bits"}
 
 
-def wait_for(predicate, timeout_s: float = 90, what: str = "condition") -> float:
-    start = time.time()
-    while time.time() - start < timeout_s:
-        if predicate():
-            return time.time() - start
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
 def box(scope, label: str | re.Pattern):
     return scope.get_by_role("textbox", name=label, exact=True) if isinstance(label, str) else \
         scope.get_by_role("textbox", name=label)  # fmt: skip
-
-
-
-
-
-
-
-
 
 
 def go_to(page, title: str) -> None:

@@ -12,17 +12,9 @@ from tests.e2e.helpers import (
     open_page,
     press,
     set_number,
+    wait_for,
     wait_idle,
 )
-
-
-def wait_for(predicate, timeout_s: float = 90, what: str = "condition") -> float:
-    start = time.time()
-    while time.time() - start < timeout_s:
-        if predicate():
-            return time.time() - start
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def chart_text(page, title: str) -> str:
