@@ -48,6 +48,14 @@ with st.expander(f"The data: {len(data.x_train):,} train and {len(data.x_test):,
     st.dataframe(dataset_preview(data.pairs_train, 8), hide_index=True, width="stretch")
 
 
+def proj_problem(hidden: int, proj: int) -> str | None:
+    """What is wrong with this proj_size for this hidden size, or None."""
+    if proj < hidden:
+        return None
+    return (f"proj_size ({proj}) must be smaller than the hidden size ({hidden}), e.g. proj_size 8 with hidden 32; "
+            "use 0 for no projection.")  # fmt: skip
+
+
 def read_sizes() -> tuple[str, int, int, int]:
     """(cell, hidden, proj_size, seed) as typed now, or an InputError naming the setting that is wrong."""
     s = st.session_state
@@ -55,9 +63,8 @@ def read_sizes() -> tuple[str, int, int, int]:
     hidden = parse_int(s.sub_hidden, name="Hidden size", minimum=1, maximum=MAX_HIDDEN)
     proj = parse_int(s.sub_proj, name="proj_size", minimum=0, maximum=MAX_HIDDEN - 1) if cell == "LSTM" else 0
     seed = parse_int(s.sub_seed, name="Random seed", minimum=0, maximum=2**31 - 1)
-    if proj >= hidden:
-        raise InputError(f"proj_size ({proj}) must be smaller than the hidden size ({hidden}), e.g. proj_size 8 with "
-                         "hidden 32; use 0 for no projection.")  # fmt: skip
+    if problem := proj_problem(hidden, proj):
+        raise InputError(problem)
     return cell, hidden, proj, seed
 
 
@@ -94,9 +101,8 @@ epochs_box(row, run, "sub_run", "sub")
 number_box("Random seed", "sub_seed", lambda t: parse_int(t, name="Random seed", minimum=0, maximum=2**31 - 1),
            container=row, keeps=at_start, width=130,
            help=f"draws the initial weights and the shuffling; {subtraction.SEED} starts from post 4's own weights")
-if cell == "LSTM" and hidden is not None and proj is not None and proj >= hidden:
-    st.error(f"proj_size ({proj}) must be smaller than the hidden size ({hidden}), e.g. proj_size 8 with hidden 32; "
-             f"use 0 for no projection. {at_start}")  # fmt: skip
+if cell == "LSTM" and hidden is not None and proj is not None and (problem := proj_problem(hidden, proj)):
+    st.error(f"{problem} {at_start}")
 run_controls(run, "sub_run", factory, prefix="sub", more=100)
 
 
