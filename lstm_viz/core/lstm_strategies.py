@@ -3,6 +3,7 @@ kernel's output through one batched product per layer) and ``loop`` (the equatio
 buffers and the c recurrence they share. A mixin of :class:`lstm_viz.core.lstm.RecordingLSTM`."""
 
 import contextlib
+import itertools
 import math
 import threading
 import warnings
@@ -112,53 +113,89 @@ class LSTMRecordingStrategies:
                 return recording
             strategy = "replay"  # the workspace layout check failed (another oneDNN build?): compute the gates
 
-        # Time-major buffers, (L, D, T, B, ·), carved from one flat buffer. Gates are kept in the order i, f, o, g so
-        # that one sigmoid covers three of them; they are handed out in the math's names below.
+        # Time-major buffers, (L, D, T, B, ·), carved from one flat buffer. replay keeps the gates in the kernel's
+        # order i, f, g, o (the weights as they are); loop reorders them i, f, o, g so that one sigmoid per step
+        # covers three of them. They are handed out in the math's names below.
         n_gates, n_state, n_h = L * D * T * B * 4 * H, L * D * T * B * H, L * D * T * B * P
         flat = self._buffer(n_gates + 2 * n_state + (n_h if self.proj_size > 0 else 0), x_l)
-        ifog = flat[:n_gates].view(L, D, T, B, 4 * H)
+        gates = flat[:n_gates].view(L, D, T, B, 4 * H)
         c = flat[n_gates : n_gates + n_state].view(L, D, T, B, H)
         m = flat[n_gates + n_state : n_gates + 2 * n_state].view(L, D, T, B, H)
         h = flat[n_gates + 2 * n_state :].view(L, D, T, B, P) if self.proj_size > 0 else m
+        if strategy == "replay":
+            out, h_n, c_n = self._replay(x_l, h0, c0, weights, dropout_on, gates, c, m, h)
+            order = "ifgo"
+        else:
+            out, h_n, c_n = self._loop(x_l, h0, c0, weights, dropout_on, gates, c, m, h)
+            order = "ifog"
+        named = {name: gates[..., n * H : (n + 1) * H] for n, name in enumerate(order)}
+        return self._assemble(x, out, h_n, c_n, batched, strategy, {**named, "c": c, "m": m, "h": h})
+
+    def _replay(self, x_l, h0, c0, weights, dropout_on, gates, c, m, h) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """The fused kernel layer by layer, its h sequences replayed through batched products into ``gates``
+        (laid out i, f, g, o), then the nonlinearities, the c recurrence and m for all layers at once.
+
+        On a GPU every PyTorch call costs a few microseconds of launch and dispatch whatever its size, so the work is
+        arranged in as few calls as the data dependencies allow: per layer one kernel call and three products per
+        direction; then three activations over every layer and direction, one c recurrence per direction over all
+        layers together (``cell_states``), and two calls for m. Returns the last layer's output and each layer's
+        (h_n, c_n) from the kernel.
+        """
+        L, D, H, P = self.num_layers, self.num_directions, self.hidden_size, self.real_hidden_size
+        tf32 = self._replay_tf32(x_l)
         h_n, c_n = [], []
         for k in range(L):
-            if strategy == "replay":
-                # The fused kernel, one layer: out (T, B, D*P), hk/ck (D, B, P/H) — what nn.LSTM computes.
-                with warnings.catch_warnings():  # cuDNN: one layer's weights are not the whole flat buffer
-                    warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous chunk")
-                    out, hk, ck = torch._VF.lstm(
-                        x_l,
-                        (h0[k], c0[k]),
-                        self._flat_weights_of_layer(weights, k),
-                        self.bias,
-                        1,
-                        0.0,
-                        False,
-                        D == 2,
-                        False,
-                    )
-                for d in range(D):
-                    h_d = out[..., d * P : (d + 1) * P]
-                    self._replay_direction(x_l, h_d, h0[k, d], c0[k, d], weights, k, d, ifog[k, d], c[k, d], m[k, d])
-                    if self.proj_size > 0:
-                        h[k, d] = h_d
-            else:
-                for d in range(D):
-                    self._loop_direction(x_l, h0[k, d], c0[k, d], weights, k, d, ifog[k, d], c[k, d], m[k, d], h[k, d])
-                out = torch.cat([h[k, d] for d in range(D)], dim=-1) if D == 2 else h[k, 0]
-                last = [T - 1, 0]  # where each direction ends: the forward one at T-1, the backward one at 0
-                hk = torch.stack([h[k, d, last[d]] for d in range(D)])
-                ck = torch.stack([c[k, d, last[d]] for d in range(D)])
+            # The fused kernel, one layer: out (T, B, D*P), hk/ck (D, B, P/H) — what nn.LSTM computes.
+            with warnings.catch_warnings():  # cuDNN: one layer's weights are not the whole flat buffer
+                warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous chunk")
+                out, hk, ck = torch._VF.lstm(
+                    x_l,
+                    (h0[k], c0[k]),
+                    self._flat_weights_of_layer(weights, k),
+                    self.bias,
+                    1,
+                    0.0,
+                    False,
+                    D == 2,
+                    False,
+                )
+            for d in range(D):
+                h_d = out[..., d * P : (d + 1) * P]
+                self._replay_products(x_l, h_d, h0[k, d], self._layer_weights(weights, k, d), d == 1, gates[k, d], tf32)
+                if self.proj_size > 0:
+                    h[k, d] = h_d
             h_n.append(hk)
             c_n.append(ck)
             x_l = out
             if dropout_on and k < L - 1:
                 x_l = F.dropout(x_l, p=self.dropout, training=True)
+        gates[..., : 2 * H].sigmoid_()  # i, f
+        gates[..., 2 * H : 3 * H].tanh_()  # g
+        gates[..., 3 * H :].sigmoid_()  # o
+        i, f, g, o = (gates[..., n * H : (n + 1) * H] for n in range(4))
+        for d in range(D):  # (L, T, B, H) → (T, L, B, H): the layers side by side as lanes of one recurrence
+            lanes = [t[:, d].transpose(0, 1) for t in (f, i, g, c)]
+            cell_states(*lanes[:3], c0[:, d], reverse=d == 1, out=lanes[3], scan=self.REPLAY_SCAN)
+        torch.tanh(c, out=m)
+        m.mul_(o)  # m_t = o_t ⊙ tanh(c_t)
+        return out, h_n, c_n
 
-        i_, f_, o_, g_ = (ifog[..., n * H : (n + 1) * H] for n in range(4))
-        return self._assemble(
-            x, out, h_n, c_n, batched, strategy, {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": h}
-        )
+    def _loop(self, x_l, h0, c0, weights, dropout_on, gates, c, m, h) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """The six equations step by step, layer by layer, into ``gates`` (laid out i, f, o, g)."""
+        T = x_l.shape[0]
+        L, D = self.num_layers, self.num_directions
+        h_n, c_n = [], []
+        for k in range(L):
+            for d in range(D):
+                self._loop_direction(x_l, h0[k, d], c0[k, d], weights, k, d, gates[k, d], c[k, d], m[k, d], h[k, d])
+            out = torch.cat([h[k, d] for d in range(D)], dim=-1) if D == 2 else h[k, 0]
+            last = [T - 1, 0]  # where each direction ends: the forward one at T-1, the backward one at 0
+            h_n.append(torch.stack([h[k, d, last[d]] for d in range(D)]))
+            c_n.append(torch.stack([c[k, d, last[d]] for d in range(D)]))
+            x_l = out
+            if dropout_on and k < L - 1:
+                x_l = F.dropout(x_l, p=self.dropout, training=True)
+        return out, h_n, c_n
 
     def _empty_recording(self, x: Tensor, x_l: Tensor, batched: bool, strategy: str) -> Recording:
         """A batch of zero sequences: forward returns empty tensors, so does record (every shape as usual)."""
@@ -315,8 +352,8 @@ class LSTMRecordingStrategies:
         """W_ih, W_hh (rows reordered i, f, g, o → i, f, o, g), the summed bias likewise, and W_hr."""
         W = self._layer_weights(weights, layer, direction)
         H = self.hidden_size
-        order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-        order = order.to(W["w_ih"].device)
+        rows = torch.arange(4 * H, device=W["w_ih"].device).view(4, H)  # made on the device: no host copy
+        order = torch.cat([rows[:2], rows[3:], rows[2:3]]).flatten()
         bias = (W["b_ih"] + W["b_hh"])[order] if W["b_ih"] is not None else None
         return W["w_ih"][order], W["w_hh"][order], bias, W["w_hr"]
 
@@ -328,12 +365,6 @@ class LSTMRecordingStrategies:
             torch.addmm(bias, x_l.reshape(T * B, -1), w_ih.t(), out=flat)
         else:
             torch.mm(x_l.reshape(T * B, -1), w_ih.t(), out=flat)
-
-    def _activate(self, pre: Tensor) -> None:
-        """In place: σ on i, f, o and tanh on g (pre's last dim is laid out i, f, o, g)."""
-        H = self.hidden_size
-        pre[..., : 3 * H].sigmoid_()
-        pre[..., 3 * H :].tanh_()
 
     # Precision of replay's matrix products for float32 on CUDA: None follows the kernel being replayed — cuDNN
     # computes float32 LSTMs with TF32 tensor cores when torch.backends.cudnn.allow_tf32 (PyTorch's default), so
@@ -347,24 +378,23 @@ class LSTMRecordingStrategies:
             return self.REPLAY_TF32
         return torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
 
-    def _replay_direction(self, x_l, h_d, h0, c0, weights, k, d, ifog, c, m) -> None:
-        """Gates and c of one layer/direction from the kernel's h sequence ``h_d`` (T, B, P)."""
+    # Whether replay runs the c recurrence as a chunked scan (None: on accelerators, for 64 steps or more; see
+    # cell_states). Tests set True to run the GPU's arrangement on the CPU.
+    REPLAY_SCAN: bool | None = None
+
+    def _replay_products(self, x_l, h_d, h0, W, reverse: bool, pre, tf32: bool) -> None:
+        """pre (T, B, 4H) ← x_t W_ih^T + b + h_{t-1} W_hh^T for all steps at once, from the kernel's h sequence
+        ``h_d`` (T, B, P); h_{t-1} is h0 at the first step the direction takes (t = 0 going forward, t = T-1 going
+        backward) and the kernel's h of the step before it elsewhere."""
         T, B, _ = x_l.shape
-        H = self.hidden_size
-        w_ih, w_hh, bias, _ = self._ifog_weights(weights, k, d)
-        with _matmul_tf32(self._replay_tf32(x_l)):
-            self._input_projection(x_l, w_ih, bias, ifog)
-            # + h_{t-1} W_hh^T for all steps at once; h_{t-1} is h0 at the first step the direction takes (t = 0
-            # going forward, t = T-1 going backward) and the kernel's h of the step before it elsewhere.
-            first, rest, prev = (0, slice(1, T), slice(0, T - 1)) if d == 0 else (T - 1, slice(0, T - 1), slice(1, T))
-            ifog[first].addmm_(h0, w_hh.t())
+        bias = W["b_ih"] + W["b_hh"] if W["b_ih"] is not None else None
+        w_hh_t = W["w_hh"].t()
+        first, rest, prev = (T - 1, slice(0, T - 1), slice(1, T)) if reverse else (0, slice(1, T), slice(0, T - 1))
+        with _matmul_tf32(tf32):
+            self._input_projection(x_l, W["w_ih"], bias, pre)
+            pre[first].addmm_(h0, w_hh_t)
             if T > 1:
-                ifog[rest].view((T - 1) * B, -1).addmm_(h_d[prev].reshape((T - 1) * B, -1), w_hh.t())
-        self._activate(ifog)
-        i, f, o, g = (ifog[..., n * H : (n + 1) * H] for n in range(4))
-        cell_states(f, i, g, c0, reverse=d == 1, out=c)
-        torch.tanh(c, out=m)
-        m.mul_(o)  # m_t = o_t ⊙ tanh(c_t)
+                pre[rest].view((T - 1) * B, -1).addmm_(h_d[prev].reshape((T - 1) * B, -1), w_hh_t)
 
     def _loop_direction(self, x_l, h0, c0, weights, k, d, ifog, c, m, h) -> None:
         """The six equations one step at a time for one layer/direction, writing into the buffers."""
@@ -423,8 +453,9 @@ SCAN_MIN_STEPS = 64  # below this many steps a per-step loop launches fewer kern
 def cell_states(
     f: Tensor, i: Tensor, g: Tensor, c0: Tensor, *, reverse: bool, out: Tensor, scan: bool | None = None
 ) -> None:
-    """out (T, B, H) ← c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t with c_{-1} = c0 (B, H), over t forward or (``reverse``)
-    backward. f, i, g are (T, B, H), possibly strided views.
+    """out (T, ·) ← c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t with c_{-1} = c0 (·), over t forward or (``reverse``)
+    backward. f, i, g and out are (T, ·), possibly strided views: (T, B, H) for one layer, (T, L, B, H) for the
+    layers of one direction side by side.
 
     A linear recurrence: a loop of T fused steps on the CPU, where each step costs microseconds; on accelerators,
     where each step would be a kernel launch, a chunked scan with about 2√T launches (``scan=None`` picks). float16
@@ -434,25 +465,12 @@ def cell_states(
     if scan is None:
         scan = f.device.type != "cpu" and T >= SCAN_MIN_STEPS
     acc = torch.float32 if out.dtype in (torch.float16, torch.bfloat16) else out.dtype
-    if not scan:
-        if acc == out.dtype:
-            torch.mul(i, g, out=out)
-            c_, f_ = out.unbind(0), f.unbind(0)
-            c_prev = c0
-            for t in range(T - 1, -1, -1) if reverse else range(T):
-                c_[t].addcmul_(f_[t], c_prev)
-                c_prev = c_[t]
-        else:
-            work = i.to(acc) * g
-            _scan_loop(f, work, c0.to(acc), reverse)
-            out.copy_(work)
-        return
     if acc == out.dtype:  # b_t = i_t ⊙ g_t, in out, becomes c in place
-        torch.mul(i, g, out=out)
-        _chunked_scan(f, out, c0, reverse)
+        work = torch.mul(i, g, out=out)
     else:
         work = i.to(acc) * g
-        _chunked_scan(f, work, c0.to(acc), reverse)
+    (_chunked_scan if scan else _scan_loop)(f, work, c0.to(acc), reverse)
+    if work is not out:
         out.copy_(work)
 
 
@@ -467,43 +485,42 @@ def _scan_loop(f: Tensor, b: Tensor, c0: Tensor, reverse: bool) -> Tensor:
 
 
 def _chunked_scan(f: Tensor, b: Tensor, c0: Tensor, reverse: bool) -> None:
-    """In place: b_t ← f_t ⊙ b_{t-1} + b_t along dim 0 with b_{-1} = c0, in about 2√T steps of big elementwise ops.
+    """In place: b_t ← f_t ⊙ b_{t-1} + b_t along dim 0 with b_{-1} = c0, in about 2√T calls of big elementwise ops.
 
-    Split the steps into n chunks of K (in the order the recurrence runs). (1) Within every chunk at once, run the
-    recurrence from zero — K steps over (n, B, H) slices — and take A, the running product of f within the chunk
-    (one cumprod). (2) Carry the state across chunks: carry_m = A_m,last ⊙ carry_{m-1} + local_m,last — n small steps.
-    (3) Add each chunk's incoming carry: c = local + A ⊙ carry_in, one op. Only products of numbers in [0, 1] and
-    sums occur (no division, no logarithms), so it is as stable as the plain loop; the steps left over when K does
-    not divide T run as a plain loop at the end.
+    Split the steps into n chunks of K. (1) Within every chunk at once, run the recurrence from zero — K - 1 calls
+    over (n, ·) slices — and take A, the running product of f within the chunk (one cumprod). (2) Carry the state
+    across chunks: carry_m = A_m,end ⊙ carry_{m-1} + local_m,end — n small calls. (3) Add each chunk's incoming carry:
+    c = local + A ⊙ carry_in, one call. Only products of numbers in [0, 1] and sums occur (no division, no
+    logarithms), so it is as stable as the plain loop; the r = T mod K steps left over run as a plain loop last.
+
+    Going backward the recurrence runs from t = T-1 down: the chunks cover [r, T) in position order and are taken
+    from the last, each from its last step, and the r leftover steps [0, r) come last — index arithmetic on views,
+    nothing flipped. Every slice a loop touches is made once (``unbind``), since on a GPU each PyTorch call costs
+    microseconds of dispatch whatever its size.
     """
     T = b.shape[0]
     K = max(1, math.isqrt(T))
     n = T // K
     r = T - n * K
-    # The chunked part, (n, K, ·) in the order the recurrence runs: positions [0, nK) going forward, [r, T) going
-    # backward (there chunk 0 is the last one in position order, and within a chunk steps run from K-1 to 0).
-    span = slice(0, n * K) if not reverse else slice(r, T)
+    span = slice(r, T) if reverse else slice(0, n * K)
     fv = f[span].unflatten(0, (n, K))
     bv = b[span].unflatten(0, (n, K))
-    if reverse:
-        fv, bv = fv.flip(0), bv.flip(0)  # copies; written back below
-    steps = range(K - 1, -1, -1) if reverse else range(K)
-    prev = None
-    for j in steps:  # (1) local recurrences, all chunks at once
-        if prev is not None:
-            bv[:, j].addcmul_(fv[:, j], bv[:, prev])
-        prev = j
+    steps = range(K - 1, -1, -1) if reverse else range(K)  # within a chunk, in the order the recurrence runs
+    chunks = range(n - 1, -1, -1) if reverse else range(n)
+    f_cols, b_cols = fv.unbind(1), bv.unbind(1)
+    for prev, j in itertools.pairwise(steps):  # (1) local recurrences, all chunks at once
+        b_cols[j].addcmul_(f_cols[j], b_cols[prev])
     fa = fv.to(b.dtype)
-    A = fa.flip(1).cumprod(1).flip(1) if reverse else fa.cumprod(1)  # Π f from the chunk's start
-    last = 0 if reverse else K - 1
+    A = fa.flip(1).cumprod(1).flip(1) if reverse else fa.cumprod(1)  # Π f from the chunk's first step to each step
+    end = steps[-1]
+    local_end, A_end = bv[:, end].unbind(0), A[:, end].unbind(0)
     carry_in = torch.empty_like(bv[:, 0])
-    carry = c0
-    for m in range(n):  # (2) carries across chunks
-        carry_in[m] = carry
-        carry = torch.addcmul(bv[m, last], A[m, last], carry)
+    into = carry_in.unbind(0)
+    into[chunks[0]].copy_(c0)
+    for prev, m in itertools.pairwise(chunks):  # (2) carries across chunks
+        torch.addcmul(local_end[prev], A_end[prev], into[prev], out=into[m])
+    carry = torch.addcmul(local_end[chunks[-1]], A_end[chunks[-1]], into[chunks[-1]])
     bv.addcmul_(A, carry_in.unsqueeze(1))  # (3)
-    if reverse:
-        b[span].copy_(bv.flip(0).flatten(0, 1))
     if r:
-        rest = slice(n * K, T) if not reverse else slice(0, r)
+        rest = slice(0, r) if reverse else slice(n * K, T)
         _scan_loop(f[rest], b[rest], carry, reverse)

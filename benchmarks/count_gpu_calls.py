@@ -1,0 +1,98 @@
+"""PyTorch calls of ``record`` as a GPU runs it, counted on any machine: the part of GPU time a CPU can measure.
+
+    python benchmarks/count_gpu_calls.py [--verbose]
+
+On a GPU, ``record`` (strategy "replay") at small and middle sizes is bound by how many PyTorch calls it makes, not by
+arithmetic: each call costs a few microseconds of Python, dispatch and kernel launch whatever its size, while cuDNN's
+whole forward is one call. This script runs replay on the CPU with the GPU's arrangement (``REPLAY_SCAN = True``: the
+chunked c recurrence a GPU uses from 64 steps) under a ``TorchDispatchMode`` and prints, per shape of
+``benchmarks/gpu_check.py``, the calls that launch work ("compute": every operator except the views, which launch
+nothing) and the views, beside the one call of nn.LSTM's forward. The counts are exact and do not depend on the
+machine; ``gpu_check.py`` times the same shapes on a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run from a checkout without installing the package
+    sys.path.insert(0, str(ROOT))
+
+from lstm_viz import RecordingLSTM  # noqa: E402
+
+# (label, batch, T, input, hidden, layers, bidirectional), as gpu_check.py times them; the largest shape's batch is cut
+# to 2 (the counts do not depend on the batch), so that the CPU runs it in seconds.
+SHAPES = [
+    ("(32, 256, 64, 256)", 32, 256, 64, 256, 1, False),
+    ("(1, 1000, 32, 512)", 1, 1000, 32, 512, 1, False),
+    ("(256→2, 512, 128, 1024)", 2, 512, 128, 1024, 1, False),
+    ("2-layer bi (16, 200, 32, 128)", 16, 200, 32, 128, 2, True),
+]
+# Operators that make a view of existing memory: no kernel is launched for them.
+VIEWS = {
+    "aten.view",
+    "aten._unsafe_view",
+    "aten.slice",
+    "aten.select",
+    "aten.unbind",
+    "aten.t",
+    "aten.transpose",
+    "aten.unsqueeze",
+    "aten.squeeze",
+    "aten.unflatten",
+    "aten.alias",
+    "aten.expand",
+    "aten.as_strided",
+    "aten.permute",
+    "aten.split",
+    "aten.detach",
+}
+
+
+class CountCalls(TorchDispatchMode):
+    """Counts every ATen operator call made inside the ``with`` block, by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.calls[str(func.overloadpacket)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count(batch: int, T: int, input_size: int, hidden: int, layers: int, bidirectional: bool) -> collections.Counter:
+    torch.manual_seed(0)
+    model = RecordingLSTM(input_size, hidden, layers, bidirectional=bidirectional, batch_first=True)
+    model.REPLAY_SCAN = True  # the GPU's arrangement
+    x = torch.randn(batch, T, input_size)
+    with torch.no_grad():
+        model.record(x, strategy="replay")  # warm: buffers allocated
+        with CountCalls() as counter:
+            model.record(x, strategy="replay")
+    return counter.calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true", help="list the operators of each shape, most called first")
+    args = parser.parse_args()
+    print("record (replay, as on a GPU): PyTorch calls per call of record; nn.LSTM's forward is 1 call")
+    print(f"  {'shape':<32}{'compute':>9}{'views':>8}")
+    for label, *shape in SHAPES:
+        calls = count(*shape)
+        views = sum(n for name, n in calls.items() if name in VIEWS)
+        print(f"  {label:<32}{sum(calls.values()) - views:>9}{views:>8}")
+        if args.verbose:
+            print("    " + ", ".join(f"{name.removeprefix('aten.')} {n}" for name, n in calls.most_common()))
+
+
+if __name__ == "__main__":
+    main()
