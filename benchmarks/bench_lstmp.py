@@ -5,7 +5,7 @@
 
 Prints, per (hidden_size, proj_size, batch, T), the LSTMP/LSTM ratios of parameters, multiply-adds per step and
 median forward latency (both models timed interleaved, run by run, on the current device), and the ratio of
-seconds per training epoch on seed 004's subtraction task (the page's paired run). A ratio below 1 means the
+seconds per training epoch on post 4's subtraction task (the page's paired run). A ratio below 1 means the
 LSTMP is cheaper. On a CPU, PyTorch runs the plain LSTM in oneDNN's fused kernel and the LSTMP in its
 step-by-step fallback, so fewer multiply-adds need not mean less time.
 """

@@ -1,5 +1,5 @@
 """Speed of recording vs the fused kernel — nn.LSTM forward, RecordingLSTM.forward, RecordingLSTM.record (and its
-replay and loop strategies) and the seed 003 hand-written per-step loop — median of several runs each.
+replay and loop strategies) and post 3's hand-written per-step loop — median of several runs each.
 
     python benchmarks/bench_recording.py [--repeats N] [--quick] [--threads N] [--clock wall|cpu]
 
@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:  # a checkout without the package installed
 
 # (label, batch, T, input, hidden, layers, bidirectional)
 CASES = [
-    ("seed 004 (1, 8, 2, 32)", 1, 8, 2, 32, 1, False),
+    ("post 4 (1, 8, 2, 32)", 1, 8, 2, 32, 1, False),
     ("(32, 256, 64, 256)", 32, 256, 64, 256, 1, False),
     ("(1, 1000, 32, 512)", 1, 1000, 32, 512, 1, False),
     ("2-layer bi (16, 200, 32, 128)", 16, 200, 32, 128, 2, True),

@@ -1,4 +1,4 @@
-"""Benchmark: the training engine vs seed 004's recipe as written, and the StatQuest model's time to converge.
+"""Benchmark: the training engine vs post 4's recipe as written, and the StatQuest model's time to converge.
 
 Run: ``python benchmarks/bench_training.py [--epochs 4] [--statquest-seeds 5]``. Everything is measured in this
 one process; the subtraction runs advance one epoch at a time in turn, so all see the same machine load. Medians
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lstm_viz.tasks import toy
 from lstm_viz.training.engine import PRESETS, make_trainer
-from tests import seed004  # seed 004's script: the reference the tests use too
+from tests import seed004  # post 4's script: the reference the tests use too
 
 
 class SeedRecipe:

@@ -499,7 +499,8 @@ def _chunked_scan(f: Tensor, b: Tensor, c0: Tensor, reverse: bool) -> None:
     microseconds of dispatch whatever its size.
     """
     T = b.shape[0]
-    K = max(1, math.isqrt(T))
+    root = max(1, math.isqrt(T))  # calls: K - 1 local steps, T // K carries, T mod K leftover steps; K near √T
+    K = min(range(max(1, root // 2), 2 * root + 1), key=lambda k: (k - 1 + T // k + T % k, abs(k - root)))
     n = T // K
     r = T - n * K
     span = slice(r, T) if reverse else slice(0, n * K)
