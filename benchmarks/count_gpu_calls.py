@@ -22,19 +22,15 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing the package
-    sys.path.insert(0, str(ROOT))
+for folder in (ROOT, ROOT / "benchmarks"):  # run from a checkout without installing the package
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from gpu_check import SPEED_SHAPES  # noqa: E402  the shapes gpu_check.py times on a GPU
 
 from lstm_viz import RecordingLSTM  # noqa: E402
 
-# (label, batch, T, input, hidden, layers, bidirectional), as gpu_check.py times them; the largest shape's batch is cut
-# to 2 (the counts do not depend on the batch), so that the CPU runs it in seconds.
-SHAPES = [
-    ("(32, 256, 64, 256)", 32, 256, 64, 256, 1, False),
-    ("(1, 1000, 32, 512)", 1, 1000, 32, 512, 1, False),
-    ("(256→2, 512, 128, 1024)", 2, 512, 128, 1024, 1, False),
-    ("2-layer bi (16, 200, 32, 128)", 16, 200, 32, 128, 2, True),
-]
+MAX_BATCH = 2  # the counts do not depend on the batch: cut it, so that the CPU runs the largest shape in seconds
 # Operators that make a view of existing memory: no kernel is launched for them.
 VIEWS = {
     "aten.view",
@@ -86,8 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     print("record (replay, as on a GPU): PyTorch calls per call of record; nn.LSTM's forward is 1 call")
     print(f"  {'shape':<32}{'compute':>9}{'views':>8}")
-    for label, *shape in SHAPES:
-        calls = count(*shape)
+    for label, batch, *shape in SPEED_SHAPES:
+        calls = count(min(batch, MAX_BATCH), *shape)
         views = sum(n for name, n in calls.items() if name in VIEWS)
         print(f"  {label:<32}{sum(calls.values()) - views:>9}{views:>8}")
         if args.verbose:
