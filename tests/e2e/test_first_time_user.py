@@ -333,7 +333,8 @@ def test_uploaded_gru_state_dict_shows_its_answer_without_lstm_words(page, app_u
     assert "bare recurrent model (GRU(3→5))" in text
     for wrong in ("A bare LSTM", "LSTM's outputs", "heatmap below"):
         assert wrong not in text, wrong
-    assert page.locator(CHART).filter(has_text="output at the last step").count() == 1  # the answer, drawn
+    answer = page.locator(CHART).filter(has_text="output at the last step")  # the answer, drawn (Plotly draws late)
+    wait_for(lambda: answer.count() == 1, 30, "the GRU's answer chart")
     assert_no_exception(page)
 
 
@@ -384,11 +385,12 @@ def test_figures_labels_do_not_collide(page, app_url):
     wait_idle(page)
     assert page.get_by_text("m = o·tanh(c), the output before the projection", exact=False).count() >= 1
 
-    open_page(page, app_url, "train_toy")
-    empty = page.locator(CHART).first  # before Start: no invented axes
-    assert "no epochs yet" in empty.inner_text() and empty.locator(".ytick").count() == 0
-    open_page(page, app_url, "train_subtraction")
-    assert page.locator(CHART).first.locator(".ytick").count() == 0
+    for url_path in ("train_toy", "train_subtraction"):  # before Start: a note, no invented axes
+        open_page(page, app_url, url_path)
+        empty = page.locator(CHART).first
+        # The script is idle before Plotly has drawn the chart in the browser: wait for the drawing, then look.
+        wait_for(lambda: "no epochs yet" in empty.inner_text(), 30, f"{url_path}'s empty chart")  # noqa: B023
+        assert empty.locator(".ytick").count() == 0, url_path
     enter(page, box(page, "Epochs"), "1")
     enter(page, box(page, "Hidden size"), "8")
     press(page, "Start")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import assert_no_exception, enter, open_page, press, select, wait_idle
+from tests.e2e.helpers import assert_no_exception, enter, open_page, press, select, wait_for, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_intervene_breaks_the_borrow_and_the_sweep_ranks_the_unit(page, app_url)
     assert_no_exception(page)
     main = page.get_by_test_id("stMainBlockContainer")
     assert "After:" in main.inner_text() and "the model says 30: wrong" in main.inner_text()
-    assert "How the change spreads" in main.inner_text()
+    wait_for(lambda: "How the change spreads" in main.inner_text(), 30, "the spread chart")  # a Plotly title
     enter(page, page.get_by_label("Units (0–31, or all)", exact=True), "99")
     assert "outside 0…31" in main.inner_text()
     open_tab(page, "Which units matter")

@@ -9,7 +9,7 @@ import contextlib
 import pytest
 
 from lstm_viz.paths import MODELS_DIR
-from tests.e2e.helpers import assert_no_exception, open_page, select, wait_idle
+from tests.e2e.helpers import assert_no_exception, open_page, select, wait_for, wait_idle
 
 CHART = "[data-testid='stPlotlyChart']"
 pytestmark = pytest.mark.skipif(not (MODELS_DIR / "charlm_python.pt").exists(), reason="no shipped charlm model")
@@ -74,7 +74,7 @@ def test_find_cells_features_marks_and_bad_input(page, app_url):
     page.get_by_role("tab", name="Find cells").click()
     settle(page)
     page.get_by_text("ranked by").first.wait_for(timeout=60_000)
-    assert page.locator(CHART).filter(has_text="#1:").count() >= 1
+    wait_for(lambda: page.locator(CHART).filter(has_text="#1:").count() >= 1, 30, "the ranked units' chart")
     page.get_by_role("radio", name="b) what you mark", exact=True).click()
     settle(page)
     box = page.get_by_role("textbox", name="Regular expression (every character of every match is marked)")
