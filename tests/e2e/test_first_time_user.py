@@ -378,6 +378,7 @@ def test_figures_labels_do_not_collide(page, app_url):
     page.get_by_role("tab", name="Unit traces").click()
     wait_idle(page)
     traces = page.locator(CHART).filter(has_text="Unit traces").first
+    traces.wait_for(timeout=30_000)  # drawn: its title is there, and the legend with it
     legend = [t.text_content() for t in traces.locator(".legendtext").all()]
     assert legend.count("m = o·tanh(c)") == 1 and "m" not in legend, legend
     assert "before the projection" in traces.inner_text()
