@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from lstm_viz.corpus.schema import unit_column  # noqa: E402
+
 NAME, A, B, THR = "layer0.fwd.c", 66, 12, 0.3
 
 
@@ -57,14 +59,14 @@ def convert(shards: list[Path], out: Path, layout: str, names: list[str], units:
             if layout == "list":
                 lists = []
                 for name in names:
-                    cols = [table[f"{name.replace('.', '_')}_{u}"].to_numpy() for u in range(units)]
+                    cols = [table[unit_column(name, u)].to_numpy() for u in range(units)]
                     flat = pa.array(np.stack(cols, 1).ravel())
                     lists.append(pa.FixedSizeListArray.from_arrays(flat, units))
                 new = pa.Table.from_arrays(keys + lists, names=["file_id", "t", *[n.replace(".", "_") for n in names]])
             else:
                 parts = []
                 for name in names:
-                    values = np.stack([table[f"{name.replace('.', '_')}_{u}"].to_numpy() for u in range(units)], 1)
+                    values = np.stack([table[unit_column(name, u)].to_numpy() for u in range(units)], 1)
                     n = len(values)
                     parts.append(pa.table({
                         "file_id": np.repeat(table["file_id"].to_numpy(), units),

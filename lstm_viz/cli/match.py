@@ -16,8 +16,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from lstm_viz.cli.top_contexts import visible
-from lstm_viz.corpus import open_corpus, parse_units
+from lstm_viz.corpus import context_line, open_corpus, parse_units
 
 __all__ = ["add_parser", "run"]
 
@@ -49,5 +48,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(f"{total:,} spans where {', '.join(f'{n}:{u}' for n, u in units)} are on (> {args.threshold}) for "
           f"≥ {args.min_length} steps; the best {len(frame)}:")  # fmt: skip
     for rank, r in enumerate(frame.itertuples(), 1):
-        print(f"{rank:3d} others {r.others:3d}  len {r.length:4d}  {r.file}:{r.start}-{r.end}  {visible(r.context)}")
+        where = f"{r.file}:{r.start}-{r.end}"
+        print(f"{rank:3d} others {r.others:3d}  len {r.length:4d}  {where}  {context_line(r.context)}")
     return 0

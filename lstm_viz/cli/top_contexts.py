@@ -11,14 +11,9 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from lstm_viz.corpus import open_corpus
+from lstm_viz.corpus import context_line, open_corpus
 
-__all__ = ["add_parser", "run", "visible"]
-
-
-def visible(text: str) -> str:
-    """A context on one line: newline ⏎, tab →."""
-    return text.replace("\n", "⏎").replace("\t", "→")
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,5 +39,5 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     side = "lowest" if args.lowest else "highest"
     print(f"{args.name}[{args.unit}]: the {len(frame)} {side} of {corpus.total_chars:,} characters")
     for rank, r in enumerate(frame.itertuples(), 1):
-        print(f"{rank:3d} {r.value:+.4f}  {r.file}:{r.t}  {visible(r.context)}")
+        print(f"{rank:3d} {r.value:+.4f}  {r.file}:{r.t}  {context_line(r.context)}")
     return 0

@@ -7,7 +7,7 @@ and the unit statistics; ``ui.corpus_section(dir)`` draws both queries in Stream
 
 from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.model import load_text_model
-from lstm_viz.corpus.query import Corpus, open_corpus, parse_units
+from lstm_viz.corpus.query import Corpus, context_line, open_corpus, parse_units
 from lstm_viz.corpus.record import record_corpus
 from lstm_viz.corpus.sources import SourceFile, stdlib_files, text_dir_files, text_files
 
@@ -15,6 +15,7 @@ __all__ = [
     "Corpus",
     "CorpusError",
     "SourceFile",
+    "context_line",
     "load_text_model",
     "open_corpus",
     "parse_units",

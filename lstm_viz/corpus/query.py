@@ -21,9 +21,10 @@ and returns a :class:`Corpus`, whose queries return DataFrames:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -43,7 +44,7 @@ from lstm_viz.corpus.schema import (
     unit_column,
 )
 
-__all__ = ["CONTEXT", "Corpus", "marked", "open_corpus", "parse_units"]
+__all__ = ["CONTEXT", "Corpus", "context_line", "marked", "open_corpus", "parse_units"]
 
 CONTEXT = 40  # characters shown on each side
 _SPAN_SHOWN = 200  # a longer span is shown as its start … its end
@@ -52,6 +53,15 @@ _SPAN_SHOWN = 200  # a longer span is shown as its start … its end
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     return text[:300] if text else type(err).__name__
+
+
+@contextlib.contextmanager
+def _query_errors() -> Iterator[None]:
+    """DuckDB's errors as a CorpusError of one line."""
+    try:
+        yield
+    except duckdb.Error as err:
+        raise CorpusError(f"query failed: {_one_line(err)} (a shard may be damaged: record it again)") from None
 
 
 def _sql_path(path: Path) -> str:
@@ -66,13 +76,17 @@ def _balanced_sum(terms: list[str]) -> str:
     return f"({_balanced_sum(terms[:mid])} + {_balanced_sum(terms[mid:])})"
 
 
+def context_line(text: str) -> str:
+    """A context on one line: newlines shown as ⏎, tabs as →."""
+    return text.replace("\n", "⏎").replace("\t", "→")
+
+
 def marked(context: str, start: int, length: int = 1) -> str:
-    """A context on one line with its step (or span) in ⟦ ⟧: ``context`` as ``Corpus.context`` made it for a
-    step or span at ``start`` (characters before it: min(start, 40)); newlines shown as ⏎, tabs as →."""
+    """A context on one line (``context_line``) with its step (or span) in ⟦ ⟧: ``context`` as ``Corpus.context``
+    made it for a step or span at ``start`` (characters before it: min(start, 40))."""
     before = min(start, CONTEXT)
     shown = min(length, _SPAN_SHOWN)  # a longer span was shortened to 200 characters, "…" included
-    text = context[:before] + "⟦" + context[before : before + shown] + "⟧" + context[before + shown :]
-    return text.replace("\n", "⏎").replace("\t", "→")
+    return context_line(context[:before] + "⟦" + context[before : before + shown] + "⟧" + context[before + shown :])
 
 
 def parse_units(spec: str | Sequence[str]) -> list[tuple[str, int]]:
@@ -122,11 +136,8 @@ class Corpus:
 
     def sql(self, query: str, params: Sequence | None = None) -> pd.DataFrame:
         """Any SQL over the views ``shards`` and ``files``; DuckDB's errors become CorpusError."""
-        with self._lock:
-            try:
-                return self.con.execute(query, params or []).df()
-            except duckdb.Error as err:
-                raise CorpusError(f"query failed: {_one_line(err)} (a shard may be damaged: record it again)") from None
+        with self._lock, _query_errors():
+            return self.con.execute(query, params or []).df()
 
     def check_unit(self, name: str, unit: int) -> str:
         """The column of ``name``'s ``unit``; CorpusError when this corpus has no such name or unit."""
@@ -250,31 +261,28 @@ class Corpus:
             ]
             counted = _balanced_sum([f'bool_and(x."{c}" > {literal})::INTEGER' for c in others]) if others else "0"
             self.last_match_path = "scan"
-        with self._lock:
-            try:
-                self.con.execute(f"""
-                    CREATE OR REPLACE TEMP TABLE span_rows AS
-                    WITH hits AS (SELECT file_id, t FROM shards WHERE {all_on}),
-                    runs AS (SELECT file_id, t, t - row_number() OVER (PARTITION BY file_id ORDER BY t) AS grp
-                             FROM hits),
-                    spans AS (SELECT file_id, grp, min(t) AS start, count(*) AS length FROM runs
-                              GROUP BY file_id, grp HAVING count(*) >= {int(min_length)})
-                    SELECT r.file_id, r.t, s.start, s.length FROM runs r JOIN spans s USING (file_id, grp)
-                """)  # fmt: skip
-                self.con.execute(f"""
-                    CREATE OR REPLACE TEMP TABLE ranked AS
-                    SELECT r.file_id, r.start, any_value(r.length) AS length, {counted} AS others
-                    FROM shards x JOIN span_rows r ON x.file_id = r.file_id AND x.t = r.t
-                    GROUP BY r.file_id, r.start
-                """)  # fmt: skip
-                keep = "" if max_others is None else f"WHERE others <= {int(max_others)}"
-                total = self.con.execute(f"SELECT count(*) FROM ranked {keep}").fetchone()[0]
-                frame = self.con.execute(
-                    f"SELECT file_id, start, length, others FROM ranked {keep} "
-                    f"ORDER BY others, length DESC, file_id, start LIMIT {int(k)}"
-                ).df()
-            except duckdb.Error as err:
-                raise CorpusError(f"query failed: {_one_line(err)} (a shard may be damaged: record it again)") from None
+        with self._lock, _query_errors():
+            self.con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE span_rows AS
+                WITH hits AS (SELECT file_id, t FROM shards WHERE {all_on}),
+                runs AS (SELECT file_id, t, t - row_number() OVER (PARTITION BY file_id ORDER BY t) AS grp
+                         FROM hits),
+                spans AS (SELECT file_id, grp, min(t) AS start, count(*) AS length FROM runs
+                          GROUP BY file_id, grp HAVING count(*) >= {int(min_length)})
+                SELECT r.file_id, r.t, s.start, s.length FROM runs r JOIN spans s USING (file_id, grp)
+            """)  # fmt: skip
+            self.con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE ranked AS
+                SELECT r.file_id, r.start, any_value(r.length) AS length, {counted} AS others
+                FROM shards x JOIN span_rows r ON x.file_id = r.file_id AND x.t = r.t
+                GROUP BY r.file_id, r.start
+            """)  # fmt: skip
+            keep = "" if max_others is None else f"WHERE others <= {int(max_others)}"
+            total = self.con.execute(f"SELECT count(*) FROM ranked {keep}").fetchone()[0]
+            frame = self.con.execute(
+                f"SELECT file_id, start, length, others FROM ranked {keep} "
+                f"ORDER BY others, length DESC, file_id, start LIMIT {int(k)}"
+            ).df()
         self._load_texts(frame["file_id"].tolist())
         result = pd.DataFrame(
             {

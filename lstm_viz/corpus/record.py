@@ -211,20 +211,21 @@ def _write_shard(out: Path, index: int, chunks: list[Chunk], lanes: _Lanes, sche
         writer.write_table(table, row_group_size=max(table.num_rows, 1))
         return rows.chunk.rows
 
+    def written(future: Future) -> None:  # the chunk before is on disk: say so
+        chars = future.result()
+        if progress is not None:
+            progress(chars)
+
     pending: Future | None = None
     try:
         for chunk in chunks:
             rows = lanes.forward(chunk)
             if pending is not None:
-                written = pending.result()
-                if progress is not None:
-                    progress(written)
+                written(pending)
             pending = pool.submit(write, rows)
             del rows
         if pending is not None:
-            written = pending.result()
-            if progress is not None:
-                progress(written)
+            written(pending)
     except BaseException:
         if pending is not None:
             wait([pending])  # the writer is not closed under the worker's feet

@@ -108,12 +108,12 @@ class UnitStats:
         for side in ("top", "bottom"):
             largest = side == "top"
             kept = acc[f"{side}_value"]
-            bar = kept[:, -1] if kept.shape[1] >= self.k else np.full(units, -np.inf if largest else np.inf, np.float32)
             full = kept.shape[1] >= self.k
+            bar = kept[:, -1] if full else np.full(units, -np.inf if largest else np.inf, np.float32)
             bar_key = (
                 (acc[f"{side}_file_id"][:, -1].astype(np.int64) << 32) + acc[f"{side}_t"][:, -1]
                 if full
-                else (np.full(units, np.iinfo(np.int64).max))
+                else np.full(units, np.iinfo(np.int64).max)
             )
             unit, rows = _candidates(by_unit, bar, bar_key, row_key, self.k, largest)
             if len(unit) == 0:

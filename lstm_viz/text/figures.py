@@ -221,7 +221,7 @@ def contexts_figure(contexts: Sequence, *, tensor: str, title: str, bounded: boo
     for r, ctx in enumerate(contexts):
         for j, (ch, v) in enumerate(zip(ctx.text, ctx.values, strict=True)):
             z[r, j] = v
-            chars[r, j] = {"\n": "⏎", "\t": "⇥"}.get(ch, ch)
+            chars[r, j] = _SHOWN.get(ch, ch)
             hover[r, j] = f"{ctx.where}<br>'{char_label(ch)}' · {tensor} = {v:.5f}"
     lo, hi = value_range(tensor, np.concatenate([c.values for c in contexts]), bounded)
     shapes = [{"type": "rect", "x0": c.position - c.start - 0.5, "x1": c.position - c.start + 0.5, "y0": r - 0.5,
