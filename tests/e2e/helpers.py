@@ -38,6 +38,12 @@ def wait_for(predicate, timeout_s: float = 90, what: str = "condition") -> float
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
+def chart_text(page, title: str) -> str:
+    """The text of the first Plotly chart that shows ``title`` ("" while none is drawn)."""
+    charts = page.locator("[data-testid='stPlotlyChart']").filter(has_text=title)
+    return charts.first.inner_text() if charts.count() else ""
+
+
 EXCEPTION = "[data-testid='stException']"
 REDACTED = "This app has encountered an error"  # what a visitor sees instead (client.showErrorDetails = "none")
 
@@ -78,11 +84,11 @@ def press(page, name: str) -> None:
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True).first.click(force=True)
 
 
-def settle(page) -> None:
+def settle(page, timeout_ms: int = 60_000) -> None:
     """Wait for the rerun a change starts (it may begin late on a busy machine), then for the page to be idle."""
     with contextlib.suppress(Exception):  # the rerun was over before we looked, or nothing reran
         page.wait_for_selector("[data-test-script-state='running']", timeout=2_000)
-    wait_idle(page)
+    wait_idle(page, timeout_ms)
 
 
 # Watches the script state from inside the page, so that a rerun that starts and ends between two looks from here

@@ -4,14 +4,8 @@ the same input through both, and the proj_size sweep — every tab, no exception
 from __future__ import annotations
 
 import re
-import time
 
-from tests.e2e.helpers import PROGRESS, assert_no_exception, open_page, wait_idle
-
-
-def chart_text(page, title: str) -> str:
-    charts = page.locator("[data-testid='stPlotlyChart']").filter(has_text=title)
-    return charts.first.inner_text() if charts.count() else ""
+from tests.e2e.helpers import PROGRESS, assert_no_exception, chart_text, open_page, wait_for, wait_idle
 
 
 def type_into(page, label: str, value: str) -> None:
@@ -23,15 +17,6 @@ def type_into(page, label: str, value: str) -> None:
 
 def error_text(page) -> str:
     return " ".join(page.locator("[data-testid='stAlertContentError']").all_inner_texts())
-
-
-def wait_for(predicate, timeout_s: float = 120, what: str = "condition") -> None:
-    start = time.time()
-    while time.time() - start < timeout_s:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def open_tab(page, name: str) -> None:

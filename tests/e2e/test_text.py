@@ -4,21 +4,13 @@ finder's three parts, and bad input — a binary upload, a bad regular expressio
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from lstm_viz.paths import MODELS_DIR
-from tests.e2e.helpers import assert_no_exception, open_page, select, wait_for, wait_idle
+from tests.e2e.helpers import assert_no_exception, open_page, select, settle, wait_for
 
 CHART = "[data-testid='stPlotlyChart']"
 pytestmark = pytest.mark.skipif(not (MODELS_DIR / "charlm_python.pt").exists(), reason="no shipped charlm model")
-
-
-def settle(page) -> None:
-    with contextlib.suppress(Exception):
-        page.wait_for_selector("[data-test-script-state='running']", timeout=2_000)
-    wait_idle(page, 120_000)
 
 
 def open_text_model(page, app_url: str) -> None:
@@ -32,7 +24,7 @@ def open_text_model(page, app_url: str) -> None:
     tab.wait_for(timeout=120_000)
     assert tab.get_attribute("aria-selected") == "true"  # another model opens on its first tab
     page.locator(CHART).filter(has_text="on the text").first.wait_for(timeout=120_000)
-    settle(page)
+    settle(page, 120_000)
 
 
 def hover_text(page, chart) -> str:
@@ -59,7 +51,7 @@ def test_text_coloured_by_a_unit_hover_and_pick_by_clicking_a_bar(page, app_url)
     before = page.locator(CHART).filter(has_text="on the text").count()
     points = bars.locator("g.point path")
     points.nth(3).click(force=True)
-    settle(page)
+    settle(page, 120_000)
     page.wait_for_function(
         f"document.querySelectorAll(\"{CHART}\").length > 0 && "
         f"[...document.querySelectorAll(\"{CHART}\")].filter(e => e.innerText.includes('on the text')).length "
@@ -72,23 +64,23 @@ def test_text_coloured_by_a_unit_hover_and_pick_by_clicking_a_bar(page, app_url)
 def test_find_cells_features_marks_and_bad_input(page, app_url):
     open_text_model(page, app_url)
     page.get_by_role("tab", name="Find cells").click()
-    settle(page)
+    settle(page, 120_000)
     page.get_by_text("ranked by").first.wait_for(timeout=60_000)
     wait_for(lambda: page.locator(CHART).filter(has_text="#1:").count() >= 1, 30, "the ranked units' chart")
     page.get_by_role("radio", name="b) what you mark", exact=True).click()
-    settle(page)
+    settle(page, 120_000)
     box = page.get_by_role("textbox", name="Regular expression (every character of every match is marked)")
     box.fill("(unclosed")
     box.press("Enter")
-    settle(page)
+    settle(page, 120_000)
     page.get_by_text("does not compile").first.wait_for(timeout=30_000)
     assert_no_exception(page)
     box.fill(r"#.*")
     box.press("Enter")
-    settle(page)
+    settle(page, 120_000)
     page.locator(CHART).filter(has_text="Best:").first.wait_for(timeout=60_000)
     page.get_by_role("radio", name="c) one unit's top contexts", exact=True).click()
-    settle(page)
+    settle(page, 120_000)
     page.locator(CHART).filter(has_text="places in the first").first.wait_for(timeout=180_000)
     assert_no_exception(page)
     page.screenshot(path="/tmp/text_contexts.png", full_page=True)
@@ -97,7 +89,7 @@ def test_find_cells_features_marks_and_bad_input(page, app_url):
 def test_a_binary_upload_is_refused_and_the_text_stays(page, app_url):
     open_text_model(page, app_url)
     page.get_by_role("radio", name="Upload a .py / .txt file", exact=True).click()
-    settle(page)
+    settle(page, 120_000)
     page.locator("[data-testid='stMain'] input[type='file']").set_input_files(
         files=[{"name": "data.py", "mimeType": "text/x-python", "buffer": b"\x00\x01\x02\x03" * 500}]
     )

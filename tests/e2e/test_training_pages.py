@@ -8,6 +8,7 @@ import time
 from tests.e2e.helpers import (
     PROGRESS,
     assert_no_exception,
+    chart_text,
     epoch_shown,
     open_page,
     press,
@@ -15,11 +16,6 @@ from tests.e2e.helpers import (
     wait_for,
     wait_idle,
 )
-
-
-def chart_text(page, title: str) -> str:
-    charts = page.locator("[data-testid='stPlotlyChart']").filter(has_text=title)
-    return charts.first.inner_text() if charts.count() else ""
 
 
 def test_toy_page_trains_live_and_stops(page, app_url):
