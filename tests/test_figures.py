@@ -195,6 +195,21 @@ def test_difference_of_different_lengths_uses_the_common_prefix():
     assert "lengths differ (4 vs 3)" in fig.layout.title.subtitle.text
 
 
+
+def test_difference_heatmaps_mark_the_divergence_at_the_tolerance_asked():
+    """The figure's dotted line and sentence follow ``tol`` as first_divergence does (the Intervene tab passes the
+    tolerance under which differences are rounding), so the two never disagree on one page."""
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(1, 3, batch_first=True).double()
+    rec_a = lstm.record(torch.tensor([[[0.0], [0.5], [0.25], [1.0]]], dtype=torch.float64))
+    rec_b = lstm.record(torch.tensor([[[0.0], [0.50001], [0.25], [2.0]]], dtype=torch.float64))  # tiny at t = 1
+    fine, coarse = first_divergence(rec_a, rec_b), first_divergence(rec_a, rec_b, tol=1e-4)
+    assert (fine.state_step, coarse.state_step) == (1, 3)
+    for tol, div in ((1e-6, fine), (1e-4, coarse)):
+        fig = difference_heatmaps(rec_a, rec_b, tol=tol)
+        assert div.sentence in fig.layout.title.subtitle.text
+        assert {shape.x0 for shape in fig.layout.shapes} == {div.state_step - 0.5}
+
 # --------------------------------------------------------------------------------------------- saturation
 def test_saturation_fractions_at_known_values():
     rec = record(steps=10, hidden=4)

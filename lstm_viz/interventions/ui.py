@@ -84,8 +84,9 @@ def intervene_section(
             _chart(figure, "iv_answer_after")
     st.markdown(("The answer changed. " if effect.changed else "The answer did not change. ")
                 + effect.divergence.sentence.replace("The two runs", "Before and after"))  # fmt: skip
+    # Rounding between the fused kernel and the step-by-step run is not a change: the same tolerance as the sentence.
     _chart(difference_heatmaps(effect.rec_before, effect.rec_after, layer, direction,
-                               feature_names=inp.feature_names), "iv_differences")  # fmt: skip
+                               feature_names=inp.feature_names, tol=effects.ROUNDING), "iv_differences")  # fmt: skip
     first = min(choice.steps) if choice.steps else 0
     _chart(spread_figure(effects.spread_table(effect.rec_before, effect.rec_after), first_step=first), "iv_spread")
 

@@ -116,10 +116,12 @@ def difference_heatmaps(
     max_steps: int = DEFAULT_MAX_STEPS,
     max_units: int = DEFAULT_MAX_UNITS,
     step_labels: tuple[Sequence[str], Sequence[str]] | None = None,
+    tol: float = 1e-6,
 ) -> go.Figure:
     """Six heatmaps of B − A (time × unit) in the order f, i, g, o, c, h, each on its own diverging scale centred
-    on 0, with a dotted line at the first step where the two runs diverge. ``step_labels`` (A's and B's, e.g. two
-    texts' characters) name the steps instead of the input values."""
+    on 0, with a dotted line at the first step where the two runs diverge by more than ``tol`` (as
+    ``first_divergence`` finds it). ``step_labels`` (A's and B's, e.g. two texts' characters) name the steps instead
+    of the input values."""
     steps = _common(rec_a, rec_b)
     check_panel(rec_a, layer, direction)
     di = DIRECTIONS.index(direction)
@@ -133,7 +135,7 @@ def difference_heatmaps(
     bins = bin_time(steps, max_steps)
     names = feature_labels(rec_a.x.shape[-1], feature_names)
     cols = _labels(rec_a, rec_b, steps, bins, names, step_labels)
-    div = first_divergence(rec_a, rec_b)
+    div = first_divergence(rec_a, rec_b, tol=tol)
     n_rows = len(rec_a.tensor_names)
     row_px = int(np.clip(9 * len(view.units), 60, 200))
     height = n_rows * row_px + 190
