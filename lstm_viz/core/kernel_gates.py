@@ -180,11 +180,15 @@ def run_layer(
 
 # Each kernel call's workspace is kept under this many bytes by running the layer a chunk of steps at a time. glibc
 # maps blocks over its mmap threshold afresh on every call — a page fault per 4 KiB page when written — and raises
-# that threshold (up to 32 MB) to the size of a freed mapped block, so workspaces of this size come from the heap,
-# already faulted in, from the second call on. Chunking does not change a bit of the result (tested); each chunk
-# costs a kernel call (weights reordered again), so chunks are as long as the budget allows (2-24 MB measured:
-# bigger was faster at every benchmark shape).
-WORKSPACE_BUDGET = 24 << 20
+# that threshold to the size of a freed mapped block if that block is at most 32 MiB (DEFAULT_MMAP_THRESHOLD_MAX on
+# 64-bit), so workspaces of this size come from the heap, already faulted in, from the second call on. Chunking does
+# not change a bit of the result (tested); each chunk costs a kernel call (weights reordered again) and, past the
+# first, copies (a single call's workspace *is* the recording), so chunks are as long as the budget allows: 31 MiB,
+# just under glibc's limit with room for malloc's header and alignment. Measured (benchmarks/bench_recording.py and
+# a one-process A/B, CPU time, median of 41): at (1, 1000, 32, 512) the 29.8 MiB workspace then fits one call, record
+# 1.13× nn.LSTM forward instead of 1.21× with a 24 MiB budget; other shapes within noise (2-24 MiB: bigger was faster
+# at every benchmark shape).
+WORKSPACE_BUDGET = 31 << 20
 _ws_bytes_per_step: dict[tuple[int, int, int, int, bool], float] = {}  # measured per (B, input, H, layers, bidir)
 
 
