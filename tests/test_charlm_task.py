@@ -4,6 +4,8 @@ with the corpus manifest, the manifest note, and the shipped model."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -13,11 +15,16 @@ from lstm_viz.interventions.ablation import ablate_units
 from lstm_viz.parsing import InputError
 from lstm_viz.paths import MODELS_DIR
 from lstm_viz.tasks import ModelConfig, TaskData, build_model, get_task, task_for
-from lstm_viz.tasks.charlm.data import VOCAB, VOCAB_SIZE, build_manifest, encode
+from lstm_viz.tasks.charlm.data import VOCAB, VOCAB_SIZE, build_manifest, encode, label_text
 from lstm_viz.tasks.charlm.inputs import MAX_FILE_BYTES, MAX_TEXT_CHARS, decode_file, text_input
 from lstm_viz.tasks.charlm.loop import research_view
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
-from lstm_viz.tasks.charlm.stdlib import manifest_note
+from lstm_viz.tasks.charlm.stdlib import (
+    manifest_note,
+    read_validation_file,
+    validation_paths,
+    validation_sample,
+)
 from lstm_viz.tasks.charlm.task import CHARLM, generate
 from lstm_viz.training.checkpoints import checkpoint_bytes, infer_config, load_checkpoint
 from lstm_viz.training.engine import Trainer
@@ -218,3 +225,28 @@ def test_the_shipped_model_is_small_and_says_how_it_was_made():
     answer = CHARLM.answer(ckpt.model, CHARLM.parse(text, ckpt.config))
     assert answer.value["bits_per_char"] < 4
     assert np.isfinite(answer.probs).all()
+
+
+def test_the_validation_sample_takes_a_share_of_every_file():
+    """The text the app ranks units on and finds top contexts in: every validation file, an equal share of each,
+    the exact number of characters asked for, labels as the whole file has them, line numbers of the file."""
+    sample = validation_sample(30_000)
+    paths = [rel for rel in validation_paths() if read_validation_file(rel)]
+    assert len(sample.text) == 30_000 and [rel for rel, _, _ in sample.spans] == paths  # every file, path order
+    sizes = [end - start for _, start, end in sample.spans]
+    assert sample.spans[0][1] == 0 and all(a[2] == b[1] for a, b in itertools.pairwise(sample.spans))
+    share = 30_000 // len(paths)
+    long_files = [len(read_validation_file(rel)) > 2 * share for rel, _, _ in sample.spans]
+    longer = [size for size, long in zip(sizes, long_files, strict=True) if long]
+    assert longer and min(longer) > share // 3 and max(sizes) < 4 * share  # no file takes over the sample
+    for (rel, start, end), first in zip(sample.spans, sample.first_lines, strict=True):
+        whole = read_validation_file(rel)
+        whole = whole if whole.endswith("\n") else whole + "\n"
+        piece = sample.text[start:end]
+        at = whole.index(piece) if first == 1 else len("".join(whole.splitlines(True)[: first - 1]))
+        assert whole[at : at + len(piece)] == piece and (at == 0 or whole[at - 1] == "\n")  # starts a line
+        expected = label_text(whole)
+        for name, values in sample.labels.items():
+            assert np.array_equal(values[start:end], expected[name][at : at + len(piece)]), (rel, name)
+    with pytest.raises(ValueError, match="positive whole number"):
+        validation_sample(0)

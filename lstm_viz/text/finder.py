@@ -40,12 +40,11 @@ from lstm_viz.tasks.charlm.data import (
     LABEL_NAMES,
     NUMERIC_LABELS,
     TokenizeFailure,
-    corpus_labels,
     encode,
     label_text,
 )
 from lstm_viz.tasks.charlm.scoring import SCORED_TENSORS, exact_auroc, pearson
-from lstm_viz.tasks.charlm.stdlib import validation_text
+from lstm_viz.tasks.charlm.stdlib import validation_sample
 from lstm_viz.text.scorer import FastScorer, TopPlaces
 
 __all__ = [
@@ -397,16 +396,17 @@ class ValidationScan:
     starts: np.ndarray
     ranking: Ranking | None
     tracker: TopPlaces | None = field(repr=False, default=None)
+    first_lines: tuple[int, ...] = ()  # each span's first line in its file (1 for every span when empty)
 
     def describe(self) -> str:
         files = sum(start < len(self.ids) for _, start, _ in self.spans)
-        return f"the first {len(self.ids):,} characters of {files} validation files of the standard library"
+        return f"{len(self.ids):,} characters from {files} validation files of the standard library (a share of each)"
 
     def _where(self, position: int) -> str:
-        for rel, start, end in self.spans:
+        for n, (rel, start, end) in enumerate(self.spans):
             if start <= position < end:
-                line = self.text.count("\n", start, position) + 1
-                return f"{rel}, line {line}"
+                first = self.first_lines[n] if self.first_lines else 1
+                return f"{rel}, line {first + self.text.count(chr(10), start, position)}"
         return "?"
 
     def top_contexts(self, name: str, unit: int, k: int = 10, width: int = 40, low: bool = False) -> list[Context]:
@@ -454,16 +454,15 @@ def scan_validation(
     top_k: int = 30,
     features: Sequence[str] = FEATURES,
 ) -> ValidationScan:
-    """Read the first ``chars`` characters of the validation files (whole files joined in path order, each file's
-    labels computed on its own) and rank every unit; with ``top_k``, remember each unit's ``top_k`` highest and
-    lowest windows (contexts show up to about a third of them: neighbouring windows are one place)."""
-    text, spans = validation_text(chars)
-    labels = {name: values[:chars] for name, values in corpus_labels(text, list(spans)).items()}
-    text = text[:chars]
-    ids = encode(text)
+    """Read ``chars`` characters from every validation file (:func:`~lstm_viz.tasks.charlm.stdlib.validation_sample`:
+    an equal share of each, labelled file by file) and rank every unit; with ``top_k``, remember each unit's
+    ``top_k`` highest and lowest windows (contexts show up to about a third of them: neighbouring windows are one
+    place)."""
+    sample = validation_sample(chars)
+    ids = encode(sample.text)
     streams = max(1, min(streams, len(ids) // 64))
-    ranking, tracker, starts = _scan(model, ids, labels, features, tensors, streams, chunk, top_k)
-    return ValidationScan(model, text, ids, spans, streams, starts, ranking, tracker)
+    ranking, tracker, starts = _scan(model, ids, sample.labels, features, tensors, streams, chunk, top_k)
+    return ValidationScan(model, sample.text, ids, sample.spans, streams, starts, ranking, tracker, sample.first_lines)
 
 
 def top_contexts(

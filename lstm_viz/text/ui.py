@@ -330,8 +330,9 @@ def _marks_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
 
 
 def _contexts_part(loaded: LoadedModel) -> None:
-    st.markdown(f"Where one unit is highest (or lowest) in the first {SCAN_CHARS:,} characters of the validation "
-                "files: each row is the text around one place, coloured by the unit, the place framed.")
+    st.markdown(f"Where one unit is highest (or lowest) in {SCAN_CHARS:,} characters drawn from every validation "
+                "file (an equal share of each): each row is the text around one place, coloured by the unit, the "
+                "place framed.")
     default = st.session_state.get("text_chosen_unit", "layer0.fwd.c[0]")
     c1, c2, c3 = st.columns([2, 1, 1])
     unit_text = c1.text_input("Unit, as name[unit]", default, key="text_context_unit",

@@ -81,7 +81,7 @@ def test_find_cells_features_marks_and_bad_input(page, app_url):
     page.locator(CHART).filter(has_text="Best:").first.wait_for(timeout=60_000)
     page.get_by_role("radio", name="c) one unit's top contexts", exact=True).click()
     settle(page, 120_000)
-    page.locator(CHART).filter(has_text="places in the first").first.wait_for(timeout=180_000)
+    page.locator(CHART).filter(has_text="places in 100,000 characters from").first.wait_for(timeout=180_000)
     assert_no_exception(page)
     page.screenshot(path="/tmp/text_contexts.png", full_page=True)
 

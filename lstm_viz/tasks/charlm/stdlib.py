@@ -22,10 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from lstm_viz.tasks.charlm.data import (
+    TokenizeFailure,
     build_manifest,
     compare_manifest,
     corpus_text,
     encode,
+    label_text,
     list_stdlib_files,
     load_split,
     read_source,
@@ -35,9 +37,11 @@ from lstm_viz.tasks.charlm.data import (
 
 __all__ = [
     "Corpus",
+    "TextSample",
     "load_corpus",
     "manifest_note",
     "validation_paths",
+    "validation_sample",
     "validation_text",
     "validation_windows",
 ]
@@ -92,6 +96,67 @@ def validation_text(min_chars: int) -> tuple[str, tuple[tuple[str, int, int], ..
             total += len(text) + 1
     joined, spans = corpus_text(texts, shuffle_seed=None)
     return joined, tuple(spans)
+
+
+@dataclass(frozen=True)
+class TextSample:
+    """Pieces of several files joined: ``spans`` holds ``(path, start, end)`` of each piece in ``text``,
+    ``first_lines`` the line number (1-based, in its file) of each piece's first character, and ``labels`` one value
+    per character of ``text`` for every label, each file labelled whole (a piece that starts inside a string or
+    bracket is labelled as inside it)."""
+
+    text: str
+    spans: tuple[tuple[str, int, int], ...]
+    first_lines: tuple[int, ...]
+    labels: dict[str, np.ndarray]
+
+
+@functools.lru_cache(maxsize=4)
+def validation_sample(chars: int) -> TextSample:
+    """``chars`` characters from *every* validation file (fewer only when the split is smaller), in path order.
+
+    Each file gives an equal share: a short file all of it, a long one whole lines from its middle; what short
+    files leave over is shared among the longer ones. A ranking or a unit's top contexts over this sample speak for
+    all validation files — the first files in path order (:func:`validation_text`) are a few modules, and from the
+    140,000th character on a run of ``encodings`` tables."""
+    if isinstance(chars, bool) or not isinstance(chars, int) or chars < 1:
+        raise ValueError(f"chars must be a positive whole number, not {chars!r}")
+    texts, file_labels = [], {}
+    for rel in validation_paths():
+        text = read_validation_file(rel)
+        text = text if text.endswith("\n") or not text else text + "\n"
+        try:
+            file_labels[rel] = label_text(text)
+        except TokenizeFailure:  # skipped, as the training split skips it
+            continue
+        if text:
+            texts.append((rel, text))
+    budget = chars
+    cuts: dict[str, tuple[int, int]] = {}
+    by_length = sorted(texts, key=lambda item: (len(item[1]), item[0]))
+    for left, (rel, text) in zip(range(len(by_length), 0, -1), by_length, strict=True):
+        share = budget // left
+        if share >= len(text):
+            a, b = 0, len(text)
+        else:
+            a = text.rfind("\n", 0, (len(text) - share) // 2) + 1  # a line's start before the middle share
+            b = a + share
+            if left > 1:  # end on a line's end where one lies inside the share; the last piece takes what is left
+                b = text.rfind("\n", a, b) + 1 or b
+        cuts[rel] = (a, b)
+        budget -= b - a
+    parts, spans, first_lines, labels, offset = [], [], [], [], 0
+    for rel, text in texts:  # path order
+        a, b = cuts[rel]
+        if b <= a:
+            continue
+        parts.append(text[a:b])
+        spans.append((rel, offset, offset + b - a))
+        first_lines.append(text.count("\n", 0, a) + 1)
+        labels.append({name: values[a:b] for name, values in file_labels[rel].items()})
+        offset += b - a
+    joined = {name: np.concatenate([piece[name] for piece in labels]) for name in labels[0]} if labels else {}
+    return TextSample("".join(parts), tuple(spans), tuple(first_lines), joined)
 
 
 def validation_windows(n: int, length: int, seed: int = 0) -> np.ndarray:
