@@ -382,3 +382,29 @@ def test_step_labels_name_the_time_columns_with_the_characters():
     assert list(traces.data[0].text) == ["a", "␣", "b", "⏎", "⇥", "c"] and len(traces.data) == 6  # no input row
     with pytest.raises(ValueError, match="5 step labels for 6 steps"):
         figures.gate_heatmaps(rec, step_labels=text[:5])
+
+
+def test_a_texts_time_axis_shows_its_characters():
+    """Every column's character under a short text; under a long one, each tick's characters below its step."""
+    torch.manual_seed(0)
+    rec = RecordingLSTM(4, 5).record(torch.randn(6, 4))
+    text = list("a<b\n c")
+    shown = ("a", "&lt;", "b", "⏎", "␣", "c")  # HTML's "<" escaped: Plotly reads tick text as HTML
+    heat = figures.gate_heatmaps(rec, step_labels=text)
+    assert heat.layout.xaxis.ticktext == shown and len(heat.layout.xaxis.tickvals) == 6
+    traces = figures.unit_traces(rec, [0, 1], step_labels=text)
+    for axis in (traces.layout.xaxis, traces.layout.xaxis2):
+        assert axis.ticktext == shown and axis.tickvals == (0, 1, 2, 3, 4, 5)
+    assert belt.conveyor_belt(rec, unit=0, step_labels=text).layout.xaxis3.ticktext == shown
+    assert figures.gate_heatmaps(rec).layout.xaxis.ticktext == ("0", "1", "2", "3", "4", "5")  # numbers: no text
+
+    long = RecordingLSTM(4, 5).record(torch.randn(300, 4))
+    source = list(("def f(x):\n    return x\n" * 20)[:300])
+    ticks = figures.gate_heatmaps(long, step_labels=source).layout.xaxis
+    assert 8 <= len(ticks.ticktext) <= 16 and ticks.ticktext[0] == "0<br>d"
+    for tick, value in zip(ticks.ticktext, ticks.tickvals, strict=True):  # "t · chars" under the step number
+        step = int(tick.split("<br>")[0])
+        assert value.startswith(f"t {step} · '{source[step].replace(chr(10), '⏎').replace(' ', '␣')}")
+    binned = figures.unit_traces(long, [0], step_labels=source, max_points=100).layout.xaxis
+    assert binned.ticktext[0] == "0<br>def" and binned.tickvals[0] == 0  # a 3-step column at its first step
+    assert binned.ticktext[1] == f"{int(binned.tickvals[1])}<br>x⏎d"

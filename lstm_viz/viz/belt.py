@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, plan_view
-from lstm_viz.viz.gates import check_panel, column_labels, signed_range, time_ticks, to_numpy
+from lstm_viz.viz.gates import check_panel, column_labels, column_texts, signed_range, time_ticks, to_numpy
 from lstm_viz.viz.palette import GATE_COLORS, SIGNED_COLORSCALE
 from lstm_viz.viz.plotgrid import Grid, finish
 
@@ -76,6 +76,7 @@ def conveyor_belt(
     view = plan_view([terms["kept"], terms["written"]], max_steps, max_units)
     bins = view.bins
     labels = column_labels(x, bins, feature_names, step_labels)
+    texts = None if step_labels is None else column_texts(bins, step_labels, len(x))
     mean = "mean " if bins.binned else ""
     most_units = len(view.units)
     heat_px = int(np.clip(9 * most_units, 70, 260))
@@ -148,7 +149,7 @@ def conveyor_belt(
         )
         grid.y(r).update(type="category", autorange="reversed", title={"text": "unit"})
     for r in (1, 2, 3):
-        grid.x(r).update(time_ticks(labels, bins))
+        grid.x(r).update(time_ticks(labels, bins, texts=texts))
     grid.x(3)["title"] = {"text": "t (time step)"}
     grid.y(1)["title"] = {"text": f"contribution to {st}"}
     lo, hi = grid.y_domain(3)[0], grid.y_domain(2)[1]

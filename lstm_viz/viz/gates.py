@@ -27,6 +27,7 @@ __all__ = [
     "SIGNED_COLORSCALE",
     "check_panel",
     "column_labels",
+    "column_texts",
     "feature_labels",
     "gate_heatmaps",
     "most_active_units",
@@ -134,26 +135,49 @@ def column_labels(
     a text) replace the input values: ``"t 3 · 'a'"``, ``"t 16–23 · 'def main'"``.
     """
     if step_labels is not None:
-        if len(step_labels) != len(x):
-            raise ValueError(f"{len(step_labels)} step labels for {len(x)} steps")
-        spans = zip(bins.labels(), bins.start, np.append(bins.start[1:], len(x)), strict=True)
-        shown = [(t, char_label("".join(step_labels[a:b]))) for t, a, b in spans]
+        shown = zip(bins.labels(), column_texts(bins, step_labels, len(x)), strict=True)
         return [f"t {t} · '{text[:12]}{'…' if len(text) > 12 else ''}'" for t, text in shown]
     names = feature_labels(x.shape[1], feature_names)
     xs = bins.reduce(np.asarray(x, dtype=float), axis=0)  # (T', I)
     return [f"t {t} · {_format_input(v, names, bins.binned)}" for t, v in zip(bins.labels(), xs, strict=True)]
 
 
-def time_ticks(labels: Sequence[str], bins: TimeBins, max_ticks: int = 16) -> dict:
-    """Axis settings for a categorical time axis: a few ticks that show just the step number."""
+def column_texts(bins: TimeBins, step_labels: Sequence[str], steps: int) -> list[str]:
+    """The characters under each time column (a bin's characters joined), newline, tab and space made visible."""
+    if len(step_labels) != steps:
+        raise ValueError(f"{len(step_labels)} step labels for {steps} steps")
+    ends = np.append(bins.start[1:], steps)
+    return [char_label("".join(step_labels[a:b])) for a, b in zip(bins.start, ends, strict=True)]
+
+
+ALL_CHARACTER_TICKS = 64  # a text of at most this many columns shows every column's character on the time axis
+
+
+def _tick_text(text: str, most: int) -> str:
+    """A column's characters as tick text: at most ``most`` of them, with HTML's special characters escaped."""
+    text = text[:most] + ("…" if len(text) > most else "")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def time_ticks(labels: Sequence[str], bins: TimeBins, max_ticks: int = 16, texts: Sequence[str] | None = None) -> dict:
+    """Axis settings for a categorical time axis: a few ticks that show the step number. With ``texts`` (each
+    column's characters, :func:`column_texts`) the characters show too: every column's when there are at most
+    ``ALL_CHARACTER_TICKS`` columns, else each tick's under its step number."""
+    if texts is not None and len(labels) <= ALL_CHARACTER_TICKS:
+        return {
+            "type": "category",
+            "tickvals": list(labels),
+            "ticktext": [_tick_text(t, 2) for t in texts],
+            "tickfont": {"family": "monospace", "size": 10 if len(labels) > 32 else 12},
+            "tickangle": 0,
+            "showgrid": False,
+        }
     step = max(1, -(-len(labels) // max_ticks))
     idx = range(0, len(labels), step)
-    return {
-        "type": "category",
-        "tickvals": [labels[k] for k in idx],
-        "ticktext": [str(int(bins.start[k])) for k in idx],
-        "showgrid": False,
-    }
+    ticktext = [str(int(bins.start[k])) for k in idx]
+    if texts is not None:
+        ticktext = [f"{n}<br>{_tick_text(texts[k], 3)}" for n, k in zip(ticktext, idx, strict=True)]
+    return {"type": "category", "tickvals": [labels[k] for k in idx], "ticktext": ticktext, "showgrid": False}
 
 
 def signed_range(*arrays: np.ndarray) -> float:
@@ -211,6 +235,7 @@ def gate_heatmaps(
     x = to_numpy(rec.x[batch])
     bins = bin_time(rec.seq_len, col_steps)
     labels = column_labels(x, bins, feature_names, step_labels)
+    texts = None if step_labels is None else column_texts(bins, step_labels, rec.seq_len)
 
     data: dict[tuple[int, str], dict[str, np.ndarray]] = {}
     views: dict[tuple[int, str], dict[str, View]] = {}
@@ -264,7 +289,7 @@ def gate_heatmaps(
                     col,
                 )
             )
-            grid.x(r, col).update(time_ticks(labels, bins))
+            grid.x(r, col).update(time_ticks(labels, bins, texts=texts))
             grid.y(r, col).update(type="category", autorange="reversed")
             if col == 1:
                 grid.y(r, col)["title"] = {"text": "unit", "standoff": 2}
@@ -401,6 +426,12 @@ def unit_traces(
         )
     if text is None:
         grid.y(n_rows)["title"] = {"text": "x"}
+    else:  # the characters on the time axis, as the heatmaps show them
+        ticks = time_ticks([str(k) for k in range(len(t_axis))], bins, texts=text)  # tick values: column indices
+        ticks["tickvals"] = [float(bins.start[int(k)]) for k in ticks["tickvals"]]  # a column's first step
+        ticks["type"] = "linear"
+        for r in range(1, n_rows + 1):
+            grid.x(r).update(ticks)
     grid.x(n_rows)["title"] = {"text": "t (time step)"}
     notes = []
     if bins.binned:
@@ -413,7 +444,8 @@ def unit_traces(
     layout = grid.layout
     layout.update(
         title={
-            "text": f"Unit traces: {', '.join(shown_q)} of the chosen units, input underneath",
+            "text": f"Unit traces: {', '.join(shown_q)} of the chosen units"
+            + (", input underneath" if text is None else ", the text's characters on the time axis"),
             "subtitle": {"text": "; ".join(notes) or _ranges_note(rec)},
         },
         height=height,
