@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 
 import numpy as np
 import pytest
@@ -23,6 +22,7 @@ from lstm_viz.tasks.charlm.task import CHARLM
 from lstm_viz.tasks.charlm.train import TrainConfig, train_charlm
 from lstm_viz.training.checkpoints import load_checkpoint
 from lstm_viz.training.engine import Trainer, make_trainer
+from tests.cli_output import last_json
 
 TEXT = inspect.getsource(charlm_data)
 IDS = torch.from_numpy(encode(TEXT * 2).astype(np.uint8))
@@ -121,7 +121,7 @@ def test_the_train_command_writes_a_checkpoint_and_resumes(monkeypatch, tmp_path
                  "16", "--max-chars", "3e3", "--log-every", "5", "--threads", "1", "--out", str(out)])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    summary = json.loads(captured.out.strip().splitlines()[-1])
+    summary = last_json(captured.out)
     assert summary["task"] == "charlm" and summary["val_bpc"] > 0 and summary["chars"] >= 3000
     assert summary["options"]["seq_len"] == 16 and "char" in captured.err  # progress in characters on stderr
     ckpt = load_checkpoint(out)
@@ -130,7 +130,7 @@ def test_the_train_command_writes_a_checkpoint_and_resumes(monkeypatch, tmp_path
                  "--out", str(tmp_path / "d.pt")])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    again = json.loads(captured.out.strip().splitlines()[-1])
+    again = last_json(captured.out)
     assert again["chars"] >= 6000 and again["epoch"] > summary["epoch"]
     assert load_checkpoint(tmp_path / "d.pt").optimizer_state is None
 

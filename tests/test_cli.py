@@ -14,6 +14,7 @@ from lstm_viz.cli import main
 from lstm_viz.tasks import ModelConfig, build_model
 from lstm_viz.training.checkpoints import load_checkpoint, save_checkpoint
 from lstm_viz.training.engine import make_trainer
+from tests.cli_output import last_json
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,10 +23,6 @@ def run(capsys, *argv):
     code = main(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-def last_json(out: str) -> dict:
-    return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +170,7 @@ def test_record_a_gru_checkpoint(tmp_path, capsys):
     save_checkpoint(path, build_model(ModelConfig.default("subtraction", cell="gru", hidden_size=4)))
     out = tmp_path / "gru.parquet"
     assert main(["record", str(path), "123 - 61", "--out", str(out)]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = last_json(capsys.readouterr().out)
     assert summary["tensors"] == ["h", "n", "r", "z"] and summary["steps"] == 8
     frame = pd.read_parquet(out)
     assert len(frame) == 8 * 4 * 4 and set(frame["tensor"]) == {"r", "z", "n", "h"}

@@ -14,6 +14,7 @@ from lstm_viz.cli import main
 from lstm_viz.tasks.charlm.data import label_text
 from lstm_viz.tasks.charlm.scoring import exact_auroc, pearson
 from lstm_viz.training.checkpoints import load_checkpoint, save_checkpoint
+from tests.cli_output import last_json
 from tests.planted import BRACKETS, QUOTES, SNIPPET, planted_model
 
 
@@ -45,7 +46,7 @@ def test_units_json_contract_finds_the_planted_cells(files, capsys):
     code, out, err = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
                          "bracket_depth", "--top", "5", "--json")  # fmt: skip
     assert code == 0, err
-    result = json.loads(out.strip().splitlines()[-1])
+    result = last_json(out)
     assert result["feature"] == "bracket_depth" and result["metric"] == "abs_pearson"
     assert len(result["units"]) == 5
     assert set(result["units"][0]) >= {"name", "unit", "score"}
@@ -56,7 +57,7 @@ def test_units_json_contract_finds_the_planted_cells(files, capsys):
     assert all(u["name"].count(".") == 2 and u["name"].split(".")[2] in "figoch" for u in result["units"])
     code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
                        "in_string", "--json")  # fmt: skip
-    result = json.loads(out.strip().splitlines()[-1])
+    result = last_json(out)
     assert result["metric"] == "auroc" and len(result["units"]) == 10
     assert ("layer0.fwd.c", QUOTES) in {(u["name"], u["unit"]) for u in result["units"][:3]}
     assert result["units"][0]["score"] == pytest.approx(1.0)
@@ -65,7 +66,7 @@ def test_units_json_contract_finds_the_planted_cells(files, capsys):
 def test_units_scores_are_exact(files, capsys):
     code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
                        "column", "--top", "3", "--json")  # fmt: skip
-    result = json.loads(out.strip().splitlines()[-1])
+    result = last_json(out)
     model = load_checkpoint(files / "planted.pt").model
     from lstm_viz.tasks.charlm.data import encode
 
@@ -76,7 +77,7 @@ def test_units_scores_are_exact(files, capsys):
         assert unit["score"] == pytest.approx(abs(pearson(values, labels["column"])), abs=1e-5)
     code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
                        "keyword", "--top", "2", "--json")  # fmt: skip
-    for unit in json.loads(out.strip().splitlines()[-1])["units"]:
+    for unit in last_json(out)["units"]:
         raw = exact_auroc(rec[unit["name"]][0, :, unit["unit"]], labels["keyword"])
         assert unit["score"] == pytest.approx(max(raw, 1 - raw), abs=1e-6)
     code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
@@ -89,7 +90,7 @@ def test_record_text_file_parquet_contract(files, tmp_path, capsys):
     code, stdout, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "crlf.py", "--layers", "0",
                             "--tensors", "c,h", "--out", out)  # fmt: skip
     assert code == 0, err
-    summary = json.loads(stdout.strip().splitlines()[-1])
+    summary = last_json(stdout)
     raw = (files / "crlf.py").read_bytes().decode()
     assert summary["steps"] == len(raw) == 27 and summary["tensors"] == ["c", "h"]
     frame = pd.read_parquet(out)
@@ -123,7 +124,7 @@ def test_record_a_long_text_in_chunks_equals_one_pass(files, tmp_path, capsys, m
 def test_the_old_record_form_still_works(files, tmp_path, capsys):
     code, out, err = run(capsys, "record", files / "sub.pt", "123 - 61", "--out", tmp_path / "r.parquet")
     assert code == 0, err
-    assert json.loads(out.strip().splitlines()[-1])["answer"] == pytest.approx(json.loads(out)["answer"])
+    assert last_json(out)["answer"] == pytest.approx(json.loads(out)["answer"])
 
 
 def test_generate_and_predict(files, capsys):

@@ -24,6 +24,7 @@ from lstm_viz.corpus.schema import on_column, on_words, parse_unit_column, shard
 from lstm_viz.corpus.stats import saturation_bounds
 from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
+from tests.cli_output import last_json
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["layer0.fwd.c", "layer0.fwd.h", "layer1.fwd.c", "layer1.fwd.h"]
@@ -343,14 +344,14 @@ def test_resume_after_an_interrupted_run(tmp_path, texts, models, recorded, monk
     written = []
     monkeypatch.setattr(record_module, "_write_shard", _spy(record_module._write_shard, written))
     assert main(argv) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = last_json(capsys.readouterr().out)
     assert summary["shards_reused"] == 2 and summary["shards_written"] == summary["shards"] - 2
     assert min(written) == 2  # shards 0 and 1 were not redone
     resumed = _shard_table(out)
     assert resumed.equals(reference)
     assert (out / "unit_stats.parquet").read_bytes() == (result["float16"][0] / "unit_stats.parquet").read_bytes()
     assert main(argv) == 0  # a third run finds everything done
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["shards_written"] == 0
+    assert last_json(capsys.readouterr().out)["shards_written"] == 0
 
 
 def _spy(function, indices):
@@ -374,10 +375,6 @@ def test_record_corpus_refuses_another_recording(tmp_path, texts, models, record
 
 
 # ------------------------------------------------------------------------------------------------ the CLI
-def _last_json(out: str) -> dict:
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def test_cli_record_query_and_json_contracts(tmp_path, texts, models, capsys):
     out = tmp_path / "c"
     code = main(["record-corpus", str(models[0]), "--text-file", str(texts / "f4.txt"), str(texts / "f1.txt"),
@@ -385,13 +382,13 @@ def test_cli_record_query_and_json_contracts(tmp_path, texts, models, capsys):
                  "--threads", "1"])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    summary = _last_json(captured.out)
+    summary = last_json(captured.out)
     assert summary["chars"] == 250 and summary["names"] == ["layer1.fwd.c"] and summary["dtype"] == "float32"
     manifest = json.loads((out / "manifest.json").read_text())
     assert [f["chars"] for f in manifest["files"]] == [250] and manifest["files"][0]["total"] > 250
 
     assert main(["top-contexts", str(out), "--name", "layer1.fwd.c", "--unit", "4", "--k", "3", "--json"]) == 0
-    payload = _last_json(capsys.readouterr().out)
+    payload = last_json(capsys.readouterr().out)
     assert list(payload) == ["contexts"] and len(payload["contexts"]) == 3
     assert all(list(row) == ["file", "t", "value", "context"] for row in payload["contexts"])
     values = [row["value"] for row in payload["contexts"]]
@@ -401,7 +398,7 @@ def test_cli_record_query_and_json_contracts(tmp_path, texts, models, capsys):
 
     assert main(["match", str(out), "--units", "layer1.fwd.c:1,layer1.fwd.c:2", "--threshold", "-0.5",
                  "--min-length", "2", "--k", "4", "--json"]) == 0  # fmt: skip
-    payload = _last_json(capsys.readouterr().out)
+    payload = last_json(capsys.readouterr().out)
     assert set(payload) == {"matches", "total", "units", "threshold", "min_length"}
     assert all(list(row) == ["file", "start", "end", "length", "others", "context"] for row in payload["matches"])
     assert main(["match", str(out), "--units", "layer1.fwd.c:1", "--threshold", "-0.5"]) == 0

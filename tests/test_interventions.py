@@ -17,6 +17,7 @@ from lstm_viz.paths import MODELS_DIR
 from lstm_viz.tasks import STATQUEST, SUBTRACTION, TaskInput
 from lstm_viz.tasks.toy import dataset
 from lstm_viz.training.checkpoints import load_checkpoint
+from tests.cli_output import last_json
 
 GRID = list(itertools.product([1, 2], [False, True], [0, 2], [False, True]))  # layers, bidirectional, proj, batch_first
 
@@ -257,7 +258,7 @@ def test_cli_predict_with_interventions_and_ablate_json(capsys):
     assert main(["predict", path, "123 - 61", "--intervene", "layer0.fwd.c[units=99]=0"]) == 2
     assert "unit 99 is outside 0…31" in capsys.readouterr().err
     assert main(["ablate", path, "--data", "probe", "--tensors", "c", "--json", "--quiet", "--top", "3"]) == 0
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out = last_json(capsys.readouterr().out)
     assert out["inputs"] == 256 and len(out["units"]) == 3 and out["units"][0]["name"] == "layer0.fwd.c"
     assert out["units"][0]["effect"] >= out["units"][1]["effect"] and "effect borrow" in out["units"][0]
 
