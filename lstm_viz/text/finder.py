@@ -405,8 +405,8 @@ class ValidationScan:
     def _where(self, position: int) -> str:
         for n, (rel, start, end) in enumerate(self.spans):
             if start <= position < end:
-                first = self.first_lines[n] if self.first_lines else 1
-                return f"{rel}, line {first + self.text.count(chr(10), start, position)}"
+                line = (self.first_lines[n] if self.first_lines else 1) + self.text.count("\n", start, position)
+                return f"{rel}, line {line}"
         return "?"
 
     def top_contexts(self, name: str, unit: int, k: int = 10, width: int = 40, low: bool = False) -> list[Context]:
