@@ -13,6 +13,7 @@ import torch
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks.charlm.data import encode, label_text
 from lstm_viz.tasks.charlm.scoring import UnitScorer, exact_auroc, pearson
+from lstm_viz.tasks.charlm.stdlib import read_validation_file
 from lstm_viz.text.figures import coloured_text, contexts_figure, layout_text, units_figure, value_range
 from lstm_viz.text.finder import (
     exact_best,
@@ -143,6 +144,11 @@ def test_top_contexts_across_validation_files(planted):
         centre = ctx.position - ctx.start
         assert ctx.values[centre] == pytest.approx(ctx.value)
         assert ctx.text == scan.text[ctx.start : ctx.start + len(ctx.text)] and ".py, line" in ctx.where
+        rel, line = ctx.where.rsplit(", line ", 1)  # the line of the file the place is on
+        piece_start = next(start for path, start, end in scan.spans if path == rel and start <= ctx.position < end)
+        line_start = max(piece_start, scan.text.rfind("\n", 0, ctx.position) + 1)
+        file_line = read_validation_file(rel).splitlines()[int(line) - 1]
+        assert file_line.startswith(scan.text[line_start : ctx.position + 1])
     positions = sorted(c.position for c in found)
     assert all(b - a > 30 for a, b in itertools.pairwise(positions))  # distinct places
     low = top_contexts(scan, "layer0.fwd.c", BRACKETS, k=3, low=True)
