@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lstm_viz.app.inputs import typed_input
+from lstm_viz.core.interventions import Intervention
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER
 from lstm_viz.explorer.export import figure_html, recording_csv, recording_frame, recording_parquet
@@ -209,6 +210,28 @@ def test_difference_heatmaps_mark_the_divergence_at_the_tolerance_asked():
         fig = difference_heatmaps(rec_a, rec_b, tol=tol)
         assert div.sentence in fig.layout.title.subtitle.text
         assert {shape.x0 for shape in fig.layout.shapes} == {div.state_step - 0.5}
+    agree = first_divergence(rec_a, rec_a, tol=1e-5)
+    assert agree.sentence.endswith("compared steps (to 1e-05).")  # the tolerance used, not a fixed 1e-6
+
+
+def test_an_intervention_and_two_texts_in_the_difference_heatmaps():
+    """Same inputs (an intervention): the sentence says so, the title is the caller's; two texts: their characters on
+    the time axis, "≠" where they differ."""
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(2, 3)
+    x = torch.randn(5, 2)
+    before = lstm.record(x)
+    after = lstm.record(x, interventions=[Intervention("layer0.fwd.c", 0.0, steps=[2], units=[0])])
+    div = first_divergence(before, after)
+    assert div.input_step is None and div.sentence.startswith("The inputs are the same at every step; ")
+    fig = difference_heatmaps(before, after, labels=("before", "after"), title="After − before: the intervention",
+                              step_labels=(list("ab\ncd"), list("ab\ncd")))  # fmt: skip
+    assert fig.layout.title.text == "After − before: the intervention · layer 0 fwd"
+    assert "Δf = after − before" in fig.data[0].hovertemplate
+    assert fig.layout.xaxis.ticktext == ("a", "b", "⏎", "c", "d")
+    texts = difference_heatmaps(before, lstm.record(x.flip(0)), step_labels=(list("ab<cd"), list("xb<cy")))
+    assert texts.layout.xaxis.ticktext == ("≠", "b", "&lt;", "c", "≠")
+    assert "how the second input changes every gate" in texts.layout.title.text
 
 # --------------------------------------------------------------------------------------------- saturation
 def test_saturation_fractions_at_known_values():

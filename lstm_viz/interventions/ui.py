@@ -85,8 +85,11 @@ def intervene_section(
     st.markdown(("The answer changed. " if effect.changed else "The answer did not change. ")
                 + effect.divergence.sentence.replace("The two runs", "Before and after"))  # fmt: skip
     # Rounding between the fused kernel and the step-by-step run is not a change: the same tolerance as the sentence.
+    chars = None if inp.step_labels is None else (inp.step_labels, inp.step_labels)
     _chart(difference_heatmaps(effect.rec_before, effect.rec_after, layer, direction,
-                               feature_names=inp.feature_names, tol=effects.ROUNDING), "iv_differences")  # fmt: skip
+                               feature_names=inp.feature_names, labels=("before", "after"), step_labels=chars,
+                               tol=effects.ROUNDING, title="After − before: what the intervention changes"),
+           "iv_differences")  # fmt: skip
     first = min(choice.steps) if choice.steps else 0
     _chart(spread_figure(effects.spread_table(effect.rec_before, effect.rec_after), first_step=first), "iv_spread")
 

@@ -19,6 +19,7 @@ from lstm_viz.viz.gates import (
     SIGNED_COLORSCALE,
     char_label,
     check_panel,
+    column_texts,
     feature_labels,
     time_ticks,
     to_numpy,
@@ -37,15 +38,17 @@ class Divergence:
     state_step: int | None
     where: str  # e.g. "layer 0 fwd c, unit 3" (the largest difference at state_step)
     max_abs: float  # the largest |B − A| over everything compared
+    tol: float = 1e-6  # a difference up to this is no difference
 
     @property
     def sentence(self) -> str:
         if self.state_step is None:
-            return f"The two runs agree at every one of the {self.steps} compared steps (to 1e-6)."
-        first_in = "never" if self.input_step is None else f"at t = {self.input_step}"
+            return f"The two runs agree at every one of the {self.steps} compared steps (to {self.tol:g})."
+        inputs = ("The inputs are the same at every step" if self.input_step is None
+                  else f"The inputs first differ at t = {self.input_step}")  # fmt: skip
         return (
-            f"The inputs first differ {first_in}; the recorded states first diverge at t = {self.state_step} "
-            f"({self.where}). Largest difference: {self.max_abs:.4g}."
+            f"{inputs}; the recorded states first diverge at t = {self.state_step} ({self.where}). "
+            f"Largest difference: {self.max_abs:.4g}."
         )
 
 
@@ -84,8 +87,8 @@ def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0,
             k, d, u = np.unravel_index(int(np.argmax(diff[:, :, t, :])), diff[:, :, t, :].shape)
             best = (t, f"layer {k} {DIRECTIONS[d]} {q}, unit {u}", float(diff[k, d, t, u]))
     if best is None:
-        return Divergence(steps, input_step, None, "", max_abs)
-    return Divergence(steps, input_step, best[0], best[1], max_abs)
+        return Divergence(steps, input_step, None, "", max_abs, tol)
+    return Divergence(steps, input_step, best[0], best[1], max_abs, tol)
 
 
 def _labels(rec_a: CellRecording, rec_b: CellRecording, steps: int, bins, names: Sequence[str],
@@ -117,11 +120,13 @@ def difference_heatmaps(
     max_units: int = DEFAULT_MAX_UNITS,
     step_labels: tuple[Sequence[str], Sequence[str]] | None = None,
     tol: float = 1e-6,
+    title: str | None = None,
 ) -> go.Figure:
     """Six heatmaps of B − A (time × unit) in the order f, i, g, o, c, h, each on its own diverging scale centred
     on 0, with a dotted line at the first step where the two runs diverge by more than ``tol`` (as
     ``first_divergence`` finds it). ``step_labels`` (A's and B's, e.g. two texts' characters) name the steps instead
-    of the input values."""
+    of the input values and show on the time axis (``≠`` where the two texts differ). ``title`` replaces "B − A: how
+    the second input changes every gate" (e.g. for an intervention: after − before)."""
     steps = _common(rec_a, rec_b)
     check_panel(rec_a, layer, direction)
     di = DIRECTIONS.index(direction)
@@ -135,6 +140,10 @@ def difference_heatmaps(
     bins = bin_time(steps, max_steps)
     names = feature_labels(rec_a.x.shape[-1], feature_names)
     cols = _labels(rec_a, rec_b, steps, bins, names, step_labels)
+    texts = None
+    if step_labels is not None:  # the characters on the time axis; "≠" where A's and B's differ
+        texts_a, texts_b = (column_texts(bins, list(chars)[:steps], steps) for chars in step_labels)
+        texts = [a if a == b else "≠" for a, b in zip(texts_a, texts_b, strict=True)]
     div = first_divergence(rec_a, rec_b, tol=tol)
     n_rows = len(rec_a.tensor_names)
     row_px = int(np.clip(9 * len(view.units), 60, 200))
@@ -162,7 +171,7 @@ def difference_heatmaps(
                 r,
             )
         )
-        grid.x(r).update(time_ticks(cols, bins))
+        grid.x(r).update(time_ticks(cols, bins, texts=texts))
         grid.y(r).update(type="category", autorange="reversed", title={"text": "unit", "standoff": 2})
         lo, hi = grid.y_domain(r)
         layout[axis] = {
@@ -188,7 +197,8 @@ def difference_heatmaps(
         notes.append(view.note)
     layout.update(
         title={
-            "text": f"{labels[1]} − {labels[0]}: how the second input changes every gate · layer {layer} {direction}",
+            "text": (title or f"{labels[1]} − {labels[0]}: how the second input changes every gate")
+            + f" · layer {layer} {direction}",
             "subtitle": {"text": "<br>".join(notes)},
         },
         shapes=shapes,
