@@ -14,7 +14,7 @@ from lstm_viz.cli import main
 from lstm_viz.core.sweep import ablated_outputs
 from lstm_viz.interventions.ablation import ablate_units, describe_unit
 from lstm_viz.paths import MODELS_DIR
-from lstm_viz.tasks import STATQUEST, SUBTRACTION, TaskInput
+from lstm_viz.tasks import STATQUEST, SUBTRACTION, ModelConfig, TaskInput, registered
 from lstm_viz.tasks.toy import dataset
 from lstm_viz.training.checkpoints import load_checkpoint
 from tests.cli_output import last_json
@@ -296,3 +296,13 @@ def test_effects_choices_build_interventions_and_the_spread_starts_at_the_step()
     result = ablate_units(model, ("c",), source="probe")
     fig = ablation_figure(result, top=5)
     assert len(fig.data) == 3 and len(fig.data[0].y) == 5  # all inputs, borrow, no borrow
+
+
+def test_every_task_says_in_words_what_data_its_sweep_ablates_over():
+    """The Which-units-matter tab names each task's sweep data (it once said "for subtraction: all 32,896 pairs" for
+    every model): the words give the number of inputs ablation_inputs really returns."""
+    for task in registered():
+        config = ModelConfig.default(task.kind)
+        x, _ = task.ablation_inputs(config, "all")
+        count = "two" if len(x) == 2 else f"{len(x):,}"
+        assert count in task.ablation_data, (task.kind, task.ablation_data, len(x))

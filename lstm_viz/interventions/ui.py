@@ -16,6 +16,7 @@ from lstm_viz.interventions import effects
 from lstm_viz.interventions.ablation import VALUES, Ablation, ablate_units, describe_unit
 from lstm_viz.interventions.figures import ablation_figure, spread_figure
 from lstm_viz.parsing import InputError, parse_float
+from lstm_viz.tasks import task_for
 from lstm_viz.viz.answer import answer_figure
 from lstm_viz.viz.divergence import difference_heatmaps
 
@@ -114,8 +115,9 @@ def ablation_section(loaded: LoadedModel) -> None:
         return
     asked = st.session_state.get("iv_sweep_asked") == (loaded.key, tuple(tensors), value)
     if not asked and not st.button("Rank the units", key="iv_sweep_run", icon=":material/leaderboard:"):
+        task = task_for(loaded.config)
         st.caption("Ablates every unit of the chosen tensors in every layer and direction, one at a time, over the "
-                   "task's data (for subtraction: all 32,896 pairs), and ranks them by how much the answers change.")
+                   f"task's data ({task.ablation_data}), and ranks them by the {task.ablation_measure}.")
         return  # fmt: skip
     st.session_state["iv_sweep_asked"] = (loaded.key, tuple(tensors), value)
     with st.spinner("Ablating every unit…"):

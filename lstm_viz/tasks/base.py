@@ -519,6 +519,7 @@ class Task:
 
     # ------------------------------------------------------------------------------------- which units matter
     ablation_measure: ClassVar[str] = "mean |change of the output|"
+    ablation_data: ClassVar[str] = "256 random sequences of 32 steps, each value drawn from N(0, 1)"  # in words
 
     def ablation_inputs(self, config: ModelConfig, source: str = "probe") -> tuple[Tensor, dict[str, Tensor]]:
         """Inputs for a which-units-matter sweep ``(N, T, I)`` and named groups of them (``(N,)`` bool masks)."""

@@ -143,6 +143,7 @@ class RegressorTask(Task):
     training_names: ClassVar[dict[str, dict[str, Any]]] = {"regressor": {}}
     presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {"regressor": {"seed": _RECIPE, "fast": _RECIPE}}
     default_random_length: ClassVar[int] = SEQ_LEN
+    ablation_data: ClassVar[str] = f"256 random sequences of {SEQ_LEN} steps, each value drawn from N(0, 1)"
 
     def label(self, config: ModelConfig) -> str:
         return f"regressor {config.cell_label()}"

@@ -510,6 +510,7 @@ class SubtractionTask(Task):
                       value=pred)  # fmt: skip
 
     ablation_measure: ClassVar[str] = "share of answers that change"
+    ablation_data: ClassVar[str] = "all 32,896 pairs 0 ≤ b ≤ a ≤ 255"
 
     def ablation_inputs(self, config: ModelConfig, source: str = "all") -> tuple[Tensor, dict[str, Tensor]]:
         """Every pair 0 ≤ b ≤ a ≤ 255 (``all``, 32,896) or 256 random ones (``probe``), grouped by whether the

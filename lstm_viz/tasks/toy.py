@@ -301,6 +301,7 @@ class ToyTask(Task):
         )  # fmt: skip
 
     ablation_measure: ClassVar[str] = "|change of the prediction|"
+    ablation_data: ClassVar[str] = "the two companies' four days"
 
     def ablation_inputs(self, config: ModelConfig, source: str = "probe") -> tuple[Tensor, dict[str, Tensor]]:
         x, _ = dataset()

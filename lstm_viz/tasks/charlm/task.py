@@ -247,6 +247,7 @@ class CharLMTask(Task):
     training_options: ClassVar[tuple[TrainingOption, ...]] = _options()
     file_types: ClassVar[tuple[str, ...]] = ("py", "txt")
     ablation_measure: ClassVar[str] = "share of next-character guesses (top-1) that change"
+    ablation_data: ClassVar[str] = "24 windows of 128 characters of validation files"
 
     def label(self, config: ModelConfig) -> str:
         proj = f"→{config.proj_size}" if config.proj_size else ""
