@@ -348,6 +348,25 @@ def test_exports_long_format_and_standalone_html(tmp_path):
     assert '<script src="https://cdn.plot.ly' not in html
 
 
+def test_a_texts_export_has_the_character_read_at_each_step():
+    """A text model's recording exported from the app: a ``char`` column (as ``record --text-file`` writes), not the
+    embedding's 64 numbers a step."""
+    import io
+
+    import pandas as pd
+
+    rec = record(input_size=3, hidden=2, steps=5)
+    chars = list('a,"\nb')
+    frame = recording_frame(rec, step_labels=chars)
+    assert list(frame.columns) == ["layer", "direction", "batch", "t", "unit", "tensor", "value", "char"]
+    assert [frame[frame.t == t]["char"].unique().tolist() for t in range(5)] == [[c] for c in chars]
+    for back in (pd.read_csv(io.BytesIO(recording_csv(rec, step_labels=chars)), keep_default_na=False),
+                 pd.read_parquet(io.BytesIO(recording_parquet(rec, step_labels=chars)))):  # fmt: skip
+        assert back.groupby("t")["char"].first().tolist() == chars  # quotes, commas and newlines survive
+    with pytest.raises(ValueError, match="4 step labels for 5 steps"):
+        recording_frame(rec, step_labels=chars[:4])
+
+
 def test_big_recording_figures_stay_small():
     rec = record(input_size=4, hidden=512, steps=2000)
     sizes = {

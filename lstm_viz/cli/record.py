@@ -20,6 +20,7 @@ import torch
 from lstm_viz.cli.common import ExitError, answer_value, load_model, parse_input
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS
+from lstm_viz.explorer.export import char_column
 from lstm_viz.tasks.charlm.data import encode
 
 __all__ = ["add_parser", "run"]
@@ -78,9 +79,7 @@ def _record_text(model, text: str, layers, tensors) -> tuple[pd.DataFrame, objec
     frame = pd.concat(frames, ignore_index=True)
     for column in ("direction", "tensor"):
         frame[column] = frame[column].astype("category")
-    chars = pd.Series(list(text), dtype="category")
-    frame["char"] = pd.Categorical.from_codes(chars.cat.codes.to_numpy()[frame["t"].to_numpy()],
-                                              chars.cat.categories)  # fmt: skip
+    frame["char"] = char_column(text, frame["t"].to_numpy())
     return frame, rec
 
 

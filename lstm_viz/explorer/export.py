@@ -1,26 +1,42 @@
 """Exports of the explorer: a recording as CSV or Parquet (long format), a figure as a standalone HTML file.
 
 Long format: one row per (layer, direction, batch, t, unit, tensor) with its ``value`` — the columns of
-``Recording.to_frame`` — plus ``input`` columns ``x0…`` holding the input at that step, so a file says what
-went in as well as what came out. The HTML embeds plotly.js, so it opens offline in any browser.
+``Recording.to_frame`` — plus ``input`` columns ``x0…`` holding the input at that step, or for a text the ``char``
+read at that step (as ``python -m lstm_viz record --text-file`` writes it), so a file says what went in as well as
+what came out. The HTML embeds plotly.js, so it opens offline in any browser.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
 from lstm_viz.core.recording import Recording
 
-__all__ = ["figure_html", "recording_csv", "recording_frame", "recording_parquet"]
+__all__ = ["char_column", "figure_html", "recording_csv", "recording_frame", "recording_parquet"]
 
 
-def recording_frame(rec: Recording, batch: int | None = 0) -> pd.DataFrame:
-    """The recording in long format with the input of each step joined as ``x0``, ``x1``, …"""
+def char_column(chars: Sequence[str], t: np.ndarray) -> pd.Categorical:
+    """The character read at each row's step ``t``: a categorical column, one category per distinct character."""
+    series = pd.Series(list(chars), dtype="category")
+    return pd.Categorical.from_codes(series.cat.codes.to_numpy()[np.asarray(t)], series.cat.categories)
+
+
+def recording_frame(rec: Recording, batch: int | None = 0, step_labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """The recording in long format with the input of each step joined as ``x0``, ``x1``, …; with ``step_labels``
+    (a text's characters, one per step) a ``char`` column instead (a text model's x is its embedding: 64 numbers a
+    character that say less than the character does)."""
     frame = rec.to_frame(batch=batch)
+    if step_labels is not None:
+        if len(step_labels) != rec.seq_len:
+            raise ValueError(f"{len(step_labels)} step labels for {rec.seq_len} steps")
+        frame["char"] = char_column(step_labels, frame["t"].to_numpy())
+        return frame
     x = rec.x.detach().to("cpu").double().numpy()  # (B, T, I)
     names = ["x"] if x.shape[-1] == 1 else [f"x{k}" for k in range(x.shape[-1])]
     inputs = pd.DataFrame(
@@ -35,15 +51,16 @@ def recording_frame(rec: Recording, batch: int | None = 0) -> pd.DataFrame:
     return frame.merge(inputs, on=["batch", "t"], how="left", sort=False)
 
 
-def recording_csv(rec: Recording, batch: int | None = 0) -> bytes:
+def recording_csv(rec: Recording, batch: int | None = 0, step_labels: Sequence[str] | None = None) -> bytes:
     """UTF-8 CSV of :func:`recording_frame`, full float precision."""
-    return recording_frame(rec, batch).to_csv(index=False, float_format="%.9g").encode("utf-8")
+    frame = recording_frame(rec, batch, step_labels)
+    return frame.to_csv(index=False, float_format="%.9g").encode("utf-8")
 
 
-def recording_parquet(rec: Recording, batch: int | None = 0) -> bytes:
+def recording_parquet(rec: Recording, batch: int | None = 0, step_labels: Sequence[str] | None = None) -> bytes:
     """Parquet (pyarrow) of :func:`recording_frame`."""
     buffer = io.BytesIO()
-    recording_frame(rec, batch).to_parquet(buffer, index=False)
+    recording_frame(rec, batch, step_labels).to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 

@@ -303,14 +303,19 @@ def equations_section(loaded: LoadedModel, rec: Recording) -> None:
 def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], loaded: LoadedModel) -> None:
     """View 7: the recording as CSV / Parquet and every figure as standalone HTML (built when clicked)."""
     stem = "recording"
-    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {_rows(rec):,} rows. {TENSOR_NOTE}")
+    inputs = ("The `char` column is the character read at t." if inp.step_labels is not None
+              else "The `x` columns hold the input at t.")  # fmt: skip
+    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {_rows(rec):,} rows. {TENSOR_NOTE} "
+               f"{inputs}")
     c1, c2 = st.columns(2)
     c1.download_button(
-        "Recording as CSV", functools.partial(export.recording_csv, rec), f"{stem}.csv", "text/csv",
+        "Recording as CSV", functools.partial(export.recording_csv, rec, step_labels=_labels(inp)), f"{stem}.csv",
+        "text/csv",
         key="explorer_dl_csv", on_click="ignore", icon=":material/table_view:",
     )  # fmt: skip
     c2.download_button(
-        "Recording as Parquet", functools.partial(export.recording_parquet, rec), f"{stem}.parquet",
+        "Recording as Parquet", functools.partial(export.recording_parquet, rec, step_labels=_labels(inp)),
+        f"{stem}.parquet",
         "application/vnd.apache.parquet", key="explorer_dl_parquet", on_click="ignore", icon=":material/database:",
     )  # fmt: skip
     layer, direction = panel
