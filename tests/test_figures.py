@@ -211,7 +211,8 @@ def test_difference_heatmaps_mark_the_divergence_at_the_tolerance_asked():
         assert div.sentence in fig.layout.title.subtitle.text
         assert {shape.x0 for shape in fig.layout.shapes} == {div.state_step - 0.5}
     agree = first_divergence(rec_a, rec_a, tol=1e-5)
-    assert agree.sentence.endswith("compared steps (to 1e-05).")  # the tolerance used, not a fixed 1e-6
+    assert agree.sentence.endswith("compared steps (to 1e-5).")  # the tolerance used, not a fixed 1e-6
+    assert first_divergence(rec_a, rec_a).sentence.endswith("(to 1e-6).")
 
 
 def test_an_intervention_and_two_texts_in_the_difference_heatmaps():

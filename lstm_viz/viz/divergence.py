@@ -43,7 +43,8 @@ class Divergence:
     @property
     def sentence(self) -> str:
         if self.state_step is None:
-            return f"The two runs agree at every one of the {self.steps} compared steps (to {self.tol:g})."
+            tol = f"{self.tol:g}".replace("e-0", "e-")  # 1e-6, not 1e-06
+            return f"The two runs agree at every one of the {self.steps} compared steps (to {tol})."
         inputs = ("The inputs are the same at every step" if self.input_step is None
                   else f"The inputs first differ at t = {self.input_step}")  # fmt: skip
         return (
