@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -68,9 +69,5 @@ def figure_html(fig: go.Figure, title: str | None = None) -> bytes:
     """A standalone HTML page of the figure with plotly.js inlined (no network needed to open it)."""
     html = pio.to_html(fig, include_plotlyjs=True, full_html=True, validate=False)
     if title:
-        html = html.replace("<head>", f"<head><title>{_escape(title)}</title>", 1)
+        html = html.replace("<head>", f"<head><title>{escape(title, quote=False)}</title>", 1)
     return html.encode("utf-8")
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

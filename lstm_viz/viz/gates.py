@@ -9,6 +9,7 @@ the per-cell payload stays one float.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -155,14 +156,14 @@ ALL_CHARACTER_TICKS = 64  # a text of at most this many columns shows every colu
 
 def _tick_text(text: str, most: int) -> str:
     """A column's characters as tick text: at most ``most`` of them, with HTML's special characters escaped."""
-    text = text[:most] + ("…" if len(text) > most else "")
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text[:most] + ("…" if len(text) > most else ""), quote=False)
 
 
-def time_ticks(labels: Sequence[str], bins: TimeBins, max_ticks: int = 16, texts: Sequence[str] | None = None) -> dict:
-    """Axis settings for a categorical time axis: a few ticks that show the step number. With ``texts`` (each
-    column's characters, :func:`column_texts`) the characters show too: every column's when there are at most
-    ``ALL_CHARACTER_TICKS`` columns, else each tick's under its step number."""
+def time_ticks(labels: Sequence, bins: TimeBins, max_ticks: int = 16, texts: Sequence[str] | None = None) -> dict:
+    """Axis settings for a categorical time axis (``labels``: each column's category; on a numeric axis its
+    position): a few ticks that show the step number. With ``texts`` (each column's characters,
+    :func:`column_texts`) the characters show too: every column's when there are at most ``ALL_CHARACTER_TICKS``
+    columns, else each tick's under its step number."""
     if texts is not None and len(labels) <= ALL_CHARACTER_TICKS:
         return {
             "type": "category",
@@ -427,8 +428,7 @@ def unit_traces(
     if text is None:
         grid.y(n_rows)["title"] = {"text": "x"}
     else:  # the characters on the time axis, as the heatmaps show them
-        ticks = time_ticks([str(k) for k in range(len(t_axis))], bins, texts=text)  # tick values: column indices
-        ticks["tickvals"] = [float(bins.start[int(k)]) for k in ticks["tickvals"]]  # a column's first step
+        ticks = time_ticks(bins.start.astype(float).tolist(), bins, texts=text)  # at each column's first step
         ticks["type"] = "linear"
         for r in range(1, n_rows + 1):
             grid.x(r).update(ticks)
