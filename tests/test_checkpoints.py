@@ -95,30 +95,31 @@ def lstm_viz_payload(**changes):
     return saved(payload)
 
 
-@pytest.mark.parametrize(
-    "data, fragment",
-    [
-        (b"", "empty (0 bytes)"),
-        (b"this is not a checkpoint", "not a PyTorch file"),
-        ("truncated", "truncated or corrupt"),
-        (saved({"model": Custom()}), "Python objects besides tensors"),
-        (saved(nn.Linear(2, 2)), "Python objects besides tensors"),
-        (saved(torch.zeros(3)), "holds a Tensor"),
-        (saved([1, 2, 3]), "holds a list"),
-        (saved({"epoch": 3, "name": "x"}), "not model weights"),
-        (saved({"w": torch.zeros(3)}), "not an LSTM's"),
-        (saved({"format": "other-tool"}), "unknown format"),
-        (lstm_viz_payload(version=99), "newer lstm-viz"),
-        (lstm_viz_payload(config={"kind": "toy_lstm", "hidden_size": 3}), "config is invalid"),
-        (lstm_viz_payload(config={"kind": "sequence", "hidden_size": 3, "input_size": 1}), "do not match"),
-        (lstm_viz_payload(state_dict=None), "no weights"),
-        (lstm_viz_payload(optimizer=[1]), "optimizer state is malformed"),
-        (lstm_viz_payload(history="abc"), "history must be a list"),
-        (saved({"weight_ih_l0": torch.full((4, 1), float("nan")), "weight_hh_l0": torch.zeros(4, 1)}), "NaN"),
-        (saved({"weight_ih_l0": torch.zeros(5, 1), "weight_hh_l0": torch.zeros(5, 1)}), "neither"),
-        (saved({**nn.LSTM(2, 3).state_dict(), "fc.weight": torch.zeros(1, 3), "x.bias": torch.zeros(1)}), "Linear"),
-    ],
-)
+CORRUPT = [  # (the file's bytes, what the message must say)
+    (b"", "empty (0 bytes)"),
+    (b"this is not a checkpoint", "not a PyTorch file"),
+    ("truncated", "truncated or corrupt"),
+    (saved({"model": Custom()}), "Python objects besides tensors"),
+    (saved(nn.Linear(2, 2)), "Python objects besides tensors"),
+    (saved(torch.zeros(3)), "holds a Tensor"),
+    (saved([1, 2, 3]), "holds a list"),
+    (saved({"epoch": 3, "name": "x"}), "not model weights"),
+    (saved({"w": torch.zeros(3)}), "not an LSTM's"),
+    (saved({"format": "other-tool"}), "unknown format"),
+    (lstm_viz_payload(version=99), "newer lstm-viz"),
+    (lstm_viz_payload(config={"kind": "toy_lstm", "hidden_size": 3}), "config is invalid"),
+    (lstm_viz_payload(config={"kind": "sequence", "hidden_size": 3, "input_size": 1}), "do not match"),
+    (lstm_viz_payload(state_dict=None), "no weights"),
+    (lstm_viz_payload(optimizer=[1]), "optimizer state is malformed"),
+    (lstm_viz_payload(history="abc"), "history must be a list"),
+    (saved({"weight_ih_l0": torch.full((4, 1), float("nan")), "weight_hh_l0": torch.zeros(4, 1)}), "NaN"),
+    (saved({"weight_ih_l0": torch.zeros(5, 1), "weight_hh_l0": torch.zeros(5, 1)}), "neither"),
+    (saved({**nn.LSTM(2, 3).state_dict(), "fc.weight": torch.zeros(1, 3), "x.bias": torch.zeros(1)}), "Linear"),
+]
+
+
+# ids name the message, not the bytes (pickled bytes differ between processes, and pytest-xdist's workers must agree)
+@pytest.mark.parametrize("data, fragment", CORRUPT, ids=[f"{n}-{fragment}" for n, (_, fragment) in enumerate(CORRUPT)])
 def test_foreign_or_corrupt_files_are_rejected_clearly(data, fragment, tmp_path):
     if data == "truncated":
         good = checkpoint_bytes(build_model(ModelConfig.default("subtraction")))

@@ -30,6 +30,7 @@ def files(tmp_path_factory):
     model = planted_model()
     save_checkpoint(folder / "planted.pt", model)
     (folder / "snippet.py").write_text(SNIPPET)
+    (folder / "long.py").write_text(SNIPPET * 20)  # 2,820 characters: recorded and ranked in two chunks
     (folder / "crlf.py").write_bytes(b'a = "x"\r\nb = (1,\r\n     2)\r\n')
     (folder / "empty.py").write_bytes(b"")
     (folder / "binary.py").write_bytes(b"\x00\x01\x02\x03" * 100)
@@ -75,6 +76,14 @@ def test_units_scores_are_exact(files, capsys):
     for unit in result["units"]:
         values = rec[unit["name"]][0, :, unit["unit"]]
         assert unit["score"] == pytest.approx(abs(pearson(values, labels["column"])), abs=1e-5)
+    # r comes from the ranking pass itself (moments merged across chunks), AUROC from a second, exact pass
+    code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "long.py", "--feature",
+                       "bracket_depth", "--top", "3", "--json")  # fmt: skip
+    long_rec = model.record(torch.from_numpy(encode(SNIPPET * 20)).unsqueeze(0))
+    depth = label_text(SNIPPET * 20)["bracket_depth"]
+    for unit in last_json(out)["units"]:
+        r = pearson(long_rec[unit["name"]][0, :, unit["unit"]], depth)
+        assert (unit["score"], unit["value"]) == (pytest.approx(abs(r), abs=1e-5), pytest.approx(r, abs=1e-5))
     code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
                        "keyword", "--top", "2", "--json")  # fmt: skip
     for unit in last_json(out)["units"]:

@@ -5,7 +5,8 @@ Every unit of every layer, direction and tensor (f, i, g, o, c, h) is ranked on 
 from a zero state: binary features (in_string, in_comment, keyword, number, line_start) by AUROC, numeric ones
 (bracket_depth, indent, column) by |Pearson r|. ``score`` is the AUROC in the unit's better direction,
 max(AUROC, 1 − AUROC), or |r|; ``sign`` is +1 when the unit is higher inside the feature (rises with it), −1 when
-lower; ``value`` is the raw AUROC or r. A fast binned ranking picks the candidates; the reported scores are exact.
+lower; ``value`` is the raw AUROC or r. The scores reported are exact: r straight from the ranking pass (its moments
+are merged exactly across chunks); AUROC from a second pass over the best candidates of the binned ranking.
 With ``--json`` the last stdout line is ``{"feature": NAME, "metric": "auroc"|"abs_pearson", "units": [{"name":
 "layer0.fwd.c", "unit": 66, "score": 0.97, "sign": 1, "value": 0.97}, …], "chars": N, "seconds": s}``, best first.
 """
@@ -56,10 +57,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                         "(nothing to rank units by); choose another feature or a longer file")  # fmt: skip
     ids = encode(text)
     ranking = rank_ids(model.eval(), ids, labels, features=[feature])
-    candidates = ranking.best(feature, max(4 * args.top, 40))
-    units = [(row.name, int(row.unit)) for row in candidates.itertuples()]
-    values = unit_values(model, ids, units)
-    best = exact_best(ranking, values, units, labels[feature], feature).head(args.top)
+    if metric == "abs_pearson":  # the ranking's r is already exact (moments merged across chunks): no second pass
+        best = ranking.best(feature, args.top)
+    else:  # its AUROC is binned: record the best candidates again and score them exactly
+        candidates = ranking.best(feature, max(4 * args.top, 40))
+        units = [(row.name, int(row.unit)) for row in candidates.itertuples()]
+        values = unit_values(model, ids, units)
+        best = exact_best(ranking, values, units, labels[feature], feature).head(args.top)
     seconds = time.perf_counter() - started
     if args.json:
         rows = [{"name": r.name, "unit": int(r.unit), "score": round(float(r.score), 6), "sign": int(r.sign),

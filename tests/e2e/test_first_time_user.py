@@ -19,6 +19,7 @@ from lstm_viz.paths import MODELS_DIR
 from tests.e2e.conftest import ROOT, running_app
 from tests.e2e.helpers import (
     EXCEPTION,
+    IDLE,
     PROGRESS,
     REDACTED,
     assert_no_exception,
@@ -72,7 +73,7 @@ def check_refused(page, label, text: str) -> None:
         wait_for(lambda: any(re.search(EXPECTED[text], m, re.I) for m in errors(page)), 20, "the message")
     except AssertionError:
         raise AssertionError(f"{label} = {text[:12]!r}: {errors(page)}") from None
-    wait_idle(page)
+    page.wait_for_selector(IDLE)  # the run that showed the message ends (enter already waited out any rerun)
     assert_no_exception(page)
     shown = errors(page)
     assert all(len(m) < 700 for m in shown), f"{label}: a message repeats the input whole"
