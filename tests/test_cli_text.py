@@ -145,6 +145,11 @@ def test_generate_and_predict(files, capsys):
     code, out, _ = run(capsys, "predict", files / "planted.pt", "x = (1", "--json")
     answer = json.loads(out)["answer"]
     assert len(answer["next"]) == 5 and answer["bits_per_char"] > 0
+    code, out, _ = run(capsys, "predict", files / "planted.pt", "x = (1")  # plain: one line a person reads
+    first = json.dumps(answer["next"][0]["char"])
+    assert code == 0 and out.startswith(f"next {first} ") and "bits/char" in out and "{" not in out
+    code, out, _ = run(capsys, "predict", files / "planted.pt", "x")  # one character: nothing scored yet
+    assert code == 0 and out.startswith("next ") and "bits/char" not in out
 
 
 @pytest.mark.parametrize("argv, fragment", [
@@ -154,6 +159,8 @@ def test_generate_and_predict(files, capsys):
     (["units", "{planted}", "--text-file", "{big}", "--feature", "in_string"], "files up to 1 MB"),
     (["units", "{planted}", "--text-file", "{prose}", "--feature", "in_string"], "does not tokenize as Python"),
     (["units", "{planted}", "--text-file", "{missing}", "--feature", "in_string"], "no such file"),
+    (["units", "{planted}", "--text-file", "{folder}", "--feature", "in_string"], "this is a folder"),
+    (["units", "{planted}", "--text-file", "/dev/null", "--feature", "in_string"], "not a regular file"),
     (["units", "{planted}", "--text-file", "{snippet}", "--feature", "sparkle"], "invalid choice"),
     (["units", "{sub}", "--text-file", "{snippet}", "--feature", "in_string"], "does not read text"),
     (["record", "{planted}", "--text-file", "{snippet}", "--tensors", "q", "--out", "{out}"], "--tensors 'q'"),
@@ -165,7 +172,7 @@ def test_generate_and_predict(files, capsys):
 ])  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsys):
     names = {"planted": files / "planted.pt", "sub": files / "sub.pt", "out": tmp_path / "o.parquet",
-             "missing": files / "nope.py", **{p.stem: p for p in files.iterdir()}}  # fmt: skip
+             "missing": files / "nope.py", "folder": files, **{p.stem: p for p in files.iterdir()}}  # fmt: skip
     code, out, err = run(capsys, *[a.format(**names) for a in argv])
     assert code == 2, (out, err)
     assert fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from collections.abc import Sequence
@@ -57,10 +58,19 @@ def answer_value(model: LSTMVizModel, x: torch.Tensor, interventions: Sequence[I
 
 
 def format_answer(answer: Any) -> str:
+    """An answer as ``predict`` prints it without ``--json``: ``62``, ``0.0123``, ``1, 2``, or for a text model
+    ``next ")" 14.5%, "f" 10.1%, … · 5.31 bits/char, first guess right for 40% of 5 characters`` (each character
+    JSON-quoted, so that a newline or a space can be read)."""
     if isinstance(answer, float):
         return f"{answer:.6g}"
     if isinstance(answer, list):
         return ", ".join(f"{v:.6g}" for v in answer)
+    if isinstance(answer, dict) and "next" in answer:  # a text model: its likeliest next characters
+        line = "next " + ", ".join(f"{json.dumps(n['char'])} {n['p']:.1%}" for n in answer["next"])
+        if "bits_per_char" in answer:
+            line += (f" · {answer['bits_per_char']:.2f} bits/char, first guess right for {answer['top1']:.0%} of "
+                     f"{answer['predicted']:,} characters")  # fmt: skip
+        return line
     return str(answer)
 
 

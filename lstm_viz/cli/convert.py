@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: Path) -> dict:
+    if path.is_dir():
+        raise ExitError(f"{path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise ExitError(f"no file at {path}")
     try:

@@ -16,8 +16,11 @@ def read_text_file(path: str) -> str:
     """The characters of a text file, every one of them (no newline translation: position t is the t-th character
     of the file). ExitError for a missing, empty, binary, oversized or non-UTF-8 file."""
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise ExitError(f"--text-file {path}: no such file")
+    if not file.is_file():
+        what = "a folder" if file.is_dir() else "not a regular file (a device, a pipe or a socket)"
+        raise ExitError(f"--text-file {path}: this is {what}; give a text file, e.g. some.py")
     try:
         data = file.read_bytes()
     except OSError as err:
