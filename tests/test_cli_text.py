@@ -169,6 +169,7 @@ def test_generate_and_predict(files, capsys):
     (["generate", "{planted}", "--temperature", "-2"], "temperature"),
     (["generate", "{sub}"], "does not read text"),
     (["convert", "{sub}", "--out", "{out}"], "not a research charlm checkpoint"),
+    (["convert", "{folder}", "--out", "{out}"], "is a folder, not a checkpoint file"),
 ])  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsys):
     names = {"planted": files / "planted.pt", "sub": files / "sub.pt", "out": tmp_path / "o.parquet",
