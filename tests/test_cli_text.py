@@ -5,6 +5,7 @@ of every kind as one line on stderr with exit status 2."""
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 
 import pandas as pd
 import pytest
@@ -16,6 +17,8 @@ from lstm_viz.tasks.charlm.scoring import exact_auroc, pearson
 from lstm_viz.training.checkpoints import load_checkpoint, save_checkpoint
 from tests.cli_output import last_json
 from tests.planted import BRACKETS, QUOTES, SNIPPET, planted_model
+
+shutil_usage = namedtuple("shutil_usage", "total used free")
 
 
 def run(capsys, *argv):
@@ -128,6 +131,29 @@ def test_record_a_long_text_in_chunks_equals_one_pass(files, tmp_path, capsys, m
     c = frame[(frame.layer == 0) & (frame.unit == BRACKETS)].sort_values("t")["value"].to_numpy()
     assert c.max() == pytest.approx(label_text(SNIPPET)["bracket_depth"].max(), abs=0.05)
     assert len(frame) == len(SNIPPET) * 2 * 16
+    # Parquet written a chunk at a time: one schema, every character once, the same values as the CSV
+    code, _, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "snippet.py", "--tensors", "c",
+                       "--out", tmp_path / "rec.parquet")  # fmt: skip
+    assert code == 0, err
+    table = pd.read_parquet(tmp_path / "rec.parquet")
+    assert "".join(table.groupby("t")["char"].first().astype(str)) == SNIPPET
+    key = ["layer", "t", "unit"]
+    both = table.sort_values(key)["value"].to_numpy(), frame.sort_values(key)["value"].to_numpy()
+    assert both[0] == pytest.approx(both[1], abs=1e-6)
+
+
+def test_a_recording_too_big_for_the_disk_is_refused_before_writing(files, tmp_path, capsys, monkeypatch):
+    from lstm_viz.cli import record
+
+    monkeypatch.setattr(record.shutil, "disk_usage", lambda _: shutil_usage(10**9, 10**9 - 50_000, 50_000))
+    out = tmp_path / "deep" / "rec.parquet"
+    code, stdout, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "snippet.py", "--out", out)
+    assert code == 2 and stdout == "", err  # 141 characters × 224 rows: ~250 kB, with 50 kB free
+    assert "rows" in err and "GB free" in err and "--layers" in err and len(err.strip().splitlines()) == 1
+    assert not out.parent.exists() or not any(out.parent.iterdir())  # nothing written, no temporary file left
+    code, _, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "snippet.py", "--layers", "0",
+                       "--tensors", "c", "--out", out)  # fmt: skip
+    assert code == 0 and out.exists(), err  # 141 × 16 rows fit
 
 
 def test_the_old_record_form_still_works(files, tmp_path, capsys):

@@ -3,30 +3,41 @@
 A text model records a file instead: ``record CKPT --text-file F [--layers 0,1] [--tensors c,h] --out rec.parquet``.
 One step per character of F — the first included, no newline translation — so ``t`` is the 0-based character
 position in F, and the table has a ``char`` column (the character at ``t``). Long files are recorded in chunks with
-the state carried, which is the same as one pass. ``--layers``/``--tensors`` keep the table small (they work for
-any model).
+the state carried, which is the same as one pass, and each chunk's rows go to the file before the next chunk is
+recorded, so memory stays bounded however long F is (progress on stderr). The table is big — one row per character,
+unit and tensor: 5,376 rows a character for the shipped model — so the size is estimated from the first chunk and a
+recording that would not fit on the disk is refused before anything is written. ``--layers``/``--tensors`` keep the
+table small (they work for any model).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 
 from lstm_viz.cli.common import ExitError, answer_value, load_model, parse_input
 from lstm_viz.cli.textfile import read_text_file, require_text_model
-from lstm_viz.core.recording import CELLS
+from lstm_viz.core.recording import CELLS, DIRECTIONS
 from lstm_viz.explorer.export import char_column
 from lstm_viz.tasks.charlm.data import encode
 
 __all__ = ["add_parser", "run"]
 
 _TABLE_SUFFIXES = (".csv", ".parquet")
-CHUNK = 2048  # characters recorded at a time (the state is carried from chunk to chunk)
+CHUNK = 256  # characters recorded at a time (the state is carried from chunk to chunk): rows of a chunk ~0.3 GB
+# Bytes a row takes in the file, rounded up from recordings of the shipped text model (Parquet: 6.5; CSV: 38).
+ROW_BYTES = {".parquet": 8, ".csv": 45}
+PROGRESS_SECONDS = 5.0  # a long recording says how far it is on stderr this often
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,35 +63,82 @@ def _choice(text: str | None, flag: str, allowed: Sequence, cast=str) -> list | 
     return list(dict.fromkeys(chosen))
 
 
-def _write(frame: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        if out.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
+class _TableWriter:
+    """Writes a table a chunk of rows at a time into a temporary file beside ``out``, moved into place by
+    ``finish`` (an interrupted or refused recording leaves no partial file behind)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.tmp = out.with_name(f".{out.name}.tmp")
+        self.rows = 0
+        self.columns: list[str] = []
+        self.tensors: set[str] = set()
+        self._parquet: pq.ParquetWriter | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.rows == 0:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+        if self.out.suffix.lower() == ".csv":
+            frame.to_csv(self.tmp, mode="a" if self.rows else "w", header=not self.rows, index=False)
         else:
-            frame.to_parquet(tmp, index=False)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.tmp, table.schema)
+            self._parquet.write_table(table)
+        self.rows += len(frame)
+        self.columns = list(frame.columns)
+        self.tensors.update(frame["tensor"].astype(str).unique())
+
+    def finish(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        self.tmp.replace(self.out)
+
+    def discard(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _check_room(out: Path, rows: int, what: str) -> None:
+    """Refuse, before writing, a table of ``rows`` rows that would not fit on the disk that holds ``out``."""
+    need = rows * ROW_BYTES[out.suffix.lower()]
+    folder = next((p for p in (out.parent, *out.parent.parents) if p.exists()), Path("."))
+    free = shutil.disk_usage(folder).free
+    if need > 0.9 * free:
+        raise ExitError(f"recording {what} makes about {rows:,} rows, ~{need / 1e9:,.1f} GB as {out.suffix}, and "
+                        f"{folder} has {free / 1e9:,.1f} GB free; record less with --layers and --tensors (e.g. "
+                        "--layers 0 --tensors c), or a shorter file")  # fmt: skip
 
 
 @torch.no_grad()
-def _record_text(model, text: str, layers, tensors) -> tuple[pd.DataFrame, object]:
-    """The text recorded in chunks with the state carried; one frame with t = character position and ``char``."""
+def _record_text(model, text: str, layers, tensors, writer: _TableWriter, what: str):
+    """The text recorded a chunk at a time with the state carried, each chunk's rows written before the next is
+    recorded: t = character position, a ``char`` column. Returns the last chunk's recording."""
     ids = torch.from_numpy(encode(text)).unsqueeze(0)
-    frames, state, rec = [], None, None
+    chars = pd.Categorical(list(text))  # one category per distinct character, the same in every chunk
+    state, rec = None, None
+    started = last_said = time.perf_counter()
     for start in range(0, ids.shape[1], CHUNK):
         rec = model.record(ids[:, start : start + CHUNK], hx=state)
         state = (rec.h_n, rec.c_n)
         part = rec.to_frame(layers=layers, tensors=tensors, batch=0)
+        if start == 0:
+            _check_room(writer.out, len(part) * len(text) // rec.seq_len, what)
         part["t"] += start
-        frames.append(part)
-    frame = pd.concat(frames, ignore_index=True)
-    for column in ("direction", "tensor"):
-        frame[column] = frame[column].astype("category")
-    frame["char"] = char_column(text, frame["t"].to_numpy())
-    return frame, rec
+        # the same categories in every chunk, so that every chunk's table has one schema
+        part["direction"] = pd.Categorical(part["direction"].astype(str), DIRECTIONS[: rec.num_directions])
+        part["tensor"] = pd.Categorical(part["tensor"].astype(str), tensors or list(rec.recorded_tensors))
+        part["char"] = char_column(chars, part["t"].to_numpy())
+        writer.write(part)
+        done = start + rec.seq_len
+        now = time.perf_counter()
+        if now - last_said >= PROGRESS_SECONDS and done < len(text):
+            left = (now - started) / done * (len(text) - done)
+            print(f"record: {done:,} of {len(text):,} characters, {writer.rows:,} rows written, ~{left:.0f} s left",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            last_said = now
+    return rec
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -96,19 +154,25 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.text_file is not None:
         require_text_model(model, args.checkpoint, "record --text-file")
         text = read_text_file(args.text_file)
-        frame, recording = _record_text(model, text, layers, tensors)
-        steps, answer = len(text), None
-    else:
-        x = parse_input(model, args.input)
-        recording = model.record(x)
-        frame = recording.to_frame(batch=0, layers=layers, tensors=tensors)
-        steps, answer = recording.seq_len, answer_value(model, x)
-    _write(frame, out)
+    writer = _TableWriter(out)
+    try:
+        if args.text_file is not None:
+            recording = _record_text(model, text, layers, tensors, writer, args.text_file)
+            steps, answer = len(text), None
+        else:
+            x = parse_input(model, args.input)
+            recording = model.record(x)
+            writer.write(recording.to_frame(batch=0, layers=layers, tensors=tensors))
+            steps, answer = recording.seq_len, answer_value(model, x)
+        writer.finish()
+    except BaseException:  # refused, interrupted (Ctrl-C) or failed: no partial file is left
+        writer.discard()
+        raise
     summary = {
         "out": str(out),
-        "rows": len(frame),
-        "columns": list(frame.columns),
-        "tensors": sorted(frame["tensor"].astype(str).unique().tolist()),
+        "rows": writer.rows,
+        "columns": writer.columns,
+        "tensors": sorted(writer.tensors),
         "layers": recording.num_layers,
         "directions": recording.num_directions,
         "steps": steps,
@@ -121,4 +185,3 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         summary["text_file"] = args.text_file
     print(json.dumps(summary), flush=True)
     return 0
-

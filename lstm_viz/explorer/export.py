@@ -22,10 +22,11 @@ from lstm_viz.core.recording import Recording
 __all__ = ["char_column", "figure_html", "recording_csv", "recording_frame", "recording_parquet"]
 
 
-def char_column(chars: Sequence[str], t: np.ndarray) -> pd.Categorical:
-    """The character read at each row's step ``t``: a categorical column, one category per distinct character."""
-    series = pd.Series(list(chars), dtype="category")
-    return pd.Categorical.from_codes(series.cat.codes.to_numpy()[np.asarray(t)], series.cat.categories)
+def char_column(chars: Sequence[str] | pd.Categorical, t: np.ndarray) -> pd.Categorical:
+    """The character read at each row's step ``t``: a categorical column, one category per distinct character
+    (``chars`` may already be a Categorical: the same categories for every piece of a long text)."""
+    series = chars if isinstance(chars, pd.Categorical) else pd.Categorical(list(chars))
+    return pd.Categorical.from_codes(series.codes[np.asarray(t)], series.categories)
 
 
 def recording_frame(rec: Recording, batch: int | None = 0, step_labels: Sequence[str] | None = None) -> pd.DataFrame:
