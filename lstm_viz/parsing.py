@@ -106,7 +106,7 @@ def parse_toy_sequence(text: str) -> Tensor:
         raise InputError(f"The sequence has no numbers. Type something like: {TOY_EXAMPLE}")
     if len(tokens) > MAX_STEPS:
         raise InputError(
-            f"The sequence has {len(tokens)} values; at most {MAX_STEPS} are allowed. Example: {TOY_EXAMPLE}"
+            f"The sequence has {len(tokens):,} values; at most {MAX_STEPS:,} are allowed. Example: {TOY_EXAMPLE}"
         )
     values = [_number(tok, f"value {n + 1}", TOY_EXAMPLE) for n, tok in enumerate(tokens)]
     return torch.tensor(values, dtype=torch.float32)
@@ -189,7 +189,7 @@ def parse_vectors(text: str, width: int) -> Tensor:
         rows = [[tok] for tok in rows[0]]
     if len(rows) > MAX_STEPS:
         raise InputError(
-            f"The input sequence has {len(rows)} time steps; at most {MAX_STEPS} are allowed. "
+            f"The input sequence has {len(rows):,} time steps; at most {MAX_STEPS:,} are allowed. "
             f"Shorten it. Example for width {width}: {example}"
         )
     values = []

@@ -109,6 +109,9 @@ def test_record_csv_and_parquet(subtraction_ckpt, tmp_path, capsys):
         assert summary["answer"] == 62 and summary["steps"] == 8
 
 
+LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
+
+
 @pytest.mark.parametrize(
     "argv, fragment",
     [
@@ -129,9 +132,12 @@ def test_record_csv_and_parquet(subtraction_ckpt, tmp_path, capsys):
         (["predict", "SUB", "61 - 123"], "larger than a"),
         (["predict", "JUNK", "1"], "not a PyTorch file"),
         (["record", "SUB", "1 - 1", "--out", "x.txt"], "must end in .csv or .parquet"),
+        (["predict", "SUB", "1 - 1", LONG], "input 2 ('1 - 1" + "1 - 1" * 7 + "'… (500,001 characters))"),
+        (["record", "SUB", "1 - 1", "--layers", "9" * 10_000, "--out", "x.csv"], "… (10,000 characters): choose"),
     ],
 )
 def test_errors_are_one_line(argv, fragment, subtraction_ckpt, tmp_path, capsys):
+    """One line on stderr that says what was wrong; a long input is quoted by its start, not repeated whole."""
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"definitely not torch")
     gru = tmp_path / "gru.pt"
@@ -141,7 +147,7 @@ def test_errors_are_one_line(argv, fragment, subtraction_ckpt, tmp_path, capsys)
     assert code != 0
     assert stderr.count("\n") == 1 and stderr.startswith("error: ")
     assert fragment in stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and len(stderr) < 1_000
 
 
 def test_info(subtraction_ckpt, capsys):

@@ -56,7 +56,7 @@ def test_toy_sequence_invalid(text, fragment):
 
 def test_toy_sequence_too_long():
     parse_toy_sequence(", ".join(["0.5"] * MAX_STEPS))
-    with pytest.raises(InputError, match=f"at most {MAX_STEPS}"):
+    with pytest.raises(InputError, match=f"at most {MAX_STEPS:,}"):
         parse_toy_sequence(", ".join(["0.5"] * (MAX_STEPS + 1)))
 
 

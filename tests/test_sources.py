@@ -186,7 +186,7 @@ def test_each_model_gets_its_own_input_format():
         ("5 - 9", "subtraction", "larger than a"),
         ("five - one", "subtraction", "Example: 123 - 61"),
         ("1, 2; 3", "sequence", "expects 3 per step"),
-        (", ".join(["0.5"] * (MAX_STEPS + 1)), "toy_lstm", f"at most {MAX_STEPS}"),
+        (", ".join(["0.5"] * (MAX_STEPS + 1)), "toy_lstm", f"at most {MAX_STEPS:,}"),
     ],
 )
 def test_bad_typed_input_says_what_and_shows_an_example(text, kind, message):

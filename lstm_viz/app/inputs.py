@@ -69,7 +69,7 @@ def csv_input(data: bytes | str, config: ModelConfig, name: str = "the CSV file"
         if len(data) > MAX_CSV_BYTES:
             raise InputError(
                 f"{name} is {len(data) / 1e6:.1f} MB; at most {MAX_CSV_BYTES / 1e6:.0f} MB "
-                f"(≤ {MAX_STEPS} rows) are accepted. Example content:\n{example}"
+                f"(≤ {MAX_STEPS:,} rows) are accepted. Example content:\n{example}"
             )
         try:
             data = data.decode("utf-8-sig")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from lstm_viz.cli.common import ExitError, answer_value, format_answer, load_model, parse_input, read_inputs
 from lstm_viz.core.interventions import parse_intervention
-from lstm_viz.parsing import InputError
+from lstm_viz.parsing import InputError, quote
 
 __all__ = ["add_parser", "run"]
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         try:
             tensors.append(parse_input(model, text))
         except InputError as err:
-            where = f"input {n} ({text!r})" if len(inputs) > 1 else f"{text!r}"
+            where = f"input {n} ({quote(text)})" if len(inputs) > 1 else quote(text)
             raise ExitError(f"{where}: {err}") from None
     for text, x in zip(inputs, tensors, strict=True):
         answer = answer_value(model, x)

@@ -29,6 +29,7 @@ from lstm_viz.cli.common import ExitError, answer_value, load_model, parse_input
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
 from lstm_viz.explorer.export import char_column
+from lstm_viz.parsing import quote
 from lstm_viz.tasks.charlm.data import encode
 
 __all__ = ["add_parser", "run"]
@@ -59,7 +60,7 @@ def _choice(text: str | None, flag: str, allowed: Sequence, cast=str) -> list | 
     except ValueError:
         chosen = []
     if not chosen or any(c not in allowed for c in chosen):
-        raise ExitError(f"{flag} {text!r}: choose from {', '.join(map(str, allowed))}, comma-separated")
+        raise ExitError(f"{flag} {quote(text)}: choose from {', '.join(map(str, allowed))}, comma-separated")
     return list(dict.fromkeys(chosen))
 
 

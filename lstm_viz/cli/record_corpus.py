@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from lstm_viz.cli.common import ExitError
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
+from lstm_viz.parsing import quote
 
 __all__ = ["add_parser", "run"]
 
@@ -59,7 +60,7 @@ def _layers(text: str) -> list[int] | None:
     try:
         return [int(k) for k in text.split(",") if k.strip()]
     except ValueError:
-        raise ExitError(f"--layers must be 'all' or numbers like 0,1, got {text!r}") from None
+        raise ExitError(f"--layers must be 'all' or numbers like 0,1, got {quote(text)}") from None
 
 
 def _thresholds(text: str) -> list[float]:
@@ -68,9 +69,9 @@ def _thresholds(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ExitError(f"--on-thresholds must be numbers like 0.3,0.5 or 'none', got {text!r}") from None
+        raise ExitError(f"--on-thresholds must be numbers like 0.3,0.5 or 'none', got {quote(text)}") from None
     if not all(math.isfinite(v) for v in values):
-        raise ExitError(f"--on-thresholds must be finite numbers, got {text!r}")
+        raise ExitError(f"--on-thresholds must be finite numbers, got {quote(text)}")
     return values
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_viz.cli.common import ExitError, device_named, json_safe
+from lstm_viz.parsing import quote
 from lstm_viz.tasks import count_parameters, get_task, registered
 from lstm_viz.training.engine import PRESETS, TASKS, make_trainer
 
@@ -97,7 +98,7 @@ def _batch_size(text: str | None) -> Any:
     try:
         return int(text)
     except ValueError:
-        raise ExitError(f"--batch-size must be a whole number or 'full', got {text!r}") from None
+        raise ExitError(f"--batch-size must be a whole number or 'full', got {quote(text)}") from None
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

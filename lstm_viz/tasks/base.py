@@ -537,5 +537,5 @@ class Task:
 
     def check_length(self, length: object) -> int:
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_STEPS:
-            raise InputError(f"The length must be a whole number from 1 to {MAX_STEPS}, got {length!r}. Example: 64")
+            raise InputError(f"The length must be a whole number from 1 to {MAX_STEPS:,}, got {length!r}. Example: 64")
         return length
