@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lstm_viz.app.ui import ensure_app_shell
+from lstm_viz.app.ui import ensure_app_shell, pick_in_sidebar, shipped_names
 
 ensure_app_shell()
 
@@ -17,8 +17,29 @@ st.markdown(
 st.markdown(
     "Type a sequence and watch the gates on the **Gate Explorer**, train the StatQuest toy LSTM or the 8-bit "
     "subtraction LSTM **live**, measure what a projection (LSTMP) saves, and see **why** the additive cell state "
-    "lets gradients survive where a plain RNN's vanish. Everything works at once on the shipped models."
+    "lets gradients survive where a plain RNN's vanish. Read Python source with a character LSTM and find the "
+    "cells that track strings, comments and brackets; clamp or ablate any unit and see the answer change; open "
+    "your own `nn.LSTM` or `nn.GRU` weights. Everything works at once on the shipped models."
 )
+
+st.subheader("Try first")
+try_cols = st.columns(3)
+shipped = shipped_names()
+tries = [  # (button, what it shows, sidebar source, shipped file or None)
+    ("Read Python with a character LSTM", "The text coloured by the cells that follow strings, comments and "
+     "brackets — found and scored over files it never trained on.", "shipped", "charlm_python.pt"),
+    ("Break the subtraction LSTM's borrow", "Gate Explorer → **Intervene**: zero unit 1 of c and 123 − 61 "
+     "answers 30 instead of 62; **Which units matter** ranks every unit.", "shipped", "subtraction_lstm.pt"),
+    ("Look inside your own model", "Upload an `nn.LSTM`/`nn.GRU` state_dict or a lstm-viz checkpoint (read "
+     "with `weights_only=True`: a file cannot run code).", "upload", None),
+]  # fmt: skip
+for col, (label, blurb, source, name) in zip(try_cols, tries, strict=True):
+    with col:
+        if name is not None and name not in shipped:
+            continue  # that checkpoint is not on this server
+        if st.button(label, icon=":material/arrow_forward:", on_click=pick_in_sidebar, args=(source, name)):
+            st.switch_page("pages/explorer.py")
+        st.caption(blurb)
 
 left, right = st.columns([3, 2])
 with left:

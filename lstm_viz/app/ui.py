@@ -130,6 +130,19 @@ def open_in_explorer(model: LSTMVizModel, label: str) -> None:
     st.session_state["picker_source"] = "session"
 
 
+def pick_in_sidebar(source: str, shipped: str | None = None) -> None:
+    """Choose the sidebar's model source (and a shipped checkpoint by file name) for the next page that draws the
+    picker. A button's ``on_click``: widget state may only be set before the widgets of a run are drawn."""
+    st.session_state["picker_source"] = source
+    if shipped is not None:
+        st.session_state["picker_shipped"] = shipped
+
+
+def shipped_names() -> list[str]:
+    """The file names the sidebar offers as shipped checkpoints."""
+    return list(_server_files())
+
+
 def keep_picker_state() -> None:
     """Keep the picker's choices on pages that do not draw it (Streamlit forgets widgets that are not drawn).
 

@@ -27,3 +27,26 @@ def test_a_fresh_server_opened_on_a_page_url_still_shows_the_app_shell(page, tmp
         assert "cell step" not in nav  # no file-name titles from the pages-folder mode
         assert page.get_by_text("Tensors live on").count() == 1
         assert_no_exception(page)
+
+
+def test_try_first_buttons_open_the_explorer_on_their_model(page, app_url):
+    """Home's "Try first" buttons: each opens the Gate Explorer with its model chosen in the sidebar."""
+    from tests.e2e.helpers import settle
+
+    sidebar = page.locator("[data-testid='stSidebar']")
+    for button, file, shows in [
+        ("Read Python with a character LSTM", "charlm_python.pt", "Text coloured by a unit"),
+        ("Break the subtraction LSTM's borrow", "subtraction_lstm.pt", "Intervene"),
+        ("Look inside your own model", None, "No file yet"),
+    ]:
+        open_page(page, app_url)
+        page.get_by_role("button", name=button).click()
+        page.wait_for_url("**/explorer", timeout=60_000)
+        page.get_by_text(shows).first.wait_for(timeout=120_000)
+        settle(page, 120_000)
+        if file is not None:  # the sidebar's shipped checkpoint box shows the file, and that model is in use
+            assert file in sidebar.inner_text(), button
+            assert file.split("_")[0] in sidebar.get_by_text("In use:").inner_text().lower(), button
+        else:
+            assert sidebar.get_by_text("Upload a .pt file").count() >= 1
+        assert_no_exception(page)
