@@ -237,7 +237,7 @@ def _choose(source: str, files: dict[str, Path]) -> LoadedModel | None:
         return _random(spec)
     if source == "upload":
         file = st.file_uploader(
-            "A lstm-viz checkpoint or an nn.LSTM state_dict",
+            "A lstm-viz checkpoint or an nn.LSTM / nn.GRU state_dict",
             type=["pt", "pth", "ckpt", "bin"],
             key="picker_upload",
             help="Read with torch.load(weights_only=True): a file can never run code.",
