@@ -19,6 +19,7 @@ from lstm_viz.app.saves import (
     SessionSaves,
     check_server_room,
     checkpoint_stem,
+    corpus_folder,
     server_save_dir,
 )
 from lstm_viz.core import reference as ref
@@ -58,6 +59,22 @@ def test_session_saves_are_capped_and_say_what_they_dropped():
         saves.add("huge", b"v" * 101, "huge")
     with pytest.raises(SaveError, match="no letters or digits"):
         checkpoint_stem("../..")
+
+
+def test_visitors_open_corpora_only_in_the_apps_folder_or_the_operators(tmp_path):
+    assert corpus_folder("corpus", {}) == ROOT / "corpus"  # relative to the repository, as LSTM_VIZ_SAVE_DIR
+    assert corpus_folder(str(ROOT / "corpus" / "x"), {}) == ROOT / "corpus" / "x"
+    for outside in (str(tmp_path), "/etc", "../..", "corpus/../../elsewhere", "~"):
+        with pytest.raises(ValueError, match="outside the folders this app reads corpora from"):
+            corpus_folder(outside, {})
+    env = {"LSTM_VIZ_CORPUS": str(tmp_path / "corpora")}
+    assert corpus_folder(str(tmp_path / "corpora" / "stdlib"), env) == (tmp_path / "corpora" / "stdlib").resolve()
+    with pytest.raises(ValueError, match="LSTM_VIZ_CORPUS's"):
+        corpus_folder(str(tmp_path / "other"), env)
+    (tmp_path / "corpora").mkdir()
+    (tmp_path / "corpora" / "link").symlink_to("/etc")  # a link out of an allowed folder does not lead out
+    with pytest.raises(ValueError, match="outside"):
+        corpus_folder(str(tmp_path / "corpora" / "link"), env)
 
 
 def test_server_saves_are_off_unless_the_operator_sets_a_folder(tmp_path):

@@ -114,11 +114,13 @@ def test_contexts_across_validation_files(small_charlm):
     assert any("not a unit of this model" in e.value for e in at.error)
 
 
-def test_a_recorded_corpus_in_the_cell_finder(small_charlm, tmp_path):
+def test_a_recorded_corpus_in_the_cell_finder(small_charlm, tmp_path, monkeypatch):
     """d) opens a folder written by record-corpus: top contexts, match, statistics; a missing folder says how to make
-    one; a corpus of another model is named as such."""
+    one; a corpus of another model is named as such; a folder outside the app's and LSTM_VIZ_CORPUS's is refused."""
     from lstm_viz.cli import main
     from lstm_viz.corpus.model import as_text_model
+
+    monkeypatch.setenv("LSTM_VIZ_CORPUS", str(tmp_path))  # the operator lets the app read corpora here
 
     model_file = tmp_path / "small.pt"
     twin = as_text_model(small_charlm.model)
@@ -143,6 +145,11 @@ def test_a_recorded_corpus_in_the_cell_finder(small_charlm, tmp_path):
     at = page(other, explorer_tab="Find cells", text_find_by="corpus", text_corpus_dir=str(out))
     no_exception(at)
     assert any("recorded with another model" in w.value for w in at.warning)
+    monkeypatch.delenv("LSTM_VIZ_CORPUS")  # now tmp_path is outside what the app may read
+    at = page(small_charlm, explorer_tab="Find cells", text_find_by="corpus", text_corpus_dir=str(out))
+    no_exception(at)
+    assert any("outside the folders this app reads corpora from" in e.value for e in at.error)
+    assert not at.dataframe and not any("No recorded corpus" in i.value for i in at.info)  # nothing read, nothing said
 
 
 def test_bad_text_keeps_the_last_one(small_charlm):

@@ -6,7 +6,11 @@ models and ``SESSION_MAX_BYTES`` in all); the sidebar lists them for that sessio
 the file. Writing into a folder on the server is off by default: an operator turns it on with the environment
 variable ``LSTM_VIZ_SAVE_DIR`` (e.g. ``LSTM_VIZ_SAVE_DIR=models``), capped by ``LSTM_VIZ_SAVE_MAX_FILES`` files
 (default 20) and ``LSTM_VIZ_SAVE_MAX_MB`` megabytes (default 200) of ``trained-*.pt`` files in it; every session
-then sees those files. No Streamlit here.
+then sees those files.
+
+Reading follows the same rule: the cell finder opens a recorded corpus (``record-corpus``) only inside the
+repository's folder or the folder ``LSTM_VIZ_CORPUS`` names (``corpus_folder``), so that a visitor cannot open, or
+probe for, a corpus of someone's private code elsewhere on the server's disk. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from lstm_viz.paths import MODELS_DIR
 
 __all__ = [
+    "CORPUS_ENV",
     "MAX_FILES_ENV",
     "MAX_MB_ENV",
     "SAVE_DIR_ENV",
@@ -29,11 +34,13 @@ __all__ = [
     "SessionSaves",
     "check_server_room",
     "checkpoint_stem",
+    "corpus_folder",
     "server_save_dir",
     "server_saves",
 ]
 
 SAVE_DIR_ENV = "LSTM_VIZ_SAVE_DIR"
+CORPUS_ENV = "LSTM_VIZ_CORPUS"
 MAX_FILES_ENV = "LSTM_VIZ_SAVE_MAX_FILES"
 MAX_MB_ENV = "LSTM_VIZ_SAVE_MAX_MB"
 DEFAULT_MAX_FILES = 20
@@ -117,6 +124,27 @@ def server_save_dir(environ: dict[str, str] | None = None) -> Path | None:
         return None
     path = Path(raw).expanduser()
     return path if path.is_absolute() else MODELS_DIR.parent / path
+
+
+def _in_repo(raw: str) -> Path:
+    path = Path(raw).expanduser()
+    return (path if path.is_absolute() else MODELS_DIR.parent / path).resolve()
+
+
+def corpus_folder(typed: str, environ: dict[str, str] | None = None) -> Path:
+    """The recorded-corpus folder a visitor typed (relative to the repository), resolved; ValueError if it lies
+    outside the folders the app may read corpora from: the repository's and ``LSTM_VIZ_CORPUS``'s (and below)."""
+    raw = (os.environ if environ is None else environ).get(CORPUS_ENV, "").strip()
+    roots = [MODELS_DIR.parent.resolve(), *([_in_repo(raw)] if raw else [])]
+    path = _in_repo(typed.strip() or ".")
+    if not any(path.is_relative_to(root) for root in roots):
+        raise ValueError(
+            f"{typed.strip()!r} is outside the folders this app reads corpora from (its own folder"
+            + (f" and {CORPUS_ENV}'s" if raw else "")
+            + f"). Record the corpus inside the app's folder (e.g. --out corpus/), or start the app with "
+            f"{CORPUS_ENV}=<that folder>."
+        )
+    return path
 
 
 def _limits(environ: dict[str, str] | None = None) -> tuple[int, float]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
 
+from lstm_viz.app.saves import CORPUS_ENV, corpus_folder
 from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import show_input_error
 from lstm_viz.core.device import busy_cpu_threads, torch_threads
@@ -369,12 +369,16 @@ def _corpus_part(loaded: LoadedModel) -> None:
                 "models/charlm_python.pt --stdlib --max-chars 1000000 --out corpus/`, a few minutes), then searched "
                 "with DuckDB: a unit's top contexts across all of it, and where else a pattern of units is on "
                 "together.")  # fmt: skip
-    folder = st.text_input("Recorded corpus folder", os.environ.get("LSTM_VIZ_CORPUS", "corpus"),
-                           key="text_corpus_dir", help="the --out folder of record-corpus; "
-                           "LSTM_VIZ_CORPUS sets the default")  # fmt: skip
-    path = Path(folder.strip() or ".").expanduser()
+    folder = st.text_input("Recorded corpus folder", os.environ.get(CORPUS_ENV, "corpus"),
+                           key="text_corpus_dir", help="the --out folder of record-corpus, inside the app's folder "
+                           f"or {CORPUS_ENV}'s ({CORPUS_ENV} also sets the default)")  # fmt: skip
+    try:
+        path = corpus_folder(folder)
+    except ValueError as err:
+        st.error(str(err), icon=":material/block:")
+        return
     if not (path / "manifest.json").is_file():
-        st.info(f"No recorded corpus in {str(path)!r} yet. Record one with the command above (with this model: "
+        st.info(f"No recorded corpus in {folder.strip()!r} yet. Record one with the command above (with this model: "
                 f"{loaded.label}), then enter its folder here.")  # fmt: skip
         return
     name, unit = "layer0.fwd.c", 0
