@@ -100,6 +100,32 @@ def test_every_tab_renders_for_a_bidirectional_lstmp_stack(tab):
         assert len(labels) == 2 + 5
 
 
+def test_export_takes_chosen_tensors_and_refuses_a_file_too_big_to_build(monkeypatch):
+    """Export: a tensor selection sets the rows; past the cap the downloads are disabled and the page says what to
+    do instead (the app would otherwise build a multi-GB file in memory: a 10,000-character text is 54 M rows)."""
+    from lstm_viz.explorer import export
+
+    loaded = random_model(RandomSpec(input_size=2, hidden_size=12, num_layers=2, bidirectional=True))
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[MODEL_KEY] = loaded
+    at.session_state["explorer_tab"] = "Export"
+    at.run()
+    rows = [c.value for c in at.caption if "rows." in c.value]
+    assert rows and "— 1,008 rows" in rows[0]  # 2 layers × 2 directions × 3 steps × 12 units × 7 tensors
+    buttons = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
+    assert buttons["Recording as CSV"] is False and buttons["Recording as Parquet"] is False
+    at.multiselect(key="explorer_export_tensors").set_value(["c", "h"]).run()
+    assert any("— 288 rows" in c.value for c in at.caption)
+    monkeypatch.setattr(export, "MAX_EXPORT_ROWS", 200)
+    at.run()
+    no_exception(at)
+    assert any("288 rows is more than the app builds into one file (200)" in w.value for w in at.warning)
+    buttons = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
+    assert buttons["Recording as CSV"] is True and buttons["Recording as Parquet"] is True
+    at.multiselect(key="explorer_export_tensors").set_value([]).run()
+    assert any("at least one tensor" in w.value for w in at.warning)
+
+
 def test_all_layers_at_once_and_a_long_random_sequence_stay_small():
     loaded = random_model(RandomSpec(input_size=3, hidden_size=128, num_layers=2, seed=1))
     at = page_with(loaded)

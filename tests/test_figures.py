@@ -11,7 +11,7 @@ from lstm_viz.app.inputs import typed_input
 from lstm_viz.core.interventions import Intervention
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER
-from lstm_viz.explorer.export import figure_html, recording_csv, recording_frame, recording_parquet
+from lstm_viz.explorer.export import export_rows, figure_html, recording_csv, recording_frame, recording_parquet
 from lstm_viz.explorer.worked_steps import gate_weights, worked_steps
 from lstm_viz.tasks import ModelConfig, build_model
 from lstm_viz.viz import belt
@@ -342,7 +342,10 @@ def test_exports_long_format_and_standalone_html(tmp_path):
     back = pd.read_csv(io.BytesIO(recording_csv(rec)))
     assert len(back) == len(frame) and back["value"].iloc[5] == pytest.approx(frame["value"].iloc[5], rel=1e-8)
     parquet = pd.read_parquet(io.BytesIO(recording_parquet(rec)))
-    assert len(parquet) == len(frame)
+    assert len(parquet) == len(frame) == export_rows(rec)
+    chosen = pd.read_parquet(io.BytesIO(recording_parquet(rec, tensors=["c", "h"])))
+    assert set(chosen["tensor"]) == {"c", "h"} and len(chosen) == export_rows(rec, ["c", "h"]) == 2 * 2 * 4 * 3 * 2
+    assert len(pd.read_csv(io.BytesIO(recording_csv(rec, tensors=["f"])))) == export_rows(rec, ["f"])
     html = figure_html(figures.gate_heatmaps(rec), "heatmaps").decode()
     assert html.lower().startswith("<!doctype html>") and "<title>heatmaps</title>" in html
     assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js inlined: works offline

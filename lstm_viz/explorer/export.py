@@ -19,7 +19,27 @@ import plotly.io as pio
 
 from lstm_viz.core.recording import Recording
 
-__all__ = ["char_column", "figure_html", "recording_csv", "recording_frame", "recording_parquet"]
+__all__ = [
+    "MAX_EXPORT_ROWS",
+    "char_column",
+    "export_rows",
+    "figure_html",
+    "recording_csv",
+    "recording_frame",
+    "recording_parquet",
+]
+
+# The most rows the app builds one file of: the frame takes ~80 bytes a row while it is built (~0.8 GB here), the
+# CSV ~40 (Parquet ~7). A longer recording is exported a few tensors at a time, or with `python -m lstm_viz record`,
+# which streams its table to disk.
+MAX_EXPORT_ROWS = 10_000_000
+
+
+def export_rows(rec: Recording, tensors: Sequence[str] | None = None, batch: int | None = 0) -> int:
+    """How many rows :func:`recording_frame` makes of ``rec`` (``tensors``: all recorded when None)."""
+    chosen = rec.recorded_tensors if tensors is None else tensors
+    batches = rec.batch_size if batch is None else 1
+    return rec.num_layers * rec.num_directions * batches * rec.seq_len * sum(getattr(rec, q).shape[-1] for q in chosen)
 
 
 def char_column(chars: Sequence[str] | pd.Categorical, t: np.ndarray) -> pd.Categorical:
@@ -29,11 +49,16 @@ def char_column(chars: Sequence[str] | pd.Categorical, t: np.ndarray) -> pd.Cate
     return pd.Categorical.from_codes(series.codes[np.asarray(t)], series.categories)
 
 
-def recording_frame(rec: Recording, batch: int | None = 0, step_labels: Sequence[str] | None = None) -> pd.DataFrame:
-    """The recording in long format with the input of each step joined as ``x0``, ``x1``, …; with ``step_labels``
-    (a text's characters, one per step) a ``char`` column instead (a text model's x is its embedding: 64 numbers a
-    character that say less than the character does)."""
-    frame = rec.to_frame(batch=batch)
+def recording_frame(
+    rec: Recording,
+    batch: int | None = 0,
+    step_labels: Sequence[str] | None = None,
+    tensors: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The recording (``tensors`` of it; all when None) in long format with the input of each step joined as
+    ``x0``, ``x1``, …; with ``step_labels`` (a text's characters, one per step) a ``char`` column instead (a text
+    model's x is its embedding: 64 numbers a character that say less than the character does)."""
+    frame = rec.to_frame(batch=batch, tensors=tensors)
     if step_labels is not None:
         if len(step_labels) != rec.seq_len:
             raise ValueError(f"{len(step_labels)} step labels for {rec.seq_len} steps")
@@ -53,16 +78,26 @@ def recording_frame(rec: Recording, batch: int | None = 0, step_labels: Sequence
     return frame.merge(inputs, on=["batch", "t"], how="left", sort=False)
 
 
-def recording_csv(rec: Recording, batch: int | None = 0, step_labels: Sequence[str] | None = None) -> bytes:
+def recording_csv(
+    rec: Recording,
+    batch: int | None = 0,
+    step_labels: Sequence[str] | None = None,
+    tensors: Sequence[str] | None = None,
+) -> bytes:
     """UTF-8 CSV of :func:`recording_frame`, full float precision."""
-    frame = recording_frame(rec, batch, step_labels)
+    frame = recording_frame(rec, batch, step_labels, tensors)
     return frame.to_csv(index=False, float_format="%.9g").encode("utf-8")
 
 
-def recording_parquet(rec: Recording, batch: int | None = 0, step_labels: Sequence[str] | None = None) -> bytes:
+def recording_parquet(
+    rec: Recording,
+    batch: int | None = 0,
+    step_labels: Sequence[str] | None = None,
+    tensors: Sequence[str] | None = None,
+) -> bytes:
     """Parquet (pyarrow) of :func:`recording_frame`."""
     buffer = io.BytesIO()
-    recording_frame(rec, batch, step_labels).to_parquet(buffer, index=False)
+    recording_frame(rec, batch, step_labels, tensors).to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 

@@ -305,18 +305,31 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     stem = "recording"
     inputs = ("The `char` column is the character read at t." if inp.step_labels is not None
               else "The `x` columns hold the input at t.")  # fmt: skip
-    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {_rows(rec):,} rows. {TENSOR_NOTE} "
+    recorded = list(rec.recorded_tensors)
+    tensors = st.multiselect("Tensors to export", recorded, default=recorded, key="explorer_export_tensors")
+    rows = export.export_rows(rec, tensors)
+    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {rows:,} rows. {TENSOR_NOTE} "
                f"{inputs}")
+    refused = None
+    if not tensors:
+        refused = "Choose at least one tensor to export."
+    elif rows > export.MAX_EXPORT_ROWS:
+        refused = (f"{rows:,} rows is more than the app builds into one file ({export.MAX_EXPORT_ROWS:,}). Export "
+                   "fewer tensors above, or a shorter input; `python -m lstm_viz record` writes any length to disk "
+                   "(`--text-file` for a text).")  # fmt: skip
+    if refused:
+        st.warning(refused, icon=":material/block:")
     c1, c2 = st.columns(2)
     c1.download_button(
-        "Recording as CSV", functools.partial(export.recording_csv, rec, step_labels=_labels(inp)), f"{stem}.csv",
-        "text/csv",
-        key="explorer_dl_csv", on_click="ignore", icon=":material/table_view:",
+        "Recording as CSV", functools.partial(export.recording_csv, rec, step_labels=_labels(inp), tensors=tensors),
+        f"{stem}.csv", "text/csv",
+        key="explorer_dl_csv", on_click="ignore", icon=":material/table_view:", disabled=refused is not None,
     )  # fmt: skip
     c2.download_button(
-        "Recording as Parquet", functools.partial(export.recording_parquet, rec, step_labels=_labels(inp)),
-        f"{stem}.parquet",
-        "application/vnd.apache.parquet", key="explorer_dl_parquet", on_click="ignore", icon=":material/database:",
+        "Recording as Parquet",
+        functools.partial(export.recording_parquet, rec, step_labels=_labels(inp), tensors=tensors),
+        f"{stem}.parquet", "application/vnd.apache.parquet",
+        key="explorer_dl_parquet", on_click="ignore", icon=":material/database:", disabled=refused is not None,
     )  # fmt: skip
     layer, direction = panel
     units = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
@@ -344,11 +357,6 @@ def _html(build, title: str) -> bytes:
     if fig is None:
         return b"<html><body>This model has no answer figure (a bare recurrent model has no task).</body></html>"
     return export.figure_html(fig, title)
-
-
-def _rows(rec: Recording) -> int:
-    per = rec.num_layers * rec.num_directions * rec.seq_len
-    return per * sum(getattr(rec, q).shape[-1] for q in rec.recorded_tensors)
 
 
 def cell_note(loaded: LoadedModel) -> None:
