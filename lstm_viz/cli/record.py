@@ -4,10 +4,10 @@ A text model records a file instead: ``record CKPT --text-file F [--layers 0,1] 
 One step per character of F — the first included, no newline translation — so ``t`` is the 0-based character
 position in F, and the table has a ``char`` column (the character at ``t``). Long files are recorded in chunks with
 the state carried, which is the same as one pass, and each chunk's rows go to the file before the next chunk is
-recorded, so memory stays bounded however long F is (progress on stderr). The table is big — one row per character,
-unit and tensor: 5,376 rows a character for the shipped model — so the size is estimated from the first chunk and a
-recording that would not fit on the disk is refused before anything is written. ``--layers``/``--tensors`` keep the
-table small (they work for any model).
+recorded, so memory stays bounded however long F is (progress on stderr); an INPUT's recording is written a layer
+and tensor at a time. The table is big — one row per step, unit and tensor: 5,376 rows a character for the shipped
+text model — so a table that would not fit on the disk is refused before anything is written. ``--layers``/
+``--tensors`` keep it small (they work for any model).
 """
 
 from __future__ import annotations
@@ -109,7 +109,28 @@ def _check_room(out: Path, rows: int, what: str) -> None:
     if need > 0.9 * free:
         raise ExitError(f"recording {what} makes about {rows:,} rows, ~{need / 1e9:,.1f} GB as {out.suffix}, and "
                         f"{folder} has {free / 1e9:,.1f} GB free; record less with --layers and --tensors (e.g. "
-                        "--layers 0 --tensors c), or a shorter file")  # fmt: skip
+                        "--layers 0 --tensors c), or a shorter input")  # fmt: skip
+
+
+def _fixed_categories(part: pd.DataFrame, directions: int, tensors: Sequence[str]) -> pd.DataFrame:
+    """The same categories in every piece written, so that every piece's table has one schema."""
+    part["direction"] = pd.Categorical(part["direction"].astype(str), DIRECTIONS[:directions])
+    part["tensor"] = pd.Categorical(part["tensor"].astype(str), list(tensors))
+    return part
+
+
+def _write_recording(recording, layers, tensors, writer: _TableWriter, what: str) -> None:
+    """One recording written a tensor and layer at a time (each piece ~ steps × units rows), after checking the
+    whole fits on the disk."""
+    tensors = tensors or list(recording.recorded_tensors)
+    layers = list(range(recording.num_layers)) if layers is None else layers
+    per_layer = recording.num_directions * recording.seq_len
+    rows = sum(per_layer * getattr(recording, q).shape[-1] for q in tensors) * len(layers)
+    _check_room(writer.out, rows, what)
+    for q in tensors:  # the row order of Recording.to_frame: tensor, then layer, then direction
+        for k in layers:
+            part = recording.to_frame(batch=0, layers=[k], tensors=[q])
+            writer.write(_fixed_categories(part, recording.num_directions, tensors))
 
 
 @torch.no_grad()
@@ -127,9 +148,7 @@ def _record_text(model, text: str, layers, tensors, writer: _TableWriter, what: 
         if start == 0:
             _check_room(writer.out, len(part) * len(text) // rec.seq_len, what)
         part["t"] += start
-        # the same categories in every chunk, so that every chunk's table has one schema
-        part["direction"] = pd.Categorical(part["direction"].astype(str), DIRECTIONS[: rec.num_directions])
-        part["tensor"] = pd.Categorical(part["tensor"].astype(str), tensors or list(rec.recorded_tensors))
+        part = _fixed_categories(part, rec.num_directions, tensors or rec.recorded_tensors)
         part["char"] = char_column(chars, part["t"].to_numpy())
         writer.write(part)
         done = start + rec.seq_len
@@ -163,7 +182,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         else:
             x = parse_input(model, args.input)
             recording = model.record(x)
-            writer.write(recording.to_frame(batch=0, layers=layers, tensors=tensors))
+            _write_recording(recording, layers, tensors, writer, "this input")
             steps, answer = recording.seq_len, answer_value(model, x)
         writer.finish()
     except BaseException:  # refused, interrupted (Ctrl-C) or failed: no partial file is left
