@@ -154,6 +154,7 @@ def test_a_recording_too_big_for_the_disk_is_refused_before_writing(files, tmp_p
     code, _, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "snippet.py", "--layers", "0",
                        "--tensors", "c", "--out", out)  # fmt: skip
     assert code == 0 and out.exists(), err  # 141 × 16 rows fit
+    monkeypatch.setattr(record.shutil, "disk_usage", lambda _: shutil_usage(10**9, 10**9 - 1_000, 1_000))
     code, stdout, err = run(capsys, "record", files / "sub.pt", "123 - 61", "--out", tmp_path / "sub.parquet")
     assert code == 2 and "recording this input makes about 1,792 rows" in err  # an INPUT is checked the same way
     assert not (tmp_path / "sub.parquet").exists()
