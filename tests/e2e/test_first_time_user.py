@@ -1,10 +1,11 @@
 """What a demanding first-time user found, each replayed in headless Chromium (one test per finding of the issue).
 
-Every test here failed before its fix: a catalogue of bad input in every field of every page (10,000-digit numbers
-included), an unforeseen error without a traceback, a trained model kept through bad settings, saves kept per
-session, the "try any a − b" box following the run, file names following the epoch, number boxes that refuse
-instead of applying something else, the right words, honest GRU answers, figures whose labels do not collide, a
-budgeted RNN chart, buttons that fit an 800-px window, post names, and a toy run slow enough to pause.
+Every test here failed before its fix (the catalogue of bad input in every field of every page, 10,000-digit
+numbers included, is in test_bad_input_catalogue.py): an unforeseen error without a traceback, a trained model kept
+through bad settings, saves kept per session, the "try any a − b" box following the run, file names following the
+epoch, number boxes that refuse instead of applying something else, the right words, honest GRU answers, figures
+whose labels do not collide, a budgeted RNN chart, buttons that fit an 800-px window, post names, and a toy run slow
+enough to pause.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import time
 import pytest
 
 from lstm_viz.paths import MODELS_DIR
+from tests.e2e.bad_input import box, errors
 from tests.e2e.conftest import ROOT, running_app
 from tests.e2e.helpers import (
     EXCEPTION,
-    IDLE,
     PROGRESS,
     REDACTED,
     assert_no_exception,
@@ -33,20 +34,7 @@ from tests.e2e.helpers import (
     wait_idle,
 )
 
-HUGE = "9" * 10_000  # Python's int() refuses more than 4,300 digits
-ERROR = "[data-testid='stAlertContentError']"
 CHART = "[data-testid='stPlotlyChart']"
-NUMBER = ["", "-5", HUGE]  # every whole-number or positive field
-SIGNED = ["", "abc", HUGE]  # fields where a negative number is fine
-SUBTRACT = ["", "-5", f"{HUGE} - 1"]  # "a - b" fields
-EXPECTED = {"": r"empty", "-5": r"at least|greater|negative|between|from|outside",
-            "abc": r"not a number|whole number|must be a number", HUGE: r"too large|does not fit|far too|between -20",
-            f"{HUGE} - 1": r"does not fit in 8 bits"}
-
-
-def box(scope, label: str | re.Pattern):
-    return scope.get_by_role("textbox", name=label, exact=True) if isinstance(label, str) else \
-        scope.get_by_role("textbox", name=label)  # fmt: skip
 
 
 def go_to(page, title: str) -> None:
@@ -61,38 +49,6 @@ def enter_live(page, field, text: str, until) -> None:
     field.fill(text)
     field.press("Enter")
     wait_for(until, 60, f"the page to answer {text[:12]!r}")
-
-
-def errors(page) -> list[str]:
-    return [e.inner_text() for e in page.locator(ERROR).all()]
-
-
-def check_refused(page, label, text: str) -> None:
-    """The page shows a message that says what is wrong — short, no traceback, no Python internals."""
-    try:  # a rerun after a 10,000-character fill may start late on a busy machine
-        wait_for(lambda: any(re.search(EXPECTED[text], m, re.I) for m in errors(page)), 20, "the message")
-    except AssertionError:
-        raise AssertionError(f"{label} = {text[:12]!r}: {errors(page)}") from None
-    page.wait_for_selector(IDLE)  # the run that showed the message ends (enter already waited out any rerun)
-    assert_no_exception(page)
-    shown = errors(page)
-    assert all(len(m) < 700 for m in shown), f"{label}: a message repeats the input whole"
-    body = page.locator("[data-testid='stMain']").inner_text()
-    assert "set_int_max_str_digits" not in body and "Traceback" not in body and "9" * 100 not in body
-
-
-def catalogue(page, fields, scope=None) -> None:
-    """Type every bad value of each field, check the message, put the field back, check the page is clean."""
-    scope = scope or page
-    for label, values in fields:
-        field = box(scope, label)
-        wait_for(lambda f=field: f.input_value() != "", 20, f"{label}'s default")  # every field starts filled
-        original = field.input_value()
-        for text in values:
-            enter(page, field, text)
-            check_refused(page, label, text)
-        enter(page, field, original)
-        assert_no_exception(page)
 
 
 def visible_text(page) -> str:
@@ -112,69 +68,6 @@ def test_unexpected_error_shows_no_stack_no_path_no_deploy_and_the_helper_sees_i
         assert page.get_by_role("button", name="Deploy").count() == 0  # client.toolbarMode = "minimal"
         with pytest.raises(AssertionError, match="int_max_str_digits|Exceeds the limit"):
             assert_no_exception(page)  # the helper still catches it, and quotes the server's log
-
-
-# ---- 1 and 12. the bad-input catalogue on every field of every page -----------------------------------------------
-def test_catalogue_cell_step(page, app_url):
-    open_page(page, app_url)
-    open_page(page, app_url, "cell_step")
-    catalogue(page, [("Sequence", SUBTRACT), ("input_size", NUMBER), ("hidden_size", NUMBER), ("batch", NUMBER),
-                     ("steps", NUMBER), ("random seed", NUMBER)])  # fmt: skip
-    choose(page, "random")
-    catalogue(page, [("Length", NUMBER), ("Random seed", NUMBER)])
-
-
-def test_catalogue_gradient_flow(page, app_url):
-    open_page(page, app_url, "gradient_flow")
-    catalogue(page, [("Sequence length", NUMBER), ("Hidden size", NUMBER), ("Input size", NUMBER),
-                     ("LSTM forget-gate bias", SIGNED), ("Random seed", NUMBER)])  # fmt: skip
-    page.get_by_text("trained on 'remember the first input'").click()
-    wait_idle(page, 180_000)
-    catalogue(page, [("Training steps", NUMBER), ("Training length", NUMBER)])
-
-
-def test_catalogue_lstm_vs_lstmp(page, app_url):
-    open_page(page, app_url, "lstm_vs_lstmp")
-    catalogue(page, [("input_size", NUMBER), ("hidden_size", NUMBER), ("proj_size (LSTMP)", NUMBER),
-                     ("num_layers", NUMBER), ("latency: batch", NUMBER), ("latency: sequence length T", NUMBER),
-                     ("latency: timed runs", NUMBER)])  # fmt: skip
-    page.get_by_role("tab", name="Train both live").click()
-    catalogue(page, [("epochs", NUMBER), ("learning rate", NUMBER), ("random seed", NUMBER)])
-    page.get_by_role("tab", name="Same input, side by side").click()
-    catalogue(page, [("a − b, typed once, fed to both models", SUBTRACT)])
-    page.get_by_role("tab", name="proj_size sweep").click()
-    catalogue(page, [("sweep: hidden_size", NUMBER), ("proj_sizes", NUMBER), ("epochs (budget)", NUMBER),
-                     ("random seeds", NUMBER)])  # fmt: skip
-
-
-def test_catalogue_training_pages(page, app_url):
-    open_page(page, app_url, "train_toy")
-    catalogue(page, [("Learning rate", NUMBER), ("Epochs", NUMBER), ("Random seed", NUMBER), ("more epochs", NUMBER)])
-    open_page(page, app_url, "train_subtraction")
-    catalogue(page, [("Hidden size", NUMBER), ("proj_size", NUMBER), ("Learning rate", NUMBER), ("Epochs", NUMBER),
-                     ("Random seed", NUMBER), ("more epochs", NUMBER), ("a − b", SUBTRACT)])  # fmt: skip
-
-
-def test_catalogue_explorer_and_sidebar(page, app_url):
-    open_page(page, app_url)
-    open_page(page, app_url, "explorer")
-    catalogue(page, [(re.compile(r"^An 8-bit subtraction"), SUBTRACT)])
-    page.get_by_role("tab", name="Compare two inputs").click()
-    wait_idle(page)
-    catalogue(page, [(re.compile(r"^Second input B"), SUBTRACT)])
-    choose(page, "Random sequence")
-    catalogue(page, [("random seed", NUMBER)])
-    sidebar = page.locator("[data-testid='stSidebar']")
-    sidebar.get_by_text("Random RecordingLSTM").click()
-    wait_idle(page)
-    catalogue(page, [("input size", NUMBER), ("hidden size", NUMBER), ("layers", NUMBER),
-                     ("proj_size (0 = none)", NUMBER), ("random seed", NUMBER)], scope=sidebar)  # fmt: skip
-    choose(page, "Type it")
-    rows = box(page, re.compile(r"^One time step per line"))
-    enter(page, rows, "abc")  # named, not "has 1 value but the model expects 3"
-    assert any("'abc' is not a number" in m for m in errors(page)), errors(page)
-    enter(page, rows, "x" * 10_000)
-    check_refused(page, "rows", "abc")
 
 
 # ---- 2. stop → bad settings → the model is kept ------------------------------------------------------------------
