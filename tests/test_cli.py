@@ -132,6 +132,7 @@ LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
         (["predict", "SUB", "61 - 123"], "larger than a"),
         (["predict", "JUNK", "1"], "not a PyTorch file"),
         (["record", "SUB", "1 - 1", "--out", "x.txt"], "must end in .csv or .parquet"),
+        (["ablate", "SUB", "--tensors", "q"], "tensors must be some of"),  # refused before any progress bar shows
         (["predict", "SUB", "1 - 1", LONG], "input 2 ('1 - 1" + "1 - 1" * 7 + "'… (500,001 characters))"),
         (["record", "SUB", "1 - 1", "--layers", "9" * 10_000, "--out", "x.csv"], "… (10,000 characters): choose"),
     ],

@@ -42,18 +42,20 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise ExitError(f"--top must be ≥ 0, got {args.top}")
     model = load_model(args.checkpoint)
     tensors = [t.strip() for t in args.tensors.split(",") if t.strip()]
-    bar = tqdm(desc="ablating", unit="input", file=sys.stderr, disable=args.quiet, leave=False)
+    bars = []  # the progress bar starts with the first progress report: bad arguments are refused before it shows
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+        if not bars:
+            bars.append(tqdm(desc="ablating", unit="input", file=sys.stderr, disable=args.quiet, leave=False))
+        bars[0].total = total
+        bars[0].update(done - bars[0].n)  # redrawn at most every 0.1 s (tqdm's mininterval), not at every batch
 
     try:
         result = ablate_units(model, tensors, source=args.data, value=args.value, per_step=args.per_step,
                               progress=progress)  # fmt: skip
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     table = result.table if args.top == 0 else result.table.head(args.top)
     if args.json:
         units = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
