@@ -146,3 +146,32 @@ def test_bad_train_settings_are_one_line(argv, fragment, tmp_path, capsys, monke
     code = main([*argv, "--out", str(tmp_path / "x.pt")])
     err = capsys.readouterr().err
     assert code == 2 and fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"max_seconds": 0.0}, "--minutes must be a positive number of minutes, got 0.0"),
+    ({"max_seconds": float("nan")}, "--minutes must be a positive number"),
+    ({"max_seconds": -60.0}, "got -1.0"),
+    ({"max_chars": 0}, "--max-chars must be a whole number ≥ 1"),
+    ({"seq_len": 0}, "--seq-len must be a whole number ≥ 1"),
+    ({"log_every": 0}, "--log-every must be a whole number ≥ 1"),
+    ({"warmup_steps": -3}, "--warmup-steps must be a whole number ≥ 0"),
+    ({"eval_chars": 0}, "--eval-chars must be a whole number ≥ 1"),
+    ({"clip_norm": -1.0}, "--clip-norm must be a positive number"),
+    ({"final_lr_ratio": 5.0}, "--final-lr-ratio must be from 0 to 1"),
+    ({"weight_decay": float("nan")}, "--weight-decay must be ≥ 0"),
+    ({"lr": float("inf")}, "--lr must be a positive number"),
+])  # fmt: skip
+def test_a_recipe_that_cannot_run_is_refused_naming_its_flag(changes, message):
+    with pytest.raises(ValueError) as err:
+        TrainConfig(**{"max_chars": 1000, **changes})
+    assert message in str(err.value)
+
+
+def test_train_charlm_with_zero_minutes_is_one_line_and_exit_2(tmp_path, capsys):
+    """It trained until stopped (0 read as "no limit"), and NaN minutes ended in "cannot convert float NaN"."""
+    for minutes in ("0", "nan", "-1"):
+        code = main(["train", "charlm", "--minutes", minutes, "--out", str(tmp_path / "c.pt"), "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("error: --minutes must be a positive number") and err.count("\n") == 1
+        assert not (tmp_path / "c.pt").exists()

@@ -181,3 +181,34 @@ def test_record_a_gru_checkpoint(tmp_path, capsys):
     assert summary["tensors"] == ["h", "n", "r", "z"] and summary["steps"] == 8
     frame = pd.read_parquet(out)
     assert len(frame) == 8 * 4 * 4 and set(frame["tensor"]) == {"r", "z", "n", "h"}
+
+
+@pytest.mark.parametrize("error, code, fragment", [
+    (RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you "
+                  "tried to allocate 160000000000 bytes. Error code 12"), 2,
+     "not enough memory (one piece of 160.0 GB was asked for); choose smaller sizes"),
+    (MemoryError(), 2, "not enough memory; choose smaller sizes"),
+    (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), 2, "not enough memory; choose smaller"),
+    (RuntimeError("something else broke"), 1, "unexpected RuntimeError: something else broke"),
+])  # fmt: skip
+def test_running_out_of_memory_says_so_in_one_line(error, code, fragment, subtraction_ckpt, capsys, monkeypatch):
+    """A model too big for the machine (e.g. train --hidden-size 100000) said "unexpected RuntimeError: [enforce fail
+    at alloc_cpu.cpp:127] …"; now it says what ran out and what to change."""
+    from lstm_viz.cli import info
+
+    def fail(*_args):
+        raise error
+
+    monkeypatch.setattr(info, "add_parser", _with_run(info.add_parser, fail))  # `info` fails as a big model would
+    got, _, stderr = run(capsys, "info", str(subtraction_ckpt))
+    assert got == code and stderr.count("\n") == 1 and fragment in stderr, stderr
+
+
+def _with_run(add_parser, func):
+    """``add_parser`` with the subcommand's function replaced by ``func``."""
+
+    def patched(sub):
+        add_parser(sub)
+        sub.choices["info"].set_defaults(func=func)
+
+    return patched

@@ -25,6 +25,7 @@ plus one entry in ``COMMANDS``.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -66,6 +67,12 @@ def build_parser() -> Parser:
     return parser
 
 
+# PyTorch's words when an allocation fails (CPU: "DefaultCPUAllocator: can't allocate memory: you tried to allocate
+# N bytes"; CUDA: "CUDA out of memory"; MPS: "MPS backend out of memory").
+_OUT_OF_MEMORY = re.compile(r"can't allocate memory|out of memory", re.I)
+_ASKED_BYTES = re.compile(r"tried to allocate (\d+) bytes")
+
+
 def _one_line(message: object) -> str:
     return " ".join(str(message).split())
 
@@ -89,6 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except (ValueError, TypeError, OSError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as err:
+        if not isinstance(err, MemoryError) and not _OUT_OF_MEMORY.search(str(err)):
+            print(f"error: unexpected {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
+            return 1
+        asked = _ASKED_BYTES.search(str(err))
+        size = f" (one piece of {int(asked.group(1)) / 1e9:,.1f} GB was asked for)" if asked else ""
+        print(f"error: not enough memory{size}; choose smaller sizes (e.g. --hidden-size, --num-layers, "
+              "--batch-size) or a shorter input", file=sys.stderr)  # fmt: skip
         return 2
     except Exception as err:  # no traceback for users; the message still says what failed
         print(f"error: unexpected {type(err).__name__}: {_one_line(err)}", file=sys.stderr)

@@ -45,6 +45,29 @@ class TrainConfig:
     eval_chars: int = 100_000
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        """Refuse a recipe that cannot run as meant, naming the command line's flag (``lstm_viz train charlm``)."""
+        whole = {"batch_size": 1, "seq_len": 1, "warmup_steps": 0, "log_every": 1, "eval_every": 0, "eval_chars": 1,
+                 "seed": 0}  # field: its least value  # fmt: skip
+        for name, least in whole.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"--{name.replace('_', '-')} must be a whole number ≥ {least}, got {value!r}")
+        if self.max_chars is not None and (not isinstance(self.max_chars, int) or self.max_chars < 1):
+            raise ValueError(f"--max-chars must be a whole number ≥ 1, got {self.max_chars!r}")
+        rules = {  # field: (flag, test, what it must be)
+            "lr": ("--lr", lambda v: v > 0, "a positive number"),
+            "final_lr_ratio": ("--final-lr-ratio", lambda v: 0 <= v <= 1, "from 0 to 1"),
+            "weight_decay": ("--weight-decay", lambda v: v >= 0, "≥ 0"),
+            "clip_norm": ("--clip-norm", lambda v: v > 0, "a positive number"),
+        }
+        for name, (flag, test, what) in rules.items():
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and test(value)):
+                raise ValueError(f"{flag} must be {what}, got {value!r}")
+        if self.max_seconds is not None and not (math.isfinite(self.max_seconds) and self.max_seconds > 0):
+            raise ValueError(f"--minutes must be a positive number of minutes, got {self.max_seconds / 60!r}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
