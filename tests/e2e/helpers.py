@@ -71,9 +71,10 @@ def epoch_shown(page) -> int:
 def set_number(page, label: str, value: int) -> None:
     """Type ``value`` into the number box labelled ``label``, press Enter and wait for the rerun."""
     box = page.get_by_label(label, exact=True)
+    arm(page)
     box.fill(str(value))
     box.press("Enter")
-    wait_idle(page)
+    settle_armed(page)
 
 
 def press(page, name: str) -> None:
@@ -113,12 +114,20 @@ def arm(page) -> None:
     page.evaluate(_ARM)
 
 
-def settle_armed(page) -> None:
+def settle_armed(page, timeout_ms: int = 60_000) -> None:
     """After ``arm`` and an action: wait until its rerun has started (seen by the page itself, up to 2 s), then
     until the page is idle."""
     with contextlib.suppress(Exception):  # nothing reran (or the watched element was replaced): as settle does
         page.wait_for_function("() => window.__stRan === true", timeout=2_000)
-    wait_idle(page)
+    wait_idle(page, timeout_ms)
+
+
+def click(page, target, timeout_ms: int = 60_000) -> None:
+    """Click ``target`` (a tab, a radio, a button) and wait for the rerun it starts to end — even one that starts
+    late on a busy machine, which a plain ``wait_idle`` would miss."""
+    arm(page)
+    target.click()
+    settle_armed(page, timeout_ms)
 
 
 def enter(page, field, text: str) -> None:

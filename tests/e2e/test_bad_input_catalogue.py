@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from tests.e2e.bad_input import NUMBER, SIGNED, SUBTRACT, box, catalogue, check_refused, errors
-from tests.e2e.helpers import choose, enter, open_page, wait_idle
+from tests.e2e.helpers import choose, click, enter, open_page
 
 
 def test_catalogue_cell_step(page, app_url):
@@ -24,8 +24,7 @@ def test_catalogue_gradient_flow(page, app_url):
     open_page(page, app_url, "gradient_flow")
     catalogue(page, [("Sequence length", NUMBER), ("Hidden size", NUMBER), ("Input size", NUMBER),
                      ("LSTM forget-gate bias", SIGNED), ("Random seed", NUMBER)])  # fmt: skip
-    page.get_by_text("trained on 'remember the first input'").click()
-    wait_idle(page, 180_000)
+    click(page, page.get_by_text("trained on 'remember the first input'"), 180_000)
     catalogue(page, [("Training steps", NUMBER), ("Training length", NUMBER)])
 
 
@@ -55,14 +54,12 @@ def test_catalogue_explorer_and_sidebar(page, app_url):
     open_page(page, app_url)
     open_page(page, app_url, "explorer")
     catalogue(page, [(re.compile(r"^An 8-bit subtraction"), SUBTRACT)])
-    page.get_by_role("tab", name="Compare two inputs").click()
-    wait_idle(page)
+    click(page, page.get_by_role("tab", name="Compare two inputs"))
     catalogue(page, [(re.compile(r"^Second input B"), SUBTRACT)])
     choose(page, "Random sequence")
     catalogue(page, [("random seed", NUMBER)])
     sidebar = page.locator("[data-testid='stSidebar']")
-    sidebar.get_by_text("Random RecordingLSTM").click()
-    wait_idle(page)
+    click(page, sidebar.get_by_text("Random RecordingLSTM"))
     catalogue(page, [("input size", NUMBER), ("hidden size", NUMBER), ("layers", NUMBER),
                      ("proj_size (0 = none)", NUMBER), ("random seed", NUMBER)], scope=sidebar)  # fmt: skip
     choose(page, "Type it")

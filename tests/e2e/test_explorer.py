@@ -4,7 +4,7 @@ typing a new sequence re-records, every tab draws, and bad input shows a message
 from __future__ import annotations
 
 from lstm_viz.app.sources import default_checkpoint
-from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
+from tests.e2e.helpers import assert_no_exception, click, enter, open_page
 
 CHART = "[data-testid='stPlotlyChart']"
 
@@ -23,19 +23,13 @@ def charts_drawn(page, at_least: int) -> None:
 
 
 def type_into(page, locator, text: str) -> None:
-    locator.fill(text)
-    locator.press("Enter" if locator.evaluate("e => e.tagName") == "INPUT" else "Control+Enter")
-    wait_idle(page)
+    enter(page, locator, text)  # Enter in a text box, Ctrl+Enter in a text area; waits for the rerun it starts
 
 
 def choose_random_model(page, hidden: int = 12) -> None:
     sidebar = page.locator("[data-testid='stSidebar']")
-    sidebar.get_by_text("Random RecordingLSTM").click()
-    wait_idle(page)
-    size = sidebar.get_by_label("hidden size", exact=True)
-    size.fill(str(hidden))
-    size.press("Enter")
-    wait_idle(page)
+    click(page, sidebar.get_by_text("Random RecordingLSTM"))
+    enter(page, sidebar.get_by_label("hidden size", exact=True), str(hidden))
 
 
 def test_explorer_opens_with_charts_and_hover_shows_t_unit_input_value(page, app_url):
@@ -86,12 +80,11 @@ def test_random_model_typed_vectors_tabs_and_bad_width(page, app_url):
         ("Compare two inputs", "how the second input changes every gate"),
         ("Gate saturation", "Gate saturation (Karpathy et al. 2015)"),
     ]:
-        page.get_by_role("tab", name=tab).click()
-        wait_idle(page)
+        click(page, page.get_by_role("tab", name=tab))
         page.get_by_text(title).first.wait_for(timeout=30_000)
         assert_no_exception(page)
-    page.get_by_role("tab", name="Export").click()
-    wait_idle(page)
+    click(page, page.get_by_role("tab", name="Export"))
+    page.get_by_role("button", name="Recording as Parquet").wait_for(timeout=30_000)
     assert page.get_by_role("button", name="Recording as Parquet").count() == 1
     type_into(page, page.get_by_label("One time step per line"), "1, 2\nabc")
     assert page.get_by_text("expects 3 per step").count() >= 1

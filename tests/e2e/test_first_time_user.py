@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     REDACTED,
     assert_no_exception,
     choose,
+    click,
     enter,
     epoch_shown,
     open_page,
@@ -216,8 +217,7 @@ def test_uploaded_gru_state_dict_shows_its_answer_without_lstm_words(page, app_u
     open_page(page, app_url)
     open_page(page, app_url, "explorer")
     sidebar = page.locator("[data-testid='stSidebar']")
-    sidebar.get_by_text("Upload a .pt file").click()
-    wait_idle(page)
+    click(page, sidebar.get_by_text("Upload a .pt file"))
     sidebar.locator("input[type='file']").set_input_files(
         files=[{"name": "gru.pt", "mimeType": "application/octet-stream", "buffer": buffer.getvalue()}]
     )
@@ -258,26 +258,22 @@ def test_figures_labels_do_not_collide(page, app_url):
     for bar in heat.locator(".colorbar").all():  # one unit: the colour bars of g, c, h are short
         ticks = _boxes(bar, ".cbaxis .tick text, .ycbaxis text, text.ytick, g.ytick text")
         assert not _overlaps(ticks), "colour-bar tick labels overlap"
-    sidebar.get_by_text("Random RecordingLSTM").click()
-    wait_idle(page)
+    click(page, sidebar.get_by_text("Random RecordingLSTM"))
     enter(page, box(sidebar, "layers"), "2")
-    sidebar.get_by_text("bidirectional").click()
-    wait_idle(page)
+    click(page, sidebar.get_by_text("bidirectional"))
     select(page, page.get_by_role("combobox", name="Layer and direction"), "all at once")
     heat = page.locator(CHART).filter(has_text="Gates and states").first
     heat.scroll_into_view_if_needed()
     titles = _boxes(heat, ".annotation-text")
     assert len(titles) == 24 and not _overlaps(titles), "subplot titles run into each other"
     enter(page, box(sidebar, "proj_size (0 = none)"), "5")
-    page.get_by_role("tab", name="Unit traces").click()
-    wait_idle(page)
+    click(page, page.get_by_role("tab", name="Unit traces"))
     traces = page.locator(CHART).filter(has_text="Unit traces").first
     traces.wait_for(timeout=30_000)  # drawn: its title is there, and the legend with it
     legend = [t.text_content() for t in traces.locator(".legendtext").all()]
     assert legend.count("m = o·tanh(c)") == 1 and "m" not in legend, legend
     assert "before the projection" in traces.inner_text()
-    page.get_by_role("tab", name="Export").click()
-    wait_idle(page)
+    click(page, page.get_by_role("tab", name="Export"))
     assert page.get_by_text("m = o·tanh(c), the output before the projection", exact=False).count() >= 1
 
     for url_path in ("train_toy", "train_subtraction"):  # before Start: a note, no invented axes
@@ -359,8 +355,7 @@ def test_time_steps_count_from_zero_everywhere(page, app_url):
     open_page(page, app_url, "explorer")
     sidebar = page.locator("[data-testid='stSidebar']")
     select(page, sidebar.get_by_role("combobox").first, "toy_statquest.pt")
-    page.get_by_role("tab", name="Equations with numbers").click()
-    wait_idle(page)
+    click(page, page.get_by_role("tab", name="Equations with numbers"))
     assert page.get_by_text("t = 0 — going in").count() == 1 and page.get_by_text("Step 1").count() == 0
     open_page(page, app_url, "train_toy")
     choose(page, "as fast as possible")

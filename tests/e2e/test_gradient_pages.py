@@ -1,6 +1,6 @@
 """The gradient-flow and one-cell pages in a real browser: log-scale plots, equations, parity badge, bad input."""
 
-from tests.e2e.helpers import assert_no_exception, open_page, wait_idle
+from tests.e2e.helpers import arm, assert_no_exception, open_page, settle_armed, wait_idle
 
 PLOTS = ".js-plotly-plot"
 
@@ -16,9 +16,10 @@ def _screenshot(page, path: str) -> None:
 
 def _set_text(page, label: str, value: str) -> None:
     box = page.get_by_label(label, exact=True)
+    arm(page)
     box.fill(value)
     box.press("Enter")
-    wait_idle(page, 180_000)
+    settle_armed(page, 180_000)  # the rerun it starts, even late on a busy machine
 
 
 def test_gradient_flow_page_plots_on_a_log_scale_and_survives_bad_input(page, app_url):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import assert_no_exception, enter, open_page, press, select, wait_for, wait_idle
+from tests.e2e.helpers import assert_no_exception, click, enter, open_page, press, select, wait_for, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -12,8 +12,7 @@ CHART = "[data-testid='stPlotlyChart']"
 
 
 def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name, exact=True).click()
-    wait_idle(page)
+    click(page, page.get_by_role("tab", name=name, exact=True))
 
 
 def test_intervene_breaks_the_borrow_and_the_sweep_ranks_the_unit(page, app_url):

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.helpers import PROGRESS, assert_no_exception, chart_text, open_page, wait_for, wait_idle
+from tests.e2e.helpers import PROGRESS, assert_no_exception, chart_text, click, enter, open_page, wait_for, wait_idle
 
 
 def type_into(page, label: str, value: str) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(value)
-    box.press("Enter")
-    wait_idle(page)
+    enter(page, page.get_by_label(label, exact=True), value)
 
 
 def error_text(page) -> str:
@@ -43,11 +40,9 @@ def test_lstmp_page_every_tab(page, app_url):
     assert_no_exception(page)
 
     # post 3's example: the shapes it prints
-    page.get_by_role("button", name="post 3: I 4, H 5, P 3").click()
-    wait_idle(page)
+    click(page, page.get_by_role("button", name="post 3: I 4, H 5, P 3"))
     wait_for(lambda: "LSTM 220 vs LSTMP 195" in chart_text(page, "Parameters per tensor"), 30, "post 3 sizes")
-    page.get_by_role("button", name="post 4: I 2, H 32, P 8").click()
-    wait_idle(page)
+    click(page, page.get_by_role("button", name="post 4: I 2, H 32, P 8"))
 
     # train both live on the subtraction task
     open_tab(page, "Train both live")
@@ -65,8 +60,7 @@ def test_lstmp_page_every_tab(page, app_url):
 
     # the same typed input through both: gate heatmaps and the projection
     open_tab(page, "Same input, side by side")
-    page.get_by_text("shipped checkpoints", exact=True).click()
-    wait_idle(page)
+    click(page, page.get_by_text("shipped checkpoints", exact=True))
     type_into(page, "a − b, typed once, fed to both models", "200 - 55")
     assert page.get_by_text(re.compile(r"200 − 55 = 145; the model says 145: right")).count() == 2
     wait_for(lambda: "m = o·tanh(c), before projection" in chart_text(page, "h = W_hr m"), 30, "the projection")

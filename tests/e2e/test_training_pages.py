@@ -9,6 +9,7 @@ from tests.e2e.helpers import (
     PROGRESS,
     assert_no_exception,
     chart_text,
+    enter,
     epoch_shown,
     open_page,
     press,
@@ -64,13 +65,9 @@ def test_subtraction_page_trains_live_and_answers(page, app_url):
     assert "RMSE" in chart_text(page, "Prediction error per test sample")
     assert "saturated" in chart_text(page, "Gate saturation")
     box = page.get_by_label("a − b", exact=True)
-    box.fill("200 - 55")
-    box.press("Enter")
-    wait_idle(page)
+    enter(page, box, "200 - 55")
     assert page.get_by_text(re.compile(r"200 − 55 = 145; the model says \d+")).count() >= 1
-    box.fill("300 - 1")
-    box.press("Enter")
-    wait_idle(page)
+    enter(page, box, "300 - 1")
     assert page.get_by_text("does not fit in 8 bits").count() >= 1
     assert_no_exception(page)
     page.screenshot(path="/tmp/train_subtraction_done.png", full_page=True)
