@@ -120,23 +120,21 @@ def server_save_dir(environ: dict[str, str] | None = None) -> Path | None:
     """The folder the operator lets visitors save into (``LSTM_VIZ_SAVE_DIR``; relative to the repository), or
     None: saving on the server is off."""
     raw = (os.environ if environ is None else environ).get(SAVE_DIR_ENV, "").strip()
-    if not raw:
-        return None
+    return _from_repo(raw) if raw else None
+
+
+def _from_repo(raw: str) -> Path:
+    """A folder an operator or visitor named: absolute as given, else relative to the repository."""
     path = Path(raw).expanduser()
     return path if path.is_absolute() else MODELS_DIR.parent / path
-
-
-def _in_repo(raw: str) -> Path:
-    path = Path(raw).expanduser()
-    return (path if path.is_absolute() else MODELS_DIR.parent / path).resolve()
 
 
 def corpus_folder(typed: str, environ: dict[str, str] | None = None) -> Path:
     """The recorded-corpus folder a visitor typed (relative to the repository), resolved; ValueError if it lies
     outside the folders the app may read corpora from: the repository's and ``LSTM_VIZ_CORPUS``'s (and below)."""
     raw = (os.environ if environ is None else environ).get(CORPUS_ENV, "").strip()
-    roots = [MODELS_DIR.parent.resolve(), *([_in_repo(raw)] if raw else [])]
-    path = _in_repo(typed.strip() or ".")
+    roots = [MODELS_DIR.parent.resolve(), *([_from_repo(raw).resolve()] if raw else [])]
+    path = _from_repo(typed.strip() or ".").resolve()
     if not any(path.is_relative_to(root) for root in roots):
         raise ValueError(
             f"{typed.strip()!r} is outside the folders this app reads corpora from (its own folder"

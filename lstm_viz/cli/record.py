@@ -28,7 +28,7 @@ import torch
 from lstm_viz.cli.common import ExitError, answer_value, load_model, parse_input
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
-from lstm_viz.explorer.export import char_column
+from lstm_viz.explorer.export import char_column, export_rows
 from lstm_viz.parsing import quote
 from lstm_viz.tasks.charlm.data import encode
 
@@ -73,7 +73,6 @@ class _TableWriter:
         self.tmp = out.with_name(f".{out.name}.tmp")
         self.rows = 0
         self.columns: list[str] = []
-        self.tensors: set[str] = set()
         self._parquet: pq.ParquetWriter | None = None
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -88,7 +87,6 @@ class _TableWriter:
             self._parquet.write_table(table)
         self.rows += len(frame)
         self.columns = list(frame.columns)
-        self.tensors.update(frame["tensor"].astype(str).unique())
 
     def finish(self) -> None:
         if self._parquet is not None:
@@ -124,9 +122,7 @@ def _write_recording(recording, layers, tensors, writer: _TableWriter, what: str
     whole fits on the disk."""
     tensors = tensors or list(recording.recorded_tensors)
     layers = list(range(recording.num_layers)) if layers is None else layers
-    per_layer = recording.num_directions * recording.seq_len
-    rows = sum(per_layer * getattr(recording, q).shape[-1] for q in tensors) * len(layers)
-    _check_room(writer.out, rows, what)
+    _check_room(writer.out, export_rows(recording, tensors, layers=layers), what)
     for q in tensors:  # the row order of Recording.to_frame: tensor, then layer, then direction
         for k in layers:
             part = recording.to_frame(batch=0, layers=[k], tensors=[q])
@@ -192,7 +188,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "out": str(out),
         "rows": writer.rows,
         "columns": writer.columns,
-        "tensors": sorted(writer.tensors),
+        "tensors": sorted(tensors or recording.recorded_tensors),
         "layers": recording.num_layers,
         "directions": recording.num_directions,
         "steps": steps,

@@ -35,11 +35,18 @@ __all__ = [
 MAX_EXPORT_ROWS = 10_000_000
 
 
-def export_rows(rec: Recording, tensors: Sequence[str] | None = None, batch: int | None = 0) -> int:
-    """How many rows :func:`recording_frame` makes of ``rec`` (``tensors``: all recorded when None)."""
+def export_rows(
+    rec: Recording,
+    tensors: Sequence[str] | None = None,
+    batch: int | None = 0,
+    layers: Sequence[int] | None = None,
+) -> int:
+    """How many rows :func:`recording_frame` (``Recording.to_frame``) makes of ``rec``: ``tensors`` and ``layers``
+    all recorded ones when None."""
     chosen = rec.recorded_tensors if tensors is None else tensors
     batches = rec.batch_size if batch is None else 1
-    return rec.num_layers * rec.num_directions * batches * rec.seq_len * sum(getattr(rec, q).shape[-1] for q in chosen)
+    n_layers = rec.num_layers if layers is None else len(layers)
+    return n_layers * rec.num_directions * batches * rec.seq_len * sum(getattr(rec, q).shape[-1] for q in chosen)
 
 
 def char_column(chars: Sequence[str] | pd.Categorical, t: np.ndarray) -> pd.Categorical:
