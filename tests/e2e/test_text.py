@@ -10,6 +10,8 @@ from lstm_viz.paths import MODELS_DIR
 from tests.e2e.helpers import assert_no_exception, open_page, select, settle, wait_for
 
 CHART = "[data-testid='stPlotlyChart']"
+SELECTED_FIRST = """() => [...document.querySelectorAll('[role=tab]')].some(
+    t => t.textContent.includes('Text coloured by a unit') && t.getAttribute('aria-selected') === 'true')"""
 pytestmark = pytest.mark.skipif(not (MODELS_DIR / "charlm_python.pt").exists(), reason="no shipped charlm model")
 
 
@@ -22,8 +24,14 @@ def open_text_model(page, app_url: str) -> None:
     page.get_by_text("Python source (or any text)").first.wait_for(timeout=120_000)
     tab = page.get_by_role("tab", name="Text coloured by a unit")
     tab.wait_for(timeout=120_000)
-    # another model opens on its first tab (read once the run is over: mid-run the old model's tabs may still show)
+    # another model opens on its first tab (read once the runs are over: mid-run the old model's tabs may still show,
+    # and on a loaded machine the tab bar may redraw once more after the page reads idle)
     settle(page, 120_000)
+    try:
+        page.wait_for_function(SELECTED_FIRST, timeout=30_000)
+    except Exception:
+        shown = page.locator("[role=tab][aria-selected=true]").all_inner_texts()
+        raise AssertionError(f"the text model opened on {shown}, not on 'Text coloured by a unit'") from None
     assert tab.get_attribute("aria-selected") == "true"
     page.locator(CHART).filter(has_text="on the text").first.wait_for(timeout=120_000)
     settle(page, 120_000)
