@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,9 @@ SPEED_SHAPES = [  # (label, batch, T, input, hidden, layers, bidirectional)
     ("2-layer bi (16, 200, 32, 128)", 16, 200, 32, 128, 2, True),
 ]
 SPEED_GOAL = 1.3
+# The interventions' own tests, run on this machine by pytest (they import the CLI, hence every runtime requirement).
+INTERVENTION_TESTS = ["tests/test_interventions.py"]
+REQUIRED = ["pandas", "pyarrow", "plotly", "duckdb", "tqdm"]  # requirements.txt's, besides torch (and streamlit)
 
 
 class Report:
@@ -208,6 +212,18 @@ def lstm_case(report: Report, device: torch.device, name: str, config: tuple) ->
         allowed = max(tols["ref"], 4 * drift)
         detail = f"max |err|/max(1, |ref|) {worst:.2e} (tol {allowed:.0e}; nn.LSTM's own output drifts {drift:.1e})"
         report.check(f"{tag}: record vs float64 CPU reference", worst <= allowed, detail)
+        if rec.extras["strategy"] == "replay":  # the fused cell kernel (where it ran) against replay's PyTorch calls
+            model.REPLAY_FUSED = False
+            try:
+                calls = model.record(x, hx)
+            finally:
+                model.REPLAY_FUSED = None
+            worst = max(
+                max_err(getattr(rec, n).double().cpu(), getattr(calls, n).double().cpu())
+                for n in ("f", "i", "g", "o", "c", "m")
+            )
+            tol = 10 * tols["eq"]
+            report.check(f"{tag}: fused cell == PyTorch calls", worst <= tol, f"max |err| {worst:.2e} (tol {tol:.0e})")
         if name != "float32":
             return
         loop = model.record(x, hx, strategy="loop")
@@ -344,38 +360,56 @@ def intervention_tests(report: Report, device: torch.device) -> str:
         print("[interventions] not available (from lstm_viz import Intervention fails)")
         return "interventions n/a"
     report.run("interventions on the device", lambda: intervention_parity(report, device))
-    files = [str(p) for p in sorted((ROOT / "tests").glob("test_*.py")) if "Intervention" in p.read_text()]
-    print(f"[interventions] their tests: {', '.join(Path(f).name for f in files) or 'none found'}")
+    files = [f for f in INTERVENTION_TESTS if (ROOT / f).is_file()]
+    print(f"[interventions] their tests: {', '.join(files) or 'none found'}")
     if not files:
         return "interventions: no tests"
+    missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+    if missing:  # a GPU image with PyTorch but not lstm-viz's own requirements: say which, don't run half the tests
+        report.check("intervention tests: lstm-viz's requirements installed", False,
+                     f"missing {', '.join(missing)}: pip install -r requirements.txt")  # fmt: skip
+        return "interventions: tests not run"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "not browser", "-p", "no:cacheprovider", *files,
-         "-k", "not effects"],  # the Intervene tab's figure test needs plotly, which a GPU image may lack
+        # -o addopts=: not the suite's own options (two xdist workers, durations); -rfE: name what failed
+        [sys.executable, "-m", "pytest", "-q", "-o", "addopts=", "-rfE", "-p", "no:cacheprovider", *files],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=150,
     )
-    last = (done.stdout.strip().splitlines() or [""])[-1]
-    report.check("intervention tests pass", done.returncode == 0, last)
+    lines = done.stdout.strip().splitlines() or [""]
+    for line in lines:
+        if line.startswith(("FAILED", "ERROR")):
+            print(f"    {line[:300]}")
+    report.check("intervention tests pass", done.returncode == 0, lines[-1])
     return "interventions checked"
 
 
 # ---------------------------------------------------------------------------------------------------- speed
 def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, float]]:
+    from lstm_viz.core import fused_cell
+
     print(
         f"[speed] record (auto) / nn.LSTM forward, median of {repeats}; TF32 as PyTorch's defaults "
-        f"(cudnn {torch.backends.cudnn.allow_tf32}, matmul {torch.backends.cuda.matmul.allow_tf32})"
+        f"(cudnn {torch.backends.cudnn.allow_tf32}, matmul {torch.backends.cuda.matmul.allow_tf32}); "
+        f"{fused_cell.status()}; the last column: replay with its PyTorch calls instead (REPLAY_FUSED = False)"
     )
-    print(f"  {'shape':32} {'nn.LSTM ms':>10} {'record ms':>10} {'ratio':>7}  strategy")
+    head = f"  {'shape':32} {'nn.LSTM ms':>10} {'record ms':>10} {'ratio':>7}  strategy"
+    print(f"{head}    {'(calls ms':>10} {'ratio)':>7}")
     ratios = []
     shapes = SPEED_SHAPES if not quick and device.type == "cuda" else SPEED_SHAPES[:2] + SPEED_SHAPES[3:]
     for label, B, T, I, H, L, bi in shapes:
         torch.manual_seed(0)
         ref = nn.LSTM(I, H, L, batch_first=True, bidirectional=bi).to(device).eval()
         model = RecordingLSTM.from_lstm(ref)
+        calls = RecordingLSTM.from_lstm(ref)
+        calls.REPLAY_FUSED = False
         x = torch.randn(B, T, I, device=device)
-        fns = {"ref": lambda ref=ref, x=x: ref(x), "rec": lambda model=model, x=x: model.record(x)}
+        fns = {
+            "ref": lambda ref=ref, x=x: ref(x),
+            "rec": lambda model=model, x=x: model.record(x),
+            "calls": lambda calls=calls, x=x: calls.record(x),
+        }
         times: dict[str, list[float]] = {k: [] for k in fns}
         with torch.no_grad():
             for fn in fns.values():
@@ -388,16 +422,16 @@ def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, fl
                     fn()
                     sync(device)
                     times[k].append(time.perf_counter() - start)
-        t_ref, t_rec = (statistics.median(times[k]) for k in ("ref", "rec"))
+        t_ref, t_rec, t_calls = (statistics.median(times[k]) for k in ("ref", "rec", "calls"))
         ratio = t_rec / t_ref
         ratios.append((label, ratio))
         verdict = "MET" if ratio <= SPEED_GOAL else "MISSED"
         print(
-            f"  {label:32} {t_ref * 1e3:10.2f} {t_rec * 1e3:10.2f} {ratio:6.2f}x  {model._pick_strategy(B)}"
-            f"  (≤ {SPEED_GOAL}x {verdict})",
+            f"  {label:32} {t_ref * 1e3:10.2f} {t_rec * 1e3:10.2f} {ratio:6.2f}x  {model._pick_strategy(B):10}"
+            f"  {t_calls * 1e3:9.2f} {t_calls / t_ref:6.2f}x   (≤ {SPEED_GOAL}x {verdict})",
             flush=True,
         )
-        del ref, model, x
+        del ref, model, calls, x
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return ratios

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lstm_viz.core import kernel_gates
+from lstm_viz.core import fused_cell, kernel_gates
 from lstm_viz.core.allocator import BufferPool
 from lstm_viz.core.errors import RNNArgumentError
 from lstm_viz.core.lstm_args import autocast_on
@@ -137,9 +137,10 @@ class LSTMRecordingStrategies:
 
         On a GPU every PyTorch call costs a few microseconds of launch and dispatch whatever its size, so the work is
         arranged in as few calls as the data dependencies allow: per layer one kernel call and three products per
-        direction; then three activations over every layer and direction, one c recurrence per direction over all
-        layers together (``cell_states``), and two calls for m. Returns the last layer's output and each layer's
-        (h_n, c_n) from the kernel.
+        direction; then, on CUDA with Triton, one kernel for the nonlinearities, c and m of every layer and direction
+        (``core/fused_cell.py``); elsewhere three activations over every layer and direction, one c recurrence per
+        direction over all layers together (``cell_states``), and two calls for m. Returns the last layer's output
+        and each layer's (h_n, c_n) from the kernel.
         """
         L, D, H, P = self.num_layers, self.num_directions, self.hidden_size, self.real_hidden_size
         tf32 = self._replay_tf32(x_l)
@@ -169,6 +170,9 @@ class LSTMRecordingStrategies:
             x_l = out
             if dropout_on and k < L - 1:
                 x_l = F.dropout(x_l, p=self.dropout, training=True)
+        fused = self.REPLAY_FUSED
+        if fused is not False and fused_cell.lstm_cell(gates, c0, c, m, interpreter=bool(fused)):
+            return out, h_n, c_n  # the gates, c and m of every layer and direction in one GPU kernel
         gates[..., : 2 * H].sigmoid_()  # i, f
         gates[..., 2 * H : 3 * H].tanh_()  # g
         gates[..., 3 * H :].sigmoid_()  # o
@@ -381,6 +385,11 @@ class LSTMRecordingStrategies:
     # Whether replay runs the c recurrence as a chunked scan (None: on accelerators, for 64 steps or more; see
     # cell_states). Tests set True to run the GPU's arrangement on the CPU.
     REPLAY_SCAN: bool | None = None
+
+    # Whether replay runs the cell's elementwise half (nonlinearities, c, m) as one Triton kernel
+    # (``core/fused_cell.py``): None where it can (CUDA with Triton), False never (the PyTorch calls), True also on
+    # the CPU under Triton's interpreter (TRITON_INTERPRET=1; tests).
+    REPLAY_FUSED: bool | None = None
 
     def _replay_products(self, x_l, h_d, h0, W, reverse: bool, pre, tf32: bool) -> None:
         """pre (T, B, 4H) ← x_t W_ih^T + b + h_{t-1} W_hh^T for all steps at once, from the kernel's h sequence

@@ -27,7 +27,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -58,6 +57,8 @@ def _one_line(err: BaseException) -> str:
 @contextlib.contextmanager
 def _query_errors() -> Iterator[None]:
     """DuckDB's errors as a CorpusError of one line."""
+    import duckdb  # imported where a corpus is queried: `import lstm_viz.cli` works without it (a GPU image)
+
     try:
         yield
     except duckdb.Error as err:
@@ -119,6 +120,8 @@ class Corpus:
         self._texts: dict[int, str] = {}
         self._stats: pd.DataFrame | None = None
         self.last_match_path = ""  # how the last match counted the others: "on-bits" or "scan"
+        import duckdb
+
         self.con = duckdb.connect()
         self.con.execute("SET parquet_metadata_cache = true")
         listing = ", ".join(_sql_path(p) for p in shards)
