@@ -29,6 +29,7 @@ for folder in (ROOT, ROOT / "benchmarks"):  # run from a checkout without instal
 from gpu_check import SPEED_SHAPES  # noqa: E402  the shapes gpu_check.py times on a GPU
 
 from lstm_viz import RecordingLSTM  # noqa: E402
+from lstm_viz.core import fused_cell  # noqa: E402
 
 MAX_BATCH = 2  # the counts do not depend on the batch: cut it, so that the CPU runs the largest shape in seconds
 # Operators that make a view of existing memory: no kernel is launched for them.
@@ -64,30 +65,54 @@ class CountCalls(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def count(batch: int, T: int, input_size: int, hidden: int, layers: int, bidirectional: bool) -> collections.Counter:
+def count(
+    batch: int, T: int, input_size: int, hidden: int, layers: int, bidirectional: bool, fused: bool
+) -> collections.Counter:
+    """The calls of one record. ``fused``: as on CUDA with Triton, where the elementwise half (nonlinearities, c, m)
+    is one kernel launch — stood in for here by a counted call that computes nothing (the counts need no values)."""
     torch.manual_seed(0)
     model = RecordingLSTM(input_size, hidden, layers, bidirectional=bidirectional, batch_first=True)
     model.REPLAY_SCAN = True  # the GPU's arrangement
     x = torch.randn(batch, T, input_size)
-    with torch.no_grad():
-        model.record(x, strategy="replay")  # warm: buffers allocated
-        with CountCalls() as counter:
-            model.record(x, strategy="replay")
-    return counter.calls
+    launches = collections.Counter()
+
+    def one_launch(gates, c0, c, m, *, interpreter=False) -> bool:
+        launches["triton._lstm_cell_kernel"] += 1
+        return True
+
+    real = fused_cell.lstm_cell
+    fused_cell.lstm_cell = one_launch if fused else (lambda *args, **kwargs: False)
+    try:
+        with torch.no_grad():
+            model.record(x, strategy="replay")  # warm: buffers allocated
+            launches.clear()
+            with CountCalls() as counter:
+                model.record(x, strategy="replay")
+    finally:
+        fused_cell.lstm_cell = real
+    return counter.calls + launches
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="list the operators of each shape, most called first")
     args = parser.parse_args()
-    print("record (replay, as on a GPU): PyTorch calls per call of record; nn.LSTM's forward is 1 call")
-    print(f"  {'shape':<32}{'compute':>9}{'views':>8}")
+    print(
+        "record (replay, as on a GPU): PyTorch calls per call of record; nn.LSTM's forward is 1 call. With the fused "
+        "cell kernel (CUDA with Triton) and with replay's PyTorch calls (no Triton)"
+    )
+    print(f"  {'shape':<32}{'fused: compute':>15}{'views':>8}{'PyTorch calls: compute':>24}{'views':>8}")
     for label, batch, *shape in SPEED_SHAPES:
-        calls = count(min(batch, MAX_BATCH), *shape)
-        views = sum(n for name, n in calls.items() if name in VIEWS)
-        print(f"  {label:<32}{sum(calls.values()) - views:>9}{views:>8}")
-        if args.verbose:
-            print("    " + ", ".join(f"{name.removeprefix('aten.')} {n}" for name, n in calls.most_common()))
+        row = []
+        for fused in (True, False):
+            calls = count(min(batch, MAX_BATCH), *shape, fused=fused)
+            views = sum(n for name, n in calls.items() if name in VIEWS)
+            row.append((sum(calls.values()) - views, views))
+            if args.verbose:
+                print(f"    {'fused' if fused else 'PyTorch calls'}: " + ", ".join(
+                    f"{name.removeprefix('aten.')} {n}" for name, n in calls.most_common()))  # fmt: skip
+        (fc, fv), (pc, pv) = row
+        print(f"  {label:<32}{fc:>15}{fv:>8}{pc:>24}{pv:>8}")
 
 
 if __name__ == "__main__":

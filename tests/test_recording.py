@@ -643,15 +643,19 @@ def test_replay_on_a_gpu_makes_few_pytorch_calls():
     """On a GPU replay is bound by its number of PyTorch calls (each one launch and some microseconds of dispatch);
     benchmarks/count_gpu_calls.py counts them on the CPU with the GPU's arrangement. Guard the count: a 2-layer
     bidirectional model over 200 steps once took 286 compute calls; now two cuDNN layers, products, activations over
-    all layers at once and one chunked scan (about 2√T calls) per direction."""
+    all layers at once and one chunked scan (about 2√T calls) per direction — and with the fused cell kernel (CUDA
+    with Triton) the nonlinearities, c and m are one launch."""
     import importlib.util
 
     path = Path(__file__).resolve().parent.parent / "benchmarks" / "count_gpu_calls.py"
     spec = importlib.util.spec_from_file_location("count_gpu_calls", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    calls = bench.count(2, 200, 3, 8, 2, True)
+    calls = bench.count(2, 200, 3, 8, 2, True, fused=False)
     compute = sum(n for name, n in calls.items() if name not in bench.VIEWS)
     assert calls["aten.mkldnn_rnn_layer"] == 4  # the fused kernel once per layer and direction, as nn.LSTM calls it
     assert compute <= 120, calls
     assert sum(calls.values()) <= 270, calls
+    fused = bench.count(2, 200, 3, 8, 2, True, fused=True)
+    assert fused["triton._lstm_cell_kernel"] == 1
+    assert sum(n for name, n in fused.items() if name not in bench.VIEWS) <= 40, fused

@@ -79,7 +79,7 @@ if triton is not None:
         mask = cols < H
         dtype = c.dtype.element_ty
         state = tl.load(c0 + row.to(tl.int64) * H + cols, mask=mask, other=0.0).to(tl.float32)
-        for s in tl.range(0, T):
+        for s in tl.range(0, T, num_stages=4):  # loads of later steps issued ahead (they need no state)
             t = s + reverse * (T - 1 - 2 * s)
             step = (lane.to(tl.int64) * T + t) * B + b  # (lane, t, b) in the (L·D, T, B, ·) buffers
             pre = gates + step * 4 * H + cols
