@@ -2,6 +2,7 @@
 
     python benchmarks/gpu_check.py            # on a machine with CUDA (without one: says so, exits 0)
     python benchmarks/gpu_check.py --device cpu --quick --epochs 1   # to try the script itself on the CPU
+    python benchmarks/gpu_check.py --suite 240   # and the test suite (no browser tests) on the GPU machine
 
 1. Parity of RecordingLSTM on the device (and of RecordingGRU and interventions where ``from lstm_viz import
    RecordingGRU`` / ``Intervention`` work; "not available" otherwise): forward and gradients against nn.LSTM, record
@@ -12,6 +13,8 @@
    (1, 1000, 32, 512), (256, 512, 128, 1024) and 2-layer bidirectional (16, 200, 32, 128), each timed between
    ``torch.cuda.synchronize()`` calls, median of several runs; goal ≤ 1.3×.
 3. Training: the subtraction model for 20 epochs on the device, every pair (``data="all"``); 100 % test exact match.
+4. With ``--suite SECONDS``: the test suite without its browser tests, on this machine (models land on the GPU as in
+   the app), each failed test named as it finishes.
 
 Exits 1 on any parity or training failure (timings only report MET/MISSED); the last line is a one-line summary.
 """
@@ -19,11 +22,14 @@ Exits 1 on any parity or training failure (timings only report MET/MISSED); the 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import importlib.util
+import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -463,6 +469,47 @@ def training(report: Report, device: torch.device, epochs: int) -> str:
     return f"test exact match {exact:.1%}"
 
 
+# ---------------------------------------------------------------------------------------------------- the suite
+def suite(report: Report, limit: float) -> str:
+    """The test suite without its browser tests, on this machine: with CUDA visible, the models and recordings that
+    the app and the CLI would put on the GPU go there. Failed tests are printed as they finish (so a run cut off by
+    ``limit`` seconds still names them); one check for the whole run."""
+    missing = [name for name in [*REQUIRED, "streamlit"] if importlib.util.find_spec(name) is None]
+    print(f"[suite] python -m pytest -m 'not browser' tests/ on this machine, at most {limit:.0f} s")
+    if missing:
+        print(f"  (missing {', '.join(missing)}: the test files that import them fail to collect, reported as ERROR)")
+    command = [sys.executable, "-m", "pytest", "-o", "addopts=", "-m", "not browser", "-p", "no:cacheprovider", "-v"]
+    command += ["-rfE", "--continue-on-collection-errors", "tests"]
+    if importlib.util.find_spec("xdist") is not None:
+        command += ["-n", str(max(1, min(8, (os.cpu_count() or 2) - 1)))]
+    started = time.perf_counter()
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        timer = threading.Timer(limit, proc.kill)
+        timer.start()
+        counts = collections.Counter()
+        last = ""
+        try:
+            for line in proc.stdout:
+                line = line.rstrip()
+                for outcome in ("PASSED", "FAILED", "ERROR", "SKIPPED"):
+                    if f" {outcome} " in f" {line} " and "::" in line:
+                        counts[outcome] += 1
+                failed = " FAILED " in f" {line} " or " ERROR " in f" {line} "
+                if line.startswith(("FAILED ", "ERROR ")) or (failed and "::" in line):
+                    print(f"    {line[:300]}", flush=True)
+                if line.strip():
+                    last = line
+        finally:
+            timer.cancel()
+        cut = proc.wait() != 0 and time.perf_counter() - started >= limit - 1
+    seconds = time.perf_counter() - started
+    tally = ", ".join(f"{n} {k.lower()}" for k, n in counts.items()) or last[:200]
+    ok = not cut and not counts["FAILED"] and not counts["ERROR"] and proc.returncode == 0
+    detail = f"{tally}; {seconds:.0f} s" + (f" — stopped at the {limit:.0f} s limit" if cut else "")
+    report.check("test suite (no browser tests) on this machine", ok, detail)
+    return f"suite: {tally}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu, to try the script without a GPU")
@@ -471,6 +518,14 @@ def main() -> int:
     )
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument(
+        "--suite",
+        type=float,
+        metavar="SECONDS",
+        default=0,
+        help="also run the test suite without its browser tests here, for at most SECONDS (e.g. 240), naming each "
+        "failed test as it finishes",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -489,6 +544,7 @@ def main() -> int:
     interventions = intervention_tests(report, device)
     ratios = speed(device, 5 if args.quick else 10, args.quick)
     trained = "training skipped" if args.skip_training else training(report, device, args.epochs)
+    tested = f"; {suite(report, args.suite)}" if args.suite > 0 else ""
     failures = report.failures
     summary = ", ".join(f"{label} {ratio:.2f}x" for label, ratio in ratios)
     met = sum(ratio <= SPEED_GOAL for _, ratio in ratios)
@@ -496,7 +552,7 @@ def main() -> int:
     print(
         f"gpu_check: {'FAIL' if failures else 'PASS'} on {name} — parity {len(report.rows) - len(failures)}/"
         f"{len(report.rows)} checks; {gru}; {interventions}; record/nn.LSTM {summary} ({met}/{len(ratios)} "
-        f"≤ {SPEED_GOAL}x); {trained}; {time.perf_counter() - started:.0f} s"
+        f"≤ {SPEED_GOAL}x); {trained}{tested}; {time.perf_counter() - started:.0f} s"
     )
     return 1 if failures else 0
 

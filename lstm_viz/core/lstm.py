@@ -293,8 +293,9 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
           by about 1e-7. CPU, float32, no projections.
         - ``"replay"``: the fused kernel runs layer by layer and its output (every h_t) is *replayed* through one
           batched matrix product per layer to get all gates; ``output, h_n, c_n`` are the kernel's own tensors,
-          bit-identical to ``forward`` under ``torch.no_grad()``. c comes from the elementwise recurrence (a
-          chunked parallel scan on accelerators), accumulated in float32 for float16/bfloat16 models.
+          bit-identical to ``forward`` under ``torch.no_grad()``. The nonlinearities and c's elementwise recurrence
+          run as one Triton kernel on CUDA where Triton is installed (:mod:`lstm_viz.core.fused_cell`), else as
+          PyTorch calls (a chunked parallel scan on accelerators); c is accumulated in float32 for float16/bfloat16.
         - ``"loop"``: one step at a time, like the equations, with the input projection hoisted out of the loop.
           ``output, h_n, c_n`` are computed here and equal the kernel's to float rounding (~1e-7 in float32).
         - ``"auto"`` (default) picks ``kernel`` where it runs; otherwise ``replay`` on accelerators and for small
