@@ -16,6 +16,7 @@ shows (c_t = f c_{t-1} + i g, m_t = o tanh(c_t)) to that dtype's rounding.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
@@ -115,8 +116,11 @@ def lstm_cell(gates: Tensor, c0: Tensor, c: Tensor, m: Tensor, *, interpreter: b
     c0 = c0.to(gates.dtype).contiguous()
     BLOCK = min(128, triton.next_power_of_2(H))
     grid = (L * D * B, triton.cdiv(H, BLOCK))
+    # Triton launches on the current CUDA device: make it the buffers' (a model on cuda:1 while cuda:0 is current)
+    on_device = torch.cuda.device(gates.device) if gates.is_cuda else contextlib.nullcontext()
     try:
-        _lstm_cell_kernel[grid](gates, c0, c, m, T, B, H, D, BLOCK=BLOCK)
+        with on_device:
+            _lstm_cell_kernel[grid](gates, c0, c, m, T, B, H, D, BLOCK=BLOCK)
     except Exception as err:  # a kernel that cannot be built: say so once, then the PyTorch path for good
         if isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err):
             raise
