@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -70,6 +71,15 @@ def test_marks_find_the_quote_cell_by_f1(planted):
     after = np.arange(len(SNIPPET)) > SNIPPET.index('"', SNIPPET.index('"') + 1)  # after the first string
     low = rank_by_marks(rec, ~labels["in_string"] & after, threshold=0.5, polarity="either")
     assert low.iloc[0]["polarity"] == "low" and low.iloc[0]["unit"] == QUOTES
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_the_finder_takes_a_recording_on_the_gpu(planted):
+    """A library user's recording may stay on the GPU: the same tables as from the CPU copy."""
+    _, rec, labels = planted
+    on_gpu = rec.to("cuda")
+    pd.testing.assert_frame_equal(rank_by_marks(on_gpu, labels["in_string"]), rank_by_marks(rec, labels["in_string"]))
+    pd.testing.assert_frame_equal(rank_recording(on_gpu, labels).table, rank_recording(rec, labels).table)
 
 
 def test_streamed_ranking_exact_rescoring_and_unit_values(planted):

@@ -332,15 +332,16 @@ def rank_by_marks(
     for name in rec.names():
         if name.rsplit(".", 1)[1] not in tensors:
             continue
-        values = rec[name][0].float()  # (T, U)
+        values = rec[name][0].float()  # (T, U), on the recording's device (a library user's may be a GPU)
+        y = y.to(values.device)
         sides = {"high": values > threshold, "low": values < -threshold}
         best = None
         for side, on in sides.items():
             if polarity not in (side, "either"):
                 continue
-            tp = (on & y).sum(0).double()
-            fp = (on & ~y).sum(0).double()
-            fn = (~on & y).sum(0).double()
+            tp = (on & y).sum(0).double().cpu()
+            fp = (on & ~y).sum(0).double().cpu()
+            fn = (~on & y).sum(0).double().cpu()
             frame = pd.DataFrame({
                 "name": name, "unit": np.arange(values.shape[1]), "polarity": side,
                 "f1": (2 * tp / (2 * tp + fp + fn).clamp_min(1)).numpy(),
