@@ -128,7 +128,7 @@ def lstm_cell(gates: Tensor, c0: Tensor, c: Tensor, m: Tensor, *, interpreter: b
             _BROKEN = " ".join(str(err).split())[:200] or type(err).__name__
         warnings.warn(
             f"lstm_viz: the fused GPU cell kernel could not run ({_BROKEN}); recording goes on with PyTorch "
-            "calls (slower on a GPU, same numbers)",
+            "calls (slower on a GPU; the same values up to rounding)",
             RuntimeWarning,
             stacklevel=2,
         )
