@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import warnings
 
 import torch
@@ -34,7 +33,6 @@ __all__ = ["available", "lstm_cell", "status"]
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _BROKEN: str | None = None  # why the kernel could not be built in this process, once it failed
-_LOCK = threading.Lock()
 
 
 def _interpreting() -> bool:
@@ -124,8 +122,7 @@ def lstm_cell(gates: Tensor, c0: Tensor, c: Tensor, m: Tensor, *, interpreter: b
     except Exception as err:  # a kernel that cannot be built: say so once, then the PyTorch path for good
         if isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err):
             raise
-        with _LOCK:
-            _BROKEN = " ".join(str(err).split())[:200] or type(err).__name__
+        _BROKEN = " ".join(str(err).split())[:200] or type(err).__name__
         warnings.warn(
             f"lstm_viz: the fused GPU cell kernel could not run ({_BROKEN}); recording goes on with PyTorch "
             "calls (slower on a GPU; the same values up to rounding)",
