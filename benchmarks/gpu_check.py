@@ -359,6 +359,11 @@ def intervention_parity(report: Report, device: torch.device) -> None:
             report.close(f"{cell} ablation sweep on the device", fast, slow, 1e-4)
 
 
+def _missing(packages: list[str]) -> list[str]:
+    """Those of ``packages`` that this Python cannot import."""
+    return [name for name in packages if importlib.util.find_spec(name) is None]
+
+
 def intervention_tests(report: Report, device: torch.device) -> str:
     try:
         from lstm_viz import Intervention  # noqa: F401
@@ -370,7 +375,7 @@ def intervention_tests(report: Report, device: torch.device) -> str:
     print(f"[interventions] their tests: {', '.join(files) or 'none found'}")
     if not files:
         return "interventions: no tests"
-    missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+    missing = _missing(REQUIRED)
     if missing:  # a GPU image with PyTorch but not lstm-viz's own requirements: say which, don't run half the tests
         report.check("intervention tests: lstm-viz's requirements installed", False,
                      f"missing {', '.join(missing)}: pip install -r requirements.txt")  # fmt: skip
@@ -474,7 +479,7 @@ def suite(report: Report, limit: float) -> str:
     """The test suite without its browser tests, on this machine: with CUDA visible, the models and recordings that
     the app and the CLI would put on the GPU go there. Failed tests are printed as they finish (so a run cut off by
     ``limit`` seconds still names them); one check for the whole run."""
-    missing = [name for name in [*REQUIRED, "streamlit"] if importlib.util.find_spec(name) is None]
+    missing = _missing([*REQUIRED, "streamlit"])
     print(f"[suite] python -m pytest -m 'not browser' tests/ on this machine, at most {limit:.0f} s")
     if missing:
         print(f"  (missing {', '.join(missing)}: the test files that import them fail to collect, reported as ERROR)")
@@ -483,25 +488,33 @@ def suite(report: Report, limit: float) -> str:
     if importlib.util.find_spec("xdist") is not None:
         command += ["-n", str(max(1, min(8, (os.cpu_count() or 2) - 1)))]
     started = time.perf_counter()
+    stopped = threading.Event()
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        timer = threading.Timer(limit, proc.kill)
+
+        def stop() -> None:
+            stopped.set()
+            proc.kill()
+
+        timer = threading.Timer(limit, stop)
         timer.start()
         counts = collections.Counter()
         last = ""
         try:
             for line in proc.stdout:
                 line = line.rstrip()
-                for outcome in ("PASSED", "FAILED", "ERROR", "SKIPPED"):
-                    if f" {outcome} " in f" {line} " and "::" in line:
-                        counts[outcome] += 1
-                failed = " FAILED " in f" {line} " or " ERROR " in f" {line} "
-                if line.startswith(("FAILED ", "ERROR ")) or (failed and "::" in line):
+                padded = f" {line} "
+                outcomes = [o for o in ("PASSED", "FAILED", "ERROR", "SKIPPED") if f" {o} " in padded]
+                summary = line.startswith(("FAILED ", "ERROR "))  # -rfE's list at the end: counted already
+                if "::" in line and not summary:
+                    counts.update(outcomes)
+                if summary or ("::" in line and {"FAILED", "ERROR"} & set(outcomes)):
                     print(f"    {line[:300]}", flush=True)
                 if line.strip():
                     last = line
         finally:
             timer.cancel()
-        cut = proc.wait() != 0 and time.perf_counter() - started >= limit - 1
+        proc.wait()
+    cut = stopped.is_set()
     seconds = time.perf_counter() - started
     tally = ", ".join(f"{n} {k.lower()}" for k, n in counts.items()) or last[:200]
     ok = not cut and not counts["FAILED"] and not counts["ERROR"] and proc.returncode == 0
