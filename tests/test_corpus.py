@@ -518,7 +518,7 @@ def _section(corpus_dir: str, name: str | None = None, unit: int | None = None) 
 
 
 def test_the_streamlit_section_draws_both_queries(recorded, tmp_path):
-    from streamlit.testing.v1 import AppTest
+    AppTest = pytest.importorskip("streamlit.testing.v1", reason="the app's requirements are not installed").AppTest
 
     root = str(recorded[1]["float16"][0])
     at = AppTest.from_function(_section, args=(root, "layer1.fwd.h", 3), default_timeout=60).run()
