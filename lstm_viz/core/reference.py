@@ -272,7 +272,11 @@ def initial_state(lstm: nn.LSTM, batch: int, seed: int = 0) -> tuple[Tensor, Ten
 
 def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> Parity:
     """Compare the recording and a per-step loop with ``torch.nn.LSTM`` on batch-first ``x`` ``(B, T, I)``,
-    from the initial state ``hx`` (zeros when None)."""
+    from the initial state ``hx`` (zeros when None).
+
+    In the model's dtype itself: on a CUDA GPU cuDNN computes float32 with TF32 products by default (~1e-3
+    relative; the recording's replay follows it, the loop does not), which would read as a difference, so TF32 is
+    off in cuDNN while the check runs (a process-wide flag, restored after)."""
     reference = nn.LSTM(
         lstm.input_size, lstm.hidden_size, num_layers=lstm.num_layers, bias=lstm.bias, batch_first=True,
         bidirectional=lstm.bidirectional, proj_size=lstm.proj_size,
@@ -280,13 +284,15 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
     reference.load_state_dict(lstm.state_dict(), strict=True)
     reference.eval()
     x = x.to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)
-    with torch.no_grad():
-        out, (h_n, c_n) = reference(x, hx)
-    truth = {"output": out, "h_n": h_n, "c_n": c_n}
     rec_lstm = lstm if isinstance(lstm, RecordingLSTM) else RecordingLSTM.from_lstm(lstm)
-    rec = rec_lstm.record(_to_layout(rec_lstm, x), hx)
-    rebuilt = _rebuilt_from_recording(rec_lstm, rec)
-    candidates = {"recording": rebuilt, "loop": step_by_step(rec_lstm, x, hx)}
+    cudnn = torch.backends.cudnn
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                     allow_tf32=False):  # fmt: skip
+        with torch.no_grad():
+            out, (h_n, c_n) = reference(x, hx)
+        rec = rec_lstm.record(_to_layout(rec_lstm, x), hx)
+        candidates = {"recording": _rebuilt_from_recording(rec_lstm, rec), "loop": step_by_step(rec_lstm, x, hx)}
+    truth = {"output": out, "h_n": h_n, "c_n": c_n}
     rows, close = {}, {}
     for method, (o, h, c) in candidates.items():
         got = {"output": o, "h_n": h, "c_n": c}

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from lstm_viz.core.interventions import Intervention, replaceable_sizes
+from lstm_viz.core.interventions import Intervention, record_intervened, replaceable_sizes
 from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.tasks import Answer, TaskInput, task_for
 from lstm_viz.viz.divergence import Divergence, first_divergence
@@ -116,10 +116,17 @@ class Effect:
 
 
 def intervene(model: nn.Module, inp: TaskInput, intervention: Intervention, rec_before: CellRecording) -> Effect:
-    """Answer and record ``inp`` under ``intervention`` (``rec_before`` is the plain recording of ``inp``)."""
+    """Answer and record ``inp`` under ``intervention`` (``rec_before`` is the plain recording of ``inp``).
+
+    Off the CPU, ``rec_before`` is replaced by the same step-by-step run the intervention needs, without it: a GPU's
+    kernel rounds otherwise (cuDNN computes float32 with TF32 products by default, ~1e-3 relative, far above
+    ``ROUNDING``), and that rounding would read as a change at every step."""
     task = task_for(model.config)
     x = inp.x.to(next(model.parameters()).device)
     rec_after = model.record(x, interventions=[intervention]).to("cpu")
+    if x.device.type != "cpu":
+        with torch.no_grad():
+            rec_before = record_intervened(model.rnn(), model.rnn_input(x), None, []).to("cpu")
     before = task.answer(model, inp)
     after = task.answer(model, inp, [intervention])
     return Effect(before, after, rec_before, rec_after, first_divergence(rec_before, rec_after, tol=ROUNDING))
