@@ -181,7 +181,7 @@ def test_checkpoint_round_trip_keeps_the_manifest(tmp_path):
                                                                       "log_every": 5}, num_threads=1)  # fmt: skip
     trainer.train_epochs(2)
     path = trainer.save(tmp_path / "c.pt")
-    ckpt = load_checkpoint(path)
+    ckpt = load_checkpoint(path, device=trainer.device)  # where the trainer's model is: compared on one device
     assert ckpt.config.kind == "charlm" and ckpt.meta["manifest"]["digest"] == manifest["digest"]
     assert ckpt.meta["trainer"]["loop"]["step"] == 10
     assert task_for(ckpt.config).data_note(ckpt.meta, manifest) == ""

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from lstm_viz.cli import main
+from lstm_viz.core.device import pick_device
 from lstm_viz.tasks import ModelConfig, build_model
 from lstm_viz.training.checkpoints import load_checkpoint, save_checkpoint
 from lstm_viz.training.engine import make_trainer
@@ -88,8 +89,9 @@ def test_predict_toy_and_other_models(tmp_path, capsys):
     toy = build_model(ModelConfig.default("toy_lstm"))
     save_checkpoint(tmp_path / "toy.pt", toy)
     code, stdout, _ = run(capsys, "predict", str(tmp_path / "toy.pt"), "0, 0.5, 0.25, 1")
+    device = pick_device()  # where the command computes: a GPU rounds unlike the CPU (cuDNN's TF32)
     with torch.no_grad():
-        expected = float(toy.eval()(torch.tensor([[0.0, 0.5, 0.25, 1.0]]).unsqueeze(-1))[0])
+        expected = float(toy.to(device).eval()(torch.tensor([[0.0, 0.5, 0.25, 1.0]], device=device).unsqueeze(-1))[0])
     assert code == 0 and float(stdout) == pytest.approx(expected, abs=1e-5)
     reg = build_model(ModelConfig.default("regressor", input_size=2, hidden_size=3, num_layers=1, output_size=2))
     save_checkpoint(tmp_path / "reg.pt", reg)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lstm_viz.cli import main
+from lstm_viz.core.device import pick_device
 from lstm_viz.tasks.charlm.data import label_text
 from lstm_viz.tasks.charlm.scoring import exact_auroc, pearson
 from lstm_viz.training.checkpoints import load_checkpoint, save_checkpoint
@@ -71,10 +72,10 @@ def test_units_scores_are_exact(files, capsys):
     code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
                        "column", "--top", "3", "--json")  # fmt: skip
     result = last_json(out)
-    model = load_checkpoint(files / "planted.pt").model
+    model = load_checkpoint(files / "planted.pt", device=pick_device()).model  # recorded where the command records
     from lstm_viz.tasks.charlm.data import encode
 
-    rec = model.record(torch.from_numpy(encode(SNIPPET)).unsqueeze(0))
+    rec = model.record(torch.from_numpy(encode(SNIPPET)).unsqueeze(0)).to("cpu")
     labels = label_text(SNIPPET)
     for unit in result["units"]:
         values = rec[unit["name"]][0, :, unit["unit"]]
@@ -82,7 +83,7 @@ def test_units_scores_are_exact(files, capsys):
     # r comes from the ranking pass itself (moments merged across chunks), AUROC from a second, exact pass
     code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "long.py", "--feature",
                        "bracket_depth", "--top", "3", "--json")  # fmt: skip
-    long_rec = model.record(torch.from_numpy(encode(SNIPPET * 20)).unsqueeze(0))
+    long_rec = model.record(torch.from_numpy(encode(SNIPPET * 20)).unsqueeze(0)).to("cpu")
     depth = label_text(SNIPPET * 20)["bracket_depth"]
     for unit in last_json(out)["units"]:
         r = pearson(long_rec[unit["name"]][0, :, unit["unit"]], depth)
