@@ -199,6 +199,18 @@ def test_parity_catches_a_wrong_recording():
     assert par.rows["recording"]["c_n"] > 1e-4
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_parity_on_the_gpu_with_pytorchs_tf32_defaults():
+    """The one-cell page's badge for a model on the GPU: cuDNN's TF32 products (~1e-3 off) are not a difference."""
+    from lstm_viz.paths import MODELS_DIR
+    from lstm_viz.tasks import SUBTRACTION
+    from lstm_viz.training.checkpoints import load_checkpoint
+
+    model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt", device="cuda").model
+    par = ref.parity(ref.lstm_of(model), SUBTRACTION.parse("123 - 61", model.config).x)
+    assert par.ok, par.rows
+
+
 def test_step_by_step_is_seed_003s_lstm_forward_generalised():
     lstm = _lstm(bidirectional=True, proj_size=2, num_layers=2)
     x = torch.randn(2, 3, 3)

@@ -298,6 +298,21 @@ def test_effects_choices_build_interventions_and_the_spread_starts_at_the_step()
     assert len(fig.data) == 3 and len(fig.data[0].y) == 5  # all inputs, borrow, no borrow
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_on_the_gpu_the_spread_still_starts_at_the_step():
+    """cuDNN's float32 with TF32 products (PyTorch's default) puts the plain recording ~1e-3 off the step-by-step run
+    an intervention needs: the Intervene tab compares with that run without it, so nothing changes before t = 5."""
+    from lstm_viz.interventions import effects
+
+    model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt", device="cuda").model
+    inp = SUBTRACTION.parse("123 - 61", model.config)
+    late = effects.build(effects.Choice("layer0.fwd.h", None, (5,), "constant", 0.9), model)
+    effect = effects.intervene(model, inp, late, model.record(inp.x).to("cpu"))
+    spread = effects.spread_table(effect.rec_before, effect.rec_after)
+    assert (spread.loc[spread["t"] < 5, "max_abs"] == 0).all() and spread.loc[spread["t"] == 5, "max_abs"].item() > 0
+    assert effect.divergence.state_step == 5
+
+
 def test_every_task_says_in_words_what_data_its_sweep_ablates_over():
     """The Which-units-matter tab names each task's sweep data (it once said "for subtraction: all 32,896 pairs" for
     every model): the words give the number of inputs ablation_inputs really returns."""
