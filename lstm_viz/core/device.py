@@ -9,7 +9,15 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["SMALL_MODEL", "busy_cpu_threads", "describe_device", "pick_device", "small_model_threads", "torch_threads"]
+__all__ = [
+    "SMALL_MODEL",
+    "busy_cpu_threads",
+    "describe_device",
+    "pick_device",
+    "small_model_threads",
+    "torch_threads",
+    "without_tf32",
+]
 
 SMALL_MODEL = 1_000_000  # parameters; below this, CPU work (training, timing, recording) runs on one thread
 
@@ -62,6 +70,18 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def without_tf32() -> Iterator[None]:
+    """cuDNN computes float32 in float32 inside the block. By default PyTorch lets it round float32 products to TF32
+    on NVIDIA GPUs since Ampere (~1e-3 relative; the recording's replay follows it), while the step-by-step runs
+    (interventions, ablations, per-step loops) multiply in plain float32: comparisons between the two need it off.
+    The flag is process-wide and restored after; nothing changes on the CPU."""
+    cudnn = torch.backends.cudnn
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                     allow_tf32=False):  # fmt: skip
+        yield
 
 
 def small_model_threads(*modules: torch.nn.Module) -> int | None:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lstm_viz.core.device import without_tf32
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER, STORAGE_ORDER, Recording
 
@@ -275,8 +276,8 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
     from the initial state ``hx`` (zeros when None).
 
     In the model's dtype itself: on a CUDA GPU cuDNN computes float32 with TF32 products by default (~1e-3
-    relative; the recording's replay follows it, the loop does not), which would read as a difference, so TF32 is
-    off in cuDNN while the check runs (a process-wide flag, restored after)."""
+    relative; the recording's replay follows it, the loop does not), which would read as a difference, so the check
+    runs :func:`~lstm_viz.core.device.without_tf32`."""
     reference = nn.LSTM(
         lstm.input_size, lstm.hidden_size, num_layers=lstm.num_layers, bias=lstm.bias, batch_first=True,
         bidirectional=lstm.bidirectional, proj_size=lstm.proj_size,
@@ -285,9 +286,7 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
     reference.eval()
     x = x.to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)
     rec_lstm = lstm if isinstance(lstm, RecordingLSTM) else RecordingLSTM.from_lstm(lstm)
-    cudnn = torch.backends.cudnn
-    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
-                     allow_tf32=False):  # fmt: skip
+    with without_tf32():
         with torch.no_grad():
             out, (h_n, c_n) = reference(x, hx)
         rec = rec_lstm.record(_to_layout(rec_lstm, x), hx)

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from lstm_viz.core.device import small_model_threads, torch_threads
+from lstm_viz.core.device import small_model_threads, torch_threads, without_tf32
 from lstm_viz.core.interventions import replaceable_sizes
 from lstm_viz.core.recording import DIRECTIONS
 from lstm_viz.core.sweep import ablated_outputs
@@ -90,7 +90,9 @@ def ablate_units(
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), torch_threads(small_model_threads(model)):
+        # without_tf32: the sweep's step-by-step layer and the fused kernel round alike (by default a GPU's cuDNN
+        # rounds products to TF32, which would put a floor of ~1e-4–1e-3 under every unit's measured change)
+        with torch.no_grad(), torch_threads(small_model_threads(model)), without_tf32():
             before = model(x)
             means = _unit_means(model, x, tensors) if value == "mean" else {}
             jobs = [
