@@ -18,7 +18,7 @@ from lstm_viz.viz import belt
 from lstm_viz.viz import gates as figures
 from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.budget import bin_time, pick_units, plan_view
-from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
+from lstm_viz.viz.divergence import beyond_rounding, difference_heatmaps, first_divergence
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 
 
@@ -211,8 +211,14 @@ def test_difference_heatmaps_mark_the_divergence_at_the_tolerance_asked():
         assert div.sentence in fig.layout.title.subtitle.text
         assert {shape.x0 for shape in fig.layout.shapes} == {div.state_step - 0.5}
     agree = first_divergence(rec_a, rec_a, tol=1e-5)
-    assert agree.sentence.endswith("compared steps (to 1e-5).")  # the tolerance used, not a fixed 1e-6
-    assert first_divergence(rec_a, rec_a).sentence.endswith("(to 1e-6).")
+    # the tolerance used, not a fixed 1e-6
+    assert agree.sentence.endswith("compared steps (within 1e-5, relative for values above 1).")
+    assert first_divergence(rec_a, rec_a).sentence.endswith("(within 1e-6, relative for values above 1).")
+    # relative above 1: a cell state of 50 one part in 10^7 off is rounding, the same 5e-6 on a gate of 0.5 is not
+    big, on_c, on_gate = np.array([[50.0, 0.5]]), np.array([[5e-6, 0]]), np.array([[0, 5e-6]])
+    assert beyond_rounding(big, big + on_c, 1e-6).tolist() == [[False, False]]
+    assert beyond_rounding(big, big + on_gate, 1e-6).tolist() == [[False, True]]
+    assert beyond_rounding(torch.tensor(big), torch.tensor(big + 12 * on_c), 1e-6).tolist() == [[True, False]]
 
 
 def test_an_intervention_and_two_texts_in_the_difference_heatmaps():

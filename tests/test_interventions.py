@@ -298,6 +298,36 @@ def test_effects_choices_build_interventions_and_the_spread_starts_at_the_step()
     assert len(fig.data) == 3 and len(fig.data[0].y) == 5  # all inputs, borrow, no borrow
 
 
+@pytest.mark.parametrize("file", ["regressor.pt", "toy_lstm.pt", "charlm_python.pt"])
+def test_patching_an_input_with_its_own_values_does_not_change_the_answer(file):
+    """The intervened run goes step by step, the plain one through the fused kernel: answers that are numbers (a
+    regression, a toy's prediction, a text's bits per character) differ in their last bits, which is not a change."""
+    from lstm_viz.interventions import effects
+    from lstm_viz.tasks import task_for
+
+    model = load_checkpoint(MODELS_DIR / file).model.eval()
+    task = task_for(model.config)
+    inp = task.parse(task.example(model.config), model.config)
+    rec = model.record(inp.x)
+    same = effects.intervene(
+        model, inp, effects.build(effects.Choice("layer0.fwd.c", None, None, "patch"), model, rec), rec
+    )
+    assert not same.changed and same.divergence.state_step is None
+    ablated = effects.intervene(
+        model, inp, effects.build(effects.Choice("layer0.fwd.c", None, (0,), "zero"), model), rec
+    )
+    assert ablated.changed
+
+
+def test_answers_are_the_same_up_to_rounding_and_integers_exactly():
+    from lstm_viz.interventions.effects import _same_answer
+
+    assert _same_answer(-0.13394847512245178, -0.1339481770992279) and not _same_answer(0.1339, 0.1349)
+    assert _same_answer([1.0, float("nan")], [1.0 + 1e-9, float("nan")]) and not _same_answer([1.0], [1.0, 2.0])
+    assert not _same_answer(62, 63) and _same_answer({"bpc": 2.0, "next": ["a"]}, {"bpc": 2.0 + 1e-9, "next": ["a"]})
+    assert not _same_answer({"next": ["a"]}, {"next": ["b"]})
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_on_the_gpu_the_spread_still_starts_at_the_step():
     """cuDNN's float32 with TF32 products (PyTorch's default) puts the plain recording ~1e-3 off the step-by-step run

@@ -17,7 +17,7 @@ from torch import nn
 from lstm_viz.core.interventions import Intervention, record_intervened, replaceable_sizes
 from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.tasks import Answer, TaskInput, task_for
-from lstm_viz.viz.divergence import Divergence, first_divergence
+from lstm_viz.viz.divergence import Divergence, beyond_rounding, first_divergence
 
 __all__ = [
     "VALUE_KINDS",
@@ -32,7 +32,7 @@ __all__ = [
     "width_of",
 ]
 
-ROUNDING = 1e-5  # |after − before| below this is float rounding (kernel vs step by step), not the intervention
+ROUNDING = 1e-5  # |after − before| up to this times max(1, |value|) is float rounding (kernel vs step by step)
 
 VALUE_KINDS: dict[str, str] = {
     "zero": "0 (ablate)",
@@ -55,11 +55,15 @@ class Choice:
     constant: float = 0.0
 
     def describe(self) -> str:
-        units = "every unit" if self.units is None else f"unit{'s' if len(self.units) > 1 else ''} " + ", ".join(
-            map(str, self.units)
+        units = (
+            "every unit"
+            if self.units is None
+            else f"unit{'s' if len(self.units) > 1 else ''} " + ", ".join(map(str, self.units))
         )
-        steps = "every step" if self.steps is None else f"step{'s' if len(self.steps) > 1 else ''} t = " + ", ".join(
-            map(str, self.steps)
+        steps = (
+            "every step"
+            if self.steps is None
+            else f"step{'s' if len(self.steps) > 1 else ''} t = " + ", ".join(map(str, self.steps))
         )
         value = f"{self.constant:g}" if self.kind == "constant" else VALUE_KINDS[self.kind]
         return f"{self.name}: {units} at {steps} set to {value}"
@@ -112,7 +116,20 @@ class Effect:
 
     @property
     def changed(self) -> bool:
-        return self.before.value != self.after.value
+        """Whether the answer moved by more than float rounding (the intervened run goes step by step, the plain one
+        through the fused kernel: numbers can differ in their last bits when nothing changed)."""
+        return not _same_answer(self.before.value, self.after.value)
+
+
+def _same_answer(a: object, b: object) -> bool:
+    """Answers' values equal up to ``ROUNDING`` (relative to their size) in every number, exactly elsewhere."""
+    if isinstance(a, int | float) and isinstance(b, int | float) and float in (type(a), type(b)):  # ints: exact
+        return math.isclose(a, b, rel_tol=ROUNDING, abs_tol=ROUNDING) or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same_answer(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_answer(a[k], b[k]) for k in a)
+    return a == b
 
 
 def intervene(model: nn.Module, inp: TaskInput, intervention: Intervention, rec_before: CellRecording) -> Effect:
@@ -134,21 +151,22 @@ def intervene(model: nn.Module, inp: TaskInput, intervention: Intervention, rec_
 
 def spread_table(rec_a: CellRecording, rec_b: CellRecording, tol: float = ROUNDING) -> pd.DataFrame:
     """How a change spreads: per (layer, direction, t), the largest |B − A| over every tensor and unit and how many
-    units changed by more than ``tol`` (in any tensor); differences under ``tol`` — float rounding between the
-    fused kernel and the step-by-step run an intervention needs — count as none. Columns ``layer, direction, t,
-    max_abs, units_changed``."""
+    units changed by more than ``tol`` of their size (in any tensor); differences under that — float rounding
+    between the fused kernel and the step-by-step run an intervention needs — count as none (``beyond_rounding``).
+    Columns ``layer, direction, t, max_abs, units_changed``."""
     rows = []
     steps = min(rec_a.seq_len, rec_b.seq_len)
     for k in range(rec_a.num_layers):
         for d in range(rec_a.num_directions):
-            diffs = [
-                (getattr(rec_b, q)[k, d, 0, :steps] - getattr(rec_a, q)[k, d, 0, :steps]).abs().float()
+            pairs = [
+                (getattr(rec_a, q)[k, d, 0, :steps].float(), getattr(rec_b, q)[k, d, 0, :steps].float())
                 for q in rec_a.tensor_names
             ]  # each (T, units)
-            peak = torch.stack([dd.amax(dim=1) for dd in diffs]).amax(dim=0)  # (T,)
-            peak = torch.where(peak > tol, peak, torch.zeros_like(peak))
-            own = [dd for q, dd in zip(rec_a.tensor_names, diffs, strict=True) if dd.shape == diffs[0].shape]
-            changed = (torch.stack(own) > tol).any(dim=0).sum(dim=1)  # (T,)
+            beyond = [beyond_rounding(a, b, tol) for a, b in pairs]
+            diffs = [torch.where(out, (b - a).abs(), 0.0) for (a, b), out in zip(pairs, beyond, strict=True)]
+            peak = torch.stack([dd.amax(dim=1) for dd in diffs]).amax(dim=0)  # (T,): 0 where only rounding
+            own = [out for out in beyond if out.shape == beyond[0].shape]  # h may be narrower (a projection)
+            changed = torch.stack(own).any(dim=0).sum(dim=1)  # (T,)
             for t in range(steps):
                 rows.append({"layer": k, "direction": DIRECTIONS[d], "t": t, "max_abs": float(peak[t]),
                              "units_changed": int(changed[t])})  # fmt: skip

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+import torch
 
 from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, bin_time, plan_view
@@ -26,7 +27,7 @@ from lstm_viz.viz.gates import (
 )
 from lstm_viz.viz.plotgrid import Grid, finish
 
-__all__ = ["Divergence", "difference_heatmaps", "first_divergence"]
+__all__ = ["Divergence", "beyond_rounding", "difference_heatmaps", "first_divergence"]
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,14 @@ class Divergence:
     state_step: int | None
     where: str  # e.g. "layer 0 fwd c, unit 3" (the largest difference at state_step)
     max_abs: float  # the largest |B − A| over everything compared
-    tol: float = 1e-6  # a difference up to this is no difference
+    tol: float = 1e-6  # a difference up to tol · max(1, |A|, |B|) is no difference (see beyond_rounding)
 
     @property
     def sentence(self) -> str:
         if self.state_step is None:
             tol = f"{self.tol:g}".replace("e-0", "e-")  # 1e-6, not 1e-06
-            return f"The two runs agree at every one of the {self.steps} compared steps (to {tol})."
+            within = f"within {tol}, relative for values above 1"
+            return f"The two runs agree at every one of the {self.steps} compared steps ({within})."
         inputs = ("The inputs are the same at every step" if self.input_step is None
                   else f"The inputs first differ at t = {self.input_step}")  # fmt: skip
         return (
@@ -65,12 +67,21 @@ def _common(rec_a: CellRecording, rec_b: CellRecording) -> int:
     return min(rec_a.seq_len, rec_b.seq_len)
 
 
+def beyond_rounding(a, b, tol: float):
+    """Where ``|b − a|`` exceeds ``tol · max(1, |a|, |b|)``, for NumPy arrays or tensors: float rounding grows with
+    a value's size — a cell state of 50 carries 50 times the rounding of a gate — so a fixed threshold would call a
+    large value's last bits a change."""
+    if isinstance(a, torch.Tensor):
+        return (b - a).abs() > tol * torch.maximum(a.abs(), b.abs()).clamp(min=1)
+    return np.abs(b - a) > tol * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+
+
 def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0, tol: float = 1e-6) -> Divergence:
     """The first step where the inputs differ, and the first where any f, i, g, o, c or h of any layer and
-    direction differs by more than ``tol``."""
+    direction differs by more than ``tol`` of its size (:func:`beyond_rounding`)."""
     steps = _common(rec_a, rec_b)
     xa, xb = to_numpy(rec_a.x[batch, :steps]), to_numpy(rec_b.x[batch, :steps])
-    input_diff = np.abs(xb - xa).max(axis=1) > tol
+    input_diff = beyond_rounding(xa, xb, tol).any(axis=1)
     input_step = int(np.argmax(input_diff)) if input_diff.any() else None
     best: tuple[int, str, float] | None = None
     max_abs = 0.0
@@ -79,21 +90,28 @@ def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0,
         b = to_numpy(getattr(rec_b, q)[:, :, batch, :steps])
         diff = np.abs(b - a)
         max_abs = max(max_abs, float(diff.max()))
-        per_t = diff.max(axis=(0, 1, 3))  # (T,)
-        hits = np.nonzero(per_t > tol)[0]
+        beyond = beyond_rounding(a, b, tol)
+        hits = np.nonzero(beyond.any(axis=(0, 1, 3)))[0]
         if not len(hits):
             continue
         t = int(hits[0])
         if best is None or t < best[0]:
-            k, d, u = np.unravel_index(int(np.argmax(diff[:, :, t, :])), diff[:, :, t, :].shape)
+            at_t = np.where(beyond[:, :, t, :], diff[:, :, t, :], -1.0)
+            k, d, u = np.unravel_index(int(np.argmax(at_t)), at_t.shape)
             best = (t, f"layer {k} {DIRECTIONS[d]} {q}, unit {u}", float(diff[k, d, t, u]))
     if best is None:
         return Divergence(steps, input_step, None, "", max_abs, tol)
     return Divergence(steps, input_step, best[0], best[1], max_abs, tol)
 
 
-def _labels(rec_a: CellRecording, rec_b: CellRecording, steps: int, bins, names: Sequence[str],
-            step_labels: tuple[Sequence[str], Sequence[str]] | None = None) -> list[str]:
+def _labels(
+    rec_a: CellRecording,
+    rec_b: CellRecording,
+    steps: int,
+    bins,
+    names: Sequence[str],
+    step_labels: tuple[Sequence[str], Sequence[str]] | None = None,
+) -> list[str]:
     if step_labels is not None:  # texts: the characters of each, side by side
         ends = np.append(bins.start[1:], steps)
         return [f"t {t} · A: '{char_label(''.join(step_labels[0][a:b]))[:12]}' | B: "
