@@ -282,6 +282,62 @@ def test_recording_is_detached_and_on_model_device():
         assert t.device == model.weight_ih_l0.device
 
 
+def test_tf32_switches_leave_the_flags_as_they_were_whatever_order_threads_leave_in():
+    """The app's sessions are threads of one process and TF32 is a process-wide flag: overlapping blocks must not
+    restore each other's settings (the last one out restores the flag as it was before the first)."""
+    import threading
+
+    from lstm_viz.core.device import without_tf32
+    from lstm_viz.core.lstm_strategies import _matmul_tf32
+
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = (cudnn.allow_tf32, matmul.allow_tf32)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = []
+
+    def first():
+        with without_tf32():
+            a_in.set()
+            b_in.wait(5)
+            seen.append(("first", cudnn.allow_tf32))
+        a_out.set()
+
+    def second():
+        a_in.wait(5)
+        with without_tf32():
+            b_in.set()
+            a_out.wait(5)  # the first block has closed: still off for this one
+            seen.append(("second", cudnn.allow_tf32))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [("first", False), ("second", False)] and cudnn.allow_tf32 == before[0]
+
+    with _matmul_tf32(not before[1], cuda=False):  # products off CUDA do not read the flag: left alone
+        assert matmul.allow_tf32 == before[1]
+    inside = threading.Event()
+    order = []
+
+    def holder():
+        with _matmul_tf32(True, cuda=True):
+            inside.set()
+            order.append(("holder", matmul.allow_tf32))
+            threading.Event().wait(0.2)  # the other thread waits for the lock meanwhile
+            order.append(("holder still", matmul.allow_tf32))
+
+    t = threading.Thread(target=holder)
+    t.start()
+    inside.wait(5)
+    with _matmul_tf32(False, cuda=True):
+        order.append(("other", matmul.allow_tf32))
+    t.join(5)
+    assert order == [("holder", True), ("holder still", True), ("other", False)]
+    assert (cudnn.allow_tf32, matmul.allow_tf32) == before
+
+
 # ---------------------------------------------------------------- strategies
 @pytest.mark.parametrize(
     "input_size,hidden,layers,bidirectional",

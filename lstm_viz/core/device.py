@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 from collections.abc import Iterator
 
 import torch
@@ -72,16 +73,31 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+_TF32_LOCK = threading.Lock()
+_tf32_off = {"blocks": 0, "before": True}  # how many without_tf32 blocks are open, and the flag before the first
+
+
 @contextlib.contextmanager
 def without_tf32() -> Iterator[None]:
     """cuDNN computes float32 in float32 inside the block. By default PyTorch lets it round float32 products to TF32
     on NVIDIA GPUs since Ampere (~1e-3 relative; the recording's replay follows it), while the step-by-step runs
     (interventions, ablations, per-step loops) multiply in plain float32: comparisons between the two need it off.
-    The flag is process-wide and restored after; nothing changes on the CPU."""
+
+    The flag is process-wide, and the app's sessions run in threads: the first block to open turns it off and the
+    last to close puts it back, so overlapping blocks cannot restore it out of order. Nothing changes on the CPU."""
     cudnn = torch.backends.cudnn
-    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
-                     allow_tf32=False):  # fmt: skip
+    with _TF32_LOCK:
+        if _tf32_off["blocks"] == 0:
+            _tf32_off["before"] = cudnn.allow_tf32
+            cudnn.allow_tf32 = False
+        _tf32_off["blocks"] += 1
+    try:
         yield
+    finally:
+        with _TF32_LOCK:
+            _tf32_off["blocks"] -= 1
+            if _tf32_off["blocks"] == 0:
+                cudnn.allow_tf32 = _tf32_off["before"]
 
 
 def small_model_threads(*modules: torch.nn.Module) -> int | None:

@@ -399,7 +399,7 @@ class LSTMRecordingStrategies:
         bias = W["b_ih"] + W["b_hh"] if W["b_ih"] is not None else None
         w_hh_t = W["w_hh"].t()
         first, rest, prev = (T - 1, slice(0, T - 1), slice(1, T)) if reverse else (0, slice(1, T), slice(0, T - 1))
-        with _matmul_tf32(tf32):
+        with _matmul_tf32(tf32, cuda=x_l.is_cuda):
             self._input_projection(x_l, W["w_ih"], bias, pre)
             pre[first].addmm_(h0, w_hh_t)
             if T > 1:
@@ -441,18 +441,26 @@ class LSTMRecordingStrategies:
             h_prev = h_[t]
 
 
+_MATMUL_TF32_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
-def _matmul_tf32(enabled: bool) -> Iterator[None]:
-    """cuBLAS float32 products with TF32 on or off inside the block (a process-wide flag, restored after)."""
-    before = torch.backends.cuda.matmul.allow_tf32
-    if enabled == before:
+def _matmul_tf32(enabled: bool, cuda: bool) -> Iterator[None]:
+    """cuBLAS float32 products with TF32 on or off inside the block (a process-wide flag, restored after); products
+    off CUDA (``cuda`` False) do not read it, and the block leaves it alone.
+
+    On CUDA the block only enqueues a few products (the flag is read when one is launched), so it holds a lock: two
+    threads (the app's sessions) asking for different settings take turns instead of restoring each other's."""
+    if not cuda:
         yield
         return
-    torch.backends.cuda.matmul.allow_tf32 = enabled
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
+    with _MATMUL_TF32_LOCK:
+        before = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = enabled
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = before
 
 
 # ---------------------------------------------------------------------------------------------------- c recurrence
