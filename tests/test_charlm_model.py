@@ -22,6 +22,10 @@ def test_exact_auroc_and_pearson_on_known_cases():
     assert exact_auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
     assert pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
     assert pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    # tensors as a model hands them over: with grad (and, on a GPU, on the device) — NumPy refuses both directly
+    values = torch.tensor([0.1, 0.4, 0.35, 0.8], requires_grad=True)
+    assert exact_auroc(values, torch.tensor([0, 0, 1, 1])) == 0.75
+    assert pearson(values * 2, torch.tensor([0.2, 0.8, 0.7, 1.6])) == pytest.approx(1.0)
 
 
 def test_streaming_scorer_matches_exact_scores():

@@ -222,10 +222,15 @@ def score_recording(
     return scorer.table()
 
 
+def _host(a: np.ndarray | Tensor) -> np.ndarray:
+    """An array or a tensor (on any device, with or without grad) as a NumPy array."""
+    return a.detach().cpu().numpy() if isinstance(a, Tensor) else np.asarray(a)
+
+
 def exact_auroc(values: np.ndarray | Tensor, labels: np.ndarray | Tensor) -> float:
     """AUROC of ``values`` as a score for boolean ``labels``, ties counted one half (Mann–Whitney, one sort)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    labels = np.asarray(labels, dtype=bool).ravel()
+    values = _host(values).astype(np.float64).ravel()
+    labels = _host(labels).astype(bool).ravel()
     n_pos = int(labels.sum())
     n_neg = labels.size - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -239,8 +244,8 @@ def exact_auroc(values: np.ndarray | Tensor, labels: np.ndarray | Tensor) -> flo
 
 def pearson(values: np.ndarray | Tensor, target: np.ndarray | Tensor) -> float:
     """Pearson's r of two 1-D arrays (float64)."""
-    x = np.asarray(values, dtype=np.float64).ravel()
-    y = np.asarray(target, dtype=np.float64).ravel()
+    x = _host(values).astype(np.float64).ravel()
+    y = _host(target).astype(np.float64).ravel()
     x = x - x.mean()
     y = y - y.mean()
     denom = np.sqrt((x * x).sum() * (y * y).sum())
