@@ -8,7 +8,8 @@ random offset; AdamW (fused), gradient clipping, ``train.py``'s warmup and cosin
 budget of characters and/or seconds. What differs is only the shape: ``train_charlm`` is a generator from start to
 end, while :class:`TBPTTLoop` keeps its position (pass, offset, chunk, carried state, step, characters, seconds,
 random states) so that the engine's ``Trainer`` can run it one block (``log_every`` steps, one "epoch") at a time,
-pause it, save it and resume it exactly.
+pause it, save it and resume it exactly (on a GPU with dropout > 0, nearly: cuDNN keeps its dropout masks' random
+state inside its own kernel state, which no checkpoint can hold, so the masks after a resume differ).
 
 ``HANDLED`` lists the ``TrainConfig`` fields this loop implements; a test fails when ``train.py`` gains a field that
 is not here, so a new recipe setting cannot be silently ignored by ``python -m lstm_viz train charlm``.
