@@ -382,8 +382,9 @@ def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device
     if not _is_state_dict(obj) and isinstance(obj.get("state_dict"), dict):
         obj, source_kind = obj["state_dict"], "lightning"
     if not _is_state_dict(obj):
-        keys = ", ".join(sorted(str(k) for k in obj)[:6]) or "nothing"
-        raise CheckpointError(f"{name} is a dict of {keys} — not model weights; {_HOWTO}")
+        keys = sorted(repr(k) if isinstance(k, str) else str(k) for k in obj)
+        held = f"a dict (keys {', '.join(keys[:6])}{', …' if len(keys) > 6 else ''})" if keys else "an empty dict"
+        raise CheckpointError(f"{name} holds {held}, not model weights; {_HOWTO}")
     obj = {k: v for k, v in obj.items() if not k.endswith("num_batches_tracked")}
     config, state_dict, description = infer_config(obj)
     model = _build(config, state_dict, name)
