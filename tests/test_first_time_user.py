@@ -6,11 +6,11 @@ tests/e2e/test_first_time_user.py.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tomllib
 import torch
 from streamlit.testing.v1 import AppTest
 

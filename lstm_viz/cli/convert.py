@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "converted": {
             "command": "python -m lstm_viz " + shlex.join(argv),
             "from": src.name,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "torch_version": str(data.get("torch_version", "")),
         },
         "manifest": data.get("manifest"),

@@ -185,7 +185,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         summary["interrupted"] = True
     meta = {
         "command": "python -m lstm_viz " + shlex.join(argv),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "final": {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and v is not None},
     }
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -74,7 +74,7 @@ class TrainerLike(Protocol):
     def set_lr(self, lr: float) -> None: ...
 
 
-class RunState(str, Enum):
+class RunState(StrEnum):
     """Where a live run is."""
 
     IDLE = "idle"  # no model yet: Start builds one
