@@ -186,6 +186,22 @@ def test_parity_from_seed_003s_random_initial_state():
     assert ref.parity(lstmp, torch.randn(2, 3, 3), hx2).ok
 
 
+def test_parity_judges_rounding_relative_to_a_values_size():
+    """float32 rounds a cell state of 50 by ~1e-5: that is rounding (the shipped text model's states reach ~55), the
+    same difference on a value below 1 is not."""
+    rows = {"recording": {"output": 1e-7, "h_n": 1e-7, "c_n": 2e-5}, "loop": {"output": 1e-7, "h_n": 1e-7, "c_n": 2e-5}}
+    assert ref.Parity(rows, {"recording": False, "loop": False}, "float32", scaled_diff=2e-5 / 50).ok
+    assert not ref.Parity(rows, {"recording": False, "loop": False}, "float32", scaled_diff=2e-5).ok
+    lstm = _lstm(hidden_size=4)
+    with torch.no_grad():  # forget nothing, write ~1 a step: c grows to ~T, and so does its rounding
+        lstm.bias_ih_l0[4:8] = 20.0
+        lstm.bias_ih_l0[:4] = 20.0
+        lstm.bias_ih_l0[8:12] = 2.0
+    par = ref.parity(lstm, torch.randn(1, 400, 3))
+    assert par.max_diff > par.tolerance  # an absolute threshold would call this rounding a difference
+    assert par.ok and par.scaled_diff < par.tolerance
+
+
 def test_parity_catches_a_wrong_recording():
     class Broken(RecordingLSTM):
         def record(self, x, hx=None, **kw):

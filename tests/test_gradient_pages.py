@@ -144,6 +144,23 @@ def test_cell_step_on_the_statquest_model_and_an_lstmp():
     assert not at.exception and any("c_{t+1}" in x.value for x in at.latex)
 
 
+def test_cell_step_on_the_shipped_text_model():
+    """The LSTM of a text model reads the characters' embeddings, not their ids; its cell states reach ~55, where
+    float32 rounding passes 1e-5 — the badge still says it matches (from zeros and from a random state)."""
+    from lstm_viz.app.sources import load_shipped
+    from lstm_viz.paths import MODELS_DIR
+
+    at = AppTest.from_file(CELL, default_timeout=TIMEOUT)
+    at.session_state["lstm_viz.model"] = load_shipped(MODELS_DIR / "charlm_python.pt")
+    at.run()
+    assert not at.exception and not at.error and len(at.latex) >= 6
+    assert any("RecordingLSTM matches torch.nn.LSTM" in b for b in _badges(at))
+    at.slider(key="cs_t").set_value(3).run()  # "def greet(…": t = 3 is the space
+    assert any("embedding of the character '␣'" in c.value for c in at.caption)
+    at.button_group(key="cs_state").set_value("random").run()
+    assert not at.exception and any("RecordingLSTM matches torch.nn.LSTM" in b for b in _badges(at))
+
+
 def test_cell_step_explains_that_a_gru_has_no_cell():
     at = _with_model(build_model(ModelConfig.default("subtraction", cell="gru", hidden_size=8)), "GRU")
     assert not at.exception

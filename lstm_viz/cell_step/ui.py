@@ -22,6 +22,7 @@ from lstm_viz.core.recording import Recording
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
+from lstm_viz.viz.gates import char_label
 
 __all__ = [
     "equations_section",
@@ -87,25 +88,33 @@ def state_section() -> int | None:
     return None if choice == "zeros" else 0
 
 
+def _lstm_input(loaded: LoadedModel, inp: ExplorerInput) -> np.ndarray:
+    """What the LSTM itself reads for ``inp``, batch-first float32 on the CPU: for a text model the characters'
+    embeddings (``inp.x`` holds their ids), for the others the input as it is."""
+    model = loaded.model
+    with torch.no_grad():
+        x = model.rnn_input(inp.x.to(model.device)) if hasattr(model, "rnn_input") else inp.x
+    return x.detach().to("cpu", torch.float32).numpy()
+
+
 def recording(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state_seed: int | None) -> Recording:
     """The model's recording on ``inp`` from zeros (shared cache) or from the random initial state."""
     if state_seed is None:
         return cached_recording(loaded, inp.x)
-    x = inp.x.detach().to("cpu", torch.float32).numpy()
-    return _record(f"{loaded.key}:{inp.key()}", x, state_seed, lstm)
+    return _record(f"{loaded.key}:{inp.key()}", _lstm_input(loaded, inp), state_seed, lstm)
 
 
 def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state_seed: int | None) -> None:
     """The badge: recorded gates and a per-step loop vs ``torch.nn.LSTM`` on this input, with the table."""
-    x = inp.x.detach().to("cpu", torch.float32).numpy()
-    par = _parity(f"{loaded.key}:{inp.key()}", x, state_seed, lstm)
+    par = _parity(f"{loaded.key}:{inp.key()}", _lstm_input(loaded, inp), state_seed, lstm)
     verdict = "matches" if par.ok else "DIFFERS FROM"
     badge(f"RecordingLSTM {verdict} torch.nn.LSTM · max |Δ| = {par.max_diff:.1e} ({par.dtype})", par.ok)
     with st.expander("Parity check: output, h_n, c_n vs torch.nn.LSTM (post 3's torch.allclose, live)"):
         table = pd.DataFrame(par.rows).T.rename(index={"recording": "recorded gates → c, h", "loop": "per-step loop"})
         table["torch.allclose"] = [par.allclose[k] for k in par.rows]
         st.dataframe(table.style.format({k: "{:.2e}" for k in ("output", "h_n", "c_n")}), width="stretch")
-        st.caption(f"Max absolute differences; rounding tolerance in {par.dtype}: {par.tolerance:g}.")
+        st.caption(f"Max absolute differences; rounding tolerance in {par.dtype}: {par.tolerance:g}, relative to "
+                   "each value's size above 1.")  # fmt: skip
 
 
 def step_controls(rec: Recording) -> tuple[int, int, int, int]:
@@ -120,9 +129,13 @@ def step_controls(rec: Recording) -> tuple[int, int, int, int]:
     return t, layer, direction, unit
 
 
-def equations_section(step: ref.CellStep, unit: int) -> None:
-    """x_t, h_{t-1}, c_{t-1} as tables, then each gate's equation for ``unit`` with the numbers, then c and h."""
+def equations_section(step: ref.CellStep, unit: int, char: str | None = None) -> None:
+    """x_t, h_{t-1}, c_{t-1} as tables, then each gate's equation for ``unit`` with the numbers, then c and h.
+    ``char``: a text model's character at step t (its x_t is that character's embedding)."""
     st.subheader(f"Inputs of step t = {step.t}")
+    if char is not None:
+        st.caption(f"x[t] is the embedding of the character {char_label(char)!r}: the {len(step.x)} numbers the "
+                   "model's embedding layer gives it, which is what the LSTM reads.")  # fmt: skip
     v = st.columns(3)
     prev = "h[t-1]" if step.direction == 0 else "h[t+1]"
     v[0].dataframe(_vector(step.x, "x[t]"), width="stretch", key="cs_x")
