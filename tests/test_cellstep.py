@@ -200,6 +200,10 @@ def test_parity_judges_rounding_relative_to_a_values_size():
     par = ref.parity(lstm, torch.randn(1, 400, 3))
     assert par.max_diff > par.tolerance  # an absolute threshold would call this rounding a difference
     assert par.ok and par.scaled_diff < par.tolerance
+    # over long sequences rounding adds up: the tolerance grows with √(steps / 100)
+    assert (par.steps, par.tolerance) == (400, pytest.approx(2e-5))
+    assert ref.Parity(rows, {}, "float32", scaled_diff=5e-5, steps=10_000).ok
+    assert not ref.Parity(rows, {}, "float32", scaled_diff=5e-5, steps=100).ok
 
 
 def test_parity_catches_a_wrong_recording():

@@ -159,6 +159,9 @@ def test_cell_step_on_the_shipped_text_model():
     assert any("embedding of the character '␣'" in c.value for c in at.caption)
     at.button_group(key="cs_state").set_value("random").run()
     assert not at.exception and any("RecordingLSTM matches torch.nn.LSTM" in b for b in _badges(at))
+    at.button_group(key="cs_mode").set_value("random").run()  # a validation file: ~10,000 steps of rounding
+    assert not at.exception and any("RecordingLSTM matches torch.nn.LSTM" in b for b in _badges(at))
+    assert any("growing with √steps" in c.value for c in at.caption)
 
 
 def test_cell_step_explains_that_a_gru_has_no_cell():
