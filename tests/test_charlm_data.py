@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,9 @@ from lstm_viz.tasks.charlm.data import (
     label_text,
     list_stdlib_files,
     load_split,
+    read_source,
     split_of,
+    stdlib_root,
 )
 
 
@@ -129,6 +133,41 @@ def test_first_character_is_labelled():
 def test_text_that_does_not_tokenize_raises(src):
     with pytest.raises(TokenizeFailure):
         label_text(src)
+
+
+@pytest.mark.parametrize(
+    ("src", "in_string", "depth"),
+    [
+        ("x = (1,\n  2,\n", ".............", "0000111111111"),  # a bracket still open
+        ('s = rb"""ab\n', "......######", "000000000000"),  # a string still open: from its first quote
+        ('x = f"""{a}\nb\n', ".....#########", "00000000000000"),  # an f-string (FSTRING_START on 3.12+)
+    ],
+)
+def test_the_first_part_of_a_longer_source_is_labelled_as_far_as_it_goes(src, in_string, depth):
+    """A file cut at a length limit (the app records at most 10,000 characters) ends inside brackets or a string:
+    with prefix=True that is no error, and the labels are what the text up to each character says."""
+    with pytest.raises(TokenizeFailure):
+        label_text(src)
+    labels = label_text(src, prefix=True)
+    assert "".join("#" if v else "." for v in labels["in_string"]) == in_string
+    assert "".join(str(v) for v in labels["bracket_depth"]) == depth
+    for broken in ("x = 'abc\n", "def f():\n  x\n y\n"):  # errors that no continuation would mend still raise
+        with pytest.raises(TokenizeFailure):
+            label_text(broken, prefix=True)
+
+
+def test_a_file_cut_at_any_line_end_has_the_labels_of_the_whole_file_so_far():
+    root = stdlib_root()
+    rng = random.Random(0)
+    long_files = [rel for rel in list_stdlib_files() if (root / rel).stat().st_size > 20_000][:40]
+    for rel in rng.sample(long_files, 8):
+        text = read_source(root / rel)
+        whole = label_text(text)
+        ends = [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        for cut in rng.sample(ends, 4):
+            part = label_text(text[:cut], prefix=True)
+            for name, values in whole.items():
+                assert np.array_equal(part[name], values[:cut]), (rel, cut, name)
 
 
 def test_every_label_has_one_value_per_character_on_real_files():

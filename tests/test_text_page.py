@@ -175,6 +175,17 @@ def test_random_validation_file_and_another_one(small_charlm):
     assert any("file number 1" in c.value for c in at.caption) and first
 
 
+def test_a_text_cut_at_the_length_limit_inside_brackets_still_has_its_features(small_charlm):
+    """At most 10,000 characters are recorded, cut at a line end — here inside a list, as a long validation file's
+    table often is. The cut text does not tokenize on its own; its features are those of the text so far."""
+    long = "TABLE = [\n" + "    'a',  # one\n" * 1500 + "]\n"
+    at = page(small_charlm, explorer_tab="Find cells")
+    at.text_area(key=BOX).set_value(long).run()
+    no_exception(at)
+    assert not at.error and any("the first" in i.value and "are shown" in i.value for i in at.info)
+    assert any("ranked by **AUROC" in m.value and "in_string" in m.value for m in at.markdown)
+
+
 def test_every_other_tab_renders_for_a_text_model(small_charlm):
     for tab, key in (("Unit traces", "explorer_traces"), ("Conveyor belt", "explorer_belt"),
                      ("Compare two inputs", "explorer_two_inputs"), ("Gate saturation", "explorer_saturation")):

@@ -133,6 +133,7 @@ class TaskInput:
     target: float | None = None  # toy: the known answer for Company A (0) or B (1)
     step_labels: tuple[str, ...] | None = None  # one per step: a text's characters (figures label time with them)
     note: str = ""  # what a page should say about the input, e.g. that a long text was cut
+    cut: bool = False  # a text that is the first part of a longer one (cut at the length limit)
 
     @property
     def steps(self) -> int:

@@ -92,10 +92,11 @@ def metric_of(feature: str) -> str:
     return "auroc" if feature in BINARY_FEATURES else "abs_pearson"
 
 
-def text_labels(text: str) -> dict[str, np.ndarray]:
-    """The built-in features of ``text`` per character; InputError when it is not Python that tokenizes."""
+def text_labels(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
+    """The built-in features of ``text`` per character; InputError when it is not Python that tokenizes.
+    ``prefix``: the text is the first part of a longer source, so what is still open where it ends is no error."""
     try:
-        return label_text(text)
+        return label_text(text, prefix=prefix)
     except TokenizeFailure as err:
         raise InputError(
             f"the built-in features are those of Python source, and this text does not tokenize as Python ({err}). "

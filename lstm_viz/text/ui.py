@@ -79,9 +79,9 @@ def _next_chars(model_key: str, input_key: str, _rec: Recording, _model: torch.n
 
 
 @st.cache_data(max_entries=8, show_spinner="Ranking every unit against the features of this text…")
-def _text_ranking(model_key: str, input_key: str, text: str, _rec: Recording) -> Ranking | str:
+def _text_ranking(model_key: str, input_key: str, text: str, cut: bool, _rec: Recording) -> Ranking | str:
     try:
-        return rank_recording(_rec, text_labels(text))
+        return rank_recording(_rec, text_labels(text, prefix=cut))
     except InputError as err:
         return str(err)
 
@@ -134,7 +134,7 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
         title = (f"The units that track {by} best over {SCAN_CHARS:,} validation characters "
                  f"({'AUROC' if metric_of(by) == 'auroc' else '|r|'})")  # fmt: skip
     else:
-        ranking = _text_ranking(loaded.key, inp.key(), text, rec)
+        ranking = _text_ranking(loaded.key, inp.key(), text, inp.cut, rec)
         if isinstance(ranking, str):
             st.warning(ranking, icon=":material/warning:")
             table, score, title = _activity(rec), "score", "The most active units on this text instead"
@@ -250,7 +250,7 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         where = (f"{scan.describe()}; recorded in {ranking.record_seconds:.1f} s, ranked in "
                  f"{ranking.score_seconds:.1f} s")
     else:
-        ranking = _text_ranking(loaded.key, inp.key(), text, rec)
+        ranking = _text_ranking(loaded.key, inp.key(), text, inp.cut, rec)
         if isinstance(ranking, str):
             show_input_error(InputError(ranking), "text")
             return
@@ -265,7 +265,7 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
     st.markdown(f"Every unit of every layer and tensor ({', '.join(TENSORS)}) ranked by **{metric}** against "
                 f"**{feature}** ({FEATURE_WORDS[feature]}) over {where}.")  # fmt: skip
     st.dataframe(shown.reset_index(drop=True), width="stretch", hide_index=True)
-    labels = _labels_or_none(text)
+    labels = _labels_or_none(text, inp.cut)
     chars, probs = _next_chars(loaded.key, inp.key(), rec, loaded.model)
     for n, row in enumerate(best.head(3).itertuples()):
         tensor = row.name.rsplit(".", 1)[1]
@@ -277,9 +277,9 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         _chart(fig, f"text_feature_best_{n}", width="content")
 
 
-def _labels_or_none(text: str):
+def _labels_or_none(text: str, cut: bool = False):
     try:
-        return text_labels(text)
+        return text_labels(text, prefix=cut)
     except InputError:
         return None
 

@@ -137,11 +137,27 @@ def _quote_split(literal: str) -> tuple[int, int]:
     return p, q
 
 
-def label_text(text: str) -> dict[str, np.ndarray]:
+def _open_string_start(text: str, after: int) -> int | None:
+    """Where the in_string span of a string literal left open at the end of ``text`` begins (its first quote: the
+    prefix letters do not count), the literal being the first thing after position ``after``; None if no literal
+    starts there."""
+    start = after + len(text[after:]) - len(text[after:].lstrip(" \t\f\\\n"))
+    letters = len(text[start:]) - len(text[start:].lstrip("rRbBuUfFtT"))
+    quote = text[start + letters : start + letters + 3]
+    if letters > 3 or not quote or quote[0] not in "'\"":
+        return None
+    return start + letters
+
+
+def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
     """Per-character labels of Python source ``text`` (see the module docstring); raises TokenizeFailure.
 
     Returns ``{name: array of len(text)}``: bool for the binary labels, int32 for ``bracket_depth``, ``indent`` and
     ``column``.
+
+    ``prefix``: ``text`` is the first part of a longer source (a file cut at a length limit), so brackets, a
+    triple-quoted string or an f-string still open where it ends are open, not an error — each label describes the
+    state after its character, which the text up to it decides. Other errors still raise.
     """
     n = len(text)
     # Universal newlines: work on `norm`, map every character of `text` to its character in `norm`.
@@ -174,6 +190,7 @@ def label_text(text: str) -> dict[str, np.ndarray]:
             marks[end] -= 1
 
     fstring_open: list[int] = []  # where each open f-string's in_string span starts (3.12+)
+    last_end = 0  # where the last token seen ends
     try:
         for tok in tokenize.generate_tokens(io.StringIO(norm).readline):
             kind = tok.type
@@ -183,6 +200,7 @@ def label_text(text: str) -> dict[str, np.ndarray]:
                 raise TokenizeFailure(f"error token {tok.string!r} at line {tok.start[0]}, column {tok.start[1]}")
             if kind in _CHECKED and norm[start:end] != tok.string:
                 raise TokenizeFailure(f"token {tok.string!r} at {tok.start} does not match the text there")
+            last_end = max(last_end, end)
             if kind == _FSTRING_START:
                 fstring_open.append(start + _quote_split(tok.string)[0])
             elif kind == _FSTRING_END:
@@ -211,9 +229,21 @@ def label_text(text: str) -> dict[str, np.ndarray]:
             elif kind == tokenize.DEDENT:
                 indent_step[tok.start[0] - 1] -= 1
     except (tokenize.TokenError, SyntaxError) as error:  # IndentationError is a SyntaxError
-        raise TokenizeFailure(f"{type(error).__name__}: {error}") from None
+        reason = str(error.args[0]) if error.args else ""
+        # 3.11 says "EOF in multi-line statement/string"; 3.12+ also "unterminated triple-quoted (f-)string literal"
+        cut_short = isinstance(error, tokenize.TokenError) and ("EOF in multi-line" in reason
+                                                                 or "unterminated triple-quoted" in reason)  # fmt: skip
+        if not (prefix and cut_short):
+            raise TokenizeFailure(f"{type(error).__name__}: {error}") from None
+        if "string" in reason and not fstring_open:  # a triple-quoted string runs past the end
+            opened = _open_string_start(norm, last_end)
+            if opened is None:
+                raise TokenizeFailure(f"{type(error).__name__}: {error}") from None
+            span(in_string, opened, m)
     if fstring_open:
-        raise TokenizeFailure("an f-string is not closed")
+        if not prefix:
+            raise TokenizeFailure("an f-string is not closed")
+        span(in_string, fstring_open[0], m)
 
     labels = {
         "in_string": np.cumsum(in_string[:m]) > 0,

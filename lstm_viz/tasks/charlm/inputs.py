@@ -79,6 +79,7 @@ def text_input(text: str, what: str = "typed", embed_size: int = 64) -> TaskInpu
         feature_names=tuple(f"e{k}" for k in range(embed_size)),  # what the LSTM reads: the embedding
         step_labels=tuple(text),
         note=" ".join(notes),
+        cut=total > len(text),
     )
 
 
