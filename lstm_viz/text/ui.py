@@ -254,7 +254,7 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         if isinstance(ranking, str):
             show_input_error(InputError(ranking), "text")
             return
-        where = f"the text above ({len(text):,} characters)"
+        where = f"the text above ({len(text):,} character{'s' if len(text) != 1 else ''})"
     best = ranking.best(feature, 10)
     if best.empty:
         st.info(f"{feature} does not vary on {where}: nothing to rank by. Choose another feature or a longer text.")
