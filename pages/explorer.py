@@ -33,11 +33,12 @@ names += ["Unit traces", "Conveyor belt", "Compare two inputs", "Intervene", "Wh
 if ew.equations_available(loaded):
     names.append("Equations with numbers")
 names.append("Export")
-if st.session_state.get("explorer_tab_names") != names:  # another kind of model (other tabs): start on its first
-    if "explorer_tab_names" in st.session_state:
-        st.session_state["explorer_tab"] = names[0]
-    st.session_state["explorer_tab_names"] = names
+if st.session_state.get("explorer_tab_names", names) != names:  # another kind of model (other tabs): its first
+    st.session_state["explorer_tab"] = names[0]
 tabs = dict(zip(names, st.tabs(names, key="explorer_tab", on_change="rerun"), strict=True))
+# Recorded only once the tabs are drawn: a run stopped before (the browser asked for a rerun meanwhile, sending the old
+# model's open tab, "Unit traces" say, which the new tabs have too) must start on the first tab again next time.
+st.session_state["explorer_tab_names"] = names
 
 if text:
     with tabs[tw.TABS[0]]:
