@@ -33,16 +33,12 @@ names += ["Unit traces", "Conveyor belt", "Compare two inputs", "Intervene", "Wh
 if ew.equations_available(loaded):
     names.append("Equations with numbers")
 names.append("Export")
-if st.session_state.get("explorer_tab_names", names) != names:
-    # Another kind of model (other tabs): open its first tab. The browser would keep the old tab bar's children in
-    # the new one until they are replaced, and its open label with them ("Unit traces", which both kinds have), so
-    # this run puts an empty placeholder where the tabs go and runs again: the new tabs start from nothing.
+if st.session_state.get("explorer_tab_names", names) != names:  # another kind of model (other tabs): its first
     st.session_state["explorer_tab"] = names[0]
-    st.session_state["explorer_tab_names"] = names
-    st.empty()
-    st.rerun()
 tabs = dict(zip(names, st.tabs(names, key="explorer_tab", on_change="rerun"), strict=True))
-st.session_state["explorer_tab_names"] = names  # the first run of a session: the tabs as a test or a link set them
+# Recorded only once the tabs are drawn: a run stopped before (the browser asked for a rerun meanwhile, sending the old
+# model's open tab, "Unit traces" say, which the new tabs have too) must start on the first tab again next time.
+st.session_state["explorer_tab_names"] = names
 
 if text:
     with tabs[tw.TABS[0]]:

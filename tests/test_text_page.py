@@ -175,25 +175,6 @@ def test_random_validation_file_and_another_one(small_charlm):
     assert any("file number 1" in c.value for c in at.caption) and first
 
 
-def test_another_kind_of_model_opens_on_its_first_tab(small_charlm):
-    """From a number model on its Unit traces tab to a text model: the text model's first tab opens (the run that
-    sees the new kind leaves an empty placeholder where the tabs go and runs again, so the browser cannot carry the
-    old tab bar's open tab over), and back."""
-    from lstm_viz.app.sources import load_shipped
-    from lstm_viz.paths import MODELS_DIR
-
-    numbers = load_shipped(MODELS_DIR / "subtraction_lstm.pt")
-    at = page(numbers, explorer_tab="Unit traces")
-    no_exception(at)
-    at.session_state[MODEL_KEY] = small_charlm
-    at.run()
-    no_exception(at)
-    assert at.session_state["explorer_tab"] == "Text coloured by a unit" and "text_coloured_0" in charts(at)
-    at.session_state[MODEL_KEY] = numbers
-    at.run()
-    assert at.session_state["explorer_tab"] == "Unit traces" and "explorer_traces" in charts(at)
-
-
 def test_a_text_cut_at_the_length_limit_inside_brackets_still_has_its_features(small_charlm):
     """At most 10,000 characters are recorded, cut at a line end — here inside a list, as a long validation file's
     table often is. The cut text does not tokenize on its own; its features are those of the text so far."""
