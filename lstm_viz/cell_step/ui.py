@@ -113,8 +113,8 @@ def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state
         table = pd.DataFrame(par.rows).T.rename(index={"recording": "recorded gates → c, h", "loop": "per-step loop"})
         table["torch.allclose"] = [par.allclose[k] for k in par.rows]
         st.dataframe(table.style.format({k: "{:.2e}" for k in ("output", "h_n", "c_n")}), width="stretch")
-        base = ref.PARITY_TOLERANCE.get(par.dtype, 1e-3)
-        grows = f" for {par.steps:,} steps ({base:g} up to 100, growing with √steps)" if par.steps > 100 else ""
+        grows = (f" for {par.steps:,} steps ({par.base_tolerance:g} up to 100, growing with √steps)"
+                 if par.steps > 100 else "")  # fmt: skip
         st.caption(f"Max absolute differences; rounding tolerance in {par.dtype}: {par.tolerance:.2g}{grows}, "
                    "relative to each value's size above 1.")  # fmt: skip
 

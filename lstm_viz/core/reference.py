@@ -234,13 +234,18 @@ class Parity:
     steps: int = 1  # the sequence's length
 
     @property
+    def base_tolerance(self) -> float:
+        """The rounding tolerance of the dtype for values up to 1 and up to 100 steps (``PARITY_TOLERANCE``)."""
+        return PARITY_TOLERANCE.get(self.dtype, 1e-3)
+
+    @property
     def tolerance(self) -> float:
         """The largest |difference| that is rounding, not a bug, for values up to 1 (relative above): 1e-5 in
         float32, 1e-10 in float64, up to 100 steps. Rounding differences are carried from step to step and add up
         like a random walk, so the tolerance grows with √(steps / 100): over the 10,000 characters of a validation
         file the text model's per-step loop and nn.LSTM's fused kernel differ by 1.4e-5 in h (a recording off by
         1 % differs by 1e-2)."""
-        return PARITY_TOLERANCE.get(self.dtype, 1e-3) * max(1.0, math.sqrt(self.steps / 100))
+        return self.base_tolerance * max(1.0, math.sqrt(self.steps / 100))
 
     @property
     def ok(self) -> bool:
@@ -304,9 +309,10 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
     rows, close, scaled = {}, {}, 0.0
     for method, (o, h, c) in candidates.items():
         got = {"output": o, "h_n": h, "c_n": c}
-        rows[method] = {k: float((got[k] - truth[k]).abs().max()) for k in truth}
+        diff = {k: (got[k] - truth[k]).abs() for k in truth}
+        rows[method] = {k: float(d.max()) for k, d in diff.items()}
         close[method] = all(torch.allclose(got[k], truth[k]) for k in truth)
-        scaled = max(scaled, *(float(((got[k] - truth[k]).abs() / truth[k].abs().clamp(min=1)).max()) for k in truth))
+        scaled = max(scaled, *(float((d / truth[k].abs().clamp(min=1)).max()) for k, d in diff.items()))
     dtype = str(x.dtype).removeprefix("torch.")
     return Parity(rows=rows, allclose=close, dtype=dtype, scaled_diff=scaled, steps=int(x.shape[1]))
 

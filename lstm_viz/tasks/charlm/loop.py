@@ -24,13 +24,13 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lstm_viz.tasks.base import TrainingLoop
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
+from lstm_viz.tasks.charlm.scoring import host_array
 from lstm_viz.tasks.charlm.train import LN2, TrainConfig, _lr_factor, evaluate_bpc, make_streams
 
 __all__ = ["HANDLED", "TBPTTLoop", "research_view", "train_config"]
@@ -67,12 +67,6 @@ def train_config(options: Mapping[str, Any], *, lr: float, batch_size: int, seed
     return TrainConfig(**{**values, "lr": float(lr), "batch_size": int(batch_size), "seed": int(seed)})
 
 
-def _on_host(ids: np.ndarray | Tensor) -> np.ndarray:
-    """Token ids as a NumPy array in host memory. The engine hands them over on the model's device, and a GPU tensor
-    has no NumPy view; each pass's streams go back to the device when the pass starts (``_streams_now``)."""
-    return ids.cpu().numpy() if isinstance(ids, Tensor) else np.asarray(ids)
-
-
 class TBPTTLoop(TrainingLoop):
     """Truncated BPTT over ``train_ids`` in blocks of ``config.log_every`` steps; see the module docstring.
 
@@ -102,8 +96,10 @@ class TBPTTLoop(TrainingLoop):
         self.view = research_view(model)
         device = next(model.parameters()).device
         self.device = device
-        self.train_ids = torch.as_tensor(_on_host(train_ids), dtype=torch.int64)
-        self.val_ids = None if val_ids is None else _on_host(val_ids)
+        # the engine hands the ids over on the model's device, where a GPU tensor has no NumPy view; each pass's
+        # streams go back to the device when the pass starts (``_streams_now``)
+        self.train_ids = torch.as_tensor(host_array(train_ids), dtype=torch.int64)
+        self.val_ids = None if val_ids is None else host_array(val_ids)
         self.rng = random.Random(config.seed)
         torch.manual_seed(config.seed)
         fused = {"fused": True} if device.type in ("cpu", "cuda") else {}

@@ -222,15 +222,15 @@ def score_recording(
     return scorer.table()
 
 
-def _host(a: np.ndarray | Tensor) -> np.ndarray:
-    """An array or a tensor (on any device, with or without grad) as a NumPy array."""
+def host_array(a: np.ndarray | Tensor) -> np.ndarray:
+    """An array or a tensor (on any device, with or without grad) as a NumPy array in host memory."""
     return a.detach().cpu().numpy() if isinstance(a, Tensor) else np.asarray(a)
 
 
 def exact_auroc(values: np.ndarray | Tensor, labels: np.ndarray | Tensor) -> float:
     """AUROC of ``values`` as a score for boolean ``labels``, ties counted one half (Mann–Whitney, one sort)."""
-    values = _host(values).astype(np.float64).ravel()
-    labels = _host(labels).astype(bool).ravel()
+    values = host_array(values).astype(np.float64).ravel()
+    labels = host_array(labels).astype(bool).ravel()
     n_pos = int(labels.sum())
     n_neg = labels.size - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -244,8 +244,8 @@ def exact_auroc(values: np.ndarray | Tensor, labels: np.ndarray | Tensor) -> flo
 
 def pearson(values: np.ndarray | Tensor, target: np.ndarray | Tensor) -> float:
     """Pearson's r of two 1-D arrays (float64)."""
-    x = _host(values).astype(np.float64).ravel()
-    y = _host(target).astype(np.float64).ravel()
+    x = host_array(values).astype(np.float64).ravel()
+    y = host_array(target).astype(np.float64).ravel()
     x = x - x.mean()
     y = y - y.mean()
     denom = np.sqrt((x * x).sum() * (y * y).sum())
