@@ -35,7 +35,13 @@ if ew.equations_available(loaded):
 names.append("Export")
 if st.session_state.get("explorer_tab_names", names) != names:  # another kind of model (other tabs): its first
     st.session_state["explorer_tab"] = names[0]
-tabs = dict(zip(names, st.tabs(names, key="explorer_tab", on_change="rerun"), strict=True))
+# Text models' tabs and the others' each have their own place on the page. Drawn in the same place, a text model's
+# tab bar would start in the browser with the old one's tabs (a replaced block keeps its children until new ones
+# arrive) and, as they came in, could re-open the old first tab, "Unit traces", which text models have too — the
+# page then showed an empty "Unit traces" while the server drew "Text coloured by a unit" (seen under load).
+places = {"text": st.empty(), "numbers": st.empty()}
+with places["text" if text else "numbers"].container():
+    tabs = dict(zip(names, st.tabs(names, key="explorer_tab", on_change="rerun"), strict=True))
 # Recorded only once the tabs are drawn: a run stopped before (the browser asked for a rerun meanwhile, sending the old
 # model's open tab, "Unit traces" say, which the new tabs have too) must start on the first tab again next time.
 st.session_state["explorer_tab_names"] = names

@@ -205,3 +205,53 @@ def test_generation_writes_text(small_charlm):
     at.text_input(key="text_gen_temperature").set_value("hot").run()
     no_exception(at)
     assert any("temperature" in e.value.lower() for e in at.error)
+
+
+def _tab_bar_path(at: AppTest) -> tuple[int, ...]:
+    """Where the explorer's tab bar sits in the page's element tree (the browser's delta path)."""
+
+    def walk(node, path):
+        for index, child in getattr(node, "children", {}).items():
+            if getattr(child, "type", None) == "tab_container":
+                return (*path, index)
+            found = walk(child, (*path, index))
+            if found:
+                return found
+        return None
+
+    found = walk(at.main, ())
+    assert found, "no tab bar on the page"
+    return found
+
+
+def _node_at(at: AppTest, path: tuple[int, ...]):
+    node = at.main
+    for index in path:
+        node = getattr(node, "children", {}).get(index)
+        if node is None:
+            return None
+    return node
+
+
+def test_a_switch_of_model_kind_draws_the_new_tab_bar_where_the_old_one_was_not(small_charlm):
+    # The browser keeps a replaced block's children until new ones arrive; a text model's tab bar drawn where a
+    # number model's was could re-open the old model's "Unit traces" while the server drew the first tab (a flake of
+    # the browser tests under load). Each kind has its own place, and a switch starts on the new kind's first tab.
+    subtraction = build_model(ModelConfig.default("subtraction")).eval()
+    numbers = LoadedModel(subtraction, "test subtraction", "t:sub", "session")
+    at = page(numbers, explorer_tab="Conveyor belt")
+    no_exception(at)
+    numbers_path = _tab_bar_path(at)
+    assert at.tabs[1].label == "Conveyor belt" and at.session_state["explorer_tab"] == "Conveyor belt"
+    at.session_state[MODEL_KEY] = small_charlm
+    at.run()
+    no_exception(at)
+    text_path = _tab_bar_path(at)
+    assert text_path[:-1] != numbers_path[:-1]  # another place for the bar: the old bar's children are not reused
+    assert _node_at(at, numbers_path) is None or getattr(_node_at(at, numbers_path), "type", None) != "tab_container"
+    assert at.session_state["explorer_tab"] == "Text coloured by a unit"
+    assert "text_coloured_0" in charts(at)
+    at.session_state[MODEL_KEY] = numbers
+    at.run()
+    no_exception(at)
+    assert _tab_bar_path(at) == numbers_path and at.session_state["explorer_tab"] == "Unit traces"
