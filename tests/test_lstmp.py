@@ -158,6 +158,15 @@ def test_build_pair_same_seed_same_shared_weights() -> None:
         assert n1 == n2 and torch.equal(p1, p2)
 
 
+def test_build_pair_gives_one_seed_the_same_weights_on_every_device() -> None:
+    # initialised on the CPU, then moved: a CUDA generator would draw other numbers (on a CPU-only machine both are
+    # CPU models; the check bites on a GPU)
+    on_cpu, _ = build_pair(validate_pair(4, 5, 3), seed=3, device="cpu")
+    on_default, _ = build_pair(validate_pair(4, 5, 3), seed=3)
+    for p1, p2 in zip(on_cpu.parameters(), on_default.parameters(), strict=True):
+        assert torch.equal(p1, p2.cpu())
+
+
 # ---- validation -------------------------------------------------------------------------------------------------
 
 

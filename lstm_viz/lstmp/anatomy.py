@@ -184,12 +184,16 @@ def validate_pair(
 def build_pair(
     spec: PairSpec, seed: int = 0, device: torch.device | str | None = None
 ) -> tuple[RecordingLSTM, RecordingLSTM]:
-    """The plain LSTM and the LSTMP of ``spec``, each initialised from ``torch.manual_seed(seed)``, eval mode."""
+    """The plain LSTM and the LSTMP of ``spec``, each initialised from ``torch.manual_seed(seed)``, eval mode.
+
+    Initialised on the CPU and then moved, so that one seed gives the same weights on every device (a CUDA generator
+    draws other numbers than the CPU's).
+    """
     device = torch.device(device) if device is not None else pick_device()
     models = []
     for model in MODEL_NAMES:
         torch.manual_seed(seed)
-        models.append(RecordingLSTM(**spec.kwargs(model), device=device).eval())
+        models.append(RecordingLSTM(**spec.kwargs(model)).to(device).eval())
     return models[0], models[1]
 
 
