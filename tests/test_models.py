@@ -2,6 +2,7 @@
 every LSTM model records what its forward computes."""
 
 import itertools
+import warnings
 
 import pytest
 import torch
@@ -119,6 +120,26 @@ def test_statquest_gradients_reach_all_twelve():
     ((model(x) - torch.tensor([0.0, 1.0])) ** 2).sum().backward()
     for name in STATQUEST_NAMES:
         assert getattr(model, name).grad is not None and getattr(model, name).grad != 0, name
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_statquest_on_cuda_no_weights_warning_and_the_cpus_numbers():
+    # the twelve scalars go to cuDNN as one buffer in nn.LSTM's flattened layout: no "not part of single contiguous
+    # chunk of memory" warning, the same prediction and gradients as on the CPU
+    model = random_statquest(5)
+    x = torch.tensor([[0.0, 0.5, 0.25, 1.0], [1.0, 0.5, 0.25, 1.0]]).unsqueeze(-1)
+    on_cpu = model(x)
+    on_cpu.sum().backward()
+    cpu_grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    gpu = model.to("cuda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        on_gpu = gpu(x.cuda())
+        on_gpu.sum().backward()
+    assert torch.allclose(on_gpu.cpu(), on_cpu, atol=1e-6)
+    for name, p in gpu.named_parameters():
+        assert torch.allclose(p.grad.cpu(), cpu_grads[name], atol=1e-5), name
 
 
 def test_statquest_set_weights_rejects_bad_names_and_values():

@@ -199,7 +199,10 @@ class StatQuestLSTM(LSTMVizModel):
                                    _statquest_plan(interventions, x))  # fmt: skip
             return steps["h"][-1, :, 0]
         zeros = x.new_zeros(1, x.shape[0], 1)  # c and h start at 0
-        weights = [w_x.view(4, 1), w_h.view(4, 1), b, torch.zeros_like(b)]
+        # One buffer laid out as nn.LSTM's flattened weights (W_ih, W_hh, b_ih, b_hh, one after another): cuDNN then
+        # takes it as it is, instead of warning once per process that the weights are not one contiguous chunk.
+        flat = torch.cat([w_x, w_h, b, torch.zeros_like(b)])
+        weights = [flat[0:4].view(4, 1), flat[4:8].view(4, 1), flat[8:12], flat[12:16]]
         out, _, _ = torch._VF.lstm(x, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)
         return out[:, -1, 0]
 
