@@ -198,8 +198,52 @@ def test_state_dict_loads_strictly_both_ways_and_from_gru_copies_options():
         assert torch.equal(p, dict(twin.named_parameters())[name])
     with pytest.raises(TypeError, match="torch.nn.GRU"):
         RecordingGRU.from_gru(nn.LSTM(2, 4))
-    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+    with pytest.raises(ValueError, match="hidden_size must be greater than zero"):
         RecordingGRU(3, 0)
+
+
+@pytest.mark.parametrize(("args", "kwargs", "named"), [((4.0, 6), {}, "input_size"),
+                                                       ((4, 6), {"num_layers": 1.5}, "num_layers"),
+                                                       ((4, 0), {}, "hidden_size"),
+                                                       ((4, 6), {"dropout": 2.0}, "dropout"),
+                                                       ((True, 6), {}, None)])  # fmt: skip
+def test_constructor_refuses_and_accepts_what_nn_gru_does_with_its_exception_classes(args, kwargs, named):
+    try:
+        nn.GRU(*args, **kwargs)
+    except (TypeError, ValueError) as err:
+        with pytest.raises(type(err), match=named):  # nn.GRU's class (code catching TypeError still works)
+            RecordingGRU(*args, **kwargs)
+    else:
+        assert named is None
+        RecordingGRU(*args, **kwargs)  # nn.GRU takes it (True is an int): so do we
+
+
+def test_forward_pre_hooks_and_pruning_are_honoured_by_record():
+    from torch.nn.utils import prune
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 2, 3)
+    gru = RecordingGRU(3, 4).eval()
+    gru.register_forward_pre_hook(lambda module, args: (args[0] * 2, *args[1:]))
+    assert torch.allclose(gru.record(x).output, gru(x)[0], atol=1e-6)  # the hook doubled the input in both
+    pruned = RecordingGRU(3, 4).eval()
+    prune.random_unstructured(pruned, "weight_hh_l0", amount=0.5)
+    with torch.no_grad():
+        pruned.weight_hh_l0_orig.mul_(0.5)  # changed since the last forward: the pruning hook recomputes it
+    assert torch.allclose(pruned.record(x).output, pruned(x)[0], atol=1e-6)
+
+
+def test_record_and_forward_under_cpu_autocast_take_bfloat16_input_like_nn_gru():
+    torch.manual_seed(0)
+    ref = nn.GRU(3, 4)
+    gru = RecordingGRU.from_gru(ref)
+    x = torch.randn(5, 2, 3, dtype=torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = ref(x)[0]
+        assert gru(x)[0].dtype == expected.dtype
+        rec = gru.record(x)
+    assert rec.h.dtype == torch.float32  # computed in the weights' dtype, as documented
+    assert torch.allclose(rec.output, gru(x.float())[0], atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import pytest
 import torch
@@ -351,3 +352,78 @@ def test_every_task_says_in_words_what_data_its_sweep_ablates_over():
         x, _ = task.ablation_inputs(config, "all")
         count = "two" if len(x) == 2 else f"{len(x):,}"
         assert count in task.ablation_data, (task.kind, task.ablation_data, len(x))
+
+
+# ---- arguments a library user hands in ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [RecordingLSTM, RecordingGRU])
+def test_interventions_on_a_packed_sequence_are_refused_not_ignored(cls):
+    from torch.nn.utils.rnn import pack_sequence
+
+    packed = pack_sequence([torch.randn(5, 3), torch.randn(3, 3)], enforce_sorted=False)
+    module = cls(3, 4).eval()
+    name = "layer0.fwd.c" if cls is RecordingLSTM else "layer0.fwd.h"
+    with pytest.raises(ValueError, match="PackedSequence"):
+        module.record(packed, interventions=[Intervention(name, 0.0)])
+    with pytest.raises(ValueError, match="pad_packed_sequence"):
+        intervened_forward(module, packed, interventions=[Intervention(name, 0.0)])
+    assert module.record(packed, interventions=[]).extras["packed"]  # none given: recorded as before
+
+
+@pytest.mark.parametrize(
+    ("x", "hx", "error", "says"),
+    [
+        (torch.randn(6, 3, 7), None, RuntimeError, "input_size"),
+        (torch.randn(6, 3, 4, 1), None, ValueError, "2D or 3D"),
+        (torch.randn(6, 3, 4), (torch.zeros(1, 3, 5),), IndexError, "(h0, c0)"),
+        (torch.randn(6, 3, 4), (torch.zeros(1, 2, 5), torch.zeros(1, 2, 5)), RuntimeError, "h0 must have shape"),
+    ],
+)
+def test_intervened_forward_checks_its_arguments_as_forward_does(x, hx, error, says):
+    lstm = nn.LSTM(4, 5)
+    with pytest.raises(error):
+        lstm(x, hx)  # nn.LSTM's own class for the same mistake
+    with pytest.raises(error, match=re.escape(says)):
+        intervened_forward(lstm, x, hx, [Intervention("layer0.fwd.c", 0.0, steps=[1])])
+
+
+def test_intervened_forward_checks_a_gru_input():
+    with pytest.raises(RuntimeError, match="input_size=4"):
+        intervened_forward(nn.GRU(4, 5), torch.randn(6, 3, 7), None, [Intervention("layer0.fwd.h", 0.0, steps=[1])])
+
+
+def test_intervened_forward_in_training_mode_drops_out_between_layers_as_forward_does():
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.5).train()
+    x = torch.randn(6, 2, 3)
+    late = [Intervention("layer1.fwd.c", 0.0, steps=[4])]
+    torch.manual_seed(1)
+    plain, _ = intervened_forward(lstm, x, None, [])  # module(x): dropout between the layers
+    torch.manual_seed(1)
+    patched, _ = intervened_forward(lstm, x, None, late)
+    # the same mask for the same seed: the steps the patch cannot reach agree, the patched one differs
+    assert torch.allclose(plain[:4], patched[:4], atol=1e-6)
+    assert not torch.allclose(plain[4], patched[4], atol=1e-6)
+    lstm.eval()
+    eval_out, _ = intervened_forward(lstm, x, None, late)
+    assert not torch.allclose(eval_out[:4], patched[:4], atol=1e-4)  # training mode did drop units
+
+
+def test_units_and_steps_take_numpy_integers_and_arrays():
+    import numpy as np
+
+    top = np.argsort(np.array([0.1, 0.9, 0.3, 0.8]))[-2:]  # int64 array
+    spec = Intervention("layer0.fwd.c", 0.0, units=top, steps=np.int64(2))
+    assert spec.units == (3, 1) and spec.steps == (2,)
+    assert all(type(u) is int for u in spec.units)
+    with pytest.raises(ValueError, match="whole numbers"):
+        Intervention("layer0.fwd.c", 0.0, units=np.array([0.5]))
+
+
+def test_interventions_given_as_a_generator_are_applied_and_listed():
+    lstm = RecordingLSTM(3, 4).eval()
+    x = torch.randn(5, 1, 3)
+    rec = lstm.record(x, interventions=(Intervention(n, 0.0) for n in ["layer0.fwd.c"]))
+    assert rec.extras["interventions"] == ["layer0.fwd.c"]
+    assert rec.c.abs().max() == 0

@@ -641,3 +641,23 @@ def test_module_info_non_contiguous_inputs():
     assert not x.is_contiguous() and not hx[0].is_contiguous()
     assert torch.equal(ref(x, hx)[0], twin(x, hx)[0])
     assert torch.allclose(twin.record(x, hx).output, twin(x, hx)[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("how", ["weight_norm", "parametrized weight_norm", "spectral_norm", "prune"])
+def test_from_lstm_takes_a_weight_normed_or_pruned_lstm_and_holds_the_weights_its_forward_uses(how):
+    from torch.nn.utils import parametrizations, prune, spectral_norm, weight_norm
+
+    torch.manual_seed(0)
+    make = {
+        "weight_norm": lambda m: weight_norm(m, "weight_hh_l0"),
+        "parametrized weight_norm": lambda m: parametrizations.weight_norm(m, "weight_hh_l0"),
+        "spectral_norm": lambda m: spectral_norm(m, "weight_hh_l0"),
+        "prune": lambda m: prune.l1_unstructured(m, "weight_hh_l0", amount=0.5),
+    }[how]
+    lstm = make(nn.LSTM(3, 4, num_layers=2)).eval()
+    x = torch.randn(5, 2, 3)
+    with torch.no_grad():
+        expected, _ = lstm(x)
+        twin = RecordingLSTM.from_lstm(lstm)
+        assert [n for n, _ in twin.named_parameters()] == twin._flat_weights_names  # a plain RecordingLSTM
+        assert torch.allclose(twin(x)[0], expected, atol=1e-6)

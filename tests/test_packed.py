@@ -193,3 +193,28 @@ def test_packed_on_the_gpu_matches_the_cpu(cell):
     for name in rec.recorded_tensors:
         a, b = getattr(rec, name).cpu().nan_to_num(7.0), getattr(cpu, name).nan_to_num(7.0)
         assert torch.allclose(a, b, atol=1e-5), name
+
+
+@pytest.mark.parametrize("cls", [RecordingLSTM, RecordingGRU])
+@pytest.mark.parametrize("apply_dropout", [False, True])
+def test_packed_recording_in_training_mode_agrees_with_its_own_output(cls, apply_dropout):
+    # output and h_n follow the recording's semantics: no dropout by default (forward run in eval mode), or the
+    # recording's own masks with apply_dropout (read off the recorded tensors), never a third set of masks
+    from torch.nn.utils.rnn import pad_packed_sequence
+
+    torch.manual_seed(0)
+    module = cls(3, 4, num_layers=2, dropout=0.5, bidirectional=True).train()
+    packed = pack_sequence([torch.randn(5, 3), torch.randn(3, 3), torch.randn(4, 3)], enforce_sorted=False)
+    rec = module.record(packed, apply_dropout=apply_dropout)
+    out, lengths = pad_packed_sequence(rec.output, batch_first=True)
+    top = torch.cat([rec.h[1, 0], rec.h[1, 1]], dim=-1)  # (B, T, 2H), NaN past each end
+    for b, n in enumerate(lengths.tolist()):
+        assert torch.allclose(out[b, :n], top[b, :n], atol=1e-6)
+        for k in range(2):
+            assert torch.allclose(rec.h_n[2 * k, b], rec.h[k, 0, b, n - 1], atol=1e-6)  # forward: its last step
+            assert torch.allclose(rec.h_n[2 * k + 1, b], rec.h[k, 1, b, 0], atol=1e-6)  # backward: t = 0
+            if cls is RecordingLSTM:
+                assert torch.allclose(rec.c_n[2 * k, b], rec.c[k, 0, b, n - 1], atol=1e-6)
+    if not apply_dropout:  # eval semantics: what the module computes in eval mode
+        expected, _ = module.eval()(packed)
+        assert torch.allclose(rec.output.data, expected.data, atol=1e-6)

@@ -715,3 +715,14 @@ def test_replay_on_a_gpu_makes_few_pytorch_calls():
     fused = bench.count(2, 200, 3, 8, 2, True, fused=True)
     assert fused["triton._lstm_cell_kernel"] == 1
     assert sum(n for name, n in fused.items() if name not in bench.VIEWS) <= 40, fused
+
+
+def test_to_frame_takes_one_layer_tensor_or_direction_on_its_own_and_refuses_a_run_together_name():
+    torch.manual_seed(0)
+    rec = RecordingLSTM(3, 4, num_layers=2, bidirectional=True).record(torch.randn(5, 2, 3))
+    one = rec.to_frame(layers=1, tensors="c", directions="bwd", batch=0)
+    assert set(one["layer"]) == {1} and set(one["tensor"]) == {"c"} and set(one["direction"]) == {"bwd"}
+    assert len(one) == 5 * 4
+    assert len(rec.to_frame(layers=[1], tensors=["c"], directions=["bwd"], batch=[0])) == len(one)
+    with pytest.raises(ValueError, match="'ch' is not recorded"):
+        rec.to_frame(tensors="ch")  # not read as 'c' and 'h'

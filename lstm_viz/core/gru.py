@@ -33,9 +33,10 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence
 
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
-from lstm_viz.core.interventions import Intervention, record_intervened
+from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
+from lstm_viz.core.lstm_args import autocast_on, constructor_error
 from lstm_viz.core.recording import GRURecording
-from lstm_viz.core.twins import current_weights, register_twin
+from lstm_viz.core.twins import current_weights, register_twin, run_forward_pre_hooks
 
 __all__ = ["RecordingGRU"]
 
@@ -60,24 +61,25 @@ class RecordingGRU(nn.GRU):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for name, value in (
-            ("input_size", input_size),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            bias=bias,
-            batch_first=batch_first,
-            dropout=dropout,
-            bidirectional=bidirectional,
-            device=device,
-            dtype=dtype,
-        )
+        given = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers, "bias": bias,
+                 "batch_first": batch_first, "dropout": dropout, "proj_size": 0}  # fmt: skip
+        try:
+            super().__init__(
+                input_size,
+                hidden_size,
+                num_layers=num_layers,
+                bias=bias,
+                batch_first=batch_first,
+                dropout=dropout,
+                bidirectional=bidirectional,
+                device=device,
+                dtype=dtype,
+            )
+        except (TypeError, ValueError) as err:  # nn.GRU's exception, in its RNNArgumentError class, readable
+            clearer = constructor_error(err, given)
+            if clearer is None:
+                raise
+            raise clearer from None
 
     @classmethod
     def from_gru(cls, gru: nn.GRU) -> "RecordingGRU":
@@ -129,7 +131,7 @@ class RecordingGRU(nn.GRU):
                 f"input must be a floating-point tensor like the weights ({weight.dtype}); "
                 f"got dtype {x.dtype} — convert it with x.float()"
             )
-        if x.dtype != weight.dtype:
+        if x.dtype != weight.dtype and not autocast_on():  # under autocast nn.GRU casts
             raise RNNInputError(
                 f"input dtype {x.dtype} does not match the weights' {weight.dtype}; convert the input with "
                 f"x.to({weight.dtype}) or the model with model.to({x.dtype})"
@@ -159,7 +161,7 @@ class RecordingGRU(nn.GRU):
                 f"h0 must have shape {expected} (num_layers*num_directions, {'batch, ' if batch else ''}"
                 f"hidden_size); got {tuple(hx.shape)}"
             )
-        if hx.dtype != x.dtype:
+        if hx.dtype != x.dtype and not autocast_on():
             raise RNNInputError(
                 f"h0 dtype {hx.dtype} does not match the weights' {x.dtype}; convert it with h0.to({x.dtype})"
             )
@@ -298,12 +300,18 @@ class RecordingGRU(nn.GRU):
 
         Eval-mode semantics by default (no dropout between layers); with ``apply_dropout=True`` and the module in
         training mode, dropout is applied to each layer's output before the next, as nn.GRU does (with its own
-        random mask). Weights are read as forward reads them (parametrizations and weight_norm included). The
-        tensors are detached; r and z are views into one (…, 3H) buffer per layer and direction.
+        random mask). Like a call of the module, it first runs the module's forward pre-hooks, and weights are read
+        as forward reads them (parametrizations, weight_norm and pruning included). Under autocast the recording is
+        computed in the weights' dtype. ``interventions`` as for RecordingLSTM.record (none for a PackedSequence).
+        The tensors are detached; r and z are views into one (…, 3H) buffer per layer and direction.
         """
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be 'auto', 'replay' or 'loop', got {strategy!r}")
+        x, hx = run_forward_pre_hooks(self, x, hx)  # as a call of the module does: weight_norm, pruning, …
+        interventions = list(interventions or ())  # read once: a generator would be empty the second time
         if isinstance(x, PackedSequence):
+            if interventions:
+                raise packed_interventions_error()
             from lstm_viz.core.packed import record_packed
 
             return record_packed(self, x, hx, strategy=strategy, apply_dropout=apply_dropout)
@@ -311,6 +319,17 @@ class RecordingGRU(nn.GRU):
         if interventions:  # replace gates or states and run on from there, step by step (core/interventions.py)
             return record_intervened(self, x, hx, interventions)
         weights = current_weights(self)
+        if autocast_on():  # compute in the weights' dtype, as the recording is read
+            dtype = weights["weight_ih_l0"].dtype
+            with torch.autocast(x.device.type, enabled=False):
+                hx = None if hx is None else hx.to(dtype)
+                return self._record_padded(x.to(dtype), hx, weights, strategy, apply_dropout)
+        return self._record_padded(x, hx, weights, strategy, apply_dropout)
+
+    def _record_padded(
+        self, x: Tensor, hx: Tensor | None, weights: dict[str, Tensor], strategy: str, apply_dropout: bool
+    ) -> GRURecording:
+        """record's work on a checked tensor input (hooks run, weights read), in the weights' dtype."""
         batched = x.dim() == 3
         # Time-major, as the kernel works: x_l is (T, B, features) for every layer.
         if not batched:

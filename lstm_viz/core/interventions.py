@@ -20,14 +20,18 @@ direction step by step with the replacements. They use only out-of-place operati
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
+from torch.nn import functional as F
+from torch.nn.utils.rnn import PackedSequence
 
-from lstm_viz.core.twins import current_weights
+from lstm_viz.core.errors import RNNArgumentError
+from lstm_viz.core.twins import current_weights, recording_twin
 
 __all__ = [
     "Edit",
@@ -35,6 +39,7 @@ __all__ = [
     "LayerPlan",
     "UnitPerRow",
     "intervened_forward",
+    "packed_interventions_error",
     "parse_intervention",
     "plan",
     "record_intervened",
@@ -69,24 +74,40 @@ class Intervention:
             chosen = getattr(self, what)
             if chosen is None:
                 continue
-            if isinstance(chosen, int) and not isinstance(chosen, bool):
-                object.__setattr__(self, what, (chosen,))
+            if _whole(chosen):
+                object.__setattr__(self, what, (int(chosen),))
                 continue
             if isinstance(chosen, Tensor):
                 chosen = chosen.reshape(-1).tolist()
+            elif hasattr(chosen, "ravel") and hasattr(chosen, "tolist"):  # a NumPy array (e.g. from np.argsort)
+                chosen = chosen.ravel().tolist()
             try:
                 items = tuple(chosen)
             except TypeError:
                 raise ValueError(f"{what} must be a list of whole numbers or None, got {chosen!r}") from None
-            if not items or not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            if not items or not all(_whole(v) for v in items):
                 raise ValueError(f"{what} must be a non-empty list of whole numbers or None, got {chosen!r}")
-            object.__setattr__(self, what, items)
+            object.__setattr__(self, what, tuple(int(v) for v in items))
         if not isinstance(self.value, Tensor):
             try:
                 value = float(self.value)
             except (TypeError, ValueError):
                 raise ValueError(f"an intervention's value must be a number or a tensor, got {self.value!r}") from None
             object.__setattr__(self, "value", value)
+
+
+def _whole(value: object) -> bool:
+    """A whole number: int or a NumPy/other integral scalar, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def packed_interventions_error() -> RNNArgumentError:
+    """What record and intervened_forward raise for interventions on a PackedSequence."""
+    return RNNArgumentError(
+        "interventions run on a padded batch, not on a PackedSequence: record the PackedSequence without "
+        "interventions, or pad it (torch.nn.utils.rnn.pad_packed_sequence) and intervene on the padded tensor — "
+        "its backward direction then starts at the padding — or run each sequence on its own"
+    )
 
 
 @dataclass(frozen=True)
@@ -376,12 +397,15 @@ def run_module(
     keep: bool = True,
     plans: dict[tuple[int, int], LayerPlan] | None = None,
     weights: dict[str, Tensor] | None = None,
+    dropout: float = 0.0,
 ) -> tuple[Tensor, Tensor, Tensor | None, dict[str, Tensor]]:
     """Run an nn.LSTM / nn.GRU on ``x`` with ``interventions``, step by step, differentiably.
 
     Returns ``output`` (shaped as the module's forward returns it), ``h_n``, ``c_n`` (None for a GRU) and, when
-    ``keep``, every tensor as ``(num_layers, num_directions, T, B, width)`` (time-major, position order). Dropout
-    between layers is not applied (eval semantics, the documented way to look inside a model). ``plans`` (from
+    ``keep``, every tensor as ``(num_layers, num_directions, T, B, width)`` (time-major, position order).
+    ``dropout``: the probability with which each layer's output is dropped before the next layer, as a module in
+    training mode does (its own random mask); 0 (the default) is eval semantics, the documented way to look
+    inside a model. ``plans`` (from
     :func:`plan`, or built by hand, e.g. one unit per batch row for an ablation sweep) adds to ``interventions``.
     ``weights`` (name → tensor) replaces the module's attributes (e.g. the weights a weight_norm hook would set).
     """
@@ -428,6 +452,8 @@ def run_module(
                 for name, value in r.items():
                     kept.setdefault(name, [[] for _ in range(L)])[k].append(value)
         layer_in = torch.cat(outs, dim=-1) if D == 2 else outs[0]
+        if dropout > 0 and k < L - 1:
+            layer_in = F.dropout(layer_in, p=dropout, training=True)
     output = layer_in
     if batched and module.batch_first:
         output = output.transpose(0, 1)
@@ -453,6 +479,7 @@ def record_intervened(module: torch.nn.Module, x: Tensor, hx, interventions: Ite
     after each replacement, and ``output``/``h_n``/``c_n`` as the replaced run ends. Step by step (``loop``)."""
     from lstm_viz.core.recording import GRURecording, Recording
 
+    interventions = list(interventions)  # read once: a generator would be empty the second time
     with torch.no_grad():
         output, h_n, c_n, tensors = run_module(module, x, hx, list(interventions), weights=current_weights(module))
     batched = x.dim() == 3
@@ -473,9 +500,31 @@ def intervened_forward(
     interventions: Iterable[Intervention] | None = None,
 ):
     """What ``module(x, hx)`` returns — ``output, (h_n, c_n)`` for an LSTM, ``output, h_n`` for a GRU — under
-    ``interventions``, with gradients (e.g. a loss under an intervention). No interventions: ``module(x, hx)``."""
+    ``interventions``, with gradients (e.g. a loss under an intervention). No interventions: ``module(x, hx)``.
+
+    ``x`` and ``hx`` are checked as the module's forward checks them (the same exception classes, readable
+    messages); a PackedSequence takes no interventions. In training mode dropout between layers is applied as
+    forward applies it (with its own random mask).
+    """
     interventions = list(interventions or ())
     if not interventions:
         return module(x, hx)
-    output, h_n, c_n, _ = run_module(module, x, hx, interventions, keep=False, weights=current_weights(module))
+    if isinstance(x, PackedSequence):
+        raise packed_interventions_error()
+    _check_arguments(module, x, hx)
+    dropout = module.dropout if module.training else 0.0
+    output, h_n, c_n, _ = run_module(
+        module, x, hx, interventions, keep=False, weights=current_weights(module), dropout=dropout
+    )
     return (output, h_n) if c_n is None else (output, (h_n, c_n))
+
+
+def _check_arguments(module: torch.nn.Module, x: object, hx: object) -> None:
+    """Raise what the module's recording twin raises for arguments its forward would refuse."""
+    twin = recording_twin(module)  # the module's options and weights, no copy
+    if isinstance(module, torch.nn.GRU):
+        twin._check_input(x, hx)
+        return
+    problem = twin._diagnose(x, hx)
+    if problem is not None:
+        raise problem

@@ -34,12 +34,12 @@ from torch.nn.utils.rnn import PackedSequence
 from lstm_viz.core.errors import (
     RNNArgumentError,
 )
-from lstm_viz.core.interventions import Intervention, record_intervened
+from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
 from lstm_viz.core.lstm_args import LSTMArgumentChecks, constructor_error
 from lstm_viz.core.lstm_strategies import LSTMRecordingStrategies
 from lstm_viz.core.packed import record_packed
 from lstm_viz.core.recording import Recording
-from lstm_viz.core.twins import register_twin
+from lstm_viz.core.twins import current_weights, register_twin, run_forward_pre_hooks
 
 __all__ = ["STRATEGIES", "RecordingLSTM"]
 
@@ -92,10 +92,15 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
 
     @classmethod
     def from_lstm(cls, lstm: nn.LSTM) -> "RecordingLSTM":
-        """A RecordingLSTM with ``lstm``'s options and a copy of its weights, on the same device and dtype."""
+        """A RecordingLSTM with ``lstm``'s options and a copy of its (current) weights, on the same device and dtype.
+
+        A weight-normed, pruned or otherwise parametrized ``lstm`` gives a plain RecordingLSTM holding the weights
+        its forward uses.
+        """
         if not isinstance(lstm, nn.LSTM):
             raise TypeError(f"from_lstm expects a torch.nn.LSTM, got {type(lstm).__name__}")
-        weight = lstm.weight_ih_l0
+        weights = current_weights(lstm)
+        weight = weights["weight_ih_l0"]
         twin = cls(
             lstm.input_size,
             lstm.hidden_size,
@@ -108,7 +113,9 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
             device=weight.device,
             dtype=weight.dtype,
         )
-        twin.load_state_dict(lstm.state_dict(), strict=True)
+        with torch.no_grad():
+            for name in twin._flat_weights_names:
+                getattr(twin, name).copy_(weights[name])
         twin.train(lstm.training)
         return twin
 
@@ -280,7 +287,8 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         forward would read (parametrizations included). Forward (post) hooks are not run: record returns a
         Recording, not forward's output. A ``PackedSequence`` is recorded padded, with NaN past each sequence's end
         (:mod:`lstm_viz.core.packed`). ``interventions`` (see :class:`lstm_viz.Intervention`) replace gates or states
-        at chosen steps and units and run on from there, step by step (:mod:`lstm_viz.core.interventions`).
+        at chosen steps and units and run on from there, step by step (:mod:`lstm_viz.core.interventions`); a
+        PackedSequence takes none (refused with a ValueError that says what to do instead).
 
         Three strategies compute the same numbers:
 
@@ -311,8 +319,11 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         """
         if strategy not in STRATEGIES:
             raise RNNArgumentError(f"strategy must be 'auto', 'kernel', 'replay' or 'loop', got {strategy!r}")
-        x, hx = self._run_forward_pre_hooks(x, hx)
+        x, hx = run_forward_pre_hooks(self, x, hx)
+        interventions = list(interventions or ())  # read once: a generator would be empty the second time
         if isinstance(x, PackedSequence):
+            if interventions:
+                raise packed_interventions_error()
             return self._record_packed(x, hx, strategy=strategy, apply_dropout=apply_dropout)
         problem = self._diagnose(x, hx)
         if problem is not None:
@@ -326,34 +337,5 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         """A PackedSequence (``record`` has already run the forward pre-hooks): NaN past each sequence's end, the
         backward direction from each sequence's own last step (:mod:`lstm_viz.core.packed`)."""
         return record_packed(self, x, hx, **kwargs)
-
-    def _run_forward_pre_hooks(self, x: Any, hx: Any) -> tuple[Any, Any]:
-        """This module's forward pre-hooks, as calling it runs them, on ``(x,)`` or ``(x, hx)``; the (x, hx) they leave.
-
-        ``weight_norm``, pruning and spectral norm recompute the weights in such hooks. Global hooks
-        (``nn.modules.module.register_module_forward_pre_hook``) are left out: tools pair them with forward hooks,
-        which record does not run.
-        """
-        hooks = self._forward_pre_hooks
-        if not hooks:
-            return x, hx
-        args: tuple = (x,) if hx is None else (x, hx)
-        with_kwargs = getattr(self, "_forward_pre_hooks_with_kwargs", {})
-        for hook_id, hook in list(hooks.items()):
-            if hook_id in with_kwargs:
-                result = hook(self, args, {})
-                if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError(
-                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {result}."
-                        )
-                    args = result[0] + tuple(result[1].values())
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        return args[0], (args[1] if len(args) > 1 else None)
-
-
 
 register_twin(nn.LSTM, RecordingLSTM)  # packed recording and record_modules record nn.LSTM through it

@@ -143,7 +143,11 @@ def record_packed(
         tensors["h"] = tensors["m"]  # no projection: h is m, as in every LSTM recording
 
     if forward_result is None:
-        forward_result = _forward(module, packed, hx, weights)
+        dropped = module.training and module.dropout > 0 and L > 1
+        if dropped and apply_dropout:  # forward would draw other masks: what the recording computed, packed
+            forward_result = _from_recording(tensors, packed, lengths, lstm)
+        else:  # eval semantics (no dropout between layers), as the recorded tensors
+            forward_result = _forward(module, packed, hx, weights, training=False if dropped else module.training)
     output, hidden = forward_result
     output = PackedSequence(output.data.detach(), output.batch_sizes, output.sorted_indices, output.unsorted_indices)
     extras = {
@@ -166,9 +170,33 @@ def _gather_time(x: Tensor, index: Tensor) -> Tensor:
     return x.gather(0, index[:, :, None].expand(-1, -1, x.shape[-1]))
 
 
-def _forward(module: nn.RNNBase, packed: PackedSequence, hx: object, weights: dict[str, Tensor]) -> tuple:
-    """nn.LSTM's / nn.GRU's own forward on the packed input, with the weights the recording used, no hooks."""
+def _from_recording(tensors: dict[str, Tensor], packed: PackedSequence, lengths: Tensor, lstm: bool) -> tuple:
+    """``output, h_n`` (``output, (h_n, c_n)``) as forward returns them, read off the recorded tensors
+    ``(L, D, B, T, ·)`` (NaN past each sequence's end): the top layer's h packed as ``packed`` is, and each layer's
+    and direction's last state — the forward direction's at each sequence's last step, the backward one's at t = 0."""
+    h = tensors["h"]
+    L, D, B, T, P = h.shape
+    top = h[L - 1].permute(2, 1, 0, 3).reshape(T, B, D * P)  # (T, B, D·P), directions concatenated
+    order = packed.sorted_indices if packed.sorted_indices is not None else torch.arange(B, device=h.device)
+    data = torch.cat([top[t, order[: int(n)]] for t, n in enumerate(packed.batch_sizes)])
+    output = PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+    last = (lengths - 1).to(h.device)
+    rows = torch.arange(B, device=h.device)
+
+    def final(t: Tensor) -> Tensor:  # (L, D, B, T, U) → (L·D, B, U)
+        ends = [t[:, 0, rows, last]] + ([t[:, 1, :, 0]] if D == 2 else [])
+        return torch.stack(ends, dim=1).reshape(L * D, B, t.shape[-1])
+
+    return (output, (final(h), final(tensors["c"]))) if lstm else (output, final(h))
+
+
+def _forward(
+    module: nn.RNNBase, packed: PackedSequence, hx: object, weights: dict[str, Tensor], *, training: bool
+) -> tuple:
+    """nn.LSTM's / nn.GRU's own forward on the packed input, with the weights the recording used, no hooks, in
+    training mode or not (dropout between layers)."""
     twin = recording_twin(module, weights=weights)
+    twin.train(training)
     base = nn.LSTM if isinstance(module, nn.LSTM) else nn.GRU
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")

@@ -18,6 +18,7 @@ sequence's end; ``rec.lengths`` gives the lengths, ``rec.valid`` the mask, and `
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -111,6 +112,13 @@ def _parse_name(name: str, example: str = "layer0.fwd.f") -> tuple[int, int, str
         return int(layer.removeprefix("layer")), DIRECTIONS.index(direction), tensor
     except (ValueError, AttributeError):
         raise KeyError(f"{name!r} is not a recording name; names look like {example!r}") from None
+
+
+def _as_list(chosen: object, kind: type) -> list:
+    """One value (``1``, ``"c"``; NumPy integers too) or an iterable of them, as a list."""
+    if isinstance(chosen, str) or (kind is int and isinstance(chosen, numbers.Integral)):
+        return [int(chosen) if kind is int else chosen]
+    return [int(v) if kind is int and isinstance(v, numbers.Integral) else v for v in chosen]
 
 
 class CellRecording:
@@ -248,26 +256,24 @@ class CellRecording:
 
     def to_frame(
         self,
-        layers: Iterable[int] | None = None,
-        directions: Iterable[str] | None = None,
-        tensors: Iterable[str] | None = None,
+        layers: Iterable[int] | int | None = None,
+        directions: Iterable[str] | str | None = None,
+        tensors: Iterable[str] | str | None = None,
         batch: Iterable[int] | int | None = None,
         *,
         include_padding: bool = False,
     ) -> pd.DataFrame:
         """A long DataFrame ``layer, direction, batch, t, unit, tensor, value`` of the selected part.
 
-        Select a subset to keep big recordings small, e.g. ``to_frame(layers=[1], tensors=["c"], batch=0)``.
+        Select a subset to keep big recordings small, e.g. ``to_frame(layers=[1], tensors=["c"], batch=0)``; one
+        layer, direction, tensor or batch row may be given on its own (``layers=1``, ``tensors="c"``).
         For packed input the steps past each sequence's end (NaN in the tensors) are left out, unless
         ``include_padding=True`` keeps them as NaN rows.
         """
-        layers = list(range(self.num_layers)) if layers is None else list(layers)
-        dirs = list(DIRECTIONS[: self.num_directions]) if directions is None else list(directions)
-        tensors = list(self.recorded_tensors) if tensors is None else list(tensors)
-        if batch is None:
-            batches = list(range(self.batch_size))
-        else:
-            batches = [batch] if isinstance(batch, int) else list(batch)
+        layers = list(range(self.num_layers)) if layers is None else _as_list(layers, int)
+        dirs = list(DIRECTIONS[: self.num_directions]) if directions is None else _as_list(directions, str)
+        tensors = list(self.recorded_tensors) if tensors is None else _as_list(tensors, str)
+        batches = list(range(self.batch_size)) if batch is None else _as_list(batch, int)
         for d in dirs:
             if d not in DIRECTIONS[: self.num_directions]:
                 raise ValueError(f"direction {d!r} is not recorded; choose from {DIRECTIONS[: self.num_directions]}")

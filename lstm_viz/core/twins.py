@@ -2,8 +2,10 @@
 
 ``current_weights(module)`` reads every flat weight the way ``forward`` sees it, without running the module's
 hooks: parametrizations (``torch.nn.utils.parametrizations.weight_norm`` …) are evaluated by ``getattr``, and the
-legacy ``torch.nn.utils.weight_norm`` / ``spectral_norm`` pre-hooks — which only refresh the weight when forward
-runs — are asked for the weight they would set (spectral norm without a power-iteration step, so nothing changes).
+legacy ``torch.nn.utils.weight_norm`` / ``spectral_norm`` and ``torch.nn.utils.prune`` pre-hooks — which only
+refresh the weight when forward runs — are asked for the weight they would set (spectral norm without a
+power-iteration step, so nothing changes). ``run_forward_pre_hooks(module, x, hx)`` runs a module's own pre-hooks as
+calling it would (both recording classes' ``record`` start with it).
 
 ``recording_twin(module, layer=None, direction=None)`` is a RecordingLSTM / RecordingGRU with the module's options
 whose weights *are* those tensors (no copy): the whole stack, or one layer and direction as a one-layer,
@@ -13,12 +15,14 @@ one-direction model (what packed recording runs). It is built on the ``meta`` de
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 from torch import Tensor, nn
+from torch.nn.utils.prune import BasePruningMethod
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
-__all__ = ["current_weights", "recording_twin", "register_twin"]
+__all__ = ["current_weights", "recording_twin", "register_twin", "run_forward_pre_hooks"]
 
 # nn.LSTM → RecordingLSTM, nn.GRU → RecordingGRU: each recording class registers itself where it is defined, so this
 # module (which packed recording and record_modules use) does not import them.
@@ -38,7 +42,37 @@ def current_weights(module: nn.RNNBase) -> dict[str, Tensor]:
             fresh[hook.name] = hook.compute_weight(module)
         elif isinstance(hook, SpectralNorm):
             fresh[hook.name] = hook.compute_weight(module, do_power_iteration=False)
+        elif isinstance(hook, BasePruningMethod):  # torch.nn.utils.prune: weight = weight_orig * weight_mask
+            fresh[hook._tensor_name] = hook.apply_mask(module)
     return {name: fresh[name] if name in fresh else getattr(module, name) for name in module._flat_weights_names}
+
+
+def run_forward_pre_hooks(module: nn.Module, x: Any, hx: Any) -> tuple[Any, Any]:
+    """``module``'s forward pre-hooks, as calling it runs them, on ``(x,)`` or ``(x, hx)``; the (x, hx) they leave.
+
+    ``weight_norm``, pruning and spectral norm recompute the weights in such hooks. Global hooks
+    (``nn.modules.module.register_module_forward_pre_hook``) are left out: tools pair them with forward hooks,
+    which a recording does not run.
+    """
+    hooks = module._forward_pre_hooks
+    if not hooks:
+        return x, hx
+    args: tuple = (x,) if hx is None else (x, hx)
+    with_kwargs = getattr(module, "_forward_pre_hooks_with_kwargs", {})
+    for hook_id, hook in list(hooks.items()):
+        if hook_id in with_kwargs:
+            result = hook(module, args, {})
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {result}."
+                    )
+                args = result[0] + tuple(result[1].values())
+        else:
+            result = hook(module, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+    return args[0], (args[1] if len(args) > 1 else None)
 
 
 def _suffix(layer: int, direction: int) -> str:
