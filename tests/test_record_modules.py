@@ -257,3 +257,25 @@ def test_record_modules_on_the_gpu():
     for key in ("encoder", "decoder.rnn", "decoder.rnn#1"):
         for name in recs[key].recorded_tensors:
             assert torch.allclose(getattr(recs[key], name).cpu(), getattr(cpu[key], name), atol=1e-4), (key, name)
+
+
+class _Shared(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(3, 4)
+        self.alias = self.lstm  # the same module under a second name
+        self.gru = nn.GRU(4, 4)
+
+    def forward(self, x):
+        return self.gru(self.alias(self.lstm(x)[0][..., :3])[0])[0]
+
+
+def test_a_shared_modules_second_name_and_a_strategy_a_module_cannot_use_are_explained_before_running():
+    model = _Shared()
+    x = torch.randn(5, 2, 3)
+    with pytest.raises(ValueError, match="'alias' is the same module as 'lstm' \\(shared\\); ask for 'lstm'"):
+        record_modules(model, x, names=["alias"])
+    with pytest.raises(ValueError, match="'kernel' cannot record 'gru' \\(GRU\\); it takes 'auto', 'replay'"):
+        record_modules(model, x, strategy="kernel")
+    _, recs = record_modules(model, x, names=["lstm"], strategy="loop")
+    assert list(recs) == ["lstm", "lstm#1"]  # called twice, through both names

@@ -56,13 +56,35 @@ def _select(model: nn.Module, names: NamesFilter) -> dict[str, nn.LSTM | nn.GRU]
     unknown = [p for p in wanted if p not in found]
     if unknown:
         modules = dict(model.named_modules())
-        reasons = [
-            f"{p!r} is a {type(modules[p]).__name__}, not an nn.LSTM or nn.GRU" if p in modules else f"no module {p!r}"
-            for p in unknown
-        ]
+        reasons = [_why_not(model, modules, found, p) for p in unknown]
         have = ", ".join(repr(p) for p in found) or "none"
         raise ValueError(f"cannot record {'; '.join(reasons)}; the recurrent modules are: {have}")
     return {path: found[path] for path in wanted}
+
+
+def _why_not(model: nn.Module, modules: dict[str, nn.Module], found: dict[str, nn.Module], path: str) -> str:
+    """Why ``path`` is not one of ``found``'s recurrent modules."""
+    if path in modules:
+        return f"{path!r} is a {type(modules[path]).__name__}, not an nn.LSTM or nn.GRU"
+    try:
+        module = model.get_submodule(path)  # a second name for a shared module (named_modules lists it once)
+    except (AttributeError, ValueError):
+        return f"no module {path!r}"
+    first = next((p for p, m in found.items() if m is module), None)
+    if first is not None:
+        return f"{path!r} is the same module as {first!r} (shared); ask for {first!r}"
+    return f"{path!r} is a {type(module).__name__}, not an nn.LSTM or nn.GRU"
+
+
+def _check_strategy(selected: dict[str, nn.Module], strategy: str) -> None:
+    """Refuse, before the model runs, a strategy one of the selected modules cannot record with."""
+    for path, module in selected.items():
+        allowed = ("auto", "kernel", "replay", "loop") if isinstance(module, nn.LSTM) else ("auto", "replay", "loop")
+        if strategy not in allowed:
+            raise ValueError(
+                f"strategy {strategy!r} cannot record {path!r} ({type(module).__name__}); it takes "
+                f"{', '.join(map(repr, allowed))} — or select modules with names=…"
+            )
 
 
 def record_modules(
@@ -83,6 +105,7 @@ def record_modules(
     if not isinstance(model, nn.Module):
         raise TypeError(f"record_modules runs an nn.Module, got {type(model).__name__}")
     selected = _select(model, names)
+    _check_strategy(selected, strategy)
     recordings: dict[str, CellRecording] = {}
     calls: dict[str, int] = {}
 
