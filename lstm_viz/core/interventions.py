@@ -521,7 +521,8 @@ def intervened_forward(
 
 def _check_arguments(module: torch.nn.Module, x: object, hx: object) -> None:
     """Raise what the module's recording twin raises for arguments its forward would refuse."""
-    twin = recording_twin(module)  # the module's options and weights, no copy
+    own = "_check_input" if isinstance(module, torch.nn.GRU) else "_diagnose"
+    twin = module if hasattr(module, own) else recording_twin(module)  # the module's options and weights, no copy
     if isinstance(module, torch.nn.GRU):
         twin._check_input(x, hx)
         return
