@@ -34,7 +34,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
-from lstm_viz.core.lstm_args import autocast_on, constructor_error
+from lstm_viz.core.lstm_args import autocast_on, init_checked
 from lstm_viz.core.recording import GRURecording
 from lstm_viz.core.twins import current_weights, register_twin, run_forward_pre_hooks
 
@@ -62,24 +62,8 @@ class RecordingGRU(nn.GRU):
         dtype: torch.dtype | None = None,
     ) -> None:
         given = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers, "bias": bias,
-                 "batch_first": batch_first, "dropout": dropout, "proj_size": 0}  # fmt: skip
-        try:
-            super().__init__(
-                input_size,
-                hidden_size,
-                num_layers=num_layers,
-                bias=bias,
-                batch_first=batch_first,
-                dropout=dropout,
-                bidirectional=bidirectional,
-                device=device,
-                dtype=dtype,
-            )
-        except (TypeError, ValueError) as err:  # nn.GRU's exception, in its RNNArgumentError class, readable
-            clearer = constructor_error(err, given)
-            if clearer is None:
-                raise
-            raise clearer from None
+                 "batch_first": batch_first, "dropout": dropout}  # fmt: skip
+        init_checked(nn.GRU.__init__, self, given, bidirectional=bidirectional, device=device, dtype=dtype)
 
     @classmethod
     def from_gru(cls, gru: nn.GRU) -> "RecordingGRU":

@@ -35,7 +35,7 @@ from lstm_viz.core.errors import (
     RNNArgumentError,
 )
 from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
-from lstm_viz.core.lstm_args import LSTMArgumentChecks, constructor_error
+from lstm_viz.core.lstm_args import LSTMArgumentChecks, init_checked
 from lstm_viz.core.lstm_strategies import LSTMRecordingStrategies
 from lstm_viz.core.packed import record_packed
 from lstm_viz.core.recording import Recording
@@ -62,33 +62,9 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        given = {
-            "input_size": input_size,
-            "hidden_size": hidden_size,
-            "num_layers": num_layers,
-            "bias": bias,
-            "batch_first": batch_first,
-            "dropout": dropout,
-            "proj_size": proj_size,
-        }
-        try:
-            super().__init__(
-                input_size,
-                hidden_size,
-                num_layers=num_layers,
-                bias=bias,
-                batch_first=batch_first,
-                dropout=dropout,
-                bidirectional=bidirectional,
-                proj_size=proj_size,
-                device=device,
-                dtype=dtype,
-            )
-        except (TypeError, ValueError) as err:
-            clearer = constructor_error(err, given)
-            if clearer is None:
-                raise
-            raise clearer from None
+        given = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers, "bias": bias,
+                 "batch_first": batch_first, "dropout": dropout, "proj_size": proj_size}  # fmt: skip
+        init_checked(nn.LSTM.__init__, self, given, bidirectional=bidirectional, device=device, dtype=dtype)
 
     @classmethod
     def from_lstm(cls, lstm: nn.LSTM) -> "RecordingLSTM":

@@ -3,6 +3,7 @@ raises (see :mod:`lstm_viz.core.errors`). A mixin of :class:`lstm_viz.core.lstm.
 
 import numbers
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,7 +17,7 @@ from lstm_viz.core.errors import (
     mirror,
 )
 
-__all__ = ["LSTMArgumentChecks", "autocast_on", "constructor_error", "size_error"]
+__all__ = ["LSTMArgumentChecks", "autocast_on", "constructor_error", "init_checked", "size_error"]
 
 
 def autocast_on() -> bool:
@@ -61,6 +62,18 @@ def constructor_error(err: BaseException, given: dict[str, Any]) -> RNNArgumentE
     return problem if problem is not None and isinstance(problem, type(err)) else None
 
 
+def init_checked(init: Callable[..., None], module: Any, given: dict[str, Any], **rest: Any) -> None:
+    """``init(module, **given, **rest)`` — nn.LSTM's or nn.GRU's constructor — with a refusal re-raised in its
+    RNNArgumentError class, naming the value (:func:`constructor_error`); one it does not explain, unchanged."""
+    try:
+        init(module, **given, **rest)
+    except (TypeError, ValueError) as err:
+        clearer = constructor_error(err, given)
+        if clearer is None:
+            raise
+        raise clearer from None
+
+
 def size_error(given: dict[str, Any]) -> RNNArgumentError | None:
     for name in ("bias", "batch_first"):
         if not isinstance(given[name], bool):
@@ -85,7 +98,7 @@ def size_error(given: dict[str, Any]) -> RNNArgumentError | None:
         return RNNArgumentTypeError(
             f"num_layers should be of type int, got: {type(layers).__name__} ({layers!r}); a whole number ≥ 1"
         )
-    proj, hidden = given["proj_size"], given["hidden_size"]
+    proj, hidden = given.get("proj_size", 0), given["hidden_size"]  # (a GRU has none)
     if isinstance(proj, numbers.Real):
         if proj < 0:
             return RNNArgumentError(
