@@ -427,3 +427,14 @@ def test_interventions_given_as_a_generator_are_applied_and_listed():
     rec = lstm.record(x, interventions=(Intervention(n, 0.0) for n in ["layer0.fwd.c"]))
     assert rec.extras["interventions"] == ["layer0.fwd.c"]
     assert rec.c.abs().max() == 0
+
+
+def test_a_float32_c0_beside_bfloat16_weights_runs_under_interventions_as_nn_lstm_runs_it():
+    lstm = RecordingLSTM(3, 4, dtype=torch.bfloat16).eval()
+    x = torch.randn(5, 2, 3, dtype=torch.bfloat16)
+    hx = (torch.zeros(1, 2, 4, dtype=torch.bfloat16), torch.zeros(1, 2, 4))  # nn.LSTM accepts this c0
+    nn.LSTM.forward(lstm, x, hx)
+    rec = lstm.record(x, hx, interventions=[Intervention("layer0.fwd.h", 0.0, steps=[1])])
+    assert rec.h[0, 0, :, 1].abs().max() == 0
+    out, _ = intervened_forward(lstm, x, hx, [Intervention("layer0.fwd.h", 0.0, steps=[1])])
+    assert out.dtype == torch.bfloat16 and torch.equal(out, rec.output)

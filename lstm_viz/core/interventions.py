@@ -423,6 +423,7 @@ def run_module(
             h0, c0 = x_l.new_zeros(L * D, B, P), x_l.new_zeros(L * D, B, H)
         else:
             h0, c0 = hx if batched else (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+            c0 = c0.to(h0.dtype)  # nn.LSTM takes a float32 c0 beside bfloat16 weights; the steps run in one dtype
     planned = plan(interventions, num_layers=L, num_directions=D, seq_len=T, batch=B,
                    sizes=replaceable_sizes(module), device=x_l.device, dtype=x_l.dtype)  # fmt: skip
     for key, extra in (plans or {}).items():
