@@ -197,3 +197,25 @@ def test_units_and_contexts_figures(planted):
     ctx = [Context(5, 1.0, 2, "abcdef", np.arange(6.0), "x.py, line 1")]
     cf = contexts_figure(ctx, tensor="c", title="c")
     assert cf.layout.shapes[0].x0 == 2.5 and "x.py, line 1" in cf.layout.yaxis.ticktext[0]
+
+
+@pytest.mark.parametrize("T", [120, 100, 7, 26])
+def test_top_places_finds_the_extremes_in_chunks_that_are_not_whole_windows(T):
+    # a 120-character chunk is 4.8 windows of 25: each window keeps its own extreme (the last, shorter one too),
+    # never one window the length of the chunk whose peak lies past the first 25 characters
+    from lstm_viz.text.scorer import TopPlaces
+
+    gen = torch.Generator().manual_seed(T)
+    values = torch.randn(T, 3, 2, generator=gen)
+    positions = np.arange(3 * T).reshape(3, T).T  # (T, B): three streams, one after another
+    places = TopPlaces(k=4, window=25)
+    places.update("c", values, positions)
+    flat = values.permute(1, 0, 2).reshape(-1, 2)  # by position
+    for unit in range(2):
+        for low in (False, True):
+            found = places.places("c", unit, low=low)
+            best = flat[:, unit].min() if low else flat[:, unit].max()
+            assert found[0][1] == pytest.approx(float(best), abs=1e-2)  # float16 kept
+            for start, value in found:
+                window = flat[start : min(start + 25, (start // T + 1) * T), unit]  # within its stream's chunk
+                assert value == pytest.approx(float(window.min() if low else window.max()), abs=1e-2)

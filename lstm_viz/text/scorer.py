@@ -147,9 +147,15 @@ class TopPlaces:
     def update(self, name: str, values: Tensor, positions: np.ndarray) -> None:
         """``values`` ``(T, B, U)`` time-major, ``positions`` ``(T, B)`` where each row is in the source text."""
         T, B, U = values.shape
-        w = self.window if T % self.window == 0 else T  # chunks are multiples of the window; else one window
-        windows = values.reshape(T // w, w, B, U)
-        high, low = windows.amax(dim=1), windows.amin(dim=1)  # (T/w, B, U) (amax and amin beat aminmax)
+        w = self.window
+        pad = -T % w  # a chunk that is not a whole number of windows: its last window is shorter
+        if pad:
+            high_in = torch.cat([values, values.new_full((pad, B, U), float("-inf"))])
+            low_in = torch.cat([values, values.new_full((pad, B, U), float("inf"))])
+        else:
+            high_in = low_in = values
+        high = high_in.reshape(-1, w, B, U).amax(dim=1)  # (windows, B, U) (amax and amin beat aminmax)
+        low = low_in.reshape(-1, w, B, U).amin(dim=1)
         starts = torch.as_tensor(np.ascontiguousarray(positions[::w]), dtype=torch.int64).reshape(-1)
         self._pending.setdefault(name, []).append((high.reshape(-1, U).half(), low.reshape(-1, U).half(), starts))
 
