@@ -597,3 +597,8 @@ def test_a_model_that_is_not_a_text_model_is_refused(tmp_path):
         from lstm_viz.corpus import load_text_model
 
         load_text_model(REPO / "models" / "subtraction_lstm.pt")
+
+
+def test_minus_zero_and_zero_are_one_threshold_and_one_column_name():
+    assert on_column("layer0.fwd.c", -0.0, 0) == on_column("layer0.fwd.c", 0.0, 0) == "layer0_fwd_c_on0p0_0"
+    assert on_column("layer0.fwd.c", -0.25, 1) == "layer0_fwd_c_onm0p25_1"

@@ -277,7 +277,7 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
         raise CorpusError(f"--dtype must be float16 or float32, got {dtype!r}")
     if batch < 1 or chunk_len < 1 or chunks_per_shard < 1:
         raise CorpusError("--batch, --chunk-len and --chunks-per-shard must be at least 1")
-    on_thresholds = sorted({float(v) for v in on_thresholds})
+    on_thresholds = sorted({float(v) + 0.0 for v in on_thresholds})  # + 0.0: -0.0 is 0.0, one column name
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise CorpusError(f"--out {out} is a file; give a folder")

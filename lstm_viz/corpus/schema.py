@@ -76,7 +76,7 @@ def parse_unit_column(column: str) -> tuple[str, int] | None:
 
 def on_column(name: str, threshold: float, word: int) -> str:
     """The column of word ``word`` of ``name``'s on-bits at ``threshold``: ``layer0_fwd_c_on0p3_0``."""
-    tag = repr(float(threshold)).replace("-", "m").replace(".", "p").replace("+", "")
+    tag = repr(float(threshold) + 0.0).replace("-", "m").replace(".", "p").replace("+", "")  # -0.0 is 0.0
     return f"{name.replace('.', '_')}_on{tag}_{word}"
 
 
