@@ -122,6 +122,8 @@ def test_generation_is_reproducible_and_greedy_at_zero():
     last[0] = -float("inf")  # never <unk>
     assert greedy[0] == VOCAB[int(last.argmax())]
     assert greedy == generate(model, "def ", 20, 0.0, seed=5)  # no randomness at temperature 0
+    for tiny in (1e-40, 5e-324):  # allowed (0 to 10) and as greedy as 0, not inf/inf = NaN probabilities
+        assert generate(model, "def ", 20, tiny, seed=3) == greedy
     assert len(generate(model, "", 10)) == 10
     with pytest.raises(InputError, match="temperature"):
         generate(model, "x", 10, -1.0)

@@ -226,3 +226,20 @@ def test_convert_a_research_checkpoint(tmp_path, capsys):
     assert ckpt.meta["metrics"] == {"val_bpc": 2.5, "train_bpc": 2.6} and "--hidden 16" in ckpt.meta["how"]
     x = torch.tensor([[5, 6, 7]])
     torch.testing.assert_close(ckpt.model(x), research(x)[0])
+
+
+def test_record_of_a_crlf_text_to_csv_keeps_every_carriage_return(files, tmp_path, capsys):
+    import csv
+
+    text = 'x = "a"  # c\r\nif x:\r\n    y = (1, [2])\r\n'
+    source = tmp_path / "crlf.py"
+    source.write_bytes(text.encode())
+    out = tmp_path / "crlf.csv"
+    code, _, err = run(capsys, "record", files / "planted.pt", "--text-file", source, "--tensors", "c", "--layers", "0",
+                       "--out", out)  # fmt: skip
+    assert code == 0, err
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert "".join(frame.groupby("t")["char"].first()) == text  # "\r" read back as itself, not ""
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["char"] for r in rows if r["t"] == "12"} == {"\r"}

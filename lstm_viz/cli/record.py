@@ -28,7 +28,7 @@ import torch
 from lstm_viz.cli.common import ExitError, answer_value, load_model, parse_input
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
-from lstm_viz.explorer.export import char_column, export_rows
+from lstm_viz.explorer.export import CSV_LINE_END, char_column, export_rows
 from lstm_viz.parsing import quote
 from lstm_viz.tasks.charlm.data import encode
 
@@ -79,7 +79,9 @@ class _TableWriter:
         if self.rows == 0:
             self.out.parent.mkdir(parents=True, exist_ok=True)
         if self.out.suffix.lower() == ".csv":
-            frame.to_csv(self.tmp, mode="a" if self.rows else "w", header=not self.rows, index=False)
+            frame.to_csv(
+                self.tmp, mode="a" if self.rows else "w", header=not self.rows, index=False, lineterminator=CSV_LINE_END
+            )
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._parquet is None:

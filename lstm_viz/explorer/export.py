@@ -33,6 +33,9 @@ __all__ = [
 # CSV ~40 (Parquet ~7). A longer recording is exported a few tensors at a time, or with `python -m lstm_viz record`,
 # which streams its table to disk.
 MAX_EXPORT_ROWS = 10_000_000
+# CSV lines end in CRLF (RFC 4180): a field holding "\r" — a character of a CRLF text — is then quoted and reads back
+# as itself; with "\n" line ends pandas leaves a lone "\r" unquoted and readers see an empty field.
+CSV_LINE_END = "\r\n"
 
 
 def export_rows(
@@ -93,7 +96,7 @@ def recording_csv(
 ) -> bytes:
     """UTF-8 CSV of :func:`recording_frame`, full float precision."""
     frame = recording_frame(rec, batch, step_labels, tensors)
-    return frame.to_csv(index=False, float_format="%.9g").encode("utf-8")
+    return frame.to_csv(index=False, float_format="%.9g", lineterminator=CSV_LINE_END).encode("utf-8")
 
 
 def recording_parquet(

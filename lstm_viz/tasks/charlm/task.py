@@ -154,7 +154,9 @@ def generate(model: CharModel, prompt: str, chars: int = 400, temperature: float
             if temperature == 0:
                 nxt = int(last.argmax())
             else:
-                nxt = int(torch.multinomial(torch.softmax(last / temperature, -1), 1, generator=gen))
+                # shifted so the likeliest is 0 first: a tiny temperature then gives 0 and -inf, not inf - inf (NaN)
+                scaled = (last.double() - last.max()) / temperature
+                nxt = int(torch.multinomial(torch.softmax(scaled, -1), 1, generator=gen))
             out.append(nxt)
             logits, state = model.step(torch.tensor([[nxt]], device=model.device), state)
         return decode(out)
