@@ -184,10 +184,10 @@ def test_generate_and_predict(files, capsys):
 
 
 @pytest.mark.parametrize("argv, fragment", [
-    (["units", "{planted}", "--text-file", "{empty}", "--feature", "in_string"], "is empty"),
-    (["units", "{planted}", "--text-file", "{binary}", "--feature", "in_string"], "binary"),
+    (["units", "{planted}", "--text-file", "{empty}", "--feature", "in_string"], "is empty (0 bytes). Give a"),
+    (["units", "{planted}", "--text-file", "{binary}", "--feature", "in_string"], "not text. Give"),
     (["units", "{planted}", "--text-file", "{latin}", "--feature", "in_string"], "not UTF-8"),
-    (["units", "{planted}", "--text-file", "{big}", "--feature", "in_string"], "files up to 1 MB"),
+    (["units", "{planted}", "--text-file", "{big}", "--feature", "in_string"], "of up to 1,000,000 bytes are read"),
     (["units", "{planted}", "--text-file", "{prose}", "--feature", "in_string"], "does not tokenize as Python"),
     (["units", "{planted}", "--text-file", "{missing}", "--feature", "in_string"], "no such file"),
     (["units", "{planted}", "--text-file", "{folder}", "--feature", "in_string"], "this is a folder"),
@@ -208,6 +208,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsy
     code, out, err = run(capsys, *[a.format(**names) for a in argv])
     assert code == 2, (out, err)
     assert fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "upload" not in err.lower() and "paste" not in err  # the app's words, not the command line's
 
 
 def test_convert_a_research_checkpoint(tmp_path, capsys):

@@ -13,8 +13,9 @@ __all__ = ["read_text_file", "require_text_model"]
 
 
 def read_text_file(path: str) -> str:
-    """The characters of a text file, every one of them (no newline translation: position t is the t-th character
-    of the file). ExitError for a missing, empty, binary, oversized or non-UTF-8 file."""
+    """The characters of a text file (up to ``MAX_FILE_BYTES``, 1 MB), every one of them (no newline translation:
+    position t is the t-th character of the file; a UTF-8 byte-order mark is not a character). ExitError for a
+    missing, empty, binary, oversized or non-UTF-8 file."""
     file = Path(path)
     if not file.exists():
         raise ExitError(f"--text-file {path}: no such file")
@@ -26,7 +27,7 @@ def read_text_file(path: str) -> str:
     except OSError as err:
         raise ExitError(f"--text-file {path}: cannot be read ({err.strerror or err})") from None
     try:
-        return decode_file(data, file.name)
+        return decode_file(data, file.name, command_line=True)
     except InputError as err:
         raise ExitError(f"--text-file {path}: {err}") from None
 

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     units = sub.add_parser("units", help="rank a text model's units by how well they track a feature of the text",
                            description="Rank every unit against one built-in feature of a Python file.")  # fmt: skip
     units.add_argument("checkpoint", help="a text model's checkpoint, e.g. models/charlm_python.pt")
-    units.add_argument("--text-file", required=True, help="a Python source file (UTF-8)")
+    units.add_argument("--text-file", required=True, help="a Python source file (UTF-8, up to 1 MB)")
     units.add_argument("--feature", required=True, choices=FEATURES, metavar="NAME",
                        help=f"one of: {', '.join(FEATURES)}")  # fmt: skip
     units.add_argument("--top", type=int, default=10, help="how many units to list (default 10)")

@@ -83,21 +83,28 @@ def text_input(text: str, what: str = "typed", embed_size: int = 64) -> TaskInpu
     )
 
 
-def decode_file(data: bytes, name: str = "the file") -> str:
+def decode_file(data: bytes, name: str = "the file", *, command_line: bool = False) -> str:
     """An uploaded text file's content, or InputError: empty, too big, binary, or not UTF-8 (a ``.py`` file may
-    declare another encoding, as Python allows)."""
+    declare another encoding, as Python allows). ``command_line``: the messages say what to do there (no upload
+    box), and the size limit is stated in bytes, as the file system counts them."""
     if not isinstance(data, (bytes, bytearray)):
         raise InputError(f"{name} must be read as bytes")
+    give = "Give" if command_line else "Upload"
     if not data:
-        raise InputError(f"{name} is empty (0 bytes). Upload a .py or .txt file with some text in it.")
+        raise InputError(f"{name} is empty (0 bytes). {give} a .py or .txt file with some text in it.")
     if len(data) > MAX_FILE_BYTES:
+        if command_line:
+            raise InputError(
+                f"{name} is {len(data):,} bytes; text files of up to {MAX_FILE_BYTES:,} bytes are read. Give a "
+                f"shorter file or a part of it (e.g. head -c {MAX_FILE_BYTES} {name} > part.py)."
+            )
         raise InputError(
             f"{name} is {len(data) / 1e6:.1f} MB; files up to {MAX_FILE_BYTES / 1e6:.0f} MB are accepted (and their "
             f"first {MAX_TEXT_CHARS:,} characters recorded). Upload a smaller file or paste a part of it."
         )
     head = bytes(data[:8192])
     if b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > 0.1 * len(head):
-        raise InputError(f"{name} looks like a binary file (it holds control bytes), not text. Upload a .py or .txt "
+        raise InputError(f"{name} looks like a binary file (it holds control bytes), not text. {give} a .py or .txt "
                          "file.")  # fmt: skip
     encoding = "utf-8-sig"
     if name.endswith(".py"):
@@ -108,7 +115,7 @@ def decode_file(data: bytes, name: str = "the file") -> str:
     try:
         return bytes(data).decode(encoding)
     except (UnicodeDecodeError, LookupError):
+        again = "give it again" if command_line else "upload it again, or paste the text into the box"
         raise InputError(
-            f"{name} is not UTF-8 text (is it Latin-1 or a word-processor file?). Save it as UTF-8 and upload it "
-            "again, or paste the text into the box."
+            f"{name} is not UTF-8 text (is it Latin-1 or a word-processor file?). Save it as UTF-8 and {again}."
         ) from None
