@@ -20,7 +20,15 @@ from lstm_viz.cli import main
 from lstm_viz.corpus import CorpusError, open_corpus, record_corpus, text_dir_files, text_files
 from lstm_viz.corpus import record as record_module
 from lstm_viz.corpus.plan import plan_chunks
-from lstm_viz.corpus.schema import on_column, on_words, parse_unit_column, shard_name, shards_dir, unit_column
+from lstm_viz.corpus.schema import (
+    files_path,
+    on_column,
+    on_words,
+    parse_unit_column,
+    shard_name,
+    shards_dir,
+    unit_column,
+)
 from lstm_viz.corpus.stats import saturation_bounds
 from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
@@ -602,3 +610,17 @@ def test_a_model_that_is_not_a_text_model_is_refused(tmp_path):
 def test_minus_zero_and_zero_are_one_threshold_and_one_column_name():
     assert on_column("layer0.fwd.c", -0.0, 0) == on_column("layer0.fwd.c", 0.0, 0) == "layer0_fwd_c_on0p0_0"
     assert on_column("layer0.fwd.c", -0.25, 1) == "layer0_fwd_c_onm0p25_1"
+
+
+def test_a_damaged_files_table_is_named_and_rewritten_by_the_same_command(tmp_path, recorded, models, capsys):
+    files, result = recorded
+    root = tmp_path / "copy"
+    shutil.copytree(result["float16"][0], root)
+    data = files_path(root).read_bytes()
+    files_path(root).write_bytes(data[:100])
+    assert main(["top-contexts", str(root), "--name", "layer0.fwd.c", "--unit", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "files.parquet is damaged" in err and "record-corpus command again" in err and "unexpected" not in err
+    summary = record_corpus(models[0], files, root, **{**SETTINGS, "dtype": "float16"})  # every shard reused
+    assert summary["complete"] and files_path(root).read_bytes() == data
+    assert main(["top-contexts", str(root), "--name", "layer0.fwd.c", "--unit", "0", "--k", "2"]) == 0

@@ -125,8 +125,9 @@ class Corpus:
         self.con = duckdb.connect()
         self.con.execute("SET parquet_metadata_cache = true")
         listing = ", ".join(_sql_path(p) for p in shards)
-        self.con.execute(f"CREATE VIEW shards AS SELECT * FROM read_parquet([{listing}])")
-        self.con.execute(f"CREATE VIEW files AS SELECT * FROM read_parquet({_sql_path(files_path(root))})")
+        with _query_errors():
+            self.con.execute(f"CREATE VIEW shards AS SELECT * FROM read_parquet([{listing}])")
+            self.con.execute(f"CREATE VIEW files AS SELECT * FROM read_parquet({_sql_path(files_path(root))})")
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -317,7 +318,12 @@ def open_corpus(root: str | Path) -> Corpus:
         raise CorpusError(f"{root} is incomplete ({have} of {len(shards)} shards recorded); run the same "
                           "record-corpus command again to finish it")  # fmt: skip
     if not files_path(root).is_file():
-        raise CorpusError(f"{root} has no files.parquet; record the corpus again")
+        raise CorpusError(f"{root} has no files.parquet; run the same record-corpus command again to rewrite it")
+    try:
+        pq.read_schema(files_path(root))
+    except Exception as err:
+        raise CorpusError(f"{files_path(root)} is damaged ({_one_line(err)[:120]}); run the same record-corpus "
+                          "command again to rewrite it") from None  # fmt: skip
     for path in shards:
         try:
             metadata = pq.read_schema(path).metadata or {}

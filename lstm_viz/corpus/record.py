@@ -238,6 +238,15 @@ def _write_shard(out: Path, index: int, chunks: list[Chunk], lanes: _Lanes, sche
     return tmp
 
 
+def _readable(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file whose footer reads."""
+    try:
+        pq.read_schema(path)
+    except Exception:  # missing, truncated, not Parquet: pyarrow raises several kinds
+        return False
+    return True
+
+
 def record_corpus(
     model_path: str | Path,
     files: Sequence[SourceFile],
@@ -309,7 +318,7 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
         if out.exists() and any(out.iterdir()):
             raise CorpusError(f"--out {out} is a folder with other files in it; give a new or empty folder")
         write_manifest(out, manifest)
-    if not files_path(out).exists():
+    if not _readable(files_path(out)):  # missing, or damaged since: written again (it is the files' own text)
         table = pa.table({"file_id": pa.array(np.arange(len(files), dtype=np.int32)),
                           "name": [f.name for f in files], "chars": pa.array([f.chars for f in files], pa.int64()),
                           "text": [read_text(f) for f in files]})  # fmt: skip
