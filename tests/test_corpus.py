@@ -624,3 +624,17 @@ def test_a_damaged_files_table_is_named_and_rewritten_by_the_same_command(tmp_pa
     summary = record_corpus(models[0], files, root, **{**SETTINGS, "dtype": "float16"})  # every shard reused
     assert summary["complete"] and files_path(root).read_bytes() == data
     assert main(["top-contexts", str(root), "--name", "layer0.fwd.c", "--unit", "0", "--k", "2"]) == 0
+
+
+def test_a_shard_damaged_inside_is_named_when_a_query_fails(tmp_path, recorded, capsys):
+    root = tmp_path / "copy"
+    shutil.copytree(recorded[1]["float16"][0], root)
+    shard = shards_dir(root) / shard_name(1)
+    data = bytearray(shard.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8  # the footer (schema, our metadata) stays readable
+    for i in range(8, len(data) - footer, 7):
+        data[i] ^= 0x5A
+    shard.write_bytes(bytes(data))
+    code = main(["match", str(root), "--units", "layer0.fwd.c:0,layer0.fwd.c:1", "--threshold", "0.1"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{shard_name(1)} is damaged" in err and "delete it and run the same" in err, err

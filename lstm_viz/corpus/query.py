@@ -55,13 +55,19 @@ def _one_line(err: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _query_errors() -> Iterator[None]:
-    """DuckDB's errors as a CorpusError of one line."""
+def _query_errors(shards: Sequence[Path] = ()) -> Iterator[None]:
+    """DuckDB's errors as a CorpusError of one line; one that comes from a damaged shard among ``shards`` names it."""
     import duckdb  # imported where a corpus is opened or queried: ~70 ms the other CLI commands do not pay
 
     try:
         yield
     except duckdb.Error as err:
+        for path in shards:  # only on this error path: read each shard whole to find a damaged one
+            try:
+                pq.read_table(path)
+            except Exception as bad:
+                raise CorpusError(f"{path} is damaged ({_one_line(bad)[:120]}); delete it and run the same "
+                                  "record-corpus command again to rewrite it") from None  # fmt: skip
         raise CorpusError(f"query failed: {_one_line(err)} (a shard may be damaged: record it again)") from None
 
 
@@ -140,7 +146,7 @@ class Corpus:
 
     def sql(self, query: str, params: Sequence | None = None) -> pd.DataFrame:
         """Any SQL over the views ``shards`` and ``files``; DuckDB's errors become CorpusError."""
-        with self._lock, _query_errors():
+        with self._lock, _query_errors(self.shards):
             return self.con.execute(query, params or []).df()
 
     def check_unit(self, name: str, unit: int) -> str:
@@ -265,7 +271,7 @@ class Corpus:
             ]
             counted = _balanced_sum([f'bool_and(x."{c}" > {literal})::INTEGER' for c in others]) if others else "0"
             self.last_match_path = "scan"
-        with self._lock, _query_errors():
+        with self._lock, _query_errors(self.shards):
             self.con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE span_rows AS
                 WITH hits AS (SELECT file_id, t FROM shards WHERE {all_on}),
