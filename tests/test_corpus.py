@@ -449,6 +449,7 @@ def damaged(tmp_path, recorded, models, texts):
         ("no_source", "one of the arguments --stdlib --text-file --text-dir is required"),
         ("bad_tensor", "--tensors"),
         ("out_is_busy", "other files in it"),
+        ("same_file_twice", "is given twice"),
     ],
 )  # fmt: skip
 def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, damaged, capsys):
@@ -479,6 +480,8 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
         "no_source": [*record],
         "bad_tensor": [*record, "--text-file", text, "--tensors", "c,q"],
         "out_is_busy": ["record-corpus", model, "--text-file", text, "--out", str(tmp_path / "busy")],
+        "same_file_twice": ["record-corpus", model, "--text-file", text, f"{texts}/./f1.txt",
+                            "--out", str(tmp_path / "twice")],
     }[case]
     code = main(argv)
     err = capsys.readouterr().err

@@ -43,6 +43,20 @@ class Parser(argparse.ArgumentParser):
         raise ExitError(f"{message} (see `{self.prog} --help`)")
 
 
+MAX_SEED = 2**63 - 1  # what torch.manual_seed takes as a signed 64-bit number
+
+
+def seed_arg(text: str) -> int:
+    """argparse type of ``--seed``: a whole number from 0 to 2**63 − 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED:,} (2**63 - 1), got {value:,}")
+    return value
+
+
 def parse_input(model: LSTMVizModel, text: str) -> torch.Tensor:
     """One typed input → the model's batch-first input ``(1, T, input_size)``, read the way its task reads it:
     subtraction ``"123 - 61"``; toy ``"0, 0.5, 0.25, 1"``; others rows ``"0.1, 0.2; 0.3, 0.4"``."""

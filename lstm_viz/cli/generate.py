@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import load_model
+from lstm_viz.cli.common import load_model, seed_arg
 from lstm_viz.cli.textfile import require_text_model
 from lstm_viz.tasks.charlm.task import generate
 
@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--chars", type=int, default=400, help="characters to write (default 400)")
     gen.add_argument("--temperature", type=float, default=0.8,
                      help="sampling temperature (default 0.8; 0 = always the likeliest character)")  # fmt: skip
-    gen.add_argument("--seed", type=int, default=0, help="random seed of the sampling (default 0)")
+    gen.add_argument("--seed", type=seed_arg, default=0, help="random seed of the sampling (default 0)")
     gen.add_argument("--json", action="store_true", help="one JSON object instead of the text")
     gen.set_defaults(func=run)
 

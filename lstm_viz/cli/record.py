@@ -163,6 +163,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in _TABLE_SUFFIXES:
         raise ExitError(f"--out must end in .csv or .parquet (got {out.name!r}), e.g. --out recording.parquet")
+    if out.is_dir():
+        raise ExitError(f"--out {out} is a folder; give a file name ending in .csv or .parquet, e.g. {out}/rec.parquet")
     if (args.input is None) == (args.text_file is None):
         raise ExitError("give one input to record: INPUT (e.g. '123 - 61') or --text-file F (a text model)")
     model = load_model(args.checkpoint).eval()

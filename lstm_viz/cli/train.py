@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lstm_viz.cli.common import ExitError, device_named, json_safe
+from lstm_viz.cli.common import ExitError, device_named, json_safe, seed_arg
 from lstm_viz.parsing import quote
 from lstm_viz.tasks import count_parameters, get_task, registered
 from lstm_viz.training.engine import PRESETS, TASKS, make_trainer
@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, help="checkpoint file to write (atomically), e.g. models/x.pt")
     train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's)")
     train.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
-    train.add_argument("--seed", type=int, default=0, help="random seed for the init and the shuffling (default 0)")
+    train.add_argument("--seed", type=seed_arg, default=0, help="random seed of the init and the shuffling (default 0)")
     preset_names = sorted({p for task in registered() for recipes in task.presets.values() for p in recipes})
     train.add_argument("--preset", choices=preset_names, default="fast",
                        help="'seed' = the post's recipe as written (e.g. post 4's Adam lr 0.01, batch 128, 100 "

@@ -135,9 +135,10 @@ def text_files(
         if not path.is_file():
             raise CorpusError(f"{given} is not a file (for a folder use --text-dir)")
         name = str(given)
-        if name in seen:
+        same = path.resolve()  # crlf.py and ./crlf.py are one file
+        if same in seen:
             raise CorpusError(f"{given} is given twice")
-        seen.add(name)
+        seen.add(same)
         try:
             text, digest = _load(path, name, python=False)
         except OSError as err:
