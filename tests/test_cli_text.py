@@ -249,3 +249,30 @@ def test_record_of_a_crlf_text_to_csv_keeps_every_carriage_return(files, tmp_pat
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert {r["char"] for r in rows if r["t"] == "12"} == {"\r"}
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM") or __import__("os").name != "posix",
+                    reason="SIGTERM to oneself is a POSIX test")  # fmt: skip
+def test_sigterm_mid_recording_leaves_no_partial_file(files, tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+    import threading
+
+    from lstm_viz.cli import record
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers are installed by the main thread only")
+    monkeypatch.setattr(record, "CHUNK", 7)
+    write = record._TableWriter.write
+
+    def write_then_terminated(self, frame):  # a scheduler's `kill` arrives after the first chunk is on disk
+        write(self, frame)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(record._TableWriter, "write", write_then_terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "rec.parquet"
+    code, _, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "snippet.py", "--out", out)
+    assert code == 143 and "terminated" in err
+    assert list(tmp_path.iterdir()) == []  # neither rec.parquet nor .rec.parquet.tmp
+    assert signal.getsignal(signal.SIGTERM) == before  # the caller's handler is back

@@ -26,7 +26,9 @@ plus one entry in ``COMMANDS``.
 from __future__ import annotations
 
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -77,9 +79,29 @@ def _one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler's stop): handled as Ctrl-C is, so no partial output file is left."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure)."""
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure, 130 Ctrl-C, 143
+    SIGTERM)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # only the main thread may set a signal handler
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> int:
     # PyTorch warns once per process that LSTMP skips oneDNN; it is expected, not the user's problem.
     warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
     try:
@@ -91,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, CheckpointError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
