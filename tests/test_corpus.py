@@ -641,3 +641,27 @@ def test_a_shard_damaged_inside_is_named_when_a_query_fails(tmp_path, recorded, 
     code = main(["match", str(root), "--units", "layer0.fwd.c:0,layer0.fwd.c:1", "--threshold", "0.1"])
     err = capsys.readouterr().err
     assert code == 2 and f"{shard_name(1)} is damaged" in err and "delete it and run the same" in err, err
+
+
+@pytest.mark.parametrize(
+    "edit, says",
+    [
+        (lambda m: m.__setitem__("num_shards", 1), "num_shards 1, but shard_chars lists"),
+        (lambda m: m.pop("units"), "'units' must give each recorded name"),
+        (lambda m: m["units"].__setitem__("layer0.fwd.c", 500), "inconsistent with its shards"),
+        (lambda m: m.__setitem__("files", m["files"][:1]), "the files"),
+        (lambda m: m.__setitem__("total_chars", "x"), "must be whole numbers"),
+        (lambda m: m["model"].pop("fingerprint"), "'model' has no fingerprint"),
+        (lambda m: m.__setitem__("stats_top_k", 1000), "stats_top_k 1000"),
+    ],
+)
+def test_a_hand_edited_manifest_is_refused_not_half_believed(edit, says, tmp_path, recorded):
+    root = tmp_path / "copy"
+    shutil.copytree(recorded[1]["float16"][0], root)
+    path = root / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(CorpusError, match="inconsistent") as refused:
+        open_corpus(root)
+    assert says in str(refused.value) and "record the corpus again" in str(refused.value)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -35,7 +36,9 @@ from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.schema import (
     METADATA_KEY,
     files_path,
+    manifest_path,
     on_column,
+    parse_unit_column,
     read_manifest,
     shard_name,
     shards_dir,
@@ -330,9 +333,10 @@ def open_corpus(root: str | Path) -> Corpus:
     except Exception as err:
         raise CorpusError(f"{files_path(root)} is damaged ({_one_line(err)[:120]}); run the same record-corpus "
                           "command again to rewrite it") from None  # fmt: skip
-    for path in shards:
+    for index, path in enumerate(shards):
         try:
-            metadata = pq.read_schema(path).metadata or {}
+            schema = pq.read_schema(path)
+            metadata = schema.metadata or {}
         except Exception as err:
             raise CorpusError(f"{path} is damaged ({_one_line(err)[:120]}); delete it and run the same "
                               "record-corpus command again to rewrite it") from None  # fmt: skip
@@ -345,4 +349,10 @@ def open_corpus(root: str | Path) -> Corpus:
                               f"manifest's is {manifest['model']['fingerprint']})")  # fmt: skip
         if meta.get("plan") != manifest["plan_digest"]:
             raise CorpusError(f"{path} belongs to another recording of this model (other files or settings)")
+        if index == 0:  # one plan, one schema: the first shard's columns against the manifest's units
+            held = Counter(unit[0] for unit in map(parse_unit_column, schema.names) if unit)
+            if held != Counter(manifest["units"]):
+                raise CorpusError(f"{manifest_path(root)} is inconsistent with its shards (units per name "
+                                  f"{dict(manifest['units'])}, the shards hold {dict(held)}): edited or damaged; "
+                                  "record the corpus again into a new --out folder")  # fmt: skip
     return Corpus(root, manifest, shards)

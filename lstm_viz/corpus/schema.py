@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from lstm_viz.corpus.errors import CorpusError
+from lstm_viz.corpus.stats import TOP_K
 
 __all__ = [
     "DTYPES",
@@ -170,4 +171,40 @@ def read_manifest(root: Path) -> dict:
         raise CorpusError(f"{path} is not an lstm-viz corpus manifest")
     if manifest.get("version") != VERSION:
         raise CorpusError(f"{path} has format version {manifest.get('version')}; this lstm-viz reads {VERSION}")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise CorpusError(f"{path} is inconsistent ({problem}): edited or damaged; record the corpus again into a "
+                          "new --out folder")  # fmt: skip
     return manifest
+
+
+def _whole(value: object, least: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _manifest_problem(m: dict) -> str | None:
+    """What in a manifest of the right format and version does not hold together (None: nothing)."""
+    files, units, shard_chars = m.get("files"), m.get("units"), m.get("shard_chars")
+    if not isinstance(files, list) or not all(
+        isinstance(f, dict) and isinstance(f.get("name"), str) and _whole(f.get("chars")) for f in files
+    ):
+        return "'files' must list each file's name and chars"
+    if not isinstance(units, dict) or not units or not all(
+        isinstance(k, str) and _whole(v, 1) for k, v in units.items()
+    ):
+        return "'units' must give each recorded name its number of units"
+    if not isinstance(m.get("model"), dict) or not isinstance(m["model"].get("fingerprint"), str):
+        return "'model' has no fingerprint"
+    if not isinstance(m.get("plan_digest"), str):
+        return "no 'plan_digest'"
+    if not _whole(m.get("num_shards"), 1) or not isinstance(shard_chars, list) or len(shard_chars) != m["num_shards"]:
+        return f"num_shards {m.get('num_shards')!r}, but shard_chars lists {len(shard_chars or [])} shards"
+    if not all(_whole(c) for c in shard_chars) or not _whole(m.get("total_chars")):
+        return "'shard_chars' and 'total_chars' must be whole numbers"
+    total = m["total_chars"]
+    in_files = sum(f["chars"] for f in files)
+    if sum(shard_chars) != total or in_files != total:
+        return f"total_chars {total:,}, but the shards hold {sum(shard_chars):,} and the files {in_files:,}"
+    if m.get("stats_top_k", TOP_K) != TOP_K:
+        return f"stats_top_k {m.get('stats_top_k')!r}; record-corpus keeps {TOP_K} places per unit"
+    return None
