@@ -36,7 +36,7 @@ from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
 from lstm_viz.core.lstm_args import autocast_on, init_checked
 from lstm_viz.core.recording import GRURecording
-from lstm_viz.core.twins import current_weights, register_twin, run_forward_pre_hooks
+from lstm_viz.core.twins import current_weights, plain_copy, register_twin, run_forward_pre_hooks
 
 __all__ = ["RecordingGRU"]
 
@@ -74,24 +74,7 @@ class RecordingGRU(nn.GRU):
         """
         if not isinstance(gru, nn.GRU):
             raise TypeError(f"from_gru expects a torch.nn.GRU, got {type(gru).__name__}")
-        weights = current_weights(gru)
-        first = weights["weight_ih_l0"]
-        twin = cls(
-            gru.input_size,
-            gru.hidden_size,
-            num_layers=gru.num_layers,
-            bias=gru.bias,
-            batch_first=gru.batch_first,
-            dropout=gru.dropout,
-            bidirectional=gru.bidirectional,
-            device=first.device,
-            dtype=first.dtype,
-        )
-        with torch.no_grad():
-            for name in twin._flat_weights_names:
-                getattr(twin, name).copy_(weights[name])
-        twin.train(gru.training)
-        return twin
+        return plain_copy(cls, gru)
 
     # ------------------------------------------------------------------ input checks
     @property

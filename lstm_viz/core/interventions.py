@@ -482,7 +482,7 @@ def record_intervened(module: torch.nn.Module, x: Tensor, hx, interventions: Ite
 
     interventions = list(interventions)  # read once: a generator would be empty the second time
     with torch.no_grad():
-        output, h_n, c_n, tensors = run_module(module, x, hx, list(interventions), weights=current_weights(module))
+        output, h_n, c_n, tensors = run_module(module, x, hx, interventions, weights=current_weights(module))
     batched = x.dim() == 3
     x_bt = x.unsqueeze(0) if not batched else (x if module.batch_first else x.transpose(0, 1))
     moved = {name: t.transpose(2, 3) for name, t in tensors.items()}  # (L, D, T, B, ·) → (L, D, B, T, ·)
@@ -522,11 +522,9 @@ def intervened_forward(
 
 def _check_arguments(module: torch.nn.Module, x: object, hx: object) -> None:
     """Raise what the module's recording twin raises for arguments its forward would refuse."""
-    own = "_check_input" if isinstance(module, torch.nn.GRU) else "_diagnose"
-    twin = module if hasattr(module, own) else recording_twin(module)  # the module's options and weights, no copy
-    if isinstance(module, torch.nn.GRU):
-        twin._check_input(x, hx)
-        return
-    problem = twin._diagnose(x, hx)
+    gru = isinstance(module, torch.nn.GRU)
+    own = "_check_input" if gru else "_diagnose"  # a recording module checks itself; a plain one through its twin
+    checker = module if hasattr(module, own) else recording_twin(module)  # (the module's weights, no copy)
+    problem = checker._check_input(x, hx) if gru else checker._diagnose(x, hx)  # the GRU's raises itself
     if problem is not None:
         raise problem

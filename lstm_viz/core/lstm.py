@@ -39,7 +39,7 @@ from lstm_viz.core.lstm_args import LSTMArgumentChecks, init_checked
 from lstm_viz.core.lstm_strategies import LSTMRecordingStrategies
 from lstm_viz.core.packed import record_packed
 from lstm_viz.core.recording import Recording
-from lstm_viz.core.twins import current_weights, register_twin, run_forward_pre_hooks
+from lstm_viz.core.twins import plain_copy, register_twin, run_forward_pre_hooks
 
 __all__ = ["STRATEGIES", "RecordingLSTM"]
 
@@ -75,25 +75,7 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         """
         if not isinstance(lstm, nn.LSTM):
             raise TypeError(f"from_lstm expects a torch.nn.LSTM, got {type(lstm).__name__}")
-        weights = current_weights(lstm)
-        weight = weights["weight_ih_l0"]
-        twin = cls(
-            lstm.input_size,
-            lstm.hidden_size,
-            num_layers=lstm.num_layers,
-            bias=lstm.bias,
-            batch_first=lstm.batch_first,
-            dropout=lstm.dropout,
-            bidirectional=lstm.bidirectional,
-            proj_size=lstm.proj_size,
-            device=weight.device,
-            dtype=weight.dtype,
-        )
-        with torch.no_grad():
-            for name in twin._flat_weights_names:
-                getattr(twin, name).copy_(weights[name])
-        twin.train(lstm.training)
-        return twin
+        return plain_copy(cls, lstm, proj_size=lstm.proj_size)
 
     @property
     def num_directions(self) -> int:

@@ -30,6 +30,8 @@ from typing import Any
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from lstm_viz.core.gru import STRATEGIES as GRU_STRATEGIES
+from lstm_viz.core.lstm import STRATEGIES as LSTM_STRATEGIES
 from lstm_viz.core.packed import record_packed
 from lstm_viz.core.recording import CellRecording
 from lstm_viz.core.twins import recording_twin
@@ -79,7 +81,7 @@ def _why_not(model: nn.Module, modules: dict[str, nn.Module], found: dict[str, n
 def _check_strategy(selected: dict[str, nn.Module], strategy: str) -> None:
     """Refuse, before the model runs, a strategy one of the selected modules cannot record with."""
     for path, module in selected.items():
-        allowed = ("auto", "kernel", "replay", "loop") if isinstance(module, nn.LSTM) else ("auto", "replay", "loop")
+        allowed = LSTM_STRATEGIES if isinstance(module, nn.LSTM) else GRU_STRATEGIES
         if strategy not in allowed:
             raise ValueError(
                 f"strategy {strategy!r} cannot record {path!r} ({type(module).__name__}); it takes "

@@ -147,7 +147,7 @@ def record_packed(
         if dropped and apply_dropout:  # forward would draw other masks: what the recording computed, packed
             forward_result = _from_recording(tensors, packed, lengths, lstm)
         else:  # eval semantics (no dropout between layers), as the recorded tensors
-            forward_result = _forward(module, packed, hx, weights, training=False if dropped else module.training)
+            forward_result = _forward(module, packed, hx, weights, training=module.training and not dropped)
     output, hidden = forward_result
     output = PackedSequence(output.data.detach(), output.batch_sizes, output.sorted_indices, output.unsorted_indices)
     extras = {

@@ -5,7 +5,8 @@ hooks: parametrizations (``torch.nn.utils.parametrizations.weight_norm`` …) ar
 legacy ``torch.nn.utils.weight_norm`` / ``spectral_norm`` and ``torch.nn.utils.prune`` pre-hooks — which only
 refresh the weight when forward runs — are asked for the weight they would set (spectral norm without a
 power-iteration step, so nothing changes). ``run_forward_pre_hooks(module, x, hx)`` runs a module's own pre-hooks as
-calling it would (both recording classes' ``record`` start with it).
+calling it would (both recording classes' ``record`` start with it); ``plain_copy`` is their ``from_lstm`` /
+``from_gru``: a recording module holding a copy of those weights.
 
 ``recording_twin(module, layer=None, direction=None)`` is a RecordingLSTM / RecordingGRU with the module's options
 whose weights *are* those tensors (no copy): the whole stack, or one layer and direction as a one-layer,
@@ -17,12 +18,13 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 from torch.nn.utils.prune import BasePruningMethod
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
-__all__ = ["current_weights", "recording_twin", "register_twin", "run_forward_pre_hooks"]
+__all__ = ["current_weights", "plain_copy", "recording_twin", "register_twin", "run_forward_pre_hooks"]
 
 # nn.LSTM → RecordingLSTM, nn.GRU → RecordingGRU: each recording class registers itself where it is defined, so this
 # module (which packed recording and record_modules use) does not import them.
@@ -45,6 +47,31 @@ def current_weights(module: nn.RNNBase) -> dict[str, Tensor]:
         elif isinstance(hook, BasePruningMethod):  # torch.nn.utils.prune: weight = weight_orig * weight_mask
             fresh[hook._tensor_name] = hook.apply_mask(module)
     return {name: fresh[name] if name in fresh else getattr(module, name) for name in module._flat_weights_names}
+
+
+def plain_copy(cls: type[nn.RNNBase], module: nn.RNNBase, **options: Any) -> nn.RNNBase:
+    """A ``cls`` (RecordingLSTM / RecordingGRU) with ``module``'s options (plus ``options``, e.g. proj_size) and a
+    copy of the weights its forward uses now, on their device and dtype, in its training mode: a weight-normed,
+    pruned or otherwise parametrized module gives a plain one."""
+    weights = current_weights(module)
+    first = weights["weight_ih_l0"]
+    copy = cls(
+        module.input_size,
+        module.hidden_size,
+        num_layers=module.num_layers,
+        bias=module.bias,
+        batch_first=module.batch_first,
+        dropout=module.dropout,
+        bidirectional=module.bidirectional,
+        device=first.device,
+        dtype=first.dtype,
+        **options,
+    )
+    with torch.no_grad():
+        for name in copy._flat_weights_names:
+            getattr(copy, name).copy_(weights[name])
+    copy.train(module.training)
+    return copy
 
 
 def run_forward_pre_hooks(module: nn.Module, x: Any, hx: Any) -> tuple[Any, Any]:

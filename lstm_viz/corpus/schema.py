@@ -201,10 +201,9 @@ def _manifest_problem(m: dict) -> str | None:
         return f"num_shards {m.get('num_shards')!r}, but shard_chars lists {len(shard_chars or [])} shards"
     if not all(_whole(c) for c in shard_chars) or not _whole(m.get("total_chars")):
         return "'shard_chars' and 'total_chars' must be whole numbers"
-    total = m["total_chars"]
-    in_files = sum(f["chars"] for f in files)
-    if sum(shard_chars) != total or in_files != total:
-        return f"total_chars {total:,}, but the shards hold {sum(shard_chars):,} and the files {in_files:,}"
+    total, in_shards, in_files = m["total_chars"], sum(shard_chars), sum(f["chars"] for f in files)
+    if in_shards != total or in_files != total:
+        return f"total_chars {total:,}, but the shards hold {in_shards:,} and the files {in_files:,}"
     if m.get("stats_top_k", TOP_K) != TOP_K:
         return f"stats_top_k {m.get('stats_top_k')!r}; record-corpus keeps {TOP_K} places per unit"
     return None

@@ -148,14 +148,12 @@ class TopPlaces:
         """``values`` ``(T, B, U)`` time-major, ``positions`` ``(T, B)`` where each row is in the source text."""
         T, B, U = values.shape
         w = self.window
-        pad = -T % w  # a chunk that is not a whole number of windows: its last window is shorter
-        if pad:
-            high_in = torch.cat([values, values.new_full((pad, B, U), float("-inf"))])
-            low_in = torch.cat([values, values.new_full((pad, B, U), float("inf"))])
-        else:
-            high_in = low_in = values
-        high = high_in.reshape(-1, w, B, U).amax(dim=1)  # (windows, B, U) (amax and amin beat aminmax)
-        low = low_in.reshape(-1, w, B, U).amin(dim=1)
+        full = T - T % w  # a chunk that is not a whole number of windows: its last window is shorter
+        whole = values[:full].reshape(-1, w, B, U)
+        high, low = whole.amax(dim=1), whole.amin(dim=1)  # (windows, B, U) (amax and amin beat aminmax)
+        if full < T:
+            high = torch.cat([high, values[full:].amax(dim=0, keepdim=True)])
+            low = torch.cat([low, values[full:].amin(dim=0, keepdim=True)])
         starts = torch.as_tensor(np.ascontiguousarray(positions[::w]), dtype=torch.int64).reshape(-1)
         self._pending.setdefault(name, []).append((high.reshape(-1, U).half(), low.reshape(-1, U).half(), starts))
 
