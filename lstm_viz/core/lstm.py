@@ -75,7 +75,7 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         """
         if not isinstance(lstm, nn.LSTM):
             raise TypeError(f"from_lstm expects a torch.nn.LSTM, got {type(lstm).__name__}")
-        return plain_copy(cls, lstm, proj_size=lstm.proj_size)
+        return plain_copy(cls, lstm)
 
     @property
     def num_directions(self) -> int:

@@ -49,24 +49,20 @@ def current_weights(module: nn.RNNBase) -> dict[str, Tensor]:
     return {name: fresh[name] if name in fresh else getattr(module, name) for name in module._flat_weights_names}
 
 
-def plain_copy(cls: type[nn.RNNBase], module: nn.RNNBase, **options: Any) -> nn.RNNBase:
-    """A ``cls`` (RecordingLSTM / RecordingGRU) with ``module``'s options (plus ``options``, e.g. proj_size) and a
-    copy of the weights its forward uses now, on their device and dtype, in its training mode: a weight-normed,
-    pruned or otherwise parametrized module gives a plain one."""
+def _options(module: nn.RNNBase) -> dict[str, Any]:
+    """``module``'s constructor options besides the sizes (and proj_size for an LSTM)."""
+    proj = {"proj_size": module.proj_size} if isinstance(module, nn.LSTM) else {}
+    return {"num_layers": module.num_layers, "bias": module.bias, "batch_first": module.batch_first,
+            "dropout": module.dropout, "bidirectional": module.bidirectional, **proj}  # fmt: skip
+
+
+def plain_copy(cls: type[nn.RNNBase], module: nn.RNNBase) -> nn.RNNBase:
+    """A ``cls`` (RecordingLSTM / RecordingGRU) with ``module``'s options and a copy of the weights its forward uses
+    now, on their device and dtype, in its training mode: a weight-normed, pruned or otherwise parametrized module
+    gives a plain one."""
     weights = current_weights(module)
     first = weights["weight_ih_l0"]
-    copy = cls(
-        module.input_size,
-        module.hidden_size,
-        num_layers=module.num_layers,
-        bias=module.bias,
-        batch_first=module.batch_first,
-        dropout=module.dropout,
-        bidirectional=module.bidirectional,
-        device=first.device,
-        dtype=first.dtype,
-        **options,
-    )
+    copy = cls(module.input_size, module.hidden_size, device=first.device, dtype=first.dtype, **_options(module))
     with torch.no_grad():
         for name in copy._flat_weights_names:
             getattr(copy, name).copy_(weights[name])
@@ -125,17 +121,7 @@ def recording_twin(
     is_lstm = isinstance(module, nn.LSTM)
     proj = {"proj_size": module.proj_size} if is_lstm else {}
     if layer is None:
-        twin = cls(
-            module.input_size,
-            module.hidden_size,
-            num_layers=module.num_layers,
-            bias=module.bias,
-            batch_first=module.batch_first,
-            dropout=module.dropout,
-            bidirectional=module.bidirectional,
-            device="meta",
-            **proj,
-        )
+        twin = cls(module.input_size, module.hidden_size, device="meta", **_options(module))
         mapping = {name: name for name in twin._flat_weights_names}
     else:
         directions = 2 if module.bidirectional else 1
