@@ -212,6 +212,9 @@ ACCEPTED = [
     ("unbatched with hx", (3, 5, 2), {"bidirectional": True}, lambda: (_t(6, 3), (_t(4, 5), _t(4, 5)))),
     ("float32 c0 with bfloat16 weights", (3, 5), {"dtype": torch.bfloat16}, lambda: (
         _t(6, 7, 3, dtype=torch.bfloat16), (_t(1, 7, 5, dtype=torch.bfloat16), _t(1, 7, 5)))),
+    ("float32 c0 with bfloat16 weights, 2 layers bidirectional", (3, 5, 2),
+     {"dtype": torch.bfloat16, "bidirectional": True}, lambda: (
+        _t(6, 7, 3, dtype=torch.bfloat16), (_t(4, 7, 5, dtype=torch.bfloat16), _t(4, 7, 5)))),
     ("float32 c0 with float64 weights", (3, 5), {"dtype": torch.float64}, lambda: (
         _t(6, 7, 3, dtype=torch.float64), (_t(1, 7, 5, dtype=torch.float64), _t(1, 7, 5)))),
     ("requires_grad hx", (3, 5), {}, lambda: (_t(6, 7, 3), (_t(1, 7, 5).requires_grad_(), _t(1, 7, 5)))),
@@ -226,11 +229,17 @@ def test_what_nn_lstm_runs_forward_and_record_run(label, args, kwargs, make):
         out, (h_n, c_n) = ref(x, hx)
         out2, (h_n2, c_n2) = twin(x, hx)
     assert torch.equal(out, out2) and torch.equal(h_n, h_n2) and torch.equal(c_n, c_n2)
-    rec = twin.record(x, hx)
-    assert rec.output.shape == out.shape and rec.h_n.shape == h_n.shape and rec.c_n.shape == c_n.shape
     tol = {"atol": 2e-2, "rtol": 2e-2} if out.dtype == torch.bfloat16 else {"atol": 1e-5, "rtol": 1e-4}
-    assert torch.allclose(rec.output.float(), out.float(), **tol)
-    assert torch.allclose(rec.c_n.float(), c_n.float(), **tol)
+    for strategy in ("auto", "loop"):
+        rec = twin.record(x, hx, strategy=strategy)
+        assert rec.output.shape == out.shape and rec.h_n.shape == h_n.shape and rec.c_n.shape == c_n.shape
+        # the dtypes too: a float32 c0 beside bfloat16 weights gives a float32 c_n, as nn.LSTM's
+        assert (rec.output.dtype, rec.h_n.dtype, rec.c_n.dtype) == (out.dtype, h_n.dtype, c_n.dtype), strategy
+        assert torch.allclose(rec.output.float(), out.float(), **tol)
+        assert torch.allclose(rec.c_n.float(), c_n.float(), **tol)
+    if x.dtype == torch.bfloat16 and hx[1].dtype == torch.float32:  # replay runs nn.LSTM's kernel as nn.LSTM does
+        rec = twin.record(x, hx, strategy="replay")
+        assert torch.equal(rec.output, out) and torch.equal(rec.c_n, c_n)
 
 
 def test_under_autocast_forward_runs_like_nn_lstm_and_record_computes_in_the_weights_dtype():

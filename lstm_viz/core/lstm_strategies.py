@@ -94,7 +94,10 @@ class LSTMRecordingStrategies:
             c0 = x_l.new_zeros(L * D, B, H)
         else:
             h0, c0 = (hx[0], hx[1]) if batched else (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
-            c0 = c0.to(dtype)  # a c0 dtype nn.LSTM runs with (see _c0_dtype_runs)
+            if not (c0.dtype == torch.float32 and dtype in (torch.float16, torch.bfloat16)):
+                c0 = c0.to(dtype)  # a c0 dtype nn.LSTM runs with (see _c0_dtype_runs)
+            # A float32 c0 beside bfloat16 weights stays float32, as nn.LSTM keeps it: the kernel then carries c in
+            # float32 and returns c_n in float32, and so does the recording (its c is stored in the weights' dtype).
         h0 = h0.reshape(L, D, B, P)
         c0 = c0.reshape(L, D, B, H)
         if strategy == "auto":
@@ -190,12 +193,14 @@ class LSTMRecordingStrategies:
         L, D = self.num_layers, self.num_directions
         h_n, c_n = [], []
         for k in range(L):
-            for d in range(D):
+            c_last = [
                 self._loop_direction(x_l, h0[k, d], c0[k, d], weights, k, d, gates[k, d], c[k, d], m[k, d], h[k, d])
+                for d in range(D)
+            ]
             out = torch.cat([h[k, d] for d in range(D)], dim=-1) if D == 2 else h[k, 0]
             last = [T - 1, 0]  # where each direction ends: the forward one at T-1, the backward one at 0
             h_n.append(torch.stack([h[k, d, last[d]] for d in range(D)]))
-            c_n.append(torch.stack([c[k, d, last[d]] for d in range(D)]))
+            c_n.append(torch.stack(c_last).to(c0.dtype))  # as the recurrence carried it (float32 for a float32 c0)
             x_l = out
             if dropout_on and k < L - 1:
                 x_l = F.dropout(x_l, p=self.dropout, training=True)
@@ -405,8 +410,9 @@ class LSTMRecordingStrategies:
             if T > 1:
                 pre[rest].view((T - 1) * B, -1).addmm_(h_d[prev].reshape((T - 1) * B, -1), w_hh_t)
 
-    def _loop_direction(self, x_l, h0, c0, weights, k, d, ifog, c, m, h) -> None:
-        """The six equations one step at a time for one layer/direction, writing into the buffers."""
+    def _loop_direction(self, x_l, h0, c0, weights, k, d, ifog, c, m, h) -> Tensor:
+        """The six equations one step at a time for one layer/direction, writing into the buffers; returns the last
+        step's c as the recurrence carried it (float32 for float16/bfloat16 models)."""
         T = x_l.shape[0]
         H = self.hidden_size
         w_ih, w_hh, bias, w_hr = self._ifog_weights(weights, k, d)
@@ -439,6 +445,7 @@ class LSTMRecordingStrategies:
             if w_hr_t is not None:
                 torch.mm(m_[t], w_hr_t, out=h_[t])  # h_t = W_hr m_t (LSTMP)
             h_prev = h_[t]
+        return c_prev
 
 
 _MATMUL_TF32_LOCK = threading.Lock()
