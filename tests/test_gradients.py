@@ -135,7 +135,7 @@ def test_result_table_and_summary():
     lstm_h = frame[(frame.net == "lstm") & (frame.quantity == "grad_h")].value.to_numpy()
     np.testing.assert_array_equal(lstm_h, result.flows["lstm"].grad_h)
     lines = result.summary()
-    assert len(lines) == 3 and lines[0].startswith("RNN (tanh)") and "steps back" in lines[2]
+    assert len(lines) == 3 and lines[0].startswith("RNN (tanh)") and "over the last" in lines[2]
 
 
 def test_progress_reaches_one_and_names_each_net():
@@ -153,7 +153,7 @@ def test_training_lowers_the_loss_on_the_memory_task():
     assert flow.train["loss"] < 0.5 and flow.train["accuracy"] > 0.8  # chance level is 0.693 / 0.5
 
 
-def test_horizon_counts_steps_back_until_the_gradient_drops():
+def test_horizon_counts_the_last_steps_until_the_gradient_drops():
     assert horizon(np.array([1e-9, 1e-4, 0.01, 1.0]), 1e-3) == 2
     assert horizon(np.array([0.5, 0.9, 1.0]), 1e-3) == 3
     assert horizon(np.array([0.0, 0.0]), 1e-3) == 0
@@ -210,7 +210,23 @@ def test_gradient_flow_figure_marks_underflow_instead_of_failing():
     fig = gradient_flow_figure(dc_replace(result, flows=flows))
     y = np.asarray(fig.data[0].y, dtype=float)
     assert np.isnan(y[:3]).all() and np.isfinite(y[3:]).all()
-    assert "below 1e-308" in fig.layout.title.text and "t = 3" in fig.layout.title.text
+    assert "0 in float64 (below 5e-324)" in fig.layout.title.text and "t = 3" in fig.layout.title.text
+
+
+def test_norms_below_1e_162_are_not_read_as_zero():
+    # Tensor.norm squares the elements: at 1000 steps this RNN's gradients are ~1e-230, whose squares underflow
+    flow = gradient_flow("rnn", FlowSettings(length=1000, hidden_size=8, input_size=2), CPU)
+    assert (flow.grad_h > 0).all() and flow.grad_h.min() < 1e-200
+    assert (flow.grad_x_norm > 0).all() and flow.grad_x_norm.min() < 1e-200
+    assert np.all(np.diff(np.log10(flow.grad_h[:50])) > 0)  # still falling smoothly back in time, not cut off
+    rows = np.array([[3e-200, 4e-200], [0.0, 0.0], [3.0, 4.0]])
+    np.testing.assert_allclose(replace_grad_x(flow, rows).grad_x_norm, [5e-200, 0.0, 5.0], rtol=1e-12)
+
+
+def replace_grad_x(flow, grad_x):
+    from dataclasses import replace as dc_replace
+
+    return dc_replace(flow, grad_x=grad_x)
 
 
 def test_input_gradient_heatmap_rows_and_shared_colour_scale():

@@ -56,8 +56,8 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
         v = _positive(values)
         if normalise and np.isfinite(v[-1]):
             v = v / v[-1]
-        if np.isnan(v).any():
-            underflow.append(f"{name.split(':')[0]} {name.split(': ')[1]} is below 1e-308 (float64) before "
+        if np.isnan(v).any():  # a norm is 0 only when every element is: below float64's smallest, ~5e-324
+            underflow.append(f"{name.split(':')[0]} {name.split(': ')[1]} is 0 in float64 (below 5e-324) before "
                              f"t = {int(np.nonzero(np.isnan(v))[0].max()) + 1}")  # fmt: skip
         fig.add_trace(
             go.Scatter(
@@ -73,7 +73,7 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
                 ay=0, font={"color": line["color"], "size": 12}, xanchor="left", bgcolor="rgba(255,255,255,0.8)",
             )  # fmt: skip
     what = "relative to the last step" if normalise else "absolute"
-    note = ("<br><sup>" + "; ".join(underflow) + "</sup>") if underflow else ""
+    note = "".join(f"<br><sup>{line}</sup>" for line in underflow)  # one line each: a long one runs off the chart
     fig.update_layout(
         title={"text": f"How much the loss at step {T - 1} depends on each earlier step ({what}){note}"},
         xaxis={"title": {"text": "time step t (the loss reads only the last state)"}, "range": [-0.5, T - 0.5]},
@@ -82,8 +82,8 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
             "type": "log", "exponentformat": "power", "showexponent": "all",
         },
         legend={"orientation": "h", "y": -0.2, "x": 0},
-        height=560,
-        margin={"t": 80, "l": 70, "r": 30},
+        height=560 + 18 * len(underflow),
+        margin={"t": 80 + 18 * len(underflow), "l": 70, "r": 30},
         template="plotly_white",
     )  # fmt: skip
     return fig

@@ -282,8 +282,10 @@ class ModelFlow:
 
     @property
     def grad_x_norm(self) -> np.ndarray:
-        """‖∂L/∂x_t‖ over input features, shape ``(T,)``."""
-        return np.sqrt((self.grad_x**2).sum(axis=1))
+        """‖∂L/∂x_t‖ over input features, shape ``(T,)`` (scaled: no underflow while any feature's is above 0)."""
+        scale = np.abs(self.grad_x).max(axis=1, initial=0.0)
+        safe = np.where(scale > 0, scale, 1.0)
+        return scale * np.sqrt(((self.grad_x / safe[:, None]) ** 2).sum(axis=1))
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,8 @@ class FlowResult:
     device: str
 
     def horizons(self, ratio: float = 1e-3) -> dict[str, int]:
-        """Per net: how many steps back from T the gradient ‖∂L/∂h_t‖ stays ≥ ``ratio`` × its value at T."""
+        """Per net: over how many of the last steps (the last included) ‖∂L/∂h_t‖ stays ≥ ``ratio`` × its value at
+        the last step (see :func:`horizon`)."""
         return {k: horizon(f.grad_h, ratio) for k, f in self.flows.items()}
 
     def to_frame(self) -> pd.DataFrame:
@@ -317,19 +320,29 @@ class FlowResult:
             ratio = f.grad_h[0] / f.grad_h[-1] if f.grad_h[-1] > 0 else float("nan")
             trained = f", trained: loss {f.train['loss']:.3f} accuracy {f.train['accuracy']:.0%}" if f.train else ""
             lines.append(
-                f"{f.label:<11} ‖∂L/∂h_0‖/‖∂L/∂h_T‖ = {ratio:.2e}, above 1/1000 for {horizon(f.grad_h)} steps back, "
+                f"{f.label:<11} ‖∂L/∂h_0‖/‖∂L/∂h_T‖ = {ratio:.2e}, above 1/1000 over the last "
+                f"{horizon(f.grad_h)} steps, "
                 f"loss {f.loss:.3f}{trained}"
             )
         return lines
 
 
 def horizon(grad: np.ndarray, ratio: float = 1e-3) -> int:
-    """Steps back from the last one while ``grad[t] ≥ ratio·grad[-1]``; ``len(grad)`` if it never drops below."""
+    """How many of the last steps, the last one included, keep ``grad[t] ≥ ratio·grad[-1]`` (counting back from
+    the last step until the first that drops below); ``len(grad)`` if none does."""
     grad = np.asarray(grad, dtype=np.float64)
     if grad.size == 0 or not grad[-1] > 0:
         return 0
     below = np.nonzero(grad < ratio * grad[-1])[0]
     return int(grad.size if below.size == 0 else grad.size - 1 - below[-1])
+
+
+def _row_norms(rows: Tensor) -> Tensor:
+    """‖row‖ of each row, scaled by the row's largest |element| first: ``Tensor.norm`` squares the elements, so a
+    float64 gradient whose elements are all below ~1e-162 would read 0 although it is far from the smallest float64
+    (~5e-324); scaled, a norm is 0 only when every element is."""
+    scale = rows.abs().amax(dim=1, keepdim=True)
+    return (rows / torch.where(scale > 0, scale, torch.ones_like(scale))).norm(dim=1) * scale[:, 0]
 
 
 def _forget_product(f: Tensor) -> np.ndarray:
@@ -381,8 +394,8 @@ def gradient_flow(
         loss, extra = unroll_loss(net, x, y, dh, dc)
         grads = torch.autograd.grad(loss, [x, *dh, *(dc or [])])
     grad_x = grads[0][0].abs()
-    grad_h = torch.cat(grads[1 : 1 + settings.length]).norm(dim=1)
-    grad_c = torch.cat(grads[1 + settings.length :]).norm(dim=1) if dc is not None else None
+    grad_h = _row_norms(torch.cat(grads[1 : 1 + settings.length]))
+    grad_c = _row_norms(torch.cat(grads[1 + settings.length :])) if dc is not None else None
     if progress is not None:
         progress(1.0)
 

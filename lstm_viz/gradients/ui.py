@@ -99,11 +99,12 @@ def compute(settings: gr.FlowSettings) -> gr.FlowResult:
 
 
 def metrics_section(result: gr.FlowResult) -> None:
-    """Per net: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖, how many steps back it stays above 1/1000, the loss (and training)."""
+    """Per net: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖, over how many of the last steps it stays above 1/1000, the loss (and training)."""
     horizons = result.horizons()
     for col, (kind, f) in zip(st.columns(len(result.flows)), result.flows.items(), strict=True):
         ratio = f.grad_h[0] / f.grad_h[-1] if f.grad_h[-1] > 0 else float("nan")
         col.metric(f"{f.label}: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖", f"{ratio:.1e}" if ratio > 0 else "0 (underflow)")
         trained = f" · training accuracy {f.train['accuracy']:.0%}" if f.train else ""
-        col.caption(f"stays above 1/1000 of its last-step value for **{horizons[kind]}** steps back · loss "
+        col.caption(f"stays above 1/1000 of its last-step value over the last **{horizons[kind]}** of "
+                    f"{len(f.grad_h)} steps · loss "
                     f"{f.loss:.3f}{trained}")  # fmt: skip
