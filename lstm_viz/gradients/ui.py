@@ -99,7 +99,7 @@ def compute(settings: gr.FlowSettings) -> gr.FlowResult:
 
 
 def metrics_section(result: gr.FlowResult) -> None:
-    """Per net: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖, over how many of the last steps it stays above 1/1000, the loss (and training)."""
+    """Per net: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖, over how many last steps it stays above 1/1000, the loss (and training)."""
     horizons = result.horizons()
     for col, (kind, f) in zip(st.columns(len(result.flows)), result.flows.items(), strict=True):
         ratio = f.grad_h[0] / f.grad_h[-1] if f.grad_h[-1] > 0 else float("nan")
