@@ -114,12 +114,30 @@ def test_cell_step_bad_inputs_are_explained_and_the_rest_survives():
     at.text_input(key="cs_rnn_hidden_size").set_value("zero").run()
     assert len(at.error) == 2 and any("hidden_size" in e.value for e in at.error)
     at.button_group(key="cs_mode").set_value("random").run()
-    at.text_input(key="cs_len").set_value("0").run()
-    assert any("Length" in e.value for e in at.error)
-    at.text_input(key="cs_len").set_value("12")
+    length = at.text_input(key="cs_len_subtraction")  # the default model: always 8 steps, said and not asked
+    assert length.disabled and "always have 8 steps" in length.help and length.value == "8"
+    assert any(c.value.startswith("Drawn: ") and " - " in c.value for c in at.caption)  # which a − b
     at.text_input(key="cs_rnn_hidden_size").set_value("7")
     at.run()
     assert not at.error and not at.exception and any("matches" in b for b in _badges(at))
+
+
+def test_cell_step_random_text_honours_the_length_and_says_what_was_drawn():
+    from lstm_viz.app.ui import MODEL_KEY
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.default("charlm", hidden_size=8, input_size=4, num_layers=1)).eval()
+    at = AppTest.from_file(CELL, default_timeout=TIMEOUT)
+    at.session_state[MODEL_KEY] = LoadedModel(model, "test charlm", "test:charlm:cell", "session")
+    at.run()
+    at.button_group(key="cs_mode").set_value("random").run()
+    at.text_input(key="cs_len_charlm").set_value("0").run()
+    assert any("Length" in e.value for e in at.error)
+    at.text_input(key="cs_len_charlm").set_value("12").run()
+    assert not at.exception and not at.error
+    assert any("the first 12 characters of validation file" in c.value for c in at.caption)
+    assert at.slider(key="cs_t").max == 11  # 12 steps, not the whole file
+    assert any("matches torch.nn.LSTM" in b for b in _badges(at))
 
 
 def _with_model(model, label: str) -> AppTest:
@@ -159,7 +177,8 @@ def test_cell_step_on_the_shipped_text_model():
     assert any("embedding of the character '␣'" in c.value for c in at.caption)
     at.button_group(key="cs_state").set_value("random").run()
     assert not at.exception and any("RecordingLSTM matches torch.nn.LSTM" in b for b in _badges(at))
-    at.button_group(key="cs_mode").set_value("random").run()  # a validation file: ~10,000 steps of rounding
+    at.button_group(key="cs_mode").set_value("random").run()
+    at.text_input(key="cs_len_charlm").set_value("2000").run()  # the start of a validation file: 2,000 steps
     assert not at.exception and any("RecordingLSTM matches torch.nn.LSTM" in b for b in _badges(at))
     assert any("growing with √steps" in c.value for c in at.caption)
 

@@ -18,6 +18,7 @@ from lstm_viz.app.ui import cached_recording, show_input_error
 from lstm_viz.cell_step import figures as cf
 from lstm_viz.cell_step import latex
 from lstm_viz.core import reference as ref
+from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import task_for
@@ -37,10 +38,16 @@ __all__ = [
 ]
 
 
+# One sequence is a chain of small per-step kernels: on a CPU busy with other work, one thread is many times faster
+# than several waiting for each other at every step (busy_cpu_threads; 300 characters of the text model: 0.03 s on
+# one thread, 4.7 s on two, on this 2-core machine under load).
+
+
 @st.cache_data(show_spinner="Comparing with torch.nn.LSTM…", max_entries=32)
 def _parity(model_key: str, x: np.ndarray, state_seed: int | None, _lstm: nn.LSTM) -> ref.Parity:
     hx = None if state_seed is None else ref.initial_state(_lstm, x.shape[0], state_seed)
-    return ref.parity(_lstm, torch.from_numpy(x), hx)
+    with torch_threads(busy_cpu_threads()):
+        return ref.parity(_lstm, torch.from_numpy(x), hx)
 
 
 @st.cache_data(show_spinner="Recording…", max_entries=32)
@@ -48,7 +55,8 @@ def _record(model_key: str, x: np.ndarray, state_seed: int, _lstm: nn.LSTM) -> R
     hx = ref.initial_state(_lstm, x.shape[0], state_seed)
     p = _lstm.weight_ih_l0
     x_t = torch.from_numpy(x).to(p.device, p.dtype)
-    return _lstm.record(x_t if _lstm.batch_first else x_t.transpose(0, 1), hx).to("cpu")
+    with torch.no_grad(), torch_threads(busy_cpu_threads()):
+        return _lstm.record(x_t if _lstm.batch_first else x_t.transpose(0, 1), hx).to("cpu")
 
 
 def _vector(values: np.ndarray, name: str) -> pd.DataFrame:
@@ -69,15 +77,25 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
             box = st.text_area if task_for(config).multiline(config) else st.text_input
             text = box("Sequence", example_for(config), key=f"cs_text_{config.kind}_{config.input_size}")
             return typed_input(text, config)
+        task = task_for(config)
         c1, c2 = st.columns(2)
-        length = parse_int(c1.text_input("Length", "8", key="cs_len", help="time steps, 1 to 5,000"), name="Length",
-                           minimum=1, maximum=5000)  # fmt: skip
+        fixed, most = task.fixed_steps, task.max_input_steps
+        what = "characters (the start of a validation file)" if task.reads_text else "time steps"
+        length_text = c1.text_input(
+            "Length", str(fixed or 8), key=f"cs_len_{task.kind}", disabled=fixed is not None,
+            help=f"this model's inputs always have {fixed} steps" if fixed else f"{what}, 1 to {most:,}",
+        )  # fmt: skip
+        length = fixed or parse_int(length_text, name="Length", minimum=1, maximum=most)
         seed = parse_int(c2.text_input("Random seed", "0", key="cs_seed", help="0 to 2,147,483,647"),
                          name="Random seed", minimum=0, maximum=2**31 - 1)  # fmt: skip
-        return random_input(config, length, seed)
+        inp = random_input(config, length, seed)
     except InputError as err:
         show_input_error(err)
         return None
+    st.caption(f"Drawn: {inp.text}")  # which a − b, which file: the pickers below step through it
+    if inp.note:
+        st.info(inp.note, icon=":material/content_cut:")
+    return inp
 
 
 def state_section() -> int | None:

@@ -150,7 +150,7 @@ def _random_text(loaded: LoadedModel) -> ExplorerInput:
     seed = int(st.session_state[key])
     c2.caption(f"Files of the standard library's validation split (never trained on); file number {seed}. "
                "The first part of a long file is recorded.")  # fmt: skip
-    return random_input(config, 1, seed)
+    return random_input(config, task_for(config).max_input_steps, seed)
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -349,14 +349,25 @@ class CharLMTask(Task):
         text = first.source_text or EXAMPLE
         return text.replace('"', "'", 1) if '"' in text else '"' + text
 
+    def check_length(self, length: object) -> int:
+        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_TEXT_CHARS:
+            raise InputError(f"The length must be a whole number of characters from 1 to {MAX_TEXT_CHARS:,}, got "
+                             f"{length!r}. Example: 64")  # fmt: skip
+        return length
+
     def random_input(self, config: ModelConfig, length: int, generator: torch.Generator, seed: int) -> TaskInput:
-        """A validation file of the running stdlib (by the split rule), chosen by ``seed``; ``length`` is unused."""
+        """The start of a validation file of the running stdlib (by the split rule) chosen by ``seed``: its first
+        ``length`` characters (the Gate Explorer asks for the most it records, ``MAX_TEXT_CHARS``)."""
+        self.check_length(length)
         paths = validation_paths()
         order = torch.randperm(len(paths), generator=torch.Generator().manual_seed(seed)).tolist()
         for k in order[:20]:
             text = read_validation_file(paths[k])
             if text.strip():
-                return text_input(text, f"validation file {paths[k]} (seed {seed})", config.input_size)
+                what = f"validation file {paths[k]} (seed {seed})"
+                if length < min(len(text), MAX_TEXT_CHARS):
+                    text, what = text[:length], f"the first {length:,} characters of {what}"
+                return text_input(text, what, config.input_size)
         raise InputError("no validation file of the standard library could be read on this server; type a text")
 
     def csv_example(self, config: ModelConfig) -> str:
