@@ -65,13 +65,15 @@ remembered("toy", {"model": next(iter(MODELS)), "recipe": next(iter(RECIPES[STAT
 
 
 def apply_recipe() -> None:
-    """A new model or recipe puts its learning rate and epochs into the boxes (and the run)."""
+    """A new model or recipe puts its learning rate and epochs into the boxes, for the next Start; a model already
+    on the page keeps its own (they belong to another model or recipe: the "In use" line says what it runs with)."""
     recipes = RECIPES[MODELS[st.session_state.toy_model]]
     if st.session_state.toy_recipe not in recipes:
         st.session_state.toy_recipe = next(iter(recipes))
     _, lr, epochs = recipes[st.session_state.toy_recipe]
     st.session_state.toy_lr, st.session_state.toy_epochs = f"{lr:g}", str(epochs)
-    apply_settings("toy_run", "toy")
+    if st.session_state.toy_run.trainer is None:
+        apply_settings("toy_run", "toy")
 
 
 def factory():

@@ -119,6 +119,22 @@ def test_toy_switching_to_nn_lstm_applies_its_recipe(toy):
     assert charts(toy) == 2  # curves and gates; no named weights for nn.LSTM
 
 
+def test_toy_picking_another_model_or_recipe_mid_run_waits_for_start(toy):
+    toy.text_input(key="toy_epochs").input(str(100_000)).run()
+    toy.button(key="toy_run_start").click().run()
+    run = toy.session_state["toy_run"]
+    trainer, lr, target = run.trainer, run.lr, run.target
+    toy.radio(key="toy_model").set_value("nn.LSTM(1, 1)").run()  # its recipe: lr 0.1, 300 epochs — for Start
+    assert toy.text_input(key="toy_lr").value == "0.1" and toy.text_input(key="toy_epochs").value == "300"
+    assert run.trainer is trainer and run.running and (run.lr, run.target) == (lr, target)
+    assert trainer.optimizer.param_groups[0]["lr"] == lr
+    toy.selectbox(key="toy_recipe").select_index(1).run()
+    assert run.trainer is trainer and run.running and (run.lr, run.target) == (lr, target)
+    toy.button(key="toy_run_stop").click().run()
+    toy.button(key="toy_run_start").click().run()  # Start over: now the new model with the boxes' recipe
+    assert type(run.model).__name__ == "ToyLSTM" and run.lr == float(toy.text_input(key="toy_lr").value)
+
+
 def test_toy_same_seed_same_start(toy):
     runs = []
     for _ in range(2):
