@@ -1,5 +1,6 @@
 """The command line: ``python -m lstm_viz COMMAND …`` (the progress bar goes to stderr; the last line of stdout is one
-JSON object; errors are one line on stderr with a non-zero exit, no traceback).
+JSON object for train, record and info, and for the other commands with ``--json``; errors are one line on stderr
+with a non-zero exit, no traceback).
 
 Examples::
 
@@ -46,7 +47,7 @@ from lstm_viz.cli import (
     train,
     units,
 )
-from lstm_viz.cli.common import ExitError, Parser, parse_input
+from lstm_viz.cli.common import ExitError, Parser, Terminated, parse_input
 from lstm_viz.parsing import InputError
 from lstm_viz.training.checkpoints import CheckpointError
 
@@ -60,7 +61,9 @@ def build_parser() -> Parser:
     parser = Parser(
         prog="python -m lstm_viz",
         description="Train, query and record the lstm-viz models from the command line.",
-        epilog="The last line of stdout is one JSON object (train, record, info). Errors: one line on stderr.",
+        epilog="The last line of stdout is one JSON object (train, record, info; the others with --json). Errors: "
+        "one line on stderr. Exit status: 0 done, 2 bad input, 1 unexpected failure, 3 training diverged (nothing "
+        "written), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
@@ -79,17 +82,13 @@ def _one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, a job scheduler's stop): handled as Ctrl-C is, so no partial output file is left."""
-
-
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure, 130 Ctrl-C, 143
-    SIGTERM)."""
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure, 3 training diverged,
+    130 Ctrl-C, 143 SIGTERM)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     previous = None
     if threading.current_thread() is threading.main_thread():  # only the main thread may set a signal handler

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import torch
@@ -18,7 +21,9 @@ from lstm_viz.training.checkpoints import load_checkpoint
 __all__ = [
     "ExitError",
     "Parser",
+    "Terminated",
     "answer_value",
+    "check_out",
     "device_named",
     "format_answer",
     "json_safe",
@@ -34,6 +39,10 @@ class ExitError(Exception):
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler's stop): handled as Ctrl-C is, so no partial output file is left."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -119,11 +128,41 @@ def device_named(name: str | None) -> torch.device:
     return torch.device(name)
 
 
-def json_safe(metrics: dict) -> dict:
-    """Non-finite floats as strings (JSON has no NaN)."""
-    out = {}
-    for key, value in metrics.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            value = str(value)
-        out[key] = value
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float, at any depth of dicts, lists and tuples, as a string (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: json_safe(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def check_out(text: str, example: str) -> Path:
+    """``--out`` checked before any work: a path to a regular file (new or existing) in a folder this process can
+    write in — not a folder, not a device, pipe or socket (``/dev/null`` would be *replaced* by the file: outputs
+    are written beside it and moved into place). The folder is created if needed; ``example`` is a name to suggest.
+    """
+    out = Path(text)
+    if not text.strip():
+        raise ExitError(f"--out is empty; give a file name such as {example}")
+    if text.endswith(("/", os.sep)) or out.is_dir():
+        raise ExitError(f"--out {text} is a folder; give a file name such as {out / example}")
+    if out.exists() and not out.is_file():
+        raise ExitError(f"--out {text} exists and is not a regular file (a device, pipe or socket): writing would "
+                        f"replace it; give a file name such as {example}")  # fmt: skip
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExitError(f"cannot create the folder {out.parent} for --out: {err.strerror or err}") from None
+    if out.exists() and not os.access(out, os.W_OK):
+        raise ExitError(f"cannot write {out}: permission denied; choose another --out")
+    try:  # what writing will do: a temporary file beside it, moved into place
+        fd, trial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".check", dir=out.parent)
+        os.close(fd)
+        os.unlink(trial)
+    except OSError as err:
+        raise ExitError(f"cannot write files in {out.parent} for --out: {err.strerror or err}; choose another "
+                        "--out") from None
     return out

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from torch.torch_version import TorchVersion
 
-from lstm_viz.cli.common import ExitError
+from lstm_viz.cli.common import ExitError, check_out, json_safe
 from lstm_viz.tasks import ModelConfig, build_model, get_task
-from lstm_viz.training.checkpoints import save_checkpoint
+from lstm_viz.training.checkpoints import CheckpointError, check_finite_weights, save_checkpoint
 
 __all__ = ["add_parser", "run"]
 
@@ -55,7 +55,7 @@ def _load(path: Path) -> dict:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    src, out = Path(args.research), Path(args.out)
+    src, out = Path(args.research), check_out(args.out, "charlm_python.pt")
     data = _load(src)
     research = data.get("config") or {}
     try:
@@ -66,13 +66,24 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as err:
         raise ExitError(f"{src}: its model config cannot be read ({err})") from None
+    try:
+        check_finite_weights(data["state_dict"], str(src))
+    except (KeyError, AttributeError):
+        raise ExitError(f"{src}: it holds no weights (state_dict); the file is damaged") from None
+    except CheckpointError as err:
+        raise ExitError(str(err)) from None
     model = build_model(config)
     try:
         model.load_state_dict(data["state_dict"], strict=True)
     except (KeyError, RuntimeError) as err:
         raise ExitError(f"{src}: the weights do not fit a {config.label()} ({str(err)[:200]})") from None
     metrics = data.get("metrics") or {}
-    units = metrics.get("units") or {}
+    units = metrics.get("units") or {} if isinstance(metrics, dict) else {}
+    if not isinstance(metrics, dict) or not isinstance(units, dict) or not all(
+        isinstance(u, dict) for u in units.values()
+    ):
+        raise ExitError(f"{src}: its metrics are not what the research script writes (a dict of dicts); the file is "
+                        "damaged or was written by something else")  # fmt: skip
     final = dict(metrics.get("train") or {})
     shown = {k: final[k] for k in ("val_bpc", "loss_bpc", "step", "chars") if k in final}  # what the sidebar shows
     if "loss_bpc" in shown:
@@ -99,6 +110,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "units": {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()},
     }
     save_checkpoint(out, model, config, meta=meta)
-    print(json.dumps({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown, **training}),
-          flush=True)  # fmt: skip
+    print(json.dumps(json_safe({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown,
+                                **training})), flush=True)  # fmt: skip
     return 0

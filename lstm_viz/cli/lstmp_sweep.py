@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lstm_viz.cli.common import check_out
 from lstm_viz.lstmp.sweep import SWEEP_DEFAULTS, plan_sweep, run_sweep, sweep_document
 
 __all__ = ["add_parser", "run"]
@@ -21,16 +25,22 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     sweep = sub.add_parser("lstmp-sweep", help="train the LSTM vs LSTMP proj_size sweep and write it as JSON",
                            description="Train the proj_size sweep of the LSTM vs LSTMP page.")  # fmt: skip
-    sweep.add_argument("--hidden-size", default=str(SWEEP_DEFAULTS["hidden_size"]))
-    sweep.add_argument("--proj-sizes", default=",".join(map(str, SWEEP_DEFAULTS["proj_sizes"])))
-    sweep.add_argument("--epochs", default=str(SWEEP_DEFAULTS["epochs"]))
-    sweep.add_argument("--seeds", default=",".join(map(str, SWEEP_DEFAULTS["seeds"])))
-    sweep.add_argument("--lr", type=float, default=SWEEP_DEFAULTS["lr"])
+    d = SWEEP_DEFAULTS
+    sweep.add_argument("--hidden-size", default=str(d["hidden_size"]),
+                       help=f"hidden size H of every model (default {d['hidden_size']})")  # fmt: skip
+    sweep.add_argument("--proj-sizes", default=",".join(map(str, d["proj_sizes"])),
+                       help="projection sizes P < H to train besides the plain LSTM, comma-separated "
+                            f"(default {','.join(map(str, d['proj_sizes']))})")  # fmt: skip
+    sweep.add_argument("--epochs", default=str(d["epochs"]), help=f"epochs per run (default {d['epochs']})")
+    sweep.add_argument("--seeds", default=",".join(map(str, d["seeds"])),
+                       help=f"random seeds, one run each per size (default {','.join(map(str, d['seeds']))})")
+    sweep.add_argument("--lr", type=float, default=d["lr"], help=f"Adam's learning rate (default {d['lr']:g})")
     sweep.add_argument("--out", required=True, help="where to write the JSON, e.g. models/proj_sweep.json")
     sweep.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    out = check_out(args.out, "proj_sweep.json")  # before the runs, not after them
     plan = plan_sweep(args.hidden_size, args.proj_sizes, args.epochs, args.seeds, args.lr)
 
     def report(done: int, total: int, row: dict[str, Any]) -> None:
@@ -42,10 +52,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
 
     results = run_sweep(plan, on_point=report)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(json.dumps(sweep_document(plan, results), indent=1) + "\n", encoding="utf-8")
-    tmp.replace(out)
+    document = sweep_document(plan, results, command="python -m lstm_viz " + shlex.join(argv))
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(document, indent=1) + "\n")
+        os.replace(tmp, out)
+    except BaseException:  # nothing half-written is left beside --out
+        Path(tmp).unlink(missing_ok=True)
+        raise
     print(out, flush=True)
     return 0

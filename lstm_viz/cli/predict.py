@@ -48,15 +48,18 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         except InputError as err:
             where = f"input {n} ({quote(text)})" if len(inputs) > 1 else quote(text)
             raise ExitError(f"{where}: {err}") from None
-    for text, x in zip(inputs, tensors, strict=True):
-        answer = answer_value(model, x)
+    answers = []  # every answer first: an intervention that does not fit a later input prints nothing at all
+    for n, x in enumerate(tensors, 1):
+        try:
+            changed = answer_value(model, x, interventions) if interventions else None
+        except ValueError as err:
+            where = f" (input {n}, {quote(inputs[n - 1])})" if len(inputs) > 1 else ""
+            raise ExitError(f"--intervene{where}: {err}") from None
+        answers.append((answer_value(model, x), changed))
+    for text, (answer, changed) in zip(inputs, answers, strict=True):
         if not interventions:
             print(json.dumps({"input": text, "answer": answer}) if args.json else format_answer(answer))
             continue
-        try:
-            changed = answer_value(model, x, interventions)
-        except ValueError as err:
-            raise ExitError(f"--intervene: {err}") from None
         if args.json:
             print(json.dumps({"input": text, "answer": answer, "intervened": changed, "interventions": args.intervene}))
         else:

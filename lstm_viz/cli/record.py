@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from lstm_viz.cli.common import ExitError, answer_value, load_model, parse_input
+from lstm_viz.cli.common import ExitError, answer_value, check_out, load_model, parse_input
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
 from lstm_viz.explorer.export import CSV_LINE_END, char_column, export_rows
@@ -161,10 +162,9 @@ def _record_text(model, text: str, layers, tensors, writer: _TableWriter, what: 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = Path(args.out)
-    if out.suffix.lower() not in _TABLE_SUFFIXES:
+    if out.suffix.lower() not in _TABLE_SUFFIXES and not (out.is_dir() or args.out.endswith(("/", os.sep))):
         raise ExitError(f"--out must end in .csv or .parquet (got {out.name!r}), e.g. --out recording.parquet")
-    if out.is_dir():
-        raise ExitError(f"--out {out} is a folder; give a file name ending in .csv or .parquet, e.g. {out}/rec.parquet")
+    out = check_out(args.out, "rec.parquet")
     if (args.input is None) == (args.text_file is None):
         raise ExitError("give one input to record: INPUT (e.g. '123 - 61') or --text-file F (a text model)")
     model = load_model(args.checkpoint).eval()

@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import shlex
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from lstm_viz.cli.common import ExitError, device_named, json_safe, seed_arg
+from lstm_viz.cli.common import ExitError, Terminated, check_out, device_named, json_safe, seed_arg
 from lstm_viz.parsing import quote
 from lstm_viz.tasks import count_parameters, get_task, registered
 from lstm_viz.training.engine import PRESETS, TASKS, make_trainer
@@ -33,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a model and save a checkpoint", description="Train a model.")
     train.add_argument("task", choices=TASKS, metavar="TASK", help=f"one of: {', '.join(TASKS)}")
     train.add_argument("--out", required=True, help="checkpoint file to write (atomically), e.g. models/x.pt")
-    train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's)")
+    train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's; for charlm, blocks of "
+                       "--log-every steps, and by default it trains until --minutes or --max-chars)")
     train.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
     train.add_argument("--seed", type=seed_arg, default=0, help="random seed of the init and the shuffling (default 0)")
     preset_names = sorted({p for task in registered() for recipes in task.presets.values() for p in recipes})
@@ -48,7 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             "or 'all' (0 ≤ b ≤ a ≤ 255); charlm: 'stdlib' (the running Python's standard library)")
     train.add_argument("--proj-size", type=int, default=0, help="LSTMP projection size (subtraction, regressor)")
     train.add_argument("--hidden-size", type=int, help="hidden units (subtraction default 32)")
-    train.add_argument("--num-layers", "--layers", type=int, help="stacked layers (default 1; charlm 2)")
+    train.add_argument("--num-layers", "--layers", type=int,
+                       help="stacked layers (default: the task's, 1; regressor and charlm 2)")
     train.add_argument("--bidirectional", action="store_true", help="bidirectional LSTM (subtraction, regressor)")
     train.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (optimizer state and history)")
     train.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: CUDA, then MPS, then CPU")
@@ -79,17 +79,6 @@ def _postfix(metrics: dict, keys: tuple[str, ...]) -> dict[str, str]:
     return shown
 
 
-def _check_out(out: Path, task: str) -> None:
-    if out.is_dir():
-        raise ExitError(f"--out {out} is a folder; give a file name such as {out / (task + '.pt')}")
-    try:  # fail before training, not after, if the checkpoint cannot be written
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ExitError(f"cannot create the folder {out.parent} for --out: {err.strerror or err}") from None
-    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise ExitError(f"cannot write {out}: permission denied; choose another --out")
-
-
 def _batch_size(text: str | None) -> Any:
     if text is None:
         return "preset"
@@ -104,8 +93,7 @@ def _batch_size(text: str | None) -> Any:
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from tqdm import tqdm
 
-    out = Path(args.out)
-    _check_out(out, args.task)
+    out = check_out(args.out, f"{args.task}.pt")
     if args.epochs is not None and args.epochs < 0:
         raise ExitError(f"--epochs must be ≥ 0, got {args.epochs}")
     task = get_task(args.task)
@@ -135,7 +123,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if epochs is None:  # a task with its own loop: until its budget is spent
         epochs = sys.maxsize
     started = time.perf_counter()
-    interrupted = False
+    interrupted: KeyboardInterrupt | None = None
     epochs_run = 0
     loop = trainer.loop
     if loop is not None:
@@ -155,8 +143,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             bar.set_postfix(_postfix(metrics, task.progress_keys), refresh=False)
             if args.jsonl:
                 print(json.dumps(json_safe(metrics)), flush=True)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM (cli.Terminated): keep what was trained, say which
+        interrupted = err
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -188,8 +176,22 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "final": {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and v is not None},
     }
+    code = (143 if isinstance(interrupted, Terminated) else 130) if interrupted else 0
+    how = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
+    if summary.get("diverged"):  # NaN or inf: nothing worth keeping, and an existing --out stays as it was
+        summary["out"] = None
+        print(json.dumps(json_safe(summary)), flush=True)
+        print(f"error: training diverged at epoch {trainer.epoch:,} (loss {summary.get('loss')}); {out} was not "
+              "written — lower --lr (or --resume an earlier checkpoint)", file=sys.stderr)  # fmt: skip
+        return code or 3
+    if interrupted and epochs_run == 0:  # not one epoch finished: an existing --out is not replaced by nothing
+        summary["out"] = None
+        print(json.dumps(json_safe(summary)), flush=True)
+        print(f"error: {how} before the first epoch ended; {out} was not written", file=sys.stderr)
+        return code
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
     print(json.dumps(json_safe(summary)), flush=True)
     if interrupted:
-        return 130
-    return 3 if summary.get("diverged") else 0
+        print(f"error: {how} at epoch {trainer.epoch:,}; the model so far was saved to {out} (continue with "
+              f"--resume {out})", file=sys.stderr)  # fmt: skip
+    return code

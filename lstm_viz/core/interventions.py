@@ -277,7 +277,13 @@ def parse_intervention(text: str) -> Intervention:
         raise ValueError(f"in {text!r}: the value {match['value']!r} is not a number; e.g. {example}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"in {text!r}: the value must be a finite number; e.g. {example}")
+    if abs(value) > _FLOAT32_MAX:
+        raise ValueError(f"in {text!r}: the value {match['value']} is beyond float32's range (±3.4e38), in which "
+                         f"the model computes; e.g. {example}")  # fmt: skip
     return Intervention(match["name"], value, steps=options.get("steps"), units=options.get("units"))
+
+
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _int_list(raw: str, key: str, text: str, example: str) -> list[int]:

@@ -30,6 +30,10 @@ __all__ = ["VALUES", "Ablation", "ablate_units", "describe_unit"]
 
 VALUES = ("zero", "mean")  # what an ablated unit is set to
 MAX_ROWS = 8192  # rows per batch of the sweep (inputs × units): in cache, and bounded whatever the data size
+# ... and at most this many floats in one (rows, steps, width) tensor of a batch, so that long inputs and wide layers
+# stay bounded too: the text model's 'all' (24 windows × 128 characters, 384 units) took 5.6 GB in batches of 8,064
+# rows, ~0.6 GB in batches of 384, in the same time.
+MAX_BLOCK_FLOATS = 16_000_000
 
 
 @dataclass
@@ -104,10 +108,12 @@ def ablate_units(
             ]
             rows = []
             total, done = len(jobs) * N, 0
+            width = max(*sizes.values(), int(getattr(model.config, "output_size", 1) or 1))
+            rows_cap = max(1, min(max_rows, MAX_BLOCK_FLOATS // (T * width)))
             for name, q, k, d, step in jobs:
                 units = torch.arange(sizes[q], device=device)
                 fill: float | Tensor = 0.0 if value == "zero" else means[name]
-                block = max(1, max_rows // len(units))  # inputs per batch: every unit's copy of them together
+                block = max(1, rows_cap // len(units))  # inputs per batch: every unit's copy of them together
                 change = torch.empty(len(units), N, device=device)
                 for first in range(0, N, block):
                     part = slice(first, min(N, first + block))

@@ -184,13 +184,14 @@ def sweep_summary(results: pd.DataFrame, tolerance: float = 0.01) -> str:
     )
 
 
-def sweep_document(plan: SweepPlan, results: pd.DataFrame) -> dict[str, Any]:
-    """The JSON written to ``models/proj_sweep.json``: metadata (how it was made) and one record per run."""
+def sweep_document(plan: SweepPlan, results: pd.DataFrame, command: str = SWEEP_COMMAND) -> dict[str, Any]:
+    """The JSON written to ``models/proj_sweep.json``: metadata (how it was made: ``command``, the command line
+    that ran) and one record per run."""
     return {
         "metadata": {
             "what": "proj_size sweep on post 4's 8-bit subtraction: parameters vs accuracy after a fixed "
             "budget of epochs; proj_size 0 is the plain LSTM",
-            "command": SWEEP_COMMAND,
+            "command": command,
             "plan": {**asdict(plan), "proj_sizes": list(plan.proj_sizes), "seeds": list(plan.seeds)},
             "trainer": "lstm_viz.training.make_trainer('subtraction', preset='fast'): Adam, batch 128",
             "device": str(pick_device()),

@@ -346,8 +346,6 @@ class Task:
         options: dict[str, Any] = {"proj_size": proj_size, "num_layers": num_layers, "bidirectional": bidirectional}
         if hidden_size is not None:
             options["hidden_size"] = hidden_size
-        if num_layers == 1 and "num_layers" in self.defaults:
-            options.pop("num_layers")
         try:
             return self.default_config(**{**options, **overrides})
         except ValueError as err:

@@ -390,7 +390,8 @@ class SubtractionTask(Task):
         if cell == "gru" and proj_size:
             raise InputError("a GRU has no projection: proj_size works with the LSTM task 'subtraction' only")
         try:
-            return model_config(hidden_size=hidden_size or 32, proj_size=proj_size, cell=cell, num_layers=num_layers,
+            hidden = 32 if hidden_size is None else hidden_size
+            return model_config(hidden_size=hidden, proj_size=proj_size, cell=cell, num_layers=num_layers,
                                 bidirectional=bidirectional)  # fmt: skip
         except ValueError as err:
             raise InputError(str(err)) from None

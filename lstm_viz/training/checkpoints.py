@@ -310,11 +310,30 @@ def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
     return PlainWeights(keys, rnn, head, options, name, where, dict(state_dict))
 
 
-def _build(config: ModelConfig, state_dict: dict[str, Tensor], name: str) -> LSTMVizModel:
+def check_finite_weights(state_dict: dict[str, Tensor], name: str) -> None:
+    """CheckpointError naming the first weight with NaN or inf."""
     for key, value in state_dict.items():
         if value.is_floating_point() and not torch.isfinite(value).all():
             raise CheckpointError(f"{name}: the weight {key!r} contains NaN or inf — the model diverged; "
                                   "load an earlier checkpoint or retrain with a smaller learning rate")  # fmt: skip
+
+
+def _build(config: ModelConfig, state_dict: dict[str, Tensor], name: str) -> LSTMVizModel:
+    check_finite_weights(state_dict, name)
+    # The config's shapes are compared with the file's on the meta device (no memory) before the model is built:
+    # a tiny crafted file claiming hidden_size 40,000 would otherwise have every loader allocate gigabytes first.
+    with torch.device("meta"):
+        skeleton = build_model(config)
+    expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
+    given = {key: tuple(value.shape) for key, value in state_dict.items() if isinstance(value, Tensor)}
+    if expected != given:
+        missing = sorted(expected.keys() - given.keys())
+        extra = sorted(given.keys() - expected.keys())
+        both = sorted(expected.keys() & given.keys())
+        shapes = [f"{k}: {given[k]} in the file, {expected[k]} for the config" for k in both if expected[k] != given[k]]
+        parts = ([f"missing {', '.join(missing[:5])}"] if missing else []) + (
+            [f"unexpected {', '.join(extra[:5])}"] if extra else []) + shapes[:3]  # fmt: skip
+        raise CheckpointError(f"{name}: the weights do not match the saved config ({'; '.join(parts)[:300]})")
     model = build_model(config)
     try:
         model.load_state_dict(state_dict, strict=True)

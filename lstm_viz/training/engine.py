@@ -345,7 +345,7 @@ def make_trainer(
     data: str | None = None,
     hidden_size: int | None = None,
     proj_size: int = 0,
-    num_layers: int | None = 1,
+    num_layers: int | None = None,
     bidirectional: bool = False,
     device: torch.device | str | None = None,
     resume: str | Path | bytes | Checkpoint | None = None,

@@ -111,6 +111,9 @@ class CharModel(LSTMVizModel):
         return self.lstm.record(self.rnn_input(x), hx, interventions=interventions)
 
 
+MAX_FORGET_BIAS = 100.0  # a sigmoid is 1 to float32's precision from 17 on: larger values only overflow later
+
+
 def _init_forget_bias(model: CharModel, value: float) -> None:
     """The forget gate's bias at init, as ``CharLM`` sets it: ``b_if = value``, ``b_hf = 0`` in every layer."""
     H = model.config.hidden_size
@@ -207,6 +210,12 @@ def _reader(hint: Any) -> tuple[Any, str]:
     return kind, "X"
 
 
+# A quick run and the one the shipped model's research run used (python -m lstm_viz.tasks.charlm.train … --minutes 58).
+_RECIPE = dict(lr=2e-3, batch_size=16, shuffle=False, epochs=None, seq_len=128, warmup_steps=100, final_lr_ratio=0.05,
+               weight_decay=0.0, clip_norm=1.0, log_every=25, eval_every=1000, eval_chars=100_000)  # fmt: skip
+_PRESETS = {"fast": {**_RECIPE, "minutes": 10.0}, "shipped": {**_RECIPE, "minutes": 58.0}}
+
+
 def _options() -> tuple[TrainingOption, ...]:
     found = []
     for cls in (CharLMConfig, TrainConfig):
@@ -218,16 +227,14 @@ def _options() -> tuple[TrainingOption, ...]:
             reader, _ = _reader(float | None if name == "minutes" else hints[f.name])
             flags = (f"--{name.replace('_', '-')}", *_ALIASES.get(name, ()))
             default = f.default if f.default is not dataclasses.MISSING else None
+            if name in _RECIPE:  # both presets set it: their value is what a run gets
+                default = _RECIPE[name]
             shown = "" if name == "minutes" or default is None else f" (default {default})"
             found.append(TrainingOption(name, flags, reader, None, _HELP.get(name, f"{cls.__name__}.{f.name}") + shown))
     found.append(TrainingOption("val_chars", ("--val-chars",), _reader(int)[0], None, _HELP["val_chars"]))
     return tuple(found)
 
 
-# A quick run and the one the shipped model's research run used (python -m lstm_viz.tasks.charlm.train … --minutes 58).
-_RECIPE = dict(lr=2e-3, batch_size=16, shuffle=False, epochs=None, seq_len=128, warmup_steps=100, final_lr_ratio=0.05,
-               weight_decay=0.0, clip_norm=1.0, log_every=25, eval_every=1000, eval_chars=100_000)  # fmt: skip
-_PRESETS = {"fast": {**_RECIPE, "minutes": 10.0}, "shipped": {**_RECIPE, "minutes": 58.0}}
 
 
 # ----------------------------------------------------------------------------------------------------------- task
@@ -276,6 +283,13 @@ class CharLMTask(Task):
             raise InputError(str(err)) from None
 
     def configure(self, config: ModelConfig, options: Mapping[str, Any]) -> ModelConfig:
+        bias = options.get("forget_bias")
+        if bias is not None and not (math.isfinite(float(bias)) and abs(float(bias)) <= MAX_FORGET_BIAS):
+            raise InputError(f"--forget-bias must be a finite number from {-MAX_FORGET_BIAS:g} to {MAX_FORGET_BIAS:g} "
+                             f"(e.g. 1.0), got {bias!r}")  # fmt: skip
+        val_chars = options.get("val_chars")
+        if val_chars is not None and int(val_chars) < 0:
+            raise InputError(f"--val-chars must be ≥ 0 (0: all the validation text), got {val_chars!r}")
         changes = {}
         if options.get("embed_size") is not None:
             changes["input_size"] = int(options["embed_size"])

@@ -1,0 +1,157 @@
+"""Command line: what a run may write and when — ``--out`` checked before any work, nothing written by a failed
+run, interruptions saying what was kept — and options taken as given (sizes, bounds, GRU defaults)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+import torch
+
+from lstm_viz.cli import main
+from lstm_viz.cli.common import Terminated, json_safe
+from lstm_viz.training import engine
+from lstm_viz.training.checkpoints import load_checkpoint
+from tests.cli_output import last_json
+
+POSIX = pytest.mark.skipif(sys.platform == "win32", reason="named pipes are POSIX")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@POSIX
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("train", "toy-lstm", "--epochs", "1", "--quiet"),
+        ("record", "models/toy_lstm.pt", "0, 1"),
+        ("lstmp-sweep", "--hidden-size", "4", "--proj-sizes", "2", "--epochs", "1", "--seeds", "0"),
+        ("convert", "nowhere.pt"),
+    ],
+    ids=["train", "record", "lstmp-sweep", "convert"],
+)
+def test_an_out_that_is_a_device_or_pipe_is_refused_before_any_work(argv, tmp_path, capsys):
+    # /dev/null as --out used to be *replaced* by the file (written beside it, then moved into place)
+    pipe = tmp_path / ("out.parquet" if argv[0] == "record" else "out.pt")
+    os.mkfifo(pipe)
+    code, out, err = run(capsys, *argv, "--out", pipe)
+    assert code == 2 and out == "" and "not a regular file" in err and err.count("\n") == 1
+    assert pipe.is_fifo()
+    code, _, err = run(capsys, *argv, "--out", f"{tmp_path}/newdir/")  # a trailing slash names a folder
+    assert code == 2 and "is a folder" in err and not (tmp_path / "newdir").is_file()
+
+
+def test_lstmp_sweep_records_the_command_that_ran(tmp_path, capsys):
+    out = tmp_path / "sweep.json"
+    code, stdout, _ = run(capsys, "lstmp-sweep", "--hidden-size", "4", "--proj-sizes", "2", "--epochs", "1",
+                          "--seeds", "0", "--out", out)  # fmt: skip
+    assert code == 0 and stdout.strip() == str(out)
+    command = json.loads(out.read_text())["metadata"]["command"]
+    assert command.startswith("python -m lstm_viz lstmp-sweep --hidden-size 4 --proj-sizes 2")
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep.json"]  # no temporary file left
+
+
+def test_size_options_are_taken_as_given(tmp_path, capsys):
+    code, _, _ = run(capsys, "train", "regressor", "--num-layers", "1", "--epochs", "1", "--quiet",
+                       "--out", tmp_path / "r.pt")  # fmt: skip
+    assert code == 0 and load_checkpoint(tmp_path / "r.pt").config.num_layers == 1  # it trained 2 before
+    code, _, err = run(capsys, "train", "subtraction", "--hidden-size", "0", "--out", tmp_path / "s.pt")
+    assert code == 2 and "hidden_size" in err and not (tmp_path / "s.pt").exists()  # it trained 32 units before
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e39", "-1000"])
+def test_charlm_forget_bias_must_be_finite_and_sane(value, tmp_path, capsys):
+    code, _, err = run(capsys, "train", "charlm", "--forget-bias", value, "--out", tmp_path / "c.pt")
+    assert code == 2 and "--forget-bias must be a finite number" in err and not (tmp_path / "c.pt").exists()
+
+
+def test_json_safe_reaches_every_depth():
+    got = json_safe({"a": float("nan"), "options": {"forget_bias": float("inf"), "xs": [1.0, float("-inf")]}})
+    assert json.loads(json.dumps(got, allow_nan=False)) == {"a": "nan", "options": {"forget_bias": "inf",
+                                                                                   "xs": [1.0, "-inf"]}}
+
+
+def _stop_after(monkeypatch, epochs: int, error: type[BaseException]) -> None:
+    """Trainer.run raises ``error`` after ``epochs`` epochs (a Ctrl-C or a scheduler's SIGTERM)."""
+    original = engine.Trainer.run
+
+    def run_then_stop(self, n):
+        if epochs == 0:
+            raise error
+        for k, metrics in enumerate(original(self, n)):
+            yield metrics
+            if k + 1 == epochs:
+                raise error
+        raise error
+
+    monkeypatch.setattr(engine.Trainer, "run", run_then_stop)
+
+
+def test_sigterm_saves_the_finished_epochs_and_exits_143(tmp_path, capsys, monkeypatch):
+    _stop_after(monkeypatch, 2, Terminated)
+    out = tmp_path / "t.pt"
+    code, stdout, err = run(capsys, "train", "toy-lstm", "--epochs", "50", "--quiet", "--out", out)
+    assert code == 143 and last_json(stdout)["interrupted"] and "terminated at epoch 2" in err
+    assert len(load_checkpoint(out).history) == 2
+
+
+def test_interrupted_before_the_first_epoch_keeps_an_existing_out(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "keep.pt"
+    assert run(capsys, "train", "toy-lstm", "--epochs", "3", "--quiet", "--out", out)[0] == 0
+    before = out.read_bytes()
+    _stop_after(monkeypatch, 0, KeyboardInterrupt)
+    code, stdout, err = run(capsys, "train", "toy-lstm", "--epochs", "3", "--quiet", "--out", out)
+    assert code == 130 and "before the first epoch ended" in err and last_json(stdout)["out"] is None
+    assert out.read_bytes() == before
+
+
+def test_a_diverged_run_writes_nothing_and_says_so(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "keep.pt"
+    assert run(capsys, "train", "toy-lstm", "--epochs", "3", "--quiet", "--out", out)[0] == 0
+    before = out.read_bytes()
+    original = engine.Trainer.run
+
+    def diverging(self, n):
+        for metrics in original(self, n):
+            self.history[-1]["diverged"] = True
+            yield metrics
+            return
+
+    monkeypatch.setattr(engine.Trainer, "run", diverging)
+    code, stdout, err = run(capsys, "train", "toy-lstm", "--epochs", "3", "--quiet", "--out", out)
+    assert code == 3 and "diverged" in err and f"{out} was not written" in err
+    assert last_json(stdout)["diverged"] and out.read_bytes() == before
+
+
+def test_ablate_a_gru_by_default_and_each_tensor_once(capsys):
+    code, out, err = run(capsys, "ablate", "models/subtraction_gru.pt", "--data", "probe", "--quiet", "--json")
+    assert code == 0, err
+    units = last_json(out)["units"]
+    assert {u["name"].split(".")[-1] for u in units} == {"h"}
+    code, out, _ = run(capsys, "ablate", "models/subtraction_lstm.pt", "--data", "probe", "--quiet", "--json",
+                       "--tensors", "c,c", "--top", "0")  # fmt: skip
+    rows = [(u["name"], u["unit"]) for u in last_json(out)["units"]]
+    assert code == 0 and len(rows) == len(set(rows)) == 32
+
+
+def test_predict_checks_every_input_before_printing_any(capsys):
+    code, out, err = run(capsys, "predict", "models/toy_lstm.pt", "0, 1, 2, 3", "0",
+                         "--intervene", "layer0.fwd.c[steps=3]=0")  # fmt: skip
+    assert code == 2 and out == "" and "input 2" in err
+    code, out, err = run(capsys, "predict", "models/subtraction_lstm.pt", "123 - 61", "--intervene",
+                         "layer0.fwd.c=1e300")  # fmt: skip
+    assert code == 2 and "float32's range" in err and "unexpected" not in err
+
+
+def test_a_tiny_file_claiming_a_huge_model_is_refused_without_building_it(tmp_path, capsys):
+    path = tmp_path / "huge.pt"
+    torch.save({"format": "lstm-viz-checkpoint", "version": 1, "config": {"kind": "subtraction",
+                "hidden_size": 10**6}, "state_dict": {"a": torch.zeros(1)}}, path)  # fmt: skip
+    code, _, err = run(capsys, "info", path)  # building it first asked for terabytes
+    assert code == 2 and "do not match the saved config" in err and "memory" not in err
