@@ -194,10 +194,10 @@ def parse_vectors(text: str, width: int) -> Tensor:
         )
     values = []
     for n, row in enumerate(rows):
-        numbers = [_number(tok, f"time step {n + 1}", example) for tok in row]  # 'abc' is named before widths
+        numbers = [_number(tok, f"time step t = {n}", example) for tok in row]  # 'abc' is named before widths
         if len(row) != width:
             raise InputError(
-                f"Time step {n + 1} has {len(row)} value{'s' if len(row) != 1 else ''} but the model expects "
+                f"Time step t = {n} has {len(row)} value{'s' if len(row) != 1 else ''} but the model expects "
                 f"{width} per step (separate steps with ';' or new lines). "
                 f"Example for width {width}: {example}"
             )

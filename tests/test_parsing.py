@@ -115,7 +115,7 @@ def test_vectors_rows_and_values():
     [
         ("", 2, "empty"),
         ("1, 2, 3", 2, "has 3 values but the model expects 2"),
-        ("1, 2; 3", 2, "Time step 2 has 1 value but"),
+        ("1, 2; 3", 2, "Time step t = 1 has 1 value but"),
         ("1, x", 2, "'x' is not a number"),
         ("1, nan", 2, "not a finite number"),
         ("1, -inf", 2, "not a finite number"),

@@ -195,6 +195,8 @@ def test_toy_keep_in_session_never_writes_to_disk_and_names_follow_the_epoch(toy
     assert checkpoint.config.kind == "statquest" and len(checkpoint.history) == 5
     download = toy.get("download_button")[0]
     assert download.proto.label == "Download .pt"
+    toy.button(key="toy_run_start").click().run()  # Start over: "Kept epoch 5 as …" was about the old model
+    assert not any("Kept epoch" in s.value for s in toy.success)
 
 
 def test_server_saves_only_where_the_operator_allows_and_capped(toy, tmp_path, monkeypatch):

@@ -214,7 +214,8 @@ def rnn_section() -> None:
     shown = st.slider("Step shown", 0, T - 1, min(2, T - 1), key="cs_rnn_t") if T > 1 else 0
     st.latex(latex.rnn_step_latex(run, t=shown))
     left, right = st.columns([1, 1.3])
-    left.dataframe(pd.DataFrame(ref.rnn_table(run)), hide_index=True, width="stretch", key="cs_rnn_table")
+    left.dataframe(pd.DataFrame(ref.rnn_table(run)), hide_index=True, width="stretch", key="cs_rnn_table",
+                   column_config={"max |Δ|": st.column_config.NumberColumn(format="%.1e")})  # 1.8e-07, not 0.0000001
     right.plotly_chart(cf.rnn_unroll_figure(run), width="stretch", key="cs_rnn_fig")
 
 

@@ -48,13 +48,16 @@ def settings_section() -> gr.FlowSettings | None:
     )
     seed = c[4].text_input("Random seed", "0", key="gf_seed", help="0 to 2,147,483,647: the weights and the input")
     weights = st.radio("Weights", list(_WEIGHTS), horizontal=True, key="gf_weights", format_func=_WEIGHTS.get)
-    train = ("400", "10")
-    if weights == "trained":
-        t = st.columns(4)
-        train = (
-            t[0].text_input("Training steps", "400", key="gf_steps"),
-            t[1].text_input("Training length", "10", key="gf_tlen", help="sequence length while training"),
-        )
+    t = st.columns(4)  # always drawn (disabled for random weights), so what was typed survives a switch
+    random = weights != "trained"
+    train = (
+        t[0].text_input("Training steps", "400", key="gf_steps", disabled=random,
+                        help="Adam steps of training (for trained weights)"),
+        t[1].text_input("Training length", "10", key="gf_tlen", disabled=random,
+                        help="sequence length while training (for trained weights)"),
+    )  # fmt: skip
+    if random:
+        train = ("400", "10")  # not used by random weights: a bad box there does not block them
     try:
         settings = gr.parse_settings(*texts, weights=weights, seed=seed, train_steps=train[0], train_length=train[1])
     except InputError as err:

@@ -169,8 +169,9 @@ def train_section(spec: logic.PairSpec | None) -> None:
         st.info("Press Start to train the LSTM and the LSTMP of the sizes above side by side.")
     else:
         ts = pair.settings
-        st.caption(f"Training H {ts.hidden_size}, P {ts.proj_size}, {ts.num_layers} layer(s), random seed {ts.seed}, "
-                   f"lr {ts.lr:g}, {ts.epochs} epochs, data: post 4's 9,000/1,000 split.")  # fmt: skip
+        bidir = ", bidirectional" if ts.bidirectional else ""
+        st.caption(f"Training H {ts.hidden_size}, P {ts.proj_size}, {ts.num_layers} layer(s){bidir}, random seed "
+                   f"{ts.seed}, lr {ts.lr:g}, {pair.target:,} epochs, data: post 4's 9,000/1,000 split.")  # fmt: skip
 
         @st.fragment(run_every=TICK_SECONDS if pair.running else None)
         def live(run: logic.PairedRun) -> None:  # a few epochs per tick, then redraw; clicks stop it

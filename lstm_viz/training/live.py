@@ -110,6 +110,9 @@ class Progress:
             parts.append(f"{format_seconds(self.eta_seconds)} left")
         elif self.state is not RunState.RUNNING:
             parts.append(self.state.value)
+        speed = self.epochs_per_second
+        if self.state is RunState.RUNNING and speed is not None and 0 < speed < 0.5:  # epochs are not interrupted
+            parts.append(f"an epoch takes ~{format_seconds(1 / speed)}: Pause and Stop answer when it ends")
         return " · ".join(parts)
 
 
@@ -205,8 +208,9 @@ class LiveRun:
         self._epoch_seconds: float | None = None  # running estimate of one epoch's time
         self._window: deque[tuple[float, int, float]] = deque()  # (wall time, epoch, train_seconds) per tick
         # Streamlit may run a page's live fragment in a worker thread while the page itself reruns (a click on
-        # Stop): one tick trains at a time, and pause/stop/reset wait for the tick in flight (≤ one chunk,
-        # under a second), so what the page shows after them is final.
+        # Stop): one tick trains at a time, and pause/stop/reset wait for the tick in flight (≤ one chunk: under a
+        # second, or one epoch when an epoch takes longer — the progress label then says so), so what the page
+        # shows after them is final.
         self._busy = threading.RLock()
 
     # ---- what the page reads -------------------------------------------------------------------------------
@@ -426,6 +430,8 @@ class LiveRun:
         self._window.append((end, self.epoch, self.train_seconds))
         while len(self._window) > 2 and end - self._window[0][0] > _SPEED_WINDOW_SECONDS:
             self._window.popleft()
+        if self.trainer is not None and self.epoch > self.target:  # lowered while this tick trained: the run
+            self.target = self.epoch  # ends where it is, as set_target does (never "epoch 2,400 / 2,397")
         if self.state is RunState.RUNNING and self.epoch >= self.target:
             self.state = RunState.FINISHED
         return trainer.history[first:]
