@@ -76,11 +76,16 @@ def factory():
     return functools.partial(make_trainer, task, **options)
 
 
-probe_x = data.x_test[:PROBE_SAMPLES]
+def trained_on(trainer) -> subtraction.SubtractionData:
+    """The data a run trains on (chosen at its Start): its test split is what its charts score, whatever the Data
+    radio says now."""
+    source = trainer.data.source
+    return data if source == data.source else subtraction.load_data(source)
 
 
 def probe(trainer) -> dict:
     model = trainer.model
+    probe_x = trained_on(trainer).x_test[:PROBE_SAMPLES]
     return {"saturation": gate_saturation(model.record(probe_x))}  # f, i, o for an LSTM; r, z for a GRU
 
 
@@ -107,9 +112,16 @@ run_controls(run, "sub_run", factory, prefix="sub", more=100)
 
 
 def figures(run, previous, parts):
+    shown = trained_on(run.trainer) if run.trainer is not None else data
     return subtraction_live_figures(
-        run.history, run.probes, run.model, data.x_test, data.pairs_test, previous=previous, parts=parts
+        run.history, run.probes, run.model, shown.x_test, shown.pairs_test, previous=previous, parts=parts
     )
+
+
+if run.trainer is not None and run.trainer.data.source != data.source:
+    names = {v: k for k, v in SOURCES.items()}
+    st.caption(f"The model on the page trains on {names[run.trainer.data.source]} and is scored on its test split; "
+               f"{names[data.source]} applies at the next Start.")  # fmt: skip
 
 
 live_fragment(run, "sub", figures, main=("curves",), details=("errors", "saturation"),

@@ -260,6 +260,17 @@ def test_subtraction_trains_and_answers_any_a_minus_b(sub):
     assert sub.error and "Example" in sub.error[0].value
 
 
+def test_subtraction_switching_the_data_mid_run_keeps_scoring_the_runs_own_split(sub):
+    sub.text_input(key="sub_epochs").input("1").run()
+    sub.button(key="sub_run_start").click().run()
+    run = sub.session_state["sub_run"]
+    train_until_done(sub, run)
+    sub.radio(key="sub_source").set_value("every pair 0 ≤ b ≤ a ≤ 255").run()  # applies at the next Start
+    specs = " ".join(chart.proto.spec for chart in sub.get("plotly_chart"))
+    assert "1,000 test samples" in specs and "3,290 test samples" not in specs
+    assert any("applies at the next Start" in c.value for c in sub.caption)
+
+
 def test_subtraction_lstmp_and_gru(sub):
     sub.text_input(key="sub_hidden").input(str(8)).run()
     sub.text_input(key="sub_proj").input(str(8)).run()
