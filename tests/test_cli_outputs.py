@@ -155,3 +155,45 @@ def test_a_tiny_file_claiming_a_huge_model_is_refused_without_building_it(tmp_pa
                 "hidden_size": 10**6}, "state_dict": {"a": torch.zeros(1)}}, path)  # fmt: skip
     code, _, err = run(capsys, "info", path)  # building it first asked for terabytes
     assert code == 2 and "do not match the saved config" in err and "memory" not in err
+
+
+def test_resume_refuses_sizes_it_would_ignore_and_keeps_the_recipe(tmp_path, capsys):
+    first = tmp_path / "a.pt"
+    code = run(capsys, "train", "toy-statquest", "--epochs", "2", "--quiet", "--out", first, "--without-optimizer")[0]
+    assert code == 0
+    for flags in (["--hidden-size", "64"], ["--seed", "5"], ["--bidirectional"], ["--num-layers", "2"]):
+        code, out, err = run(capsys, "train", "toy-statquest", "--resume", first, "--epochs", "1", "--quiet",
+                             "--out", tmp_path / "b.pt", *flags)  # fmt: skip
+        assert code == 2 and out == "" and "does not apply with --resume" in err and flags[0] in err, flags
+    code, _, err = run(capsys, "train", "toy-statquest", "--resume", first, "--epochs", "1", "--quiet", "--seed", "0",
+                       "--out", tmp_path / "b.pt")  # fmt: skip
+    assert code == 0, err  # the checkpoint's own seed is no contradiction
+    # the fast recipe's Adam betas (0.9, 0.9) survive a checkpoint saved without the optimizer's state
+    resumed = engine.make_trainer("toy-statquest", resume=tmp_path / "b.pt", device="cpu")
+    assert tuple(resumed.optimizer.param_groups[0]["betas"]) == (0.9, 0.9)
+
+
+def test_resume_with_an_explicit_data_source_uses_it(tmp_path):
+    trainer = engine.make_trainer("subtraction", data="all", device="cpu")
+    trainer.train_epochs(1)
+    trainer.save(tmp_path / "all.pt")
+    assert engine.make_trainer("subtraction", resume=tmp_path / "all.pt", device="cpu").data.source == "all"
+    explicit = engine.make_trainer("subtraction", resume=tmp_path / "all.pt", data="seed", device="cpu")
+    assert explicit.data.source == "seed"
+
+
+@pytest.mark.parametrize("damage,field", [
+    (lambda c: c["meta"]["trainer"].update(generator_state=torch.zeros(3, dtype=torch.uint8)), "generator_state"),
+    (lambda c: c["meta"]["trainer"].update(seed="abc"), "seed"),
+    (lambda c: c["meta"]["trainer"].update(lr="fast"), "lr"),
+    (lambda c: c["optimizer"]["state"][0].pop("exp_avg_sq"), "optimizer state"),
+])  # fmt: skip
+def test_a_damaged_training_state_is_named_on_resume(damage, field, tmp_path, capsys):
+    path = tmp_path / "s.pt"
+    assert run(capsys, "train", "toy-lstm", "--epochs", "2", "--quiet", "--out", path)[0] == 0
+    checkpoint = torch.load(path, weights_only=True)
+    damage(checkpoint)
+    torch.save(checkpoint, path)
+    code, _, err = run(capsys, "train", "toy-lstm", "--resume", path, "--epochs", "1", "--quiet", "--out",
+                       tmp_path / "t.pt")  # fmt: skip
+    assert code == 2 and str(path) in err and "damaged" in err and field in err and "unexpected" not in err

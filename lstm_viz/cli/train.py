@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's; for charlm, blocks of "
                        "--log-every steps, and by default it trains until --minutes or --max-chars)")
     train.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
-    train.add_argument("--seed", type=seed_arg, default=0, help="random seed of the init and the shuffling (default 0)")
+    train.add_argument("--seed", type=seed_arg, default=None,
+                       help="random seed of the init and the shuffling (default 0)")
     preset_names = sorted({p for task in registered() for recipes in task.presets.values() for p in recipes})
     train.add_argument("--preset", choices=preset_names, default="fast",
                        help="'seed' = the post's recipe as written (e.g. post 4's Adam lr 0.01, batch 128, 100 "
@@ -45,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--data", choices=sources, default=None,
                        help="subtraction: 'seed' (post 4's 10,000 borrow pairs, as the post made them; the default) "
                             "or 'all' (0 ≤ b ≤ a ≤ 255); charlm: 'stdlib' (the running Python's standard library)")
-    train.add_argument("--proj-size", type=int, default=0, help="LSTMP projection size (subtraction, regressor)")
+    train.add_argument("--proj-size", type=int, default=None,
+                       help="LSTMP projection size (subtraction, regressor; default 0: none)")
     train.add_argument("--hidden-size", type=int, help="hidden units (subtraction default 32)")
     train.add_argument("--num-layers", "--layers", type=int,
                        help="stacked layers (default: the task's, 1; regressor and charlm 2)")
@@ -77,6 +79,21 @@ def _postfix(metrics: dict, keys: tuple[str, ...]) -> dict[str, str]:
         if key in metrics:
             shown[key.replace("_exact_match", "_exact")] = f"{metrics[key]:.4f}"
     return shown
+
+
+def _check_resumed_sizes(args: argparse.Namespace, trainer: Any) -> None:
+    """--resume continues the checkpoint's model as it is: a size or seed given beside it that differs from the
+    checkpoint's is refused (it used to be ignored silently, yet stored in the saved command)."""
+    config = trainer.model.config
+    given = {"--hidden-size": (args.hidden_size, config.hidden_size), "--proj-size": (args.proj_size, config.proj_size),
+             "--num-layers": (args.num_layers, config.num_layers), "--seed": (args.seed, trainer.seed),
+             "--bidirectional": (True if args.bidirectional else None, config.bidirectional)}  # fmt: skip
+    wrong = [f"{flag} {'' if value is True else value}".strip() for flag, (value, held) in given.items()
+             if value is not None and value != held]  # fmt: skip
+    if wrong:
+        raise ExitError(f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply with --resume: "
+                        f"{args.resume} holds a {config.label()} (random seed {trainer.seed}); drop "
+                        f"{'it' if len(wrong) == 1 else 'them'} or train afresh without --resume")  # fmt: skip
 
 
 def _batch_size(text: str | None) -> Any:
@@ -112,11 +129,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.preset not in PRESETS[args.task]:
         raise ExitError(f"--preset {args.preset}: {args.task} has the presets {', '.join(PRESETS[args.task])}")
     trainer = make_trainer(
-        args.task, preset=args.preset, lr=args.lr, batch_size=_batch_size(args.batch_size), seed=args.seed,
-        data=args.data, hidden_size=args.hidden_size, proj_size=args.proj_size, num_layers=args.num_layers,
+        args.task, preset=args.preset, lr=args.lr, batch_size=_batch_size(args.batch_size),
+        seed=0 if args.seed is None else args.seed, data=args.data, hidden_size=args.hidden_size,
+        proj_size=args.proj_size or 0, num_layers=args.num_layers,
         bidirectional=args.bidirectional, device=device_named(args.device), resume=args.resume,
         num_threads=args.threads, options=given,
     )  # fmt: skip
+    if args.resume is not None:
+        _check_resumed_sizes(args, trainer)
     for note in trainer.notes:
         print(f"note: {note}", file=sys.stderr)
     epochs = args.epochs if args.epochs is not None else PRESETS[args.task][args.preset]["epochs"]

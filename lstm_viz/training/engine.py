@@ -38,7 +38,7 @@ from torch import Tensor, nn
 from lstm_viz.core.device import pick_device, small_model_threads, torch_threads
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
-from lstm_viz.training.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 
 __all__ = [
     "PRESETS",
@@ -313,6 +313,7 @@ class Trainer:
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "seed": self.seed,
+            "betas": [float(b) for b in self.optimizer.param_groups[0].get("betas", (0.9, 0.999))],
             "generator_state": self.generator.get_state(),
             "options": {k: v for k, v in self.options.items() if v is None or isinstance(v, (int, float, str, bool))},
             **({"loop": self.loop.state_dict()} if self.loop is not None else {}),
@@ -333,6 +334,54 @@ class Trainer:
             history=self.history,
             meta={**self.data.meta, **(meta or {}), "trainer": self.trainer_state()},
         )
+
+
+_TRAINER_STATE_TYPES: dict[str, tuple[type, ...]] = {
+    "epoch": (int,), "seed": (int,), "lr": (int, float), "batch_size": (int, type(None)), "shuffle": (bool,),
+    "source": (str,), "task": (str, type(None)), "options": (dict,), "loop": (dict,), "generator_state": (Tensor,),
+    "betas": (list, tuple),
+}  # fmt: skip
+
+
+def _saved_trainer_state(ckpt: Checkpoint, name: str) -> dict[str, Any]:
+    """``meta["trainer"]`` of a checkpoint to resume, each field of the type :meth:`Trainer.trainer_state` writes;
+    CheckpointError naming the file and the field otherwise (a damaged or hand-edited file)."""
+    state = ckpt.meta.get("trainer") or {}
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{name}: its saved training state is not a dict; resume from another checkpoint or "
+                              "train afresh")  # fmt: skip
+    for key, types in _TRAINER_STATE_TYPES.items():
+        value = state.get(key)
+        bad = key in state and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types))
+        if not bad and key == "betas":
+            bad = len(value) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in value)
+        if not bad and key == "generator_state":
+            bad = value.dtype != torch.uint8 or value.numel() != torch.Generator().get_state().numel()
+        if bad:
+            raise CheckpointError(f"{name}: its saved training state is damaged ({key}: {str(value)[:60]!r}); "
+                                  "resume from another checkpoint or train afresh")  # fmt: skip
+    if "epoch" not in state and ckpt.history and not isinstance(ckpt.history[-1].get("epoch"), int):
+        raise CheckpointError(f"{name}: its history has no epoch numbers; resume from another checkpoint or train "
+                              "afresh")  # fmt: skip
+    return state
+
+
+def _check_optimizer_state(optimizer_state: Any, model: nn.Module, name: str) -> None:
+    """Adam's saved per-parameter state has step, exp_avg and exp_avg_sq of each parameter's shape."""
+    if optimizer_state is None:
+        return
+    shapes = {tuple(p.shape) for p in model.parameters()}  # indices follow the optimizer's groups, not the model
+    entries = optimizer_state.get("state") if isinstance(optimizer_state, dict) else None
+    if not isinstance(entries, dict):
+        raise CheckpointError(f"{name}: its saved optimizer state is damaged; resume from another checkpoint, or "
+                              "train afresh")  # fmt: skip
+    for index, entry in entries.items():
+        ok = isinstance(entry, dict) and all(isinstance(entry.get(k), Tensor) for k in ("exp_avg", "exp_avg_sq"))
+        if ok:
+            ok = tuple(entry["exp_avg"].shape) == tuple(entry["exp_avg_sq"].shape) in shapes
+        if not ok:
+            raise CheckpointError(f"{name}: its saved optimizer state is damaged (parameter {index}); resume from "
+                                  "another checkpoint, or train afresh")  # fmt: skip
 
 
 def make_trainer(
@@ -373,6 +422,7 @@ def make_trainer(
     device = torch.device(device) if device is not None else pick_device()
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError(f"seed must be a whole number, got {seed!r}. Example: 0")
+    data_given = data
     data = data if data is not None else task_obj.data_sources[0]
     given = {k: v for k, v in (options or {}).items() if v is not None}
     known = {o.name for o in task_obj.training_options}
@@ -387,32 +437,39 @@ def make_trainer(
         expected = task_of_config(ckpt.config)
         if expected != task:
             raise InputError(f"the checkpoint holds a {ckpt.config.label()} (task {expected!r}), not {task!r}")
-        state = dict(ckpt.meta.get("trainer") or {})
-        source = state.get("source") if data == task_obj.data_sources[0] and state.get("source") in \
-            task_obj.data_sources else data  # fmt: skip
+        name = str(resume) if isinstance(resume, (str, Path)) else "the checkpoint"
+        state = _saved_trainer_state(ckpt, name)
+        saved_source = state.get("source") if state.get("source") in task_obj.data_sources else None
+        source = data_given if data_given is not None else (saved_source or data)  # an explicit --data wins
         task_data = make_task_data(task_obj, data=source, seed=int(state.get("seed", seed)))
         if batch_size == "preset":
             batch_size = state.get("batch_size", recipe["batch_size"])
         generator_state = state.get("generator_state")
         saved_options = dict(state.get("options") or {})
         note = task_obj.data_note(ckpt.meta, task_data.meta.get("manifest"))
-        trainer = Trainer(
-            ckpt.model,
-            task_data,
-            lr=lr if lr is not None else float(saved_options.get("lr", state.get("lr", recipe["lr"]))),
-            batch_size=batch_size,  # type: ignore[arg-type]
-            seed=int(state.get("seed", seed)),
-            device=device,
-            optimizer_state=ckpt.optimizer_state,
-            history=ckpt.history,
-            epoch=int(state.get("epoch", ckpt.history[-1]["epoch"] if ckpt.history else 0)),
-            shuffle=bool(state.get("shuffle", recipe["shuffle"])),
-            num_threads=num_threads,
-            task=task,
-            generator_state=generator_state if isinstance(generator_state, Tensor) else None,
-            options={**preset_options, **saved_options, **given},
-            loop_state=state.get("loop") if isinstance(state.get("loop"), dict) else None,
-        )
+        _check_optimizer_state(ckpt.optimizer_state, ckpt.model, name)
+        try:
+            trainer = Trainer(
+                ckpt.model,
+                task_data,
+                lr=lr if lr is not None else float(saved_options.get("lr", state.get("lr", recipe["lr"]))),
+                batch_size=batch_size,  # type: ignore[arg-type]
+                seed=int(state.get("seed", seed)),
+                device=device,
+                optimizer_state=ckpt.optimizer_state,
+                history=ckpt.history,
+                epoch=int(state.get("epoch", ckpt.history[-1]["epoch"] if ckpt.history else 0)),
+                shuffle=bool(state.get("shuffle", recipe["shuffle"])),
+                num_threads=num_threads,
+                task=task,
+                generator_state=generator_state if isinstance(generator_state, Tensor) else None,
+                betas=tuple(state.get("betas", recipe.get("betas", (0.9, 0.999)))),  # type: ignore[arg-type]
+                options={**preset_options, **saved_options, **given},
+                loop_state=state.get("loop") if isinstance(state.get("loop"), dict) else None,
+            )
+        except (KeyError, IndexError, RuntimeError) as err:  # a saved state that passed the checks but not torch
+            raise CheckpointError(f"{name}: its saved training state is damaged ({type(err).__name__}: "
+                                  f"{str(err)[:150]}); resume from another checkpoint or train afresh") from None
         trainer.notes += [note] if note else []
         return trainer
 
