@@ -197,3 +197,28 @@ def test_a_damaged_training_state_is_named_on_resume(damage, field, tmp_path, ca
     code, _, err = run(capsys, "train", "toy-lstm", "--resume", path, "--epochs", "1", "--quiet", "--out",
                        tmp_path / "t.pt")  # fmt: skip
     assert code == 2 and str(path) in err and "damaged" in err and field in err and "unexpected" not in err
+
+
+def test_loader_and_info_messages_for_odd_files(tmp_path, capsys):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    torch.save({"x": Evil()}, tmp_path / "evil.pt")
+    code, _, err = run(capsys, "info", tmp_path / "evil.pt")
+    assert code == 2 and "Python objects besides tensors" in err and not (tmp_path / "pwned").exists()
+    with open(tmp_path / "p4.pt", "wb") as f:
+        pickle.dump({"a": 1}, f, protocol=4)
+    code, _, err = run(capsys, "info", tmp_path / "p4.pt")
+    assert code == 2 and err.count("\n") == 1 and "Warning" not in err  # torch's protocol warning is not shown
+    path = tmp_path / "m.pt"
+    assert run(capsys, "train", "toy-lstm", "--epochs", "1", "--quiet", "--out", path)[0] == 0
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["history"][-1]["odd"] = torch.tensor(float("nan"))
+    checkpoint["meta"]["metrics"] = {"x": float("nan"), "t": torch.ones(3)}
+    torch.save(checkpoint, path)
+    code, out, err = run(capsys, "info", path)
+    info = json.loads(out.strip().splitlines()[-1], parse_constant=pytest.fail)  # strict JSON: no bare NaN
+    assert code == 0 and info["last"]["odd"] == "nan" and info["metrics"] == {"x": "nan", "t": [1.0, 1.0, 1.0]}

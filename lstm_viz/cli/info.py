@@ -6,6 +6,8 @@ import argparse
 import json
 from collections.abc import Sequence
 
+import torch
+
 from lstm_viz.cli.common import json_safe
 from lstm_viz.tasks import count_parameters, task_for
 from lstm_viz.training.checkpoints import load_checkpoint
@@ -38,5 +40,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     weights = task_for(ckpt.config).describe_weights(ckpt.model)
     if weights is not None:
         info["weights"] = weights
-    print(json.dumps(info), flush=True)
+    print(json.dumps(json_safe(info), default=_plain), flush=True)
     return 0
+
+
+def _plain(value: object) -> object:
+    """What JSON cannot hold, as it can: a tensor's values (a scalar as a number), anything else as text."""
+    if isinstance(value, torch.Tensor):
+        return json_safe(value.item() if value.numel() == 1 else value.tolist()) if value.numel() <= 16 else (
+            f"a tensor of shape {tuple(value.shape)}")
+    return str(value)

@@ -21,6 +21,7 @@ import os
 import pickle
 import re
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,9 +205,12 @@ def _read(source: str | Path | bytes | bytearray | IO[bytes]) -> tuple[bytes, st
 def _torch_load(data: bytes, name: str) -> Any:
     looks_zip = data[:4] == b"PK\x03\x04"
     try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the message below says it all
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "Unsupported global" in str(err) or "Unsupported class" in str(err):
+        said = str(err).lower()
+        if any(words in said for words in ("unsupported global", "unsupported class", "blocked")):
             raise CheckpointError(
                 f"{name} contains Python objects besides tensors (e.g. a whole pickled model or custom classes); "
                 f"for safety lstm-viz loads only plain weights — {_HOWTO}"
