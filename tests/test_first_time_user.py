@@ -57,7 +57,7 @@ def test_session_saves_are_capped_and_say_what_they_dropped():
     assert saves.names() == ["trained-big.pt"]
     with pytest.raises(SaveError, match="Download"):
         saves.add("huge", b"v" * 101, "huge")
-    with pytest.raises(SaveError, match="no letters or digits"):
+    with pytest.raises(SaveError, match="none of the characters file names here are made of"):
         checkpoint_stem("../..")
 
 

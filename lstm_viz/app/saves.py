@@ -16,11 +16,11 @@ probe for, a corpus of someone's private code elsewhere on the server's disk. No
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstm_viz.paths import MODELS_DIR
+from lstm_viz.training.checkpoints import checkpoint_stem as stem_of
 
 __all__ = [
     "CORPUS_ENV",
@@ -54,17 +54,15 @@ class SaveError(ValueError):
 
 
 def checkpoint_stem(name: str) -> str:
-    """A user's file name made safe: ``trained-<lowercase letters, digits, - and _>``, at most 60 characters.
+    """A user's file name made safe (``training.checkpoints.checkpoint_stem``), SaveError when nothing is left.
 
     >>> checkpoint_stem("My toy/../model.pt")
     'trained-my-toy-model'
     """
-    stem = str(name).strip().lower()
-    stem = stem[:-3] if stem.endswith(".pt") else stem
-    stem = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:60].strip("-_")
-    if not stem:
-        raise SaveError(f"the file name {name!r} has no letters or digits; type a name such as toy-statquest-5000")
-    return stem if stem.startswith("trained-") else f"trained-{stem}"
+    try:
+        return stem_of(name)
+    except ValueError as err:
+        raise SaveError(str(err)) from None
 
 
 # ------------------------------------------------------------------------------------------- the session's

@@ -201,9 +201,13 @@ def sidebar_model_picker() -> None:
     st.caption(f"In use: **{loaded.label}**")
     metrics = loaded.info.get("metrics") if isinstance(loaded.info, dict) else None
     if isinstance(metrics, dict) and metrics:
-        items = sorted(metrics.items(), key=lambda kv: ("exact" not in kv[0], "acc" not in kv[0], kv[0]))[:4]
+        measured = {k: v for k, v in metrics.items() if k not in _NOT_METRICS}  # lr is a setting, not a result
+        items = sorted(measured.items(), key=lambda kv: ("exact" not in kv[0], "acc" not in kv[0], kv[0]))[:5]
         shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
         st.caption(f"Checkpoint metrics: {shown}")
+
+
+_NOT_METRICS = {"lr", "seconds", "chars_per_s"}  # a setting and timings, not results
 
 
 def _choose(source: str, files: dict[str, Path]) -> LoadedModel | None:

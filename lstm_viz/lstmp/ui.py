@@ -73,7 +73,7 @@ def size_inputs() -> logic.PairSpec | None:
     try:
         return logic.validate_pair(*sizes, bidirectional=bidirectional)
     except ValueError as err:
-        st.error(f"These sizes cannot be compared: {err}")
+        st.error(f"These sizes cannot be compared: {str(err)[:1].lower()}{str(err)[1:]}")
         return None
 
 

@@ -421,3 +421,19 @@ def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device
         source=source_kind,
         description=("Lightning checkpoint: " if source_kind == "lightning" else "") + description,
     )
+
+
+def checkpoint_stem(name: str) -> str:
+    """A user's file name made safe: ``trained-<lowercase letters, digits, - and _>``, at most 60 characters;
+    ValueError when nothing of it is left.
+
+    >>> checkpoint_stem("My toy/../model.pt")
+    'trained-my-toy-model'
+    """
+    stem = str(name).strip().lower()
+    stem = stem[:-3] if stem.endswith(".pt") else stem
+    stem = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:60].strip("-_")
+    if not stem:
+        raise ValueError(f"the file name {name!r} has none of the characters file names here are made of (a–z, "
+                         "0–9, - and _); type a name such as toy-statquest-5000")  # fmt: skip
+    return stem if stem.startswith("trained-") else f"trained-{stem}"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 import threading
 import time
 from collections import deque
@@ -32,6 +31,7 @@ from typing import Any, Protocol
 
 from lstm_viz.core.device import torch_threads
 from lstm_viz.parsing import InputError, parse_float, parse_int
+from lstm_viz.training.checkpoints import checkpoint_stem
 
 __all__ = [
     "DETAIL_SECONDS",
@@ -156,13 +156,7 @@ def checkpoint_path(directory: str | Path, name: str) -> Path:
 
     The name keeps lowercase letters, digits, ``-`` and ``_`` (anything else becomes ``-``), at most 60 of them.
     """
-    stem = str(name).strip().lower()
-    stem = stem[:-3] if stem.endswith(".pt") else stem
-    stem = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:60].strip("-_")
-    if not stem:
-        raise ValueError(f"the file name {name!r} has no letters or digits; type a name such as toy-statquest-5000")
-    if not stem.startswith("trained-"):
-        stem = f"trained-{stem}"
+    stem = checkpoint_stem(name)
     directory = Path(directory)
     path = directory / f"{stem}.pt"
     n = 2
