@@ -168,7 +168,11 @@ def equations_section(step: ref.CellStep, unit: int, char: str | None = None) ->
     st.markdown("**cell state and output**")
     st.latex(latex.cell_latex(step, unit))
     if step.w_hr is not None:
-        st.latex(latex.projection_latex(step, min(unit, len(step.h) - 1)))
+        row = min(unit, len(step.h) - 1)
+        if row != unit:
+            st.caption(f"h has only {len(step.h)} components (proj_size): each mixes every m_t[j] through one row "
+                       f"of W_hr; shown for h_t[{row}], the last.")  # fmt: skip
+        st.latex(latex.projection_latex(step, row))
     st.caption(f"Recomputed in float64 from the weights; max |Δ| to the recording: {step.recorded_diff:.1e}.")
 
 

@@ -76,7 +76,8 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
     note = "".join(f"<br><sup>{line}</sup>" for line in underflow)  # one line each: a long one runs off the chart
     fig.update_layout(
         title={"text": f"How much the loss at step {T - 1} depends on each earlier step ({what}){note}"},
-        xaxis={"title": {"text": "time step t (the loss reads only the last state)"}, "range": [-0.5, T - 0.5]},
+        xaxis={"title": {"text": "time step t (the loss reads only the last state)"}, "range": [-0.5, T - 0.5],
+               **({"dtick": 1} if T <= 20 else {})},  # whole steps only: no t = 0.5 on a short sequence
         yaxis={
             "title": {"text": "gradient norm" + (" ÷ its value at the last step" if normalise else "")},
             "type": "log", "exponentformat": "power", "showexponent": "all",
@@ -122,6 +123,8 @@ def input_gradient_heatmap(result: FlowResult, per_feature: bool = False) -> go.
         )  # fmt: skip
         fig.update_yaxes(autorange="reversed", row=r, col=1)
     fig.update_xaxes(title_text="time step t", row=rows, col=1)
+    if T <= 20:
+        fig.update_xaxes(dtick=1)  # whole steps only
     fig.update_layout(
         title={"text": "Gradient reaching the input at each step: log10 ‖∂L/∂x_t‖"
                + (" per feature" if per_feature else "")},
