@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lstm_viz.cli.common import check_out
+from lstm_viz.cli.common import ExitError, check_out
 from lstm_viz.lstmp.sweep import SWEEP_DEFAULTS, plan_sweep, run_sweep, sweep_document
 
 __all__ = ["add_parser", "run"]
@@ -41,7 +41,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = check_out(args.out, "proj_sweep.json")  # before the runs, not after them
-    plan = plan_sweep(args.hidden_size, args.proj_sizes, args.epochs, args.seeds, args.lr)
+    try:
+        plan = plan_sweep(args.hidden_size, args.proj_sizes, args.epochs, args.seeds, args.lr)
+    except ValueError as err:  # the page's words name its fields; here they are flags
+        message = str(err)
+        for field in ("hidden_size", "proj_sizes", "epochs", "seeds"):
+            if message.startswith(field):
+                message = f"--{field.replace('_', '-')}{message[len(field):]}"
+        raise ExitError(message) from None
 
     def report(done: int, total: int, row: dict[str, Any]) -> None:
         print(

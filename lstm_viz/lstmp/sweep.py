@@ -113,7 +113,7 @@ def plan_sweep(
     plan = SweepPlan(hidden, projections, budget, seed_list, float(lr), data)
     if len(plan.points()) > MAX_SWEEP_RUNS:
         raise ValueError(
-            f"{len(plan.points())} training runs is more than this page does at once ({MAX_SWEEP_RUNS}). "
+            f"{len(plan.points())} training runs is more than a sweep does at once ({MAX_SWEEP_RUNS}). "
             "Use fewer proj_sizes or seeds, e.g. proj_sizes 1, 4, 16 with seeds 0, 1."
         )
     return plan
