@@ -17,7 +17,10 @@ def test_catalogue_cell_step(page, app_url):
     catalogue(page, [("Sequence", SUBTRACT), ("input_size", NUMBER), ("hidden_size", NUMBER), ("batch", NUMBER),
                      ("steps", NUMBER), ("random seed", NUMBER)])  # fmt: skip
     choose(page, "random")
-    catalogue(page, [("Length", NUMBER), ("Random seed", NUMBER)])
+    length = page.get_by_role("textbox", name="Length", exact=True)
+    length.wait_for()
+    assert length.is_disabled() and length.input_value() == "8"  # subtraction inputs are always 8 steps
+    catalogue(page, [("Random seed", NUMBER)])  # a free Length is covered by tests/test_gradient_pages.py
 
 
 def test_catalogue_gradient_flow(page, app_url):
