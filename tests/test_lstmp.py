@@ -536,7 +536,7 @@ def test_cli_writes_the_json(tmp_path, capsys) -> None:
     plan, results = lstmp_api.load_sweep(out)
     assert plan.hidden_size == 4 and list(results["proj_size"]) == [0, 1]
     assert cli_main(["lstmp-sweep", "--proj-sizes", "40", "--out", str(out)]) == 2
-    assert "proj_sizes: 40 is outside" in capsys.readouterr().err
+    assert "--proj-sizes: 40 is outside" in capsys.readouterr().err
 
 
 # ---- the same input through both ----------------------------------------------------------------------------
