@@ -97,7 +97,7 @@ def test_sigterm_saves_the_finished_epochs_and_exits_143(tmp_path, capsys, monke
     _stop_after(monkeypatch, 2, Terminated)
     out = tmp_path / "t.pt"
     code, stdout, err = run(capsys, "train", "toy-lstm", "--epochs", "50", "--quiet", "--out", out)
-    assert code == 143 and last_json(stdout)["interrupted"] and "terminated at epoch 2" in err
+    assert code == 143 and last_json(stdout)["interrupted"] and "terminated after epoch 2" in err
     assert len(load_checkpoint(out).history) == 2
 
 

@@ -212,6 +212,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
     print(json.dumps(json_safe(summary)), flush=True)
     if interrupted:
-        print(f"error: {how} at epoch {trainer.epoch:,}; the model so far was saved to {out} (continue with "
-              f"--resume {out})", file=sys.stderr)  # fmt: skip
+        signal = "SIGTERM" if how == "terminated" else "Ctrl-C"
+        print(f"error: {how} after epoch {trainer.epoch:,}; the model was saved to {out} as it was (its history ends "
+              f"at epoch {trainer.epoch:,}; its weights also hold any part of epoch {trainer.epoch + 1:,} trained "
+              f"before the {signal}); continue with --resume {out}", file=sys.stderr)  # fmt: skip
     return code
