@@ -1,5 +1,6 @@
 """The command line: ``python -m lstm_viz COMMAND …`` (the progress bar goes to stderr; the last line of stdout is one
-JSON object for train, record and info, and for the other commands with ``--json``; errors are one line on stderr
+JSON object for train, record, info, convert and record-corpus, and for the others with ``--json`` (lstmp-sweep
+prints the file it wrote); errors are one line on stderr
 with a non-zero exit, no traceback).
 
 Examples::
@@ -61,7 +62,8 @@ def build_parser() -> Parser:
     parser = Parser(
         prog="python -m lstm_viz",
         description="Train, query and record the lstm-viz models from the command line.",
-        epilog="The last line of stdout is one JSON object (train, record, info; the others with --json). Errors: "
+        epilog="The last line of stdout is one JSON object (train, record, info, convert, record-corpus; the others "
+        "with --json; lstmp-sweep prints the file it wrote). Errors: "
         "one line on stderr. Exit status: 0 done, 2 bad input, 1 unexpected failure, 3 training diverged (nothing "
         "written), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
     )
