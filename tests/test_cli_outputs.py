@@ -222,3 +222,11 @@ def test_loader_and_info_messages_for_odd_files(tmp_path, capsys):
     code, out, err = run(capsys, "info", path)
     info = json.loads(out.strip().splitlines()[-1], parse_constant=pytest.fail)  # strict JSON: no bare NaN
     assert code == 0 and info["last"]["odd"] == "nan" and info["metrics"] == {"x": "nan", "t": [1.0, 1.0, 1.0]}
+
+
+def test_a_resumed_run_reports_the_recipe_it_continues(tmp_path, capsys):
+    first = tmp_path / "sq.pt"
+    assert run(capsys, "train", "toy-statquest", "--preset", "seed", "--epochs", "2", "--quiet", "--out", first)[0] == 0
+    code, out, _ = run(capsys, "train", "toy-statquest", "--resume", first, "--epochs", "1", "--quiet", "--out", first)
+    summary = last_json(out)
+    assert code == 0 and summary["preset"] == "seed" and summary["lr"] == 0.001  # not the default "fast"

@@ -179,7 +179,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "epochs_run": epochs_run,
             "data": trainer.data.source,
             **({"options": trainer.options} if trainer.options else {}),
-            "preset": args.preset,
+            "preset": trainer.preset or args.preset,  # a resumed run: the recipe it continues
             "seed": trainer.seed,
             "proj_size": trainer.model.config.proj_size,
             "parameters": count_parameters(trainer.model),

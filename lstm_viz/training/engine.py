@@ -132,6 +132,7 @@ class Trainer:
         self.shuffle = shuffle
         self.seed = int(seed)
         self.options = dict(options or {})
+        self.preset: str | None = None  # the recipe's name (make_trainer sets it; a resumed run keeps its own)
         self.notes: list[str] = []  # what a caller should tell the user (e.g. the data differs from the checkpoint's)
         self.loop = self.data.task.training_loop(
             self.model, self.data, lr=_check_lr(lr), batch_size=batch_size, seed=self.seed, options=self.options,
@@ -313,6 +314,7 @@ class Trainer:
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "seed": self.seed,
+            "preset": self.preset,
             "betas": [float(b) for b in self.optimizer.param_groups[0].get("betas", (0.9, 0.999))],
             "generator_state": self.generator.get_state(),
             "options": {k: v for k, v in self.options.items() if v is None or isinstance(v, (int, float, str, bool))},
@@ -339,7 +341,7 @@ class Trainer:
 _TRAINER_STATE_TYPES: dict[str, tuple[type, ...]] = {
     "epoch": (int,), "seed": (int,), "lr": (int, float), "batch_size": (int, type(None)), "shuffle": (bool,),
     "source": (str,), "task": (str, type(None)), "options": (dict,), "loop": (dict,), "generator_state": (Tensor,),
-    "betas": (list, tuple),
+    "betas": (list, tuple), "preset": (str, type(None)),
 }  # fmt: skip
 
 
@@ -471,6 +473,7 @@ def make_trainer(
             raise CheckpointError(f"{name}: its saved training state is damaged ({type(err).__name__}: "
                                   f"{str(err)[:150]}); resume from another checkpoint or train afresh") from None
         trainer.notes += [note] if note else []
+        trainer.preset = state.get("preset") if isinstance(state.get("preset"), str) else preset
         return trainer
 
     merged = {**preset_options, **given}
@@ -484,7 +487,7 @@ def make_trainer(
     task_obj.seed_init(seed)
     model = task_obj.build(config)
     task_obj.init_model(model, merged)
-    return Trainer(
+    trainer = Trainer(
         model,
         task_data,
         lr=lr if lr is not None else recipe["lr"],
@@ -497,3 +500,5 @@ def make_trainer(
         betas=recipe.get("betas", (0.9, 0.999)),
         options=merged,
     )
+    trainer.preset = preset
+    return trainer
