@@ -189,6 +189,7 @@ class LiveRun:
         self.probe = probe
         self.max_chunk = max_chunk
         self.pace: float | None = None  # epochs per second at most (``set_pace``); None: as fast as possible
+        self._pace_origin: tuple[float, int] | None = None  # (time, epoch) the pace counts from
         self.target = validate_epochs(epochs)
         self.lr = None if lr is None else validate_lr(lr)
         self.trainer: TrainerLike | None = None
@@ -341,6 +342,8 @@ class LiveRun:
         watch (and pause) a run that would otherwise end in a few seconds."""
         if epochs_per_second is not None and not (math.isfinite(epochs_per_second) and epochs_per_second > 0):
             raise ValueError(f"the pace must be a positive number of epochs per second, got {epochs_per_second!r}")
+        if epochs_per_second != self.pace:
+            self._pace_origin = None
         self.pace = epochs_per_second
 
     def set_lr(self, lr: float) -> None:
@@ -367,6 +370,7 @@ class LiveRun:
         now = self._clock()
         if self._window and now - self._window[-1][0] > _AWAY_SECONDS + budget:
             self._window.clear()  # the page was closed or hidden meanwhile: that gap is not training speed
+            self._pace_origin = None  # … nor time the pace may make up for
         if not self._window:
             self._window.append((now, self.epoch, self.train_seconds))
         trainer = self.trainer
@@ -374,8 +378,14 @@ class LiveRun:
         start = now
         trained = False
         stop_at = self.target
-        if self.pace is not None:  # paced: this tick's share of epochs, then wait out the rest of the tick
-            stop_at = min(stop_at, self.epoch + max(1, round(self.pace * budget / TRAIN_SHARE)))
+        if self.pace is not None:  # paced: this tick's share of epochs, then wait out the rest of the tick …
+            if self._pace_origin is None:
+                self._pace_origin = (now, self.epoch)
+            # … and never more than the pace allows since it began: a page that redraws fast is no faster
+            since, epoch0 = self._pace_origin
+            allowed = epoch0 + math.floor(self.pace * (now - since + budget / TRAIN_SHARE))
+            share = self.epoch + max(1, round(self.pace * budget / TRAIN_SHARE))
+            stop_at = min(stop_at, share, max(self.epoch, allowed))
         while self.epoch < stop_at and self.state is RunState.RUNNING:  # Stop/Pause end the loop
             remaining = budget - (self._clock() - start)
             # stop when the next epoch would overshoot the budget by over half an epoch (always train one)
@@ -443,6 +453,7 @@ class LiveRun:
     def _set_running(self) -> None:
         self.error = None
         self._window.clear()
+        self._pace_origin = None
         self.state = RunState.FINISHED if self.epoch >= self.target else RunState.RUNNING
 
     def _chunk(self, remaining: float) -> int:
