@@ -79,7 +79,8 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
         xaxis={"title": {"text": "time step t (the loss reads only the last state)"}, "range": [-0.5, T - 0.5],
                **({"dtick": 1} if T <= 20 else {})},  # whole steps only: no t = 0.5 on a short sequence
         yaxis={
-            "title": {"text": "gradient norm" + (" ÷ its value at the last step" if normalise else "")},
+            "title": {"text": "gradient norm" + (" ÷ its value at the last step" if normalise
+                                                 else " (∏ f: a plain product, no unit)")},
             "type": "log", "exponentformat": "power", "showexponent": "all",
         },
         legend={"orientation": "h", "y": -0.2, "x": 0},
