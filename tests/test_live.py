@@ -95,19 +95,6 @@ def test_slow_epochs_still_train_one_per_tick():
     assert len(run.tick(budget=0.45)) == 1
 
 
-def test_slow_epochs_say_that_pause_and_stop_wait_for_the_epoch():
-    run, clock, _ = make_run(epochs=50, epoch_seconds=4.0)
-    run.start()
-    for _ in range(3):
-        run.tick(budget=0.45)
-        clock.advance(0.05)
-    assert "an epoch takes ~4 s: Pause and Stop answer when it ends" in run.progress().label()
-    fast, clock, _ = make_run(epochs=100_000, epoch_seconds=0.001)
-    fast.start()
-    fast.tick(budget=0.45)
-    assert "Pause and Stop" not in fast.progress().label()
-
-
 def test_a_target_lowered_while_a_tick_trains_ends_the_run_where_it_is():
     run, _, built = make_run(epochs=1000, epoch_seconds=0.001)
     run.start()

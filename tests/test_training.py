@@ -104,6 +104,57 @@ def test_pause_from_a_callback_then_resume_equals_an_uninterrupted_run():
     assert len(trainer.history) == 4
 
 
+def _stop_at_batch(trainer, batch: int, on_stop) -> list[int]:
+    """Wrap the task's loss so that ``on_stop()`` is called during mini-batch ``batch`` of the next epoch."""
+    task = trainer.data.task
+    loss, seen = task.loss, []
+
+    def counting(model, xb, yb):
+        seen.append(len(xb))
+        if len(seen) == batch:
+            on_stop()
+        return loss(model, xb, yb)
+
+    task.loss = counting
+    return seen
+
+
+def test_request_stop_leaves_the_epoch_mid_way_and_the_next_run_finishes_it_exactly(monkeypatch):
+    straight = make_trainer("subtraction", seed=3, device=CPU)
+    straight.train_epochs(2)
+
+    trainer = make_trainer("subtraction", seed=3, device=CPU)
+    trainer.train_epochs(1)
+    task = trainer.data.task
+    monkeypatch.setattr(task, "loss", task.loss)  # restored after the test
+    seen = _stop_at_batch(trainer, 5, trainer.request_stop)
+    assert trainer.train_epochs(3) == [] and trainer.epoch == 1  # left at the 6th of 71 mini-batches
+    assert len(seen) == 5
+    rest = trainer.train_epochs(1)  # the same epoch, from its 6th batch
+    assert [m["epoch"] for m in rest] == [2] and len(seen) == 71
+    assert losses(trainer.history) == losses(straight.history)
+    for a, b in zip(trainer.model.parameters(), straight.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_live_pause_answers_within_a_mini_batch_and_resume_finishes_the_epoch(monkeypatch):
+    from lstm_viz.training.live import LiveRun, RunState
+
+    straight = make_trainer("subtraction", seed=4, device=CPU)
+    straight.train_epochs(1)
+    run = LiveRun(lambda: make_trainer("subtraction", seed=4, device=CPU), epochs=1)
+    run.start()
+    task = run.trainer.data.task
+    monkeypatch.setattr(task, "loss", task.loss)
+    _stop_at_batch(run.trainer, 10, run.pause)  # the page's Pause, while the epoch trains
+    run.tick(budget=60.0)
+    assert run.state is RunState.PAUSED and run.epoch == 0 and run.error is None
+    run.resume()
+    run.tick(budget=60.0)
+    assert run.state is RunState.FINISHED and run.epoch == 1
+    assert losses(run.trainer.history) == losses(straight.history)
+
+
 def test_checkpoint_resume_continues_exactly(tmp_path):
     straight = make_trainer("subtraction", seed=2, device=CPU).train_epochs(3)
     trainer = make_trainer("subtraction", seed=2, device=CPU)

@@ -27,6 +27,7 @@ goes into the checkpoint so ``--resume`` continues exactly. Its metrics: ``loss`
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -155,6 +156,8 @@ class Trainer:
         self.history: list[dict] = [dict(h) for h in (history or [])]
         self.epoch = int(epoch if epoch is not None else (self.history[-1]["epoch"] if self.history else 0))
         self.paused = False
+        self._stop_now = threading.Event()  # request_stop(): leave the epoch in progress at the next mini-batch
+        self._partial: dict[str, Any] | None = None  # an epoch left that way: its batches, where it stopped, sums
         self.callbacks: list[Callable[[dict], None]] = []
         if num_threads is None and self.device.type == "cpu":
             num_threads = small_model_threads(self.model)
@@ -181,6 +184,13 @@ class Trainer:
         """Allow ``run`` to continue; the model, optimizer state and history are untouched by a pause."""
         self.paused = False
 
+    def request_stop(self) -> None:
+        """Leave the epoch in progress at the next mini-batch (call from another thread, e.g. a page's Pause while an
+        epoch takes seconds); ``run`` then returns and the next ``run`` finishes that epoch where it stopped — the same
+        batches in the same order, so the result equals an uninterrupted run. A task's own loop (the character
+        model's blocks) ignores it: its blocks are short."""
+        self._stop_now.set()
+
     def add_callback(self, fn: Callable[[dict], None]) -> None:
         """``fn(metrics)`` after every epoch."""
         self.callbacks.append(fn)
@@ -202,18 +212,26 @@ class Trainer:
         """True when the task's own loop has spent its budget (tasks trained in epochs never finish)."""
         return self.loop is not None and self.loop.finished
 
-    def step_epoch(self) -> dict[str, float]:
-        """Train one epoch, append its metrics to ``history``, call the callbacks, return the metrics."""
+    def step_epoch(self) -> dict[str, float] | None:
+        """Train one epoch (or finish the one ``request_stop`` left), append its metrics to ``history``, call the
+        callbacks, return the metrics; None when ``request_stop`` left it before its end."""
         if self.loop is not None:
             return self._step_block()
-        started = time.perf_counter()
+        if self._partial is None:
+            self._partial = {"batches": list(self._batches()), "next": 0, "seconds": 0.0, "tallies": {},
+                             "total": torch.zeros((), device=self.device)}  # fmt: skip
+        part = self._partial
+        started = time.perf_counter() - part["seconds"]
         task = self.data.task
         x, y = self.data.x_train, self.data.y_train
+        batches, total, tallies = part["batches"], part["total"], part["tallies"]
         self.model.train()
-        total = torch.zeros((), device=self.device)
-        tallies: dict[str, Tensor] = {}
         with torch_threads(self.num_threads):
-            for idx in self._batches():
+            while part["next"] < len(batches):
+                if self._stop_now.is_set():  # asked to stop: keep the place, the sums and the time spent
+                    part["seconds"] = time.perf_counter() - started
+                    return None
+                idx = batches[part["next"]]
                 xb, yb = x[idx], y[idx]
                 self.optimizer.zero_grad(set_to_none=True)
                 loss, predictions = task.loss(self.model, xb, yb)
@@ -222,6 +240,8 @@ class Trainer:
                 total += loss.detach() * len(xb)
                 if predictions is not None:  # running train metrics, from predictions made anyway (no sync)
                     task.tally(tallies, predictions, yb)
+                part["next"] += 1
+            self._partial = None
             self.epoch += 1
             metrics: dict[str, float] = {"epoch": self.epoch, "loss": float(total) / self.data.n_train}
             metrics["lr"] = self.lr
@@ -254,10 +274,13 @@ class Trainer:
         ``pause()``, or a diverged loss) or when ``until(metrics)`` is true. Resumable: call again."""
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise InputError(f"epochs must be a whole number ≥ 0, got {epochs!r}. Example: 100")
+        self._stop_now.clear()  # a request belongs to the run it interrupts
         for _ in range(epochs):
             if self.paused or self.finished:
                 return
             metrics = self.step_epoch()
+            if metrics is None:  # request_stop: the epoch waits, half done, for the next run
+                return
             yield metrics
             if until is not None and until(metrics):
                 return
@@ -270,8 +293,12 @@ class Trainer:
         """Train whole epochs until ``seconds`` have passed (at least one epoch) — for UI ticks."""
         done: list[dict] = []
         deadline = time.perf_counter() + seconds
+        self._stop_now.clear()
         while not self.paused and not self.finished and (max_epochs is None or len(done) < max_epochs):
-            done.append(self.step_epoch())
+            metrics = self.step_epoch()
+            if metrics is None:
+                break
+            done.append(metrics)
             if time.perf_counter() >= deadline:
                 break
         return done

@@ -110,9 +110,6 @@ class Progress:
             parts.append(f"{format_seconds(self.eta_seconds)} left")
         elif self.state is not RunState.RUNNING:
             parts.append(self.state.value)
-        speed = self.epochs_per_second
-        if self.state is RunState.RUNNING and speed is not None and 0 < speed < 0.5:  # epochs are not interrupted
-            parts.append(f"an epoch takes ~{format_seconds(1 / speed)}: Pause and Stop answer when it ends")
         return " · ".join(parts)
 
 
@@ -203,9 +200,9 @@ class LiveRun:
         self._epoch_seconds: float | None = None  # running estimate of one epoch's time
         self._window: deque[tuple[float, int, float]] = deque()  # (wall time, epoch, train_seconds) per tick
         # Streamlit may run a page's live fragment in a worker thread while the page itself reruns (a click on
-        # Stop): one tick trains at a time, and pause/stop/reset wait for the tick in flight (≤ one chunk: under a
-        # second, or one epoch when an epoch takes longer — the progress label then says so), so what the page
-        # shows after them is final.
+        # Stop): one tick trains at a time, and pause/stop/reset ask the trainer to leave its epoch at the next
+        # mini-batch (Trainer.request_stop; a trainer without it ends its chunk, under a second) and wait for the
+        # tick in flight, so what the page shows after them is final.
         self._busy = threading.RLock()
 
     # ---- what the page reads -------------------------------------------------------------------------------
@@ -274,7 +271,8 @@ class LiveRun:
     def pause(self) -> None:
         if self.state is RunState.RUNNING:
             self.state = RunState.PAUSED
-        with self._busy:  # the tick in flight ends after its current chunk
+        self._leave_epoch()
+        with self._busy:  # the tick in flight ends at its trainer's next mini-batch (or after its chunk)
             pass
 
     def resume(self) -> None:
@@ -289,12 +287,14 @@ class LiveRun:
         """End the run now; the trained model stays (to save, explore or continue)."""
         if self.state in (RunState.RUNNING, RunState.PAUSED):
             self.state = RunState.STOPPED
-        with self._busy:  # the tick in flight ends after its current chunk
+        self._leave_epoch()
+        with self._busy:  # the tick in flight ends at its trainer's next mini-batch (or after its chunk)
             pass
 
     def reset(self) -> None:
         """Forget the model and its history; the next Start builds a fresh one from the current settings."""
-        self.state = RunState.IDLE  # a tick in flight ends after its current chunk …
+        self.state = RunState.IDLE  # a tick in flight ends at its next mini-batch or chunk …
+        self._leave_epoch()
         with self._busy:  # … and is waited for before its trainer is dropped
             self._reset()
 
@@ -400,8 +400,11 @@ class LiveRun:
                 break
             trained = True
             spent = self._clock() - t0
-            if self.epoch == before_epoch:  # the trainer refused to go on (e.g. it paused itself)
-                self._fail(f"the trainer stopped at epoch {self.epoch:,}; press Reset to start again")
+            if self.epoch == before_epoch:
+                if self.state is not RunState.RUNNING:  # Pause/Stop left the epoch half done: it waits for Resume
+                    self.train_seconds += spent
+                    break
+                self._fail(f"the trainer stopped at epoch {self.epoch:,}; press Reset to start again")  # it refused
                 break
             self.train_seconds += spent
             per_epoch = spent / (self.epoch - before_epoch)
@@ -449,6 +452,14 @@ class LiveRun:
             trainer.set_lr(self.lr)
         self.reset()
         self.trainer = trainer
+
+    def _leave_epoch(self) -> None:
+        """Ask the trainer to leave the epoch in progress at its next mini-batch where it can
+        (``Trainer.request_stop``): Pause, Stop and Reset answer in a mini-batch, not a whole epoch (seconds at
+        hidden size 512)."""
+        request = getattr(self.trainer, "request_stop", None)
+        if request is not None:
+            request()
 
     def _set_running(self) -> None:
         self.error = None
