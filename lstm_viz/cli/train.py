@@ -196,8 +196,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "final": {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and v is not None},
     }
-    code = (143 if isinstance(interrupted, Terminated) else 130) if interrupted else 0
-    how = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
+    terminated = isinstance(interrupted, Terminated)
+    code = (143 if terminated else 130) if interrupted else 0
+    how = "terminated" if terminated else "interrupted"
     if summary.get("diverged"):  # NaN or inf: nothing worth keeping, and an existing --out stays as it was
         summary["out"] = None
         print(json.dumps(json_safe(summary)), flush=True)
@@ -212,7 +213,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
     print(json.dumps(json_safe(summary)), flush=True)
     if interrupted:
-        signal = "SIGTERM" if how == "terminated" else "Ctrl-C"
+        signal = "SIGTERM" if terminated else "Ctrl-C"
         print(f"error: {how} after epoch {trainer.epoch:,}; the model was saved to {out} as it was (its history ends "
               f"at epoch {trainer.epoch:,}; its weights also hold any part of epoch {trainer.epoch + 1:,} trained "
               f"before the {signal}); continue with --resume {out}", file=sys.stderr)  # fmt: skip

@@ -120,6 +120,7 @@ class Trainer:
         betas: tuple[float, float] = (0.9, 0.999),
         options: Mapping[str, Any] | None = None,
         loop_state: Mapping[str, Any] | None = None,
+        preset: str | None = None,
     ) -> None:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)):
             raise InputError(f"batch size must be a whole number, got {batch_size!r}. Example: 128")
@@ -133,7 +134,7 @@ class Trainer:
         self.shuffle = shuffle
         self.seed = int(seed)
         self.options = dict(options or {})
-        self.preset: str | None = None  # the recipe's name (make_trainer sets it; a resumed run keeps its own)
+        self.preset = preset  # the recipe's name, saved with the trainer state (a resumed run keeps its own)
         self.notes: list[str] = []  # what a caller should tell the user (e.g. the data differs from the checkpoint's)
         self.loop = self.data.task.training_loop(
             self.model, self.data, lr=_check_lr(lr), batch_size=batch_size, seed=self.seed, options=self.options,
@@ -396,10 +397,11 @@ def _saved_trainer_state(ckpt: Checkpoint, name: str) -> dict[str, Any]:
 
 
 def _check_optimizer_state(optimizer_state: Any, model: nn.Module, name: str) -> None:
-    """Adam's saved per-parameter state has step, exp_avg and exp_avg_sq of each parameter's shape."""
+    """Adam's saved per-parameter state: exp_avg and exp_avg_sq tensors of one shape, the shape of a parameter of
+    ``model`` (the state's indices follow the optimizer's groups, so the shape is looked for among all)."""
     if optimizer_state is None:
         return
-    shapes = {tuple(p.shape) for p in model.parameters()}  # indices follow the optimizer's groups, not the model
+    shapes = {tuple(p.shape) for p in model.parameters()}
     entries = optimizer_state.get("state") if isinstance(optimizer_state, dict) else None
     if not isinstance(entries, dict):
         raise CheckpointError(f"{name}: its saved optimizer state is damaged; resume from another checkpoint, or "
@@ -451,8 +453,7 @@ def make_trainer(
     device = torch.device(device) if device is not None else pick_device()
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError(f"seed must be a whole number, got {seed!r}. Example: 0")
-    data_given = data
-    data = data if data is not None else task_obj.data_sources[0]
+    first_source = task_obj.data_sources[0]
     given = {k: v for k, v in (options or {}).items() if v is not None}
     known = {o.name for o in task_obj.training_options}
     unknown = sorted(set(given) - known)
@@ -469,7 +470,7 @@ def make_trainer(
         name = str(resume) if isinstance(resume, (str, Path)) else "the checkpoint"
         state = _saved_trainer_state(ckpt, name)
         saved_source = state.get("source") if state.get("source") in task_obj.data_sources else None
-        source = data_given if data_given is not None else (saved_source or data)  # an explicit --data wins
+        source = data if data is not None else (saved_source or first_source)  # an explicit --data wins
         task_data = make_task_data(task_obj, data=source, seed=int(state.get("seed", seed)))
         if batch_size == "preset":
             batch_size = state.get("batch_size", recipe["batch_size"])
@@ -495,12 +496,12 @@ def make_trainer(
                 betas=tuple(state.get("betas", recipe.get("betas", (0.9, 0.999)))),  # type: ignore[arg-type]
                 options={**preset_options, **saved_options, **given},
                 loop_state=state.get("loop") if isinstance(state.get("loop"), dict) else None,
+                preset=state.get("preset") if isinstance(state.get("preset"), str) else preset,
             )
         except (KeyError, IndexError, RuntimeError) as err:  # a saved state that passed the checks but not torch
             raise CheckpointError(f"{name}: its saved training state is damaged ({type(err).__name__}: "
                                   f"{str(err)[:150]}); resume from another checkpoint or train afresh") from None
         trainer.notes += [note] if note else []
-        trainer.preset = state.get("preset") if isinstance(state.get("preset"), str) else preset
         return trainer
 
     merged = {**preset_options, **given}
@@ -510,11 +511,11 @@ def make_trainer(
         task, hidden_size=hidden_size, proj_size=proj_size, num_layers=num_layers, bidirectional=bidirectional
     )
     config = task_obj.configure(config, merged)
-    task_data = make_task_data(task_obj, data=data, seed=seed)
+    task_data = make_task_data(task_obj, data=data if data is not None else first_source, seed=seed)
     task_obj.seed_init(seed)
     model = task_obj.build(config)
     task_obj.init_model(model, merged)
-    trainer = Trainer(
+    return Trainer(
         model,
         task_data,
         lr=lr if lr is not None else recipe["lr"],
@@ -526,6 +527,5 @@ def make_trainer(
         task=task,
         betas=recipe.get("betas", (0.9, 0.999)),
         options=merged,
+        preset=preset,
     )
-    trainer.preset = preset
-    return trainer
