@@ -139,16 +139,19 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def check_out(text: str, example: str) -> Path:
+def check_out(text: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
     """``--out`` checked before any work: a path to a regular file (new or existing) in a folder this process can
     write in — not a folder, not a device, pipe or socket (``/dev/null`` would be *replaced* by the file: outputs
-    are written beside it and moved into place). The folder is created if needed; ``example`` is a name to suggest.
+    are written beside it and moved into place) — ending in one of ``suffixes`` when given. The folder is created if
+    needed; ``example`` is a name to suggest.
     """
     out = Path(text)
     if not text.strip():
         raise ExitError(f"--out is empty; give a file name such as {example}")
     if text.endswith(("/", os.sep)) or out.is_dir():
         raise ExitError(f"--out {text} is a folder; give a file name such as {out / example}")
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise ExitError(f"--out must end in {' or '.join(suffixes)} (got {out.name!r}), e.g. --out {example}")
     if out.exists() and not out.is_file():
         raise ExitError(f"--out {text} exists and is not a regular file (a device, pipe or socket): writing would "
                         f"replace it; give a file name such as {example}")  # fmt: skip

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from lstm_viz.cli.common import ExitError, check_out
+from lstm_viz.corpus.schema import atomic_write_bytes
 from lstm_viz.lstmp.sweep import SWEEP_DEFAULTS, plan_sweep, run_sweep, sweep_document
 
 __all__ = ["add_parser", "run"]
@@ -60,13 +58,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     results = run_sweep(plan, on_point=report)
     document = sweep_document(plan, results, command="python -m lstm_viz " + shlex.join(argv))
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(document, indent=1) + "\n")
-        os.replace(tmp, out)
-    except BaseException:  # nothing half-written is left beside --out
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(out, (json.dumps(document, indent=1) + "\n").encode())  # nothing half-written is left
     print(out, flush=True)
     return 0

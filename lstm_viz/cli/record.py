@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
@@ -161,10 +160,7 @@ def _record_text(model, text: str, layers, tensors, writer: _TableWriter, what: 
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    out = Path(args.out)
-    if out.suffix.lower() not in _TABLE_SUFFIXES and not (out.is_dir() or args.out.endswith(("/", os.sep))):
-        raise ExitError(f"--out must end in .csv or .parquet (got {out.name!r}), e.g. --out recording.parquet")
-    out = check_out(args.out, "rec.parquet")
+    out = check_out(args.out, "recording.parquet", suffixes=_TABLE_SUFFIXES)
     if (args.input is None) == (args.text_file is None):
         raise ExitError("give one input to record: INPUT (e.g. '123 - 61') or --text-file F (a text model)")
     model = load_model(args.checkpoint).eval()
