@@ -283,7 +283,7 @@ def parse_intervention(text: str) -> Intervention:
     return Intervention(match["name"], value, steps=options.get("steps"), units=options.get("units"))
 
 
-_FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_MAX = torch.finfo(torch.float32).max
 
 
 def _int_list(raw: str, key: str, text: str, example: str) -> list[int]:

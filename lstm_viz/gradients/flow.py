@@ -282,10 +282,8 @@ class ModelFlow:
 
     @property
     def grad_x_norm(self) -> np.ndarray:
-        """‖∂L/∂x_t‖ over input features, shape ``(T,)`` (scaled: no underflow while any feature's is above 0)."""
-        scale = np.abs(self.grad_x).max(axis=1, initial=0.0)
-        safe = np.where(scale > 0, scale, 1.0)
-        return scale * np.sqrt(((self.grad_x / safe[:, None]) ** 2).sum(axis=1))
+        """‖∂L/∂x_t‖ over input features, shape ``(T,)`` (``_row_norms``: no underflow while one is above 0)."""
+        return _row_norms(torch.from_numpy(self.grad_x)).numpy()
 
 
 @dataclass(frozen=True)
