@@ -78,9 +78,8 @@ def factory():
 
 def trained_on(trainer) -> subtraction.SubtractionData:
     """The data a run trains on (chosen at its Start): its test split is what its charts score, whatever the Data
-    radio says now."""
-    source = trainer.data.source
-    return data if source == data.source else subtraction.load_data(source)
+    radio says now (load_data is cached: the same object as the page's when they agree)."""
+    return subtraction.load_data(trainer.data.source)
 
 
 def probe(trainer) -> dict:

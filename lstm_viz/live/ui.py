@@ -396,14 +396,17 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
         meta = {"source": "live training page", "label": label(), "trainer": trainer.trainer_state()}
         return checkpoint_bytes(model, optimizer=trainer.optimizer, history=trainer.history, meta=meta)
 
+    def report(message: str) -> None:  # shown under this run only: a new run's page drops it
+        st.session_state[saved_key] = id(trainer), message
+
     def keep() -> None:
         try:
             saved, dropped = session_saves().add(file_stem(), data(), label())
         except (SaveError, OSError, TypeError) as exc:
-            st.session_state[saved_key] = id(trainer), f"error: could not keep the model: {exc}"
+            report(f"error: could not keep the model: {exc}")
             return
         gone = f" To make room, the oldest was dropped: {', '.join(dropped)}." if dropped else ""
-        st.session_state[saved_key] = id(trainer), (
+        report(
             f"Kept epoch {run.epoch:,} as `{saved.name}` in this browser session: pick \"Saved in this session\" in "
             f"the sidebar of the Gate Explorer. Only you see it, and it goes when the session ends; Download .pt "
             f"keeps a copy.{gone}"
@@ -415,12 +418,12 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
             check_server_room(server_dir, len(content))
             path = checkpoint_path(server_dir, file_stem())
             trainer.save(path, meta={"source": "live training page", "label": label()})
-            st.session_state[saved_key] = id(trainer), (
+            report(
                 f"Saved epoch {run.epoch:,} as `{path.name}` in the server's save folder: every visitor's sidebar "
                 "lists it."
             )
         except (OSError, ValueError, TypeError) as exc:
-            st.session_state[saved_key] = id(trainer), f"error: could not save the checkpoint on the server: {exc}"
+            report(f"error: could not save the checkpoint on the server: {exc}")
 
     def explore() -> None:
         open_in_explorer(model, label())
@@ -447,7 +450,7 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
                         else f"{stem}.pt, with the optimizer state and the curves")  # fmt: skip
     row.button("Open on the Gate Explorer", key=f"{run_key}_explore", on_click=explore, type="primary",
                help="a copy of the model as it is now; training here can go on")  # fmt: skip
-    said = st.session_state.get(saved_key)  # (the trainer it was about, the message): a new run's page drops it
+    said = st.session_state.get(saved_key)  # (the trainer it was about, the message), from report()
     if isinstance(said, tuple) and said[0] == id(trainer):
         message = said[1]
         (st.error if message.startswith("error:") else st.success)(message.removeprefix("error: "))

@@ -235,8 +235,6 @@ def _options() -> tuple[TrainingOption, ...]:
     return tuple(found)
 
 
-
-
 # ----------------------------------------------------------------------------------------------------------- task
 class CharLMTask(Task):
     """Next-character prediction on Python source (the stdlib), trained with truncated BPTT."""
