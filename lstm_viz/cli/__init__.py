@@ -1,7 +1,6 @@
 """The command line: ``python -m lstm_viz COMMAND …`` (the progress bar goes to stderr; the last line of stdout is one
 JSON object for train, record, info, convert and record-corpus, and for the others with ``--json`` (lstmp-sweep
-prints the file it wrote); errors are one line on stderr
-with a non-zero exit, no traceback).
+prints the file it wrote); errors are one line on stderr with a non-zero exit, no traceback).
 
 Examples::
 
