@@ -72,6 +72,34 @@ def test_a_run_resumed_from_its_checkpoint_ends_where_one_run_ends(tmp_path):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+def test_request_stop_ends_a_block_after_a_whole_step_and_the_run_goes_on_exactly():
+    """Ctrl-C in ``train charlm`` (or a page's Pause) ends the block in progress after the step under way: the
+    block is recorded with the steps it took, the weights are those of that step, and going on ends where one
+    uninterrupted run ends."""
+    whole = Trainer(model(), data(), lr=3e-3, batch_size=8, device="cpu", options=OPTIONS, num_threads=1)
+    whole.train_epochs(1000)
+    trainer = Trainer(model(), data(), lr=3e-3, batch_size=8, device="cpu", options=OPTIONS, num_threads=1)
+    trainer.train_epochs(2)  # 10 steps
+    step = trainer.loop._train_step
+    calls = []
+
+    def stepping():
+        calls.append(1)
+        if len(calls) == 2:
+            trainer.request_stop()
+        return step()
+
+    trainer.loop._train_step = stepping
+    assert len(trainer.train_epochs(5)) == 1 and trainer.history[-1]["step"] == 12 and trainer.epoch == 3
+    trainer.request_stop()  # before a block's first step: nothing happens, nothing is recorded
+    assert trainer.loop.run_block(stop=lambda: True) is None and trainer.loop.step == 12
+    trainer.loop._train_step = step
+    trainer.train_epochs(1000)
+    assert trainer.history[-1]["step"] == whole.history[-1]["step"]
+    for a, b in zip(trainer.model.state_dict().values(), whole.model.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_every_recipe_field_is_implemented_and_has_a_flag():
     assert {f.name for f in dataclasses.fields(TrainConfig)} <= HANDLED, (
         "TrainConfig has fields that the engine's loop (lstm_viz/tasks/charlm/loop.py) does not implement: port them "

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 import pytest
 import torch
 
 from lstm_viz.cli import main
-from lstm_viz.cli.common import Terminated, json_safe
+from lstm_viz.cli.common import json_safe
 from lstm_viz.training import engine
 from lstm_viz.training.checkpoints import load_checkpoint
 from tests.cli_output import last_json
@@ -77,37 +78,81 @@ def test_json_safe_reaches_every_depth():
                                                                                    "xs": [1.0, "-inf"]}}
 
 
-def _stop_after(monkeypatch, epochs: int, error: type[BaseException]) -> None:
-    """Trainer.run raises ``error`` after ``epochs`` epochs (a Ctrl-C or a scheduler's SIGTERM)."""
-    original = engine.Trainer.run
+def _signal_at_batch(monkeypatch, batch: int, *signals: int) -> None:
+    """The task's loss sends ``signals`` to this process during mini-batch ``batch`` (counted over the whole run; 0:
+    as the first epoch's batches are drawn, before any mini-batch) — a Ctrl-C or a scheduler's SIGTERM."""
+    from lstm_viz.tasks.subtraction import SubtractionTask
 
-    def run_then_stop(self, n):
-        if epochs == 0:
-            raise error
-        for k, metrics in enumerate(original(self, n)):
-            yield metrics
-            if k + 1 == epochs:
-                raise error
-        raise error
+    calls = []
+    loss, batches = SubtractionTask.loss, engine.Trainer._batches
 
-    monkeypatch.setattr(engine.Trainer, "run", run_then_stop)
+    def counting(self, model, xb, yb):
+        calls.append(1)
+        if len(calls) == batch:
+            for signum in signals:
+                os.kill(os.getpid(), signum)
+        return loss(self, model, xb, yb)
+
+    def drawing(self):
+        if batch == 0 and not calls:
+            calls.append(0)
+            for signum in signals:
+                os.kill(os.getpid(), signum)
+        return batches(self)
+
+    monkeypatch.setattr(SubtractionTask, "loss", counting)
+    monkeypatch.setattr(engine.Trainer, "_batches", drawing)
 
 
-def test_sigterm_saves_the_finished_epochs_and_exits_143(tmp_path, capsys, monkeypatch):
-    _stop_after(monkeypatch, 2, Terminated)
-    out = tmp_path / "t.pt"
-    code, stdout, err = run(capsys, "train", "toy-lstm", "--epochs", "50", "--quiet", "--out", out)
-    assert code == 143 and last_json(stdout)["interrupted"] and "terminated after epoch 2" in err
-    assert len(load_checkpoint(out).history) == 2
+SUB = ("train", "subtraction", "--batch-size", "2048", "--seed", "3", "--quiet")  # 5 mini-batches an epoch, fast
 
 
-def test_interrupted_before_the_first_epoch_keeps_an_existing_out(tmp_path, capsys, monkeypatch):
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="signals to oneself are POSIX")
+@pytest.mark.parametrize(("signum", "code", "how"), [(signal.SIGINT, 130, "interrupted"),
+                                                     (signal.SIGTERM, 143, "terminated")])  # fmt: skip
+def test_a_signal_stops_after_the_mini_batch_and_resume_finishes_the_epoch_exactly(
+    tmp_path, capsys, monkeypatch, signum, code, how
+):
+    straight = tmp_path / "straight.pt"
+    assert run(capsys, *SUB, "--epochs", "2", "--out", straight)[0] == 0
+    before = signal.getsignal(signal.SIGINT)
+    out = tmp_path / "stopped.pt"
+    with monkeypatch.context() as m:
+        _signal_at_batch(m, 7, signum)  # the 2nd mini-batch of epoch 2
+        got, stdout, err = run(capsys, *SUB, "--epochs", "2", "--out", out)
+    assert got == code and signal.getsignal(signal.SIGINT) == before  # the caller's handler is back
+    summary = last_json(stdout)
+    assert summary["interrupted"] and summary["partial_epoch"] == {"epoch": 2, "batches_done": 2, "batches": 5}
+    assert f"{how} in epoch 2, after 2 of its 5 mini-batches" in err and "--resume" in err
+    assert len(load_checkpoint(out).history) == 1
+    assert last_json(run(capsys, "info", out)[1])["partial_epoch"] == summary["partial_epoch"]
+    resumed = tmp_path / "resumed.pt"
+    assert run(capsys, "train", "subtraction", "--resume", out, "--epochs", "1", "--quiet", "--out", resumed)[0] == 0
+    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    for name, value in a.model.state_dict().items():
+        assert torch.equal(value, b.model.state_dict()[name]), name
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals to oneself are POSIX")
+def test_a_second_signal_quits_at_once_and_writes_nothing(tmp_path, capsys, monkeypatch):
     out = tmp_path / "keep.pt"
-    assert run(capsys, "train", "toy-lstm", "--epochs", "3", "--quiet", "--out", out)[0] == 0
+    assert run(capsys, *SUB, "--epochs", "1", "--out", out)[0] == 0
     before = out.read_bytes()
-    _stop_after(monkeypatch, 0, KeyboardInterrupt)
-    code, stdout, err = run(capsys, "train", "toy-lstm", "--epochs", "3", "--quiet", "--out", out)
-    assert code == 130 and "before the first epoch ended" in err and last_json(stdout)["out"] is None
+    _signal_at_batch(monkeypatch, 2, signal.SIGINT, signal.SIGINT)
+    code, _, err = run(capsys, *SUB, "--epochs", "3", "--out", out)
+    assert code == 130 and "interrupted twice: stopped at once" in err and "was not written" in err
+    assert out.read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals to oneself are POSIX")
+def test_stopped_before_the_first_mini_batch_keeps_an_existing_out(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "keep.pt"
+    assert run(capsys, *SUB, "--epochs", "1", "--out", out)[0] == 0
+    before = out.read_bytes()
+    _signal_at_batch(monkeypatch, 0, signal.SIGINT)
+    code, stdout, err = run(capsys, *SUB, "--epochs", "3", "--out", out)
+    assert code == 130 and "before the first mini-batch ended" in err and last_json(stdout)["out"] is None
     assert out.read_bytes() == before
 
 

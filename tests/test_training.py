@@ -6,6 +6,7 @@ import torch
 
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks import TOY_LSTM, ModelConfig, build_model, toy
+from lstm_viz.training.checkpoints import CheckpointError
 from lstm_viz.training.engine import PRESETS, TASKS, TaskData, Trainer, make_task_data, make_trainer, task_of_config
 from tests.seed004 import LSTMSubtractor, post_splits
 
@@ -165,6 +166,60 @@ def test_checkpoint_resume_continues_exactly(tmp_path):
     rest = resumed.train_epochs(2)
     assert [m["epoch"] for m in rest] == [2, 3]
     assert losses(resumed.history) == losses(straight)
+
+
+def test_a_checkpoint_saved_mid_epoch_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
+    """A Ctrl-C (the CLI) or a Pause (the app) leaves an epoch part-way; the checkpoint keeps its place — the shuffled
+    order, the batch done, the sums — so the resumed run equals an uninterrupted one, weights and losses bit for bit."""
+    straight = make_trainer("subtraction", seed=5, device=CPU)
+    straight.train_epochs(3)
+    trainer = make_trainer("subtraction", seed=5, device=CPU)
+    trainer.train_epochs(1)
+    task = trainer.data.task
+    monkeypatch.setattr(task, "loss", task.loss)
+    _stop_at_batch(trainer, 20, trainer.request_stop)
+    assert trainer.train_epochs(2) == [] and trainer.partial_epoch == (20, 71)
+    path = trainer.save(tmp_path / "mid.pt")
+    resumed = make_trainer("subtraction", resume=path, device=CPU)
+    assert resumed.epoch == 1 and resumed.partial_epoch == (20, 71)
+    assert [m["epoch"] for m in resumed.train_epochs(2)] == [2, 3] and resumed.partial_epoch is None
+    assert losses(resumed.history) == losses(straight.history)
+    assert [m["train_exact_match"] for m in resumed.history] == [m["train_exact_match"] for m in straight.history]
+    for a, b in zip(resumed.model.parameters(), straight.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_mid_epoch_checkpoint_with_another_batch_size_starts_the_epoch_afresh_and_says_so(tmp_path, monkeypatch):
+    trainer = make_trainer("subtraction", seed=5, device=CPU)
+    task = trainer.data.task
+    monkeypatch.setattr(task, "loss", task.loss)
+    _stop_at_batch(trainer, 3, trainer.request_stop)
+    trainer.train_epochs(1)
+    path = trainer.save(tmp_path / "mid.pt")
+    resumed = make_trainer("subtraction", resume=path, batch_size=256, device=CPU)
+    assert resumed.partial_epoch is None and any("starts afresh" in n for n in resumed.notes)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("order", torch.zeros(3, dtype=torch.int32), "batch order is damaged"),
+     ("order", "flip", "not a shuffle"), ("next", 10_000, "position is damaged"),
+     ("total", "text", "loss sum is damaged"), ("tallies", {"bits": 3}, "running metrics are damaged")],
+)  # fmt: skip
+def test_a_damaged_mid_epoch_checkpoint_is_named(tmp_path, monkeypatch, field, value, message):
+    trainer = make_trainer("subtraction", seed=5, device=CPU)
+    task = trainer.data.task
+    monkeypatch.setattr(task, "loss", task.loss)
+    _stop_at_batch(trainer, 3, trainer.request_stop)
+    trainer.train_epochs(1)
+    state = trainer.trainer_state()
+    partial = state["partial"]
+    partial[field] = torch.cat([partial["order"][:1], partial["order"][:-1]]) if value == "flip" else value
+    original = trainer.trainer_state
+    monkeypatch.setattr(trainer, "trainer_state", lambda: {**original(), "partial": partial})
+    path = trainer.save(tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match=message):
+        make_trainer("subtraction", resume=path, device=CPU)
 
 
 def test_statquest_resume_from_2000_style(tmp_path):

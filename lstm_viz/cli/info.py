@@ -34,6 +34,16 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for key in ("how", "metrics"):  # e.g. a converted research model: how it was made, its final metrics
         if isinstance(ckpt.meta.get(key), (str, dict)):
             info[key] = json_safe(ckpt.meta[key]) if isinstance(ckpt.meta[key], dict) else ckpt.meta[key]
+    trainer = ckpt.meta.get("trainer")
+    partial = trainer.get("partial") if isinstance(trainer, dict) else None
+    if isinstance(partial, dict):  # saved part-way through an epoch (a Ctrl-C, a page's Pause): --resume finishes it
+        size, n = partial.get("batch_size"), partial.get("n_train")
+        epoch = trainer.get("epoch")
+        info["partial_epoch"] = {
+            "epoch": (epoch if isinstance(epoch, int) else len(ckpt.history)) + 1,
+            "batches_done": partial.get("next"),
+            "batches": -(-n // size) if isinstance(size, int) and isinstance(n, int) and size > 0 else None,
+        }
     manifest = ckpt.meta.get("manifest")
     if isinstance(manifest, dict):
         info["corpus"] = {k: manifest.get(k) for k in ("python_version", "digest", "counts")}

@@ -3,6 +3,10 @@
 Progress (with an ETA) goes to stderr; the last line of stdout is one JSON object with the final metrics, both
 splits evaluated on the final weights, plus what the task checks at the end (subtraction: every pair).
 
+Ctrl-C or SIGTERM stops the run at the end of the mini-batch (or the character model's step) in progress and saves
+it with its place in the epoch, so that ``--resume`` goes on exactly as if it had not stopped; a second one quits at
+once and writes nothing.
+
 A task's own recipe settings (``Task.training_options``, e.g. the character model's ``--seq-len``, ``--minutes``)
 are flags too, generated from the task; a task with its own loop (charlm: truncated BPTT) runs until its budget of
 characters or minutes is spent, and the bar counts characters or seconds.
@@ -11,12 +15,15 @@ characters or minutes is spent, and the bar counts characters or seconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import shlex
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from lstm_viz.cli.common import ExitError, Terminated, check_out, device_named, json_safe, seed_arg
@@ -96,6 +103,45 @@ def _check_resumed_sizes(args: argparse.Namespace, trainer: Any) -> None:
                         f"{'it' if len(wrong) == 1 else 'them'} or train afresh without --resume")  # fmt: skip
 
 
+class _Stop:
+    """Which signal asked the run to stop (``signum``), if any."""
+
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def _stop_between_batches(trainer: Any) -> Iterator[_Stop]:
+    """While training: the first Ctrl-C or SIGTERM asks ``trainer`` to stop after the mini-batch in progress (so the
+    weights, Adam's state and the epoch's place agree when saved); a second one raises at once (KeyboardInterrupt,
+    or ``Terminated``). Only the main thread may handle signals: elsewhere nothing changes."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        if stop.signum is not None:
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        stop.signum = signum
+        trainer.request_stop()
+        trainer.pause()
+        print("\nstopping after the mini-batch in progress, then saving (press Ctrl-C again to quit at once, saving "
+              "nothing)", file=sys.stderr, flush=True)  # fmt: skip
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _place(trainer: Any) -> tuple[int, int]:
+    """(epochs done, mini-batches done of the next): how far training has got."""
+    partial = trainer.partial_epoch
+    return trainer.epoch, partial[0] if partial else 0
+
+
 def _batch_size(text: str | None) -> Any:
     if text is None:
         return "preset"
@@ -143,8 +189,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if epochs is None:  # a task with its own loop: until its budget is spent
         epochs = sys.maxsize
     started = time.perf_counter()
-    interrupted: KeyboardInterrupt | None = None
+    interrupted: KeyboardInterrupt | None = None  # a second signal: stopped at once, nothing saved
     epochs_run = 0
+    place = _place(trainer)  # where the run starts: did it get anywhere?
     loop = trainer.loop
     if loop is not None:
         done, total, unit = loop.progress()
@@ -153,21 +200,27 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     else:
         bar = tqdm(total=epochs, desc=args.task, unit="epoch", file=sys.stderr, disable=args.quiet, leave=False)
     try:
-        for metrics in trainer.run(epochs):
-            epochs_run += 1
-            if loop is not None:
-                bar.n = min(loop.progress()[0], bar.total or 0)
-                bar.refresh()
-            else:
-                bar.update(1)
-            bar.set_postfix(_postfix(metrics, task.progress_keys), refresh=False)
-            if args.jsonl:
-                print(json.dumps(json_safe(metrics)), flush=True)
-    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM (cli.Terminated): keep what was trained, say which
+        with _stop_between_batches(trainer) as stop:
+            for metrics in trainer.run(epochs):
+                epochs_run += 1
+                if loop is not None:
+                    bar.n = min(loop.progress()[0], bar.total or 0)
+                    bar.refresh()
+                else:
+                    bar.update(1)
+                bar.set_postfix(_postfix(metrics, task.progress_keys), refresh=False)
+                if args.jsonl:
+                    print(json.dumps(json_safe(metrics)), flush=True)
+    except KeyboardInterrupt as err:  # a second Ctrl-C or SIGTERM (cli.Terminated): out at once, nothing written
         interrupted = err
     finally:
         bar.close()
     seconds = time.perf_counter() - started
+    if interrupted is not None:
+        how = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
+        print(f"error: {how} twice: stopped at once, in the middle of a mini-batch; {out} was not written",
+              file=sys.stderr)  # fmt: skip
+        return 143 if isinstance(interrupted, Terminated) else 130
 
     summary: dict[str, Any] = {"task": args.task, "model": trainer.model.config.label()}
     summary.update(trainer.last)
@@ -189,15 +242,18 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     if trainer.history and trainer.history[-1].get("diverged"):
         summary["diverged"] = True
-    if interrupted:
+    partial = trainer.partial_epoch
+    if stop.signum is not None:
         summary["interrupted"] = True
+    if partial is not None:
+        summary["partial_epoch"] = {"epoch": trainer.epoch + 1, "batches_done": partial[0], "batches": partial[1]}
     meta = {
         "command": "python -m lstm_viz " + shlex.join(argv),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "final": {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and v is not None},
     }
-    terminated = isinstance(interrupted, Terminated)
-    code = (143 if terminated else 130) if interrupted else 0
+    terminated = stop.signum == signal.SIGTERM
+    code = (143 if terminated else 130) if stop.signum is not None else 0
     how = "terminated" if terminated else "interrupted"
     if summary.get("diverged"):  # NaN or inf: nothing worth keeping, and an existing --out stays as it was
         summary["out"] = None
@@ -205,16 +261,18 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"error: training diverged at epoch {trainer.epoch:,} (loss {summary.get('loss')}); {out} was not "
               "written — lower --lr (or --resume an earlier checkpoint)", file=sys.stderr)  # fmt: skip
         return code or 3
-    if interrupted and epochs_run == 0:  # not one epoch finished: an existing --out is not replaced by nothing
+    if code and _place(trainer) == place:  # stopped before a mini-batch: --out is not replaced by nothing
         summary["out"] = None
         print(json.dumps(json_safe(summary)), flush=True)
-        print(f"error: {how} before the first epoch ended; {out} was not written", file=sys.stderr)
+        print(f"error: {how} before the first mini-batch ended; {out} was not written", file=sys.stderr)
         return code
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
     print(json.dumps(json_safe(summary)), flush=True)
-    if interrupted:
-        signal = "SIGTERM" if terminated else "Ctrl-C"
-        print(f"error: {how} after epoch {trainer.epoch:,}; the model was saved to {out} as it was (its history ends "
-              f"at epoch {trainer.epoch:,}; its weights also hold any part of epoch {trainer.epoch + 1:,} trained "
-              f"before the {signal}); continue with --resume {out}", file=sys.stderr)  # fmt: skip
+    if code and partial is not None:
+        print(f"error: {how} in epoch {trainer.epoch + 1:,}, after {partial[0]:,} of its {partial[1]:,} mini-batches; "
+              f"saved to {out} with its place in that epoch — --resume {out} finishes it as if it had not stopped",
+              file=sys.stderr)  # fmt: skip
+    elif code:
+        print(f"error: {how} after epoch {trainer.epoch:,}; saved to {out}; continue with --resume {out}",
+              file=sys.stderr)  # fmt: skip
     return code

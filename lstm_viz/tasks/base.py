@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -251,7 +251,7 @@ class TrainingOption:
 
 class TrainingLoop:
     """What the engine needs of a task's own training loop (see ``Task.training_loop``): an optimizer (its state
-    is saved and restored), ``run_block()`` → one "epoch"'s metrics (``loss``, ``lr`` and more), ``finished`` when
+    is saved and restored), ``run_block(stop)`` → one "epoch"'s metrics (``loss``, ``lr`` and more), ``finished`` when
     the loop's budget is spent, ``progress()`` → (done, total, unit) for progress bars, ``evaluate()`` → the final
     metrics, ``set_base_lr``, and ``state_dict()`` (plain values and tensors) that ``training_loop(state=…)``
     resumes from exactly."""
@@ -263,7 +263,8 @@ class TrainingLoop:
     def finished(self) -> bool:
         raise NotImplementedError
 
-    def run_block(self) -> dict[str, float]:
+    def run_block(self, stop: Callable[[], bool] | None = None) -> dict[str, float] | None:
+        """One block's metrics; ends early, after a whole step, once ``stop()`` is true (None if before any step)."""
         raise NotImplementedError
 
     def progress(self) -> tuple[float, float, str]:

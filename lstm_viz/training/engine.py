@@ -186,20 +186,33 @@ class Trainer:
         self.paused = False
 
     def request_stop(self) -> None:
-        """Leave the epoch in progress at the next mini-batch (call from another thread, e.g. a page's Pause while an
-        epoch takes seconds); ``run`` then returns and the next ``run`` finishes that epoch where it stopped — the same
-        batches in the same order, so the result equals an uninterrupted run. A task's own loop (the character
-        model's blocks) ignores it: its blocks are short."""
+        """Leave the epoch in progress at the next mini-batch (call from another thread or a signal handler, e.g. a
+        page's Pause or a Ctrl-C while an epoch takes seconds); ``run`` then returns and the next ``run`` finishes
+        that epoch where it stopped — the same batches in the same order, so the result equals an uninterrupted run.
+        A checkpoint saved meanwhile keeps that place (``trainer_state()["partial"]``) and a trainer resumed from it
+        finishes the epoch the same way. A task's own loop (the character model's blocks) ends its block early,
+        after a whole step."""
         self._stop_now.set()
+
+    @property
+    def partial_epoch(self) -> tuple[int, int] | None:
+        """(mini-batches done, mini-batches in all) of an epoch ``request_stop`` left part-way; None otherwise."""
+        if self._partial is None:
+            return None
+        return self._partial["next"], len(self._partial["batches"])
 
     def add_callback(self, fn: Callable[[dict], None]) -> None:
         """``fn(metrics)`` after every epoch."""
         self.callbacks.append(fn)
 
     # ------------------------------------------------------------------ training
+    def _batch_size_used(self) -> int:
+        n = self.data.n_train
+        return n if self.batch_size is None else min(self.batch_size, n)
+
     def _batches(self) -> Iterator[Tensor | slice]:
         n = self.data.n_train
-        size = n if self.batch_size is None else min(self.batch_size, n)
+        size = self._batch_size_used()
         if self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(self.device)
             for start in range(0, n, size):
@@ -249,11 +262,13 @@ class Trainer:
             metrics.update(self._evaluated(lambda: task.epoch_metrics(self.model, self.data, tallies)))
         return self._record_epoch(metrics, started, not math.isfinite(metrics["loss"]))
 
-    def _step_block(self) -> dict[str, float]:
+    def _step_block(self) -> dict[str, float] | None:
         """One block of the task's own loop, recorded like an epoch."""
         started = time.perf_counter()
         with torch_threads(self.num_threads):
-            block = self.loop.run_block()
+            block = self.loop.run_block(stop=self._stop_now.is_set)
+        if block is None:  # request_stop before the block's first step: nothing to record
+            return None
         self.epoch += 1
         metrics: dict[str, float] = {"epoch": self.epoch, **block}
         diverged = not math.isfinite(metrics["loss"]) and not self.loop.finished
@@ -347,7 +362,61 @@ class Trainer:
             "generator_state": self.generator.get_state(),
             "options": {k: v for k, v in self.options.items() if v is None or isinstance(v, (int, float, str, bool))},
             **({"loop": self.loop.state_dict()} if self.loop is not None else {}),
+            **({"partial": self._partial_state()} if self._partial is not None else {}),
         }
+
+    # An epoch request_stop left part-way, as saved: the batches' order (the shuffled indices, int32), the batch
+    # size and the number of training samples they were cut for, how many were done, the loss sum and the running
+    # tallies so far, and the seconds spent. The generator's state saved beside it is the one after this epoch's
+    # shuffle, so the epochs after it draw what an uninterrupted run draws.
+    def _partial_state(self) -> dict[str, Any]:
+        part = self._partial
+        assert part is not None
+        batches = part["batches"]
+        return {
+            "order": torch.cat(batches).to("cpu", torch.int32) if self.shuffle else None,
+            "batch_size": self._batch_size_used(),
+            "n_train": self.data.n_train,
+            "next": int(part["next"]),
+            "total": part["total"].detach().to("cpu").clone(),
+            "tallies": {k: v.detach().to("cpu").clone() for k, v in part["tallies"].items()},
+            "seconds": float(part["seconds"]),
+        }
+
+    def restore_partial_epoch(self, saved: Mapping[str, Any]) -> bool:
+        """Take up an epoch a checkpoint was saved in the middle of (its ``trainer_state()["partial"]``): the next
+        ``run`` finishes it where it stopped. False (nothing changed) when it was cut for other data or another
+        batch size — the next epoch then starts afresh; ValueError, saying what, when it is damaged."""
+        n, size = self.data.n_train, self._batch_size_used()
+        if not isinstance(saved, Mapping):
+            raise ValueError("the saved part-epoch is damaged")
+        if saved.get("n_train") != n or saved.get("batch_size") != size:
+            return False
+        if self.shuffle:
+            order = saved.get("order")
+            if not (isinstance(order, Tensor) and order.dim() == 1 and order.numel() == n
+                    and not order.is_floating_point() and not order.is_complex()):  # fmt: skip
+                raise ValueError("the saved part-epoch's batch order is damaged")
+            order = order.to(torch.int64)
+            if not torch.equal(torch.sort(order).values, torch.arange(n)):
+                raise ValueError("the saved part-epoch's batch order is not a shuffle of the training samples")
+            batches: list[Tensor | slice] = list(order.to(self.device).split(size))
+        else:
+            batches = [slice(start, start + size) for start in range(0, n, size)]
+        done, total, tallies, seconds = (saved.get(k) for k in ("next", "total", "tallies", "seconds"))
+        if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= len(batches):
+            raise ValueError(f"the saved part-epoch's position is damaged ({done!r})")
+        if not (isinstance(total, Tensor) and total.dim() == 0 and total.is_floating_point()):
+            raise ValueError("the saved part-epoch's loss sum is damaged")
+        if not (isinstance(tallies, Mapping) and all(isinstance(k, str) and isinstance(v, Tensor)
+                                                     for k, v in tallies.items())):  # fmt: skip
+            raise ValueError("the saved part-epoch's running metrics are damaged")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
+            raise ValueError("the saved part-epoch's time is damaged")
+        self._partial = {"batches": batches, "next": done, "seconds": float(seconds),
+                         "tallies": {k: v.to(self.device) for k, v in tallies.items()},
+                         "total": total.to(self.device)}  # fmt: skip
+        return True
 
     def save(self, path: str | Path, meta: dict | None = None, *, optimizer: bool = True) -> Path:
         """Save model, config, optimizer state, history and trainer state to ``path`` (atomically); the data's own
@@ -369,7 +438,7 @@ class Trainer:
 _TRAINER_STATE_TYPES: dict[str, tuple[type, ...]] = {
     "epoch": (int,), "seed": (int,), "lr": (int, float), "batch_size": (int, type(None)), "shuffle": (bool,),
     "source": (str,), "task": (str, type(None)), "options": (dict,), "loop": (dict,), "generator_state": (Tensor,),
-    "betas": (list, tuple), "preset": (str, type(None)),
+    "betas": (list, tuple), "preset": (str, type(None)), "partial": (dict,),
 }  # fmt: skip
 
 
@@ -502,6 +571,18 @@ def make_trainer(
             raise CheckpointError(f"{name}: its saved training state is damaged ({type(err).__name__}: "
                                   f"{str(err)[:150]}); resume from another checkpoint or train afresh") from None
         trainer.notes += [note] if note else []
+        partial = state.get("partial")
+        if partial is not None:
+            try:
+                taken = trainer.restore_partial_epoch(partial)
+            except ValueError as err:
+                raise CheckpointError(f"{name}: {err}; resume from another checkpoint or train afresh") from None
+            if not taken:
+                trainer.notes.append(
+                    f"{name} was saved {partial.get('next')} mini-batches into epoch {trainer.epoch + 1:,}, cut for "
+                    "another batch size or data; its weights hold that part, and epoch "
+                    f"{trainer.epoch + 1:,} starts afresh"
+                )
         return trainer
 
     merged = {**preset_options, **given}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -188,10 +188,11 @@ class TBPTTLoop(TrainingLoop):
             self.position += T
             return loss.detach()
 
-    def run_block(self) -> dict[str, float]:
-        """Train ``log_every`` steps (fewer when the budget ends); the block's metrics: ``loss`` (nats per character,
-        the steps' mean), ``train_bpc``, ``lr``, ``step``, ``chars``, ``passes``, ``chars_per_s`` (this block) and,
-        when an evaluation fell in the block, ``val_bpc``."""
+    def run_block(self, stop: Callable[[], bool] | None = None) -> dict[str, float] | None:
+        """Train ``log_every`` steps (fewer when the budget ends, or once ``stop()`` is true — checked between steps;
+        None if it was true before the first); the block's metrics: ``loss`` (nats per character, the steps' mean),
+        ``train_bpc``, ``lr``, ``step``, ``chars``, ``passes``, ``chars_per_s`` (this block) and, when an evaluation
+        fell in the block, ``val_bpc``. The loop's state is a step's, so a block ended early loses nothing."""
         self.model.train()
         self._block_start = time.perf_counter()
         started_chars = self.chars
@@ -200,6 +201,8 @@ class TBPTTLoop(TrainingLoop):
         metrics: dict[str, float] = {}
         try:
             while n < self.config.log_every:
+                if stop is not None and stop():
+                    break
                 loss = self._train_step()
                 if loss is None:
                     break
@@ -212,6 +215,8 @@ class TBPTTLoop(TrainingLoop):
             block = time.perf_counter() - self._block_start
             self.seconds += block
             self._block_start = None
+        if n == 0 and stop is not None and stop():
+            return None
         loss_value = float(total) / n if n else math.nan
         return {
             "loss": loss_value,
