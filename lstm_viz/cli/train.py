@@ -104,9 +104,10 @@ def _check_resumed_sizes(args: argparse.Namespace, trainer: Any) -> None:
 
 
 class _Stop:
-    """Which signal asked the run to stop (``signum``), if any."""
+    """Which signal asked the run to stop (``signum``), if any, and whether ``--out`` was written since."""
 
     signum: int | None = None
+    saved: bool = False
 
 
 @contextlib.contextmanager
@@ -128,7 +129,9 @@ def _stop_between_batches(trainer: Any) -> Iterator[_Stop]:
         print("\nstopping after the mini-batch in progress, then saving (press Ctrl-C again to quit at once, saving "
               "nothing)", file=sys.stderr, flush=True)  # fmt: skip
 
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # a SIGINT the parent process ignores (a background job, nohup) stays ignored, as Python leaves it
+    signums = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, handle) for sig in signums}
     try:
         yield stop
     finally:
@@ -154,8 +157,6 @@ def _batch_size(text: str | None) -> Any:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from tqdm import tqdm
-
     out = check_out(args.out, f"{args.task}.pt")
     if args.epochs is not None and args.epochs < 0:
         raise ExitError(f"--epochs must be ≥ 0, got {args.epochs}")
@@ -188,8 +189,24 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     epochs = args.epochs if args.epochs is not None else PRESETS[args.task][args.preset]["epochs"]
     if epochs is None:  # a task with its own loop: until its budget is spent
         epochs = sys.maxsize
+    with _stop_between_batches(trainer) as stop:
+        try:
+            return _train_and_save(args, argv, task, trainer, epochs, out, stop)
+        except KeyboardInterrupt as err:  # a second Ctrl-C or SIGTERM (cli.Terminated): out at once
+            terminated = isinstance(err, Terminated)
+            written = f"{out} was written before it" if stop.saved else f"{out} was not written"
+            print(f"error: {'terminated' if terminated else 'interrupted'} twice: stopped at once; {written}",
+                  file=sys.stderr)  # fmt: skip
+            return 143 if terminated else 130
+
+
+def _train_and_save(
+    args: argparse.Namespace, argv: Sequence[str], task: Any, trainer: Any, epochs: int, out: Any, stop: _Stop
+) -> int:
+    """Train ``epochs`` epochs (until ``stop`` is asked), save ``out``, print the summary; the exit status."""
+    from tqdm import tqdm
+
     started = time.perf_counter()
-    interrupted: KeyboardInterrupt | None = None  # a second signal: stopped at once, nothing saved
     epochs_run = 0
     place = _place(trainer)  # where the run starts: did it get anywhere?
     loop = trainer.loop
@@ -200,27 +217,19 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     else:
         bar = tqdm(total=epochs, desc=args.task, unit="epoch", file=sys.stderr, disable=args.quiet, leave=False)
     try:
-        with _stop_between_batches(trainer) as stop:
-            for metrics in trainer.run(epochs):
-                epochs_run += 1
-                if loop is not None:
-                    bar.n = min(loop.progress()[0], bar.total or 0)
-                    bar.refresh()
-                else:
-                    bar.update(1)
-                bar.set_postfix(_postfix(metrics, task.progress_keys), refresh=False)
-                if args.jsonl:
-                    print(json.dumps(json_safe(metrics)), flush=True)
-    except KeyboardInterrupt as err:  # a second Ctrl-C or SIGTERM (cli.Terminated): out at once, nothing written
-        interrupted = err
+        for metrics in trainer.run(epochs):
+            epochs_run += 1
+            if loop is not None:
+                bar.n = min(loop.progress()[0], bar.total or 0)
+                bar.refresh()
+            else:
+                bar.update(1)
+            bar.set_postfix(_postfix(metrics, task.progress_keys), refresh=False)
+            if args.jsonl:
+                print(json.dumps(json_safe(metrics)), flush=True)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
-    if interrupted is not None:
-        how = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
-        print(f"error: {how} twice: stopped at once, in the middle of a mini-batch; {out} was not written",
-              file=sys.stderr)  # fmt: skip
-        return 143 if isinstance(interrupted, Terminated) else 130
 
     summary: dict[str, Any] = {"task": args.task, "model": trainer.model.config.label()}
     summary.update(trainer.last)
@@ -267,6 +276,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"error: {how} before the first mini-batch ended; {out} was not written", file=sys.stderr)
         return code
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
+    stop.saved = True
     print(json.dumps(json_safe(summary)), flush=True)
     if code and partial is not None:
         print(f"error: {how} in epoch {trainer.epoch + 1:,}, after {partial[0]:,} of its {partial[1]:,} mini-batches; "
