@@ -5,6 +5,7 @@ files, and the figures' layout."""
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,19 @@ def test_the_fast_scorer_gives_the_research_scorers_numbers():
 def test_bad_regular_expressions(pattern, fragment):
     with pytest.raises(InputError, match=fragment):
         marks_from_regex("abc", pattern)
+
+
+def test_a_regular_expression_that_runs_exponentially_long_is_stopped(monkeypatch):
+    """A user's pattern runs in the server's thread: one that backtracks exponentially (it took 42 s, and the health
+    check 21 s, with re on 29 characters; 40 would be a day) is stopped at the limit with a message."""
+    from lstm_viz.text import finder
+
+    monkeypatch.setattr(finder, "REGEX_SECONDS", 0.2)
+    started = time.perf_counter()
+    with pytest.raises(InputError, match=r"took over 0.2 s on this text and was stopped.*simplify"):
+        marks_from_regex("x" * 3000, r"(x+x+)+y")
+    assert time.perf_counter() - started < 5
+    assert marks_from_regex("s = 1\n" + "a" * 40 + "!", r"(a+)+!").sum() == 41  # re's syntax, no time limit hit
 
 
 def test_ranges():

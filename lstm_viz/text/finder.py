@@ -30,6 +30,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import regex
 import torch
 from torch import Tensor, nn
 
@@ -269,18 +270,26 @@ def exact_best(
 
 
 # ------------------------------------------------------------------------------------------------------ marks
+REGEX_SECONDS = 2.0  # the longest a user's regular expression may search a text (a server thread waits on it)
+
+
 def marks_from_regex(text: str, pattern: str) -> np.ndarray:
-    """Where ``pattern`` matches in ``text`` (every character of every match), as a bool array; InputError for a
-    pattern that does not compile or matches nothing."""
+    """Where ``pattern`` (Python ``re`` syntax) matches in ``text`` (every character of every match), as a bool
+    array; InputError for a pattern that does not compile, runs over ``REGEX_SECONDS`` or matches nothing."""
     if not pattern:
         raise InputError("the regular expression is empty. Example: \"[^\"\\n]*\" marks double-quoted strings")
     try:
-        compiled = re.compile(pattern)
-    except re.error as err:
+        compiled = regex.compile(pattern)  # re's syntax (VERSION0); unlike re, it can stop a match that runs long
+    except (regex.error, ValueError, OverflowError) as err:
         raise InputError(f"the regular expression {pattern!r} does not compile: {err}. Example: #.*") from None
     marks = np.zeros(len(text), dtype=bool)
-    for match in compiled.finditer(text):
-        marks[match.start() : match.end()] = True
+    try:
+        for match in compiled.finditer(text, timeout=REGEX_SECONDS):
+            marks[match.start() : match.end()] = True
+    except TimeoutError:
+        raise InputError(f"the regular expression {pattern!r} took over {REGEX_SECONDS:g} s on this text and was "
+                         "stopped: nested repetition such as (a+)+ or (x+x+)+ can take exponentially long; simplify "
+                         "it. Example: #.* marks comments") from None  # fmt: skip
     if not marks.any():
         raise InputError(f"the regular expression {pattern!r} matches nothing in the text (an empty match marks "
                          "nothing). Example: #.* marks comments")  # fmt: skip
