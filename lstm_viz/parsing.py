@@ -23,6 +23,7 @@ __all__ = [
     "parse_toy_sequence",
     "parse_vectors",
     "quote",
+    "shorten",
 ]
 
 MAX_STEPS = 5000  # longest sequence a user may type or upload (time steps)
@@ -50,6 +51,11 @@ def quote(text: object, limit: int = QUOTE_CHARS) -> str:
     if len(text) <= limit:
         return repr(text)
     return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """An input as a page repeats it: at most ``limit`` characters, then how many it has."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _whole(digits: str) -> int | None:

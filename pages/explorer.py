@@ -45,6 +45,8 @@ with places["text" if text else "numbers"].container():
 # Recorded only once the tabs are drawn: a run stopped before (the browser asked for a rerun meanwhile, sending the old
 # model's open tab, "Unit traces" say, which the new tabs have too) must start on the first tab again next time.
 st.session_state["explorer_tab_names"] = names
+ew.keep_hidden_tabs(tabs, {**ew.TAB_KEYS, **tw.TAB_KEYS, "Intervene": iv.INTERVENE_KEYS,
+                           "Which units matter": iv.ABLATION_KEYS})  # fmt: skip
 
 if text:
     with tabs[tw.TABS[0]]:

@@ -214,7 +214,34 @@ def test_intervene_tab_breaks_the_borrow_and_says_where():
     at.text_input(key="iv_steps").set_value("0").run()
     at.segmented_control(key="iv_kind").set_value("patch").run()  # from B = 123 - 60
     no_exception(at)
-    assert any("patched from the second input B" in c.value for c in at.caption)
+    assert any("replaced by their values on the second input B" in c.value for c in at.caption)
+
+
+def test_what_was_typed_in_a_tab_survives_a_look_at_another_tab():
+    """Only the open tab's widgets are drawn, and Streamlit forgets undrawn widgets: a B typed in "Compare two inputs"
+    was lost on a tab change — and "replaced by B" then patched with the example B — and Intervene's units reset."""
+    from lstm_viz.app.sources import MODELS_DIR, load_shipped
+
+    at = page_with(load_shipped(MODELS_DIR / "subtraction_lstm.pt"))
+    at.session_state["explorer_tab"] = "Compare two inputs"
+    at.run()
+    at.text_input(key="explorer_b_subtraction").set_value("200 - 100").run()
+    at.session_state["explorer_tab"] = "Intervene"
+    at.run()
+    no_exception(at)
+    at.text_input(key="iv_units_32").set_value("1").run()
+    at.segmented_control(key="iv_kind").set_value("patch").run()
+    assert any("B = `200 - 100`" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.session_state["explorer_tab"] = "Unit traces"
+    at.run()
+    at.session_state["explorer_tab"] = "Intervene"
+    at.run()
+    no_exception(at)
+    assert at.text_input(key="iv_units_32").value == "1" and at.segmented_control(key="iv_kind").value == "patch"
+    at.session_state["explorer_tab"] = "Compare two inputs"
+    at.run()
+    assert at.text_input(key="explorer_b_subtraction").value == "200 - 100"
+    assert not at.warning or all("Session State" not in w.value for w in at.warning)
 
 
 def test_which_units_matter_tab_ranks_units():

@@ -275,7 +275,7 @@ def test_effects_choices_build_interventions_and_the_spread_starts_at_the_step()
     choice = effects.Choice("layer0.fwd.c", (1,), None, "zero")
     effect = effects.intervene(model, inp, effects.build(choice, model), rec)
     assert effect.before.value == 62 and effect.after.value != 62 and effect.changed
-    assert "unit 1 at every step set to 0 (ablate)" in choice.describe()
+    assert "unit 1 at every step set to 0 (ablated)" in choice.describe()
     late = effects.Choice("layer0.fwd.h", None, (5,), "constant", 0.9)
     spread = effects.spread_table(rec, effects.intervene(model, inp, effects.build(late, model), rec).rec_after)
     assert (spread.loc[spread["t"] < 5, "max_abs"] == 0).all() and spread.loc[spread["t"] == 5, "max_abs"].item() > 0
@@ -288,9 +288,13 @@ def test_effects_choices_build_interventions_and_the_spread_starts_at_the_step()
     assert means.value.shape == (2,)
     with pytest.raises(ValueError, match="second input B"):
         effects.build(effects.Choice("layer0.fwd.c", None, None, "patch"), model)
+    longer = model.record(torch.cat([second.x, second.x], dim=1))  # B of 16 steps, A of 8: steps 0-7 patched
+    every = effects.build(effects.Choice("layer0.fwd.c", None, None, "patch"), model, longer, steps_a=inp.steps)
+    assert list(every.steps) == list(range(8)) and every.value.shape[1] == 8
     assert effects.parse_indices("3, 5-7", 8, "Units", "7") == (3, 5, 6, 7)
     assert effects.parse_indices("all", 8, "Units", "7") is None
-    for bad, fragment in (("9", "outside 0…7"), ("5-3", "goes down"), ("x", "not a whole number"), ("9" * 5000, "not")):
+    for bad, fragment in (("9", "outside 0…7"), ("5-3", "goes down"), ("x", "not a whole number"),
+                          ("9" * 5000, "far outside"), ("²", "not a whole number"), ("1-²", "not a whole number")):
         with pytest.raises(ValueError, match=fragment):
             effects.parse_indices(bad, 8, "Units", "7")
     assert effects.names_of(model)[:3] == ["layer0.fwd.f", "layer0.fwd.i", "layer0.fwd.g"]

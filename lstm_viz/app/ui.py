@@ -10,7 +10,7 @@ the reason and keeps the previous model, so nothing on the page is lost.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +44,7 @@ __all__ = [
     "current_model",
     "ensure_app_shell",
     "keep_picker_state",
+    "keep_while_hidden",
     "number_box",
     "open_in_explorer",
     "remembered",
@@ -362,6 +363,17 @@ def remembered(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
         else:
             st.session_state[widget_key] = saved[name]
     return saved
+
+
+def keep_while_hidden(keys: Iterable[str]) -> None:
+    """Keep what was typed or picked in widgets this run does not draw (a tab that is not open): Streamlit forgets the
+    state of widgets that were not drawn. Every session-state key equal to or starting with one of ``keys`` is written
+    back to itself, which makes it a value the session keeps and the widget takes up when it is drawn again. Only for
+    widgets this run does not draw (one drawn after such a write, with a default, would warn), and never for buttons
+    or uploaders (their state cannot be written)."""
+    prefixes = tuple(keys)
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
+        st.session_state[key] = st.session_state[key]
 
 
 # Streamlit still has its first multipage mode (a ``pages/`` folder next to the entry script). Until app.py has run

@@ -8,6 +8,8 @@ input stays on screen.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -19,11 +21,11 @@ from lstm_viz.app.inputs import (
     typed_input,
 )
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import cached_recording, show_input_error
+from lstm_viz.app.ui import cached_recording, keep_while_hidden, show_input_error
 from lstm_viz.core.recording import Recording
 from lstm_viz.explorer import export
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
-from lstm_viz.parsing import MAX_STEPS, InputError, parse_int
+from lstm_viz.parsing import MAX_STEPS, InputError, parse_int, shorten
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, model_answer
@@ -55,6 +57,25 @@ TENSOR_NOTE = (
     "hidden state (the output), and m = o·tanh(c), the output *before* the projection of an LSTMP (h = W_hr·m has "
     "proj_size units); without a projection m equals h. t counts from 0."
 )
+
+
+# Each tab's widget keys, kept while another tab is open (the page draws only the open tab's widgets, and Streamlit
+# forgets the widgets it did not draw: a B typed in "Compare two inputs" was gone — and patched from the example B —
+# after a look at another tab). No buttons or uploaders here.
+TAB_KEYS = {
+    "Unit traces": ("explorer_units_",),
+    "Conveyor belt": ("explorer_belt_",),
+    "Compare two inputs": ("explorer_b_",),
+    "Gate saturation": ("explorer_sat_over",),
+    "Export": ("explorer_export_tensors",),
+}
+
+
+def keep_hidden_tabs(tabs: Mapping[str, Any], keys: Mapping[str, tuple[str, ...]]) -> None:
+    """Keep the widget values (``keys[name]``: keys or their prefixes) of every tab that is not open in this run."""
+    for name, tab in tabs.items():
+        if not tab.open:
+            keep_while_hidden(keys.get(name, ()))
 
 
 def chart(fig, key: str) -> None:
@@ -112,7 +133,7 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
         show_input_error(err)
         last = _last_good(loaded)
         if last is not None:
-            st.caption(f"Still showing the last valid input: `{_short(last.text)}`")
+            st.caption(f"Still showing the last valid input: `{shorten(last.text)}`")
         return last
     st.session_state[_good_key(loaded)] = inp
     if inp.note:
@@ -151,11 +172,6 @@ def _random_text(loaded: LoadedModel) -> ExplorerInput:
     c2.caption(f"Files of the standard library's validation split (never trained on); file number {seed}. "
                "The first part of a long file is recorded.")  # fmt: skip
     return random_input(config, task_for(config).max_input_steps, seed)
-
-
-def _short(text: str, limit: int = 80) -> str:
-    """An input as a page repeats it: at most ``limit`` characters."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _good_key(loaded: LoadedModel) -> str:
@@ -269,7 +285,7 @@ def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput
         return
     rec_b = cached_recording(loaded, inp_b.x)
     div = first_divergence(rec_a, rec_b)
-    st.markdown(f"**A** = `{_short(inp.text)}` · **B** = `{_short(inp_b.text)}` — {div.sentence}")
+    st.markdown(f"**A** = `{shorten(inp.text)}` · **B** = `{shorten(inp_b.text)}` — {div.sentence}")
     layer, direction = panel
     texts = (inp.step_labels, inp_b.step_labels) if inp.step_labels and inp_b.step_labels else None
     fig = difference_heatmaps(rec_a, rec_b, layer, direction, feature_names=inp.feature_names, step_labels=texts)

@@ -43,6 +43,15 @@ VALUE_KINDS: dict[str, str] = {
 }
 
 
+_SET_TO: dict[str, str] = {  # how a caption says what was done (VALUE_KINDS are the buttons' labels)
+    "zero": "set to 0 (ablated)",
+    "one": "set to 1",
+    "constant": "set to {constant:g}",
+    "mean": "set to each unit's mean over the task's data",
+    "patch": "replaced by their values on the second input B",
+}
+
+
 @dataclass(frozen=True)
 class Choice:
     """What a user picked: ``name`` (``layer0.fwd.c``), ``units`` and ``steps`` (None = all), the kind of value
@@ -65,8 +74,7 @@ class Choice:
             if self.steps is None
             else f"step{'s' if len(self.steps) > 1 else ''} t = " + ", ".join(map(str, self.steps))
         )
-        value = f"{self.constant:g}" if self.kind == "constant" else VALUE_KINDS[self.kind]
-        return f"{self.name}: {units} at {steps} set to {value}"
+        return f"{self.name}: {units} at {steps} {_SET_TO[self.kind].format(constant=self.constant)}"
 
 
 @torch.no_grad()
@@ -77,8 +85,11 @@ def unit_means(model: nn.Module, name: str) -> torch.Tensor:
     return torch.nan_to_num(rec[name].float()).mean(dim=(0, 1))
 
 
-def build(choice: Choice, model: nn.Module, rec_b: CellRecording | None = None) -> Intervention:
-    """The Intervention a choice describes; ValueError (with what to do) when it cannot be built."""
+def build(
+    choice: Choice, model: nn.Module, rec_b: CellRecording | None = None, steps_a: int | None = None
+) -> Intervention:
+    """The Intervention a choice describes; ValueError (with what to do) when it cannot be built. A patch from B at
+    every step (``steps`` None) covers the steps both inputs have: A's ``steps_a`` and B's."""
     if choice.kind not in VALUE_KINDS:
         raise ValueError(f"unknown value {choice.kind!r}; choose one of {', '.join(VALUE_KINDS)}")
     if choice.kind == "constant" and not math.isfinite(choice.constant):
@@ -94,7 +105,8 @@ def build(choice: Choice, model: nn.Module, rec_b: CellRecording | None = None) 
     if rec_b is None:
         raise ValueError("patching needs the second input B: type one in the 'Compare two inputs' tab")
     source = rec_b[choice.name]  # (batch, T_b, units)
-    chosen = list(range(source.shape[1])) if steps is None else steps
+    both = source.shape[1] if steps_a is None else min(source.shape[1], steps_a)
+    chosen = list(range(both)) if steps is None else steps
     if any(t >= source.shape[1] for t in chosen):
         raise ValueError(
             f"input B has {source.shape[1]} steps, so it cannot supply step {max(chosen)}; choose steps below "
@@ -198,8 +210,12 @@ def parse_indices(text: str, limit: int, what: str, example: str) -> tuple[int, 
     out: list[int] = []
     for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
         lo, _, hi = part.partition("-")
-        if not lo.strip().isdigit() or (hi and not hi.strip().isdigit()) or len(part) > 12:
+        lo, hi = lo.strip(), hi.strip()
+        if not lo.isdecimal() or (hi and not hi.isdecimal()):  # decimal digits (int() reads them); '²' is not one
             raise ValueError(f"{what}: {part[:20]!r} is not a whole number or a range; e.g. {example} (or all)")
+        if len(lo) > 12 or len(hi) > 12:
+            shown = part if len(part) <= 20 else part[:20] + "…"
+            raise ValueError(f"{what}: {shown} is far outside 0…{limit - 1}; e.g. {example} (or all)")
         a, b = int(lo), int(hi) if hi else int(lo)
         if b < a:
             raise ValueError(f"{what}: the range {part!r} goes down; write it low-high, e.g. {example}")

@@ -15,7 +15,7 @@ from lstm_viz.core.recording import CellRecording
 from lstm_viz.interventions import effects
 from lstm_viz.interventions.ablation import VALUES, Ablation, ablate_units, describe_unit
 from lstm_viz.interventions.figures import ablation_figure, spread_figure
-from lstm_viz.parsing import InputError, parse_float
+from lstm_viz.parsing import InputError, parse_float, shorten
 from lstm_viz.tasks import task_for
 from lstm_viz.viz.answer import answer_figure
 from lstm_viz.viz.divergence import difference_heatmaps
@@ -30,6 +30,11 @@ def _chart(fig, key: str) -> None:
 def _verdict(answer, title: str) -> None:
     box = st.success if answer.correct is True else st.error if answer.correct is False else st.info
     box(f"**{title}:** {answer.summary}")
+
+
+# The widgets' keys of each tab (the Gate Explorer keeps them while another tab is open; no buttons here).
+INTERVENE_KEYS = ("iv_name", "iv_units_", "iv_steps", "iv_kind", "iv_constant")
+ABLATION_KEYS = ("iv_sweep_tensors_", "iv_sweep_value")
 
 
 def intervene_section(
@@ -66,12 +71,12 @@ def intervene_section(
             constant,
         )
         rec_b = cached_recording(loaded, second.x) if kind == "patch" and second is not None else None
-        intervention = effects.build(choice, model, rec_b)
+        intervention = effects.build(choice, model, rec_b, steps_a=inp.steps)
         effect = effects.intervene(model, inp, intervention, rec)
     except (InputError, ValueError) as err:
         show_input_error(err, "intervention")
         return
-    st.caption(choice.describe() + (f" (B = `{second.text[:40]}`)" if kind == "patch" and second else ""))
+    st.caption(choice.describe() + (_patch_note(choice, inp, second) if kind == "patch" and second else ""))
     before, after = st.columns(2)
     with before:
         _verdict(effect.before, "Before")
@@ -93,6 +98,15 @@ def intervene_section(
            "iv_differences")  # fmt: skip
     first = min(choice.steps) if choice.steps else 0
     _chart(spread_figure(effects.spread_table(effect.rec_before, effect.rec_after), first_step=first), "iv_spread")
+
+
+def _patch_note(choice: effects.Choice, inp: ExplorerInput, second: ExplorerInput) -> str:
+    """Which B the patch came from, and — at every step — which steps both inputs have."""
+    note = f" (B = `{shorten(second.text, 40)}`, {second.steps} steps)"
+    if choice.steps is None and second.steps != inp.steps:
+        both = min(second.steps, inp.steps)
+        note += f"; A has {inp.steps} steps and B {second.steps}, so steps 0–{both - 1} were patched"
+    return note
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

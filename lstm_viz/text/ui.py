@@ -48,6 +48,10 @@ from lstm_viz.text.finder import (
 __all__ = ["TABS", "coloured_text_section", "find_cells_section", "generate_section"]
 
 TABS = ("Text coloured by a unit", "Find cells")  # the Gate Explorer's tabs for a text model
+TAB_KEYS = {  # each tab's widget keys, kept while another tab is open (no buttons or uploaders)
+    TABS[0]: ("text_rank_by", "text_rank_tensors", "text_rank_units_over", "text_units", "text_rows"),
+    TABS[1]: ("text_find_by", "text_feature", "text_rank_over", "text_mark_", "text_context_", "text_corpus_dir"),
+}
 
 ACTIVE = "most active on this text"
 MAX_UNITS_SHOWN = 6
@@ -155,12 +159,17 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
         st.session_state[key] = list(dict.fromkeys([clicked, *st.session_state.get(key, [])]))[:MAX_UNITS_SHOWN]
     basis = (by, over, tuple(tensors or ()))  # another ranking: start again from its best unit
     previous = st.session_state.get("text_units_basis")
+    auto = st.session_state.get("text_units_auto")  # what was last chosen for the user: the list's best unit
     if previous != basis:
         st.session_state["text_units_basis"] = basis
         if previous is not None and clicked is None:  # not on the first run: units chosen before it stay
             st.session_state[key] = options[:1]
+    elif clicked is None and auto is not None and st.session_state.get(key) == auto:
+        st.session_state[key] = options[:1]  # untouched since it was chosen for the user: follow the list (a new text)
     current = [u for u in st.session_state.get(key, []) if u in options or _valid_unit(u, rec)]
     st.session_state[key] = current or options[:1]
+    if st.session_state[key] == options[:1]:
+        st.session_state["text_units_auto"] = options[:1]
     chosen = st.multiselect(f"Units to colour the text by (up to {MAX_UNITS_SHOWN}; the list's first 200 are offered, "
                             "or click a bar)", sorted(set(options) | set(st.session_state[key]), key=_order(options)),
                             key=key, max_selections=MAX_UNITS_SHOWN)  # fmt: skip
