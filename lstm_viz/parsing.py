@@ -262,9 +262,12 @@ def parse_float(
     minimum: float | None = None,
     maximum: float | None = None,
     exclusive_minimum: bool = False,
+    example: str | None = None,
 ) -> float:
-    """A finite number typed in a text field or a CLI option, within the given bounds (any length of text)."""
-    example = "0.01" if minimum is None or minimum <= 0.01 else f"{minimum:g}"
+    """A finite number typed in a text field or a CLI option, within the given bounds (any length of text);
+    ``example`` is the value messages suggest (by default one within the bounds)."""
+    if example is None:
+        example = "0.01" if minimum is None or minimum <= 0.01 else f"{minimum:g}"
     if isinstance(text, bool):
         raise InputError(f"{name} must be a number, got {text!r}. Example: {example}")
     if isinstance(text, (int, float)):

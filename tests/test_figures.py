@@ -310,6 +310,15 @@ def test_a_bare_model_answers_with_its_last_output_and_never_says_lstm_for_a_gru
     assert fig is not None and list(fig.data[0].y) == pytest.approx(last)
 
 
+def test_a_bidirectional_bare_models_answer_names_each_direction():
+    """The last step's output of a bidirectional model is half the forward state after the whole input and half the
+    backward state after the last input alone: the bars and the sentence say which is which."""
+    model = build_model(ModelConfig.default("sequence", input_size=2, hidden_size=3, bidirectional=True))
+    answer = model_answer(model, typed_input("1, 2; 3, 4", model.config))
+    assert list(answer_figure(answer).data[0].x) == ["fwd h0", "fwd h1", "fwd h2", "bwd h0", "bwd h1", "bwd h2"]
+    assert "after the last input alone" in answer.summary
+
+
 # --------------------------------------------------------------------------------------------- worked equations
 def test_worked_steps_numbers_match_the_recording():
     from lstm_viz.tasks.toy import build_statquest, to_input

@@ -158,8 +158,14 @@ def describe_unit(result: Ablation, row: pd.Series | dict) -> str:
     verb = "zeroing it" if result.value == "zero" else "setting it to its mean"
     when = "" if row.get("step", -1) < 0 else f" at step {row['step']}"
     share = result.measure.startswith("share")
-    fmt = "{:.1%}" if share else "{:.4g}"
-    parts = [f"{fmt.format(row['effect'])} over all {result.inputs:,} inputs"]
+
+    def amount(value: float, n: int) -> str:  # a share with its count: 1 of 32,896 is not "0.0%"
+        if not share:
+            return f"{value:.4g}"
+        count = round(value * n)
+        return f"{value:.1%} ({count:,} of {n:,})" if 0 < value < 0.001 else f"{value:.1%}"
+
+    parts = [f"{amount(row['effect'], result.inputs)} over all {result.inputs:,} inputs"]
     for group, n in result.groups.items():
-        parts.append(f"{fmt.format(row[f'effect {group}'])} over the {n:,} '{group}' inputs")
+        parts.append(f"{amount(row[f'effect {group}'], n)} over the {n:,} '{group}' inputs")
     return f"{row['name']} unit {row['unit']}, {verb}{when} — {result.measure}: " + "; ".join(parts)

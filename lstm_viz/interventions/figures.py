@@ -11,13 +11,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lstm_viz.interventions.ablation import Ablation
-from lstm_viz.viz.palette import GATE_COLORS
 from lstm_viz.viz.plotgrid import finish
 
 __all__ = ["ablation_figure", "spread_figure"]
 
 _LINE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
-_GROUP_COLORS = ("#d62728", "#7f7f7f", "#2ca02c", "#9467bd")
+_ALL_COLOR = "#37474f"  # all inputs: one colour, so that the legend's swatch is the bars' colour
+_GROUP_COLORS = ("#e6550d", "#6baed6", "#31a354", "#9467bd")  # then each group (borrow, no borrow, …)
 
 
 def spread_figure(table: pd.DataFrame, first_step: int | None = None, title: str | None = None) -> go.Figure:
@@ -80,7 +80,7 @@ def ablation_figure(result: Ablation, top: int = 20) -> go.Figure:
             "x": table["effect"].to_numpy(dtype=float),
             "y": labels,
             "name": f"all {result.inputs:,} inputs",
-            "marker": {"color": [GATE_COLORS.get(t, "#444") for t in table["tensor"]]},
+            "marker": {"color": _ALL_COLOR},
             "hovertemplate": f"%{{y}}<br>%{{x:{fmt}}}<extra>all inputs</extra>",
         }
     ]
@@ -93,14 +93,14 @@ def ablation_figure(result: Ablation, top: int = 20) -> go.Figure:
                 "x": table[column].to_numpy(dtype=float),
                 "y": labels,
                 "name": f"{group} ({result.groups.get(group, 0):,})",
-                "marker": {"color": _GROUP_COLORS[n % len(_GROUP_COLORS)], "opacity": 0.55},
+                "marker": {"color": _GROUP_COLORS[n % len(_GROUP_COLORS)]},
                 "hovertemplate": f"%{{y}}<br>%{{x:{fmt}}}<extra>{group}</extra>",
             }
         )
     value = "zeroed" if result.value == "zero" else "set to its mean"
     subtitle = (
-        f"{result.measure}, over {result.inputs:,} inputs; first bar coloured by the tensor (c red, h cyan, gates as "
-        f"on every page), then per group; {len(result.table):,} ablations in {result.seconds:.1f} s"
+        f"{result.measure}, over {result.inputs:,} inputs (dark bar), then per group; {len(result.table):,} "
+        f"ablations in {result.seconds:.1f} s"
     )
     layout = {
         "title": {"text": f"Which units matter: each unit {value} in turn", "subtitle": {"text": subtitle}},

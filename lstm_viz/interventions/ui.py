@@ -62,7 +62,7 @@ def intervene_section(
     try:
         if kind == "constant":
             constant = parse_float(k2.text_input("Constant", "0.5", key="iv_constant"), name="The constant",
-                                   minimum=-1e6, maximum=1e6)  # fmt: skip
+                                   minimum=-1e6, maximum=1e6, example="0.5")  # fmt: skip
         choice = effects.Choice(
             name,
             effects.parse_indices(units_text, width, "Units", "7 or 3, 5-7"),

@@ -170,7 +170,7 @@ class Answer:
     outputs: list[float] = field(default_factory=list)  # vector: the output vector
     form: str = "none"
     value: Any = None
-    labels: list[str] = field(default_factory=list)  # next_chars: the characters whose probabilities are in probs
+    labels: list[str] = field(default_factory=list)  # next_chars: the characters in probs; vector: the outputs' names
 
 
 @dataclass
@@ -507,15 +507,17 @@ class Task:
         bare recurrent model (an LSTM or a GRU with no task): its output at the last step, drawn as a vector."""
         out = self.run(model, inp.x, interventions)  # (1, T, D*P)
         last = [float(v) for v in out[0, -1]]
-        cell = model.config.cell_label() if isinstance(getattr(model, "config", None), ModelConfig) else "model"
-        return Answer(
-            self.kind,
-            f"A bare recurrent model ({cell}) has no task, so there is no answer to judge. Its output at the last "
-            f"step (t = {out.shape[1] - 1}, {len(last)} values) is drawn below.",
-            outputs=last,
-            form="vector",
-            value=last,
-        )
+        config = getattr(model, "config", None)
+        cell = config.cell_label() if isinstance(config, ModelConfig) else "model"
+        summary = (f"A bare recurrent model ({cell}) has no task, so there is no answer to judge. Its output at the "
+                   f"last step (t = {out.shape[1] - 1}, {len(last)} values) is drawn below.")  # fmt: skip
+        labels: list[str] = []
+        if isinstance(config, ModelConfig) and config.bidirectional and len(last) % 2 == 0:
+            half = len(last) // 2
+            labels = [f"fwd h{k}" for k in range(half)] + [f"bwd h{k}" for k in range(half)]
+            summary += (" The backward direction reads the input from its end, so its half (bwd) is its state after "
+                        "the last input alone; its state after the whole input is at t = 0.")  # fmt: skip
+        return Answer(self.kind, summary, outputs=last, form="vector", value=last, labels=labels)
 
     # ------------------------------------------------------------------------------------- which units matter
     ablation_measure: ClassVar[str] = "mean |change of the output|"

@@ -24,7 +24,7 @@ from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording, recording_names
 from lstm_viz.corpus.model import as_text_model, fingerprint
 from lstm_viz.corpus.ui import corpus_section
-from lstm_viz.parsing import InputError, parse_float
+from lstm_viz.parsing import InputError, parse_float, parse_int
 from lstm_viz.tasks import TaskInput, task_for
 from lstm_viz.tasks.charlm.data import VOCAB
 from lstm_viz.tasks.charlm.task import generate, next_char_table
@@ -413,9 +413,9 @@ def generate_section(loaded: LoadedModel, inp: TaskInput) -> None:
                                   help="0 = always the likeliest character; 1 = as the model believes; higher = wilder")
         seed_text = c4.text_input("Random seed", "0", key="text_gen_seed")
         try:
-            chars = int(parse_float(chars_text, name="The number of characters", minimum=1, maximum=2000))
-            temperature = parse_float(temp_text, name="The temperature", minimum=0, maximum=5)
-            seed = int(parse_float(seed_text, name="The random seed", minimum=0, maximum=2**31 - 1))
+            chars = parse_int(chars_text, name="The number of characters", minimum=1, maximum=2000)
+            temperature = parse_float(temp_text, name="The temperature", minimum=0, maximum=5, example="0.8")
+            seed = parse_int(seed_text, name="The random seed", minimum=0, maximum=2**31 - 1)
         except InputError as err:
             show_input_error(err, "setting")
             return

@@ -150,7 +150,8 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
         traces = [
             {
                 "type": "bar",
-                "x": [f"y{k}" for k in range(len(answer.outputs))],
+                "x": answer.labels if len(answer.labels) == len(answer.outputs) else [
+                    f"y{k}" for k in range(len(answer.outputs))],
                 "y": answer.outputs,
                 "hovertemplate": "%{x} = %{y:.6f}<extra></extra>",
             }
