@@ -3,6 +3,7 @@ state_dicts recognised."""
 
 import io
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ import torch
 from torch import nn
 
 from lstm_viz.tasks import STATQUEST_NAMES, ModelConfig, build_model, subtraction, toy
-from lstm_viz.training import checkpoints
 from lstm_viz.training.checkpoints import FORMAT, CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
 from lstm_viz.training.engine import make_trainer
 
@@ -65,7 +65,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     def crash(_fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoints.os, "fsync", crash)
+    monkeypatch.setattr(os, "fsync", crash)  # paths.write_atomically: the one writer
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(path, build_model(ModelConfig.default("toy_lstm")))
     assert path.read_bytes() == before  # the previous file survives
@@ -252,3 +252,18 @@ def test_shipped_regressor_is_reproducible():
     history = again.train_epochs(len(ckpt.history))
     assert history[-1]["loss"] == pytest.approx(ckpt.history[-1]["loss"], rel=1e-4)
     assert history[-1]["loss"] < history[0]["loss"] / 10
+
+
+
+def test_files_written_atomically_keep_their_mode():
+    """One writer for checkpoints, corpus files and the sweep (a crash mid-write: test_save_is_atomic): a new file
+    gets 0644, a rewritten one keeps its mode (mkstemp's temporary file is 0600)."""
+    from lstm_viz.paths import write_atomically
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "deep" / "x.bin"
+        write_atomically(path, b"one")
+        assert path.read_bytes() == b"one" and (path.stat().st_mode & 0o777) == 0o644
+        os.chmod(path, 0o600)
+        write_atomically(path, b"two")
+        assert path.read_bytes() == b"two" and (path.stat().st_mode & 0o777) == 0o600

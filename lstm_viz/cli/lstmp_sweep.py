@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from lstm_viz.cli.common import ExitError, check_out
-from lstm_viz.corpus.schema import atomic_write_bytes
 from lstm_viz.lstmp.sweep import SWEEP_DEFAULTS, plan_sweep, run_sweep, sweep_document
+from lstm_viz.paths import write_atomically
 
 __all__ = ["add_parser", "run"]
 
@@ -58,6 +58,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     results = run_sweep(plan, on_point=report)
     document = sweep_document(plan, results, command="python -m lstm_viz " + shlex.join(argv))
-    atomic_write_bytes(out, (json.dumps(document, indent=1) + "\n").encode())  # nothing half-written is left
+    write_atomically(out, (json.dumps(document, indent=1) + "\n").encode())  # nothing half-written is left
     print(out, flush=True)
     return 0

@@ -37,7 +37,6 @@ from lstm_viz.corpus.schema import (
     FORMAT,
     METADATA_KEY,
     VERSION,
-    atomic_write_bytes,
     files_path,
     manifest_path,
     on_words,
@@ -51,6 +50,7 @@ from lstm_viz.corpus.schema import (
 )
 from lstm_viz.corpus.sources import SourceFile, read_text
 from lstm_viz.corpus.stats import TOP_K, UnitStats
+from lstm_viz.paths import write_atomically
 
 __all__ = ["RECORDABLE", "record_corpus", "select_names"]
 
@@ -136,7 +136,7 @@ class _Lanes:
     def save(self, out: Path, index: int) -> None:
         buffer = io.BytesIO()
         np.savez(buffer, h=self.h.numpy(), c=self.c.numpy(), **self.stats.arrays())
-        atomic_write_bytes(state_path(out, index), buffer.getvalue())
+        write_atomically(state_path(out, index), buffer.getvalue())
 
     def load(self, out: Path, index: int) -> None:
         with np.load(state_path(out, index)) as arrays:
@@ -324,7 +324,7 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
                           "text": [read_text(f) for f in files]})  # fmt: skip
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="zstd")
-        atomic_write_bytes(files_path(out), buffer.getvalue())
+        write_atomically(files_path(out), buffer.getvalue())
     shards_dir(out).mkdir(parents=True, exist_ok=True)
 
     done = [_shard_done(out, s, manifest["plan_digest"]) for s in range(len(shards))]
@@ -356,7 +356,7 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
             lanes.load(out, len(shards) - 1)
         buffer = io.BytesIO()
         pq.write_table(pa.Table.from_pandas(lanes.stats.table(), preserve_index=False), buffer, compression="zstd")
-        atomic_write_bytes(stats_path(out), buffer.getvalue())
+        write_atomically(stats_path(out), buffer.getvalue())
     seconds = time.perf_counter() - started
     shard_bytes = [(shards_dir(out) / shard_name(s)).stat().st_size for s in range(len(shards))]
     manifest.update(complete=True, shard_bytes=shard_bytes)

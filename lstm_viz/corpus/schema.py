@@ -23,7 +23,6 @@ reading every unit's column.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ import pyarrow as pa
 
 from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.stats import TOP_K
+from lstm_viz.paths import write_atomically
 
 __all__ = [
     "DTYPES",
@@ -40,7 +40,6 @@ __all__ = [
     "KEY_COLUMNS",
     "METADATA_KEY",
     "VERSION",
-    "atomic_write_bytes",
     "files_path",
     "manifest_path",
     "on_column",
@@ -135,22 +134,8 @@ def state_path(root: Path, index: int) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------------- writing
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_manifest(root: Path, manifest: dict) -> None:
-    atomic_write_bytes(manifest_path(root), (json.dumps(manifest, indent=1) + "\n").encode())
+    write_atomically(manifest_path(root), (json.dumps(manifest, indent=1) + "\n").encode())
 
 
 def read_manifest(root: Path) -> dict:

@@ -15,12 +15,9 @@ posts' code (``torch.save(model.state_dict(), path)``), recognised by their keys
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import pickle
 import re
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -30,6 +27,7 @@ from typing import IO, Any
 import torch
 from torch import Tensor, nn
 
+from lstm_viz.paths import write_atomically
 from lstm_viz.tasks import STATQUEST_NAMES, LSTMVizModel, ModelConfig, build_model, registered
 from lstm_viz.tasks.base import PlainWeights
 
@@ -149,23 +147,7 @@ def save_checkpoint(
     The file is written to a temporary file in the same folder, flushed to disk, then moved over ``path`` with
     ``os.replace``: a crash mid-save leaves the previous file intact. ``config`` defaults to ``model.config``.
     """
-    path = Path(path)
-    data = checkpoint_bytes(model, config, optimizer=optimizer, history=history, meta=meta)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); keep the old file's mode, or use the usual 0644.
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_atomically(path, checkpoint_bytes(model, config, optimizer=optimizer, history=history, meta=meta))
 
 
 # ---------------------------------------------------------------------- loading

@@ -40,6 +40,7 @@ from lstm_viz.core.device import pick_device, small_model_threads, torch_threads
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
 from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from lstm_viz.training.saved_state import check_optimizer_state, saved_trainer_state
 
 __all__ = [
     "PRESETS",
@@ -435,55 +436,6 @@ class Trainer:
         )
 
 
-_TRAINER_STATE_TYPES: dict[str, tuple[type, ...]] = {
-    "epoch": (int,), "seed": (int,), "lr": (int, float), "batch_size": (int, type(None)), "shuffle": (bool,),
-    "source": (str,), "task": (str, type(None)), "options": (dict,), "loop": (dict,), "generator_state": (Tensor,),
-    "betas": (list, tuple), "preset": (str, type(None)), "partial": (dict,),
-}  # fmt: skip
-
-
-def _saved_trainer_state(ckpt: Checkpoint, name: str) -> dict[str, Any]:
-    """``meta["trainer"]`` of a checkpoint to resume, each field of the type :meth:`Trainer.trainer_state` writes;
-    CheckpointError naming the file and the field otherwise (a damaged or hand-edited file)."""
-    state = ckpt.meta.get("trainer") or {}
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{name}: its saved training state is not a dict; resume from another checkpoint or "
-                              "train afresh")  # fmt: skip
-    for key, types in _TRAINER_STATE_TYPES.items():
-        value = state.get(key)
-        bad = key in state and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types))
-        if not bad and key == "betas":
-            bad = len(value) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in value)
-        if not bad and key == "generator_state":
-            bad = value.dtype != torch.uint8 or value.numel() != torch.Generator().get_state().numel()
-        if bad:
-            raise CheckpointError(f"{name}: its saved training state is damaged ({key}: {str(value)[:60]!r}); "
-                                  "resume from another checkpoint or train afresh")  # fmt: skip
-    if "epoch" not in state and ckpt.history and not isinstance(ckpt.history[-1].get("epoch"), int):
-        raise CheckpointError(f"{name}: its history has no epoch numbers; resume from another checkpoint or train "
-                              "afresh")  # fmt: skip
-    return state
-
-
-def _check_optimizer_state(optimizer_state: Any, model: nn.Module, name: str) -> None:
-    """Adam's saved per-parameter state: exp_avg and exp_avg_sq tensors of one shape, the shape of a parameter of
-    ``model`` (the state's indices follow the optimizer's groups, so the shape is looked for among all)."""
-    if optimizer_state is None:
-        return
-    shapes = {tuple(p.shape) for p in model.parameters()}
-    entries = optimizer_state.get("state") if isinstance(optimizer_state, dict) else None
-    if not isinstance(entries, dict):
-        raise CheckpointError(f"{name}: its saved optimizer state is damaged; resume from another checkpoint, or "
-                              "train afresh")  # fmt: skip
-    for index, entry in entries.items():
-        ok = isinstance(entry, dict) and all(isinstance(entry.get(k), Tensor) for k in ("exp_avg", "exp_avg_sq"))
-        if ok:
-            ok = tuple(entry["exp_avg"].shape) == tuple(entry["exp_avg_sq"].shape) in shapes
-        if not ok:
-            raise CheckpointError(f"{name}: its saved optimizer state is damaged (parameter {index}); resume from "
-                                  "another checkpoint, or train afresh")  # fmt: skip
-
-
 def make_trainer(
     task: str,
     *,
@@ -537,7 +489,7 @@ def make_trainer(
         if expected != task:
             raise InputError(f"the checkpoint holds a {ckpt.config.label()} (task {expected!r}), not {task!r}")
         name = str(resume) if isinstance(resume, (str, Path)) else "the checkpoint"
-        state = _saved_trainer_state(ckpt, name)
+        state = saved_trainer_state(ckpt, name)
         saved_source = state.get("source") if state.get("source") in task_obj.data_sources else None
         source = data if data is not None else (saved_source or first_source)  # an explicit --data wins
         task_data = make_task_data(task_obj, data=source, seed=int(state.get("seed", seed)))
@@ -546,7 +498,7 @@ def make_trainer(
         generator_state = state.get("generator_state")
         saved_options = dict(state.get("options") or {})
         note = task_obj.data_note(ckpt.meta, task_data.meta.get("manifest"))
-        _check_optimizer_state(ckpt.optimizer_state, ckpt.model, name)
+        check_optimizer_state(ckpt.optimizer_state, ckpt.model, name)
         try:
             trainer = Trainer(
                 ckpt.model,
