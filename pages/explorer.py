@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lstm_viz.app.ui import cached_recording, current_model, ensure_app_shell
+from lstm_viz.app.ui import cached_recording, current_model, ensure_app_shell, keep_tab_widgets
 from lstm_viz.core.device import describe_device
 from lstm_viz.explorer import ui as ew
 from lstm_viz.interventions import ui as iv
@@ -45,8 +45,8 @@ with places["text" if text else "numbers"].container():
 # Recorded only once the tabs are drawn: a run stopped before (the browser asked for a rerun meanwhile, sending the old
 # model's open tab, "Unit traces" say, which the new tabs have too) must start on the first tab again next time.
 st.session_state["explorer_tab_names"] = names
-ew.keep_hidden_tabs(tabs, {**ew.TAB_KEYS, **tw.TAB_KEYS, "Intervene": iv.INTERVENE_KEYS,
-                           "Which units matter": iv.ABLATION_KEYS})  # fmt: skip
+keep_tab_widgets(tabs, {**ew.TAB_KEYS, **tw.TAB_KEYS, "Intervene": iv.INTERVENE_KEYS,
+                        "Which units matter": iv.ABLATION_KEYS}, ew.KEPT)  # fmt: skip
 
 if text:
     with tabs[tw.TABS[0]]:

@@ -44,7 +44,7 @@ __all__ = [
     "current_model",
     "ensure_app_shell",
     "keep_picker_state",
-    "keep_while_hidden",
+    "keep_tab_widgets",
     "number_box",
     "open_in_explorer",
     "remembered",
@@ -365,15 +365,26 @@ def remembered(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
     return saved
 
 
-def keep_while_hidden(keys: Iterable[str]) -> None:
-    """Keep what was typed or picked in widgets this run does not draw (a tab that is not open): Streamlit forgets the
-    state of widgets that were not drawn. Every session-state key equal to or starting with one of ``keys`` is written
-    back to itself, which makes it a value the session keeps and the widget takes up when it is drawn again. Only for
-    widgets this run does not draw (one drawn after such a write, with a default, would warn), and never for buttons
-    or uploaders (their state cannot be written)."""
-    prefixes = tuple(keys)
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
-        st.session_state[key] = st.session_state[key]
+def keep_tab_widgets(tabs: Mapping[str, Any], keys: Mapping[str, Iterable[str]], store: str) -> None:
+    """Keep what was typed or picked in a tab while another tab is open, and show it again when it opens.
+
+    A page that draws only the open tab's widgets loses the others' state: Streamlit forgets widgets it did not
+    draw, and a widget drawn again starts in the browser from its default. ``keys[name]`` are the widget keys (or key
+    prefixes) of tab ``name``; their values are copied to ``st.session_state[store]`` on every run, and in the run a
+    tab is open again, before its widgets are drawn, written back through the Session State API — so that the
+    browser is told the value, not only the server. Never for buttons or uploaders (their state cannot be written).
+    """
+    shadow: dict[str, Any] = st.session_state.setdefault(store, {})
+    for name, tab in tabs.items():
+        prefixes = tuple(keys.get(name, ()))
+        if not prefixes:
+            continue
+        for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
+            shadow[key] = st.session_state[key]
+        if tab.open:
+            for key, value in shadow.items():
+                if key.startswith(prefixes) and key not in st.session_state:
+                    st.session_state[key] = value
 
 
 # Streamlit still has its first multipage mode (a ``pages/`` folder next to the entry script). Until app.py has run

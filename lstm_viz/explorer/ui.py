@@ -8,8 +8,6 @@ input stays on screen.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Any
 
 import streamlit as st
 
@@ -21,7 +19,7 @@ from lstm_viz.app.inputs import (
     typed_input,
 )
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import cached_recording, keep_while_hidden, show_input_error
+from lstm_viz.app.ui import cached_recording, show_input_error
 from lstm_viz.core.recording import Recording
 from lstm_viz.explorer import export
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
@@ -59,9 +57,10 @@ TENSOR_NOTE = (
 )
 
 
-# Each tab's widget keys, kept while another tab is open (the page draws only the open tab's widgets, and Streamlit
-# forgets the widgets it did not draw: a B typed in "Compare two inputs" was gone — and patched from the example B —
-# after a look at another tab). No buttons or uploaders here.
+# Each tab's widget keys, kept while another tab is open (app.ui.keep_tab_widgets: the page draws only the open tab's
+# widgets, and a B typed in "Compare two inputs" was gone — and patched from the example B — after a look at another
+# tab). No buttons or uploaders here.
+KEPT = "explorer__kept"  # where keep_tab_widgets keeps the tabs' values while they are hidden
 TAB_KEYS = {
     "Unit traces": ("explorer_units_",),
     "Conveyor belt": ("explorer_belt_",),
@@ -69,13 +68,6 @@ TAB_KEYS = {
     "Gate saturation": ("explorer_sat_over",),
     "Export": ("explorer_export_tensors",),
 }
-
-
-def keep_hidden_tabs(tabs: Mapping[str, Any], keys: Mapping[str, tuple[str, ...]]) -> None:
-    """Keep the widget values (``keys[name]``: keys or their prefixes) of every tab that is not open in this run."""
-    for name, tab in tabs.items():
-        if not tab.open:
-            keep_while_hidden(keys.get(name, ()))
 
 
 def chart(fig, key: str) -> None:
@@ -261,7 +253,10 @@ def _second_key(loaded: LoadedModel) -> str:
 def second_input(loaded: LoadedModel, inp: ExplorerInput) -> ExplorerInput | None:
     """The second input B as typed in the two-input tab (its example until something is typed); None if bad."""
     config = loaded.config
-    text = st.session_state.get(_second_key(loaded), task_for(config).second_example(config, inp))
+    key = _second_key(loaded)  # the box's value, or while its tab is hidden what keep_tab_widgets kept of it
+    text = st.session_state.get(key, st.session_state.get(KEPT, {}).get(key))
+    if text is None:
+        text = task_for(config).second_example(config, inp)
     try:
         return typed_input(text, config)
     except InputError:

@@ -91,3 +91,28 @@ def test_random_model_typed_vectors_tabs_and_bad_width(page, app_url):
     assert_no_exception(page)
     charts_drawn(page, 1)
     page.screenshot(path="/tmp/explorer_random_error.png", full_page=True)
+
+
+def test_what_was_typed_in_a_tab_is_there_when_the_tab_opens_again(page, app_url):
+    """Only the open tab's widgets are drawn: a B typed in "Compare two inputs" and Intervene's settings must come
+    back in the browser's boxes — not only on the server — and a patch must use the B typed."""
+    open_explorer(page, app_url)
+    b_box = page.get_by_role("textbox", name="Second input B (same format as above); A is the input above")
+    units = page.get_by_role("textbox", name="Units (0–31, or all)")
+    click(page, page.get_by_role("tab", name="Compare two inputs"))
+    enter(page, b_box, "250 - 7")
+    click(page, page.get_by_role("tab", name="Intervene"))
+    enter(page, units, "7")
+    click(page, page.get_by_role("radio", name="patched from the second input B", exact=True))
+    caption = page.get_by_text("replaced by their values on the second input B")
+    assert "B = 250 - 7" in caption.inner_text() and "unit 7" in caption.inner_text()
+    for away in ("Export", "Unit traces"):  # twice away and back: the browser's boxes were the defaults again
+        click(page, page.get_by_role("tab", name=away))
+        click(page, page.get_by_role("tab", name="Intervene"))
+        assert units.input_value() == "7"
+        assert "B = 250 - 7" in caption.inner_text() and "unit 7" in caption.inner_text()
+    enter(page, page.get_by_role("textbox", name="Steps t (0–7, or all)"), "0-7")  # a click sends the boxes back
+    assert "unit 7" in caption.inner_text() and "B = 250 - 7" in caption.inner_text()
+    click(page, page.get_by_role("tab", name="Compare two inputs"))
+    assert b_box.input_value() == "250 - 7"
+    assert_no_exception(page)
