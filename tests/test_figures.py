@@ -251,7 +251,7 @@ def test_saturation_fractions_at_known_values():
     assert row["right"] == pytest.approx((f[:, 2] > 0.9).mean())
     fig = saturation_figure(table)
     assert len(fig.data) == 3 and fig.layout.title.text.startswith("Gate saturation")
-    assert "typed sequence" in fig.layout.title.subtitle.text
+    assert "the input above" in fig.layout.title.subtitle.text
 
 
 def test_saturation_over_a_batch_of_subtraction_samples():
@@ -469,3 +469,18 @@ def test_a_texts_time_axis_shows_its_characters():
     binned = figures.unit_traces(long, [0], step_labels=source, max_points=100).layout.xaxis
     assert binned.ticktext[0] == "0<br>def" and binned.tickvals[0] == 0  # a 3-step column at its first step
     assert binned.ticktext[1] == f"{int(binned.tickvals[1])}<br>x⏎d"
+
+
+def test_the_first_divergence_is_named_where_a_change_starts():
+    """At the step where an intervention starts, every layer above differs too; the sentence names the lowest layer
+    (the replaced tensor), not the first gate of f, i, g, o in some layer above (it said "layer 1 bwd f")."""
+    from lstm_viz import RecordingLSTM
+    from lstm_viz.core.interventions import Intervention
+    from lstm_viz.viz.divergence import first_divergence
+
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(3, 5, num_layers=3, bidirectional=True, batch_first=True)
+    x = torch.randn(1, 6, 3)
+    before, after = lstm.record(x), lstm.record(x, interventions=[Intervention("layer0.fwd.c", 0.0, steps=[0])])
+    div = first_divergence(before, after)
+    assert div.state_step == 0 and div.where.startswith("layer 0 fwd c"), div.where

@@ -168,11 +168,12 @@ def test_bad_text_keeps_the_last_one(small_charlm):
 def test_random_validation_file_and_another_one(small_charlm):
     at = page(small_charlm, explorer_mode="random")
     no_exception(at)
-    first = [c.value for c in at.caption if "validation file" in c.value or "file number" in c.value]
+    first = [c.value for c in at.caption if "validation split" in c.value]
     at.button(key="explorer_text_random").click().run()
     no_exception(at)
     assert "explorer_heatmaps" in charts(at)
-    assert any("file number 1" in c.value for c in at.caption) and first
+    second = [c.value for c in at.caption if "validation split" in c.value]
+    assert first and second and first != second and ".py" in second[0] and "(seed 1)" in second[0]  # the file named
 
 
 def test_a_text_cut_at_the_length_limit_inside_brackets_still_has_its_features(small_charlm):

@@ -20,14 +20,14 @@ from lstm_viz.app.inputs import (
 )
 from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import cached_recording, show_input_error
-from lstm_viz.core.recording import Recording
+from lstm_viz.core.recording import TENSOR_TITLES, CellRecording, Recording
 from lstm_viz.explorer import export
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
 from lstm_viz.parsing import MAX_STEPS, InputError, parse_int, shorten
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, model_answer
-from lstm_viz.viz.belt import conveyor_belt
+from lstm_viz.viz.belt import BELT_WORDS, conveyor_belt
 from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
 from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
@@ -50,11 +50,16 @@ __all__ = [
 ]
 
 _MODES = {"type": "Type it", "random": "Random sequence", "csv": "CSV file"}
-TENSOR_NOTE = (
-    "The `tensor` column: f, i, o the forget, input and output gates, g the candidate, c the cell state, h the "
-    "hidden state (the output), and m = o·tanh(c), the output *before* the projection of an LSTMP (h = W_hr·m has "
-    "proj_size units); without a projection m equals h. t counts from 0."
-)
+
+
+def tensor_note(rec: CellRecording) -> str:
+    """What the export's ``tensor`` column holds, for this recording's cell."""
+    names = ", ".join(f"{n} the {TENSOR_TITLES[n]}" for n in rec.recorded_tensors if n != "m")
+    note = f"The `tensor` column: {names} (the output)."
+    if "m" in rec.recorded_tensors:
+        note += (" m = o·tanh(c) is the output before the projection of an LSTMP (h = W_hr·m, proj_size units)."
+                 if rec.proj_size else " m = o·tanh(c) equals h (no projection).")  # fmt: skip
+    return note + " t counts from 0."
 
 
 # Each tab's widget keys, kept while another tab is open (app.ui.keep_tab_widgets: the page draws only the open tab's
@@ -160,10 +165,10 @@ def _random_text(loaded: LoadedModel) -> ExplorerInput:
     c1, c2 = st.columns([1, 3])
     if c1.button("A random validation file", key="explorer_text_random", icon=":material/casino:"):
         st.session_state[key] = int(st.session_state[key]) + 1
-    seed = int(st.session_state[key])
-    c2.caption(f"Files of the standard library's validation split (never trained on); file number {seed}. "
-               "The first part of a long file is recorded.")  # fmt: skip
-    return random_input(config, task_for(config).max_input_steps, seed)
+    inp = random_input(config, task_for(config).max_input_steps, int(st.session_state[key]))
+    c2.caption(f"A file of the standard library's validation split (never trained on): {inp.text}. A long file's "
+               "first part is recorded; the button draws another file.")  # fmt: skip
+    return inp
 
 
 def _good_key(loaded: LoadedModel) -> str:
@@ -238,10 +243,7 @@ def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> 
     )
     chart(conveyor_belt(rec, int(unit), layer, direction, feature_names=inp.feature_names, step_labels=_labels(inp)),
           "explorer_belt")
-    st.caption(
-        "At every step c_t = f_t·c_{t-1} + i_t·g_t: the blue bar is what the forget gate kept of the old cell "
-        "state, the orange bar what the input gate wrote. Memory survives many steps where blue dominates."
-    )
+    st.caption(BELT_WORDS[rec.cell]["caption"])
 
 
 def _second_key(loaded: LoadedModel) -> str:
@@ -319,7 +321,7 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     recorded = list(rec.recorded_tensors)
     tensors = st.multiselect("Tensors to export", recorded, default=recorded, key="explorer_export_tensors")
     rows = export.export_rows(rec, tensors)
-    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {rows:,} rows. {TENSOR_NOTE} "
+    st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {rows:,} rows. {tensor_note(rec)} "
                f"{inputs}")
     refused = None
     if not tensors:

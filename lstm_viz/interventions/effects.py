@@ -38,7 +38,7 @@ VALUE_KINDS: dict[str, str] = {
     "zero": "0 (ablate)",
     "one": "1",
     "constant": "a constant",
-    "mean": "the unit's mean over the task's data",
+    "mean": "the unit's mean over task inputs",
     "patch": "patched from the second input B",
 }
 
@@ -47,7 +47,7 @@ _SET_TO: dict[str, str] = {  # how a caption says what was done (VALUE_KINDS are
     "zero": "set to 0 (ablated)",
     "one": "set to 1",
     "constant": "set to {constant:g}",
-    "mean": "set to each unit's mean over the task's data",
+    "mean": "set to each unit's mean over a sample of the task's inputs (its probe batch)",
     "patch": "replaced by their values on the second input B",
 }
 

@@ -107,8 +107,9 @@ def ablation_figure(result: Ablation, top: int = 20) -> go.Figure:
         "barmode": "group",
         "xaxis": {"title": {"text": result.measure}, "tickformat": ".0%" if share else None, "rangemode": "tozero"},
         "yaxis": {"automargin": True},
-        "height": max(320, 60 + 26 * len(labels) * (1 + len(groups)) // 2 + 120),
-        "margin": {"t": 90, "b": 50, "l": 140, "r": 30},
-        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        "height": max(365, 60 + 26 * len(labels) * (1 + len(groups)) // 2 + 165),
+        "margin": {"t": 90, "b": 95, "l": 140, "r": 30},
+        # at the figure's foot, under the axis title, however few rows the chart has (it overlapped the title)
+        "legend": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0},
     }
     return finish(traces, layout)

@@ -102,11 +102,19 @@ def intervene_section(
 
 def _patch_note(choice: effects.Choice, inp: ExplorerInput, second: ExplorerInput) -> str:
     """Which B the patch came from, and — at every step — which steps both inputs have."""
-    note = f" (B = `{shorten(second.text, 40)}`, {second.steps} steps)"
+    rows = second.x[0, :3].tolist()  # a typed sequence's text only says its length: show its first rows
+    shown = "; ".join(", ".join(f"{v:g}" for v in row) for row in rows) + ("; …" if second.steps > 3 else "")
+    what = shorten(second.text, 40) if not second.text.startswith("typed:") else shown
+    note = f" (B = `{what}`, {_steps(second.steps)})"
     if choice.steps is None and second.steps != inp.steps:
         both = min(second.steps, inp.steps)
-        note += f"; A has {inp.steps} steps and B {second.steps}, so steps 0–{both - 1} were patched"
+        which = "step 0 was" if both == 1 else f"steps 0–{both - 1} were"
+        note += f"; A has {_steps(inp.steps)} and B {_steps(second.steps)}, so {which} patched"
     return note
+
+
+def _steps(n: int) -> str:
+    return f"{n} step{'' if n == 1 else 's'}"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

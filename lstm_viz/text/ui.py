@@ -417,12 +417,12 @@ def generate_section(loaded: LoadedModel, inp: TaskInput) -> None:
             temperature = parse_float(temp_text, name="The temperature", minimum=0, maximum=5, example="0.8")
             seed = parse_int(seed_text, name="The random seed", minimum=0, maximum=2**31 - 1)
         except InputError as err:
-            show_input_error(err, "setting")
-            return
-        start = prompt or text[-2000:]
-        if st.button("Write", key="text_gen_go", icon=":material/play_arrow:"):
-            with st.spinner("Writing…"):
-                st.session_state["text_gen_out"] = (start, generate(loaded.model, start, chars, temperature, seed))
+            show_input_error(err, "setting")  # what was written before stays shown below
+        else:
+            start = prompt or text[-2000:]
+            if st.button("Write", key="text_gen_go", icon=":material/play_arrow:"):
+                with st.spinner("Writing…"):
+                    st.session_state["text_gen_out"] = (start, generate(loaded.model, start, chars, temperature, seed))
         shown = st.session_state.get("text_gen_out")
         if shown is not None:
             begin, written = shown

@@ -22,8 +22,14 @@ __all__ = ["BELT_WORDS", "belt_terms", "conveyor_belt"]
 
 # The memory each cell carries along, as kept + written: the LSTM's c, the GRU's h (its only state).
 BELT_WORDS = {
-    "lstm": {"state": "c", "kept": "f·c(t-1)", "written": "i·g", "gate": "forget gate f"},
-    "gru": {"state": "h", "kept": "z·h(t-1)", "written": "(1−z)·n", "gate": "update gate z"},
+    "lstm": {"state": "c", "kept": "f·c(t-1)", "written": "i·g", "gate": "forget gate f",
+             "caption": "At every step c_t = f_t·c_{t-1} + i_t·g_t: the blue bar is what the forget gate f kept of the "
+                        "old cell state, the orange bar what the input gate i wrote (its share of the candidate g). "
+                        "Memory survives many steps where blue dominates."},
+    "gru": {"state": "h", "kept": "z·h(t-1)", "written": "(1−z)·n", "gate": "update gate z",
+            "caption": "At every step h_t = z_t·h_{t-1} + (1−z_t)·n_t: the blue bar is what the update gate z kept of "
+                       "the old hidden state, the orange bar what it let the candidate n write in its place. Memory "
+                       "survives many steps where blue dominates."},
 }
 
 
@@ -159,7 +165,8 @@ def conveyor_belt(
             "text": f"{'Cell-state' if st == 'c' else 'Hidden-state'} conveyor belt · layer {layer} {direction}",
             "subtitle": {
                 "text": view.note
-                or f"kept + written = {st}_t at every step; a {w['gate']} near 1 carries {st} along the belt"
+                or f"kept + written = {st}_t at every step; {_article(w['gate'])} {w['gate']} near 1 carries {st} "
+                "along the belt"
             },
         },
         barmode="relative",
@@ -175,3 +182,7 @@ def conveyor_belt(
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
     )
     return finish(traces, layout)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

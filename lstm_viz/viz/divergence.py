@@ -78,14 +78,17 @@ def beyond_rounding(a, b, tol: float):
 
 def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0, tol: float = 1e-6) -> Divergence:
     """The first step where the inputs differ, and the first where any f, i, g, o, c or h of any layer and
-    direction differs by more than ``tol`` of its size (:func:`beyond_rounding`)."""
+    direction differs by more than ``tol`` of its size (:func:`beyond_rounding`) — named at the lowest layer that
+    differs at that step."""
     steps = _common(rec_a, rec_b)
     xa, xb = to_numpy(rec_a.x[batch, :steps]), to_numpy(rec_b.x[batch, :steps])
     input_diff = beyond_rounding(xa, xb, tol).any(axis=1)
     input_step = int(np.argmax(input_diff)) if input_diff.any() else None
-    best: tuple[int, str, float] | None = None
+    # The first place: the earliest step, then the lowest layer (where a change starts: the layers above read it),
+    # then the tensors' display order, then the largest difference there.
+    best: tuple[tuple[int, int, int], str, float] | None = None
     max_abs = 0.0
-    for q in rec_a.tensor_names:
+    for order, q in enumerate(rec_a.tensor_names):
         a = to_numpy(getattr(rec_a, q)[:, :, batch, :steps])  # (L, D, T, U)
         b = to_numpy(getattr(rec_b, q)[:, :, batch, :steps])
         diff = np.abs(b - a)
@@ -95,13 +98,14 @@ def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0,
         if not len(hits):
             continue
         t = int(hits[0])
-        if best is None or t < best[0]:
-            at_t = np.where(beyond[:, :, t, :], diff[:, :, t, :], -1.0)
-            k, d, u = np.unravel_index(int(np.argmax(at_t)), at_t.shape)
-            best = (t, f"layer {k} {DIRECTIONS[d]} {q}, unit {u}", float(diff[k, d, t, u]))
+        k = int(np.nonzero(beyond[:, :, t, :].any(axis=(1, 2)))[0][0])
+        if best is None or (t, k, order) < best[0]:
+            at_t = np.where(beyond[k, :, t, :], diff[k, :, t, :], -1.0)
+            d, u = np.unravel_index(int(np.argmax(at_t)), at_t.shape)
+            best = ((t, k, order), f"layer {k} {DIRECTIONS[d]} {q}, unit {u}", float(diff[k, d, t, u]))
     if best is None:
         return Divergence(steps, input_step, None, "", max_abs, tol)
-    return Divergence(steps, input_step, best[0], best[1], max_abs, tol)
+    return Divergence(steps, input_step, best[0][0], best[1], max_abs, tol)
 
 
 def _labels(

@@ -119,11 +119,11 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
         for c in range(1, len(panels) + 1)
     ]  # fmt: skip
     samples, steps = table.attrs.get("samples", 1), table.attrs.get("steps", 0)
-    over = "the typed sequence" if samples == 1 else f"{samples} task samples"
+    over = f"the input above ({steps} steps)" if samples == 1 else f"{samples} task samples × {steps} steps"
     layout.update(
         title={
             "text": title or "Gate saturation (Karpathy et al. 2015)",
-            "subtitle": {"text": f"one point per unit and gate, over {over} × {steps} steps; "
+            "subtitle": {"text": f"one point per unit and gate, over {over}; "
                                  "the dotted diagonal = never in between (always saturated)"},
         },
         height=430,
