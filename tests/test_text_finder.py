@@ -57,6 +57,9 @@ def test_the_finder_recovers_the_planted_cells(planted):
     strings = ranking.best("in_string", 5)
     assert ("layer0.fwd.c", QUOTES) in set(zip(strings["name"], strings["unit"], strict=True))
     assert strings.iloc[0]["score"] == pytest.approx(1.0)
+    for row in ranking.best("in_comment", 10).itertuples():  # the AUROC shown at the top is exact, not binned
+        exact = exact_auroc(rec[row.name][0, :, row.unit], labels["in_comment"])
+        assert row.value == exact and row.score == max(exact, 1 - exact)
 
 
 def test_marks_find_the_quote_cell_by_f1(planted):

@@ -257,7 +257,8 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         scan = _scan(loaded)
         ranking = scan.ranking
         where = (f"{scan.describe()}; recorded in {ranking.record_seconds:.1f} s, ranked in "
-                 f"{ranking.score_seconds:.1f} s")
+                 f"{ranking.score_seconds:.1f} s" + ("; AUROC from binned values, within about 0.005"
+                                                     if metric_of(feature) == "auroc" else ""))  # fmt: skip
     else:
         ranking = _text_ranking(loaded.key, inp.key(), text, inp.cut, rec)
         if isinstance(ranking, str):
@@ -268,9 +269,11 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
     if best.empty:
         st.info(f"{feature} does not vary on {where}: nothing to rank by. Choose another feature or a longer text.")
         return
-    shown = best.assign(direction=np.where(best["sign"] > 0, "higher inside" if metric_of(feature) == "auroc"
-                                           else "rises with it", "lower inside" if metric_of(feature) == "auroc"
-                                           else "falls as it rises"))[["name", "unit", "score", "direction", "value"]]
+    auroc = metric_of(feature) == "auroc"
+    shown = best.assign(direction=np.where(best["sign"] > 0, "higher inside" if auroc else "rises with it",
+                                           "lower inside" if auroc else "falls as it rises"))
+    shown = shown[["name", "unit", "score", "direction", "value"]].rename(columns={  # the raw value: < 0.5 or < 0 …
+        "score": "AUROC, better direction" if auroc else "|r|", "value": "AUROC" if auroc else "r"})  # fmt: skip
     st.markdown(f"Every unit of every layer and tensor ({', '.join(TENSORS)}) ranked by **{metric}** against "
                 f"**{feature}** ({FEATURE_WORDS[feature]}) over {where}.")  # fmt: skip
     st.dataframe(shown.reset_index(drop=True), width="stretch", hide_index=True)
