@@ -221,6 +221,9 @@ def test_csv_input_with_header_and_the_errors():
     assert inp.feature_names == ("price", "volume")
     torch.testing.assert_close(inp.x, torch.tensor([[[0.5, 1.0], [-1.0, 0.2]]]))
     assert csv_input("0.5,1\n3,4\n", cfg).feature_names == ("x0", "x1")
+    for spreadsheet in (b"price;volume\n0.5;1\n-1;2e-1\n", b"price\tvolume\n0.5\t1\n-1\t2e-1\n"):  # ; or tab
+        assert torch.equal(csv_input(spreadsheet, cfg).x, inp.x) and csv_input(spreadsheet, cfg).feature_names[1] == \
+            "volume"  # fmt: skip
     toy = csv_input(b"x\n0\n0.5\n0.25\n1\n", ModelConfig.default("toy_lstm"))
     assert toy.target == 0.0
     for data, message in [
@@ -230,6 +233,7 @@ def test_csv_input_with_header_and_the_errors():
         (b"", "empty"),
         (b"1,x\n2,3\n", "'x' is not a number"),
         (b"1,nan\n", "not a finite number"),
+        (b"1,5;2,5\n", "decimal comma \\('1,5'\\); save it with decimal points"),
     ]:
         with pytest.raises(InputError, match=message):
             csv_input(data, cfg, "data.csv")

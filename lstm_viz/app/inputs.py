@@ -81,9 +81,11 @@ def csv_input(data: bytes | str, config: ModelConfig, name: str = "the CSV file"
     lines = [line for line in data.splitlines() if line.strip()]
     if not lines:
         raise InputError(f"{name} is empty. Example content:\n{example}")
-    first = [cell.strip() for cell in lines[0].split(",")]
+    sep = _separator(lines)
+    first = [cell.strip() for cell in lines[0].split(sep)]
     names = task.feature_names(config)
-    if all(cell and not _NUMBER.match(cell) for cell in first) and not _is_non_finite(first):  # a header row
+    header = all(cell and not _NUMBER.match(cell) and not _DECIMAL_COMMA.match(cell) for cell in first)
+    if header and not _is_non_finite(first):  # a header row
         if len(first) == config.input_size and all(first):
             names = tuple(first)
         lines = lines[1:]
@@ -92,7 +94,7 @@ def csv_input(data: bytes | str, config: ModelConfig, name: str = "the CSV file"
     frame_text = "\n".join(lines)
     try:
         table = pd.read_csv(
-            io.StringIO(frame_text), header=None, dtype=str, skipinitialspace=True, na_filter=False
+            io.StringIO(frame_text), header=None, dtype=str, skipinitialspace=True, na_filter=False, sep=sep
         )
     except (pd.errors.ParserError, ValueError) as err:
         raise InputError(f"{name} is not a valid CSV file ({err}). Example content:\n{example}") from None
@@ -102,9 +104,26 @@ def csv_input(data: bytes | str, config: ModelConfig, name: str = "the CSV file"
             f"{config.input_size} value{'s' if config.input_size != 1 else ''} per time step (one row per step). "
             f"Example content:\n{example}"
         )
+    comma = next((v for row in table.itertuples(index=False) for v in row if _DECIMAL_COMMA.match(str(v))), None)
+    if comma is not None:
+        raise InputError(f"{name} writes numbers with a decimal comma ({comma!r}); save it with decimal points "
+                         f"({comma.replace(',', '.')!r}). Example content:\n{example}")  # fmt: skip
     text = "\n".join(" ".join(str(v) for v in row) for row in table.fillna("").itertuples(index=False))
     x = parse_vectors(text, config.input_size)
     return task.from_values(x, config, f"{name}: {x.shape[0]} steps", names)
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")  # 1,5 in a cell: only where a comma does not separate
+
+
+def _separator(lines: list[str]) -> str:
+    """The file's column separator: a semicolon or a tab (spreadsheets export those) when every one of the first
+    lines has the same number of them, else a comma."""
+    for sep in (";", "\t", ","):  # a semicolon first: where it separates, a comma is a decimal point
+        counts = {line.count(sep) for line in lines[:20]}
+        if len(counts) == 1 and counts.pop() > 0:
+            return sep
+    return ","
 
 
 def file_input(data: bytes, config: ModelConfig, name: str = "the file") -> ExplorerInput:
