@@ -274,7 +274,7 @@ def test_figures_labels_do_not_collide(page, app_url):
     assert legend.count("m = o·tanh(c)") == 1 and "m" not in legend, legend
     assert "before the projection" in traces.inner_text()
     click(page, page.get_by_role("tab", name="Export"))
-    assert page.get_by_text("m = o·tanh(c), the output before the projection", exact=False).count() >= 1
+    assert page.get_by_text("m = o·tanh(c) is the output before the projection", exact=False).count() >= 1
 
     for url_path in ("train_toy", "train_subtraction"):  # before Start: a note, no invented axes
         open_page(page, app_url, url_path)
