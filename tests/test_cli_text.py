@@ -276,3 +276,37 @@ def test_sigterm_mid_recording_leaves_no_partial_file(files, tmp_path, capsys, m
     assert code == 143 and "terminated" in err
     assert list(tmp_path.iterdir()) == []  # neither rec.parquet nor .rec.parquet.tmp
     assert signal.getsignal(signal.SIGTERM) == before  # the caller's handler is back
+
+
+def test_two_records_into_one_out_each_write_their_own_temporary_file(tmp_path):
+    """Two runs writing the same --out shared one temporary file: one said exit 0 over a corrupt table."""
+    import pyarrow.parquet as pq
+
+    from lstm_viz.cli.record import _TableWriter
+
+    out = tmp_path / "rec.parquet"
+    a, b = _TableWriter(out), _TableWriter(out)
+    assert a.tmp != b.tmp and a.tmp.parent == b.tmp.parent == tmp_path
+    a.write(pd.DataFrame({"t": range(1000)}))
+    b.write(pd.DataFrame({"t": range(5)}))
+    b.finish()
+    a.write(pd.DataFrame({"t": range(1000, 2000)}))
+    a.finish()  # the last to finish wins, whole
+    assert pq.read_table(out).num_rows == 2000 and sorted(p.name for p in tmp_path.iterdir()) == ["rec.parquet"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="FIFOs are POSIX")
+def test_a_pipe_as_the_model_is_refused_not_waited_on(files, tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "model.pt"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "units", fifo, "--text-file", files / "snippet.py", "--feature", "in_string")
+    assert code == 2 and "not a regular file" in err  # it blocked for ever reading the pipe
+
+
+def test_units_on_a_cut_file_says_what_the_command_line_can_do(files, tmp_path, capsys):
+    cut = tmp_path / "cut.py"
+    cut.write_text('x = """a docstring that never ends\n')
+    code, _, err = run(capsys, "units", files / "planted.pt", "--text-file", cut, "--feature", "in_string")
+    assert code == 2 and "Give a whole Python file" in err and "regular expression" not in err

@@ -665,3 +665,72 @@ def test_a_hand_edited_manifest_is_refused_not_half_believed(edit, says, tmp_pat
     with pytest.raises(CorpusError, match="inconsistent") as refused:
         open_corpus(root)
     assert says in str(refused.value) and "record the corpus again" in str(refused.value)
+
+
+# ------------------------------------------------------------------------------------------------ review mends
+def test_a_corpus_refuses_files_and_statistics_of_another_recording(tmp_path, recorded, texts, models):
+    """files.parquet and unit_stats.parquet carry the recording's plan digest: another recording's copy in their
+    place gave wrong files, positions and contexts with exit 0 (or "unexpected KeyError")."""
+    files, result = recorded
+    mine = tmp_path / "mine"
+    shutil.copytree(result["float32"][0], mine)
+    other = tmp_path / "other"
+    record_corpus(models[0], files[:3], other, **SETTINGS)  # same model, other files: another plan
+    shutil.copy(other / "unit_stats.parquet", mine / "unit_stats.parquet")
+    with pytest.raises(CorpusError, match="unit_stats.parquet does not belong to this recording"):
+        open_corpus(mine).top_contexts(NAMES[0], 3, k=2)
+    shutil.copy(other / "files.parquet", mine / "files.parquet")
+    with pytest.raises(CorpusError, match="files.parquet does not belong to this recording"):
+        open_corpus(mine)
+    record_corpus(models[0], files, mine, **SETTINGS, dtype="float32")  # the same command rewrites both
+    assert len(open_corpus(mine).top_contexts(NAMES[0], 3, k=2)) == 2
+
+
+def test_query_options_are_bounded_and_named(recorded):
+    corpus = open_corpus(recorded[1]["float32"][0])
+    with pytest.raises(CorpusError, match=r"--k must be a whole number from 1 to 1,000,000,000, got 10{22}"):
+        corpus.top_contexts(NAMES[0], 0, k=10**22)  # it was "a shard may be damaged: record it again"
+    with pytest.raises(CorpusError, match="--max-others must be a whole number from 0"):
+        corpus.match([(NAMES[0], 0)], 0.3, 3, 5, max_others=-1)  # it returned nothing, silently
+    with pytest.raises(CorpusError, match="--min-length must be"):
+        corpus.match([(NAMES[0], 0)], 0.3, 10**12, 5)
+
+
+def test_float16_overflow_is_refused_with_the_fix(tmp_path, texts, models, monkeypatch):
+    monkeypatch.setattr(record_module, "FLOAT16_MAX", 1e-3)  # any cell state "overflows"
+    files, _ = text_dir_files(texts)
+    with pytest.raises(CorpusError, match=r"beyond float16's range.*--dtype float32"):
+        record_corpus(models[0], files, tmp_path / "c", **SETTINGS)
+
+
+def test_a_corpus_inside_the_text_folder_is_not_a_text_to_record(tmp_path, texts, models):
+    """record-corpus --text-dir D --out D/corpus: the second run listed the corpus's own manifest.json as a source
+    and refused to resume ("a recording of another corpus")."""
+    source = tmp_path / "src"
+    shutil.copytree(texts, source)
+    first, _ = text_dir_files(source)
+    record_corpus(models[0], first, source / "corpus", **SETTINGS)
+    again, _ = text_dir_files(source)
+    assert [f.name for f in again] == [f.name for f in first]
+    assert record_corpus(models[0], again, source / "corpus", **SETTINGS)["complete"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_a_second_recording_into_a_folder_being_written_is_refused(tmp_path, texts, models):
+    files, _ = text_dir_files(texts)
+    with record_module._writing(tmp_path / "c"), pytest.raises(CorpusError, match="another record-corpus is writing"):
+        record_corpus(models[0], files, tmp_path / "c", **SETTINGS)
+    assert record_corpus(models[0], files, tmp_path / "c", **SETTINGS)["complete"]  # the lock was let go
+
+
+def test_skipped_files_are_said_and_counted(tmp_path, texts, models, capsys):
+    source = tmp_path / "src"
+    shutil.copytree(texts, source)
+    (source / "latin.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    code = main(["record-corpus", str(models[0]), "--text-dir", str(source), "--out", str(tmp_path / "c"),
+                 "--batch", "3", "--chunk-len", "32", "--quiet"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0 and last_json(out)["skipped"] == 1
+    assert "note: 1 file skipped: latin.txt (" in err and "manifest.json" in err
+    assert main(["record-corpus", str(models[0]), "--stdlib", "--max-chars", "0", "--out", str(tmp_path / "d")]) == 2
+    assert "--max-chars must be at least 1" in capsys.readouterr().err  # it said "no readable .py files"

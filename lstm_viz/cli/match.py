@@ -16,6 +16,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
+from lstm_viz.cli.common import json_safe
 from lstm_viz.corpus import context_line, open_corpus, parse_units
 
 __all__ = ["add_parser", "run"]
@@ -42,8 +43,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.json:
         rows = [{"file": r.file, "start": int(r.start), "end": int(r.end), "length": int(r.length),
                  "others": int(r.others), "context": r.context} for r in frame.itertuples()]  # fmt: skip
-        print(json.dumps({"matches": rows, "total": total, "units": [f"{n}:{u}" for n, u in units],
-                          "threshold": args.threshold, "min_length": args.min_length}), flush=True)  # fmt: skip
+        print(json.dumps(json_safe({"matches": rows, "total": total, "units": [f"{n}:{u}" for n, u in units],
+                                     "threshold": args.threshold, "min_length": args.min_length})),
+              flush=True)  # fmt: skip
         return 0
     print(f"{total:,} spans where {', '.join(f'{n}:{u}' for n, u in units)} are on (> {args.threshold}) for "
           f"≥ {args.min_length} steps; the best {len(frame)}:")  # fmt: skip

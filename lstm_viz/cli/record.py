@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import shutil
 import sys
 import time
@@ -70,7 +72,8 @@ class _TableWriter:
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        self.tmp = out.with_name(f".{out.name}.tmp")
+        # a temporary file of its own (two runs writing one --out must not write into one file), made on first write
+        self.tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         self.rows = 0
         self.columns: list[str] = []
         self._parquet: pq.ParquetWriter | None = None

@@ -12,8 +12,9 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from lstm_viz.cli.common import ExitError
+from lstm_viz.cli.common import ExitError, json_safe
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
 from lstm_viz.parsing import quote
 
@@ -26,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="a character-model checkpoint (.pt)")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--stdlib", action="store_true", help="the running Python's standard library (.py files)")
-    source.add_argument("--text-file", nargs="+", action="extend", metavar="F", help="one or more UTF-8 text files")
+    source.add_argument("--text-file", nargs="+", action="extend", metavar="F",
+                        help="one or more UTF-8 text files (MODEL goes before --text-file, or end the list with --)")
     source.add_argument("--text-dir", metavar="D", help="every text file under a folder (see --glob)")
     p.add_argument("--glob", default="*", help="with --text-dir: file-name pattern, e.g. '*.py' (default: all)")
     p.add_argument("--max-chars", type=int, help="record at most this many characters (whole files, the last cut)")
@@ -78,6 +80,9 @@ def _thresholds(text: str) -> list[float]:
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from tqdm import tqdm
 
+    for flag, value in (("--max-chars", args.max_chars), ("--max-file-chars", args.max_file_chars)):
+        if value is not None and value < 1:
+            raise ExitError(f"{flag} must be at least 1, got {value:,}")
     if args.stdlib:
         files, skipped = stdlib_files(args.max_chars, max_file_chars=args.max_file_chars)
         source = {"kind": "stdlib"}
@@ -105,5 +110,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     finally:
         for bar in bars:
             bar.close()
-    print(json.dumps(summary), flush=True)
+    if skipped:  # said, not only stored in manifest.json: a folder of Latin-1 files is otherwise a silent gap
+        shown = "; ".join(f"{name} ({why})" for name, why in list(skipped.items())[:5])
+        more = f"; and {len(skipped) - 5:,} more" if len(skipped) > 5 else ""
+        print(f"note: {len(skipped):,} file{'s' if len(skipped) != 1 else ''} skipped: {shown}{more} (all listed in "
+              f"{Path(args.out) / 'manifest.json'})", file=sys.stderr)  # fmt: skip
+    print(json.dumps(json_safe({**summary, "skipped": len(skipped)})), flush=True)
     return 0

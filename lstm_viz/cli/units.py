@@ -47,7 +47,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     require_text_model(model, args.checkpoint, "units")
     text = read_text_file(args.text_file)
     try:
-        labels = text_labels(text)
+        labels = text_labels(text, advice="Give a whole Python file (a file cut in the middle of a string or a "
+                             "bracket does not tokenize); `record --text-file` records any text")  # fmt: skip
     except InputError as err:
         raise ExitError(f"--text-file {args.text_file}: {err}") from None
     feature = args.feature

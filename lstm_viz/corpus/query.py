@@ -57,6 +57,15 @@ def _one_line(err: BaseException) -> str:
     return text[:300] if text else type(err).__name__
 
 
+MAX_COUNT = 10**9  # the most a --k, --min-length or --max-others can sensibly ask (a corpus of 10⁹ characters)
+
+
+def _check_count(flag: str, value: int, lowest: int) -> None:
+    """A whole-number option of a query, within [lowest, MAX_COUNT]: a CorpusError that names the flag."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lowest <= value <= MAX_COUNT:
+        raise CorpusError(f"{flag} must be a whole number from {lowest} to {MAX_COUNT:,}, got {value}")
+
+
 @contextlib.contextmanager
 def _query_errors(shards: Sequence[Path] = ()) -> Iterator[None]:
     """DuckDB's errors as a CorpusError of one line; one that comes from a damaged shard among ``shards`` names it."""
@@ -65,13 +74,17 @@ def _query_errors(shards: Sequence[Path] = ()) -> Iterator[None]:
     try:
         yield
     except duckdb.Error as err:
-        for path in shards:  # only on this error path: read each shard whole to find a damaged one
+        # a query's own mistake (a name, a value) says nothing of the shards: only other errors send us looking
+        damaged = not isinstance(err, (duckdb.BinderException, duckdb.ParserException, duckdb.ConversionException,
+                                       duckdb.InterruptException))  # fmt: skip
+        for path in shards if damaged else ():  # only on this error path: read each shard whole to find which
             try:
                 pq.read_table(path)
             except Exception as bad:
                 raise CorpusError(f"{path} is damaged ({_one_line(bad)[:120]}); delete it and run the same "
                                   "record-corpus command again to rewrite it") from None  # fmt: skip
-        raise CorpusError(f"query failed: {_one_line(err)} (a shard may be damaged: record it again)") from None
+        raise CorpusError(f"query failed: {_one_line(err)}"
+                          + (" (a shard may be damaged: record it again)" if damaged else "")) from None  # fmt: skip
 
 
 def _sql_path(path: Path) -> str:
@@ -171,6 +184,10 @@ class Corpus:
         if wanted:
             rows = self.sql(f"SELECT file_id, text FROM files WHERE file_id IN ({', '.join(map(str, wanted))})")
             self._texts.update(zip(rows["file_id"].tolist(), rows["text"].tolist(), strict=True))
+            missing = [f for f in wanted if f not in self._texts]
+            if missing:
+                raise CorpusError(f"{files_path(self.root)} has no file {missing[0]}: it does not belong to this "
+                                  "recording; run the same record-corpus command again to rewrite it")  # fmt: skip
 
     def context(self, file_id: int, start: int, stop: int | None = None, width: int = CONTEXT) -> str:
         """Characters ``start - width`` … ``stop - 1 + width`` of a file (clipped to it); ``stop`` defaults to
@@ -191,9 +208,13 @@ class Corpus:
             if not path.is_file():
                 raise CorpusError(f"{self.root} has no unit_stats.parquet; run record-corpus again to finish it")
             try:
-                self._stats = pq.read_table(path).to_pandas()
+                table = pq.read_table(path)
             except Exception as err:
                 raise CorpusError(f"{path} is damaged ({_one_line(err)}); run record-corpus again") from None
+            if not _part_of(path, self.manifest) or table.num_rows != sum(self.units.values()):
+                raise CorpusError(f"{path} does not belong to this recording; run the same record-corpus command "
+                                  "again to rewrite it")  # fmt: skip
+            self._stats = table.to_pandas()
         return self._stats
 
     # ------------------------------------------------------------------ top contexts
@@ -206,8 +227,7 @@ class Corpus:
         ``source``: ``"stats"`` (the positions stored in the unit statistics; k ≤ ``stats_top_k``), ``"scan"``
         (one DuckDB scan of the unit's column) or ``"auto"`` (stats when they hold k positions)."""
         column = self.check_unit(name, unit)
-        if k < 1:
-            raise CorpusError(f"--k must be at least 1, got {k}")
+        _check_count("--k", k, 1)
         if source not in ("auto", "stats", "scan"):
             raise ValueError(f"source must be auto, stats or scan, got {source!r}")
         stored = int(self.manifest.get("stats_top_k", 0))
@@ -252,10 +272,10 @@ class Corpus:
         length, others, context (40 characters, the span, 40 characters); ``attrs["total"]``: spans found."""
         selected = parse_units(units) if isinstance(units, str) else list(units)
         columns = [self.check_unit(name, unit) for name, unit in selected]
-        if min_length < 1:
-            raise CorpusError(f"--min-length must be at least 1, got {min_length}")
-        if k < 1:
-            raise CorpusError(f"--k must be at least 1, got {k}")
+        _check_count("--min-length", min_length, 1)
+        _check_count("--k", k, 1)
+        if max_others is not None:
+            _check_count("--max-others", max_others, 0)
         thr = float(threshold)
         if not np.isfinite(thr):
             raise CorpusError(f"--threshold must be a number, got {threshold}")
@@ -315,6 +335,21 @@ class Corpus:
         return result
 
 
+def _part_of(path: Path, manifest: dict) -> bool:
+    """Whether ``files.parquet`` or ``unit_stats.parquet`` at ``path`` was written by the manifest's recording (its
+    plan digest; a file from before the digest was stored is taken as it is)."""
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except Exception:
+        return False
+    if METADATA_KEY not in metadata:
+        return True
+    try:
+        return json.loads(metadata[METADATA_KEY]).get("plan") == manifest["plan_digest"]
+    except (ValueError, AttributeError):
+        return False
+
+
 def open_corpus(root: str | Path) -> Corpus:
     """Open the corpus recorded in folder ``root``; CorpusError (one line) when it is missing, incomplete, or a
     shard is damaged or belongs to another recording."""
@@ -329,10 +364,15 @@ def open_corpus(root: str | Path) -> Corpus:
     if not files_path(root).is_file():
         raise CorpusError(f"{root} has no files.parquet; run the same record-corpus command again to rewrite it")
     try:
-        pq.read_schema(files_path(root))
+        listed = pq.read_table(files_path(root), columns=["file_id", "name", "chars"])
     except Exception as err:
         raise CorpusError(f"{files_path(root)} is damaged ({_one_line(err)[:120]}); run the same record-corpus "
                           "command again to rewrite it") from None  # fmt: skip
+    expected = [(k, f["name"], f["chars"]) for k, f in enumerate(manifest["files"])]
+    held = list(zip(*(listed.column(c).to_pylist() for c in ("file_id", "name", "chars")), strict=True))
+    if held != expected or not _part_of(files_path(root), manifest):
+        raise CorpusError(f"{files_path(root)} does not belong to this recording (its files differ from the "
+                          "manifest's): run the same record-corpus command again to rewrite it")  # fmt: skip
     for index, path in enumerate(shards):
         try:
             schema = pq.read_schema(path)

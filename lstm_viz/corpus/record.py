@@ -13,12 +13,13 @@ model's or another corpus's recording is refused, never mixed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,9 @@ def _check_same(old: dict, new: dict, out: Path) -> None:
         keys = ("names", "dtype", "on_thresholds", "batch", "chunk_len", "chunks_per_shard")
         why = "other settings (" + ", ".join(f"{k}={old.get(k)}" for k in keys if old.get(k) != new.get(k)) + ")"
     raise CorpusError(f"{out} already holds a recording of {why}; choose another --out or delete that folder")
+
+
+FLOAT16_MAX = 65504.0  # the largest finite float16: a value past it is stored as inf
 
 
 def _shard_done(out: Path, index: int, plan_digest: str) -> bool:
@@ -176,6 +180,10 @@ class _Lanes:
         for name in self.names:
             steps = rec[name]  # (lanes, T, units)
             kept = torch.cat([steps[b, : s.length] for b, s in enumerate(segments)])  # (rows, units): no padding
+            if store == torch.float16 and bool((kept.abs() > FLOAT16_MAX).any()):  # would be stored as inf
+                peak = float(kept.abs().max())
+                raise CorpusError(f"{name} reaches {peak:.4g}, beyond float16's range (±{FLOAT16_MAX:,.0f}); record "
+                                  "with --dtype float32")  # fmt: skip
             values[name] = kept.to(store).T.contiguous()  # (units, rows): one column per unit
         return _Rows(chunk, np.concatenate(file_id), np.concatenate(t), np.concatenate(ch), values)
 
@@ -238,13 +246,22 @@ def _write_shard(out: Path, index: int, chunks: list[Chunk], lanes: _Lanes, sche
     return tmp
 
 
-def _readable(path: Path) -> bool:
-    """Whether ``path`` is a Parquet file whose footer reads."""
+def _ours(path: Path, plan_digest: str) -> bool:
+    """Whether ``path`` is a Parquet file whose footer reads and that this recording wrote (its plan digest)."""
     try:
-        pq.read_schema(path)
-    except Exception:  # missing, truncated, not Parquet: pyarrow raises several kinds
+        metadata = pq.read_schema(path).metadata or {}
+        return json.loads(metadata[METADATA_KEY]).get("plan") == plan_digest
+    except Exception:  # missing, truncated, not Parquet, not ours: pyarrow and json raise several kinds
         return False
-    return True
+
+
+def _part_bytes(table: pa.Table, manifest: dict, part: str) -> bytes:
+    """``table`` as zstd Parquet with the recording's plan digest in its metadata (``open_corpus`` checks it)."""
+    meta = {"format": FORMAT, "version": VERSION, "plan": manifest["plan_digest"], "part": part}
+    buffer = io.BytesIO()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta).encode()})
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
 
 
 def record_corpus(
@@ -275,9 +292,37 @@ def record_corpus(
     """
     if threads is not None and threads < 1:
         raise CorpusError(f"--threads must be at least 1, got {threads}")
-    with torch_threads(threads):
+    with torch_threads(threads), _writing(Path(out)):
         return _record_corpus(model_path, files, out, source, skipped, tensors, layers, dtype, on_thresholds, batch,
                               chunk_len, chunks_per_shard, progress, on_start, stop_after_shards)  # fmt: skip
+
+
+LOCK_NAME = ".lock"  # in the --out folder: held (flock) by the one record-corpus writing it
+
+
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Hold the folder's lock while recording into it: a second record-corpus into the same folder is refused (it
+    would write the same temporary files). The lock is the kernel's (``flock``): a killed run holds it no more.
+    Where there is no ``fcntl`` (Windows) nothing is locked."""
+    if out.exists() and not out.is_dir():
+        raise CorpusError(f"--out {out} is a file; give a folder")
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_NAME, "a+b") as lock:
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CorpusError(f"another record-corpus is writing {out} now; wait until it ends (or stop it), or "
+                              "choose another --out") from None  # fmt: skip
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dtype, on_thresholds, batch, chunk_len,
@@ -315,16 +360,14 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
         _check_same(old, manifest, out)
         manifest = {**old, "source": manifest["source"]}
     else:
-        if out.exists() and any(out.iterdir()):
+        if out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
             raise CorpusError(f"--out {out} is a folder with other files in it; give a new or empty folder")
         write_manifest(out, manifest)
-    if not _readable(files_path(out)):  # missing, or damaged since: written again (it is the files' own text)
+    if not _ours(files_path(out), manifest["plan_digest"]):  # missing, damaged or foreign: written (again)
         table = pa.table({"file_id": pa.array(np.arange(len(files), dtype=np.int32)),
                           "name": [f.name for f in files], "chars": pa.array([f.chars for f in files], pa.int64()),
                           "text": [read_text(f) for f in files]})  # fmt: skip
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        write_atomically(files_path(out), buffer.getvalue())
+        write_atomically(files_path(out), _part_bytes(table, manifest, "files"))
     shards_dir(out).mkdir(parents=True, exist_ok=True)
 
     done = [_shard_done(out, s, manifest["plan_digest"]) for s in range(len(shards))]
@@ -351,12 +394,11 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
             written += 1
             recorded += manifest["shard_chars"][index]
 
-    if written or not stats_path(out).exists():
+    if written or not _ours(stats_path(out), manifest["plan_digest"]):
         if not written and shards:  # everything was there: the statistics are in the last shard's state
             lanes.load(out, len(shards) - 1)
-        buffer = io.BytesIO()
-        pq.write_table(pa.Table.from_pandas(lanes.stats.table(), preserve_index=False), buffer, compression="zstd")
-        write_atomically(stats_path(out), buffer.getvalue())
+        table = pa.Table.from_pandas(lanes.stats.table(), preserve_index=False)
+        write_atomically(stats_path(out), _part_bytes(table, manifest, "stats"))
     seconds = time.perf_counter() - started
     shard_bytes = [(shards_dir(out) / shard_name(s)).stat().st_size for s in range(len(shards))]
     manifest.update(complete=True, shard_bytes=shard_bytes)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lstm_viz.corpus.errors import CorpusError
+from lstm_viz.corpus.schema import FORMAT
 from lstm_viz.tasks.charlm.data import list_stdlib_files, read_source, stdlib_root
 
 __all__ = ["SourceFile", "read_text", "stdlib_files", "text_dir_files", "text_files"]
@@ -154,20 +156,32 @@ def text_files(
     return _cut(files, max_chars), skipped
 
 
+def _is_corpus(manifest: Path) -> bool:
+    """Whether ``manifest`` is a recorded corpus's manifest.json (its folder is left out of a --text-dir)."""
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return False
+
+
 def text_dir_files(
     folder: str | Path, pattern: str = "*", max_chars: int | None = None, max_file_chars: int | None = None
 ) -> tuple[list[SourceFile], dict]:
     """Every file under ``folder`` whose name matches ``pattern`` (hidden files and folders left out), in path
-    order; empty, binary, non-UTF-8 and over-long files are skipped and listed with the reason."""
+    order; empty, binary, non-UTF-8 and over-long files are skipped and listed with the reason, and a recorded corpus
+    inside the folder (its --out) is left out."""
     root = Path(folder)
     if not root.exists():
         raise CorpusError(f"text folder {str(folder)!r} not found")
     if not root.is_dir():
         raise CorpusError(f"{folder} is not a folder (for one file use --text-file)")
     files, skipped, total = [], {}, 0
+    corpora = {m.parent for m in root.rglob("manifest.json") if _is_corpus(m)}  # e.g. --out inside --text-dir
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         parts = path.relative_to(root).parts
         if any(part.startswith(".") for part in parts) or not fnmatch.fnmatch(path.name, pattern):
+            continue
+        if corpora.intersection(path.parents):  # a recording is not a text to record
             continue
         rel = "/".join(parts)
         if max_chars is not None and total >= max_chars:

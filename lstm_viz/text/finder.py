@@ -93,15 +93,19 @@ def metric_of(feature: str) -> str:
     return "auroc" if feature in BINARY_FEATURES else "abs_pearson"
 
 
-def text_labels(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
-    """The built-in features of ``text`` per character; InputError when it is not Python that tokenizes.
-    ``prefix``: the text is the first part of a longer source, so what is still open where it ends is no error."""
+APP_ADVICE = "Rank units on validation files instead, or mark what you expect with a regular expression."
+
+
+def text_labels(text: str, *, prefix: bool = False, advice: str = APP_ADVICE) -> dict[str, np.ndarray]:
+    """The built-in features of ``text`` per character; InputError when it is not Python that tokenizes (ending
+    with ``advice``: what the caller's user can do instead). ``prefix``: the text is the first part of a longer
+    source, so what is still open where it ends is no error."""
     try:
         return label_text(text, prefix=prefix)
     except TokenizeFailure as err:
         raise InputError(
             f"the built-in features are those of Python source, and this text does not tokenize as Python ({err}). "
-            "Rank units on validation files instead, or mark what you expect with a regular expression."
+            + advice
         ) from None
 
 

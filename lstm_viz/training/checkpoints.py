@@ -162,6 +162,9 @@ def _read(source: str | Path | bytes | bytearray | IO[bytes]) -> tuple[bytes, st
             raise CheckpointError(f"no checkpoint at {name}: the file does not exist")
         if path.is_dir():
             raise CheckpointError(f"{name} is a folder, not a checkpoint file")
+        if not path.is_file():  # a pipe would block the read for ever, a device (/dev/zero) never end
+            raise CheckpointError(f"{name} is not a regular file (a device, a pipe or a socket); give a checkpoint "
+                                  "file")  # fmt: skip
         if path.stat().st_size > MAX_BYTES:
             raise CheckpointError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; lstm-viz loads checkpoints up "
                                   f"to {MAX_BYTES // 2**20} MB")  # fmt: skip
