@@ -87,12 +87,21 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def app(request) -> AppTest:
-    """One AppTest per page, shared by that page's cases (each puts its field back)."""
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    at.switch_page(f"pages/{request.param}.py").run()
-    assert not at.exception, at.exception
-    return at
+def opened():
+    """One AppTest per page, shared by that page's cases (each puts its field back). Not an indirect fixture
+    parameter: pytest 9 would start a fresh one for every case."""
+    apps: dict[str, AppTest] = {}
+
+    def open_page(page: str) -> AppTest:
+        if page not in apps:
+            apps.clear()  # the cases come page by page: keep one app at a time
+            at = AppTest.from_file(APP, default_timeout=180).run()
+            at.switch_page(f"pages/{page}.py").run()
+            assert not at.exception, at.exception
+            apps[page] = at
+        return apps[page]
+
+    return open_page
 
 
 def _prepare(at: AppTest, needs) -> None:
@@ -127,9 +136,9 @@ def _texts(at: AppTest) -> list[str]:
     return [str(e.value) for kind in kinds for e in getattr(at, kind)]
 
 
-@pytest.mark.parametrize("app, needs, scope, label, value", CASES, indirect=["app"])
-def test_bad_value_is_refused_then_the_field_put_back(app, needs, scope, label, value):
-    at = app
+@pytest.mark.parametrize("page, needs, scope, label, value", CASES)
+def test_bad_value_is_refused_then_the_field_put_back(opened, page, needs, scope, label, value):
+    at = opened(page)
     _prepare(at, needs)
     original = _field(at, scope, label).value
     assert original != "", f"{label!r} starts empty"  # every field starts filled

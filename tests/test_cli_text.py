@@ -310,3 +310,12 @@ def test_units_on_a_cut_file_says_what_the_command_line_can_do(files, tmp_path, 
     cut.write_text('x = """a docstring that never ends\n')
     code, _, err = run(capsys, "units", files / "planted.pt", "--text-file", cut, "--feature", "in_string")
     assert code == 2 and "Give a whole Python file" in err and "regular expression" not in err
+
+
+def test_a_temporary_file_left_by_a_killed_record_is_removed_by_the_next(tmp_path):
+    from lstm_viz.cli.record import _TableWriter
+
+    dead = tmp_path / ".rec.parquet.999999999.0badf00d.tmp"  # no such process
+    dead.write_bytes(b"half a table")
+    _TableWriter(tmp_path / "rec.parquet")
+    assert not dead.exists()

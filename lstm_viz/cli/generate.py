@@ -11,8 +11,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import load_model, seed_arg
+from lstm_viz.cli.common import ExitError, load_model, seed_arg
 from lstm_viz.cli.textfile import require_text_model
+from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.task import generate
 
 __all__ = ["add_parser", "run"]
@@ -22,17 +23,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     gen = sub.add_parser("generate", help="write text with a character model", description="Generate text.")
     gen.add_argument("checkpoint", help="a text model's checkpoint, e.g. models/charlm_python.pt")
     gen.add_argument("--prompt", default="", help="text to start from (default: a new line)")
-    gen.add_argument("--chars", type=int, default=400, help="characters to write (default 400)")
+    gen.add_argument("--chars", type=int, default=400, help="characters to write, 0 to 100,000 (default 400)")
     gen.add_argument("--temperature", type=float, default=0.8,
-                     help="sampling temperature (default 0.8; 0 = always the likeliest character)")  # fmt: skip
+                     help="sampling temperature, 0 to 10 (default 0.8; 0 = always the likeliest character)")
     gen.add_argument("--seed", type=seed_arg, default=0, help="random seed of the sampling (default 0)")
     gen.add_argument("--json", action="store_true", help="one JSON object instead of the text")
     gen.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    if not 0 <= args.chars <= 100_000:
+        raise ExitError(f"--chars must be from 0 to 100,000, got {args.chars:,}")
+    if not 0 <= args.temperature <= 10:  # NaN too
+        raise ExitError(f"--temperature must be from 0 to 10 (0: always the likeliest character), got "
+                        f"{args.temperature}")  # fmt: skip
     model = load_model(args.checkpoint)
     require_text_model(model, args.checkpoint, "generate")
+    unknown = int((encode(args.prompt) == 0).sum())
+    if unknown:  # said, as the app says it: the model reads them as one character it never saw in training
+        print(f"note: {unknown:,} character{'s' if unknown != 1 else ''} of --prompt outside the model's vocabulary "
+              "(printable ASCII, newline, tab) read as <unk>", file=sys.stderr)  # fmt: skip
     text = generate(model, args.prompt, args.chars, args.temperature, args.seed)
     if args.json:
         print(json.dumps({"prompt": args.prompt, "text": text, "chars": len(text), "temperature": args.temperature,

@@ -13,6 +13,7 @@ text model — so a table that would not fit on the disk is refused before anyth
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import secrets
@@ -72,8 +73,13 @@ class _TableWriter:
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        # a temporary file of its own (two runs writing one --out must not write into one file), made on first write
+        # a temporary file of its own (two runs writing one --out must not write into one file), made on first write;
+        # those a killed run left (its process is gone) are removed
         self.tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        for stale in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+            pid = stale.name[len(out.name) + 2 :].split(".")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                stale.unlink(missing_ok=True)
         self.rows = 0
         self.columns: list[str] = []
         self._parquet: pq.ParquetWriter | None = None
@@ -102,6 +108,20 @@ class _TableWriter:
         if self._parquet is not None:
             self._parquet.close()
         self.tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on this machine). Elsewhere than POSIX, where ``os.kill`` would end the
+    process, every process is taken to exist."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # someone else's process, or no way to tell: leave its file alone
+        return True
+    return True
 
 
 def _check_room(out: Path, rows: int, what: str) -> None:

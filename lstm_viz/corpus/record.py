@@ -101,10 +101,15 @@ def _shard_done(out: Path, index: int, plan_digest: str) -> bool:
     if not path.exists():
         return False
     try:
-        meta = json.loads((pq.read_schema(path).metadata or {})[METADATA_KEY])
+        metadata = pq.read_schema(path).metadata or {}
     except Exception:  # unreadable footer: a damaged shard, written again
         path.unlink()
         return False
+    try:
+        meta = json.loads(metadata[METADATA_KEY])
+    except (KeyError, ValueError):  # a readable Parquet file that is not ours: not ours to delete
+        raise CorpusError(f"{path} is not a shard written by record-corpus; remove it or choose another "
+                          "--out") from None  # fmt: skip
     if meta.get("plan") != plan_digest:
         raise CorpusError(f"{path} belongs to another recording (model {meta.get('model')}); remove it or "
                           "choose another --out")  # fmt: skip
