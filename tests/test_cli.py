@@ -180,7 +180,7 @@ def test_record_a_gru_checkpoint(tmp_path, capsys):
     out = tmp_path / "gru.parquet"
     assert main(["record", str(path), "123 - 61", "--out", str(out)]) == 0
     summary = last_json(capsys.readouterr().out)
-    assert summary["tensors"] == ["h", "n", "r", "z"] and summary["steps"] == 8
+    assert summary["tensors"] == ["r", "z", "n", "h"] and summary["steps"] == 8  # recording order
     frame = pd.read_parquet(out)
     assert len(frame) == 8 * 4 * 4 and set(frame["tensor"]) == {"r", "z", "n", "h"}
 

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 
 from lstm_viz.cli.common import json_safe
-from lstm_viz.corpus import context_line, open_corpus, parse_units
+from lstm_viz.corpus import marked, open_corpus, parse_units
 
 __all__ = ["add_parser", "run"]
 
@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="LSTMVis's match across a recorded corpus.")  # fmt: skip
     p.add_argument("corpus", metavar="DIR", help="a folder written by record-corpus")
     p.add_argument("--units", required=True, help="NAME:UNIT,… e.g. layer0.fwd.c:66,layer0.fwd.c:12")
-    p.add_argument("--threshold", type=float, default=0.3, help="on = value > threshold (default 0.3)")
+    p.add_argument("--threshold", type=float, default=0.3,
+                   help="on = value > threshold (default 0.3; a negative one as --threshold=-0.2)")
     p.add_argument("--min-length", type=int, default=3, help="shortest span, in steps (default 3)")
     p.add_argument("--k", type=int, default=20, help="how many spans (default 20)")
     p.add_argument("--max-others", type=int, help="keep spans with at most this many other units on throughout")
@@ -51,5 +52,5 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
           f"≥ {args.min_length} steps; the best {len(frame)}:")  # fmt: skip
     for rank, r in enumerate(frame.itertuples(), 1):
         where = f"{r.file}:{r.start}-{r.end}"
-        print(f"{rank:3d} others {r.others:3d}  len {r.length:4d}  {where}  {context_line(r.context)}")
+        print(f"{rank:3d} others {r.others:3d}  len {r.length:4d}  {where}  {marked(r.context, r.start, r.length)}")
     return 0

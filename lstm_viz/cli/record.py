@@ -211,7 +211,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "out": str(out),
         "rows": writer.rows,
         "columns": writer.columns,
-        "tensors": sorted(tensors or recording.recorded_tensors),
+        "tensors": [n for n in recording.recorded_tensors if n in (tensors or recording.recorded_tensors)],
         "layers": recording.num_layers,
         "directions": recording.num_directions,
         "steps": steps,

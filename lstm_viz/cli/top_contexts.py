@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 
 from lstm_viz.cli.common import json_safe
-from lstm_viz.corpus import context_line, open_corpus
+from lstm_viz.corpus import marked, open_corpus
 
 __all__ = ["add_parser", "run"]
 
@@ -40,5 +40,5 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     side = "lowest" if args.lowest else "highest"
     print(f"{args.name}[{args.unit}]: the {len(frame)} {side} of {corpus.total_chars:,} characters")
     for rank, r in enumerate(frame.itertuples(), 1):
-        print(f"{rank:3d} {r.value:+.4f}  {r.file}:{r.t}  {context_line(r.context)}")
+        print(f"{rank:3d} {r.value:+.4f}  {r.file}:{r.t}  {marked(r.context, r.t)}")  # step t in ⟦ ⟧
     return 0

@@ -7,7 +7,7 @@ and the unit statistics; ``ui.corpus_section(dir)`` draws both queries in Stream
 
 from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.model import load_text_model
-from lstm_viz.corpus.query import Corpus, context_line, open_corpus, parse_units
+from lstm_viz.corpus.query import Corpus, context_line, marked, open_corpus, parse_units
 from lstm_viz.corpus.record import record_corpus
 from lstm_viz.corpus.sources import SourceFile, stdlib_files, text_dir_files, text_files
 
@@ -17,6 +17,7 @@ __all__ = [
     "SourceFile",
     "context_line",
     "load_text_model",
+    "marked",
     "open_corpus",
     "parse_units",
     "record_corpus",
