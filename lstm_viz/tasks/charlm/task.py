@@ -184,7 +184,7 @@ _HELP = {
     "warmup_steps": "steps of linear learning-rate warmup",
     "weight_decay": "AdamW's weight decay",
     "clip_norm": "gradient clipping: the largest global gradient norm",
-    "max_chars": "stop after this many training characters (e.g. 2e7)",
+    "max_chars": "stop after this many training characters (e.g. 2e7; the last step of batch × seq-len may pass it)",
     "minutes": "stop after this many minutes of training (the learning rate decays over the run's length)",
     "log_every": "steps per block: one line of metrics (one engine 'epoch') per block",
     "eval_every": "steps between validation bits-per-character evaluations (0: only at the end)",
