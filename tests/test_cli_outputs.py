@@ -81,17 +81,18 @@ def test_json_safe_reaches_every_depth():
 def _signal_at_batch(monkeypatch, batch: int, *signals: int) -> None:
     """The task's loss sends ``signals`` to this process during mini-batch ``batch`` (counted over the whole run; 0:
     as the first epoch's batches are drawn, before any mini-batch) — a Ctrl-C or a scheduler's SIGTERM."""
-    from lstm_viz.tasks.subtraction import SubtractionTask
+    from lstm_viz.tasks import get_task
 
+    task = get_task("subtraction")  # the instance: other tests leave a bound `loss` on it, which a class patch misses
     calls = []
-    loss, batches = SubtractionTask.loss, engine.Trainer._batches
+    loss, batches = task.loss, engine.Trainer._batches
 
-    def counting(self, model, xb, yb):
+    def counting(model, xb, yb):
         calls.append(1)
         if len(calls) == batch:
             for signum in signals:
                 os.kill(os.getpid(), signum)
-        return loss(self, model, xb, yb)
+        return loss(model, xb, yb)
 
     def drawing(self):
         if batch == 0 and not calls:
@@ -100,7 +101,7 @@ def _signal_at_batch(monkeypatch, batch: int, *signals: int) -> None:
                 os.kill(os.getpid(), signum)
         return batches(self)
 
-    monkeypatch.setattr(SubtractionTask, "loss", counting)
+    monkeypatch.setattr(task, "loss", counting)
     monkeypatch.setattr(engine.Trainer, "_batches", drawing)
 
 
