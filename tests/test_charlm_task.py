@@ -151,6 +151,7 @@ def test_empty_text_is_refused(text):
 @pytest.mark.parametrize("data, name, fragment", [
     (b"", "a.py", "is empty"),
     (b"\x00\x01\x02binary\x00" * 10, "a.txt", "binary"),
+    (b"x = 1\n" * 2000 + b"\x00", "late.py", "binary"),  # a NUL past the first 8 KB, as record-corpus judges it
     (b"x" * (5 * 1024 * 1024), "big.py", "files up to 1 MB"),
     ("café = 1\n".encode("latin-1"), "a.txt", "not UTF-8"),
 ])  # fmt: skip
