@@ -63,7 +63,12 @@ def test_size_options_are_taken_as_given(tmp_path, capsys):
                        "--out", tmp_path / "r.pt")  # fmt: skip
     assert code == 0 and load_checkpoint(tmp_path / "r.pt").config.num_layers == 1  # it trained 2 before
     code, _, err = run(capsys, "train", "subtraction", "--hidden-size", "0", "--out", tmp_path / "s.pt")
-    assert code == 2 and "hidden_size" in err and not (tmp_path / "s.pt").exists()  # it trained 32 units before
+    assert code == 2 and "--hidden-size must be at least 1" in err and not (tmp_path / "s.pt").exists()
+    for argv, said in ((("subtraction", "--num-layers", "0"), "--num-layers must be at least 1"),
+                       (("subtraction", "--proj-size", "-1"), "--proj-size must be at least 0"),
+                       (("charlm", "--embed", "0"), "--embed must be at least 1")):  # named as the flags, not fields
+        code, _, err = run(capsys, "train", *argv, "--out", tmp_path / "x.pt")
+        assert code == 2 and said in err, err
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e39", "-1000"])

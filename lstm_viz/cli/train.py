@@ -165,6 +165,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         names = [name for other in registered() if args.data in other.data_sources for name in other.training_names]
         raise ExitError(f"--data {args.data} is for the {' and '.join(names)} tasks; {args.task} trains on "
                         f"{', '.join(task.data_sources)}")  # fmt: skip
+    for flag, value, lowest in (("--hidden-size", args.hidden_size, 1), ("--num-layers", args.num_layers, 1),
+                                ("--proj-size", args.proj_size, 0)):  # fmt: skip
+        if value is not None and value < lowest:  # named as the flag, not as the config's field
+            raise ExitError(f"{flag} must be at least {lowest}, got {value:,}")
     if args.threads is not None and not 1 <= args.threads <= 256:
         raise ExitError(f"--threads must be from 1 to 256, got {args.threads}")
     own = {o.name for o in task.training_options}

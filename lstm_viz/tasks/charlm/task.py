@@ -290,6 +290,9 @@ class CharLMTask(Task):
             raise InputError(f"--val-chars must be ≥ 0 (0: all the validation text), got {val_chars!r}")
         changes = {}
         if options.get("embed_size") is not None:
+            if int(options["embed_size"]) < 1:
+                raise InputError(f"--embed must be at least 1 (the embedding's width, e.g. 64), got "
+                                 f"{options['embed_size']!r}")  # fmt: skip
             changes["input_size"] = int(options["embed_size"])
         if options.get("dropout") is not None:
             changes["dropout"] = float(options["dropout"])
