@@ -22,7 +22,6 @@ and returns a :class:`Corpus`, whose queries return DataFrames:
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -30,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.schema import (
-    METADATA_KEY,
     files_path,
     manifest_path,
     on_column,
@@ -43,6 +42,7 @@ from lstm_viz.corpus.schema import (
     shard_name,
     shards_dir,
     stats_path,
+    stored_meta,
     unit_column,
 )
 
@@ -211,7 +211,7 @@ class Corpus:
                 table = pq.read_table(path)
             except Exception as err:
                 raise CorpusError(f"{path} is damaged ({_one_line(err)}); run record-corpus again") from None
-            if not _part_of(path, self.manifest) or table.num_rows != sum(self.units.values()):
+            if not _part_of(table.schema, self.manifest) or table.num_rows != sum(self.units.values()):
                 raise CorpusError(f"{path} does not belong to this recording; run the same record-corpus command "
                                   "again to rewrite it")  # fmt: skip
             self._stats = table.to_pandas()
@@ -335,19 +335,14 @@ class Corpus:
         return result
 
 
-def _part_of(path: Path, manifest: dict) -> bool:
-    """Whether ``files.parquet`` or ``unit_stats.parquet`` at ``path`` was written by the manifest's recording (its
-    plan digest; a file from before the digest was stored is taken as it is)."""
+def _part_of(schema: pa.Schema, manifest: dict) -> bool:
+    """Whether ``files.parquet`` or ``unit_stats.parquet`` (their ``schema``, as read) was written by the manifest's
+    recording (its plan digest; a file from before the digest was stored is taken as it is)."""
     try:
-        metadata = pq.read_schema(path).metadata or {}
-    except Exception:
+        meta = stored_meta(schema)
+    except ValueError:
         return False
-    if METADATA_KEY not in metadata:
-        return True
-    try:
-        return json.loads(metadata[METADATA_KEY]).get("plan") == manifest["plan_digest"]
-    except (ValueError, AttributeError):
-        return False
+    return meta is None or meta.get("plan") == manifest["plan_digest"]
 
 
 def open_corpus(root: str | Path) -> Corpus:
@@ -370,20 +365,21 @@ def open_corpus(root: str | Path) -> Corpus:
                           "command again to rewrite it") from None  # fmt: skip
     expected = [(k, f["name"], f["chars"]) for k, f in enumerate(manifest["files"])]
     held = list(zip(*(listed.column(c).to_pylist() for c in ("file_id", "name", "chars")), strict=True))
-    if held != expected or not _part_of(files_path(root), manifest):
+    if held != expected or not _part_of(listed.schema, manifest):
         raise CorpusError(f"{files_path(root)} does not belong to this recording (its files differ from the "
                           "manifest's): run the same record-corpus command again to rewrite it")  # fmt: skip
     for index, path in enumerate(shards):
         try:
             schema = pq.read_schema(path)
-            metadata = schema.metadata or {}
         except Exception as err:
             raise CorpusError(f"{path} is damaged ({_one_line(err)[:120]}); delete it and run the same "
                               "record-corpus command again to rewrite it") from None  # fmt: skip
         try:
-            meta = json.loads(metadata[METADATA_KEY])
-        except (KeyError, ValueError):
-            raise CorpusError(f"{path} is not a shard written by record-corpus") from None
+            meta = stored_meta(schema)
+        except ValueError:
+            meta = None
+        if meta is None:
+            raise CorpusError(f"{path} is not a shard written by record-corpus")
         if meta.get("model") != manifest["model"]["fingerprint"]:
             raise CorpusError(f"{path} was recorded with another model (fingerprint {meta.get('model')}; the "
                               f"manifest's is {manifest['model']['fingerprint']})")  # fmt: skip

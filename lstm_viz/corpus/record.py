@@ -47,6 +47,7 @@ from lstm_viz.corpus.schema import (
     shards_dir,
     state_path,
     stats_path,
+    stored_meta,
     write_manifest,
 )
 from lstm_viz.corpus.sources import SourceFile, read_text
@@ -101,15 +102,16 @@ def _shard_done(out: Path, index: int, plan_digest: str) -> bool:
     if not path.exists():
         return False
     try:
-        metadata = pq.read_schema(path).metadata or {}
+        schema = pq.read_schema(path)
     except Exception:  # unreadable footer: a damaged shard, written again
         path.unlink()
         return False
     try:
-        meta = json.loads(metadata[METADATA_KEY])
-    except (KeyError, ValueError):  # a readable Parquet file that is not ours: not ours to delete
-        raise CorpusError(f"{path} is not a shard written by record-corpus; remove it or choose another "
-                          "--out") from None  # fmt: skip
+        meta = stored_meta(schema)
+    except ValueError:
+        meta = None
+    if meta is None:  # a readable Parquet file that is not ours: not ours to delete
+        raise CorpusError(f"{path} is not a shard written by record-corpus; remove it or choose another --out")
     if meta.get("plan") != plan_digest:
         raise CorpusError(f"{path} belongs to another recording (model {meta.get('model')}); remove it or "
                           "choose another --out")  # fmt: skip
@@ -256,10 +258,10 @@ def _write_shard(out: Path, index: int, chunks: list[Chunk], lanes: _Lanes, sche
 def _ours(path: Path, plan_digest: str) -> bool:
     """Whether ``path`` is a Parquet file whose footer reads and that this recording wrote (its plan digest)."""
     try:
-        metadata = pq.read_schema(path).metadata or {}
-        return json.loads(metadata[METADATA_KEY]).get("plan") == plan_digest
-    except Exception:  # missing, truncated, not Parquet, not ours: pyarrow and json raise several kinds
+        meta = stored_meta(pq.read_schema(path))
+    except Exception:  # missing, truncated, not Parquet, damaged metadata: pyarrow and json raise several kinds
         return False
+    return meta is not None and meta.get("plan") == plan_digest
 
 
 def _part_bytes(table: pa.Table, manifest: dict, part: str) -> bytes:
@@ -339,9 +341,7 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
     if batch < 1 or chunk_len < 1 or chunks_per_shard < 1:
         raise CorpusError("--batch, --chunk-len and --chunks-per-shard must be at least 1")
     on_thresholds = sorted({float(v) + 0.0 for v in on_thresholds})  # + 0.0: -0.0 is 0.0, one column name
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise CorpusError(f"--out {out} is a file; give a folder")
+    out = Path(out)  # a file there was refused by _writing
     started = time.perf_counter()
     model = load_text_model(model_path)
     summary = model_summary(model, model_path)

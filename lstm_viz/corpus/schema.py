@@ -51,6 +51,7 @@ __all__ = [
     "shards_dir",
     "state_path",
     "stats_path",
+    "stored_meta",
     "unit_column",
     "write_manifest",
 ]
@@ -92,6 +93,19 @@ def on_words(by_unit: np.ndarray, threshold: float) -> np.ndarray:
     np.greater(by_unit, edge, out=bits[:units])
     packed = np.packbits(bits, axis=0, bitorder="little")  # (words·8, rows) bytes, unit-major
     return np.ascontiguousarray(packed.T).view("<i8").T  # (words, rows)
+
+
+def stored_meta(schema: pa.Schema) -> dict | None:
+    """The lstm-viz metadata a Parquet file's schema carries (a shard, files.parquet, unit_stats.parquet: format,
+    model fingerprint, plan digest): None when it carries none; ValueError when it is there but not a JSON object
+    (damaged). One reader for the recording's files and ``open_corpus``."""
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        return None
+    meta = json.loads(raw)  # json.JSONDecodeError is a ValueError
+    if not isinstance(meta, dict):
+        raise ValueError(f"{METADATA_KEY.decode()} metadata is not a JSON object")
+    return meta
 
 
 def shard_schema(
