@@ -110,6 +110,12 @@ def text_labels(text: str, *, prefix: bool = False, advice: str = APP_ADVICE) ->
 
 
 # ------------------------------------------------------------------------------------------------ built-in features
+def _direction_free(raw, metric: str):
+    """A unit's raw AUROC or r as its score, whichever way it tracks the feature: max(AUROC, 1 − AUROC) or |r|
+    (NumPy arrays or floats)."""
+    return np.abs(raw) if metric == "abs_pearson" else np.maximum(raw, 1 - raw)
+
+
 @dataclass
 class Ranking:
     """Every unit's score against every feature: ``table`` has ``name, layer, direction, tensor, unit`` and one
@@ -124,7 +130,7 @@ class Ranking:
         """The ``k`` best units for ``feature``: ``name, unit, score, sign, value`` (value = the raw AUROC or r)."""
         metric = metric_of(feature)
         raw = self.table[feature].to_numpy(dtype=float)
-        score = np.abs(raw) if metric == "abs_pearson" else np.maximum(raw, 1 - raw)
+        score = _direction_free(raw, metric)
         sign = np.where(raw >= (0 if metric == "abs_pearson" else 0.5), 1, -1)
         frame = self.table[["name", "layer", "direction", "tensor", "unit"]].assign(score=score, sign=sign, value=raw)
         frame = frame[np.isfinite(score)]
@@ -168,7 +174,7 @@ def _exact_at_the_top(table: pd.DataFrame, rec: CellRecording, labels: Mapping[s
     ties are exact. One text of a recording (batch 1): a sort per unit, a few milliseconds each."""
     for feature, target in labels.items():
         raw = table[feature].to_numpy(dtype=float)
-        score = np.where(np.isfinite(raw), np.maximum(raw, 1 - raw), -np.inf)
+        score = np.where(np.isfinite(raw), _direction_free(raw, "auroc"), -np.inf)
         order = np.argsort(-score, kind="stable")
         cut = score[order[min(EXACT_TOP, len(order)) - 1]] - 0.01
         for row in order[(score[order] >= cut)][: 8 * EXACT_TOP]:
@@ -286,7 +292,7 @@ def exact_best(
     rows = []
     for j, (name, unit) in enumerate(units):
         raw = exact_auroc(values[:, j], labels) if metric == "auroc" else pearson(values[:, j], labels)
-        score = abs(raw) if metric == "abs_pearson" else max(raw, 1 - raw)
+        score = float(_direction_free(raw, metric))
         sign = 1 if raw >= (0 if metric == "abs_pearson" else 0.5) else -1
         rows.append({"name": name, "unit": int(unit), "score": score, "sign": sign, "value": raw})
     frame = pd.DataFrame(rows)

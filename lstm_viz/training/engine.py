@@ -403,7 +403,7 @@ class Trainer:
                 raise ValueError("the saved part-epoch's batch order is not a shuffle of the training samples")
             batches: list[Tensor | slice] = list(order.to(self.device).split(size))
         else:
-            batches = [slice(start, start + size) for start in range(0, n, size)]
+            batches = list(self._batches())  # slices in order: nothing drawn
         done, total, tallies, seconds = (saved.get(k) for k in ("next", "total", "tallies", "seconds"))
         if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= len(batches):
             raise ValueError(f"the saved part-epoch's position is damaged ({done!r})")
