@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from lstm_viz.cli.common import ExitError, load_model, seed_arg
 from lstm_viz.cli.textfile import require_text_model
 from lstm_viz.tasks.charlm.data import encode
-from lstm_viz.tasks.charlm.task import generate
+from lstm_viz.tasks.charlm.task import MAX_GENERATED, MAX_TEMPERATURE, generate
 
 __all__ = ["add_parser", "run"]
 
@@ -32,11 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    if not 0 <= args.chars <= 100_000:
-        raise ExitError(f"--chars must be from 0 to 100,000, got {args.chars:,}")
-    if not 0 <= args.temperature <= 10:  # NaN too
-        raise ExitError(f"--temperature must be from 0 to 10 (0: always the likeliest character), got "
-                        f"{args.temperature}")  # fmt: skip
+    if not 0 <= args.chars <= MAX_GENERATED:  # named as the flags (generate() checks the same bounds)
+        raise ExitError(f"--chars must be from 0 to {MAX_GENERATED:,}, got {args.chars:,}")
+    if not 0 <= args.temperature <= MAX_TEMPERATURE:  # NaN too
+        raise ExitError(f"--temperature must be from 0 to {MAX_TEMPERATURE:g} (0: always the likeliest character), "
+                        f"got {args.temperature}")  # fmt: skip
     model = load_model(args.checkpoint)
     require_text_model(model, args.checkpoint, "generate")
     unknown = int((encode(args.prompt) == 0).sum())

@@ -135,14 +135,19 @@ def _shown(ch: str) -> str:
     return {"\n": "⏎", "\t": "⇥", " ": "␣"}.get(ch, ch)
 
 
+MAX_GENERATED = 100_000  # characters one call writes at most
+MAX_TEMPERATURE = 10.0  # past it, sampling is noise
+
+
 @torch.no_grad()
 def generate(model: CharModel, prompt: str, chars: int = 400, temperature: float = 0.8, seed: int = 0) -> str:
     """``chars`` characters after ``prompt``, sampled from the model at ``temperature`` (0: always the likeliest
     character); reproducible for a ``seed``. Returns only the new text."""
-    if isinstance(chars, bool) or not isinstance(chars, int) or not 0 <= chars <= 100_000:
-        raise InputError(f"the number of characters must be a whole number from 0 to 100,000, got {chars!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 10:
-        raise InputError(f"the temperature must be a number from 0 to 10 (0: always the likeliest), "
+    if isinstance(chars, bool) or not isinstance(chars, int) or not 0 <= chars <= MAX_GENERATED:
+        raise InputError(f"the number of characters must be a whole number from 0 to {MAX_GENERATED:,}, got {chars!r}")
+    if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+            or not 0 <= temperature <= MAX_TEMPERATURE):  # fmt: skip
+        raise InputError(f"the temperature must be a number from 0 to {MAX_TEMPERATURE:g} (0: always the likeliest), "
                          f"got {temperature!r}")
     was_training = model.training
     model.eval()
