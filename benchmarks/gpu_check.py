@@ -11,7 +11,8 @@
    bfloat16 — each check prints its tolerance and the worst error it saw.
 2. Speed: record (all tensors) against nn.LSTM's forward (cuDNN) at (batch, T, input, hidden) = (32, 256, 64, 256),
    (1, 1000, 32, 512), (256, 512, 128, 1024) and 2-layer bidirectional (16, 200, 32, 128), each timed between
-   ``torch.cuda.synchronize()`` calls, median of several runs; goal ≤ 1.3×.
+   ``torch.cuda.synchronize()`` calls, median of several runs; goal ≤ 1.3×. Two more columns time record without
+   the fused cell kernel and with cuDNN copying each layer's weights (what ``core/cudnn_layer.py`` avoids).
 3. Training: the subtraction model for 20 epochs on the device, every pair (``data="all"``); 100 % test exact match.
 4. With ``--suite SECONDS``: the test suite without its browser tests, on this machine (models land on the GPU as in
    the app), each failed test named as it finishes.
@@ -419,15 +420,28 @@ def intervention_tests(report: Report, device: torch.device) -> str:
 
 # ---------------------------------------------------------------------------------------------------- speed
 def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, float]]:
-    from lstm_viz.core import fused_cell
+    from lstm_viz.core import cudnn_layer, fused_cell
 
     print(
         f"[speed] record (auto) / nn.LSTM forward, median of {repeats}; TF32 as PyTorch's defaults "
         f"(cudnn {torch.backends.cudnn.allow_tf32}, matmul {torch.backends.cuda.matmul.allow_tf32}); "
-        f"{fused_cell.status()}; the last column: replay with its PyTorch calls instead (REPLAY_FUSED = False)"
+        f"{fused_cell.status()}; then replay with its PyTorch calls instead of the kernel (REPLAY_FUSED = False); "
+        f"then record with cuDNN copying each layer's weights out of the flat buffer (cudnn_layer.NO_COPY = False; "
+        f"the same call for one layer)"
     )
+
+    def copying(fn):
+        def run():
+            cudnn_layer.NO_COPY = False
+            try:
+                return fn()
+            finally:
+                cudnn_layer.NO_COPY = True
+
+        return run
+
     head = f"  {'shape':32} {'nn.LSTM ms':>10} {'record ms':>10} {'ratio':>7}  strategy"
-    print(f"{head}    {'(calls ms':>10} {'ratio)':>7}")
+    print(f"{head}    {'(calls ms':>10} {'ratio)':>7}   {'(copy ms':>9} {'ratio)':>7}")
     ratios = []
     shapes = SPEED_SHAPES if not quick and device.type == "cuda" else SPEED_SHAPES[:2] + SPEED_SHAPES[3:]
     for label, B, T, I, H, L, bi in shapes:
@@ -441,6 +455,7 @@ def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, fl
             "ref": lambda ref=ref, x=x: ref(x),
             "rec": lambda model=model, x=x: model.record(x),
             "calls": lambda calls=calls, x=x: calls.record(x),
+            "copy": copying(lambda model=model, x=x: model.record(x)),
         }
         times: dict[str, list[float]] = {k: [] for k in fns}
         with torch.no_grad():
@@ -454,13 +469,14 @@ def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, fl
                     fn()
                     sync(device)
                     times[k].append(time.perf_counter() - start)
-        t_ref, t_rec, t_calls = (statistics.median(times[k]) for k in ("ref", "rec", "calls"))
+        t_ref, t_rec, t_calls, t_copy = (statistics.median(times[k]) for k in ("ref", "rec", "calls", "copy"))
         ratio = t_rec / t_ref
         ratios.append((label, ratio))
         verdict = "MET" if ratio <= SPEED_GOAL else "MISSED"
         print(
             f"  {label:32} {t_ref * 1e3:10.2f} {t_rec * 1e3:10.2f} {ratio:6.2f}x  {model._pick_strategy(B):10}"
-            f"  {t_calls * 1e3:9.2f} {t_calls / t_ref:6.2f}x   (≤ {SPEED_GOAL}x {verdict})",
+            f"  {t_calls * 1e3:9.2f} {t_calls / t_ref:6.2f}x  {t_copy * 1e3:9.2f} {t_copy / t_ref:6.2f}x"
+            f"   (≤ {SPEED_GOAL}x {verdict})",
             flush=True,
         )
         del ref, model, calls, x

@@ -23,7 +23,6 @@ is left to step through.
 """
 
 # No `from __future__ import annotations` here: TorchScript reads forward's overload annotations as real types.
-import warnings
 from collections.abc import Sequence
 from typing import overload
 
@@ -32,6 +31,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence
 
+from lstm_viz.core.cudnn_layer import run_layer
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
 from lstm_viz.core.lstm_args import autocast_on, init_checked
@@ -325,9 +325,7 @@ class RecordingGRU(nn.GRU):
             W = [_layer_weights(weights, k, d, self.bias) for d in range(D)]
             if strategy == "replay":
                 flat = [w for d in range(D) for w in W[d] if w is not None]
-                with warnings.catch_warnings():  # cuDNN: "weights are not part of single contiguous chunk"
-                    warnings.filterwarnings("ignore", message="RNN module weights are not part")
-                    out, hk = torch._VF.gru(x_l, h0[k], flat, self.bias, 1, 0.0, False, D == 2, False)
+                out, hk, _ = run_layer("gru", x_l, h0[k], flat, self.bias, D == 2, H)
                 for d in range(D):
                     h[k, d].copy_(out[..., d * H : (d + 1) * H])
                     _replay_direction(x_l, h[k, d], h0[k, d], *W[d], d == 1, gh[k, d], n[k, d])

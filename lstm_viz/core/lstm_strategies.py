@@ -6,7 +6,6 @@ import contextlib
 import itertools
 import math
 import threading
-import warnings
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from torch.nn import functional as F
 
 from lstm_viz.core import fused_cell, kernel_gates
 from lstm_viz.core.allocator import BufferPool
+from lstm_viz.core.cudnn_layer import run_layer
 from lstm_viz.core.errors import RNNArgumentError
 from lstm_viz.core.lstm_args import autocast_on
 from lstm_viz.core.recording import Recording
@@ -150,19 +150,8 @@ class LSTMRecordingStrategies:
         h_n, c_n = [], []
         for k in range(L):
             # The fused kernel, one layer: out (T, B, D*P), hk/ck (D, B, P/H) — what nn.LSTM computes.
-            with warnings.catch_warnings():  # cuDNN: one layer's weights are not the whole flat buffer
-                warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous chunk")
-                out, hk, ck = torch._VF.lstm(
-                    x_l,
-                    (h0[k], c0[k]),
-                    self._flat_weights_of_layer(weights, k),
-                    self.bias,
-                    1,
-                    0.0,
-                    False,
-                    D == 2,
-                    False,
-                )
+            layer = self._flat_weights_of_layer(weights, k)
+            out, hk, ck = run_layer("lstm", x_l, (h0[k], c0[k]), layer, self.bias, D == 2, H, self.proj_size)
             for d in range(D):
                 h_d = out[..., d * P : (d + 1) * P]
                 self._replay_products(x_l, h_d, h0[k, d], self._layer_weights(weights, k, d), d == 1, gates[k, d], tf32)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from lstm_viz.core.cudnn_layer import run_layer
 from lstm_viz.core.twins import current_weights
 
 __all__ = ["ablated_outputs"]
@@ -39,10 +40,9 @@ def _run_layer(module: nn.Module, weights: dict[str, Tensor], layer: int, x: Ten
     if list(directions) == [1]:  # the backward direction alone: a forward pass over the reversed sequence
         x = x.flip(0)
     bidirectional = len(directions) == 2
-    if gru:
-        out, _ = torch._VF.gru(x, h0, params, module.bias, 1, 0.0, False, bidirectional, False)
-    else:
-        out, _, _ = torch._VF.lstm(x, (h0, c0), params, module.bias, 1, 0.0, False, bidirectional, False)
+    hx = h0 if gru else (h0, c0)
+    out, _, _ = run_layer("gru" if gru else "lstm", x, hx, params, module.bias, bidirectional, module.hidden_size,
+                          0 if gru else module.proj_size)  # fmt: skip
     return out.flip(0) if list(directions) == [1] else out
 
 
