@@ -523,13 +523,21 @@ def suite(report: Report, limit: float) -> str:
         print(f"  (not installed here: {', '.join(missing)}; left out, as they import it at the top:")
         print(f"   {', '.join(path.name for path in unrunnable)})")
     command = [sys.executable, "-m", "pytest", "-o", "addopts=", "-m", "not browser", "-p", "no:cacheprovider", "-v"]
-    command += ["-rfE", "--continue-on-collection-errors", "tests"]
+    command += ["-p", "gpu_check_failures", "-rfE", "--continue-on-collection-errors", "tests"]
     command += [f"--ignore={path}" for path in unrunnable]
+    workers = 1
     if importlib.util.find_spec("xdist") is not None:
-        command += ["-n", str(max(1, min(8, (os.cpu_count() or 2) - 1)))]
+        workers = max(1, min(12, (os.cpu_count() or 2) - 1))
+        command += ["-n", str(workers)]
+    # benchmarks/ on the path for the plugin that names each failure's cause as it comes; each worker's PyTorch gets
+    # its share of the cores (by default every worker would start one thread per core, and they would fight).
+    threads = str(max(1, (os.cpu_count() or 2) // workers))
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     started = time.perf_counter()
     stopped = threading.Event()
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    popen = dict(cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    with subprocess.Popen(command, **popen) as proc:
 
         def stop() -> None:
             stopped.set()
@@ -547,6 +555,9 @@ def suite(report: Report, limit: float) -> str:
                 summary = line.startswith(("FAILED ", "ERROR "))  # -rfE's list at the end: counted already
                 if "::" in line and not summary:
                     counts.update(outcomes)
+                if "GPU_CHECK_FAILURE " in line:  # the plugin's line: the failure's cause
+                    print(f"      {line.partition('GPU_CHECK_FAILURE ')[2][:900]}", flush=True)
+                    continue
                 if summary or ("::" in line and {"FAILED", "ERROR"} & set(outcomes)):
                     print(f"    {line[:300]}", flush=True)
                 if line.strip():

@@ -7,13 +7,13 @@ call's weights. A call for one layer of several therefore copied the layer's wei
 every call (a zeroed allocation and one copy per weight tensor: 16 small kernels for a 2-layer bidirectional LSTM),
 and warned "RNN module weights are not part of single contiguous chunk of memory".
 
-A layer's weights lie back to back in the flat buffer. When they also lie exactly as cuDNN lays out a one-layer buffer
-of that shape, the layer's slice of the flat buffer *is* such a buffer, and ``run_layer`` hands it to cuDNN itself
-(``torch._cudnn_rnn``, the call ``_VF.lstm`` makes with the buffer it found). That is checked, not assumed: once per
-shape, cuDNN lays out a one-layer buffer for throwaway weights (``torch._cudnn_rnn_flatten_weight``), which must come
-out back to back, in PyTorch's order, from offset 0 and filling it; and on every call, the layer's own weights must be
-contiguous views of one storage, back to back in that order. Anything else (the CPU, cuDNN off, weights that are not
-views of a flat buffer, a layout cuDNN pads) takes the ordinary call, with the same results.
+When a layer's weights lie in the flat buffer exactly as cuDNN lays out a one-layer buffer of that shape, the layer's
+slice of the flat buffer *is* such a buffer, and ``run_layer`` hands it to cuDNN itself (``torch._cudnn_rnn``, the
+call ``_VF.lstm`` makes with the buffer it found). That is checked, not assumed: once per shape, cuDNN lays out a
+one-layer buffer for throwaway weights (``torch._cudnn_rnn_flatten_weight``), giving each weight's offset in it and its
+size; on every call, the layer's own weights must be contiguous views of one storage at those same offsets from one
+start. Anything else (the CPU, cuDNN off, weights that are not views of a flat buffer, a layout that differs) takes
+the ordinary call, with the same results.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ __all__ = ["run_layer"]
 # False: always the ordinary call (benchmarks and tests compare the two).
 NO_COPY = True
 
-_PLAIN: dict[tuple, bool] = {}  # (cell, dtype, device, shapes, bidirectional, hidden, proj) → one-layer layout plain
-_PLAIN_LOCK = threading.Lock()
+# (cell, dtype, device, weight shapes, bidirectional, hidden, proj) → each weight's offset in a one-layer cuDNN
+# buffer of that shape and the buffer's size (None: not laid out as views)
+_LAYOUTS: dict[tuple, tuple[tuple[int, ...], int] | None] = {}
+_LAYOUTS_LOCK = threading.Lock()
 
 
 def run_layer(
@@ -91,32 +93,38 @@ def _layer_buffer(
     if not x.is_cuda or not params or not torch.backends.cudnn.is_acceptable(x):
         return None
     first = params[0]
-    storage, start = first.untyped_storage().data_ptr(), first.storage_offset()
-    end = start
+    storage = first.untyped_storage()
     for p in params:
         if (
             p.dtype != x.dtype
             or p.device != x.device
             or not p.is_contiguous()
-            or p.untyped_storage().data_ptr() != storage
-            or p.storage_offset() != end
+            or p.untyped_storage().data_ptr() != storage.data_ptr()
         ):
             return None
-        end += p.numel()
-    if first.untyped_storage().nbytes() == (end - start) * first.element_size():
-        return None  # the weights are the whole buffer: the ordinary call already hands it over as it is
     key = (cell, x.dtype, x.device, tuple(tuple(p.shape) for p in params), bidirectional, hidden_size, proj_size)
-    with _PLAIN_LOCK:
-        plain = _PLAIN.get(key)
-        if plain is None:
-            plain = _PLAIN[key] = _one_layer_layout_is_plain(cell, params, bidirectional, hidden_size, proj_size)
-    return first.as_strided((end - start,), (1,)) if plain else None
+    with _LAYOUTS_LOCK:
+        if key not in _LAYOUTS:
+            _LAYOUTS[key] = _one_layer_layout(cell, params, bidirectional, hidden_size, proj_size)
+        layout = _LAYOUTS[key]
+    if layout is None:
+        return None
+    offsets, numel = layout
+    start = first.storage_offset() - offsets[0]  # where a one-layer buffer would begin in the flat one
+    if start < 0 or start + numel > storage.nbytes() // first.element_size():
+        return None
+    if any(p.storage_offset() - start != offset for p, offset in zip(params, offsets, strict=True)):
+        return None
+    if start == 0 and numel * first.element_size() == storage.nbytes():
+        return None  # the weights are the whole buffer: the ordinary call already hands it over as it is
+    return first.as_strided((numel,), (1,), start)
 
 
-def _one_layer_layout_is_plain(
+def _one_layer_layout(
     cell: str, params: list[Tensor], bidirectional: bool, hidden_size: int, proj_size: int
-) -> bool:
-    """Whether cuDNN lays out a one-layer buffer of these weights' shapes as the weights back to back, in order."""
+) -> tuple[tuple[int, ...], int] | None:
+    """Where cuDNN puts each of these weights in a one-layer buffer of their shapes, and the buffer's size; None
+    where it does not lay them out as views (then the ordinary call decides)."""
     probe = [torch.empty(p.shape, dtype=p.dtype, device=p.device) for p in params]
     try:
         with torch.no_grad():
@@ -131,12 +139,9 @@ def _one_layer_layout_is_plain(
                 False,
                 bidirectional,
             )
-    except RuntimeError:  # a shape or dtype this cuDNN does not lay out: the ordinary call decides
-        return False
-    offset = 0
-    for p in probe:  # flattening makes each probe weight a view into the buffer
-        same = p.untyped_storage().data_ptr() == buffer.untyped_storage().data_ptr()
-        if not same or p.storage_offset() != offset or not p.is_contiguous():
-            return False
-        offset += p.numel()
-    return offset == buffer.numel()
+    except RuntimeError:  # a shape or dtype this cuDNN does not lay out
+        return None
+    base = buffer.untyped_storage().data_ptr()
+    if any(p.untyped_storage().data_ptr() != base or not p.is_contiguous() for p in probe):
+        return None  # flattening makes each weight a view into the buffer; these were not
+    return tuple(p.storage_offset() - buffer.storage_offset() for p in probe), buffer.numel()
