@@ -198,7 +198,9 @@ def test_parity_judges_rounding_relative_to_a_values_size():
         lstm.bias_ih_l0[:4] = 20.0
         lstm.bias_ih_l0[8:12] = 2.0
     par = ref.parity(lstm, torch.randn(1, 400, 3))
-    assert par.max_diff > par.tolerance  # an absolute threshold would call this rounding a difference
+    # c reaches ~400, where float32 rounds by ~3e-5: rounding, whatever this CPU's kernels make of it (here the
+    # differences exceed the absolute tolerance; another CPU and PyTorch 2.11 rounded both alike)
+    assert float(par.rows["loop"]["c_n"]) < 400 * par.tolerance
     assert par.ok and par.scaled_diff < par.tolerance
     # over long sequences rounding adds up: the tolerance grows with √(steps / 100)
     assert (par.steps, par.tolerance) == (400, pytest.approx(2e-5))
@@ -229,6 +231,7 @@ def test_parity_on_the_gpu_with_pytorchs_tf32_defaults():
     model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt", device="cuda").model
     par = ref.parity(ref.lstm_of(model), SUBTRACTION.parse("123 - 61", model.config).x)
     assert par.ok, par.rows
+    assert par.device == "cuda" and par.base_tolerance == ref.PARITY_TOLERANCE_CUDA["float32"]
 
 
 def test_step_by_step_is_seed_003s_lstm_forward_generalised():

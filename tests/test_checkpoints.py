@@ -250,7 +250,8 @@ def test_shipped_regressor_is_reproducible():
     assert ckpt.config.kind == "regressor" and ckpt.config.input_size == 10 and ckpt.config.num_layers == 2
     again = make_trainer("regressor", seed=0, device="cpu")
     history = again.train_epochs(len(ckpt.history))
-    assert history[-1]["loss"] == pytest.approx(ckpt.history[-1]["loss"], rel=1e-4)
+    # rel 1e-3: another CPU's kernels round differently (1.1e-4 apart after training, seen with PyTorch 2.11)
+    assert history[-1]["loss"] == pytest.approx(ckpt.history[-1]["loss"], rel=1e-3)
     assert history[-1]["loss"] < history[0]["loss"] / 10
 
 

@@ -4,6 +4,7 @@ ordinary call, and nothing else may change (no warning, the CPU untouched)."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import pytest
@@ -108,3 +109,64 @@ def test_on_cuda_weights_outside_a_flat_buffer_take_the_ordinary_call():
         assert torch.equal(a, b)
     one = nn.LSTM(3, 5, 1).cuda()  # one layer: the whole buffer already goes to cuDNN as it is
     assert cudnn_layer._layer_buffer("lstm", torch.randn(6, 2, 3, device="cuda"), _layer(one, 0), False, 5, 0) is None
+
+
+def _cudnn_flat(module: nn.Module, layout) -> torch.Tensor:
+    """Place ``module``'s weights as cuDNN does (``layout``: name → offset) in one buffer, as views (on the CPU)."""
+    total = max(off + getattr(module, n).numel() for n, off in layout.items())
+    flat = torch.full((total + 5,), float("nan"))  # padding that must never be read
+    with torch.no_grad():
+        for name, off in layout.items():
+            p = getattr(module, name)
+            flat[off : off + p.numel()] = p.flatten()
+            p.set_(flat.untyped_storage(), off, p.shape, p.stride())
+    return flat
+
+
+def test_the_one_layer_buffer_is_gathered_from_cudnns_flat_layout(monkeypatch):
+    """The layout an H200's cuDNN 9.19 gave a 2-layer bidirectional LSTM(32, 128): every matrix first, layer by layer
+    and direction by direction, then every bias. A one-layer buffer holds the layer's matrices, then its biases: two
+    runs of the flat buffer, one torch.cat. Checked on the CPU by standing in for CUDA."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(32, 128, 2, bidirectional=True)
+    names = lstm._flat_weights_names
+    mats = [n for n in names if n.startswith("weight")]
+    biases = [n for n in names if n.startswith("bias")]
+    layout, off = {}, 0
+    for n in mats + biases:
+        layout[n] = off
+        off += getattr(lstm, n).numel()
+    _cudnn_flat(lstm, layout)
+    one_layer = {  # per layer: (w_ih, w_hh, b_ih, b_hh) per direction, matrices first
+        0: ((0, 16384, 163840, 164352, 81920, 98304, 164864, 165376), 165888),
+        1: ((0, 131072, 393216, 393728, 196608, 327680, 394240, 394752), 395264),
+    }
+    monkeypatch.setattr(torch.backends.cudnn, "is_acceptable", lambda t: True)
+    monkeypatch.setattr(cudnn_layer, "_one_layer_layout", lambda cell, params, *a: one_layer[params[0].shape[1] // 256])
+    monkeypatch.setattr(cudnn_layer, "_LAYOUTS", {})
+
+    class OnCuda:  # what _layer_buffer reads of x
+        is_cuda, dtype, device = True, torch.float32, torch.device("cpu")
+
+    for k in (0, 1):
+        params = _layer(lstm, k)
+        got = cudnn_layer._layer_buffer("lstm", OnCuda(), params, True, 128, 0)
+        offsets, numel = one_layer[k]
+        want = torch.empty(numel)
+        for p, o in zip(params, offsets, strict=True):
+            want[o : o + p.numel()] = p.flatten()
+        assert got is not None and torch.equal(got, want)
+    no_bias = nn.LSTM(32, 128, 2, bias=False)  # a layer's matrices alone: its slice of the flat buffer, no copy
+    names = no_bias._flat_weights_names
+    flat = _cudnn_flat(
+        no_bias,
+        dict(zip(names, itertools.accumulate([0] + [getattr(no_bias, n).numel() for n in names[:-1]]), strict=True)),
+    )
+    monkeypatch.setattr(
+        cudnn_layer,
+        "_one_layer_layout",
+        lambda cell, params, *a: ((0, params[0].numel()), sum(p.numel() for p in params)),
+    )
+    got = cudnn_layer._layer_buffer("lstm", OnCuda(), _layer(no_bias, 1), False, 128, 0)
+    assert got is not None and got.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr()
+    assert got.storage_offset() == no_bias.weight_ih_l1.storage_offset()

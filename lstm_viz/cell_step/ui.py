@@ -133,7 +133,8 @@ def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state
         st.dataframe(table.style.format({k: "{:.2e}" for k in ("output", "h_n", "c_n")}), width="stretch")
         grows = (f" for {par.steps:,} steps ({par.base_tolerance:g} up to 100, growing with √steps)"
                  if par.steps > 100 else "")  # fmt: skip
-        st.caption(f"Max absolute differences; rounding tolerance in {par.dtype}: {par.tolerance:.2g}{grows}, "
+        where = " on a CUDA GPU, whose cuDNN rounds more than the CPU" if par.device == "cuda" else ""
+        st.caption(f"Max absolute differences; rounding tolerance in {par.dtype}{where}: {par.tolerance:.2g}{grows}, "
                    "relative to each value's size above 1.")  # fmt: skip
 
 

@@ -7,17 +7,19 @@ call's weights. A call for one layer of several therefore copied the layer's wei
 every call (a zeroed allocation and one copy per weight tensor: 16 small kernels for a 2-layer bidirectional LSTM),
 and warned "RNN module weights are not part of single contiguous chunk of memory".
 
-When a layer's weights lie in the flat buffer exactly as cuDNN lays out a one-layer buffer of that shape, the layer's
-slice of the flat buffer *is* such a buffer, and ``run_layer`` hands it to cuDNN itself (``torch._cudnn_rnn``, the
-call ``_VF.lstm`` makes with the buffer it found). That is checked, not assumed: once per shape, cuDNN lays out a
-one-layer buffer for throwaway weights (``torch._cudnn_rnn_flatten_weight``), giving each weight's offset in it and its
-size; on every call, the layer's own weights must be contiguous views of one storage at those same offsets from one
-start. Anything else (the CPU, cuDNN off, weights that are not views of a flat buffer, a layout that differs) takes
-the ordinary call, with the same results.
+Most of that cost is on the CPU (cuDNN is asked where each weight goes, every call), and on a GPU a small model's
+record waits on the CPU. ``run_layer`` builds the one-layer buffer itself and hands it to cuDNN (``torch._cudnn_rnn``,
+the call ``_VF.lstm`` makes with a buffer it found). Where each weight goes in a one-layer buffer is asked of cuDNN
+once per shape (``torch._cudnn_rnn_flatten_weight`` on throwaway weights); the weights that lie back to back in both
+buffers are then taken as whole runs. cuDNN keeps a layer's matrices together and all layers' biases together at the
+end of the flat buffer, so a layer is two runs: one ``torch.cat`` on the device, or none at all for a layer without
+biases, whose slice of the flat buffer already is a one-layer buffer. Anything else (the CPU, cuDNN off, weights that
+are not views of one buffer) takes the ordinary call, with the same results.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import warnings
 
@@ -89,7 +91,8 @@ def _cudnn_mode(cell: str) -> int:
 def _layer_buffer(
     cell: str, x: Tensor, params: list[Tensor], bidirectional: bool, hidden_size: int, proj_size: int
 ) -> Tensor | None:
-    """The layer's slice of the flat weight buffer, where cuDNN can take it as the call's own buffer; else None."""
+    """A one-layer cuDNN weight buffer holding ``params``, taken from the flat buffer they are views of in as few
+    pieces as its layout allows; None where that does not apply (then the ordinary call runs)."""
     if not x.is_cuda or not params or not torch.backends.cudnn.is_acceptable(x):
         return None
     first = params[0]
@@ -110,14 +113,29 @@ def _layer_buffer(
     if layout is None:
         return None
     offsets, numel = layout
-    start = first.storage_offset() - offsets[0]  # where a one-layer buffer would begin in the flat one
-    if start < 0 or start + numel > storage.nbytes() // first.element_size():
-        return None
-    if any(p.storage_offset() - start != offset for p, offset in zip(params, offsets, strict=True)):
-        return None
-    if start == 0 and numel * first.element_size() == storage.nbytes():
-        return None  # the weights are the whole buffer: the ordinary call already hands it over as it is
-    return first.as_strided((numel,), (1,), start)
+    # Runs of weights that lie back to back both in the flat buffer and in the one-layer one: cuDNN keeps a layer's
+    # matrices together and every layer's biases together at the end of the buffer, so a layer is two runs.
+    runs: list[list[int]] = []  # [start in the flat buffer, start in the one-layer buffer, length]
+    for j in sorted(range(len(params)), key=offsets.__getitem__):
+        src, dst, n = params[j].storage_offset(), offsets[j], params[j].numel()
+        if runs and runs[-1][0] + runs[-1][2] == src and runs[-1][1] + runs[-1][2] == dst:
+            runs[-1][2] += n
+        else:
+            runs.append([src, dst, n])
+    flat = first.as_strided((storage.nbytes() // first.element_size(),), (1,), 0)
+    if len(runs) == 1 and runs[0][1] == 0 and runs[0][2] == numel:  # the slice is a one-layer buffer as it is
+        if runs[0][0] == 0 and numel == flat.numel():
+            return None  # the weights are the whole buffer: the ordinary call already hands it over
+        return flat.narrow(0, runs[0][0], numel)
+    pieces = [flat.narrow(0, src, n) for src, _, n in runs]
+    if [dst for _, dst, _ in runs] == list(itertools.accumulate([0] + [n for *_, n in runs[:-1]])) and (
+        sum(n for *_, n in runs) == numel
+    ):
+        return torch.cat(pieces)  # one small copy on the device
+    buffer = flat.new_zeros(numel)  # the layout has gaps: cuDNN's padding stays zero
+    for (_, dst, n), piece in zip(runs, pieces, strict=True):
+        buffer.narrow(0, dst, n).copy_(piece)
+    return buffer
 
 
 def _one_layer_layout(
