@@ -113,11 +113,22 @@ def _signal_at_batch(monkeypatch, batch: int, *signals: int) -> None:
 SUB = ("train", "subtraction", "--batch-size", "2048", "--seed", "3", "--quiet")  # 5 mini-batches an epoch, fast
 
 
+@pytest.fixture
+def sigint_heard():
+    """Ctrl-C as an interactive shell delivers it: a suite started in the background by a non-interactive shell
+    inherits SIGINT ignored, and train rightly leaves an ignored SIGINT ignored (tested below)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="signals to oneself are POSIX")
 @pytest.mark.parametrize(("signum", "code", "how"), [(signal.SIGINT, 130, "interrupted"),
                                                      (signal.SIGTERM, 143, "terminated")])  # fmt: skip
 def test_a_signal_stops_after_the_mini_batch_and_resume_finishes_the_epoch_exactly(
-    tmp_path, capsys, monkeypatch, signum, code, how
+    tmp_path, capsys, monkeypatch, sigint_heard, signum, code, how
 ):
     straight = tmp_path / "straight.pt"
     assert run(capsys, *SUB, "--epochs", "2", "--out", straight)[0] == 0
@@ -141,7 +152,21 @@ def test_a_signal_stops_after_the_mini_batch_and_resume_finishes_the_epoch_exact
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals to oneself are POSIX")
-def test_a_second_signal_quits_at_once_and_writes_nothing(tmp_path, capsys, monkeypatch):
+def test_an_ignored_sigint_stays_ignored(tmp_path, capsys, monkeypatch):
+    """A background job's SIGINT is ignored (nohup, `cmd &` from a script): train leaves it so and trains on."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _signal_at_batch(monkeypatch, 2, signal.SIGINT)
+        code, stdout, _ = run(capsys, *SUB, "--epochs", "1", "--out", tmp_path / "x.pt")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert code == 0 and not last_json(stdout).get("interrupted")
+    assert len(load_checkpoint(tmp_path / "x.pt").history) == 1
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals to oneself are POSIX")
+def test_a_second_signal_quits_at_once_and_writes_nothing(tmp_path, capsys, monkeypatch, sigint_heard):
     out = tmp_path / "keep.pt"
     assert run(capsys, *SUB, "--epochs", "1", "--out", out)[0] == 0
     before = out.read_bytes()
@@ -152,7 +177,7 @@ def test_a_second_signal_quits_at_once_and_writes_nothing(tmp_path, capsys, monk
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals to oneself are POSIX")
-def test_stopped_before_the_first_mini_batch_keeps_an_existing_out(tmp_path, capsys, monkeypatch):
+def test_stopped_before_the_first_mini_batch_keeps_an_existing_out(tmp_path, capsys, monkeypatch, sigint_heard):
     out = tmp_path / "keep.pt"
     assert run(capsys, *SUB, "--epochs", "1", "--out", out)[0] == 0
     before = out.read_bytes()

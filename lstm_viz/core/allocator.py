@@ -95,14 +95,19 @@ class BufferPool:
             for buf, idle in self._kept:
                 free = _use_count(buf) == idle
                 if free and buf.numel() == numel and buf.dtype == dtype and buf.device == torch.device(device):
-                    return buf.view(-1)  # the view holds the storage: taken until the caller drops every part
+                    with torch.inference_mode(False):  # a plain view, wherever it is taken
+                        return buf.view(-1)  # the view holds the storage: taken until the caller drops every part
                 if not free:
                     kept.append((buf, idle))  # in use; a free one of another size is let go
-            buf = torch.empty(numel, dtype=dtype, device=device)
+            # Made outside inference mode, even from inside it: an inference tensor could not be written into by a
+            # later recording outside it ("Inplace update to inference tensor outside InferenceMode").
+            with torch.inference_mode(False):
+                buf = torch.empty(numel, dtype=dtype, device=device)
             if len(kept) < self.max_buffers:
                 kept.append((buf, _use_count(buf)))
             self._kept = kept
-            return buf.view(-1)
+            with torch.inference_mode(False):
+                return buf.view(-1)
 
     @property
     def kept_bytes(self) -> int:

@@ -34,7 +34,7 @@ from torch.nn.utils.rnn import PackedSequence
 from lstm_viz.core.cudnn_layer import run_layer
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
-from lstm_viz.core.lstm_args import autocast_on, init_checked
+from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, init_checked
 from lstm_viz.core.recording import GRURecording
 from lstm_viz.core.twins import current_weights, plain_copy, register_twin, run_forward_pre_hooks
 
@@ -83,7 +83,29 @@ class RecordingGRU(nn.GRU):
 
     @torch.jit.unused
     def _check_input(self, x: object, hx: object) -> None:
-        """Raise RNNInputError naming the expected and the given shape, before the kernel sees bad input."""
+        """Raise RNNInputError naming the expected and the given shape, before the kernel sees bad input; its message
+        starts with nn.GRU's own for the same call (as RecordingLSTM's start with nn.LSTM's), so code that matches
+        nn.GRU's text keeps matching."""
+        try:
+            self._check_input_readably(x, hx)
+        except RNNInputError as ours:
+            theirs = self._nn_grus_message(x, hx)
+            if theirs is None:
+                raise
+            raise type(ours)(f"{theirs} — {ours}") from None
+
+    @torch.jit.unused
+    def _nn_grus_message(self, x: object, hx: object) -> str | None:
+        """What nn.GRU.forward says to this call, or None if it accepts it (only asked once a check has failed)."""
+        try:
+            with torch.no_grad():
+                nn.GRU.forward(self, x, hx)
+        except Exception as err:  # whatever nn.GRU raises: its text leads ours
+            return str(err).strip() or None
+        return None
+
+    @torch.jit.unused
+    def _check_input_readably(self, x: object, hx: object) -> None:
         if not isinstance(x, Tensor):
             raise RNNInputTypeError(f"input must be a torch.Tensor or PackedSequence, got {type(x).__name__}")
         layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
@@ -98,7 +120,14 @@ class RecordingGRU(nn.GRU):
                 f"input must be a floating-point tensor like the weights ({weight.dtype}); "
                 f"got dtype {x.dtype} — convert it with x.float()"
             )
-        if x.dtype != weight.dtype and not autocast_on():  # under autocast nn.GRU casts
+        if autocast_on():  # nn.GRU leaves the dtypes to the kernel, with autocast's casts
+            mismatch = autocast_mismatch(x, weight)
+            if mismatch is not None:
+                raise RNNInputError(
+                    f"under autocast the input ({x.dtype}) reaches the kernel as {mismatch[0]} and the weights "
+                    f"({weight.dtype}) as {mismatch[1]}; convert the input with x.to({weight.dtype})"
+                )
+        elif x.dtype != weight.dtype:
             raise RNNInputError(
                 f"input dtype {x.dtype} does not match the weights' {weight.dtype}; convert the input with "
                 f"x.to({weight.dtype}) or the model with model.to({x.dtype})"
@@ -275,6 +304,8 @@ class RecordingGRU(nn.GRU):
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be 'auto', 'replay' or 'loop', got {strategy!r}")
         x, hx = run_forward_pre_hooks(self, x, hx)  # as a call of the module does: weight_norm, pruning, …
+        if isinstance(interventions, Intervention):
+            interventions = [interventions]  # one intervention for a list of one
         interventions = list(interventions or ())  # read once: a generator would be empty the second time
         if isinstance(x, PackedSequence):
             if interventions:

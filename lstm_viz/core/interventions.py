@@ -269,7 +269,13 @@ def parse_intervention(text: str) -> Intervention:
         key, _, raw = part.partition("=")
         key = key.strip()
         if key not in ("units", "steps") or not raw.strip():
+            if re.fullmatch(r"[\d\s;|-]+", part) and options:  # "units=1,2": a list written with commas
+                raise ValueError(f"in {text!r}: {part!r} after a comma is not units=… or steps=…; a list of units "
+                                 f"or steps is written with ';' or '|' (units=1;2) or as a range (units=3-5), "
+                                 f"since commas separate the options")  # fmt: skip
             raise ValueError(f"in {text!r}: {part!r} is not units=… or steps=…; e.g. {example}")
+        if key in options:
+            raise ValueError(f"in {text!r}: {key}= is given twice; give it once, listing with ';' (e.g. {key}=1;2)")
         options[key] = _int_list(raw, key, text, example)
     try:
         value = float(match["value"])
@@ -513,6 +519,14 @@ def intervened_forward(
     messages); a PackedSequence takes no interventions. In training mode dropout between layers is applied as
     forward applies it (with its own random mask).
     """
+    if not isinstance(module, (torch.nn.LSTM, torch.nn.GRU)):
+        raise TypeError(
+            f"intervened_forward runs one nn.LSTM or nn.GRU (a RecordingLSTM/RecordingGRU included), got "
+            f"{type(module).__name__}; for an LSTM inside your own model, call it on that module (model.lstm) with "
+            "the input it gets, or record every recurrent module of the model with record_modules"
+        )
+    if isinstance(interventions, Intervention):
+        interventions = [interventions]  # one intervention for a list of one
     interventions = list(interventions or ())
     if not interventions:
         return module(x, hx)

@@ -278,6 +278,8 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         if strategy not in STRATEGIES:
             raise RNNArgumentError(f"strategy must be 'auto', 'kernel', 'replay' or 'loop', got {strategy!r}")
         x, hx = run_forward_pre_hooks(self, x, hx)
+        if isinstance(interventions, Intervention):
+            interventions = [interventions]  # one intervention for a list of one
         interventions = list(interventions or ())  # read once: a generator would be empty the second time
         if isinstance(x, PackedSequence):
             if interventions:

@@ -17,12 +17,41 @@ from lstm_viz.core.errors import (
     mirror,
 )
 
-__all__ = ["LSTMArgumentChecks", "autocast_on", "constructor_error", "init_checked", "size_error"]
+__all__ = ["LSTMArgumentChecks", "autocast_mismatch", "autocast_on", "constructor_error", "init_checked", "size_error"]
 
 
 def autocast_on() -> bool:
     check = getattr(torch._C, "_is_any_autocast_enabled", None)
     return bool(check()) if check is not None else torch.is_autocast_enabled()
+
+
+def autocast_mismatch(x: Tensor, weight: Tensor) -> tuple[torch.dtype, torch.dtype] | None:
+    """Under autocast, the dtypes the kernel would get for the input and the weights when they differ, else None.
+
+    nn.LSTM and nn.GRU skip their own dtype check under autocast and leave it to the kernel, which gets each tensor
+    cast to the autocast dtype where autocast casts it (floating point other than float64, on an autocast device) and
+    as it is elsewhere: integer, bool and float64 input beside float32 weights fail there. record computes in the
+    weights' dtype, so it must refuse the same inputs rather than cast them."""
+    device_type = x.device.type
+    try:
+        enabled = torch.is_autocast_enabled(device_type)
+        cast_to = torch.get_autocast_dtype(device_type) if enabled else None
+    except (RuntimeError, TypeError, AttributeError):  # an older PyTorch or a device autocast does not know
+        enabled, cast_to = False, None
+
+    def seen(dtype: torch.dtype) -> torch.dtype:
+        return cast_to if enabled and dtype.is_floating_point and dtype != torch.float64 else dtype
+
+    pair = (seen(x.dtype), seen(weight.dtype))
+    return pair if pair[0] != pair[1] else None
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    """PyTorch's own name in kernel messages: Float, Double, BFloat16, Long, Bool…"""
+    names = {torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
+             torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char", torch.uint8: "Byte",
+             torch.bool: "Bool"}  # fmt: skip
+    return names.get(dtype, str(dtype).removeprefix("torch."))
 
 
 def _shape(t: Tensor) -> tuple[int, ...]:
@@ -179,7 +208,20 @@ class LSTMArgumentChecks:
                     f"but got ({dims[0]}-D, {dims[1]}-D) tensors: h0 must have shape {shown_h} and c0 {shown_c} "
                     f"for input of shape {_shape(x)}; got h0 {_shape(h0)} and c0 {_shape(c0)}{not_a_pair}"
                 )
-        if x.dtype != weight.dtype and not autocast_on():
+        if autocast_on():
+            mismatch = autocast_mismatch(x, weight)
+            if mismatch is not None:
+                return RNNArgumentRuntimeError(
+                    f"mat1 and mat2 must have the same dtype, but got {_dtype_name(mismatch[0])} and "
+                    f"{_dtype_name(mismatch[1])}: under autocast the input ({x.dtype}) and the weights "
+                    f"({weight.dtype}) reach the kernel as these; "
+                    + (
+                        f"convert the input: input.to({weight.dtype})"
+                        if x.is_floating_point()
+                        else "an LSTM computes in floating point (an embedding first, for token ids?)"
+                    )
+                )
+        elif x.dtype != weight.dtype:
             convert = f"Convert input: input.to({weight.dtype})"
             return RNNArgumentError(
                 f"RNN input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "

@@ -18,7 +18,7 @@ in call order. A module shared under two paths is keyed by the first path ``name
 
 Recordings use eval-mode semantics (no dropout between layers); in training mode with dropout the model's output
 still is its own, but the recorded gates are those of the dropout-free pass. TorchScript modules run no Python
-hooks and are not recorded.
+hooks and are not recorded; a scripted model in which nothing could be recorded is refused (TypeError), not run.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
@@ -107,6 +108,12 @@ def record_modules(
     if not isinstance(model, nn.Module):
         raise TypeError(f"record_modules runs an nn.Module, got {type(model).__name__}")
     selected = _select(model, names)
+    if not selected and any(isinstance(m, torch.jit.ScriptModule) for m in model.modules()):
+        raise TypeError(
+            f"record_modules found no nn.LSTM or nn.GRU to record in this {type(model).__name__}: TorchScript "
+            "modules (torch.jit.script / torch.jit.trace) run no Python hooks and hide the modules inside them; "
+            "record the eager model (before it is scripted), with the same weights"
+        )
     _check_strategy(selected, strategy)
     recordings: dict[str, CellRecording] = {}
     calls: dict[str, int] = {}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -236,6 +236,30 @@ class CellRecording:
     def names(self) -> list[str]:
         return recording_names(self.num_layers, self.num_directions == 2, self.recorded_tensors)
 
+    # A read-only mapping of names to tensors: ``name in rec``, ``for name in rec``, ``rec.keys()``, ``dict(rec)``.
+    def keys(self) -> list[str]:
+        return self.names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+    def __repr__(self) -> str:
+        """One line (the dataclass repr printed every tensor: ~70,000 characters for a small model)."""
+        packed = ", packed" if self.lengths is not None else ""
+        units = f", proj_size={self.proj_size}" if self.proj_size else ""
+        return (
+            f"{type(self).__name__}({self.cell}, layers={self.num_layers}, directions={self.num_directions}, "
+            f"batch={self.batch_size}, T={self.seq_len}, hidden_size={self.hidden_size}{units}, "
+            f"tensors={','.join(self.recorded_tensors)}, dtype={str(self._first.dtype).removeprefix('torch.')}, "
+            f"device={self._first.device}{packed}, strategy={self.extras.get('strategy')!r})"
+        )
+
     def __getitem__(self, name: str) -> Tensor:
         """``rec["layer0.fwd.h"]`` → ``(batch, T, units)``."""
         layer, direction, tensor = _parse_name(name, f"layer0.fwd.{self.recorded_tensors[0]}")
@@ -321,7 +345,7 @@ class CellRecording:
         return frame
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Recording(CellRecording):
     """Everything one RecordingLSTM computed on one input.
 
@@ -358,7 +382,7 @@ class Recording(CellRecording):
         return bounded
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class GRURecording(CellRecording):
     """Everything one RecordingGRU computed on one input.
 

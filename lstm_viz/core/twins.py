@@ -58,14 +58,16 @@ def _options(module: nn.RNNBase) -> dict[str, Any]:
 
 def plain_copy(cls: type[nn.RNNBase], module: nn.RNNBase) -> nn.RNNBase:
     """A ``cls`` (RecordingLSTM / RecordingGRU) with ``module``'s options and a copy of the weights its forward uses
-    now, on their device and dtype, in its training mode: a weight-normed, pruned or otherwise parametrized module
-    gives a plain one."""
+    now, on their device and dtype, in its training mode, each weight as trainable (``requires_grad``) as it was: a
+    weight-normed, pruned or otherwise parametrized module gives a plain one."""
     weights = current_weights(module)
     first = weights["weight_ih_l0"]
     copy = cls(module.input_size, module.hidden_size, device=first.device, dtype=first.dtype, **_options(module))
     with torch.no_grad():
         for name in copy._flat_weights_names:
             getattr(copy, name).copy_(weights[name])
+    for name in copy._flat_weights_names:  # a frozen weight stays frozen (an optimiser built after a swap skips it)
+        getattr(copy, name).requires_grad_(weights[name].requires_grad)
     copy.train(module.training)
     return copy
 

@@ -39,5 +39,5 @@ def test_a_gru_is_recorded_in_the_explorer(page, app_url):
     assert_no_exception(page)
     main = page.get_by_test_id("stMainBlockContainer")
     page.wait_for_selector("text=Gates and states: r, z, n, h", timeout=60_000)
-    assert "z · update gate" in main.inner_text() or page.locator(CHART).count() >= 2
+    wait_for(lambda: "z · update gate" in main.inner_text() or page.locator(CHART).count() >= 2, 60, "the GRU's charts")
     assert "one update gate z instead of the forget and input gates" in main.inner_text()
