@@ -312,37 +312,55 @@ class CellRecording:
         if self.lengths is not None and not include_padding:
             keep = self.valid[batches].numpy()  # (B', T)
 
-        frames = []
-        for tensor in tensors:
-            values = getattr(self, tensor).detach().to("cpu", torch.float64).numpy()  # (L, D, B, T, U)
+        # Every column is allocated once at its final length and filled block by block (one block per tensor,
+        # layer and direction): building a frame per block and concatenating them took ~4× the finished frame's
+        # memory at its peak. direction and tensor are categoricals from the start.
+        columns = ["layer", "direction", "batch", "t", "unit", "tensor", "value"]
+        blocks = [(q, k, d) for q in tensors for k in layers for d in dirs]
+        if not blocks or not batches:
+            return pd.DataFrame(columns=columns)
+        T = self.seq_len
+        width = {q: getattr(self, q).shape[-1] for q in tensors}
+        mask = {q: None if keep is None else np.broadcast_to(keep[:, :, None], (len(batches), T, width[q])).ravel()
+                for q in tensors}  # fmt: skip
+        sizes = [len(batches) * T * width[q] if mask[q] is None else int(mask[q].sum()) for q, _, _ in blocks]
+        n = sum(sizes)
+        dir_names, tensor_names = sorted(set(dirs)), sorted(set(tensors))
+        out = {
+            "layer": np.empty(n, dtype=np.int16),
+            "direction": np.empty(n, dtype=np.int8),
+            "batch": np.empty(n, dtype=np.int32),
+            "t": np.empty(n, dtype=np.int32),
+            "unit": np.empty(n, dtype=np.int32),
+            "tensor": np.empty(n, dtype=np.int8),
+            "value": np.empty(n, dtype=np.float64),
+        }
+        at = 0
+        for q in tensors:
+            values = getattr(self, q).detach().to("cpu")  # (L, D, B, T, U), the recording's own dtype
+            U, rows = width[q], mask[q]
+            index = {  # the batch, t and unit of every row of a block (the same for each block of this tensor)
+                "batch": np.repeat(np.asarray(batches, dtype=np.int32), T * U),
+                "t": np.tile(np.repeat(np.arange(T, dtype=np.int32), U), len(batches)),
+                "unit": np.tile(np.arange(U, dtype=np.int32), len(batches) * T),
+            }
+            if rows is not None:
+                index = {key: column[rows] for key, column in index.items()}
             for k in layers:
                 for d in dirs:
-                    block = values[k, DIRECTIONS.index(d)][batches]  # (B', T, U)
-                    b_idx, t_idx, u_idx = np.meshgrid(
-                        batches, np.arange(block.shape[1]), np.arange(block.shape[2]), indexing="ij"
-                    )
-                    rows = slice(None)
-                    if keep is not None:
-                        rows = np.broadcast_to(keep[:, :, None], block.shape).ravel()
-                    frames.append(
-                        pd.DataFrame(
-                            {
-                                "layer": np.full(block.size, k, dtype=np.int16)[rows],
-                                "direction": d,
-                                "batch": b_idx.ravel().astype(np.int32)[rows],
-                                "t": t_idx.ravel().astype(np.int32)[rows],
-                                "unit": u_idx.ravel().astype(np.int32)[rows],
-                                "tensor": tensor,
-                                "value": block.ravel()[rows],
-                            }
-                        )
-                    )
-        if not frames:
-            return pd.DataFrame(columns=["layer", "direction", "batch", "t", "unit", "tensor", "value"])
-        frame = pd.concat(frames, ignore_index=True)
-        frame["direction"] = frame["direction"].astype("category")
-        frame["tensor"] = frame["tensor"].astype("category")
-        return frame
+                    block = values[k, DIRECTIONS.index(d)][batches].to(torch.float64).numpy().ravel()
+                    size = block.size if rows is None else int(rows.sum())
+                    span = slice(at, at + size)
+                    out["value"][span] = block if rows is None else block[rows]
+                    out["layer"][span] = k
+                    out["direction"][span] = dir_names.index(d)
+                    out["tensor"][span] = tensor_names.index(q)
+                    for key, column in index.items():
+                        out[key][span] = column
+                    at += size
+        out["direction"] = pd.Categorical.from_codes(out["direction"], categories=dir_names)
+        out["tensor"] = pd.Categorical.from_codes(out["tensor"], categories=tensor_names)
+        return pd.DataFrame({key: out[key] for key in columns}, copy=False)
 
 
 @dataclass(frozen=True, repr=False)
