@@ -1,4 +1,4 @@
-"""One layer of a multi-layer nn.LSTM / nn.GRU through the fused kernel, without cuDNN copying its weights.
+"""One layer of a multi-layer nn.LSTM / nn.GRU through the fused kernel, its weights handed to cuDNN in one piece.
 
 Recording and the ablation sweep run the fused kernel one layer at a time: they need every layer's h sequence, which
 a call for all layers keeps to itself. On CUDA an nn.LSTM's parameters are views into one flat cuDNN weight buffer for
@@ -126,7 +126,8 @@ def _layer_buffer(
     if len(runs) == 1 and runs[0][1] == 0 and runs[0][2] == numel:  # the slice is a one-layer buffer as it is
         if runs[0][0] == 0 and numel == flat.numel():
             return None  # the weights are the whole buffer: the ordinary call already hands it over
-        return flat.narrow(0, runs[0][0], numel)
+        if runs[0][0] * first.element_size() % 256 == 0:  # aligned as a buffer of its own would be
+            return flat.narrow(0, runs[0][0], numel)
     pieces = [flat.narrow(0, src, n) for src, _, n in runs]
     if [dst for _, dst, _ in runs] == list(itertools.accumulate([0] + [n for *_, n in runs[:-1]])) and (
         sum(n for *_, n in runs) == numel

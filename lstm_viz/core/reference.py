@@ -52,9 +52,9 @@ __all__ = [
 GATES: tuple[str, ...] = DISPLAY_ORDER[:4]  # the four gates in display order: f, i, g, o
 GATE_NAMES: dict[str, str] = {"f": "forget gate", "i": "input gate", "g": "candidate", "o": "output gate"}
 PARITY_TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-5, "float16": 1e-2, "bfloat16": 1e-1}
-# On a CUDA GPU cuDNN's float32 LSTM is itself less exact than the CPU's (its fast nonlinearities; TF32 off): on an
-# H200 nn.LSTM's own output was 1e-5 from float64 after 80 steps, and the shipped subtraction model's per-step loop
-# 1.9e-5 from nn.LSTM after 8 (benchmarks/gpu_check.py). Where a device has its own tolerance, it is here.
+# On a CUDA GPU cuDNN's float32 LSTM is itself less exact than the CPU's, TF32 off: on an H200 nn.LSTM's own output
+# was 1e-5 from float64 after 80 steps, and the shipped subtraction model's per-step loop 1.9e-5 from nn.LSTM after 8
+# (benchmarks/gpu_check.py). Where a device has its own tolerance, it is here.
 PARITY_TOLERANCE_CUDA: dict[str, float] = {"float32": 1e-4}
 
 
