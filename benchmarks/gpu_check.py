@@ -482,7 +482,49 @@ def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, fl
         del ref, model, calls, x
         if device.type == "cuda":
             torch.cuda.empty_cache()
+    gru_speed(device, repeats)
     return ratios
+
+
+def gru_speed(device: torch.device, repeats: int) -> None:
+    """RecordingGRU.record / nn.GRU's forward at the 2-layer bidirectional shape: no goal is set for it, printed so
+    that a GPU session sees where the GRU stands (its replay has no fused elementwise kernel)."""
+    try:
+        from lstm_viz import RecordingGRU
+    except ImportError:
+        return
+    from lstm_viz.core import cudnn_layer
+
+    torch.manual_seed(0)
+    ref = nn.GRU(32, 128, 2, batch_first=True, bidirectional=True).to(device).eval()
+    model = RecordingGRU.from_gru(ref)
+    x = torch.randn(16, 200, 32, device=device)
+
+    def copying():
+        cudnn_layer.NO_COPY = False
+        try:
+            return model.record(x)
+        finally:
+            cudnn_layer.NO_COPY = True
+
+    fns = {"ref": lambda: ref(x), "rec": lambda: model.record(x), "copy": copying}
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    with torch.no_grad():
+        for fn in fns.values():
+            fn()
+        for _ in range(repeats):
+            for k, fn in fns.items():
+                sync(device)
+                start = time.perf_counter()
+                fn()
+                sync(device)
+                times[k].append(time.perf_counter() - start)
+    t_ref, t_rec, t_copy = (statistics.median(times[k]) for k in ("ref", "rec", "copy"))
+    print(
+        f"  GRU 2-layer bi (16, 200, 32, 128): nn.GRU {t_ref * 1e3:.2f} ms, record {t_rec * 1e3:.2f} ms "
+        f"({t_rec / t_ref:.2f}x; {t_copy / t_ref:.2f}x with cuDNN copying each layer's weights) — no goal set",
+        flush=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- training
