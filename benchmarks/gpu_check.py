@@ -419,8 +419,40 @@ def intervention_tests(report: Report, device: torch.device) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- speed
+def _medians(fns: dict, device: torch.device, repeats: int) -> dict[str, float]:
+    """Each function's median seconds over ``repeats`` rounds (two warm-up calls each; the functions take turns in
+    every round, so a drift of the machine's speed touches all alike), timed between device synchronisations."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    with torch.no_grad():
+        for fn in fns.values():
+            fn()
+            fn()
+        for _ in range(repeats):
+            for k, fn in fns.items():
+                sync(device)
+                start = time.perf_counter()
+                fn()
+                sync(device)
+                times[k].append(time.perf_counter() - start)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _copying(fn):
+    """``fn`` run with cuDNN copying each layer's weights as PyTorch's own call does (``cudnn_layer.NO_COPY`` off)."""
+    from lstm_viz.core import cudnn_layer
+
+    def run():
+        cudnn_layer.NO_COPY = False
+        try:
+            return fn()
+        finally:
+            cudnn_layer.NO_COPY = True
+
+    return run
+
+
 def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, float]]:
-    from lstm_viz.core import cudnn_layer, fused_cell
+    from lstm_viz.core import fused_cell
 
     print(
         f"[speed] record (auto) / nn.LSTM forward, median of {repeats}; TF32 as PyTorch's defaults "
@@ -429,16 +461,6 @@ def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, fl
         f"then record with cuDNN copying each layer's weights out of the flat buffer (cudnn_layer.NO_COPY = False; "
         f"the same call for one layer)"
     )
-
-    def copying(fn):
-        def run():
-            cudnn_layer.NO_COPY = False
-            try:
-                return fn()
-            finally:
-                cudnn_layer.NO_COPY = True
-
-        return run
 
     head = f"  {'shape':32} {'nn.LSTM ms':>10} {'record ms':>10} {'ratio':>7}  strategy"
     print(f"{head}    {'(calls ms':>10} {'ratio)':>7}   {'(copy ms':>9} {'ratio)':>7}")
@@ -455,21 +477,9 @@ def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, fl
             "ref": lambda ref=ref, x=x: ref(x),
             "rec": lambda model=model, x=x: model.record(x),
             "calls": lambda calls=calls, x=x: calls.record(x),
-            "copy": copying(lambda model=model, x=x: model.record(x)),
+            "copy": _copying(lambda model=model, x=x: model.record(x)),
         }
-        times: dict[str, list[float]] = {k: [] for k in fns}
-        with torch.no_grad():
-            for fn in fns.values():
-                fn()
-                fn()
-            for _ in range(repeats):
-                for k, fn in fns.items():
-                    sync(device)
-                    start = time.perf_counter()
-                    fn()
-                    sync(device)
-                    times[k].append(time.perf_counter() - start)
-        t_ref, t_rec, t_calls, t_copy = (statistics.median(times[k]) for k in ("ref", "rec", "calls", "copy"))
+        t_ref, t_rec, t_calls, t_copy = _medians(fns, device, repeats).values()
         ratio = t_rec / t_ref
         ratios.append((label, ratio))
         verdict = "MET" if ratio <= SPEED_GOAL else "MISSED"
@@ -493,33 +503,13 @@ def gru_speed(device: torch.device, repeats: int) -> None:
         from lstm_viz import RecordingGRU
     except ImportError:
         return
-    from lstm_viz.core import cudnn_layer
-
     torch.manual_seed(0)
     ref = nn.GRU(32, 128, 2, batch_first=True, bidirectional=True).to(device).eval()
     model = RecordingGRU.from_gru(ref)
     x = torch.randn(16, 200, 32, device=device)
 
-    def copying():
-        cudnn_layer.NO_COPY = False
-        try:
-            return model.record(x)
-        finally:
-            cudnn_layer.NO_COPY = True
-
-    fns = {"ref": lambda: ref(x), "rec": lambda: model.record(x), "copy": copying}
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    with torch.no_grad():
-        for fn in fns.values():
-            fn()
-        for _ in range(repeats):
-            for k, fn in fns.items():
-                sync(device)
-                start = time.perf_counter()
-                fn()
-                sync(device)
-                times[k].append(time.perf_counter() - start)
-    t_ref, t_rec, t_copy = (statistics.median(times[k]) for k in ("ref", "rec", "copy"))
+    fns = {"ref": lambda: ref(x), "rec": lambda: model.record(x), "copy": _copying(lambda: model.record(x))}
+    t_ref, t_rec, t_copy = _medians(fns, device, repeats).values()
     print(
         f"  GRU 2-layer bi (16, 200, 32, 128): nn.GRU {t_ref * 1e3:.2f} ms, record {t_rec * 1e3:.2f} ms "
         f"({t_rec / t_ref:.2f}x; {t_copy / t_ref:.2f}x with cuDNN copying each layer's weights) — no goal set",
