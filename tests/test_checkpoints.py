@@ -256,6 +256,26 @@ def test_shipped_regressor_is_reproducible():
 
 
 
+def test_a_new_file_is_never_written_over_an_existing_one(tmp_path, monkeypatch):
+    from lstm_viz import paths
+
+    path = tmp_path / "x.pt"
+    paths.write_atomically(path, b"first", new=True)
+    with pytest.raises(FileExistsError):
+        paths.write_atomically(path, b"second", new=True)
+    assert path.read_bytes() == b"first" and sorted(tmp_path.iterdir()) == [path]  # no temporary file left
+
+    def no_links(src, dst):
+        raise PermissionError("this folder holds no hard links")
+
+    monkeypatch.setattr(os, "link", no_links)  # the fallback: claim the name with an exclusive create
+    other = tmp_path / "y.pt"
+    paths.write_atomically(other, b"mine", new=True)
+    with pytest.raises(FileExistsError):
+        paths.write_atomically(other, b"theirs", new=True)
+    assert other.read_bytes() == b"mine" and sorted(tmp_path.iterdir()) == [path, other]
+
+
 def test_files_written_atomically_keep_their_mode():
     """One writer for checkpoints, corpus files and the sweep (a crash mid-write: test_save_is_atomic): a new file
     gets 0644, a rewritten one keeps its mode (mkstemp's temporary file is 0600)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from lstm_viz.training.live import (
     TICK_SECONDS,
@@ -305,6 +306,42 @@ def test_checkpoint_path_is_safe_and_never_an_existing_file(tmp_path):
     assert again.name == "trained-subtraction_lstm-2.pt" and not again.exists()
     with pytest.raises(ValueError, match="toy-statquest-5000"):
         checkpoint_path(tmp_path, " /// ")
+
+
+def test_two_visitors_saving_one_name_at_once_get_two_files(tmp_path, monkeypatch):
+    """Both looked for a free name before either wrote: the second used to replace the first's file."""
+    import threading
+
+    from lstm_viz import paths
+    from lstm_viz.training.checkpoints import load_checkpoint
+    from lstm_viz.training.engine import make_trainer
+    from lstm_viz.training.live import save_new_checkpoint
+
+    trainers = [make_trainer("toy-lstm", seed=s) for s in (0, 1)]
+    both_looked = threading.Barrier(2)
+    link = paths._link_new
+
+    first_tries = []
+
+    def late_link(tmp, path):  # each writer finished its file after both picked the same free name
+        if len(first_tries) < 2:
+            first_tries.append(path)
+            both_looked.wait(timeout=10)
+        return link(tmp, path)
+
+    monkeypatch.setattr(paths, "_link_new", late_link)
+    saved = []
+    threads = [threading.Thread(target=lambda t=t: saved.append(save_new_checkpoint(t, tmp_path, "run")))
+               for t in trainers]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [p.name for p in first_tries] == ["trained-run.pt"] * 2  # the race happened
+    assert sorted(p.name for p in saved) == ["trained-run-2.pt", "trained-run.pt"]
+    weights = {p.name: load_checkpoint(p).model.state_dict() for p in saved}
+    assert not all(torch.equal(a, b) for a, b in zip(*(w.values() for w in weights.values()), strict=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trained-run-2.pt", "trained-run.pt"]  # no temp left
 
 
 def test_stop_from_another_thread_waits_for_the_tick_in_flight_and_nothing_trains_after():

@@ -372,7 +372,7 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
     from lstm_viz.app.saves import SaveError, check_server_room, checkpoint_stem, server_save_dir
     from lstm_viz.app.ui import open_in_explorer, session_saves
     from lstm_viz.training.checkpoints import checkpoint_bytes
-    from lstm_viz.training.live import checkpoint_path
+    from lstm_viz.training.live import save_new_checkpoint
 
     if st.session_state.pop(_SWITCH_KEY, False):
         st.switch_page("pages/explorer.py")
@@ -416,8 +416,8 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
         try:
             content = data()
             check_server_room(server_dir, len(content))
-            path = checkpoint_path(server_dir, file_stem())
-            trainer.save(path, meta={"source": "live training page", "label": label()})
+            meta = {"source": "live training page", "label": label()}
+            path = save_new_checkpoint(trainer, server_dir, file_stem(), meta)
             report(
                 f"Saved epoch {run.epoch:,} as `{path.name}` in the server's save folder: every visitor's sidebar "
                 "lists it."

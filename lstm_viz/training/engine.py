@@ -419,10 +419,11 @@ class Trainer:
                          "total": total.to(self.device)}  # fmt: skip
         return True
 
-    def save(self, path: str | Path, meta: dict | None = None, *, optimizer: bool = True) -> Path:
+    def save(self, path: str | Path, meta: dict | None = None, *, optimizer: bool = True, new: bool = False) -> Path:
         """Save model, config, optimizer state, history and trainer state to ``path`` (atomically); the data's own
         meta (e.g. a corpus manifest) goes with them. ``optimizer=False`` leaves the optimizer state out (a smaller
-        file; resuming from it starts the optimizer's moments afresh)."""
+        file; resuming from it starts the optimizer's moments afresh). ``new=True``: only as a new file
+        (FileExistsError otherwise)."""
         model = self.model
         if not isinstance(model, LSTMVizModel):
             raise TypeError("only lstm_viz models (with a .config) can be saved as checkpoints")
@@ -433,6 +434,7 @@ class Trainer:
             optimizer=self.optimizer if optimizer else None,
             history=self.history,
             meta={**self.data.meta, **(meta or {}), "trainer": self.trainer_state()},
+            new=new,
         )
 
 

@@ -27,11 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lstm_viz.core.device import torch_threads
 from lstm_viz.parsing import InputError, parse_float, parse_int
 from lstm_viz.training.checkpoints import checkpoint_stem
+
+if TYPE_CHECKING:
+    from lstm_viz.training.engine import Trainer
 
 __all__ = [
     "DETAIL_SECONDS",
@@ -47,6 +50,7 @@ __all__ = [
     "TrainerLike",
     "checkpoint_path",
     "format_seconds",
+    "save_new_checkpoint",
     "torch_threads",
     "validate_epochs",
     "validate_lr",
@@ -161,6 +165,18 @@ def checkpoint_path(directory: str | Path, name: str) -> Path:
         path = directory / f"{stem}-{n}.pt"
         n += 1
     return path
+
+
+def save_new_checkpoint(trainer: Trainer, directory: str | Path, name: str, meta: dict | None = None) -> Path:
+    """Save ``trainer``'s checkpoint in ``directory`` under the first free name :func:`checkpoint_path` gives, never
+    over an existing file even when two visitors save the same name in the same instant: the file is put in place
+    only as a new one, and a name taken meanwhile moves on to the next."""
+    for _ in range(1000):
+        try:
+            return trainer.save(checkpoint_path(directory, name), meta, new=True)
+        except FileExistsError:
+            continue  # another save took this name between the look and the write
+    raise OSError(f"no free file name for {checkpoint_stem(name)!r} in {directory}: remove some saved files")
 
 
 class LiveRun:
