@@ -4,6 +4,10 @@ and rank the units by what ablating each one does. The logic is :mod:`lstm_viz.i
 
 from __future__ import annotations
 
+import collections
+import threading
+import time
+
 import streamlit as st
 from torch import nn
 
@@ -17,6 +21,7 @@ from lstm_viz.interventions.ablation import VALUES, Ablation, ablate_units, desc
 from lstm_viz.interventions.figures import ablation_figure, spread_figure
 from lstm_viz.parsing import InputError, parse_float, shorten
 from lstm_viz.tasks import task_for
+from lstm_viz.training.live import format_seconds
 from lstm_viz.viz.answer import answer_figure
 from lstm_viz.viz.divergence import difference_heatmaps
 
@@ -117,9 +122,36 @@ def _steps(n: int) -> str:
     return f"{n} step{'' if n == 1 else 's'}"
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _sweep(model_key: str, tensors: tuple[str, ...], value: str, _model: nn.Module) -> Ablation:
-    return ablate_units(_model, tensors, value=value)  # the model is read-only here: keyed by its weights' key
+# Sweeps done, shared by every session (like st.cache_data, which cannot hold this one: the sweep updates a progress
+# bar made outside it, so that a click elsewhere or a closed tab stops it at the next batch). The model is read-only
+# here and its key names its weights.
+_SWEEPS: collections.OrderedDict[tuple, Ablation] = collections.OrderedDict()
+_SWEEPS_LOCK = threading.Lock()
+MAX_SWEEPS = 8
+
+
+def _sweep(model_key: str, tensors: tuple[str, ...], value: str, model: nn.Module) -> Ablation:
+    key = (model_key, tensors, value)
+    with _SWEEPS_LOCK:
+        if key in _SWEEPS:
+            _SWEEPS.move_to_end(key)
+            return _SWEEPS[key]
+    bar = st.progress(0.0, text="Ablating every unit…")
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:  # a Streamlit call: where a rerun or a closed tab stops the sweep
+        share = done / max(total, 1)
+        seconds = time.perf_counter() - started
+        left = f", about {format_seconds(seconds / share - seconds)} left" if 0.02 < share < 1 and seconds > 2 else ""
+        bar.progress(min(share, 1.0), text=f"Ablating every unit… {share:.0%}{left} (another click stops it)")
+
+    result = ablate_units(model, tensors, value=value, progress=progress)
+    bar.empty()
+    with _SWEEPS_LOCK:
+        _SWEEPS[key] = result
+        while len(_SWEEPS) > MAX_SWEEPS:
+            _SWEEPS.popitem(last=False)
+    return result
 
 
 def ablation_section(loaded: LoadedModel) -> None:
@@ -142,8 +174,7 @@ def ablation_section(loaded: LoadedModel) -> None:
                    f"task's data ({task.ablation_data}), and ranks them by the {task.ablation_measure}.")
         return  # fmt: skip
     st.session_state["iv_sweep_asked"] = (loaded.key, tuple(tensors), value)
-    with st.spinner("Ablating every unit…"):
-        result = _sweep(loaded.key, tuple(tensors), value, model)
+    result = _sweep(loaded.key, tuple(tensors), value, model)
     _chart(ablation_figure(result), "iv_ablation")
     for k in range(min(5, len(result.table))):
         st.markdown("- " + describe_unit(result, result.table.iloc[k]))
