@@ -124,33 +124,50 @@ def _steps(n: int) -> str:
 
 # Sweeps done, shared by every session (like st.cache_data, which cannot hold this one: the sweep updates a progress
 # bar made outside it, so that a click elsewhere or a closed tab stops it at the next batch). The model is read-only
-# here and its key names its weights.
+# here and its key names its weights. A sweep one session is running is not started again by another: that one
+# waits for it (with its progress), and runs it itself if the first is stopped.
 _SWEEPS: collections.OrderedDict[tuple, Ablation] = collections.OrderedDict()
+_RUNNING: dict[tuple, float] = {}  # key → share done, while a session runs that sweep
 _SWEEPS_LOCK = threading.Lock()
 MAX_SWEEPS = 8
 
 
 def _sweep(model_key: str, tensors: tuple[str, ...], value: str, model: nn.Module) -> Ablation:
     key = (model_key, tensors, value)
-    with _SWEEPS_LOCK:
-        if key in _SWEEPS:
-            _SWEEPS.move_to_end(key)
-            return _SWEEPS[key]
     bar = st.progress(0.0, text="Ablating every unit…")
     started = time.perf_counter()
+    while True:
+        with _SWEEPS_LOCK:
+            if key in _SWEEPS:
+                _SWEEPS.move_to_end(key)
+                bar.empty()
+                return _SWEEPS[key]
+            share = _RUNNING.get(key)
+            if share is None:
+                _RUNNING[key] = 0.0  # this session runs it
+                break
+        # Another session is running this very sweep: wait for its result, showing its progress; a Streamlit call
+        # each half second, where a click elsewhere stops the waiting.
+        bar.progress(min(share, 1.0), text=f"Another visitor is ranking these units: {share:.0%}, waiting for it…")
+        time.sleep(0.5)
 
     def progress(done: int, total: int) -> None:  # a Streamlit call: where a rerun or a closed tab stops the sweep
         share = done / max(total, 1)
+        _RUNNING[key] = share
         seconds = time.perf_counter() - started
         left = f", about {format_seconds(seconds / share - seconds)} left" if 0.02 < share < 1 and seconds > 2 else ""
         bar.progress(min(share, 1.0), text=f"Ablating every unit… {share:.0%}{left} (another click stops it)")
 
-    result = ablate_units(model, tensors, value=value, progress=progress)
+    try:
+        result = ablate_units(model, tensors, value=value, progress=progress)
+        with _SWEEPS_LOCK:
+            _SWEEPS[key] = result
+            while len(_SWEEPS) > MAX_SWEEPS:
+                _SWEEPS.popitem(last=False)
+    finally:
+        with _SWEEPS_LOCK:
+            _RUNNING.pop(key, None)  # done, or stopped: a session waiting for it takes over
     bar.empty()
-    with _SWEEPS_LOCK:
-        _SWEEPS[key] = result
-        while len(_SWEEPS) > MAX_SWEEPS:
-            _SWEEPS.popitem(last=False)
     return result
 
 
