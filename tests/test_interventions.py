@@ -442,3 +442,60 @@ def test_a_float32_c0_beside_bfloat16_weights_runs_under_interventions_as_nn_lst
     assert rec.h[0, 0, :, 1].abs().max() == 0
     out, _ = intervened_forward(lstm, x, hx, [Intervention("layer0.fwd.h", 0.0, steps=[1])])
     assert out.dtype == torch.bfloat16 and torch.equal(out, rec.output)
+
+
+def test_one_sweep_for_sessions_asking_at_once_and_a_stopped_one_is_taken_over(monkeypatch):
+    """The page's sweep (Which units matter): a second session asking for a sweep that is running waits for it
+    instead of computing it again; when the running session is stopped (its visitor clicked elsewhere), the waiting
+    one computes it. Outside a Streamlit script the progress bar is a no-op."""
+    import threading
+    import time
+    import warnings
+
+    from lstm_viz.interventions import ui
+
+    calls, release = [], threading.Event()
+
+    def fake_ablate(model, tensors, *, value, progress):
+        calls.append(threading.current_thread().name)
+        progress(1, 4)
+        if len(calls) == 1:
+            release.wait(10)
+            if model == "stopped":
+                raise RuntimeError("the first session's visitor clicked elsewhere")
+        progress(4, 4)
+        return f"result of {threading.current_thread().name}"
+
+    monkeypatch.setattr(ui, "ablate_units", fake_ablate)
+    monkeypatch.setattr(ui, "_SWEEPS", type(ui._SWEEPS)())
+    for first_model, want_calls in (("fine", 1), ("stopped", 2)):
+        calls.clear()
+        release.clear()
+        ui._SWEEPS.clear()
+        got = {}
+
+        def ask(name, model, got=got):
+            try:
+                got[name] = ui._sweep("key", ("c",), "zero", model)
+            except RuntimeError as err:
+                got[name] = err
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "missing ScriptRunContext": no Streamlit script here
+            a = threading.Thread(target=ask, args=("A", first_model), name="A")
+            a.start()
+            while not calls:
+                time.sleep(0.01)
+            b = threading.Thread(target=ask, args=("B", "fine"), name="B")
+            b.start()
+            time.sleep(0.6)  # B is waiting, not computing
+            assert calls == ["A"]
+            release.set()
+            a.join(10)
+            b.join(10)
+        assert len(calls) == want_calls
+        if first_model == "fine":
+            assert got == {"A": "result of A", "B": "result of A"}
+        else:
+            assert isinstance(got["A"], RuntimeError) and got["B"] == "result of B"
+        assert not ui._RUNNING
