@@ -321,3 +321,35 @@ def test_seed_000_story_mediocre_at_2000_epochs_very_good_at_5000():
     assert max(abs(at_2000["out_0"]), abs(at_2000["out_1"] - 1)) > 0.2  # "mediocre"
     at_5000 = trainer.train_epochs(3000)[-1]
     assert abs(at_5000["out_0"]) < 0.05 and abs(at_5000["out_1"] - 1) < 0.05  # "very good"
+
+
+def test_a_seed_decides_the_weights_when_two_sessions_start_at_once(monkeypatch):
+    """The app's sessions are threads sharing torch's global generator: a second Start seeding it while the first
+    model was being built changed the first one's initial weights (multi-user review)."""
+    import threading
+    import time
+
+    from lstm_viz.tasks import get_task
+
+    alone = make_trainer("subtraction", seed=822).model.state_dict()
+    task = get_task("subtraction")
+    seed_init = task.seed_init
+    first = threading.Event()
+
+    def slow_seed_init(seed):  # the first session is between its seeding and its model's draws
+        seed_init(seed)
+        if seed == 822:
+            first.set()
+            time.sleep(0.3)
+
+    monkeypatch.setattr(task, "seed_init", slow_seed_init)
+    got = {}
+    a = threading.Thread(target=lambda: got.setdefault("a", make_trainer("subtraction", seed=822)))
+    a.start()
+    first.wait(10)
+    b = threading.Thread(target=lambda: got.setdefault("b", make_trainer("subtraction", seed=7)))
+    b.start()
+    a.join(30)
+    b.join(30)
+    for name, value in got["a"].model.state_dict().items():
+        assert torch.equal(value, alone[name]), name

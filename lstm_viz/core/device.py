@@ -1,4 +1,5 @@
-"""Which device lstm-viz computes on: CUDA if there is one, then Apple MPS, then the CPU, picked once."""
+"""Which device lstm-viz computes on: CUDA if there is one, then Apple MPS, then the CPU, picked once; and the
+process-wide settings PyTorch keeps (threads, TF32, the seeded generator) used safely from the app's threads."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ __all__ = [
     "busy_cpu_threads",
     "describe_device",
     "pick_device",
+    "seeded",
     "small_model_threads",
     "torch_threads",
     "without_tf32",
@@ -71,6 +73,22 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+_SEED_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """torch's global generator seeded with ``seed`` for the block, which builds and initialises a model from it.
+
+    PyTorch's modules initialise their weights from that one process-wide generator, and the app's sessions run in
+    threads: two visitors pressing Start together drew from each other's seeded stream, so a seed no longer decided
+    the weights. Seeded blocks take turns (the lock is re-entrant). The generator is left where the block left it,
+    as a plain ``torch.manual_seed`` would."""
+    with _SEED_LOCK:
+        torch.manual_seed(seed)
+        yield
 
 
 _TF32_LOCK = threading.Lock()

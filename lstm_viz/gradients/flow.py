@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lstm_viz.core.device import pick_device, torch_threads
+from lstm_viz.core.device import pick_device, seeded, torch_threads
 from lstm_viz.parsing import InputError, parse_float, parse_int, quote
 
 __all__ = [
@@ -155,13 +155,12 @@ def build_net(kind: str, settings: FlowSettings, device: torch.device | None = N
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     device = device or pick_device()
     dtype = _dtype_for(device)
-    torch.manual_seed(settings.seed * 3 + KINDS.index(kind))
     cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind]
     extra = {"nonlinearity": "tanh"} if kind == "rnn" else {}
     H = settings.hidden_size
-    net = nn.ModuleDict(
-        {"rnn": cls(settings.input_size, H, batch_first=True, **extra), "readout": nn.Linear(H, 1)}
-    ).to(device=device, dtype=dtype)
+    with seeded(settings.seed * 3 + KINDS.index(kind)):
+        layers = {"rnn": cls(settings.input_size, H, batch_first=True, **extra), "readout": nn.Linear(H, 1)}
+    net = nn.ModuleDict(layers).to(device=device, dtype=dtype)
     if kind == "lstm" and settings.forget_bias is not None:
         with torch.no_grad():  # storage order i, f, g, o: the f-part is rows H..2H
             net["rnn"].bias_ih_l0[H : 2 * H] = settings.forget_bias

@@ -6,6 +6,7 @@ named scalars, and ``TOY_LSTM``, the same task with ``nn.LSTM(1, 1)`` (predictio
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lstm_viz.core.device import seeded
 from lstm_viz.core.interventions import Intervention, LayerPlan, plan, run_lstm_layer
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import Recording
@@ -397,17 +399,15 @@ TOY_LSTM = ToyLSTMTask()
 
 def build_statquest(seed: int | None = None, device: torch.device | str | None = None) -> StatQuestLSTM:
     """The by-hand LSTM with the post's init (weights N(0, 1), biases 0); ``seed`` makes the draw reproducible."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    model = StatQuestLSTM()
+    with seeded(seed) if seed is not None else contextlib.nullcontext():
+        model = StatQuestLSTM()
     return model.to(device) if device is not None else model
 
 
 def build_toy_lstm(seed: int | None = None, device: torch.device | str | None = None) -> ToyLSTM:
     """``nn.LSTM(1, 1)`` with PyTorch's default init (prediction = last output)."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    model = ToyLSTM()
+    with seeded(seed) if seed is not None else contextlib.nullcontext():
+        model = ToyLSTM()
     return model.to(device) if device is not None else model
 
 

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lstm_viz.core.device import pick_device, small_model_threads, torch_threads
+from lstm_viz.core.device import pick_device, seeded, small_model_threads, torch_threads
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
 from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
@@ -547,9 +547,10 @@ def make_trainer(
     )
     config = task_obj.configure(config, merged)
     task_data = make_task_data(task_obj, data=data if data is not None else first_source, seed=seed)
-    task_obj.seed_init(seed)
-    model = task_obj.build(config)
-    task_obj.init_model(model, merged)
+    with seeded(seed):  # the model's initial weights come from seed alone, whatever other sessions do meanwhile
+        task_obj.seed_init(seed)
+        model = task_obj.build(config)
+        task_obj.init_model(model, merged)
     return Trainer(
         model,
         task_data,
