@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import torch
-
-from lstm_viz.core.device import pick_device
+from lstm_viz.core.device import pick_device, seeded
 from lstm_viz.paths import MODELS_DIR
 from lstm_viz.tasks import SEQUENCE, LSTMVizModel, ModelConfig, build_model
 
@@ -182,8 +180,7 @@ def random_model(spec: RandomSpec) -> LoadedModel:
         proj_size=spec.proj_size,
         bias=spec.bias,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(spec.seed)
+    with seeded(spec.seed, restore=True):  # other sessions' seeded builds take turns
         model = build_model(config)
     model = model.to(pick_device()).eval()
     key = "random:" + ",".join(f"{k}={v}" for k, v in sorted(spec.__dict__.items()))

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from lstm_viz.core.device import pick_device
+from lstm_viz.core.device import pick_device, seeded
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.parsing import MAX_DIGITS, InputError, parse_int, quote
 from lstm_viz.tasks import count_parameters
@@ -192,8 +192,9 @@ def build_pair(
     device = torch.device(device) if device is not None else pick_device()
     models = []
     for model in MODEL_NAMES:
-        torch.manual_seed(seed)
-        models.append(RecordingLSTM(**spec.kwargs(model)).to(device).eval())
+        with seeded(seed):  # taking turns with other sessions' seeded builds
+            built = RecordingLSTM(**spec.kwargs(model))
+        models.append(built.to(device).eval())
     return models[0], models[1]
 
 
