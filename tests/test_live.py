@@ -458,6 +458,19 @@ def test_pace_limits_epochs_per_tick_and_sleeps_the_rest():
         run.set_pace(0)
 
 
+def test_a_paced_run_never_shows_a_speed_over_its_pace():
+    """A few seconds' window of whole paced ticks read 107–110 epochs/s beside "≤ 100 epochs/s" (multi-user review);
+    the pace is kept since the run began, so that is what the speed shows at most."""
+    run, _, _ = make_run(epochs=10_000, epoch_seconds=0.001)
+    run.set_pace(100.0)
+    run.start()
+    run._window.clear()
+    run._window.extend([(0.0, 0, 0.0), (4.0, 440, 0.2)])  # 110 epochs/s over the window
+    assert run.progress().epochs_per_second == 100.0
+    run.set_pace(None)
+    assert run.progress().epochs_per_second == 110.0
+
+
 @pytest.mark.parametrize("bad", ["9" * 10_000, "-" + "9" * 10_000, "", "1e999"], ids=["huge", "-huge", "", "1e999"])
 def test_validators_read_any_length_and_never_echo_it_whole(bad):
     for validate in (validate_lr, validate_epochs):

@@ -408,8 +408,8 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
         gone = f" To make room, the oldest was dropped: {', '.join(dropped)}." if dropped else ""
         report(
             f"Kept epoch {run.epoch:,} as `{saved.name}` in this browser session: pick \"Saved in this session\" in "
-            f"the sidebar of the Gate Explorer. Only you see it, and it goes when the session ends; Download .pt "
-            f"keeps a copy.{gone}"
+            f"the sidebar of the Gate Explorer. Only you see it, and it goes when the session ends — reloading the "
+            f"page or closing the tab ends it; Download .pt keeps a copy.{gone}"
         )
 
     def save_on_server() -> None:
