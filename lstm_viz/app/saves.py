@@ -16,6 +16,7 @@ probe for, a corpus of someone's private code elsewhere on the server's disk. No
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ __all__ = [
     "check_server_room",
     "checkpoint_stem",
     "corpus_folder",
+    "server_room_turn",
     "server_save_dir",
     "server_saves",
 ]
@@ -159,6 +161,11 @@ def _limits(environ: dict[str, str] | None = None) -> tuple[int, float]:
 def server_saves(directory: Path) -> list[Path]:
     """The ``trained-*.pt`` files visitors saved into ``directory`` (what the caps count)."""
     return sorted(p for p in Path(directory).glob("trained-*.pt") if p.is_file())
+
+
+# Sessions are threads of one server: the room check and the write that follows it take turns, or two saves at once
+# both pass the check and the folder goes one file (or one file's megabytes) over its cap.
+server_room_turn = threading.Lock()
 
 
 def check_server_room(directory: Path, size: int, environ: dict[str, str] | None = None) -> None:

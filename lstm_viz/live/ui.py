@@ -369,7 +369,7 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
 
     The file name follows the epoch: left empty it is ``<default_name>-e<epoch>``, with the epoch of the click.
     """
-    from lstm_viz.app.saves import SaveError, check_server_room, checkpoint_stem, server_save_dir
+    from lstm_viz.app.saves import SaveError, check_server_room, checkpoint_stem, server_room_turn, server_save_dir
     from lstm_viz.app.ui import open_in_explorer, session_saves
     from lstm_viz.training.checkpoints import checkpoint_bytes
     from lstm_viz.training.live import save_new_checkpoint
@@ -415,9 +415,10 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
     def save_on_server() -> None:
         try:
             content = data()
-            check_server_room(server_dir, len(content))
             meta = {"source": "live training page", "label": label()}
-            path = save_new_checkpoint(trainer, server_dir, file_stem(), meta)
+            with server_room_turn:  # the cap's check and the write, one session at a time
+                check_server_room(server_dir, len(content))
+                path = save_new_checkpoint(trainer, server_dir, file_stem(), meta)
             report(
                 f"Saved epoch {run.epoch:,} as `{path.name}` in the server's save folder: every visitor's sidebar "
                 "lists it."
