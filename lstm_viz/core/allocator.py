@@ -90,24 +90,21 @@ class BufferPool:
         nbytes = numel * torch.empty((), dtype=dtype).element_size()
         if not _CAN_COUNT or torch.device(device).type != "cpu" or not self.min_bytes <= nbytes <= self.max_bytes:
             return torch.empty(numel, dtype=dtype, device=device)
-        with self._lock:
+        # Made and viewed outside inference mode, even from inside it: an inference tensor could not be written into
+        # by a later recording outside it ("Inplace update to inference tensor outside InferenceMode").
+        with self._lock, torch.inference_mode(False):
             kept = []
             for buf, idle in self._kept:
                 free = _use_count(buf) == idle
                 if free and buf.numel() == numel and buf.dtype == dtype and buf.device == torch.device(device):
-                    with torch.inference_mode(False):  # a plain view, wherever it is taken
-                        return buf.view(-1)  # the view holds the storage: taken until the caller drops every part
+                    return buf.view(-1)  # the view holds the storage: taken until the caller drops every part
                 if not free:
                     kept.append((buf, idle))  # in use; a free one of another size is let go
-            # Made outside inference mode, even from inside it: an inference tensor could not be written into by a
-            # later recording outside it ("Inplace update to inference tensor outside InferenceMode").
-            with torch.inference_mode(False):
-                buf = torch.empty(numel, dtype=dtype, device=device)
+            buf = torch.empty(numel, dtype=dtype, device=device)
             if len(kept) < self.max_buffers:
                 kept.append((buf, _use_count(buf)))
             self._kept = kept
-            with torch.inference_mode(False):
-                return buf.view(-1)
+            return buf.view(-1)
 
     @property
     def kept_bytes(self) -> int:
