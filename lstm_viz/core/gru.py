@@ -33,7 +33,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from lstm_viz.core.cudnn_layer import run_layer
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
-from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
+from lstm_viz.core.interventions import Intervention, as_list, packed_interventions_error, record_intervened
 from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, init_checked
 from lstm_viz.core.recording import GRURecording
 from lstm_viz.core.twins import current_weights, plain_copy, register_twin, run_forward_pre_hooks
@@ -304,9 +304,7 @@ class RecordingGRU(nn.GRU):
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be 'auto', 'replay' or 'loop', got {strategy!r}")
         x, hx = run_forward_pre_hooks(self, x, hx)  # as a call of the module does: weight_norm, pruning, …
-        if isinstance(interventions, Intervention):
-            interventions = [interventions]  # one intervention for a list of one
-        interventions = list(interventions or ())  # read once: a generator would be empty the second time
+        interventions = as_list(interventions)
         if isinstance(x, PackedSequence):
             if interventions:
                 raise packed_interventions_error()

@@ -38,6 +38,7 @@ __all__ = [
     "Intervention",
     "LayerPlan",
     "UnitPerRow",
+    "as_list",
     "intervened_forward",
     "packed_interventions_error",
     "parse_intervention",
@@ -252,6 +253,14 @@ def _per_row_edit(
 
 
 _SPEC = re.compile(r"^\s*(?P<name>layer\d+\.(?:fwd|bwd)\.\w+)\s*(?:\[(?P<opts>[^\]]*)\])?\s*=\s*(?P<value>\S+)\s*$")
+
+
+def as_list(interventions: Intervention | Iterable[Intervention] | None) -> list[Intervention]:
+    """What ``record``/``intervened_forward`` were given as ``interventions`` — None, one Intervention, or any
+    iterable of them — as a list, read once (a generator would be empty the second time)."""
+    if isinstance(interventions, Intervention):
+        return [interventions]  # one intervention for a list of one
+    return list(interventions or ())
 
 
 def parse_intervention(text: str) -> Intervention:
@@ -525,9 +534,7 @@ def intervened_forward(
             f"{type(module).__name__}; for an LSTM inside your own model, call it on that module (model.lstm) with "
             "the input it gets, or record every recurrent module of the model with record_modules"
         )
-    if isinstance(interventions, Intervention):
-        interventions = [interventions]  # one intervention for a list of one
-    interventions = list(interventions or ())
+    interventions = as_list(interventions)
     if not interventions:
         return module(x, hx)
     if isinstance(x, PackedSequence):

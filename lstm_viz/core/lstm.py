@@ -34,7 +34,7 @@ from torch.nn.utils.rnn import PackedSequence
 from lstm_viz.core.errors import (
     RNNArgumentError,
 )
-from lstm_viz.core.interventions import Intervention, packed_interventions_error, record_intervened
+from lstm_viz.core.interventions import Intervention, as_list, packed_interventions_error, record_intervened
 from lstm_viz.core.lstm_args import LSTMArgumentChecks, init_checked
 from lstm_viz.core.lstm_strategies import LSTMRecordingStrategies
 from lstm_viz.core.packed import record_packed
@@ -278,9 +278,7 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         if strategy not in STRATEGIES:
             raise RNNArgumentError(f"strategy must be 'auto', 'kernel', 'replay' or 'loop', got {strategy!r}")
         x, hx = run_forward_pre_hooks(self, x, hx)
-        if isinstance(interventions, Intervention):
-            interventions = [interventions]  # one intervention for a list of one
-        interventions = list(interventions or ())  # read once: a generator would be empty the second time
+        interventions = as_list(interventions)
         if isinstance(x, PackedSequence):
             if interventions:
                 raise packed_interventions_error()
