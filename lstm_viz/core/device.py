@@ -79,13 +79,17 @@ _SEED_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def seeded(seed: int, *, restore: bool = False) -> Iterator[None]:
-    """torch's global generator seeded with ``seed`` for the block, which builds and initialises a model from it.
+def seeded(seed: int | None, *, restore: bool = False) -> Iterator[None]:
+    """torch's global generator seeded with ``seed`` for the block, which builds and initialises a model from it
+    (``None``: the generator as it is, unseeded, and no turn taken).
 
     PyTorch's modules initialise their weights from that one process-wide generator, and the app's sessions run in
     threads: two visitors pressing Start together drew from each other's seeded stream, so a seed no longer decided
     the weights. Seeded blocks take turns (the lock is re-entrant). The generator is left where the block left it,
     as a plain ``torch.manual_seed`` would; ``restore=True`` puts the CPU generator back as it was before."""
+    if seed is None:
+        yield
+        return
     with _SEED_LOCK, (torch.random.fork_rng(devices=[]) if restore else contextlib.nullcontext()):
         torch.manual_seed(seed)
         yield

@@ -6,7 +6,6 @@ named scalars, and ``TOY_LSTM``, the same task with ``nn.LSTM(1, 1)`` (predictio
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -399,14 +398,14 @@ TOY_LSTM = ToyLSTMTask()
 
 def build_statquest(seed: int | None = None, device: torch.device | str | None = None) -> StatQuestLSTM:
     """The by-hand LSTM with the post's init (weights N(0, 1), biases 0); ``seed`` makes the draw reproducible."""
-    with seeded(seed) if seed is not None else contextlib.nullcontext():
+    with seeded(seed):
         model = StatQuestLSTM()
     return model.to(device) if device is not None else model
 
 
 def build_toy_lstm(seed: int | None = None, device: torch.device | str | None = None) -> ToyLSTM:
     """``nn.LSTM(1, 1)`` with PyTorch's default init (prediction = last output)."""
-    with seeded(seed) if seed is not None else contextlib.nullcontext():
+    with seeded(seed):
         model = ToyLSTM()
     return model.to(device) if device is not None else model
 
