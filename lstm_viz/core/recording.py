@@ -316,15 +316,15 @@ class CellRecording:
         # layer and direction): building a frame per block and concatenating them took ~4× the finished frame's
         # memory at its peak. direction and tensor are categoricals from the start.
         columns = ["layer", "direction", "batch", "t", "unit", "tensor", "value"]
-        blocks = [(q, k, d) for q in tensors for k in layers for d in dirs]
-        if not blocks or not batches:
+        if not (tensors and layers and dirs and batches):
             return pd.DataFrame(columns=columns)
         T = self.seq_len
-        width = {q: getattr(self, q).shape[-1] for q in tensors}
-        mask = {q: None if keep is None else np.broadcast_to(keep[:, :, None], (len(batches), T, width[q])).ravel()
-                for q in tensors}  # fmt: skip
-        sizes = [len(batches) * T * width[q] if mask[q] is None else int(mask[q].sum()) for q, _, _ in blocks]
-        n = sum(sizes)
+        rows_of = {}  # tensor → (which of a block's B'·T·U values are kept, None: all; how many), one block each
+        for q in tensors:
+            shape = (len(batches), T, getattr(self, q).shape[-1])
+            keep_q = None if keep is None else np.broadcast_to(keep[:, :, None], shape).ravel()
+            rows_of[q] = keep_q, int(np.prod(shape)) if keep_q is None else int(keep_q.sum())
+        n = sum(rows_of[q][1] for q in tensors) * len(layers) * len(dirs)
         dir_names, tensor_names = sorted(set(dirs)), sorted(set(tensors))
         out = {
             "layer": np.empty(n, dtype=np.int16),
@@ -338,7 +338,8 @@ class CellRecording:
         at = 0
         for q in tensors:
             values = getattr(self, q).detach().to("cpu")  # (L, D, B, T, U), the recording's own dtype
-            U, rows = width[q], mask[q]
+            U = values.shape[-1]
+            rows, size = rows_of[q]
             index = {  # the batch, t and unit of every row of a block (the same for each block of this tensor)
                 "batch": np.repeat(np.asarray(batches, dtype=np.int32), T * U),
                 "t": np.tile(np.repeat(np.arange(T, dtype=np.int32), U), len(batches)),
@@ -349,7 +350,6 @@ class CellRecording:
             for k in layers:
                 for d in dirs:
                     block = values[k, DIRECTIONS.index(d)][batches].to(torch.float64).numpy().ravel()
-                    size = block.size if rows is None else int(rows.sum())
                     span = slice(at, at + size)
                     out["value"][span] = block if rows is None else block[rows]
                     out["layer"][span] = k
