@@ -331,8 +331,9 @@ def test_two_visitors_saving_one_name_at_once_get_two_files(tmp_path, monkeypatc
 
     monkeypatch.setattr(paths, "_link_new", late_link)
     saved = []
-    threads = [threading.Thread(target=lambda t=t: saved.append(save_new_checkpoint(t, tmp_path, "run")))
-               for t in trainers]  # fmt: skip
+    contents = [t.checkpoint_bytes() for t in trainers]
+    threads = [threading.Thread(target=lambda c=c: saved.append(save_new_checkpoint(tmp_path, "run", c)))
+               for c in contents]  # fmt: skip
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -414,11 +414,10 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
 
     def save_on_server() -> None:
         try:
-            content = data()
-            meta = {"source": "live training page", "label": label()}
+            content = trainer.checkpoint_bytes({"source": "live training page", "label": label()})
             with server_room_turn:  # the cap's check and the write, one session at a time
                 check_server_room(server_dir, len(content))
-                path = save_new_checkpoint(trainer, server_dir, file_stem(), meta)
+                path = save_new_checkpoint(server_dir, file_stem(), content)
             report(
                 f"Saved epoch {run.epoch:,} as `{path.name}` in the server's save folder: every visitor's sidebar "
                 "lists it."

@@ -141,16 +141,13 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | dict | None = None,
     history: list[dict] | None = None,
     meta: dict | None = None,
-    new: bool = False,
 ) -> Path:
     """Write config + state_dict + optimizer state + history + meta to ``path`` atomically.
 
     The file is written to a temporary file in the same folder, flushed to disk, then moved over ``path`` with
     ``os.replace``: a crash mid-save leaves the previous file intact. ``config`` defaults to ``model.config``.
-    ``new=True`` writes only a new file: FileExistsError if ``path`` exists, even if made in the same instant.
     """
-    data = checkpoint_bytes(model, config, optimizer=optimizer, history=history, meta=meta)
-    return write_atomically(path, data, new=new)
+    return write_atomically(path, checkpoint_bytes(model, config, optimizer=optimizer, history=history, meta=meta))
 
 
 # ---------------------------------------------------------------------- loading

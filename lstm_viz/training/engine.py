@@ -38,8 +38,9 @@ from torch import Tensor, nn
 
 from lstm_viz.core.device import pick_device, seeded, small_model_threads, torch_threads
 from lstm_viz.parsing import InputError
+from lstm_viz.paths import write_atomically
 from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
-from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, checkpoint_bytes, load_checkpoint
 from lstm_viz.training.saved_state import check_optimizer_state, saved_trainer_state
 
 __all__ = [
@@ -419,22 +420,23 @@ class Trainer:
                          "total": total.to(self.device)}  # fmt: skip
         return True
 
-    def save(self, path: str | Path, meta: dict | None = None, *, optimizer: bool = True, new: bool = False) -> Path:
+    def save(self, path: str | Path, meta: dict | None = None, *, optimizer: bool = True) -> Path:
         """Save model, config, optimizer state, history and trainer state to ``path`` (atomically); the data's own
         meta (e.g. a corpus manifest) goes with them. ``optimizer=False`` leaves the optimizer state out (a smaller
-        file; resuming from it starts the optimizer's moments afresh). ``new=True``: only as a new file
-        (FileExistsError otherwise)."""
+        file; resuming from it starts the optimizer's moments afresh)."""
+        return write_atomically(path, self.checkpoint_bytes(meta, optimizer=optimizer))
+
+    def checkpoint_bytes(self, meta: dict | None = None, *, optimizer: bool = True) -> bytes:
+        """The checkpoint :meth:`save` writes, as bytes (for a file the caller places, e.g. only as a new one)."""
         model = self.model
         if not isinstance(model, LSTMVizModel):
             raise TypeError("only lstm_viz models (with a .config) can be saved as checkpoints")
-        return save_checkpoint(
-            path,
+        return checkpoint_bytes(
             model,
             model.config,
             optimizer=self.optimizer if optimizer else None,
             history=self.history,
             meta={**self.data.meta, **(meta or {}), "trainer": self.trainer_state()},
-            new=new,
         )
 
 

@@ -27,14 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from lstm_viz.core.device import torch_threads
 from lstm_viz.parsing import InputError, parse_float, parse_int
+from lstm_viz.paths import write_atomically
 from lstm_viz.training.checkpoints import checkpoint_stem
-
-if TYPE_CHECKING:
-    from lstm_viz.training.engine import Trainer
 
 __all__ = [
     "DETAIL_SECONDS",
@@ -167,13 +165,13 @@ def checkpoint_path(directory: str | Path, name: str) -> Path:
     return path
 
 
-def save_new_checkpoint(trainer: Trainer, directory: str | Path, name: str, meta: dict | None = None) -> Path:
-    """Save ``trainer``'s checkpoint in ``directory`` under the first free name :func:`checkpoint_path` gives, never
+def save_new_checkpoint(directory: str | Path, name: str, data: bytes) -> Path:
+    """Write the checkpoint ``data`` in ``directory`` under the first free name :func:`checkpoint_path` gives, never
     over an existing file even when two visitors save the same name in the same instant: the file is put in place
     only as a new one, and a name taken meanwhile moves on to the next."""
     for _ in range(1000):
         try:
-            return trainer.save(checkpoint_path(directory, name), meta, new=True)
+            return write_atomically(checkpoint_path(directory, name), data, new=True)
         except FileExistsError:
             continue  # another save took this name between the look and the write
     raise OSError(f"no free file name for {checkpoint_stem(name)!r} in {directory}: remove some saved files")
