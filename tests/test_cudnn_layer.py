@@ -12,15 +12,14 @@ import torch
 from torch import nn
 
 from lstm_viz.core import cudnn_layer
-from lstm_viz.core.cudnn_layer import run_layer
-from lstm_viz.core.sweep import _layer_params
+from lstm_viz.core.cudnn_layer import layer_params, run_layer
 
 
 def _layer(module: nn.Module, k: int) -> list[torch.Tensor]:
     weights = dict(zip(module._flat_weights_names, module._flat_weights, strict=True))
     gru = isinstance(module, nn.GRU)
     D = 2 if module.bidirectional else 1
-    return _layer_params(weights, k, range(D), module.bias, (not gru) and module.proj_size > 0)
+    return layer_params(weights, k, range(D), module.bias, (not gru) and module.proj_size > 0)
 
 
 def _both_ways(module: nn.Module, k: int, x: torch.Tensor):

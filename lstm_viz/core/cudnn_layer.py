@@ -22,11 +22,12 @@ from __future__ import annotations
 import itertools
 import threading
 import warnings
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
-__all__ = ["run_layer"]
+__all__ = ["layer_params", "run_layer"]
 
 # False: always the ordinary call (benchmarks and tests compare the two).
 NO_COPY = True
@@ -35,6 +36,13 @@ NO_COPY = True
 # buffer of that shape and the buffer's size (None: not laid out as views)
 _LAYOUTS: dict[tuple, tuple[tuple[int, ...], int] | None] = {}
 _LAYOUTS_LOCK = threading.Lock()
+
+
+def layer_params(weights: dict[str, Tensor], layer: int, directions: Sequence[int], bias: bool, proj: bool):
+    """The flat weight list ``run_layer`` (and ``_VF.lstm``/``_VF.gru``) takes for one layer, from ``weights`` by
+    name (``weight_ih_l1_reverse``…): per direction, in the order given, w_ih, w_hh[, b_ih, b_hh][, w_hr]."""
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else []) + (["weight_hr"] if proj else [])
+    return [weights[f"{n}_l{layer}{'_reverse' if d else ''}"] for d in directions for n in names]
 
 
 def run_layer(

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence
 
-from lstm_viz.core.cudnn_layer import run_layer
+from lstm_viz.core.cudnn_layer import layer_params, run_layer
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.interventions import Intervention, as_list, packed_interventions_error, record_intervened
 from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, init_checked
@@ -353,7 +353,7 @@ class RecordingGRU(nn.GRU):
         for k in range(L):
             W = [_layer_weights(weights, k, d, self.bias) for d in range(D)]
             if strategy == "replay":
-                flat = [w for d in range(D) for w in W[d] if w is not None]
+                flat = layer_params(weights, k, range(D), self.bias, False)
                 out, hk, _ = run_layer("gru", x_l, h0[k], flat, self.bias, D == 2, H)
                 for d in range(D):
                     h[k, d].copy_(out[..., d * H : (d + 1) * H])

@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from lstm_viz.core import fused_cell, kernel_gates
 from lstm_viz.core.allocator import BufferPool
-from lstm_viz.core.cudnn_layer import run_layer
+from lstm_viz.core.cudnn_layer import layer_params, run_layer
 from lstm_viz.core.errors import RNNArgumentError
 from lstm_viz.core.lstm_args import autocast_on
 from lstm_viz.core.recording import Recording
@@ -51,14 +51,6 @@ class LSTMRecordingStrategies:
             "b_hh": weights.get(f"bias_hh_{sfx}"),
             "w_hr": weights.get(f"weight_hr_{sfx}"),
         }
-
-    def _flat_weights_of_layer(self, weights: dict[str, Tensor], layer: int) -> list[Tensor]:
-        return [
-            w
-            for direction in range(self.num_directions)
-            for w in self._layer_weights(weights, layer, direction).values()
-            if w is not None
-        ]
 
     def release_buffers(self) -> None:
         """Free the recording buffers this module keeps for reuse (recordings handed out keep their own memory)."""
@@ -150,7 +142,7 @@ class LSTMRecordingStrategies:
         h_n, c_n = [], []
         for k in range(L):
             # The fused kernel, one layer: out (T, B, D*P), hk/ck (D, B, P/H) — what nn.LSTM computes.
-            layer = self._flat_weights_of_layer(weights, k)
+            layer = layer_params(weights, k, range(D), self.bias, self.proj_size > 0)
             out, hk, ck = run_layer("lstm", x_l, (h0[k], c0[k]), layer, self.bias, D == 2, H, self.proj_size)
             for d in range(D):
                 h_d = out[..., d * P : (d + 1) * P]

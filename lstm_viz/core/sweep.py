@@ -17,16 +17,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from lstm_viz.core.cudnn_layer import run_layer
+from lstm_viz.core.cudnn_layer import layer_params, run_layer
 from lstm_viz.core.twins import current_weights
 
 __all__ = ["ablated_outputs"]
-
-
-def _layer_params(weights: dict[str, Tensor], layer: int, directions: Sequence[int], bias: bool, proj: bool):
-    """The flat weight list ``_VF.lstm``/``_VF.gru`` takes for one layer (the given directions, in order)."""
-    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else []) + (["weight_hr"] if proj else [])
-    return [weights[f"{n}_l{layer}{'_reverse' if d else ''}"] for d in directions for n in names]
 
 
 def _run_layer(module: nn.Module, weights: dict[str, Tensor], layer: int, x: Tensor, h0: Tensor, c0: Tensor | None,
@@ -36,7 +30,7 @@ def _run_layer(module: nn.Module, weights: dict[str, Tensor], layer: int, x: Ten
     Only the forward direction alone, both together, or the backward one alone (run on the reversed input)."""
     gru = isinstance(module, nn.GRU)
     proj = (not gru) and module.proj_size > 0
-    params = _layer_params(weights, layer, directions, module.bias, proj)
+    params = layer_params(weights, layer, directions, module.bias, proj)
     if list(directions) == [1]:  # the backward direction alone: a forward pass over the reversed sequence
         x = x.flip(0)
     bidirectional = len(directions) == 2
