@@ -64,6 +64,21 @@ def test_train_resume_and_jsonl(tmp_path, capsys):
     assert len(load_checkpoint(first).history) == 5
 
 
+def test_train_zero_epochs_says_nothing_was_trained(tmp_path, capsys):
+    out = tmp_path / "init.pt"
+    code, stdout, stderr = run(capsys, "train", "toy-lstm", "--epochs", "0", "--seed", "4", "--out", str(out),
+                               "--quiet")  # fmt: skip
+    assert code == 0 and last_json(stdout)["epochs_run"] == 0
+    assert stderr.strip() == f"note: nothing was trained (--epochs 0); {out} holds the initial weights (seed 4)"
+    assert load_checkpoint(out).history == []
+    again = tmp_path / "again.pt"
+    code, _, stderr = run(capsys, "train", "toy-lstm", "--epochs", "0", "--resume", str(out), "--out", str(again),
+                          "--quiet")  # fmt: skip
+    assert code == 0 and f"{again} holds the weights of {out}" in stderr
+    code, _, stderr = run(capsys, "train", "toy-lstm", "--epochs", "1", "--out", str(again), "--quiet")
+    assert code == 0 and "nothing was trained" not in stderr
+
+
 def test_train_subtraction_reports_test_exact_match(tmp_path, capsys):
     code, stdout, _ = run(
         capsys, "train", "subtraction", "--epochs", "1", "--proj-size", "4", "--out", str(tmp_path / "s.pt"),

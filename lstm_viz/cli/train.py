@@ -282,6 +282,11 @@ def _train_and_save(
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
     stop.saved = True
     print(json.dumps(json_safe(summary)), flush=True)
+    if not code and _place(trainer) == place:  # --epochs 0 (or a budget already spent): said, not silent
+        what = f"the weights of {args.resume}" if args.resume is not None else "the initial weights"
+        why = f"--epochs {args.epochs}" if args.epochs is not None else "its budget was already spent"
+        seed = "" if args.resume is not None else f" (seed {trainer.seed})"
+        print(f"note: nothing was trained ({why}); {out} holds {what}{seed}", file=sys.stderr)
     if code and partial is not None:
         print(f"error: {how} in epoch {trainer.epoch + 1:,}, after {partial[0]:,} of its {partial[1]:,} mini-batches; "
               f"saved to {out} with its place in that epoch — --resume {out} finishes it as if it had not stopped",
