@@ -36,6 +36,7 @@ from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.schema import (
     files_path,
     manifest_path,
+    meta_or_none,
     on_column,
     parse_unit_column,
     read_manifest,
@@ -374,10 +375,7 @@ def open_corpus(root: str | Path) -> Corpus:
         except Exception as err:
             raise CorpusError(f"{path} is damaged ({_one_line(err)[:120]}); delete it and run the same "
                               "record-corpus command again to rewrite it") from None  # fmt: skip
-        try:
-            meta = stored_meta(schema)
-        except ValueError:
-            meta = None
+        meta = meta_or_none(schema)
         if meta is None:
             raise CorpusError(f"{path} is not a shard written by record-corpus")
         if meta.get("model") != manifest["model"]["fingerprint"]:

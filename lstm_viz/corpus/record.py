@@ -40,6 +40,7 @@ from lstm_viz.corpus.schema import (
     VERSION,
     files_path,
     manifest_path,
+    meta_or_none,
     on_words,
     read_manifest,
     shard_name,
@@ -47,7 +48,6 @@ from lstm_viz.corpus.schema import (
     shards_dir,
     state_path,
     stats_path,
-    stored_meta,
     write_manifest,
 )
 from lstm_viz.corpus.sources import SourceFile, read_text
@@ -106,10 +106,7 @@ def _shard_done(out: Path, index: int, plan_digest: str) -> bool:
     except Exception:  # unreadable footer: a damaged shard, written again
         path.unlink()
         return False
-    try:
-        meta = stored_meta(schema)
-    except ValueError:
-        meta = None
+    meta = meta_or_none(schema)
     if meta is None:  # a readable Parquet file that is not ours: not ours to delete
         raise CorpusError(f"{path} is not a shard written by record-corpus; remove it or choose another --out")
     if meta.get("plan") != plan_digest:
@@ -258,7 +255,7 @@ def _write_shard(out: Path, index: int, chunks: list[Chunk], lanes: _Lanes, sche
 def _ours(path: Path, plan_digest: str) -> bool:
     """Whether ``path`` is a Parquet file whose footer reads and that this recording wrote (its plan digest)."""
     try:
-        meta = stored_meta(pq.read_schema(path))
+        meta = meta_or_none(pq.read_schema(path))
     except Exception:  # missing, truncated, not Parquet, damaged metadata: pyarrow and json raise several kinds
         return False
     return meta is not None and meta.get("plan") == plan_digest

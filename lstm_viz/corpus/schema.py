@@ -42,6 +42,7 @@ __all__ = [
     "VERSION",
     "files_path",
     "manifest_path",
+    "meta_or_none",
     "on_column",
     "on_words",
     "parse_unit_column",
@@ -106,6 +107,15 @@ def stored_meta(schema: pa.Schema) -> dict | None:
     if not isinstance(meta, dict):
         raise ValueError(f"{METADATA_KEY.decode()} metadata is not a JSON object")
     return meta
+
+
+def meta_or_none(schema: pa.Schema) -> dict | None:
+    """``stored_meta``, with damaged metadata read as none: for the checks to which a file whose metadata is damaged
+    is as little a file of this recording as one that carries none."""
+    try:
+        return stored_meta(schema)
+    except ValueError:
+        return None
 
 
 def shard_schema(
