@@ -193,6 +193,7 @@ def test_toy_keep_in_session_never_writes_to_disk_and_names_follow_the_epoch(toy
     assert list(tmp_path.iterdir()) == []  # nothing on the server's disk
     checkpoint = load_checkpoint(saves.get("trained-toy-statquest-e5.pt").data)
     assert checkpoint.config.kind == "statquest" and len(checkpoint.history) == 5
+    assert checkpoint.meta["source"] == "live training page" and checkpoint.meta["trainer"]["epoch"] == 5
     download = toy.get("download_button")[0]
     assert download.proto.label == "Download .pt"
     toy.button(key="toy_run_start").click().run()  # Start over: "Kept epoch 5 as …" was about the old model

@@ -371,7 +371,6 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
     """
     from lstm_viz.app.saves import SaveError, check_server_room, checkpoint_stem, server_room_turn, server_save_dir
     from lstm_viz.app.ui import open_in_explorer, session_saves
-    from lstm_viz.training.checkpoints import checkpoint_bytes
     from lstm_viz.training.live import save_new_checkpoint
 
     if st.session_state.pop(_SWITCH_KEY, False):
@@ -392,9 +391,8 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
         typed = str(st.session_state.get(name_key) or "").strip()
         return checkpoint_stem(typed or f"{default_name}-e{run.epoch}")
 
-    def data() -> bytes:
-        meta = {"source": "live training page", "label": label(), "trainer": trainer.trainer_state()}
-        return checkpoint_bytes(model, optimizer=trainer.optimizer, history=trainer.history, meta=meta)
+    def data() -> bytes:  # one checkpoint for all three ways out (the task data's meta included)
+        return trainer.checkpoint_bytes({"source": "live training page", "label": label()})
 
     def report(message: str) -> None:  # shown under this run only: a new run's page drops it
         st.session_state[saved_key] = id(trainer), message
@@ -414,7 +412,7 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
 
     def save_on_server() -> None:
         try:
-            content = trainer.checkpoint_bytes({"source": "live training page", "label": label()})
+            content = data()
             with server_room_turn:  # the cap's check and the write, one session at a time
                 check_server_room(server_dir, len(content))
                 path = save_new_checkpoint(server_dir, file_stem(), content)
