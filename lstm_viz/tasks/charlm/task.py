@@ -142,7 +142,8 @@ MAX_TEMPERATURE = 10.0  # past it, sampling is noise
 @torch.no_grad()
 def generate(model: CharModel, prompt: str, chars: int = 400, temperature: float = 0.8, seed: int = 0) -> str:
     """``chars`` characters after ``prompt``, sampled from the model at ``temperature`` (0: always the likeliest
-    character); reproducible for a ``seed``. Returns only the new text."""
+    character); reproducible for a ``seed``. Returns only the new text. An empty prompt starts the text as a line
+    starts: the model reads one newline first (the start of a training file reads the same), which is not returned."""
     if isinstance(chars, bool) or not isinstance(chars, int) or not 0 <= chars <= MAX_GENERATED:
         raise InputError(f"the number of characters must be a whole number from 0 to {MAX_GENERATED:,}, got {chars!r}")
     if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
