@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument(
         "--default-allocator",
         action="store_true",
-        help="leave glibc's malloc as it is (the app and CLI call lstm_viz.allocator.keep_freed_memory)",
+        help="leave glibc's malloc as it is (the app and CLI call lstm_viz.core.allocator.keep_freed_memory)",
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's); 1 is steadier on a busy box"

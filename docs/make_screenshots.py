@@ -3,7 +3,12 @@
 Starts `streamlit run app.py` on a free port, opens each main page, presses Start on the training pages and waits a
 few seconds so the curves show learning, and writes docs/<page>.png. Then the text views of the shipped character
 model: docs/text_quote_cell.png (a Python snippet coloured by the unit that tracks in_string best over validation
-files) and docs/text_find_cells.png (the cell finder). Names (e.g. ``text``, ``explorer``) retake only those.
+files) and docs/text_find_cells.png (the cell finder), and the explorer's extras: docs/intervene.png,
+docs/ablation.png and docs/explorer_gru.png.
+
+Names retake only those: a page's (``home``, ``explorer`` — with ``explorer_gates`` —, ``train_toy``,
+``train_subtraction``, ``compare``, ``gradient_flow``, ``cell_step``), ``text`` (both text views), ``intervene``,
+``ablation``, ``explorer_gru``.
 """
 
 from __future__ import annotations
@@ -91,8 +96,14 @@ def text_screenshots(page, url: str) -> None:
     print(ROOT / "docs" / "text_find_cells.png")
 
 
+EXTRAS = ("intervene", "ablation", "explorer_gru")
+
+
 def main() -> None:
     only = set(sys.argv[1:])
+    known = {name for name, _, _ in PAGES} | {"text", *EXTRAS}
+    if only - known:
+        sys.exit(f"unknown screenshot name(s): {', '.join(sorted(only - known))}; known: {', '.join(sorted(known))}")
     with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp)) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
@@ -120,7 +131,7 @@ def main() -> None:
                 page.locator("[data-testid='stPlotlyChart']").nth(1).scroll_into_view_if_needed()
                 page.wait_for_timeout(1500)
                 page.screenshot(path=str(ROOT / "docs" / "explorer_gates.png"))
-        explorer_extras(page, url)
+        explorer_extras(page, url, [name for name in EXTRAS if not only or name in only])
         browser.close()
 
 
@@ -136,22 +147,27 @@ def _shot(page, name: str, locator=None) -> None:
     print(out)
 
 
-def explorer_extras(page, url: str) -> None:
-    """The Intervene tab (unit 1 of c zeroed: 123 − 61 breaks), the ranking of every unit, and the shipped GRU."""
-    open_page(page, url, "explorer", timeout_ms=180_000)
-    page.get_by_role("tab", name="Intervene", exact=True).click()
-    wait_idle(page, 180_000)
-    enter(page, page.get_by_label("Units (0–31, or all)", exact=True), "1")
-    _shot(page, "intervene", page.get_by_text("Set them to").first)
-    page.get_by_role("tab", name="Which units matter", exact=True).click()
-    wait_idle(page, 180_000)
-    press(page, "Rank the units")
-    page.wait_for_selector("text=Which units matter: each unit zeroed in turn", timeout=180_000)
-    _shot(page, "ablation", page.get_by_text("Tensors to ablate, one unit at a time").first)
-    open_page(page, url, "explorer", timeout_ms=180_000)
-    select(page, page.locator("[data-testid='stSidebar']").get_by_role("combobox").first, "subtraction_gru.pt")
-    page.wait_for_selector("text=Gates and states: r, z, n, h", timeout=180_000)
-    _shot(page, "explorer_gru", page.get_by_text("Gates and states: r, z, n, h").first)
+def explorer_extras(page, url: str, names: list[str]) -> None:
+    """Those of ``names`` asked for: the Intervene tab (unit 1 of c zeroed: 123 − 61 breaks), the ranking of every
+    unit (ablation), and the shipped GRU (explorer_gru)."""
+    if "intervene" in names or "ablation" in names:
+        open_page(page, url, "explorer", timeout_ms=180_000)
+    if "intervene" in names:
+        page.get_by_role("tab", name="Intervene", exact=True).click()
+        wait_idle(page, 180_000)
+        enter(page, page.get_by_label("Units (0–31, or all)", exact=True), "1")
+        _shot(page, "intervene", page.get_by_text("Set them to").first)
+    if "ablation" in names:
+        page.get_by_role("tab", name="Which units matter", exact=True).click()
+        wait_idle(page, 180_000)
+        press(page, "Rank the units")
+        page.wait_for_selector("text=Which units matter: each unit zeroed in turn", timeout=180_000)
+        _shot(page, "ablation", page.get_by_text("Tensors to ablate, one unit at a time").first)
+    if "explorer_gru" in names:
+        open_page(page, url, "explorer", timeout_ms=180_000)
+        select(page, page.locator("[data-testid='stSidebar']").get_by_role("combobox").first, "subtraction_gru.pt")
+        page.wait_for_selector("text=Gates and states: r, z, n, h", timeout=180_000)
+        _shot(page, "explorer_gru", page.get_by_text("Gates and states: r, z, n, h").first)
 
 
 if __name__ == "__main__":

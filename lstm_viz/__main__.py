@@ -6,5 +6,5 @@ from lstm_viz.cli import main
 from lstm_viz.core.allocator import keep_freed_memory
 
 if __name__ == "__main__":
-    keep_freed_memory()  # a program of our own: reuse freed memory (see lstm_viz/allocator.py)
+    keep_freed_memory()  # a program of our own: reuse freed memory (see lstm_viz/core/allocator.py)
     sys.exit(main())
