@@ -4,6 +4,7 @@ resuming an interrupted run, and one-line errors for bad input."""
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import subprocess
 import sys
@@ -445,7 +446,7 @@ def damaged(tmp_path, recorded, models, texts):
         ("not_utf8", "is not UTF-8 text"),
         ("missing_text_file", "not found"),
         ("missing_model", "not found"),
-        ("not_a_model", "is not a character-model checkpoint"),
+        ("not_a_model", "it is not a PyTorch file"),
         ("no_source", "one of the arguments --stdlib --text-file --text-dir is required"),
         ("bad_tensor", "--tensors"),
         ("out_is_busy", "other files in it"),
@@ -488,6 +489,9 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
     assert code != 0
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert fragment in err, err
+    # a refused record-corpus leaves nothing: no folder made for it, no lock file in a folder it refused
+    assert not (tmp_path / "new").exists() and not (tmp_path / "twice").exists()
+    assert [p.name for p in (tmp_path / "busy").iterdir()] == ["x"]
 
 
 def test_text_dir_skips_what_is_not_text(tmp_path):
@@ -608,6 +612,30 @@ def test_a_model_that_is_not_a_text_model_is_refused(tmp_path):
         from lstm_viz.corpus import load_text_model
 
         load_text_model(REPO / "models" / "subtraction_lstm.pt")
+
+
+class _Payload:
+    """Unpickling it would create the file ``marker``: what a hostile .pt does with a loader that runs pickles."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_a_pickle_that_runs_code_is_refused_unread(tmp_path):
+    from lstm_viz.corpus import load_text_model
+    from lstm_viz.tasks.charlm.model import load_charlm
+
+    marker = tmp_path / "ran"
+    hostile = tmp_path / "model.pt"
+    torch.save({"config": {}, "state_dict": {}, "payload": _Payload(marker)}, hostile)
+    with pytest.raises(CorpusError, match="objects besides tensors"):
+        load_text_model(hostile)
+    with pytest.raises(pickle.UnpicklingError):
+        load_charlm(str(hostile))
+    assert not marker.exists()
 
 
 def test_minus_zero_and_zero_are_one_threshold_and_one_column_name():

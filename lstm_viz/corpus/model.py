@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +34,11 @@ def load_text_model(path: str | Path) -> CharLM:
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"model {str(path)!r} not found")
+    refused: CheckpointError | None = None
     try:
         ckpt = load_checkpoint(path)
-    except CheckpointError:
-        ckpt = None  # not the project's format: perhaps the research script's
+    except CheckpointError as err:
+        ckpt, refused = None, err  # not the project's format: perhaps the research script's
     if ckpt is not None:
         config = ckpt.config
         if not task_for(config).reads_text or config.cell != "lstm" or config.bidirectional:
@@ -45,6 +47,8 @@ def load_text_model(path: str | Path) -> CharLM:
         return as_text_model(ckpt.model)
     try:
         return load_charlm(str(path))
+    except pickle.UnpicklingError:  # objects besides tensors (never unpickled), or not a PyTorch file: as checked
+        raise CorpusError(str(refused)) from None
     except (KeyError, TypeError, RuntimeError, ValueError, OSError, EOFError, AttributeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CorpusError(f"{path} is not a character-model checkpoint ({first[:160]})") from None

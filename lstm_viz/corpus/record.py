@@ -318,7 +318,9 @@ def _writing(out: Path) -> Iterator[None]:
     except ImportError:
         yield
         return
+    made_folder = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    made_lock = not (out / LOCK_NAME).exists()
     with open(out / LOCK_NAME, "a+b") as lock:
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -327,6 +329,15 @@ def _writing(out: Path) -> Iterator[None]:
                               "choose another --out") from None  # fmt: skip
         try:
             yield
+        except BaseException:
+            # Refused or stopped before it began a recording (a bad model, a busy folder, Ctrl-C): the lock file
+            # and the folder this run made go again (removed while the lock is held, so no later run holds an
+            # unlinked one).
+            if made_lock and not manifest_path(out).exists():
+                (out / LOCK_NAME).unlink(missing_ok=True)
+                if made_folder and not any(out.iterdir()):
+                    out.rmdir()
+            raise
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.torch_version import TorchVersion
 
 from lstm_viz import Recording, RecordingLSTM
 from lstm_viz.tasks.charlm.data import VOCAB_SIZE
@@ -71,9 +72,14 @@ class CharLM(nn.Module):
 
 
 def load_charlm(checkpoint: str | dict, map_location: str = "cpu") -> CharLM:
-    """A CharLM from a checkpoint written by ``python -m lstm_viz.tasks.charlm.train --out`` (path or its dict)."""
+    """A CharLM from a checkpoint written by ``python -m lstm_viz.tasks.charlm.train --out`` (path or its dict).
+
+    A path is read with ``torch.load(weights_only=True)``: such a file holds only tensors and plain values (its
+    ``torch_version`` is the one other class allowed), and a file that holds anything else is refused
+    (``pickle.UnpicklingError``) instead of running what its pickle asks for."""
     if not isinstance(checkpoint, dict):
-        checkpoint = torch.load(checkpoint, map_location=map_location, weights_only=False)
+        with torch.serialization.safe_globals([TorchVersion]):
+            checkpoint = torch.load(checkpoint, map_location=map_location, weights_only=True)
     model = CharLM(CharLMConfig.from_dict(checkpoint["config"]))
     model.load_state_dict(checkpoint["state_dict"], strict=True)
     return model.eval()
