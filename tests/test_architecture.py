@@ -123,6 +123,21 @@ def test_streamlit_only_in_ui_modules():
     assert not offenders, f"Streamlit imported outside a ui.py module: {offenders}"
 
 
+def test_every_torch_load_refuses_pickled_code():
+    """A .pt from a visitor or a command line can hold a pickle that runs code when loaded: every ``torch.load``
+    (``load`` called on ``torch``) in the package and the app says ``weights_only=True``."""
+    unsafe = []
+    for path in [*MODULES.values(), ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch"):  # fmt: skip
+                safe = any(k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value is True
+                           for k in node.keywords)  # fmt: skip
+                if not safe:
+                    unsafe.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not unsafe, f"torch.load without weights_only=True: {unsafe}"
+
+
 def test_no_module_over_600_lines():
     long = {str(p.relative_to(ROOT)): n for p in MODULES.values() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
