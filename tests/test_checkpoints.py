@@ -240,6 +240,16 @@ def test_shipped_checkpoints(name):
         assert ckpt.history[-1]["test_exact_match"] == 1.0
 
 
+@pytest.mark.parametrize("name", [*SHIPPED, "regressor"])
+def test_shipped_checkpoints_resume(name):
+    """`train --resume models/<file>.pt` goes on from a shipped file: they were saved before the trainer state had
+    betas, preset and options, and a field a file lacks takes the recipe's value."""
+    path = MODELS / f"{name}.pt"
+    saved = load_checkpoint(path).meta["trainer"]
+    trainer = make_trainer(saved["task"], resume=str(path), device="cpu")
+    assert trainer.epoch == saved["epoch"] > 0 and trainer.optimizer.state
+
+
 def test_shipped_regressor_is_reproducible():
     """Post 2's regressor: documented, selectable as a task, and its command gives the same loss again."""
     path = MODELS / "regressor.pt"

@@ -28,8 +28,10 @@ def saved_trainer_state(ckpt: Checkpoint, name: str) -> dict[str, Any]:
         raise CheckpointError(f"{name}: its saved training state is not a dict; resume from another checkpoint or "
                               "train afresh")  # fmt: skip
     for key, types in _TRAINER_STATE_TYPES.items():
-        value = state.get(key)
-        bad = key in state and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types))
+        if key not in state:  # an older file's state lacks fields added since: the recipe's values are used
+            continue
+        value = state[key]
+        bad = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
         if not bad and key == "betas":
             bad = len(value) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in value)
         if not bad and key == "generator_state":
