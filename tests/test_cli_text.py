@@ -37,6 +37,7 @@ def files(tmp_path_factory):
     (folder / "long.py").write_text(SNIPPET * 20)  # 2,820 characters: recorded and ranked in two chunks
     (folder / "crlf.py").write_bytes(b'a = "x"\r\nb = (1,\r\n     2)\r\n')
     (folder / "empty.py").write_bytes(b"")
+    (folder / "bom.py").write_bytes(b"\xef\xbb\xbf")  # a byte-order mark and nothing else
     (folder / "binary.py").write_bytes(b"\x00\x01\x02\x03" * 100)
     (folder / "latin.py").write_bytes("x = 'café'\n".encode("latin-1"))
     (folder / "prose.txt").write_text("It's a 'quote (that never closes\n")
@@ -186,6 +187,8 @@ def test_generate_and_predict(files, capsys):
 @pytest.mark.parametrize("argv, fragment", [
     (["units", "{planted}", "--text-file", "{empty}", "--feature", "in_string"], "is empty (0 bytes). Give a"),
     (["units", "{planted}", "--text-file", "{binary}", "--feature", "in_string"], "not text. Give"),
+    (["units", "{planted}", "--text-file", "{bom}", "--feature", "in_string"], "only a UTF-8 byte-order mark"),
+    (["record", "{planted}", "--text-file", "{bom}", "--out", "{out}"], "only a UTF-8 byte-order mark"),
     (["units", "{planted}", "--text-file", "{latin}", "--feature", "in_string"], "not UTF-8"),
     (["units", "{planted}", "--text-file", "{big}", "--feature", "in_string"], "of up to 1,000,000 bytes are read"),
     (["units", "{planted}", "--text-file", "{prose}", "--feature", "in_string"], "does not tokenize as Python"),

@@ -113,9 +113,13 @@ def decode_file(data: bytes, name: str = "the file", *, command_line: bool = Fal
         except SyntaxError:
             encoding = "utf-8-sig"
     try:
-        return bytes(data).decode(encoding)
+        text = bytes(data).decode(encoding)
     except (UnicodeDecodeError, LookupError):
         again = "give it again" if command_line else "upload it again, or paste the text into the box"
         raise InputError(
             f"{name} is not UTF-8 text (is it Latin-1 or a word-processor file?). Save it as UTF-8 and {again}."
         ) from None
+    if not text:  # the bytes were only a byte-order mark
+        raise InputError(f"{name} holds no characters, only a UTF-8 byte-order mark. {give} a .py or .txt file with "
+                         "some text in it.")  # fmt: skip
+    return text
