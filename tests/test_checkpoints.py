@@ -170,6 +170,12 @@ def test_plain_rnn_state_dicts(module, kind, cell):
         assert ckpt.model.record(x).f.shape[:3] == (module.num_layers, 1 + module.bidirectional, 2)
 
 
+def test_a_state_dict_with_an_extra_plain_key_is_refused_by_name():
+    state = {**nn.LSTM(2, 4).state_dict(), "step": torch.tensor(100)}  # a counter saved beside the weights
+    with pytest.raises(CheckpointError, match="the file holds step; lstm-viz understands an LSTM alone"):
+        load_checkpoint(saved(state))
+
+
 def test_seed_state_dicts_are_recognised():
     class LSTMSubtractor(nn.Module):  # post 4
         def __init__(self):

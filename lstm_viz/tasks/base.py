@@ -228,6 +228,8 @@ class PlainWeights:
 
     def linear_head(self) -> tuple[str, Tensor, Tensor] | None:
         """(name, weight, bias) of the one Linear layer after the recurrent one, or None when there is none."""
+        if not all("." in k for k in self.head):  # e.g. a step counter saved beside the weights
+            return None
         names = {k.rsplit(".", 1)[0] for k in self.head}
         if len(names) != 1 or {k.rsplit(".", 1)[1] for k in self.head} != {"weight", "bias"}:
             return None
