@@ -121,6 +121,18 @@ def test_record_text_file_parquet_contract(files, tmp_path, capsys):
     torch.testing.assert_close(torch.tensor(c, dtype=torch.float32), rec["layer0.fwd.c"][0, :, BRACKETS])
 
 
+def test_a_typed_text_past_the_limit_is_refused_and_notes_are_said(files, tmp_path, capsys):
+    long = "x = 1\n" * 3000 + "def f("  # 18,006 characters: the app would record its first 10,000
+    code, out, err = run(capsys, "predict", files / "planted.pt", long)
+    assert code == 2 and out == "" and "more than the 10,000 a typed input may have; give its last part" in err
+    code, _, err = run(capsys, "record", files / "planted.pt", long, "--out", tmp_path / "r.parquet")
+    assert code == 2 and "record --text-file FILE" in err and not (tmp_path / "r.parquet").exists()
+    code, out, err = run(capsys, "predict", files / "planted.pt", "x = 'é'", "y = 1")
+    assert code == 0 and err == ("note: input 1: 1 character outside the model's vocabulary (printable ASCII, tab "
+                                 "and newline) is read as <unk>.\n")  # fmt: skip
+    assert len(out.splitlines()) == 2
+
+
 def test_record_a_long_text_in_chunks_equals_one_pass(files, tmp_path, capsys, monkeypatch):
     from lstm_viz.cli import record
 

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import torch
 
 from lstm_viz.core.interventions import Intervention
+from lstm_viz.parsing import InputError
 from lstm_viz.tasks import LSTMVizModel, TaskInput, task_for
 from lstm_viz.training.checkpoints import load_checkpoint
 
@@ -66,10 +67,22 @@ def seed_arg(text: str) -> int:
     return value
 
 
-def parse_input(model: LSTMVizModel, text: str) -> torch.Tensor:
+def parse_input(model: LSTMVizModel, text: str, *, instead: str = "", label: str = "") -> torch.Tensor:
     """One typed input → the model's batch-first input ``(1, T, input_size)``, read the way its task reads it:
-    subtraction ``"123 - 61"``; toy ``"0, 0.5, 0.25, 1"``; others rows ``"0.1, 0.2; 0.3, 0.4"``."""
-    return task_for(model.config).encode_text(text, model)
+    subtraction ``"123 - 61"``; toy ``"0, 0.5, 0.25, 1"``; others rows ``"0.1, 0.2; 0.3, 0.4"``.
+
+    What the app would show beside the input is said here too: a text longer than the task reads (the app records
+    its first part, with a note) is refused — an answer about a text cut short would read as one about the whole
+    text — with ``instead`` saying what to do; any other note (characters read as ``<unk>``) goes to stderr, after
+    ``label`` (e.g. ``"input 2: "``)."""
+    task = task_for(model.config)
+    inp = task.parse(text, model.config)
+    if inp.cut:
+        raise InputError(f"the text has {len(text):,} characters, more than the {task.max_input_steps:,} a typed "
+                         f"input may have{instead}")  # fmt: skip
+    if inp.note:
+        print(f"note: {label}{inp.note}", file=sys.stderr)
+    return inp.x.to(next(model.parameters()).device)
 
 
 def answer_value(model: LSTMVizModel, x: torch.Tensor, interventions: Sequence[Intervention] = ()) -> Any:

@@ -44,10 +44,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     tensors = []
     for n, text in enumerate(inputs, 1):
         try:
-            tensors.append(parse_input(model, text))
+            tensors.append(parse_input(model, text, label=f"input {n}: " if len(inputs) > 1 else "",
+                                       instead="; give its last part (the answer is about the text's end)"))
         except InputError as err:
-            where = f"input {n} ({quote(text)})" if len(inputs) > 1 else quote(text)
-            raise ExitError(f"{where}: {err}") from None
+            if len(inputs) > 1:
+                raise ExitError(f"input {n} ({quote(text)}): {err}") from None
+            said = quote(text) in str(err)  # the message quotes the input itself ("In '61 - 123', b = …")
+            raise ExitError(str(err) if said else f"{quote(text)}: {err}") from None
     answers = []  # every answer first: an intervention that does not fit a later input prints nothing at all
     for n, x in enumerate(tensors, 1):
         try:

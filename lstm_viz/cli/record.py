@@ -200,7 +200,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             recording = _record_text(model, text, layers, tensors, writer, args.text_file)
             steps, answer = len(text), None
         else:
-            x = parse_input(model, args.input)
+            x = parse_input(model, args.input, instead="; record --text-file FILE records a file of up to 1 MB")
             recording = model.record(x)
             _write_recording(recording, layers, tensors, writer, "this input")
             steps, answer = recording.seq_len, answer_value(model, x)

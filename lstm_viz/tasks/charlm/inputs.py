@@ -70,7 +70,7 @@ def text_input(text: str, what: str = "typed", embed_size: int = 64) -> TaskInpu
     unknown = sum(ch not in _KNOWN for ch in text)
     if unknown:
         notes.append(f"{unknown:,} character{'s' if unknown != 1 else ''} outside the model's vocabulary (printable "
-                     "ASCII, tab and newline) are read as <unk>.")  # fmt: skip
+                     f"ASCII, tab and newline) {'are' if unknown != 1 else 'is'} read as <unk>.")  # fmt: skip
     ids = torch.from_numpy(encode(text)).unsqueeze(0)  # (1, T) int64
     shown = f"{len(text):,} characters" + (f" of {total:,}" if total > len(text) else "")
     return TaskInput(
