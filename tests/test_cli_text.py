@@ -249,6 +249,26 @@ def test_convert_a_research_checkpoint(tmp_path, capsys):
     torch.testing.assert_close(ckpt.model(x), research(x)[0])
 
 
+@pytest.mark.parametrize("change, says", [
+    ({"metrics": {"train": {"val_bpc": torch.tensor(1.4)}, "units": {}}}, "training metrics are not what"),
+    ({"metrics": {"train": [1, 2], "units": {}}}, "training metrics are not what"),
+    ({"config": {"embed_size": 8, "hidden_size": 100_000, "num_layers": 1, "vocab_size": 98}},
+     "the weights do not match the saved config"),
+    ({"state_dict": [1, 2]}, "it holds no weights"),
+])  # fmt: skip
+def test_convert_refuses_a_foreign_research_file_before_writing(change, says, tmp_path, capsys):
+    from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
+
+    research = CharLM(CharLMConfig(embed_size=8, hidden_size=16, num_layers=1))
+    torch.save({"format": "lstm-viz/charlm-checkpoint-v0", "config": research.config.to_dict(),
+                "state_dict": research.state_dict(), "metrics": {"train": {}, "units": {}}, **change},
+               tmp_path / "r.pt")  # fmt: skip
+    (tmp_path / "c.pt").write_bytes(b"kept")
+    code, _, err = run(capsys, "convert", tmp_path / "r.pt", "--out", tmp_path / "c.pt")
+    assert code == 2 and says in err and len(err.splitlines()) == 1
+    assert (tmp_path / "c.pt").read_bytes() == b"kept"  # a failed run writes nothing
+
+
 def test_record_of_a_crlf_text_to_csv_keeps_every_carriage_return(files, tmp_path, capsys):
     import csv
 

@@ -79,6 +79,14 @@ _OUT_OF_MEMORY = re.compile(r"can't allocate memory|out of memory", re.I)
 _ASKED_BYTES = re.compile(r"tried to allocate (\d+) bytes")
 
 
+def _size(nbytes: int) -> str:
+    """Bytes as a person reads them: 160.0 GB, 38.4 MB, 512 kB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if nbytes >= scale / 10:
+            return f"{nbytes / scale:,.1f} {unit}"
+    return f"{nbytes / 1e3:,.0f} kB"
+
+
 def _one_line(message: object) -> str:
     return " ".join(str(message).split())
 
@@ -127,7 +135,7 @@ def _main(argv: list[str]) -> int:
             print(f"error: unexpected {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
             return 1
         asked = _ASKED_BYTES.search(str(err))
-        size = f" (one piece of {int(asked.group(1)) / 1e9:,.1f} GB was asked for)" if asked else ""
+        size = f" (one piece of {_size(int(asked.group(1)))} was asked for)" if asked else ""
         print(f"error: not enough memory{size}; choose smaller sizes (e.g. --hidden-size, --num-layers, "
               "--batch-size) or a shorter input", file=sys.stderr)  # fmt: skip
         return 2

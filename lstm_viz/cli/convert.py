@@ -21,8 +21,8 @@ import torch
 from torch.torch_version import TorchVersion
 
 from lstm_viz.cli.common import ExitError, check_out, json_safe
-from lstm_viz.tasks import ModelConfig, build_model, get_task
-from lstm_viz.training.checkpoints import CheckpointError, check_finite_weights, save_checkpoint
+from lstm_viz.tasks import ModelConfig, get_task
+from lstm_viz.training.checkpoints import CheckpointError, build_checked, save_checkpoint
 
 __all__ = ["add_parser", "run"]
 
@@ -66,17 +66,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as err:
         raise ExitError(f"{src}: its model config cannot be read ({err})") from None
-    try:
-        check_finite_weights(data["state_dict"], str(src))
-    except (KeyError, AttributeError):
-        raise ExitError(f"{src}: it holds no weights (state_dict); the file is damaged") from None
+    weights = data.get("state_dict")
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise ExitError(f"{src}: it holds no weights (state_dict); the file is damaged")
+    try:  # shapes checked against the config before anything is allocated, and every weight finite
+        model = build_checked(config, weights, str(src))
     except CheckpointError as err:
         raise ExitError(str(err)) from None
-    model = build_model(config)
-    try:
-        model.load_state_dict(data["state_dict"], strict=True)
-    except (KeyError, RuntimeError) as err:
-        raise ExitError(f"{src}: the weights do not fit a {config.label()} ({str(err)[:200]})") from None
     metrics = data.get("metrics") or {}
     units = metrics.get("units") or {} if isinstance(metrics, dict) else {}
     if not isinstance(metrics, dict) or not isinstance(units, dict) or not all(
@@ -84,7 +80,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     ):
         raise ExitError(f"{src}: its metrics are not what the research script writes (a dict of dicts); the file is "
                         "damaged or was written by something else")  # fmt: skip
-    final = dict(metrics.get("train") or {})
+    final = metrics.get("train") or {}
+    if not isinstance(final, dict) or not all(isinstance(v, (int, float, str, type(None))) for v in final.values()):
+        raise ExitError(f"{src}: its training metrics are not what the research script writes (numbers by name); the "
+                        "file is damaged or was written by something else")  # fmt: skip
     shown = {k: final[k] for k in ("val_bpc", "loss_bpc", "step", "chars") if k in final}  # what the sidebar shows
     if "loss_bpc" in shown:
         shown["train_bpc"] = shown.pop("loss_bpc")
@@ -109,7 +108,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "training": training,
         "units": {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()},
     }
+    summary = json_safe({"out": str(out), "model": config.label(), **shown, **training})
+    json.dumps(summary)  # a value JSON cannot hold fails here, before --out is written
     save_checkpoint(out, model, config, meta=meta)
-    print(json.dumps(json_safe({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown,
-                                **training})), flush=True)  # fmt: skip
+    print(json.dumps({**summary, "bytes": out.stat().st_size}), flush=True)
     return 0

@@ -37,6 +37,8 @@ __all__ = [
     "VERSION",
     "Checkpoint",
     "CheckpointError",
+    "build_checked",
+    "check_finite_weights",
     "checkpoint_bytes",
     "infer_config",
     "load_checkpoint",
@@ -307,7 +309,9 @@ def check_finite_weights(state_dict: dict[str, Tensor], name: str) -> None:
                                   "load an earlier checkpoint or retrain with a smaller learning rate")  # fmt: skip
 
 
-def _build(config: ModelConfig, state_dict: dict[str, Tensor], name: str) -> LSTMVizModel:
+def build_checked(config: ModelConfig, state_dict: dict[str, Tensor], name: str) -> LSTMVizModel:
+    """The model of ``config`` with ``state_dict`` loaded (eval mode); CheckpointError naming ``name`` when a weight
+    is not finite or the shapes are not the config's (compared before anything is allocated)."""
     check_finite_weights(state_dict, name)
     # The config's shapes are compared with the file's on the meta device (no memory) before the model is built:
     # a tiny crafted file claiming hidden_size 40,000 would otherwise have every loader allocate gigabytes first.
@@ -373,7 +377,7 @@ def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device
         meta = obj.get("meta") or {}
         if not isinstance(meta, dict):
             raise CheckpointError(f"{name}: 'meta' must be a dict")
-        model = _build(config, state_dict, name)
+        model = build_checked(config, state_dict, name)
         return Checkpoint(
             config=config,
             model=model.to(device) if device is not None else model,
@@ -395,7 +399,7 @@ def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device
         raise CheckpointError(f"{name} holds {held}, not model weights; {_HOWTO}")
     obj = {k: v for k, v in obj.items() if not k.endswith("num_batches_tracked")}
     config, state_dict, description = infer_config(obj)
-    model = _build(config, state_dict, name)
+    model = build_checked(config, state_dict, name)
     history: list[dict] = []
     return Checkpoint(
         config=config,
