@@ -237,7 +237,8 @@ def test_resume_refuses_sizes_it_would_ignore_and_keeps_the_recipe(tmp_path, cap
     first = tmp_path / "a.pt"
     code = run(capsys, "train", "toy-statquest", "--epochs", "2", "--quiet", "--out", first, "--without-optimizer")[0]
     assert code == 0
-    for flags in (["--hidden-size", "64"], ["--seed", "5"], ["--bidirectional"], ["--num-layers", "2"]):
+    for flags in (["--hidden-size", "64"], ["--seed", "5"], ["--bidirectional"], ["--num-layers", "2"],
+                  ["--preset", "seed"]):
         code, out, err = run(capsys, "train", "toy-statquest", "--resume", first, "--epochs", "1", "--quiet",
                              "--out", tmp_path / "b.pt", *flags)  # fmt: skip
         assert code == 2 and out == "" and "does not apply with --resume" in err and flags[0] in err, flags
@@ -262,6 +263,11 @@ def test_resume_with_an_explicit_data_source_uses_it(tmp_path):
     (lambda c: c["meta"]["trainer"].update(generator_state=torch.zeros(3, dtype=torch.uint8)), "generator_state"),
     (lambda c: c["meta"]["trainer"].update(seed="abc"), "seed"),
     (lambda c: c["meta"]["trainer"].update(lr="fast"), "lr"),
+    (lambda c: c["meta"]["trainer"].update(lr=float("nan")), "lr"),
+    (lambda c: c["meta"]["trainer"].update(batch_size=-3), "batch_size"),
+    (lambda c: c["meta"]["trainer"].update(epoch=-5), "epoch"),
+    (lambda c: c["meta"]["trainer"].update(seed=-5), "seed"),
+    (lambda c: c["meta"]["trainer"].update(options={"lr": "abc"}), "options"),
     (lambda c: c["optimizer"]["state"][0].pop("exp_avg_sq"), "optimizer state"),
 ])  # fmt: skip
 def test_a_damaged_training_state_is_named_on_resume(damage, field, tmp_path, capsys):

@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=seed_arg, default=None,
                        help="random seed of the init and the shuffling (default 0)")
     preset_names = sorted({p for task in registered() for recipes in task.presets.values() for p in recipes})
-    train.add_argument("--preset", choices=preset_names, default="fast",
+    train.add_argument("--preset", choices=preset_names, default=None,
                        help="'seed' = the post's recipe as written (e.g. post 4's Adam lr 0.01, batch 128, 100 "
                             "epochs; the value keeps its old name for scripts); 'fast' (default) = quicker settings; "
                             "charlm: 'fast' (10 minutes) or 'shipped' (the shipped model's 58-minute recipe)")
@@ -88,18 +88,21 @@ def _postfix(metrics: dict, keys: tuple[str, ...]) -> dict[str, str]:
     return shown
 
 
-def _check_resumed_sizes(args: argparse.Namespace, trainer: Any) -> None:
-    """--resume continues the checkpoint's model as it is: a size or seed given beside it that differs from the
-    checkpoint's is refused (it used to be ignored silently, yet stored in the saved command)."""
+def _check_resumed_sizes(args: argparse.Namespace, trainer: Any, preset: str | None) -> None:
+    """--resume continues the checkpoint's model and recipe as they are: a size, seed or preset given beside it that
+    differs from the checkpoint's is refused (they used to be ignored silently, yet stored in the saved command). A
+    file saved before the trainer kept its preset takes the one given."""
     config = trainer.model.config
     given = {"--hidden-size": (args.hidden_size, config.hidden_size), "--proj-size": (args.proj_size, config.proj_size),
              "--num-layers": (args.num_layers, config.num_layers), "--seed": (args.seed, trainer.seed),
-             "--bidirectional": (True if args.bidirectional else None, config.bidirectional)}  # fmt: skip
+             "--bidirectional": (True if args.bidirectional else None, config.bidirectional),
+             "--preset": (preset, trainer.preset or preset)}  # fmt: skip
     wrong = [f"{flag} {'' if value is True else value}".strip() for flag, (value, held) in given.items()
              if value is not None and value != held]  # fmt: skip
     if wrong:
         raise ExitError(f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply with --resume: "
-                        f"{args.resume} holds a {config.label()} (random seed {trainer.seed}); drop "
+                        f"{args.resume} holds a {config.label()} (random seed {trainer.seed}, recipe "
+                        f"{trainer.preset or args.preset!r}); drop "
                         f"{'it' if len(wrong) == 1 else 'them'} or train afresh without --resume")  # fmt: skip
 
 
@@ -177,6 +180,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if foreign:
         flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
         raise ExitError(f"{flags} {'does' if len(foreign) == 1 else 'do'} not apply to {args.task}")
+    given_preset, args.preset = args.preset, args.preset or "fast"  # given or not: --resume keeps its own
     if args.preset not in PRESETS[args.task]:
         raise ExitError(f"--preset {args.preset}: {args.task} has the presets {', '.join(PRESETS[args.task])}")
     trainer = make_trainer(
@@ -187,7 +191,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         num_threads=args.threads, options=given,
     )  # fmt: skip
     if args.resume is not None:
-        _check_resumed_sizes(args, trainer)
+        _check_resumed_sizes(args, trainer, given_preset)
     for note in trainer.notes:
         print(f"note: {note}", file=sys.stderr)
     epochs = args.epochs if args.epochs is not None else PRESETS[args.task][args.preset]["epochs"]

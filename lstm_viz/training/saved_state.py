@@ -4,6 +4,7 @@ named with the field, as a ``CheckpointError``, instead of failing deep inside t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -18,6 +19,24 @@ _TRAINER_STATE_TYPES: dict[str, tuple[type, ...]] = {
     "source": (str,), "task": (str, type(None)), "options": (dict,), "loop": (dict,), "generator_state": (Tensor,),
     "betas": (list, tuple), "preset": (str, type(None)), "partial": (dict,),
 }  # fmt: skip
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _in_range(key: str, value: Any) -> bool:
+    """A saved value of the right type that training can use (the type is checked before)."""
+    if key == "lr":
+        return _positive_number(value)
+    if key == "batch_size":
+        return value is None or value >= 1
+    if key in ("epoch", "seed"):
+        return 0 <= value < 2**63
+    if key == "options":  # the task's recipe settings: plain values by name (a saved lr as a usable one)
+        plain = all(isinstance(k, str) and isinstance(v, (int, float, str, bool, type(None))) for k, v in value.items())
+        return plain and ("lr" not in value or _positive_number(value["lr"]))
+    return True
 
 
 def saved_trainer_state(ckpt: Checkpoint, name: str) -> dict[str, Any]:
@@ -36,6 +55,8 @@ def saved_trainer_state(ckpt: Checkpoint, name: str) -> dict[str, Any]:
             bad = len(value) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in value)
         if not bad and key == "generator_state":
             bad = value.dtype != torch.uint8 or value.numel() != torch.Generator().get_state().numel()
+        if not bad:
+            bad = not _in_range(key, value)
         if bad:
             raise CheckpointError(f"{name}: its saved training state is damaged ({key}: {str(value)[:60]!r}); "
                                   "resume from another checkpoint or train afresh")  # fmt: skip
