@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from lstm_viz.training import engine
 from lstm_viz.training.checkpoints import load_checkpoint
 from tests.cli_output import last_json
 
+REPO = Path(__file__).resolve().parents[1]
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="named pipes are POSIX")
 
 
@@ -312,3 +314,16 @@ def test_a_resumed_run_reports_the_recipe_it_continues(tmp_path, capsys):
     code, out, _ = run(capsys, "train", "toy-statquest", "--resume", first, "--epochs", "1", "--quiet", "--out", first)
     summary = last_json(out)
     assert code == 0 and summary["preset"] == "seed" and summary["lr"] == 0.001  # not the default "fast"
+
+
+def test_a_failed_command_leaves_no_folder_it_made_for_out(tmp_path, capsys):
+    model = REPO / "models" / "subtraction_lstm.pt"
+    code, _, _ = run(capsys, "record", model, "abc", "--out", tmp_path / "new" / "deeper" / "r.csv")
+    assert code == 2 and list(tmp_path.iterdir()) == []
+    code, _, _ = run(capsys, "train", "toy-lstm", "--lr", "nan", "--out", tmp_path / "new2" / "x.pt")
+    assert code == 2 and list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()  # a folder that was there before is never removed
+    code, _, _ = run(capsys, "record", model, "abc", "--out", tmp_path / "kept" / "r.csv")
+    assert code == 2 and [p.name for p in tmp_path.iterdir()] == ["kept"]
+    code, _, err = run(capsys, "record", model, "12 - 3", "--out", tmp_path / "made" / "r.csv")
+    assert code == 0 and (tmp_path / "made" / "r.csv").is_file(), err

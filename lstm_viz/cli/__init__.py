@@ -47,7 +47,7 @@ from lstm_viz.cli import (
     train,
     units,
 )
-from lstm_viz.cli.common import ExitError, Parser, Terminated, parse_input
+from lstm_viz.cli.common import ExitError, Parser, Terminated, made_folders, parse_input, remove_made_folders
 from lstm_viz.parsing import InputError
 from lstm_viz.training.checkpoints import CheckpointError
 
@@ -102,9 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():  # only the main thread may set a signal handler
         previous = signal.signal(signal.SIGTERM, _terminate)
+    made_folders.clear()
+    code = 1
     try:
-        return _main(argv)
+        code = _main(argv)
+        return code
     finally:
+        if code != 0:  # a failed command leaves no folder it made for its --out
+            remove_made_folders()
+        made_folders.clear()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

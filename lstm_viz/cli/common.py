@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -152,11 +153,23 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+made_folders: list[Path] = []  # folders check_out made for this command: the CLI removes them if it fails (empty)
+
+
+def remove_made_folders() -> None:
+    """Remove the folders ``check_out`` made for a command that then failed, those still empty (deepest first)."""
+    for folder in made_folders:
+        with contextlib.suppress(OSError):  # not empty (something was written there after all), or gone
+            folder.rmdir()
+    made_folders.clear()
+
+
 def check_out(text: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
     """``--out`` checked before any work: a path to a regular file (new or existing) in a folder this process can
     write in — not a folder, not a device, pipe or socket (``/dev/null`` would be *replaced* by the file: outputs
     are written beside it and moved into place) — ending in one of ``suffixes`` when given. The folder is created if
-    needed; ``example`` is a name to suggest.
+    needed (and removed again, empty, if the command fails: ``remove_made_folders``); ``example`` is a name to
+    suggest.
     """
     out = Path(text)
     if not text.strip():
@@ -168,10 +181,12 @@ def check_out(text: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
     if out.exists() and not out.is_file():
         raise ExitError(f"--out {text} exists and is not a regular file (a device, pipe or socket): writing would "
                         f"replace it; give a file name such as {example}")  # fmt: skip
+    missing = [p for p in (out.parent, *out.parent.parents) if not p.exists()]  # the deepest first
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ExitError(f"cannot create the folder {out.parent} for --out: {err.strerror or err}") from None
+    made_folders.extend(missing)
     if out.exists() and not os.access(out, os.W_OK):
         raise ExitError(f"cannot write {out}: permission denied; choose another --out")
     try:  # what writing will do: a temporary file beside it, moved into place
