@@ -451,6 +451,8 @@ def damaged(tmp_path, recorded, models, texts):
         ("bad_tensor", "--tensors"),
         ("out_is_busy", "other files in it"),
         ("same_file_twice", "is given twice"),
+        ("out_empty", "--out is empty; give a folder name"),
+        ("out_cannot_be_made", "cannot write in the folder"),
     ],
 )  # fmt: skip
 def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, damaged, capsys):
@@ -483,6 +485,9 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
         "out_is_busy": ["record-corpus", model, "--text-file", text, "--out", str(tmp_path / "busy")],
         "same_file_twice": ["record-corpus", model, "--text-file", text, f"{texts}/./f1.txt",
                             "--out", str(tmp_path / "twice")],
+        "out_empty": ["record-corpus", model, "--text-file", text, "--out", ""],
+        "out_cannot_be_made": ["record-corpus", model, "--text-file", text, "--out",
+                               str(tmp_path / "empty.txt" / "corpus")],  # under a file
     }[case]
     code = main(argv)
     err = capsys.readouterr().err

@@ -80,6 +80,8 @@ def _thresholds(text: str) -> list[float]:
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from tqdm import tqdm
 
+    if not args.out.strip():  # Path("") is the current folder
+        raise ExitError("--out is empty; give a folder name such as corpus/")
     for flag, value in (("--max-chars", args.max_chars), ("--max-file-chars", args.max_file_chars)):
         if value is not None and value < 1:
             raise ExitError(f"{flag} must be at least 1, got {value:,}")

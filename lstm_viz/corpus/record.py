@@ -319,9 +319,14 @@ def _writing(out: Path) -> Iterator[None]:
         yield
         return
     made_folder = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    made_lock = not (out / LOCK_NAME).exists()
-    with open(out / LOCK_NAME, "a+b") as lock:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        made_lock = not (out / LOCK_NAME).exists()
+        lock = open(out / LOCK_NAME, "a+b")  # noqa: SIM115 (closed by the with below)
+    except OSError as err:
+        raise CorpusError(f"cannot write in the folder {out} for --out: {err.strerror or err}; choose another "
+                          "--out") from None  # fmt: skip
+    with lock:
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
