@@ -353,3 +353,16 @@ def test_a_seed_decides_the_weights_when_two_sessions_start_at_once(monkeypatch)
     b.join(30)
     for name, value in got["a"].model.state_dict().items():
         assert torch.equal(value, alone[name]), name
+
+
+def test_a_model_too_big_for_the_machine_is_refused_before_it_is_built():
+    from lstm_viz.parsing import InputError
+    from lstm_viz.tasks import ModelConfig
+    from lstm_viz.training.memory import check_fits_memory
+
+    config = ModelConfig.default("regressor", hidden_size=1000, num_layers=1000)
+    with pytest.raises(InputError, match=r"has 8,004,041,001 parameters: training it needs at least 128\.1 GB"):
+        check_fits_memory(config, memory=16 * 10**9)
+    check_fits_memory(ModelConfig.default("subtraction"), memory=16 * 10**9)  # 4,769 parameters: fine
+    with pytest.raises(InputError, match="more than this machine's"):
+        make_trainer("regressor", hidden_size=4000, num_layers=400)  # 51 G parameters: > any test machine

@@ -39,8 +39,18 @@ from torch import Tensor, nn
 from lstm_viz.core.device import pick_device, seeded, small_model_threads, torch_threads
 from lstm_viz.parsing import InputError
 from lstm_viz.paths import write_atomically
-from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
+from lstm_viz.tasks import (
+    LSTMVizModel,
+    ModelConfig,
+    Task,
+    TaskData,
+    get_task,
+    registered,
+    task_for,
+    training_names,
+)
 from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, checkpoint_bytes, load_checkpoint
+from lstm_viz.training.memory import check_fits_memory
 from lstm_viz.training.saved_state import check_optimizer_state, saved_trainer_state
 
 __all__ = [
@@ -548,6 +558,7 @@ def make_trainer(
         task, hidden_size=hidden_size, proj_size=proj_size, num_layers=num_layers, bidirectional=bidirectional
     )
     config = task_obj.configure(config, merged)
+    check_fits_memory(config)
     task_data = make_task_data(task_obj, data=data if data is not None else first_source, seed=seed)
     with seeded(seed):  # the model's initial weights come from seed alone, whatever other sessions do meanwhile
         task_obj.seed_init(seed)
