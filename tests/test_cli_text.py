@@ -121,6 +121,26 @@ def test_record_text_file_parquet_contract(files, tmp_path, capsys):
     torch.testing.assert_close(torch.tensor(c, dtype=torch.float32), rec["layer0.fwd.c"][0, :, BRACKETS])
 
 
+def test_generate_writes_as_it_goes_and_keeps_what_it_wrote_when_stopped(files, capsys, monkeypatch):
+    import lstm_viz.cli.generate as cli_generate
+
+    code, out, _ = run(capsys, "generate", files / "planted.pt", "--prompt", "x", "--chars", "150", "--seed", "2")
+    _, payload, _ = run(capsys, "generate", files / "planted.pt", "--prompt", "x", "--chars", "150", "--seed", "2",
+                        "--json")  # fmt: skip
+    text = json.loads(payload)["text"]
+    assert code == 0 and out == "x" + text + ("" if text.endswith("\n") else "\n")  # streamed = the same text
+
+    def stopped(*args):
+        yield from "abc"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_generate, "generate_stream", stopped)
+    code, out, err = run(capsys, "generate", files / "planted.pt", "--prompt", "p", "--chars", "10")
+    assert code == 130 and out == "pabc\n" and err == "error: interrupted after 3 of 10 characters (written above)\n"
+    code, out, err = run(capsys, "generate", files / "planted.pt", "--chars", "10", "--json")
+    assert code == 130 and out == "" and "interrupted after 3 of 10 characters; --json prints only" in err
+
+
 def test_a_typed_text_past_the_limit_is_refused_and_notes_are_said(files, tmp_path, capsys):
     long = "x = 1\n" * 3000 + "def f("  # 18,006 characters: the app would record its first 10,000
     code, out, err = run(capsys, "predict", files / "planted.pt", long)

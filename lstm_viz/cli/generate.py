@@ -1,8 +1,9 @@
 """``python -m lstm_viz generate MODEL --prompt "def " --chars 400 --temperature 0.8 [--seed 0] [--json]``: text
 written by a character model, one sampled character at a time (temperature 0: always the likeliest).
 
-Prints the prompt and what the model wrote after it; with ``--json`` one line ``{"prompt", "text", "chars",
-"temperature", "seed"}`` (``text`` is only the new part)."""
+Prints the prompt and what the model writes after it, as it is written (Ctrl-C stops it and keeps what was
+written); with ``--json`` one line ``{"prompt", "text", "chars", "temperature", "seed"}`` at the end (``text`` is
+only the new part), with a progress bar on stderr for long texts."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import json
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, load_model, seed_arg
+from lstm_viz.cli.common import ExitError, Terminated, load_model, seed_arg
 from lstm_viz.cli.textfile import require_text_model
 from lstm_viz.tasks.charlm.data import encode
-from lstm_viz.tasks.charlm.task import MAX_GENERATED, MAX_TEMPERATURE, generate
+from lstm_viz.tasks.charlm.task import MAX_GENERATED, MAX_TEMPERATURE, generate_stream
 
 __all__ = ["add_parser", "run"]
 
@@ -43,11 +44,37 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if unknown:  # said, as the app says it: the model reads them as one character it never saw in training
         print(f"note: {unknown:,} character{'s' if unknown != 1 else ''} of --prompt outside the model's vocabulary "
               "(printable ASCII, newline, tab) read as <unk>", file=sys.stderr)  # fmt: skip
-    text = generate(model, args.prompt, args.chars, args.temperature, args.seed)
-    if args.json:
+    stream = generate_stream(model, args.prompt, args.chars, args.temperature, args.seed)
+    written: list[str] = []
+    if args.json:  # one object at the end; meanwhile a progress bar on stderr
+        from tqdm import tqdm
+
+        try:
+            for ch in tqdm(stream, total=args.chars, desc="generate", unit="char", file=sys.stderr, leave=False,
+                           disable=args.chars < 2_000):  # fmt: skip
+                written.append(ch)
+        except KeyboardInterrupt as err:
+            how, code = ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
+            raise ExitError(f"{how} after {len(written):,} of {args.chars:,} characters; --json prints only a "
+                            "finished text (without it the text is written as it comes)", code=code) from None
+        text = "".join(written)
         print(json.dumps({"prompt": args.prompt, "text": text, "chars": len(text), "temperature": args.temperature,
                           "seed": args.seed}), flush=True)  # fmt: skip
-    else:
-        sys.stdout.write(args.prompt + text + ("" if text.endswith("\n") else "\n"))
-        sys.stdout.flush()
+        return 0
+    out = sys.stdout
+    out.write(args.prompt)
+    try:
+        for ch in stream:  # the text as it is written: a line at a time, or every 64 characters
+            written.append(ch)
+            out.write(ch)
+            if ch == "\n" or len(written) % 64 == 0:
+                out.flush()
+    except KeyboardInterrupt as err:
+        out.write("\n")
+        out.flush()
+        how, code = ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
+        raise ExitError(f"{how} after {len(written):,} of {args.chars:,} characters (written above)",
+                        code=code) from None  # fmt: skip
+    out.write("" if (written or [args.prompt])[-1].endswith("\n") else "\n")
+    out.flush()
     return 0

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,7 +41,7 @@ from lstm_viz.tasks.base import (
     TrainingOption,
     make_rnn,
 )
-from lstm_viz.tasks.charlm.data import VOCAB, VOCAB_SIZE, decode, encode
+from lstm_viz.tasks.charlm.data import VOCAB, VOCAB_SIZE, encode
 from lstm_viz.tasks.charlm.inputs import EXAMPLE, MAX_TEXT_CHARS, decode_file, text_input
 from lstm_viz.tasks.charlm.model import CharLMConfig
 from lstm_viz.tasks.charlm.stdlib import (
@@ -54,7 +54,7 @@ from lstm_viz.tasks.charlm.stdlib import (
 from lstm_viz.tasks.charlm.train import TrainConfig
 from lstm_viz.tasks.config import ModelConfig
 
-__all__ = ["CHARLM", "CharLMTask", "CharModel", "generate", "next_char_table"]
+__all__ = ["CHARLM", "CharLMTask", "CharModel", "generate", "generate_stream", "next_char_table"]
 
 LN2 = math.log(2.0)
 
@@ -139,36 +139,46 @@ MAX_GENERATED = 100_000  # characters one call writes at most
 MAX_TEMPERATURE = 10.0  # past it, sampling is noise
 
 
-@torch.no_grad()
 def generate(model: CharModel, prompt: str, chars: int = 400, temperature: float = 0.8, seed: int = 0) -> str:
     """``chars`` characters after ``prompt``, sampled from the model at ``temperature`` (0: always the likeliest
     character); reproducible for a ``seed``. Returns only the new text. An empty prompt starts the text as a line
     starts: the model reads one newline first (the start of a training file reads the same), which is not returned."""
+    return "".join(generate_stream(model, prompt, chars, temperature, seed))
+
+
+def generate_stream(
+    model: CharModel, prompt: str, chars: int = 400, temperature: float = 0.8, seed: int = 0
+) -> Iterator[str]:
+    """:func:`generate`, one character at a time as each is sampled (the same characters for the same seed), for a
+    caller that shows the text as it is written or may stop early. The arguments are checked at the call."""
     if isinstance(chars, bool) or not isinstance(chars, int) or not 0 <= chars <= MAX_GENERATED:
         raise InputError(f"the number of characters must be a whole number from 0 to {MAX_GENERATED:,}, got {chars!r}")
     if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
             or not 0 <= temperature <= MAX_TEMPERATURE):  # fmt: skip
         raise InputError(f"the temperature must be a number from 0 to {MAX_TEMPERATURE:g} (0: always the likeliest), "
                          f"got {temperature!r}")
+    return _sample(model, prompt, chars, temperature, seed)
+
+
+def _sample(model: CharModel, prompt: str, chars: int, temperature: float, seed: int) -> Iterator[str]:
     was_training = model.training
     model.eval()
     try:
-        gen = torch.Generator().manual_seed(int(seed))
-        ids = torch.from_numpy(encode(prompt or "\n")).unsqueeze(0).to(model.device)
-        logits, state = model.step(ids)
-        out: list[int] = []
-        for _ in range(chars):
-            last = logits[0, -1].float().cpu()
-            last[0] = -math.inf  # never write <unk>
-            if temperature == 0:
-                nxt = int(last.argmax())
-            else:
-                # shifted so the likeliest is 0 first: a tiny temperature then gives 0 and -inf, not inf - inf (NaN)
-                scaled = (last.double() - last.max()) / temperature
-                nxt = int(torch.multinomial(torch.softmax(scaled, -1), 1, generator=gen))
-            out.append(nxt)
-            logits, state = model.step(torch.tensor([[nxt]], device=model.device), state)
-        return decode(out)
+        with torch.no_grad():
+            gen = torch.Generator().manual_seed(int(seed))
+            ids = torch.from_numpy(encode(prompt or "\n")).unsqueeze(0).to(model.device)
+            logits, state = model.step(ids)
+            for _ in range(chars):
+                last = logits[0, -1].float().cpu()
+                last[0] = -math.inf  # never write <unk>
+                if temperature == 0:
+                    nxt = int(last.argmax())
+                else:
+                    # shifted so the likeliest is 0 first: a tiny temperature then gives 0 and -inf, not inf - inf
+                    scaled = (last.double() - last.max()) / temperature
+                    nxt = int(torch.multinomial(torch.softmax(scaled, -1), 1, generator=gen))
+                yield VOCAB[nxt]
+                logits, state = model.step(torch.tensor([[nxt]], device=model.device), state)
     finally:
         model.train(was_training)
 
