@@ -141,6 +141,15 @@ def test_generate_writes_as_it_goes_and_keeps_what_it_wrote_when_stopped(files, 
     assert code == 130 and out == "" and "interrupted after 3 of 10 characters; --json prints only" in err
 
 
+def test_record_says_how_big_a_big_table_will_be_before_writing_it(files, tmp_path, capsys, monkeypatch):
+    import lstm_viz.cli.record as cli_record
+
+    monkeypatch.setattr(cli_record, "BIG_TABLE_BYTES", 0)  # every table counts as big
+    code, _, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "snippet.py", "--tensors", "c",
+                       "--out", tmp_path / "r.parquet")  # fmt: skip
+    assert code == 0 and err.startswith("note: recording ") and "rows, ~" in err and "--layers and --tensors" in err
+
+
 def test_a_typed_text_past_the_limit_is_refused_and_notes_are_said(files, tmp_path, capsys):
     long = "x = 1\n" * 3000 + "def f("  # 18,006 characters: the app would record its first 10,000
     code, out, err = run(capsys, "predict", files / "planted.pt", long)

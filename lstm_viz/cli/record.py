@@ -125,8 +125,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
+BIG_TABLE_BYTES = 1e9  # a table this big is announced before it is written
+
+
 def _check_room(out: Path, rows: int, what: str) -> None:
-    """Refuse, before writing, a table of ``rows`` rows that would not fit on the disk that holds ``out``."""
+    """Refuse, before writing, a table of ``rows`` rows that would not fit on the disk that holds ``out``, and say
+    how big it will be when it is big."""
     need = rows * ROW_BYTES[out.suffix.lower()]
     folder = next((p for p in (out.parent, *out.parent.parents) if p.exists()), Path("."))
     free = shutil.disk_usage(folder).free
@@ -134,6 +138,10 @@ def _check_room(out: Path, rows: int, what: str) -> None:
         raise ExitError(f"recording {what} makes about {rows:,} rows, ~{need / 1e9:,.1f} GB as {out.suffix}, and "
                         f"{folder} has {free / 1e9:,.1f} GB free; record less with --layers and --tensors (e.g. "
                         "--layers 0 --tensors c), or a shorter input")  # fmt: skip
+    if need > BIG_TABLE_BYTES:  # said before a long job starts, so that it can be stopped and narrowed at once
+        print(f"note: recording {what} makes about {rows:,} rows, ~{need / 1e9:,.1f} GB as {out.suffix} (Ctrl-C "
+              "stops it and leaves no file); --layers and --tensors record less, e.g. --layers 0 --tensors c",
+              file=sys.stderr, flush=True)  # fmt: skip
 
 
 def _fixed_categories(part: pd.DataFrame, directions: int, tensors: Sequence[str]) -> pd.DataFrame:
