@@ -74,6 +74,8 @@ def _vector_example(width: int) -> str:
 def _number(token: str, where: str, example: str) -> float:
     """One float from one token, rejecting letters, NaN, inf and absurdly large values."""
     try:
+        if "_" in token:  # float() reads 1_000 as 1000, a Python literal's grouping, not a number as typed
+            raise ValueError
         value = float(token)  # any length: float() has no digit limit (a huge number becomes inf)
     except ValueError:
         raise InputError(f"{where}: {quote(token)} is not a number. Example of valid input: {example}") from None
@@ -89,8 +91,17 @@ def _number(token: str, where: str, example: str) -> float:
     return value
 
 
-def _split_values(text: str) -> list[str]:
-    return [t for t in _VALUE_SEP.split(text.strip()) if t]
+_EMPTY_FIELD = re.compile(r",\s*,")
+
+
+def _split_values(text: str, where: str = "", example: str = TOY_EXAMPLE) -> list[str]:
+    """The values of one row, separated by commas and/or spaces; two commas with nothing between them are refused
+    (a value left out by mistake would shift every later one), a trailing comma is not."""
+    tokens = [t for t in _VALUE_SEP.split(text.strip()) if t]
+    if tokens and _EMPTY_FIELD.search(text):  # (no numbers at all is said by the caller)
+        raise InputError(f"{where}two commas with no number between them ({quote(text)}): a value is missing. "
+                         f"Example of valid input: {example}")  # fmt: skip
+    return tokens
 
 
 def _check_text(text: object, what: str, example: str) -> str:
@@ -107,7 +118,7 @@ def parse_toy_sequence(text: str) -> Tensor:
     Values are separated by commas and/or spaces (brackets are ignored). 1 to ``MAX_STEPS`` finite numbers.
     """
     text = _check_text(text, "The sequence", TOY_EXAMPLE)
-    tokens = _split_values(text.strip().strip("[]()"))
+    tokens = _split_values(text.strip().strip("[]()"), "The sequence has ")
     if not tokens:
         raise InputError(f"The sequence has no numbers. Type something like: {TOY_EXAMPLE}")
     if len(tokens) > MAX_STEPS:
@@ -187,7 +198,8 @@ def parse_vectors(text: str, width: int) -> Tensor:
     stripped = text.strip()
     rows = _rows_from_json(stripped, width, example) if stripped.startswith("[") else None
     if rows is None:
-        rows = [_split_values(line.strip().strip("[](),")) for line in _ROW_SEP.split(stripped)]
+        rows = [_split_values(line.strip().strip("[](),"), "The input sequence has ", example)
+                for line in _ROW_SEP.split(stripped)]  # fmt: skip
         rows = [row for row in rows if row]
     if not rows:
         raise InputError(f"The input sequence has no numbers. Example for width {width}: {example}")

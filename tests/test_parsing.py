@@ -45,6 +45,8 @@ def test_toy_sequence_valid(text, expected):
         ("inf", "not a finite number"),
         ("1e308", "too large"),
         (", ,", "no numbers"),
+        ("0,,1", "two commas with no number between them"),  # a value left out would shift every later one
+        ("1_000, 1", "'1_000' is not a number"),  # Python's digit grouping, not a number as typed
     ],
 )
 def test_toy_sequence_invalid(text, fragment):
