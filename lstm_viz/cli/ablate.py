@@ -51,7 +51,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     def progress(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(desc="ablating", unit="input", file=sys.stderr, disable=args.quiet, leave=False))
+            bars.append(tqdm(desc="ablating (each input once per tensor, layer and direction)", unit="input",
+                             file=sys.stderr, disable=args.quiet, leave=False))  # fmt: skip
         bars[0].total = total
         bars[0].update(done - bars[0].n)  # redrawn at most every 0.1 s (tqdm's mininterval), not at every batch
 
