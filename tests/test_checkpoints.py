@@ -176,6 +176,12 @@ def test_a_state_dict_with_an_extra_plain_key_is_refused_by_name():
         load_checkpoint(saved(state))
 
 
+def test_complex_weights_are_refused_not_silently_made_real():
+    state = {k: v.to(torch.complex64) for k, v in nn.LSTM(2, 4).state_dict().items()}
+    with pytest.raises(CheckpointError, match=r"holds complex numbers \(complex64\)"):
+        load_checkpoint(saved(state))
+
+
 def test_seed_state_dicts_are_recognised():
     class LSTMSubtractor(nn.Module):  # post 4
         def __init__(self):

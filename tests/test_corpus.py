@@ -452,6 +452,7 @@ def damaged(tmp_path, recorded, models, texts):
         ("out_is_busy", "other files in it"),
         ("same_file_twice", "is given twice"),
         ("out_empty", "--out is empty; give a folder name"),
+        ("threshold_past_float32", "within float32's range"),
         ("out_cannot_be_made", "cannot write in the folder"),
     ],
 )  # fmt: skip
@@ -486,6 +487,7 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
         "same_file_twice": ["record-corpus", model, "--text-file", text, f"{texts}/./f1.txt",
                             "--out", str(tmp_path / "twice")],
         "out_empty": ["record-corpus", model, "--text-file", text, "--out", ""],
+        "threshold_past_float32": [*record, "--text-file", text, "--on-thresholds", "1e300"],
         "out_cannot_be_made": ["record-corpus", model, "--text-file", text, "--out",
                                str(tmp_path / "empty.txt" / "corpus")],  # under a file
     }[case]

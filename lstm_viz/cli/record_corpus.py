@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from lstm_viz.cli.common import ExitError, json_safe
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
 from lstm_viz.parsing import quote
@@ -74,7 +76,12 @@ def _thresholds(text: str) -> list[float]:
         raise ExitError(f"--on-thresholds must be numbers like 0.3,0.5 or 'none', got {quote(text)}") from None
     if not all(math.isfinite(v) for v in values):
         raise ExitError(f"--on-thresholds must be finite numbers, got {quote(text)}")
+    if any(abs(v) > FLOAT32_MAX for v in values):  # compared with float32 values: past its range they mean nothing
+        raise ExitError(f"--on-thresholds must lie within float32's range (±{FLOAT32_MAX:.1e}), got {quote(text)}")
     return values
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -302,8 +302,13 @@ def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
 
 
 def check_finite_weights(state_dict: dict[str, Tensor], name: str) -> None:
-    """CheckpointError naming the first weight with NaN or inf."""
+    """CheckpointError naming the first weight with NaN or inf, or with complex values (loading would drop their
+    imaginary parts with only a warning)."""
     for key, value in state_dict.items():
+        if value.is_complex():
+            dtype = str(value.dtype).removeprefix("torch.")
+            raise CheckpointError(f"{name}: the weight {key!r} holds complex numbers ({dtype}); an LSTM's weights "
+                                  "are real — save them as float32")  # fmt: skip
         if value.is_floating_point() and not torch.isfinite(value).all():
             raise CheckpointError(f"{name}: the weight {key!r} contains NaN or inf — the model diverged; "
                                   "load an earlier checkpoint or retrain with a smaller learning rate")  # fmt: skip
