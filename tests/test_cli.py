@@ -150,6 +150,9 @@ LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
         (["predict", "JUNK", "1"], "not a PyTorch file"),
         (["record", "SUB", "1 - 1", "--out", "x.txt"], "must end in .csv or .parquet"),
         (["ablate", "SUB", "--tensors", "q"], "tensors must be some of"),  # refused before any progress bar shows
+        (["info", "SUB", "extra"], "unrecognized arguments: extra (see `python -m lstm_viz info --help`)"),
+        (["lstmp-sweep", "--out", "sweep.pt"], "--out must end in .json"),
+        (["convert", "SUB", "--out", "SUB"], "is the research file itself"),
         (["predict", "SUB", "1 - 1", LONG], "input 2 ('1 - 1" + "1 - 1" * 7 + "'… (500,001 characters))"),
         (["record", "SUB", "1 - 1", "--layers", "9" * 10_000, "--out", "x.csv"], "… (10,000 characters): choose"),
     ],
@@ -229,3 +232,10 @@ def _with_run(add_parser, func):
         sub.choices["info"].set_defaults(func=func)
 
     return patched
+
+
+def test_version_names_lstm_viz_torch_and_python(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and out.startswith("lstm-viz ") and f"PyTorch {torch.__version__}" in out

@@ -26,12 +26,15 @@ plus one entry in ``COMMANDS``.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import signal
 import sys
 import threading
 import warnings
 from collections.abc import Sequence
+
+import torch
 
 from lstm_viz.cli import (
     ablate,
@@ -57,6 +60,16 @@ COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, convert, generate
             match)  # fmt: skip
 
 
+def _version() -> str:
+    """lstm-viz's version as installed, with PyTorch's and Python's."""
+    try:
+        own = importlib.metadata.version("lstm-viz")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout without pip install -e .
+        own = "(not installed)"
+    python = ".".join(map(str, sys.version_info[:3]))
+    return f"lstm-viz {own} (PyTorch {torch.__version__}, Python {python})"
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="python -m lstm_viz",
@@ -66,6 +79,7 @@ def build_parser() -> Parser:
         "one line on stderr. Exit status: 0 done, 2 bad input, 1 unexpected failure, 3 training diverged (nothing "
         "written), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
     )
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for command in COMMANDS:
@@ -119,7 +133,10 @@ def _main(argv: list[str]) -> int:
     # PyTorch warns once per process that LSTMP skips oneDNN; it is expected, not the user's problem.
     warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:  # named by the command's own help, not the top level's
+            raise ExitError(f"unrecognized arguments: {' '.join(extra)} (see `python -m lstm_viz {args.command} "
+                            "--help`)")  # fmt: skip
         return args.func(args, argv)
     except ExitError as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)

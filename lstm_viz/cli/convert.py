@@ -56,6 +56,9 @@ def _load(path: Path) -> dict:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     src, out = Path(args.research), check_out(args.out, "charlm_python.pt")
+    if out.exists() and src.exists() and out.samefile(src):
+        raise ExitError(f"--out {args.out} is the research file itself; write the converted model beside it, e.g. "
+                        f"--out {src.with_name(src.stem + '_lstm_viz.pt')}")  # fmt: skip
     data = _load(src)
     research = data.get("config") or {}
     try:

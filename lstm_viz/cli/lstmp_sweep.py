@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    out = check_out(args.out, "proj_sweep.json")  # before the runs, not after them
+    out = check_out(args.out, "proj_sweep.json", suffixes=(".json",))  # before the runs, not after them
     try:
         plan = plan_sweep(args.hidden_size, args.proj_sizes, args.epochs, args.seeds, args.lr)
     except ValueError as err:  # the page's words name its fields; here they are flags

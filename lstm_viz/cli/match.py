@@ -51,6 +51,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(f"{total:,} spans where {', '.join(f'{n}:{u}' for n, u in units)} are on (> {args.threshold}) for "
           f"≥ {args.min_length} steps; the best {len(frame)}:")  # fmt: skip
     for rank, r in enumerate(frame.itertuples(), 1):
-        where = f"{r.file}:{r.start}-{r.end}"
+        where = f"{r.file} chars {r.start:,}-{r.end:,}"  # character positions (file:N would read as a line)
         print(f"{rank:3d} others {r.others:3d}  len {r.length:4d}  {where}  {marked(r.context, r.start, r.length)}")
     return 0

@@ -40,5 +40,5 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     side = "lowest" if args.lowest else "highest"
     print(f"{args.name}[{args.unit}]: the {len(frame)} {side} of {corpus.total_chars:,} characters")
     for rank, r in enumerate(frame.itertuples(), 1):
-        print(f"{rank:3d} {r.value:+.4f}  {r.file}:{r.t}  {marked(r.context, r.t)}")  # step t in ⟦ ⟧
+        print(f"{rank:3d} {r.value:+.4f}  {r.file} char {r.t:,}  {marked(r.context, r.t)}")  # step t in ⟦ ⟧
     return 0
