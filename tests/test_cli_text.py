@@ -150,6 +150,13 @@ def test_record_says_how_big_a_big_table_will_be_before_writing_it(files, tmp_pa
     assert code == 0 and err.startswith("note: recording ") and "rows, ~" in err and "--layers and --tensors" in err
 
 
+def test_units_on_a_tiny_text_says_the_ranking_says_little(files, tmp_path, capsys):
+    tiny = tmp_path / "tiny.py"
+    tiny.write_text('def f(x):\n    return "a"  # c\n')
+    code, out, err = run(capsys, "units", files / "planted.pt", "--text-file", tiny, "--feature", "in_string", "--json")
+    assert code == 0 and json.loads(out)["units"] and "the ranking says little" in err
+
+
 def test_a_typed_text_past_the_limit_is_refused_and_notes_are_said(files, tmp_path, capsys):
     long = "x = 1\n" * 3000 + "def f("  # 18,006 characters: the app would record its first 10,000
     code, out, err = run(capsys, "predict", files / "planted.pt", long)

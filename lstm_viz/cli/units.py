@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Sequence
 
@@ -39,6 +40,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     units.set_defaults(func=run)
 
 
+FEW_CHARS = 50  # fewer characters inside (or outside) a binary feature, or in the file for a numeric one: "few"
+
+
+def _few_examples(values, metric: str) -> str:
+    """What is too little to rank units by, in words, or "" when there is enough."""
+    n = len(values)
+    if metric == "auroc":
+        inside = int(values.sum())
+        if min(inside, n - inside) < FEW_CHARS:
+            return f"only {inside:,} of the {n:,} characters are inside the feature and {n - inside:,} outside"
+        return ""
+    return f"the file has only {n:,} characters" if n < 4 * FEW_CHARS else ""
+
+
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not 1 <= args.top <= 10_000:
         raise ExitError(f"--top must be from 1 to 10,000, got {args.top}")
@@ -57,6 +72,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise ExitError(f"--feature {feature}: it is the same at every character of {args.text_file} "
                         "(nothing to rank units by); choose another feature or a longer file")  # fmt: skip
     ids = encode(text)
+    few = _few_examples(labels[feature], metric)
+    if few:  # said, not refused: a short file is still worth a look
+        print(f"note: {few}; with so few, many units score alike and the ranking says little — give a longer file",
+              file=sys.stderr)  # fmt: skip
     ranking = rank_ids(model.eval(), ids, labels, features=[feature])
     if metric == "abs_pearson":  # the ranking's r is already exact (moments merged across chunks): no second pass
         best = ranking.best(feature, args.top)
