@@ -204,3 +204,11 @@ def test_train_charlm_with_zero_minutes_is_one_line_and_exit_2(tmp_path, capsys)
         err = capsys.readouterr().err
         assert code == 2 and err.startswith("error: --minutes must be a positive number") and err.count("\n") == 1
         assert not (tmp_path / "c.pt").exists()
+
+
+def test_a_warm_up_longer_than_the_run_is_noted():
+    quick = Trainer(model(), data(), lr=3e-3, batch_size=8, seed=0, device="cpu", options=OPTIONS)
+    assert quick.notes == []  # 62 steps, 3 of warm-up
+    short = Trainer(model(), data(), lr=3e-3, batch_size=8, seed=0, device="cpu",
+                    options={**OPTIONS, "warmup_steps": 100})  # fmt: skip
+    assert len(short.notes) == 1 and "the run is about 62 steps" in short.notes[0] and "warm-up 100" in short.notes[0]

@@ -260,6 +260,7 @@ class TrainingLoop:
 
     optimizer: torch.optim.Optimizer
     options: dict[str, Any]
+    notes: tuple[str, ...] = ()  # what to tell the user about the recipe (e.g. warm-up longer than the run)
 
     @property
     def finished(self) -> bool:

@@ -155,6 +155,7 @@ class Trainer:
         if self.loop is not None:
             self.optimizer = self.loop.optimizer
             self.options = dict(self.loop.options)
+            self.notes += self.loop.notes
         else:
             self.optimizer = _adam(self.model, _check_lr(lr), (float(betas[0]), float(betas[1])))
         if optimizer_state is not None:

@@ -117,6 +117,12 @@ class TBPTTLoop(TrainingLoop):
         self._done = False
         if state:
             self._load(state)
+        steps = config.max_chars // (config.batch_size * config.seq_len) if config.max_chars else None
+        if steps is not None and config.warmup_steps >= steps and not state:
+            self.notes = (f"the run is about {steps:,} steps (max_chars {config.max_chars:,} over "
+                          f"{config.batch_size} streams × {config.seq_len} characters) and the learning-rate warm-up "
+                          f"{config.warmup_steps:,} steps: it never reaches its full rate; lower --warmup-steps or "
+                          "raise --max-chars",)  # fmt: skip
 
     # ----------------------------------------------------------------------------------------------- budget
     def _elapsed(self) -> float:
