@@ -249,6 +249,11 @@ def test_parse_intervention():
     for bad in ("layer0.fwd.c=zero", "c=0", "layer0.fwd.c[unit=1]=0", "layer0.fwd.c[units=a]=0", "layer0.fwd.c=nan"):
         with pytest.raises(ValueError, match="layer0.fwd.c\\[units=7,steps=3\\]=0|finite"):
             parse_intervention(bad)
+    for bad, says in (("layer0.fwd.c[steps=0-999999]=0", "spans 1,000,000; a range may span at most 100,001"),
+                      ("layer0.fwd.c[units=5-3]=0", "must go up"),
+                      ("layer0.fwd.c[units=1234567890]=0", "is far too large (10 digits; at most 9)")):
+        with pytest.raises(ValueError, match=re.escape(says)):
+            parse_intervention(bad)
 
 
 def test_cli_predict_with_interventions_and_ablate_json(capsys):

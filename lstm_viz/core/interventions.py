@@ -301,17 +301,26 @@ def parse_intervention(text: str) -> Intervention:
 _FLOAT32_MAX = torch.finfo(torch.float32).max
 
 
+MAX_RANGE = 100_001  # values one range a-b may name (a long recording's steps)
+
+
 def _int_list(raw: str, key: str, text: str, example: str) -> list[int]:
     out: list[int] = []
     for token in filter(None, (t.strip() for t in re.split(r"[;|\s]+", raw))):
         span = re.fullmatch(r"(\d{1,9})-(\d{1,9})", token)
         if span:
             lo, hi = int(span[1]), int(span[2])
-            if hi < lo or hi - lo > 100_000:
+            if hi < lo:
                 raise ValueError(f"in {text!r}: {key} range {token!r} must go up, e.g. 3-5")
+            if hi - lo >= MAX_RANGE:
+                raise ValueError(f"in {text!r}: {key} range {token!r} spans {hi - lo + 1:,}; a range may span at "
+                                 f"most {MAX_RANGE:,}")  # fmt: skip
             out.extend(range(lo, hi + 1))
         elif re.fullmatch(r"\d{1,9}", token):
             out.append(int(token))
+        elif re.fullmatch(r"\d+", token):
+            raise ValueError(f"in {text!r}: {key} {token[:20]!r} is far too large ({len(token)} digits; at most 9); "
+                             f"e.g. {example}")  # fmt: skip
         else:
             raise ValueError(f"in {text!r}: {key} must be whole numbers ≥ 0 (got {token!r}); e.g. {example}")
     return out
