@@ -96,6 +96,9 @@ def test_predict_subtraction(subtraction_ckpt, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO("200 - 100\n\n9-3\n"))
     code, stdout, _ = run(capsys, "predict", str(subtraction_ckpt), "-")
     assert code == 0 and stdout.splitlines() == ["100", "6"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1 - 1\n\n2 - 1\nfoo\n"))
+    code, _, stderr = run(capsys, "predict", str(subtraction_ckpt), "-")
+    assert code == 2 and stderr.startswith("error: stdin line 4 ('foo'): ")  # the line, blank ones counted
     code, stdout, _ = run(capsys, "predict", str(subtraction_ckpt), "--json", "5 - 2")
     assert json.loads(stdout) == {"input": "5 - 2", "answer": 3}
 

@@ -111,17 +111,23 @@ def format_answer(answer: Any) -> str:
     return str(answer)
 
 
-def read_inputs(items: Sequence[str]) -> list[str]:
-    """The inputs given as arguments; ``-`` reads one per line from stdin."""
+def read_inputs(items: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The inputs given as arguments; ``-`` reads one per line from stdin (blank lines skipped). Returns them with
+    what to call each in a message: ``input 2`` for an argument, ``stdin line 4`` for a line."""
     inputs: list[str] = []
-    for item in items:
+    names: list[str] = []
+    for n, item in enumerate(items, 1):
         if item == "-":
-            inputs.extend(line.strip() for line in sys.stdin if line.strip())
+            for number, line in enumerate(sys.stdin, 1):
+                if line.strip():
+                    inputs.append(line.strip())
+                    names.append(f"stdin line {number}")
         else:
             inputs.append(item)
+            names.append(f"input {n}")
     if not inputs:
         raise ExitError("no inputs given; pass them as arguments or '-' to read one per line from stdin")
-    return inputs
+    return inputs, names
 
 
 def load_model(path: str) -> LSTMVizModel:

@@ -40,15 +40,15 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         interventions = [parse_intervention(spec) for spec in args.intervene]
     except ValueError as err:
         raise ExitError(f"--intervene: {err}") from None
-    inputs = read_inputs(args.inputs)
+    inputs, names = read_inputs(args.inputs)
     tensors = []
     for n, text in enumerate(inputs, 1):
         try:
-            tensors.append(parse_input(model, text, label=f"input {n}: " if len(inputs) > 1 else "",
+            tensors.append(parse_input(model, text, label=f"{names[n - 1]}: " if len(inputs) > 1 else "",
                                        instead="; give its last part (the answer is about the text's end)"))
         except InputError as err:
             if len(inputs) > 1:
-                raise ExitError(f"input {n} ({quote(text)}): {err}") from None
+                raise ExitError(f"{names[n - 1]} ({quote(text)}): {err}") from None
             said = quote(text) in str(err)  # the message quotes the input itself ("In '61 - 123', b = …")
             raise ExitError(str(err) if said else f"{quote(text)}: {err}") from None
     answers = []  # every answer first: an intervention that does not fit a later input prints nothing at all
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         try:
             changed = answer_value(model, x, interventions) if interventions else None
         except ValueError as err:
-            where = f" (input {n}, {quote(inputs[n - 1])})" if len(inputs) > 1 else ""
+            where = f" ({names[n - 1]}, {quote(inputs[n - 1])})" if len(inputs) > 1 else ""
             raise ExitError(f"--intervene{where}: {err}") from None
         answers.append((answer_value(model, x), changed))
     for text, (answer, changed) in zip(inputs, answers, strict=True):
