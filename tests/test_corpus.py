@@ -769,3 +769,21 @@ def test_skipped_files_are_said_and_counted(tmp_path, texts, models, capsys):
     assert "note: 1 file skipped: latin.txt (" in err and "manifest.json" in err
     assert main(["record-corpus", str(models[0]), "--stdlib", "--max-chars", "0", "--out", str(tmp_path / "d")]) == 2
     assert "--max-chars must be at least 1" in capsys.readouterr().err  # it said "no readable .py files"
+
+
+def test_ctrl_c_says_how_many_shards_are_kept_and_that_the_command_resumes(tmp_path, texts, models, capsys,
+                                                                          monkeypatch):
+    import lstm_viz.cli.record_corpus as cli_record_corpus
+
+    def stopped(*args, **kwargs):  # the first shard written, then Ctrl-C
+        record_corpus(*args, **kwargs, stop_after_shards=1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_record_corpus, "record_corpus", stopped)
+    argv = ["record-corpus", str(models[0]), "--text-dir", str(texts), "--glob", "*.txt", "--chunk-len", "16",
+            "--chunks-per-shard", "1", "--out", str(tmp_path / "c"), "--quiet"]  # fmt: skip
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("error: interrupted; 1 of ") and "shards are kept in" in err and "goes on from there" in err
+    monkeypatch.undo()
+    assert main(argv) == 0 and last_json(capsys.readouterr().out)["shards_reused"] == 1

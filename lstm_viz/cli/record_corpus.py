@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_viz.cli.common import ExitError, json_safe
+from lstm_viz.cli.common import ExitError, Terminated, json_safe
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
+from lstm_viz.corpus.schema import read_manifest, shards_dir
 from lstm_viz.parsing import quote
 
 __all__ = ["add_parser", "run"]
@@ -116,6 +117,17 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             chunk_len=args.chunk_len, chunks_per_shard=args.chunks_per_shard,
             threads=args.threads, progress=lambda chars: bars[0].update(chars), on_start=on_start,
         )  # fmt: skip
+    except KeyboardInterrupt as err:
+        how, code = ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
+        if not bars:  # before the recording began: nothing to keep
+            raise
+        for bar in bars:
+            bar.close()
+        bars.clear()
+        manifest = read_manifest(Path(args.out))
+        kept = len(list(shards_dir(Path(args.out)).glob("*.parquet")))
+        raise ExitError(f"{how}; {kept:,} of {manifest['num_shards']:,} shards are kept in {args.out}: the same "
+                        "command goes on from there", code=code) from None  # fmt: skip
     finally:
         for bar in bars:
             bar.close()
