@@ -48,8 +48,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                                      "threshold": args.threshold, "min_length": args.min_length})),
               flush=True)  # fmt: skip
         return 0
-    print(f"{total:,} spans where {', '.join(f'{n}:{u}' for n, u in units)} are on (> {args.threshold}) for "
-          f"≥ {args.min_length} steps; the best {len(frame)}:")  # fmt: skip
+    named = ", ".join(f"{n}:{u}" for n, u in units)
+    spans = f"{total:,} span{'s' if total != 1 else ''}"
+    shown = f"the best {len(frame)}:" if len(frame) else "none to show"
+    print(f"{spans} where {named} {'is' if len(units) == 1 else 'are'} on (> {args.threshold}) for "
+          f"≥ {args.min_length} steps; {shown}")  # fmt: skip
     for rank, r in enumerate(frame.itertuples(), 1):
         where = f"{r.file} chars {r.start:,}-{r.end:,}"  # character positions (file:N would read as a line)
         print(f"{rank:3d} others {r.others:3d}  len {r.length:4d}  {where}  {marked(r.context, r.start, r.length)}")

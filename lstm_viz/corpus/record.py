@@ -86,7 +86,8 @@ def _check_same(old: dict, new: dict, out: Path) -> None:
     elif [(f["name"], f["chars"], f["sha256"]) for f in old["files"]] != [
         (f["name"], f["chars"], f["sha256"]) for f in new["files"]
     ]:
-        why = f"another corpus ({len(old['files'])} files, {old['total_chars']:,} characters)"
+        n = len(old["files"])
+        why = f"another corpus ({n:,} file{'s' if n != 1 else ''}, {old['total_chars']:,} characters)"
     else:
         keys = ("names", "dtype", "on_thresholds", "batch", "chunk_len", "chunks_per_shard")
         why = "other settings (" + ", ".join(f"{k}={old.get(k)}" for k in keys if old.get(k) != new.get(k)) + ")"

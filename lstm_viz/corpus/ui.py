@@ -44,7 +44,8 @@ def corpus_section(
         st.error(str(err))
         return
     model = corpus.manifest["model"]
-    st.caption(f"{corpus.total_chars:,} characters in {len(corpus.files):,} files, recorded with "
+    files = f"{len(corpus.files):,} file{'s' if len(corpus.files) != 1 else ''}"
+    st.caption(f"{corpus.total_chars:,} characters in {files}, recorded with "
                f"{Path(model['path']).name} ({model['fingerprint']}), {corpus.manifest['dtype']}")  # fmt: skip
     if model_fingerprint is not None and model_fingerprint != model["fingerprint"]:
         st.warning(f"This corpus was recorded with another model ({Path(model['path']).name}, weights "
