@@ -327,3 +327,11 @@ def test_a_failed_command_leaves_no_folder_it_made_for_out(tmp_path, capsys):
     assert code == 2 and [p.name for p in tmp_path.iterdir()] == ["kept"]
     code, _, err = run(capsys, "record", model, "12 - 3", "--out", tmp_path / "made" / "r.csv")
     assert code == 0 and (tmp_path / "made" / "r.csv").is_file(), err
+
+
+def test_a_run_whose_loss_grew_says_so(tmp_path, capsys):
+    code, _, err = run(capsys, "train", "regressor", "--lr", "10", "--epochs", "20", "--quiet", "--out",
+                       tmp_path / "r.pt")  # fmt: skip
+    assert code == 0 and "note: the loss grew from " in err and "(the first epoch) to " in err and "smaller --lr" in err
+    code, _, err = run(capsys, "train", "regressor", "--epochs", "3", "--quiet", "--out", tmp_path / "ok.pt")
+    assert code == 0 and "loss grew" not in err

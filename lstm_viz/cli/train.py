@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import shlex
 import signal
 import sys
@@ -104,6 +105,14 @@ def _check_resumed_sizes(args: argparse.Namespace, trainer: Any, preset: str | N
                         f"{args.resume} holds a {config.label()} (random seed {trainer.seed}, recipe "
                         f"{trainer.preset or args.preset!r}); drop "
                         f"{'it' if len(wrong) == 1 else 'them'} or train afresh without --resume")  # fmt: skip
+
+
+def _loss_grew(history: Sequence[dict]) -> str:
+    """In words, when the run ended with a loss over twice its first epoch's (training went the wrong way), else ""."""
+    losses = [h["loss"] for h in history if isinstance(h.get("loss"), (int, float)) and math.isfinite(h["loss"])]
+    if len(losses) >= 2 and losses[-1] > 2 * losses[0]:
+        return f"the loss grew from {losses[0]:.4g} (the first epoch) to {losses[-1]:.4g} (the last)"
+    return ""
 
 
 class _Stop:
@@ -286,6 +295,9 @@ def _train_and_save(
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
     stop.saved = True
     print(json.dumps(json_safe(summary)), flush=True)
+    worse = _loss_grew(trainer.history)
+    if worse:
+        print(f"note: {worse}; the learning rate may be too high — try a smaller --lr", file=sys.stderr)
     if not code and _place(trainer) == place:  # --epochs 0 (or a budget already spent): said, not silent
         what = f"the weights of {args.resume}" if args.resume is not None else "the initial weights"
         why = f"--epochs {args.epochs}" if args.epochs is not None else "its budget was already spent"
