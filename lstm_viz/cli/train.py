@@ -55,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="subtraction: 'seed' (post 4's 10,000 borrow pairs, as the post made them; the default) "
                             "or 'all' (0 ≤ b ≤ a ≤ 255); charlm: 'stdlib' (the running Python's standard library)")
     train.add_argument("--proj-size", type=int, default=None,
-                       help="LSTMP projection size (subtraction, regressor; default 0: none)")
+                       help="LSTMP projection size (subtraction, regressor, charlm; default 0: none)")
     train.add_argument("--hidden-size", type=int, help="hidden units (subtraction default 32)")
     train.add_argument("--num-layers", "--layers", type=int,
                        help="stacked layers (default: the task's, 1; regressor and charlm 2)")
