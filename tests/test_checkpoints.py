@@ -182,6 +182,13 @@ def test_complex_weights_are_refused_not_silently_made_real():
         load_checkpoint(saved(state))
 
 
+def test_a_linear_head_of_the_wrong_shape_is_named_with_its_shapes():
+    state = {**{f"lstm.{k}": v for k, v in nn.LSTM(2, 4).state_dict().items()}, "fc.weight": torch.tensor(1.0),
+             "fc.bias": torch.tensor(0.0)}  # fmt: skip
+    with pytest.raises(CheckpointError, match=r"fc\.bias of shape \(\), fc\.weight of shape \(\); .*a 2-D weight"):
+        load_checkpoint(saved(state))
+
+
 def test_seed_state_dicts_are_recognised():
     class LSTMSubtractor(nn.Module):  # post 4
         def __init__(self):

@@ -240,9 +240,13 @@ def infer_config(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, 
         raise
     except ValueError as err:
         raise CheckpointError(f"the weights describe an unsupported model: {err}") from None
+    held = ", ".join(sorted(weights.head))
+    if weights.head and all(k.endswith((".weight", ".bias")) for k in weights.head):  # a Linear layer's names
+        held = ", ".join(f"{k} of shape {tuple(v.shape)}" for k, v in sorted(weights.head.items()))
     raise CheckpointError(
-        f"besides the {weights.name}{weights.where} the file holds {', '.join(sorted(weights.head))}; lstm-viz "
-        "understands an LSTM alone or followed by one Linear layer (weight and bias)"
+        f"besides the {weights.name}{weights.where} the file holds {held}; "
+        "lstm-viz understands an LSTM alone or followed by one Linear layer (a 2-D weight and its bias) that reads "
+        "its output"
     )
 
 
