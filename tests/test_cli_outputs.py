@@ -41,7 +41,7 @@ def run(capsys, *argv):
 )
 def test_an_out_that_is_a_device_or_pipe_is_refused_before_any_work(argv, tmp_path, capsys):
     # /dev/null as --out used to be *replaced* by the file (written beside it, then moved into place)
-    pipe = tmp_path / ("out.parquet" if argv[0] == "record" else "out.pt")
+    pipe = tmp_path / {"record": "out.parquet", "lstmp-sweep": "out.json"}.get(argv[0], "out.pt")
     os.mkfifo(pipe)
     code, out, err = run(capsys, *argv, "--out", pipe)
     assert code == 2 and out == "" and "not a regular file" in err and err.count("\n") == 1
