@@ -234,8 +234,10 @@ def _in_fragment_rerun() -> bool:
 
 
 Figures = Callable[[LiveRun, Mapping[str, Any], tuple[str, ...]], dict[str, Any]]
-# ``follow()`` draws its widgets once per fragment run and returns ``draw(n)``, called with the redraw's number
-# whenever the details are redrawn (or None when there is nothing to follow).
+# ``follow()`` draws its widgets once per page run, below the fragment and outside it (a change to a widget inside a
+# fragment waits for the fragment's running loop to end, up to LOOP_SECONDS; one outside reruns the page, which stops
+# the loop at its next redraw), and returns ``draw(n)``, which the fragment calls with the redraw's number whenever
+# the details are redrawn (or None when there is nothing to follow).
 Follow = Callable[[], Callable[[int], None] | None]
 LOOP_SECONDS = 30.0  # one fragment run trains and redraws tick after tick for this long, then hands back
 
@@ -263,6 +265,9 @@ def live_fragment(
     by itself (target reached, NaN loss) the whole page reruns so the buttons follow.
     """
     cache: dict[str, Any] = st.session_state.setdefault(f"{key}_figures", {})
+    fragment_area = st.container()
+    with st.container():  # below the fragment's charts, outside the fragment
+        draw_follow = follow() if follow is not None else None
 
     @st.fragment(run_every=TICK_SECONDS if run.running else None)
     def live() -> None:
@@ -270,7 +275,6 @@ def live_fragment(
         # rest of the page (sidebar, navigation, buttons) finishes at once.
         loop_seconds = LOOP_SECONDS if _in_fragment_rerun() else 0.0
         slots = {name: st.empty() for name in ("progress", *main, *details)}
-        draw_follow = follow() if follow is not None else None
         started = time.perf_counter()
         details_due = started
         n = 0
@@ -306,14 +310,16 @@ def live_fragment(
             if time.perf_counter() - started >= loop_seconds:
                 return
 
-    live()
+    with fragment_area:
+        live()
 
 
 def try_subtraction(run: LiveRun, key: str = "sub_try") -> Follow:
     """A box to ask the model being trained any ``a - b``: its answer bit by bit and the gate heatmaps.
 
-    Returns the ``follow`` of :func:`live_fragment`: the box is drawn inside the live fragment and its answer
-    follows the run (it is redrawn with the detail charts), saying which epoch it shows.
+    Returns the ``follow`` of :func:`live_fragment`: the box is drawn below the live fragment, outside it (what is
+    typed applies at once, even mid-run), and the fragment redraws the answer with the detail charts, so that it
+    follows the run, saying which epoch it shows.
     """
 
     def follow() -> Callable[[int], None]:
@@ -332,11 +338,18 @@ def _draw_try(run: LiveRun, text: str, key: str, n: int, slot: Any) -> None:
 
     with slot.container():
         model = run.model
+        config = model.config if model is not None else SUBTRACTION.default_config()
+        good_key = f"{key}__last_good"
         try:  # read the text even before there is a model: a bad one says so at once
-            inp = SUBTRACTION.parse(text, model.config if model is not None else SUBTRACTION.default_config())
+            inp = SUBTRACTION.parse(text, config)
+            st.session_state[good_key] = text
         except ValueError as exc:
             st.error(str(exc))
-            return
+            last = st.session_state.get(good_key)
+            if last is None:
+                return
+            st.caption(f"Still showing the last valid sum: {last}")  # as the Gate Explorer keeps its last input
+            inp = SUBTRACTION.parse(last, config)
         if model is None:
             st.info("Press Start: the model being trained answers here (also while it trains).")
             return

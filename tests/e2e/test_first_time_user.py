@@ -148,6 +148,13 @@ def test_try_box_follows_the_run_and_file_names_follow_the_epoch(page, app_url):
         return len(seen) >= 3
 
     wait_for(answer_epochs, 120, "the answer to follow the training")  # no Stop needed
+    field = box(page, "a − b")  # typed mid-run (no waiting for the page to be idle: it is training)
+    field.fill("200 - 55")
+    field.press("Enter")
+    started = time.monotonic()  # answered within a tick or two, not after the fragment's 30-s loop
+    wait_for(lambda: page.get_by_text(re.compile(r"200 − 55 = 145.*it keeps training")).count() > 0, 20,
+             "the answer to a sum typed mid-run")  # fmt: skip
+    assert time.monotonic() - started < 10 and "s left" in page.locator(PROGRESS).first.inner_text()  # still on
     press(page, "Stop")
     wait_for(lambda: "stopped" in page.locator(PROGRESS).first.inner_text(), 30, "Stop")
     wait_idle(page)
