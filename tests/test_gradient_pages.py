@@ -108,9 +108,12 @@ def test_cell_step_random_initial_state_like_seed_003():
 def test_cell_step_bad_inputs_are_explained_and_the_rest_survives():
     at = AppTest.from_file(CELL, default_timeout=TIMEOUT).run()
     box = next(w for w in [*at.text_area, *at.text_input] if w.key.startswith("cs_text"))  # fits the model
+    latex_before = [e.value for e in at.latex]
     box.set_value("1, 2, x").run()
     assert not at.exception and len(at.error) == 1 and "Example" in at.error[0].value
     assert any("RNNCell" in b for b in _badges(at))  # the RNN section still works
+    assert any(c.value.startswith("Still showing the last valid input: `123 - 61`") for c in at.caption)
+    assert [e.value for e in at.latex] == latex_before  # the steps of the last valid input stay
     at.text_input(key="cs_rnn_hidden_size").set_value("zero").run()
     assert len(at.error) == 2 and any("hidden_size" in e.value for e in at.error)
     at.button_group(key="cs_mode").set_value("random").run()

@@ -20,7 +20,7 @@ from lstm_viz.cell_step import latex
 from lstm_viz.core import reference as ref
 from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording
-from lstm_viz.parsing import InputError, parse_int
+from lstm_viz.parsing import InputError, parse_int, shorten
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
 from lstm_viz.viz.gates import char_label
@@ -69,14 +69,18 @@ def badge(text: str, ok: bool) -> None:
 
 
 def input_section(loaded: LoadedModel) -> ExplorerInput | None:
-    """Typed text that fits the model (toy prices, ``123 - 61``, vectors) or a random sequence; None on bad input."""
+    """Typed text that fits the model (toy prices, ``123 - 61``, vectors) or a random sequence. On bad input: the
+    message, and the last valid input of this kind of model kept on show (None if there was none yet)."""
     config = loaded.config
+    good_key = f"cs_last_good_{config.kind}_{config.input_size}"
     mode = st.segmented_control("Input", ["typed", "random"], default="typed", key="cs_mode", required=True)
     try:
         if mode == "typed":
             box = st.text_area if task_for(config).multiline(config) else st.text_input
             text = box("Sequence", example_for(config), key=f"cs_text_{config.kind}_{config.input_size}")
-            return typed_input(text, config)
+            inp = typed_input(text, config)
+            st.session_state[good_key] = inp
+            return inp
         task = task_for(config)
         c1, c2 = st.columns(2)
         fixed, most = task.fixed_steps, task.max_input_steps
@@ -91,7 +95,11 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
         inp = random_input(config, length, seed)
     except InputError as err:
         show_input_error(err)
-        return None
+        last = st.session_state.get(good_key)
+        if last is not None:  # as the Gate Explorer does: the steps below stay, for the input that was fine
+            st.caption(f"Still showing the last valid input: `{shorten(last.text)}`")
+        return last
+    st.session_state[good_key] = inp
     st.caption(f"Drawn: {inp.text}")  # which a − b, which file: the pickers below step through it
     if inp.note:
         st.info(inp.note, icon=":material/content_cut:")
