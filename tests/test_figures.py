@@ -421,6 +421,9 @@ def test_gru_heatmaps_traces_saturation_and_divergence_show_r_z_n_h():
     other = _gru_recording(bidirectional=True)
     assert first_divergence(rec, other).sentence
     assert len(difference_heatmaps(rec, other).data) == 4
+    one = _gru_recording()  # one panel a row: the long titles, and h is no "short memory" without a c
+    titles = [a.text for a in figures.gate_heatmaps(one).layout.annotations]
+    assert "h · hidden state (the GRU's only memory)" in titles and not any("short memory" in t for t in titles)
 
 
 def test_gru_belt_kept_plus_written_is_h():

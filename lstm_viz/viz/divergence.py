@@ -16,12 +16,12 @@ import torch
 from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, bin_time, plan_view
 from lstm_viz.viz.gates import (
-    QUANTITY_TITLES,
     SIGNED_COLORSCALE,
     char_label,
     check_panel,
     column_texts,
     feature_labels,
+    quantity_title,
     time_ticks,
     to_numpy,
 )
@@ -171,7 +171,7 @@ def difference_heatmaps(
     n_rows = len(rec_a.tensor_names)
     row_px = int(np.clip(9 * len(view.units), 60, 200))
     height = n_rows * row_px + 190
-    grid = Grid(rows=n_rows, vspace=42 / height, titles=[f"Δ {QUANTITY_TITLES[q]}" for q in rec_a.tensor_names])
+    grid = Grid(rows=n_rows, vspace=42 / height, titles=[f"Δ {quantity_title(rec_a, q)}" for q in rec_a.tensor_names])
     traces = []
     layout = grid.layout
     for r, q in enumerate(rec_a.tensor_names, start=1):

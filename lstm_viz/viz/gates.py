@@ -33,6 +33,7 @@ __all__ = [
     "gate_heatmaps",
     "most_active_units",
     "panels_of",
+    "quantity_title",
     "signed_range",
     "time_ticks",
     "to_numpy",
@@ -54,6 +55,16 @@ QUANTITY_TITLES = {
 SHORT_TITLES = {"f": "f forget", "i": "i input", "g": "g candidate", "o": "o output", "c": "c cell", "h": "h hidden",
                 "r": "r reset", "z": "z update", "n": "n candidate"}  # fmt: skip
 _CHAR_SHOWN = {"\n": "⏎", "\t": "⇥", " ": "␣"}
+
+
+def quantity_title(rec: CellRecording, q: str) -> str:
+    """A panel's title for tensor ``q`` of ``rec``: an LSTMP's h is projected, and a GRU's h is its only memory (no
+    c: "short memory" would mislead)."""
+    if q == "h" and rec.proj_size:
+        return f"h · hidden state, projected to {rec.proj_size}"
+    if q == "h" and "z" in rec.tensor_names:
+        return "h · hidden state (the GRU's only memory)"
+    return QUANTITY_TITLES[q]
 
 
 def char_label(text: str) -> str:
@@ -251,12 +262,11 @@ def gate_heatmaps(
         views[(k, d)] = {q: h_view if q == "h" else cell_view for q in order}
         data[(k, d)] = {q: views[(k, d)][q].apply(a) for q, a in arrays.items()}
 
-    h_title = f"h · hidden state, projected to {rec.proj_size}" if rec.proj_size else QUANTITY_TITLES["h"]
     titles = []
     for q in order:
         for k, d in panels:
             if n_cols == 1:
-                titles.append(h_title if q == "h" else QUANTITY_TITLES[q])
+                titles.append(quantity_title(rec, q))
             else:  # several columns side by side: the long names would run into each other
                 titles.append(f"{SHORT_TITLES[q]} · layer {k} {d}")
     n_rows = len(order)
