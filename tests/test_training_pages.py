@@ -80,6 +80,9 @@ def test_toy_lr_and_epochs_change_mid_run_without_a_new_model(toy):
     assert trainer.optimizer.param_groups[0]["lr"] == 0.02
     toy.run()
     assert run.history[-1]["lr"] == 0.02
+    toy.text_input(key="toy_lr").input("abc").run()  # refused mid-run: the run goes on with 0.02
+    assert run.lr == 0.02 and any("the run goes on with the settings in use" in c.value for c in toy.caption)
+    toy.text_input(key="toy_lr").input(str(0.02)).run()
     toy.text_input(key="toy_epochs").input(str(run.epoch + 2)).run()
     train_until_done(toy, run)
     assert run.state is RunState.FINISHED and run.trainer is trainer

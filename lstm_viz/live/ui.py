@@ -197,7 +197,10 @@ def run_controls(
         st.error(f"{exc} Continue N more is refused until it is fixed.", icon=":material/warning:")
     if not settings_ok:
         st.session_state.pop(_notice_key(run_key), None)  # the settings' own message says why; no second error
-        kept = f"; the model at epoch {run.epoch:,} is kept" if has_model else ""
+        if state is RunState.RUNNING:  # the run goes on with the settings in use, said above each box
+            kept = "; the run goes on with the settings in use"
+        else:
+            kept = f"; the model at epoch {run.epoch:,} is kept" if has_model else ""
         st.caption(f":material/block: Start is refused until the settings above are fixed{kept}.")
     notice = st.session_state.get(_notice_key(run_key))
     if notice:
