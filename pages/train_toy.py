@@ -19,7 +19,7 @@ from lstm_viz.live.ui import (
 from lstm_viz.parsing import parse_int
 from lstm_viz.tasks import STATQUEST, TOY_LSTM
 from lstm_viz.training.engine import make_trainer
-from lstm_viz.training.live import DETAIL_SECONDS_TOY
+from lstm_viz.training.live import DETAIL_SECONDS_TOY, RunState
 
 ensure_app_shell()
 
@@ -109,6 +109,13 @@ speed = row.segmented_control("Speed", list(SPEED_NAMES), format_func=SPEED_NAME
 run.set_pace(SPEEDS[speed or "watch"])
 run_controls(run, "toy_run", factory, prefix="toy", more=3000,
              more_help="post 0 went on from 2,000 to 5,000: 3,000 more")  # fmt: skip
+story = STORY_EPOCHS.get(task)
+post_recipe = run.trainer is not None and run.trainer.preset == "seed"
+if run.state is RunState.FINISHED and post_recipe and run.epoch == story and run.history:  # the post's first half
+    last = run.history[-1]
+    st.info(f"Half of post 0's story: after {story:,} epochs the post's model was still mediocre, and this one "
+            f"predicts {last['out_0']:.2f} for Company A (target 0) and {last['out_1']:.2f} for B (target 1). Press "
+            "**Continue N more** to train the post's 3,000 more epochs.", icon=":material/hourglass_top:")
 
 
 def figures(run, previous, parts):

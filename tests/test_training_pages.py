@@ -88,6 +88,17 @@ def test_toy_lr_and_epochs_change_mid_run_without_a_new_model(toy):
     assert run.state is RunState.FINISHED and run.trainer is trainer
 
 
+def test_toy_says_the_post_recipe_is_half_done_after_its_first_2000_epochs(toy):
+    toy.button_group(key="toy_speed").set_value("fast").run()
+    toy.button(key="toy_run_start").click().run()
+    run = toy.session_state["toy_run"]
+    train_until_done(toy, run)
+    assert run.epoch == 2000 and any("Half of post 0's story" in i.value for i in toy.info)
+    toy.button(key="toy_run_continue").click().run()
+    train_until_done(toy, run)
+    assert run.epoch == 5000 and not any("Half of post 0's story" in i.value for i in toy.info)
+
+
 def test_toy_pause_resume_stop_continue_reset(toy):
     toy.text_input(key="toy_epochs").input(str(100_000)).run()
     toy.button(key="toy_run_start").click().run()
