@@ -210,6 +210,8 @@ def test_intervene_tab_breaks_the_borrow_and_says_where():
     at.text_input(key="iv_units_32").set_value("40").run()  # bad input: a message, the tab stays
     no_exception(at)
     assert any("outside 0…31" in e.value for e in at.error)
+    at.text_input(key="iv_units_32").set_value("").run()  # empty reads as all, and the caption says so
+    assert any("(the units box left empty: all)" in c.value for c in at.caption)
     at.text_input(key="iv_units_32").set_value("all").run()
     at.text_input(key="iv_steps").set_value("0").run()
     at.segmented_control(key="iv_kind").set_value("patch").run()  # from B = 123 - 60

@@ -81,7 +81,9 @@ def intervene_section(
     except (InputError, ValueError) as err:
         show_input_error(err, "intervention")
         return
-    st.caption(choice.describe() + (_patch_note(choice, inp, second) if kind == "patch" and second else ""))
+    emptied = [what for what, text in (("units", units_text), ("steps", steps_text)) if not (text or "").strip()]
+    said = f" (the {' and '.join(emptied)} box{'es' if len(emptied) > 1 else ''} left empty: all)" if emptied else ""
+    st.caption(choice.describe() + said + (_patch_note(choice, inp, second) if kind == "patch" and second else ""))
     before, after = st.columns(2)
     with before:
         _verdict(effect.before, "Before")
