@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lstm_viz.app.ui import cached_recording, current_model, ensure_app_shell, keep_tab_widgets
+from lstm_viz.app.ui import OPEN_TAB, cached_recording, current_model, ensure_app_shell, keep_tab_widgets
 from lstm_viz.core.device import describe_device
 from lstm_viz.explorer import ui as ew
 from lstm_viz.interventions import ui as iv
@@ -35,6 +35,8 @@ if ew.equations_available(loaded):
 names.append("Export")
 if st.session_state.get("explorer_tab_names", names) != names:  # another kind of model (other tabs): its first
     st.session_state["explorer_tab"] = names[0]
+if st.session_state.get(OPEN_TAB) in names:  # asked for by a button elsewhere (Home's "Try first")
+    st.session_state["explorer_tab"] = st.session_state.pop(OPEN_TAB)
 # Text models' tabs and the others' each have their own place on the page. Drawn in the same place, a text model's
 # tab bar would start in the browser with the old one's tabs (a replaced block keeps its children until new ones
 # arrive) and, as they came in, could re-open the old first tab, "Unit traces", which text models have too — the

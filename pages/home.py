@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lstm_viz.app.ui import ensure_app_shell, pick_in_sidebar, shipped_names
+from lstm_viz.interventions.ui import units_key
 
 ensure_app_shell()
 
@@ -25,19 +26,21 @@ st.markdown(
 st.subheader("Try first")
 try_cols = st.columns(3)
 shipped = shipped_names()
-tries = [  # (button, what it shows, sidebar source, shipped file or None)
+tries = [  # (button, what it shows, sidebar source, shipped file or None, the explorer tab and its widgets)
     ("Read Python with a character LSTM", "The text coloured by the cells that follow strings, comments and "
-     "brackets — found and scored over files it never trained on.", "shipped", "charlm_python.pt"),
+     "brackets — found and scored over files it never trained on.", "shipped", "charlm_python.pt", {}),
     ("Break the subtraction LSTM's borrow", "Gate Explorer → **Intervene**: zero unit 1 of c and 123 − 61 "
-     "answers 30 instead of 62; **Which units matter** ranks every unit.", "shipped", "subtraction_lstm.pt"),
+     "answers 30 instead of 62; **Which units matter** ranks every unit.", "shipped", "subtraction_lstm.pt",
+     {"open_tab": "Intervene", "widgets": {units_key(32): "1"}}),
     ("Look inside your own model", "Upload an `nn.LSTM`/`nn.GRU` state_dict or a lstm-viz checkpoint (read "
-     "with `weights_only=True`: a file cannot run code).", "upload", None),
+     "with `weights_only=True`: a file cannot run code).", "upload", None, {}),
 ]  # fmt: skip
-for col, (label, blurb, source, name) in zip(try_cols, tries, strict=True):
+for col, (label, blurb, source, name, opens) in zip(try_cols, tries, strict=True):
     with col:
         if name is not None and name not in shipped:
             continue  # that checkpoint is not on this server
-        if st.button(label, icon=":material/arrow_forward:", on_click=pick_in_sidebar, args=(source, name)):
+        if st.button(label, icon=":material/arrow_forward:", on_click=pick_in_sidebar, args=(source, name),
+                     kwargs=opens):  # fmt: skip
             st.switch_page("pages/explorer.py")
         st.caption(blurb)
 

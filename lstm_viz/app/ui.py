@@ -131,12 +131,21 @@ def open_in_explorer(model: LSTMVizModel, label: str) -> None:
     st.session_state["picker_source"] = "session"
 
 
-def pick_in_sidebar(source: str, shipped: str | None = None) -> None:
+OPEN_TAB = "explorer_open_tab"  # a Gate Explorer tab to open on the explorer's next run (then forgotten)
+
+
+def pick_in_sidebar(
+    source: str, shipped: str | None = None, open_tab: str | None = None, widgets: Mapping[str, Any] | None = None
+) -> None:
     """Choose the sidebar's model source (and a shipped checkpoint by file name) for the next page that draws the
-    picker. A button's ``on_click``: widget state may only be set before the widgets of a run are drawn."""
+    picker; ``open_tab``: the Gate Explorer tab to open there, ``widgets``: values for that tab's widgets by key. A
+    button's ``on_click``: widget state may only be set before the widgets of a run are drawn."""
     st.session_state["picker_source"] = source
     if shipped is not None:
         st.session_state["picker_shipped"] = shipped
+    if open_tab is not None:
+        st.session_state[OPEN_TAB] = open_tab
+    st.session_state.update(widgets or {})
 
 
 def shipped_names() -> list[str]:

@@ -25,8 +25,12 @@ from lstm_viz.training.live import format_seconds
 from lstm_viz.viz.answer import answer_figure
 from lstm_viz.viz.divergence import difference_heatmaps
 
-__all__ = ["ablation_section", "intervene_section"]
+__all__ = ["ablation_section", "intervene_section", "units_key"]
 
+
+def units_key(width: int) -> str:
+    """The Intervene tab's units box for a tensor of ``width`` units (one box per width: 0–31 differs from 0–7)."""
+    return f"iv_units_{width}"
 
 def _chart(fig, key: str) -> None:
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
@@ -56,7 +60,7 @@ def intervene_section(
     name = c1.selectbox("Tensor", names, index=default, key="iv_name",
                         help="a recording name: layer, direction, then the gate or state")  # fmt: skip
     width = effects.width_of(model, name)
-    units_text = c2.text_input(f"Units (0–{width - 1}, or all)", "all", key=f"iv_units_{width}",
+    units_text = c2.text_input(f"Units (0–{width - 1}, or all)", "all", key=units_key(width),
                                help="e.g. 7, or 3, 5-7; all = every unit")  # fmt: skip
     steps_text = c3.text_input(f"Steps t (0–{inp.steps - 1}, or all)", "all", key="iv_steps",
                                help="positions in the input, the same for both directions; e.g. 3 or 2-4")  # fmt: skip

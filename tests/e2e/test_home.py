@@ -49,4 +49,7 @@ def test_try_first_buttons_open_the_explorer_on_their_model(page, app_url):
             assert file.split("_")[0] in sidebar.get_by_text("In use:").inner_text().lower(), button
         else:
             assert sidebar.get_by_text("Upload a .pt file").count() >= 1
+        if shows == "Intervene":  # the borrow breaks at once: the Intervene tab open, unit 1 of c zeroed
+            page.get_by_text("the model says 30").first.wait_for(timeout=60_000)
+            assert page.get_by_role("tab", name="Intervene", selected=True).count() == 1
         assert_no_exception(page)
