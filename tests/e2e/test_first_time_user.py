@@ -212,7 +212,7 @@ def test_cell_step_titles_the_matrix_shown_and_explains_only_what_happened(page,
     assert "weight_hh = [W_hi | W_hf | W_hg | W_ho]" in text and "weight_ih = [W_ii" not in text
     select(page, page.get_by_role("combobox", name="dtype"), "float64")
     text = visible_text(page)
-    assert "says True" in text and "fails a relative test" not in text
+    assert "says True" in text and "and yet the two agree" not in text
 
 
 # ---- 8. a GRU upload is answered honestly ------------------------------------------------------------------------
