@@ -256,3 +256,4 @@ def test_which_units_matter_tab_ranks_units():
     no_exception(at)
     assert "iv_ablation" in charts(at)
     assert any("layer0.fwd." in m.value and "borrow" in m.value for m in at.markdown)
+    assert any("A unit's c and h rows match" in c.value for c in at.caption)  # zeroed at every step: one path

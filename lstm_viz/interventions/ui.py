@@ -201,4 +201,11 @@ def ablation_section(loaded: LoadedModel) -> None:
     _chart(ablation_figure(result), "iv_ablation")
     for k in range(min(5, len(result.table))):
         st.markdown("- " + describe_unit(result, result.table.iloc[k]))
+    unchanged = int((result.table["effect"] == 0).sum())
+    notes = [f"{unchanged:,} of the {len(result.table):,} ablations change nothing at all."] if unchanged else []
+    if {"c", "h"} <= set(tensors) and value == "zero" and sizes["c"] == sizes["h"]:  # an LSTM without projection
+        notes.append("A unit's c and h rows match: zeroing c_j at every step zeroes h_j = o_j·tanh(c_j) too, and "
+                     "c_j reaches the rest of the network only through h_j, so both cut the same path.")  # fmt: skip
+    if notes:
+        st.caption(" ".join(notes))
     st.dataframe(result.table, hide_index=True, width="stretch", height=260)
