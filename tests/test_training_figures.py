@@ -116,6 +116,7 @@ def test_absolute_error_and_rmse_like_seed_004():
     assert "1 wrong" in fig.layout.title.subtitle.text
     perfect = absolute_error_figure(truth, truth)
     assert "RMSE 0.0000" in perfect.layout.title.text
+    assert perfect.layout.title.subtitle.text.startswith("all 4 test answers right")  # a flat 0 line, said in words
     with pytest.raises(ValueError, match="differ in length"):
         absolute_error_figure([1, 2], [1])
 

@@ -264,7 +264,12 @@ def absolute_error_figure(
     rmse = float(np.sqrt(np.mean(error**2))) if error.size else float("nan")
     wrong = int(np.count_nonzero(error))
     title = f"Prediction error per test sample — RMSE {rmse:.4f}"
-    subtitle = f"{error.size:,} test samples, {wrong:,} wrong; max error {error.max():.0f}" if error.size else ""
+    if not error.size:
+        subtitle = ""
+    elif wrong:
+        subtitle = f"{error.size:,} test samples, {wrong:,} wrong; max error {error.max():.0f} (the integer a − b)"
+    else:  # a flat line at 0 says little by itself
+        subtitle = f"all {error.size:,} test answers right: the error is 0 everywhere (a wrong answer would spike)"
     data = [{"name": "absolute error", "x": np.arange(error.size), "y": error,
              "customdata": np.stack([truth, predicted], axis=1)}]  # fmt: skip
     if _refreshed(into, "absolute-error", data, subtitle):
@@ -283,7 +288,7 @@ def absolute_error_figure(
     fig.update_layout(
         title=dict(text=title, subtitle=dict(text=subtitle or "no samples")),
         xaxis_title="sample index",
-        yaxis_title="absolute error",
+        yaxis_title="|predicted − true a − b|",
         yaxis=dict(rangemode="tozero"),
         height=320,
         margin=dict(t=90, b=40, l=60, r=20),
