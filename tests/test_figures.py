@@ -332,8 +332,8 @@ def test_worked_steps_numbers_match_the_recording():
     pre = h_prev * weights["f"].w_h + 0.25 * weights["f"].w_x + weights["f"].b
     assert torch.sigmoid(torch.tensor(pre)).item() == pytest.approx(float(rec.f[0, 0, 0, 2, 0]), abs=1e-5)
     latex = steps[2].latex()
-    assert rf"\sigma({pre:.4f}) = \mathbf{{{float(rec.f[0, 0, 0, 2, 0]):.4f}}}" in latex
-    assert r"\mathit{wlr1}" in latex and rf"\mathbf{{{float(rec.c[0, 0, 0, 2, 0]):.4f}}}" in latex
+    assert rf"\sigma({pre:.4f}) = \boldsymbol{{{float(rec.f[0, 0, 0, 2, 0]):.4f}}}" in latex
+    assert r"\mathit{wlr1}" in latex and rf"\boldsymbol{{{float(rec.c[0, 0, 0, 2, 0]):.4f}}}" in latex
     toy_lstm = build_model(ModelConfig.default("toy_lstm"))
     assert "W_{hf}" in worked_steps(toy_lstm, toy_lstm.record(to_input("1, 0.5")))[0].latex()
     with pytest.raises(ValueError, match="one-unit"):

@@ -104,7 +104,7 @@ def gate_latex(step: CellStep, gate: str, unit: int = 0, max_terms: int = 3, dig
         _ACT[gate], f"{gate}_t[{j}]", names, (g.W_x[j], step.x, g.W_h[j], step.h_prev),
         (float(g.b_x[j]), float(g.b_h[j])), max_terms, digits,
     )  # fmt: skip
-    return rf"\begin{{aligned}}{body} = \mathbf{{{_num(g.value[j], digits + 1)}}}\end{{aligned}}"
+    return rf"\begin{{aligned}}{body} = \boldsymbol{{{_num(g.value[j], digits + 1)}}}\end{{aligned}}"
 
 
 def cell_latex(step: CellStep, unit: int = 0, digits: int = 4) -> str:
@@ -120,9 +120,9 @@ def cell_latex(step: CellStep, unit: int = 0, digits: int = 4) -> str:
         r"\begin{aligned}"
         rf"c_t[{j}] &= f_t[{j}]\,{prev}[{j}] + i_t[{j}]\,g_t[{j}] "
         rf"= {_par(f, digits)}\cdot{_par(step.c_prev[j], digits)} + {_par(i, digits)}\cdot{_par(g, digits)}"
-        rf" = \mathbf{{{_num(step.c[j], digits)}}} \\"
+        rf" = \boldsymbol{{{_num(step.c[j], digits)}}} \\"
         rf"{out}_t[{j}] &= o_t[{j}]\,\tanh(c_t[{j}]) = {_par(o, digits)}\cdot\tanh({_num(step.c[j], digits)})"
-        rf" = \mathbf{{{_num(step.m[j], digits)}}}"
+        rf" = \boldsymbol{{{_num(step.m[j], digits)}}}"
         r"\end{aligned}"
     )
 
@@ -134,7 +134,7 @@ def projection_latex(step: CellStep, unit: int = 0, max_terms: int = 3, digits: 
     j = unit
     return (
         rf"h_t[{j}] = W_{{hr}}[{j},:]\,m_t = {_dot_terms(step.w_hr[j], step.m, max_terms, digits)}"
-        rf" = \mathbf{{{_num(step.h[j], digits)}}}"
+        rf" = \boldsymbol{{{_num(step.h[j], digits)}}}"
     )
 
 
@@ -157,7 +157,7 @@ def rnn_step_latex(run: RnnUnroll, t: int, batch: int = 0, unit: int = 0, max_te
         (float(run.bias_ih[j]), float(run.bias_hh[j])), max_terms, 3,
     )  # fmt: skip
     return (
-        rf"\begin{{aligned}}{body} = \mathbf{{{_num(np.tanh(pre), 6)}}} \\"
+        rf"\begin{{aligned}}{body} = \boldsymbol{{{_num(np.tanh(pre), 6)}}} \\"
         rf"&\text{{by hand: }}{_num(np.tanh(pre), 7)},\quad"
         rf"\text{{RNNCell: }}{_num(run.h_cell[t, batch, j], 7)},\quad"
         rf"\text{{RNN: }}{_num(run.h_rnn[t, batch, j], 7)}"

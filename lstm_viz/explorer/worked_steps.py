@@ -109,7 +109,7 @@ def worked_steps(model: nn.Module, rec: Recording, batch: int = 0) -> list[Worke
                     f"{q}_{{{s}}}",
                     rf"{fn}(h_{{{p}}}\, {nh} + x_{{{s}}}\, {nx} + {nb})\qquad\text{{{words}}}",
                     rf"{fn}({_n(h_prev)} \cdot {_n(w.w_h)} + {_n(x[t])} \cdot {_n(w.w_x)} + {_n(w.b)}) = "
-                    rf"{fn}({pre:.4f}) = \mathbf{{{values[q][t]:.4f}}}",
+                    rf"{fn}({pre:.4f}) = \boldsymbol{{{values[q][t]:.4f}}}",
                 )
             )
         f, i, g, o, c, h = (values[q][t] for q in "figoch")
@@ -117,14 +117,14 @@ def worked_steps(model: nn.Module, rec: Recording, batch: int = 0) -> list[Worke
             (
                 f"c_{{{s}}}",
                 rf"f_{{{s}}}\, c_{{{p}}} + i_{{{s}}}\, g_{{{s}}}\qquad\text{{long memory}}",
-                rf"{_n(f)} \cdot {_n(c_prev)} + {_n(i)} \cdot {_n(g)} = \mathbf{{{c:.4f}}}",
+                rf"{_n(f)} \cdot {_n(c_prev)} + {_n(i)} \cdot {_n(g)} = \boldsymbol{{{c:.4f}}}",
             )
         )
         rows.append(
             (
                 f"h_{{{s}}}",
                 rf"o_{{{s}}} \tanh(c_{{{s}}})\qquad\text{{short memory}}",
-                rf"{_n(o)} \cdot \tanh({c:.4f}) = \mathbf{{{h:.4f}}}",
+                rf"{_n(o)} \cdot \tanh({c:.4f}) = \boldsymbol{{{h:.4f}}}",
             )
         )
         steps.append(WorkedStep(s, header, tuple(rows)))
