@@ -28,7 +28,8 @@ try_cols = st.columns(3)
 shipped = shipped_names()
 tries = [  # (button, what it shows, sidebar source, shipped file or None, the explorer tab and its widgets)
     ("Read Python with a character LSTM", "The text coloured by the cells that follow strings, comments and "
-     "brackets — found and scored over files it never trained on.", "shipped", "charlm_python.pt", {}),
+     "brackets — found and scored over files it never trained on.", "shipped", "charlm_python.pt",
+     {"widgets": {"text_rank_by": "in_string", "text_rank_units_over": "validation"}}),
     ("Break the subtraction LSTM's borrow", "Gate Explorer → **Intervene**: zero unit 1 of c and 123 − 61 "
      "answers 30 instead of 62; **Which units matter** ranks every unit.", "shipped", "subtraction_lstm.pt",
      {"open_tab": "Intervene", "widgets": {units_key(32): "1"}}),
