@@ -4,6 +4,7 @@ import streamlit as st
 
 from lstm_viz.app.ui import ensure_app_shell, pick_in_sidebar, shipped_names
 from lstm_viz.interventions.ui import units_key
+from lstm_viz.tasks.posts import POSTS
 
 ensure_app_shell()
 
@@ -79,3 +80,10 @@ for n, (path, label, blurb) in enumerate(links):
     with cols[n % 3]:
         st.page_link(path, label=label, icon=":material/arrow_forward:")
         st.caption(blurb)
+
+with st.expander("\"post 0\" … \"post 4\": the five tutorials this app retells"):
+    st.markdown(
+        "Pages name the tutorial posts the app grew from by number; every model and number in them can be "
+        "reproduced here. (\"Seed\" only ever means a random seed.)\n\n"
+        + "\n".join(f"- **{text.split(':', 1)[0]}**:{text.split(':', 1)[1]}" for text in POSTS.values())
+    )

@@ -208,3 +208,13 @@ def test_rnn_chart_bins_1000_steps_into_at_most_60_bars_keeping_the_worst():
     assert worst == 0 or np.nanmax(bars) == pytest.approx(worst)
     small = rnn_unroll_figure(ref.rnncell_vs_rnn(steps=6))
     assert len(small.data[0].x) == 6 and small.data[0].text is not None
+
+
+def test_home_says_what_the_numbered_posts_are():
+    """Pages say "post 3" and "post 4": Home lists the five posts, so a learner who never read them is not lost."""
+    from lstm_viz.tasks.posts import POSTS
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    listed = next(e for e in at.expander if "five tutorials" in e.label).markdown[0].value
+    assert all(f"**post {n}**" in listed for n in POSTS) and "subtraction" in listed
