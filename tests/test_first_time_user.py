@@ -128,6 +128,7 @@ def test_random_model_boxes_refuse_and_keep_the_previous_model(key, text, fragme
     at.switch_page("pages/explorer.py").run()
     at.sidebar.radio(key="picker_source").set_value("random").run()
     shown = at.session_state["lstm_viz.model"]
+    assert any(c.value.startswith("An untrained model: random weights") for c in at.main.caption)
     at.sidebar.text_input(key=key).input(text).run()
     assert not at.exception
     assert any(fragment in e.value and "Still showing the previous model" in e.value for e in at.sidebar.error)

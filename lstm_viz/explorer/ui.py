@@ -373,7 +373,11 @@ def _html(build, title: str) -> bytes:
 
 
 def cell_note(loaded: LoadedModel) -> None:
-    """A GRU has other gates than an LSTM: say which, once, above its heatmaps."""
+    """A GRU has other gates than an LSTM: say which, once, above its heatmaps; an untrained model's gates mean
+    nothing yet: say that too."""
+    if loaded.origin == "random":
+        st.caption("An untrained model: random weights, so most gates sit near 0.5 and nothing here means anything "
+                   "yet. Pick a shipped checkpoint in the sidebar to see gates that learned a task.")  # fmt: skip
     if loaded.config.cell != "gru":
         return
     st.info(
