@@ -25,6 +25,12 @@ gw.metrics_section(result)
 
 normalise = st.toggle("Divide each curve by its value at the last step", value=True, key="gf_norm")
 st.plotly_chart(gf.gradient_flow_figure(result, normalise), width="stretch", key="gf_flow")
+st.caption(
+    "How to read it: a curve that stays flat going left means the loss still reaches far back. The dotted ∏f is "
+    "the path along c alone, through the forget gates; ‖∂L/∂c_t‖ lies above it because c_t also reaches the loss "
+    "through h_t and the gates of later steps, and those paths add. With trained weights the curves show what each "
+    "net learned to use, not only what its architecture allows."
+)
 per_feature = st.toggle("Input gradient per feature", value=False, key="gf_perfeat")
 st.plotly_chart(gf.input_gradient_heatmap(result, per_feature), width="stretch", key="gf_heat")
 st.download_button("Download every curve (CSV)", result.to_frame().to_csv(index=False).encode(), "gradient_flow.csv",
