@@ -371,6 +371,8 @@ def test_time_steps_count_from_zero_everywhere(page, app_url):
     wait_for(lambda: "finished" in page.locator(PROGRESS).first.inner_text(), 60, "3 epochs")
     wait_idle(page)
     gates = page.locator(CHART).filter(has_text="Gates over the four days (t = 0 … 3)").first
+    # Plotly draws the axes after the chart's element arrives: under load the ticks may come a moment later
+    wait_for(lambda: gates.locator(".xtick text").count() >= 4, 30, "the gate chart's time ticks")
     ticks = [t.text_content() for t in gates.locator(".xtick text").all()]
     assert ticks[:4] == ["0", "1", "2", "3"] and "day" not in "".join(ticks), ticks
 
