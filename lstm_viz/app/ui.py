@@ -239,8 +239,9 @@ def _choose(source: str, files: dict[str, Path]) -> LoadedModel | None:
         values = {}
         for label, (col, key, low, high) in sizes.items():
             values[key] = col.text_input(label, key=key, help=f"a whole number from {low:,} to {high:,}")
-        bidir = c2.toggle("bidirectional", key="picker_bidir")
-        bias = c2.toggle("bias", key="picker_bias")
+        toggles = st.container(horizontal=True)  # a row of their own: a half-width column cut "bidirectio…"
+        bidir = toggles.toggle("bidirectional", key="picker_bidir")
+        bias = toggles.toggle("bias", key="picker_bias")
         try:
             n = {key: parse_int(values[key], name=label, minimum=low, maximum=high)
                  for label, (_, key, low, high) in sizes.items()}  # fmt: skip
