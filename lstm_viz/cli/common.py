@@ -30,8 +30,11 @@ __all__ = [
     "format_answer",
     "json_safe",
     "load_model",
+    "made_folders",
     "parse_input",
     "read_inputs",
+    "remove_made_folders",
+    "stopped_how",
 ]
 
 
@@ -45,6 +48,11 @@ class ExitError(Exception):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, a job scheduler's stop): handled as Ctrl-C is, so no partial output file is left."""
+
+
+def stopped_how(err: KeyboardInterrupt) -> tuple[str, int]:
+    """How a run was stopped, in a word, and the exit status that says so: SIGTERM (``Terminated``) or Ctrl-C."""
+    return ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
 
 
 class Parser(argparse.ArgumentParser):

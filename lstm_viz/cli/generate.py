@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, Terminated, load_model, seed_arg
+from lstm_viz.cli.common import ExitError, load_model, seed_arg, stopped_how
 from lstm_viz.cli.textfile import require_text_model
 from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.task import MAX_GENERATED, MAX_TEMPERATURE, generate_stream
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                            disable=args.chars < 2_000):  # fmt: skip
                 written.append(ch)
         except KeyboardInterrupt as err:
-            how, code = ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
+            how, code = stopped_how(err)
             raise ExitError(f"{how} after {len(written):,} of {args.chars:,} characters; --json prints only a "
                             "finished text (without it the text is written as it comes)", code=code) from None
         text = "".join(written)
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except KeyboardInterrupt as err:
         out.write("\n")
         out.flush()
-        how, code = ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
+        how, code = stopped_how(err)
         raise ExitError(f"{how} after {len(written):,} of {args.chars:,} characters (written above)",
                         code=code) from None  # fmt: skip
     out.write("" if (written or [args.prompt])[-1].endswith("\n") else "\n")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_viz.cli.common import ExitError, Terminated, json_safe
+from lstm_viz.cli.common import ExitError, json_safe, stopped_how
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
 from lstm_viz.corpus.schema import read_manifest, shards_dir
 from lstm_viz.parsing import quote
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             threads=args.threads, progress=lambda chars: bars[0].update(chars), on_start=on_start,
         )  # fmt: skip
     except KeyboardInterrupt as err:
-        how, code = ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
+        how, code = stopped_how(err)
         if not bars:  # before the recording began: nothing to keep
             raise
         for bar in bars:

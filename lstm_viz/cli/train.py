@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from lstm_viz.cli.common import ExitError, Terminated, check_out, device_named, json_safe, seed_arg
+from lstm_viz.cli.common import ExitError, Terminated, check_out, device_named, json_safe, seed_arg, stopped_how
 from lstm_viz.parsing import quote
 from lstm_viz.tasks import count_parameters, get_task, registered
 from lstm_viz.training.engine import PRESETS, TASKS, make_trainer
@@ -210,11 +210,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         try:
             return _train_and_save(args, argv, task, trainer, epochs, out, stop)
         except KeyboardInterrupt as err:  # a second Ctrl-C or SIGTERM (cli.Terminated): out at once
-            terminated = isinstance(err, Terminated)
+            how, code = stopped_how(err)
             written = f"{out} was written before it" if stop.saved else f"{out} was not written"
-            print(f"error: {'terminated' if terminated else 'interrupted'} twice: stopped at once; {written}",
-                  file=sys.stderr)  # fmt: skip
-            return 143 if terminated else 130
+            print(f"error: {how} twice: stopped at once; {written}", file=sys.stderr)
+            return code
 
 
 def _train_and_save(
