@@ -111,8 +111,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "training": training,
         "units": {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()},
     }
-    summary = json_safe({"out": str(out), "model": config.label(), **shown, **training})
-    json.dumps(summary)  # a value JSON cannot hold fails here, before --out is written
-    save_checkpoint(out, model, config, meta=meta)
-    print(json.dumps({**summary, "bytes": out.stat().st_size}), flush=True)
+    save_checkpoint(out, model, config, meta=meta)  # every value of the summary is checked plain above
+    print(json.dumps(json_safe({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown,
+                                **training})), flush=True)  # fmt: skip
     return 0
