@@ -38,7 +38,6 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "build_checked",
-    "check_finite_weights",
     "checkpoint_bytes",
     "infer_config",
     "load_checkpoint",

@@ -39,16 +39,7 @@ from torch import Tensor, nn
 from lstm_viz.core.device import pick_device, seeded, small_model_threads, torch_threads
 from lstm_viz.parsing import InputError
 from lstm_viz.paths import write_atomically
-from lstm_viz.tasks import (
-    LSTMVizModel,
-    ModelConfig,
-    Task,
-    TaskData,
-    get_task,
-    registered,
-    task_for,
-    training_names,
-)
+from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
 from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, checkpoint_bytes, load_checkpoint
 from lstm_viz.training.memory import check_fits_memory
 from lstm_viz.training.saved_state import check_optimizer_state, saved_trainer_state

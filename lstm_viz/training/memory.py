@@ -7,7 +7,7 @@ import os
 import torch
 
 from lstm_viz.parsing import InputError
-from lstm_viz.tasks import ModelConfig, build_model
+from lstm_viz.tasks import ModelConfig, build_model, count_parameters
 
 __all__ = ["check_fits_memory"]
 
@@ -29,7 +29,7 @@ def check_fits_memory(config: ModelConfig, memory: int | None = None) -> None:
     if not memory:
         return
     with torch.device("meta"):
-        parameters = sum(p.numel() for p in build_model(config).parameters())
+        parameters = count_parameters(build_model(config))
     needed = 16 * parameters
     if needed > memory:
         raise InputError(f"a {config.label()} has {parameters:,} parameters: training it needs at least "
