@@ -36,8 +36,8 @@ from lstm_viz.app.sources import (
 )
 from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording
-from lstm_viz.parsing import InputError, parse_int
-from lstm_viz.tasks import LSTMVizModel
+from lstm_viz.parsing import InputError, parse_int, shorten
+from lstm_viz.tasks import LSTMVizModel, TaskInput
 
 __all__ = [
     "cached_recording",
@@ -47,6 +47,7 @@ __all__ = [
     "keep_tab_widgets",
     "number_box",
     "open_in_explorer",
+    "refuse_input_keeping_last",
     "remembered",
     "session_saves",
     "show_input_error",
@@ -355,6 +356,16 @@ def number_box(
 def show_input_error(err: Exception, what: str = "input") -> None:
     """An error box that says what was wrong with the user's ``what`` and how to fix it (never a traceback)."""
     st.error(f"**This {what} cannot be used.** {err}", icon=":material/warning:")
+
+
+def refuse_input_keeping_last(err: Exception, key: str) -> TaskInput | None:
+    """A bad input refused (:func:`show_input_error`), and the last valid one, kept in ``st.session_state[key]``,
+    shown instead and said to be (None when there was none yet): nothing is applied in the bad one's place."""
+    show_input_error(err)
+    last = st.session_state.get(key)
+    if last is not None:
+        st.caption(f"Still showing the last valid input: `{shorten(last.text)}`")
+    return last
 
 
 def remembered(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:

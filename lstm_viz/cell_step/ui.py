@@ -14,13 +14,13 @@ from torch import nn
 
 from lstm_viz.app.inputs import ExplorerInput, example_for, random_input, typed_input
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import cached_recording, show_input_error
+from lstm_viz.app.ui import cached_recording, refuse_input_keeping_last, show_input_error
 from lstm_viz.cell_step import figures as cf
 from lstm_viz.cell_step import latex
 from lstm_viz.core import reference as ref
 from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording
-from lstm_viz.parsing import InputError, parse_int, shorten
+from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
 from lstm_viz.viz.gates import char_label
@@ -93,12 +93,8 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
         seed = parse_int(c2.text_input("Random seed", "0", key="cs_seed", help="0 to 2,147,483,647"),
                          name="Random seed", minimum=0, maximum=2**31 - 1)  # fmt: skip
         inp = random_input(config, length, seed)
-    except InputError as err:
-        show_input_error(err)
-        last = st.session_state.get(good_key)
-        if last is not None:  # as the Gate Explorer does: the steps below stay, for the input that was fine
-            st.caption(f"Still showing the last valid input: `{shorten(last.text)}`")
-        return last
+    except InputError as err:  # as the Gate Explorer does: the steps below stay, for the input that was fine
+        return refuse_input_keeping_last(err, good_key)
     st.session_state[good_key] = inp
     st.caption(f"Drawn: {inp.text}")  # which a − b, which file: the pickers below step through it
     if inp.note:

@@ -1,7 +1,7 @@
 """Streamlit sections of the Gate Explorer page: the input box, each view with its controls, and the exports.
 
 Each function draws one section and returns what the next needs; the page (pages/explorer.py) only calls them in
-order. Bad input never raises: it is shown with :func:`lstm_viz.app.ui.show_input_error` and the last valid
+order. Bad input never raises: it is shown with :func:`lstm_viz.app.ui.refuse_input_keeping_last`, and the last valid
 input stays on screen.
 """
 
@@ -19,7 +19,7 @@ from lstm_viz.app.inputs import (
     typed_input,
 )
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import cached_recording, show_input_error
+from lstm_viz.app.ui import cached_recording, refuse_input_keeping_last, show_input_error
 from lstm_viz.core.recording import TENSOR_TITLES, CellRecording, Recording
 from lstm_viz.explorer import export
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
@@ -127,11 +127,7 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
         else:
             inp = _typed(loaded)
     except InputError as err:
-        show_input_error(err)
-        last = _last_good(loaded)
-        if last is not None:
-            st.caption(f"Still showing the last valid input: `{shorten(last.text)}`")
-        return last
+        return refuse_input_keeping_last(err, _good_key(loaded))
     st.session_state[_good_key(loaded)] = inp
     if inp.note:
         st.info(inp.note, icon=":material/content_cut:")
