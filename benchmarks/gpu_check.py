@@ -6,13 +6,15 @@
 
 1. Parity of RecordingLSTM on the device (and of RecordingGRU and interventions where ``from lstm_viz import
    RecordingGRU`` / ``Intervention`` work; "not available" otherwise): forward and gradients against nn.LSTM, record
-   against forward, the recorded equations, the gates recomputed from the recorded h, and record against a float64
-   CPU reference with the same weights, in float32 (TF32 off), float32 with PyTorch's TF32 defaults, float16 and
-   bfloat16 — each check prints its tolerance and the worst error it saw.
+   against forward, the recorded equations, the gates recomputed from the recorded h, record against a float64 CPU
+   reference with the same weights, and the gates read from cuDNN's reserve against replay's, in float32 (TF32
+   off), float32 with PyTorch's TF32 defaults, float16 and bfloat16 — each check prints its tolerance and the worst
+   error it saw.
 2. Speed: record (all tensors) against nn.LSTM's forward (cuDNN) at (batch, T, input, hidden) = (32, 256, 64, 256),
    (1, 1000, 32, 512), (256, 512, 128, 1024) and 2-layer bidirectional (16, 200, 32, 128), each timed between
-   ``torch.cuda.synchronize()`` calls, median of several runs; goal ≤ 1.3×. Two more columns time record without
-   the fused cell kernel and with cuDNN copying each layer's weights (what ``core/cudnn_layer.py`` avoids).
+   ``torch.cuda.synchronize()`` calls, median of several runs; goal ≤ 1.3×. Two more columns time record with
+   ``strategy="replay"`` (the gates recomputed instead of read from cuDNN's reserve space, ``core/cudnn_gates.py``)
+   and with cuDNN copying each layer's weights (what ``core/cudnn_layer.py`` avoids).
 3. Training: the subtraction model for 20 epochs on the device, every pair (``data="all"``); 100 % test exact match.
 4. With ``--suite SECONDS``: the test suite without its browser tests, on this machine (models land on the GPU as in
    the app), each failed test named as it finishes.
@@ -220,18 +222,27 @@ def lstm_case(report: Report, device: torch.device, name: str, config: tuple) ->
         allowed = max(tols["ref"], 4 * drift)
         detail = f"max |err|/max(1, |ref|) {worst:.2e} (tol {allowed:.0e}; nn.LSTM's own output drifts {drift:.1e})"
         report.check(f"{tag}: record vs float64 CPU reference", worst <= allowed, detail)
-        if rec.extras["strategy"] == "replay":  # the fused cell kernel (where it ran) against replay's PyTorch calls
-            model.REPLAY_FUSED = False
-            try:
-                calls = model.record(x, hx)
-            finally:
-                model.REPLAY_FUSED = None
+        replay = rec if rec.extras["strategy"] == "replay" else model.record(x, hx, strategy="replay")
+        if replay is not rec:  # cuDNN's own gates (its reserve space) against replay's recomputed ones
             worst = max(
-                max_err(getattr(rec, n).double().cpu(), getattr(calls, n).double().cpu())
-                for n in ("f", "i", "g", "o", "c", "m")
+                max_err(getattr(rec, n).double().cpu(), getattr(replay, n).double().cpu())
+                for n in ("f", "i", "g", "o", "c", "m", "h")
             )
-            tol = 10 * tols["eq"]
-            report.check(f"{tag}: fused cell == PyTorch calls", worst <= tol, f"max |err| {worst:.2e} (tol {tol:.0e})")
+            tol = tols["gates"]
+            detail = f"max |err| {worst:.2e} (tol {tol:.0e})"
+            report.check(f"{tag}: {rec.extras['strategy']} == replay", worst <= tol, detail)
+        # the fused cell kernel (where it ran) against replay's PyTorch calls
+        model.REPLAY_FUSED = False
+        try:
+            calls = model.record(x, hx, strategy="replay")
+        finally:
+            model.REPLAY_FUSED = None
+        worst = max(
+            max_err(getattr(replay, n).double().cpu(), getattr(calls, n).double().cpu())
+            for n in ("f", "i", "g", "o", "c", "m")
+        )
+        tol = 10 * tols["eq"]
+        report.check(f"{tag}: fused cell == PyTorch calls", worst <= tol, f"max |err| {worst:.2e} (tol {tol:.0e})")
         if name != "float32":
             return
         loop = model.record(x, hx, strategy="loop")
@@ -457,26 +468,24 @@ def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, fl
     print(
         f"[speed] record (auto) / nn.LSTM forward, median of {repeats}; TF32 as PyTorch's defaults "
         f"(cudnn {torch.backends.cudnn.allow_tf32}, matmul {torch.backends.cuda.matmul.allow_tf32}); "
-        f"{fused_cell.status()}; then replay with its PyTorch calls instead of the kernel (REPLAY_FUSED = False); "
+        f"{fused_cell.status()}; then record with strategy='replay' (the gates recomputed, the fused cell kernel); "
         f"then record with cuDNN copying each layer's weights out of the flat buffer (cudnn_layer.NO_COPY = False; "
         f"the same call for one layer)"
     )
 
     head = f"  {'shape':32} {'nn.LSTM ms':>10} {'record ms':>10} {'ratio':>7}  strategy"
-    print(f"{head}    {'(calls ms':>10} {'ratio)':>7}   {'(copy ms':>9} {'ratio)':>7}")
+    print(f"{head}    {'(replay ms':>10} {'ratio)':>7}   {'(copy ms':>9} {'ratio)':>7}")
     ratios = []
     shapes = SPEED_SHAPES if not quick and device.type == "cuda" else SPEED_SHAPES[:2] + SPEED_SHAPES[3:]
     for label, B, T, I, H, L, bi in shapes:
         torch.manual_seed(0)
         ref = nn.LSTM(I, H, L, batch_first=True, bidirectional=bi).to(device).eval()
         model = RecordingLSTM.from_lstm(ref)
-        calls = RecordingLSTM.from_lstm(ref)
-        calls.REPLAY_FUSED = False
         x = torch.randn(B, T, I, device=device)
         fns = {
             "ref": lambda ref=ref, x=x: ref(x),
             "rec": lambda model=model, x=x: model.record(x),
-            "calls": lambda calls=calls, x=x: calls.record(x),
+            "calls": lambda model=model, x=x: model.record(x, strategy="replay"),
             "copy": _copying(lambda model=model, x=x: model.record(x)),
         }
         t_ref, t_rec, t_calls, t_copy = _medians(fns, device, repeats).values()
@@ -489,7 +498,7 @@ def speed(device: torch.device, repeats: int, quick: bool) -> list[tuple[str, fl
             f"   (≤ {SPEED_GOAL}x {verdict})",
             flush=True,
         )
-        del ref, model, calls, x
+        del ref, model, x
         if device.type == "cuda":
             torch.cuda.empty_cache()
     gru_speed(device, repeats)

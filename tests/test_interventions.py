@@ -457,6 +457,7 @@ def test_one_sweep_for_sessions_asking_at_once_and_a_stopped_one_is_taken_over(m
     import time
     import warnings
 
+    pytest.importorskip("streamlit", reason="the sweep's page code imports streamlit (not installed here)")
     from lstm_viz.interventions import ui
 
     calls, release = [], threading.Event()

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["layer_params", "run_layer"]
+__all__ = ["layer_params", "run_layer", "run_lstm_layer_training"]
 
 # False: always the ordinary call (benchmarks and tests compare the two).
 NO_COPY = True
@@ -90,6 +90,39 @@ def run_layer(
         return out, h_n, c_n
 
 
+def run_lstm_layer_training(
+    x: Tensor, hx: tuple[Tensor, Tensor], params: list[Tensor], bidirectional: bool, hidden_size: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """One LSTM layer (no projections) through cuDNN in its *training* mode, as nn.LSTM's forward runs it for a
+    module in training mode: (output (T, B, D·H), h_n, c_n, reserve). The reserve space is what cuDNN keeps for its
+    backward pass (bytes; :mod:`lstm_viz.core.cudnn_gates` reads the gates and c from it). The weights are handed to
+    cuDNN in one buffer as :func:`run_layer` hands them; where they cannot be, cuDNN copies them (as nn.LSTM then
+    does). Needs CUDA with cuDNN acceptable for ``x``."""
+    buffer = _layer_buffer("lstm", x, params, bidirectional, hidden_size, 0, whole=True) if NO_COPY else None
+    h0, c0 = hx
+    with warnings.catch_warnings():  # cuDNN copying the weights (buffer None): said once per module by nn.LSTM
+        warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous chunk")
+        out, h_n, c_n, reserve, _ = torch._cudnn_rnn(
+            x,
+            params,
+            len(params) // (2 if bidirectional else 1),
+            buffer,
+            h0.contiguous(),
+            c0.contiguous(),
+            _cudnn_mode("lstm"),
+            hidden_size,
+            0,
+            1,
+            False,
+            0.0,
+            True,
+            bidirectional,
+            [],
+            None,
+        )
+    return out, h_n, c_n, reserve
+
+
 def _cudnn_mode(cell: str) -> int:
     from torch.backends.cudnn import rnn
 
@@ -97,10 +130,19 @@ def _cudnn_mode(cell: str) -> int:
 
 
 def _layer_buffer(
-    cell: str, x: Tensor, params: list[Tensor], bidirectional: bool, hidden_size: int, proj_size: int
+    cell: str,
+    x: Tensor,
+    params: list[Tensor],
+    bidirectional: bool,
+    hidden_size: int,
+    proj_size: int,
+    *,
+    whole: bool = False,
 ) -> Tensor | None:
     """A one-layer cuDNN weight buffer holding ``params``, taken from the flat buffer they are views of in as few
-    pieces as its layout allows; None where that does not apply (then the ordinary call runs)."""
+    pieces as its layout allows; None where that does not apply (then the ordinary call runs). Where the weights
+    are the whole flat buffer, that buffer with ``whole`` (for a direct ``torch._cudnn_rnn`` call), else None (the
+    ordinary call finds it itself)."""
     if not x.is_cuda or not params or not torch.backends.cudnn.is_acceptable(x):
         return None
     first = params[0]
@@ -133,7 +175,7 @@ def _layer_buffer(
     flat = first.as_strided((storage.nbytes() // first.element_size(),), (1,), 0)
     if len(runs) == 1 and runs[0][1] == 0 and runs[0][2] == numel:  # the slice is a one-layer buffer as it is
         if runs[0][0] == 0 and numel == flat.numel():
-            return None  # the weights are the whole buffer: the ordinary call already hands it over
+            return flat if whole else None  # the weights are the whole buffer: the ordinary call hands it over
         if runs[0][0] * first.element_size() % 256 == 0:  # aligned as a buffer of its own would be
             return flat.narrow(0, runs[0][0], numel)
     pieces = [flat.narrow(0, src, n) for src, _, n in runs]

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lstm_viz.core import fused_cell, kernel_gates
+from lstm_viz.core import cudnn_gates, fused_cell, kernel_gates
 from lstm_viz.core.allocator import BufferPool
 from lstm_viz.core.cudnn_layer import layer_params, run_layer
 from lstm_viz.core.errors import RNNArgumentError
@@ -94,10 +94,11 @@ class LSTMRecordingStrategies:
         c0 = c0.reshape(L, D, B, H)
         if strategy == "auto":
             strategy = self._pick_strategy(B, weight)
-        if strategy == "kernel" and not kernel_gates.kernel_available(weight, self.proj_size):
+        if strategy == "kernel" and not self._kernel_available(weight):
             raise RNNArgumentError(
-                "strategy='kernel' reads the gates from PyTorch's oneDNN CPU kernel, which runs float32 LSTMs "
-                "without projections on the CPU; use strategy='auto' to pick what works for this model"
+                "strategy='kernel' reads the gates from the fused kernel's own memory: PyTorch's oneDNN kernel on "
+                "the CPU (float32) or cuDNN on CUDA, for LSTMs without projections; use strategy='auto' to pick "
+                "what works for this model"
             )
         if B == 0:
             return self._empty_recording(x, x_l, batched, strategy)
@@ -106,7 +107,7 @@ class LSTMRecordingStrategies:
             recording = self._record_from_kernel(x, x_l, h0, c0, batched, dropout_on, weights)
             if recording is not None:
                 return recording
-            strategy = "replay"  # the workspace layout check failed (another oneDNN build?): compute the gates
+            strategy = "replay"  # the layout check failed (another oneDNN or cuDNN build?): compute the gates
 
         # Time-major buffers, (L, D, T, B, ·), carved from one flat buffer. replay keeps the gates in the kernel's
         # order i, f, g, o (the weights as they are); loop reorders them i, f, o, g so that one sigmoid per step
@@ -245,6 +246,8 @@ class LSTMRecordingStrategies:
         the layer's output is written straight into the buffer the next layer reads and m views. One layer and
         direction in one chunk: ``_record_one_kernel_call``.
         """
+        if x_l.is_cuda:
+            return self._record_from_cudnn(x, x_l, h0, c0, batched, dropout_on, weights)
         T, B, _ = x_l.shape
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
         if (
@@ -290,6 +293,52 @@ class LSTMRecordingStrategies:
             x, outs[-1], h_n, c_n, batched, "kernel", {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
         )
 
+    def _record_from_cudnn(
+        self,
+        x: Tensor,
+        x_l: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        batched: bool,
+        dropout_on: bool,
+        weights: dict[str, Tensor],
+    ) -> Recording | None:
+        """On CUDA: every layer through cuDNN in training mode, its gates and c read from the reserve space
+        (:mod:`lstm_viz.core.cudnn_gates`). One layer: the recording *is* the reserve and the output (views, nothing
+        copied). Several: each layer's reserve is copied into one (L, D, T, B, ·) buffer per name as it comes.
+        None where a layer cannot be read (the caller replays)."""
+        T, B, _ = x_l.shape
+        L, D, H = self.num_layers, self.num_directions, self.hidden_size
+        if L > 1:
+            n_gates, n_state = L * D * T * B * 4 * H, L * D * T * B * H
+            flat = self._buffer(n_gates + 2 * n_state, x_l)
+            gates = flat[:n_gates].view(L, D, T, B, 4 * H)
+            c = flat[n_gates : n_gates + n_state].view(L, D, T, B, H)
+            outs = flat[n_gates + n_state :].view(L, T, B, D * H)  # each layer's output; m = h is a view of it
+        h_n, c_n = [], []
+        for k in range(L):
+            layer = layer_params(weights, k, range(D), self.bias, False)
+            got = cudnn_gates.run_layer(x_l, h0[k], c0[k], layer, D == 2, H)
+            if got is None:
+                return None
+            h_n.append(got.h_n)
+            c_n.append(got.c_n)
+            if L > 1:
+                gates[k].copy_(got.gates)
+                c[k].copy_(got.c)
+                outs[k].copy_(got.output)
+            x_l = got.output
+            if dropout_on and k < L - 1:
+                x_l = F.dropout(x_l, p=self.dropout, training=True)
+        if L == 1:
+            gates, c, outs = got.gates[None], got.c[None], got.output[None]
+        # (L, T, B, D·H) → (L, D, T, B, H): each direction's slice of each layer's output
+        m = outs.view(L, T, B, D, H).permute(0, 3, 1, 2, 4)
+        i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
+        return self._assemble(
+            x, got.output, h_n, c_n, batched, "kernel", {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
+        )
+
     def _record_one_kernel_call(
         self, x: Tensor, x_l: Tensor, h0: Tensor, c0: Tensor, batched: bool, weights: dict[str, Tensor]
     ) -> Recording | None:
@@ -327,9 +376,14 @@ class LSTMRecordingStrategies:
     # (16, 128, 64, 128), the loop at (32, 256, 64, 256).
     REPLAY_MAX_MACS_PER_STEP = 2_000_000
 
+    def _kernel_available(self, weight: Tensor) -> bool:
+        """Whether the fused kernel's own gates can be read for this module: oneDNN's workspace on the CPU, cuDNN's
+        reserve space on CUDA."""
+        return kernel_gates.kernel_available(weight, self.proj_size) or cudnn_gates.available(weight, self.proj_size)
+
     def _pick_strategy(self, batch: int, weight: Tensor | None = None) -> str:
         weight = self._flat_weights[0] if weight is None else weight
-        if kernel_gates.kernel_available(weight, self.proj_size):
+        if self._kernel_available(weight):
             return "kernel"  # the fused kernel keeps its own gates: recording costs one kernel pass
         if weight.device.type != "cpu":
             return "replay"  # on accelerators the batched product is nearly free, per-step launches are not
