@@ -16,9 +16,10 @@ class nn.LSTM raises (a ``RuntimeError`` for a wrong shape, say) that is also a 
 with nn.LSTM's own and then says what was expected and what was given. ``torch.jit.script`` compiles it as it
 compiles nn.LSTM.
 
-``record`` runs the same fused kernel and, on the CPU, reads the gates and cell states the kernel keeps for its
-backward pass (:mod:`lstm_viz.core.kernel_gates`) — one kernel pass, nothing computed twice. Where that kernel does
-not run (GPUs, projections, float64, half precision) it replays the kernel's output — every h_t, hence every h_{t-1}
+``record`` runs the same fused kernel and reads the gates and cell states the kernel keeps for its backward pass:
+oneDNN's workspace on the CPU (:mod:`lstm_viz.core.kernel_gates`), cuDNN's reserve space on CUDA
+(:mod:`lstm_viz.core.cudnn_gates`) — one kernel pass, nothing computed twice. Where that does not run (projections,
+float64, half precision on the CPU, bfloat16 on CUDA) it replays the kernel's output — every h_t, hence every h_{t-1}
 — through one batched matrix product per layer and gets c by the elementwise recurrence above (a chunked parallel
 scan on accelerators), or steps through the equations. Recording buffers are reused from call to call once nothing
 outside holds them (:class:`lstm_viz.core.allocator.BufferPool`), so recording does not page-fault fresh memory.
@@ -256,7 +257,11 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
           that keep each workspace small enough for malloc to reuse; a one-layer, one-direction recording that fits
           one chunk *is* the workspace (views, nothing copied). ``output, h_n, c_n`` are bit-identical to
           ``forward`` with autograd on; with autograd off nn.LSTM uses oneDNN's inference variant, which can differ
-          by about 1e-7. CPU, float32, no projections.
+          by about 1e-7. CPU, float32, no projections. On CUDA the same idea with cuDNN: each layer runs in cuDNN's
+          training mode, and the gates and c are read from the reserve space it keeps for its backward pass
+          (:mod:`lstm_viz.core.cudnn_gates`, layout checked likewise); ``output, h_n, c_n`` are those of a module in
+          training mode, and an eval-mode forward (cuDNN's inference mode) can differ by float rounding. float32
+          and float16, no projections.
         - ``"replay"``: the fused kernel runs layer by layer and its output (every h_t) is *replayed* through one
           batched matrix product per layer to get all gates; ``output, h_n, c_n`` are the kernel's own tensors,
           bit-identical to ``forward`` under ``torch.no_grad()``. The nonlinearities and c's elementwise recurrence
@@ -266,7 +271,7 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
           ``output, h_n, c_n`` are computed here and equal the kernel's to float rounding (~1e-7 in float32).
         - ``"auto"`` (default) picks ``kernel`` where it runs; otherwise ``replay`` on accelerators and for small
           batch × width on the CPU, else ``loop``. If the kernel's workspace ever fails its layout check (another
-          oneDNN build), ``kernel`` falls back to ``replay`` for the rest of the process.
+          oneDNN or cuDNN build), ``kernel`` falls back to ``replay`` for the rest of the process.
 
         Recording uses eval-mode semantics by default (no dropout between layers), the documented way to look at a
         model. With ``apply_dropout=True`` and the module in training mode, dropout is applied to each layer's
