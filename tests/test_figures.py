@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lstm_viz.app.inputs import typed_input
+from lstm_viz.core.gru import RecordingGRU
 from lstm_viz.core.interventions import Intervention
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER
@@ -104,6 +105,16 @@ def test_gate_heatmaps_all_panels_of_a_bidirectional_stack():
         figures.gate_heatmaps(record(), [(0, "bwd")])
     with pytest.raises(ValueError, match="layer"):
         figures.gate_heatmaps(rec, [(2, "fwd")])
+    # c: each column its own ±max (one layer's c can dwarf another's), its bar at the column's right edge; the gates
+    # and h keep one scale per row
+    c_maps = [t for t in maps if t.name.startswith("c ")]
+    axes = [fig.layout[t.coloraxis] for t in c_maps]
+    assert len({t.coloraxis for t in c_maps}) == 4
+    for t, axis in zip(c_maps, axes, strict=True):
+        assert axis.cmax == pytest.approx(float(np.abs(np.asarray(t.z)).max()), rel=1e-6) and axis.cmin == -axis.cmax
+    assert len({a.colorbar.x for a in axes}) == 4  # one bar beside each column
+    assert len({t.coloraxis for t in maps if t.name.startswith("f ")}) == 1
+    assert "c: each column has its own colour scale" in fig.layout.title.subtitle.text
 
 
 def test_gate_heatmaps_projection_gives_h_its_own_units():
@@ -145,6 +156,32 @@ def test_unit_traces_rows_per_unit_and_input_underneath():
         figures.unit_traces(rec, [5])
     with pytest.raises(ValueError, match="at least one unit"):
         figures.unit_traces(rec, [])
+
+
+def test_unit_traces_draw_a_c_that_leaves_the_gates_range_against_its_own_axis():
+    """A c that grows to 10 would flatten f, i, g, o and h into a band at the bottom: it gets the right-hand axis (its
+    row only), the gates keep [-1.1, 1.1], and the subtitle says so. A c within ±1.5 stays with the gates."""
+    model = RecordingLSTM(1, 2)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.bias_ih_l0.copy_(torch.tensor([10.0, 10, 10, 10, 10, 0, 0, 0]))  # i, f open; g = 1 for unit 0 only
+    rec = model.record(torch.zeros(10, 1))
+    assert float(rec.c[0, 0, 0, -1, 0]) == pytest.approx(10, abs=1e-2) and float(rec.c[0, 0, 0, -1, 1]) == 0
+    fig = figures.unit_traces(rec, [0, 1])
+    on = {(t.name, t.yaxis) for t in fig.data if t.name in DISPLAY_ORDER}
+    assert ("c", "y4") in on and ("f", "y") in on and ("c", "y2") in on  # unit 0's c on the right; unit 1's not
+    right = fig.layout.yaxis4
+    assert right.overlaying == "y" and right.side == "right" and right.title.text == "c"
+    assert list(fig.layout.yaxis.range) == [-1.1, 1.1] and fig.layout.yaxis2.range is None
+    assert "for 1 of 2 units it is drawn against the right-hand axis" in fig.layout.title.subtitle.text
+    gru = RecordingGRU(1, 2).record(torch.zeros(10, 1))  # nothing unbounded: no right-hand axis
+    assert not any(k.startswith("yaxis") and getattr(v, "side", None) == "right" for k, v in gru_layout(gru))
+
+
+def gru_layout(rec):
+    layout = figures.unit_traces(rec, [0, 1]).layout
+    return [(k, layout[k]) for k in layout if k.startswith("yaxis")]
 
 
 def test_conveyor_belt_terms_add_up_to_c_in_both_directions():

@@ -67,7 +67,7 @@ def tensor_note(rec: CellRecording) -> str:
 # tab). No buttons or uploaders here.
 KEPT = "explorer__kept"  # where keep_tab_widgets keeps the tabs' values while they are hidden
 TAB_KEYS = {
-    "Unit traces": ("explorer_units_",),
+    "Unit traces": ("explorer_units_", "explorer_traces_panel_"),
     "Conveyor belt": ("explorer_belt_",),
     "Compare two inputs": ("explorer_b_",),
     "Gate saturation": ("explorer_sat_over",),
@@ -216,7 +216,14 @@ def heatmap_section(rec: Recording, inp: ExplorerInput) -> tuple[int, str]:
 
 
 def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
-    """View 2: unit traces of the chosen units with the input underneath."""
+    """View 2: unit traces of the chosen units with the input underneath, of any layer and direction (the one picked
+    for the heatmaps first)."""
+    panels = panels_of(rec)
+    if len(panels) > 1:
+        panel = st.selectbox(
+            "Which layer's units to trace", panels, index=panels.index(panel), format_func=_panel_label,
+            key=f"explorer_traces_panel_{panel[0]}_{panel[1]}",  # follows the heatmaps' choice until changed here
+        )  # fmt: skip
     layer, direction = panel
     default = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
     units = st.multiselect(

@@ -232,7 +232,8 @@ def gate_heatmaps(
     GRU — one column per (layer, direction).
 
     Gates use a 0..1 scale; g, n and h a diverging scale on [-1, 1] (for an LSTMP h is unbounded: ±max|h|); c a
-    diverging scale on ±max|c|. Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0,
+    diverging scale on ±max|c|, each column its own (one layer's c can be ten times another's, which one shared
+    scale would wash out). Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0,
     forward; ``units`` forces which units to show instead of the most active ones; ``step_labels`` name the steps
     (e.g. a text's characters).
     """
@@ -273,15 +274,32 @@ def gate_heatmaps(
     most_units = max(len(v[order[0]].units) for v in views.values())
     row_px = int(np.clip(9 * most_units, 70, 230))
     height = n_rows * row_px + 170
-    grid = Grid(rows=n_rows, cols=n_cols, vspace=42 / height, hspace=0.04, titles=titles,
+    own_scales = [q for q in order if q not in rec.gates and rec.value_range(q) is None] if n_cols > 1 else []
+    grid = Grid(rows=n_rows, cols=n_cols, vspace=42 / height, hspace=0.11 if own_scales else 0.04, titles=titles,
                 title_size=13 if n_cols <= 2 else 11)  # fmt: skip
 
-    ranges = {q: _value_range(rec, q, *(v[q] for v in data.values())) for q in order}
     layout = grid.layout
     traces = []
+    extra_axes = 0  # the columns' own colour axes (unbounded rows), numbered after the rows' ones
     for r, q in enumerate(order, start=1):
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
+        if q not in own_scales:
+            lo, hi = _value_range(rec, q, *(v[q] for v in data.values()))
+            layout[axis] = {
+                "colorscale": GATE_COLORSCALE if q in rec.gates else SIGNED_COLORSCALE,
+                "cmin": lo,
+                "cmax": hi,
+                "colorbar": _colorbar(grid, r, q, lo, hi, row_px),
+            }
         for col, (k, d) in enumerate(panels, start=1):
+            if q in own_scales:  # this panel's own ±max, its bar in the gap to its right (axes numbered without gaps)
+                if col > 1:
+                    extra_axes += 1
+                    axis = f"coloraxis{n_rows + extra_axes}"
+                lo, hi = _value_range(rec, q, data[(k, d)][q])
+                bar = _colorbar(grid, r, q, lo, hi, row_px)
+                bar.update(x=grid.x_domain(col)[1] + 0.004, thickness=8, xpad=2, tickfont={"size": 9})
+                layout[axis] = {"colorscale": SIGNED_COLORSCALE, "cmin": lo, "cmax": hi, "colorbar": bar}
             view = views[(k, d)][q]
             mean = "mean " if view.bins.binned else ""
             traces.append(
@@ -304,16 +322,11 @@ def gate_heatmaps(
             grid.y(r, col).update(type="category", autorange="reversed")
             if col == 1:
                 grid.y(r, col)["title"] = {"text": "unit", "standoff": 2}
-        lo, hi = ranges[q]
-        layout[axis] = {
-            "colorscale": GATE_COLORSCALE if q in rec.gates else SIGNED_COLORSCALE,
-            "cmin": lo,
-            "cmax": hi,
-            "colorbar": _colorbar(grid, r, q, lo, hi, row_px),
-        }
     for col in range(1, n_cols + 1):
         grid.x(n_rows, col)["title"] = {"text": "t (time step)"}
     notes = sorted({v.note for per_q in views.values() for v in per_q.values() if v.note})
+    if own_scales:
+        notes.append(f"{' and '.join(own_scales)}: each column has its own colour scale (±its largest value)")
     layout.update(
         title={
             "text": title or f"Gates and states over time: {', '.join(order)}",
@@ -354,12 +367,16 @@ def unit_traces(
     feature_names: Sequence[str] | None = None,
     max_points: int = 500,
     step_labels: Sequence[str] | None = None,
+    c_beside: float = 1.5,
 ) -> go.Figure:
     """The chosen units over time: one row per unit with f, i, g, o, c, h (a GRU: r, z, n, h) as lines, the input
     underneath (``step_labels``, e.g. a text's characters, are shown on hover).
 
     For an LSTMP, h has ``proj_size`` values that mix every unit (h = W_hr·m), so no h belongs to a unit: each row
     shows m = o·tanh(c) instead, the unit's own output before the projection (the subtitle says so).
+
+    The gates and h lie in [0, 1] or [-1, 1]; c has no bound. Where a unit's c leaves ±``c_beside`` it is drawn
+    against its own axis on the right, so that a c swinging over ±8 does not flatten the gates into a band near 0–1.
     """
     check_panel(rec, layer, direction, batch)
     units = list(dict.fromkeys(int(u) for u in units))
@@ -392,10 +409,35 @@ def unit_traces(
     )
     traces = []
     shown_q = [("m" if q == "h" and rec.proj_size else q) for q in rec.tensor_names]  # each once in the legend
+    unbounded = [q for q in shown_q if rec.value_range(q) is None]  # c (an LSTM's); a GRU has none
+    right_axes = 0
     for r, u in enumerate(units, start=1):
-        for source in shown_q:
-            values = bins.reduce(to_numpy(getattr(rec, source)[layer, di, batch, :, u]).astype(float))
-            values = values.astype(np.float32)
+        series = {
+            source: bins.reduce(to_numpy(getattr(rec, source)[layer, di, batch, :, u]).astype(float)).astype(np.float32)
+            for source in shown_q
+        }
+        wide = [q for q in unbounded if np.nanmax(np.abs(series[q]), initial=0.0) > c_beside]
+        right = None
+        if wide:  # an overlaying axis on the right for the unbounded states, numbered after the grid's own
+            right_axes += 1
+            n = grid.rows * grid.cols + right_axes
+            xref, yref = grid.refs(r)
+            peak = 1.1 * max(float(np.nanmax(np.abs(series[q]), initial=0.0)) for q in wide)
+            grid.layout[f"yaxis{n}"] = {
+                "overlaying": yref,
+                "anchor": xref,
+                "side": "right",
+                "range": [-peak, peak],  # 0 level with the gates' 0, ±max level with their ±1
+                "tickmode": "auto",
+                "nticks": 6,
+                "showgrid": False,
+                "zeroline": False,
+                "title": {"text": " and ".join(wide), "font": {"color": GATE_COLORS[wide[0]]}},
+                "tickfont": {"color": GATE_COLORS[wide[0]]},
+            }
+            right = f"y{n}"
+            grid.y(r)["range"] = [-1.1, 1.1]  # the gates and h: their whole range
+        for source, values in series.items():
             traces.append(
                 grid.place(
                     {
@@ -416,7 +458,9 @@ def unit_traces(
                     r,
                 )
             )
-        grid.y(r)["title"] = {"text": "value"}
+            if right is not None and source in wide:
+                traces[-1]["yaxis"] = right
+        grid.y(r)["title"] = {"text": "gates, h" if right is not None else "value"}
         grid.y(r)["zeroline"] = True
     xs = bins.reduce(x.astype(float), axis=0)
     for j, name in enumerate(names[:8] if text is None else []):
@@ -451,6 +495,9 @@ def unit_traces(
     if rec.proj_size:
         notes.append(f"LSTMP: m = o·tanh(c) is each unit's output before the projection; h = W_hr·m has "
                      f"{rec.proj_size} values that mix all units, so it has no trace per unit")  # fmt: skip
+    if right_axes:
+        which = "every unit" if right_axes == len(units) else f"{right_axes} of {len(units)} units"
+        notes.append(f"c has no bound: for {which} it is drawn against the right-hand axis, its own scale")
     layout = grid.layout
     layout.update(
         title={
@@ -460,8 +507,8 @@ def unit_traces(
         },
         height=height,
         hovermode="closest",
-        margin={"t": 100, "b": 50, "l": 60, "r": 30},
-        legend={"orientation": "v", "yanchor": "top", "y": 1.0, "x": 1.01, "xanchor": "left"},
+        margin={"t": 100, "b": 50, "l": 60, "r": 30 + 50 * bool(right_axes)},
+        legend={"orientation": "v", "yanchor": "top", "y": 1.0, "x": 1.08 if right_axes else 1.01, "xanchor": "left"},
     )
     if rec.seq_len <= 30 and not bins.binned:
         for r in range(1, n_rows + 1):

@@ -109,6 +109,9 @@ class Grid:
     def y_domain(self, row: int) -> tuple[float, float]:
         return self._y[row - 1]
 
+    def x_domain(self, col: int) -> tuple[float, float]:
+        return self._x[col - 1]
+
     def place(self, trace: dict, row: int, col: int = 1) -> dict:
         """``trace`` with its axes set to that cell."""
         xref, yref = self.refs(row, col)
