@@ -185,14 +185,31 @@ def part3(model, threads: int, blocks: int, steps: int) -> None:
           f"{'met' if statistics.median(ratios) <= 1.1 else 'NOT met'}")  # fmt: skip
 
 
+def _parts(text: str) -> set[int]:
+    """``--parts``: numbers from 1, 2, 3, separated by commas."""
+    try:
+        parts = {int(p) for p in text.split(",")}
+    except ValueError:
+        message = f"{text!r}: give part numbers 1, 2 or 3, separated by commas (e.g. 1,3)"
+        raise argparse.ArgumentTypeError(message) from None
+    if not parts <= {1, 2, 3}:
+        raise argparse.ArgumentTypeError(f"{text!r}: the parts are 1, 2 and 3")
+    return parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--train-threads", type=int, default=1)
-    parser.add_argument("--parts", default="1,2,3")
+    parser.add_argument(
+        "--parts",
+        default="1,2,3",
+        type=_parts,
+        help="which parts to run, e.g. 1,3: 1 text coloured by a unit, 2 ranking units, 3 training (default: all)",
+    )
     args = parser.parse_args()
-    parts = {int(p) for p in args.parts.split(",")}
+    parts = args.parts
     model = load_checkpoint(MODELS_DIR / "charlm_python.pt").model.eval()
     print(f"bench_text: {load()}; torch {torch.__version__}, {args.threads} thread(s) for parts 1–2")
     torch.set_num_threads(args.threads)
