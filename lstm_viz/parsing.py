@@ -14,11 +14,13 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "MAX_LR",
     "MAX_STEPS",
     "MAX_VALUE",
     "InputError",
     "parse_float",
     "parse_int",
+    "parse_lr",
     "parse_subtraction",
     "parse_toy_sequence",
     "parse_vectors",
@@ -301,3 +303,15 @@ def parse_float(
     if maximum is not None and value > maximum:
         raise InputError(f"{name} must be at most {maximum:g}, got {value:g}. Example: {example}")
     return value
+
+
+MAX_LR = 10.0  # the largest learning rate training takes anywhere (the app, the CLI, a resumed checkpoint)
+
+
+def parse_lr(value: object, *, name: str = "learning rate", typed: bool = True) -> float:
+    """A learning rate, typed (``"0.01"``) or given (``0.01``): a float in (0, MAX_LR], or an InputError that says
+    what was wrong, with an example. The one check every place that takes a learning rate uses; ``typed=False``
+    (the library's API) takes numbers only."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float) if typed else (int, float)):
+        raise InputError(f"{name} must be a number, got {quote(repr(value))}. Example: 0.01")
+    return parse_float(value, name=name, minimum=0.0, exclusive_minimum=True, maximum=MAX_LR, example="0.01")

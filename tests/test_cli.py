@@ -139,7 +139,7 @@ LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
         (["train", "addition", "--out", "x.pt"], "invalid choice: 'addition'"),
         (["train", "toy-lstm"], "required: --out"),
         (["train", "toy-lstm", "--epochs", "ten", "--out", "x.pt"], "invalid int value: 'ten'"),
-        (["train", "toy-lstm", "--lr", "-1", "--out", "x.pt"], "learning rate must be a positive"),
+        (["train", "toy-lstm", "--lr", "-1", "--out", "x.pt"], "learning rate must be greater than 0"),
         (["train", "toy-lstm", "--data", "all", "--out", "x.pt"], "--data all is for the subtraction"),
         (["train", "subtraction-gru", "--proj-size", "4", "--out", "x.pt"], "GRU has no projection"),
         (["train", "subtraction", "--proj-size", "40", "--out", "x.pt"], "must be smaller than hidden_size"),

@@ -266,6 +266,7 @@ def test_resume_with_an_explicit_data_source_uses_it(tmp_path):
     (lambda c: c["meta"]["trainer"].update(seed="abc"), "seed"),
     (lambda c: c["meta"]["trainer"].update(lr="fast"), "lr"),
     (lambda c: c["meta"]["trainer"].update(lr=float("nan")), "lr"),
+    (lambda c: c["meta"]["trainer"].update(lr=50.0), "lr"),  # beyond what training takes anywhere (parse_lr)
     (lambda c: c["meta"]["trainer"].update(batch_size=-3), "batch_size"),
     (lambda c: c["meta"]["trainer"].update(epoch=-5), "epoch"),
     (lambda c: c["meta"]["trainer"].update(seed=-5), "seed"),

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from lstm_viz.parsing import parse_lr
 from lstm_viz.training.live import (
     TICK_SECONDS,
     TRAIN_SHARE,
@@ -14,7 +15,6 @@ from lstm_viz.training.live import (
     RunState,
     format_seconds,
     validate_epochs,
-    validate_lr,
 )
 
 
@@ -261,9 +261,9 @@ def test_a_trainer_exception_becomes_a_message():
 
 
 @pytest.mark.parametrize("bad", ["abc", "", None, 0, -1, math.nan, math.inf, 11, "1e9"])
-def test_validate_lr_rejects_with_an_example(bad):
-    with pytest.raises(ValueError, match=r"e\.g\. 0\.01"):
-        validate_lr(bad)
+def test_the_learning_rate_check_rejects_with_an_example(bad):
+    with pytest.raises(ValueError, match=r"Example: 0\.01"):
+        parse_lr(bad)
 
 
 @pytest.mark.parametrize("bad", ["ten", 0, -5, 2.5, math.nan, math.inf, 10**9, True])
@@ -273,7 +273,8 @@ def test_validate_epochs_rejects_with_an_example(bad):
 
 
 def test_validators_accept_good_values():
-    assert validate_lr("0.001") == 0.001 and validate_epochs(5000.0) == 5000 and validate_epochs("300") == 300
+    assert parse_lr("0.001") == 0.001 and parse_lr(10) == 10.0
+    assert validate_epochs(5000.0) == 5000 and validate_epochs("300") == 300
 
 
 def test_bad_values_never_change_the_run():
@@ -474,7 +475,7 @@ def test_a_paced_run_never_shows_a_speed_over_its_pace():
 
 @pytest.mark.parametrize("bad", ["9" * 10_000, "-" + "9" * 10_000, "", "1e999"], ids=["huge", "-huge", "", "1e999"])
 def test_validators_read_any_length_and_never_echo_it_whole(bad):
-    for validate in (validate_lr, validate_epochs):
+    for validate in (parse_lr, validate_epochs):
         with pytest.raises(ValueError) as err:
             validate(bad)
         assert len(str(err.value)) < 300 and "int_max_str_digits" not in str(err.value)

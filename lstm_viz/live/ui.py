@@ -16,11 +16,10 @@ from typing import Any
 import streamlit as st
 
 from lstm_viz.app.ui import number_box
-from lstm_viz.parsing import parse_float, parse_int
+from lstm_viz.parsing import parse_int, parse_lr
 from lstm_viz.training.live import (
     DETAIL_SECONDS,
     MAX_EPOCHS,
-    MAX_LR,
     TICK_SECONDS,
     TRAIN_SHARE,
     LiveRun,
@@ -82,8 +81,7 @@ def _guarded(run_key: str, action: Callable[[], None]) -> Callable[[], None]:
 
 def read_lr(prefix: str) -> float:
     """The learning rate typed in ``{prefix}_lr``, or an InputError saying what is wrong with it."""
-    return parse_float(st.session_state.get(f"{prefix}_lr", ""), name="Learning rate", minimum=0.0,
-                       exclusive_minimum=True, maximum=MAX_LR)  # fmt: skip
+    return parse_lr(st.session_state.get(f"{prefix}_lr", ""), name="Learning rate")
 
 
 def read_epochs(prefix: str, key: str | None = None, name: str = "Epochs") -> int:
@@ -94,8 +92,8 @@ def read_epochs(prefix: str, key: str | None = None, name: str = "Epochs") -> in
 def lr_box(container: Any, run: LiveRun, run_key: str, prefix: str, help: str = "Adam's; applies at once") -> None:
     """The learning-rate box: typed text applies to the run at once; bad text is refused and says what is kept."""
     keeps = f"Still using {run.lr:g}." if run.lr is not None else None
-    number_box("Learning rate", f"{prefix}_lr", lambda text: parse_float(text, name="Learning rate", minimum=0.0,
-               exclusive_minimum=True, maximum=MAX_LR), container=container, keeps=keeps, help=help,
+    number_box("Learning rate", f"{prefix}_lr", lambda text: parse_lr(text, name="Learning rate"),
+               container=container, keeps=keeps, help=help,
                on_change=apply_settings, args=(run_key, prefix))  # fmt: skip
 
 

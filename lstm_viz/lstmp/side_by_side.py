@@ -12,9 +12,10 @@ import torch
 from lstm_viz.core.device import pick_device, small_model_threads, torch_threads
 from lstm_viz.core.recording import DIRECTIONS, Recording
 from lstm_viz.lstmp.anatomy import MODEL_NAMES, PairSpec, parse_size, quiet
+from lstm_viz.parsing import parse_lr
 from lstm_viz.tasks import SUBTRACTION, Answer, LSTMVizModel, ModelConfig, build_model, subtraction, task_for
 from lstm_viz.training.checkpoints import load_checkpoint
-from lstm_viz.training.live import validate_epochs, validate_lr
+from lstm_viz.training.live import validate_epochs
 
 __all__ = [
     "MAX_TRAIN_HIDDEN",
@@ -38,7 +39,7 @@ def parse_train_settings(epochs: object, lr: object, seed: object) -> dict[str, 
     """Typed epochs, learning rate and seed for :class:`TrainSettings`, or a ValueError with an example."""
     return {
         "epochs": validate_epochs(epochs),
-        "lr": validate_lr(lr),
+        "lr": parse_lr(lr),
         "seed": parse_size(seed, "random seed", minimum=0, maximum=2**31 - 1, example=822),
     }
 

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.device import pick_device, seeded, small_model_threads, torch_threads
-from lstm_viz.parsing import InputError
+from lstm_viz.parsing import InputError, parse_lr
 from lstm_viz.paths import write_atomically
 from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
 from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, checkpoint_bytes, load_checkpoint
@@ -87,14 +87,6 @@ def _adam(model: nn.Module, lr: float, betas: tuple[float, float]) -> torch.opti
         return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
-def _check_lr(lr: float) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise InputError(f"the learning rate must be a positive finite number, got {lr!r}. Example: 0.01")
-    if lr > 10:
-        raise InputError(f"the learning rate {lr:g} is far too large (at most 10). Example: 0.01")
-    return float(lr)
-
-
 class Trainer:
     """Adam on one model and one TaskData; call ``run``/``train_epochs`` as often as you like to continue.
 
@@ -140,15 +132,15 @@ class Trainer:
         self.preset = preset  # the recipe's name, saved with the trainer state (a resumed run keeps its own)
         self.notes: list[str] = []  # what a caller should tell the user (e.g. the data differs from the checkpoint's)
         self.loop = self.data.task.training_loop(
-            self.model, self.data, lr=_check_lr(lr), batch_size=batch_size, seed=self.seed, options=self.options,
-            state=loop_state,
+            self.model, self.data, lr=parse_lr(lr, typed=False), batch_size=batch_size, seed=self.seed,
+            options=self.options, state=loop_state,
         )  # fmt: skip
         if self.loop is not None:
             self.optimizer = self.loop.optimizer
             self.options = dict(self.loop.options)
             self.notes += self.loop.notes
         else:
-            self.optimizer = _adam(self.model, _check_lr(lr), (float(betas[0]), float(betas[1])))
+            self.optimizer = _adam(self.model, parse_lr(lr, typed=False), (float(betas[0]), float(betas[1])))
         if optimizer_state is not None:
             try:
                 self.optimizer.load_state_dict(optimizer_state)
@@ -175,7 +167,7 @@ class Trainer:
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate from the next batch on; Adam's moments are kept."""
-        lr = _check_lr(lr)
+        lr = parse_lr(lr, typed=False)
         if self.loop is not None:  # the loop's schedule scales this base rate from its next step on
             self.loop.set_base_lr(lr)
         for group in self.optimizer.param_groups:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lstm_viz.core.device import torch_threads
-from lstm_viz.parsing import InputError, parse_float, parse_int
+from lstm_viz.parsing import InputError, parse_int, parse_lr
 from lstm_viz.paths import write_atomically
 from lstm_viz.training.checkpoints import checkpoint_stem
 
@@ -39,7 +39,6 @@ __all__ = [
     "DETAIL_SECONDS_SUBTRACTION",
     "DETAIL_SECONDS_TOY",
     "MAX_EPOCHS",
-    "MAX_LR",
     "TICK_SECONDS",
     "TRAIN_SHARE",
     "LiveRun",
@@ -51,7 +50,6 @@ __all__ = [
     "save_new_checkpoint",
     "torch_threads",
     "validate_epochs",
-    "validate_lr",
 ]
 
 TICK_SECONDS = 0.5  # how often the page redraws while training (≥ 2 updates a second)
@@ -60,7 +58,6 @@ DETAIL_SECONDS_TOY = DETAIL_SECONDS  # the gate view over four days and the twel
 DETAIL_SECONDS_SUBTRACTION = 4.0  # error and saturation charts cost more, on the server and in the browser
 TRAIN_SHARE = 0.9  # the share of each tick spent training; the rest is the page's redraw
 MAX_EPOCHS = 1_000_000
-MAX_LR = 10.0
 _SPEED_WINDOW_SECONDS = 4.0  # speed and ETA are measured over the last few seconds of running
 _AWAY_SECONDS = 3.0  # a gap this long between ticks means the page was not open: not counted in the speed
 
@@ -123,17 +120,6 @@ def format_seconds(seconds: float) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
-
-
-def validate_lr(lr: object) -> float:
-    """A learning rate as a float in (0, 10], or a ValueError saying what was wrong, with an example."""
-    if isinstance(lr, bool) or not isinstance(lr, (str, int, float)):
-        raise ValueError(f"learning rate {lr!r} is not a number; type a positive number, e.g. 0.01")
-    try:
-        return parse_float(lr, name="learning rate", minimum=0.0, exclusive_minimum=True, maximum=MAX_LR)
-    except InputError as err:
-        why = str(err).split(". Example")[0].split(";")[0]
-        raise ValueError(f"{why}; it must be positive and at most {MAX_LR:g}, e.g. 0.01") from None
 
 
 def validate_epochs(epochs: object, *, name: str = "epochs") -> int:
@@ -202,7 +188,7 @@ class LiveRun:
         self.pace: float | None = None  # epochs per second at most (``set_pace``); None: as fast as possible
         self._pace_origin: tuple[float, int] | None = None  # (time, epoch) the pace counts from
         self.target = validate_epochs(epochs)
-        self.lr = None if lr is None else validate_lr(lr)
+        self.lr = None if lr is None else parse_lr(lr)
         self.trainer: TrainerLike | None = None
         self.state = RunState.IDLE
         self.error: str | None = None
@@ -277,7 +263,7 @@ class LiveRun:
         (``ValueError``, e.g. proj_size ≥ hidden size) leaves the run exactly as it was.
         """
         target = self.target if epochs is None else validate_epochs(epochs)
-        rate = self.lr if lr is None else validate_lr(lr)
+        rate = self.lr if lr is None else parse_lr(lr)
         factory = factory or self.factory
         trainer = factory()  # raises on settings the model refuses: nothing is discarded yet
         if rate is not None:
@@ -366,7 +352,7 @@ class LiveRun:
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate now (the model and optimizer state are kept) and for the next Start."""
-        self.lr = validate_lr(lr)
+        self.lr = parse_lr(lr)
         if self.trainer is not None:
             self.trainer.set_lr(self.lr)
 

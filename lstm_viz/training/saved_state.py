@@ -4,12 +4,12 @@ named with the field, as a ``CheckpointError``, instead of failing deep inside t
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from lstm_viz.parsing import InputError, parse_lr
 from lstm_viz.training.checkpoints import Checkpoint, CheckpointError
 
 __all__ = ["check_optimizer_state", "saved_trainer_state"]
@@ -21,21 +21,26 @@ _TRAINER_STATE_TYPES: dict[str, tuple[type, ...]] = {
 }  # fmt: skip
 
 
-def _positive_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+def _usable_lr(value: Any) -> bool:
+    """A learning rate training takes (:func:`lstm_viz.parsing.parse_lr`: a number in (0, MAX_LR])."""
+    try:
+        parse_lr(value, typed=False)
+    except InputError:
+        return False
+    return True
 
 
 def _in_range(key: str, value: Any) -> bool:
     """A saved value of the right type that training can use (the type is checked before)."""
     if key == "lr":
-        return _positive_number(value)
+        return _usable_lr(value)
     if key == "batch_size":
         return value is None or value >= 1
     if key in ("epoch", "seed"):
         return 0 <= value < 2**63
     if key == "options":  # the task's recipe settings: plain values by name (a saved lr as a usable one)
         plain = all(isinstance(k, str) and isinstance(v, (int, float, str, bool, type(None))) for k, v in value.items())
-        return plain and ("lr" not in value or _positive_number(value["lr"]))
+        return plain and ("lr" not in value or _usable_lr(value["lr"]))
     return True
 
 
