@@ -440,9 +440,11 @@ def saturation_over_epochs_figure(
         maps.append({"name": f"{q} per unit", "x": epochs, "y": np.arange(low_share.shape[1]),
                      "z": (low_share + high_share).T.astype(np.float32),
                      "customdata": np.stack([low_share.T, high_share.T], axis=-1).astype(np.float32)})  # fmt: skip
-    subtitle = "over a fixed probe batch of test samples, layer 0"
+    n = len(rows[-1]["saturation"][gates[0]]["low"]) if rows else 0
+    subtitle = (f"after every epoch the same test samples go through layer 0; a unit turning dark has settled: its "
+                f"gate is nearly always shut (< {low:g}) or open (> {high:g})")  # fmt: skip
     if rows:
-        subtitle = f"epoch {int(epochs[-1]):,} — " + subtitle
+        subtitle = f"epoch {int(epochs[-1]):,} · {n} units — " + subtitle
     if _refreshed(into, "saturation", [*lines, *maps], subtitle):
         return into  # type: ignore[return-value]
     fig = make_subplots(
@@ -486,10 +488,11 @@ def saturation_over_epochs_figure(
         _empty_note(fig, _NO_EPOCHS)
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
     fig.update_layout(
-        title=dict(text="Gate saturation per epoch: watch units commit", subtitle=dict(text=subtitle)),
+        title=dict(text="Gate saturation per epoch: watch units settle into always open or always shut",
+                   subtitle=dict(text=subtitle)),
         coloraxis=dict(colorscale="Greys", cmin=0, cmax=1, colorbar=dict(title="saturated", len=0.45, y=0.22)),
-        height=560,
-        margin=dict(t=90, b=40, l=50, r=20),
+        height=580,
+        margin=dict(t=115, b=40, l=50, r=20),
         uirevision="saturation",
         meta="saturation",
     )

@@ -113,6 +113,16 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
         if col == 1:
             grid.y(1, col)["title"] = {"text": f"fraction right-saturated (> {high:g})"}
     layout = grid.layout
+    corners = [  # what the corners mean, in words (the forget gate's reading: the one that decides memory)
+        (0.02, 1.0, "left", "top", f"always open (> {high:g})<br>f here: keeps c, a long memory"),
+        (1.0, 0.04, "right", "bottom", f"always shut (< {low:g})<br>f here: erases c every step"),
+    ]
+    layout["annotations"] = [*layout["annotations"], *(
+        {"text": text, "x": x, "y": y, "xref": grid.refs(1, c)[0], "yref": grid.refs(1, c)[1], "xanchor": xa,
+         "yanchor": ya, "showarrow": False, "align": xa, "font": {"size": 11, "color": "#666"},
+         "bgcolor": "rgba(255, 255, 255, 0.75)"}
+        for c in range(1, len(panels) + 1) for x, y, xa, ya, text in corners
+    )]  # fmt: skip
     layout["shapes"] = [
         {"type": "line", "xref": grid.refs(1, c)[0], "yref": grid.refs(1, c)[1], "x0": 0, "y0": 1, "x1": 1,
          "y1": 0, "line": {"color": "#bbb", "dash": "dot", "width": 1}}
@@ -123,8 +133,8 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
     layout.update(
         title={
             "text": title or "Gate saturation (Karpathy et al. 2015)",
-            "subtitle": {"text": f"one point per unit and gate, over {over}; "
-                                 "the dotted diagonal = never in between (always saturated)"},
+            "subtitle": {"text": f"one point per unit and gate, over {over}; near (0, 0) the gate follows the input "
+                                 "(rarely saturated); on the dotted diagonal it is never in between"},
         },
         height=430,
         margin={"t": 100, "b": 60, "l": 70, "r": 30},
