@@ -75,7 +75,7 @@ class Latency:
     def label(self) -> str:
         q1, q3 = self.iqr_ms
         cut = f" of {self.requested} asked, to stay within the time budget" if self.cut else ""
-        return f"{self.median_ms:.3f} ms (IQR {q1:.3f}–{q3:.3f}, {len(self.samples_ms)} runs{cut})"
+        return f"{self.median_ms:.3f} ms (the middle half of {len(self.samples_ms)} runs{cut}: {q1:.3f}–{q3:.3f})"
 
     @property
     def cut(self) -> bool:
@@ -109,9 +109,10 @@ def kernel_note(device: torch.device | str) -> str | None:
     """
     if torch.device(device).type == "cpu" and torch.backends.mkldnn.is_available():
         return (
-            "On the CPU, PyTorch runs the plain LSTM in oneDNN's fused kernel, but oneDNN has no kernel for "
-            "projections, so the LSTMP runs PyTorch's step-by-step fallback: fewer multiply-adds, yet often more "
-            "time. On a CUDA GPU, cuDNN runs both fused."
+            "On the CPU, PyTorch runs the plain LSTM as one fused kernel (a single optimised routine for every step, "
+            "from Intel's oneDNN library), but oneDNN has no such kernel for projections, so the LSTMP runs "
+            "PyTorch's step-by-step fallback: fewer multiply-adds, yet often more time. On a CUDA GPU, NVIDIA's cuDNN "
+            "library runs both fused."
         )
     return None
 

@@ -22,8 +22,8 @@ __all__ = ["cost_section", "input_section", "size_inputs", "sweep_section", "tra
 SIZE_KEYS = ("cmp_input", "cmp_hidden", "cmp_proj", "cmp_layers")
 PERCENT = st.column_config.NumberColumn(format="percent")
 PRESETS = {
-    "post 4: I 2, H 32, P 8": ("2", "32", "8", "1"),
-    "post 3: I 4, H 5, P 3": ("4", "5", "3", "1"),
+    "post 4: input 2, hidden 32, proj 8": ("2", "32", "8", "1"),
+    "post 3: input 4, hidden 5, proj 3": ("4", "5", "3", "1"),
 }
 DEFAULTS = {"bidir": False, "lat_batch": "1", "lat_T": "64", "lat_runs": "30", "epochs": "20", "lr": "0.01",
             "seed": "822", "text": "123 - 61"}  # fmt: skip
