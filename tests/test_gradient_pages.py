@@ -74,7 +74,11 @@ def test_gradient_flow_trained_weights_report_training():
     at.text_input(key="gf_tlen").set_value("5")
     at.run()
     assert not at.exception and not at.error
-    assert sum("training accuracy" in c.value for c in at.caption) == 3
+    assert sum(" · training accuracy " in c.value for c in at.caption) == 3  # one per net
+    reading = next(c.value for c in at.caption if c.value.startswith("Trained weights"))
+    assert "on 5-step sequences" in reading and "this 200-step sequence" in reading and "‖∂L/∂c_t‖" in reading
+    lstm = next(c.value for c in at.caption if "(‖∂L/∂c_t‖: **" in c.value)  # the LSTM's horizon along c too
+    assert "training accuracy" in lstm
     at.text_input(key="gf_steps").set_value("-3").run()
     assert "Training steps" in at.error[0].value
 

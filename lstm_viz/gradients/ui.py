@@ -108,6 +108,26 @@ def metrics_section(result: gr.FlowResult) -> None:
         ratio = f.grad_h[0] / f.grad_h[-1] if f.grad_h[-1] > 0 else float("nan")
         col.metric(f"{f.label}: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖", f"{ratio:.1e}" if ratio > 0 else "0 (underflow)")
         trained = f" · training accuracy {f.train['accuracy']:.0%}" if f.train else ""
+        along_c = (f" (‖∂L/∂c_t‖: **{gr.horizon(f.grad_c)}**)" if f.grad_c is not None else "")
         col.caption(f"stays above 1/1000 of its last-step value over the last **{horizons[kind]}** of "
-                    f"{len(f.grad_h)} steps · loss "
+                    f"{len(f.grad_h)} steps{along_c} · loss "
                     f"{f.loss:.3f}{trained}")  # fmt: skip
+    st.caption(reading(result.settings))
+
+
+def reading(settings: gr.FlowSettings) -> str:
+    """What to read in these numbers for the weights in use, in words."""
+    if settings.weights != "trained":
+        return (
+            "Random weights: what each architecture lets through before any learning; the losses are those of "
+            "untrained read-outs (no net has learned the task yet). Choose trained weights to see what each net "
+            "learned to use."
+        )
+    return (
+        f"Trained weights: each net learned to remember the sign of the first input on {settings.train_length}-step "
+        f"sequences (its training accuracy). The loss and the curves are for this {settings.length}-step sequence, "
+        "longer than anything it trained on, so a high accuracy beside a high loss is no contradiction: the net may "
+        "not carry the memory this far. An LSTM that remembers keeps it in its cell state c, so read its "
+        "‖∂L/∂c_t‖ too: h_t = o ⊙ tanh(c_t) reaches the loss only through the next steps' gates, and a trained "
+        "LSTM can lean on it little."
+    )
