@@ -237,3 +237,22 @@ def test_csv_input_with_header_and_the_errors():
     ]:
         with pytest.raises(InputError, match=message):
             csv_input(data, cfg, "data.csv")
+
+
+@pytest.mark.parametrize(
+    "key, value, text",
+    [
+        ("test_exact_match", 1.0, "test exact match 100 %"),
+        ("train_bit_acc", 0.9987, "training bit accuracy 99.9 %"),
+        ("val_bpc", 1.4087, "validation 1.409 bits per character"),
+        ("chars", 15_585_280, "15.6 M characters trained on"),
+        ("step", 7610, "step 7,610"),
+        ("train_loss", 0.0123, "training loss 0.0123"),
+        ("some_new_metric", 3.14159, "some new metric 3.142"),
+        ("note", "text", "note text"),
+    ],
+)
+def test_the_sidebar_says_checkpoint_metrics_in_words(key, value, text):
+    from lstm_viz.app.ui import metric_text
+
+    assert metric_text(key, value) == text

@@ -214,11 +214,35 @@ def sidebar_model_picker() -> None:
     if isinstance(metrics, dict) and metrics:
         measured = {k: v for k, v in metrics.items() if k not in _NOT_METRICS}  # lr is a setting, not a result
         items = sorted(measured.items(), key=lambda kv: ("exact" not in kv[0], "acc" not in kv[0], kv[0]))[:5]
-        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
-        st.caption(f"Checkpoint metrics: {shown}")
+        st.caption(f"Measured when it was saved: {', '.join(metric_text(k, v) for k, v in items)}")
 
 
 _NOT_METRICS = {"lr", "seconds", "chars_per_s"}  # a setting and timings, not results
+_SPLITS = {"train": "training", "test": "test", "val": "validation"}
+_METRIC_WORDS = {"exact_match": "exact match", "bit_acc": "bit accuracy", "acc": "accuracy", "accuracy": "accuracy",
+                 "bpc": "bits per character", "loss": "loss", "chars": "characters trained on", "step": "step",
+                 "epoch": "epoch", "rmse": "RMSE", "mse": "mean squared error"}  # fmt: skip
+
+
+def metric_text(key: str, value: object) -> str:
+    """A training metric as words: ``("test_exact_match", 1.0)`` → ``"test exact match 100 %"``,
+    ``("val_bpc", 1.4087)`` → ``"validation 1.409 bits per character"``; unknown names with spaces for ``_``."""
+    split, _, rest = key.partition("_")
+    if split not in _SPLITS or not rest:
+        split, rest = "", key
+    name = _METRIC_WORDS.get(rest, rest.replace("_", " "))
+    words = f"{_SPLITS[split]} {name}" if split else name
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{words} {value}"
+    if ("acc" in rest or "exact" in rest) and 0 <= value <= 1:
+        return f"{words} {f'{100 * value:.1f}'.removesuffix('.0')} %"
+    if rest == "chars":
+        return f"{value / 1e6:.1f} M {words}" if value >= 1e6 else f"{value:,} {words}"
+    if rest == "bpc":  # the unit after the number
+        return f"{_SPLITS[split] + ' ' if split else ''}{value:.4g} {name}"
+    if isinstance(value, int) or (float(value).is_integer() and rest in ("step", "epoch")):
+        return f"{words} {int(value):,}"
+    return f"{words} {value:.4g}"
 
 
 def _choose(source: str, files: dict[str, Path]) -> LoadedModel | None:
