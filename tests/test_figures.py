@@ -92,6 +92,20 @@ def test_gate_heatmaps_six_panels_in_display_order_with_exact_values():
     assert "every step and unit shown" in fig.layout.title.subtitle.text
 
 
+def test_a_short_input_of_few_features_is_written_under_every_step():
+    """Post 4's 8 bit-steps: each column says which bits it read, as the answer chart does; a long or wide input
+    keeps the step numbers only."""
+    torch.manual_seed(0)
+    x = torch.tensor([[1.0, 1], [0, 1], [1, 0], [0, 0], [1, 1], [0, 0], [0, 0], [0, 0]])
+    rec = RecordingLSTM(2, 4).record(x[None].transpose(0, 1).squeeze(1))
+    fig = figures.gate_heatmaps(rec, feature_names=["a bit", "b bit"])
+    axis = fig.layout[f"xaxis{len(rec.tensor_names)}"]
+    assert list(axis.ticktext)[:3] == ["0<br>1, 1", "1<br>0, 1", "2<br>1, 0"] and len(axis.ticktext) == 8
+    assert axis.title.text == "t (time step) · under each, the input (a bit, b bit)"
+    long = figures.gate_heatmaps(record(steps=20))
+    assert "<br>" not in "".join(long.layout[f"xaxis{len(rec.tensor_names)}"].ticktext)
+
+
 def test_gate_heatmaps_all_panels_of_a_bidirectional_stack():
     rec = record(layers=2, bidirectional=True, hidden=6, steps=4)
     fig = figures.gate_heatmaps(rec, figures.panels_of(rec))

@@ -170,11 +170,33 @@ def _tick_text(text: str, most: int) -> str:
     return html.escape(text[:most] + ("…" if len(text) > most else ""), quote=False)
 
 
-def time_ticks(labels: Sequence, bins: TimeBins, max_ticks: int = 16, texts: Sequence[str] | None = None) -> dict:
+INPUT_TICKS = (16, 3)  # a sequence of at most this many steps and features shows its input under every step
+
+
+def input_ticks(x: np.ndarray, bins: TimeBins) -> list[str] | None:
+    """Each step's input values as short text (``"1, 0"``) for the time axis of a short unbinned sequence of few
+    features, so that the columns read as the input (a subtraction's bits); None otherwise."""
+    steps, features = INPUT_TICKS
+    if bins.binned or len(bins) > steps or not 1 <= x.shape[1] <= features:
+        return None
+    return [", ".join(f"{v:.3g}" for v in row) for row in np.asarray(x, dtype=float)]
+
+
+def time_ticks(
+    labels: Sequence,
+    bins: TimeBins,
+    max_ticks: int = 16,
+    texts: Sequence[str] | None = None,
+    inputs: Sequence[str] | None = None,
+) -> dict:
     """Axis settings for a categorical time axis (``labels``: each column's category; on a numeric axis its
     position): a few ticks that show the step number. With ``texts`` (each column's characters,
     :func:`column_texts`) the characters show too: every column's when there are at most ``ALL_CHARACTER_TICKS``
-    columns, else each tick's under its step number."""
+    columns, else each tick's under its step number. With ``inputs`` (:func:`input_ticks`) every step shows its
+    input values under its number."""
+    if inputs is not None and texts is None:
+        return {"type": "category", "tickvals": list(labels), "showgrid": False, "tickangle": 0,
+                "ticktext": [f"{int(bins.start[k])}<br>{v}" for k, v in enumerate(inputs)]}  # fmt: skip
     if texts is not None and len(labels) <= ALL_CHARACTER_TICKS:
         return {
             "type": "category",
@@ -249,6 +271,7 @@ def gate_heatmaps(
     bins = bin_time(rec.seq_len, col_steps)
     labels = column_labels(x, bins, feature_names, step_labels)
     texts = None if step_labels is None else column_texts(bins, step_labels, rec.seq_len)
+    inputs = input_ticks(x, bins) if texts is None else None
 
     data: dict[tuple[int, str], dict[str, np.ndarray]] = {}
     views: dict[tuple[int, str], dict[str, View]] = {}
@@ -318,12 +341,13 @@ def gate_heatmaps(
                     col,
                 )
             )
-            grid.x(r, col).update(time_ticks(labels, bins, texts=texts))
+            grid.x(r, col).update(time_ticks(labels, bins, texts=texts, inputs=inputs))
             grid.y(r, col).update(type="category", autorange="reversed")
             if col == 1:
                 grid.y(r, col)["title"] = {"text": "unit", "standoff": 2}
+    under = f" · under each, the input ({', '.join(feature_labels(x.shape[1], feature_names))})" if inputs else ""
     for col in range(1, n_cols + 1):
-        grid.x(n_rows, col)["title"] = {"text": "t (time step)"}
+        grid.x(n_rows, col)["title"] = {"text": f"t (time step){under}"}
     notes = sorted({v.note for per_q in views.values() for v in per_q.values() if v.note})
     if own_scales:
         notes.append(f"{' and '.join(own_scales)}: each column has its own colour scale (±its largest value)")
