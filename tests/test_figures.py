@@ -106,6 +106,13 @@ def test_a_short_input_of_few_features_is_written_under_every_step():
     assert "<br>" not in "".join(long.layout[f"xaxis{len(rec.tensor_names)}"].ticktext)
 
 
+def test_a_tiny_heatmap_writes_its_values_in_its_cells():
+    """The StatQuest model's 4 steps × 1 unit: the numbers in the cells; a real-sized one stays colour only."""
+    tiny = figures.gate_heatmaps(record(input_size=1, hidden=1, steps=4))
+    assert all(t.texttemplate == "%{z:.3f}" for t in heatmaps(tiny))
+    assert all(t.texttemplate is None for t in heatmaps(figures.gate_heatmaps(record(hidden=8, steps=8))))
+
+
 def test_gate_heatmaps_all_panels_of_a_bidirectional_stack():
     rec = record(layers=2, bidirectional=True, hidden=6, steps=4)
     fig = figures.gate_heatmaps(rec, figures.panels_of(rec))

@@ -333,6 +333,7 @@ def gate_heatmaps(
                         "x": labels,
                         "y": [str(u) for u in view.units],
                         "coloraxis": axis,
+                        **_cell_text(data[(k, d)][q]),
                         "name": f"{q} layer {k} {d}",
                         "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}{q} = %{{z:.6f}}"
                         f"<extra>layer {k} {d}</extra>",
@@ -360,6 +361,17 @@ def gate_heatmaps(
         margin={"t": 100, "b": 50, "l": 60, "r": 80},
     )
     return finish(traces, layout)
+
+
+CELL_TEXT_MAX = 48  # a heatmap of at most this many cells (the toy models' 4 steps × 1 unit) writes each value in it
+
+
+def _cell_text(z: np.ndarray) -> dict:
+    """Heatmap settings that write each cell's value in it when there are few cells: a row of four coloured cells
+    is a poor way to show four numbers."""
+    if z.size > CELL_TEXT_MAX:
+        return {}
+    return {"texttemplate": "%{z:.3f}", "textfont": {"size": 12}}
 
 
 def _shape_note(rec: CellRecording) -> str:
