@@ -26,7 +26,7 @@ if inp is not None and lstm is not None:
     t, layer, direction, unit = cw.step_controls(rec)
     hx = None if state_seed is None else ref.initial_state(lstm, rec.batch_size, state_seed)
     step = ref.cell_step(lstm, rec, t, layer, direction, hx=hx)
-    cw.equations_section(step, unit, inp.step_labels[t] if inp.step_labels else None)
+    cw.equations_section(step, unit, inp.step_labels[t] if inp.step_labels else None, inp.feature_names)
     cw.weights_section(lstm, step, unit)
 
 cw.rnn_section()

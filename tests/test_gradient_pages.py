@@ -97,6 +97,9 @@ def test_cell_step_defaults_show_equations_parity_and_rnn():
     first = at.latex[0].value
     at.slider(key="cs_t").set_value(0).run()
     assert at.latex[0].value != first and "f_t[0]" in at.latex[0].value
+    x_table = next(d.value for d in at.dataframe if "x[t]" in d.value.columns)  # its rows are the input's features
+    assert list(x_table.index) == ["a bit", "b bit"] and x_table.index.name == "feature"
+    assert any(c.value.startswith("“pre”: a gate before its squashing") for c in at.caption)
 
 
 def test_cell_step_random_initial_state_like_seed_003():

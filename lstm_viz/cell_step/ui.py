@@ -6,6 +6,9 @@ Each function draws one section and returns what the page needs next; the number
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -59,8 +62,18 @@ def _record(model_key: str, x: np.ndarray, state_seed: int, _lstm: nn.LSTM) -> R
         return _lstm.record(x_t if _lstm.batch_first else x_t.transpose(0, 1), hx).to("cpu")
 
 
-def _vector(values: np.ndarray, name: str) -> pd.DataFrame:
-    return pd.DataFrame({name: values}).rename_axis("k")
+def _vector(values: np.ndarray, name: str, rows: Sequence[str] | None = None) -> pd.DataFrame:
+    """One vector as a column; its rows named (``rows``: the input's features) or numbered k."""
+    frame = pd.DataFrame({name: values})
+    if rows is not None and len(rows) == len(values):
+        return frame.set_axis(list(rows)).rename_axis("feature")
+    return frame.rename_axis("k")
+
+
+def _vector_table(column: Any, frame: pd.DataFrame, key: str) -> None:
+    """A vector table with every value to the same four decimals (not 0.229 beside -0.2254)."""
+    formats = {name: st.column_config.NumberColumn(format="%.4f") for name in frame.columns}
+    column.dataframe(frame, width="stretch", key=key, column_config=formats)
 
 
 def badge(text: str, ok: bool) -> None:
@@ -154,18 +167,22 @@ def step_controls(rec: Recording) -> tuple[int, int, int, int]:
     return t, layer, direction, unit
 
 
-def equations_section(step: ref.CellStep, unit: int, char: str | None = None) -> None:
+def equations_section(
+    step: ref.CellStep, unit: int, char: str | None = None, feature_names: Sequence[str] | None = None
+) -> None:
     """x_t, h_{t-1}, c_{t-1} as tables, then each gate's equation for ``unit`` with the numbers, then c and h.
-    ``char``: a text model's character at step t (its x_t is that character's embedding)."""
+    ``char``: a text model's character at step t (its x_t is that character's embedding); ``feature_names``: the
+    input's features, which name x_t's rows in layer 0 (a deeper layer reads the layer below's h)."""
     st.subheader(f"Inputs of step t = {step.t}")
     if char is not None:
         st.caption(f"x[t] is the embedding of the character {char_label(char)!r}: the {len(step.x)} numbers the "
                    "model's embedding layer gives it, which is what the LSTM reads.")  # fmt: skip
     v = st.columns(3)
     prev = "h[t-1]" if step.direction == 0 else "h[t+1]"
-    v[0].dataframe(_vector(step.x, "x[t]"), width="stretch", key="cs_x")
-    v[1].dataframe(_vector(step.h_prev, prev), width="stretch", key="cs_h")
-    v[2].dataframe(_vector(step.c_prev, prev.replace("h", "c")), width="stretch", key="cs_c")
+    rows = feature_names if step.layer == 0 and char is None else None
+    _vector_table(v[0], _vector(step.x, "x[t]", rows), "cs_x")
+    _vector_table(v[1], _vector(step.h_prev, prev), "cs_h")
+    _vector_table(v[2], _vector(step.c_prev, prev.replace("h", "c")), "cs_c")
     st.subheader(f"The gates of unit {unit}, with the numbers substituted")
     for gate in ref.GATES:
         st.markdown(f"**{ref.GATE_NAMES[gate]}**")
@@ -196,6 +213,8 @@ def weights_section(lstm: nn.LSTM, step: ref.CellStep, unit: int) -> None:
     st.caption(latex.split_rows(H, cols, which) + f"; unit {unit} outlined.")
     st.subheader(f"All units at step {step.t}")
     st.dataframe(pd.DataFrame(ref.step_table(step)).rename_axis("unit"), width="stretch", key="cs_table")
+    st.caption("“pre”: a gate before its squashing, W·x[t] + W·h[t-1] + b (its pre-activation); the gate is σ(pre), "
+               "or tanh(pre) for g. c_prev is c[t-1]; c and h are this step's.")  # fmt: skip
 
 
 def rnn_section() -> None:
