@@ -59,10 +59,10 @@ _COMPANY_COLORS = ("#1f77b4", "#ff7f0e")
 _TRAIN_TEST_DASH = {"train": "solid", "test": "dot"}
 # Gate groups of the StatQuest model, in the post's order: (weight on h, weight on x, bias) per gate.
 _STATQUEST_GROUPS = (
-    ("f · long-term remember %", ("wlr1", "wlr2", "blr1")),
-    ("i · potential remember %", ("wpr1", "wpr2", "bpr1")),
-    ("g · potential memory", ("wp1", "wp2", "bp1")),
-    ("o · output %", ("wo1", "wo2", "bo1")),
+    ("f · forget gate<br>(post: long-term remember %)", ("wlr1", "wlr2", "blr1")),
+    ("i · input gate<br>(post: potential remember %)", ("wpr1", "wpr2", "bpr1")),
+    ("g · candidate<br>(post: potential memory)", ("wp1", "wp2", "bp1")),
+    ("o · output gate<br>(post: output %)", ("wo1", "wo2", "bo1")),
 )
 _ROLE_STYLE = (("weight on h", "solid"), ("weight on x", "dash"), ("bias", "dot"))
 _NO_EPOCHS = "no epochs yet: press Start"
@@ -158,7 +158,11 @@ def toy_panels_figure(
     fig = make_subplots(
         rows=1,
         cols=3,
-        subplot_titles=("train_loss", "out_0 · Company A (target 0)", "out_1 · Company B (target 1)"),
+        subplot_titles=(  # in words, then the post's TensorBoard name
+            "training loss, log scale (train_loss)",
+            "prediction for Company A, target 0 (out_0)",
+            "prediction for Company B, target 1 (out_1)",
+        ),
         horizontal_spacing=0.07,
     )
     by_name = {d["name"]: d for d in data}
@@ -396,7 +400,7 @@ def statquest_weights_figure(
                         mode="lines",
                         line=dict(dash=dash, width=2, color=GATE_COLORS[gate[0]]),
                         legendgroup=name,
-                        hovertemplate=f"{name} ({role}, {gate})<br>epoch %{{x}}<br>%{{y:.4f}}"
+                        hovertemplate=f"{name} ({role}, {gate.split('<br>')[0]})<br>epoch %{{x}}<br>%{{y:.4f}}"
                         "<extra></extra>",
                     ),
                     row=1,
@@ -407,8 +411,8 @@ def statquest_weights_figure(
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
         title=dict(text="The twelve StatQuest weights as they learn", subtitle=dict(text=subtitle)),
-        height=380,
-        margin=dict(t=90, b=60, l=40, r=20),
+        height=400,
+        margin=dict(t=115, b=60, l=40, r=20),
         legend=dict(orientation="h", y=-0.42),
         uirevision="statquest-weights",
         meta="statquest-weights",

@@ -442,7 +442,9 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
         st.session_state[_SWITCH_KEY] = True
 
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
-    row.text_input("File name", key=name_key, placeholder=f"{default_name}-e{run.epoch}", width=260,
+    # While training, the epoch at the click (this section is not redrawn every tick: a number here would go stale)
+    epoch = "…" if run.running else str(run.epoch)
+    row.text_input("File name", key=name_key, placeholder=f"{default_name}-e{epoch}", width=260,
                    help="letters, digits, - and _; left empty, the name ends with the epoch at the moment you save")
     row.button("Keep in this session", key=f"{run_key}_save", on_click=keep, icon=":material/bookmark_add:",
                help="only this browser session sees it (sidebar of the Gate Explorer: Saved in this session)")
