@@ -188,8 +188,8 @@ def toy_panels_figure(
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
         title=dict(text="Training curves (as post 0's TensorBoard)", subtitle=dict(text=subtitle)),
-        height=height,
-        margin=dict(t=90, b=40, l=50, r=20),
+        height=height + 15,
+        margin=dict(t=105, b=40, l=50, r=20),
         uirevision="toy-panels",  # keep the user's zoom while the curves grow
         meta="toy-panels",
     )
