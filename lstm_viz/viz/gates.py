@@ -62,7 +62,7 @@ def quantity_title(rec: CellRecording, q: str) -> str:
     c: "short memory" would mislead)."""
     if q == "h" and rec.proj_size:
         return f"h · hidden state, projected to {rec.proj_size}"
-    if q == "h" and "z" in rec.tensor_names:
+    if q == "h" and rec.cell == "gru":
         return "h · hidden state (the GRU's only memory)"
     return QUANTITY_TITLES[q]
 
