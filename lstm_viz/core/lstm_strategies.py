@@ -288,10 +288,7 @@ class LSTMRecordingStrategies:
                 x_l = F.dropout(x_l, p=self.dropout, training=True)
         # (L, T, B, D·H) → (L, D, T, B, H): each direction's slice of each layer's output
         m = outs.view(L, T, B, D, H).permute(0, 3, 1, 2, 4)
-        i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
-        return self._assemble(
-            x, outs[-1], h_n, c_n, batched, "kernel", {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
-        )
+        return self._kernel_recording(x, outs[-1], h_n, c_n, batched, gates, c, m)
 
     def _record_from_cudnn(
         self,
@@ -334,10 +331,7 @@ class LSTMRecordingStrategies:
             gates, c, outs = got.gates[None], got.c[None], got.output[None]
         # (L, T, B, D·H) → (L, D, T, B, H): each direction's slice of each layer's output
         m = outs.view(L, T, B, D, H).permute(0, 3, 1, 2, 4)
-        i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
-        return self._assemble(
-            x, got.output, h_n, c_n, batched, "kernel", {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
-        )
+        return self._kernel_recording(x, got.output, h_n, c_n, batched, gates, c, m)
 
     def _record_one_kernel_call(
         self, x: Tensor, x_l: Tensor, h0: Tensor, c0: Tensor, batched: bool, weights: dict[str, Tensor]
@@ -356,18 +350,18 @@ class LSTMRecordingStrategies:
         )
         if trace is None:
             return None
-        H = self.hidden_size
         gates, c, m = trace.gates[None, None], trace.c[None, None], trace.output[None, None]
-        i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))  # the kernel's order: i, f, g, o
-        return self._assemble(
-            x,
-            trace.output,
-            [trace.h_n[None]],
-            [trace.c_n[None]],
-            batched,
-            "kernel",
-            {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m},
-        )
+        return self._kernel_recording(x, trace.output, [trace.h_n[None]], [trace.c_n[None]], batched, gates, c, m)
+
+    def _kernel_recording(
+        self, x: Tensor, out: Tensor, h_n: list[Tensor], c_n: list[Tensor], batched: bool, gates, c, m
+    ) -> Recording:
+        """The kernel strategy's Recording from (L, D, T, B, ·) gates in the kernel's order i, f, g, o, c and m (which
+        is h: no projection)."""
+        H = self.hidden_size
+        i_, f_, g_, o_ = (gates[..., n * H : (n + 1) * H] for n in range(4))
+        named = {"i": i_, "f": f_, "g": g_, "o": o_, "c": c, "m": m, "h": m}
+        return self._assemble(x, out, h_n, c_n, batched, "kernel", named)
 
     # Below this many multiply-adds per step of the first layer (batch × (input + h) × 4·hidden), replaying the
     # kernel's output through one big matrix product costs less on the CPU than the per-step loop: the kernel is
