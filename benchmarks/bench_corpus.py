@@ -32,16 +32,36 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli_args import existing_file, folder_to_write, positive_int, thread_count
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # a checkout without the package installed
     sys.path.insert(0, str(ROOT))
 
 GOALS = {"rss_gb": 1.5, "ratio": 0.5, "top_contexts_s": 1.0, "match_s": 3.0}
+MIN_LAYERS, MIN_HIDDEN = 2, 384  # the queries read up to layer1.fwd.h unit 383: the shipped model's size
 
 
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def _model_problem(path: str) -> str | None:
+    """Why the checkpoint at ``path`` cannot be benchmarked (not a character model, or too small for the queries);
+    None when it can."""
+    from lstm_viz.corpus import CorpusError
+    from lstm_viz.corpus.model import load_text_model
+
+    try:
+        lstm = load_text_model(path).lstm
+    except CorpusError as err:
+        return str(err)
+    if lstm.num_layers < MIN_LAYERS or lstm.hidden_size < MIN_HIDDEN or lstm.proj_size:
+        shape = f"{lstm.num_layers} x {lstm.hidden_size}" + (" with projections" if lstm.proj_size else "")
+        return (f"{path} is a {shape} model; the queries read up to unit 383 of layer 1: give one of at least "
+                f"{MIN_LAYERS} layers x {MIN_HIDDEN} units, without projections (the shipped size)")  # fmt: skip
+    return None
 
 
 def _model_path(args, work: Path) -> tuple[Path, str]:
@@ -158,24 +178,45 @@ def cli_top_contexts(out: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="a character-model checkpoint (default: models/charlm_python.pt, else random)")
-    parser.add_argument("--chars", type=int, default=1_000_000)
-    parser.add_argument("--max-file-chars", type=int, default=60_000)
-    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads for the baseline and record-corpus")
-    parser.add_argument("--also-chars", type=int, help="also record this many characters, for peak RSS only")
-    parser.add_argument("--work", help="folder for the recordings (default: a temporary one, removed after)")
+    parser.add_argument(
+        "--model",
+        type=existing_file,
+        help="a character-model checkpoint (default: models/charlm_python.pt, else random)",
+    )
+    parser.add_argument("--chars", type=positive_int, default=1_000_000)
+    parser.add_argument("--max-file-chars", type=positive_int, default=60_000)
+    parser.add_argument(
+        "--threads", type=thread_count, default=1, help="PyTorch threads for the baseline and record-corpus"
+    )
+    parser.add_argument("--also-chars", type=positive_int, help="also record this many characters, for peak RSS only")
+    parser.add_argument(
+        "--work", type=folder_to_write, help="folder for the recordings (default: a temporary one, removed after)"
+    )
     args = parser.parse_args()
 
     import torch
 
+    from lstm_viz.corpus import CorpusError
     from lstm_viz.corpus.record import record_corpus  # noqa: F401  (the package must import)
     from lstm_viz.corpus.sources import stdlib_files
 
+    problem = args.model and _model_problem(args.model)
+    if problem:
+        parser.error(f"argument --model: {problem}")
+    try:
+        files, _ = stdlib_files(args.chars, max_file_chars=args.max_file_chars)
+    except CorpusError as err:  # with --chars at least 1: when no file is that short (or no stdlib is found)
+        parser.error(f"argument --max-file-chars: {err} of at most {args.max_file_chars:,} characters; give more "
+                     "(the default is 60,000)")  # fmt: skip
+    if args.work:
+        try:
+            Path(args.work).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            parser.error(f"argument --work: cannot make the folder {args.work!r} ({err.strerror or err})")
     torch.set_num_threads(args.threads)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench_corpus_"))
     work.mkdir(parents=True, exist_ok=True)
     model_path, model_kind = _model_path(args, work)
-    files, _ = stdlib_files(args.chars, max_file_chars=args.max_file_chars)
     chars = sum(f.chars for f in files)
     print(f"model: {model_path} ({model_kind}); corpus: {len(files)} stdlib files, {chars:,} characters; "
           f"{args.threads} thread(s); {_load()}", flush=True)  # fmt: skip

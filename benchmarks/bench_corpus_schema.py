@@ -24,19 +24,53 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+from cli_args import positive_int
+
+if TYPE_CHECKING:
+    import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lstm_viz.corpus.schema import unit_column  # noqa: E402
-
 NAME, A, B, THR = "layer0.fwd.c", 66, 12, 0.3
+RECORD = "python -m lstm_viz record-corpus models/charlm_python.pt --stdlib --tensors c,h --out DIR"
+FORMAT = "lstm-viz/corpus"  # lstm_viz.corpus.schema.FORMAT: a manifest's "format"
+
+
+def recorded_corpus(text: str) -> str:
+    """argparse type of DIR: a folder that record-corpus finished writing, holding units A and B of NAME (what the
+    queries read); returned as given. Checked here: what this script reads (the manifest's format, units and shards,
+    and every shard there), without importing lstm_viz, so that a wrong folder is refused at once."""
+    root, manifest_path = Path(text), Path(text) / "manifest.json"
+    if not root.is_dir():
+        problem = "is not a folder" if root.exists() else "not found"
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}: give the --out folder of record-corpus, e.g. "
+                                         f"`{RECORD}`")  # fmt: skip
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise argparse.ArgumentTypeError(f"{text} is not a recorded corpus (no manifest.json): give the --out folder "
+                                         f"of record-corpus, e.g. `{RECORD}`") from None  # fmt: skip
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors
+        raise argparse.ArgumentTypeError(f"{manifest_path} cannot be read ({type(err).__name__}): record the corpus "
+                                         "again") from None  # fmt: skip
+    manifest = manifest if isinstance(manifest, dict) else {}
+    units, shards = manifest.get("units"), manifest.get("num_shards")
+    if manifest.get("format") != FORMAT or not isinstance(units, dict) or type(shards) is not int or shards < 1:
+        raise argparse.ArgumentTypeError(f"{manifest_path} is not the manifest of a corpus that record-corpus wrote")
+    if not isinstance(units.get(NAME), int) or units[NAME] <= max(A, B):
+        held = ", ".join(f"{name} ({n} units)" for name, n in units.items()) or "no units"
+        raise argparse.ArgumentTypeError(f"{text} holds {held}; the queries read units {A} and {B} of {NAME}: "
+                                         f"record a corpus with them, e.g. `{RECORD}`")  # fmt: skip
+    missing = next((k for k in range(shards) if not (root / "shards" / f"part-{k:05d}.parquet").is_file()), None)
+    if missing is not None or not manifest.get("complete"):
+        why = f"shard {missing} of {shards} is missing" if missing is not None else "not marked complete"
+        raise argparse.ArgumentTypeError(f"{text} is incomplete ({why}): run the same record-corpus command again to "
+                                         "finish it")  # fmt: skip
+    return text
 
 
 def _shards(root: Path) -> list[Path]:
@@ -45,6 +79,12 @@ def _shards(root: Path) -> list[Path]:
 
 def convert(shards: list[Path], out: Path, layout: str, names: list[str], units: int, max_rows: int | None) -> int:
     """Rewrite the wide shards as ``layout`` (one output file per input shard); returns rows of the wide layout."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lstm_viz.corpus.schema import unit_column
+
     out.mkdir(parents=True)
     rows = 0
     for k, path in enumerate(shards):
@@ -96,6 +136,8 @@ def _time(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[float, object]:
 
 
 def queries(layout: str, glob: str, units: int) -> dict[str, float]:
+    import duckdb
+
     con = duckdb.connect()
     con.execute("SET parquet_metadata_cache = true")
     col = NAME.replace(".", "_")
@@ -140,8 +182,12 @@ def queries(layout: str, glob: str, units: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus", help="a folder written by record-corpus")
-    parser.add_argument("--long-chars", type=int, default=100_000)
+    parser.add_argument(
+        "corpus",
+        type=recorded_corpus,
+        help=f"a folder written by record-corpus, holding units {A} and {B} of {NAME} (e.g. `{RECORD}`)",
+    )
+    parser.add_argument("--long-chars", type=positive_int, default=100_000)
     args = parser.parse_args()
     root = Path(args.corpus)
     manifest = json.loads((root / "manifest.json").read_text())

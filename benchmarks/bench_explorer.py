@@ -11,6 +11,7 @@ Run: ``python benchmarks/bench_explorer.py`` (add ``--quick`` for fewer repeats)
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -133,7 +134,13 @@ def sizes() -> None:
         print(f"  note on the heatmaps: {figs['gate heatmaps'].layout.title.subtitle.text}")
 
 
-if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    timings(repeats=3 if quick else 9)
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 9")
+    args = parser.parse_args()
+    timings(repeats=3 if args.quick else 9)
     sizes()
+
+
+if __name__ == "__main__":
+    main()

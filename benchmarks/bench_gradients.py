@@ -15,18 +15,17 @@ Three ratios, each measured in this one run (medians of a few repeats):
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
 
-from lstm_viz.gradients.flow import FlowSettings, build_net, compare_gradient_flow, make_task, train_net, unroll_loss
-
-CPU = torch.device("cpu")
+if TYPE_CHECKING:  # PyTorch and lstm_viz are imported once the arguments are read (--help answers at once)
+    from lstm_viz.gradients.flow import FlowSettings
 
 
 def timed(fn, repeats: int = 3) -> float:
@@ -40,6 +39,11 @@ def timed(fn, repeats: int = 3) -> float:
 
 def naive_grad_h(settings: FlowSettings) -> None:
     """‖∂L/∂h_t‖ for every t without probes: re-run the unroll and ask autograd for one h_t at a time."""
+    import torch
+
+    from lstm_viz.gradients.flow import build_net, make_task, unroll_loss
+
+    CPU = torch.device("cpu")
     net = build_net("lstm", settings, CPU)
     x, y = make_task(1, settings.length, settings.input_size, settings.seed + 1, CPU, torch.float64)
     H = settings.hidden_size
@@ -50,6 +54,13 @@ def naive_grad_h(settings: FlowSettings) -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options: --help, or refuse any
+
+    import torch
+
+    from lstm_viz.gradients.flow import FlowSettings, build_net, compare_gradient_flow, train_net
+
+    CPU = torch.device("cpu")
     short, long = FlowSettings(length=100), FlowSettings(length=500)
     t_short = timed(lambda: compare_gradient_flow(short, CPU))
     t_long = timed(lambda: compare_gradient_flow(long, CPU))

@@ -15,13 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from torch import nn
+from cli_args import thread_count, whole
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
-
-from lstm_viz import RecordingGRU, describe_device, pick_device
-from lstm_viz.core.allocator import keep_freed_memory
 
 # (label, batch, T, input, hidden, layers, bidirectional)
 CASES = [
@@ -30,10 +26,13 @@ CASES = [
     ("2-layer bi (16, 200, 32, 128)", 16, 200, 32, 128, 2, True),
 ]
 GOAL = 1.25
+MAX_REPEATS = 1000  # each repeat runs every case's six calls: about a second or more
 
 
 def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
     """Median seconds of each function, run in turn (a, b, c, a, b, c, …) so machine noise hits all alike."""
+    import torch
+
     times: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():
         fn()  # warm-up
@@ -49,7 +48,7 @@ def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, why="more would run for hours"), default=9)
     parser.add_argument("--quick", action="store_true", help="3 repeats")
     parser.add_argument(
         "--default-allocator",
@@ -57,9 +56,19 @@ def main() -> None:
         help="leave glibc's malloc as it is (the app and CLI call lstm_viz.core.allocator.keep_freed_memory)",
     )
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's); 1 is steadier on a busy box"
+        "--threads",
+        type=thread_count,
+        default=None,
+        help="torch CPU threads (default: torch's); 1 is steadier on a busy box",
     )
-    args = parser.parse_args()
+    args = parser.parse_args()  # before PyTorch's import: a bad value is refused at once
+
+    import torch
+    from torch import nn
+
+    from lstm_viz import RecordingGRU, describe_device, pick_device
+    from lstm_viz.core.allocator import keep_freed_memory
+
     if args.threads:
         torch.set_num_threads(args.threads)
     kept = False if args.default_allocator else keep_freed_memory()

@@ -14,22 +14,34 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+from cli_args import names, whole
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
 
-from lstm_viz.core.device import describe_device, small_model_threads, torch_threads
-from lstm_viz.interventions.ablation import ablate_units
-from lstm_viz.paths import MODELS_DIR
-from lstm_viz.tasks.subtraction import all_pairs, encode_batch
-from lstm_viz.training.checkpoints import load_checkpoint
+# What an ablation can replace in an LSTM (lstm_viz.core.interventions.replaceable_sizes): the shipped model is one.
+TENSORS = ("f", "i", "g", "o", "c", "h")
+MAX_REPEATS = 100  # each repeat is a whole sweep and as many plain forwards: 10 s or more
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tensors", default="c,h")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--tensors",
+        type=names(TENSORS, example="c,h"),
+        default="c,h",
+        help=f"the tensors whose units are ablated, some of {', '.join(TENSORS)} (default: c,h)",
+    )
+    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, why="more would run for hours"), default=3)
+    args = parser.parse_args()  # before PyTorch's import: a bad value is refused at once
+
+    import torch
+
+    from lstm_viz.core.device import describe_device, small_model_threads, torch_threads
+    from lstm_viz.interventions.ablation import ablate_units
+    from lstm_viz.paths import MODELS_DIR
+    from lstm_viz.tasks.subtraction import all_pairs, encode_batch
+    from lstm_viz.training.checkpoints import load_checkpoint
+
     tensors = tuple(t for t in args.tensors.split(",") if t)
     model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt", device="cpu").model.eval()
     pairs = all_pairs()

@@ -31,21 +31,28 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli_args import number, whole
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lstm_viz.tasks import subtraction  # noqa: E402
-from lstm_viz.training.engine import make_trainer  # noqa: E402
-from lstm_viz.training.live import MAX_EPOCHS  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_FLAGS, running_app  # noqa: E402
 from tests.e2e.helpers import PROGRESS, epoch_shown, open_page, press, set_number, wait_idle  # noqa: E402
 
-PAGES = {
-    # page path: (headless recipe as the page builds it with its defaults, epochs to set, what the label says)
-    "subtraction": ("train_subtraction", dict(task="subtraction", preset="seed", lr=0.01, seed=subtraction.SEED),
-                    MAX_EPOCHS),
-    "toy": ("train_toy", dict(task="toy-statquest", preset="seed", lr=0.001, seed=0), MAX_EPOCHS),
-}  # fmt: skip
+# lstm_viz (PyTorch) and pytest (the e2e fixtures' module) are imported once the arguments are read.
+# Each round is a live and a headless phase of --seconds, per page: beyond these the run would take hours or days.
+MAX_SECONDS, MAX_ROUNDS = 3600, 100
+
+
+def pages() -> dict[str, tuple[str, dict, int]]:
+    """page name: (page path, headless recipe as the page builds it with its defaults, epochs to set)."""
+    from lstm_viz.tasks import subtraction
+    from lstm_viz.training.live import MAX_EPOCHS
+
+    return {
+        "subtraction": ("train_subtraction", dict(task="subtraction", preset="seed", lr=0.01, seed=subtraction.SEED),
+                        MAX_EPOCHS),
+        "toy": ("train_toy", dict(task="toy-statquest", preset="seed", lr=0.001, seed=0), MAX_EPOCHS),
+    }  # fmt: skip
 
 
 def pin_browser_apart() -> bool:
@@ -107,7 +114,9 @@ def headless_rate(trainer, seconds: float) -> float:
 
 
 def measure(browser, url: str, name: str, seconds: float, rounds: int) -> dict:
-    path, recipe, epochs = PAGES[name]
+    from lstm_viz.training.engine import make_trainer
+
+    path, recipe, epochs = pages()[name]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     open_page(page, url, path)
     fastest = page.get_by_role("radio", name="as fast as possible")  # the toy page paces its recipe by default
@@ -142,11 +151,19 @@ def measure(browser, url: str, name: str, seconds: float, rounds: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15.0, help="length of each live and headless phase")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--seconds",
+        type=number(0, MAX_SECONDS, what=f"a number of seconds above 0 and at most {MAX_SECONDS:,} (an hour)"),
+        default=15.0,
+        help="length of each live and headless phase",
+    )
+    parser.add_argument("--rounds", type=whole(1, MAX_ROUNDS, why="more would run for hours"), default=3)
     parser.add_argument("--page", choices=["subtraction", "toy", "both"], default="both")
     parser.add_argument("--same-cores", action="store_true", help="let the browser share the training core")
-    args = parser.parse_args()
+    args = parser.parse_args()  # before PyTorch's import (lstm_viz's): a bad value is refused at once
+
+    from tests.e2e.conftest import CHROMIUM_FLAGS, running_app
+
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     try:
         from playwright.sync_api import sync_playwright

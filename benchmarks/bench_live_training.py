@@ -21,18 +21,15 @@ import sys
 import time
 from pathlib import Path
 
-import plotly.io
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
 
-from lstm_viz.live.figures import gate_saturation, subtraction_live_figures, toy_live_figures
-from lstm_viz.tasks import subtraction
-from lstm_viz.training.engine import make_trainer
-from lstm_viz.training.live import DETAIL_SECONDS_SUBTRACTION, DETAIL_SECONDS_TOY, TICK_SECONDS, TRAIN_SHARE, LiveRun
+# Plotly and lstm_viz (PyTorch) are imported where they are used, once the arguments are read.
 
 
 def send_like_streamlit(figures: dict) -> int:
     """What st.plotly_chart does with each figure on the server; returns the bytes that would be sent."""
+    import plotly.io
+
     sent = 0
     for fig in figures.values():
         spec = plotly.io.to_json(fig.to_dict(), validate=False)
@@ -51,6 +48,9 @@ def compare(
     side's time is only its own work. Live time holds what the page does: every tick, train and redraw the
     curves (``draw(run, previous, "main")``); every ``details_every`` seconds (the page's), the detail figures too.
     """
+    from lstm_viz.training.engine import make_trainer
+    from lstm_viz.training.live import TICK_SECONDS, TRAIN_SHARE, LiveRun
+
     # Pay the process's one-time costs (first kernels, Plotly's validators) outside the measurement: a server
     # has paid them after its first page view, and otherwise whichever side runs first would pay them here.
     warm = LiveRun(lambda: make_trainer(task, **options), epochs=1, probe=probe)
@@ -114,7 +114,12 @@ def toy_probe(trainer) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs (a rougher ratio)")
-    args = parser.parse_args()
+    args = parser.parse_args()  # before PyTorch's import (lstm_viz's): --help answers at once
+
+    from lstm_viz.live.figures import gate_saturation, subtraction_live_figures, toy_live_figures
+    from lstm_viz.tasks import subtraction
+    from lstm_viz.training.live import DETAIL_SECONDS_SUBTRACTION, DETAIL_SECONDS_TOY
+
     results = {}
 
     toy_epochs = 2000 if args.quick else 5000

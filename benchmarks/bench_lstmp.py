@@ -19,14 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lstm_viz import lstmp as lstmp_api
-from lstm_viz.core.device import describe_device
-from lstm_viz.tasks import count_parameters
-
 SIZES = [(32, 8, 1, 64), (32, 8, 128, 8), (256, 64, 1, 64), (256, 64, 32, 64), (1024, 256, 8, 64)]
 
 
 def forward_row(hidden: int, proj: int, batch: int, steps: int, runs: int) -> str:
+    from lstm_viz import lstmp as lstmp_api
+    from lstm_viz.tasks import count_parameters
+
     spec = lstmp_api.validate_pair(2 if hidden <= 32 else 64, hidden, proj)
     lstm, lstmp = lstmp_api.build_pair(spec)
     params = count_parameters(lstmp) / count_parameters(lstm)
@@ -40,6 +39,8 @@ def forward_row(hidden: int, proj: int, batch: int, steps: int, runs: int) -> st
 
 
 def training_row(hidden: int, proj: int, epochs: int) -> str:
+    from lstm_viz import lstmp as lstmp_api
+
     settings = lstmp_api.TrainSettings(hidden, proj, epochs=epochs, seed=822)
     seconds = {}
     for name in lstmp_api.MODEL_NAMES:
@@ -56,7 +57,10 @@ def training_row(hidden: int, proj: int, epochs: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one size, fewer runs")
-    args = parser.parse_args()
+    args = parser.parse_args()  # before PyTorch's import (lstm_viz's): --help answers at once
+
+    from lstm_viz.core.device import describe_device
+
     print(f"device: {describe_device()}")
     sizes = SIZES[:1] if args.quick else SIZES
     for hidden, proj, batch, steps in sizes:

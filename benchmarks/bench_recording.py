@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from cli_args import thread_count, whole
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # a checkout without the package installed
     sys.path.insert(0, str(ROOT))
@@ -39,6 +41,7 @@ RECORD_GOAL = {  # column → (goal, the shapes it is for)
 }
 FORWARD_GOAL = 1.1
 COLUMNS = ("library", "app")
+MAX_REPEATS = 1000  # each repeat runs every case in both columns: about a second or more
 
 
 def seed_lstm_forward(x, initial_states, w_ih, w_hh, b_ih, b_hh):
@@ -145,9 +148,9 @@ def run_column(column: str, args: argparse.Namespace, repeats: int) -> dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, why="more would run for hours"), default=7)
     parser.add_argument("--quick", action="store_true", help="3 repeats; only nn.LSTM, forward and record")
-    parser.add_argument("--threads", type=int, help="torch threads in the workers (default: torch's own)")
+    parser.add_argument("--threads", type=thread_count, help="torch threads in the workers (default: torch's own)")
     parser.add_argument(
         "--clock",
         choices=("wall", "cpu"),

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from cli_args import thread_count
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
@@ -200,8 +202,8 @@ def _parts(text: str) -> set[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--train-threads", type=int, default=1)
+    parser.add_argument("--threads", type=thread_count, default=torch.get_num_threads())
+    parser.add_argument("--train-threads", type=thread_count, default=1)
     parser.add_argument(
         "--parts",
         default="1,2,3",

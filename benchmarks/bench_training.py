@@ -24,21 +24,25 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from torch import nn
-from torch.utils.data import DataLoader
+from cli_args import whole
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lstm_viz.tasks import toy
-from lstm_viz.training.engine import PRESETS, make_trainer
-from tests import seed004  # post 4's script: the reference the tests use too
+# PyTorch, lstm_viz and post 4's script are imported where they are used, once the arguments are read.
+MAX_COUNT = 1000  # of --epochs (three recipes' epochs, a second or more each) and of --statquest-seeds (up to 2 s each)
+LONG = "more would run for hours"
 
 
 class SeedRecipe:
     """Seed 004's script, verbatim in substance, split into setup and one-epoch steps."""
 
     def __init__(self) -> None:
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader
+
+        from tests import seed004  # post 4's script: the reference the tests use too
+
         self.train_set, self.test_set = seed004.post_splits()  # the post's seeds, data and split
         self.train_loader = DataLoader(self.train_set, batch_size=128, shuffle=True)
         self.model = seed004.LSTMSubtractor()
@@ -60,16 +64,20 @@ class SeedRecipe:
             total_loss += loss.item()
         return time.perf_counter() - started
 
-    @torch.no_grad()
     def test_exact_match(self) -> float:
+        import torch
+
         self.model.eval()
-        x = torch.stack([x for x, _ in self.test_set])
-        y = torch.stack([y for _, y in self.test_set])
-        return float(((self.model(x).squeeze(-1) >= 0.5) == (y >= 0.5)).all(-1).float().mean())
+        with torch.no_grad():
+            x = torch.stack([x for x, _ in self.test_set])
+            y = torch.stack([y for _, y in self.test_set])
+            return float(((self.model(x).squeeze(-1) >= 0.5) == (y >= 0.5)).all(-1).float().mean())
 
 
 def _timed(fn, threads: int | None = None):
     """(result, wall seconds, CPU seconds of this process) of ``fn()``, optionally on ``threads`` threads."""
+    import torch
+
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -82,6 +90,10 @@ def _timed(fn, threads: int | None = None):
 
 
 def bench_subtraction(epochs: int) -> None:
+    import torch
+
+    from lstm_viz.training.engine import make_trainer
+
     engine = make_trainer("subtraction", preset="seed", seed=822, device="cpu")  # before the seed's global seeding
     runs = {"seed recipe": SeedRecipe(), "seed recipe, 1 thread": SeedRecipe()}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in [*runs, "engine"]}
@@ -114,6 +126,9 @@ def bench_subtraction(epochs: int) -> None:
 
 
 def bench_statquest(seeds: int) -> None:
+    from lstm_viz.tasks import toy
+    from lstm_viz.training.engine import PRESETS, make_trainer
+
     fast = PRESETS["toy-statquest"]["fast"]
     times, cpus, epochs = [], [], []
     for s in range(seeds):
@@ -142,8 +157,12 @@ def bench_statquest(seeds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=4, help="subtraction epochs per recipe (default 4)")
-    parser.add_argument("--statquest-seeds", type=int, default=5, help="init seeds to time (default 5)")
+    parser.add_argument(
+        "--epochs", type=whole(1, MAX_COUNT, why=LONG), default=4, help="subtraction epochs per recipe (default 4)"
+    )
+    parser.add_argument(
+        "--statquest-seeds", type=whole(1, MAX_COUNT, why=LONG), default=5, help="init seeds to time (default 5)"
+    )
     args = parser.parse_args()
     bench_subtraction(args.epochs)
     bench_statquest(args.statquest_seeds)

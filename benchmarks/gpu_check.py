@@ -42,8 +42,11 @@ import torch
 from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing the package
-    sys.path.insert(0, str(ROOT))
+for folder in (ROOT, ROOT / "benchmarks"):  # run from a checkout without installing the package; cli_args beside
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from cli_args import number, whole  # noqa: E402
 
 from lstm_viz import RecordingLSTM  # noqa: E402
 
@@ -615,17 +618,40 @@ def suite(report: Report, limit: float) -> str:
     return f"suite: {tally}"
 
 
+def _device(text: str) -> str:
+    """argparse type of ``--device``: cuda, cuda:N or cpu (a GPU's index is checked once CUDA is known to be here)."""
+    try:
+        kind = torch.device(text).type
+    except RuntimeError:
+        kind = None
+    if kind not in ("cuda", "cpu"):
+        raise argparse.ArgumentTypeError(f"must be cuda, cuda:N (the GPU's index) or cpu, got {text!r}")
+    return text
+
+
+MAX_EPOCHS = 1000  # of --epochs: the subtraction model trains on every pair, seconds an epoch
+MAX_SUITE_SECONDS = 86_400  # a day: the suite takes minutes; far beyond, its timer cannot even be set
+
+
 def main() -> int:
+    wanted = f"0 (no suite, the default) or the suite's limit in seconds, at most {MAX_SUITE_SECONDS:,} (a day)"
+    suite_seconds = number(0, MAX_SUITE_SECONDS, low_ok=True, what=wanted)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda", help="cuda (default) or cpu, to try the script without a GPU")
+    parser.add_argument(
+        "--device", type=_device, default="cuda", help="cuda (default) or cpu, to try the script without a GPU"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="fewer parity cases and repeats; no (256, 512, …) shape (nor on the CPU)"
     )
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument(
+        "--epochs",
+        type=whole(1, MAX_EPOCHS, why="or --skip-training to leave training out"),
+        default=20,
+    )
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument(
         "--suite",
-        type=float,
+        type=suite_seconds,
         metavar="SECONDS",
         default=0,
         help="also run the test suite without its browser tests here, for at most SECONDS (e.g. 240), naming each "
@@ -640,6 +666,10 @@ def main() -> int:
         )
         return 0
     device = torch.device(args.device)
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        last = torch.cuda.device_count() - 1
+        here = "cuda:0" if last == 0 else f"cuda:0 to cuda:{last}"
+        parser.error(f"argument --device: {args.device} names no GPU here; give cuda or {here}")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     cudnn = torch.backends.cudnn.version() if device.type == "cuda" else None
     print(f"device: {name}; torch {torch.__version__}; cuDNN {cudnn}")
