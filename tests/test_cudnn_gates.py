@@ -51,6 +51,7 @@ def fresh_layouts(monkeypatch):
     """No layout remembered or failed from another test."""
     monkeypatch.setattr(cudnn_gates, "_offsets", {})
     monkeypatch.setattr(cudnn_gates, "_failed", set())
+    monkeypatch.setattr(cudnn_gates, "_odd_sizes", set())
 
 
 def one_layer(D=1, T=5, B=3, I=4, H=8, bias=True, seed=0):
@@ -102,6 +103,21 @@ def test_a_layout_that_does_not_check_out_is_refused_and_the_dtype_replays(monke
     assert cudnn_gates.run_layer(x, h0, c0, list(lstm._flat_weights), True, 8) is None
     assert torch.float32 in cudnn_gates._failed
     assert not cudnn_gates.available(torch.zeros(1, device="meta"), 0)  # not CUDA anyway; and never again for it
+
+
+def test_one_odd_size_of_a_layout_that_passed_elsewhere_replays_alone(monkeypatch, fresh_layouts):
+    """A dtype whose layout checked out at one size keeps the reserve path when another size fails its check: that
+    size replays (and is not checked again), the others still read the reserve."""
+    lstm, x, h0, c0 = one_layer(T=5)
+    params = list(lstm._flat_weights)
+    monkeypatch.setattr(cudnn_gates, "run_lstm_layer_training", fake_training_call())
+    assert cudnn_gates.run_layer(x, h0, c0, params, False, 8) is not None
+    monkeypatch.setattr(cudnn_gates, "run_lstm_layer_training", fake_training_call(damage=lambda g: g.roll(1, -1)))
+    assert cudnn_gates.run_layer(x[:4], h0, c0, params, False, 8) is None  # T = 4: this size's layout is odd
+    assert torch.float32 not in cudnn_gates._failed and len(cudnn_gates._odd_sizes) == 1
+    monkeypatch.setattr(cudnn_gates, "run_lstm_layer_training", fake_training_call())
+    assert cudnn_gates.run_layer(x[:4], h0, c0, params, False, 8) is None  # remembered: not tried again
+    assert cudnn_gates.run_layer(x, h0, c0, params, False, 8) is not None  # T = 5 still reads the reserve
 
 
 def test_nan_in_the_input_is_not_a_layout_failure(monkeypatch, fresh_layouts):

@@ -14,8 +14,9 @@ float16 once seen after c rounded up to 128 elements). So the layout is *checked
 :mod:`lstm_viz.core.kernel_gates` checks oneDNN's: once per size, against cuDNN's own outputs at both ends of every
 direction (c_n is the last c; c at the first step is f ⊙ c0 + i ⊙ g; c at the last step is f ⊙ c_prev + i ⊙ g; h
 there is o ⊙ tanh(c)). A wrong offset or stride reads other steps, other gates or padding, and fails by far more
-than rounding. Where no candidate offset passes,
-this dtype takes ``replay`` for the rest of the process (:func:`available` says False).
+than rounding. Where no candidate offset passes, this dtype takes ``replay`` for the rest of the process
+(:func:`available` says False) — or, where other sizes of the dtype passed, that size alone does (its recordings
+say ``strategy: replay``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ _TOL = {
     torch.bfloat16: dict(rtol=3e-2, atol=3e-2),
 }
 _lock = threading.Lock()
-_failed: set[torch.dtype] = set()  # dtypes whose layout check failed in this process: replay for them from then on
+_failed: set[torch.dtype] = set()  # dtypes whose first layout check failed in this process: replay from then on
 _offsets: dict[tuple, int] = {}  # (dtype, T, B, input, H, D, weight count) → the gates' offset that passed the check
+_odd_sizes: set[tuple] = set()  # sizes whose check failed in a dtype that passed at other sizes: replay for them
 
 
 @dataclass
@@ -124,6 +126,8 @@ def run_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list[Tensor], bidirecti
     D = 2 if bidirectional else 1
     out, h_n, c_n, reserve = run_lstm_layer_training(x, (h0, c0), params, bidirectional, H)
     key = (dtype, T, B, input_size, H, D, len(params))
+    if key in _odd_sizes:
+        return None
     offset = _offsets.get(key)
     views = None if offset is None else read_reserve(reserve, dtype, D, T, B, H, offset)
     if views is not None:
@@ -134,6 +138,9 @@ def run_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list[Tensor], bidirecti
             with _lock:
                 _offsets[key] = offset
             return LayerGates(out, h_n, c_n, *views)
-    with _lock:
-        _failed.add(dtype)
+    with _lock:  # another layout altogether (no size of this dtype passed), or one odd size of a known layout
+        if any(k[0] == dtype for k in _offsets):
+            _odd_sizes.add(key)
+        else:
+            _failed.add(dtype)
     return None
