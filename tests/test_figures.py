@@ -171,6 +171,8 @@ def test_unit_traces_rows_per_unit_and_input_underneath():
     np.testing.assert_allclose(np.asarray(c_unit1.y), rec.c[0, 0, 0, :, 1].numpy(), rtol=1e-6)
     inputs = [t for t in fig.data if t.name.startswith("input")]
     assert len(inputs) == 3 and inputs[0].yaxis == "y3"
+    # equal values of two features must not hide one another: each its own dash, the first widest
+    assert [t.line.dash for t in inputs] == ["solid", "dash", "dot"] and inputs[0].line.width > inputs[1].line.width
     assert "unit 1" in c_unit1.hovertemplate and "x0 = %{customdata[2]" in c_unit1.hovertemplate
     assert [a.text for a in fig.layout.annotations][:2] == ["unit 4 · layer 0 fwd", "unit 1 · layer 0 fwd"]
     with pytest.raises(ValueError, match="units must be in 0..4"):

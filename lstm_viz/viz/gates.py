@@ -508,7 +508,10 @@ def unit_traces(
                     "y": xs[:, j].astype(np.float32),
                     "mode": mode,
                     "name": f"input {name}",
-                    "line": {"color": INPUT_COLORS[j % len(INPUT_COLORS)], "width": 1.5, "shape": "hv"},
+                    # wider lines first, dashed ones on top: two features with the same value (both bits 1) stay
+                    # visible instead of one hiding the other
+                    "line": {"color": INPUT_COLORS[j % len(INPUT_COLORS)], "width": max(1.5, 4.5 - 1.5 * j),
+                             "shape": "hv", "dash": ("solid", "dash", "dot")[j % 3]},
                     "customdata": custom,
                     "hovertemplate": f"{t_hover}<br>{mean}{name} = %{{y:.6f}}<extra>input</extra>",
                 },
