@@ -173,6 +173,10 @@ def test_each_model_gets_its_own_input_format():
     assert table.loc["a − b = 62"].tolist() == [0, 1, 1, 1, 1, 1, 0, 0]
     vec = typed_input(example_for(vec_cfg), vec_cfg)
     assert vec.x.shape[2] == 3 and vec.feature_names == ("x0", "x1", "x2")
+    # how a typed input is named ("Still showing the last valid input: …"): its values, cut when long
+    assert typed_input("0.5, 1, 2\n0, 0.25, 1", vec_cfg).text == "2 steps: 0.5, 1, 2; 0, 0.25, 1"
+    long = typed_input("\n".join(["0.123456, 1, 2"] * 300), vec_cfg).text
+    assert long.startswith("300 steps: 0.1235, 1, 2; ") and long.endswith("…") and len(long) < 70
     assert sub.key() != typed_input("123 - 60", sub_cfg).key() and sub.key() == typed_input("123-61", sub_cfg).key()
 
 

@@ -284,6 +284,13 @@ class TrainingLoop:
 
 
 # --------------------------------------------------------------------------------------------------------- task
+def _steps_text(x: Tensor, most: int = 48) -> str:
+    """How to say typed rows of vectors: ``"3 steps: 0.5, 1; 0, 0.25; 1, 1"``, cut with … after ``most`` characters."""
+    rows = "; ".join(", ".join(f"{v:.4g}" for v in row) for row in x[:64].tolist())
+    shown = rows if len(rows) <= most and len(x) <= 64 else rows[: most - 1].rstrip(",; ") + "…"
+    return f"{len(x)} step{'s' if len(x) != 1 else ''}: {shown}"
+
+
 def _vector_example(width: int) -> str:
     rng = np.random.default_rng(0)
     rows = rng.choice([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0], size=(3, min(width, 6)))
@@ -451,7 +458,7 @@ class Task:
     def parse(self, text: str, config: ModelConfig) -> TaskInput:
         """What the user typed, read the way this model needs it (InputError with an example otherwise)."""
         x = parse_vectors(text, config.input_size)  # (T, I)
-        return TaskInput(x=x.unsqueeze(0), text=f"typed: {x.shape[0]} steps", feature_names=self.feature_names(config))
+        return TaskInput(x=x.unsqueeze(0), text=_steps_text(x), feature_names=self.feature_names(config))
 
     def random_input(self, config: ModelConfig, length: int, generator: torch.Generator, seed: int) -> TaskInput:
         """A reproducible random input of ``length`` steps: N(0, 1) vectors here."""
