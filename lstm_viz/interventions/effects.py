@@ -47,7 +47,7 @@ _SET_TO: dict[str, str] = {  # how a caption says what was done (VALUE_KINDS are
     "zero": "set to 0 (ablated)",
     "one": "set to 1",
     "constant": "set to {constant:g}",
-    "mean": "set to each unit's mean over a sample of the task's inputs (its probe batch)",
+    "mean": "set to each unit's average value over a few hundred of the task's inputs",
     "patch": "replaced by their values on the second input B",
 }
 
