@@ -127,7 +127,7 @@ def parse_toy_sequence(text: str) -> Tensor:
         raise InputError(
             f"The sequence has {len(tokens):,} values; at most {MAX_STEPS:,} are allowed. Example: {TOY_EXAMPLE}"
         )
-    values = [_number(tok, f"value {n + 1}", TOY_EXAMPLE) for n, tok in enumerate(tokens)]
+    values = [_number(tok, f"Value {n + 1}", TOY_EXAMPLE) for n, tok in enumerate(tokens)]
     return torch.tensor(values, dtype=torch.float32)
 
 
@@ -214,7 +214,7 @@ def parse_vectors(text: str, width: int) -> Tensor:
         )
     values = []
     for n, row in enumerate(rows):
-        numbers = [_number(tok, f"time step t = {n}", example) for tok in row]  # 'abc' is named before widths
+        numbers = [_number(tok, f"Time step t = {n}", example) for tok in row]  # 'abc' is named before widths
         if len(row) != width:
             raise InputError(
                 f"Time step t = {n} has {len(row)} value{'s' if len(row) != 1 else ''} but the model expects "
