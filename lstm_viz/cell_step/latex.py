@@ -77,8 +77,8 @@ def _affine_latex(
     h_part = rf"\underbrace{{{_dot_terms(wh, hv, max_terms, digits)}}}_{{{Wh}\,{h}\,=\,{_num(sh, digits)}}}"
     body = (
         rf"{lhs} &= {act}\left({Wx}\,{x} + {bx} + {Wh}\,{h} + {bh}\right) \\"
-        rf"&= {act}\big(\,{x_part} {sign(biases[0])} \\"
-        rf"&\qquad + {h_part} {sign(biases[1])}\,\big) \\"
+        rf"&= {act}\big(\,{x_part} \underbrace{{{sign(biases[0])}}}_{{{bx}}} \\"
+        rf"&\qquad + {h_part} \underbrace{{{sign(biases[1])}}}_{{{bh}}}\,\big) \\"
         rf"&= {act}\left({_num(sx, digits)} {sign(biases[0])} {sign(sh)} {sign(biases[1])}\right)"
         rf" = {act}\left({_num(pre, digits + 1)}\right)"
     )
