@@ -141,6 +141,28 @@ def test_all_layers_at_once_and_a_long_random_sequence_stay_small():
     assert sum(sizes) < 5_000_000
 
 
+def test_unit_traces_follow_the_heatmaps_layer_until_another_is_picked():
+    """The traces' own layer picker starts at the heatmaps' choice (layer 1 bwd here) and can trace any other."""
+    loaded = random_model(RandomSpec(input_size=2, hidden_size=6, num_layers=2, bidirectional=True))
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[MODEL_KEY] = loaded
+    at.session_state["explorer_tab"] = "Unit traces"
+    at.run()
+    at.selectbox(key="explorer_panel").set_value((1, "bwd")).run()
+    no_exception(at)
+    picker = at.selectbox(key="explorer_traces_panel_1_bwd")
+    assert picker.value == (1, "bwd") and picker.label == "Which layer's units to trace"
+
+    def titles() -> list[str]:
+        layout = charts(at)["explorer_traces"]["layout"]
+        return [a["text"] for a in layout["annotations"] if a["text"].startswith("unit ")]
+
+    assert titles() and all(t.endswith("layer 1 bwd") for t in titles())
+    picker.set_value((0, "fwd")).run()
+    no_exception(at)
+    assert titles() and all(t.endswith("layer 0 fwd") for t in titles())
+
+
 def test_statquest_model_gets_its_equations_with_numbers():
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state[MODEL_KEY] = task_model("statquest", seed=2)
