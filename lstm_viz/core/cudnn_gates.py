@@ -8,9 +8,10 @@ training mode (about 1.07× the inference mode nn.LSTM's eval forward runs, at (
 again (1.4× there).
 
 The layout is not documented. Seen with cuDNN 9.19 (PyTorch 2.11, H200), one layer, one or both directions, by
-searching the reserve's bytes for the values ``replay`` computes (docs/measurements/cudnn_reserve_h200.txt): c as
-(D, T, B, H) at the start, then the gates as (D, T, B, 4H) in the weights' order i, f, g, o, right after c (in
-float16 once seen after c rounded up to 128 elements). So the layout is *checked*, as
+searching the reserve's bytes for the values ``replay`` computes (``benchmarks/cudnn_reserve_probe.py``; its
+findings: docs/measurements/cudnn_reserve_h200.txt): c as (D, T, B, H) at the start, then the gates as
+(D, T, B, 4H) in the weights' order i, f, g, o, right after c (in float16 once seen after c rounded up to 128
+elements). So the layout is *checked*, as
 :mod:`lstm_viz.core.kernel_gates` checks oneDNN's: once per size, against cuDNN's own outputs at both ends of every
 direction (c_n is the last c; c at the first step is f ⊙ c0 + i ⊙ g; c at the last step is f ⊙ c_prev + i ⊙ g; h
 there is o ⊙ tanh(c)). A wrong offset or stride reads other steps, other gates or padding, and fails by far more
