@@ -5,6 +5,7 @@ import streamlit as st
 from lstm_viz.app.ui import ensure_app_shell, pick_in_sidebar, shipped_names
 from lstm_viz.interventions.ui import units_key
 from lstm_viz.tasks.posts import POSTS
+from lstm_viz.text.ui import ranked_by
 
 ensure_app_shell()
 
@@ -30,7 +31,7 @@ shipped = shipped_names()
 tries = [  # (button, what it shows, sidebar source, shipped file or None, the explorer tab and its widgets)
     ("Read Python with a character LSTM", "The text coloured by the cells that follow strings, comments and "
      "brackets — found and scored over files it never trained on.", "shipped", "charlm_python.pt",
-     {"widgets": {"text_rank_by": "in_string", "text_rank_units_over": "validation"}}),
+     {"widgets": ranked_by("in_string")}),
     ("Break the subtraction LSTM's borrow", "Gate Explorer → **Intervene**: zero unit 1 of c and 123 − 61 "
      "answers 30 instead of 62; **Which units matter** ranks every unit.", "shipped", "subtraction_lstm.pt",
      {"open_tab": "Intervene", "widgets": {units_key(32): "1"}}),

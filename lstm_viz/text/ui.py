@@ -45,15 +45,24 @@ from lstm_viz.text.finder import (
     top_contexts,
 )
 
-__all__ = ["TABS", "coloured_text_section", "find_cells_section", "generate_section"]
+__all__ = ["TABS", "coloured_text_section", "find_cells_section", "generate_section", "ranked_by"]
 
 TABS = ("Text coloured by a unit", "Find cells")  # the Gate Explorer's tabs for a text model
+RANK_BY, RANK_OVER = "text_rank_by", "text_rank_units_over"  # the coloured text's ranking: by what, over what
 TAB_KEYS = {  # each tab's widget keys, kept while another tab is open (no buttons or uploaders)
-    TABS[0]: ("text_rank_by", "text_rank_tensors", "text_rank_units_over", "text_units", "text_rows"),
+    TABS[0]: (RANK_BY, "text_rank_tensors", RANK_OVER, "text_units", "text_rows"),
     TABS[1]: ("text_find_by", "text_feature", "text_rank_over", "text_mark_", "text_context_", "text_corpus_dir"),
 }
 
 ACTIVE = "most active on this text"
+
+
+def ranked_by(feature: str, over: str = "validation") -> dict[str, str]:
+    """The widget values that open "Text coloured by a unit" on the units that track ``feature`` best, ranked over
+    ``over`` ("validation" files or this "text"): for a link from another page (``app.ui.pick_in_sidebar``)."""
+    if feature not in FEATURES or over not in ("text", "validation"):
+        raise ValueError(f"no ranking by {feature!r} over {over!r}; features: {', '.join(FEATURES)}")
+    return {RANK_BY: feature, RANK_OVER: over}
 MAX_UNITS_SHOWN = 6
 ROWS_SHOWN = 60
 SCAN_CHARS = 100_000
@@ -123,10 +132,10 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
     """The text coloured by the chosen units (Karpathy's view), with the ranked list they are picked from."""
     text = inp.source_text or ""
     c1, c2, c3 = st.columns([2, 2, 2])
-    by = c1.selectbox("Rank units by", [ACTIVE, *FEATURES], key="text_rank_by",
+    by = c1.selectbox("Rank units by", [ACTIVE, *FEATURES], key=RANK_BY,
                       format_func=lambda f: f if f == ACTIVE else f"{f} — {FEATURE_WORDS[f]}")  # fmt: skip
     tensors = c2.multiselect("Tensors in the list", list(TENSORS), default=["c", "h"], key="text_rank_tensors")
-    over = c3.radio("Rank a feature over", ["text", "validation"], horizontal=True, key="text_rank_units_over",
+    over = c3.radio("Rank a feature over", ["text", "validation"], horizontal=True, key=RANK_OVER,
                     disabled=by == ACTIVE, help="a short text can make a drifting unit look like a feature's cell; "
                     f"{SCAN_CHARS:,} characters of validation files find the cells that track it everywhere",
                     format_func={"text": "this text", "validation": "validation files"}.get)  # fmt: skip
