@@ -8,6 +8,7 @@ from lstm_viz.app.ui import ensure_app_shell, number_box, remembered
 from lstm_viz.live.figures import dataset_preview, gate_saturation, subtraction_live_figures
 from lstm_viz.live.ui import (
     epochs_box,
+    first_batches_section,
     live_fragment,
     live_run,
     lr_box,
@@ -125,4 +126,5 @@ if run.trainer is not None and run.trainer.data.source != data.source:
 
 live_fragment(run, "sub", figures, main=("curves",), details=("errors", "saturation"),
               details_every=DETAIL_SECONDS_SUBTRACTION, follow=try_subtraction(run))  # fmt: skip
+first_batches_section(factory, "sub")
 save_and_explore(run, "sub_run", default_name="subtraction")

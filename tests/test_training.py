@@ -366,3 +366,34 @@ def test_a_model_too_big_for_the_machine_is_refused_before_it_is_built():
     check_fits_memory(ModelConfig.default("subtraction"), memory=16 * 10**9)  # 4,769 parameters: fine
     with pytest.raises(InputError, match="more than this machine's"):
         make_trainer("regressor", hidden_size=4000, num_layers=400)  # 51 G parameters: > any test machine
+
+
+def test_training_a_few_batches_at_a_time_gives_the_weights_of_whole_epochs():
+    """train_batches keeps its place as request_stop does: the same batches in the same order, so 4 at a time
+    through an epoch ends where one whole epoch does, metrics and all."""
+    whole, steps = (make_trainer("subtraction", seed=3, device=CPU) for _ in range(2))
+    whole.train_epochs(1)
+    ends = [steps.train_batches(4) for _ in range(-(-steps.batches_per_epoch // 4))]
+    assert ends[:-1] == [None] * (len(ends) - 1) and ends[-1] is not None and steps.epoch == 1
+    for a, b in zip(whole.model.parameters(), steps.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert whole.history[-1]["test_exact_match"] == steps.history[-1]["test_exact_match"]
+    assert steps.train_batches(3) is None and steps.partial_epoch == (3, steps.batches_per_epoch)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(InputError, match="mini-batches"):
+            steps.train_batches(bad)
+
+
+def test_the_first_epochs_from_inside_climb_to_what_whole_epochs_reach():
+    from lstm_viz.training.first_batches import first_batches
+
+    trainer = make_trainer("subtraction", preset="seed", device=CPU)
+    table = first_batches(trainer, epochs=3, every=4)
+    per_epoch = trainer.batches_per_epoch
+    assert table.attrs == {"per_epoch": per_epoch, "every": 4} and trainer.epoch == 3
+    assert table["epoch"].iloc[0] == 0 and table["epoch"].iloc[-1] == 3 and table["epoch"].is_monotonic_increasing
+    assert table["batches"].iloc[-1] == 3 * per_epoch and len(table) == 1 + 3 * -(-per_epoch // 4)
+    assert table["test_exact_match"].iloc[0] < 0.1 and table["test_exact_match"].iloc[-1] == 1.0  # post 4's climb
+    for bad in ({"epochs": 0}, {"epochs": 11}, {"every": 0}):
+        with pytest.raises(InputError):
+            first_batches(trainer, **bad)

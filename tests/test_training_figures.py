@@ -268,3 +268,16 @@ def test_subtraction_live_figures_error_plot_is_rmse_of_the_model():
     np.testing.assert_allclose(figures["errors"].data[0].y, np.abs(np.array(predicted) - truth))
     rmse = math.sqrt(np.mean((np.array(predicted) - truth) ** 2))
     assert f"RMSE {rmse:.4f}" in figures["errors"].layout.title.text
+
+
+def test_the_first_epochs_figure_marks_each_epochs_end_and_reads_fractions():
+    from lstm_viz.live.figures import first_batches_figure
+
+    table = pd.DataFrame({"batches": [0, 4, 8, 12], "epoch": [0.0, 0.5, 1.0, 1.5], "test_exact_match": [0, 0.1, 0.5, 1],
+                          "test_bit_acc": [0.5, 0.6, 0.8, 1]})  # fmt: skip
+    table.attrs.update(per_epoch=8, every=4)
+    fig = first_batches_figure(table)
+    assert [t.name for t in fig.data] == ["exact match (all 8 bits right)", "bit accuracy"]
+    assert list(fig.data[0].customdata) == [0, 4, 8, 12] and list(fig.layout.xaxis.range) == [0, 2]
+    assert [s.x0 for s in fig.layout.shapes] == [1]  # the end of epoch 1 (epoch 2's is the chart's edge)
+    assert "every 4 mini-batches (8 in an epoch)" in fig.layout.title.subtitle.text

@@ -312,6 +312,21 @@ def test_subtraction_bad_start_settings_give_a_message_not_a_traceback(sub):
     assert sub.session_state["sub_run"].state is RunState.IDLE
 
 
+def test_subtraction_the_first_epochs_from_inside(sub):
+    """The button trains a fresh model 3 epochs, 4 mini-batches at a time, and draws its test accuracy; the live run
+    is untouched. A bad setting is refused with a message, the last chart kept."""
+    before = charts(sub)
+    sub.button(key="sub_first_batches_go").click().run()
+    assert not sub.exception and not sub.error
+    table = sub.session_state["sub_first_batches"]
+    assert table["epoch"].iloc[-1] == 3 and table.attrs["every"] == 4 and charts(sub) == before + 1
+    assert sub.session_state["sub_run"].state is RunState.IDLE and sub.session_state["sub_run"].trainer is None
+    sub.text_input(key="sub_hidden").input("many")
+    sub.button(key="sub_first_batches_go").click().run()
+    assert not sub.exception and any("Hidden size" in e.value and "Fix it above first" in e.value for e in sub.error)
+    assert sub.session_state["sub_first_batches"] is table and charts(sub) == before + 1
+
+
 def test_stop_then_bad_settings_keep_the_trained_model(sub):
     """Train, Stop, then proj_size 32 with hidden 32 and Start over: refused, the model and its epochs stay."""
     sub.text_input(key="sub_hidden").input("8").run()

@@ -33,6 +33,7 @@ __all__ = [
     "SATURATION_GATES",
     "absolute_error_figure",
     "dataset_preview",
+    "first_batches_figure",
     "gate_saturation",
     "loss_accuracy_figure",
     "saturation_over_epochs_figure",
@@ -500,6 +501,37 @@ def saturation_over_epochs_figure(
         uirevision="saturation",
         meta="saturation",
     )
+    return fig
+
+
+def first_batches_figure(table: pd.DataFrame) -> go.Figure:
+    """Test accuracy of the first epochs, a point every few mini-batches (:func:`lstm_viz.training.first_batches.
+    first_batches`): exact match and bit accuracy against the fractional epoch, the epochs' ends marked."""
+    fig = go.Figure()
+    names = {"test_exact_match": ("exact match (all 8 bits right)", "#d62728"),
+             "test_bit_acc": ("bit accuracy", "#1f77b4")}  # fmt: skip
+    for column, (name, color) in names.items():
+        if column in table:
+            fig.add_trace(
+                go.Scatter(
+                    x=table["epoch"], y=table[column], name=name, mode="lines+markers",
+                    line=dict(color=color, width=2), marker=dict(size=5), customdata=table["batches"],
+                    hovertemplate=f"epoch %{{x:.2f}} (after %{{customdata}} mini-batches)<br>{name}: %{{y:.1%}}"
+                    "<extra></extra>",
+                )
+            )  # fmt: skip
+    last = int(np.ceil(table["epoch"].max())) if len(table) else 0
+    for epoch in range(1, last):
+        fig.add_vline(x=epoch, line=dict(color="#999999", dash="dot", width=1))
+    per_epoch, every = table.attrs.get("per_epoch"), table.attrs.get("every")
+    scored = f"the test samples scored every {every} mini-batches ({per_epoch} in an epoch)" if every else ""
+    fig.update_layout(
+        title=dict(text=f"The first {last} epochs from inside: test accuracy", subtitle=dict(text=scored)),
+        xaxis=dict(title="epoch (fractional: 1.5 = half-way through the second)", range=[0, last]),
+        yaxis=dict(title="share of the test samples", tickformat=".0%", range=[-0.02, 1.02]),
+        height=360, margin=dict(t=90, b=50, l=60, r=20),
+        legend=dict(orientation="h", yanchor="bottom", y=0.02, x=0.98, xanchor="right"),
+    )  # fmt: skip
     return fig
 
 

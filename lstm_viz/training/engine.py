@@ -155,6 +155,7 @@ class Trainer:
         self.paused = False
         self._stop_now = threading.Event()  # request_stop(): leave the epoch in progress at the next mini-batch
         self._partial: dict[str, Any] | None = None  # an epoch left that way: its batches, where it stopped, sums
+        self._batch_budget: int | None = None  # train_batches: mini-batches left to train before leaving the epoch
         self.callbacks: list[Callable[[dict], None]] = []
         if num_threads is None and self.device.type == "cpu":
             num_threads = small_model_threads(self.model)
@@ -206,6 +207,11 @@ class Trainer:
         n = self.data.n_train
         return n if self.batch_size is None else min(self.batch_size, n)
 
+    @property
+    def batches_per_epoch(self) -> int:
+        """Mini-batches in one epoch (the last may be smaller than the batch size)."""
+        return math.ceil(self.data.n_train / self._batch_size_used())
+
     def _batches(self) -> Iterator[Tensor | slice]:
         n = self.data.n_train
         size = self._batch_size_used()
@@ -238,7 +244,8 @@ class Trainer:
         self.model.train()
         with torch_threads(self.num_threads):
             while part["next"] < len(batches):
-                if self._stop_now.is_set():  # asked to stop: keep the place, the sums and the time spent
+                budget_spent = self._batch_budget is not None and self._batch_budget <= 0
+                if self._stop_now.is_set() or budget_spent:  # asked to stop: keep the place, the sums and the time
                     part["seconds"] = time.perf_counter() - started
                     return None
                 idx = batches[part["next"]]
@@ -251,6 +258,8 @@ class Trainer:
                 if predictions is not None:  # running train metrics, from predictions made anyway (no sync)
                     task.tally(tallies, predictions, yb)
                 part["next"] += 1
+                if self._batch_budget is not None:
+                    self._batch_budget -= 1
             self._partial = None
             self.epoch += 1
             metrics: dict[str, float] = {"epoch": self.epoch, "loss": float(total) / self.data.n_train}
@@ -296,6 +305,22 @@ class Trainer:
             yield metrics
             if until is not None and until(metrics):
                 return
+
+    def train_batches(self, n: int) -> dict[str, float] | None:
+        """Train the next ``n`` mini-batches of the epoch in progress (fewer where it ends first): the epoch's
+        metrics when it ended, else None, its place kept as ``request_stop`` keeps it — batch by batch, the same
+        weights as whole epochs. For watching the first epochs from inside (``tasks.subtraction.first_batches``);
+        a task with its own loop (the character model) trains in blocks instead, and is refused."""
+        if self.loop is not None:
+            raise InputError(f"{self.data.task.name} trains in blocks of its own loop, not in mini-batch epochs")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"n must be a whole number of mini-batches ≥ 1, got {n!r}. Example: 4")
+        self._stop_now.clear()
+        self._batch_budget = n
+        try:
+            return self.step_epoch()
+        finally:
+            self._batch_budget = None
 
     def train_epochs(self, epochs: int, until: Callable[[dict], bool] | None = None) -> list[dict]:
         """``list(run(epochs, until))``."""
