@@ -125,10 +125,10 @@ def run_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list[Tensor], bidirecti
         return None
     T, B, input_size = x.shape
     D = 2 if bidirectional else 1
-    out, h_n, c_n, reserve = run_lstm_layer_training(x, (h0, c0), params, bidirectional, H)
     key = (dtype, T, B, input_size, H, D, len(params))
-    if key in _odd_sizes:
+    if key in _odd_sizes:  # known not to read: the caller replays, without a training-mode call first
         return None
+    out, h_n, c_n, reserve = run_lstm_layer_training(x, (h0, c0), params, bidirectional, H)
     offset = _offsets.get(key)
     views = None if offset is None else read_reserve(reserve, dtype, D, T, B, H, offset)
     if views is not None:
