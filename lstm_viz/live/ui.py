@@ -498,4 +498,3 @@ def first_batches_section(
         table = st.session_state.get(key)
         if table is not None:
             st.plotly_chart(first_batches_figure(table), width="stretch", key=f"{key}_figure")
-

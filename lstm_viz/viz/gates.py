@@ -452,13 +452,14 @@ def unit_traces(
             source: bins.reduce(to_numpy(getattr(rec, source)[layer, di, batch, :, u]).astype(float)).astype(np.float32)
             for source in shown_q
         }
-        wide = [q for q in unbounded if np.nanmax(np.abs(series[q]), initial=0.0) > c_beside]
+        peaks = {q: float(np.nanmax(np.abs(series[q]), initial=0.0)) for q in unbounded}
+        wide = [q for q in unbounded if peaks[q] > c_beside]
         right = None
         if wide:  # an overlaying axis on the right for the unbounded states, numbered after the grid's own
             right_axes += 1
             n = grid.rows * grid.cols + right_axes
             xref, yref = grid.refs(r)
-            peak = 1.1 * max(float(np.nanmax(np.abs(series[q]), initial=0.0)) for q in wide)
+            peak = 1.1 * max(peaks[q] for q in wide)
             grid.layout[f"yaxis{n}"] = {
                 "overlaying": yref,
                 "anchor": xref,
