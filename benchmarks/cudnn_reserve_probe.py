@@ -37,11 +37,12 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from lstm_viz.core.cudnn_layer import cudnn_rnn  # noqa: E402
+
 LSTM_SHAPES = [(5, 3, 4, 8, False), (7, 6, 5, 32, False), (6, 4, 3, 16, True), (9, 33, 17, 96, False)]  # T, B, I, H
 GRU_SHAPES = [(5, 3, 4, 8, False), (7, 6, 5, 32, False), (6, 4, 3, 16, True)]
 TIMING_SHAPES = [(32, 256, 64, 256, False), (1, 1000, 32, 512, False), (256, 512, 128, 1024, False),
                  (16, 200, 32, 128, True)]  # (B, T, I, H, bidirectional), as gpu_check times record  # fmt: skip
-_MODES = {"lstm": 2, "gru": 3}  # cuDNN's RNN mode codes (torch.backends.cudnn.rnn.get_cudnn_mode)
 
 
 def find_affine(flat: torch.Tensor, ref: torch.Tensor, tol: float, sample: int = 400) -> dict | None:
@@ -90,10 +91,9 @@ def layout(cell: str, dtype: torch.dtype, T: int, B: int, I: int, H: int, bidire
     c0 = torch.zeros_like(h0) if cell == "lstm" else None
     with torch.no_grad(), warnings.catch_warnings():  # cuDNN copies the weights here (no flat buffer given): fine
         warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous chunk")
-        _, _, _, reserve, _ = torch._cudnn_rnn(
-            x, list(ref._flat_weights), 4, None, h0, c0, _MODES[cell], H, 0, 1, False, 0.0, True, bidirectional, [],
-            None,
-        )  # fmt: skip
+        _, _, _, reserve = cudnn_rnn(
+            x, list(ref._flat_weights), None, h0, c0, cell=cell, hidden_size=H, train=True, bidirectional=bidirectional
+        )
         rec = twin.record(x, strategy="replay")
     size = torch.empty((), dtype=dtype).element_size()
     raw = reserve.view(torch.uint8).reshape(-1)
@@ -133,10 +133,14 @@ def timing(repeats: int = 10) -> list[dict]:
         h0 = torch.zeros(D, B, H, device="cuda")
         params = list(ref._flat_weights)
         buffer = params[0].as_strided((params[0].untyped_storage().nbytes() // 4,), (1,), 0)
-        args = (x, params, 4, buffer, h0, h0, _MODES["lstm"], H, 0, 1, False, 0.0)
         with torch.no_grad():
             ms = {
-                train: _median_ms(functools.partial(torch._cudnn_rnn, *args, train, bi, [], None), repeats)
+                train: _median_ms(
+                    functools.partial(
+                        cudnn_rnn, x, params, buffer, h0, h0, cell="lstm", hidden_size=H, train=train, bidirectional=bi
+                    ),
+                    repeats,
+                )
                 for train in (False, True)
             }
         rows.append({"shape": [B, T, I, H, bi], "inference_ms": ms[False], "training_ms": ms[True]})

@@ -169,3 +169,19 @@ def test_the_one_layer_buffer_is_gathered_from_cudnns_flat_layout(monkeypatch):
     got = cudnn_layer._layer_buffer("lstm", OnCuda(), _layer(no_bias, 1), False, 128, 0)
     assert got is not None and got.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr()
     assert got.storage_offset() == no_bias.weight_ih_l1.storage_offset()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_cudnn_rnn_names_every_argument_as_this_pytorch_does(cell, monkeypatch):
+    """cudnn_rnn passes torch._cudnn_rnn's arguments by name. On the CPU the call gets through argument parsing to
+    the dispatcher, which has no CPU kernel: a renamed or missing argument would be a TypeError instead. (cuDNN's
+    mode code is asked of cuDNN, which a CPU build lacks: LSTM 2, GRU 3, as torch.backends.cudnn.rnn has them.)"""
+    monkeypatch.setattr(cudnn_layer, "_cudnn_mode", {"lstm": 2, "gru": 3}.__getitem__)
+    torch.manual_seed(0)
+    module = (nn.LSTM if cell == "lstm" else nn.GRU)(3, 4)
+    x = torch.randn(5, 2, 3)
+    h0 = torch.zeros(1, 2, 4)
+    c0 = torch.zeros(1, 2, 4) if cell == "lstm" else None
+    params = list(module._flat_weights)
+    with pytest.raises(NotImplementedError, match="_cudnn_rnn"):
+        cudnn_layer.cudnn_rnn(x, params, None, h0, c0, cell=cell, hidden_size=4, train=True, bidirectional=False)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["layer_params", "run_layer", "run_lstm_layer_training"]
+__all__ = ["cudnn_rnn", "layer_params", "run_layer", "run_lstm_layer_training"]
 
 # False: always the ordinary call (benchmarks and tests compare the two).
 NO_COPY = True
@@ -62,23 +62,17 @@ def run_layer(
     buffer = _layer_buffer(cell, x, params, bidirectional, hidden_size, proj_size) if NO_COPY else None
     if buffer is not None:
         h0, c0 = hx if cell == "lstm" else (hx, None)
-        out, h_n, c_n, _, _ = torch._cudnn_rnn(
+        out, h_n, c_n, _ = cudnn_rnn(
             x,
             params,
-            len(params) // (2 if bidirectional else 1),
             buffer,
-            h0.contiguous(),
-            None if c0 is None else c0.contiguous(),
-            _cudnn_mode(cell),
-            hidden_size,
-            proj_size,
-            1,
-            False,
-            0.0,
-            False,
-            bidirectional,
-            [],
-            None,
+            h0,
+            c0,
+            cell=cell,
+            hidden_size=hidden_size,
+            proj_size=proj_size,
+            train=False,
+            bidirectional=bidirectional,
         )
         return out, h_n, (c_n if cell == "lstm" else None)
     with warnings.catch_warnings():  # cuDNN: one layer's weights are not the whole flat buffer (copied for the call)
@@ -102,24 +96,49 @@ def run_lstm_layer_training(
     h0, c0 = hx
     with warnings.catch_warnings():  # cuDNN copying the weights (buffer None): said once per module by nn.LSTM
         warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous chunk")
-        out, h_n, c_n, reserve, _ = torch._cudnn_rnn(
-            x,
-            params,
-            len(params) // (2 if bidirectional else 1),
-            buffer,
-            h0.contiguous(),
-            c0.contiguous(),
-            _cudnn_mode("lstm"),
-            hidden_size,
-            0,
-            1,
-            False,
-            0.0,
-            True,
-            bidirectional,
-            [],
-            None,
+        out, h_n, c_n, reserve = cudnn_rnn(
+            x, params, buffer, h0, c0, cell="lstm", hidden_size=hidden_size, train=True, bidirectional=bidirectional
         )
+    return out, h_n, c_n, reserve
+
+
+def cudnn_rnn(
+    x: Tensor,
+    params: list[Tensor],
+    buffer: Tensor | None,
+    h0: Tensor,
+    c0: Tensor | None,
+    *,
+    cell: str,
+    hidden_size: int,
+    proj_size: int = 0,
+    train: bool,
+    bidirectional: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``torch._cudnn_rnn`` for one layer of time-major ``x`` (T, B, I), every argument passed by its schema name (a
+    PyTorch that renames one fails here, loudly): (output (T, B, D·P), h_n, c_n (meaningless for a GRU), reserve).
+    ``params`` is the layer's flat weight list (per direction: w_ih, w_hh[, b_ih, b_hh][, w_hr]); ``buffer`` the
+    one-layer cuDNN weight buffer holding them, or None (cuDNN then copies them into one). ``train``: cuDNN's training
+    mode, which fills the reserve space its backward pass reads (:mod:`lstm_viz.core.cudnn_gates` reads the gates from
+    it). No dropout, no packed lengths."""
+    out, h_n, c_n, reserve, _ = torch._cudnn_rnn(  # by the names of aten::_cudnn_rnn's schema
+        input=x,
+        weight=params,
+        weight_stride0=len(params) // (2 if bidirectional else 1),  # weights per direction
+        weight_buf=buffer,
+        hx=h0.contiguous(),
+        cx=None if c0 is None else c0.contiguous(),
+        mode=_cudnn_mode(cell),
+        hidden_size=hidden_size,
+        proj_size=proj_size,
+        num_layers=1,
+        batch_first=False,
+        dropout=0.0,
+        train=train,
+        bidirectional=bidirectional,
+        batch_sizes=[],  # a packed sequence's
+        dropout_state=None,
+    )
     return out, h_n, c_n, reserve
 
 
