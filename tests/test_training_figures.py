@@ -281,3 +281,52 @@ def test_the_first_epochs_figure_marks_each_epochs_end_and_reads_fractions():
     assert list(fig.data[0].customdata) == [0, 4, 8, 12] and list(fig.layout.xaxis.range) == [0, 2]
     assert [s.x0 for s in fig.layout.shapes] == [1]  # the end of epoch 1 (epoch 2's is the chart's edge)
     assert "every 4 mini-batches (8 in an epoch)" in fig.layout.title.subtitle.text
+
+
+SUBTITLE_MAX_CHARS = 105  # about what one line holds in a half-width chart at the app's 800-pixel layout
+
+
+def test_live_subtitles_fit_on_one_line_at_their_longest():
+    """Plotly draws a subtitle on one line and never wraps it: a longer one is cut at the chart's edge (the
+    saturation chart's was 170 characters at epoch 100)."""
+    big = [  # the numbers at their widest: epoch 10,000, 512 units, 1,000 samples of which 999 wrong
+        {"epoch": e, "saturation": {q: {"low": [0.1] * 512, "high": [0.2] * 512} for q in ("f", "i", "o")}}
+        for e in range(9_990, 10_001)
+    ]
+    history = [{**row, "epoch": 9_000 + row["epoch"]} for row in subtraction_history(1_000)]
+    toy = [{**row, "epoch": 9_000 + row["epoch"], "out_0": -0.1234, "out_1": 10.5} for row in toy_history(1_000)]
+    weights = [{"epoch": 10_000, **{name: -12.3456 for name in ("wlr1", "wlr2", "blr1")}}]
+    truth = np.arange(1_000)
+    figures = {
+        "saturation": saturation_over_epochs_figure(big),
+        "saturation, empty": saturation_over_epochs_figure([]),
+        "loss and accuracy": loss_accuracy_figure(history),
+        "error, all wrong": absolute_error_figure(truth, truth + 255),
+        "error, all right": absolute_error_figure(truth, truth),
+        "toy panels": toy_panels_figure(toy),
+        "toy gates": toy_gate_figure(toy_recording()),
+        "StatQuest weights": statquest_weights_figure(weights),
+    }
+    for name, fig in figures.items():
+        notes = [a.text for a in fig.layout.annotations if a.name == "note"]  # the saturation chart's subtitle
+        for subtitle in [fig.layout.title.subtitle.text or "", *notes]:
+            assert len(subtitle) <= SUBTITLE_MAX_CHARS, f"{name}: {len(subtitle)} characters: {subtitle!r}"
+
+
+def test_saturation_note_under_the_title_follows_the_run_when_refreshed_in_place():
+    """The saturation chart's line under its title is an annotation (Plotly's subtitle was drawn above the title
+    after a run in Chromium): it names the epoch and the units, and a refresh in place updates it."""
+
+    def probes(n: int) -> list[dict]:
+        return [{"epoch": e, "saturation": {q: {"low": [0.1] * 4, "high": [0.2] * 4} for q in "fio"}}
+                for e in range(1, n + 1)]  # fmt: skip
+
+    def note(fig: go.Figure) -> str:
+        (text,) = [a.text for a in fig.layout.annotations if a.name == "note"]
+        return text
+
+    first = saturation_over_epochs_figure(probes(5))
+    assert note(first).startswith("epoch 5 · layer 0's 4 units") and not first.layout.title.subtitle.text
+    again = saturation_over_epochs_figure(probes(12), into=first)
+    assert again is first and note(again).startswith("epoch 12 · layer 0's 4 units")
+    assert note(saturation_over_epochs_figure([])).startswith("layer 0's units on the same test samples")

@@ -67,6 +67,7 @@ _STATQUEST_GROUPS = (
 )
 _ROLE_STYLE = (("weight on h", "solid"), ("weight on x", "dash"), ("bias", "dot"))
 _NO_EPOCHS = "no epochs yet: press Start"
+_NOTE = "note"  # the name of an annotation that stands in for a subtitle
 
 
 # ---- data preparation -------------------------------------------------------------------------------------------
@@ -446,11 +447,17 @@ def saturation_over_epochs_figure(
                      "z": (low_share + high_share).T.astype(np.float32),
                      "customdata": np.stack([low_share.T, high_share.T], axis=-1).astype(np.float32)})  # fmt: skip
     n = len(rows[-1]["saturation"][gates[0]]["low"]) if rows else 0
-    subtitle = (f"after every epoch the same test samples go through layer 0; a unit turning dark has settled: its "
-                f"gate is nearly always shut (< {low:g}) or open (> {high:g})")  # fmt: skip
+    # The line under the title is an annotation, not Plotly's subtitle: Chromium drew this chart's subtitle above
+    # its title when the finished run redrew the page (plotly.js placed it from the title's size measured before
+    # the title was laid out; a resize put it back). One line, so it fits the chart; the thresholds are in the top
+    # panel's title.
+    note = "layer 0's units on the same test samples after each epoch · dark: settled"
     if rows:
-        subtitle = f"epoch {int(epochs[-1]):,} · {n} units — " + subtitle
-    if _refreshed(into, "saturation", [*lines, *maps], subtitle):
+        note = f"epoch {int(epochs[-1]):,} · layer 0's {n} units on the same test samples · dark: settled"
+    if _refreshed(into, "saturation", [*lines, *maps], ""):
+        for annotation in into.layout.annotations:  # type: ignore[union-attr]
+            if annotation.name == _NOTE and annotation.text != note:
+                annotation.text = note
         return into  # type: ignore[return-value]
     fig = make_subplots(
         rows=2,
@@ -458,7 +465,7 @@ def saturation_over_epochs_figure(
         specs=[[{"colspan": len(gates)}, *([None] * (len(gates) - 1))], [{}] * len(gates)],
         subplot_titles=(
             f"share of gate values saturated (< {low:g} solid, > {high:g} dashed)",
-            *(f"{_TITLES.get(q, q)} · per unit" for q in gates),
+            *(_TITLES.get(q, q) for q in gates),  # the y axis says "unit"
         ),
         vertical_spacing=0.16,
         horizontal_spacing=0.05,
@@ -488,13 +495,18 @@ def saturation_over_epochs_figure(
             col=col,
         )
         fig.update_xaxes(title_text="epoch", row=2, col=col)
-        fig.update_yaxes(title_text="unit" if col == 1 else None, autorange="reversed", row=2, col=col)
+        # units are numbered once, on the left: the narrow gaps between the heatmaps have no room for labels
+        fig.update_yaxes(title_text="unit" if col == 1 else None, showticklabels=col == 1, autorange="reversed",
+                         row=2, col=col)  # fmt: skip
     if not rows:
         _empty_note(fig, _NO_EPOCHS)
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
+    # under the title, where a subtitle goes: the plot area starts 72 px right of the title (the 50 px margin and
+    # the y axis' "100%" labels), 115 px below the top; the title's baseline is ~58 px down (measured in Chromium)
+    fig.add_annotation(name=_NOTE, text=note, xref="paper", yref="paper", x=0, y=1, xanchor="left", xshift=-72,
+                       yanchor="bottom", yshift=31, showarrow=False, font=dict(size=12, color="#808495"))  # fmt: skip
     fig.update_layout(
-        title=dict(text="Gate saturation per epoch: watch units settle into always open or always shut",
-                   subtitle=dict(text=subtitle)),
+        title=dict(text="Gate saturation per epoch: units settle open or shut"),
         coloraxis=dict(colorscale="Greys", cmin=0, cmax=1, colorbar=dict(title="saturated", len=0.45, y=0.22)),
         height=580,
         margin=dict(t=115, b=40, l=50, r=20),
