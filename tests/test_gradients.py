@@ -195,6 +195,8 @@ def test_gradient_flow_figure_is_log_scale_and_normalised_to_the_last_step():
     raw = gradient_flow_figure(result, normalise=False)
     np.testing.assert_allclose(np.asarray(raw.data[0].y), result.flows["rnn"].grad_h)
     assert "step 39" in fig.layout.title.text
+    assert "÷ its value at the last step" in fig.layout.yaxis.title.text  # the axis says relative (the title not)
+    assert "÷" not in raw.layout.yaxis.title.text
 
 
 def test_gradient_flow_figure_marks_underflow_instead_of_failing():

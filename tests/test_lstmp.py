@@ -280,7 +280,7 @@ def test_latency_figure_shows_every_run() -> None:
     fig = cf.latency_figure(lat)
     assert [list(t.y) for t in fig.data] == [[1.0, 2.0, 3.0], [0.5, 0.7]]
     assert list(fig.layout.yaxis.tickvals) == [0.5, 1.0, 2.0, 5.0]  # 1-2-5 ticks over 0.5..3 ms, log scale
-    assert "LSTM 2.000 ms" in fig.layout.title.subtitle.text and "LSTMP 0.600 ms" in fig.layout.title.subtitle.text
+    assert "median ms: LSTM 2.000" in fig.layout.title.subtitle.text and "LSTMP 0.600" in fig.layout.title.subtitle.text
 
 
 def _history() -> pd.DataFrame:

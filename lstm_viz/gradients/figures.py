@@ -72,10 +72,9 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
                 x=k, y=np.log10(v[k]), text=f"{LABELS[kind]}: {v[k]:.1e}", showarrow=True, arrowhead=0, ax=60,
                 ay=0, font={"color": line["color"], "size": 12}, xanchor="left", bgcolor="rgba(255,255,255,0.8)",
             )  # fmt: skip
-    what = "relative to the last step" if normalise else "absolute"
     note = "".join(f"<br><sup>{line}</sup>" for line in underflow)  # one line each: a long one runs off the chart
-    fig.update_layout(
-        title={"text": f"How much the loss at step {T - 1} depends on each earlier step ({what}){note}"},
+    fig.update_layout(  # relative or absolute: the y axis' title says which (a longer title ran off narrow charts)
+        title={"text": f"How much the loss at step {T - 1} depends on each earlier step{note}"},
         xaxis={"title": {"text": "time step t (the loss reads only the last state)"}, "range": [-0.5, T - 0.5],
                **({"dtick": 1} if T <= 20 else {})},  # whole steps only: no t = 0.5 on a short sequence
         yaxis={

@@ -161,9 +161,9 @@ def toy_panels_figure(
         rows=1,
         cols=3,
         subplot_titles=(  # in words, then the post's TensorBoard name
-            "training loss, log scale (train_loss)",
-            "prediction for Company A, target 0 (out_0)",
-            "prediction for Company B, target 1 (out_1)",
+            "training loss, log (train_loss)",  # short: each heads a third of the chart
+            "Company A's prediction → 0 (out_0)",
+            "Company B's prediction → 1 (out_1)",
         ),
         horizontal_spacing=0.07,
     )
@@ -191,7 +191,7 @@ def toy_panels_figure(
     fig.update_layout(
         title=dict(text="Training curves (as post 0's TensorBoard)", subtitle=dict(text=subtitle)),
         height=height + 15,
-        margin=dict(t=105, b=40, l=50, r=20),
+        margin=dict(t=105, b=40, l=50, r=55),  # room for the last panel's centred title on a narrow page
         uirevision="toy-panels",  # keep the user's zoom while the curves grow
         meta="toy-panels",
     )
