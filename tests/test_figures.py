@@ -154,6 +154,13 @@ def test_gate_heatmaps_stay_within_budget_and_say_so():
         assert "mean" in trace.hovertemplate
     subtitle = fig.layout.title.subtitle.text
     assert "mean of 3 steps" in subtitle and "50 most active of 300 units" in subtitle
+    lines = subtitle.split("<br>")  # Plotly never wraps a subtitle: one note a line, each short enough for one
+    assert all(len(line) <= 125 for line in lines), lines  # (a full-width chart: ~125 characters at 1,280 px)
+    stack = record(input_size=2, hidden=300, steps=900, layers=2)
+    several = figures.gate_heatmaps(stack, figures.panels_of(stack), max_steps=300, max_units=50)
+    notes = several.layout.title.subtitle.text.split("<br>")
+    assert len(notes) == 2 and "own colour scale" in notes[1] and all(len(line) <= 125 for line in notes), notes
+    assert several.layout.margin.t == fig.layout.margin.t + 14  # room for the second line above the panels
     # a binned cell is the mean of its steps
     f = next(t for t in heatmaps(fig) if t.name.startswith("f "))
     unit = int(f.y[0])
@@ -342,6 +349,13 @@ def test_subtraction_answer_marks_each_bit_right_or_wrong():
     expected = ["#2ca02c" if p == y else "#d62728" for p, y in zip(predicted_bits, answer.truth_bits, strict=True)]
     assert list(bar.marker.color) == expected
     assert "123 − 61 = 62" in fig.layout.title.text
+    wrong = [t for t, (p, y) in enumerate(zip(predicted_bits, answer.truth_bits, strict=True)) if p != y]
+    assert wrong, "an untrained model gets some bit wrong"  # seed 0: the test below needs wrong bits to name
+    # the title is the headline (two stand side by side in Intervene); the wrong bits are named in the subtitle
+    assert fig.layout.title.text == answer.headline and len(answer.headline) < len(answer.summary)
+    assert f"red = wrong (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))})" in (
+        fig.layout.title.subtitle.text
+    )
 
 
 def test_toy_answer_knows_company_a_and_b():

@@ -171,6 +171,7 @@ class Answer:
     form: str = "none"
     value: Any = None
     labels: list[str] = field(default_factory=list)  # next_chars: the characters in probs; vector: the outputs' names
+    headline: str = ""  # the summary without its details, short enough for a half-width chart's title ("" = summary)
 
 
 @dataclass

@@ -503,12 +503,12 @@ class SubtractionTask(Task):
         truth = a - b
         truth_bits = bits(torch.tensor([truth]))[0].int().tolist()
         ok = pred == truth
-        summary = f"{a} − {b} = {truth}; the model says {pred}: {'right' if ok else 'wrong'}"
+        headline = summary = f"{a} − {b} = {truth}; the model says {pred}: {'right' if ok else 'wrong'}"
         if not ok:
             wrong = [t for t, (p, y) in enumerate(zip(probs, truth_bits, strict=True)) if (p >= 0.5) != bool(y)]
             summary += f" (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} wrong)"
         return Answer(self.kind, summary, ok, pred, truth, probs=probs, truth_bits=truth_bits, form="bits",
-                      value=pred)  # fmt: skip
+                      value=pred, headline=headline)  # fmt: skip
 
     ablation_measure: ClassVar[str] = "share of answers that change"
     ablation_data: ClassVar[str] = "all 32,896 pairs 0 ≤ b ≤ a ≤ 255"

@@ -297,11 +297,12 @@ class ToyTask(Task):
                           form="trace", value=pred)  # fmt: skip
         ok = abs(pred - inp.target) < TOLERANCE
         name = "Company A" if inp.target == LABELS[0] else "Company B"
+        verdict = f"{name} → {pred:.4f} (target {inp.target:g}): {'right' if ok else 'wrong'}"
         return Answer(
             self.kind,
             f"Prediction {pred:.4f} for {name} (target {inp.target:g}): {'right' if ok else 'wrong'} "
             f"({'within' if ok else 'outside'} ±{TOLERANCE:g})",
-            ok, pred, inp.target, form="trace", value=pred,
+            ok, pred, inp.target, form="trace", value=pred, headline=verdict,
         )  # fmt: skip
 
     ablation_measure: ClassVar[str] = "|change of the prediction|"

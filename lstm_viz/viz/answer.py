@@ -71,10 +71,13 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
                     "hovertemplate": "%{x}<br>true bit %{y}<extra></extra>",
                 }
             )
+        wrong = [t for t, color in enumerate(colors) if color == WRONG]
+        red = "red = wrong" + (f" (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))})" if wrong else "")
         layout = {
-            "title": {"text": answer.summary, "subtitle": {
-                "text": "each bar: P(bit t of a − b is 1), least significant first<br>"
-                "green = right, red = wrong, black tick = the true bit"}},
+            # the headline: two of these stand side by side in Intervene, and the full summary ran off the chart
+            "title": {"text": answer.headline or answer.summary, "subtitle": {
+                "text": f"each bar: P(bit t of a − b is 1), least significant first<br>"
+                f"green = right, {red}, black tick = the true bit"}},
             "yaxis": {"range": [0, 1.15], "title": {"text": "P(bit = 1)"}},
             "xaxis": {"title": {"text": "bit = time step t"}},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
@@ -114,7 +117,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": answer.truth,
                            "y1": answer.truth, "line": {"dash": "dash", "color": "#222"}})  # fmt: skip
         layout = {
-            "title": {"text": answer.summary,
+            "title": {"text": answer.headline or answer.summary,  # the headline: two stand side by side in Intervene
                       "subtitle": {"text": "the prediction is h at the last step; dashed line = the known answer"}},
             "xaxis": {"title": {"text": "t (day)"}, "dtick": 1},
             "yaxis": {"title": {"text": "h"}},

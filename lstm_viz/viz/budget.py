@@ -115,14 +115,11 @@ class View:
         if self.bins.binned:
             parts.append(
                 f"time binned: each column is the mean of {self.bins.size} steps "
-                f"({self.total_steps} steps → {len(self.bins)} columns)"
+                f"({self.total_steps} → {len(self.bins)})"
             )
         if len(self.units) < self.total_units:
-            parts.append(
-                f"showing the {len(self.units)} most active of {self.total_units} units "
-                "(largest change over time)"
-            )
-        return "; ".join(parts)
+            parts.append(f"the {len(self.units)} most active of {self.total_units} units (largest change over time)")
+        return " · ".join(parts)  # a subtitle is one line: every character counts
 
     def apply(self, values: np.ndarray) -> np.ndarray:
         """``values`` (T, U_total) → (U', T') ready for a heatmap (units as rows)."""

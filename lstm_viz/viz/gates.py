@@ -355,10 +355,11 @@ def gate_heatmaps(
     layout.update(
         title={
             "text": title or f"Gates and states over time: {', '.join(order)}",
-            "subtitle": {"text": "; ".join(notes) if notes else _shape_note(rec)},
+            # one note a line: Plotly never wraps a subtitle, and two notes on one line ran off the chart
+            "subtitle": {"text": "<br>".join(notes) if notes else _shape_note(rec)},
         },
-        height=height,
-        margin={"t": 100, "b": 50, "l": 60, "r": 80},
+        height=height + 14 * max(0, len(notes) - 1),
+        margin={"t": 100 + 14 * max(0, len(notes) - 1), "b": 50, "l": 60, "r": 80},  # one line fits in 100 px
     )
     return finish(traces, layout)
 
@@ -543,11 +544,11 @@ def unit_traces(
         title={
             "text": f"Unit traces: {', '.join(shown_q)} of the chosen units"
             + (", input underneath" if text is None else ", the text's characters on the time axis"),
-            "subtitle": {"text": "; ".join(notes) or _ranges_note(rec)},
+            "subtitle": {"text": "<br>".join(notes) or _ranges_note(rec)},  # one note a line (never wrapped)
         },
-        height=height,
+        height=height + 14 * max(0, len(notes) - 1),
         hovermode="closest",
-        margin={"t": 100, "b": 50, "l": 60, "r": 30 + 50 * bool(right_axes)},
+        margin={"t": 100 + 14 * max(0, len(notes) - 1), "b": 50, "l": 60, "r": 30 + 50 * bool(right_axes)},
         legend={"orientation": "v", "yanchor": "top", "y": 1.0, "x": 1.08 if right_axes else 1.01, "xanchor": "left"},
     )
     if rec.seq_len <= 30 and not bins.binned:
