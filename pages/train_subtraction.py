@@ -24,7 +24,7 @@ from lstm_viz.training.live import DETAIL_SECONDS_SUBTRACTION
 
 ensure_app_shell()
 
-SOURCES = {"post 4's 10,000 samples": "seed", "every pair 0 ≤ b ≤ a ≤ 255": "all"}
+SOURCES = {label: source for source, label in subtraction.DATA_LABELS.items()}  # the radio's words → the source
 PROBE_SAMPLES = 256  # the fixed test samples on which gate saturation is measured after every epoch
 MAX_HIDDEN = 512
 

@@ -319,6 +319,8 @@ def test_saturation_fractions_at_known_values():
     fig = saturation_figure(table)
     assert len(fig.data) == 3 and fig.layout.title.text.startswith("Gate saturation")
     assert "the input above" in fig.layout.title.subtitle.text
+    # a chart beside others on a 1,024-px page: Plotly never wraps a subtitle, so each line is kept short
+    assert all(len(line) <= 105 for line in fig.layout.title.subtitle.text.split("<br>"))
 
 
 def test_saturation_over_a_batch_of_subtraction_samples():

@@ -327,7 +327,9 @@ def test_sweep_figure_points_and_means() -> None:
     assert list(by_name["computed runs"].y) == [0.7]
     assert list(by_name["mean over seeds"].text) == ["P=4", "LSTM"]  # sorted by parameters
     assert list(by_name["mean over seeds"].y) == pytest.approx([0.6, 0.95])
-    assert "epochs 5" in fig.layout.title.text
+    assert "epochs 5" in fig.layout.title.subtitle.text  # the budget under the title
+    worded = cf.sweep_figure(results, budget={"epochs": 3, "data": "seed"}).layout.title.subtitle.text
+    assert worded == "epochs 3, data: post 4's 10,000 samples"  # not "data seed", which reads as a random seed
 
 
 def test_projection_figure_panels() -> None:

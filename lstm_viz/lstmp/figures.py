@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from lstm_viz.lstmp.anatomy import MODEL_NAMES
 from lstm_viz.lstmp.latency import Latency
+from lstm_viz.tasks.subtraction import DATA_LABELS
 
 __all__ = [
     "MODEL_COLORS",
@@ -227,18 +228,22 @@ def sweep_figure(results: pd.DataFrame, budget: Mapping[str, object] | None = No
             marker={"symbol": "diamond-open", "size": 13, "color": "#333"},
             hovertemplate="%{text}: mean test exact match %{y:.1%}<br>%{x:,} parameters<extra></extra>",
         )
-    title = "proj_size sweep: parameters vs test exact match"
-    if budget:
-        title += " — " + ", ".join(f"{k} {v}" for k, v in budget.items())
+    # the sweep's budget under the title: on one line with it, it ran off the chart below 1,280 px
+    budget_note = ", ".join(_budget_words(k, v) for k, v in (budget or {}).items())
     fig.update_layout(
-        title=title,
+        title={"text": "proj_size sweep: parameters vs test exact match", "subtitle": {"text": budget_note}},
         xaxis={"title": "parameters (LSTM/LSTMP + Linear head)", "type": "log"},
         yaxis={"title": "test exact match", "tickformat": ".0%", "range": [-0.03, 1.12]},
         height=420,
         legend={"orientation": "h", "y": -0.2},
-        margin={"l": 10, "r": 10, "t": 60, "b": 40},
+        margin={"l": 10, "r": 10, "t": 80 if budget_note else 60, "b": 40},
     )
     return fig
+
+
+def _budget_words(key: str, value: object) -> str:
+    """One setting of a sweep's budget in words: the data source by what it is ("data seed" read as a seed)."""
+    return f"data: {DATA_LABELS.get(str(value), value)}" if key == "data" else f"{key} {value}"
 
 
 def projection_figure(

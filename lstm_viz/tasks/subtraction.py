@@ -29,6 +29,7 @@ from lstm_viz.tasks.config import ModelConfig
 
 __all__ = [
     "BITS",
+    "DATA_LABELS",
     "DATA_SOURCES",
     "MAX_INT",
     "N_SAMPLES",
@@ -61,6 +62,7 @@ BITS = 8
 MAX_INT = 2**BITS - 1  # 255
 TRAIN_FRACTION = 0.9
 DATA_SOURCES: tuple[str, ...] = ("seed", "all")
+DATA_LABELS = {"seed": "post 4's 10,000 samples", "all": "every pair 0 ≤ b ≤ a ≤ 255"}  # each source in words
 _WEIGHTS = 2 ** torch.arange(BITS)  # bit k (LSB first) is worth 2**k
 
 

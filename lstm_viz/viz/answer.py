@@ -73,11 +73,12 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             )
         wrong = [t for t, color in enumerate(colors) if color == WRONG]
         red = "red = wrong" + (f" (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))})" if wrong else "")
+        # short lines: Plotly never wraps a subtitle, and two of these charts stand side by side in Intervene
         layout = {
             # the headline: two of these stand side by side in Intervene, and the full summary ran off the chart
             "title": {"text": answer.headline or answer.summary, "subtitle": {
                 "text": f"each bar: P(bit t of a − b is 1), least significant first<br>"
-                f"green = right, {red}, black tick = the true bit"}},
+                f"green = right · {red} · tick = the true bit"}},
             "yaxis": {"range": [0, 1.15], "title": {"text": "P(bit = 1)"}},
             "xaxis": {"title": {"text": "bit = time step t"}},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,

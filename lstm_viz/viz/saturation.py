@@ -133,11 +133,12 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
     layout.update(
         title={
             "text": title or "Gate saturation (Karpathy et al. 2015)",
-            "subtitle": {"text": f"one point per unit and gate, over {over}; near (0, 0) the gate follows the input "
-                                 "(rarely saturated); on the dotted diagonal it is never in between"},
+            # two lines: Plotly never wraps a subtitle, and this one as one line ran off the chart below 1,280 px
+            "subtitle": {"text": f"one point per unit and gate, over {over}<br>near (0, 0) the gate follows the "
+                                 "input (rarely saturated); on the dotted diagonal it is never in between"},
         },
-        height=430,
-        margin={"t": 100, "b": 60, "l": 70, "r": 30},
+        height=444,
+        margin={"t": 114, "b": 60, "l": 70, "r": 30},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
     )  # fmt: skip
     return finish(traces, layout)
