@@ -447,10 +447,8 @@ def saturation_over_epochs_figure(
                      "z": (low_share + high_share).T.astype(np.float32),
                      "customdata": np.stack([low_share.T, high_share.T], axis=-1).astype(np.float32)})  # fmt: skip
     n = len(rows[-1]["saturation"][gates[0]]["low"]) if rows else 0
-    # The line under the title is an annotation, not Plotly's subtitle: Chromium drew this chart's subtitle above
-    # its title when the finished run redrew the page (plotly.js placed it from the title's size measured before
-    # the title was laid out; a resize put it back). One line, so it fits the chart; the thresholds are in the top
-    # panel's title.
+    # An annotation, not Plotly's subtitle: Chromium drew this chart's subtitle above its title when a finished run
+    # redrew the page (placed from the title's size measured before layout; a resize put it back). Thresholds: top.
     note = "layer 0's units on the same test samples after each epoch · dark: settled"
     if rows:
         note = f"epoch {int(epochs[-1]):,} · layer 0's {n} units on the same test samples · dark: settled"
