@@ -17,7 +17,7 @@ from lstm_viz.explorer.worked_steps import gate_weights, worked_steps
 from lstm_viz.tasks import ModelConfig, build_model
 from lstm_viz.viz import belt
 from lstm_viz.viz import gates as figures
-from lstm_viz.viz.answer import answer_figure, model_answer
+from lstm_viz.viz.answer import Answer, answer_figure, model_answer
 from lstm_viz.viz.budget import bin_time, pick_units, plan_view
 from lstm_viz.viz.divergence import beyond_rounding, difference_heatmaps, first_divergence
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
@@ -355,6 +355,9 @@ def test_subtraction_answer_marks_each_bit_right_or_wrong():
     assert wrong, "an untrained model gets some bit wrong"  # seed 0: the test below needs wrong bits to name
     # the title is the headline (two stand side by side in Intervene); the wrong bits are named in the subtitle
     assert fig.layout.title.text == answer.headline and len(answer.headline) < len(answer.summary)
+    # a value just under its true bit's tick (y = 1) is written inside the bar, not struck through by the tick
+    close = Answer("subtraction", "s", probs=[0.934, 1.0, 0.2, 0.9], truth_bits=[1, 1, 0, 0], form="bits")
+    assert list(answer_figure(close).data[0].textposition) == ["inside", "outside", "outside", "outside"]
     assert f"red = wrong (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))})" in (
         fig.layout.title.subtitle.text
     )

@@ -52,7 +52,11 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
                 "marker": {"color": colors},
                 "customdata": custom,
                 "text": [f"{p:.3f}" for p in probs],
-                "textposition": "outside",
+                # above the bar, except just under a true bit's tick at 1 (0.934 was struck through by it): inside
+                "textposition": [
+                    "inside" if answer.truth_bits and answer.truth_bits[t] == 1 and 0.8 <= p < 0.995 else "outside"
+                    for t, p in enumerate(probs)
+                ],
                 "name": "P(bit = 1)",
                 "hovertemplate": "%{x}<br>P(bit = 1) = %{y:.6f}<br>predicted bit %{customdata[0]}"
                 + ("<br>true bit %{customdata[1]}" if answer.truth_bits else "")
