@@ -275,7 +275,8 @@ def test_difference_heatmaps_mark_the_divergence_at_the_tolerance_asked():
     assert (fine.state_step, coarse.state_step) == (1, 3)
     for tol, div in ((1e-6, fine), (1e-4, coarse)):
         fig = difference_heatmaps(rec_a, rec_b, tol=tol)
-        assert div.sentence in fig.layout.title.subtitle.text
+        assert "<br>".join(div.lines) in fig.layout.title.subtitle.text and " ".join(div.lines) == div.sentence
+        assert all(len(line) <= 105 for line in fig.layout.title.subtitle.text.split("<br>"))  # never wrapped
         assert {shape.x0 for shape in fig.layout.shapes} == {div.state_step - 0.5}
     agree = first_divergence(rec_a, rec_a, tol=1e-5)
     # the tolerance used, not a fixed 1e-6
@@ -375,6 +376,10 @@ def test_toy_answer_knows_company_a_and_b():
     fig = answer_figure(a, rec.h[0, 0, 0, :, 0].numpy())
     assert fig.data[1].y[0] == pytest.approx(a.prediction, abs=1e-6)
     assert fig.data[0].y[-1] == pytest.approx(a.prediction, abs=1e-6)  # the prediction is the last h
+    # titled by the headline, short enough for half a page (Intervene's before and after stand side by side)
+    assert fig.layout.title.text == a.headline == f"Company A → {a.prediction:.4f} (target 0): " + (
+        "right" if a.correct else "wrong"
+    )
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

@@ -171,7 +171,7 @@ class RegressorTask(Task):
         values = self.run(model, inp.x, interventions).view(-1).tolist()
         shown = ", ".join(f"{v:.4f}" for v in values[:8]) + (" …" if len(values) > 8 else "")
         return Answer(self.kind, f"The regressor outputs {shown} (from the last time step)", outputs=values,
-                      form="vector", value=values)  # fmt: skip
+                      form="vector", value=values, headline=f"Output {shown}")  # fmt: skip
 
     def probe_batch(self, config: ModelConfig, n: int = 256, seed: int = 0, length: int = SEQ_LEN) -> Tensor:
         gen = torch.Generator().manual_seed(seed)

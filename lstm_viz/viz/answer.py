@@ -123,7 +123,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
                            "y1": answer.truth, "line": {"dash": "dash", "color": "#222"}})  # fmt: skip
         layout = {
             "title": {"text": answer.headline or answer.summary,  # the headline: two stand side by side in Intervene
-                      "subtitle": {"text": "the prediction is h at the last step; dashed line = the known answer"}},
+                      "subtitle": {"text": "prediction = h at the last step · dashed = the known answer"}},
             "xaxis": {"title": {"text": "t (day)"}, "dtick": 1},
             "yaxis": {"title": {"text": "h"}},
             "shapes": shapes,

@@ -47,12 +47,19 @@ class Divergence:
             tol = f"{self.tol:g}".replace("e-0", "e-")  # 1e-6, not 1e-06
             within = f"within {tol}, relative for values above 1"
             return f"The two runs agree at every one of the {self.steps} compared steps ({within})."
+        return " ".join(self.lines)
+
+    @property
+    def lines(self) -> list[str]:
+        """The sentence in lines short enough for a subtitle (Plotly never wraps one)."""
+        if self.state_step is None:
+            return [self.sentence]
         inputs = ("The inputs are the same at every step" if self.input_step is None
                   else f"The inputs first differ at t = {self.input_step}")  # fmt: skip
-        return (
-            f"{inputs}; the recorded states first diverge at t = {self.state_step} ({self.where}). "
-            f"Largest difference: {self.max_abs:.4g}."
-        )
+        return [
+            f"{inputs}; the recorded states first diverge at t = {self.state_step} ({self.where}).",
+            f"Largest difference: {self.max_abs:.4g}.",
+        ]
 
 
 def _common(rec_a: CellRecording, rec_b: CellRecording) -> int:
@@ -213,7 +220,7 @@ def difference_heatmaps(
             shapes.append({"type": "line", "xref": xref, "yref": f"{yref} domain", "x0": column - 0.5,
                            "x1": column - 0.5, "y0": 0, "y1": 1, "line": {"color": "#111", "dash": "dot",
                                                                            "width": 1.5}})  # fmt: skip
-    notes = [div.sentence]
+    notes = list(div.lines)
     if rec_a.seq_len != rec_b.seq_len:
         notes.append(f"lengths differ ({rec_a.seq_len} vs {rec_b.seq_len}): the first {steps} steps are compared")
     if view.note:
@@ -225,7 +232,7 @@ def difference_heatmaps(
             "subtitle": {"text": "<br>".join(notes)},
         },
         shapes=shapes,
-        height=height,
-        margin={"t": 110, "b": 50, "l": 60, "r": 80},
+        height=height + 14 * max(0, len(notes) - 2),
+        margin={"t": 110 + 14 * max(0, len(notes) - 2), "b": 50, "l": 60, "r": 80},  # two lines fit in 110 px
     )
     return finish(traces, layout)
