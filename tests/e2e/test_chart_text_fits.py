@@ -1,0 +1,73 @@
+"""Every chart's title, subtitle, axis titles and annotations stay inside the chart on a 1,280-pixel-wide window.
+
+Plotly never wraps a title or subtitle: one longer than its chart is cut at the chart's edge. Several were (the toy
+panels' titles, the LSTMP latency title, the gradient-flow title, the answers side by side in Intervene, the text
+model's heatmap notes); this opens each page, and each tab of the Gate Explorer, and measures the drawn text.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.helpers import open_page, select
+
+# The text elements of every drawn chart that reach past its <svg> (2 px of anti-aliasing allowed), as
+# [kind, text]; a chart not drawn (in a closed tab: zero width) is skipped.
+OVERFLOWS = """() => {
+  const out = [];
+  document.querySelectorAll('.js-plotly-plot').forEach(plot => {
+    const svg = plot.querySelector('svg.main-svg');
+    if (!svg) return;
+    const box = svg.getBoundingClientRect();
+    if (box.width < 10) return;
+    plot.querySelectorAll('.gtitle, .gtitle-subtitle, .annotation-text, .g-xtitle text, .g-ytitle text')
+      .forEach(el => {
+        const r = el.getBoundingClientRect();
+        if (r.width > 0 && (r.right > box.right + 2 || r.left < box.left - 2))
+          out.push([el.getAttribute('class') || 'axis title', (el.textContent || '').slice(0, 100)]);
+      });
+  });
+  return out;
+}"""
+
+PAGES = ["", "explorer", "cell_step", "train_toy", "train_subtraction", "lstm_vs_lstmp", "gradient_flow"]
+
+
+def _overflows_on_every_tab(page) -> list[list[str]]:
+    page.wait_for_timeout(1500)  # the charts draw after the script has finished
+    found = page.evaluate(OVERFLOWS)
+    tabs = page.get_by_role("tab")
+    for k in range(tabs.count()):
+        tabs.nth(k).click()
+        page.wait_for_timeout(1500)
+        found += page.evaluate(OVERFLOWS)
+    return found
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p or "home" for p in PAGES])
+def test_chart_text_fits_its_chart_at_1280_pixels(page, app_url, path):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    try:
+        open_page(page, app_url, path)
+        found = _overflows_on_every_tab(page)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})  # the session's page, as other tests expect it
+    assert not found, f"text past its chart's edge on /{path}: {found}"
+
+
+@pytest.mark.parametrize("checkpoint", ["charlm_python.pt", "subtraction_gru.pt", "toy_statquest.pt"])
+def test_chart_text_fits_on_the_explorer_for_each_kind_of_model(page, app_url, checkpoint):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    try:
+        open_page(page, app_url)
+        open_page(page, app_url, "explorer")
+        select(page, page.locator("[data-testid='stSidebar']").get_by_role("combobox").first, checkpoint)
+        page.wait_for_function(  # the sidebar names the model in use once the page has loaded it
+            "name => document.querySelector(\"[data-testid='stSidebar']\").innerText.includes('In use: ' + name)",
+            arg=checkpoint, timeout=120_000,
+        )  # fmt: skip
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 1", timeout=120_000)
+        found = _overflows_on_every_tab(page)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+    assert not found, f"text past its chart's edge on the explorer with {checkpoint}: {found}"
