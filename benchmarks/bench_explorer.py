@@ -131,7 +131,8 @@ def sizes() -> None:
             print(f"  {name:<24} {size / 1e6:6.2f} MB")
         print(f"  {'all figures together':<24} {total / 1e6:6.2f} MB   goal < {GOAL_BYTES / 1e6:.0f} MB → ratio "
               f"{total / GOAL_BYTES:.2f} ({'OK' if total < GOAL_BYTES else 'OVER'})")
-        print(f"  note on the heatmaps: {figs['gate heatmaps'].layout.title.subtitle.text}")
+        note = figs["gate heatmaps"].layout.title.subtitle.text.replace("<br>", " / ")  # one line a note in the chart
+        print(f"  note on the heatmaps: {note}")
 
 
 def main() -> None:
