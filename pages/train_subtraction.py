@@ -8,7 +8,6 @@ from lstm_viz.app.ui import ensure_app_shell, number_box, remembered
 from lstm_viz.live.figures import dataset_preview, gate_saturation, subtraction_live_figures
 from lstm_viz.live.ui import (
     epochs_box,
-    first_batches_section,
     live_fragment,
     live_run,
     lr_box,
@@ -20,7 +19,7 @@ from lstm_viz.live.ui import (
 from lstm_viz.parsing import InputError, parse_int
 from lstm_viz.tasks import subtraction
 from lstm_viz.training.engine import make_trainer
-from lstm_viz.training.live import DETAIL_SECONDS_SUBTRACTION
+from lstm_viz.training.live import DETAIL_SECONDS_SUBTRACTION, FineSteps
 
 ensure_app_shell()
 
@@ -89,9 +88,16 @@ def probe(trainer) -> dict:
     return {"saturation": gate_saturation(model.record(probe_x))}  # f, i, o for an LSTM; r, z for a GRU
 
 
+def test_scores(trainer) -> dict:
+    return trainer.evaluate(("test",))  # test bit accuracy and exact match, one batch
+
+
+# The LSTM learns to borrow inside its first three epochs: the run trains those 8 mini-batches at a time, scored
+# after each step, at most 8 steps a second (about 3 s), so that the curves show the climb as it happens.
+FINE = FineSteps(score=test_scores, epochs=3, every=8, per_second=8.0)
 # Created once per session; Start replaces its factory, learning rate and epochs with the boxes' values.
 run = live_run("sub_run", functools.partial(make_trainer, "subtraction", preset="seed"), epochs=100, lr=0.01,
-               probe=probe, max_chunk=1)  # fmt: skip
+               probe=probe, max_chunk=1, fine=FINE)  # fmt: skip
 at_start = "Start is refused until it is fixed."
 row = st.container(horizontal=True, vertical_alignment="top", gap="medium")
 cell = row.radio("Cell", ["LSTM", "GRU"], key="sub_cell", horizontal=True, width=130)
@@ -113,9 +119,8 @@ run_controls(run, "sub_run", factory, prefix="sub", more=100)
 
 def figures(run, previous, parts):
     shown = trained_on(run.trainer) if run.trainer is not None else data
-    return subtraction_live_figures(
-        run.history, run.probes, run.model, shown.x_test, shown.pairs_test, previous=previous, parts=parts
-    )
+    return subtraction_live_figures(run.history, run.probes, run.model, shown.x_test, shown.pairs_test,
+                                    previous=previous, parts=parts, steps=run.steps, every=FINE.every)  # fmt: skip
 
 
 if run.trainer is not None and run.trainer.data.source != data.source:
@@ -126,5 +131,4 @@ if run.trainer is not None and run.trainer.data.source != data.source:
 
 live_fragment(run, "sub", figures, main=("curves",), details=("errors", "saturation"),
               details_every=DETAIL_SECONDS_SUBTRACTION, follow=try_subtraction(run))  # fmt: skip
-first_batches_section(factory, "sub")
 save_and_explore(run, "sub_run", default_name="subtraction")

@@ -11,6 +11,7 @@ from lstm_viz.parsing import parse_lr
 from lstm_viz.training.live import (
     TICK_SECONDS,
     TRAIN_SHARE,
+    FineSteps,
     LiveRun,
     RunState,
     format_seconds,
@@ -479,3 +480,95 @@ def test_validators_read_any_length_and_never_echo_it_whole(bad):
         with pytest.raises(ValueError) as err:
             validate(bad)
         assert len(str(err.value)) < 300 and "int_max_str_digits" not in str(err.value)
+
+
+# ---- the first epochs in fine steps -------------------------------------------------------------------------------
+def _test_scores(trainer) -> dict:
+    return trainer.evaluate(("test",))
+
+
+def test_the_first_epochs_in_fine_steps_show_the_climb_then_whole_epochs_follow():
+    """Post 4's LSTM learns to borrow inside three epochs: trained 4 mini-batches at a time and scored after each
+    step, the test exact match climbs from ~0 to 100 %; the steps end where whole epochs would have (the same
+    batches), epoch 3's score is the history's, and the run goes on in whole epochs."""
+    from lstm_viz.training.engine import make_trainer
+
+    run = LiveRun(lambda: make_trainer("subtraction", preset="seed", device="cpu"), epochs=5,
+                  fine=FineSteps(score=_test_scores, epochs=3, every=4, per_second=None))  # fmt: skip
+    whole = make_trainer("subtraction", preset="seed", device="cpu")
+    whole.train_epochs(3)
+    run.start()
+    for _ in range(200):
+        if run.epoch >= 3:
+            break
+        run.tick(budget=10.0)
+    per_epoch = run.trainer.batches_per_epoch
+    epochs = [row["epoch"] for row in run.steps]
+    assert epochs[0] == 0.0 and epochs[-1] == 3.0 and epochs == sorted(epochs)
+    assert len(run.steps) == 1 + 3 * -(-per_epoch // 4)  # the start, then every 4 mini-batches of 3 epochs
+    assert epochs[1] == pytest.approx(4 / per_epoch)
+    assert run.steps[0]["test_exact_match"] < 0.1 and run.steps[-1]["test_exact_match"] == 1.0  # post 4's climb
+    assert run.steps[-1]["test_exact_match"] == run.history[-1]["test_exact_match"] == whole.history[-1][
+        "test_exact_match"
+    ]
+    for a, b in zip(whole.model.parameters(), run.model.parameters(), strict=True):
+        assert torch.equal(a, b)  # the same weights as three whole epochs
+    steps = len(run.steps)
+    run.tick(budget=10.0)  # past the first epochs: whole epochs again, no more steps
+    assert run.epoch >= 4 and len(run.steps) == steps
+
+
+class BatchTrainer(FakeTrainer):
+    """A FakeTrainer that also trains a few mini-batches at a time (4 to an epoch), each on the fake clock."""
+
+    batches_per_epoch = 4
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock, epoch_seconds=0.04)
+        self.done = 0  # mini-batches of the epoch in progress
+
+    @property
+    def partial_epoch(self):
+        return (self.done, 4) if self.done else None
+
+    def train_batches(self, n: int):
+        for _ in range(n):
+            self.clock.advance(0.01)
+            self.done += 1
+            if self.done == 4:
+                self.done = 0
+                self.epoch += 1
+                self.history.append({"epoch": self.epoch, "loss": 0.5**self.epoch, "lr": self.lr})
+                return self.history[-1]
+        return None
+
+
+def test_fine_steps_are_paced_scored_and_paused_like_epochs():
+    clock = FakeClock()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds)
+
+    fine = FineSteps(score=lambda t: {"test_exact_match": t.epoch / 10}, epochs=2, every=1, per_second=4.0)
+    run = LiveRun(lambda: BatchTrainer(clock), epochs=10, clock=clock, sleep=sleep, fine=fine,
+                  probe=lambda t: {"epoch_seen": t.epoch})  # fmt: skip
+    run.start()
+    assert run.progress().label() == "epoch 0 / 10 · the first 2 epochs, 1 mini-batches a step, each scored"
+    run.tick(budget=0.6)  # 4 steps a second: the start's score, then steps at 0, 0.25 and 0.5 s
+    assert [row["epoch"] for row in run.steps] == [0.0, 0.25, 0.5, 0.75]
+    assert slept and all(s == pytest.approx(0.24) for s in slept)  # each step takes 0.01 s of the 0.25
+    run.tick(budget=0.6)  # the next step was due 0.24 s on: waited for within this tick
+    assert [row["epoch"] for row in run.steps][-2:] == [1.0, 1.25]
+    assert [p["epoch"] for p in run.probes] == [1]  # the probe follows each epoch's end, as with whole epochs
+    run.pause()
+    run.tick(budget=0.6)
+    assert len(run.steps) == 6 and run.state is RunState.PAUSED
+    run.resume()
+    run.tick(budget=5.0)
+    assert run.steps[-1]["epoch"] == 2.0 and run.epoch >= 2  # the fine phase ends at epoch 2
+    run.tick(budget=0.6)
+    assert "epochs/s" in run.progress().label()  # whole epochs: speed and time left again, measured afresh
+    run.reset()
+    assert run.steps == []

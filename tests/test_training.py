@@ -384,16 +384,3 @@ def test_training_a_few_batches_at_a_time_gives_the_weights_of_whole_epochs():
             steps.train_batches(bad)
 
 
-def test_the_first_epochs_from_inside_climb_to_what_whole_epochs_reach():
-    from lstm_viz.training.first_batches import first_batches
-
-    trainer = make_trainer("subtraction", preset="seed", device=CPU)
-    table = first_batches(trainer, epochs=3, every=4)
-    per_epoch = trainer.batches_per_epoch
-    assert table.attrs == {"per_epoch": per_epoch, "every": 4} and trainer.epoch == 3
-    assert table["epoch"].iloc[0] == 0 and table["epoch"].iloc[-1] == 3 and table["epoch"].is_monotonic_increasing
-    assert table["batches"].iloc[-1] == 3 * per_epoch and len(table) == 1 + 3 * -(-per_epoch // 4)
-    assert table["test_exact_match"].iloc[0] < 0.1 and table["test_exact_match"].iloc[-1] == 1.0  # post 4's climb
-    for bad in ({"epochs": 0}, {"epochs": 11}, {"every": 0}):
-        with pytest.raises(InputError):
-            first_batches(trainer, **bad)

@@ -270,17 +270,29 @@ def test_subtraction_live_figures_error_plot_is_rmse_of_the_model():
     assert f"RMSE {rmse:.4f}" in figures["errors"].layout.title.text
 
 
-def test_the_first_epochs_figure_marks_each_epochs_end_and_reads_fractions():
-    from lstm_viz.live.figures import first_batches_figure
-
-    table = pd.DataFrame({"batches": [0, 4, 8, 12], "epoch": [0.0, 0.5, 1.0, 1.5], "test_exact_match": [0, 0.1, 0.5, 1],
-                          "test_bit_acc": [0.5, 0.6, 0.8, 1]})  # fmt: skip
-    table.attrs.update(per_epoch=8, every=4)
-    fig = first_batches_figure(table)
-    assert [t.name for t in fig.data] == ["exact match (all 8 bits right)", "bit accuracy"]
-    assert list(fig.data[0].customdata) == [0, 4, 8, 12] and list(fig.layout.xaxis.range) == [0, 2]
-    assert [s.x0 for s in fig.layout.shapes] == [1]  # the end of epoch 1 (epoch 2's is the chart's edge)
-    assert "every 4 mini-batches (8 in an epoch)" in fig.layout.title.subtitle.text
+def test_the_first_epochs_fine_steps_are_drawn_between_the_epochs_and_refresh_in_place():
+    """A run's first epochs scored every few mini-batches (LiveRun.steps) are drawn on the accuracy panel at their
+    fractional epochs; the traces exist before the first step, so a refresh in place keeps the figure."""
+    history = subtraction_history(2)
+    idle = loss_accuracy_figure([], steps=[], every=8)  # the page before Start: "no epochs yet", axes hidden
+    first = loss_accuracy_figure([], into=idle, steps=[{"epoch": 0.0, "test_exact_match": 0.0}], every=8)
+    assert first is not idle and first.layout.xaxis.visible is not False  # a first step shows: rebuilt, axes on
+    assert "epoch 0 · test exact match 0.00%" in first.layout.title.subtitle.text
+    empty = loss_accuracy_figure(history[:1], steps=[], every=8)
+    names = [t.name for t in empty.data]
+    assert "test exact match, every 8 mini-batches" in names and "test bit accuracy, every 8 mini-batches" in names
+    steps = [{"epoch": 0.0, "test_bit_acc": 0.5, "test_exact_match": 0.0},
+             {"epoch": 0.5, "test_bit_acc": 0.8, "test_exact_match": 0.3},
+             {"epoch": 1.0, "test_bit_acc": 0.9, "test_exact_match": 0.7}]  # fmt: skip
+    fig = loss_accuracy_figure(history, into=empty, steps=steps, every=8)
+    assert fig is empty  # refreshed in place
+    fine = next(t for t in fig.data if t.name == "test exact match, every 8 mini-batches")
+    assert list(fine.x) == [0.0, 0.5, 1.0] and list(fine.y) == [0.0, 0.3, 0.7] and fine.xaxis == "x2"
+    later = [*steps, {"epoch": 2.25, "test_bit_acc": 0.95, "test_exact_match": 0.9}]
+    assert "epoch 2.25 · test bit accuracy 95.00% · test exact match 90.00%" in loss_accuracy_figure(
+        history, steps=later, every=8
+    ).layout.title.subtitle.text  # a step past the last epoch is the latest news
+    assert len(loss_accuracy_figure(history).data) == len(names) - 2  # without steps: the per-epoch curves only
 
 
 SUBTITLE_MAX_CHARS = 105  # about what one line holds in a half-width chart at the app's 800-pixel layout

@@ -33,7 +33,6 @@ __all__ = [
     "SATURATION_GATES",
     "absolute_error_figure",
     "dataset_preview",
-    "first_batches_figure",
     "gate_saturation",
     "loss_accuracy_figure",
     "saturation_over_epochs_figure",
@@ -199,45 +198,61 @@ def toy_panels_figure(
 
 
 def loss_accuracy_figure(
-    history: Sequence[Mapping[str, Any]] | pd.DataFrame, height: int = 340, into: go.Figure | None = None
+    history: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    height: int = 340,
+    into: go.Figure | None = None,
+    steps: Sequence[Mapping[str, Any]] | None = None,
+    every: int | None = None,
 ) -> go.Figure:
     """Loss (log scale) and accuracy per epoch, train solid and test dotted: bit accuracy and exact match.
 
     Uses whichever of ``loss``/``train_loss``/``test_loss``, ``train_bit_acc``/``test_bit_acc`` and
-    ``train_exact_match``/``test_exact_match`` the history holds.
+    ``train_exact_match``/``test_exact_match`` the history holds. ``steps`` (a run's first epochs scored every
+    ``every`` mini-batches, :class:`lstm_viz.training.live.FineSteps`) add the test accuracy between the epochs.
     """
     columns = series(history)
     epochs = columns["epoch"]
+    fine = series(steps) if steps else {"epoch": np.zeros(0)}
     styles: list[dict[str, Any]] = []
     data: list[dict[str, Any]] = []
     train_loss = "train_loss" if "train_loss" in columns else "loss"
+    mode = "lines+markers" if len(epochs) <= 5 else "lines"  # a line of one or two points is hard to see
     for split, column in (("train", train_loss), ("test", "test_loss")):
         if column in columns:
-            data.append({"name": f"{split} loss", "x": epochs, "y": columns[column]})
+            data.append({"name": f"{split} loss", "x": epochs, "y": columns[column], "mode": mode})
             styles.append({"col": 1, "color": "#444444", "dash": _TRAIN_TEST_DASH[split], "fmt": ".5f"})
     for metric, label, color in (("bit_acc", "bit accuracy", "#2ca02c"), ("exact_match", "exact match", "#9467bd")):
         for split in ("train", "test"):
             column = f"{split}_{metric}"
             if column in columns:
-                data.append({"name": f"{split} {label}", "x": epochs, "y": columns[column]})
+                data.append({"name": f"{split} {label}", "x": epochs, "y": columns[column], "mode": mode})
                 styles.append({"col": 2, "color": color, "dash": _TRAIN_TEST_DASH[split], "fmt": ".2%"})
+        if steps is not None:  # always drawn when asked (empty at first): a refresh in place keeps the traces
+            data.append({"name": f"test {label}, every {every} mini-batches", "x": fine["epoch"],
+                         "y": fine.get(f"test_{metric}", np.zeros(0)), "mode": "lines+markers"})  # fmt: skip
+            styles.append({"col": 2, "color": color, "dash": "solid", "fmt": ".2%", "fine": True})
+    # the latest scores: the history's last epoch, or a fine step past it
+    latest, at = columns, epochs[-1] if len(epochs) else None
+    if len(fine["epoch"]) and (at is None or fine["epoch"][-1] > at):
+        latest, at = fine, fine["epoch"][-1]
     subtitle = _NO_EPOCHS
-    if len(epochs):
-        parts = [f"epoch {int(epochs[-1]):,}"]
+    if at is not None:
+        parts = [f"epoch {at:,.2f}".rstrip("0").rstrip(".")]
         for column, label in (("test_bit_acc", "test bit accuracy"), ("test_exact_match", "test exact match")):
-            if column in columns:
-                parts.append(f"{label} {columns[column][-1]:.2%}")
+            if column in latest:
+                parts.append(f"{label} {latest[column][-1]:.2%}")
         subtitle = " · ".join(parts)
-    if _refreshed(into, "loss-accuracy", data, subtitle):
+    was_empty = into is not None and into.layout.xaxis.visible is False  # built before anything was scored
+    if was_empty == (at is None) and _refreshed(into, "loss-accuracy", data, subtitle):
         return into  # type: ignore[return-value]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (BCE)", "accuracy"), horizontal_spacing=0.08)
     for d, s in zip(data, styles, strict=True):
         fig.add_trace(
             go.Scatter(
                 **d,
-                mode="lines",
-                line=dict(color=s["color"], dash=s["dash"], width=2),
-                hovertemplate=f"epoch %{{x}}<br>%{{y:{s['fmt']}}}<extra>{d['name']}</extra>",
+                line=dict(color=s["color"], dash=s["dash"], width=1 if s.get("fine") else 2),
+                marker=dict(size=4),
+                hovertemplate=f"epoch %{{x:.3~f}}<br>%{{y:{s['fmt']}}}<extra>{d['name']}</extra>",
             ),
             row=1,
             col=s["col"],
@@ -245,7 +260,7 @@ def loss_accuracy_figure(
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(title_text="epoch")
-    if not len(epochs):
+    if at is None:
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
         title=dict(text="Loss and accuracy", subtitle=dict(text=subtitle)),
@@ -514,37 +529,6 @@ def saturation_over_epochs_figure(
     return fig
 
 
-def first_batches_figure(table: pd.DataFrame) -> go.Figure:
-    """Test accuracy of the first epochs, a point every few mini-batches (:func:`lstm_viz.training.first_batches.
-    first_batches`): exact match and bit accuracy against the fractional epoch, the epochs' ends marked."""
-    fig = go.Figure()
-    names = {"test_exact_match": ("exact match (all 8 bits right)", "#d62728"),
-             "test_bit_acc": ("bit accuracy", "#1f77b4")}  # fmt: skip
-    for column, (name, color) in names.items():
-        if column in table:
-            fig.add_trace(
-                go.Scatter(
-                    x=table["epoch"], y=table[column], name=name, mode="lines+markers",
-                    line=dict(color=color, width=2), marker=dict(size=5), customdata=table["batches"],
-                    hovertemplate=f"epoch %{{x:.2f}} (after %{{customdata}} mini-batches)<br>{name}: %{{y:.1%}}"
-                    "<extra></extra>",
-                )
-            )  # fmt: skip
-    last = int(np.ceil(table["epoch"].max())) if len(table) else 0
-    for epoch in range(1, last):
-        fig.add_vline(x=epoch, line=dict(color="#999999", dash="dot", width=1))
-    per_epoch, every = table.attrs.get("per_epoch"), table.attrs.get("every")
-    scored = f"the test samples scored every {every} mini-batches ({per_epoch} in an epoch)" if every else ""
-    fig.update_layout(
-        title=dict(text=f"The first {last} epochs from inside: test accuracy", subtitle=dict(text=scored)),
-        xaxis=dict(title="epoch (fractional: 1.5 = half-way through the second)", range=[0, last]),
-        yaxis=dict(title="share of the test samples", tickformat=".0%", range=[-0.02, 1.02]),
-        height=360, margin=dict(t=90, b=50, l=60, r=20),
-        legend=dict(orientation="h", yanchor="bottom", y=0.02, x=0.98, xanchor="right"),
-    )  # fmt: skip
-    return fig
-
-
 # ---- what the live pages redraw every tick ---------------------------------------------------------------------
 def toy_live_figures(
     history: Sequence[Mapping[str, Any]],
@@ -580,16 +564,19 @@ def subtraction_live_figures(
     pairs_test: torch.Tensor | None = None,
     previous: Mapping[str, go.Figure] | None = None,
     parts: Sequence[str] = ("curves", "errors", "saturation"),
+    steps: Sequence[Mapping[str, Any]] | None = None,
+    every: int | None = None,
 ) -> dict[str, go.Figure]:
-    """The subtraction page's figures: ``curves`` (loss and accuracy), ``errors`` (the absolute error per test
-    sample with the RMSE, for the model as it is now) and ``saturation`` (gate saturation per epoch, when it was
-    probed); only those in ``parts``. ``previous`` as above."""
+    """The subtraction page's figures: ``curves`` (loss and accuracy, with the first epochs' ``steps`` scored
+    every ``every`` mini-batches), ``errors`` (the absolute error per test sample with the RMSE, for the model as
+    it is now) and ``saturation`` (gate saturation per epoch, when it was probed); only those in ``parts``.
+    ``previous`` as above."""
     from lstm_viz.tasks import subtraction  # the task module: decode the model's bits into integers
 
     previous = previous or {}
     figures = {}
     if "curves" in parts:
-        figures["curves"] = loss_accuracy_figure(history, into=previous.get("curves"))
+        figures["curves"] = loss_accuracy_figure(history, into=previous.get("curves"), steps=steps, every=every)
     if "errors" in parts and model is not None and x_test is not None and pairs_test is not None and len(x_test):
         predicted = subtraction.decode_batch(subtraction.predict_probs(model, x_test)).cpu().numpy()
         truth = (pairs_test[:, 0] - pairs_test[:, 1]).cpu().numpy()

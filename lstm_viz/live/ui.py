@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from lstm_viz.app.ui import number_box
-from lstm_viz.parsing import InputError, parse_int, parse_lr
+from lstm_viz.parsing import parse_int, parse_lr
 from lstm_viz.training.live import (
     DETAIL_SECONDS,
     MAX_EPOCHS,
@@ -30,7 +30,6 @@ from lstm_viz.training.live import (
 __all__ = [
     "apply_settings",
     "epochs_box",
-    "first_batches_section",
     "live_fragment",
     "live_run",
     "lr_box",
@@ -469,32 +468,3 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
     if isinstance(said, tuple) and said[0] == id(trainer):
         message = said[1]
         (st.error if message.startswith("error:") else st.success)(message.removeprefix("error: "))
-
-
-def first_batches_section(
-    factory: Callable[[], Callable[[], TrainerLike]], prefix: str, epochs: int = 3, every: int = 4
-) -> None:
-    """"The first epochs, from inside": on a click, a fresh model from the settings above (those the next Start
-    uses, seed included) trained ``epochs`` epochs ``every`` mini-batches at a time, its test accuracy after each
-    step (:func:`lstm_viz.training.first_batches.first_batches`). The live curves have one point per epoch, and the
-    subtraction LSTM learns to borrow inside its first three."""
-    from lstm_viz.live.figures import first_batches_figure
-    from lstm_viz.training.first_batches import first_batches
-
-    key = f"{prefix}_first_batches"
-    with st.expander("The first epochs, from inside", expanded=key in st.session_state):
-        st.caption(f"The curves above have one point per epoch, and this LSTM learns to borrow within its first "
-                   f"three. This trains a fresh model with the settings above (the next Start's, random seed "
-                   f"included) for {epochs} epochs, scoring the test samples every {every} mini-batches: the climb, "
-                   "seen from inside. It takes a second or two and leaves the run above as it is.")  # fmt: skip
-        if st.button(f"Train {epochs} epochs, scoring every {every} mini-batches", key=f"{key}_go",
-                     icon=":material/slow_motion_video:"):  # fmt: skip
-            try:
-                make = factory()
-                with st.spinner(f"Training {epochs} epochs, {every} mini-batches at a time…"):
-                    st.session_state[key] = first_batches(make(), epochs, every)
-            except InputError as err:
-                st.error(f"{err} Fix it above first.", icon=":material/warning:")
-        table = st.session_state.get(key)
-        if table is not None:
-            st.plotly_chart(first_batches_figure(table), width="stretch", key=f"{key}_figure")

@@ -309,7 +309,7 @@ class Trainer:
     def train_batches(self, n: int) -> dict[str, float] | None:
         """Train the next ``n`` mini-batches of the epoch in progress (fewer where it ends first): the epoch's
         metrics when it ended, else None, its place kept as ``request_stop`` keeps it — batch by batch, the same
-        weights as whole epochs. For watching the first epochs from inside (``training.first_batches``);
+        weights as whole epochs. For watching the first epochs from inside (``training.live.FineSteps``);
         a task with its own loop (the character model) trains in blocks instead, and is refused."""
         if self.loop is not None:
             raise InputError(f"{self.data.task.name} trains in blocks of its own loop, not in mini-batch epochs")

@@ -41,6 +41,7 @@ __all__ = [
     "MAX_EPOCHS",
     "TICK_SECONDS",
     "TRAIN_SHARE",
+    "FineSteps",
     "LiveRun",
     "Progress",
     "RunState",
@@ -94,6 +95,7 @@ class Progress:
     epochs_per_second: float | None  # over the last few seconds of running (wall time, UI included)
     eta_seconds: float | None
     train_share: float | None  # training time / wall time over the same window
+    note: str | None = None  # said instead of speed and time left (the first epochs' paced steps)
 
     @property
     def fraction(self) -> float:
@@ -102,6 +104,8 @@ class Progress:
     def label(self) -> str:
         """E.g. ``epoch 1,200 / 5,000 · 850 epochs/s · 4 s left``."""
         parts = [f"epoch {self.epoch:,} / {self.target:,}"]
+        if self.note and self.state is RunState.RUNNING:
+            return " · ".join([*parts, self.note])
         if self.epochs_per_second is not None:
             speed = self.epochs_per_second
             parts.append(f"{speed:,.0f} epochs/s" if speed >= 10 else f"{speed:.2f} epochs/s")
@@ -163,12 +167,29 @@ def save_new_checkpoint(directory: str | Path, name: str, data: bytes) -> Path:
     raise OSError(f"no free file name for {checkpoint_stem(name)!r} in {directory}: remove some saved files")
 
 
+@dataclass(frozen=True)
+class FineSteps:
+    """The first epochs seen from inside: until epoch ``epochs``, a run trains ``every`` mini-batches at a time
+    (``Trainer.train_batches``: the same batches in the same order, so the same weights as whole epochs) and
+    scores the model after each step with ``score(trainer)`` (e.g. its test accuracy), at most ``per_second``
+    steps a second. Post 4's LSTM learns to borrow inside its first three epochs — a fraction of a second, two
+    points of a per-epoch curve — and this is how a page lets that climb be watched. A trainer without
+    ``train_batches`` trains whole epochs as usual."""
+
+    score: Callable[[Any], dict[str, float]]
+    epochs: int = 3
+    every: int = 8
+    per_second: float | None = 8.0
+
+
 class LiveRun:
     """One live training run of one browser session: a trainer, its target epoch, state, speed and probes.
 
     ``factory()`` builds a fresh trainer (model, optimizer, data) for Start; ``probe(trainer)``, if given, is
     called after every training chunk and its dict (plus ``epoch``) appended to ``probes``, e.g. the StatQuest
     weights or the gate saturation. ``max_chunk`` caps epochs per ``train_epochs`` call (1: probe each epoch).
+    ``fine`` (:class:`FineSteps`) trains the first epochs a few mini-batches at a time, each step's scores (plus
+    its fractional ``epoch``) appended to ``steps``.
     """
 
     def __init__(
@@ -179,12 +200,16 @@ class LiveRun:
         lr: float | None = None,
         probe: Callable[[TrainerLike], dict[str, Any]] | None = None,
         max_chunk: int | None = None,
+        fine: FineSteps | None = None,
         clock: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.factory = factory
         self.probe = probe
         self.max_chunk = max_chunk
+        self.fine = fine
+        self.steps: list[dict[str, Any]] = []  # the fine steps' scores, each with its fractional epoch
+        self._fine_due = 0.0  # the clock time the next fine step is due (paced)
         self.pace: float | None = None  # epochs per second at most (``set_pace``); None: as fast as possible
         self._pace_origin: tuple[float, int] | None = None  # (time, epoch) the pace counts from
         self.target = validate_epochs(epochs)
@@ -227,6 +252,11 @@ class LiveRun:
         return torch_threads(getattr(self.trainer, "num_threads", None))
 
     def progress(self) -> Progress:
+        if self.state is RunState.RUNNING and self.trainer is not None and self._fine_phase(self.trainer):
+            fine = self.fine
+            assert fine is not None
+            note = f"the first {fine.epochs} epochs, {fine.every} mini-batches a step, each scored"
+            return Progress(self.state, self.epoch, self.target, None, None, None, note)
         speed = share = eta = None
         if len(self._window) >= 2:
             (t0, e0, s0), (t1, e1, s1) = self._window[0], self._window[-1]
@@ -307,6 +337,8 @@ class LiveRun:
         self.state = RunState.IDLE
         self.error = None
         self.probes = []
+        self.steps = []
+        self._fine_due = 0.0
         self.train_seconds = 0.0
         self.ticks = 0
         self._epoch_seconds = None
@@ -380,7 +412,6 @@ class LiveRun:
         trainer = self.trainer
         first = len(trainer.history)
         start = now
-        trained = False
         stop_at = self.target
         if self.pace is not None:  # paced: this tick's share of epochs, then wait out the rest of the tick …
             if self._pace_origin is None:
@@ -390,6 +421,30 @@ class LiveRun:
             allowed = epoch0 + math.floor(self.pace * (now - since + budget / TRAIN_SHARE))
             share = self.epoch + max(1, round(self.pace * budget / TRAIN_SHARE))
             stop_at = min(stop_at, share, max(self.epoch, allowed))
+        if self._fine_phase(trainer):
+            self._fine_steps(trainer, budget, start, stop_at)
+            if not self._fine_phase(trainer):
+                self._window.clear()  # the paced steps are not the run's speed: measure it afresh from here
+        else:
+            self._whole_epochs(trainer, budget, start, stop_at)
+        self.ticks += 1
+        if self.pace is not None and self.state is RunState.RUNNING and self.epoch < self.target:
+            left = budget - (self._clock() - start)
+            if left > 0:
+                self._sleep(left)
+        end = self._clock()
+        self._window.append((end, self.epoch, self.train_seconds))
+        while len(self._window) > 2 and end - self._window[0][0] > _SPEED_WINDOW_SECONDS:
+            self._window.popleft()
+        if self.trainer is not None and self.epoch > self.target:  # lowered while this tick trained: the run
+            self.target = self.epoch  # ends where it is, as set_target does (never "epoch 2,400 / 2,397")
+        if self.state is RunState.RUNNING and self.epoch >= self.target:
+            self.state = RunState.FINISHED
+        return trainer.history[first:]
+
+    def _whole_epochs(self, trainer: TrainerLike, budget: float, start: float, stop_at: int) -> None:
+        """Train whole epochs, in chunks, until ``stop_at`` or the tick's ``budget`` (at least one epoch)."""
+        trained = False
         while self.epoch < stop_at and self.state is RunState.RUNNING:  # Stop/Pause end the loop
             remaining = budget - (self._clock() - start)
             # stop when the next epoch would overshoot the budget by over half an epoch (always train one)
@@ -415,37 +470,67 @@ class LiveRun:
             self._epoch_seconds = (
                 per_epoch if self._epoch_seconds is None else 0.7 * self._epoch_seconds + 0.3 * per_epoch
             )
-            if self.probe is not None:
-                try:
-                    with self.threads():
-                        measured = self.probe(trainer)
-                    if measured:  # an empty dict: nothing to measure on this model (e.g. a GRU's gates)
-                        self.probes.append({"epoch": self.epoch, **measured})
-                except Exception as exc:
-                    name = type(exc).__name__
-                    self._fail(f"measuring the model at epoch {self.epoch:,} failed: {name}: {exc}")
-                    break
-            bad = _non_finite_loss(trainer.history[-1] if trainer.history else None)
-            if bad:
-                self._fail(
-                    f"the loss became {bad} at epoch {self.epoch:,}; lower the learning rate "
-                    f"(e.g. {(self.lr or 0.01) / 10:g}) and press Reset"
-                )
+            if not self._after_epochs(trainer):
                 break
-        self.ticks += 1
-        if self.pace is not None and self.state is RunState.RUNNING and self.epoch < self.target:
-            left = budget - (self._clock() - start)
-            if left > 0:
-                self._sleep(left)
-        end = self._clock()
-        self._window.append((end, self.epoch, self.train_seconds))
-        while len(self._window) > 2 and end - self._window[0][0] > _SPEED_WINDOW_SECONDS:
-            self._window.popleft()
-        if self.trainer is not None and self.epoch > self.target:  # lowered while this tick trained: the run
-            self.target = self.epoch  # ends where it is, as set_target does (never "epoch 2,400 / 2,397")
-        if self.state is RunState.RUNNING and self.epoch >= self.target:
-            self.state = RunState.FINISHED
-        return trainer.history[first:]
+
+    def _fine_phase(self, trainer: TrainerLike) -> bool:
+        return self.fine is not None and self.epoch < self.fine.epochs and hasattr(trainer, "train_batches")
+
+    def _fine_steps(self, trainer: Any, budget: float, start: float, stop_at: int) -> None:
+        """The first epochs a few mini-batches at a time (:class:`FineSteps`), each step scored, until the tick's
+        ``budget`` is used, at most ``fine.per_second`` steps a second."""
+        fine = self.fine
+        assert fine is not None
+        end_at = min(stop_at, fine.epochs)
+        try:
+            if not self.steps and self.epoch == 0 and trainer.partial_epoch is None:  # where the climb starts
+                self.steps.append({"epoch": 0.0, **self._score(trainer)})
+            while self.epoch < end_at and self.state is RunState.RUNNING:  # Stop/Pause end the loop
+                wait = self._fine_due - self._clock()  # paced: the next step is due then
+                if wait > 0:
+                    if self._clock() - start + wait >= budget:
+                        break  # due in the next tick
+                    self._sleep(wait)
+                t0 = self._clock()
+                before = self.epoch
+                trainer.train_batches(fine.every)
+                self.train_seconds += self._clock() - t0
+                place = trainer.partial_epoch  # (batches done, in all) mid-epoch; None just after an epoch ended
+                at = self.epoch + (0.0 if place is None else place[0] / trainer.batches_per_epoch)
+                self.steps.append({"epoch": at, **self._score(trainer)})
+                self._fine_due = t0 + (1.0 / fine.per_second if fine.per_second else 0.0)
+                if self.epoch > before and not self._after_epochs(trainer):
+                    return
+                if self._clock() - start >= budget:
+                    break
+        except Exception as exc:  # a page must show this, not a traceback
+            self._fail(f"training stopped at epoch {self.epoch:,}: {type(exc).__name__}: {exc}")
+
+    def _score(self, trainer: Any) -> dict[str, float]:
+        assert self.fine is not None
+        with self.threads():
+            return dict(self.fine.score(trainer))
+
+    def _after_epochs(self, trainer: TrainerLike) -> bool:
+        """After epochs ended: the probe, and the loss checked for NaN; False when the run failed."""
+        if self.probe is not None:
+            try:
+                with self.threads():
+                    measured = self.probe(trainer)
+                if measured:  # an empty dict: nothing to measure on this model (e.g. a GRU's gates)
+                    self.probes.append({"epoch": self.epoch, **measured})
+            except Exception as exc:
+                name = type(exc).__name__
+                self._fail(f"measuring the model at epoch {self.epoch:,} failed: {name}: {exc}")
+                return False
+        bad = _non_finite_loss(trainer.history[-1] if trainer.history else None)
+        if bad:
+            self._fail(
+                f"the loss became {bad} at epoch {self.epoch:,}; lower the learning rate "
+                f"(e.g. {(self.lr or 0.01) / 10:g}) and press Reset"
+            )
+            return False
+        return True
 
     # ---- internals -----------------------------------------------------------------------------------------
     def _build(self) -> None:
