@@ -381,3 +381,31 @@ def test_epochs_below_the_current_epoch_end_the_run_there(toy):
     assert run.target == epoch and run.state is RunState.FINISHED
     assert f"epoch {epoch:,} / {epoch:,}" in toy.get("progress")[0].proto.text
     assert any("apply to the next Start over" in i.value for i in toy.info)
+
+
+def test_live_charts_never_reuse_a_key_while_training_and_keep_theirs_when_idle(sub):
+    """Each chart drawn while the run trains gets a key never used before in the session (counting from 0 in every
+    run reused old keys, and Chromium then drew a detail chart's subtitle above its title); once idle, reruns keep
+    the last keys, so the charts — and a user's zoom — stay."""
+
+    def curve_key() -> str:
+        return next(c.proto.id for c in sub.get("plotly_chart") if c.proto.id.endswith(tuple("0123456789"))
+                    and "sub_curves_" in c.proto.id).rsplit("sub_curves_", 1)[1]  # fmt: skip
+
+    sub.text_input(key="sub_hidden").input("8").run()
+    sub.text_input(key="sub_epochs").input("4").run()
+    sub.button(key="sub_run_start").click().run()
+    run = sub.session_state["sub_run"]
+    seen = [curve_key()]
+    for _ in range(60):
+        if not run.running:
+            break
+        sub.run()
+        seen.append(curve_key())
+    assert not run.running and len(seen) > 3
+    training = seen[:-1]  # the last run drew the finished run, idle
+    assert len(set(training)) == len(training)  # a new key for every draw while training
+    idle = curve_key()
+    sub.text_input(key="sub_try").input("200 - 1").run()
+    sub.run()
+    assert curve_key() == idle  # idle reruns keep the charts

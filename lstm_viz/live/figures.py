@@ -462,8 +462,8 @@ def saturation_over_epochs_figure(
                      "z": (low_share + high_share).T.astype(np.float32),
                      "customdata": np.stack([low_share.T, high_share.T], axis=-1).astype(np.float32)})  # fmt: skip
     n = len(rows[-1]["saturation"][gates[0]]["low"]) if rows else 0
-    # An annotation, not Plotly's subtitle: Chromium drew this chart's subtitle above its title when a finished run
-    # redrew the page (placed from the title's size measured before layout; a resize put it back). Thresholds: top.
+    # An annotation, not Plotly's subtitle: Chromium drew this chart's subtitle above its title once a finished run
+    # redrew the page, even with fresh chart keys (the error chart's was mended by those); a resize put it back.
     note = "layer 0's units on the same test samples after each epoch · dark: settled"
     if rows:
         note = f"epoch {int(epochs[-1]):,} · layer 0's {n} units on the same test samples · dark: settled"

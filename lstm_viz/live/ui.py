@@ -278,9 +278,14 @@ def live_fragment(
         slots = {name: st.empty() for name in ("progress", *main, *details)}
         started = time.perf_counter()
         details_due = started
-        n = 0
+        # A new key for each chart drawn while the run trains (a chart redrawn in a loop needs one), counted across
+        # runs: counting from 0 in each run reused an old key, and plotly.js then drew a detail chart's subtitle
+        # above its title. Idle, the last key again: the charts (and the user's zoom) stay.
+        n = st.session_state.get(f"{key}_draws", 0)
         while True:
             was_running = run.running
+            if was_running:
+                n += 1
             run.tick(TICK_SECONDS * TRAIN_SHARE)
             now = time.perf_counter()
             due = now >= details_due or not run.running
@@ -303,7 +308,7 @@ def live_fragment(
             if due and draw_follow is not None:
                 with run.threads():
                     draw_follow(n)
-            n += 1
+            st.session_state[f"{key}_draws"] = n
             if not run.running:
                 if was_running:
                     st.rerun(scope="app")
