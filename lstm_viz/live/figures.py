@@ -264,9 +264,9 @@ def loss_accuracy_figure(
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
         title=dict(text="Loss and accuracy", subtitle=dict(text=subtitle)),
-        height=height,
-        margin=dict(t=90, b=40, l=50, r=20),
-        legend=dict(orientation="h", y=-0.25),
+        height=height + 20,
+        margin=dict(t=90, b=60, l=50, r=20),
+        legend=dict(orientation="h", y=-0.3),  # below the axis titles, however many rows it wraps to
         uirevision="loss-accuracy",
         meta="loss-accuracy",
     )
