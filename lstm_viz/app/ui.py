@@ -414,21 +414,29 @@ def keep_tab_widgets(tabs: Mapping[str, Any], keys: Mapping[str, Iterable[str]],
     """Keep what was typed or picked in a tab while another tab is open, and show it again when it opens.
 
     A page that draws only the open tab's widgets loses the others' state: Streamlit forgets widgets it did not
-    draw, and a widget drawn again starts in the browser from its default. ``keys[name]`` are the widget keys (or key
-    prefixes) of tab ``name``; their values are copied to ``st.session_state[store]`` on every run, and in the run a
-    tab is open again, before its widgets are drawn, written back through the Session State API — so that the
-    browser is told the value, not only the server. Never for buttons or uploaders (their state cannot be written).
+    draw, and a widget drawn again starts in the browser from its default. ``keys[name]`` are the widget keys of tab
+    ``name``, or key prefixes ending in ``_`` (``"iv_units_"``); their values are copied to
+    ``st.session_state[store]`` on every run, and in the run a tab is open again, before its widgets are drawn,
+    written back through the Session State API — so that the browser is told the value, not only the server. Never
+    for buttons, uploaders or charts that take selections: their state cannot be written (a key is matched whole
+    for that reason: ``"text_units"`` once matched the chart ``"text_units_chart"``, whose state Streamlit refused).
     """
     shadow: dict[str, Any] = st.session_state.setdefault(store, {})
     for name, tab in tabs.items():
-        prefixes = tuple(keys.get(name, ()))
-        if not prefixes:
+        names = tuple(keys.get(name, ()))
+        if not names:
             continue
-        for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
+        exact = {n for n in names if not n.endswith("_")}
+        prefixes = tuple(n for n in names if n.endswith("_"))
+
+        def ours(key: object, exact: set[str] = exact, prefixes: tuple[str, ...] = prefixes) -> bool:
+            return isinstance(key, str) and (key in exact or key.startswith(prefixes))
+
+        for key in [k for k in st.session_state if ours(k)]:
             shadow[key] = st.session_state[key]
         if tab.open:
             for key, value in shadow.items():
-                if key.startswith(prefixes) and key not in st.session_state:
+                if ours(key) and key not in st.session_state:
                     st.session_state[key] = value
 
 
