@@ -103,8 +103,9 @@ def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
 # ---- refreshing a figure in place ---------------------------------------------------------------------------------
 def _refreshed(into: go.Figure | None, kind: str, data: Sequence[Mapping[str, Any]], subtitle: str) -> bool:
     """Put ``data`` (per-trace changing fields, each with its ``name``) and the subtitle into ``into`` if it was
-    built by the same builder with the same traces; True when done (then ``into`` is the answer)."""
-    if into is None or into.layout.meta != kind or len(into.data) != len(data):
+    built by the same builder with the same traces, and not before there was anything to draw (``_empty_note``: its
+    axes hidden, its note in the middle); True when done (then ``into`` is the answer)."""
+    if into is None or into.layout.meta != kind or into.layout.xaxis.visible is False or len(into.data) != len(data):
         return False
     if any(trace.name != d["name"] for trace, d in zip(into.data, data, strict=True)):
         return False
@@ -242,8 +243,7 @@ def loss_accuracy_figure(
             if column in latest:
                 parts.append(f"{label} {latest[column][-1]:.2%}")
         subtitle = " · ".join(parts)
-    was_empty = into is not None and into.layout.xaxis.visible is False  # built before anything was scored
-    if was_empty == (at is None) and _refreshed(into, "loss-accuracy", data, subtitle):
+    if _refreshed(into, "loss-accuracy", data, subtitle):
         return into  # type: ignore[return-value]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (BCE)", "accuracy"), horizontal_spacing=0.08)
     for d, s in zip(data, styles, strict=True):
