@@ -25,7 +25,7 @@ from lstm_viz.viz.gates import (
     time_ticks,
     to_numpy,
 )
-from lstm_viz.viz.plotgrid import Grid, finish
+from lstm_viz.viz.plotgrid import Grid, finish, subtitle_room
 
 __all__ = ["Divergence", "beyond_rounding", "difference_heatmaps", "first_divergence"]
 
@@ -232,7 +232,7 @@ def difference_heatmaps(
             "subtitle": {"text": "<br>".join(notes)},
         },
         shapes=shapes,
-        height=height + 14 * max(0, len(notes) - 2),
-        margin={"t": 110 + 14 * max(0, len(notes) - 2), "b": 50, "l": 60, "r": 80},  # two lines fit in 110 px
+        height=height + subtitle_room(len(notes), 2),
+        margin={"t": 110 + subtitle_room(len(notes), 2), "b": 50, "l": 60, "r": 80},  # two lines fit in 110 px
     )
     return finish(traces, layout)

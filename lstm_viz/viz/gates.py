@@ -19,7 +19,7 @@ import torch
 from lstm_viz.core.recording import DIRECTIONS, CellRecording, Recording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, TimeBins, View, bin_time, plan_view
 from lstm_viz.viz.palette import GATE_COLORS, GATE_COLORSCALE, INPUT_COLORS, SIGNED_COLORSCALE
-from lstm_viz.viz.plotgrid import Grid, finish
+from lstm_viz.viz.plotgrid import Grid, finish, subtitle_room
 
 __all__ = [
     "GATE_COLORS",
@@ -358,8 +358,8 @@ def gate_heatmaps(
             # one note a line: Plotly never wraps a subtitle, and two notes on one line ran off the chart
             "subtitle": {"text": "<br>".join(notes) if notes else _shape_note(rec)},
         },
-        height=height + 14 * max(0, len(notes) - 1),
-        margin={"t": 100 + 14 * max(0, len(notes) - 1), "b": 50, "l": 60, "r": 80},  # one line fits in 100 px
+        height=height + subtitle_room(len(notes), 1),
+        margin={"t": 100 + subtitle_room(len(notes), 1), "b": 50, "l": 60, "r": 80},  # one line fits in 100 px
     )
     return finish(traces, layout)
 
@@ -546,9 +546,9 @@ def unit_traces(
             + (", input underneath" if text is None else ", the text's characters on the time axis"),
             "subtitle": {"text": "<br>".join(notes) or _ranges_note(rec)},  # one note a line (never wrapped)
         },
-        height=height + 14 * max(0, len(notes) - 1),
+        height=height + subtitle_room(len(notes), 1),
         hovermode="closest",
-        margin={"t": 100 + 14 * max(0, len(notes) - 1), "b": 50, "l": 60, "r": 30 + 50 * bool(right_axes)},
+        margin={"t": 100 + subtitle_room(len(notes), 1), "b": 50, "l": 60, "r": 30 + 50 * bool(right_axes)},
         legend={"orientation": "v", "yanchor": "top", "y": 1.0, "x": 1.08 if right_axes else 1.01, "xanchor": "left"},
     )
     if rec.seq_len <= 30 and not bins.binned:

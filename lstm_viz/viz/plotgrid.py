@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-__all__ = ["Grid", "finish"]
+__all__ = ["SUBTITLE_LINE_PX", "Grid", "finish", "subtitle_room"]
 
 
 @dataclass
@@ -117,6 +117,15 @@ class Grid:
         xref, yref = self.refs(row, col)
         trace["xaxis"], trace["yaxis"] = xref, yref
         return trace
+
+
+SUBTITLE_LINE_PX = 14  # one line of a subtitle (Plotly never wraps one: long notes go one a line, <br> between)
+
+
+def subtitle_room(lines: int, fit: int) -> int:
+    """Pixels a figure's top margin (and height) grows by for a subtitle of ``lines`` lines, ``fit`` of which its
+    margin holds already."""
+    return SUBTITLE_LINE_PX * max(0, lines - fit)
 
 
 def finish(traces: list[dict], layout: dict) -> go.Figure:
