@@ -40,6 +40,7 @@ __all__ = [
     "SubtractionTask",
     "all_pairs",
     "bit_table",
+    "bits_named",
     "bits_right",
     "decode",
     "decode_batch",
@@ -364,6 +365,11 @@ def bit_pairs_input(a: int, b: int, text: str | None = None) -> TaskInput:
     return TaskInput(x=x, text=text or f"{a} - {b}", feature_names=("a bit", "b bit"), operands=(a, b))
 
 
+def bits_named(positions: Sequence[int]) -> str:
+    """Bit positions (least significant first) in words: ``"bit 5"``, ``"bits 1, 2, 3"``."""
+    return f"bit{'s' if len(positions) > 1 else ''} {', '.join(map(str, positions))}"
+
+
 class SubtractionTask(Task):
     """Post 4's task with its variants: the LSTM, an LSTMP (``proj_size``) and a GRU (``subtraction-gru``)."""
 
@@ -508,7 +514,7 @@ class SubtractionTask(Task):
         headline = summary = f"{a} − {b} = {truth}; the model says {pred}: {'right' if ok else 'wrong'}"
         if not ok:
             wrong = [t for t, (p, y) in enumerate(zip(probs, truth_bits, strict=True)) if (p >= 0.5) != bool(y)]
-            summary += f" (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} wrong)"
+            summary += f" ({bits_named(wrong)} wrong)"
         return Answer(self.kind, summary, ok, pred, truth, probs=probs, truth_bits=truth_bits, form="bits",
                       value=pred, headline=headline)  # fmt: skip
 

@@ -15,6 +15,7 @@ from torch import nn
 
 from lstm_viz.tasks import Answer, task_for
 from lstm_viz.tasks import TaskInput as ExplorerInput
+from lstm_viz.tasks.subtraction import bits_named
 from lstm_viz.viz.gates import char_label
 from lstm_viz.viz.plotgrid import finish
 
@@ -76,7 +77,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
                 }
             )
         wrong = [t for t, color in enumerate(colors) if color == WRONG]
-        red = "red = wrong" + (f" (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))})" if wrong else "")
+        red = "red = wrong" + (f" ({bits_named(wrong)})" if wrong else "")
         # short lines: Plotly never wraps a subtitle, and two of these charts stand side by side in Intervene
         layout = {
             # the headline: two of these stand side by side in Intervene, and the full summary ran off the chart
