@@ -57,15 +57,17 @@ TAB_KEYS = {  # each tab's widget keys, kept while another tab is open (no butto
 ACTIVE = "most active on this text"
 
 
+MAX_UNITS_SHOWN = 6
+ROWS_SHOWN = 60
+SCAN_CHARS = 100_000
+
+
 def ranked_by(feature: str, over: str = "validation") -> dict[str, str]:
     """The widget values that open "Text coloured by a unit" on the units that track ``feature`` best, ranked over
     ``over`` ("validation" files or this "text"): for a link from another page (``app.ui.pick_in_sidebar``)."""
     if feature not in FEATURES or over not in ("text", "validation"):
         raise ValueError(f"no ranking by {feature!r} over {over!r}; features: {', '.join(FEATURES)}")
     return {RANK_BY: feature, RANK_OVER: over}
-MAX_UNITS_SHOWN = 6
-ROWS_SHOWN = 60
-SCAN_CHARS = 100_000
 
 
 def _chart(fig, key: str, **kwargs):
