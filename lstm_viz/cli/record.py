@@ -33,6 +33,7 @@ from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
 from lstm_viz.explorer.export import CSV_LINE_END, char_column, export_rows
 from lstm_viz.parsing import quote
+from lstm_viz.tasks import task_for
 from lstm_viz.tasks.charlm.data import encode
 
 __all__ = ["add_parser", "run"]
@@ -193,10 +194,16 @@ def _record_text(model, text: str, layers, tensors, writer: _TableWriter, what: 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = check_out(args.out, "recording.parquet", suffixes=_TABLE_SUFFIXES)
-    if (args.input is None) == (args.text_file is None):
-        raise ExitError("give one input to record: INPUT (e.g. '123 - 61') or --text-file F (a text model)")
+    if args.input is not None and args.text_file is not None:
+        raise ExitError("give one input to record, INPUT or --text-file F, not both")
     model = load_model(args.checkpoint).eval()
     config = model.config
+    if args.input is None and args.text_file is None:
+        task = task_for(config)
+        if task.reads_text:
+            raise ExitError("give one input to record: --text-file F (a .py or .txt file) or the text itself, e.g. "
+                            "'x = \"hi\"  # a comment'")  # fmt: skip
+        raise ExitError(f"give one input to record, e.g. {task.example(config)!r} for this {config.label()}")
     layers = _choice(args.layers, "--layers", list(range(config.num_layers)), int)
     tensors = _choice(args.tensors, "--tensors", list(CELLS[config.cell]))
     if args.text_file is not None:

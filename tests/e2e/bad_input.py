@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-from tests.e2e.helpers import IDLE, arm, assert_no_exception, wait_for
+from tests.e2e.helpers import IDLE, RERUN_START_MS, arm, assert_no_exception, wait_for
 
 HUGE = "9" * 10_000  # Python's int() refuses more than 4,300 digits
 ERROR = "[data-testid='stAlertContentError']"
@@ -57,7 +57,7 @@ def _typed(page, field, text: str) -> None:
     field.fill(text)
     field.press("Control+Enter" if field.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
     with contextlib.suppress(Exception):  # the rerun was over before we looked
-        page.wait_for_function("() => window.__stRan === true", timeout=2_000)
+        page.wait_for_function("() => window.__stRan === true", timeout=RERUN_START_MS)
     page.wait_for_selector(IDLE, timeout=60_000)
 
 
