@@ -339,6 +339,14 @@ def test_projection_figure_panels() -> None:
     assert np.asarray(fig.data[0].z).shape == (5, 3)  # units × time
     assert np.asarray(fig.data[2].z).shape == (2, 3)
     assert list(fig.data[0].x) == ["a", "b", "c"]
+    # each colour bar lies under its own panel (beside it, one ran into the next panel's unit numbers) ...
+    for k, trace in enumerate(fig.data):
+        lo, hi = fig.layout[f"xaxis{k + 1 if k else ''}"].domain
+        bar = trace.colorbar
+        assert bar.orientation == "h" and lo <= bar.x <= hi and bar.len == pytest.approx(hi - lo)
+    # ... and the panels' titles are short enough for a panel ~150 px wide; the subtitle says what m and h are
+    assert all(len(a.text) <= 24 for a in fig.layout.annotations), [a.text for a in fig.layout.annotations]
+    assert "m = o·tanh(c)" in fig.layout.title.subtitle.text
     with pytest.raises(ValueError, match="expected m"):
         cf.projection_figure(m, w.T, h)
 

@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 from lstm_viz.lstmp.anatomy import MODEL_NAMES
 from lstm_viz.lstmp.latency import Latency
 from lstm_viz.tasks.subtraction import DATA_LABELS
+from lstm_viz.viz.plotgrid import subtitle_room
 
 __all__ = [
     "MODEL_COLORS",
@@ -105,7 +106,7 @@ def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NA
     fig.update_layout(
         title={
             "text": f"Forward latency, batch {first.batch}, T {first.seq_len}",  # short: it heads half the page
-            "subtitle": {"text": f"median ms: {medians} · {first.where}"},  # the numbers first: a narrow page cuts
+            "subtitle": {"text": f"median ms: {medians}<br>{first.where}"},  # one line each: Plotly never wraps
         },
         yaxis={
             "title": "ms per forward pass (log scale)",
@@ -114,8 +115,8 @@ def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NA
             "ticktext": [f"{t:g}" for t in ticks],
         },
         showlegend=False,
-        height=380,
-        margin={"l": 10, "r": 10, "t": 80, "b": 30},
+        height=380 + subtitle_room(2, 1),
+        margin={"l": 10, "r": 10, "t": 80 + subtitle_room(2, 1), "b": 30},
     )
     return fig
 
@@ -263,12 +264,10 @@ def projection_figure(
         rows=1,
         cols=3,
         column_widths=[0.36, 0.28, 0.36],
-        horizontal_spacing=0.1,
-        subplot_titles=(
-            f"m = o·tanh(c), before projection ({H} units)",
-            f"W_hr ({P} × {H}): h = W_hr m",
-            f"h, after projection ({P} units)",
-        ),
+        horizontal_spacing=0.06,
+        # short: each is centred over its panel and never wrapped, and the page may give the figure ~550 px; the
+        # figure's subtitle says what m and h are
+        subplot_titles=(f"m ({H} units)", f"W_hr ({P} × {H})", f"h = W_hr m ({P} units)"),
     )
     panels = (
         (m.T, steps, list(range(H)), "m", 1, "t %{x}<br>unit %{y}<br>m = %{z:.5f}"),
@@ -287,7 +286,10 @@ def projection_figure(
             zmid=0,
             colorscale="RdBu_r",
             name=name,
-            colorbar={"x": domains[col - 1][1] + 0.005, "xanchor": "left", "len": 0.8, "thickness": 10},
+            # under its own panel: beside it, a colour bar ran into the next panel's unit numbers
+            colorbar={"orientation": "h", "x": sum(domains[col - 1]) / 2, "xanchor": "center",
+                      "len": domains[col - 1][1] - domains[col - 1][0], "lenmode": "fraction", "thickness": 10,
+                      "yref": "container", "y": 0, "yanchor": "bottom", "ypad": 8},
             hovertemplate=hover + "<extra></extra>",
             row=1,
             col=col,
@@ -299,8 +301,11 @@ def projection_figure(
     fig.update_xaxes(title_text="m unit", row=1, col=2)
     fig.update_xaxes(title_text="t (time step)", row=1, col=3)
     fig.update_layout(
-        title=title or "LSTMP: the projection h = W_hr m at every step",
-        height=max(320, 14 * H + 150),
-        margin={"l": 10, "r": 10, "t": 80, "b": 40},
+        title={"text": title or "LSTMP: the projection h = W_hr m at every step",
+               "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 14},  # at the top, clear of the panels'
+               "subtitle": {"text": f"m = o·tanh(c): the {H} units' outputs before the projection<br>"
+                                    f"h = W_hr m: the {P} values after it, each mixing all {H}"}},
+        height=max(360, 14 * H + 200) + subtitle_room(2, 1),
+        margin={"l": 10, "r": 10, "t": 92 + subtitle_room(2, 1), "b": 90},  # the colour bars under the axis titles
     )
     return fig

@@ -17,7 +17,7 @@ from lstm_viz.tasks import Answer, task_for
 from lstm_viz.tasks import TaskInput as ExplorerInput
 from lstm_viz.tasks.subtraction import bits_named
 from lstm_viz.viz.gates import char_label
-from lstm_viz.viz.plotgrid import finish
+from lstm_viz.viz.plotgrid import finish, subtitle_room
 
 __all__ = ["Answer", "answer_figure", "model_answer"]
 
@@ -83,13 +83,13 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             # the headline: two of these stand side by side in Intervene, and the full summary ran off the chart
             "title": {"text": answer.headline or answer.summary, "subtitle": {
                 "text": f"each bar: P(bit t of a − b is 1), least significant first<br>"
-                f"green = right · {red} · tick = the true bit"}},
+                f"green = right · {red}<br>tick = the true bit"}},
             "yaxis": {"range": [0, 1.15], "title": {"text": "P(bit = 1)"}},
             "xaxis": {"title": {"text": "bit = time step t"}},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                         "line": {"dash": "dot", "color": "#888"}}],
-            "height": 340,
-            "margin": {"t": 100, "b": 90, "l": 60, "r": 30},
+            "height": 340 + subtitle_room(3, 2),
+            "margin": {"t": 100 + subtitle_room(3, 2), "b": 90, "l": 60, "r": 30},
             # below the axis title: a legend at the top covered the subtitle
             "legend": {"orientation": "h", "yanchor": "top", "y": -0.32, "x": 0.5, "xanchor": "center"},
         }  # fmt: skip
@@ -147,7 +147,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             }
         ]
         layout = {
-            "title": {"text": "The likeliest next characters after the text",
+            "title": {"text": "Likeliest next characters",  # short: it stands beside the heatmaps' legend
                       "subtitle": {"text": "⏎ a new line, ␣ a space, ⇥ a tab"}},
             "yaxis": {"range": [0, min(1.15, max(answer.probs) * 1.25 + 0.02)], "title": {"text": "probability"}},
             "xaxis": {"type": "category"},

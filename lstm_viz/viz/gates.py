@@ -543,7 +543,7 @@ def unit_traces(
     layout.update(
         title={
             "text": f"Unit traces: {', '.join(shown_q)} of the chosen units"
-            + (", input underneath" if text is None else ", the text's characters on the time axis"),
+            + (", input underneath" if text is None else " over the text"),
             "subtitle": {"text": "<br>".join(notes) or _ranges_note(rec)},  # one note a line (never wrapped)
         },
         height=height + subtitle_room(len(notes), 1),

@@ -63,7 +63,8 @@ def test_lstmp_page_every_tab(page, app_url):
     click(page, page.get_by_text("shipped checkpoints", exact=True))
     type_into(page, "a − b, typed once, fed to both models", "200 - 55")
     assert page.get_by_text(re.compile(r"200 − 55 = 145; the model says 145: right")).count() == 2
-    wait_for(lambda: "m = o·tanh(c), before projection" in chart_text(page, "h = W_hr m"), 30, "the projection")
+    wait_for(lambda: "m = o·tanh(c): the 32 units' outputs before the projection" in chart_text(page, "h = W_hr m"), 30,
+             "the projection")
     wait_for(lambda: "forget gate" in chart_text(page, "LSTMP: subtraction LSTMP"), 30, "the LSTMP heatmaps")
     page.screenshot(path="/tmp/lstmp_input.png", full_page=True)
     type_into(page, "a − b, typed once, fed to both models", "300 - 5")
