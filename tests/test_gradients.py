@@ -242,3 +242,15 @@ def test_input_gradient_heatmap_rows_and_shared_colour_scale():
     per = input_gradient_heatmap(result, per_feature=True)
     assert len(per.data) == 3 and all(np.asarray(t.z).shape == (3, 12) for t in per.data)
     assert {t.coloraxis for t in per.data} == {"coloraxis"}
+
+
+def test_labels_at_the_first_step_never_lie_on_each_other():
+    from lstm_viz.gradients.figures import LABEL_GAP_PX, _label_offsets
+
+    # GRU at 8.5e-3 and LSTM at 8.9e-2 on an axis of 12 decades: ~32 px apart, no offset needed...
+    assert _label_offsets([np.log10(8.5e-3), np.log10(8.9e-2)], 12.0) == [0.0, 0.0]
+    # ... on 40 decades ~10 px apart: the lower one moves down until they are LABEL_GAP_PX apart
+    offsets = _label_offsets([np.log10(8.5e-3), np.log10(8.9e-2), -30.0], 40.0)
+    per_decade = 380 / 40
+    gap = (np.log10(8.9e-2) - np.log10(8.5e-3)) * per_decade + offsets[0] - offsets[1]
+    assert offsets[1] == 0.0 and offsets[2] == 0.0 and gap == pytest.approx(LABEL_GAP_PX)

@@ -52,6 +52,8 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
                  {"color": "#17becf", "width": 2, "dash": "dot"})
             )  # fmt: skip
     underflow = []
+    labels: list[tuple[float, dict]] = []  # (log10 value, the annotation) of each h curve's label at its first step
+    finite_logs: list[np.ndarray] = []
     for name, kind, values, line in curves:
         v = _positive(values)
         if normalise and np.isfinite(v[-1]):
@@ -66,12 +68,17 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
             )
         )  # fmt: skip
         first = np.flatnonzero(np.isfinite(v))
+        finite_logs.append(np.log10(v[first]))
         if first.size and "h_t" in name:
             k = first[0]
-            fig.add_annotation(
+            labels.append((float(np.log10(v[k])), dict(
                 x=k, y=np.log10(v[k]), text=f"{LABELS[kind]}: {v[k]:.1e}", showarrow=True, arrowhead=0, ax=60,
                 ay=0, font={"color": line["color"], "size": 12}, xanchor="left", bgcolor="rgba(255,255,255,0.8)",
-            )  # fmt: skip
+            )))  # fmt: skip
+    logs = np.concatenate(finite_logs) if finite_logs else np.zeros(1)
+    for ay, (_, label) in zip(_label_offsets([y for y, _ in labels], float(logs.max() - logs.min())), labels,
+                              strict=True):  # fmt: skip
+        fig.add_annotation(**{**label, "ay": ay})
     note = "".join(f"<br><sup>{line}</sup>" for line in underflow)  # one line each: a long one runs off the chart
     fig.update_layout(  # relative or absolute: the y axis' title says which (a longer title ran off narrow charts)
         title={"text": f"How much the loss at step {T - 1} depends on each earlier step{note}"},
@@ -88,6 +95,26 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
         template="plotly_white",
     )  # fmt: skip
     return fig
+
+
+# The labels at the curves' first steps: the plot is about this many pixels high (560 less the margins, the axis
+# title and the legend), and two labels closer than LABEL_GAP_PX (a line of 12-px text) were drawn on each other.
+PLOT_PX = 380
+LABEL_GAP_PX = 18
+
+
+def _label_offsets(logs: list[float], span: float) -> list[float]:
+    """Each label's vertical offset in pixels (down is positive) so that no two lie closer than ``LABEL_GAP_PX``:
+    ``logs`` are the labels' log10 values, ``span`` the decades the y axis shows (about; Plotly pads it a little)."""
+    per_decade = PLOT_PX / max(span, 1e-9)
+    order = sorted(range(len(logs)), key=lambda n: -logs[n])  # top first
+    offsets = [0.0] * len(logs)
+    last = -np.inf
+    for n in order:
+        y = -logs[n] * per_decade  # pixels, down from an arbitrary origin
+        placed = max(y, last + LABEL_GAP_PX)
+        offsets[n], last = placed - y, placed
+    return offsets
 
 
 def input_gradient_heatmap(result: FlowResult, per_feature: bool = False) -> go.Figure:

@@ -25,6 +25,7 @@ from plotly.subplots import make_subplots
 from lstm_viz.core.recording import DISPLAY_ORDER, Recording
 from lstm_viz.viz.history import MAX_POINTS, series, thin_index
 from lstm_viz.viz.palette import GATE_COLORS
+from lstm_viz.viz.plotgrid import TITLE_AT_TOP, subtitle_room
 from lstm_viz.viz.saturation import SATURATION_GATES, saturation_fractions
 
 __all__ = [
@@ -160,11 +161,9 @@ def toy_panels_figure(
     fig = make_subplots(
         rows=1,
         cols=3,
-        subplot_titles=(  # in words, then the post's TensorBoard name
-            "training loss, log (train_loss)",  # short: each heads a third of the chart
-            "Company A's prediction → 0 (out_0)",
-            "Company B's prediction → 1 (out_1)",
-        ),
+        # in words, then the post's TensorBoard name; short lines: each heads a third of the chart, ~160 px on a
+        # 1,024-px window, where one-line titles ran into each other
+        subplot_titles=("training loss (log)<br>train_loss", "Company A → 0<br>out_0", "Company B → 1<br>out_1"),
         horizontal_spacing=0.07,
     )
     by_name = {d["name"]: d for d in data}
@@ -189,9 +188,9 @@ def toy_panels_figure(
     if not len(epochs):
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
-        title=dict(text="Training curves (as post 0's TensorBoard)", subtitle=dict(text=subtitle)),
-        height=height + 15,
-        margin=dict(t=105, b=40, l=50, r=55),  # room for the last panel's centred title on a narrow page
+        title=dict(text="Training curves (as post 0's TensorBoard)", subtitle=dict(text=subtitle), **TITLE_AT_TOP),
+        height=height + 15 + subtitle_room(2, 1),  # (the panels' titles are two lines)
+        margin=dict(t=105 + subtitle_room(2, 1), b=40, l=50, r=55),
         uirevision="toy-panels",  # keep the user's zoom while the curves grow
         meta="toy-panels",
     )
@@ -263,9 +262,9 @@ def loss_accuracy_figure(
     if at is None:
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
-        title=dict(text="Loss and accuracy", subtitle=dict(text=subtitle)),
-        height=height + 20,
-        margin=dict(t=90, b=60, l=50, r=20),
+        title=dict(text="Loss and accuracy", subtitle=dict(text=subtitle), **TITLE_AT_TOP),
+        height=height + 30,
+        margin=dict(t=100, b=60, l=50, r=20),
         legend=dict(orientation="h", y=-0.3),  # below the axis titles, however many rows it wraps to
         uirevision="loss-accuracy",
         meta="loss-accuracy",
@@ -377,7 +376,7 @@ def toy_gate_figure(
             fig.update_yaxes(range=[-1.05, 1.05], row=1, col=col)
         fig.update_xaxes(tickmode="array", tickvals=days, title_text="t", row=1, col=col)
     fig.update_layout(
-        title=dict(text=title, subtitle=dict(text=subtitle)),
+        title=dict(text=title, subtitle=dict(text=subtitle), **TITLE_AT_TOP),
         height=320,
         margin=dict(t=90, b=40, l=40, r=20),
         legend=dict(orientation="h", y=-0.38),
@@ -403,12 +402,16 @@ def statquest_weights_figure(
     ]
     subtitle = "solid: weight on h (short memory) · dashed: weight on x (input) · dotted: bias"
     if len(columns["epoch"]):
-        subtitle = f"epoch {int(columns['epoch'][-1]):,} — " + subtitle
+        subtitle = f"epoch {int(columns['epoch'][-1]):,}<br>" + subtitle  # one line each: Plotly never wraps
     if _refreshed(into, "statquest-weights", data, subtitle):
         return into  # type: ignore[return-value]
-    fig = make_subplots(rows=1, cols=4, subplot_titles=[g for g, _ in _STATQUEST_GROUPS], horizontal_spacing=0.05)
+    # two by two: four side by side were ~115 px wide each on a 1,024-px window, their titles over each other
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[g for g, _ in _STATQUEST_GROUPS], horizontal_spacing=0.08,
+                        vertical_spacing=0.2)  # fmt: skip
     present = {d["name"]: d for d in data}
-    for col, (gate, names) in enumerate(_STATQUEST_GROUPS, start=1):
+    for k, (gate, names) in enumerate(_STATQUEST_GROUPS):
+        row, col = divmod(k, 2)
+        row, col = row + 1, col + 1
         for name, (role, dash) in zip(names, _ROLE_STYLE, strict=True):
             if name in present:
                 fig.add_trace(
@@ -420,17 +423,18 @@ def statquest_weights_figure(
                         hovertemplate=f"{name} ({role}, {gate.split('<br>')[0]})<br>epoch %{{x}}<br>%{{y:.4f}}"
                         "<extra></extra>",
                     ),
-                    row=1,
+                    row=row,
                     col=col,
                 )
-        fig.update_xaxes(title_text="epoch", row=1, col=col)
+        if row == 2:  # the top row's axis title would sit on the bottom row's panel titles
+            fig.update_xaxes(title_text="epoch", row=row, col=col)
     if not data:
         _empty_note(fig, _NO_EPOCHS)
     fig.update_layout(
-        title=dict(text="The twelve StatQuest weights as they learn", subtitle=dict(text=subtitle)),
-        height=400,
-        margin=dict(t=115, b=60, l=40, r=20),
-        legend=dict(orientation="h", y=-0.42),
+        title=dict(text="The twelve StatQuest weights as they learn", subtitle=dict(text=subtitle), **TITLE_AT_TOP),
+        height=640,
+        margin=dict(t=125, b=60, l=40, r=20),
+        legend=dict(orientation="h", y=-0.16),
         uirevision="statquest-weights",
         meta="statquest-weights",
     )

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 from lstm_viz.lstmp.anatomy import MODEL_NAMES
 from lstm_viz.lstmp.latency import Latency
 from lstm_viz.tasks.subtraction import DATA_LABELS
-from lstm_viz.viz.plotgrid import subtitle_room
+from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, TITLE_AT_TOP, subtitle_room
 
 __all__ = [
     "MODEL_COLORS",
@@ -66,8 +66,8 @@ def parameter_figure(table: pd.DataFrame) -> go.Figure:
         xaxis={"title": "parameters", "range": [0, 1.18 * max(1, body[["LSTM params", "LSTMP params"]].max().max())]},
         yaxis={"autorange": "reversed", "title": None},
         height=max(300, 44 * len(body) + 150),
-        legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
-        margin={"l": 10, "r": 20, "t": 80, "b": 80},
+        legend=LEGEND_AT_BOTTOM,
+        margin={"l": 10, "r": 20, "t": 80, "b": LEGEND_ROOM_PX},
     )
     return fig
 
@@ -107,6 +107,7 @@ def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NA
         title={
             "text": f"Forward latency, batch {first.batch}, T {first.seq_len}",  # short: it heads half the page
             "subtitle": {"text": f"median ms: {medians}<br>{first.where}"},  # one line each: Plotly never wraps
+            **TITLE_AT_TOP,
         },
         yaxis={
             "title": "ms per forward pass (log scale)",
@@ -130,7 +131,8 @@ def training_figure(history: pd.DataFrame, x: str = "epoch") -> go.Figure:
     """
     if x not in _CURVE_X:
         raise ValueError(f"x must be 'epoch' or 'seconds', got {x!r}")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (BCE)", "exact-match accuracy"), horizontal_spacing=0.1)
+    # short: two of these stand side by side, each panel ~110 px wide on a 1,024-px window
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (BCE)", "exact match"), horizontal_spacing=0.1)
     for model in MODEL_NAMES:
         part = history[history["model"] == model] if len(history) else history
         if part is None or not len(part):
@@ -178,9 +180,9 @@ def training_figure(history: pd.DataFrame, x: str = "epoch") -> go.Figure:
     fig.update_xaxes(title_text=_CURVE_X[x])
     fig.update_layout(
         title=f"LSTM vs LSTMP against {_CURVE_X[x]}",
-        height=400,
-        legend={"orientation": "h", "y": -0.25},
-        margin={"l": 10, "r": 10, "t": 80, "b": 40},
+        height=440,
+        legend=LEGEND_AT_BOTTOM,
+        margin={"l": 10, "r": 10, "t": 80, "b": LEGEND_ROOM_PX},
     )
     return fig
 
@@ -235,9 +237,9 @@ def sweep_figure(results: pd.DataFrame, budget: Mapping[str, object] | None = No
         title={"text": "proj_size sweep: parameters vs test exact match", "subtitle": {"text": budget_note}},
         xaxis={"title": "parameters (LSTM/LSTMP + Linear head)", "type": "log"},
         yaxis={"title": "test exact match", "tickformat": ".0%", "range": [-0.03, 1.12]},
-        height=420,
-        legend={"orientation": "h", "y": -0.2},
-        margin={"l": 10, "r": 10, "t": 80 if budget_note else 60, "b": 40},
+        height=460,
+        legend=LEGEND_AT_BOTTOM,
+        margin={"l": 10, "r": 10, "t": 80 if budget_note else 60, "b": LEGEND_ROOM_PX},
     )
     return fig
 
@@ -302,7 +304,7 @@ def projection_figure(
     fig.update_xaxes(title_text="t (time step)", row=1, col=3)
     fig.update_layout(
         title={"text": title or "LSTMP: the projection h = W_hr m at every step",
-               "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 14},  # at the top, clear of the panels'
+               **TITLE_AT_TOP,
                "subtitle": {"text": f"m = o·tanh(c): the {H} units' outputs before the projection<br>"
                                     f"h = W_hr m: the {P} values after it, each mixing all {H}"}},
         height=max(360, 14 * H + 200) + subtitle_room(2, 1),

@@ -17,7 +17,7 @@ from lstm_viz.tasks import Answer, task_for
 from lstm_viz.tasks import TaskInput as ExplorerInput
 from lstm_viz.tasks.subtraction import bits_named
 from lstm_viz.viz.gates import char_label
-from lstm_viz.viz.plotgrid import finish, subtitle_room
+from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, TITLE_AT_TOP, finish, subtitle_room
 
 __all__ = ["Answer", "answer_figure", "model_answer"]
 
@@ -83,15 +83,14 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             # the headline: two of these stand side by side in Intervene, and the full summary ran off the chart
             "title": {"text": answer.headline or answer.summary, "subtitle": {
                 "text": f"each bar: P(bit t of a − b is 1), least significant first<br>"
-                f"green = right · {red}<br>tick = the true bit"}},
+                f"green = right · {red}<br>tick = the true bit"}, **TITLE_AT_TOP},
             "yaxis": {"range": [0, 1.15], "title": {"text": "P(bit = 1)"}},
             "xaxis": {"title": {"text": "bit = time step t"}},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                         "line": {"dash": "dot", "color": "#888"}}],
             "height": 340 + subtitle_room(3, 2),
-            "margin": {"t": 100 + subtitle_room(3, 2), "b": 90, "l": 60, "r": 30},
-            # below the axis title: a legend at the top covered the subtitle
-            "legend": {"orientation": "h", "yanchor": "top", "y": -0.32, "x": 0.5, "xanchor": "center"},
+            "margin": {"t": 100 + subtitle_room(3, 2), "b": LEGEND_ROOM_PX, "l": 60, "r": 30},
+            "legend": LEGEND_AT_BOTTOM,  # below the axis title: a legend at the top covered the subtitle
         }  # fmt: skip
         return finish(traces, layout)
     if answer.form == "trace":

@@ -180,8 +180,9 @@ def conveyor_belt(
                          "y": (lo + hi) / 2, "len": hi - lo, "thickness": 12},
         },
         height=height,
-        margin={"t": 100, "b": 50, "l": 60, "r": 80},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        margin={"t": 100, "b": 50, "l": 60, "r": 130},
+        # beside the bars, above the colour bar of the panels below: over the bars it covered the panel's title
+        legend={"orientation": "v", "yanchor": "top", "y": grid.y_domain(1)[1], "x": 1.02, "xanchor": "left"},
     )
     return finish(traces, layout)
 

@@ -25,7 +25,7 @@ from lstm_viz.viz.gates import (
     time_ticks,
     to_numpy,
 )
-from lstm_viz.viz.plotgrid import Grid, finish, subtitle_room
+from lstm_viz.viz.plotgrid import TITLE_AT_TOP, Grid, finish, subtitle_room
 
 __all__ = ["Divergence", "beyond_rounding", "difference_heatmaps", "first_divergence"]
 
@@ -230,6 +230,7 @@ def difference_heatmaps(
             "text": (title or f"{labels[1]} − {labels[0]}: how the second input changes every gate")
             + f" · layer {layer} {direction}",
             "subtitle": {"text": "<br>".join(notes)},
+            **TITLE_AT_TOP,
         },
         shapes=shapes,
         height=height + subtitle_room(len(notes), 2),

@@ -19,7 +19,7 @@ import torch
 from lstm_viz.core.recording import DIRECTIONS, CellRecording, Recording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, TimeBins, View, bin_time, plan_view
 from lstm_viz.viz.palette import GATE_COLORS, GATE_COLORSCALE, INPUT_COLORS, SIGNED_COLORSCALE
-from lstm_viz.viz.plotgrid import Grid, finish, subtitle_room
+from lstm_viz.viz.plotgrid import TITLE_AT_TOP, Grid, finish, subtitle_room
 
 __all__ = [
     "GATE_COLORS",
@@ -357,6 +357,7 @@ def gate_heatmaps(
             "text": title or f"Gates and states over time: {', '.join(order)}",
             # one note a line: Plotly never wraps a subtitle, and two notes on one line ran off the chart
             "subtitle": {"text": "<br>".join(notes) if notes else _shape_note(rec)},
+            **TITLE_AT_TOP,
         },
         height=height + subtitle_room(len(notes), 1),
         margin={"t": 100 + subtitle_room(len(notes), 1), "b": 50, "l": 60, "r": 80},  # one line fits in 100 px
@@ -545,6 +546,7 @@ def unit_traces(
             "text": f"Unit traces: {', '.join(shown_q)} of the chosen units"
             + (", input underneath" if text is None else " over the text"),
             "subtitle": {"text": "<br>".join(notes) or _ranges_note(rec)},  # one note a line (never wrapped)
+            **TITLE_AT_TOP,
         },
         height=height + subtitle_room(len(notes), 1),
         hovermode="closest",

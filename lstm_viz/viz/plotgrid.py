@@ -122,9 +122,25 @@ class Grid:
 SUBTITLE_LINE_PX = 14  # one line of a subtitle (Plotly never wraps one: long notes go one a line, <br> between)
 
 
+# Where a title goes in a figure whose top margin grows with its subtitle (``subtitle_room``): held at the top of the
+# chart. Plotly centres a title placed automatically in the top margin, so a margin grown by 14 px moved the title
+# down by 7 and the subtitle's last line ran into the panels' titles below (seen at 1,024 px: the divergence and
+# heatmap notes, the toy panels). 26 px down: clear of the tool bar Plotly shows over the chart's top right on hover.
+TITLE_AT_TOP = {"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 26}}
+
+
+# A horizontal legend in the chart's bottom margin, under the x axis' title, placed in pixels from the chart's bottom
+# edge: placed in fractions of the plot's height (y = -0.25), it landed on the axis title in a short or narrow chart
+# (the answers side by side in Intervene, the LSTMP charts). The figure's bottom margin holds the tick labels, the
+# axis title and the legend (``LEGEND_ROOM_PX`` for one row).
+LEGEND_AT_BOTTOM = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0.5,
+                    "xanchor": "center"}  # fmt: skip
+LEGEND_ROOM_PX = 96
+
+
 def subtitle_room(lines: int, fit: int) -> int:
     """Pixels a figure's top margin (and height) grows by for a subtitle of ``lines`` lines, ``fit`` of which its
-    margin holds already."""
+    margin holds already; the figure's title is placed with ``TITLE_AT_TOP``."""
     return SUBTITLE_LINE_PX * max(0, lines - fit)
 
 

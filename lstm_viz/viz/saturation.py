@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from lstm_viz.core.recording import DIRECTIONS, Recording
 from lstm_viz.tasks import task_for
 from lstm_viz.viz.palette import GATE_COLORS
-from lstm_viz.viz.plotgrid import Grid, finish
+from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, TITLE_AT_TOP, Grid, finish
 
 __all__ = ["SATURATION_GATES", "saturation_batch", "saturation_figure", "saturation_fractions", "saturation_table"]
 
@@ -136,9 +136,10 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
             # two lines: Plotly never wraps a subtitle, and this one as one line ran off the chart below 1,280 px
             "subtitle": {"text": f"one point per unit and gate, over {over}<br>near (0, 0) the gate follows the "
                                  "input (rarely saturated); on the dotted diagonal it is never in between"},
+            **TITLE_AT_TOP,
         },
-        height=444,
-        margin={"t": 114, "b": 60, "l": 70, "r": 30},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        height=480,
+        margin={"t": 114, "b": LEGEND_ROOM_PX, "l": 70, "r": 30},
+        legend=LEGEND_AT_BOTTOM,  # above the panels, it covered their titles below 1,280 px
     )  # fmt: skip
     return finish(traces, layout)

@@ -164,3 +164,50 @@ def select(page, combobox, option: str) -> None:
     else:
         raise AssertionError(f"could not pick {option!r}")
     settle_armed(page)  # the rerun the pick starts, even one that starts late
+
+
+# ---- chart text: inside its chart and clear of other text (tests/e2e/test_chart_text_fits.py) --------------------
+TEXT_WIDTH = 1024  # pixels: a laptop's half screen, the window the chart-text checks use
+
+# The text elements of every drawn chart that reach past its <svg> (2 px of anti-aliasing allowed), as
+# [kind, text], and every two of them that overlap each other by more than 2 px both ways (a subtitle's last line
+# on a panel's title, two panels' titles side by side, a legend's entry on a title) as ["overlap", "text | text"];
+# a chart not drawn (in a closed tab: zero width) is skipped.
+OVERFLOWS = """() => {
+  const out = [];
+  const shown = (el) => el.getBoundingClientRect().width > 0;
+  document.querySelectorAll('.js-plotly-plot').forEach(plot => {
+    const svg = plot.querySelector('svg.main-svg');
+    if (!svg) return;
+    const box = svg.getBoundingClientRect();
+    if (box.width < 10) return;
+    const texts = [...plot.querySelectorAll(
+      '.gtitle, .gtitle-subtitle, .annotation-text, .g-xtitle text, .g-ytitle text, .legendtext')].filter(shown);
+    texts.forEach(el => {
+      const r = el.getBoundingClientRect();
+      if (r.right > box.right + 2 || r.left < box.left - 2)
+        out.push([el.getAttribute('class') || 'axis title', (el.textContent || '').slice(0, 100)]);
+    });
+    for (let a = 0; a < texts.length; a++)
+      for (let b = a + 1; b < texts.length; b++) {
+        const r = texts[a].getBoundingClientRect(), q = texts[b].getBoundingClientRect();
+        const x = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+        const y = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+        if (x > 2 && y > 2)
+          out.push(['overlap', `${texts[a].textContent.slice(0, 60)} | ${texts[b].textContent.slice(0, 60)}`]);
+      }
+  });
+  return out;
+}"""
+
+
+def text_clashes_at(page, width: int = TEXT_WIDTH) -> list[list[str]]:
+    """The page's charts redrawn for a window ``width`` pixels wide: what ``OVERFLOWS`` finds there. The window is
+    put back as it was."""
+    before = page.viewport_size
+    page.set_viewport_size({"width": width, "height": before["height"]})
+    try:
+        page.wait_for_timeout(1500)  # Plotly redraws a chart after its element has been resized
+        return page.evaluate(OVERFLOWS)
+    finally:
+        page.set_viewport_size(before)

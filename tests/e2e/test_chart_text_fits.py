@@ -1,38 +1,20 @@
-"""Every chart's title, subtitle, axis titles and annotations stay inside the chart on a 1,024-pixel-wide window
-(a laptop's half screen; the sidebar takes 300 of them),
+"""Every chart's title, subtitle, axis titles, annotations and legend entries stay inside the chart, and clear of
+each other, on a 1,024-pixel-wide window (a laptop's half screen; the sidebar takes 300 of them),
 and every tab of every page opens (and opens again) without an error.
 
 Plotly never wraps a title or subtitle: one longer than its chart is cut at the chart's edge. Several were (the toy
 panels' titles, the LSTMP latency title, the gradient-flow title, the answers side by side in Intervene, the text
-model's heatmap notes, the LSTMP projection's panel titles); this opens each page, and each tab of the Gate Explorer, and measures the drawn text.
+model's heatmap notes, the LSTMP projection's panel titles); this opens each page, and each tab of the Gate
+Explorer, and measures the drawn text (``helpers.OVERFLOWS``). The live charts with curves drawn are checked the same
+way at the end of tests/e2e/test_training_pages.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import assert_no_exception, open_page, select
+from tests.e2e.helpers import OVERFLOWS, TEXT_WIDTH, assert_no_exception, open_page, select
 
-# The text elements of every drawn chart that reach past its <svg> (2 px of anti-aliasing allowed), as
-# [kind, text]; a chart not drawn (in a closed tab: zero width) is skipped.
-OVERFLOWS = """() => {
-  const out = [];
-  document.querySelectorAll('.js-plotly-plot').forEach(plot => {
-    const svg = plot.querySelector('svg.main-svg');
-    if (!svg) return;
-    const box = svg.getBoundingClientRect();
-    if (box.width < 10) return;
-    plot.querySelectorAll('.gtitle, .gtitle-subtitle, .annotation-text, .g-xtitle text, .g-ytitle text')
-      .forEach(el => {
-        const r = el.getBoundingClientRect();
-        if (r.width > 0 && (r.right > box.right + 2 || r.left < box.left - 2))
-          out.push([el.getAttribute('class') || 'axis title', (el.textContent || '').slice(0, 100)]);
-      });
-  });
-  return out;
-}"""
-
-WIDTH = 1024  # pixels
 PAGES = ["", "explorer", "cell_step", "train_toy", "train_subtraction", "lstm_vs_lstmp", "gradient_flow"]
 
 
@@ -53,7 +35,7 @@ def _overflows_on_every_tab(page) -> list[list[str]]:
 
 @pytest.mark.parametrize("path", PAGES, ids=[p or "home" for p in PAGES])
 def test_chart_text_fits_its_chart_at_1024_pixels(page, app_url, path):
-    page.set_viewport_size({"width": WIDTH, "height": 900})
+    page.set_viewport_size({"width": TEXT_WIDTH, "height": 900})
     try:
         open_page(page, app_url, path)
         found = _overflows_on_every_tab(page)
@@ -64,7 +46,7 @@ def test_chart_text_fits_its_chart_at_1024_pixels(page, app_url, path):
 
 @pytest.mark.parametrize("checkpoint", ["charlm_python.pt", "subtraction_gru.pt"])  # (the toy's charts are tiny)
 def test_chart_text_fits_on_the_explorer_for_each_kind_of_model(page, app_url, checkpoint):
-    page.set_viewport_size({"width": WIDTH, "height": 900})
+    page.set_viewport_size({"width": TEXT_WIDTH, "height": 900})
     try:
         open_page(page, app_url)
         open_page(page, app_url, "explorer")
