@@ -194,7 +194,10 @@ def test_subtraction_answer_legend_sits_below_the_axis():
 
     model = build_model(ModelConfig.default("subtraction"))
     fig = answer_figure(model_answer(model, SUBTRACTION.parse("123 - 61", model.config)))
-    assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"
+    legend, margin = fig.layout.legend, fig.layout.margin
+    # at the chart's bottom edge, in the margin under the axis title (placed in pixels, so a short plot cannot put it
+    # on the title), never at the top where it covered the subtitle
+    assert legend.yref == "container" and legend.y == 0 and legend.yanchor == "bottom" and margin.b >= 90
 
 
 # ---- 10. the RNN chart's budget ----------------------------------------------------------------------------------
