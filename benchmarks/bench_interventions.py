@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli_args import names, whole
+from cli_args import names, shipped_model, whole
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a checkout without the package installed
 
@@ -33,17 +33,17 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, why="more would run for hours"), default=3)
     args = parser.parse_args()  # before PyTorch's import: a bad value is refused at once
+    checkpoint = shipped_model(parser, "subtraction_lstm.pt")
 
     import torch
 
     from lstm_viz.core.device import describe_device, small_model_threads, torch_threads
     from lstm_viz.interventions.ablation import ablate_units
-    from lstm_viz.paths import MODELS_DIR
     from lstm_viz.tasks.subtraction import all_pairs, encode_batch
     from lstm_viz.training.checkpoints import load_checkpoint
 
     tensors = tuple(t for t in args.tensors.split(",") if t)
-    model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt", device="cpu").model.eval()
+    model = load_checkpoint(checkpoint, device="cpu").model.eval()
     pairs = all_pairs()
     x = encode_batch(pairs[:, 0], pairs[:, 1])
     sweeps, plain = [], []

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli_args import thread_count
+from cli_args import shipped_model, thread_count
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,7 +35,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lstm_viz.paths import MODELS_DIR
 from lstm_viz.tasks import TaskData
 from lstm_viz.tasks.charlm.data import VOCAB, encode
 from lstm_viz.tasks.charlm.stdlib import validation_paths, validation_sample, validation_text
@@ -212,7 +211,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     parts = args.parts
-    model = load_checkpoint(MODELS_DIR / "charlm_python.pt").model.eval()
+    model = load_checkpoint(shipped_model(parser, "charlm_python.pt")).model.eval()
     print(f"bench_text: {load()}; torch {torch.__version__}, {args.threads} thread(s) for parts 1–2")
     torch.set_num_threads(args.threads)
     if 1 in parts:

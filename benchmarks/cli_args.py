@@ -26,6 +26,7 @@ __all__ = [
     "number",
     "positive_float",
     "positive_int",
+    "shipped_model",
     "thread_count",
     "whole",
 ]
@@ -123,6 +124,16 @@ def existing_file(text: str) -> str:
     if not os.access(path, os.R_OK):
         raise argparse.ArgumentTypeError(f"{_shown(text, 200)} cannot be read (no permission)")
     return text
+
+
+def shipped_model(parser: argparse.ArgumentParser, name: str) -> Path:
+    """The path of ``models/<name>``, a checkpoint the repository ships; where it is missing (deleted, or a checkout
+    without it), ``parser.error`` says so and how to bring it back — exit status 2, not a traceback."""
+    path = Path(__file__).resolve().parent.parent / "models" / name
+    if not path.is_file():
+        parser.error(f"models/{name} is missing; it ships with the repository: `git checkout -- models/{name}` "
+                     "brings it back")  # fmt: skip
+    return path
 
 
 def folder_to_write(text: str) -> str:

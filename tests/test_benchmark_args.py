@@ -6,6 +6,8 @@ import it first, a second or two)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +150,18 @@ def test_a_whole_corpus_is_taken(corpora):
     """The corpus passes; the value after it is what is refused (nothing is benchmarked)."""
     done = _run("bench_corpus_schema.py", str(corpora["whole"]), "--long-chars", "0")
     _assert_refused(done, "bench_corpus_schema.py", "--long-chars", "at least 1, got 0")
+
+
+@pytest.mark.parametrize(("script", "model"), [("bench_text.py", "charlm_python.pt"),
+                                               ("bench_interventions.py", "subtraction_lstm.pt")])  # fmt: skip
+def test_a_missing_shipped_model_is_named_not_a_traceback(tmp_path, script, model):
+    """A checkout without models/<name> (deleted by hand): one line says which file and how to bring it back."""
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "models").mkdir()
+    for name in (script, "cli_args.py"):
+        shutil.copy(BENCHMARKS / name, tmp_path / "benchmarks" / name)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # lstm_viz from this checkout
+    done = subprocess.run([sys.executable, str(tmp_path / "benchmarks" / script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env=env)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"models/{model} is missing" in done.stderr and f"git checkout -- models/{model}" in done.stderr

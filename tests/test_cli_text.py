@@ -69,6 +69,20 @@ def test_units_json_contract_finds_the_planted_cells(files, capsys):
     assert result["units"][0]["score"] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("feature", ["in_string", "bracket_depth"])  # AUROC (scored again, exactly) and |r|
+def test_units_top_0_lists_every_unit_as_ablate_does(files, capsys, feature):
+    every = []
+    for top in ("0", "10000"):
+        code, out, err = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
+                             feature, "--top", top, "--json")  # fmt: skip
+        assert code == 0, err
+        every.append(last_json(out)["units"])
+    assert every[0] == every[1] and len(every[0]) > 40  # more than the 40 candidates scored again by default
+    code, _, err = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
+                       feature, "--top", "-1")  # fmt: skip
+    assert code == 2 and "--top must be from 1 to 10,000, or 0 for every unit; got -1" in err
+
+
 def test_units_scores_are_exact(files, capsys):
     code, out, _ = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
                        "column", "--top", "3", "--json")  # fmt: skip

@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     units.add_argument("--text-file", required=True, help="a Python source file (UTF-8, up to 1 MB)")
     units.add_argument("--feature", required=True, choices=FEATURES, metavar="NAME",
                        help=f"one of: {', '.join(FEATURES)}")  # fmt: skip
-    units.add_argument("--top", type=int, default=10, help="how many units to list (default 10)")
+    units.add_argument("--top", type=int, default=10, help="how many units to list (default 10; 0 = all, as ablate)")
     units.add_argument("--json", action="store_true", help="one JSON object on the last stdout line")
     units.set_defaults(func=run)
 
@@ -55,8 +55,8 @@ def _few_examples(values, metric: str) -> str:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    if not 1 <= args.top <= 10_000:
-        raise ExitError(f"--top must be from 1 to 10,000, got {args.top}")
+    if not 0 <= args.top <= 10_000:
+        raise ExitError(f"--top must be from 1 to 10,000, or 0 for every unit; got {args.top}")
     started = time.perf_counter()
     model = load_model(args.checkpoint)
     require_text_model(model, args.checkpoint, "units")
@@ -77,13 +77,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"note: {few}; with so few, many units score alike and the ranking says little — give a longer file",
               file=sys.stderr)  # fmt: skip
     ranking = rank_ids(model.eval(), ids, labels, features=[feature])
+    top = args.top or len(ranking.table)  # 0: every unit
     if metric == "abs_pearson":  # the ranking's r is already exact (moments merged across chunks): no second pass
-        best = ranking.best(feature, args.top)
+        best = ranking.best(feature, top)
     else:  # its AUROC is binned: record the best candidates again and score them exactly
-        candidates = ranking.best(feature, max(4 * args.top, 40))
+        candidates = ranking.best(feature, max(4 * top, 40))
         units = [(row.name, int(row.unit)) for row in candidates.itertuples()]
         values = unit_values(model, ids, units)
-        best = exact_best(ranking, values, units, labels[feature], feature).head(args.top)
+        best = exact_best(ranking, values, units, labels[feature], feature).head(top)
     seconds = time.perf_counter() - started
     if args.json:
         rows = [{"name": r.name, "unit": int(r.unit), "score": round(float(r.score), 6), "sign": int(r.sign),
