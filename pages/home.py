@@ -28,14 +28,16 @@ st.markdown(
 st.subheader("Try first")
 try_cols = st.columns(3)
 shipped = shipped_names()
-tries = [  # (button, what it shows, sidebar source, shipped file or None, the explorer tab and its widgets)
-    ("Read Python with a character LSTM", "The text coloured by the cells that follow strings, comments and "
+# (button, what it shows, sidebar source, shipped file or None, the explorer tab and its widgets). Buttons never wrap:
+# labels of at most 16 characters fit a third of a 1,024-px window (longer ones were cut to "Read Python with a…")
+tries = [
+    ("Read Python code", "A character LSTM: the text coloured by the cells that follow strings, comments and "
      "brackets — found and scored over files it never trained on.", "shipped", "charlm_python.pt",
      {"widgets": ranked_by("in_string")}),
-    ("Break the subtraction LSTM's borrow", "Gate Explorer → **Intervene**: zero unit 1 of c and 123 − 61 "
+    ("Break the borrow", "The subtraction LSTM in the Gate Explorer's **Intervene**: zero unit 1 of c and 123 − 61 "
      "answers 30 instead of 62; **Which units matter** ranks every unit.", "shipped", "subtraction_lstm.pt",
      {"open_tab": "Intervene", "widgets": {units_key(32): "1"}}),
-    ("Look inside your own model", "Upload an `nn.LSTM`/`nn.GRU` state_dict or a lstm-viz checkpoint (read "
+    ("Your own model", "Upload an `nn.LSTM`/`nn.GRU` state_dict or a lstm-viz checkpoint (read "
      "with `weights_only=True`: a file cannot run code).", "upload", None, {}),
 ]  # fmt: skip
 for col, (label, blurb, source, name, opens) in zip(try_cols, tries, strict=True):
@@ -47,25 +49,23 @@ for col, (label, blurb, source, name, opens) in zip(try_cols, tries, strict=True
             st.switch_page("pages/explorer.py")
         st.caption(blurb)
 
-left, right = st.columns([3, 2])
-with left:
-    st.subheader("The six equations")
-    st.latex(r"f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \quad\text{forget gate}")
-    st.latex(r"i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \quad\text{input gate}")
-    st.latex(r"g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \quad\text{candidate}")
-    st.latex(r"o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \quad\text{output gate}")
-    st.latex(r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \quad\text{cell state: kept + written}")
-    st.latex(r"h_t = o_t \odot \tanh(c_t) \quad(\text{LSTMP: } h_t = W_{hr}\,(o_t \odot \tanh(c_t)))")
-with right:
-    st.subheader("How PyTorch stores them")
-    st.markdown(
-        "`nn.LSTM` stacks the four gates' weights in the order **i, f, g, o**: `weight_ih_l0` is "
-        "`[W_ii | W_if | W_ig | W_io]` of shape `(4·hidden, input)`, `weight_hh_l0` is `(4·hidden, hidden)` "
-        "(or `(4·hidden, proj)` for an LSTMP), and the two biases `bias_ih_l0`, `bias_hh_l0` are `(4·hidden)`. "
-        "lstm-viz keeps that storage order and these names, but *shows* the gates as **f, i, g, o, c, h**: "
-        "forget first, as the tutorials tell the story."
-    )
-    st.info("`c` keeps `hidden_size` units; with `proj_size > 0`, `h` and the output have `proj_size` units.")
+# One under the other: beside the storage notes, the equations were cut at the right on a 1,024-px window
+st.subheader("The six equations")
+st.latex(r"f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \quad\text{forget gate}")
+st.latex(r"i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \quad\text{input gate}")
+st.latex(r"g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \quad\text{candidate}")
+st.latex(r"o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \quad\text{output gate}")
+st.latex(r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \quad\text{cell state: kept + written}")
+st.latex(r"h_t = o_t \odot \tanh(c_t) \quad(\text{LSTMP: } h_t = W_{hr}\,(o_t \odot \tanh(c_t)))")
+st.subheader("How PyTorch stores them")
+st.markdown(
+    "`nn.LSTM` stacks the four gates' weights in the order **i, f, g, o**: `weight_ih_l0` is "
+    "`[W_ii | W_if | W_ig | W_io]` of shape `(4·hidden, input)`, `weight_hh_l0` is `(4·hidden, hidden)` "
+    "(or `(4·hidden, proj)` for an LSTMP), and the two biases `bias_ih_l0`, `bias_hh_l0` are `(4·hidden)`. "
+    "lstm-viz keeps that storage order and these names, but *shows* the gates as **f, i, g, o, c, h**: "
+    "forget first, as the tutorials tell the story."
+)
+st.info("`c` keeps `hidden_size` units; with `proj_size > 0`, `h` and the output have `proj_size` units.")
 
 st.subheader("Where to go")
 cols = st.columns(3)

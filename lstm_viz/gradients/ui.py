@@ -104,9 +104,11 @@ def compute(settings: gr.FlowSettings) -> gr.FlowResult:
 def metrics_section(result: gr.FlowResult) -> None:
     """Per net: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖, over how many last steps it stays above 1/1000, the loss (and training)."""
     horizons = result.horizons()
+    # the ratio named once, above: in each metric's label it was cut to "RNN (tanh): ‖∂L/∂h_0‖ ÷ ‖∂L…" at 1,024 px
+    st.markdown("**‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖**: how much of the gradient at the last step reaches the first")
     for col, (kind, f) in zip(st.columns(len(result.flows)), result.flows.items(), strict=True):
         ratio = f.grad_h[0] / f.grad_h[-1] if f.grad_h[-1] > 0 else float("nan")
-        col.metric(f"{f.label}: ‖∂L/∂h_0‖ ÷ ‖∂L/∂h_T‖", f"{ratio:.1e}" if ratio > 0 else "0 (underflow)")
+        col.metric(f.label, f"{ratio:.1e}" if ratio > 0 else "0 (underflow)")
         trained = f" · training accuracy {f.train['accuracy']:.0%}" if f.train else ""
         along_c = (f" (‖∂L/∂c_t‖: **{gr.horizon(f.grad_c)}**)" if f.grad_c is not None else "")
         col.caption(f"stays above 1/1000 of its last-step value over the last **{horizons[kind]}** of "

@@ -54,6 +54,7 @@ def parameter_figure(table: pd.DataFrame) -> go.Figure:
             customdata=body[f"{model} shape"],
             text=body[f"{model} params"],
             textposition="outside",
+            cliponaxis=False,  # the longest bar's count may reach past the axis on a narrow chart ("4096" read "409")
             hovertemplate=f"{model} %{{y}}<br>shape %{{customdata}}<br>%{{x}} parameters<extra></extra>",
         )
     a, b = int(total["LSTM params"]), int(total["LSTMP params"])
@@ -67,7 +68,7 @@ def parameter_figure(table: pd.DataFrame) -> go.Figure:
         yaxis={"autorange": "reversed", "title": None},
         height=max(300, 44 * len(body) + 150),
         legend=LEGEND_AT_BOTTOM,
-        margin={"l": 10, "r": 20, "t": 80, "b": LEGEND_ROOM_PX},
+        margin={"l": 10, "r": 40, "t": 80, "b": LEGEND_ROOM_PX},  # r: room for a count past the axis
     )
     return fig
 

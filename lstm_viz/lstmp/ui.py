@@ -21,9 +21,9 @@ __all__ = ["cost_section", "input_section", "size_inputs", "sweep_section", "tra
 
 SIZE_KEYS = ("cmp_input", "cmp_hidden", "cmp_proj", "cmp_layers")
 PERCENT = st.column_config.NumberColumn(format="percent")
-PRESETS = {
-    "post 4: input 2, hidden 32, proj 8": ("2", "32", "8", "1"),
-    "post 3: input 4, hidden 5, proj 3": ("4", "5", "3", "1"),
+PRESETS = {  # short labels: a button never wraps, and a quarter of a 1,024-px window holds about 16 characters
+    "post 4: 2, 32, 8": ("2", "32", "8", "1"),
+    "post 3: 4, 5, 3": ("4", "5", "3", "1"),
 }
 DEFAULTS = {"bidir": False, "lat_batch": "1", "lat_T": "64", "lat_runs": "30", "epochs": "20", "lr": "0.01",
             "seed": "822", "text": "123 - 61"}  # fmt: skip
@@ -69,7 +69,8 @@ def size_inputs() -> logic.PairSpec | None:
     bidirectional = cols[4].checkbox("bidirectional", key="cmp_bidir")
     preset_cols = st.columns([1] * len(PRESETS) + [2])
     for col, (name, values) in zip(preset_cols, PRESETS.items(), strict=False):
-        col.button(name, on_click=use_preset, args=(values,), key=f"cmp_preset_{name[:8]}", width="stretch")
+        col.button(name, on_click=use_preset, args=(values,), key=f"cmp_preset_{name[:8]}", width="stretch",
+                   help=f"{name.split(':')[0]}'s sizes: input {values[0]}, hidden {values[1]}, proj {values[2]}")
     try:
         return logic.validate_pair(*sizes, bidirectional=bidirectional)
     except ValueError as err:
@@ -85,7 +86,7 @@ def cost_section(spec: logic.PairSpec | None) -> None:
         c2.text_input("latency: sequence length T", key="cmp_lat_T"),
         c3.text_input("latency: timed runs", key="cmp_lat_runs"),
     )
-    again = c4.button("Measure latency again", key="cmp_lat_again")
+    again = c4.button("Measure again", key="cmp_lat_again", help="time both forward passes again")
     if spec is None:
         st.info("Fix the sizes above to see the shapes, parameter counts and latency.")
     else:

@@ -35,9 +35,9 @@ def test_try_first_buttons_open_the_explorer_on_their_model(page, app_url):
 
     sidebar = page.locator("[data-testid='stSidebar']")
     for button, file, shows in [
-        ("Read Python with a character LSTM", "charlm_python.pt", "Text coloured by a unit"),
-        ("Break the subtraction LSTM's borrow", "subtraction_lstm.pt", "Intervene"),
-        ("Look inside your own model", None, "No file yet"),
+        ("Read Python code", "charlm_python.pt", "Text coloured by a unit"),
+        ("Break the borrow", "subtraction_lstm.pt", "Intervene"),
+        ("Your own model", None, "No file yet"),
     ]:
         open_page(page, app_url)
         page.get_by_role("button", name=button).click()

@@ -40,9 +40,9 @@ def test_lstmp_page_every_tab(page, app_url):
     assert_no_exception(page)
 
     # post 3's example: the shapes it prints
-    click(page, page.get_by_role("button", name="post 3: input 4, hidden 5, proj 3"))
+    click(page, page.get_by_role("button", name="post 3: 4, 5, 3"))
     wait_for(lambda: "LSTM 220 vs LSTMP 195" in chart_text(page, "Parameters per tensor"), 30, "post 3 sizes")
-    click(page, page.get_by_role("button", name="post 4: input 2, hidden 32, proj 8"))
+    click(page, page.get_by_role("button", name="post 4: 2, 32, 8"))
 
     # train both live on the subtraction task
     open_tab(page, "Train both live")
