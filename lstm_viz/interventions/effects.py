@@ -38,9 +38,9 @@ VALUE_KINDS: dict[str, str] = {
     "zero": "0 (ablate)",
     "one": "1",
     "constant": "a constant",
-    "mean": "the unit's mean over task inputs",
-    "patch": "patched from the second input B",
-}
+    "mean": "the unit's mean",  # (over task inputs: the caption after says so)
+    "patch": "B's value (patch)",
+}  # short: a segmented control never wraps, and all five fit one line of a 1,024-px window
 
 
 _SET_TO: dict[str, str] = {  # how a caption says what was done (VALUE_KINDS are the buttons' labels)

@@ -64,14 +64,14 @@ def intervene_section(
                                help="e.g. 7, or 3, 5-7; all = every unit")  # fmt: skip
     steps_text = c3.text_input(f"Steps t (0–{inp.steps - 1}, or all)", "all", key="iv_steps",
                                help="positions in the input, the same for both directions; e.g. 3 or 2-4")  # fmt: skip
-    k1, k2 = st.columns([3, 1])
-    kind = k1.segmented_control("Set them to", list(effects.VALUE_KINDS), default="zero", required=True,
+    # the page's whole width, its own line: in three quarters of it, a 1,024-px window hid the last option
+    kind = st.segmented_control("Set them to", list(effects.VALUE_KINDS), default="zero", required=True,
                                 format_func=effects.VALUE_KINDS.get, key="iv_kind")  # fmt: skip
     constant = 0.0
     try:
-        if kind == "constant":
-            constant = parse_float(k2.text_input("Constant", "0.5", key="iv_constant"), name="The constant",
-                                   minimum=-1e6, maximum=1e6, example="0.5")  # fmt: skip
+        if kind == "constant":  # its box under the choices, a quarter of the width
+            box = st.columns([1, 3])[0].text_input("Constant", "0.5", key="iv_constant")
+            constant = parse_float(box, name="The constant", minimum=-1e6, maximum=1e6, example="0.5")
         choice = effects.Choice(
             name,
             effects.parse_indices(units_text, width, "Units", "7 or 3, 5-7"),

@@ -103,7 +103,7 @@ def test_what_was_typed_in_a_tab_is_there_when_the_tab_opens_again(page, app_url
     enter(page, b_box, "250 - 7")
     click(page, page.get_by_role("tab", name="Intervene"))
     enter(page, units, "7")
-    click(page, page.get_by_role("radio", name="patched from the second input B", exact=True))
+    click(page, page.get_by_role("radio", name="B's value (patch)", exact=True))
     caption = page.get_by_text("replaced by their values on the second input B")
     assert "B = 250 - 7" in caption.inner_text() and "unit 7" in caption.inner_text()
     for away in ("Export", "Unit traces"):  # twice away and back: the browser's boxes were the defaults again
