@@ -298,7 +298,8 @@ def gate_heatmaps(
     row_px = int(np.clip(9 * most_units, 70, 230))
     height = n_rows * row_px + 170
     own_scales = [q for q in order if q not in rec.gates and rec.value_range(q) is None] if n_cols > 1 else []
-    grid = Grid(rows=n_rows, cols=n_cols, vspace=42 / height, hspace=0.11 if own_scales else 0.04, titles=titles,
+    # with its own colour bar, each column's bar and the next column's unit numbers share the gap between them
+    grid = Grid(rows=n_rows, cols=n_cols, vspace=42 / height, hspace=0.15 if own_scales else 0.04, titles=titles,
                 title_size=13 if n_cols <= 2 else 11)  # fmt: skip
 
     layout = grid.layout
@@ -321,7 +322,8 @@ def gate_heatmaps(
                     axis = f"coloraxis{n_rows + extra_axes}"
                 lo, hi = _value_range(rec, q, data[(k, d)][q])
                 bar = _colorbar(grid, r, q, lo, hi, row_px)
-                bar.update(x=grid.x_domain(col)[1] + 0.004, thickness=8, xpad=2, tickfont={"size": 9})
+                # no title: the panel's title names it, and the gap is narrow
+                bar.update(x=grid.x_domain(col)[1] + 0.004, thickness=8, xpad=2, tickfont={"size": 9}, title=None)
                 layout[axis] = {"colorscale": SIGNED_COLORSCALE, "cmin": lo, "cmax": hi, "colorbar": bar}
             view = views[(k, d)][q]
             mean = "mean " if view.bins.binned else ""
@@ -342,7 +344,9 @@ def gate_heatmaps(
                     col,
                 )
             )
-            grid.x(r, col).update(time_ticks(labels, bins, texts=texts, inputs=inputs))
+            # fewer ticks a panel when panels stand side by side: 16 in a ~190-px panel (two columns, 1,024-px
+            # window) were drawn over each other
+            grid.x(r, col).update(time_ticks(labels, bins, max_ticks=max(6, 16 // n_cols), texts=texts, inputs=inputs))
             grid.y(r, col).update(type="category", autorange="reversed")
             if col == 1:
                 grid.y(r, col)["title"] = {"text": "unit", "standoff": 2}
