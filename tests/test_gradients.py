@@ -213,6 +213,11 @@ def test_gradient_flow_figure_marks_underflow_instead_of_failing():
     y = np.asarray(fig.data[0].y, dtype=float)
     assert np.isnan(y[:3]).all() and np.isfinite(y[3:]).all()
     assert "0 in float64 (below 5e-324)" in fig.layout.title.text and "t = 3" in fig.layout.title.text
+    # every curve 0 everywhere: still a figure (no value to label, nothing to spread the labels over)
+    zero = {k: dc_replace(f, grad_h=0 * f.grad_h, grad_c=None if f.grad_c is None else 0 * f.grad_c,
+                          forget_product=None if f.forget_product is None else 0 * f.forget_product)
+            for k, f in result.flows.items()}  # fmt: skip
+    assert not gradient_flow_figure(dc_replace(result, flows=zero)).layout.annotations
 
 
 def test_norms_below_1e_162_are_not_read_as_zero():

@@ -52,8 +52,8 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
                  {"color": "#17becf", "width": 2, "dash": "dot"})
             )  # fmt: skip
     underflow = []
-    labels: list[tuple[float, dict]] = []  # (log10 value, the annotation) of each h curve's label at its first step
-    finite_logs: list[np.ndarray] = []
+    labels: list[dict] = []  # each h curve's label at its first finite step (its y: the log10 value there)
+    finite_logs: list[np.ndarray] = [np.zeros(0)]
     for name, kind, values, line in curves:
         v = _positive(values)
         if normalise and np.isfinite(v[-1]):
@@ -71,14 +71,14 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
         finite_logs.append(np.log10(v[first]))
         if first.size and "h_t" in name:
             k = first[0]
-            labels.append((float(np.log10(v[k])), dict(
-                x=k, y=np.log10(v[k]), text=f"{LABELS[kind]}: {v[k]:.1e}", showarrow=True, arrowhead=0, ax=60,
-                ay=0, font={"color": line["color"], "size": 12}, xanchor="left", bgcolor="rgba(255,255,255,0.8)",
-            )))  # fmt: skip
-    logs = np.concatenate(finite_logs) if finite_logs else np.zeros(1)
-    for ay, (_, label) in zip(_label_offsets([y for y, _ in labels], float(logs.max() - logs.min())), labels,
-                              strict=True):  # fmt: skip
-        fig.add_annotation(**{**label, "ay": ay})
+            labels.append(dict(
+                x=k, y=float(np.log10(v[k])), text=f"{LABELS[kind]}: {v[k]:.1e}", showarrow=True, arrowhead=0, ax=60,
+                font={"color": line["color"], "size": 12}, xanchor="left", bgcolor="rgba(255,255,255,0.8)",
+            ))  # fmt: skip
+    logs = np.concatenate(finite_logs)  # empty when every value underflowed: no labels then either
+    span = float(np.ptp(logs)) if logs.size else 1.0
+    for ay, label in zip(_label_offsets([label["y"] for label in labels], span), labels, strict=True):
+        fig.add_annotation(**label, ay=ay)
     note = "".join(f"<br><sup>{line}</sup>" for line in underflow)  # one line each: a long one runs off the chart
     fig.update_layout(  # relative or absolute: the y axis' title says which (a longer title ran off narrow charts)
         title={"text": f"How much the loss at step {T - 1} depends on each earlier step{note}"},

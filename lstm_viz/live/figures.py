@@ -410,8 +410,7 @@ def statquest_weights_figure(
                         vertical_spacing=0.2)  # fmt: skip
     present = {d["name"]: d for d in data}
     for k, (gate, names) in enumerate(_STATQUEST_GROUPS):
-        row, col = divmod(k, 2)
-        row, col = row + 1, col + 1
+        row, col = k // 2 + 1, k % 2 + 1
         for name, (role, dash) in zip(names, _ROLE_STYLE, strict=True):
             if name in present:
                 fig.add_trace(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-__all__ = ["SUBTITLE_LINE_PX", "Grid", "finish", "subtitle_room"]
+__all__ = ["LEGEND_AT_BOTTOM", "LEGEND_ROOM_PX", "SUBTITLE_LINE_PX", "TITLE_AT_TOP", "Grid", "finish", "subtitle_room"]
 
 
 @dataclass

@@ -52,7 +52,8 @@ def test_toy_page_trains_live_and_stops(page, app_url):
     assert epoch_shown(page) == stopped_at  # nothing trains after Stop
     assert_no_exception(page)
     # with curves drawn (tests/e2e/test_chart_text_fits.py sees these charts before any epoch), on a narrow window
-    assert not text_clashes_at(page), text_clashes_at(page)
+    clashes = text_clashes_at(page)
+    assert not clashes, clashes
 
 
 def test_subtraction_page_trains_live_and_answers(page, app_url):
@@ -67,7 +68,8 @@ def test_subtraction_page_trains_live_and_answers(page, app_url):
     assert epoch_shown(page) == 3
     assert "RMSE" in chart_text(page, "Prediction error per test sample")
     assert "saturated" in chart_text(page, "Gate saturation")
-    assert not text_clashes_at(page), text_clashes_at(page)  # with curves drawn, on a narrow window
+    clashes = text_clashes_at(page)  # with curves drawn, on a narrow window
+    assert not clashes, clashes
     box = page.get_by_label("a − b", exact=True)
     enter(page, box, "200 - 55")
     assert page.get_by_text(re.compile(r"200 − 55 = 145; the model says \d+")).count() >= 1
