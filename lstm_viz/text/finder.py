@@ -8,7 +8,8 @@ Three questions, for any text model (any model whose task reads text, one step p
   bracket_depth, indent, column — Pearson r). A unit that is *low* inside strings is as much a string cell as one
   that is high, so the score is the AUROC in the unit's better direction, ``max(AUROC, 1 − AUROC)``, or ``|r|``;
   ``sign`` says the direction (+1: higher inside the feature / rising with it). The streaming scorer
-  (``scorer.FastScorer``) bins each unit's values: AUROC within about 0.005 of the exact one, r exact;
+  (``scorer.FastScorer``) bins each unit's values (gates on their pre-activation's scale): AUROC within about 0.003
+  of the exact one for the best units of the shipped model, r exact;
   :func:`exact_best` re-scores the best units exactly from their values.
 - **Marks** (:func:`rank_by_marks`, LSTMVis-style): the user marks what a cell should follow — a regular expression
   on the text or ranges of characters — and a threshold; a unit is "on" where its value is above the threshold (or
@@ -169,7 +170,7 @@ EXACT_TOP = 32  # per binary feature, the units whose binned AUROC is recomputed
 
 
 def _exact_at_the_top(table: pd.DataFrame, rec: CellRecording, labels: Mapping[str, np.ndarray]) -> None:
-    """Replace the binned AUROC (within about 0.005: ``text.scorer``) by the exact one where it is read — the best
+    """Replace the binned AUROC (within about 0.003: ``text.scorer``) by the exact one where it is read — the best
     units of each binary feature and any unit close behind them — so that the numbers shown and the order of near
     ties are exact. One text of a recording (batch 1): a sort per unit, a few milliseconds each."""
     for feature, target in labels.items():

@@ -8,7 +8,9 @@ memory traffic, which is what the time goes to when 4,608 units meet 100,000 cha
   first chunk (the UnitScorer's rule), the rows are grouped by their pattern of binary features, and each group is
   counted with one ``bincount`` into a table of ``units × bins`` — small enough to stay in the CPU's cache, which
   makes the count several times faster than one count into ``patterns × units × bins``; the AUROC then comes from
-  the counts (two values in one bin count as a tie: within about 0.005 of the exact AUROC);
+  the counts (two values in one bin count as a tie; gates are binned on their pre-activation's scale, so that
+  saturated values are not all one tie: the ten best units of each feature of the shipped model's validation scan
+  within 0.003 of the exact AUROC);
 - numeric features: Pearson r from one matrix product ``[1, y − ȳ]ᵀ (x − x_ref)`` and one sum of squares per
   chunk, merged across chunks with Chan's formulas (exact to float rounding);
 - scratch buffers are reused (fresh allocations of this size cost more than the arithmetic);
@@ -24,7 +26,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from lstm_viz.tasks.charlm.scoring import StreamingUnits, feature_columns
+from lstm_viz.tasks.charlm.scoring import StreamingUnits, feature_columns, spread_for_bins
 
 __all__ = ["FastScorer", "TopPlaces"]
 
@@ -90,10 +92,11 @@ class FastScorer:
             raise ValueError(f"{n} rows of values for {self._chunk.get('n')} rows of labels; call begin() first")
         state = self._units.get(name)
         if state is None:
-            state = self._units[name] = StreamingUnits(x, self.bins, len(self.numeric))
+            state = self._units[name] = StreamingUnits(x, self.bins, len(self.numeric), name.rsplit(".", 1)[-1])
         if self.binary:
             work = self._buffer((n, units), torch.float32, 0)
             torch.index_select(x, 0, self._chunk["order"], out=work)  # rows grouped by their feature pattern
+            spread_for_bins(state.tensor, work)  # a gate on its pre-activation's scale (no AUROC changes)
             work.mul_(state.scale).add_(state.shift)  # bin + unit offset, as a float
             torch.clamp(work, state.first_bin, state.last_bin, out=work)
             index = self._buffer((n, units), torch.int32, 1)

@@ -268,7 +268,7 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         scan = _scan(loaded)
         ranking = scan.ranking
         where = (f"{scan.describe()}; recorded in {ranking.record_seconds:.1f} s, ranked in "
-                 f"{ranking.score_seconds:.1f} s" + ("; AUROC from binned values, within about 0.005"
+                 f"{ranking.score_seconds:.1f} s" + ("; AUROC from binned values, within about 0.003"
                                                      if metric_of(feature) == "auroc" else ""))  # fmt: skip
     else:
         ranking = _text_ranking(loaded.key, inp.key(), text, inp.cut, rec)

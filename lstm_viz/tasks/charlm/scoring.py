@@ -13,7 +13,8 @@ float rounding (Chan's parallel merge of means and co-moments; chunk sums in flo
 comes from per-unit histograms: each unit's values are cut into ``bins`` equal bins between the unit's 0.05 % and
 99.95 % quantiles in the first chunk (values beyond go to the end bins) and counted per feature pattern with one
 ``bincount``; two values in one bin count as a tie, which moves the estimate toward 0.5 by at most the share of pairs
-that meet in a bin (small, except for a gate whose two classes differ only deep in saturation, e.g. 0.9990 vs 0.9999).
+that meet in a bin. Gates are binned on their pre-activation's scale (:func:`spread_for_bins`), so that a gate whose
+two classes differ only deep in saturation (0.9990 vs 0.9999) is not one tie.
 Use it to rank; :func:`exact_auroc` (one sort) re-scores the few units one reports.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "pearson",
     "recording_units",
     "score_recording",
+    "spread_for_bins",
 ]
 
 SCORED_TENSORS: tuple[str, ...] = ("f", "i", "g", "o", "c", "h")
@@ -56,15 +58,39 @@ def recording_units(rec: Recording, tensors: Sequence[str] = SCORED_TENSORS) -> 
         yield name, values.transpose(0, 1).reshape(-1, values.shape[-1])
 
 
+# Gates are binned on the scale of their pre-activation: a monotone map changes no AUROC, and a saturated gate's
+# values, crowded within 0.001 of 0 or 1 (two classes may differ only there: 0.9990 vs 0.9999), spread over many
+# bins instead of sharing one. Sigmoid gates (LSTM f, i, o; GRU r, z) through logit, tanh ones (LSTM g, GRU n)
+# through atanh, each clamped first to the float32 values nearest the ends (1.0 itself is a true tie). h and c stay
+# as they are: h = o·tanh(c) is rarely saturated, and atanh's long tails there left more values past the range that
+# the first chunk fixes (measured on the shipped text model's validation scan: the ten best units of each binary
+# feature within 0.0024 of the exact AUROC, and 0.006 over the best 60, against 0.012 and 0.022 binned linearly).
+_SIGMOID_GATES, _TANH_GATES = frozenset("fiorz"), frozenset("gn")
+_BELOW_ONE = 1.0 - 2.0**-24  # the float32 value nearest 1 from below
+_TINY = 1e-30
+
+
+def spread_for_bins(tensor: str, values: Tensor) -> Tensor:
+    """``values`` (a scratch copy: changed in place) of gate ``tensor`` (``"f"``, ``"g"``, … ) mapped onto its
+    pre-activation's scale for binning (see above); other tensors unchanged."""
+    if tensor in _SIGMOID_GATES:
+        return values.clamp_(_TINY, _BELOW_ONE).logit_()
+    if tensor in _TANH_GATES:
+        return values.clamp_(-_BELOW_ONE, _BELOW_ONE).atanh_()
+    return values
+
+
 class StreamingUnits:
     """Per recording name: the binning fixed by the first chunk, and the accumulated bin counts and moments (shared
-    by ``UnitScorer`` and ``text.scorer.FastScorer``)."""
+    by ``UnitScorer`` and ``text.scorer.FastScorer``). ``tensor`` (the name's last part) says how values are spread
+    before binning (:func:`spread_for_bins`); the moments use the values as they are."""
 
-    def __init__(self, first: Tensor, bins: int, n_numeric: int) -> None:
+    def __init__(self, first: Tensor, bins: int, n_numeric: int, tensor: str = "") -> None:
         units = first.shape[1]
+        self.tensor = tensor
         # Bin range per unit: the first chunk's 0.05 % … 99.95 % quantiles (of ≤ 4,096 rows), widened a bit; the
         # k-th smallest (1-based) value is sorted[int(q · (n − 1))].
-        sample = first[:: max(1, first.shape[0] // 2048)]
+        sample = spread_for_bins(tensor, first[:: max(1, first.shape[0] // 2048)].clone())
         n = len(sample)
         lo = sample.kthvalue(int(0.0005 * (n - 1)) + 1, dim=0).values
         hi = sample.kthvalue(int(0.9995 * (n - 1)) + 1, dim=0).values
@@ -119,7 +145,7 @@ class UnitScorer:
         n, units = x.shape
         state = self._state.get(name)
         if state is None:
-            state = self._state[name] = StreamingUnits(x, self.bins, len(self.numeric))
+            state = self._state[name] = StreamingUnits(x, self.bins, len(self.numeric), name.rsplit(".", 1)[-1])
         work = self._buffer(n * units, torch.float32).view(n, units)
         if self.binary:
             pattern = torch.zeros(n, dtype=torch.int64)
@@ -129,7 +155,8 @@ class UnitScorer:
             size = units * self.bins
             if len(codes) * size >= 2**31:
                 raise ValueError("too many units × bins × feature patterns for int32 bin indices")
-            torch.addcmul(state.shift, x, state.scale, out=work)  # bin + unit offset, as a float
+            spread_for_bins(state.tensor, work.copy_(x))
+            work.mul_(state.scale).add_(state.shift)  # bin + unit offset, as a float
             torch.clamp(work, state.first_bin, state.last_bin, out=work)
             index = self._buffer(n * units, torch.int32, slot=1).view(n, units)
             index.copy_(work)  # truncates toward zero: the bin
