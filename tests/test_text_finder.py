@@ -150,6 +150,44 @@ def test_a_gate_whose_classes_differ_deep_in_saturation_is_not_one_tie(name, squ
     assert research.table().loc[0, "a"] == pytest.approx(exact, abs=0.003)
 
 
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_a_unit_with_a_nan_value_scores_nan_and_the_others_are_untouched(chunks):
+    """A NaN (a checkpoint gone bad, a padded batch) made the bin index negative and bincount raise; now that unit
+    reads NaN — it has no AUROC or r — and is left out of the ranking, in both scorers."""
+    rng = np.random.default_rng(2)
+    n = 6_000
+    a = rng.random(n) < 0.4
+    col = rng.integers(0, 50, n)
+    x = rng.normal(size=(n, 3)).astype(np.float32)
+    x[:, 0] += 2 * a
+    x[:, 2] += 0.1 * col
+    x[n - 7, 1] = np.nan  # in the last chunk only
+    research, fast = UnitScorer(["a"], ["col"]), FastScorer(["a"], ["col"])
+    for part in np.array_split(np.arange(n), chunks):
+        labels = {"a": a[part], "col": col[part]}
+        research.update("layer0.fwd.c", torch.from_numpy(x[part]), labels)
+        fast.begin(labels)
+        fast.update("layer0.fwd.c", torch.from_numpy(x[part]))
+    for table in (research.table(), fast.table()):
+        assert np.isnan(table.loc[1, "a"]) and np.isnan(table.loc[1, "col"])
+        assert table.loc[0, "a"] == pytest.approx(exact_auroc(x[:, 0], a), abs=0.003)
+        assert table.loc[2, "col"] == pytest.approx(pearson(x[:, 2], col), abs=1e-5)
+    nan_only = FastScorer(["a"], [])  # no numeric feature: the NaN is found without the moments
+    nan_only.begin({"a": a})
+    nan_only.update("layer0.fwd.c", torch.from_numpy(x))
+    assert np.isnan(nan_only.table().loc[1, "a"]) and not np.isnan(nan_only.table().loc[0, "a"])
+
+
+def test_ranking_a_recording_with_nan_values_ranks_the_other_units():
+    model = planted_model()
+    rec = model.record(torch.as_tensor(encode(SNIPPET))[None])
+    rec["layer0.fwd.c"][0, 5, QUOTES] = float("nan")  # one value of the planted quote unit
+    ranking = rank_recording(rec, label_text(SNIPPET))
+    best = ranking.best("in_string", 500)
+    assert ("layer0.fwd.c", QUOTES) not in set(zip(best["name"], best["unit"], strict=True))
+    assert len(best) > 0 and np.isfinite(best["score"]).all()
+
+
 @pytest.mark.parametrize("pattern, fragment", [("", "empty"), ("(", "does not compile"), ("zzz", "matches nothing")])
 def test_bad_regular_expressions(pattern, fragment):
     with pytest.raises(InputError, match=fragment):

@@ -93,12 +93,25 @@ class FastScorer:
         state = self._units.get(name)
         if state is None:
             state = self._units[name] = StreamingUnits(x, self.bins, len(self.numeric), name.rsplit(".", 1)[-1])
+        if self.numeric:
+            work = self._buffer((n, units), torch.float32, 2)
+            torch.sub(x, state.reference, out=work)  # x − ref: float32 moments without cancellation
+            sums = (self._chunk["a"] @ work).double()  # (1 + K, U): Σ(x − ref), Σ(x − ref)(y − ȳ)
+            s1, c_xy = sums[0], sums[1:].t()
+            s2 = work.square_().sum(0).double()
+            state.merge_moments(n, s1, s2, c_xy, self._chunk["mean_y"], self._chunk["m2_y"])
+            nan = s1.isnan()  # a unit with a NaN value: its Σ is NaN
+        else:
+            nan = x.sum(0).isnan()
         if self.binary:
             work = self._buffer((n, units), torch.float32, 0)
             torch.index_select(x, 0, self._chunk["order"], out=work)  # rows grouped by their feature pattern
             spread_for_bins(state.tensor, work)  # a gate on its pre-activation's scale (no AUROC changes)
             work.mul_(state.scale).add_(state.shift)  # bin + unit offset, as a float
             torch.clamp(work, state.first_bin, state.last_bin, out=work)
+            if nan.any():  # binned anywhere (a NaN has no bin); the unit's AUROC reads NaN (StreamingUnits.nan)
+                state.nan |= nan
+                work.copy_(torch.where(work.isnan(), state.first_bin, work))
             index = self._buffer((n, units), torch.int32, 1)
             index.copy_(work)  # truncates toward zero: the bin
             size = units * self.bins
@@ -108,13 +121,6 @@ class FastScorer:
                     state.counts[code] += counts
                 else:
                     state.counts[code] = counts
-        if self.numeric:
-            work = self._buffer((n, units), torch.float32, 2)
-            torch.sub(x, state.reference, out=work)  # x − ref: float32 moments without cancellation
-            sums = (self._chunk["a"] @ work).double()  # (1 + K, U): Σ(x − ref), Σ(x − ref)(y − ȳ)
-            s1, c_xy = sums[0], sums[1:].t()
-            s2 = work.square_().sum(0).double()
-            state.merge_moments(n, s1, s2, c_xy, self._chunk["mean_y"], self._chunk["m2_y"])
         state.n += n
 
     def table(self) -> pd.DataFrame:
@@ -124,7 +130,8 @@ class FastScorer:
             layer, direction, tensor = name.split(".")
             units = len(state.scale)
             counts = {code: c.view(units, self.bins).double() for code, c in state.counts.items()}
-            columns = feature_columns(counts, self.binary, self.numeric, state.m2_x, state.m2_y, state.c_xy)
+            columns = feature_columns(counts, self.binary, self.numeric, state.m2_x, state.m2_y, state.c_xy,
+                                      state.nan)  # fmt: skip
             frames.append(pd.DataFrame({"name": name, "layer": int(layer.removeprefix("layer")),
                                         "direction": direction, "tensor": tensor, "unit": np.arange(units),
                                         **columns}))  # fmt: skip

@@ -102,6 +102,7 @@ class StreamingUnits:
         self.shift = (offset - lo * self.scale).contiguous()
         self.first_bin, self.last_bin = offset, offset + (bins - 1)
         self.counts: dict[int, Tensor] = {}  # binary-feature pattern → counts per (unit, bin)
+        self.nan = torch.zeros(units, dtype=torch.bool)  # units that had a NaN value: their AUROC is NaN
         self.reference = first[: min(len(first), 1000)].mean(0)  # shift for the moments (keeps float32 exact enough)
         self.n = 0
         self.mean_x = torch.zeros(units, dtype=torch.float64)
@@ -147,26 +148,6 @@ class UnitScorer:
         if state is None:
             state = self._state[name] = StreamingUnits(x, self.bins, len(self.numeric), name.rsplit(".", 1)[-1])
         work = self._buffer(n * units, torch.float32).view(n, units)
-        if self.binary:
-            pattern = torch.zeros(n, dtype=torch.int64)
-            for bit, feature in enumerate(self.binary):
-                pattern |= torch.as_tensor(np.asarray(labels[feature]), dtype=torch.int64).reshape(n) << bit
-            codes, compact = torch.unique(pattern, return_inverse=True)
-            size = units * self.bins
-            if len(codes) * size >= 2**31:
-                raise ValueError("too many units × bins × feature patterns for int32 bin indices")
-            spread_for_bins(state.tensor, work.copy_(x))
-            work.mul_(state.scale).add_(state.shift)  # bin + unit offset, as a float
-            torch.clamp(work, state.first_bin, state.last_bin, out=work)
-            index = self._buffer(n * units, torch.int32, slot=1).view(n, units)
-            index.copy_(work)  # truncates toward zero: the bin
-            index += (compact.to(torch.int32) * size)[:, None]
-            counts = torch.bincount(index.view(-1), minlength=len(codes) * size).view(len(codes), units, self.bins)
-            for row, code in enumerate(codes.tolist()):
-                if code in state.counts:
-                    state.counts[code] += counts[row]
-                else:
-                    state.counts[code] = counts[row].clone()
         if self.numeric:
             y = torch.stack(
                 [torch.as_tensor(np.asarray(labels[f]), dtype=torch.float64).reshape(n) for f in self.numeric], 1
@@ -178,6 +159,32 @@ class UnitScorer:
             s1 = work.sum(0).double()
             s2 = work.square_().sum(0).double()
             state.merge_moments(n, s1, s2, c_xy, mean_y, (y_centred**2).sum(0))
+            nan = s1.isnan()  # a unit with a NaN value: its Σ is NaN
+        else:
+            nan = x.sum(0).isnan()
+        if self.binary:
+            pattern = torch.zeros(n, dtype=torch.int64)
+            for bit, feature in enumerate(self.binary):
+                pattern |= torch.as_tensor(np.asarray(labels[feature]), dtype=torch.int64).reshape(n) << bit
+            codes, compact = torch.unique(pattern, return_inverse=True)
+            size = units * self.bins
+            if len(codes) * size >= 2**31:
+                raise ValueError("too many units × bins × feature patterns for int32 bin indices")
+            spread_for_bins(state.tensor, work.copy_(x))
+            work.mul_(state.scale).add_(state.shift)  # bin + unit offset, as a float
+            torch.clamp(work, state.first_bin, state.last_bin, out=work)
+            if nan.any():  # binned anywhere (a NaN has no bin); the unit's AUROC reads NaN
+                state.nan |= nan
+                work.copy_(torch.where(work.isnan(), state.first_bin, work))
+            index = self._buffer(n * units, torch.int32, slot=1).view(n, units)
+            index.copy_(work)  # truncates toward zero: the bin
+            index += (compact.to(torch.int32) * size)[:, None]
+            counts = torch.bincount(index.view(-1), minlength=len(codes) * size).view(len(codes), units, self.bins)
+            for row, code in enumerate(codes.tolist()):
+                if code in state.counts:
+                    state.counts[code] += counts[row]
+                else:
+                    state.counts[code] = counts[row].clone()
         state.n += n
 
     def _buffer(self, numel: int, dtype: torch.dtype, slot: int = 0) -> Tensor:
@@ -203,7 +210,7 @@ class UnitScorer:
         for name, state in self._state.items():
             layer, direction, tensor = name.split(".")
             counts = {code: c.double() for code, c in state.counts.items()}  # (K, bins) each
-            columns = feature_columns(counts, self.binary, self.numeric, state.m2_x, state.m2_y, state.c_xy)
+            columns = feature_columns(counts, self.binary, self.numeric, state.m2_x, state.m2_y, state.c_xy, state.nan)
             units = len(state.scale)
             frames.append(
                 pd.DataFrame(
@@ -286,11 +293,13 @@ def feature_columns(
     m2_x: Tensor,
     m2_y: Tensor,
     c_xy: Tensor,
+    nan: Tensor | None = None,
 ) -> dict[str, np.ndarray]:
     """Each feature's score for K units from running sums: for the ``binary`` features, AUROC from ``counts`` —
     ``{code: (K, bins) float64}``, how many characters with that feature code (bit j = ``binary[j]`` present) fell
     in each value bin of each unit (ties within a bin count half) —; for the ``numeric`` ones, Pearson r from the
-    centred sums ``m2_x (K,)``, ``m2_y (F,)``, ``c_xy (K, F)``. NaN where a feature or a unit does not vary."""
+    centred sums ``m2_x (K,)``, ``m2_y (F,)``, ``c_xy (K, F)``. NaN where a feature or a unit does not vary, and
+    for the units ``nan`` (K,) marks: a unit with a NaN value has no AUROC (its r is NaN through its sums)."""
     columns: dict[str, np.ndarray] = {}
     if binary:
         total = sum(counts.values())
@@ -300,7 +309,8 @@ def feature_columns(
             neg_below = torch.cumsum(neg, 1) - neg
             pairs = pos.sum(1) * neg.sum(1)
             wins = (pos * (neg_below + 0.5 * neg)).sum(1)
-            columns[feature] = torch.where(pairs > 0, wins / pairs.clamp_min(1), torch.nan).numpy()
+            defined = pairs > 0 if nan is None else (pairs > 0) & ~nan
+            columns[feature] = torch.where(defined, wins / pairs.clamp_min(1), torch.nan).numpy()
     if numeric:
         denom = torch.sqrt(m2_x[:, None] * m2_y[None, :])
         r = torch.where(denom > 0, c_xy / denom.clamp_min(1e-300), torch.nan)
