@@ -285,3 +285,34 @@ def test_load_split_and_corpus_labels_line_up(tree):
     start = text.index("'('")
     assert labels["in_string"][start : start + 3].tolist() == [True, True, False]
     assert labels["bracket_depth"].max() == 1  # only the "()" of "def f()"
+
+
+def test_a_lone_surrogate_is_one_more_unknown_character():
+    """Python decodes a command line's bytes that are not UTF-8 as lone surrogates (surrogateescape); encoding them
+    as UTF-32 raised UnicodeEncodeError in encode, label_text and text_input. Each is one <unk>, positions kept."""
+    from lstm_viz.tasks.charlm.inputs import text_input
+
+    text = 'x = "\udcff\ud800"\n'
+    ids = encode(text)
+    assert len(ids) == len(text) and ids[5] == ids[6] == 0 and (ids[:5] != 0).all()
+    labels, plain = label_text(text), label_text('x = "ab"\n')
+    assert all((labels[name] == plain[name]).all() for name in plain)
+    assert "2 characters outside the model's vocabulary" in text_input(text).note
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('x = "abc\n', "the string that opens at line 1, column 5 is not closed on its line"),
+        ("x = 1 $ 2\n", "'$' at line 1, column 7 is not Python"),
+        ("$x\n", "'$' at line 1, column 1 is not Python"),
+        ("f(1,\n", "a bracket is still open where the text ends"),
+        ('x = """abc\n', "a triple-quoted string is still open where the text ends"),
+    ],
+)
+def test_text_that_does_not_tokenize_is_named_where_a_person_would_look(text, words):
+    """Python 3.11 marks the blank before a bad character as an error token too, so the message read "error token
+    ' ' at line 1, column 3" for an unclosed quote; it names the real character now, columns counted from 1."""
+    with pytest.raises(TokenizeFailure) as caught:
+        label_text(text)
+    assert str(caught.value) == words

@@ -92,7 +92,8 @@ _CHAR_OF_ID = np.array([0, *(ord(ch) for ch in VOCAB[1:])], dtype=np.uint32)
 
 def encode(text: str) -> np.ndarray:
     """Token ids (int64, one per character of ``text``); characters outside the vocabulary become 0 (``<unk>``)."""
-    code_points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")  # a lone surrogate (from
+    # bytes that are not UTF-8 in a command line: Python decodes argv with surrogateescape) is one more <unk>
     return np.where(code_points < 128, _ID_OF_ASCII[np.minimum(code_points, 127)], 0)
 
 
@@ -130,6 +131,26 @@ class TokenizeFailure(ValueError):
     """The text does not tokenize (or tokenizes with error tokens), so it gets no labels."""
 
 
+def _error_token_words(tok: tokenize.TokenInfo) -> str:
+    """What an error token means, where (line and column counted from 1, as editors count)."""
+    where = f"line {tok.start[0]}, column {tok.start[1] + 1}"
+    if tok.string in ("'", '"'):
+        return f"the string that opens at {where} is not closed on its line"
+    return f"{tok.string!r} at {where} is not Python"
+
+
+def _tokenize_error_words(error: Exception) -> str:
+    """tokenize's TokenError or SyntaxError in words (3.11 words a TokenError as a tuple: EOF in multi-line …)."""
+    reason = str(error.args[0]) if error.args else str(error)
+    if "EOF in multi-line statement" in reason:
+        return "a bracket is still open where the text ends"
+    if "EOF in multi-line string" in reason:
+        return "a triple-quoted string is still open where the text ends"
+    if isinstance(error, SyntaxError) and error.lineno:
+        return f"{error.msg} (line {error.lineno})"
+    return f"{type(error).__name__}: {error}"
+
+
 def _quote_split(literal: str) -> tuple[int, int]:
     """(prefix length, quote length) of a string literal or an FSTRING_START such as ``rb'''`` or ``f"``."""
     p = min(k for k in (literal.find("'"), literal.find('"')) if k >= 0)
@@ -163,7 +184,8 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
     # Universal newlines: work on `norm`, map every character of `text` to its character in `norm`.
     crlf_r = np.zeros(n, dtype=np.int64)
     if "\r" in text:
-        code_points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+        code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")  # a lone surrogate (from
+    # bytes that are not UTF-8 in a command line: Python decodes argv with surrogateescape) is one more <unk>
         crlf_r[:-1] = (code_points[:-1] == 13) & (code_points[1:] == 10)
         norm = text.replace("\r\n", "\n").replace("\r", "\n")
     else:
@@ -171,7 +193,7 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
     to_norm = np.arange(n, dtype=np.int64) - (np.cumsum(crlf_r) - crlf_r)  # a removed \r maps to its \n
     m = len(norm)
 
-    newline = np.frombuffer(norm.encode("utf-32-le"), dtype="<u4") == 10
+    newline = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype="<u4") == 10
     line_starts = np.concatenate([[0], np.flatnonzero(newline) + 1, [m, m]])  # row r (1-based) starts at [r - 1]
     positions = np.arange(m, dtype=np.int64)
     row_of = np.searchsorted(line_starts[:-2], positions, side="right") - 1  # 0-based line of every character
@@ -191,13 +213,17 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
 
     fstring_open: list[int] = []  # where each open f-string's in_string span starts (3.12+)
     last_end = 0  # where the last token seen ends
+    blank_error = None  # a blank that 3.11 marked as an error token
     try:
         for tok in tokenize.generate_tokens(io.StringIO(norm).readline):
             kind = tok.type
             start = int(line_starts[tok.start[0] - 1]) + tok.start[1]
             end = int(line_starts[tok.end[0] - 1]) + tok.end[1]
             if kind == tokenize.ERRORTOKEN:
-                raise TokenizeFailure(f"error token {tok.string!r} at line {tok.start[0]}, column {tok.start[1]}")
+                if tok.string.isspace():  # 3.11 marks the blank before a bad character too: name that character
+                    blank_error = blank_error or tok
+                    continue
+                raise TokenizeFailure(_error_token_words(tok))
             if kind in _CHECKED and norm[start:end] != tok.string:
                 raise TokenizeFailure(f"token {tok.string!r} at {tok.start} does not match the text there")
             last_end = max(last_end, end)
@@ -234,12 +260,14 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
         cut_short = isinstance(error, tokenize.TokenError) and ("EOF in multi-line" in reason
                                                                  or "unterminated triple-quoted" in reason)  # fmt: skip
         if not (prefix and cut_short):
-            raise TokenizeFailure(f"{type(error).__name__}: {error}") from None
+            raise TokenizeFailure(_tokenize_error_words(error)) from None
         if "string" in reason and not fstring_open:  # a triple-quoted string runs past the end
             opened = _open_string_start(norm, last_end)
             if opened is None:
                 raise TokenizeFailure(f"{type(error).__name__}: {error}") from None
             span(in_string, opened, m)
+    if blank_error is not None:
+        raise TokenizeFailure(_error_token_words(blank_error))
     if fstring_open:
         if not prefix:
             raise TokenizeFailure("an f-string is not closed")
