@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -271,6 +272,24 @@ def test_match_equals_brute_force(recorded, dtype):
         assert first["context"] == _context(corpus.text(first["file_id"]), first["start"], first["end"])
         top = corpus.match(units, threshold, min_length, k=3, max_others=max_others)
         assert list(zip(top["file_id"], top["start"], strict=True)) == [(f, s) for f, s, _, _ in expected[:3]]
+
+
+@pytest.mark.parametrize(
+    "units, threshold, words",
+    [
+        ([], 0.0, "give at least one NAME:UNIT"),  # recursed until RecursionError
+        ([("layer0.fwd.c", 1), ("layer0.fwd.c", 1)], 0.0, "is given twice"),  # counted one "other" too few
+        ([("layer0.fwd.c", 1, 2)], 0.0, "(name, unit) pairs"),
+        (5, 0.0, "(name, unit) pairs"),
+        ([("layer0.fwd.c", 1)], "abc", "--threshold must be a number, got 'abc'"),  # a raw ValueError
+        ([("layer0.fwd.c", 1)], None, "--threshold must be a number, got None"),
+    ],
+)
+def test_match_from_python_checks_what_the_command_line_checks(recorded, units, threshold, words):
+    _, result = recorded
+    corpus = open_corpus(result["float32"][0])
+    with pytest.raises(CorpusError, match=re.escape(words)):
+        corpus.match(units, threshold)
 
 
 def test_unit_stats_equal_numpy(recorded):

@@ -271,15 +271,24 @@ class Corpus:
     ) -> pd.DataFrame:
         """LSTMVis's match over the whole corpus (see the module docstring): columns file, start, end (exclusive),
         length, others, context (40 characters, the span, 40 characters); ``attrs["total"]``: spans found."""
-        selected = parse_units(units) if isinstance(units, str) else list(units)
+        if not isinstance(units, str):  # (name, unit) pairs: read as their NAME:UNIT, with the same checks
+            try:
+                units = [f"{name}:{unit}" for name, unit in units]
+            except (TypeError, ValueError):
+                raise CorpusError("units: give NAME:UNIT text or (name, unit) pairs, e.g. [('layer0.fwd.c', 66)]") \
+                    from None
+        selected = parse_units(units)
         columns = [self.check_unit(name, unit) for name, unit in selected]
         _check_count("--min-length", min_length, 1)
         _check_count("--k", k, 1)
         if max_others is not None:
             _check_count("--max-others", max_others, 0)
-        thr = float(threshold)
+        try:
+            thr = float(threshold)
+        except (TypeError, ValueError):
+            thr = float("nan")
         if not np.isfinite(thr):
-            raise CorpusError(f"--threshold must be a number, got {threshold}")
+            raise CorpusError(f"--threshold must be a number, got {threshold!r}")
         literal = f"CAST({thr!r} AS DOUBLE)"  # compared exactly: a FLOAT value is promoted to DOUBLE
         names = list(dict.fromkeys(n for n, _ in selected))
         all_on = " AND ".join(f'"{c}" > {literal}' for c in columns)
