@@ -242,3 +242,72 @@ def test_version_names_lstm_viz_torch_and_python(capsys):
         main(["--version"])
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and out.startswith("lstm-viz ") and f"PyTorch {torch.__version__}" in out
+
+
+@pytest.mark.parametrize("error, code, fragment", [
+    (OSError(28, "No space left on device", "out/rec.parquet"), 2,
+     "the disk is full writing out/rec.parquet; free some space or choose an --out on another disk"),
+    (OSError("[Errno 28] Error writing bytes to file. Detail: [errno 28] No space left on device"), 2,
+     "the disk is full; free some space"),  # Arrow's writer: the errno only in the text
+    (OSError(13, "Permission denied", "x.pt"), 2, "Permission denied"),
+])  # fmt: skip
+def test_a_full_disk_is_named_with_what_to_do(error, code, fragment, subtraction_ckpt, capsys, monkeypatch):
+    """It said "error: [Errno 28] No space left on device": neither the file nor what to do."""
+    from lstm_viz.cli import info
+
+    def fail(*_args):
+        raise error
+
+    monkeypatch.setattr(info, "add_parser", _with_run(info.add_parser, fail))
+    got, _, stderr = run(capsys, "info", str(subtraction_ckpt))
+    assert got == code and stderr.count("\n") == 1 and fragment in stderr, stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """`generate … | head -c 5` said "error: [Errno 32] Broken pipe" and exited 2 (bad input); it stops quietly now,
+    with 141 as a tool stopped by SIGPIPE (`set -o pipefail` sees it)."""
+    from tests.planted import planted_model
+
+    path = tmp_path / "planted.pt"
+    save_checkpoint(path, planted_model())
+    done = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m lstm_viz generate {path} --chars 100000 --seed 0 | head -c 5; "
+         "echo \" ${PIPESTATUS[0]}\""],
+        capture_output=True, text=True, cwd=REPO, check=False,
+    )  # fmt: skip
+    assert done.stdout.endswith(" 141\n") and len(done.stdout) == len("xxxxx 141\n"), done.stdout
+    assert done.stderr == "", done.stderr
+
+
+def test_record_refuses_to_write_over_its_own_input(tmp_path, capsys):
+    """`record MODEL --text-file data.csv --out data.csv` replaced the user's file with the recording."""
+    from tests.planted import planted_model
+
+    planted_text_model = tmp_path / "planted.pt"
+    save_checkpoint(planted_text_model, planted_model())
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    code, _, stderr = run(capsys, "record", str(planted_text_model), "--text-file", str(data), "--out", str(data))
+    assert code == 2 and "is the --text-file itself" in stderr and "data_recording.csv" in stderr
+    assert data.read_text() == "a,b\n1,2\n"
+
+
+@pytest.mark.parametrize("command", ["predict", "record", "ablate"])
+def test_json_lines_stay_json_when_a_model_overflows(command, tmp_path, capsys):
+    """A regressor whose head overflows answers -inf: `predict --json`, `record` and `ablate --json` printed
+    -Infinity / Infinity, which JSON parsers refuse; non-finite numbers are written as strings, as `info` does."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.default("regressor", input_size=3, hidden_size=4, num_layers=1))
+    with torch.no_grad():  # every h near +1, and a head that multiplies it past float32's largest number
+        for name, p in model.named_parameters():
+            p.fill_(3e38 if name.startswith("fc.") else 10.0 if "bias" in name else 0.0)
+    path = tmp_path / "inf.pt"
+    save_checkpoint(path, model)
+    argv = {
+        "predict": ["predict", str(path), "1,2,3; 4,5,6", "--json"],
+        "record": ["record", str(path), "1,2,3; 4,5,6", "--out", str(tmp_path / "r.csv")],
+        "ablate": ["ablate", str(path), "--quiet", "--json", "--top", "2"],
+    }[command]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    json.loads(out.strip().splitlines()[-1], parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))

@@ -26,7 +26,10 @@ plus one entry in ``COMMANDS``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib.metadata
+import os
 import re
 import signal
 import sys
@@ -77,7 +80,8 @@ def build_parser() -> Parser:
         epilog="The last line of stdout is one JSON object (train, record, info, convert, record-corpus; the others "
         "with --json; lstmp-sweep prints the file it wrote). Errors: "
         "one line on stderr. Exit status: 0 done, 2 bad input, 1 unexpected failure, 3 training diverged (nothing "
-        "written), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
+        "written), 130 interrupted (Ctrl-C), 141 the reader of stdout went away (e.g. | head; quietly), 143 "
+        "terminated (SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
@@ -111,8 +115,11 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input, 1 unexpected failure, 3 training diverged,
-    130 Ctrl-C, 143 SIGTERM)."""
+    130 Ctrl-C, 141 stdout closed by its reader, 143 SIGTERM)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in ("stdout", "stderr"):  # started with it closed (>&-): what would be written there goes nowhere
+        if getattr(sys, stream) is None:
+            setattr(sys, stream, open(os.devnull, "w"))  # noqa: SIM115 — lives as long as the process
     previous = None
     if threading.current_thread() is threading.main_thread():  # only the main thread may set a signal handler
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -150,7 +157,19 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError) as err:
+    except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly, as a Unix tool would
+        with contextlib.suppress(OSError):  # nothing more reaches it, not even the final flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as err:
+        if err.errno == errno.ENOSPC or f"[Errno {errno.ENOSPC}]" in str(err):  # (Arrow's writer: in the text)
+            where = f" writing {err.filename}" if err.filename else ""
+            print(f"error: the disk is full{where}; free some space or choose an --out on another disk",
+                  file=sys.stderr)  # fmt: skip
+        else:
+            print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
     except (MemoryError, RuntimeError) as err:

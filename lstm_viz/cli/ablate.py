@@ -9,12 +9,11 @@ Progress on stderr; a table of the top units on stdout, or with ``--json`` one l
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, load_model
+from lstm_viz.cli.common import ExitError, load_model, print_json
 from lstm_viz.interventions.ablation import VALUES, ablate_units, describe_unit
 
 __all__ = ["add_parser", "run"]
@@ -66,8 +65,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.json:
         units = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                  for row in table.drop(columns=["tensor", "layer", "direction"]).to_dict("records")]  # fmt: skip
-        print(json.dumps({"measure": result.measure, "value": result.value, "inputs": result.inputs,
-                          "groups": result.groups, "seconds": round(result.seconds, 3), "units": units}))  # fmt: skip
+        print_json({"measure": result.measure, "value": result.value, "inputs": result.inputs, "groups": result.groups,
+                    "seconds": round(result.seconds, 3), "units": units})  # fmt: skip
         return 0
     print(f"{result.inputs:,} inputs, {len(result.table):,} ablations in {result.seconds:.1f} s; "
           f"effect = {result.measure}")  # fmt: skip

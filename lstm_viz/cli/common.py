@@ -156,6 +156,21 @@ def device_named(name: str | None) -> torch.device:
     return torch.device(name)
 
 
+def not_an_input(out: Path, inputs: dict[str, str | Path | None]) -> None:
+    """ExitError when ``out`` is one of the command's input files (``{"--text-file": path, …}``, each named as the
+    user gave it), which writing the output would destroy."""
+    for what, given in inputs.items():
+        src = Path(given) if given is not None else None
+        if src is not None and out.exists() and src.exists() and out.samefile(src):
+            raise ExitError(f"--out {out} is {what} itself: writing would destroy it; write beside it, e.g. "
+                            f"--out {src.with_name(src.stem + '_recording' + out.suffix)}")  # fmt: skip
+
+
+def print_json(value: Any) -> None:
+    """One JSON line on stdout: every non-finite float as a string (:func:`json_safe`), so standard parsers read it."""
+    print(json.dumps(json_safe(value), allow_nan=False), flush=True)
+
+
 def json_safe(value: Any) -> Any:
     """``value`` with every non-finite float, at any depth of dicts, lists and tuples, as a string (JSON has no NaN)."""
     if isinstance(value, float) and not math.isfinite(value):

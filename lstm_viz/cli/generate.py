@@ -8,11 +8,10 @@ only the new part), with a progress bar on stderr for long texts."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, load_model, seed_arg, stopped_how
+from lstm_viz.cli.common import ExitError, load_model, print_json, seed_arg, stopped_how
 from lstm_viz.cli.textfile import require_text_model
 from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.task import MAX_GENERATED, MAX_TEMPERATURE, generate_stream
@@ -58,8 +57,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             raise ExitError(f"{how} after {len(written):,} of {args.chars:,} characters; --json prints only a "
                             "finished text (without it the text is written as it comes)", code=code) from None
         text = "".join(written)
-        print(json.dumps({"prompt": args.prompt, "text": text, "chars": len(text), "temperature": args.temperature,
-                          "seed": args.seed}), flush=True)  # fmt: skip
+        print_json({"prompt": args.prompt, "text": text, "chars": len(text), "temperature": args.temperature,
+                    "seed": args.seed})  # fmt: skip
         return 0
     out = sys.stdout
     out.write(args.prompt)

@@ -7,10 +7,17 @@ both: ``62 -> 30`` (or, with ``--json``, ``{"input", "answer", "intervened", "in
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, answer_value, format_answer, load_model, parse_input, read_inputs
+from lstm_viz.cli.common import (
+    ExitError,
+    answer_value,
+    format_answer,
+    load_model,
+    parse_input,
+    print_json,
+    read_inputs,
+)
 from lstm_viz.core.interventions import parse_intervention
 from lstm_viz.parsing import InputError, quote
 
@@ -61,10 +68,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         answers.append((answer_value(model, x), changed))
     for text, (answer, changed) in zip(inputs, answers, strict=True):
         if not interventions:
-            print(json.dumps({"input": text, "answer": answer}) if args.json else format_answer(answer))
+            print_json({"input": text, "answer": answer}) if args.json else print(format_answer(answer))
             continue
         if args.json:
-            print(json.dumps({"input": text, "answer": answer, "intervened": changed, "interventions": args.intervene}))
+            print_json({"input": text, "answer": answer, "intervened": changed, "interventions": args.intervene})
         else:
             print(f"{format_answer(answer)} -> {format_answer(changed)}")
     return 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import secrets
 import shutil
@@ -28,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from lstm_viz.cli.common import ExitError, answer_value, check_out, load_model, parse_input
+from lstm_viz.cli.common import ExitError, answer_value, check_out, load_model, not_an_input, parse_input, print_json
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
 from lstm_viz.explorer.export import CSV_LINE_END, char_column, export_rows
@@ -194,6 +193,7 @@ def _record_text(model, text: str, layers, tensors, writer: _TableWriter, what: 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = check_out(args.out, "recording.parquet", suffixes=_TABLE_SUFFIXES)
+    not_an_input(out, {"the --text-file": args.text_file, "the checkpoint": args.checkpoint})
     if args.input is not None and args.text_file is not None:
         raise ExitError("give one input to record, INPUT or --text-file F, not both")
     model = load_model(args.checkpoint).eval()
@@ -238,5 +238,5 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         summary["answer"] = answer
     else:
         summary["text_file"] = args.text_file
-    print(json.dumps(summary), flush=True)
+    print_json(summary)
     return 0

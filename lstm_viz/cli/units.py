@@ -14,12 +14,11 @@ With ``--json`` the last stdout line is ``{"feature": NAME, "metric": "auroc"|"a
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, load_model
+from lstm_viz.cli.common import ExitError, load_model, print_json
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks.charlm.data import encode
@@ -89,8 +88,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.json:
         rows = [{"name": r.name, "unit": int(r.unit), "score": round(float(r.score), 6), "sign": int(r.sign),
                  "value": round(float(r.value), 6)} for r in best.itertuples()]  # fmt: skip
-        print(json.dumps({"feature": feature, "metric": metric, "units": rows, "chars": len(ids),
-                          "seconds": round(seconds, 3)}), flush=True)  # fmt: skip
+        print_json({"feature": feature, "metric": metric, "units": rows, "chars": len(ids),
+                    "seconds": round(seconds, 3)})  # fmt: skip
         return 0
     what = "AUROC (better direction)" if metric == "auroc" else "|Pearson r|"
     print(f"{feature} over {len(ids):,} characters of {args.text_file}: {what}, best first ({seconds:.1f} s)")

@@ -308,6 +308,13 @@ def check_finite_weights(state_dict: dict[str, Tensor], name: str) -> None:
     """CheckpointError naming the first weight with NaN or inf, or with complex values (loading would drop their
     imaginary parts with only a warning)."""
     for key, value in state_dict.items():
+        if value.layout != torch.strided:  # sparse: the checks below cannot even read it
+            layout = str(value.layout).removeprefix("torch.")
+            raise CheckpointError(f"{name}: the weight {key!r} is a {layout} tensor; an LSTM's weights are dense — "
+                                  "save them with tensor.to_dense()")  # fmt: skip
+        if value.is_meta:
+            raise CheckpointError(f"{name}: the weight {key!r} is on the meta device: it has a shape but no values; "
+                                  "save the weights of a model that holds them")  # fmt: skip
         if value.is_complex():
             dtype = str(value.dtype).removeprefix("torch.")
             raise CheckpointError(f"{name}: the weight {key!r} holds complex numbers ({dtype}); an LSTM's weights "
@@ -323,8 +330,12 @@ def build_checked(config: ModelConfig, state_dict: dict[str, Tensor], name: str)
     check_finite_weights(state_dict, name)
     # The config's shapes are compared with the file's on the meta device (no memory) before the model is built:
     # a tiny crafted file claiming hidden_size 40,000 would otherwise have every loader allocate gigabytes first.
-    with torch.device("meta"):
-        skeleton = build_model(config)
+    try:
+        with torch.device("meta"):
+            skeleton = build_model(config)
+    except (RuntimeError, OverflowError) as err:  # sizes past what a tensor can hold (hidden_size 10⁹: 4·10¹⁸ weights)
+        raise CheckpointError(f"{name}: the saved config describes a model too large to build "
+                              f"({config.label()}: {str(err).splitlines()[0][:120]})") from None  # fmt: skip
     expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
     given = {key: tuple(value.shape) for key, value in state_dict.items() if isinstance(value, Tensor)}
     if expected != given:
@@ -367,7 +378,10 @@ def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device
 
     if obj.get("format") == FORMAT:
         version = obj.get("version")
-        if not isinstance(version, int) or version > VERSION:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise CheckpointError(f"{name} is damaged: an lstm-viz checkpoint without a valid format version "
+                                  f"({version!r}); save it again, or load the file it came from")  # fmt: skip
+        if version > VERSION:
             raise CheckpointError(f"{name} was written by a newer lstm-viz (format version {version!r}); "
                                   "update lstm-viz to load it")  # fmt: skip
         try:
