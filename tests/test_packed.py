@@ -167,8 +167,8 @@ def test_record_packed_takes_plain_modules_and_checks_the_input():
     twin = RecordingLSTM.from_lstm(plain).record(packed)
     for name in rec.recorded_tensors:
         assert torch.equal(getattr(rec, name).nan_to_num(7.0), getattr(twin, name).nan_to_num(7.0)), name
-    with pytest.raises(RNNInputError, match=r"h0 must have shape \(4, 2, 5\)"):
-        record_packed(plain, packed, (torch.zeros(4, 3, H), torch.zeros(4, 3, H)))
+    with pytest.raises(RNNInputError, match=r"h0 must have shape \(4, 2, 5\)"):  # as forward refuses it
+        record_packed(plain, pack_sequence(_sequences([4, 2])), (torch.zeros(4, 3, H), torch.zeros(4, 3, H)))
     with pytest.raises(RNNInputError, match="input_size=3"):
         record_packed(plain, pack_sequence([torch.randn(2, 4)]))
     with pytest.raises(RNNInputError, match="a GRU has no cell state"):

@@ -23,8 +23,9 @@ is left to step through.
 """
 
 # No `from __future__ import annotations` here: TorchScript reads forward's overload annotations as real types.
+import inspect
 from collections.abc import Sequence
-from typing import overload
+from typing import Any, overload
 
 import torch
 from torch import Tensor, nn
@@ -34,13 +35,16 @@ from torch.nn.utils.rnn import PackedSequence
 from lstm_viz.core.cudnn_layer import layer_params, run_layer
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.interventions import Intervention, as_list, packed_interventions_error, record_intervened
-from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, init_checked
+from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, init_checked, led_by, nn_message
 from lstm_viz.core.recording import GRURecording
 from lstm_viz.core.twins import current_weights, plain_copy, register_twin, run_forward_pre_hooks
 
 __all__ = ["RecordingGRU"]
 
 STRATEGIES = ("auto", "replay", "loop")
+
+# nn.GRU hands its (*args, **kwargs) to nn.RNNBase; its parameters (after self and mode) name them.
+_RNN_BASE = inspect.signature(nn.RNNBase.__init__)
 
 
 class RecordingGRU(nn.GRU):
@@ -49,6 +53,7 @@ class RecordingGRU(nn.GRU):
     # Properties TorchScript must not compile (nn.GRU lists all_weights).
     __jit_unused_properties__ = [*nn.GRU.__jit_unused_properties__, "num_directions"]  # noqa: RUF012
 
+    @overload
     def __init__(
         self,
         input_size: int,
@@ -60,10 +65,23 @@ class RecordingGRU(nn.GRU):
         bidirectional: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
-    ) -> None:
-        given = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers, "bias": bias,
-                 "batch_first": batch_first, "dropout": dropout}  # fmt: skip
-        init_checked(nn.GRU.__init__, self, given, bidirectional=bidirectional, device=device, dtype=dtype)
+    ) -> None: ...
+
+    @overload
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """nn.GRU's constructor, as nn.GRU declares it: ``(*args, **kwargs)`` handed to nn.RNNBase, so the eighth
+        positional argument is RNNBase's proj_size (0 for a GRU) and a ``proj_size=`` keyword is refused with
+        nn.GRU's ValueError. A refusal of a size, dropout or flag is re-raised in its RNNArgumentError class, naming
+        the value."""
+        try:
+            bound = _RNN_BASE.bind(self, "GRU", *args, **kwargs)
+            bound.apply_defaults()
+            given = None if "proj_size" in kwargs else bound.arguments
+        except TypeError:  # not arguments nn.RNNBase takes: nn.GRU says so
+            given = None
+        init_checked(nn.GRU.__init__, self, given, *args, **kwargs)
 
     @classmethod
     def from_gru(cls, gru: nn.GRU) -> "RecordingGRU":
@@ -82,30 +100,29 @@ class RecordingGRU(nn.GRU):
         return 2 if self.bidirectional else 1
 
     @torch.jit.unused
-    def _check_input(self, x: object, hx: object) -> None:
-        """Raise RNNInputError naming the expected and the given shape, before the kernel sees bad input; its message
-        starts with nn.GRU's own for the same call (as RecordingLSTM's start with nn.LSTM's), so code that matches
-        nn.GRU's text keeps matching."""
-        try:
-            self._check_input_readably(x, hx)
-        except RNNInputError as ours:
-            theirs = self._nn_grus_message(x, hx)
-            if theirs is None:
-                raise
-            raise type(ours)(f"{theirs} — {ours}") from None
+    def _check_input(self, x: object, hx: object, weight: Tensor | None = None) -> None:
+        """Raise RNNInputError naming the expected and the given shape for arguments nn.GRU.forward refuses (record
+        and intervened_forward, before anything runs); its message starts with nn.GRU's own for the same call (as
+        RecordingLSTM's start with nn.LSTM's), so code that matches nn.GRU's text keeps matching. ``weight``: the
+        first weight as forward will see it (by default the one it last used: reading a parametrized weight again
+        would run its parametrization again)."""
+        problem = self._problem(x, hx, self._flat_weights[0] if weight is None else weight)
+        if problem is not None:
+            raise led_by(problem, nn_message(nn.GRU.forward, self, x, hx))
 
     @torch.jit.unused
-    def _nn_grus_message(self, x: object, hx: object) -> str | None:
-        """What nn.GRU.forward says to this call, or None if it accepts it (only asked once a check has failed)."""
+    def _problem(self, x: object, hx: object, weight: Tensor) -> RNNInputError | None:
+        """Why nn.GRU.forward refuses ``(x, hx)``, said readably, or None (where it runs, or where it is not clear)."""
         try:
-            with torch.no_grad():
-                nn.GRU.forward(self, x, hx)
-        except Exception as err:  # whatever nn.GRU raises: its text leads ours
-            return str(err).strip() or None
+            self._check_input_readably(x, hx, weight)
+        except RNNInputError as problem:
+            return problem
+        except Exception:  # arguments too odd to describe: nn.GRU's exception says what it can
+            return None
         return None
 
     @torch.jit.unused
-    def _check_input_readably(self, x: object, hx: object) -> None:
+    def _check_input_readably(self, x: object, hx: object, weight: Tensor) -> None:
         if not isinstance(x, Tensor):
             raise RNNInputTypeError(f"input must be a torch.Tensor or PackedSequence, got {type(x).__name__}")
         layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
@@ -113,12 +130,6 @@ class RecordingGRU(nn.GRU):
             raise RNNInputError(
                 f"input must be 2-D (seq_len, input_size={self.input_size}) or 3-D {layout} with "
                 f"input_size={self.input_size}; got a {x.dim()}-D tensor of shape {tuple(x.shape)}"
-            )
-        weight = self.weight_ih_l0
-        if not x.is_floating_point():
-            raise RNNInputError(
-                f"input must be a floating-point tensor like the weights ({weight.dtype}); "
-                f"got dtype {x.dtype} — convert it with x.float()"
             )
         if autocast_on():  # nn.GRU leaves the dtypes to the kernel, with autocast's casts
             mismatch = autocast_mismatch(x, weight)
@@ -130,7 +141,11 @@ class RecordingGRU(nn.GRU):
         elif x.dtype != weight.dtype:
             raise RNNInputError(
                 f"input dtype {x.dtype} does not match the weights' {weight.dtype}; convert the input with "
-                f"x.to({weight.dtype}) or the model with model.to({x.dtype})"
+                + (
+                    f"x.to({weight.dtype}) or the model with model.to({x.dtype})"
+                    if x.is_floating_point() or x.is_complex()
+                    else f"x.to({weight.dtype}): a GRU computes in floating point (an embedding first, for token ids?)"
+                )
             )
         if x.device != weight.device:
             raise RNNInputError(
@@ -145,10 +160,10 @@ class RecordingGRU(nn.GRU):
             raise RNNInputError(f"input has no time steps (shape {tuple(x.shape)}); give at least one step")
         if hx is None:
             return
-        self._check_hx(hx, () if x.dim() == 2 else (x.shape[0 if self.batch_first else 1],), x)
+        self._check_hx(hx, () if x.dim() == 2 else (x.shape[0 if self.batch_first else 1],), x, weight)
 
     @torch.jit.unused
-    def _check_hx(self, hx: object, batch: tuple[int, ...], x: Tensor) -> None:
+    def _check_hx(self, hx: object, batch: tuple[int, ...], x: Tensor, weight: Tensor) -> None:
         if not isinstance(hx, Tensor):
             raise RNNInputTypeError(f"hx must be one tensor h0 (a GRU has no cell state), got {type(hx).__name__}")
         expected = (self.num_layers * self.num_directions, *batch, self.hidden_size)
@@ -157,9 +172,16 @@ class RecordingGRU(nn.GRU):
                 f"h0 must have shape {expected} (num_layers*num_directions, {'batch, ' if batch else ''}"
                 f"hidden_size); got {tuple(hx.shape)}"
             )
-        if hx.dtype != x.dtype and not autocast_on():
+        if autocast_on():
+            mismatch = autocast_mismatch(hx, weight)
+            if mismatch is not None:
+                raise RNNInputError(
+                    f"under autocast h0 ({hx.dtype}) reaches the kernel as {mismatch[0]} and the weights "
+                    f"({weight.dtype}) as {mismatch[1]}; convert it with h0.to({weight.dtype})"
+                )
+        elif hx.dtype != weight.dtype:
             raise RNNInputError(
-                f"h0 dtype {hx.dtype} does not match the weights' {x.dtype}; convert it with h0.to({x.dtype})"
+                f"h0 dtype {hx.dtype} does not match the weights' {weight.dtype}; convert it with h0.to({weight.dtype})"
             )
         if hx.device != x.device:
             raise RNNInputError(f"h0 is on {hx.device} but the input is on {x.device}")
@@ -176,15 +198,15 @@ class RecordingGRU(nn.GRU):
         pass
 
     def forward(self, input, hx=None):
-        """Exactly ``nn.GRU.forward``, after a check of the input with a readable message.
+        """``nn.GRU.forward`` itself; when it refuses its arguments, the same exception with a clearer message.
 
-        Under TorchScript (where ``super()`` does not compile, and nn.GRU's overloads are keyed by class name) the
-        body below is nn.GRU.forward's own code, so ``torch.jit.script`` compiles a RecordingGRU as it does nn.GRU.
+        Nothing is checked before it runs, so it reads the weights (and runs their parametrizations) as often as
+        nn.GRU does, and takes what nn.GRU takes. Under TorchScript (where ``super()`` does not compile, and nn.GRU's
+        overloads are keyed by class name) the body below is nn.GRU.forward's own code, so ``torch.jit.script``
+        compiles a RecordingGRU as it does nn.GRU.
         """
         if not torch.jit.is_scripting():
-            if not isinstance(input, PackedSequence):
-                self._check_input(input, hx)
-            return super().forward(input, hx)
+            return self._eager_forward(input, hx)
         # ---- TorchScript only: torch.nn.GRU.forward (PyTorch 2.13), verbatim but for comments.
         orig_input = input
         if isinstance(orig_input, PackedSequence):
@@ -270,6 +292,17 @@ class RecordingGRU(nn.GRU):
                 hidden = hidden.squeeze(1)
             return output, self.permute_hidden(hidden, unsorted_indices)
 
+    def _eager_forward(self, input: Any, hx: Any) -> Any:
+        """nn.GRU.forward; an exception it raises about the arguments comes back clearer, in a subclass of its own."""
+        try:
+            return nn.GRU.forward(self, input, hx)
+        except (RuntimeError, ValueError, TypeError, AttributeError, IndexError) as err:
+            # forward has refreshed _flat_weights: its first weight is the one the kernel was handed
+            clearer = None if isinstance(input, PackedSequence) else self._problem(input, hx, self._flat_weights[0])
+            if clearer is None or not isinstance(clearer, type(err)):
+                raise  # not about the arguments (or not understood): nn.GRU's own exception, unchanged
+            raise led_by(clearer, str(err)) from None
+
     # ------------------------------------------------------------------ recording
     @torch.no_grad()
     def record(
@@ -298,7 +331,8 @@ class RecordingGRU(nn.GRU):
         training mode, dropout is applied to each layer's output before the next, as nn.GRU does (with its own
         random mask). Like a call of the module, it first runs the module's forward pre-hooks, and weights are read
         as forward reads them (parametrizations, weight_norm and pruning included). Under autocast the recording is
-        computed in the weights' dtype. ``interventions`` as for RecordingLSTM.record (none for a PackedSequence).
+        computed in the weights' dtype. ``interventions`` as for RecordingLSTM.record (step by step, so with
+        ``strategy`` ``"auto"`` or ``"loop"``, and ``apply_dropout`` as above; none for a PackedSequence).
         The tensors are detached; r and z are views into one (…, 3H) buffer per layer and direction.
         """
         if strategy not in STRATEGIES:
@@ -311,10 +345,11 @@ class RecordingGRU(nn.GRU):
             from lstm_viz.core.packed import record_packed
 
             return record_packed(self, x, hx, strategy=strategy, apply_dropout=apply_dropout)
-        self._check_input(x, hx)
+        weights = current_weights(self)  # read once (a parametrization runs once); the input is checked against them
+        self._check_input(x, hx, weights["weight_ih_l0"])
         if interventions:  # replace gates or states and run on from there, step by step (core/interventions.py)
-            return record_intervened(self, x, hx, interventions)
-        weights = current_weights(self)
+            dropout = self.dropout if apply_dropout and self.training else 0.0
+            return record_intervened(self, x, hx, interventions, strategy=strategy, dropout=dropout, weights=weights)
         if autocast_on():  # compute in the weights' dtype, as the recording is read
             dtype = weights["weight_ih_l0"].dtype
             with torch.autocast(x.device.type, enabled=False):

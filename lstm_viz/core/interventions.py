@@ -20,6 +20,7 @@ direction step by step with the replacements. They use only out-of-place operati
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Iterable, Sequence
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 _DIRECTIONS = ("fwd", "bwd")
+# ASCII only (here and in _SPEC): \d and \w also match other scripts' digits, which int() and float() read ("١" is 1).
+_NAME = re.compile(r"layer([0-9]+)\.(fwd|bwd)\.(\w+)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,20 @@ class Intervention:
                 raise ValueError(f"{what} must be a list of whole numbers or None, got {chosen!r}") from None
             if not items or not all(_whole(v) for v in items):
                 raise ValueError(f"{what} must be a non-empty list of whole numbers or None, got {chosen!r}")
-            object.__setattr__(self, what, tuple(int(v) for v in items))
+            items = tuple(int(v) for v in items)
+            if len(set(items)) != len(items):  # with a tensor value, the later slice would silently win
+                raise ValueError(f"{self.name}: {what} {list(items)} name a {what[:-1]} twice; give each once")
+            object.__setattr__(self, what, items)
         if not isinstance(self.value, Tensor):
             try:
                 value = float(self.value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError(f"an intervention's value must be a number or a tensor, got {self.value!r}") from None
+            if not math.isfinite(value):
+                raise ValueError(f"{self.name}: an intervention's value must be a finite number, got {value}")
             object.__setattr__(self, "value", value)
+        elif self.value.device.type != "meta" and not torch.isfinite(self.value.detach()).all():
+            raise ValueError(f"{self.name}: the value tensor holds NaN or infinity; patch with finite values only")
 
 
 def _whole(value: object) -> bool:
@@ -191,9 +201,11 @@ def plan(
     for item in interventions or ():
         if not isinstance(item, (Intervention, UnitPerRow)):
             raise ValueError(f"interventions must be Intervention objects, got {type(item).__name__}")
-        match = re.fullmatch(r"layer(\d+)\.(fwd|bwd)\.(\w+)", item.name)
+        match = _NAME.fullmatch(item.name)
         if match is None:
             raise ValueError(f"{item.name!r} is not a recording name like 'layer0.fwd.c'; {exists}")
+        if match[1] != str(int(match[1])):  # layer01 would be read as layer1 and kept as it was written
+            raise ValueError(f"{item.name!r}: write the layer without leading zeros (layer{int(match[1])}); {exists}")
         layer, direction, tensor = int(match[1]), _DIRECTIONS.index(match[2]), match[3]
         if layer >= num_layers or direction >= num_directions or tensor not in sizes:
             raise ValueError(f"{item.name!r} is not in this model: {exists}")
@@ -231,6 +243,8 @@ def plan(
             for k, s in enumerate(steps):
                 values[s] = full[:, k, :]
         else:
+            if dtype is not None and dtype.is_floating_point and abs(item.value) > torch.finfo(dtype).max:
+                raise ValueError(f"{item.name}: the value {item.value:g} is beyond {dtype}'s range (the model's)")
             values = dict.fromkeys(steps, float(item.value))
         plans.setdefault((layer, direction), LayerPlan()).add(Edit(tensor, values, units))
     return plans
@@ -252,7 +266,9 @@ def _per_row_edit(
     return Edit(tensor, dict.fromkeys(steps, value), rows_units=units)
 
 
-_SPEC = re.compile(r"^\s*(?P<name>layer\d+\.(?:fwd|bwd)\.\w+)\s*(?:\[(?P<opts>[^\]]*)\])?\s*=\s*(?P<value>\S+)\s*$")
+_SPEC = re.compile(
+    r"^\s*(?P<name>layer[0-9]+\.(?:fwd|bwd)\.\w+)\s*(?:\[(?P<opts>[^\]]*)\])?\s*=\s*(?P<value>\S+)\s*$", re.ASCII
+)
 
 
 def as_list(interventions: Intervention | Iterable[Intervention] | None) -> list[Intervention]:
@@ -278,7 +294,7 @@ def parse_intervention(text: str) -> Intervention:
         key, _, raw = part.partition("=")
         key = key.strip()
         if key not in ("units", "steps") or not raw.strip():
-            if re.fullmatch(r"[\d\s;|-]+", part) and options:  # "units=1,2": a list written with commas
+            if re.fullmatch(r"[0-9\s;|-]+", part) and options:  # "units=1,2": a list written with commas
                 raise ValueError(f"in {text!r}: {part!r} after a comma is not units=… or steps=…; a list of units "
                                  f"or steps is written with ';' or '|' (units=1;2) or as a range (units=3-5), "
                                  f"since commas separate the options")  # fmt: skip
@@ -287,6 +303,8 @@ def parse_intervention(text: str) -> Intervention:
             raise ValueError(f"in {text!r}: {key}= is given twice; give it once, listing with ';' (e.g. {key}=1;2)")
         options[key] = _int_list(raw, key, text, example)
     try:
+        if "_" in match["value"] or not match["value"].isascii():  # float() reads 1_000 and other scripts' digits
+            raise ValueError
         value = float(match["value"])
     except ValueError:
         raise ValueError(f"in {text!r}: the value {match['value']!r} is not a number; e.g. {example}") from None
@@ -307,7 +325,7 @@ MAX_RANGE = 100_001  # values one range a-b may name (a long recording's steps)
 def _int_list(raw: str, key: str, text: str, example: str) -> list[int]:
     out: list[int] = []
     for token in filter(None, (t.strip() for t in re.split(r"[;|\s]+", raw))):
-        span = re.fullmatch(r"(\d{1,9})-(\d{1,9})", token)
+        span = re.fullmatch(r"([0-9]{1,9})-([0-9]{1,9})", token)
         if span:
             lo, hi = int(span[1]), int(span[2])
             if hi < lo:
@@ -316,9 +334,9 @@ def _int_list(raw: str, key: str, text: str, example: str) -> list[int]:
                 raise ValueError(f"in {text!r}: {key} range {token!r} spans {hi - lo + 1:,}; a range may span at "
                                  f"most {MAX_RANGE:,}")  # fmt: skip
             out.extend(range(lo, hi + 1))
-        elif re.fullmatch(r"\d{1,9}", token):
+        elif re.fullmatch(r"[0-9]{1,9}", token):
             out.append(int(token))
-        elif re.fullmatch(r"\d+", token):
+        elif re.fullmatch(r"[0-9]+", token):
             raise ValueError(f"in {text!r}: {key} {token[:20]!r} is far too large ({len(token)} digits; at most 9); "
                              f"e.g. {example}")  # fmt: skip
         else:
@@ -505,14 +523,21 @@ def _weight(module: torch.nn.Module, weights: dict[str, Tensor] | None, name: st
     return getattr(module, name, None)
 
 
-def record_intervened(module: torch.nn.Module, x: Tensor, hx, interventions: Iterable[Intervention]):
+def record_intervened(module: torch.nn.Module, x: Tensor, hx, interventions: Iterable[Intervention], *,
+                      strategy: str = "auto", dropout: float = 0.0,
+                      weights: dict[str, Tensor] | None = None):  # fmt: skip
     """The recording of ``module`` (a RecordingLSTM or RecordingGRU) on ``x`` under ``interventions``: the values
-    after each replacement, and ``output``/``h_n``/``c_n`` as the replaced run ends. Step by step (``loop``)."""
+    after each replacement, and ``output``/``h_n``/``c_n`` as the replaced run ends. Step by step (``loop``): another
+    ``strategy`` is refused, not silently replaced. ``dropout`` as :func:`run_module`; ``weights``, if already read."""
     from lstm_viz.core.recording import GRURecording, Recording
 
+    if strategy not in ("auto", "loop"):  # the fused kernel computes a whole layer at once: nothing to replace in
+        raise RNNArgumentError(f"strategy={strategy!r} cannot record under interventions: they replace values step "
+                               f"by step, as the 'loop' strategy runs; pass strategy='auto' or 'loop'")  # fmt: skip
     interventions = list(interventions)  # read once: a generator would be empty the second time
+    weights = current_weights(module) if weights is None else weights
     with torch.no_grad():
-        output, h_n, c_n, tensors = run_module(module, x, hx, interventions, weights=current_weights(module))
+        output, h_n, c_n, tensors = run_module(module, x, hx, interventions, weights=weights, dropout=dropout)
     batched = x.dim() == 3
     x_bt = x.unsqueeze(0) if not batched else (x if module.batch_first else x.transpose(0, 1))
     moved = {name: t.transpose(2, 3) for name, t in tensors.items()}  # (L, D, T, B, ·) → (L, D, B, T, ·)
@@ -548,19 +573,20 @@ def intervened_forward(
         return module(x, hx)
     if isinstance(x, PackedSequence):
         raise packed_interventions_error()
-    _check_arguments(module, x, hx)
+    weights = current_weights(module)
+    _check_arguments(module, x, hx, weights)
+    if hx is not None and isinstance(module, torch.nn.LSTM):
+        hx = (hx[0], hx[1])  # as nn.LSTM reads it (unbatched: a stacked tensor, a longer tuple)
     dropout = module.dropout if module.training else 0.0
-    output, h_n, c_n, _ = run_module(
-        module, x, hx, interventions, keep=False, weights=current_weights(module), dropout=dropout
-    )
+    output, h_n, c_n, _ = run_module(module, x, hx, interventions, keep=False, weights=weights, dropout=dropout)
     return (output, h_n) if c_n is None else (output, (h_n, c_n))
 
 
-def _check_arguments(module: torch.nn.Module, x: object, hx: object) -> None:
-    """Raise what the module's recording twin raises for arguments its forward would refuse."""
+def _check_arguments(module: torch.nn.Module, x: object, hx: object, weights: dict[str, Tensor]) -> None:
+    """Raise what the module's forward raises for arguments it refuses (nn's own message first)."""
     gru = isinstance(module, torch.nn.GRU)
-    own = "_check_input" if gru else "_diagnose"  # a recording module checks itself; a plain one through its twin
-    checker = module if hasattr(module, own) else recording_twin(module)  # (the module's weights, no copy)
-    problem = checker._check_input(x, hx) if gru else checker._diagnose(x, hx)  # the GRU's raises itself
+    own = "_check_input" if gru else "_refusal"  # a recording module checks itself; a plain one through its twin
+    checker = module if hasattr(module, own) else recording_twin(module, weights=weights)  # (its weights, no copy)
+    problem = checker._check_input(x, hx, weights["weight_ih_l0"]) if gru else checker._refusal(x, hx)  # GRU: raises
     if problem is not None:
         raise problem

@@ -36,7 +36,7 @@ from lstm_viz.core.errors import (
     RNNArgumentError,
 )
 from lstm_viz.core.interventions import Intervention, as_list, packed_interventions_error, record_intervened
-from lstm_viz.core.lstm_args import LSTMArgumentChecks, init_checked
+from lstm_viz.core.lstm_args import LSTMArgumentChecks, init_checked, led_by
 from lstm_viz.core.lstm_strategies import LSTMRecordingStrategies
 from lstm_viz.core.packed import record_packed
 from lstm_viz.core.recording import Recording
@@ -65,7 +65,7 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
     ) -> None:
         given = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers, "bias": bias,
                  "batch_first": batch_first, "dropout": dropout, "proj_size": proj_size}  # fmt: skip
-        init_checked(nn.LSTM.__init__, self, given, bidirectional=bidirectional, device=device, dtype=dtype)
+        init_checked(nn.LSTM.__init__, self, given, **given, bidirectional=bidirectional, device=device, dtype=dtype)
 
     @classmethod
     def from_lstm(cls, lstm: nn.LSTM) -> "RecordingLSTM":
@@ -225,8 +225,7 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
                 clearer = None
             if clearer is None or not isinstance(clearer, type(err)):
                 raise  # not about the arguments (or not understood): nn.LSTM's own exception, unchanged
-            raise clearer from None
-
+            raise led_by(clearer, str(err)) from None
 
     # ------------------------------------------------------------------------------------------------ recording
     def record(
@@ -246,8 +245,10 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         forward would read (parametrizations included). Forward (post) hooks are not run: record returns a
         Recording, not forward's output. A ``PackedSequence`` is recorded padded, with NaN past each sequence's end
         (:mod:`lstm_viz.core.packed`). ``interventions`` (see :class:`lstm_viz.Intervention`) replace gates or states
-        at chosen steps and units and run on from there, step by step (:mod:`lstm_viz.core.interventions`); a
-        PackedSequence takes none (refused with a ValueError that says what to do instead).
+        at chosen steps and units and run on from there, step by step (:mod:`lstm_viz.core.interventions`), with
+        ``apply_dropout`` as below; they run as the ``loop`` strategy, so ``strategy`` must then be ``"auto"`` or
+        ``"loop"`` (another is refused rather than silently not used). A PackedSequence takes none (refused with a
+        ValueError that says what to do instead).
 
         Three strategies compute the same numbers:
 
@@ -288,11 +289,14 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
             if interventions:
                 raise packed_interventions_error()
             return self._record_packed(x, hx, strategy=strategy, apply_dropout=apply_dropout)
-        problem = self._diagnose(x, hx)
+        problem = self._refusal(x, hx)
         if problem is not None:
             raise problem
+        if hx is not None:
+            hx = (hx[0], hx[1])  # as nn.LSTM reads it (unbatched: a stacked tensor, a longer tuple)
         if interventions:  # replace gates or states and run on from there, step by step (core/interventions.py)
-            return record_intervened(self, x, hx, interventions)
+            dropout = self.dropout if apply_dropout and self.training else 0.0
+            return record_intervened(self, x, hx, interventions, strategy=strategy, dropout=dropout)
         with torch.no_grad():
             return self._record(x, hx, strategy, apply_dropout)
 
@@ -300,5 +304,6 @@ class RecordingLSTM(LSTMArgumentChecks, LSTMRecordingStrategies, nn.LSTM):
         """A PackedSequence (``record`` has already run the forward pre-hooks): NaN past each sequence's end, the
         backward direction from each sequence's own last step (:mod:`lstm_viz.core.packed`)."""
         return record_packed(self, x, hx, **kwargs)
+
 
 register_twin(nn.LSTM, RecordingLSTM)  # packed recording and record_modules record nn.LSTM through it

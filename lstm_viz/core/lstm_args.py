@@ -17,7 +17,16 @@ from lstm_viz.core.errors import (
     mirror,
 )
 
-__all__ = ["LSTMArgumentChecks", "autocast_mismatch", "autocast_on", "constructor_error", "init_checked", "size_error"]
+__all__ = [
+    "LSTMArgumentChecks",
+    "autocast_mismatch",
+    "autocast_on",
+    "constructor_error",
+    "init_checked",
+    "led_by",
+    "nn_message",
+    "size_error",
+]
 
 
 def autocast_on() -> bool:
@@ -46,12 +55,26 @@ def autocast_mismatch(x: Tensor, weight: Tensor) -> tuple[torch.dtype, torch.dty
     return pair if pair[0] != pair[1] else None
 
 
-def _dtype_name(dtype: torch.dtype) -> str:
-    """PyTorch's own name in kernel messages: Float, Double, BFloat16, Long, Bool…"""
-    names = {torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
-             torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char", torch.uint8: "Byte",
-             torch.bool: "Bool"}  # fmt: skip
-    return names.get(dtype, str(dtype).removeprefix("torch."))
+def led_by(problem: RNNArgumentError, theirs: str | None) -> RNNArgumentError:
+    """``problem`` with its message led by ``theirs``, the text nn.LSTM's / nn.GRU's own exception has for the same
+    call (got by running their forward or check: kernel messages differ from build to build), then `` — `` and ours.
+    A message that already starts with it, or no text of theirs, leaves ``problem`` as it is."""
+    theirs = (theirs or "").rstrip()
+    ours = str(problem)
+    if not theirs or ours.startswith(theirs):
+        return problem
+    return type(problem)(f"{theirs} — {ours}")
+
+
+def nn_message(forward: Callable[..., Any], module: Any, x: Any, hx: Any) -> str | None:
+    """What ``forward(module, x, hx)`` — nn.LSTM's or nn.GRU's own forward — says to these arguments, or None where
+    it runs. Only asked once a check has refused them (it runs the kernel where nothing refuses)."""
+    try:
+        with torch.no_grad():
+            forward(module, x, hx)
+    except Exception as err:  # whatever it raises: its text leads ours
+        return str(err).rstrip() or None
+    return None
 
 
 def _shape(t: Tensor) -> tuple[int, ...]:
@@ -91,16 +114,19 @@ def constructor_error(err: BaseException, given: dict[str, Any]) -> RNNArgumentE
     return problem if problem is not None and isinstance(problem, type(err)) else None
 
 
-def init_checked(init: Callable[..., None], module: Any, given: dict[str, Any], **rest: Any) -> None:
-    """``init(module, **given, **rest)`` — nn.LSTM's or nn.GRU's constructor — with a refusal re-raised in its
-    RNNArgumentError class, naming the value (:func:`constructor_error`); one it does not explain, unchanged."""
+def init_checked(
+    init: Callable[..., None], module: Any, given: dict[str, Any] | None, *args: Any, **kwargs: Any
+) -> None:
+    """``init(module, *args, **kwargs)`` — nn.LSTM's or nn.GRU's constructor — with a refusal re-raised in its
+    RNNArgumentError class, naming the value (:func:`constructor_error` reads the values by name in ``given``, defaults
+    included); one it does not explain, or any refusal when ``given`` is None, unchanged."""
     try:
-        init(module, **given, **rest)
+        init(module, *args, **kwargs)
     except (TypeError, ValueError) as err:
-        clearer = constructor_error(err, given)
+        clearer = None if given is None else constructor_error(err, given)
         if clearer is None:
             raise
-        raise clearer from None
+        raise led_by(clearer, str(err)) from None
 
 
 def size_error(given: dict[str, Any]) -> RNNArgumentError | None:
@@ -156,20 +182,32 @@ class LSTMArgumentChecks:
         size = f"input_size={self.input_size}"
         return f"(batch, seq_len, {size})" if self.batch_first else f"(seq_len, batch, {size})"
 
+    def _refusal(self, x: Any, hx: Any) -> RNNArgumentError | None:
+        """What forward raises for ``(x, hx)`` — :meth:`_diagnose`'s exception, its message led by nn.LSTM's own for
+        the same call — or None where nn.LSTM runs. (record, intervened_forward: nothing has run yet.)"""
+        problem = self._diagnose(x, hx)
+        if problem is None:
+            return None
+        return led_by(problem, nn_message(torch.nn.LSTM.forward, self, x, hx))
+
     def _diagnose(self, x: Any, hx: Any) -> RNNArgumentError | None:
-        """What nn.LSTM.forward would raise for ``(x, hx)`` — its class (an RNNArgumentError subclass) and its message
-        first, then what was expected and what was given — or None where nn.LSTM runs. The checks come in nn.LSTM's
-        order: its Python checks, then its kernel's."""
+        """Why nn.LSTM.forward refuses ``(x, hx)`` — in the class it raises (an RNNArgumentError subclass), saying what
+        was expected and what was given — or None where nn.LSTM runs. The checks come in nn.LSTM's order: its Python
+        checks, whose messages start with nn.LSTM's own text, then its kernel's, whose text the callers put first
+        (:func:`led_by`: it differs from build to build). hx is read as nn.LSTM reads it: for an unbatched input only
+        ``hx[0]`` and ``hx[1]`` (a stacked tensor or a longer tuple runs), for a batched one a pair (h0, c0)."""
         I, H, P = self.input_size, self.hidden_size, self.real_hidden_size
         weight = self._flat_weights[0]
         if not isinstance(x, Tensor):
-            if hasattr(x, "dim"):
-                return None  # tensor-like: nn.LSTM decides
-            return RNNArgumentAttributeError(
-                f"'{type(x).__name__}' object has no attribute 'dim': the input must be a torch.Tensor, 2-D "
-                f"(seq_len, input_size={I}) or 3-D {self._layout()}, or a PackedSequence; "
-                f"got {_describe(x)} — convert it with torch.tensor(..., dtype={weight.dtype})"
-            )
+            try:
+                x.dim  # noqa: B018 — nn.LSTM's first use of its input; the AttributeError's text is its own
+            except AttributeError as err:
+                return RNNArgumentAttributeError(
+                    f"{err}: the input must be a torch.Tensor, 2-D (seq_len, input_size={I}) or 3-D "
+                    f"{self._layout()}, or a PackedSequence; got {_describe(x)} — convert it with "
+                    f"torch.tensor(..., dtype={weight.dtype})"
+                )
+            return None  # tensor-like: nn.LSTM decides
         if x.dim() not in (2, 3):
             return RNNArgumentError(
                 f"LSTM: Expected input to be 2D or 3D, got {x.dim()}D instead: 2-D (seq_len, input_size={I}) for one "
@@ -212,9 +250,8 @@ class LSTMArgumentChecks:
             mismatch = autocast_mismatch(x, weight)
             if mismatch is not None:
                 return RNNArgumentRuntimeError(
-                    f"mat1 and mat2 must have the same dtype, but got {_dtype_name(mismatch[0])} and "
-                    f"{_dtype_name(mismatch[1])}: under autocast the input ({x.dtype}) and the weights "
-                    f"({weight.dtype}) reach the kernel as these; "
+                    f"under autocast the input ({x.dtype}) reaches the kernel as {mismatch[0]} and the weights "
+                    f"({weight.dtype}) as {mismatch[1]}; "
                     + (
                         f"convert the input: input.to({weight.dtype})"
                         if x.is_floating_point()
@@ -222,14 +259,16 @@ class LSTMArgumentChecks:
                     )
                 )
         elif x.dtype != weight.dtype:
-            convert = f"Convert input: input.to({weight.dtype})"
+            try:  # nn.LSTM's own input check says it, in its words
+                torch.nn.LSTM.check_input(self, x if batched else x.unsqueeze(1), None)
+                theirs = f"RNN input dtype ({x.dtype}) does not match weight dtype ({weight.dtype})"
+            except (ValueError, RuntimeError) as err:
+                theirs = str(err)
+            if x.is_floating_point() or x.is_complex():
+                return RNNArgumentError(theirs)
             return RNNArgumentError(
-                f"RNN input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "
-                + (
-                    f"{convert}, or convert model: model.to({x.dtype})"
-                    if x.is_floating_point()
-                    else f"{convert}: an LSTM computes in floating point"
-                )
+                f"{theirs} — an LSTM computes in floating point: convert the input with input.to({weight.dtype}) "
+                f"(an embedding first, for token ids?)"
             )
         if x.shape[-1] != I:
             return RNNArgumentRuntimeError(
@@ -247,41 +286,62 @@ class LSTMArgumentChecks:
                         f"Expected hidden[{k}] size {want_shape}, got {list(given)}: {name} must have shape "
                         f"{shown} {said}; got {_shape(state)}{not_a_pair}"
                     )
-            if single:
+            if batched and single:  # unbatched, nn.LSTM takes (hx[0], hx[1]) of whatever it is
                 return RNNArgumentTypeError(
-                    f"lstm() received an invalid combination of arguments: hx must be a tuple (h0, c0) of two "
-                    f"tensors, not {_describe(hx)}; split it with tuple(hx) if it stacks h0 and c0"
+                    f"hx must be a tuple (h0, c0) of two tensors, not {_describe(hx)}; split it with tuple(hx) if "
+                    f"it stacks h0 and c0"
                 )
-            if len(hx) != 2:
-                return RNNArgumentRuntimeError(
-                    f"lstm expects two hidden states: hx must be (h0, c0); got {_describe(hx)}"
-                )
+            if batched and _length(hx) != 2:
+                return RNNArgumentRuntimeError(f"hx must be (h0, c0), two states; got {_describe(hx)}")
         if x.device != weight.device:
             return RNNArgumentRuntimeError(
-                f"Input and parameter tensors are not at the same device, found input tensor at {x.device} and "
-                f"parameter tensor at {weight.device}: move the input with x.to({str(weight.device)!r})"
+                f"the input is on {x.device} and the weights on {weight.device}: move the input with "
+                f"x.to({str(weight.device)!r})"
             )
         if hx is not None:
             for name, state in (("h0", h0), ("c0", c0)):
                 if state.device != x.device:
                     return RNNArgumentRuntimeError(
-                        f"Input and hidden tensors are not at the same device, found input tensor at {x.device} and "
-                        f"hidden tensor at {state.device}: move {name} with {name}.to({str(x.device)!r})"
+                        f"{name} is on {state.device} and the input on {x.device}: move {name} with "
+                        f"{name}.to({str(x.device)!r})"
                     )
         if x.shape[(1 if self.batch_first else 0) if batched else 0] == 0:
             where = ("dimension 1 (batch_first)" if self.batch_first else "dimension 0") if batched else "dimension 0"
             return RNNArgumentRuntimeError(
-                f"Expected sequence length to be larger than 0 in RNN: the input's time axis, {where}, is empty "
-                f"(shape {_shape(x)}); give at least one step"
+                f"the input's time axis, {where}, is empty (shape {_shape(x)}); give at least one step"
             )
-        if hx is not None and not autocast_on():
-            bad_h = h0.dtype != weight.dtype
-            bad_c = c0.dtype != weight.dtype and (bad_h or not _c0_dtype_runs(weight.dtype, c0.dtype))
-            if bad_h or bad_c:
-                name = "h0" if bad_h else "c0"
-                state = h0 if bad_h else c0
-                return RNNArgumentRuntimeError(
-                    f"{name} dtype ({state.dtype}) does not match weight dtype ({weight.dtype}) (nn.LSTM's kernel "
-                    f"fails on it); convert it with {name}.to({weight.dtype})"
-                )
+        if hx is not None:
+            for name, state in (("h0", h0), ("c0", c0)):
+                problem = _state_dtype_problem(name, state, weight, h0.dtype)
+                if problem is not None:
+                    return problem
         return None
+
+
+def _length(hx: Any) -> int | None:
+    try:
+        return len(hx)
+    except TypeError:
+        return None
+
+
+def _state_dtype_problem(name: str, state: Tensor, weight: Tensor, h0: torch.dtype) -> RNNArgumentError | None:
+    """Why nn.LSTM's kernel refuses h0 or c0 in ``state``'s dtype beside ``weight``'s, or None.
+
+    h0 must reach the kernel in the weights' dtype, and c0 too but where :func:`_c0_dtype_runs`; under autocast the
+    kernel gets each as autocast casts it (:func:`autocast_mismatch`), so a float64 h0 beside float32 weights fails."""
+    if autocast_on():
+        mismatch = autocast_mismatch(state, weight)
+        if mismatch is None or (name == "c0" and _c0_dtype_runs(mismatch[1], mismatch[0])):
+            return None
+        return RNNArgumentRuntimeError(
+            f"under autocast {name} ({state.dtype}) reaches the kernel as {mismatch[0]} and the weights "
+            f"({weight.dtype}) as {mismatch[1]}; convert it with {name}.to({weight.dtype})"
+        )
+    w = weight.dtype
+    if state.dtype == w or (name == "c0" and h0 == w and _c0_dtype_runs(w, state.dtype)):
+        return None
+    return RNNArgumentRuntimeError(
+        f"{name} dtype ({state.dtype}) does not match weight dtype ({w}) (nn.LSTM's kernel fails on it); "
+        f"convert it with {name}.to({w})"
+    )

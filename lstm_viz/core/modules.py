@@ -7,10 +7,12 @@
 How it works: a forward hook on each selected recurrent module (removed in ``finally``, so the model keeps exactly
 the hooks it had, even when its forward raises) receives the input and hx the module got — after its own pre-hooks —
 and the output its forward returned. The model goes on with that output untouched, so its result is bit-identical to
-``model(*args, **kwargs)``. The recording is computed from the same input and hx by a recording twin that reads the
-module's current weights (parametrizations and weight_norm included, nothing copied), so a plain nn.LSTM or nn.GRU
-needs no conversion, and its ``output``/``h_n``/``c_n`` are replaced by what the module's forward really returned
-(detached). Only selected modules are hooked: the rest of the model runs at its own cost.
+``model(*args, **kwargs)``. The recording is computed from the same input and hx by a recording twin that holds the
+very weight tensors the module's forward just handed its kernel (``module._flat_weights``: parametrizations,
+weight_norm and pruning as that call computed them, nothing copied and nothing computed again — a random
+parametrization such as weight dropout is not drawn anew, spectral norm takes no extra power-iteration step), so a
+plain nn.LSTM or nn.GRU needs no conversion, and its ``output``/``h_n``/``c_n`` are replaced by what the module's
+forward really returned (detached). Only selected modules are hooked: the rest of the model runs at its own cost.
 
 Keys: the module's path in ``model.named_modules()`` (``""`` if ``model`` itself is the LSTM/GRU). A module called
 more than once in one forward gets ``path`` for its first call and ``path#1``, ``path#2``, … for the next ones,
@@ -143,9 +145,10 @@ def record_modules(
 def _record(module: nn.LSTM | nn.GRU, x: Any, hx: Any, output: Any, strategy: str) -> CellRecording:
     """The recording of one call, with forward's own output, h_n (and c_n) in place of the recomputed ones."""
     out, hidden = output
+    used = dict(zip(module._flat_weights_names, module._flat_weights, strict=True))  # what forward just ran with
     if isinstance(x, PackedSequence):
-        return record_packed(module, x, hx, strategy=strategy, forward_result=output)
-    rec = recording_twin(module).record(x, hx, strategy=strategy)
+        return record_packed(module, x, hx, strategy=strategy, forward_result=output, weights=used)
+    rec = recording_twin(module, weights=used).record(x, hx, strategy=strategy)
     if isinstance(module, nn.LSTM):
         states = {"h_n": hidden[0].detach(), "c_n": hidden[1].detach()}
     else:

@@ -3,7 +3,8 @@
 ``record_packed(module, packed, hx)`` returns the module's recording with
 
 - ``output``: a PackedSequence, and ``h_n`` (``c_n``): exactly what the module's forward returns on ``packed``
-  (computed by nn.LSTM's / nn.GRU's forward with the weights the recording uses, or handed in by the caller);
+  (computed by nn.LSTM's / nn.GRU's forward with the weights the recording uses, or handed in by the caller); under
+  autocast, as for a padded input, computed in the weights' dtype (read off the recording);
 - every recorded tensor ``(num_layers, num_directions, batch, T, units)`` in the *original* batch order
   (``unsorted_indices`` applied, as ``pad_packed_sequence`` gives it), T the longest length, and **NaN** past each
   sequence's end; ``x`` the padded input with NaN there too; ``extras["lengths"]`` the lengths (CPU int64).
@@ -12,10 +13,16 @@ The values at each sequence's valid steps are those of that sequence recorded al
 as a one-layer twin of the module on the padded batch, the forward direction left to right (padding only ever comes
 after a sequence's steps), the backward direction on each sequence reversed *within its own length*, so it starts at
 that sequence's last valid step, then reversed back. Padding is zero in every layer's input.
+
+Arguments are taken as forward takes them: nn's own forward runs first (it gives ``output`` and ``h_n``) and what it
+refuses is refused, with its exception and a readable explanation after its text; ``hx`` is read as forward reads
+it (nn.LSTM's ``permute_hidden`` takes ``hx[0]`` and ``hx[1]`` of an unsorted batch's hx, and the rows each sequence
+starts from).
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import torch
@@ -23,7 +30,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
+from lstm_viz.core.errors import RNNArgumentError, RNNInputError, RNNInputTypeError, mirror
+from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, led_by
 from lstm_viz.core.recording import CellRecording, GRURecording, Recording
 from lstm_viz.core.twins import current_weights, recording_twin
 
@@ -39,38 +47,104 @@ def reverse_within_lengths(lengths: Tensor, T: int) -> Tensor:
     return torch.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
 
 
-def _check(module: nn.RNNBase, packed: PackedSequence, hx: object, lstm: bool, weight: Tensor) -> None:
+def _states(module: nn.RNNBase, packed: PackedSequence, hx: object, lstm: bool) -> object:
+    """``hx`` as forward reads it, in the original batch order with one row per sequence: for an unsorted batch
+    nn.LSTM / nn.GRU take ``permute_hidden(hx, sorted_indices)`` (nn.LSTM: ``hx[0]`` and ``hx[1]`` of whatever hx is,
+    rows picked by index); ``permute_hidden`` with ``unsorted_indices`` undoes the reordering."""
+    if hx is None:
+        return None
+    if packed.sorted_indices is not None:
+        hx = module.permute_hidden(module.permute_hidden(hx, packed.sorted_indices), packed.unsorted_indices)
+    return (hx[0], hx[1]) if lstm else hx
+
+
+def _dtype_problem(what: str, t: Tensor, weight: Tensor) -> str | None:
+    """Why the kernel refuses ``t`` beside ``weight`` (autocast's casts included), or None."""
+    if autocast_on():
+        mismatch = autocast_mismatch(t, weight)
+        if mismatch is not None:
+            return (
+                f"under autocast {what} ({t.dtype}) reaches the kernel as {mismatch[0]} and the weights "
+                f"({weight.dtype}) as {mismatch[1]}"
+            )
+    elif t.dtype != weight.dtype:
+        return f"{what} dtype {t.dtype} does not match the weights' {weight.dtype}"
+    return None
+
+
+def _data_problem(module: nn.RNNBase, packed: PackedSequence) -> RNNInputError | None:
+    """A packed input of the wrong shape. (nn.LSTM's forward does not check a packed input's feature size, and runs
+    on one that does not fit its weights; a recording of that would mean nothing, so it is refused.)"""
     data = packed.data
     if data.dim() != 2:
-        raise RNNInputError(f"a PackedSequence's data must be 2-D (total steps, input_size); got {tuple(data.shape)}")
+        return RNNInputError(f"a PackedSequence's data must be 2-D (total steps, input_size); got {tuple(data.shape)}")
     if data.shape[-1] != module.input_size:
-        raise RNNInputError(
+        return RNNInputError(
             f"the packed input's last dimension must be input_size={module.input_size}; got {tuple(data.shape)}"
         )
-    if data.dtype != weight.dtype:
-        raise RNNInputError(f"packed input dtype {data.dtype} does not match the weights' {weight.dtype}")
+    return None
+
+
+def _problem(
+    module: nn.RNNBase, packed: PackedSequence, hx: object, lstm: bool, weight: Tensor
+) -> RNNArgumentError | None:
+    """Why the module's forward refuses ``packed`` and ``hx``, said readably, or None (not clear)."""
+    problem = _data_problem(module, packed)
+    if problem is not None:
+        return problem
+    data = packed.data
+    problem = _dtype_problem("the packed input", data, weight)
+    if problem is not None:
+        return RNNInputError(f"{problem}; convert it with packed.to({weight.dtype})")
     if hx is None:
-        return
+        return None
     D = 2 if module.bidirectional else 1
     B = int(packed.batch_sizes[0])
     lead = module.num_layers * D
     if lstm:
-        if not (isinstance(hx, (tuple, list)) and len(hx) == 2 and all(isinstance(t, Tensor) for t in hx)):
-            raise RNNInputTypeError("hx must be a tuple (h0, c0) of two tensors")
-        expected = [
-            ("h0", hx[0], (lead, B, module.proj_size or module.hidden_size)),
-            ("c0", hx[1], (lead, B, module.hidden_size)),
-        ]
+        want = f"hx must be a tuple (h0, c0) of two tensors (num_layers*num_directions, batch, units) = {(lead, B)}…"
+        if packed.sorted_indices is None and isinstance(hx, Tensor):  # handed to the kernel as it is
+            return RNNInputTypeError(f"{want}; got a single tensor of shape {tuple(hx.shape)}")
+        if packed.sorted_indices is None and isinstance(hx, (tuple, list)) and len(hx) != 2:
+            return RNNInputError(f"{want}; got {_describe(hx)}")
+        try:
+            pair = _states(module, packed, hx, lstm)
+        except (TypeError, IndexError, AttributeError, RuntimeError) as err:
+            cls = mirror(err)
+            return None if cls is None else cls(f"{want}; got {_describe(hx)}")
+        expected = [("h0", pair[0], (lead, B, module.proj_size or module.hidden_size)),
+                    ("c0", pair[1], (lead, B, module.hidden_size))]  # fmt: skip
     else:
         if not isinstance(hx, Tensor):
-            raise RNNInputTypeError(f"hx must be one tensor h0 (a GRU has no cell state), got {type(hx).__name__}")
-        expected = [("h0", hx, (lead, B, module.hidden_size))]
+            return RNNInputTypeError(f"hx must be one tensor h0 (a GRU has no cell state), got {type(hx).__name__}")
+        try:
+            h0 = _states(module, packed, hx, lstm)
+        except (IndexError, RuntimeError) as err:
+            cls = mirror(err)
+            shape = (lead, B, module.hidden_size)
+            return None if cls is None else cls(f"h0 must have shape {shape}; got {tuple(hx.shape)}")
+        expected = [("h0", h0, (lead, B, module.hidden_size))]
     for name, tensor, shape in expected:
+        if not isinstance(tensor, Tensor):
+            return RNNInputTypeError(f"{name} must be a tensor of shape {shape}, got {type(tensor).__name__}")
         if tuple(tensor.shape) != shape:
-            raise RNNInputError(
+            return RNNInputError(
                 f"{name} must have shape {shape} (num_layers*num_directions, batch, units) for this packed batch; "
                 f"got {tuple(tensor.shape)}"
             )
+        problem = _dtype_problem(name, tensor, weight)
+        if problem is not None:
+            return RNNInputError(f"{problem}; convert it with {name}.to({weight.dtype})")
+    return None
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, (tuple, list)):
+        parts = ", ".join(f"tensor {tuple(v.shape)}" if isinstance(v, Tensor) else type(v).__name__ for v in value)
+        return f"a {type(value).__name__} of {len(value)} ({parts})"
+    return f"a {type(value).__name__}"
 
 
 @torch.no_grad()
@@ -82,22 +156,69 @@ def record_packed(
     strategy: str = "auto",
     apply_dropout: bool = False,
     forward_result: tuple | None = None,
+    weights: dict[str, Tensor] | None = None,
 ) -> CellRecording:
     """The recording of ``module`` (nn.LSTM or nn.GRU, plain or recording) on a packed batch; see the module doc.
 
     ``strategy`` and ``apply_dropout`` are passed to each layer's record. ``forward_result``: what the module's
-    forward already returned on this input (``record_modules`` hands it in), so it is not computed again.
+    forward already returned on this input (``record_modules`` hands it in), so it is not computed again;
+    ``weights``: the weights that forward used (by default the module's current ones).
     """
     lstm = isinstance(module, nn.LSTM)
     if not lstm and not isinstance(module, nn.GRU):
         raise TypeError(f"record_packed records an nn.LSTM or nn.GRU, got {type(module).__name__}")
     if not isinstance(packed, PackedSequence):
         raise RNNInputTypeError(f"expected a PackedSequence, got {type(packed).__name__}")
-    weights = current_weights(module)
-    _check(module, packed, hx, lstm, weights["weight_ih_l0"])
+    problem = _data_problem(module, packed)
+    if problem is not None:
+        raise problem
+    weights = current_weights(module) if weights is None else weights
+    weight = weights["weight_ih_l0"]
+    dropped = module.training and module.dropout > 0 and module.num_layers > 1
+    from_recording = False
+    if forward_result is None:  # nn's own forward first: it refuses what forward refuses
+        forward_result = _checked_forward(module, packed, hx, weights, lstm, training=module.training and not dropped)
+        # forward would draw other dropout masks; under autocast the recording is computed in the weights' dtype
+        from_recording = (dropped and apply_dropout) or autocast_on()
+    hx = _states(module, packed, hx, lstm)
+    cast = autocast_on()
+    with torch.autocast(packed.data.device.type, enabled=False) if cast else contextlib.nullcontext():
+        if cast:  # as record does for a padded input: computed in the weights' dtype
+            packed = packed.to(weight.dtype)
+            hx = None if hx is None else (tuple(t.to(weight.dtype) for t in hx) if lstm else hx.to(weight.dtype))
+        tensors, lengths, strategies, x_bt = _record_layers(module, packed, hx, weights, strategy, apply_dropout)
+    if from_recording:
+        forward_result = _from_recording(tensors, packed, lengths, lstm)
+    output, hidden = forward_result
+    output = PackedSequence(output.data.detach(), output.batch_sizes, output.sorted_indices, output.unsorted_indices)
+    extras = {
+        "batched": True,
+        "strategy": strategies.pop() if len(strategies) == 1 else "+".join(sorted(strategies)),
+        "hx_given": hx is not None,
+        "lengths": lengths,
+        "packed": True,
+    }
+    if lstm:
+        extras["proj_size"] = module.proj_size
+        h_n, c_n = hidden[0].detach(), hidden[1].detach()
+        return Recording(output=output, h_n=h_n, c_n=c_n, x=x_bt, **tensors, extras=extras)
+    return GRURecording(output=output, h_n=hidden.detach(), x=x_bt, **tensors, extras=extras)
+
+
+def _record_layers(
+    module: nn.RNNBase,
+    packed: PackedSequence,
+    hx: object,
+    weights: dict[str, Tensor],
+    strategy: str,
+    apply_dropout: bool,
+) -> tuple[dict[str, Tensor], Tensor, set[str], Tensor]:
+    """Every layer and direction recorded on the padded batch, ``hx`` read as :func:`_states` gives it:
+    ``(tensors, lengths, strategies used, x)``, each tensor ``(L, D, B, T, units)`` and x ``(B, T, input_size)``, NaN
+    past each sequence's end."""
+    lstm = isinstance(module, nn.LSTM)
     L, D, H = module.num_layers, 2 if module.bidirectional else 1, module.hidden_size
     P = (module.proj_size or H) if lstm else H
-
     padded, lengths = pad_packed_sequence(packed)  # (T, B, I), original batch order; lengths on the CPU
     T, B, _ = padded.shape
     device = padded.device
@@ -141,28 +262,7 @@ def record_packed(
         t.masked_fill_(pad, float("nan"))
     if "h" not in tensors:
         tensors["h"] = tensors["m"]  # no projection: h is m, as in every LSTM recording
-
-    if forward_result is None:
-        dropped = module.training and module.dropout > 0 and L > 1
-        if dropped and apply_dropout:  # forward would draw other masks: what the recording computed, packed
-            forward_result = _from_recording(tensors, packed, lengths, lstm)
-        else:  # eval semantics (no dropout between layers), as the recorded tensors
-            forward_result = _forward(module, packed, hx, weights, training=module.training and not dropped)
-    output, hidden = forward_result
-    output = PackedSequence(output.data.detach(), output.batch_sizes, output.sorted_indices, output.unsorted_indices)
-    extras = {
-        "batched": True,
-        "strategy": strategies.pop() if len(strategies) == 1 else "+".join(sorted(strategies)),
-        "hx_given": hx is not None,
-        "lengths": lengths,
-        "packed": True,
-    }
-    x_bt = padded.transpose(0, 1).masked_fill(pad, float("nan"))
-    if lstm:
-        extras["proj_size"] = module.proj_size
-        h_n, c_n = hidden[0].detach(), hidden[1].detach()
-        return Recording(output=output, h_n=h_n, c_n=c_n, x=x_bt, **tensors, extras=extras)
-    return GRURecording(output=output, h_n=hidden.detach(), x=x_bt, **tensors, extras=extras)
+    return tensors, lengths, strategies, padded.transpose(0, 1).masked_fill(pad, float("nan"))
 
 
 def _gather_time(x: Tensor, index: Tensor) -> Tensor:
@@ -188,6 +288,23 @@ def _from_recording(tensors: dict[str, Tensor], packed: PackedSequence, lengths:
         return torch.stack(ends, dim=1).reshape(L * D, B, t.shape[-1])
 
     return (output, (final(h), final(tensors["c"]))) if lstm else (output, final(h))
+
+
+def _checked_forward(
+    module: nn.RNNBase, packed: PackedSequence, hx: object, weights: dict[str, Tensor], lstm: bool, *, training: bool
+) -> tuple:
+    """:func:`_forward`; where it refuses the arguments, its exception in an RNNArgumentError class that says why,
+    after its own text (or unchanged, where the reason is not clear)."""
+    try:
+        return _forward(module, packed, hx, weights, training=training)
+    except (RuntimeError, ValueError, TypeError, AttributeError, IndexError) as err:
+        try:
+            clearer = _problem(module, packed, hx, lstm, weights["weight_ih_l0"])
+        except Exception:  # too odd to describe: nn's exception says what it can
+            clearer = None
+        if clearer is None or not isinstance(clearer, type(err)):
+            raise
+        raise led_by(clearer, str(err)) from None
 
 
 def _forward(
