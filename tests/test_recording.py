@@ -610,10 +610,11 @@ def test_the_kernel_in_chunks_is_bit_identical(monkeypatch, layers, bidirectiona
     x = torch.randn((3, 23, 5) if batch_first else (23, 3, 5))
     whole = model.record(x, strategy="kernel")
     monkeypatch.setattr(kernel_gates, "kept_threshold", lambda: 0)  # (as if keep_freed_memory had not been called)
-    monkeypatch.setattr(kernel_gates, "WORKSPACE_BUDGET", 1)  # one step per kernel call
+    monkeypatch.setattr(kernel_gates, "WORKSPACE_BUDGET", 1)  # no layer in one call
+    monkeypatch.setattr(kernel_gates, "CHUNK_BUDGET", 1)  # one step per kernel call
     monkeypatch.setattr(kernel_gates, "_ws_bytes_per_step", {})
     steps = model.record(x, strategy="kernel")
-    monkeypatch.setattr(kernel_gates, "WORKSPACE_BUDGET", 5 * 40_000)  # a few steps, with a ragged last chunk
+    monkeypatch.setattr(kernel_gates, "CHUNK_BUDGET", 5 * 40_000)  # a few steps, with a ragged last chunk
     monkeypatch.setattr(kernel_gates, "_ws_bytes_per_step", {})
     chunks = model.record(x, strategy="kernel")
     out_g, (h_n_g, c_n_g) = model(x)  # autograd on: the same kernel mode

@@ -32,7 +32,7 @@ from torch import Tensor
 
 from lstm_viz.core.allocator import kept_threshold
 
-__all__ = ["LayerTrace", "kernel_available", "record_layer", "run_layer", "steps_per_call"]
+__all__ = ["LayerTrace", "fits_one_call", "kernel_available", "record_layer", "run_layer", "steps_per_call"]
 
 _PAGE = 4096  # bytes; oneDNN page-aligns each workspace region
 _FLOAT = 4  # bytes per float32
@@ -178,35 +178,51 @@ def run_layer(
     return trace
 
 
-# Each kernel call's workspace is kept under this many bytes by running the layer a chunk of steps at a time. glibc
-# maps blocks over its mmap threshold afresh on every call — a page fault per 4 KiB page when written — and raises
-# that threshold to the size of a freed mapped block if that block is at most 32 MiB (DEFAULT_MMAP_THRESHOLD_MAX on
-# 64-bit), so workspaces of this size come from the heap, already faulted in, from the second call on. Chunking does
-# not change a bit of the result (tested); each chunk costs a kernel call (weights reordered again) and, past the
-# first, copies (a single call's workspace *is* the recording), so chunks are as long as the budget allows: 31 MiB,
-# just under glibc's limit with room for malloc's header and alignment. Measured (benchmarks/bench_recording.py and
-# a one-process A/B, CPU time, median of 41): at (1, 1000, 32, 512) the 29.8 MiB workspace then fits one call, record
-# 1.13× nn.LSTM forward instead of 1.21× with a 24 MiB budget; other shapes within noise (2-24 MiB: bigger was faster
-# at every benchmark shape).
+# How long a kernel call is. glibc maps blocks over its mmap threshold afresh on every call — a page fault per 4 KiB
+# page when written — and raises that threshold to the size of a freed mapped block if that block is at most 32 MiB
+# (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit), so workspaces under 32 MiB come from the heap, already faulted in, from the
+# second call on. Chunking does not change a bit of the result (tested); each chunk costs a kernel call (weights
+# reordered again).
+#
+# - One layer, one direction whose whole workspace fits WORKSPACE_BUDGET (31 MiB, just under glibc's limit with room
+#   for malloc's header; or the threshold up to which malloc was told to keep freed memory, if larger) runs in one
+#   call, and the recording *is* that workspace: nothing is copied. At (1, 1000, 32, 512) the 29.8 MiB workspace
+#   then fits: record 1.13× nn.LSTM forward instead of 1.21× with 24 MiB chunks.
+# - Anything else is copied out of the workspace chunk by chunk, right after each call, and CHUNK_BUDGET (16 MiB)
+#   keeps a chunk's workspace and the rows it is copied into within the last-level cache (32 MiB here). Measured
+#   2026-11-27 on this 2-core EPYC, one process, budgets interleaved, median of 41: 2-layer bidirectional
+#   (16, 200, 32, 128) 1.22-1.27× nn.LSTM forward with 16 MiB chunks against 1.26-1.35× with 31 MiB ones, and
+#   (32, 256, 64, 256) 1.05-1.06× against 1.12-1.14× (12 MiB: about as 16; 4 MiB and less: slower, calls dominate).
 WORKSPACE_BUDGET = 31 << 20
+CHUNK_BUDGET = 16 << 20
 _ws_bytes_per_step: dict[tuple[int, int, int, int, bool], float] = {}  # measured per (B, input, H, layers, bidir)
 
 
-def _chunk_steps(T: int, key: tuple[int, int, int, int, bool]) -> int:
-    """Steps per kernel call: chunks of (nearly) equal length, each workspace under the budget (WORKSPACE_BUDGET, or
-    the threshold up to which malloc was told to keep freed memory, whichever is larger)."""
+def _bytes_per_step(key: tuple[int, int, int, int, bool]) -> float:
     per_step = _ws_bytes_per_step.get(key)
     if per_step is None:  # not measured yet: twice the layout's regions, on the safe side
         B, input_size, H = key[:3]
         per_step = 2 * _FLOAT * B * (_good_ld(4 * H) + _good_ld(H) + 2 * _good_ld(max(input_size, H)) + 2 * H)
-    budget = max(WORKSPACE_BUDGET, kept_threshold())
-    most = max(1, int(budget // per_step))
+    return per_step
+
+
+def _chunk_steps(T: int, key: tuple[int, int, int, int, bool]) -> int:
+    """Steps per kernel call when the workspace is copied out: chunks of (nearly) equal length, each workspace
+    under CHUNK_BUDGET."""
+    most = max(1, int(CHUNK_BUDGET // _bytes_per_step(key)))
     chunks = -(-T // most)
     return -(-T // chunks)  # (200 steps, at most 92 a call: 67, 67, 66 rather than 92, 92, 16)
 
 
+def fits_one_call(T: int, B: int, input_size: int, H: int, *, num_layers: int, bidirectional: bool) -> bool:
+    """Whether a layer of these sizes runs in one kernel call whose workspace is kept as the recording (see above:
+    WORKSPACE_BUDGET, or malloc's kept threshold if larger)."""
+    budget = max(WORKSPACE_BUDGET, kept_threshold())
+    return T * _bytes_per_step((B, input_size, H, num_layers, bidirectional)) <= budget
+
+
 def steps_per_call(T: int, B: int, input_size: int, H: int, *, num_layers: int, bidirectional: bool) -> int:
-    """How many steps ``record_layer`` runs per kernel call for these sizes (T: all of them in one call)."""
+    """How many steps ``record_layer`` (which copies the workspace out) runs per kernel call for these sizes."""
     return _chunk_steps(T, (B, input_size, H, num_layers, bidirectional))
 
 

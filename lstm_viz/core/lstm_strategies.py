@@ -253,7 +253,7 @@ class LSTMRecordingStrategies:
         if (
             L == 1
             and D == 1
-            and kernel_gates.steps_per_call(T, B, self.input_size, H, num_layers=1, bidirectional=False) >= T
+            and kernel_gates.fits_one_call(T, B, self.input_size, H, num_layers=1, bidirectional=False)
         ):
             return self._record_one_kernel_call(x, x_l, h0, c0, batched, weights)
         n_gates, n_state = L * D * T * B * 4 * H, L * D * T * B * H
