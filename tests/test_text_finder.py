@@ -29,7 +29,7 @@ from lstm_viz.text.finder import (
     top_contexts,
     unit_values,
 )
-from lstm_viz.text.scorer import FastScorer
+from lstm_viz.text.scorer import FastScorer, TopPlaces
 from tests.planted import BRACKETS, QUOTES, SNIPPET, planted_model
 
 
@@ -176,6 +176,17 @@ def test_a_unit_with_a_nan_value_scores_nan_and_the_others_are_untouched(chunks)
     nan_only.begin({"a": a})
     nan_only.update("layer0.fwd.c", torch.from_numpy(x))
     assert np.isnan(nan_only.table().loc[1, "a"]) and not np.isnan(nan_only.table().loc[0, "a"])
+
+
+def test_a_window_with_a_nan_value_is_no_top_place():
+    """topk ranks NaN above every number, so a unit's NaN window came first among its top (and bottom) contexts."""
+    tracker = TopPlaces(k=3, window=5)
+    values = torch.arange(100, dtype=torch.float32).reshape(50, 1, 2) % 17
+    values[12, 0, 1] = float("nan")
+    tracker.update("layer0.fwd.c", values, np.arange(50)[:, None])
+    for low in (False, True):
+        places = tracker.places("layer0.fwd.c", 1, low=low)
+        assert all(np.isfinite(v) for _, v in places) and 10 not in [p for p, _ in places], places
 
 
 def test_ranking_a_recording_with_nan_values_ranks_the_other_units():

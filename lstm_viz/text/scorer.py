@@ -172,6 +172,7 @@ class TopPlaces:
             starts = torch.cat([p[2] for p in parts])
             for store, column, sign in ((self._high, 0, 1.0), (self._low, 1, -1.0)):
                 values = torch.cat([p[column] for p in parts]).float() * sign
+                values.nan_to_num_(nan=-torch.inf)  # topk ranks NaN first: a window with a NaN is no top place
                 top = values.topk(min(self.k, len(values)), dim=0)
                 store[name] = (top.values * sign, starts[top.indices])
         self._pending.clear()
