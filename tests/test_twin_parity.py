@@ -32,19 +32,13 @@ from lstm_viz import (
     parse_intervention,
     record_modules,
 )
+from tests.test_lstm_twin import _outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 TWINS = [(RecordingLSTM, nn.LSTM), (RecordingGRU, nn.GRU)]
 TWIN_IDS = ["lstm", "gru"]
 
 
-def _outcome(fn):
-    """The exception ``fn()`` raises, or None."""
-    try:
-        fn()
-    except Exception as err:
-        return err
-    return None
 
 
 def _same_refusal(got, expected):
@@ -63,13 +57,18 @@ class DropConnect(nn.Module):
 
 
 # ------------------------------------------------------------------------- 1: parametrized weights computed once
+def _pair(cls, base):
+    """nn's module and its twin with the same weights."""
+    torch.manual_seed(0)
+    ref, twin = base(4, 5), cls(4, 5)
+    twin.load_state_dict(ref.state_dict())
+    return ref, twin
+
+
 @pytest.mark.parametrize(("cls", "base"), TWINS, ids=TWIN_IDS)
 def test_forward_with_a_random_parametrization_matches_nn_under_the_same_seed(cls, base):
     """The GRU's forward read weight_ih_l0 for its own check, so DropConnect drew one mask more (0.64 apart)."""
-    torch.manual_seed(0)
-    ref = base(4, 5)
-    twin = cls(4, 5)
-    twin.load_state_dict(ref.state_dict())
+    ref, twin = _pair(cls, base)
     for m in (ref, twin):
         parametrize.register_parametrization(m, "weight_ih_l0", DropConnect())
     x = torch.randn(3, 2, 4)
@@ -82,10 +81,7 @@ def test_forward_with_a_random_parametrization_matches_nn_under_the_same_seed(cl
 
 @pytest.mark.parametrize(("cls", "base"), TWINS, ids=TWIN_IDS)
 def test_spectral_norm_takes_as_many_power_iteration_steps_as_in_nn(cls, base):
-    torch.manual_seed(0)
-    ref = base(4, 5)
-    twin = cls(4, 5)
-    twin.load_state_dict(ref.state_dict())
+    ref, twin = _pair(cls, base)
     torch.manual_seed(1)
     spectral_norm(ref, "weight_ih_l0")
     torch.manual_seed(1)

@@ -35,7 +35,7 @@ from torch.nn.utils.rnn import PackedSequence
 from lstm_viz.core.cudnn_layer import layer_params, run_layer
 from lstm_viz.core.errors import RNNInputError, RNNInputTypeError
 from lstm_viz.core.interventions import Intervention, as_list, packed_interventions_error, record_intervened
-from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, init_checked, led_by, nn_message
+from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, dtype_problem, init_checked, led_by, nn_message
 from lstm_viz.core.recording import GRURecording
 from lstm_viz.core.twins import current_weights, plain_copy, register_twin, run_forward_pre_hooks
 
@@ -172,17 +172,9 @@ class RecordingGRU(nn.GRU):
                 f"h0 must have shape {expected} (num_layers*num_directions, {'batch, ' if batch else ''}"
                 f"hidden_size); got {tuple(hx.shape)}"
             )
-        if autocast_on():
-            mismatch = autocast_mismatch(hx, weight)
-            if mismatch is not None:
-                raise RNNInputError(
-                    f"under autocast h0 ({hx.dtype}) reaches the kernel as {mismatch[0]} and the weights "
-                    f"({weight.dtype}) as {mismatch[1]}; convert it with h0.to({weight.dtype})"
-                )
-        elif hx.dtype != weight.dtype:
-            raise RNNInputError(
-                f"h0 dtype {hx.dtype} does not match the weights' {weight.dtype}; convert it with h0.to({weight.dtype})"
-            )
+        problem = dtype_problem("h0", hx, weight)
+        if problem is not None:
+            raise RNNInputError(f"{problem}; convert it with h0.to({weight.dtype})")
         if hx.device != x.device:
             raise RNNInputError(f"h0 is on {hx.device} but the input is on {x.device}")
 

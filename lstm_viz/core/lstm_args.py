@@ -22,6 +22,8 @@ __all__ = [
     "autocast_mismatch",
     "autocast_on",
     "constructor_error",
+    "describe_argument",
+    "dtype_problem",
     "init_checked",
     "led_by",
     "nn_message",
@@ -55,6 +57,20 @@ def autocast_mismatch(x: Tensor, weight: Tensor) -> tuple[torch.dtype, torch.dty
     return pair if pair[0] != pair[1] else None
 
 
+def dtype_problem(what: str, t: Tensor, weight: Tensor) -> str | None:
+    """Why the kernel refuses ``t`` beside ``weight`` (autocast's casts included), or None."""
+    if autocast_on():
+        mismatch = autocast_mismatch(t, weight)
+        if mismatch is not None:
+            return (
+                f"under autocast {what} ({t.dtype}) reaches the kernel as {mismatch[0]} and the weights "
+                f"({weight.dtype}) as {mismatch[1]}"
+            )
+    elif t.dtype != weight.dtype:
+        return f"{what} dtype {t.dtype} does not match the weights' {weight.dtype}"
+    return None
+
+
 def led_by(problem: RNNArgumentError, theirs: str | None) -> RNNArgumentError:
     """``problem`` with its message led by ``theirs``, the text nn.LSTM's / nn.GRU's own exception has for the same
     call (got by running their forward or check: kernel messages differ from build to build), then `` — `` and ours.
@@ -81,7 +97,8 @@ def _shape(t: Tensor) -> tuple[int, ...]:
     return tuple(t.shape)
 
 
-def _describe(value: Any) -> str:
+def describe_argument(value: Any) -> str:
+    """An argument in a few words for a message: a single tensor of shape …, a tuple of 2 (tensor (…), int), an int."""
     if isinstance(value, Tensor):
         return f"a single tensor of shape {_shape(value)}"
     if isinstance(value, (tuple, list)):
@@ -204,7 +221,7 @@ class LSTMArgumentChecks:
             except AttributeError as err:
                 return RNNArgumentAttributeError(
                     f"{err}: the input must be a torch.Tensor, 2-D (seq_len, input_size={I}) or 3-D "
-                    f"{self._layout()}, or a PackedSequence; got {_describe(x)} — convert it with "
+                    f"{self._layout()}, or a PackedSequence; got {describe_argument(x)} — convert it with "
                     f"torch.tensor(..., dtype={weight.dtype})"
                 )
             return None  # tensor-like: nn.LSTM decides
@@ -236,9 +253,9 @@ class LSTMArgumentChecks:
                     return None  # not a failure nn.LSTM's own checks would meet: it decides
                 return cls(
                     f"{err}: hx must be a tuple (h0, c0) of two tensors, h0 of shape {shown_h} and c0 of shape "
-                    f"{shown_c}; got {_describe(hx)}"
+                    f"{shown_c}; got {describe_argument(hx)}"
                 )
-            not_a_pair = f"; hx must be a tuple (h0, c0), not {_describe(hx)}" if single else ""
+            not_a_pair = f"; hx must be a tuple (h0, c0), not {describe_argument(hx)}" if single else ""
             want = 3 if batched else 2
             if dims != (want, want):
                 return RNNArgumentRuntimeError(
@@ -288,11 +305,11 @@ class LSTMArgumentChecks:
                     )
             if batched and single:  # unbatched, nn.LSTM takes (hx[0], hx[1]) of whatever it is
                 return RNNArgumentTypeError(
-                    f"hx must be a tuple (h0, c0) of two tensors, not {_describe(hx)}; split it with tuple(hx) if "
-                    f"it stacks h0 and c0"
+                    f"hx must be a tuple (h0, c0) of two tensors, not {describe_argument(hx)}; split it with "
+                    f"tuple(hx) if it stacks h0 and c0"
                 )
             if batched and _length(hx) != 2:
-                return RNNArgumentRuntimeError(f"hx must be (h0, c0), two states; got {_describe(hx)}")
+                return RNNArgumentRuntimeError(f"hx must be (h0, c0), two states; got {describe_argument(hx)}")
         if x.device != weight.device:
             return RNNArgumentRuntimeError(
                 f"the input is on {x.device} and the weights on {weight.device}: move the input with "

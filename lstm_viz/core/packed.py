@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from lstm_viz.core.errors import RNNArgumentError, RNNInputError, RNNInputTypeError, mirror
-from lstm_viz.core.lstm_args import autocast_mismatch, autocast_on, led_by
+from lstm_viz.core.lstm_args import autocast_on, describe_argument, dtype_problem, led_by
 from lstm_viz.core.recording import CellRecording, GRURecording, Recording
 from lstm_viz.core.twins import current_weights, recording_twin
 
@@ -58,20 +58,6 @@ def _states(module: nn.RNNBase, packed: PackedSequence, hx: object, lstm: bool) 
     return (hx[0], hx[1]) if lstm else hx
 
 
-def _dtype_problem(what: str, t: Tensor, weight: Tensor) -> str | None:
-    """Why the kernel refuses ``t`` beside ``weight`` (autocast's casts included), or None."""
-    if autocast_on():
-        mismatch = autocast_mismatch(t, weight)
-        if mismatch is not None:
-            return (
-                f"under autocast {what} ({t.dtype}) reaches the kernel as {mismatch[0]} and the weights "
-                f"({weight.dtype}) as {mismatch[1]}"
-            )
-    elif t.dtype != weight.dtype:
-        return f"{what} dtype {t.dtype} does not match the weights' {weight.dtype}"
-    return None
-
-
 def _data_problem(module: nn.RNNBase, packed: PackedSequence) -> RNNInputError | None:
     """A packed input of the wrong shape. (nn.LSTM's forward does not check a packed input's feature size, and runs
     on one that does not fit its weights; a recording of that would mean nothing, so it is refused.)"""
@@ -93,7 +79,7 @@ def _problem(
     if problem is not None:
         return problem
     data = packed.data
-    problem = _dtype_problem("the packed input", data, weight)
+    problem = dtype_problem("the packed input", data, weight)
     if problem is not None:
         return RNNInputError(f"{problem}; convert it with packed.to({weight.dtype})")
     if hx is None:
@@ -106,12 +92,12 @@ def _problem(
         if packed.sorted_indices is None and isinstance(hx, Tensor):  # handed to the kernel as it is
             return RNNInputTypeError(f"{want}; got a single tensor of shape {tuple(hx.shape)}")
         if packed.sorted_indices is None and isinstance(hx, (tuple, list)) and len(hx) != 2:
-            return RNNInputError(f"{want}; got {_describe(hx)}")
+            return RNNInputError(f"{want}; got {describe_argument(hx)}")
         try:
             pair = _states(module, packed, hx, lstm)
         except (TypeError, IndexError, AttributeError, RuntimeError) as err:
             cls = mirror(err)
-            return None if cls is None else cls(f"{want}; got {_describe(hx)}")
+            return None if cls is None else cls(f"{want}; got {describe_argument(hx)}")
         expected = [("h0", pair[0], (lead, B, module.proj_size or module.hidden_size)),
                     ("c0", pair[1], (lead, B, module.hidden_size))]  # fmt: skip
     else:
@@ -132,19 +118,10 @@ def _problem(
                 f"{name} must have shape {shape} (num_layers*num_directions, batch, units) for this packed batch; "
                 f"got {tuple(tensor.shape)}"
             )
-        problem = _dtype_problem(name, tensor, weight)
+        problem = dtype_problem(name, tensor, weight)
         if problem is not None:
             return RNNInputError(f"{problem}; convert it with {name}.to({weight.dtype})")
     return None
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
-    if isinstance(value, (tuple, list)):
-        parts = ", ".join(f"tensor {tuple(v.shape)}" if isinstance(v, Tensor) else type(v).__name__ for v in value)
-        return f"a {type(value).__name__} of {len(value)} ({parts})"
-    return f"a {type(value).__name__}"
 
 
 @torch.no_grad()
