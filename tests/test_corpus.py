@@ -4,6 +4,7 @@ resuming an interrupted run, and one-line errors for bad input."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import shutil
@@ -472,6 +473,7 @@ def damaged(tmp_path, recorded, models, texts):
         ("out_is_busy", "other files in it"),
         ("same_file_twice", "is given twice"),
         ("out_empty", "--out is empty; give a folder name"),
+        ("out_not_utf8", "is not a UTF-8 name"),  # a codec error, and a half-made folder left behind
         ("threshold_past_float32", "within float32's range"),
         ("out_cannot_be_made", "cannot write in the folder"),
     ],
@@ -507,6 +509,7 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
         "same_file_twice": ["record-corpus", model, "--text-file", text, f"{texts}/./f1.txt",
                             "--out", str(tmp_path / "twice")],
         "out_empty": ["record-corpus", model, "--text-file", text, "--out", ""],
+        "out_not_utf8": ["record-corpus", model, "--text-file", text, "--out", str(tmp_path / "new\udcff")],
         "threshold_past_float32": [*record, "--text-file", text, "--on-thresholds", "1e300"],
         "out_cannot_be_made": ["record-corpus", model, "--text-file", text, "--out",
                                str(tmp_path / "empty.txt" / "corpus")],  # under a file
@@ -518,6 +521,7 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
     assert fragment in err, err
     # a refused record-corpus leaves nothing: no folder made for it, no lock file in a folder it refused
     assert not (tmp_path / "new").exists() and not (tmp_path / "twice").exists()
+    assert not os.path.lexists(os.fsencode(tmp_path) + b"/new\xff")
     assert [p.name for p in (tmp_path / "busy").iterdir()] == ["x"]
 
 
