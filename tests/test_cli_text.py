@@ -307,6 +307,11 @@ def test_convert_a_research_checkpoint(tmp_path, capsys):
     ({"config": {"embed_size": 8, "hidden_size": 100_000, "num_layers": 1, "vocab_size": 98}},
      "the weights do not match the saved config"),
     ({"state_dict": [1, 2]}, "it holds no weights"),
+    ({"config": {"embed_size": 8, "hidden_size": 16, "num_layers": 1.7, "vocab_size": 98}},
+     "num_layers must be a whole number, got 1.7"),  # was read as 1
+    ({"recipe": {"lr": torch.tensor(1e-3)}}, "its recipe is not plain data"),  # json.dumps' TypeError, no file named
+    ({"recipe": {("a", "b"): 1}}, "its recipe is not plain data"),
+    ({"manifest": {"x": b"\x00"}}, "r.pt: what it says of its training is not plain data"),  # the file unnamed
 ])  # fmt: skip
 def test_convert_refuses_a_foreign_research_file_before_writing(change, says, tmp_path, capsys):
     from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig

@@ -54,6 +54,14 @@ def _load(path: Path) -> dict:
     return data
 
 
+def _whole(research: dict, key: str) -> int:
+    """``research[key]`` as a whole number (2.7 layers is no model: it was read as 2)."""
+    value = research[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ValueError(f"{key} must be a whole number, got {value!r}")
+    return int(value)
+
+
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     src, out = Path(args.research), check_out(args.out, "charlm_python.pt")
     if out.exists() and src.exists() and out.samefile(src):
@@ -62,12 +70,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     data = _load(src)
     research = data.get("config") or {}
     try:
+        size = {key: _whole(research, key) for key in ("embed_size", "hidden_size", "num_layers", "vocab_size")}
         config = ModelConfig.default(
-            get_task("charlm").kind, input_size=int(research["embed_size"]), hidden_size=int(research["hidden_size"]),
-            num_layers=int(research["num_layers"]), proj_size=int(research.get("proj_size", 0)),
-            dropout=float(research.get("dropout", 0.0)), output_size=int(research["vocab_size"]),
+            get_task("charlm").kind, input_size=size["embed_size"], hidden_size=size["hidden_size"],
+            num_layers=size["num_layers"], proj_size=_whole({"proj_size": 0, **research}, "proj_size"),
+            dropout=float(research.get("dropout", 0.0)), output_size=size["vocab_size"],
         )  # fmt: skip
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise ExitError(f"{src}: its model config cannot be read ({err})") from None
     weights = data.get("state_dict")
     if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
@@ -91,9 +100,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if "loss_bpc" in shown:
         shown["train_bpc"] = shown.pop("loss_bpc")
     training = {k: final[k] for k in ("seconds", "chars_per_s", "epoch", "lr") if k in final}
+    try:
+        recipe = json.dumps(data.get("recipe"))
+    except (TypeError, ValueError):  # a tensor, a tuple key: not what the research script writes
+        raise ExitError(f"{src}: its recipe is not plain data (numbers and text by name); the file is damaged or was "
+                        "written by something else") from None  # fmt: skip
     how = args.note or (
         f"Trained by the research script (lstm_viz/tasks/charlm/train.py), not by python -m lstm_viz train: "
-        f"{data.get('command', '?')}. Recipe: {json.dumps(data.get('recipe'))}."
+        f"{data.get('command', '?')}. Recipe: {recipe}."
     )
     meta = {
         "command": data.get("command"),
@@ -111,7 +125,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "training": training,
         "units": {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()},
     }
-    save_checkpoint(out, model, config, meta=meta)  # every value of the summary is checked plain above
+    try:
+        save_checkpoint(out, model, config, meta=meta)  # every value of the summary is checked plain above
+    except TypeError as err:  # save_checkpoint refuses meta that is not plain data (a tensor in the manifest…)
+        raise ExitError(f"{src}: what it says of its training is not plain data ({err}); the file is damaged or was "
+                        "written by something else") from None  # fmt: skip
     print(json.dumps(json_safe({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown,
                                 **training})), flush=True)  # fmt: skip
     return 0
