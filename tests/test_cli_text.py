@@ -411,3 +411,27 @@ def test_a_temporary_file_left_by_a_killed_record_is_removed_by_the_next(tmp_pat
     dead.write_bytes(b"half a table")
     _TableWriter(tmp_path / "rec.parquet")
     assert not dead.exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["units", "{planted}", "--text-file", "{snippet}", "--feature", "in_string", "--json"],
+    ["generate", "{planted}", "--chars", "20", "--json"],
+    ["record", "{planted}", "--text-file", "{snippet}", "--tensors", "c", "--out", "{out}"],
+])  # fmt: skip
+def test_text_commands_take_threads_for_themselves_only(command, files, tmp_path, capsys):
+    """On a machine busy with other work, PyTorch's one thread per core made `units` take 15 s instead of 1 s; the
+    text commands take --threads as train and record-corpus do, for the command only."""
+    import torch
+
+    names = {"planted": files / "planted.pt", "snippet": files / "snippet.py", "out": tmp_path / "r.parquet"}
+    argv = [a.format(**names) for a in command]
+    before = torch.get_num_threads()
+    seen = []
+    real = torch.set_num_threads
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+        code, _, err = run(capsys, *argv, "--threads", "1")
+    assert code == 0, err
+    assert seen[0] == 1 and torch.get_num_threads() == before  # used, then PyTorch's own again
+    code, _, err = run(capsys, *argv, "--threads", "0")
+    assert code == 2 and "--threads must be from 1 to 256, got 0" in err

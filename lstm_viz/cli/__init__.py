@@ -125,10 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, _terminate)
     made_folders.clear()
     code = 1
+    threads = torch.get_num_threads()  # --threads changes PyTorch's for this command only (main may be called again)
     try:
         code = _main(argv)
         return code
     finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         if code != 0:  # a failed command leaves no folder it made for its --out
             remove_made_folders()
         made_folders.clear()

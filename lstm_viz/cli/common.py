@@ -166,6 +166,21 @@ def not_an_input(out: Path, inputs: dict[str, str | Path | None]) -> None:
                             f"--out {src.with_name(src.stem + '_recording' + out.suffix)}")  # fmt: skip
 
 
+def add_threads(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: PyTorch's CPU threads for this command (``use_threads`` applies it)."""
+    parser.add_argument("--threads", type=int, help="PyTorch CPU threads (default: PyTorch's, one per core; 1 is "
+                        "often faster on a machine busy with other work)")  # fmt: skip
+
+
+def use_threads(threads: int | None) -> None:
+    """Apply ``--threads`` (ExitError outside 1..256); None leaves PyTorch's default."""
+    if threads is None:
+        return
+    if not 1 <= threads <= 256:
+        raise ExitError(f"--threads must be from 1 to 256, got {threads}")
+    torch.set_num_threads(threads)
+
+
 def print_json(value: Any) -> None:
     """One JSON line on stdout: every non-finite float as a string (:func:`json_safe`), so standard parsers read it."""
     print(json.dumps(json_safe(value), allow_nan=False), flush=True)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, load_model, print_json, seed_arg, stopped_how
+from lstm_viz.cli.common import ExitError, add_threads, load_model, print_json, seed_arg, stopped_how, use_threads
 from lstm_viz.cli.textfile import require_text_model
 from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.task import MAX_GENERATED, MAX_TEMPERATURE, generate_stream
@@ -28,10 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="sampling temperature, 0 to 10 (default 0.8; 0 = always the likeliest character)")
     gen.add_argument("--seed", type=seed_arg, default=0, help="random seed of the sampling (default 0)")
     gen.add_argument("--json", action="store_true", help="one JSON object instead of the text")
+    add_threads(gen)
     gen.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    use_threads(args.threads)
     if not 0 <= args.chars <= MAX_GENERATED:  # named as the flags (generate() checks the same bounds)
         raise ExitError(f"--chars must be from 0 to {MAX_GENERATED:,}, got {args.chars:,}")
     if not 0 <= args.temperature <= MAX_TEMPERATURE:  # NaN too

@@ -27,7 +27,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from lstm_viz.cli.common import ExitError, answer_value, check_out, load_model, not_an_input, parse_input, print_json
+from lstm_viz.cli.common import (
+    ExitError,
+    add_threads,
+    answer_value,
+    check_out,
+    load_model,
+    not_an_input,
+    parse_input,
+    print_json,
+    use_threads,
+)
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
 from lstm_viz.explorer.export import CSV_LINE_END, char_column, export_rows
@@ -53,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     record.add_argument("--layers", help="only these layers, e.g. 0 or 0,1 (default: all)")
     record.add_argument("--tensors", help="only these tensors, e.g. c,h (default: all)")
     record.add_argument("--out", required=True, help="a .csv or .parquet file")
+    add_threads(record)
     record.set_defaults(func=run)
 
 
@@ -192,6 +203,7 @@ def _record_text(model, text: str, layers, tensors, writer: _TableWriter, what: 
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    use_threads(args.threads)
     out = check_out(args.out, "recording.parquet", suffixes=_TABLE_SUFFIXES)
     not_an_input(out, {"the --text-file": args.text_file, "the checkpoint": args.checkpoint})
     if args.input is not None and args.text_file is not None:

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, load_model, print_json
+from lstm_viz.cli.common import ExitError, add_threads, load_model, print_json, use_threads
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks.charlm.data import encode
@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help=f"one of: {', '.join(FEATURES)}")  # fmt: skip
     units.add_argument("--top", type=int, default=10, help="how many units to list (default 10; 0 = all, as ablate)")
     units.add_argument("--json", action="store_true", help="one JSON object on the last stdout line")
+    add_threads(units)
     units.set_defaults(func=run)
 
 
@@ -54,6 +55,7 @@ def _few_examples(values, metric: str) -> str:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    use_threads(args.threads)
     if not 0 <= args.top <= 10_000:
         raise ExitError(f"--top must be from 1 to 10,000, or 0 for every unit; got {args.top}")
     started = time.perf_counter()
