@@ -356,6 +356,10 @@ def test_subtraction_answer_marks_each_bit_right_or_wrong():
     assert wrong, "an untrained model gets some bit wrong"  # seed 0: the test below needs wrong bits to name
     # the title is the headline (two stand side by side in Intervene); the wrong bits are named in the subtitle
     assert fig.layout.title.text == answer.headline and len(answer.headline) < len(answer.summary)
+    # Intervene's two, side by side under their verdicts, are titled Before and After: the headline ran past half
+    # a narrow window (800 px with the sidebar open); the subtitle stays
+    titled = answer_figure(answer, title="After")
+    assert titled.layout.title.text == "After" and titled.layout.title.subtitle.text == fig.layout.title.subtitle.text
     # a value just under its true bit's tick (y = 1) is written inside the bar, not struck through by the tick
     close = Answer("subtraction", "s", probs=[0.934, 1.0, 0.2, 0.9], truth_bits=[1, 1, 0, 0], form="bits")
     assert list(answer_figure(close).data[0].textposition) == ["inside", "outside", "outside", "outside"]

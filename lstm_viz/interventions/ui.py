@@ -91,12 +91,12 @@ def intervene_section(
     before, after = st.columns(2)
     with before:
         _verdict(effect.before, "Before")
-        figure = answer_figure(effect.before)
+        figure = answer_figure(effect.before, title="Before")  # the verdict above says the rest
         if figure is not None:
             _chart(figure, "iv_answer_before")
     with after:
         _verdict(effect.after, "After")
-        figure = answer_figure(effect.after)
+        figure = answer_figure(effect.after, title="After")
         if figure is not None:
             _chart(figure, "iv_answer_after")
     st.markdown(("The answer changed. " if effect.changed else "The answer did not change. ")

@@ -29,10 +29,12 @@ def model_answer(model: nn.Module, inp: ExplorerInput) -> Answer:
     return task_for(model.config).answer(model, inp)
 
 
-def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | None:
+def answer_figure(answer: Answer, h: np.ndarray | None = None, title: str | None = None) -> go.Figure | None:
     """The answer as a figure, or None when there is nothing to draw (``form == "none"``).
 
-    ``h`` (T,) — the toy model's short memory over the days — is drawn when given.
+    ``h`` (T,) — the toy model's short memory over the days — is drawn when given. ``title`` replaces the answer's
+    headline as the chart's title (Intervene's two charts, side by side under their verdicts, say "Before"/"After":
+    the headline did not fit half a narrow window).
     """
     if answer.form == "bits" and answer.probs:
         n = len(answer.probs)
@@ -81,8 +83,8 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
         # short lines: Plotly never wraps a subtitle, and two of these charts stand side by side in Intervene
         layout = {
             # the headline: two of these stand side by side in Intervene, and the full summary ran off the chart
-            "title": {"text": answer.headline or answer.summary, "subtitle": {
-                "text": f"each bar: P(bit t of a − b is 1), least significant first<br>"
+            "title": {"text": title or answer.headline or answer.summary, "subtitle": {
+                "text": f"each bar: P(bit t of a − b is 1), lowest bit first<br>"
                 f"green = right · {red}<br>tick = the true bit"}, **TITLE_AT_TOP},
             "yaxis": {"range": [0, 1.15], "title": {"text": "P(bit = 1)"}},
             "xaxis": {"title": {"text": "bit = time step t"}},
@@ -122,7 +124,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": answer.truth,
                            "y1": answer.truth, "line": {"dash": "dash", "color": "#222"}})  # fmt: skip
         layout = {
-            "title": {"text": answer.headline or answer.summary,  # the headline: two stand side by side in Intervene
+            "title": {"text": title or answer.headline or answer.summary,  # two stand side by side in Intervene
                       "subtitle": {"text": "prediction = h at the last step · dashed = the known answer"}},
             "xaxis": {"title": {"text": "t (day)"}, "dtick": 1},
             "yaxis": {"title": {"text": "h"}},
@@ -165,7 +167,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None) -> go.Figure | No
             }
         ]
         short = len(answer.summary) <= 90
-        title = answer.summary if short else f"The output at the last step: {len(answer.outputs)} values"
+        title = title or (answer.summary if short else f"The output at the last step: {len(answer.outputs)} values")
         layout = {
             "title": {"text": title},
             "height": 300,
