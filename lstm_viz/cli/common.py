@@ -172,13 +172,17 @@ def add_threads(parser: argparse.ArgumentParser) -> None:
                         "often faster on a machine busy with other work)")  # fmt: skip
 
 
-def use_threads(threads: int | None) -> None:
-    """Apply ``--threads`` (ExitError outside 1..256); None leaves PyTorch's default."""
-    if threads is None:
-        return
-    if not 1 <= threads <= 256:
+def check_threads(threads: int | None) -> None:
+    """ExitError for a ``--threads`` outside 1..256 (None: not given)."""
+    if threads is not None and not 1 <= threads <= 256:
         raise ExitError(f"--threads must be from 1 to 256, got {threads}")
-    torch.set_num_threads(threads)
+
+
+def use_threads(threads: int | None) -> None:
+    """Apply ``--threads`` (:func:`check_threads`); None leaves PyTorch's default."""
+    check_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
 
 
 def print_json(value: Any) -> None:

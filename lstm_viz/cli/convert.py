@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch.torch_version import TorchVersion
 
-from lstm_viz.cli.common import ExitError, check_out, json_safe
+from lstm_viz.cli.common import ExitError, check_out, print_json
 from lstm_viz.tasks import ModelConfig, get_task
 from lstm_viz.training.checkpoints import CheckpointError, build_checked, save_checkpoint
 
@@ -130,6 +130,5 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except TypeError as err:  # save_checkpoint refuses meta that is not plain data (a tensor in the manifest…)
         raise ExitError(f"{src}: what it says of its training is not plain data ({err}); the file is damaged or was "
                         "written by something else") from None  # fmt: skip
-    print(json.dumps(json_safe({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown,
-                                **training})), flush=True)  # fmt: skip
+    print_json({"out": str(out), "model": config.label(), "bytes": out.stat().st_size, **shown, **training})
     return 0

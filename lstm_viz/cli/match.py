@@ -13,10 +13,9 @@ line is ``{"matches": [{"file", "start", "end", "length", "others", "context"}, 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import json_safe
+from lstm_viz.cli.common import print_json
 from lstm_viz.corpus import marked, open_corpus, parse_units
 
 __all__ = ["add_parser", "run"]
@@ -44,9 +43,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.json:
         rows = [{"file": r.file, "start": int(r.start), "end": int(r.end), "length": int(r.length),
                  "others": int(r.others), "context": r.context} for r in frame.itertuples()]  # fmt: skip
-        print(json.dumps(json_safe({"matches": rows, "total": total, "units": [f"{n}:{u}" for n, u in units],
-                                     "threshold": args.threshold, "min_length": args.min_length})),
-              flush=True)  # fmt: skip
+        print_json({"matches": rows, "total": total, "units": [f"{n}:{u}" for n, u in units],
+                    "threshold": args.threshold, "min_length": args.min_length})  # fmt: skip
         return 0
     named = ", ".join(f"{n}:{u}" for n, u in units)
     spans = f"{total:,} span{'s' if total != 1 else ''}"

@@ -8,7 +8,6 @@ bytes, seconds, chars_per_second. ``python -m lstm_viz top-contexts DIR …`` an
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_viz.cli.common import ExitError, json_safe, stopped_how
+from lstm_viz.cli.common import ExitError, print_json, stopped_how
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
 from lstm_viz.corpus.schema import read_manifest, shards_dir
 from lstm_viz.parsing import quote
@@ -142,5 +141,5 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         more = f"; and {len(skipped) - 5:,} more" if len(skipped) > 5 else ""
         print(f"note: {len(skipped):,} file{'s' if len(skipped) != 1 else ''} skipped: {shown}{more} (all listed in "
               f"{Path(args.out) / 'manifest.json'})", file=sys.stderr)  # fmt: skip
-    print(json.dumps(json_safe({**summary, "skipped": len(skipped)})), flush=True)
+    print_json({**summary, "skipped": len(skipped)})
     return 0

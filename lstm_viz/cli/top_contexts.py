@@ -8,10 +8,9 @@ With ``--json`` the last stdout line is ``{"contexts": [{"file", "t", "value", "
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import json_safe
+from lstm_viz.cli.common import print_json
 from lstm_viz.corpus import marked, open_corpus
 
 __all__ = ["add_parser", "run"]
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.json:
         rows = [{"file": r.file, "t": int(r.t), "value": float(r.value), "context": r.context}
                 for r in frame.itertuples()]  # fmt: skip
-        print(json.dumps(json_safe({"contexts": rows})), flush=True)
+        print_json({"contexts": rows})
         return 0
     side = "lowest" if args.lowest else "highest"
     print(f"{args.name}[{args.unit}]: the {len(frame)} {side} of {corpus.total_chars:,} characters")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import json
 import math
 import shlex
 import signal
@@ -27,7 +26,16 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from lstm_viz.cli.common import ExitError, Terminated, check_out, device_named, json_safe, seed_arg, stopped_how
+from lstm_viz.cli.common import (
+    ExitError,
+    Terminated,
+    check_out,
+    check_threads,
+    device_named,
+    print_json,
+    seed_arg,
+    stopped_how,
+)
 from lstm_viz.parsing import quote
 from lstm_viz.tasks import count_parameters, get_task, registered
 from lstm_viz.training.engine import PRESETS, TASKS, make_trainer
@@ -181,8 +189,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                                 ("--proj-size", args.proj_size, 0)):  # fmt: skip
         if value is not None and value < lowest:  # named as the flag, not as the config's field
             raise ExitError(f"{flag} must be at least {lowest}, got {value:,}")
-    if args.threads is not None and not 1 <= args.threads <= 256:
-        raise ExitError(f"--threads must be from 1 to 256, got {args.threads}")
+    check_threads(args.threads)
     own = {o.name for o in task.training_options}
     given = {k.removeprefix("option_"): v for k, v in vars(args).items() if k.startswith("option_") and v is not None}
     foreign = sorted(k for k in given if k not in own)
@@ -242,7 +249,7 @@ def _train_and_save(
                 bar.update(1)
             bar.set_postfix(_postfix(metrics, task.progress_keys), refresh=False)
             if args.jsonl:
-                print(json.dumps(json_safe(metrics)), flush=True)
+                print_json(metrics)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -282,18 +289,18 @@ def _train_and_save(
     how = "terminated" if terminated else "interrupted"
     if summary.get("diverged"):  # NaN or inf: nothing worth keeping, and an existing --out stays as it was
         summary["out"] = None
-        print(json.dumps(json_safe(summary)), flush=True)
+        print_json(summary)
         print(f"error: training diverged at epoch {trainer.epoch:,} (loss {summary.get('loss')}); {out} was not "
               "written — lower --lr (or --resume an earlier checkpoint)", file=sys.stderr)  # fmt: skip
         return code or 3
     if code and _place(trainer) == place:  # stopped before a mini-batch: --out is not replaced by nothing
         summary["out"] = None
-        print(json.dumps(json_safe(summary)), flush=True)
+        print_json(summary)
         print(f"error: {how} before the first mini-batch ended; {out} was not written", file=sys.stderr)
         return code
     trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
     stop.saved = True
-    print(json.dumps(json_safe(summary)), flush=True)
+    print_json(summary)
     worse = _loss_grew(trainer.history)
     if worse:
         print(f"note: {worse}; the learning rate may be too high — try a smaller --lr", file=sys.stderr)

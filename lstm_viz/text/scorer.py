@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from lstm_viz.tasks.charlm.scoring import StreamingUnits, feature_columns, spread_for_bins
+from lstm_viz.tasks.charlm.scoring import StreamingUnits, feature_columns
 
 __all__ = ["FastScorer", "TopPlaces"]
 
@@ -106,12 +106,7 @@ class FastScorer:
         if self.binary:
             work = self._buffer((n, units), torch.float32, 0)
             torch.index_select(x, 0, self._chunk["order"], out=work)  # rows grouped by their feature pattern
-            spread_for_bins(state.tensor, work)  # a gate on its pre-activation's scale (no AUROC changes)
-            work.mul_(state.scale).add_(state.shift)  # bin + unit offset, as a float
-            torch.clamp(work, state.first_bin, state.last_bin, out=work)
-            if nan.any():  # binned anywhere (a NaN has no bin); the unit's AUROC reads NaN (StreamingUnits.nan)
-                state.nan |= nan
-                work.copy_(torch.where(work.isnan(), state.first_bin, work))
+            state.to_bins(work, nan)
             index = self._buffer((n, units), torch.int32, 1)
             index.copy_(work)  # truncates toward zero: the bin
             size = units * self.bins

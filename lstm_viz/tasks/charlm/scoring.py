@@ -111,6 +111,17 @@ class StreamingUnits:
         self.m2_y = torch.zeros(n_numeric, dtype=torch.float64)
         self.c_xy = torch.zeros(units, n_numeric, dtype=torch.float64)
 
+    def to_bins(self, work: Tensor, nan: Tensor) -> None:
+        """``work`` (N, units), a scratch copy of a chunk's values, turned in place into each value's bin plus its
+        unit's offset, as a float (truncated to an index by the caller). ``nan`` (units,) marks the units with a NaN
+        in this chunk: they are remembered (their AUROC reads NaN) and binned anywhere, a NaN having no bin."""
+        spread_for_bins(self.tensor, work)  # a gate on its pre-activation's scale (no AUROC changes)
+        work.mul_(self.scale).add_(self.shift)
+        torch.clamp(work, self.first_bin, self.last_bin, out=work)
+        if nan.any():
+            self.nan |= nan
+            work.copy_(torch.where(work.isnan(), self.first_bin, work))
+
     def merge_moments(self, n: int, s1: Tensor, s2: Tensor, c_xy: Tensor, mean_y: Tensor, m2_y: Tensor) -> None:
         """Merge one chunk of ``n`` rows into the running moments (Chan et al.): ``s1``, ``s2`` are Σ(x − ref) and
         Σ(x − ref)² per unit, ``c_xy`` Σ(x − ref)(y − ȳ) (units, features), ``mean_y``, ``m2_y`` the chunk's label
@@ -170,12 +181,7 @@ class UnitScorer:
             size = units * self.bins
             if len(codes) * size >= 2**31:
                 raise ValueError("too many units × bins × feature patterns for int32 bin indices")
-            spread_for_bins(state.tensor, work.copy_(x))
-            work.mul_(state.scale).add_(state.shift)  # bin + unit offset, as a float
-            torch.clamp(work, state.first_bin, state.last_bin, out=work)
-            if nan.any():  # binned anywhere (a NaN has no bin); the unit's AUROC reads NaN
-                state.nan |= nan
-                work.copy_(torch.where(work.isnan(), state.first_bin, work))
+            state.to_bins(work.copy_(x), nan)
             index = self._buffer(n * units, torch.int32, slot=1).view(n, units)
             index.copy_(work)  # truncates toward zero: the bin
             index += (compact.to(torch.int32) * size)[:, None]
