@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from lstm_viz.app.ui import keep_picker_state, sidebar_model_picker
+from lstm_viz.app.ui import keep_picker_state, narrow_layout, sidebar_model_picker
 from lstm_viz.core.allocator import keep_freed_memory
 from lstm_viz.core.device import describe_device, pick_device
 
 keep_freed_memory()  # once per process: recordings reuse freed memory instead of page-faulting (allocator.py)
 
 st.set_page_config(page_title="lstm-viz", page_icon=":material/memory:", layout="wide")
+narrow_layout()  # rows of columns that rearrange in a narrow window (lstm_viz/app/narrow.css)
 
 # The pages that look inside the model chosen in the sidebar; the others build or train their own.
 MODEL_PAGES = [

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lstm_viz.app.ui import ensure_app_shell, pick_in_sidebar, shipped_names
+from lstm_viz.app.ui import ensure_app_shell, narrow_columns, pick_in_sidebar, shipped_names
 from lstm_viz.interventions.ui import units_key
 from lstm_viz.tasks.posts import POSTS
 from lstm_viz.text.ui import ranked_by
@@ -26,7 +26,7 @@ st.markdown(
 )
 
 st.subheader("Try first")
-try_cols = st.columns(3)
+try_cols = narrow_columns(3, key="home_try", narrow="stack")  # one card a row in a narrow window
 shipped = shipped_names()
 # (button, what it shows, sidebar source, shipped file or None, the explorer tab and its widgets). Buttons never wrap:
 # labels of at most 16 characters fit a third of a 1,024-px window (longer ones were cut to "Read Python with a…")

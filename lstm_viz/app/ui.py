@@ -45,6 +45,8 @@ __all__ = [
     "ensure_app_shell",
     "keep_picker_state",
     "keep_tab_widgets",
+    "narrow_columns",
+    "narrow_layout",
     "number_box",
     "open_in_explorer",
     "refuse_input_keeping_last",
@@ -438,6 +440,26 @@ def keep_tab_widgets(tabs: Mapping[str, Any], keys: Mapping[str, Iterable[str]],
             for key, value in shadow.items():
                 if ours(key) and key not in st.session_state:
                     st.session_state[key] = value
+
+
+NARROW_CSS = Path(__file__).with_name("narrow.css")
+
+
+def narrow_layout() -> None:
+    """Load the rules that rearrange :func:`narrow_columns` rows in a narrow main column (once per run, in app.py;
+    style only, so Streamlit adds it without taking room on the page)."""
+    st.html(NARROW_CSS)
+
+
+def narrow_columns(spec: int | list[float], *, key: str, narrow: str = "wrap", **kwargs: Any) -> list[Any]:
+    """``st.columns(spec, **kwargs)`` whose row rearranges when the page's main column is under 540 px (an 800-pixel
+    window with the sidebar open; Streamlit stacks every row only in windows under 640 px): ``narrow="wrap"`` lets
+    the columns flow onto further rows, each at least 8rem wide (a row of boxes and buttons keeps its labels whole);
+    ``"stack"`` gives each column a row of its own (a table beside a chart). Wider, it is st.columns unchanged.
+    ``key`` names the row's container, unique on the page. The rules are in ``narrow.css``."""
+    if narrow not in ("wrap", "stack"):
+        raise ValueError(f"narrow must be 'wrap' or 'stack', not {narrow!r}")
+    return st.container(key=f"narrow_{narrow}_{key}").columns(spec, **kwargs)
 
 
 # Streamlit still has its first multipage mode (a ``pages/`` folder next to the entry script). Until app.py has run

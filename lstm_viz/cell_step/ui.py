@@ -17,7 +17,7 @@ from torch import nn
 
 from lstm_viz.app.inputs import ExplorerInput, example_for, random_input, typed_input
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import cached_recording, refuse_input_keeping_last, show_input_error
+from lstm_viz.app.ui import cached_recording, narrow_columns, refuse_input_keeping_last, show_input_error
 from lstm_viz.cell_step import figures as cf
 from lstm_viz.cell_step import latex
 from lstm_viz.core import reference as ref
@@ -241,7 +241,7 @@ def rnn_section() -> None:
     T = run.h_cell.shape[0]
     shown = st.slider("Step shown", 0, T - 1, min(2, T - 1), key="cs_rnn_t") if T > 1 else 0
     st.latex(latex.rnn_step_latex(run, t=shown))
-    left, right = st.columns([1, 1.3])
+    left, right = narrow_columns([1, 1.3], key="cs_rnn", narrow="stack")
     left.dataframe(pd.DataFrame(ref.rnn_table(run)), hide_index=True, width="stretch", key="cs_rnn_table",
                    column_config={"max |Δ|": st.column_config.NumberColumn(format="%.1e")})  # 1.8e-07, not 0.0000001
     right.plotly_chart(cf.rnn_unroll_figure(run), width="stretch", key="cs_rnn_fig")

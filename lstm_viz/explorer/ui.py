@@ -360,9 +360,9 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
         "answer": lambda: answer_figure(model_answer(loaded.model, inp)),
     }  # fmt: skip
     st.markdown("Every figure as a standalone HTML file (opens offline, interactive):")
-    cols = st.columns(len(figures))
-    for col, (name, build) in zip(cols, figures.items(), strict=True):
-        col.download_button(
+    row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow
+    for name, build in figures.items():
+        row.download_button(
             name.replace("_", " "), functools.partial(_html, build, name), f"{name}.html", "text/html",
             key=f"explorer_dl_{name}", on_click="ignore", icon=":material/bar_chart:",
         )  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lstm_viz import lstmp as logic
-from lstm_viz.app.ui import remembered
+from lstm_viz.app.ui import narrow_columns, remembered
 from lstm_viz.lstmp import figures as cf
 from lstm_viz.paths import SWEEP_FILE
 from lstm_viz.training.live import TICK_SECONDS
@@ -63,11 +63,11 @@ def size_inputs() -> logic.PairSpec | None:
     """The sizes of both models (text boxes, presets); the validated pair, or None after an error box."""
     remembered("cmp", {key[4:]: value for key, value in zip(SIZE_KEYS, next(iter(PRESETS.values())), strict=True)})
     remembered("cmp", DEFAULTS)
-    cols = st.columns([1, 1, 1, 1, 1])
+    cols = narrow_columns([1, 1, 1, 1, 1], key="cmp_sizes")
     labels = ("input_size", "hidden_size", "proj_size (LSTMP)", "num_layers")
     sizes = [col.text_input(label, key=key) for col, label, key in zip(cols, labels, SIZE_KEYS, strict=False)]
     bidirectional = cols[4].checkbox("bidirectional", key="cmp_bidir")
-    preset_cols = st.columns([1] * len(PRESETS) + [2])
+    preset_cols = narrow_columns([1] * len(PRESETS) + [2], key="cmp_presets")
     for col, (name, values) in zip(preset_cols, PRESETS.items(), strict=False):
         col.button(name, on_click=use_preset, args=(values,), key=f"cmp_preset_{name[:8]}", width="stretch",
                    help=f"{name.split(':')[0]}'s sizes: input {values[0]}, hidden {values[1]}, proj {values[2]}")
@@ -80,7 +80,7 @@ def size_inputs() -> logic.PairSpec | None:
 
 def cost_section(spec: logic.PairSpec | None) -> None:
     """Parameter table and bars, multiply-adds, state sizes and the latency of both models."""
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
+    c1, c2, c3, c4 = narrow_columns([1, 1, 1, 1], key="cmp_latency", vertical_alignment="bottom")
     lat_inputs = (
         c1.text_input("latency: batch", key="cmp_lat_batch"),
         c2.text_input("latency: sequence length T", key="cmp_lat_T"),
@@ -96,7 +96,7 @@ def cost_section(spec: logic.PairSpec | None) -> None:
         lstm, lstmp = st.session_state["cmp_pair"]
         st.caption(f"Left: `{spec.describe('LSTM')}` · right: `{spec.describe('LSTMP')}` · `batch_first=True`.")
         table = logic.compare_parameters(lstm, lstmp)
-        left, right = st.columns([1.45, 1])
+        left, right = narrow_columns([1.45, 1], key="cmp_params", narrow="stack")
         left.markdown("**Parameters, read off `named_parameters()`**")
         left.dataframe(table, hide_index=True, width="stretch", key="cmp_param_table")
         right.plotly_chart(cf.parameter_figure(table), width="stretch", key="cmp_param_fig")
@@ -115,7 +115,7 @@ def cost_section(spec: logic.PairSpec | None) -> None:
                     )
                 st.session_state["cmp_latency_key"] = wanted
             latency = st.session_state["cmp_latency"]
-        left, right = st.columns([1.45, 1])
+        left, right = narrow_columns([1.45, 1], key="cmp_compute", narrow="stack")
         left.markdown("**Compute, state sizes and latency**")
         summary = logic.summary_table(lstm, lstmp, batch or 2, steps or 3, latency)
         left.dataframe(summary, hide_index=True, width="stretch", key="cmp_summary")
@@ -137,7 +137,7 @@ def train_section(spec: logic.PairSpec | None) -> None:
         "Both models learn post 4's 8-bit subtraction (input_size is the task's: 2 bits per step) from the same "
         "data, seed and learning rate, one epoch each in turn; only proj_size differs."
     )
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+    c1, c2, c3, c4 = narrow_columns([1, 1, 1, 3], key="cmp_train", vertical_alignment="bottom")
     c1.text_input("epochs", key="cmp_epochs")
     c2.text_input("learning rate", key="cmp_lr")
     c3.text_input("random seed", key="cmp_seed", help="draws the initial weights and the shuffling (822: post 4's)")
@@ -149,17 +149,17 @@ def train_section(spec: logic.PairSpec | None) -> None:
         settings_error = None
     except ValueError as err:
         settings_error = str(err)
-    buttons = c4.columns(4)
-    buttons[0].button("Start" if pair is None else "Start over", type="primary", key="cmp_start", width="stretch",
-                      disabled=spec is None or settings_error is not None, on_click=start_pair)  # fmt: skip
+    row = c4.container(horizontal=True)  # buttons as wide as their labels, onto a second row if c4 is narrow
+    row.button("Start" if pair is None else "Start over", type="primary", key="cmp_start",
+               disabled=spec is None or settings_error is not None, on_click=start_pair)  # fmt: skip
     running = state is logic.RunState.RUNNING
-    buttons[1].button("Pause" if running else "Resume", key="cmp_pause", width="stretch",
-                      disabled=state not in (logic.RunState.RUNNING, logic.RunState.PAUSED),
-                      on_click=pair.pause if running else pair.resume if pair else None)  # fmt: skip
-    buttons[2].button("+10 epochs", key="cmp_more", width="stretch", disabled=pair is None or running,
-                      on_click=pair.continue_for if pair else None, args=(10,))  # fmt: skip
-    buttons[3].button("Reset", key="cmp_reset", width="stretch", disabled=pair is None,
-                      on_click=st.session_state.pop, args=("cmp_run", None))  # fmt: skip
+    row.button("Pause" if running else "Resume", key="cmp_pause",
+               disabled=state not in (logic.RunState.RUNNING, logic.RunState.PAUSED),
+               on_click=pair.pause if running else pair.resume if pair else None)  # fmt: skip
+    row.button("+10 epochs", key="cmp_more", disabled=pair is None or running,
+               on_click=pair.continue_for if pair else None, args=(10,))  # fmt: skip
+    row.button("Reset", key="cmp_reset", disabled=pair is None,
+               on_click=st.session_state.pop, args=("cmp_run", None))  # fmt: skip
     if settings_error is not None:
         st.session_state.pop("cmp_train_error", None)
         kept = " The pair trained below is kept." if pair is not None else ""
@@ -233,9 +233,9 @@ def input_section(spec: logic.PairSpec | None) -> None:
             if len(panels) > 1:
                 layer, direction = st.selectbox("layer and direction", panels, key="cmp_panel",
                                                 format_func=lambda p: f"layer {p[0]} {p[1]}")  # fmt: skip
-            for col, (name, side) in zip(st.columns(2), shown.items(), strict=True):
+            sides = narrow_columns(2, key="cmp_sides", narrow="stack")  # each answer above its own heatmaps
+            for col, (name, side) in zip(sides, shown.items(), strict=True):
                 (col.success if side.answer.correct else col.warning)(f"**{name}**: {side.answer.summary}")
-            for col, (name, side) in zip(st.columns(2), shown.items(), strict=True):
                 fig = gate_heatmaps(side.recording, panels=[(layer, direction)], feature_names=side.feature_names,
                                     title=f"{name}: {side.describe}")  # fmt: skip
                 col.plotly_chart(fig, width="stretch", key=f"cmp_gates_{name}")
@@ -255,14 +255,14 @@ def sweep_section() -> None:
     base = shipped_plan or logic.SweepPlan(**{**logic.SWEEP_DEFAULTS})
     remembered("cmp_sw", {"hidden": str(base.hidden_size), "projs": ", ".join(map(str, base.proj_sizes)),
                           "epochs": str(base.epochs), "seeds": ", ".join(map(str, base.seeds))})  # fmt: skip
-    c1, c2, c3, c4, c5 = st.columns([1.3, 2, 1.1, 1.4, 1], vertical_alignment="bottom")
+    c1, c2, c3, c4 = narrow_columns([1.3, 2, 1.1, 1.4], key="cmp_sweep", vertical_alignment="bottom")
     sweep_inputs = (
         c1.text_input("sweep: hidden_size", key="cmp_sw_hidden"),
         c2.text_input("proj_sizes", key="cmp_sw_projs", help="0, the plain LSTM, is always included"),
         c3.text_input("epochs (budget)", key="cmp_sw_epochs"),
         c4.text_input("random seeds", key="cmp_sw_seeds"),
     )
-    run_sweep = c5.button("Run sweep", key="cmp_sw_run", type="primary", width="stretch")
+    run_sweep = st.button("Run sweep", key="cmp_sw_run", type="primary")  # under the boxes: whole at any width
     try:
         plan = logic.plan_sweep(*sweep_inputs)
     except ValueError as err:

@@ -168,6 +168,7 @@ def select(page, combobox, option: str) -> None:
 
 # ---- chart text: inside its chart and clear of other text (tests/e2e/test_chart_text_fits.py) --------------------
 TEXT_WIDTH = 1024  # pixels: a laptop's half screen, the window the chart-text checks use
+NARROW_WIDTH = 800  # pixels: with the sidebar open the page has 468 of them (lstm_viz/app/narrow.css)
 
 # The text elements of every drawn chart that reach past its <svg> (2 px of anti-aliasing allowed), as
 # [kind, text], and every two of them that overlap each other by more than 2 px both ways (a subtitle's last line
@@ -199,6 +200,15 @@ OVERFLOWS = """() => {
   });
   return out;
 }"""
+
+
+# Labels of buttons, boxes and checkboxes on the page (not the sidebar) that are cut short: Streamlit ends a label
+# that does not fit with "…" ("bidirec…", "Measure a…") rather than wrapping it. As ["cut", text].
+CUT_LABELS = """() => [...document.querySelectorAll(
+    '[data-testid=stMain] button p, [data-testid=stMain] button div, [data-testid=stMain] [data-testid=stWidgetLabel] p, '
+    + '[data-testid=stMain] label p')]
+  .filter(el => el.getBoundingClientRect().width > 0 && el.scrollWidth > el.clientWidth + 1)
+  .map(el => ['cut', (el.textContent || '').slice(0, 100)])"""
 
 
 def text_clashes_at(page, width: int = TEXT_WIDTH) -> list[list[str]]:
