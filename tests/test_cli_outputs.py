@@ -8,14 +8,17 @@ import os
 import signal
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from lstm_viz.cli import main
 from lstm_viz.cli.common import json_safe
+from lstm_viz.cli.train import _epochs_to_run
 from lstm_viz.training import engine
 from lstm_viz.training.checkpoints import load_checkpoint
+from lstm_viz.training.engine import PRESETS
 from tests.cli_output import last_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -151,6 +154,32 @@ def test_a_signal_stops_after_the_mini_batch_and_resume_finishes_the_epoch_exact
     assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
     for name, value in a.model.state_dict().items():
         assert torch.equal(value, b.model.state_dict()[name]), name
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="signals to oneself are POSIX")
+def test_resume_without_epochs_finishes_the_stopped_run(tmp_path, capsys, monkeypatch):
+    """--resume of a run stopped before its end, with no --epochs, trains what was left of it (it used to train the
+    default preset's count, whatever the run was asked for) and ends exactly where the run would have ended."""
+    straight = tmp_path / "straight.pt"
+    assert run(capsys, *SUB, "--epochs", "3", "--out", straight)[0] == 0
+    out = tmp_path / "stopped.pt"
+    with monkeypatch.context() as m:
+        _signal_at_batch(m, 7, signal.SIGTERM)  # the 2nd mini-batch of epoch 2 of 3
+        assert run(capsys, *SUB, "--epochs", "3", "--out", out)[0] == 143
+    resumed = tmp_path / "resumed.pt"
+    got, stdout, err = run(capsys, "train", "subtraction", "--resume", out, "--quiet", "--out", resumed)
+    assert got == 0 and "stopped 2 epochs before the end of its run (epoch 3); finishing it" in err
+    assert last_json(stdout)["epoch"] == 3 and last_json(stdout)["epochs_run"] == 2
+    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    for name, value in a.model.state_dict().items():
+        assert torch.equal(value, b.model.state_dict()[name]), name
+    # the finished run, resumed again with no --epochs: its own recipe's length, no note
+    trainer = SimpleNamespace(epoch=3, until_epoch=3, preset="seed")
+    args = SimpleNamespace(epochs=None, resume=resumed, task="subtraction", preset="fast")
+    assert _epochs_to_run(args, trainer) == PRESETS["subtraction"]["seed"]["epochs"] != PRESETS["subtraction"][
+        "fast"]["epochs"]
+    assert trainer.until_epoch == 3 + PRESETS["subtraction"]["seed"]["epochs"]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals to oneself are POSIX")

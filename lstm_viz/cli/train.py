@@ -47,7 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a model and save a checkpoint", description="Train a model.")
     train.add_argument("task", choices=TASKS, metavar="TASK", help=f"one of: {', '.join(TASKS)}")
     train.add_argument("--out", required=True, help="checkpoint file to write (atomically), e.g. models/x.pt")
-    train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's; for charlm, blocks of "
+    train.add_argument("--epochs", type=int, help="epochs to train (default: the preset's — with --resume, the "
+                       "checkpoint's preset, or what is left of a run stopped before its end; for charlm, blocks of "
                        "--log-every steps, and by default it trains until --minutes or --max-chars)")
     train.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
     train.add_argument("--seed", type=seed_arg, default=None,
@@ -113,6 +114,25 @@ def _check_resumed_sizes(args: argparse.Namespace, trainer: Any, preset: str | N
                         f"{args.resume} holds a {config.label()} (random seed {trainer.seed}, recipe "
                         f"{trainer.preset or args.preset!r}); drop "
                         f"{'it' if len(wrong) == 1 else 'them'} or train afresh without --resume")  # fmt: skip
+
+
+def _epochs_to_run(args: argparse.Namespace, trainer: Any) -> int:
+    """--epochs, else: what is left of a resumed run that was stopped before its end (it finishes as if it had not
+    stopped), else the recipe's length — the resumed checkpoint's recipe, not the default preset. A task with its own
+    loop and no epoch count trains until its budget is spent."""
+    if args.epochs is not None:
+        epochs = args.epochs
+    elif args.resume is not None and trainer.until_epoch is not None and trainer.until_epoch > trainer.epoch:
+        epochs = trainer.until_epoch - trainer.epoch
+        print(f"note: {args.resume} was stopped {epochs:,} epochs before the end of its run (epoch "
+              f"{trainer.until_epoch:,}); finishing it — --epochs N trains N instead", file=sys.stderr)  # fmt: skip
+    else:
+        recipe = trainer.preset if trainer.preset in PRESETS[args.task] else args.preset
+        epochs = PRESETS[args.task][recipe]["epochs"]
+    if epochs is None:  # a task with its own loop: until its budget is spent
+        return sys.maxsize
+    trainer.until_epoch = trainer.epoch + epochs
+    return epochs
 
 
 def _loss_grew(history: Sequence[dict]) -> str:
@@ -210,9 +230,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         _check_resumed_sizes(args, trainer, given_preset)
     for note in trainer.notes:
         print(f"note: {note}", file=sys.stderr)
-    epochs = args.epochs if args.epochs is not None else PRESETS[args.task][args.preset]["epochs"]
-    if epochs is None:  # a task with its own loop: until its budget is spent
-        epochs = sys.maxsize
+    epochs = _epochs_to_run(args, trainer)
     with _stop_between_batches(trainer) as stop:
         try:
             return _train_and_save(args, argv, task, trainer, epochs, out, stop)

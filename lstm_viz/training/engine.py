@@ -130,6 +130,9 @@ class Trainer:
         self.seed = int(seed)
         self.options = dict(options or {})
         self.preset = preset  # the recipe's name, saved with the trainer state (a resumed run keeps its own)
+        # The epoch the run in progress was asked to reach (the command line's --epochs counted from where it
+        # started), saved with the trainer state: --resume of a run stopped before it finishes that run.
+        self.until_epoch: int | None = None
         self.notes: list[str] = []  # what a caller should tell the user (e.g. the data differs from the checkpoint's)
         self.loop = self.data.task.training_loop(
             self.model, self.data, lr=parse_lr(lr, typed=False), batch_size=batch_size, seed=self.seed,
@@ -379,6 +382,7 @@ class Trainer:
             "shuffle": self.shuffle,
             "seed": self.seed,
             "preset": self.preset,
+            **({"until_epoch": self.until_epoch} if self.until_epoch is not None else {}),
             "betas": [float(b) for b in self.optimizer.param_groups[0].get("betas", (0.9, 0.999))],
             "generator_state": self.generator.get_state(),
             "options": {k: v for k, v in self.options.items() if v is None or isinstance(v, (int, float, str, bool))},
@@ -546,6 +550,9 @@ def make_trainer(
             raise CheckpointError(f"{name}: its saved training state is damaged ({type(err).__name__}: "
                                   f"{str(err)[:150]}); resume from another checkpoint or train afresh") from None
         trainer.notes += [note] if note else []
+        until = state.get("until_epoch")
+        if isinstance(until, int) and not isinstance(until, bool) and until >= 0:
+            trainer.until_epoch = until
         partial = state.get("partial")
         if partial is not None:
             try:

@@ -205,8 +205,8 @@ OVERFLOWS = """() => {
 # Labels of buttons, boxes and checkboxes on the page (not the sidebar) that are cut short: Streamlit ends a label
 # that does not fit with "…" ("bidirec…", "Measure a…") rather than wrapping it. As ["cut", text].
 CUT_LABELS = """() => [...document.querySelectorAll(
-    '[data-testid=stMain] button p, [data-testid=stMain] button div, [data-testid=stMain] [data-testid=stWidgetLabel] p, '
-    + '[data-testid=stMain] label p')]
+    '[data-testid=stMain] button p, [data-testid=stMain] button div, '
+    + '[data-testid=stMain] [data-testid=stWidgetLabel] p, [data-testid=stMain] label p')]
   .filter(el => el.getBoundingClientRect().width > 0 && el.scrollWidth > el.clientWidth + 1)
   .map(el => ['cut', (el.textContent || '').slice(0, 100)])"""
 
