@@ -29,7 +29,7 @@ from tests.e2e.helpers import PROGRESS, enter, open_page, press, select, wait_id
 PAGES = [  # (file name, URL path, buttons to press in turn, each followed by training until "finished")
     ("home", "", ()),
     ("explorer", "explorer", ()),
-    ("train_toy", "train_toy", ("Start", "Continue N more")),  # post 0: 2,000 epochs, then 3,000 more
+    ("train_toy", "train_toy", ("Start", "Continue 3,000 more")),  # post 0: 2,000 epochs, then 3,000 more
     ("train_subtraction", "train_subtraction", ("Start",)),
     ("compare", "lstm_vs_lstmp", ()),
     ("gradient_flow", "gradient_flow", ()),

@@ -59,10 +59,10 @@ if text:
             tw.find_cells_section(loaded, inp, rec)
 with tabs["Unit traces"]:
     if tabs["Unit traces"].open:
-        ew.traces_section(rec, inp, panel)
+        ew.traces_section(rec, inp, panel, loaded.key)
 with tabs["Conveyor belt"]:
     if tabs["Conveyor belt"].open:
-        ew.belt_section(rec, inp, panel)
+        ew.belt_section(rec, inp, panel, loaded.key)
 with tabs["Compare two inputs"]:
     if tabs["Compare two inputs"].open:
         ew.two_inputs_section(loaded, rec, inp, panel)

@@ -115,7 +115,8 @@ if run.state is RunState.FINISHED and post_recipe and run.epoch == story and run
     last = run.history[-1]
     st.info(f"Half of post 0's story: after {story:,} epochs the post's model was still mediocre, and this one "
             f"predicts {last['out_0']:.2f} for Company A (target 0) and {last['out_1']:.2f} for B (target 1). Press "
-            "**Continue N more** to train the post's 3,000 more epochs.", icon=":material/hourglass_top:")
+            "**Continue 3,000 more** (the box *more epochs*) to train the post's other 3,000 epochs.",
+            icon=":material/hourglass_top:")
 
 
 def figures(run, previous, parts):

@@ -279,3 +279,26 @@ def test_which_units_matter_tab_ranks_units():
     assert "iv_ablation" in charts(at)
     assert any("layer0.fwd." in m.value and "borrow" in m.value for m in at.markdown)
     assert any("A unit's c and h rows match" in c.value for c in at.caption)  # zeroed at every step: one path
+
+
+def test_another_model_of_the_same_size_starts_from_its_own_most_active_units():
+    """The units chosen for the traces and the belt are kept per model: switching to another model with as many units
+    preselects that model's most active units (it used to keep the last model's, under "the most active are
+    preselected")."""
+    first, second = task_model("subtraction", seed=0), task_model("subtraction", seed=1, cell="gru")
+    assert first.model.config.hidden_size == second.model.config.hidden_size
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[MODEL_KEY] = first
+    at.session_state["explorer_tab"] = "Unit traces"
+    at.run()
+    [box] = [m for m in at.multiselect if m.key.startswith("explorer_units_")]
+    box.set_value([5]).run()
+    at.session_state[MODEL_KEY] = second
+    at.run()
+    no_exception(at)
+    [box] = [m for m in at.multiselect if m.key.startswith("explorer_units_")]
+    assert box.value != [5] and len(box.value) == 3  # the GRU's own three most active units
+    at.session_state[MODEL_KEY] = first
+    at.run()
+    [box] = [m for m in at.multiselect if m.key.startswith("explorer_units_")]
+    assert box.value == [5]  # and the first model's choice is still there

@@ -506,6 +506,8 @@ def test_gru_heatmaps_traces_saturation_and_divergence_show_r_z_n_h():
     assert {t.name for t in traces.data if t.showlegend} >= {"r", "z", "n", "h"}
     table = saturation_table(rec)
     assert set(table["gate"]) == {"r", "z"} and len(saturation_figure(table).data) == 2 * 4
+    notes = " ".join(a.text for a in saturation_figure(table).layout.annotations)  # the corners read for z, not f
+    assert "z here: keeps h" in notes and "z here: replaces h" in notes and "f here" not in notes
     other = _gru_recording(bidirectional=True)
     assert first_divergence(rec, other).sentence
     assert len(difference_heatmaps(rec, other).data) == 4

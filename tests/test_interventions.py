@@ -241,6 +241,36 @@ def test_toy_forget_gate_on_day_2_moves_company_b():
     assert float(rec.h[0, 0, 0, -1, 0]) == pytest.approx(after.prediction, abs=1e-6)
 
 
+def test_a_toy_answer_before_and_after_is_drawn_with_h_over_the_days_and_said_in_numbers():
+    """Intervene on a toy model: each chart draws h over the four days (it drew one diamond on an empty axis), and
+    the sentence gives the prediction's move ("The answer changed." when both were right read as a verdict)."""
+    from lstm_viz.interventions import effects
+    from lstm_viz.viz.answer import answer_figure, answer_h
+
+    model = load_checkpoint(MODELS_DIR / "toy_statquest.pt").model
+    x, _ = dataset()
+    company_a = TaskInput(x=x[:1], text="A", feature_names=("x",), target=0.0)
+    rec = model.record(company_a.x)
+    effect = effects.intervene(model, company_a, effects.build(effects.Choice("layer0.fwd.c", None, (3,), "zero"),
+                                                               model), rec)  # fmt: skip
+    for answer, recording in ((effect.before, effect.rec_before), (effect.after, effect.rec_after)):
+        h = answer_h(answer, recording)
+        assert h.shape == (4,) and h[-1] == pytest.approx(answer.prediction, abs=1e-6)
+        [line] = [t for t in answer_figure(answer, h, title="Before").data if t.name == "h (short memory)"]
+        assert len(line.y) == 4
+    assert effect.changed and effect.before.correct and effect.after.correct
+    assert effect.change_sentence() == (f"The prediction moved from {effect.before.value:.4f} to "
+                                        f"{effect.after.value:.4f} (still right).")  # fmt: skip
+    same = effects.intervene(model, company_a, effects.build(effects.Choice("layer0.fwd.c", None, (3,), "patch"),
+                                                             model, rec), rec)  # fmt: skip
+    assert same.change_sentence() == "The answer did not change."
+    sub = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt").model
+    inp = SUBTRACTION.parse("123 - 61", sub.config)
+    broken = effects.intervene(sub, inp, effects.build(effects.Choice("layer0.fwd.c", (1,), None, "zero"), sub),
+                               sub.record(inp.x))  # fmt: skip
+    assert broken.change_sentence() == "The answer changed (now wrong)."
+
+
 # ------------------------------------------------------------------------------------------------- CLI
 def test_parse_intervention():
     assert parse_intervention("layer0.fwd.c[units=7,steps=3]=0") == Intervention("layer0.fwd.c", 0.0, [3], [7])

@@ -50,7 +50,7 @@ def test_toy_page_opens_idle_with_the_seed_recipe(toy):
     assert isinstance(run, LiveRun) and run.state is RunState.IDLE
     assert toy.text_input(key="toy_lr").value == "0.001" and toy.text_input(key="toy_epochs").value == "2000"
     labels = [b.label for b in toy.button]
-    for label in ("Start", "Pause", "Resume", "Stop", "Reset", "Continue N more"):
+    for label in ("Start", "Pause", "Resume", "Stop", "Reset", "Continue 3,000 more"):  # N: the box's 3,000
         assert label in labels
     assert toy.button(key="toy_run_pause").disabled and toy.button(key="toy_run_reset").disabled
     assert charts(toy) == 1  # the empty TensorBoard panels, saying "press Start"

@@ -8,6 +8,7 @@ input stays on screen.
 from __future__ import annotations
 
 import functools
+import hashlib
 
 import streamlit as st
 
@@ -26,10 +27,10 @@ from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
 from lstm_viz.parsing import MAX_STEPS, InputError, parse_int, shorten
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
-from lstm_viz.viz.answer import answer_figure, model_answer
+from lstm_viz.viz.answer import answer_figure, answer_h, model_answer
 from lstm_viz.viz.belt import BELT_WORDS, conveyor_belt
 from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
-from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of, to_numpy, unit_traces
+from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of, unit_traces
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 
 __all__ = [
@@ -178,8 +179,7 @@ def _last_good(loaded: LoadedModel) -> ExplorerInput | None:
 def answer_section(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | None) -> None:
     """View 4: what the model answers, right or wrong."""
     answer = model_answer(loaded.model, inp)
-    h = to_numpy(rec.h[0, 0, 0, :, 0]) if rec is not None and answer.form == "trace" else None
-    fig = answer_figure(answer, h)
+    fig = answer_figure(answer, answer_h(answer, rec))
     if answer.correct is True:
         st.success(answer.summary, icon=":material/check_circle:")
     elif answer.correct is False:
@@ -188,6 +188,11 @@ def answer_section(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | Non
         st.info(answer.summary)
     if fig is not None:
         chart(fig, "explorer_answer")
+
+
+def _answer_figure(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | None):
+    answer = model_answer(loaded.model, inp)
+    return answer_figure(answer, answer_h(answer, rec))
 
 
 def _labels(inp: ExplorerInput):
@@ -215,9 +220,15 @@ def heatmap_section(rec: Recording, inp: ExplorerInput) -> tuple[int, str]:
     return choice
 
 
-def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
+def _tag(model_key: str) -> str:
+    """A short stand-in for a model's cache key in widget keys."""
+    return hashlib.sha256(model_key.encode()).hexdigest()[:10]
+
+
+def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], model_key: str = "") -> None:
     """View 2: unit traces of the chosen units with the input underneath, of any layer and direction (the one picked
-    for the heatmaps first)."""
+    for the heatmaps first). The units chosen are kept per model (``model_key``: another model of the same size
+    starts from its own most active units, not the last one's)."""
     panels = panels_of(rec)
     if len(panels) > 1:
         panel = st.selectbox(
@@ -228,7 +239,8 @@ def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -
     default = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
     units = st.multiselect(
         f"Units ({_panel_label(panel)}; the most active are preselected)",
-        list(range(rec.hidden_size)), default=default, max_selections=8, key=f"explorer_units_{rec.hidden_size}",
+        list(range(rec.hidden_size)), default=default, max_selections=8,
+        key=f"explorer_units_{rec.hidden_size}_{_tag(model_key)}",
     )  # fmt: skip
     if not units:
         st.info("Pick at least one unit to draw its traces.")
@@ -237,12 +249,13 @@ def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -
           "explorer_traces")
 
 
-def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str]) -> None:
-    """View 3: the cell-state conveyor belt."""
+def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], model_key: str = "") -> None:
+    """View 3: the cell-state conveyor belt (its unit kept per model, as the traces' units)."""
     layer, direction = panel
     default = most_active_units(rec, layer, direction, k=1)[0]
     unit = st.selectbox(
-        "Unit for the bars", list(range(rec.hidden_size)), index=default, key=f"explorer_belt_{rec.hidden_size}"
+        "Unit for the bars", list(range(rec.hidden_size)), index=default,
+        key=f"explorer_belt_{rec.hidden_size}_{_tag(model_key)}",
     )
     chart(conveyor_belt(rec, int(unit), layer, direction, feature_names=inp.feature_names, step_labels=_labels(inp)),
           "explorer_belt")
@@ -357,7 +370,7 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
         "conveyor_belt": functools.partial(conveyor_belt, rec, units[0], layer, direction,
                                            feature_names=inp.feature_names, step_labels=_labels(inp)),
         "gate_saturation": lambda: saturation_figure(saturation_table(rec)),
-        "answer": lambda: answer_figure(model_answer(loaded.model, inp)),
+        "answer": functools.partial(_answer_figure, loaded, inp, rec),
     }  # fmt: skip
     st.markdown("Every figure as a standalone HTML file (opens offline, interactive):")
     row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow

@@ -132,6 +132,20 @@ class Effect:
         through the fused kernel: numbers can differ in their last bits when nothing changed)."""
         return not _same_answer(self.before.value, self.after.value)
 
+    def change_sentence(self) -> str:
+        """The change in words: a number's move with both values ("The prediction moved from -0.0007 to 0.0000
+        (still right)."), else whether the answer changed, and right or wrong where the truth is known."""
+        if not self.changed:
+            return "The answer did not change."
+        was, now = self.before.correct, self.after.correct
+        verdict = ""
+        if was is not None and now is not None:
+            verdict = f" ({'still' if was == now else 'now'} {'right' if now else 'wrong'})"
+        a, b = self.before.value, self.after.value
+        if isinstance(a, float) and isinstance(b, float):
+            return f"The prediction moved from {a:.4f} to {b:.4f}{verdict}."
+        return f"The answer changed{verdict}."
+
 
 def _same_answer(a: object, b: object) -> bool:
     """Answers' values equal up to ``ROUNDING`` (relative to their size) in every number, exactly elsewhere."""

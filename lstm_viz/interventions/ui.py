@@ -22,7 +22,7 @@ from lstm_viz.interventions.figures import ablation_figure, spread_figure
 from lstm_viz.parsing import InputError, parse_float, shorten
 from lstm_viz.tasks import task_for
 from lstm_viz.training.live import format_seconds
-from lstm_viz.viz.answer import answer_figure
+from lstm_viz.viz.answer import answer_figure, answer_h
 from lstm_viz.viz.divergence import difference_heatmaps
 
 __all__ = ["ablation_section", "intervene_section", "units_key"]
@@ -91,16 +91,16 @@ def intervene_section(
     before, after = st.columns(2)
     with before:
         _verdict(effect.before, "Before")
-        figure = answer_figure(effect.before, title="Before")  # the verdict above says the rest
+        # the verdict above says the rest; a toy model's answer is drawn with its h over the days
+        figure = answer_figure(effect.before, answer_h(effect.before, effect.rec_before), title="Before")
         if figure is not None:
             _chart(figure, "iv_answer_before")
     with after:
         _verdict(effect.after, "After")
-        figure = answer_figure(effect.after, title="After")
+        figure = answer_figure(effect.after, answer_h(effect.after, effect.rec_after), title="After")
         if figure is not None:
             _chart(figure, "iv_answer_after")
-    st.markdown(("The answer changed. " if effect.changed else "The answer did not change. ")
-                + effect.divergence.sentence.replace("The two runs", "Before and after"))  # fmt: skip
+    st.markdown(effect.change_sentence() + " " + effect.divergence.sentence.replace("The two runs", "Before and after"))
     # Rounding between the fused kernel and the step-by-step run is not a change: the same tolerance as the sentence.
     chars = None if inp.step_labels is None else (inp.step_labels, inp.step_labels)
     _chart(difference_heatmaps(effect.rec_before, effect.rec_after, layer, direction,

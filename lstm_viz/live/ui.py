@@ -135,7 +135,7 @@ def run_controls(
     more: int = 1000,
     more_help: str = "train this many more epochs, keeping the model and optimizer",
 ) -> None:
-    """Start / Pause / Resume / Stop / Reset and "continue N more epochs" for ``run``.
+    """Start / Pause / Resume / Stop / Reset and "Continue N more" (N from the box beside it) for ``run``.
 
     ``factory()`` returns the trainer factory for the settings typed now, or raises ``ValueError`` (an
     ``InputError``) saying which setting is wrong; the page shows that reason next to its boxes. Start reads the
@@ -186,13 +186,15 @@ def run_controls(
     row.button("Reset", key=f"{run_key}_reset", on_click=run.reset, disabled=not has_model,
                help="forget the model and its curves")  # fmt: skip
     row.text_input("more epochs", key=f"{run_key}_more", width=120, help=more_help)
-    row.button("Continue N more", key=f"{run_key}_continue", disabled=state is RunState.RUNNING,
-               on_click=_guarded(run_key, continue_more),
-               help="train this many more epochs, keeping the model and optimizer")  # fmt: skip
     try:
-        read_epochs(prefix, key=f"{run_key}_more", name="More epochs")
+        n_more, more_error = read_epochs(prefix, key=f"{run_key}_more", name="More epochs"), None
     except ValueError as exc:
-        st.error(f"{exc} Continue N more is refused until it is fixed.", icon=":material/warning:")
+        n_more, more_error = None, exc
+    row.button(f"Continue {n_more:,} more" if n_more is not None else "Continue", key=f"{run_key}_continue",
+               disabled=state is RunState.RUNNING, on_click=_guarded(run_key, continue_more),
+               help="train the number of epochs in the box before it, keeping the model and optimizer")  # fmt: skip
+    if more_error is not None:
+        st.error(f"{more_error} Continue is refused until it is fixed.", icon=":material/warning:")
     if not settings_ok:
         st.session_state.pop(_notice_key(run_key), None)  # the settings' own message says why; no second error
         if state is RunState.RUNNING:  # the run goes on with the settings in use, said above each box

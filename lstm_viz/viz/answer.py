@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+import torch
 from torch import nn
 
 from lstm_viz.tasks import Answer, task_for
@@ -19,7 +20,7 @@ from lstm_viz.tasks.subtraction import bits_named
 from lstm_viz.viz.gates import char_label
 from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, TITLE_AT_TOP, finish, subtitle_room
 
-__all__ = ["Answer", "answer_figure", "model_answer"]
+__all__ = ["Answer", "answer_figure", "answer_h", "model_answer"]
 
 RIGHT, WRONG, UNKNOWN = "#2ca02c", "#d62728", "#7f7f7f"
 
@@ -27,6 +28,14 @@ RIGHT, WRONG, UNKNOWN = "#2ca02c", "#d62728", "#7f7f7f"
 def model_answer(model: nn.Module, inp: ExplorerInput) -> Answer:
     """Run ``model`` on ``inp`` (eval mode, restored after) and judge the answer when the truth is known."""
     return task_for(model.config).answer(model, inp)
+
+
+def answer_h(answer: Answer, rec) -> np.ndarray | None:
+    """What ``answer_figure`` draws beside a ``trace`` answer: h over the steps (the toy models' one unit, first
+    layer and sequence) from ``rec``, the recording the answer came from; None for other answers or no recording."""
+    if rec is None or answer.form != "trace":
+        return None
+    return rec.h[0, 0, 0, :, 0].detach().to("cpu", dtype=torch.float64).numpy()
 
 
 def answer_figure(answer: Answer, h: np.ndarray | None = None, title: str | None = None) -> go.Figure | None:
@@ -129,9 +138,9 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None, title: str | None
             "xaxis": {"title": {"text": "t (day)"}, "dtick": 1},
             "yaxis": {"title": {"text": "h"}},
             "shapes": shapes,
-            "height": 320,
-            "margin": {"t": 90, "b": 50, "l": 60, "r": 30},
-            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+            "height": 320 + LEGEND_ROOM_PX,
+            "margin": {"t": 90, "b": LEGEND_ROOM_PX, "l": 60, "r": 30},
+            "legend": LEGEND_AT_BOTTOM,  # below the axis title: at the top it covered the subtitle
         }  # fmt: skip
         return finish(traces, layout)
     if answer.form == "next_chars" and answer.probs:

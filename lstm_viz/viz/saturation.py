@@ -113,9 +113,13 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
         if col == 1:
             grid.y(1, col)["title"] = {"text": f"fraction right-saturated (> {high:g})"}
     layout = grid.layout
-    corners = [  # what the corners mean, in words (the forget gate's reading: the one that decides memory)
-        (0.02, 1.0, "left", "top", f"always open (> {high:g})<br>f here: keeps c, a long memory"),
-        (1.0, 0.04, "right", "bottom", f"always shut (< {low:g})<br>f here: erases c every step"),
+    # What the corners mean, in words, read for the gate that decides memory: an LSTM's f (over c), a GRU's z
+    # (h_t = (1 − z)·n + z·h_{t−1}: z near 1 keeps h, near 0 replaces it with the candidate n).
+    keep, lose = (("f here: keeps c, a long memory", "f here: erases c every step") if "f" in set(table["gate"])
+                  else ("z here: keeps h, a long memory", "z here: replaces h every step"))  # fmt: skip
+    corners = [
+        (0.02, 1.0, "left", "top", f"always open (> {high:g})<br>{keep}"),
+        (1.0, 0.04, "right", "bottom", f"always shut (< {low:g})<br>{lose}"),
     ]
     layout["annotations"] = [*layout["annotations"], *(
         {"text": text, "x": x, "y": y, "xref": grid.refs(1, c)[0], "yref": grid.refs(1, c)[1], "xanchor": xa,

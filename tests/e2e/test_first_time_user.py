@@ -167,7 +167,7 @@ def test_try_box_follows_the_run_and_file_names_follow_the_epoch(page, app_url):
     wait_for(lambda: page.get_by_text(f"trained-subtraction-e{epoch}.pt").count() >= 1, 30, "the kept model's name")
     wait_idle(page)
     enter(page, box(page, "more epochs"), "2")
-    press(page, "Continue N more")
+    press(page, "Continue 2 more")  # the label says the box's number
     wait_for(lambda: "finished" in page.locator(PROGRESS).first.inner_text(), 120, "2 more epochs")
     wait_idle(page)
     press(page, "Keep in this session")
