@@ -287,6 +287,13 @@ def test_units_and_contexts_figures(planted):
     ctx = [Context(5, 1.0, 2, "abcdef", np.arange(6.0), "x.py, line 1")]
     cf = contexts_figure(ctx, tensor="c", title="c")
     assert cf.layout.shapes[0].x0 == 2.5 and "x.py, line 1" in cf.layout.yaxis.ticktext[0]
+    # the app's contexts (CONTEXT_WIDTH a side) with a long file name fit the page at 1,280 px (820 px wide): wider,
+    # Streamlit narrows the chart and the letters overlap
+    from lstm_viz.text.ui import CONTEXT_WIDTH
+
+    n = 2 * CONTEXT_WIDTH + 1
+    long = [Context(1000, 13.25, 1000 - CONTEXT_WIDTH, "x" * n, np.zeros(n), "unittest/mock.py, line 1234")]
+    assert contexts_figure(long, tensor="c", title="c").layout.width <= 820
 
 
 @pytest.mark.parametrize("T", [120, 100, 7, 26])

@@ -225,7 +225,7 @@ def contexts_figure(contexts: Sequence, *, tensor: str, title: str, bounded: boo
             hover[r, j] = f"{ctx.where}<br>'{char_label(ch)}' · {tensor} = {v:.5f}"
     lo, hi = value_range(tensor, np.concatenate([c.values for c in contexts]), bounded)
     shapes = [{"type": "rect", "x0": c.position - c.start - 0.5, "x1": c.position - c.start + 0.5, "y0": r - 0.5,
-               "y1": r + 0.5, "line": {"color": "#111", "width": 2}} for r, c in enumerate(contexts)]  # fmt: skip
+               "y1": r + 0.5, "line": {"color": "#111", "width": 1.5}} for r, c in enumerate(contexts)]  # fmt: skip
     traces = [{
         "type": "heatmap", "z": z.astype(np.float32), "text": chars.tolist(), "texttemplate": "%{text}",
         "textfont": {"family": MONO, "size": 13}, "hovertext": hover.tolist(),
@@ -233,15 +233,19 @@ def contexts_figure(contexts: Sequence, *, tensor: str, title: str, bounded: boo
         "colorscale": GATE_COLORSCALE if tensor in GATE_TENSORS else SIGNED_COLORSCALE,
         "colorbar": {"title": {"text": tensor}, "thickness": 10},
     }]  # fmt: skip
+    labels = [f"{c.where} · {c.value:.3f}" for c in contexts]
+    # The labels' room from their length (10-px text, ~6 px a character), not a fixed 310 px: with it, a context of
+    # 81 characters made the chart wider than the page at 1,280 px, Streamlit narrowed it and the letters overlapped.
+    left = min(320, 16 + 6 * max(len(label) for label in labels))
     layout = {
         "title": {"text": title, "subtitle": {"text": "the framed character is the place; ⏎ a line break"}},
         "xaxis": {"visible": False},
-        "yaxis": {"autorange": "reversed", "tickvals": list(range(len(contexts))),
-                  "ticktext": [f"{c.where} · {c.value:.3f}" for c in contexts], "tickfont": {"size": 10}},
+        "yaxis": {"autorange": "reversed", "tickvals": list(range(len(contexts))), "ticktext": labels,
+                  "tickfont": {"size": 10}},
         "shapes": shapes,
-        "width": 320 + 90 + cols * CELL_W,
+        "width": left + 70 + cols * CELL_W,
         "height": 100 + len(contexts) * (CELL_H + 6),
-        "margin": {"t": 80, "b": 10, "l": 310, "r": 90},
+        "margin": {"t": 80, "b": 10, "l": left, "r": 70},
         "plot_bgcolor": "white",
     }  # fmt: skip
     return finish(traces, layout)

@@ -352,6 +352,11 @@ def _marks_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
     _chart(fig, "text_marks_best", width="content")
 
 
+# Characters of text each side of a context's place: 57 cells of 9 px and the labels fit the page at 1,280 px (with
+# 40 a side the chart was wider than the page; Streamlit narrowed it and the letters ran into each other).
+CONTEXT_WIDTH = 28
+
+
 def _contexts_part(loaded: LoadedModel) -> None:
     st.markdown(f"Where one unit is highest (or lowest) in {SCAN_CHARS:,} characters drawn from every validation "
                 "file (an equal share of each): each row is the text around one place, coloured by the unit, the "
@@ -376,12 +381,13 @@ def _contexts_part(loaded: LoadedModel) -> None:
         return
     scan = _scan(loaded)
     try:
-        found = top_contexts(scan, name, unit, k=int(k), width=40, low=side == "low")
+        found = top_contexts(scan, name, unit, k=int(k), width=CONTEXT_WIDTH, low=side == "low")
     except (InputError, KeyError) as err:
         show_input_error(err, "unit")
         return
     most = "highest" if side == "high" else "lowest"
-    title = f"{unit_text}: its {len(found)} {most} places in {scan.describe()}"
+    title = f"{unit_text}: its {len(found)} {most} places"  # where they were looked for: the caption below
+    st.caption(f"Searched: {scan.describe()}.")
     fig = contexts_figure(found, tensor=tensor, title=title)
     _chart(fig, "text_contexts", width="content")
 
