@@ -96,10 +96,11 @@ def cost_section(spec: logic.PairSpec | None) -> None:
         lstm, lstmp = st.session_state["cmp_pair"]
         st.caption(f"Left: `{spec.describe('LSTM')}` · right: `{spec.describe('LSTMP')}` · `batch_first=True`.")
         table = logic.compare_parameters(lstm, lstmp)
-        left, right = narrow_columns([1.45, 1], key="cmp_params", narrow="stack")
-        left.markdown("**Parameters, read off `named_parameters()`**")
-        left.dataframe(table, hide_index=True, width="stretch", key="cmp_param_table")
-        right.plotly_chart(cf.parameter_figure(table), width="stretch", key="cmp_param_fig")
+        # One under the other: beside its chart, the table's last column ("change", the one that answers the page's
+        # question) was cut off at 1,280 px and below
+        st.markdown("**Parameters, read off `named_parameters()`**")
+        st.dataframe(table, hide_index=True, width="stretch", key="cmp_param_table")
+        st.plotly_chart(cf.parameter_figure(table), width="stretch", key="cmp_param_fig")
         try:
             batch, steps, runs = logic.check_latency_work((lstm, lstmp), *lat_inputs)
         except ValueError as err:
