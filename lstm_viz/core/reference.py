@@ -71,8 +71,10 @@ def lstm_of(model: nn.Module) -> RecordingLSTM:
     if isinstance(lstm, nn.LSTM):
         return lstm if isinstance(lstm, RecordingLSTM) else RecordingLSTM.from_lstm(lstm)
     raise ValueError(
-        f"this model ({type(model).__name__}) has no LSTM: a GRU has no forget/input/output gates and no cell "
-        "state, so there is no LSTM cell to step through. Pick an LSTM model."
+        "This model has no LSTM cell to step through: it is a GRU, with reset and update gates and no cell state "
+        "(its r, z, n and h are in the Gate Explorer). Pick an LSTM model in the sidebar."
+        if any(isinstance(m, nn.GRU) for m in model.modules())
+        else f"This model ({type(model).__name__}) has no LSTM cell to step through. Pick an LSTM model in the sidebar."
     )
 
 

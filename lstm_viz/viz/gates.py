@@ -382,7 +382,9 @@ def _cell_text(z: np.ndarray) -> dict:
 
 def _shape_note(rec: CellRecording) -> str:
     proj = f", proj_size {rec.proj_size}" if rec.proj_size else ""
-    return f"{rec.seq_len} steps × {rec.hidden_size} units{proj}: every step and unit shown"
+    steps, units = rec.seq_len, rec.hidden_size
+    return (f"{steps} step{'s' * (steps != 1)} × {units} unit{'s' * (units != 1)}{proj}: every step and unit "
+            "shown")  # fmt: skip
 
 
 def _trace_customdata(x: np.ndarray, bins: TimeBins) -> tuple[np.ndarray, str]:
