@@ -271,6 +271,28 @@ def test_a_toy_answer_before_and_after_is_drawn_with_h_over_the_days_and_said_in
     assert broken.change_sentence() == "The answer changed (now wrong)."
 
 
+def test_a_text_models_before_and_after_share_one_scale_and_say_which_is_which():
+    """Side by side, Before's 0.5 and After's 0.08 were drawn on their own axes and looked alike."""
+    from lstm_viz.interventions import effects
+    from lstm_viz.tasks import task_for
+    from lstm_viz.viz.answer import answer_figure, shared_range
+
+    model = load_checkpoint(MODELS_DIR / "charlm_python.pt").model
+    inp = task_for(model.config).parse("def hello(name):\n    return f'Hello, {name}", model.config)
+    effect = effects.intervene(model, inp, effects.build(effects.Choice("layer0.fwd.c", None, None, "zero"), model),
+                               model.record(inp.x))  # fmt: skip
+    y_range = shared_range((effect.before, None), (effect.after, None))
+    top = max(max(effect.before.probs), max(effect.after.probs))
+    assert y_range[0] == 0 and top < y_range[1] <= 1.15
+    sides = ((effect.before, "Before"), (effect.after, "After"))
+    figures = [answer_figure(answer, title=title, y_range=y_range) for answer, title in sides]
+    assert [tuple(f.layout.yaxis.range) for f in figures] == [y_range, y_range]
+    assert [f.layout.title.text for f in figures] == [f"{t}: likeliest next characters" for t in ("Before", "After")]
+    sub = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt").model
+    bits = SUBTRACTION.answer(sub, SUBTRACTION.parse("3 - 1", sub.config))
+    assert shared_range((effect.before, None), (bits, None)) is None  # two forms: nothing shared
+
+
 # ------------------------------------------------------------------------------------------------- CLI
 def test_parse_intervention():
     assert parse_intervention("layer0.fwd.c[units=7,steps=3]=0") == Intervention("layer0.fwd.c", 0.0, [3], [7])

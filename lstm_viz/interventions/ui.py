@@ -22,7 +22,7 @@ from lstm_viz.interventions.figures import ablation_figure, spread_figure
 from lstm_viz.parsing import InputError, parse_float, shorten
 from lstm_viz.tasks import task_for
 from lstm_viz.training.live import format_seconds
-from lstm_viz.viz.answer import answer_figure, answer_h
+from lstm_viz.viz.answer import answer_figure, answer_h, shared_range
 from lstm_viz.viz.divergence import difference_heatmaps
 
 __all__ = ["ablation_section", "intervene_section", "units_key"]
@@ -89,15 +89,17 @@ def intervene_section(
     said = f" (the {' and '.join(emptied)} box{'es' if len(emptied) > 1 else ''} left empty: all)" if emptied else ""
     st.caption(choice.describe() + said + (_patch_note(choice, inp, second) if kind == "patch" and second else ""))
     before, after = st.columns(2)
+    drawn = [(effect.before, answer_h(effect.before, effect.rec_before)),
+             (effect.after, answer_h(effect.after, effect.rec_after))]  # a toy model's h over the days  # fmt: skip
+    y_range = shared_range(*drawn)  # one scale for both: side by side, 0.08 looked as tall as 0.4
     with before:
         _verdict(effect.before, "Before")
-        # the verdict above says the rest; a toy model's answer is drawn with its h over the days
-        figure = answer_figure(effect.before, answer_h(effect.before, effect.rec_before), title="Before")
+        figure = answer_figure(*drawn[0], title="Before", y_range=y_range)  # the verdict above says the rest
         if figure is not None:
             _chart(figure, "iv_answer_before")
     with after:
         _verdict(effect.after, "After")
-        figure = answer_figure(effect.after, answer_h(effect.after, effect.rec_after), title="After")
+        figure = answer_figure(*drawn[1], title="After", y_range=y_range)
         if figure is not None:
             _chart(figure, "iv_answer_after")
     st.markdown(effect.change_sentence() + " " + effect.divergence.sentence.replace("The two runs", "Before and after"))

@@ -20,7 +20,7 @@ from lstm_viz.tasks.subtraction import bits_named
 from lstm_viz.viz.gates import char_label
 from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, TITLE_AT_TOP, finish, subtitle_room
 
-__all__ = ["Answer", "answer_figure", "answer_h", "model_answer"]
+__all__ = ["Answer", "answer_figure", "answer_h", "model_answer", "shared_range"]
 
 RIGHT, WRONG, UNKNOWN = "#2ca02c", "#d62728", "#7f7f7f"
 
@@ -38,12 +38,37 @@ def answer_h(answer: Answer, rec) -> np.ndarray | None:
     return rec.h[0, 0, 0, :, 0].detach().to("cpu", dtype=torch.float64).numpy()
 
 
-def answer_figure(answer: Answer, h: np.ndarray | None = None, title: str | None = None) -> go.Figure | None:
+def shared_range(*drawn: tuple[Answer, np.ndarray | None]) -> tuple[float, float] | None:
+    """One y-range for answers drawn side by side (Intervene's Before and After), from ``(answer, h)`` pairs as
+    ``answer_figure`` takes them: with a range each, 0.08 looked as tall as 0.4. None where the form has a fixed
+    range (bits) or nothing to draw."""
+    forms = {answer.form for answer, _ in drawn}
+    if forms == {"next_chars"} and all(answer.probs for answer, _ in drawn):
+        top = max(max(answer.probs) for answer, _ in drawn)
+        return 0.0, min(1.15, top * 1.25 + 0.02)
+    if forms == {"trace"}:
+        values = []
+        for answer, h in drawn:
+            values += [*(h if h is not None else []), answer.prediction]
+            values += [answer.truth] if answer.truth is not None else []
+        values = [float(v) for v in values if np.isfinite(v)]
+        if not values:
+            return None
+        lo, hi = min(values), max(values)
+        pad = 0.08 * (hi - lo) if hi > lo else 0.1
+        return lo - pad, hi + pad
+    return None
+
+
+def answer_figure(
+    answer: Answer, h: np.ndarray | None = None, title: str | None = None, y_range: tuple[float, float] | None = None
+) -> go.Figure | None:
     """The answer as a figure, or None when there is nothing to draw (``form == "none"``).
 
     ``h`` (T,) — the toy model's short memory over the days — is drawn when given. ``title`` replaces the answer's
     headline as the chart's title (Intervene's two charts, side by side under their verdicts, say "Before"/"After":
-    the headline did not fit half a narrow window).
+    the headline did not fit half a narrow window). ``y_range`` fixes the y-axis of a ``trace`` or ``next_chars``
+    answer (``shared_range``: two charts side by side on one scale).
     """
     if answer.form == "bits" and answer.probs:
         n = len(answer.probs)
@@ -136,7 +161,7 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None, title: str | None
             "title": {"text": title or answer.headline or answer.summary,  # two stand side by side in Intervene
                       "subtitle": {"text": "prediction = h at the last step · dashed = the known answer"}},
             "xaxis": {"title": {"text": "t (day)"}, "dtick": 1},
-            "yaxis": {"title": {"text": "h"}},
+            "yaxis": {"title": {"text": "h"}, **({"range": list(y_range)} if y_range else {})},
             "shapes": shapes,
             "height": 320 + LEGEND_ROOM_PX,
             "margin": {"t": 90, "b": LEGEND_ROOM_PX, "l": 60, "r": 30},
@@ -157,9 +182,10 @@ def answer_figure(answer: Answer, h: np.ndarray | None = None, title: str | None
             }
         ]
         layout = {
-            "title": {"text": "Likeliest next characters",  # short: it stands beside the heatmaps' legend
-                      "subtitle": {"text": "⏎ a new line, ␣ a space, ⇥ a tab"}},
-            "yaxis": {"range": [0, min(1.15, max(answer.probs) * 1.25 + 0.02)], "title": {"text": "probability"}},
+            "title": {"text": f"{title}: likeliest next characters" if title else "Likeliest next characters",
+                      "subtitle": {"text": "⏎ a new line, ␣ a space, ⇥ a tab"}},  # short: beside the heatmaps' legend
+            "yaxis": {"range": list(y_range or (0, min(1.15, max(answer.probs) * 1.25 + 0.02))),
+                      "title": {"text": "probability"}},
             "xaxis": {"type": "category"},
             "height": 300,
             "margin": {"t": 80, "b": 40, "l": 60, "r": 30},
