@@ -302,3 +302,15 @@ def test_another_model_of_the_same_size_starts_from_its_own_most_active_units():
     at.run()
     [box] = [m for m in at.multiselect if m.key.startswith("explorer_units_")]
     assert box.value == [5]  # and the first model's choice is still there
+
+
+def test_compare_two_inputs_says_what_the_model_answers_to_each():
+    """A and B's answers side by side above the differences (only the heatmaps were shown: whether B's answer was
+    right had to be guessed)."""
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[MODEL_KEY] = task_model("subtraction")
+    at.session_state["explorer_tab"] = "Compare two inputs"
+    at.run()
+    no_exception(at)
+    said = [m.value for m in [*at.success, *at.error, *at.info] if m.value.startswith(("**A:**", "**B:**"))]
+    assert sorted(s[:6] for s in said) == ["**A:**", "**B:**"] and all("the model says" in s for s in said)
