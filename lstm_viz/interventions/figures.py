@@ -65,7 +65,9 @@ def spread_figure(table: pd.DataFrame, first_step: int | None = None, title: str
 
 def ablation_figure(result: Ablation, top: int = 20) -> go.Figure:
     """The ``top`` most effective ablations as horizontal bars: the effect over all inputs and per group."""
-    table = result.table.head(top).iloc[::-1]  # most effective at the top
+    effects = [c for c in result.table.columns if c == "effect" or c.startswith("effect ")]
+    moved = result.table[(result.table[effects] != 0).any(axis=1)]  # an ablation that changes nothing: no empty row
+    table = (moved if len(moved) else result.table).head(top).iloc[::-1]  # most effective at the top
     labels = [
         f"{row.name} u{row.unit}" + ("" if row.step < 0 else f" t{row.step}")
         for row in table.itertuples(index=False)
@@ -98,9 +100,10 @@ def ablation_figure(result: Ablation, top: int = 20) -> go.Figure:
             }
         )
     value = "zeroed" if result.value == "zero" else "set to its mean"
+    hidden = len(result.table) - len(moved) if len(moved) else 0
     subtitle = (
         f"{result.measure}, over {result.inputs:,} inputs (dark bar), then per group; {len(result.table):,} "
-        f"ablations in {result.seconds:.1f} s"
+        f"ablations in {result.seconds:.1f} s" + (f", {hidden:,} that change nothing not shown" if hidden else "")
     )
     layout = {
         "title": {"text": f"Which units matter: each unit {value} in turn", "subtitle": {"text": subtitle}},

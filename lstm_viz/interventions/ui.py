@@ -210,4 +210,10 @@ def ablation_section(loaded: LoadedModel) -> None:
                      "c_j reaches the rest of the network only through h_j, so both cut the same path.")  # fmt: skip
     if notes:
         st.caption(" ".join(notes))
-    st.dataframe(result.table, hide_index=True, width="stretch", height=260)
+    shown = result.table
+    if (shown["step"] < 0).all():  # every ablation holds at every step: the column said "-1" for that
+        shown = shown.drop(columns="step")
+    share = result.measure.startswith("share")
+    st.dataframe(shown, hide_index=True, width="stretch", height=260, column_config={  # effects as the chart's %
+        c: st.column_config.NumberColumn(format="percent" if share else "%.4g") for c in shown.columns
+        if c == "effect" or c.startswith("effect ")})  # fmt: skip
