@@ -119,6 +119,10 @@ def test_absolute_error_and_rmse_like_seed_004():
     assert perfect.layout.title.subtitle.text.startswith("all 4 test answers right")  # a flat 0 line, said in words
     with pytest.raises(ValueError, match="differ in length"):
         absolute_error_figure([1, 2], [1])
+    # redrawn every few seconds beside curves that move each tick: it says which model it shows, refreshed too
+    at = absolute_error_figure(truth, predicted, epoch=2)
+    assert at.layout.title.text.endswith("(epoch 2)")
+    assert absolute_error_figure(truth, truth, into=at, epoch=3).layout.title.text.endswith("(epoch 3)")
 
 
 def test_toy_gate_figure_draws_each_quantity_for_both_companies():

@@ -273,9 +273,13 @@ def loss_accuracy_figure(
 
 
 def absolute_error_figure(
-    truth: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray, into: go.Figure | None = None
+    truth: Sequence[int] | np.ndarray,
+    predicted: Sequence[int] | np.ndarray,
+    into: go.Figure | None = None,
+    epoch: int | None = None,
 ) -> go.Figure:
-    """Post 4's plot: the absolute error |prediction − truth| per test sample, with the RMSE in the title."""
+    """Post 4's plot: the absolute error |prediction − truth| per test sample, with the RMSE in the title — and the
+    epoch of the model it shows (``epoch``): redrawn every few seconds beside curves that move on each tick."""
     truth = np.asarray(truth, dtype=float).reshape(-1)
     predicted = np.asarray(predicted, dtype=float).reshape(-1)
     if truth.shape != predicted.shape:
@@ -283,7 +287,7 @@ def absolute_error_figure(
     error = np.abs(predicted - truth)
     rmse = float(np.sqrt(np.mean(error**2))) if error.size else float("nan")
     wrong = int(np.count_nonzero(error))
-    title = f"Prediction error per test sample — RMSE {rmse:.4f}"
+    title = f"Prediction error per test sample — RMSE {rmse:.4f}" + (f" (epoch {epoch:,})" if epoch is not None else "")
     if not error.size:
         subtitle = ""
     elif wrong:
@@ -569,11 +573,12 @@ def subtraction_live_figures(
     parts: Sequence[str] = ("curves", "errors", "saturation"),
     steps: Sequence[Mapping[str, Any]] | None = None,
     every: int | None = None,
+    epoch: int | None = None,
 ) -> dict[str, go.Figure]:
     """The subtraction page's figures: ``curves`` (loss and accuracy, with the first epochs' ``steps`` scored
     every ``every`` mini-batches), ``errors`` (the absolute error per test sample with the RMSE, for the model as
-    it is now) and ``saturation`` (gate saturation per epoch, when it was probed); only those in ``parts``.
-    ``previous`` as above."""
+    it is now, at ``epoch``) and ``saturation`` (gate saturation per epoch, when it was probed); only those in
+    ``parts``. ``previous`` as above."""
     from lstm_viz.tasks import subtraction  # the task module: decode the model's bits into integers
 
     previous = previous or {}
@@ -583,7 +588,7 @@ def subtraction_live_figures(
     if "errors" in parts and model is not None and x_test is not None and pairs_test is not None and len(x_test):
         predicted = subtraction.decode_batch(subtraction.predict_probs(model, x_test)).cpu().numpy()
         truth = (pairs_test[:, 0] - pairs_test[:, 1]).cpu().numpy()
-        figures["errors"] = absolute_error_figure(truth, predicted, into=previous.get("errors"))
+        figures["errors"] = absolute_error_figure(truth, predicted, into=previous.get("errors"), epoch=epoch)
     if "saturation" in parts and any("saturation" in p for p in probes):
         figures["saturation"] = saturation_over_epochs_figure(probes, into=previous.get("saturation"))
     return figures
