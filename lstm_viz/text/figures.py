@@ -181,10 +181,20 @@ def coloured_text(
     return finish(traces, layout)
 
 
-def units_figure(table: pd.DataFrame, score: str, title: str, k: int = 25, feature: bool = True) -> go.Figure:
+# What a ranking's score is, said on its axis, and where "no relation at all" lies on it (a dotted line: an AUROC of
+# 0.75 read as strong on a bare 0-1 axis)
+_SCORE_AXIS = {"auroc": ("AUROC (0.5 = chance, 1 = perfect)", 0.5), "abs_pearson": ("|r| (0 = no relation)", None),
+               None: ("standard deviation over t", None)}  # fmt: skip
+
+
+def units_figure(
+    table: pd.DataFrame, score: str, title: str, k: int = 25, feature: bool = True, metric: str | None = None
+) -> go.Figure:
     """The ``k`` best units of a ranking as clickable bars (``table``: ``name, unit`` and the ``score`` column,
-    best first; ``feature``: ranked against a feature, coloured by the direction ``sign``); each bar's
-    ``customdata`` is ``[name, unit]`` so a click picks the unit."""
+    best first; ``feature``: ranked against a feature, coloured by the direction ``sign``; ``metric``: "auroc",
+    "abs_pearson" or None for activity, named on the y-axis); each bar's ``customdata`` is ``[name, unit]`` so a
+    click picks the unit."""
+    axis, chance = _SCORE_AXIS.get(metric, (score, None))
     top = table.head(k)
     labels = [f"{n}[{int(u)}]" for n, u in zip(top["name"], top["unit"], strict=True)]
     sign = top["sign"].tolist() if "sign" in top else [1] * len(top)
@@ -198,7 +208,9 @@ def units_figure(table: pd.DataFrame, score: str, title: str, k: int = 25, featu
         "title": {"text": title, "subtitle": {"text": ("red: higher inside (rises with) the feature, blue: lower; "
                                                        if feature else "") + "click a bar to pick that unit"}},
         "xaxis": {"type": "category", "tickangle": -45, "tickfont": {"size": 10}},
-        "yaxis": {"title": {"text": score}},
+        "yaxis": {"title": {"text": axis}, **({"range": [0, 1.02]} if metric == "auroc" else {})},
+        "shapes": [] if chance is None else [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": chance,
+                                              "y1": chance, "line": {"dash": "dot", "color": "#888"}}],
         "height": 330,
         "margin": {"t": 80, "b": 110, "l": 60, "r": 20},
         "clickmode": "event+select",

@@ -134,6 +134,9 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
     """The text coloured by the chosen units (Karpathy's view), with the ranked list they are picked from."""
     text = inp.source_text or ""
     c1, c2, c3 = st.columns([2, 2, 2])
+    # First ranked by the string feature, the view this tab is for ("most active" first put a unit that only drifts
+    # across the text at the top); set through the session, as a link from another page sets it
+    st.session_state.setdefault(RANK_BY, "in_string" if "in_string" in FEATURES else ACTIVE)
     by = c1.selectbox("Rank units by", [ACTIVE, *FEATURES], key=RANK_BY,
                       format_func=lambda f: f if f == ACTIVE else f"{f} — {FEATURE_WORDS[f]}")  # fmt: skip
     tensors = c2.multiselect("Tensors in the list", list(TENSORS), default=["c", "h"], key="text_rank_tensors")
@@ -141,6 +144,7 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
                     disabled=by == ACTIVE, help="a short text can make a drifting unit look like a feature's cell; "
                     f"{SCAN_CHARS:,} characters of validation files find the cells that track it everywhere",
                     format_func={"text": "this text", "validation": "validation files"}.get)  # fmt: skip
+    metric = None if by == ACTIVE else metric_of(by)  # what the bars' score is: None, a unit's activity
     if by == ACTIVE:
         table, score = _activity(rec), "score"
         title = "The most active units on this text (largest standard deviation over t)"
@@ -153,6 +157,7 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
         if isinstance(ranking, str):
             st.warning(ranking, icon=":material/warning:")
             table, score, title = _activity(rec), "score", "The most active units on this text instead"
+            metric = None
         else:
             table, score = ranking.best(by, 10_000), "score"
             title = f"The units that track {by} best on this text ({'AUROC' if metric_of(by) == 'auroc' else '|r|'})"
@@ -162,8 +167,8 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
         return
     options = [_unit_name(n, int(u)) for n, u in zip(table["name"].head(200), table["unit"].head(200), strict=True)]
     key = "text_units"
-    event = _chart(units_figure(table, score, title, feature=by != ACTIVE), "text_units_chart", on_select="rerun",
-                   selection_mode="points")  # fmt: skip
+    event = _chart(units_figure(table, score, title, feature=metric is not None, metric=metric), "text_units_chart",
+                   on_select="rerun", selection_mode="points")  # fmt: skip
     clicked = _clicked(event)
     if clicked is not None and st.session_state.get("text_last_click") != clicked:
         st.session_state["text_last_click"] = clicked

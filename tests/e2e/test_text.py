@@ -56,7 +56,7 @@ def test_text_coloured_by_a_unit_hover_and_pick_by_clicking_a_bar(page, app_url)
     assert ("t 0 · 'd'" in text or "t 1 · 'e'" in text) and "next:" in text and "%" in text and " = " in text
     page.screenshot(path="/tmp/text_coloured.png", full_page=True)
     # pick another unit by clicking a bar of the ranked list
-    bars = page.locator(CHART).filter(has_text="most active units").first
+    bars = page.locator(CHART).filter(has_text="track in_string best").first
     bars.scroll_into_view_if_needed()
     before = page.locator(CHART).filter(has_text="on the text").count()
     points = bars.locator("g.point path")
@@ -91,7 +91,8 @@ def test_find_cells_features_marks_and_bad_input(page, app_url):
     page.locator(CHART).filter(has_text="Best:").first.wait_for(timeout=60_000)
     page.get_by_role("radio", name="c) one unit's top contexts", exact=True).click()
     settle(page, 120_000)
-    page.locator(CHART).filter(has_text="places in 100,000 characters from").first.wait_for(timeout=180_000)
+    page.locator(CHART).filter(has_text="highest places").first.wait_for(timeout=180_000)
+    assert page.get_by_text("Searched: 100,000 characters from").count() == 1  # where: a caption, not the title
     assert_no_exception(page)
     page.screenshot(path="/tmp/text_contexts.png", full_page=True)
 
