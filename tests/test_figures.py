@@ -577,3 +577,20 @@ def test_the_first_divergence_is_named_where_a_change_starts():
     before, after = lstm.record(x), lstm.record(x, interventions=[Intervention("layer0.fwd.c", 0.0, steps=[0])])
     div = first_divergence(before, after)
     assert div.state_step == 0 and div.where.startswith("layer 0 fwd c"), div.where
+
+
+def test_difference_heatmaps_put_the_bounded_quantities_on_one_scale_and_c_on_its_own():
+    """A Δf of 0.005 was as deep a red as a Δc of 4, each row on its own scale; the toy's four cells wrote nothing."""
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(1, 1, batch_first=True)
+    rec_a = lstm.record(torch.tensor([[[0.0], [0.5], [0.25], [1.0]]]))
+    rec_b = lstm.record(torch.tensor([[[0.0], [0.5], [0.25], [-3.0]]]))
+    fig = difference_heatmaps(rec_a, rec_b)
+    axes = {q: fig.layout["coloraxis" if r == 1 else f"coloraxis{r}"] for r, q in enumerate("figoch", start=1)}
+    shared = {(axes[q].cmin, axes[q].cmax) for q in "figoh"}
+    assert len(shared) == 1 and (axes["c"].cmin, axes["c"].cmax) not in shared
+    z = dict(zip("figoch", (np.abs(np.asarray(t.z, dtype=float)).max() for t in heatmaps(fig)), strict=True))
+    assert shared.pop()[1] == pytest.approx(max(z[q] for q in "figoh")) and axes["c"].cmax == pytest.approx(z["c"])
+    assert [axes[q].showscale for q in "figoch"] == [True, False, False, False, True, False]  # one bar a scale
+    assert "f, i, g, o, h on one colour scale, c on its own" in fig.layout.title.subtitle.text
+    assert all(t.texttemplate == "%{z:.3f}" for t in heatmaps(fig))  # 4 steps × 1 unit: the values written

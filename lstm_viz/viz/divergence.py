@@ -17,6 +17,7 @@ from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, bin_time, plan_view
 from lstm_viz.viz.gates import (
     SIGNED_COLORSCALE,
+    cell_text,
     char_label,
     check_panel,
     column_texts,
@@ -152,11 +153,13 @@ def difference_heatmaps(
     tol: float = 1e-6,
     title: str | None = None,
 ) -> go.Figure:
-    """Six heatmaps of B − A (time × unit) in the order f, i, g, o, c, h, each on its own diverging scale centred
-    on 0, with a dotted line at the first step where the two runs diverge by more than ``tol`` (as
-    ``first_divergence`` finds it). ``step_labels`` (A's and B's, e.g. two texts' characters) name the steps instead
-    of the input values and show on the time axis (``≠`` where the two texts differ). ``title`` replaces "B − A: how
-    the second input changes every gate" (e.g. for an intervention: after − before)."""
+    """Six heatmaps of B − A (time × unit) in the order f, i, g, o, c, h on diverging scales centred on 0 — the
+    gates and h (all between 0 and 1 or −1 and 1) on one scale, so that colours compare across them, and c (and an
+    LSTMP's projected h) on its own — with the values written in the cells of a tiny model, and a dotted line at
+    the first step where the two runs diverge by more than ``tol`` (as ``first_divergence`` finds it).
+    ``step_labels`` (A's and B's, e.g. two texts' characters) name the steps instead of the input values and show on
+    the time axis (``≠`` where the two texts differ). ``title`` replaces "B − A: how the second input changes every
+    gate" (e.g. for an intervention: after − before)."""
     steps = _common(rec_a, rec_b)
     check_panel(rec_a, layer, direction)
     di = DIRECTIONS.index(direction)
@@ -181,10 +184,15 @@ def difference_heatmaps(
     grid = Grid(rows=n_rows, vspace=42 / height, titles=[f"Δ {quantity_title(rec_a, q)}" for q in rec_a.tensor_names])
     traces = []
     layout = grid.layout
+    zs = {q: (h_view if q == "h" else view).apply(diffs[q]).astype(np.float32) for q in rec_a.tensor_names}
+    # Bounded quantities share one scale (each on its own, a Δf of 0.005 was as deep a red as a Δc of 4); c is not
+    # bounded, and an LSTMP's h is a projection of any size: each on its own.
+    shared = [q for q in rec_a.tensor_names if q != "c" and not (q == "h" and rec_a.proj_size)]
+    shared_peak = max((float(np.abs(zs[q]).max()) for q in shared), default=0.0) or 1e-6
     for r, q in enumerate(rec_a.tensor_names, start=1):
         v = h_view if q == "h" else view
-        z = v.apply(diffs[q]).astype(np.float32)
-        peak = float(np.abs(z).max()) or 1e-6
+        z = zs[q]
+        peak = shared_peak if q in shared else (float(np.abs(z).max()) or 1e-6)
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
         mean = "mean " if bins.binned else ""
         traces.append(
@@ -197,6 +205,7 @@ def difference_heatmaps(
                     "coloraxis": axis,
                     "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}Δ{q} = {labels[1]} − {labels[0]} = "
                     "%{z:.6f}<extra></extra>",
+                    **cell_text(z),
                 },
                 r,
             )
@@ -208,8 +217,10 @@ def difference_heatmaps(
             "colorscale": SIGNED_COLORSCALE,
             "cmin": -peak,
             "cmax": peak,
-            "colorbar": {"title": {"text": f"Δ{q}", "side": "right"}, "y": (lo + hi) / 2, "len": hi - lo,
-                         "thickness": 12, "x": 1.01},
+            # one colour bar for the shared scale (on its first row), one for each scale of its own
+            "showscale": q not in shared or q == shared[0],
+            "colorbar": {"title": {"text": f"Δ{'/'.join(shared) if q in shared else q}", "side": "right"},
+                         "y": (lo + hi) / 2, "len": hi - lo, "thickness": 12, "x": 1.01, "nticks": 5},
         }  # fmt: skip
     grid.x(n_rows)["title"] = {"text": "t (time step)"}
     shapes = []
@@ -221,6 +232,9 @@ def difference_heatmaps(
                            "x1": column - 0.5, "y0": 0, "y1": 1, "line": {"color": "#111", "dash": "dot",
                                                                            "width": 1.5}})  # fmt: skip
     notes = list(div.lines)
+    if len(shared) > 1 and len(shared) < n_rows:
+        own = ", ".join(q for q in rec_a.tensor_names if q not in shared)
+        notes.append(f"{', '.join(shared)} on one colour scale, {own} on its own")
     if rec_a.seq_len != rec_b.seq_len:
         notes.append(f"lengths differ ({rec_a.seq_len} vs {rec_b.seq_len}): the first {steps} steps are compared")
     if view.note:

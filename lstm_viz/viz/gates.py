@@ -335,7 +335,7 @@ def gate_heatmaps(
                         "x": labels,
                         "y": [str(u) for u in view.units],
                         "coloraxis": axis,
-                        **_cell_text(data[(k, d)][q]),
+                        **cell_text(data[(k, d)][q]),
                         "name": f"{q} layer {k} {d}",
                         "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}{q} = %{{z:.6f}}"
                         f"<extra>layer {k} {d}</extra>",
@@ -372,7 +372,7 @@ def gate_heatmaps(
 CELL_TEXT_MAX = 48  # a heatmap of at most this many cells (the toy models' 4 steps × 1 unit) writes each value in it
 
 
-def _cell_text(z: np.ndarray) -> dict:
+def cell_text(z: np.ndarray) -> dict:
     """Heatmap settings that write each cell's value in it when there are few cells: a row of four coloured cells
     is a poor way to show four numbers."""
     if z.size > CELL_TEXT_MAX:
