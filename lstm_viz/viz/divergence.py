@@ -217,8 +217,9 @@ def difference_heatmaps(
             "colorscale": SIGNED_COLORSCALE,
             "cmin": -peak,
             "cmax": peak,
-            # one colour bar for the shared scale (on its first row), one for each scale of its own
-            "showscale": q not in shared or q == shared[0],
+            # one colour bar for the shared scale (on its first row), one for each scale of its own; none where the
+            # values are written in the cells (a row of a few cells: its bar's ticks ran into each other)
+            "showscale": (q not in shared or q == shared[0]) and not cell_text(z),
             "colorbar": {"title": {"text": f"Δ{'/'.join(shared) if q in shared else q}", "side": "right"},
                          "y": (lo + hi) / 2, "len": hi - lo, "thickness": 12, "x": 1.01, "nticks": 5},
         }  # fmt: skip
