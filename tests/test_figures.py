@@ -135,7 +135,7 @@ def test_gate_heatmaps_all_panels_of_a_bidirectional_stack():
         assert axis.cmax == pytest.approx(float(np.abs(np.asarray(t.z)).max()), rel=1e-6) and axis.cmin == -axis.cmax
     assert len({a.colorbar.x for a in axes}) == 4  # one bar beside each column
     assert len({t.coloraxis for t in maps if t.name.startswith("f ")}) == 1
-    assert "c: each column has its own colour scale" in fig.layout.title.subtitle.text
+    assert "c: each layer and direction on its own colour scale" in fig.layout.title.subtitle.text
 
 
 def test_gate_heatmaps_projection_gives_h_its_own_units():

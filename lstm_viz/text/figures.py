@@ -183,8 +183,8 @@ def coloured_text(
 
 # What a ranking's score is, said on its axis, and where "no relation at all" lies on it (a dotted line: an AUROC of
 # 0.75 read as strong on a bare 0-1 axis)
-_SCORE_AXIS = {"auroc": ("AUROC (0.5 = chance, 1 = perfect)", 0.5), "abs_pearson": ("|r| (0 = no relation)", None),
-               None: ("standard deviation over t", None)}  # fmt: skip
+# (short: the axis title stands along a plot 140 px tall; longer, it ran into the subtitle)
+_SCORE_AXIS = {"auroc": ("AUROC", 0.5), "abs_pearson": ("|r| with the feature", None), None: ("std over t", None)}
 
 
 def units_figure(
@@ -211,6 +211,9 @@ def units_figure(
         "yaxis": {"title": {"text": axis}, **({"range": [0, 1.02]} if metric == "auroc" else {})},
         "shapes": [] if chance is None else [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": chance,
                                               "y1": chance, "line": {"dash": "dot", "color": "#888"}}],
+        "annotations": [] if chance is None else [{"text": "chance", "xref": "paper", "x": 1, "y": chance,
+                                                   "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                                                   "font": {"size": 10, "color": "#666"}}],
         "height": 330,
         "margin": {"t": 80, "b": 110, "l": 60, "r": 20},
         "clickmode": "event+select",

@@ -451,5 +451,6 @@ def generate_section(loaded: LoadedModel, inp: TaskInput) -> None:
         shown = st.session_state.get("text_gen_out")
         if shown is not None:
             begin, written = shown
-            st.caption(f"…{begin[-120:]!r} and then the model wrote {len(written):,} characters:")
-            st.code(written, language="python")
+            st.caption(f"The model went on from the end of the text ({len(written):,} characters written after it):")
+            tail = begin[-120:].rsplit("\n", 1)[-1]  # the prompt's last line, then what the model wrote
+            st.code(tail + written, language="python")

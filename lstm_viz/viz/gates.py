@@ -355,7 +355,8 @@ def gate_heatmaps(
         grid.x(n_rows, col)["title"] = {"text": f"t (time step){under}"}
     notes = sorted({v.note for per_q in views.values() for v in per_q.values() if v.note})
     if own_scales:
-        notes.append(f"{' and '.join(own_scales)}: each column has its own colour scale (±its largest value)")
+        scales = " and ".join(own_scales)
+        notes.append(f"{scales}: each layer and direction on its own colour scale (±its largest value)")
     layout.update(
         title={
             "text": title or f"Gates and states over time: {', '.join(order)}",
