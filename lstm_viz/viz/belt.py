@@ -25,13 +25,15 @@ BELT_WORDS = {
     "lstm": {"state": "c", "kept": "f·c(t-1)", "written": "i·g", "gate": "forget gate f",
              "caption": "At every step c_t = f_t·c_{t-1} + i_t·g_t: the blue bar is what the forget gate f kept of the "
                         "old cell state, the orange bar what the input gate i wrote (its share of the candidate g). "
-                        "Memory survives many steps where the blue bar dominates. In the two heatmaps below, colour "
-                        "is the sign: red adds to c, blue takes away."},
+                        "Memory survives many steps where the blue bar dominates. The two heatmaps below share one "
+                        "colour scale, so their sizes compare; the colour is each term's sign (red > 0, blue < 0), "
+                        "and c is their sum."},
     "gru": {"state": "h", "kept": "z·h(t-1)", "written": "(1−z)·n", "gate": "update gate z",
             "caption": "At every step h_t = z_t·h_{t-1} + (1−z_t)·n_t: the blue bar is what the update gate z kept of "
                        "the old hidden state, the orange bar what it let the candidate n write in its place. Memory "
-                       "survives many steps where the blue bar dominates. In the two heatmaps below, colour is the "
-                       "sign: red adds to h, blue takes away."},
+                       "survives many steps where the blue bar dominates. The two heatmaps below share one colour "
+                       "scale, so their sizes compare; the colour is each term's sign (red > 0, blue < 0), and h is "
+                       "their sum."},
 }
 
 
@@ -176,7 +178,7 @@ def conveyor_belt(
             "colorscale": SIGNED_COLORSCALE,
             "cmin": -peak,
             "cmax": peak,
-            "colorbar": {"title": {"text": f"adds to {st} (+) / takes away (−)", "side": "right"},
+            "colorbar": {"title": {"text": "the term's value (red > 0, blue < 0)", "side": "right"},
                          "y": (lo + hi) / 2, "len": hi - lo, "thickness": 12},
         },
         height=height,
