@@ -176,7 +176,7 @@ def training_figure(history: pd.DataFrame, x: str = "epoch") -> go.Figure:
                 col=2,
                 hovertemplate=f"{model} train<br>{_CURVE_X[x]} %{{x}}<br>exact match %{{y:.1%}}<extra></extra>",
             )
-    fig.update_yaxes(type="log", dtick=1, row=1, col=1)  # one tick per decade: 1, 0.1, 0.01, …
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", row=1, col=1)  # a tick a decade: 1, 10⁻¹, …
     fig.update_yaxes(range=[-0.02, 1.02], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(title_text=_CURVE_X[x])
     fig.update_layout(

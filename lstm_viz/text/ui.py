@@ -292,7 +292,8 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         "score": "AUROC, better direction" if auroc else "|r|", "value": "AUROC" if auroc else "r"})  # fmt: skip
     st.markdown(f"Every unit of every layer and tensor ({', '.join(TENSORS)}) ranked by **{metric}** against "
                 f"**{feature}** ({FEATURE_WORDS[feature]}) over {where}.")  # fmt: skip
-    st.dataframe(shown.reset_index(drop=True), width="stretch", hide_index=True)
+    three = {c: st.column_config.NumberColumn(format="%.3f") for c in shown.columns[2:] if c != "direction"}
+    st.dataframe(shown.reset_index(drop=True), width="stretch", hide_index=True, column_config=three)  # 0.891, 1.000
     labels = _labels_or_none(text, inp.cut)
     chars, probs = _next_chars(loaded.key, inp.key(), rec, loaded.model)
     for n, row in enumerate(best.head(3).itertuples()):
@@ -330,11 +331,12 @@ def _marks_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
     else:
         spec = c2.text_input(f"Character ranges, t from 0 to {len(text) - 1}", "0-20", key="text_mark_ranges",
                              help="e.g. 10-25, 40-52; inclusive")  # fmt: skip
-    c3, c4, c5 = st.columns(3)
+    c3, c4, c5 = st.columns([2, 3, 3])
     threshold_text = c3.text_input("Threshold", "0.5", key="text_mark_threshold", help="a unit is on above this")
     polarity = c4.selectbox("On means", ["either", "high", "low"], key="text_mark_polarity",
-                            format_func={"either": "above it or below minus it (the better)",
-                                         "high": "above the threshold", "low": "below minus the threshold"}.get)
+                            help="either: each unit is read both ways, and the better one counts",
+                            format_func={"either": "above it, or below minus it", "high": "above the threshold",
+                                         "low": "below minus the threshold"}.get)  # short: the box cut the longer
     tensors = c5.multiselect("Tensors", list(TENSORS), default=list(TENSORS), key="text_mark_tensors")
     try:
         threshold = parse_float(threshold_text, name="The threshold", minimum=-100, maximum=100)
@@ -346,7 +348,10 @@ def _marks_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         show_input_error(err, "mark")
         return
     st.caption(f"{int(marks.sum()):,} of {len(text):,} characters marked.")
-    st.dataframe(table.head(10), width="stretch", hide_index=True)
+    st.dataframe(table.head(10), width="stretch", hide_index=True, column_config={  # named, three decimals
+        "f1": st.column_config.NumberColumn("F1", format="%.3f"), "jaccard": st.column_config.NumberColumn(
+            "Jaccard", format="%.3f"), "precision": st.column_config.NumberColumn(format="%.3f"),
+        "recall": st.column_config.NumberColumn(format="%.3f"), "polarity": st.column_config.TextColumn("on means")})
     best = table.iloc[0]
     tensor = best["name"].rsplit(".", 1)[1]
     values = rec[best["name"]][0, :, int(best["unit"])].float().cpu().numpy()
