@@ -598,3 +598,21 @@ def test_difference_heatmaps_put_the_bounded_quantities_on_one_scale_and_c_on_it
     assert bars == [True, False, False, False, True, False]  # else one colour bar a scale
     assert "f, i, g, o, h on one colour scale, c on its own" in fig.layout.title.subtitle.text
     assert all(t.texttemplate == "%{z:.3f}" for t in heatmaps(fig))  # 4 steps × 1 unit: the values written
+
+
+def test_two_models_side_by_side_share_the_scale_of_c_and_of_a_projected_h():
+    """LSTM vs LSTMP side by side: each heatmap had its own ±max|c|; a colour meant ±5 on one side, ±3 on the other."""
+    from lstm_viz.viz.gates import shared_ranges
+
+    torch.manual_seed(0)
+    x = torch.randn(6, 2)
+    small, projected = RecordingLSTM(2, 8).record(x), RecordingLSTM(2, 8, proj_size=3).record(3 * x)
+    ranges = shared_ranges([small, projected], 0, "fwd")
+    assert set(ranges) == {"c", "h"}  # h too: a projection's h is not bounded
+    peak = max(float(small.c.abs().max()), float(projected.c.abs().max()))
+    assert ranges["c"] == pytest.approx((-peak, peak))
+    for rec in (small, projected):
+        axes = figures.gate_heatmaps(rec, ranges=ranges).layout
+        c_axis = axes[f"coloraxis{list(rec.tensor_names).index('c') + 1}"]
+        assert (c_axis.cmin, c_axis.cmax) == pytest.approx(ranges["c"])
+    assert set(shared_ranges([small], 0, "fwd")) == {"c"}

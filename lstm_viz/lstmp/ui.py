@@ -14,7 +14,7 @@ from lstm_viz.app.ui import narrow_columns, remembered
 from lstm_viz.lstmp import figures as cf
 from lstm_viz.paths import SWEEP_FILE
 from lstm_viz.training.live import TICK_SECONDS
-from lstm_viz.viz.gates import gate_heatmaps, panels_of
+from lstm_viz.viz.gates import gate_heatmaps, panels_of, shared_ranges
 from lstm_viz.viz.history import thin
 
 __all__ = ["cost_section", "input_section", "size_inputs", "sweep_section", "train_section"]
@@ -235,10 +235,11 @@ def input_section(spec: logic.PairSpec | None) -> None:
                 layer, direction = st.selectbox("layer and direction", panels, key="cmp_panel",
                                                 format_func=lambda p: f"layer {p[0]} {p[1]}")  # fmt: skip
             sides = narrow_columns(2, key="cmp_sides", narrow="stack")  # each answer above its own heatmaps
+            ranges = shared_ranges([side.recording for side in shown.values()], layer, direction)  # one c scale
             for col, (name, side) in zip(sides, shown.items(), strict=True):
                 (col.success if side.answer.correct else col.warning)(f"**{name}**: {side.answer.summary}")
                 fig = gate_heatmaps(side.recording, panels=[(layer, direction)], feature_names=side.feature_names,
-                                    title=f"{name}: {side.describe}")  # fmt: skip
+                                    title=f"{name}: {side.describe}", ranges=ranges)  # fmt: skip
                 col.plotly_chart(fig, width="stretch", key=f"cmp_gates_{name}")
             proj = logic.projection_arrays(models["LSTMP"], shown["LSTMP"].recording, layer, direction)
             st.plotly_chart(cf.projection_figure(*proj, title=f"LSTMP layer {layer} {direction}: h = W_hr m "

@@ -10,7 +10,7 @@ the per-cell payload stays one float.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -26,6 +26,7 @@ __all__ = [
     "GATE_COLORSCALE",
     "QUANTITY_TITLES",
     "SIGNED_COLORSCALE",
+    "cell_text",
     "check_panel",
     "column_labels",
     "column_texts",
@@ -34,6 +35,7 @@ __all__ = [
     "most_active_units",
     "panels_of",
     "quantity_title",
+    "shared_ranges",
     "signed_range",
     "time_ticks",
     "to_numpy",
@@ -239,6 +241,19 @@ def _colorbar(grid: Grid, row: int, name: str, cmin: float, cmax: float, row_px:
     return bar
 
 
+def shared_ranges(recs: Sequence[CellRecording], layer: int, direction: str, batch: int = 0) -> dict:
+    """``gate_heatmaps``' ``ranges`` that put the unbounded rows of several recordings (c; an LSTMP's h) on one
+    symmetric scale, for their heatmaps side by side: each on its own, the same colour meant ±5 on one side and ±3 on
+    the other."""
+    di = DIRECTIONS.index(direction)
+    unbounded = {"c"} | ({"h"} if any(rec.proj_size for rec in recs) else set())
+    ranges = {}
+    for q in sorted(unbounded):
+        peak = max(float(np.nanmax(np.abs(to_numpy(getattr(rec, q)[layer, di, batch])), initial=0.0)) for rec in recs)
+        ranges[q] = (-(peak or 1e-6), peak or 1e-6)
+    return ranges
+
+
 def gate_heatmaps(
     rec: CellRecording,
     panels: Sequence[tuple[int, str]] | None = None,
@@ -249,6 +264,7 @@ def gate_heatmaps(
     units: Sequence[int] | None = None,
     title: str | None = None,
     step_labels: Sequence[str] | None = None,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> go.Figure:
     """Aligned heatmaps (time × unit) of every recorded tensor — f, i, g, o, c, h for an LSTM, r, z, n, h for a
     GRU — one column per (layer, direction).
@@ -257,7 +273,8 @@ def gate_heatmaps(
     diverging scale on ±max|c|, each column its own (one layer's c can be ten times another's, which one shared
     scale would wash out). Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0,
     forward; ``units`` forces which units to show instead of the most active ones; ``step_labels`` name the steps
-    (e.g. a text's characters).
+    (e.g. a text's characters); ``ranges`` fixes the colour range of named rows (two models side by side on one
+    scale: ``shared_ranges``).
     """
     order = list(rec.tensor_names)
     panels = list(panels) if panels is not None else panels_of(rec)[:1]
@@ -308,7 +325,7 @@ def gate_heatmaps(
     for r, q in enumerate(order, start=1):
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
         if q not in own_scales:
-            lo, hi = _value_range(rec, q, *(v[q] for v in data.values()))
+            lo, hi = (ranges or {}).get(q) or _value_range(rec, q, *(v[q] for v in data.values()))
             layout[axis] = {
                 "colorscale": GATE_COLORSCALE if q in rec.gates else SIGNED_COLORSCALE,
                 "cmin": lo,
