@@ -185,9 +185,9 @@ def difference_heatmaps(
     traces = []
     layout = grid.layout
     zs = {q: (h_view if q == "h" else view).apply(diffs[q]).astype(np.float32) for q in rec_a.tensor_names}
-    # Bounded quantities share one scale (each on its own, a Δf of 0.005 was as deep a red as a Δc of 4); c is not
-    # bounded, and an LSTMP's h is a projection of any size: each on its own.
-    shared = [q for q in rec_a.tensor_names if q != "c" and not (q == "h" and rec_a.proj_size)]
+    # Bounded quantities share one scale (each on its own, a Δf of 0.005 was as deep a red as a Δc of 4); unbounded
+    # ones (c, an LSTMP's projected h, a GRU's h from a given h0: CellRecording.value_range) each have their own.
+    shared = [q for q in rec_a.tensor_names if rec_a.value_range(q) is not None]
     shared_peak = max((float(np.abs(zs[q]).max()) for q in shared), default=0.0) or 1e-6
     for r, q in enumerate(rec_a.tensor_names, start=1):
         v = h_view if q == "h" else view

@@ -242,14 +242,15 @@ def _colorbar(grid: Grid, row: int, name: str, cmin: float, cmax: float, row_px:
 
 
 def shared_ranges(recs: Sequence[CellRecording], layer: int, direction: str, batch: int = 0) -> dict:
-    """``gate_heatmaps``' ``ranges`` that put the unbounded rows of several recordings (c; an LSTMP's h) on one
-    symmetric scale, for their heatmaps side by side: each on its own, the same colour meant ±5 on one side and ±3 on
-    the other."""
+    """``gate_heatmaps``' ``ranges`` that put the unbounded rows of several recordings (c; an LSTMP's h:
+    ``CellRecording.value_range``) on one symmetric scale, for their heatmaps side by side: each on its own, the same
+    colour meant ±5 on one side and ±3 on the other."""
     di = DIRECTIONS.index(direction)
-    unbounded = {"c"} | ({"h"} if any(rec.proj_size for rec in recs) else set())
+    unbounded = {q for rec in recs for q in rec.tensor_names if rec.value_range(q) is None}
     ranges = {}
     for q in sorted(unbounded):
-        peak = max(float(np.nanmax(np.abs(to_numpy(getattr(rec, q)[layer, di, batch])), initial=0.0)) for rec in recs)
+        peak = max(float(np.nanmax(np.abs(to_numpy(getattr(rec, q)[layer, di, batch])), initial=0.0))
+                   for rec in recs if q in rec.tensor_names)
         ranges[q] = (-(peak or 1e-6), peak or 1e-6)
     return ranges
 
