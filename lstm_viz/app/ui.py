@@ -53,6 +53,7 @@ __all__ = [
     "remembered",
     "session_saves",
     "show_input_error",
+    "show_verdict",
     "sidebar_model_picker",
 ]
 
@@ -377,6 +378,13 @@ def number_box(
     except InputError as err:
         where.error(f"{err}{' ' + keeps if keeps else ''}", icon=":material/warning:")
         return None
+
+
+def show_verdict(answer: Any, title: str) -> None:
+    """``**title:** answer.summary`` in green when the answer is right, red when wrong, blue when there is no truth
+    (answers side by side: Intervene's Before and After, Compare two inputs' A and B)."""
+    box = st.success if answer.correct is True else st.error if answer.correct is False else st.info
+    box(f"**{title}:** {answer.summary}")
 
 
 def show_input_error(err: Exception, what: str = "input") -> None:

@@ -20,7 +20,13 @@ from lstm_viz.app.inputs import (
     typed_input,
 )
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import cached_recording, narrow_columns, refuse_input_keeping_last, show_input_error
+from lstm_viz.app.ui import (
+    cached_recording,
+    narrow_columns,
+    refuse_input_keeping_last,
+    show_input_error,
+    show_verdict,
+)
 from lstm_viz.core.recording import TENSOR_TITLES, CellRecording, Recording
 from lstm_viz.explorer import export
 from lstm_viz.explorer.worked_steps import is_one_unit, worked_steps
@@ -298,11 +304,10 @@ def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput
         return
     rec_b = cached_recording(loaded, inp_b.x)
     div = first_divergence(rec_a, rec_b)
-    for col, (name, answer) in zip(narrow_columns(2, key="explorer_two_answers", narrow="stack"),
-                                   (("A", model_answer(loaded.model, inp)), ("B", model_answer(loaded.model, inp_b))),
-                                   strict=True):  # what each input makes the model answer, beside each other
-        box = col.success if answer.correct is True else col.error if answer.correct is False else col.info
-        box(f"**{name}:** {answer.summary}")
+    for col, (name, x) in zip(narrow_columns(2, key="explorer_two_answers", narrow="stack"), (("A", inp), ("B", inp_b)),
+                              strict=True):  # what each input makes the model answer, beside each other
+        with col:
+            show_verdict(model_answer(loaded.model, x), name)
     st.markdown(f"**A** = `{shorten(inp.text)}` · **B** = `{shorten(inp_b.text)}` — {div.sentence}")
     layer, direction = panel
     texts = (inp.step_labels, inp_b.step_labels) if inp.step_labels and inp_b.step_labels else None

@@ -52,6 +52,16 @@ class Ablation:
     def top(self, k: int = 10) -> pd.DataFrame:
         return self.table.head(k)
 
+    @property
+    def effect_columns(self) -> list[str]:
+        """``effect`` and each ``effect <group>`` column of the table, in its order."""
+        return [c for c in self.table.columns if c == "effect" or c.startswith("effect ")]
+
+    @property
+    def in_shares(self) -> bool:
+        """Whether the effects are shares of answers (drawn and shown as %), not changes of a number."""
+        return self.measure.startswith("share")
+
 
 def ablate_units(
     model: nn.Module,
@@ -157,10 +167,8 @@ def describe_unit(result: Ablation, row: pd.Series | dict) -> str:
     row = dict(row)
     verb = "zeroing it" if result.value == "zero" else "setting it to its mean"
     when = "" if row.get("step", -1) < 0 else f" at step {row['step']}"
-    share = result.measure.startswith("share")
-
     def amount(value: float, n: int) -> str:  # a share with its count: 1 of 32,896 is not "0.0%"
-        if not share:
+        if not result.in_shares:
             return f"{value:.4g}"
         count = round(value * n)
         return f"{value:.1%} ({count:,} of {n:,})" if 0 < value < 0.001 else f"{value:.1%}"

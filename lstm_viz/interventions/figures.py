@@ -65,15 +65,15 @@ def spread_figure(table: pd.DataFrame, first_step: int | None = None, title: str
 
 def ablation_figure(result: Ablation, top: int = 20) -> go.Figure:
     """The ``top`` most effective ablations as horizontal bars: the effect over all inputs and per group."""
-    effects = [c for c in result.table.columns if c == "effect" or c.startswith("effect ")]
-    moved = result.table[(result.table[effects] != 0).any(axis=1)]  # an ablation that changes nothing: no empty row
+    # an ablation that changes nothing gets no empty row
+    moved = result.table[(result.table[result.effect_columns] != 0).any(axis=1)]
     table = (moved if len(moved) else result.table).head(top).iloc[::-1]  # most effective at the top
     labels = [
         f"{row.name} u{row.unit}" + ("" if row.step < 0 else f" t{row.step}")
         for row in table.itertuples(index=False)
     ]
-    groups = [c for c in table.columns if c.startswith("effect ")]
-    share = result.measure.startswith("share")
+    groups = result.effect_columns[1:]
+    share = result.in_shares
     fmt = ".1%" if share else ".4g"
     traces = [
         {

@@ -13,7 +13,7 @@ from torch import nn
 
 from lstm_viz.app.inputs import ExplorerInput
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import cached_recording, show_input_error
+from lstm_viz.app.ui import cached_recording, show_input_error, show_verdict
 from lstm_viz.core.interventions import replaceable_sizes
 from lstm_viz.core.recording import CellRecording
 from lstm_viz.interventions import effects
@@ -34,11 +34,6 @@ def units_key(width: int) -> str:
 
 def _chart(fig, key: str) -> None:
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
-
-
-def _verdict(answer, title: str) -> None:
-    box = st.success if answer.correct is True else st.error if answer.correct is False else st.info
-    box(f"**{title}:** {answer.summary}")
 
 
 # The widgets' keys of each tab (the Gate Explorer keeps them while another tab is open; no buttons here).
@@ -93,12 +88,12 @@ def intervene_section(
              (effect.after, answer_h(effect.after, effect.rec_after))]  # a toy model's h over the days  # fmt: skip
     y_range = shared_range(*drawn)  # one scale for both: side by side, 0.08 looked as tall as 0.4
     with before:
-        _verdict(effect.before, "Before")
+        show_verdict(effect.before, "Before")
         figure = answer_figure(*drawn[0], title="Before", y_range=y_range)  # the verdict above says the rest
         if figure is not None:
             _chart(figure, "iv_answer_before")
     with after:
-        _verdict(effect.after, "After")
+        show_verdict(effect.after, "After")
         figure = answer_figure(*drawn[1], title="After", y_range=y_range)
         if figure is not None:
             _chart(figure, "iv_answer_after")
@@ -213,7 +208,6 @@ def ablation_section(loaded: LoadedModel) -> None:
     shown = result.table
     if (shown["step"] < 0).all():  # every ablation holds at every step: the column said "-1" for that
         shown = shown.drop(columns="step")
-    share = result.measure.startswith("share")
     st.dataframe(shown, hide_index=True, width="stretch", height=260, column_config={  # effects as the chart's %
-        c: st.column_config.NumberColumn(format="percent" if share else "%.4g") for c in shown.columns
-        if c == "effect" or c.startswith("effect ")})  # fmt: skip
+        c: st.column_config.NumberColumn(format="percent" if result.in_shares else "%.4g")
+        for c in result.effect_columns})  # fmt: skip

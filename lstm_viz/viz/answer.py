@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 from torch import nn
 
 from lstm_viz.tasks import Answer, task_for
 from lstm_viz.tasks import TaskInput as ExplorerInput
 from lstm_viz.tasks.subtraction import bits_named
-from lstm_viz.viz.gates import char_label
+from lstm_viz.viz.gates import char_label, to_numpy
 from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, TITLE_AT_TOP, finish, subtitle_room
 
 __all__ = ["Answer", "answer_figure", "answer_h", "model_answer", "shared_range"]
@@ -35,13 +34,13 @@ def answer_h(answer: Answer, rec) -> np.ndarray | None:
     layer and sequence) from ``rec``, the recording the answer came from; None for other answers or no recording."""
     if rec is None or answer.form != "trace":
         return None
-    return rec.h[0, 0, 0, :, 0].detach().to("cpu", dtype=torch.float64).numpy()
+    return to_numpy(rec.h[0, 0, 0, :, 0])
 
 
 def shared_range(*drawn: tuple[Answer, np.ndarray | None]) -> tuple[float, float] | None:
     """One y-range for answers drawn side by side (Intervene's Before and After), from ``(answer, h)`` pairs as
     ``answer_figure`` takes them: with a range each, 0.08 looked as tall as 0.4. None where the form has a fixed
-    range (bits) or nothing to draw."""
+    range (bits) or nothing to draw. Alone, a ``next_chars`` answer's own range (``answer_figure``'s default)."""
     forms = {answer.form for answer, _ in drawn}
     if forms == {"next_chars"} and all(answer.probs for answer, _ in drawn):
         top = max(max(answer.probs) for answer, _ in drawn)
@@ -184,7 +183,7 @@ def answer_figure(
         layout = {
             "title": {"text": f"{title}: likeliest next characters" if title else "Likeliest next characters",
                       "subtitle": {"text": "⏎ a new line, ␣ a space, ⇥ a tab"}},  # short: beside the heatmaps' legend
-            "yaxis": {"range": list(y_range or (0, min(1.15, max(answer.probs) * 1.25 + 0.02))),
+            "yaxis": {"range": list(y_range or shared_range((answer, None))),
                       "title": {"text": "probability"}},
             "xaxis": {"type": "category"},
             "height": 300,
