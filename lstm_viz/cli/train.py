@@ -119,7 +119,8 @@ def _check_resumed_sizes(args: argparse.Namespace, trainer: Any, preset: str | N
 def _epochs_to_run(args: argparse.Namespace, trainer: Any) -> int:
     """--epochs, else: what is left of a resumed run that was stopped before its end (it finishes as if it had not
     stopped), else the recipe's length — the resumed checkpoint's recipe, not the default preset. A task with its own
-    loop and no epoch count trains until its budget is spent."""
+    loop and no epoch count trains until its budget is spent. The run's end goes into ``trainer.until_epoch``, saved
+    with the checkpoint, so that a stop before it can be finished."""
     if args.epochs is not None:
         epochs = args.epochs
     elif args.resume is not None and trainer.until_epoch is not None and trainer.until_epoch > trainer.epoch:
