@@ -62,6 +62,11 @@ def test_rows_rearrange_in_an_800_pixel_window_with_the_sidebar_open(page, app_u
     try:
         open_page(page, app_url, path)
         assert page.locator("[data-testid='stSidebar']").bounding_box()["width"] > 200  # the sidebar is open
+        # narrow.css comes in its own element after the page's first elements: measured before it was applied, a
+        # busy machine (CI) saw the rows as they are without it
+        page.wait_for_function("[...document.querySelectorAll('style')].some(s => s.textContent.includes("
+                               "'st-key-narrow_'))", timeout=30_000)  # fmt: skip
+        page.wait_for_timeout(300)  # the browser lays the rows out again
         found = _overflows_on_every_tab(page)
     finally:
         page.set_viewport_size({"width": 1400, "height": 1000})
