@@ -40,7 +40,7 @@ if st.session_state.get(OPEN_TAB) in names:  # asked for by a button elsewhere (
 # Text models' tabs and the others' each have their own place on the page. Drawn in the same place, a text model's
 # tab bar would start in the browser with the old one's tabs (a replaced block keeps its children until new ones
 # arrive) and, as they came in, could re-open the old first tab, "Unit traces", which text models have too — the
-# page then showed an empty "Unit traces" while the server drew "Text coloured by a unit" (seen under load).
+# page then showed an empty "Unit traces" while the server drew "Text by unit" (seen under load).
 places = {"text": st.empty(), "numbers": st.empty()}
 with places["text" if text else "numbers"].container():
     tabs = dict(zip(names, st.tabs(names, key="explorer_tab", on_change="rerun"), strict=True))

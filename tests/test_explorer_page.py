@@ -281,6 +281,32 @@ def test_which_units_matter_tab_ranks_units():
     assert any("A unit's c and h rows match" in c.value for c in at.caption)  # zeroed at every step: one path
 
 
+def test_the_top_ranked_unit_opens_in_intervene_alone():
+    """The Intervene tab starts on every unit at once, which breaks any answer; the ranking offers its top unit
+    there, set as the ranking set it, and Intervene says where single units are found."""
+    from lstm_viz.app.sources import MODELS_DIR, load_shipped
+
+    at = page_with(load_shipped(MODELS_DIR / "subtraction_lstm.pt"))
+    at.session_state["explorer_tab"] = "Intervene"
+    at.run()
+    assert any("Which units matter" in c.value for c in at.caption)  # "all": where to find single units
+    at.session_state["explorer_tab"] = "Which units matter"
+    at.run()
+    at.segmented_control(key="iv_sweep_value").set_value("mean").run()
+    at.button(key="iv_sweep_run").click().run()
+    no_exception(at)
+    [button] = [b for b in at.button if b.key == "iv_sweep_try"]
+    name, unit = button.label.removeprefix("Try ").removesuffix(" in Intervene").split(" unit ")
+    button.click().run()
+    no_exception(at)
+    assert at.session_state["explorer_tab"] == "Intervene"
+    assert at.selectbox(key="iv_name").value == name and at.text_input(key="iv_units_32").value == unit
+    assert at.segmented_control(key="iv_kind").value == "mean"
+    said = [c.value for c in at.caption]
+    assert any(c.startswith(f"{name}: unit {unit} at every step") for c in said), said
+    assert not any("Which units matter" in c.value for c in at.caption)
+
+
 def test_another_model_of_the_same_size_starts_from_its_own_most_active_units():
     """The units chosen for the traces and the belt are kept per model: switching to another model with as many units
     preselects that model's most active units (it used to keep the last model's, under "the most active are

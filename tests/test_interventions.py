@@ -336,7 +336,12 @@ def test_effects_choices_build_interventions_and_the_spread_starts_at_the_step()
     late = effects.Choice("layer0.fwd.h", None, (5,), "constant", 0.9)
     spread = effects.spread_table(rec, effects.intervene(model, inp, effects.build(late, model), rec).rec_after)
     assert (spread.loc[spread["t"] < 5, "max_abs"] == 0).all() and spread.loc[spread["t"] == 5, "max_abs"].item() > 0
-    assert len(spread_figure(spread, first_step=5).data) == 1
+    fig = spread_figure(spread, first_step=5)
+    assert len(fig.data) == 1
+    # the log axis reads 0.2, 0.5, 1, 2 — not Plotly's "1, 9, 8, …, 3, 2" for 0.2–0.9
+    shown = spread["max_abs"][spread["max_abs"] > 0]
+    ticks = fig.layout.yaxis.tickvals
+    assert ticks[0] <= shown.min() * 2 and ticks[-1] >= shown.max() / 2 and set(fig.layout.yaxis.ticktext) >= {"1"}
     second = SUBTRACTION.parse("123 - 60", model.config)
     patch = effects.build(effects.Choice("layer0.fwd.c", None, (0,), "patch"), model, model.record(second.x))
     patched = model.record(inp.x, interventions=[patch])
@@ -563,3 +568,20 @@ def test_one_sweep_for_sessions_asking_at_once_and_a_stopped_one_is_taken_over(m
         else:
             assert isinstance(got["A"], RuntimeError) and got["B"] == "result of B"
         assert not ui._RUNNING
+
+
+@pytest.mark.parametrize(
+    ("values", "ticks"),
+    [([0.22, 3.1], ["0.2", "0.5", "1", "2", "5"]), ([0.05, 0.07], ["0.05", "0.1"]), ([7.0, 7.0], ["5", "10"])],
+)
+def test_log_axes_are_labelled_at_1_2_5(values, ticks):
+    from lstm_viz.viz.plotgrid import log_axis_125
+
+    assert log_axis_125(values)["ticktext"] == ticks
+
+
+def test_log_axes_over_many_decades_tick_each_decade_and_ignore_zeros():
+    from lstm_viz.viz.plotgrid import log_axis_125
+
+    assert log_axis_125([1e-7, 0.0, 5.0]) == {"dtick": 1, "exponentformat": "power"}
+    assert log_axis_125([0.0, float("nan")]) == {}

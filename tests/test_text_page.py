@@ -47,7 +47,7 @@ def test_text_mode_records_the_example_and_colours_it(small_charlm):
     at = page(small_charlm)
     no_exception(at)
     assert at.text_area(key=BOX).value == EXAMPLE
-    assert [t.label for t in at.tabs][:2] == ["Text coloured by a unit", "Find cells"]
+    assert [t.label for t in at.tabs][:2] == ["Text by unit", "Find cells"]
     assert any("bits per character" in i.value and "expects" in i.value for i in at.info)  # the answer
     found = charts(at)
     assert {"explorer_answer", "explorer_heatmaps", "text_units_chart", "text_coloured_0"} <= set(found)
@@ -250,7 +250,7 @@ def test_a_switch_of_model_kind_draws_the_new_tab_bar_where_the_old_one_was_not(
     text_path = _tab_bar_path(at)
     assert text_path[:-1] != numbers_path[:-1]  # another place for the bar: the old bar's children are not reused
     assert _node_at(at, numbers_path) is None or getattr(_node_at(at, numbers_path), "type", None) != "tab_container"
-    assert at.session_state["explorer_tab"] == "Text coloured by a unit"
+    assert at.session_state["explorer_tab"] == "Text by unit"
     assert "text_coloured_0" in charts(at)
     at.session_state[MODEL_KEY] = numbers
     at.run()

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lstm_viz.interventions.ablation import Ablation
-from lstm_viz.viz.plotgrid import finish
+from lstm_viz.viz.plotgrid import finish, log_axis_125
 
 __all__ = ["ablation_figure", "spread_figure"]
 
@@ -54,7 +54,12 @@ def spread_figure(table: pd.DataFrame, first_step: int | None = None, title: str
     layout = {
         "title": {"text": title or "How the change spreads", "subtitle": {"text": subtitle}},
         "xaxis": {"title": {"text": "t (time step)"}, "dtick": 1 if len(table) and table["t"].max() <= 30 else None},
-        "yaxis": {"title": {"text": "largest change"}, "type": "log", "visible": not nothing},
+        "yaxis": {
+            "title": {"text": "largest change"},
+            "type": "log",
+            "visible": not nothing,
+            **log_axis_125(table["max_abs"].to_numpy(dtype=float)),  # 0.2, 0.5, 1, 2: not "1, 9, 8, …, 3, 2"
+        },
         "shapes": shapes,
         "height": 320,
         "margin": {"t": 90, "b": 50, "l": 70, "r": 30},

@@ -13,7 +13,7 @@ from torch import nn
 
 from lstm_viz.app.inputs import ExplorerInput
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import cached_recording, show_input_error, show_verdict
+from lstm_viz.app.ui import OPEN_TAB, cached_recording, show_input_error, show_verdict
 from lstm_viz.core.interventions import replaceable_sizes
 from lstm_viz.core.recording import CellRecording
 from lstm_viz.interventions import effects
@@ -25,7 +25,7 @@ from lstm_viz.training.live import format_seconds
 from lstm_viz.viz.answer import answer_figure, answer_h, shared_range
 from lstm_viz.viz.divergence import difference_heatmaps
 
-__all__ = ["ablation_section", "intervene_section", "units_key"]
+__all__ = ["ablation_section", "intervene_section", "try_in_intervene", "units_key"]
 
 
 def units_key(width: int) -> str:
@@ -82,7 +82,9 @@ def intervene_section(
         return
     emptied = [what for what, text in (("units", units_text), ("steps", steps_text)) if not (text or "").strip()]
     said = f" (the {' and '.join(emptied)} box{'es' if len(emptied) > 1 else ''} left empty: all)" if emptied else ""
-    st.caption(choice.describe() + said + (_patch_note(choice, inp, second) if kind == "patch" and second else ""))
+    hint = "" if choice.units else " To find single units that matter, rank them in the *Which units matter* tab."
+    st.caption(choice.describe() + said + (_patch_note(choice, inp, second) if kind == "patch" and second else "")
+               + hint)  # fmt: skip
     before, after = st.columns(2)
     drawn = [(effect.before, answer_h(effect.before, effect.rec_before)),
              (effect.after, answer_h(effect.after, effect.rec_after))]  # a toy model's h over the days  # fmt: skip
@@ -106,6 +108,13 @@ def intervene_section(
            "iv_differences")  # fmt: skip
     first = min(choice.steps) if choice.steps else 0
     _chart(spread_figure(effects.spread_table(effect.rec_before, effect.rec_after), first_step=first), "iv_spread")
+
+
+def try_in_intervene(model: nn.Module, name: str, unit: int, value: str) -> None:
+    """Open the Intervene tab on one unit of ``name`` set to ``value`` ("zero" or "mean") at every step: a button's
+    ``on_click``, so that the tab's widgets take these values before they are drawn."""
+    st.session_state.update({"iv_name": name, units_key(effects.width_of(model, name)): str(unit), "iv_steps": "all",
+                             "iv_kind": value, OPEN_TAB: "Intervene"})  # fmt: skip
 
 
 def _patch_note(choice: effects.Choice, inp: ExplorerInput, second: ExplorerInput) -> str:
@@ -198,6 +207,11 @@ def ablation_section(loaded: LoadedModel) -> None:
     _chart(ablation_figure(result), "iv_ablation")
     for k in range(min(5, len(result.table))):
         st.markdown("- " + describe_unit(result, result.table.iloc[k]))
+    top = result.table.iloc[0]
+    if top["effect"] > 0:
+        st.button(f"Try {top['name']} unit {top['unit']} in Intervene", key="iv_sweep_try", icon=":material/science:",
+                  on_click=try_in_intervene, args=(model, top["name"], int(top["unit"]), result.value),
+                  help="opens Intervene on this unit alone, set so at every step, for the input above")  # fmt: skip
     unchanged = int((result.table["effect"] == 0).sum())
     notes = [f"{unchanged:,} of the {len(result.table):,} ablations change nothing at all."] if unchanged else []
     if {"c", "h"} <= set(tensors) and value == "zero" and sizes["c"] == sizes["h"]:  # an LSTM without projection

@@ -6,7 +6,6 @@ Pure functions: they take the DataFrames and results of :mod:`lstm_viz.lstmp` an
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -17,7 +16,7 @@ from plotly.subplots import make_subplots
 from lstm_viz.lstmp.anatomy import MODEL_NAMES
 from lstm_viz.lstmp.latency import Latency
 from lstm_viz.tasks.subtraction import DATA_LABELS
-from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, TITLE_AT_TOP, subtitle_room
+from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, TITLE_AT_TOP, log_axis_125, subtitle_room
 
 __all__ = [
     "MODEL_COLORS",
@@ -73,21 +72,6 @@ def parameter_figure(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def _ticks_125(values: Sequence[float]) -> list[float]:
-    """1-2-5 tick values (…, 0.5, 1, 2, 5, 10, …) spanning ``values`` (all > 0), for a readable log axis."""
-    lo, hi = min(values), max(values)
-    ticks = []
-    exponent = math.floor(math.log10(lo))
-    while True:
-        for mantissa in (1, 2, 5):
-            tick = mantissa * 10.0**exponent
-            if tick > hi * 2:
-                return ticks
-            if tick >= lo / 2:
-                ticks.append(round(tick, 12))
-        exponent += 1
-
-
 def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NAMES) -> go.Figure:
     """Every timed forward pass as a point, with a box showing median and quartiles, one box per model."""
     fig = go.Figure()
@@ -113,8 +97,7 @@ def latency_figure(latencies: Sequence[Latency], names: Sequence[str] = MODEL_NA
         yaxis={
             "title": "ms per forward pass (log scale)",
             "type": "log",
-            "tickvals": (ticks := _ticks_125([v for lat in latencies for v in lat.samples_ms])),
-            "ticktext": [f"{t:g}" for t in ticks],
+            **log_axis_125([v for lat in latencies for v in lat.samples_ms]),
         },
         showlegend=False,
         height=380 + subtitle_room(2, 1),

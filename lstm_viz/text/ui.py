@@ -47,7 +47,7 @@ from lstm_viz.text.finder import (
 
 __all__ = ["TABS", "coloured_text_section", "find_cells_section", "generate_section", "ranked_by"]
 
-TABS = ("Text coloured by a unit", "Find cells")  # the Gate Explorer's tabs for a text model
+TABS = ("Text by unit", "Find cells")  # the Gate Explorer's tabs for a text model
 RANK_BY, RANK_OVER = "text_rank_by", "text_rank_units_over"  # the coloured text's ranking: by what, over what
 TAB_KEYS = {  # each tab's widget keys, kept while another tab is open (no buttons or uploaders)
     TABS[0]: (RANK_BY, "text_rank_tensors", RANK_OVER, "text_units", "text_rows"),
@@ -63,7 +63,7 @@ SCAN_CHARS = 100_000
 
 
 def ranked_by(feature: str, over: str = "validation") -> dict[str, str]:
-    """The widget values that open "Text coloured by a unit" on the units that track ``feature`` best, ranked over
+    """The widget values that open "Text by unit" on the units that track ``feature`` best, ranked over
     ``over`` ("validation" files or this "text"): for a link from another page (``app.ui.pick_in_sidebar``)."""
     if feature not in FEATURES or over not in ("text", "validation"):
         raise ValueError(f"no ranking by {feature!r} over {over!r}; features: {', '.join(FEATURES)}")

@@ -7,12 +7,22 @@ figure builders use this grid so that input → figures stays well under the 300
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-__all__ = ["LEGEND_AT_BOTTOM", "LEGEND_ROOM_PX", "SUBTITLE_LINE_PX", "TITLE_AT_TOP", "Grid", "finish", "subtitle_room"]
+__all__ = [
+    "LEGEND_AT_BOTTOM",
+    "LEGEND_ROOM_PX",
+    "SUBTITLE_LINE_PX",
+    "TITLE_AT_TOP",
+    "Grid",
+    "finish",
+    "log_axis_125",
+    "subtitle_room",
+]
 
 
 @dataclass
@@ -147,3 +157,22 @@ def subtitle_room(lines: int, fit: int) -> int:
 def finish(traces: list[dict], layout: dict) -> go.Figure:
     """Validate the dicts once and return the Figure."""
     return go.Figure({"data": traces, "layout": layout})
+
+
+def log_axis_125(values: Sequence[float]) -> dict:
+    """A log axis' ticks for the positive ``values``: at 1-2-5 values (…, 0.5, 1, 2, 5, 10, …) as ``tickvals`` and
+    ``ticktext``, or, over more than three decades, one a decade written as a power of ten. Plotly's own log ticks
+    label 0.2–0.9 by their first digit alone ("1, 9, 8, …, 3, 2" read as a count down). Empty when no value is
+    positive and finite."""
+    shown = [v for v in values if v > 0 and math.isfinite(v)]
+    if not shown:
+        return {}
+    lo, hi = min(shown), max(shown)
+    if hi / lo >= 1000:
+        return {"dtick": 1, "exponentformat": "power"}
+    ticks = []
+    exponent = math.floor(math.log10(lo))
+    while (tick := 10.0**exponent) <= hi * 2:
+        ticks += [round(m * tick, 12) for m in (1, 2, 5) if lo / 2 <= m * tick <= hi * 2]
+        exponent += 1
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}

@@ -35,7 +35,7 @@ def test_try_first_buttons_open_the_explorer_on_their_model(page, app_url):
 
     sidebar = page.locator("[data-testid='stSidebar']")
     for button, file, shows in [
-        ("Read Python code", "charlm_python.pt", "Text coloured by a unit"),
+        ("Read Python code", "charlm_python.pt", "Text by unit"),
         ("Break the borrow", "subtraction_lstm.pt", "Intervene"),
         ("Your own model", None, "No file yet"),
     ]:

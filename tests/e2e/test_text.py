@@ -11,7 +11,7 @@ from tests.e2e.helpers import assert_no_exception, open_page, select, settle, wa
 
 CHART = "[data-testid='stPlotlyChart']"
 SELECTED_FIRST = """() => [...document.querySelectorAll('[role=tab]')].some(
-    t => t.textContent.includes('Text coloured by a unit') && t.getAttribute('aria-selected') === 'true')"""
+    t => t.textContent.includes('Text by unit') && t.getAttribute('aria-selected') === 'true')"""
 pytestmark = pytest.mark.skipif(not (MODELS_DIR / "charlm_python.pt").exists(), reason="no shipped charlm model")
 
 
@@ -22,7 +22,7 @@ def open_text_model(page, app_url: str) -> None:
     sidebar.get_by_text("Shipped checkpoint").wait_for(timeout=60_000)
     select(page, sidebar.get_by_role("combobox").first, "charlm_python.pt")
     page.get_by_text("Python source (or any text)").first.wait_for(timeout=120_000)
-    tab = page.get_by_role("tab", name="Text coloured by a unit")
+    tab = page.get_by_role("tab", name="Text by unit")
     tab.wait_for(timeout=120_000)
     # another model opens on its first tab (read once the runs are over: mid-run the old model's tabs may still show,
     # and on a loaded machine the tab bar may redraw once more after the page reads idle)
@@ -31,7 +31,7 @@ def open_text_model(page, app_url: str) -> None:
         page.wait_for_function(SELECTED_FIRST, timeout=30_000)
     except Exception:
         shown = page.locator("[role=tab][aria-selected=true]").all_inner_texts()
-        raise AssertionError(f"the text model opened on {shown}, not on 'Text coloured by a unit'") from None
+        raise AssertionError(f"the text model opened on {shown}, not on 'Text by unit'") from None
     assert tab.get_attribute("aria-selected") == "true"
     page.locator(CHART).filter(has_text="on the text").first.wait_for(timeout=120_000)
     settle(page, 120_000)
@@ -113,7 +113,7 @@ def test_the_text_tab_opens_again_after_find_cells_without_an_error(page, app_ur
     """Going to Find cells and back: the tabs' widgets are written back as they were, but not the ranked list's
     chart (its selection is read-only: writing it back through its key prefix raised an error on the page)."""
     open_text_model(page, app_url)
-    for name in ("Find cells", "Text coloured by a unit", "Find cells", "Text coloured by a unit"):
+    for name in ("Find cells", "Text by unit", "Find cells", "Text by unit"):
         page.get_by_role("tab", name=name).click()
         settle(page, 120_000)
         assert_no_exception(page)
