@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -100,6 +101,10 @@ def test_cell_step_defaults_show_equations_parity_and_rnn():
     x_table = next(d.value for d in at.dataframe if "x[t]" in d.value.columns)  # its rows are the input's features
     assert list(x_table.index) == ["a bit", "b bit"] and x_table.index.name == "feature"
     assert any(c.value.startswith("“pre”: a gate before its squashing") for c in at.caption)
+    # every unit's numbers to the same four decimals (the table showed -0.229 beside -1.177 and 0.2894)
+    step_table = next(d for d in at.dataframe if "f pre" in d.value.columns)
+    formats = json.loads(step_table.proto.columns)
+    assert all(formats[c]["type_config"]["format"] == "%.4f" for c in step_table.value.columns)
 
 
 def test_cell_step_random_initial_state_like_seed_003():

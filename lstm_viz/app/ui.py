@@ -64,7 +64,7 @@ _UPLOADS_KEY = "lstm_viz.uploads"  # session: digest → LoadedModel
 SAVES_KEY = "lstm_viz.saved_models"  # session: the SessionSaves of this browser session
 SOURCES = {
     "shipped": "Shipped checkpoint",
-    "random": "Random RecordingLSTM (untrained)",
+    "random": "Random LSTM, any size (untrained)",
     "upload": "Upload a .pt file",
     "session": "Model from a training page",
     "saved": "Saved in this session",

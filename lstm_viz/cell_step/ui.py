@@ -71,7 +71,7 @@ def _vector(values: np.ndarray, name: str, rows: Sequence[str] | None = None) ->
 
 
 def _vector_table(column: Any, frame: pd.DataFrame, key: str) -> None:
-    """A vector table with every value to the same four decimals (not 0.229 beside -0.2254)."""
+    """A table of numbers with every value to the same four decimals (not 0.229 beside -0.2254)."""
     formats = {name: st.column_config.NumberColumn(format="%.4f") for name in frame.columns}
     column.dataframe(frame, width="stretch", key=key, column_config=formats)
 
@@ -212,7 +212,7 @@ def weights_section(lstm: nn.LSTM, step: ref.CellStep, unit: int) -> None:
     H, cols = split["W_ii"].shape[0], split[f"W_{which[0]}i"].shape[1]
     st.caption(latex.split_rows(H, cols, which) + f"; unit {unit} outlined.")
     st.subheader(f"All units at step {step.t}")
-    st.dataframe(pd.DataFrame(ref.step_table(step)).rename_axis("unit"), width="stretch", key="cs_table")
+    _vector_table(st, pd.DataFrame(ref.step_table(step)).rename_axis("unit"), "cs_table")
     st.caption("“pre”: a gate before its squashing, W·x[t] + W·h[t-1] + b (its pre-activation); the gate is σ(pre), "
                "or tanh(pre) for g. c_prev is c[t-1]; c and h are this step's.")  # fmt: skip
 

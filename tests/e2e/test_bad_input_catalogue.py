@@ -68,7 +68,7 @@ def test_catalogue_explorer_and_sidebar(page, app_url):
     choose(page, "Random sequence")
     catalogue(page, [("random seed", HUGE)])
     sidebar = page.locator("[data-testid='stSidebar']")
-    click(page, sidebar.get_by_text("Random RecordingLSTM"))
+    click(page, sidebar.get_by_text("Random LSTM, any size"))
     catalogue(page, [("input size", HUGE), ("hidden size", HUGE), ("layers", HUGE),
                      ("proj_size (0 = none)", HUGE), ("random seed", HUGE)], scope=sidebar)  # fmt: skip
     choose(page, "Type it")

@@ -13,7 +13,7 @@ def open_explorer(page, app_url: str) -> None:
     # The app's root first: it runs app.py, whose st.navigation registers the pages and draws the sidebar.
     open_page(page, app_url)
     open_page(page, app_url, "explorer")
-    page.locator("[data-testid='stSidebar']").get_by_text("Random RecordingLSTM").wait_for(timeout=30_000)
+    page.locator("[data-testid='stSidebar']").get_by_text("Random LSTM, any size").wait_for(timeout=30_000)
 
 
 def charts_drawn(page, at_least: int) -> None:
@@ -28,7 +28,7 @@ def type_into(page, locator, text: str) -> None:
 
 def choose_random_model(page, hidden: int = 12) -> None:
     sidebar = page.locator("[data-testid='stSidebar']")
-    click(page, sidebar.get_by_text("Random RecordingLSTM"))
+    click(page, sidebar.get_by_text("Random LSTM, any size"))
     enter(page, sidebar.get_by_label("hidden size", exact=True), str(hidden))
 
 

@@ -265,7 +265,7 @@ def test_figures_labels_do_not_collide(page, app_url):
     for bar in heat.locator(".colorbar").all():  # one unit: the colour bars of g, c, h are short
         ticks = _boxes(bar, ".cbaxis .tick text, .ycbaxis text, text.ytick, g.ytick text")
         assert not _overlaps(ticks), "colour-bar tick labels overlap"
-    click(page, sidebar.get_by_text("Random RecordingLSTM"))
+    click(page, sidebar.get_by_text("Random LSTM, any size"))
     enter(page, box(sidebar, "layers"), "2")
     click(page, sidebar.get_by_text("bidirectional"))
     select(page, page.get_by_role("combobox", name="Layer and direction"), "all at once")
@@ -352,9 +352,9 @@ def test_pages_name_posts_and_show_the_picker_only_where_it_works(page, app_url,
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("Tensors live on").wait_for()  # the sidebar is drawn
     if picker:
-        sidebar.get_by_text("Random RecordingLSTM").wait_for(timeout=20_000)
+        sidebar.get_by_text("Random LSTM, any size").wait_for(timeout=20_000)
     else:
-        assert sidebar.get_by_text("Random RecordingLSTM").count() == 0
+        assert sidebar.get_by_text("Random LSTM, any size").count() == 0
 
 
 def test_time_steps_count_from_zero_everywhere(page, app_url):
