@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from lstm_viz.app.sources import LoadedModel, RandomSpec, random_model
 from lstm_viz.app.ui import MODEL_KEY
+from lstm_viz.explorer.ui import traced_by_default
 from lstm_viz.tasks import ModelConfig, build_model
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explorer.py")
@@ -161,6 +162,34 @@ def test_unit_traces_follow_the_heatmaps_layer_until_another_is_picked():
     picker.set_value((0, "fwd")).run()
     no_exception(at)
     assert titles() and all(t.endswith("layer 0 fwd") for t in titles())
+
+
+def test_long_inputs_trace_the_states_first_and_any_tensor_on_request():
+    """Six lines over 224 characters were a tangle: over more than 64 steps the traces start with c and h alone (a
+    GRU: h); a short input shows every gate. Each keeps its own choice."""
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[MODEL_KEY] = random_model(RandomSpec(input_size=2, hidden_size=6))
+    at.session_state["explorer_tab"] = "Unit traces"
+    at.run()
+    no_exception(at)
+
+    def title() -> str:
+        return charts(at)["explorer_traces"]["layout"]["title"]["text"]
+
+    assert title().startswith("Unit traces: f, i, g, o, c, h of")  # the default input is short
+    at.session_state["explorer_mode"] = "random"
+    at.run()
+    at.text_input(key="explorer_len_sequence").set_value("200").run()
+    no_exception(at)
+    assert title().startswith("Unit traces: c, h of")
+    at.session_state["explorer_traces_q_lstm_long"] = ["g"]
+    at.run()
+    assert title().startswith("Unit traces: g of")
+    at.text_input(key="explorer_len_sequence").set_value("20").run()
+    assert title().startswith("Unit traces: f, i, g, o, c, h of")
+    gru = build_model(ModelConfig.default("sequence", cell="gru", input_size=2, hidden_size=3))
+    assert traced_by_default(gru.record(torch.randn(1, 65, 2))) == ["h"]
+    assert traced_by_default(gru.record(torch.randn(1, 64, 2))) == ["r", "z", "n", "h"]
 
 
 def test_statquest_model_gets_its_equations_with_numbers():

@@ -209,6 +209,24 @@ def test_unit_traces_draw_a_c_that_leaves_the_gates_range_against_its_own_axis()
     assert not any(k.startswith("yaxis") and getattr(v, "side", None) == "right" for k, v in gru_layout(gru))
 
 
+def test_unit_traces_draw_only_the_tensors_asked_for():
+    """Over hundreds of steps six lines per unit are a tangle: the traces can show c and h alone (c beside its own
+    axis, the left one then titled by what it holds)."""
+    model = RecordingLSTM(1, 2)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.bias_ih_l0.copy_(torch.tensor([10.0, 10, 10, 10, 10, 0, 0, 0]))
+    rec = model.record(torch.zeros(10, 1))
+    fig = figures.unit_traces(rec, [0, 1], tensors=["h", "c"])
+    assert [t.name for t in fig.data if t.name in DISPLAY_ORDER] == ["c", "h", "c", "h"]  # display order
+    assert fig.layout.title.text.startswith("Unit traces: c, h of the chosen units")
+    assert fig.layout.yaxis.title.text == "h"  # unit 0's c on the right; on the left only h
+    assert figures.unit_traces(rec, [0]).layout.yaxis.title.text == "gates, h"
+    with pytest.raises(ValueError, match="at least one of f, i, g, o, c, h"):
+        figures.unit_traces(rec, [0], tensors=["x"])
+
+
 def gru_layout(rec):
     layout = figures.unit_traces(rec, [0, 1]).layout
     return [(k, layout[k]) for k in layout if k.startswith("yaxis")]

@@ -52,6 +52,7 @@ __all__ = [
     "reads_text",
     "saturation_section",
     "second_input",
+    "traced_by_default",
     "traces_section",
     "two_inputs_section",
 ]
@@ -74,7 +75,7 @@ def tensor_note(rec: CellRecording) -> str:
 # tab). No buttons or uploaders here.
 KEPT = "explorer__kept"  # where keep_tab_widgets keeps the tabs' values while they are hidden
 TAB_KEYS = {
-    "Unit traces": ("explorer_units_", "explorer_traces_panel_"),
+    "Unit traces": ("explorer_units_", "explorer_traces_panel_", "explorer_traces_q_"),
     "Conveyor belt": ("explorer_belt_",),
     "Compare two inputs": ("explorer_b_",),
     "Gate saturation": ("explorer_sat_over",),
@@ -248,11 +249,30 @@ def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], m
         list(range(rec.hidden_size)), default=default, max_selections=8,
         key=f"explorer_units_{rec.hidden_size}_{_tag(model_key)}",
     )  # fmt: skip
-    if not units:
-        st.info("Pick at least one unit to draw its traces.")
+    names = list(rec.tensor_names)
+    length = "long" if rec.seq_len > LONG_TRACE else "short"  # a choice for each: a short input's kept for short ones
+    tensors = st.pills(
+        "Draw", names, selection_mode="multi", default=traced_by_default(rec),
+        key=f"explorer_traces_q_{rec.cell}_{length}",
+        help=f"over more than {LONG_TRACE} steps only the states are drawn at first: six lines over hundreds of "
+        "steps are a tangle",
+    )  # fmt: skip
+    if not units or not tensors:
+        st.info(f"Pick at least one unit and one of {', '.join(names)} to draw traces.")
         return
-    chart(unit_traces(rec, units, layer, direction, feature_names=inp.feature_names, step_labels=_labels(inp)),
-          "explorer_traces")
+    chart(unit_traces(rec, units, layer, direction, feature_names=inp.feature_names, step_labels=_labels(inp),
+                      tensors=tensors), "explorer_traces")  # fmt: skip
+
+
+LONG_TRACE = 64  # steps: a longer input's traces start with its states alone
+
+
+def traced_by_default(rec: Recording) -> list[str]:
+    """What the traces draw at first: every gate and state, or over more than ``LONG_TRACE`` steps only the states
+    (an LSTM's c and h, a GRU's h)."""
+    if rec.seq_len <= LONG_TRACE:
+        return list(rec.tensor_names)
+    return [q for q in rec.tensor_names if q == "h" or rec.value_range(q) is None]
 
 
 def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], model_key: str = "") -> None:

@@ -431,9 +431,11 @@ def unit_traces(
     max_points: int = 500,
     step_labels: Sequence[str] | None = None,
     c_beside: float = 1.5,
+    tensors: Sequence[str] | None = None,
 ) -> go.Figure:
     """The chosen units over time: one row per unit with f, i, g, o, c, h (a GRU: r, z, n, h) as lines, the input
-    underneath (``step_labels``, e.g. a text's characters, are shown on hover).
+    underneath (``step_labels``, e.g. a text's characters, are shown on hover). ``tensors``: only these of the
+    recording's ``tensor_names`` (over hundreds of steps six lines are a tangle; c and h alone can be followed).
 
     For an LSTMP, h has ``proj_size`` values that mix every unit (h = W_hr·m), so no h belongs to a unit: each row
     shows m = o·tanh(c) instead, the unit's own output before the projection (the subtitle says so).
@@ -447,6 +449,9 @@ def unit_traces(
         raise ValueError("choose at least one unit")
     if any(not 0 <= u < rec.hidden_size for u in units):
         raise ValueError(f"units must be in 0..{rec.hidden_size - 1}, got {units}")
+    drawn = list(rec.tensor_names) if tensors is None else [q for q in rec.tensor_names if q in tensors]
+    if not drawn:
+        raise ValueError(f"choose at least one of {', '.join(rec.tensor_names)} to draw, got {list(tensors or [])}")
     di = DIRECTIONS.index(direction)
     bins = bin_time(rec.seq_len, max_points)
     t_axis = bins.centers().astype(np.float32)
@@ -471,7 +476,7 @@ def unit_traces(
         titles=[f"unit {u} · layer {layer} {direction}" for u in units] + (["input"] if text is None else []),
     )
     traces = []
-    shown_q = [("m" if q == "h" and rec.proj_size else q) for q in rec.tensor_names]  # each once in the legend
+    shown_q = [("m" if q == "h" and rec.proj_size else q) for q in drawn]  # each once in the legend
     unbounded = [q for q in shown_q if rec.value_range(q) is None]  # c (an LSTM's); a GRU has none
     right_axes = 0
     for r, u in enumerate(units, start=1):
@@ -524,7 +529,8 @@ def unit_traces(
             )
             if right is not None and source in wide:
                 traces[-1]["yaxis"] = right
-        grid.y(r)["title"] = {"text": "gates, h" if right is not None else "value"}
+        left = [q for q in shown_q if right is None or q not in wide]
+        grid.y(r)["title"] = {"text": _left_title(left, rec) if right is not None else "value"}
         grid.y(r)["zeroline"] = True
     xs = bins.reduce(x.astype(float), axis=0)
     for j, name in enumerate(names[:8] if text is None else []):
@@ -582,6 +588,14 @@ def unit_traces(
         for r in range(1, n_rows + 1):
             grid.x(r)["dtick"] = 1
     return finish(traces, layout)
+
+
+def _left_title(names: Sequence[str], rec: CellRecording) -> str:
+    """The left axis' title beside a right one: "gates, h" when every gate (and g or n) is drawn, else the names."""
+    gates = [q for q in rec.tensor_names if q != "h" and rec.value_range(q) is not None]  # f, i, g, o; r, z, n
+    if names and all(g in names for g in gates):
+        return ", ".join(["gates", *(q for q in names if q not in gates)])
+    return ", ".join(names) or "value"
 
 
 def _ranges_note(rec: CellRecording) -> str:
