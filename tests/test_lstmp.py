@@ -302,6 +302,9 @@ def test_training_figure_overlays_both_models(x: str) -> None:
     assert list(fig.data[3].x) == ([1, 2, 3] if x == "epoch" else [0.5, 1.0, 1.5])
     assert list(fig.data[1].y) == [0.25, 0.5, 0.75]
     assert fig.layout.yaxis.type == "log"
+    # one legend for both panels: loss, test and train each look different (loss and test were both dotted lines)
+    looks = {(t.mode, t.line.dash) for t in fig.data[:3]}
+    assert len(looks) == 3
 
 
 def test_training_figure_empty_and_bad_axis() -> None:

@@ -111,7 +111,8 @@ def training_figure(history: pd.DataFrame, x: str = "epoch") -> go.Figure:
 
     ``history`` is long: one row per model and epoch with columns ``model``, ``epoch``, ``seconds`` (cumulative
     training time of that model), ``loss``, ``test_exact_match`` and, when present, ``train_exact_match`` (0..1).
-    Test accuracy is drawn solid, train accuracy dotted.
+    The loss is a plain line, test accuracy a line with dots, train accuracy dotted: each its own look in the
+    shared legend.
     """
     if x not in _CURVE_X:
         raise ValueError(f"x must be 'epoch' or 'seconds', got {x!r}")
@@ -127,8 +128,7 @@ def training_figure(history: pd.DataFrame, x: str = "epoch") -> go.Figure:
             x=xs,
             y=part["loss"],
             name=f"{model} loss",
-            mode="lines+markers",
-            marker={"size": 4},
+            mode="lines",  # a plain line: in the legend, not the test accuracy's line with dots
             line={"color": color},
             legendgroup=model,
             row=1,
