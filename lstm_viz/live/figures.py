@@ -56,7 +56,9 @@ _TITLES = {
     "r": "r · reset",
     "z": "z · update",
 }
-_COMPANY_COLORS = ("#1f77b4", "#ff7f0e")
+# Greys, not two of the gates' colours: the gates' panels draw A and B in each, and blue and orange read as f and g.
+_COMPANY_COLORS = ("#262626", "#9a9a9a")
+_COMPANY_SYMBOLS = ("circle", "square")
 _TRAIN_TEST_DASH = {"train": "solid", "test": "dot"}
 # Gate groups of the StatQuest model, in the post's order: (weight on h, weight on x, bias) per gate.
 _STATQUEST_GROUPS = (
@@ -366,7 +368,7 @@ def toy_gate_figure(
                 legendgroup=names[b],
                 showlegend=col == 1,
                 line=dict(color=_COMPANY_COLORS[b % 2], width=2),
-                marker=dict(size=6),
+                marker=dict(size=6, symbol=_COMPANY_SYMBOLS[b % 2]),
                 hovertemplate=f"{names[b]}<br>t %{{x}} · x = %{{customdata:.3g}}<br>{q} = %{{y:.4f}}<extra></extra>",
             ),
             row=1,
