@@ -279,3 +279,87 @@ def test_a_shared_modules_second_name_and_a_strategy_a_module_cannot_use_are_exp
         record_modules(model, x, strategy="kernel")
     _, recs = record_modules(model, x, names=["lstm"], strategy="loop")
     assert list(recs) == ["lstm", "lstm#1"]  # called twice, through both names
+
+
+def test_a_model_that_edits_the_lstms_results_in_place_leaves_the_recording_alone():
+    """output, h_n and c_n were the forward's own tensors, detached: a ReLU(inplace=True) after the LSTM or a carried
+    state reset with zero_() rewrote the recording."""
+
+    class Edits(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(3, 4, batch_first=True)
+
+        def forward(self, x):
+            out, (h_n, c_n) = self.rnn(x)
+            h_n.zero_()
+            c_n.zero_()
+            return torch.relu_(out)
+
+    torch.manual_seed(0)
+    model = Edits().eval()
+    _, recs = record_modules(model, torch.randn(2, 5, 3))
+    rec = recs["rnn"]
+    assert torch.equal(rec.output, rec.h[0, 0]) and (rec.output < 0).any()  # not the ReLU'd output
+    assert torch.equal(rec.h_n[0], rec.h[0, 0, :, -1]) and torch.equal(rec.c_n[0], rec.c[0, 0, :, -1])
+    assert rec.extras["reproduced"] is True
+
+
+def test_a_subclass_whose_forward_computes_something_else_is_recorded_with_a_warning():
+    """record_modules records nn.LSTM subclasses with nn.LSTM's equations: one whose forward scales its input gave
+    gates that were not what it ran, silently. Now the recording's h_n is checked against the module's own."""
+
+    class Scaled(nn.LSTM):
+        def forward(self, x, hx=None):
+            return super().forward(2.0 * x, hx)
+
+    class Model(nn.Module):
+        def __init__(self, rnn):
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, x):
+            return self.rnn(x)[0]
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 3)
+    with pytest.warns(RuntimeWarning, match=r"'rnn' \(Scaled\) returned an h_n that its recording does not reproduce"):
+        _, recs = record_modules(Model(Scaled(3, 4, batch_first=True)).eval(), x)
+    assert recs["rnn"].extras["reproduced"] is False
+
+    class OwnState(nn.GRU):  # starts from its own state, not the hx it is given
+        def forward(self, x, hx=None):
+            return super().forward(x, torch.ones(2, 2, 4))
+
+    packed = pack_padded_sequence(x, torch.tensor([5, 3]), batch_first=True)
+    with pytest.warns(RuntimeWarning, match=r"\(OwnState\) returned an h_n .* than nn\.GRU's equations"):
+        record_modules(OwnState(3, 4, batch_first=True, bidirectional=True).eval(), packed)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_the_check_passes_for_plain_modules_of_every_shape_and_in_training_mode():
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, 4)
+    packed = pack_padded_sequence(x, torch.tensor([6, 2, 4]), batch_first=True, enforce_sorted=False)
+    for module in (
+        nn.LSTM(4, 5, num_layers=2, bidirectional=True, proj_size=2, batch_first=True),
+        nn.GRU(4, 5, num_layers=2, bidirectional=True, batch_first=True),
+        nn.LSTM(4, 5, num_layers=3, dropout=0.5, batch_first=True).train(),  # dropout changed layers 1 and 2
+    ):
+        for given in (x, packed, x[0]):
+            _, recs = record_modules(module, given)
+            assert recs[""].extras["reproduced"] is True
+
+
+def test_a_forward_that_skips_the_hooks_is_told_nothing_was_recorded():
+    class Direct(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(3, 4)
+
+        def forward(self, x):
+            return self.rnn.forward(x)[0]
+
+    with pytest.warns(RuntimeWarning, match=r"recorded nothing: none of 'rnn'.*self\.rnn\(x\)"):
+        _, recs = record_modules(Direct(), torch.randn(5, 3))
+    assert recs == {}

@@ -310,7 +310,7 @@ class RecordingGRU(nn.GRU):
 
         ``x`` is what ``forward`` takes: ``(T, B, input_size)`` (``(B, T, input_size)`` if batch_first),
         unbatched ``(T, input_size)``, or a PackedSequence (then every recorded tensor is padded with NaN past each
-        sequence's end: see :mod:`lstm_viz.core.packed`). Two strategies compute the same numbers:
+        sequence's end: see :mod:`lstm_viz.core.packed`). The strategies compute the same numbers:
 
         - ``"loop"``: the equations step by step with the ops of PyTorch's CPU GRU on the same memory layouts: on
           the CPU ``output`` and ``h_n`` are bit-identical to forward's, and it costs about one forward.

@@ -12,7 +12,15 @@ very weight tensors the module's forward just handed its kernel (``module._flat_
 weight_norm and pruning as that call computed them, nothing copied and nothing computed again — a random
 parametrization such as weight dropout is not drawn anew, spectral norm takes no extra power-iteration step), so a
 plain nn.LSTM or nn.GRU needs no conversion, and its ``output``/``h_n``/``c_n`` are replaced by what the module's
-forward really returned (detached). Only selected modules are hooked: the rest of the model runs at its own cost.
+forward really returned (detached copies: a model that then edits them in place — ``ReLU(inplace=True)``, a carried
+state reset with ``zero_()`` — does not change the recording). Only selected modules are hooked: the rest of the model
+runs at its own cost.
+
+Checked, not assumed: the recomputed h at each sequence's last step must give the h_n the module returned. A subclass
+of nn.LSTM/nn.GRU whose forward computes something else (a scaled input, its own cell) fails that check and is
+recorded with a ``RuntimeWarning`` saying its gates are not what it ran (``extras["reproduced"]`` is False). A model
+that calls ``self.rnn.forward(x)`` rather than ``self.rnn(x)`` skips the hooks: when nothing selected was recorded, a
+``RuntimeWarning`` says so.
 
 Keys: the module's path in ``model.named_modules()`` (``""`` if ``model`` itself is the LSTM/GRU). A module called
 more than once in one forward gets ``path`` for its first call and ``path#1``, ``path#2``, … for the next ones,
@@ -26,11 +34,12 @@ hooks and are not recorded; a scripted model in which nothing could be recorded 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from lstm_viz.core.gru import STRATEGIES as GRU_STRATEGIES
@@ -126,7 +135,8 @@ def record_modules(
             hx = hook_args[1] if len(hook_args) > 1 else hook_kwargs.get("hx")
             count = calls.get(path, 0)
             calls[path] = count + 1
-            recordings[path if count == 0 else f"{path}#{count}"] = _record(module, x, hx, output, strategy)
+            key = path if count == 0 else f"{path}#{count}"
+            recordings[key] = _record(module, x, hx, output, strategy, key)
             # returning None leaves the module's output exactly as its forward returned it
 
         return hook
@@ -139,18 +149,75 @@ def record_modules(
     finally:
         for handle in handles:
             handle.remove()
+    if selected and not recordings:
+        warnings.warn(
+            f"record_modules recorded nothing: none of {', '.join(map(repr, selected))} was called through its "
+            "hooks in this forward. A model that calls `self.rnn.forward(x)` skips them (call `self.rnn(x)`), and a "
+            "module this input does not reach is not run",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return output, recordings
 
 
-def _record(module: nn.LSTM | nn.GRU, x: Any, hx: Any, output: Any, strategy: str) -> CellRecording:
-    """The recording of one call, with forward's own output, h_n (and c_n) in place of the recomputed ones."""
+def _record(module: nn.LSTM | nn.GRU, x: Any, hx: Any, output: Any, strategy: str, key: str = "") -> CellRecording:
+    """The recording of one call, with (copies of) forward's own output, h_n (and c_n) in place of the recomputed
+    ones, checked against them (see the module doc)."""
     out, hidden = output
+    out = (
+        PackedSequence(_kept(out.data), out.batch_sizes, out.sorted_indices, out.unsorted_indices)
+        if isinstance(out, PackedSequence)
+        else _kept(out)
+    )
+    hidden = tuple(_kept(t) for t in hidden) if isinstance(module, nn.LSTM) else _kept(hidden)
     used = dict(zip(module._flat_weights_names, module._flat_weights, strict=True))  # what forward just ran with
     if isinstance(x, PackedSequence):
-        return record_packed(module, x, hx, strategy=strategy, forward_result=output, weights=used)
-    rec = recording_twin(module, weights=used).record(x, hx, strategy=strategy)
-    if isinstance(module, nn.LSTM):
-        states = {"h_n": hidden[0].detach(), "c_n": hidden[1].detach()}
+        rec = record_packed(module, x, hx, strategy=strategy, forward_result=(out, hidden), weights=used)
     else:
-        states = {"h_n": hidden.detach()}
-    return dataclasses.replace(rec, output=out.detach(), **states)
+        rec = recording_twin(module, weights=used).record(x, hx, strategy=strategy)
+        states = {"h_n": hidden[0], "c_n": hidden[1]} if isinstance(module, nn.LSTM) else {"h_n": hidden}
+        rec = dataclasses.replace(rec, output=out, **states)
+    # in training mode, dropout between layers changed what the upper layers read: only layer 0 can be compared
+    dropped = module.training and module.dropout > 0 and module.num_layers > 1
+    gap = _unexplained(rec, layers=1 if dropped else None)
+    rec.extras["reproduced"] = gap is None
+    if gap is not None:
+        warnings.warn(
+            f"record_modules: {key or 'the model'!r} ({type(module).__name__}) returned an h_n that its recording "
+            f"does not reproduce (largest difference {gap:.3g}): its forward computes more than "
+            f"nn.{'LSTM' if isinstance(module, nn.LSTM) else 'GRU'}'s equations on the input it was given, so the "
+            "recorded gates and states are not what it ran (its output, h_n and c_n are its own)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return rec
+
+
+def _kept(t: Tensor) -> Tensor:
+    """A detached copy: the model may edit the tensor it got in place after this."""
+    return t.detach().clone()
+
+
+def _unexplained(rec: CellRecording, layers: int | None = None) -> float | None:
+    """None when the recorded h at each sequence's last step (step 0 for a backward direction) is the h_n forward
+    returned (of the first ``layers`` layers), up to rounding; else the largest difference. Rounding: of the
+    dtype forward returned (autocast's bfloat16 included), and of TF32 where a GPU's cuDNN may use it."""
+    h = rec.h  # (layers, directions, batch, T, ·)
+    L, D, B, T = h.shape[:4]
+    if T == 0 or B == 0:
+        return None
+    h_n = rec.h_n.reshape(L, D, B, -1)
+    lengths = rec.lengths if rec.lengths is not None else torch.full((B,), T)
+    last = (lengths.to(h.device) - 1).clamp(min=0)
+    batch = torch.arange(B, device=h.device)
+    ends = torch.stack([h[:, 0, batch, last], *([h[:, 1, :, 0]] if D == 2 else [])], dim=1)  # (L, D, B, ·)
+    ends, h_n = ends[:layers].float(), h_n[:layers].float()
+    if {h.dtype, rec.h_n.dtype} & {torch.float16, torch.bfloat16}:
+        tol = {"rtol": 5e-2, "atol": 5e-2}
+    elif h.device.type == "cuda" and torch.backends.cudnn.allow_tf32:
+        tol = {"rtol": 1e-2, "atol": 1e-2}
+    else:
+        tol = {"rtol": 1e-3, "atol": 1e-4}
+    if torch.allclose(ends, h_n, equal_nan=True, **tol):
+        return None
+    return float(torch.nan_to_num((ends - h_n).abs(), nan=0.0).max())

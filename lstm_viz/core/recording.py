@@ -369,7 +369,8 @@ class Recording(CellRecording):
 
     ``f, i, g, o, c, m``: ``(num_layers, num_directions, batch, T, hidden_size)``; ``h``: the same with last size
     ``proj_size or hidden_size``. Time index t is the position in the input for both directions. ``x`` is the input
-    as ``(batch, T, input_size)``. ``output, h_n, c_n`` are exactly what ``forward`` returns for the same input.
+    as ``(batch, T, input_size)``. ``output, h_n, c_n`` are what ``forward`` returns for the same input (bit for bit
+    or to float rounding, by strategy: see ``RecordingLSTM.record``).
     """
 
     cell: ClassVar[str] = "lstm"
