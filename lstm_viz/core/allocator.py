@@ -75,7 +75,9 @@ class BufferPool:
     ``max_buffers`` are kept (two: ``rec = model.record(x)`` in a loop holds the previous recording while the next
     is made); a buffer of another size that is free is dropped for the new size. Buffers under ``min_bytes`` (which
     malloc reuses without faults anyway), over ``max_bytes``, and off the CPU (the CUDA caching allocator already
-    reuses memory) are plain ``torch.empty``. Thread-safe.
+    reuses memory) are plain ``torch.empty``. Thread-safe. Holders are tensors (views, ``.numpy()`` and DLPack views
+    count too); a bare ``untyped_storage()`` object kept without any tensor is not counted, and its memory may be
+    written by the next recording of the same size.
     """
 
     def __init__(self, max_buffers: int = 2, min_bytes: int = 1 << 20, max_bytes: int = 512 << 20) -> None:
