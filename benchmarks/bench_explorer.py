@@ -27,8 +27,9 @@ from lstm_viz.app.sources import RandomSpec, random_model
 from lstm_viz.viz.answer import answer_figure, model_answer
 from lstm_viz.viz.belt import conveyor_belt
 from lstm_viz.viz.divergence import difference_heatmaps
-from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of, unit_traces
+from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
+from lstm_viz.viz.traces import unit_traces
 
 GOAL_MS = 300.0
 GOAL_BYTES = 5_000_000

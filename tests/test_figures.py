@@ -21,6 +21,7 @@ from lstm_viz.viz.answer import Answer, answer_figure, model_answer
 from lstm_viz.viz.budget import bin_time, pick_units, plan_view
 from lstm_viz.viz.divergence import beyond_rounding, difference_heatmaps, first_divergence
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
+from lstm_viz.viz.traces import unit_traces
 
 
 def record(input_size=3, hidden=8, steps=5, layers=1, bidirectional=False, proj=0, seed=0, batch=1):
@@ -171,7 +172,7 @@ def test_gate_heatmaps_stay_within_budget_and_say_so():
 # --------------------------------------------------------------------------------------------- traces and belt
 def test_unit_traces_rows_per_unit_and_input_underneath():
     rec = record(steps=6, hidden=5)
-    fig = figures.unit_traces(rec, [4, 1])
+    fig = unit_traces(rec, [4, 1])
     lines = [t for t in fig.data if t.name in DISPLAY_ORDER]
     assert len(lines) == 2 * 6
     c_unit1 = next(t for t in lines if t.name == "c" and t.yaxis == "y2")
@@ -183,9 +184,9 @@ def test_unit_traces_rows_per_unit_and_input_underneath():
     assert "unit 1" in c_unit1.hovertemplate and "x0 = %{customdata[2]" in c_unit1.hovertemplate
     assert [a.text for a in fig.layout.annotations][:2] == ["unit 4 · layer 0 fwd", "unit 1 · layer 0 fwd"]
     with pytest.raises(ValueError, match="units must be in 0..4"):
-        figures.unit_traces(rec, [5])
+        unit_traces(rec, [5])
     with pytest.raises(ValueError, match="at least one unit"):
-        figures.unit_traces(rec, [])
+        unit_traces(rec, [])
 
 
 def test_unit_traces_draw_a_c_that_leaves_the_gates_range_against_its_own_axis():
@@ -198,7 +199,7 @@ def test_unit_traces_draw_a_c_that_leaves_the_gates_range_against_its_own_axis()
         model.bias_ih_l0.copy_(torch.tensor([10.0, 10, 10, 10, 10, 0, 0, 0]))  # i, f open; g = 1 for unit 0 only
     rec = model.record(torch.zeros(10, 1))
     assert float(rec.c[0, 0, 0, -1, 0]) == pytest.approx(10, abs=1e-2) and float(rec.c[0, 0, 0, -1, 1]) == 0
-    fig = figures.unit_traces(rec, [0, 1])
+    fig = unit_traces(rec, [0, 1])
     on = {(t.name, t.yaxis) for t in fig.data if t.name in DISPLAY_ORDER}
     assert ("c", "y4") in on and ("f", "y") in on and ("c", "y2") in on  # unit 0's c on the right; unit 1's not
     right = fig.layout.yaxis4
@@ -218,17 +219,17 @@ def test_unit_traces_draw_only_the_tensors_asked_for():
             p.zero_()
         model.bias_ih_l0.copy_(torch.tensor([10.0, 10, 10, 10, 10, 0, 0, 0]))
     rec = model.record(torch.zeros(10, 1))
-    fig = figures.unit_traces(rec, [0, 1], tensors=["h", "c"])
+    fig = unit_traces(rec, [0, 1], tensors=["h", "c"])
     assert [t.name for t in fig.data if t.name in DISPLAY_ORDER] == ["c", "h", "c", "h"]  # display order
     assert fig.layout.title.text.startswith("Unit traces: c, h of the chosen units")
     assert fig.layout.yaxis.title.text == "h"  # unit 0's c on the right; on the left only h
-    assert figures.unit_traces(rec, [0]).layout.yaxis.title.text == "gates, h"
+    assert unit_traces(rec, [0]).layout.yaxis.title.text == "gates, h"
     with pytest.raises(ValueError, match="at least one of f, i, g, o, c, h"):
-        figures.unit_traces(rec, [0], tensors=["x"])
+        unit_traces(rec, [0], tensors=["x"])
 
 
 def gru_layout(rec):
-    layout = figures.unit_traces(rec, [0, 1]).layout
+    layout = unit_traces(rec, [0, 1]).layout
     return [(k, layout[k]) for k in layout if k.startswith("yaxis")]
 
 
@@ -496,7 +497,7 @@ def test_big_recording_figures_stay_small():
     rec = record(input_size=4, hidden=512, steps=2000)
     sizes = {
         "heatmaps": figures.gate_heatmaps(rec),
-        "traces": figures.unit_traces(rec, [0, 1, 2]),
+        "traces": unit_traces(rec, [0, 1, 2]),
         "belt": belt.conveyor_belt(rec, 0),
     }
     for name, fig in sizes.items():
@@ -520,7 +521,7 @@ def test_gru_heatmaps_traces_saturation_and_divergence_show_r_z_n_h():
     assert len(fig.data) == 4 * 4  # r, z, n, h × (2 layers × 2 directions)
     gate_scales = {fig.layout[f"coloraxis{'' if r == 1 else r}"].cmin for r in (1, 2)}
     assert gate_scales == {0.0}  # r and z on [0, 1]
-    traces = figures.unit_traces(rec, [0, 2], layer=1, direction="bwd")
+    traces = unit_traces(rec, [0, 2], layer=1, direction="bwd")
     assert {t.name for t in traces.data if t.showlegend} >= {"r", "z", "n", "h"}
     table = saturation_table(rec)
     assert set(table["gate"]) == {"r", "z"} and len(saturation_figure(table).data) == 2 * 4
@@ -550,7 +551,7 @@ def test_step_labels_name_the_time_columns_with_the_characters():
     text = list("a b\n\tc")
     fig = figures.gate_heatmaps(rec, step_labels=text)
     assert list(fig.data[0].x) == ["t 0 · 'a'", "t 1 · '␣'", "t 2 · 'b'", "t 3 · '⏎'", "t 4 · '⇥'", "t 5 · 'c'"]
-    traces = figures.unit_traces(rec, [0], step_labels=text)
+    traces = unit_traces(rec, [0], step_labels=text)
     assert list(traces.data[0].text) == ["a", "␣", "b", "⏎", "⇥", "c"] and len(traces.data) == 6  # no input row
     with pytest.raises(ValueError, match="5 step labels for 6 steps"):
         figures.gate_heatmaps(rec, step_labels=text[:5])
@@ -564,7 +565,7 @@ def test_a_texts_time_axis_shows_its_characters():
     shown = ("a", "&lt;", "b", "⏎", "␣", "c")  # HTML's "<" escaped: Plotly reads tick text as HTML
     heat = figures.gate_heatmaps(rec, step_labels=text)
     assert heat.layout.xaxis.ticktext == shown and len(heat.layout.xaxis.tickvals) == 6
-    traces = figures.unit_traces(rec, [0, 1], step_labels=text)
+    traces = unit_traces(rec, [0, 1], step_labels=text)
     for axis in (traces.layout.xaxis, traces.layout.xaxis2):
         assert axis.ticktext == shown and axis.tickvals == (0, 1, 2, 3, 4, 5)
     assert belt.conveyor_belt(rec, unit=0, step_labels=text).layout.xaxis3.ticktext == shown
@@ -577,7 +578,7 @@ def test_a_texts_time_axis_shows_its_characters():
     for tick, value in zip(ticks.ticktext, ticks.tickvals, strict=True):  # "t · chars" under the step number
         step = int(tick.split("<br>")[0])
         assert value.startswith(f"t {step} · '{source[step].replace(chr(10), '⏎').replace(' ', '␣')}")
-    binned = figures.unit_traces(long, [0], step_labels=source, max_points=100).layout.xaxis
+    binned = unit_traces(long, [0], step_labels=source, max_points=100).layout.xaxis
     assert binned.ticktext[0] == "0<br>def" and binned.tickvals[0] == 0  # a 3-step column at its first step
     assert binned.ticktext[1] == f"{int(binned.tickvals[1])}<br>x⏎d"
 

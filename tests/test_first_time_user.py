@@ -24,7 +24,8 @@ from lstm_viz.app.saves import (
 )
 from lstm_viz.core import reference as ref
 from lstm_viz.core.lstm import RecordingLSTM
-from lstm_viz.viz.gates import gate_heatmaps, unit_traces
+from lstm_viz.viz.gates import gate_heatmaps
+from lstm_viz.viz.traces import unit_traces
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -36,8 +36,9 @@ from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, answer_h, model_answer
 from lstm_viz.viz.belt import BELT_WORDS, conveyor_belt
 from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
-from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of, unit_traces
+from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
+from lstm_viz.viz.traces import unit_traces
 
 __all__ = [
     "answer_section",
