@@ -5,7 +5,7 @@ import functools
 import streamlit as st
 
 from lstm_viz.app.ui import ensure_app_shell, number_box, remembered
-from lstm_viz.live.figures import dataset_preview, gate_saturation, subtraction_live_figures
+from lstm_viz.live.figures import gate_saturation, subtraction_live_figures
 from lstm_viz.live.ui import (
     epochs_box,
     live_fragment,
@@ -45,7 +45,7 @@ with st.expander(f"The data: {len(data.x_train):,} train and {len(data.x_test):,
     c1.metric("train samples", f"{len(data.x_train):,}")
     c2.metric("test samples", f"{len(data.x_test):,}")
     c3.metric("steps × features", "8 × 2 bits")
-    st.dataframe(dataset_preview(data.pairs_train, 8), hide_index=True, width="stretch")
+    st.dataframe(subtraction.dataset_preview(data.pairs_train, 8), hide_index=True, width="stretch")
 
 
 def proj_problem(hidden: int, proj: int) -> str | None:

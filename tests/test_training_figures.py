@@ -101,6 +101,19 @@ def test_loss_accuracy_has_train_and_test_curves():
     assert fig.layout.yaxis2.tickformat == ".0%"
 
 
+def test_loss_accuracy_says_since_when_the_test_answers_are_all_right():
+    """Post 4's model is at 100 % from epoch 3 of 100: the climb is a sliver at the panel's left edge, so the
+    subtitle says when it ended (and nothing while it has not, or only at the last epoch)."""
+    rows = subtraction_history(100)
+    for row in rows:
+        row["test_exact_match"] = 1.0 if row["epoch"] >= 3 else 0.4
+    assert "100% since epoch 3" in loss_accuracy_figure(rows).layout.title.subtitle.text
+    rows[50]["test_exact_match"] = 0.99  # a dip: since the epoch after it
+    assert "100% since epoch 52" in loss_accuracy_figure(rows).layout.title.subtitle.text
+    assert "since" not in loss_accuracy_figure(rows[:3]).layout.title.subtitle.text  # reached at the last epoch
+    assert "since" not in loss_accuracy_figure(subtraction_history(40)).layout.title.subtitle.text
+
+
 def test_loss_accuracy_uses_train_loss_when_named_so():
     rows = [{"epoch": 1, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.25}]
     fig = loss_accuracy_figure(rows)

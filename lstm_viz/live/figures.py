@@ -33,7 +33,6 @@ __all__ = [
     "COMPANY_NAMES",
     "SATURATION_GATES",
     "absolute_error_figure",
-    "dataset_preview",
     "gate_saturation",
     "loss_accuracy_figure",
     "saturation_over_epochs_figure",
@@ -82,25 +81,6 @@ def gate_saturation(rec: Recording, low: float = 0.1, high: float = 0.9, layer: 
     """
     fractions = saturation_fractions(rec, low, high)  # the explorer's view 6 computes it the same way
     return {q: {"low": lo[layer, 0].tolist(), "high": hi[layer, 0].tolist()} for q, (lo, hi) in fractions.items()}
-
-
-def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
-    """The first ``n`` samples of a split as rows ``a - b = c`` with the bits the model reads (LSB first).
-
-    ``pairs`` is ``(N, 2)`` integer ``(a, b)`` as ``SubtractionData.pairs_train`` holds.
-    """
-    rows = []
-    for a, b in pairs[:n].tolist():
-        c = a - b
-        rows.append(
-            {
-                "sample": f"{a} - {b} = {c}",
-                "a bits (t0…t7)": " ".join(str((a >> t) & 1) for t in range(8)),
-                "b bits (t0…t7)": " ".join(str((b >> t) & 1) for t in range(8)),
-                "c bits (t0…t7)": " ".join(str((c >> t) & 1) for t in range(8)),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 # ---- refreshing a figure in place ---------------------------------------------------------------------------------
@@ -243,6 +223,9 @@ def loss_accuracy_figure(
         for column, label in (("test_bit_acc", "test bit accuracy"), ("test_exact_match", "test exact match")):
             if column in latest:
                 parts.append(f"{label} {latest[column][-1]:.2%}")
+        since = _perfect_since(epochs, columns.get("test_exact_match"))
+        if since is not None:  # the climb fills the panel's first sliver: say when it ended
+            parts.append(f"100% since epoch {since:,}")
         subtitle = " · ".join(parts)
     if _refreshed(into, "loss-accuracy", data, subtitle):
         return into  # type: ignore[return-value]
@@ -272,6 +255,15 @@ def loss_accuracy_figure(
         meta="loss-accuracy",
     )
     return fig
+
+
+def _perfect_since(epochs: np.ndarray, exact: np.ndarray | None) -> int | None:
+    """The epoch from which every later score is 100 %, if that is before the last epoch; else None."""
+    if exact is None or len(exact) < 2 or exact[-1] < 1.0:
+        return None
+    below = np.flatnonzero(np.asarray(exact) < 1.0)
+    first = 0 if not len(below) else below[-1] + 1
+    return int(epochs[first]) if first < len(exact) - 1 else None
 
 
 def absolute_error_figure(

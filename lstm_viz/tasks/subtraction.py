@@ -42,6 +42,7 @@ __all__ = [
     "bit_table",
     "bits_named",
     "bits_right",
+    "dataset_preview",
     "decode",
     "decode_batch",
     "encode",
@@ -341,6 +342,25 @@ def bit_table(a: int, b: int) -> pd.DataFrame:
     frame = pd.DataFrame({k: v.int().tolist() for k, v in rows.items()}).T
     frame.columns = [f"t{t} (2^{t})" for t in range(BITS)]
     return frame
+
+
+def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
+    """The first ``n`` samples of a split as rows ``a - b = c`` with the bits the model reads (LSB first).
+
+    ``pairs`` is ``(N, 2)`` integer ``(a, b)`` as ``SubtractionData.pairs_train`` holds.
+    """
+    rows = []
+    for a, b in pairs[:n].tolist():
+        c = a - b
+        rows.append(
+            {
+                "sample": f"{a} - {b} = {c}",
+                "a bits (t0…t7)": " ".join(str((a >> t) & 1) for t in range(8)),
+                "b bits (t0…t7)": " ".join(str((b >> t) & 1) for t in range(8)),
+                "c bits (t0…t7)": " ".join(str((c >> t) & 1) for t in range(8)),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------------------------------------- task
