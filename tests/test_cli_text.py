@@ -271,6 +271,7 @@ def test_generate_and_predict(files, capsys):
     (["record", "{planted}", "--text-file", "{snippet}", "--out", "{outdir}"], "is a folder; give a file"),
     (["convert", "{sub}", "--out", "{out}"], "not a research charlm checkpoint"),
     (["convert", "{folder}", "--out", "{out}"], "is a folder, not a checkpoint file"),
+    (["convert", "{snippet}", "--out", "{out}"], "not a PyTorch file (or it is corrupt); give a"),  # not "(EOFError)"
 ])  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsys):
     (tmp_path / "dir.parquet").mkdir()  # a folder whose name ends in .parquet

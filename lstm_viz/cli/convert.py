@@ -22,7 +22,7 @@ from torch.torch_version import TorchVersion
 
 from lstm_viz.cli.common import ExitError, check_out, print_json
 from lstm_viz.tasks import ModelConfig, get_task
-from lstm_viz.training.checkpoints import CheckpointError, build_checked, save_checkpoint
+from lstm_viz.training.checkpoints import CheckpointError, build_checked, read_torch_file, save_checkpoint
 
 __all__ = ["add_parser", "run"]
 
@@ -39,15 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: Path) -> dict:
-    if path.is_dir():
-        raise ExitError(f"{path} is a folder, not a checkpoint file")
-    if not path.is_file():
-        raise ExitError(f"no file at {path}")
-    try:
-        with torch.serialization.safe_globals([TorchVersion]):
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # any unreadable file: one line, no traceback
-        raise ExitError(f"{path} cannot be read as a research charlm checkpoint ({type(err).__name__})") from None
+    try:  # checked as every checkpoint is: a damaged zip, code in the pickle, crafted tensors (in words, one line)
+        data, _ = read_torch_file(path, safe_globals=[TorchVersion])
+    except CheckpointError as err:
+        why = str(err).split(" save one with ")[0].rstrip(" ;—")  # how to save an lstm-viz model is no help here
+        raise ExitError(f"cannot convert: {why}; give a file of python -m lstm_viz.tasks.charlm.train --out") from None
     if not isinstance(data, dict) or data.get("format") != RESEARCH_FORMAT:
         raise ExitError(f"{path} is not a research charlm checkpoint (format {RESEARCH_FORMAT!r}); lstm-viz "
                         "checkpoints need no conversion")  # fmt: skip

@@ -20,6 +20,7 @@ import pickle
 import re
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -41,6 +42,7 @@ __all__ = [
     "checkpoint_bytes",
     "infer_config",
     "load_checkpoint",
+    "read_torch_file",
     "save_checkpoint",
 ]
 
@@ -188,11 +190,67 @@ def _read(source: str | Path | bytes | bytearray | IO[bytes]) -> tuple[bytes, st
     return data, name
 
 
-def _torch_load(data: bytes, name: str) -> Any:
-    looks_zip = data[:4] == b"PK\x03\x04"
+def read_torch_file(source: str | Path | bytes | IO[bytes], safe_globals: Sequence[type] = ()) -> tuple[Any, str]:
+    """What a ``torch.save`` file holds, read safely, and a name for messages.
+
+    CheckpointError, in one line, for a file that is missing, a folder, too big or empty; a zip whose parts do not
+    match their checksums (``torch.load`` reads a changed byte as a changed weight, silently); not a PyTorch file;
+    Python objects other than tensors and plain values (``weights_only=True``; ``safe_globals`` adds classes); and
+    tensors that claim more values than the file stores (a stride-0 ``expand`` saves one value for a billion: every
+    later step would allocate them all).
+    """
+    data, name = _read(source)
+    obj = _torch_load(data, name, safe_globals)
+    _check_stored(obj, name)
+    return obj, name
+
+
+def _check_zip(data: bytes, name: str) -> None:
+    """CheckpointError when the zip's parts do not match their checksums or claim far more than the file."""
     try:
-        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the message below says it all
-            warnings.simplefilter("ignore")
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+            if declared > 4 * MAX_BYTES:  # a compressed bomb: torch.save stores its parts uncompressed
+                raise CheckpointError(f"{name} unpacks to {declared / 1e9:.1f} GB; lstm-viz loads checkpoints up to "
+                                      f"{MAX_BYTES // 2**20} MB")  # fmt: skip
+            bad = archive.testzip()
+    except CheckpointError:
+        raise
+    except Exception:  # BadZipFile, zlib errors, EOF: the archive cannot even be read
+        why = "it is truncated or corrupt (the zip archive cannot be read)"
+        raise CheckpointError(f"{name} cannot be loaded: {why}; {_HOWTO}") from None
+    if bad is not None:
+        raise CheckpointError(f"{name} is damaged: its part {bad!r} does not match its checksum (bytes changed after "
+                              "it was saved: a bad copy or download); copy or save it again")  # fmt: skip
+
+
+def _check_stored(obj: Any, name: str, where: str = "", depth: int = 0) -> None:
+    """CheckpointError for a tensor anywhere in ``obj`` that holds fewer values in its storage than it claims."""
+    if isinstance(obj, Tensor):
+        if obj.layout != torch.strided or obj.is_meta or not obj.numel():  # told apart later, with their own words
+            return
+        stored = obj.untyped_storage().nbytes() // max(obj.element_size(), 1)
+        if stored < obj.numel():
+            raise CheckpointError(
+                f"{name}: the tensor {where or 'in it'!r} claims {obj.numel():,} values of shape {tuple(obj.shape)} "
+                f"but the file stores {stored:,} (an expanded or overlapping tensor: not weights saved from a model); "
+                "save real weights (tensor.contiguous())"
+            )
+    elif depth < 8 and isinstance(obj, dict):
+        for key, value in obj.items():
+            _check_stored(value, name, f"{where}.{key}" if where else str(key), depth + 1)
+    elif depth < 8 and isinstance(obj, (list, tuple)):
+        for k, value in enumerate(obj):
+            _check_stored(value, name, f"{where}[{k}]", depth + 1)
+
+
+def _torch_load(data: bytes, name: str, safe_globals: Sequence[type] = ()) -> Any:
+    looks_zip = data[:4] == b"PK\x03\x04"
+    if looks_zip:
+        _check_zip(data, name)
+    try:
+        with warnings.catch_warnings(), torch.serialization.safe_globals(list(safe_globals)):
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the message below says it all
             return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         said = str(err).lower()
@@ -371,8 +429,7 @@ def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device
     missing, empty, truncated, corrupt, unsafe or foreign files. The model is in eval mode on ``device``
     (CPU if None).
     """
-    data, name = _read(source)
-    obj = _torch_load(data, name)
+    obj, name = read_torch_file(source)
     if not isinstance(obj, dict):
         raise CheckpointError(f"{name} holds a {type(obj).__name__}, not a checkpoint or state_dict; {_HOWTO}")
 
