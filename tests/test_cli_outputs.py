@@ -70,6 +70,7 @@ def test_size_options_are_taken_as_given(tmp_path, capsys):
     code, _, err = run(capsys, "train", "subtraction", "--hidden-size", "0", "--out", tmp_path / "s.pt")
     assert code == 2 and "--hidden-size must be at least 1" in err and not (tmp_path / "s.pt").exists()
     for argv, said in ((("subtraction", "--num-layers", "0"), "--num-layers must be at least 1"),
+                       (("subtraction", "--num-layers", "10000"), "--num-layers must be at most 64, got 10,000"),
                        (("subtraction", "--proj-size", "-1"), "--proj-size must be at least 0"),
                        (("charlm", "--embed", "0"), "--embed must be at least 1")):  # named as the flags, not fields
         code, _, err = run(capsys, "train", *argv, "--out", tmp_path / "x.pt")
@@ -205,6 +206,28 @@ def test_a_second_signal_quits_at_once_and_writes_nothing(tmp_path, capsys, monk
     code, _, err = run(capsys, *SUB, "--epochs", "3", "--out", out)
     assert code == 130 and "interrupted twice: stopped at once" in err and "was not written" in err
     assert out.read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals to oneself are POSIX")
+def test_a_second_signal_during_the_final_evaluation_keeps_the_saved_run(tmp_path, capsys, monkeypatch, sigint_heard):
+    """A stopped run was saved only after its final evaluation (28 s for the character model, silent): a second
+    Ctrl-C then, or a scheduler's kill after SIGTERM, lost the whole run. It is saved first, and says so."""
+    out = tmp_path / "run.pt"
+    _signal_at_batch(monkeypatch, 7, signal.SIGINT)
+    evaluate = engine.Trainer.evaluate
+
+    def slow(self, *args, **kwargs):  # the final evaluation, interrupted in turn (the first call is trainer.last's)
+        if self.history and self.partial_epoch is not None:
+            os.kill(os.getpid(), signal.SIGINT)
+        return evaluate(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Trainer, "evaluate", slow)
+    code, _, err = run(capsys, *SUB, "--epochs", "2", "--out", out)
+    assert code == 130 and f"saved {out}; evaluating the final weights" in err
+    assert "interrupted twice: stopped at once" in err and "was written before it" in err
+    saved = load_checkpoint(out)
+    assert len(saved.history) == 1 and saved.meta["final"]["interrupted"] is True  # epoch 1 and the place in 2
+    assert last_json(run(capsys, "info", out)[1])["partial_epoch"] == {"epoch": 2, "batches_done": 2, "batches": 5}
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals to oneself are POSIX")

@@ -67,7 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="LSTMP projection size (subtraction, regressor, charlm; default 0: none)")
     train.add_argument("--hidden-size", type=int, help="hidden units (subtraction default 32)")
     train.add_argument("--num-layers", "--layers", type=int,
-                       help="stacked layers (default: the task's, 1; regressor and charlm 2)")
+                       help="stacked layers, 1 to 64 (default: the task's, 1; regressor and charlm 2)")
     train.add_argument("--bidirectional", action="store_true", help="bidirectional LSTM (subtraction, regressor)")
     train.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (optimizer state and history)")
     train.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: CUDA, then MPS, then CPU")
@@ -144,6 +144,9 @@ def _loss_grew(history: Sequence[dict]) -> str:
     return ""
 
 
+MAX_LAYERS = 64  # --num-layers: far past any model here (the text model has 2), far short of a typo's 10,000
+
+
 class _Stop:
     """Which signal asked the run to stop (``signum``), if any, and whether ``--out`` was written since."""
 
@@ -210,6 +213,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                                 ("--proj-size", args.proj_size, 0)):  # fmt: skip
         if value is not None and value < lowest:  # named as the flag, not as the config's field
             raise ExitError(f"{flag} must be at least {lowest}, got {value:,}")
+    if args.num_layers is not None and args.num_layers > MAX_LAYERS:  # 10,000 layers ran for hours in one mini-batch
+        raise ExitError(f"--num-layers must be at most {MAX_LAYERS}, got {args.num_layers:,} (each layer reads the one "
+                        "below, step by step: more layers cost more time at once, and deep LSTMs rarely train better "
+                        "beyond a handful)")  # fmt: skip
     check_threads(args.threads)
     own = {o.name for o in task.training_options}
     given = {k.removeprefix("option_"): v for k, v in vars(args).items() if k.startswith("option_") and v is not None}
@@ -275,9 +282,6 @@ def _train_and_save(
 
     summary: dict[str, Any] = {"task": args.task, "model": trainer.model.config.label()}
     summary.update(trainer.last)
-    summary.update(trainer.evaluate())  # the final weights on both splits (history's train_* are running metrics)
-    summary.pop("seconds", None)
-    summary.update(task.final_report(trainer.model))
     summary.update(
         {
             "epochs_run": epochs_run,
@@ -298,11 +302,6 @@ def _train_and_save(
         summary["interrupted"] = True
     if partial is not None:
         summary["partial_epoch"] = {"epoch": trainer.epoch + 1, "batches_done": partial[0], "batches": partial[1]}
-    meta = {
-        "command": "python -m lstm_viz " + shlex.join(argv),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "final": {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and v is not None},
-    }
     terminated = stop.signum == signal.SIGTERM
     code = (143 if terminated else 130) if stop.signum is not None else 0
     how = "terminated" if terminated else "interrupted"
@@ -317,8 +316,24 @@ def _train_and_save(
         print_json(summary)
         print(f"error: {how} before the first mini-batch ended; {out} was not written", file=sys.stderr)
         return code
-    trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
-    stop.saved = True
+
+    def save() -> None:
+        meta = {
+            "command": "python -m lstm_viz " + shlex.join(argv),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "final": {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and v is not None},
+        }
+        trainer.save(out, meta=meta, optimizer=not args.without_optimizer)
+        stop.saved = True
+
+    if code:  # stopped: saved before the final evaluation, which can take a while (a second signal keeps the file)
+        save()
+        print(f"saved {out}; evaluating the final weights (Ctrl-C again skips this and keeps the file)",
+              file=sys.stderr, flush=True)  # fmt: skip
+    summary.update(trainer.evaluate())  # the final weights on both splits (history's train_* are running metrics)
+    summary.pop("seconds", None)
+    summary.update(task.final_report(trainer.model))
+    save()  # (again, when stopped: now with the evaluation in its meta)
     print_json(summary)
     worse = _loss_grew(trainer.history)
     if worse:
