@@ -380,6 +380,12 @@ def test_a_failed_command_leaves_no_folder_it_made_for_out(tmp_path, capsys):
     assert code == 2 and [p.name for p in tmp_path.iterdir()] == ["kept"]
     code, _, err = run(capsys, "record", model, "12 - 3", "--out", tmp_path / "made" / "r.csv")
     assert code == 0 and (tmp_path / "made" / "r.csv").is_file(), err
+    text = tmp_path / "made" / "t.py"
+    text.write_text("x = 1\n")
+    for bad in (["--tensors", "q"], ["--layers", "5"]):  # refused after the folder was made: a/b/c all go again
+        code, _, err = run(capsys, "record-corpus", REPO / "models" / "charlm_python.pt", "--text-file", text, *bad,
+                           "--out", tmp_path / "corp" / "x" / "y")  # fmt: skip
+        assert code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["kept", "made"], err
 
 
 def test_a_run_whose_loss_grew_says_so(tmp_path, capsys):

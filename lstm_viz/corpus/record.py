@@ -319,7 +319,7 @@ def _writing(out: Path) -> Iterator[None]:
     except ImportError:
         yield
         return
-    made_folder = not out.exists()
+    made = [p for p in (out, *out.parents) if not p.exists()]  # the folders this run makes, the deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
         made_lock = not (out / LOCK_NAME).exists()
@@ -341,8 +341,9 @@ def _writing(out: Path) -> Iterator[None]:
             # unlinked one).
             if made_lock and not manifest_path(out).exists():
                 (out / LOCK_NAME).unlink(missing_ok=True)
-                if made_folder and not any(out.iterdir()):
-                    out.rmdir()
+                for folder in made:  # --out a/b/c: c, then b, then a, each only if it is empty
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
             raise
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
