@@ -39,7 +39,7 @@ from lstm_viz.tasks import TaskData
 from lstm_viz.tasks.charlm.data import VOCAB, encode
 from lstm_viz.tasks.charlm.stdlib import validation_paths, validation_sample, validation_text
 from lstm_viz.tasks.charlm.task import CHARLM, next_char_table
-from lstm_viz.tasks.charlm.train import make_streams
+from lstm_viz.tasks.charlm.tbptt import make_streams
 from lstm_viz.text.figures import coloured_text, units_figure
 from lstm_viz.text.finder import scan_validation
 from lstm_viz.training.checkpoints import load_checkpoint

@@ -19,7 +19,7 @@ from lstm_viz.tasks.charlm.data import build_manifest, encode
 from lstm_viz.tasks.charlm.loop import HANDLED, research_view
 from lstm_viz.tasks.charlm.model import CharLMConfig
 from lstm_viz.tasks.charlm.task import CHARLM
-from lstm_viz.tasks.charlm.train import TrainConfig, train_charlm
+from lstm_viz.tasks.charlm.tbptt import TrainConfig, train_charlm
 from lstm_viz.training.checkpoints import load_checkpoint
 from lstm_viz.training.engine import Trainer, make_trainer
 from tests.cli_output import last_json
@@ -212,3 +212,20 @@ def test_a_warm_up_longer_than_the_run_is_noted():
     short = Trainer(model(), data(), lr=3e-3, batch_size=8, seed=0, device="cpu",
                     options={**OPTIONS, "warmup_steps": 100})  # fmt: skip
     assert len(short.notes) == 1 and "the run is about 62 steps" in short.notes[0] and "warm-up 100" in short.notes[0]
+
+
+def test_the_research_script_checks_its_out_first_and_runs_without_a_warning(tmp_path):
+    """`--out` into a missing folder trained for an hour, then failed with a traceback; and `python -m` warned that
+    the module ran was already imported by the package (the loop lived in it)."""
+    import subprocess
+    import sys
+
+    from lstm_viz.tasks.charlm.train import main
+
+    for bad, said in ((tmp_path / "x.txt", "must end in .pt"), (tmp_path, "is a folder")):
+        with pytest.raises(SystemExit) as stopped:
+            main(["--out", str(bad)])
+        assert stopped.value.code == 2, said
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "lstm_viz.tasks.charlm.train",
+                           "--help"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and "RuntimeWarning" not in done.stderr, done.stderr

@@ -11,7 +11,7 @@ from lstm_viz.tasks.charlm.data import VOCAB_SIZE, encode, label_text
 from lstm_viz.tasks.charlm.evaluate import rank_units, record_chunks, unit_values
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
 from lstm_viz.tasks.charlm.scoring import UnitScorer, best_units, exact_auroc, pearson, score_recording
-from lstm_viz.tasks.charlm.train import TrainConfig, evaluate_bpc, make_streams, train_charlm
+from lstm_viz.tasks.charlm.tbptt import TrainConfig, evaluate_bpc, make_streams, train_charlm
 
 
 # ------------------------------------------------------------------------------------------------ scoring

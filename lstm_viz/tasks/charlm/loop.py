@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from lstm_viz.tasks.base import TrainingLoop
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
 from lstm_viz.tasks.charlm.scoring import host_array
-from lstm_viz.tasks.charlm.train import LN2, TrainConfig, _lr_factor, evaluate_bpc, make_streams
+from lstm_viz.tasks.charlm.tbptt import LN2, TrainConfig, _lr_factor, evaluate_bpc, make_streams
 
 __all__ = ["HANDLED", "TBPTTLoop", "research_view", "train_config"]
 

@@ -51,7 +51,7 @@ from lstm_viz.tasks.charlm.stdlib import (
     validation_paths,
     validation_windows,
 )
-from lstm_viz.tasks.charlm.train import TrainConfig
+from lstm_viz.tasks.charlm.tbptt import TrainConfig
 from lstm_viz.tasks.config import ModelConfig
 
 __all__ = ["CHARLM", "CharLMTask", "CharModel", "generate", "generate_stream", "next_char_table"]
