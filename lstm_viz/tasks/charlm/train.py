@@ -9,6 +9,8 @@ package), so that running this module as ``__main__`` does not run a module the 
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -57,12 +59,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", help="checkpoint path")
     args = parser.parse_args(argv)
     if args.out:  # checked before an hour of training, not after it (a missing folder is made)
-        from lstm_viz.cli.common import ExitError, check_out
-
+        out = Path(args.out)
+        if args.out.endswith(("/", os.sep)) or out.is_dir():
+            parser.error(f"--out {args.out} is a folder; give a file name such as {out / 'charlm_research.pt'}")
+        if out.suffix != ".pt":
+            parser.error(f"--out must end in .pt (got {out.name!r}), e.g. --out charlm_research.pt")
         try:
-            check_out(args.out, "charlm_research.pt", (".pt",))
-        except ExitError as err:
-            parser.error(str(err))
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            parser.error(f"cannot create the folder {out.parent} for --out: {err.strerror or err}")
+        if not os.access(out.parent, os.W_OK):
+            parser.error(f"cannot write in {out.parent} for --out; choose another --out")
     torch.set_num_threads(args.threads)
 
     def emit(record: dict) -> None:
