@@ -139,7 +139,7 @@ LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
         (["train", "addition", "--out", "x.pt"], "invalid choice: 'addition'"),
         (["train", "toy-lstm"], "required: --out"),
         (["train", "toy-lstm", "--epochs", "ten", "--out", "x.pt"], "invalid int value: 'ten'"),
-        (["train", "toy-lstm", "--lr", "-1", "--out", "x.pt"], "learning rate must be greater than 0"),
+        (["train", "toy-lstm", "--lr", "-1", "--out", "x.pt"], "--lr: learning rate must be greater than 0"),
         (["train", "toy-lstm", "--data", "all", "--out", "x.pt"], "--data all is for the subtraction"),
         (["train", "subtraction-gru", "--proj-size", "4", "--out", "x.pt"], "GRU has no projection"),
         (["train", "subtraction", "--proj-size", "40", "--out", "x.pt"], "must be smaller than hidden_size"),
@@ -152,7 +152,9 @@ LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
         (["predict", "SUB", "61 - 123"], "larger than a"),
         (["predict", "JUNK", "1"], "not a PyTorch file"),
         (["record", "SUB", "1 - 1", "--out", "x.txt"], "must end in .csv or .parquet"),
-        (["ablate", "SUB", "--tensors", "q"], "tensors must be some of"),  # refused before any progress bar shows
+        (["ablate", "SUB", "--tensors", "q"], "--tensors: tensors must be some of"),  # before any progress bar
+        (["train", "subtraction", "--batch-size", "0", "--out", "x.pt"], "--batch-size: batch size must be at least"),
+        (["train", "charlm", "--dropout", "1.5", "--out", "x.pt"], "--dropout: dropout must be in [0, 1)"),
         (["info", "SUB", "extra"], "unrecognized arguments: extra (see `python -m lstm_viz info --help`)"),
         (["lstmp-sweep", "--out", "sweep.pt"], "--out must end in .json"),
         (["convert", "SUB", "--out", "SUB"], "is the research file itself"),

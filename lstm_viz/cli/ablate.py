@@ -58,6 +58,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     try:
         result = ablate_units(model, tensors, source=args.data, value=args.value, per_step=args.per_step,
                               progress=progress)  # fmt: skip
+    except ValueError as err:
+        if str(err).startswith("tensors must"):  # the library's words: the flag said first
+            raise ExitError(f"--tensors: {err}") from None
+        raise
     finally:
         for bar in bars:
             bar.close()

@@ -144,6 +144,7 @@ def _loss_grew(history: Sequence[dict]) -> str:
     return ""
 
 
+_FLAGS = (("learning rate", "--lr"), ("batch size", "--batch-size"), ("dropout", "--dropout"))  # message → flag
 MAX_LAYERS = 64  # --num-layers: far past any model here (the text model has 2), far short of a typo's 10,000
 
 
@@ -227,13 +228,20 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     given_preset, args.preset = args.preset, args.preset or "fast"  # given or not: --resume keeps its own
     if args.preset not in PRESETS[args.task]:
         raise ExitError(f"--preset {args.preset}: {args.task} has the presets {', '.join(PRESETS[args.task])}")
-    trainer = make_trainer(
-        args.task, preset=args.preset, lr=args.lr, batch_size=_batch_size(args.batch_size),
-        seed=0 if args.seed is None else args.seed, data=args.data, hidden_size=args.hidden_size,
-        proj_size=args.proj_size or 0, num_layers=args.num_layers,
-        bidirectional=args.bidirectional, device=device_named(args.device), resume=args.resume,
-        num_threads=args.threads, options=given,
-    )  # fmt: skip
+    try:
+        trainer = make_trainer(
+            args.task, preset=args.preset, lr=args.lr, batch_size=_batch_size(args.batch_size),
+            seed=0 if args.seed is None else args.seed, data=args.data, hidden_size=args.hidden_size,
+            proj_size=args.proj_size or 0, num_layers=args.num_layers,
+            bidirectional=args.bidirectional, device=device_named(args.device), resume=args.resume,
+            num_threads=args.threads, options=given,
+        )  # fmt: skip
+    except ValueError as err:  # the engine's words are the app's too ("learning rate …"): the flag said first
+        said = str(err)
+        flag = next((f for words, f in _FLAGS if said.startswith(words)), None)
+        if flag is None:
+            raise
+        raise ExitError(f"{flag}: {said}") from None
     if args.resume is not None:
         _check_resumed_sizes(args, trainer, given_preset)
     for note in trainer.notes:
@@ -345,9 +353,11 @@ def _train_and_save(
         print(f"note: nothing was trained ({why}); {out} holds {what}{seed}", file=sys.stderr)
     if code and partial is not None:
         print(f"error: {how} in epoch {trainer.epoch + 1:,}, after {partial[0]:,} of its {partial[1]:,} mini-batches; "
-              f"saved to {out} with its place in that epoch — --resume {out} finishes it as if it had not stopped",
+              f"saved to {out} with its place in that epoch — --resume {shlex.quote(str(out))} finishes it as if it "
+              "had not stopped",
               file=sys.stderr)  # fmt: skip
     elif code:
-        print(f"error: {how} after epoch {trainer.epoch:,}; saved to {out}; continue with --resume {out}",
+        print(f"error: {how} after epoch {trainer.epoch:,}; saved to {out}; continue with --resume "
+              f"{shlex.quote(str(out))}",
               file=sys.stderr)  # fmt: skip
     return code

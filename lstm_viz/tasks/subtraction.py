@@ -416,7 +416,8 @@ class SubtractionTask(Task):
     ) -> ModelConfig:
         cell = self.training_names[name]["cell"]
         if cell == "gru" and proj_size:
-            raise InputError("a GRU has no projection: proj_size works with the LSTM task 'subtraction' only")
+            raise InputError("a GRU has no projection: proj_size is an LSTM's (an LSTMP); set it to 0 for the GRU, or "
+                             "train the LSTM 'subtraction' with it")  # fmt: skip
         try:
             hidden = 32 if hidden_size is None else hidden_size
             return model_config(hidden_size=hidden, proj_size=proj_size, cell=cell, num_layers=num_layers,
