@@ -63,6 +63,18 @@ def test_lstmp_sweep_records_the_command_that_ran(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["sweep.json"]  # no temporary file left
 
 
+def test_a_stopped_lstmp_sweep_says_nothing_was_written(tmp_path, capsys, monkeypatch):
+    from lstm_viz.cli import lstmp_sweep
+
+    def stopped(plan, on_point):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lstmp_sweep, "run_sweep", stopped)
+    out = tmp_path / "sweep.json"
+    code, _, err = run(capsys, "lstmp-sweep", "--hidden-size", "4", "--proj-sizes", "2", "--out", out)
+    assert code == 130 and "interrupted during the sweep: nothing was written" in err and not out.exists()
+
+
 def test_size_options_are_taken_as_given(tmp_path, capsys):
     code, _, _ = run(capsys, "train", "regressor", "--num-layers", "1", "--epochs", "1", "--quiet",
                        "--out", tmp_path / "r.pt")  # fmt: skip

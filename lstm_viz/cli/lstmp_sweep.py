@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from lstm_viz.cli.common import ExitError, check_out
+from lstm_viz.cli.common import ExitError, check_out, stopped_how
 from lstm_viz.lstmp.sweep import SWEEP_DEFAULTS, plan_sweep, run_sweep, sweep_document
 from lstm_viz.paths import write_atomically
 
@@ -56,7 +56,12 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             flush=True,
         )
 
-    results = run_sweep(plan, on_point=report)
+    try:
+        results = run_sweep(plan, on_point=report)
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM (cli.Terminated): the runs so far are not a sweep
+        how, code = stopped_how(err)
+        kept = f"{out} was left as it was" if out.exists() else f"{out} was not written"
+        raise ExitError(f"{how} during the sweep: nothing was written ({kept}); run it again", code=code) from None
     document = sweep_document(plan, results, command="python -m lstm_viz " + shlex.join(argv))
     write_atomically(out, (json.dumps(document, indent=1) + "\n").encode())  # nothing half-written is left
     print(out, flush=True)
