@@ -222,6 +222,13 @@ def check_out(text: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
     out = Path(text)
     if not text.strip():
         raise ExitError(f"--out is empty; give a file name such as {example}")
+    if out.suffix.lower() == ".parquet":  # Arrow takes its path as UTF-8: a name from bytes not UTF-8 cannot be one
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = text.encode("utf-8", "backslashreplace").decode()
+            raise ExitError(f"--out {shown} is not a UTF-8 name (bytes that are not UTF-8 in it); choose a file name "
+                            f"in UTF-8 such as {example}") from None  # fmt: skip
     if text.endswith(("/", os.sep)) or out.is_dir():
         raise ExitError(f"--out {text} is a folder; give a file name such as {out / example}")
     if suffixes and out.suffix.lower() not in suffixes:
