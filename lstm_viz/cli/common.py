@@ -58,8 +58,20 @@ def stopped_how(err: KeyboardInterrupt) -> tuple[str, int]:
 class Parser(argparse.ArgumentParser):
     """argparse whose errors are one line (no usage block) so every failure looks the same."""
 
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+        self._given = list(sys.argv[1:] if args is None else args)  # for error's hint
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:
-        raise ExitError(f"{message} (see `{self.prog} --help`)")
+        hint = ""
+        if "arguments are required" in message:  # `--text-file a.py MODEL`: the list took MODEL too
+            given = set(getattr(self, "_given", ()))
+            many = [a for a in self._actions if a.nargs in ("+", "*") and given & {*a.option_strings}]
+            lists = [a.option_strings[-1] for a in many]
+            if lists:
+                hint = (f"; {lists[0]} takes every value after it: give the other arguments before it, or end its "
+                        "list with --")  # fmt: skip
+        raise ExitError(f"{message}{hint} (see `{self.prog} --help`)")
 
 
 MAX_SEED = 2**63 - 1  # what torch.manual_seed takes as a signed 64-bit number
