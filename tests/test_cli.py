@@ -154,6 +154,7 @@ LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
         (["record", "SUB", "1 - 1", "--out", "x.txt"], "must end in .csv or .parquet"),
         (["record", "SUB", "1 - 1", "--out", "r\udce9c.parquet"], "is not a UTF-8 name"),  # bytes not UTF-8
         (["record-corpus", "--text-file", "a.py", "SUB", "--out", "c"], "--text-file takes every value after it"),
+        (["predict", "SUB", "1\udcff - 1"], "input 1 is not UTF-8 text"),  # argv's bytes that are not UTF-8
         (["ablate", "SUB", "--tensors", "q"], "--tensors: tensors must be some of"),  # before any progress bar
         (["train", "subtraction", "--batch-size", "0", "--out", "x.pt"], "--batch-size: batch size must be at least"),
         (["train", "charlm", "--dropout", "1.5", "--out", "x.pt"], "--dropout: dropout must be in [0, 1)"),

@@ -147,6 +147,9 @@ def read_inputs(items: Sequence[str]) -> tuple[list[str], list[str]]:
             names.append(f"input {n}")
     if not inputs:
         raise ExitError("no inputs given; pass them as arguments or '-' to read one per line from stdin")
+    for text, name in zip(inputs, names, strict=True):  # bytes that are not UTF-8 arrive as lone surrogates
+        if any("\udc80" <= ch <= "\udcff" for ch in text):
+            raise ExitError(f"{name} is not UTF-8 text (it holds bytes that are not UTF-8); give it as UTF-8")
     return inputs, names
 
 
