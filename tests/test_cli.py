@@ -232,6 +232,23 @@ def test_running_out_of_memory_says_so_in_one_line(error, code, fragment, subtra
     assert got == code and stderr.count("\n") == 1 and fragment in stderr, stderr
 
 
+def test_running_out_of_memory_names_the_commands_own_flags(tmp_path, capsys, monkeypatch):
+    """record-corpus --batch 100000000 was told to choose a smaller --hidden-size, --num-layers or --batch-size: flags
+    it does not have."""
+    from lstm_viz.cli import record_corpus
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 307200000000 bytes.")
+
+    monkeypatch.setattr(record_corpus, "record_corpus", fail)
+    text = tmp_path / "t.py"
+    text.write_text("x = 1\n")
+    got, _, err = run(capsys, "record-corpus", str(REPO / "models" / "charlm_python.pt"), "--text-file", str(text),
+                      "--out", str(tmp_path / "c"))  # fmt: skip
+    assert got == 2 and "not enough memory (one piece of 307.2 GB was asked for); read fewer files side by side " \
+        "(--batch)" in err, err
+
+
 def _with_run(add_parser, func):
     """``add_parser`` with the subcommand's function replaced by ``func``."""
 

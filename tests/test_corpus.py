@@ -712,6 +712,9 @@ def test_a_shard_damaged_inside_is_named_when_a_query_fails(tmp_path, recorded, 
         (lambda m: m.__setitem__("total_chars", "x"), "must be whole numbers"),
         (lambda m: m["model"].pop("fingerprint"), "'model' has no fingerprint"),
         (lambda m: m.__setitem__("stats_top_k", 1000), "stats_top_k 1000"),
+        (lambda m: m.__setitem__("on_thresholds", "0.3"), "'on_thresholds' must list numbers"),  # was a TypeError
+        (lambda m: m["model"].__setitem__("path", 5), "'model' has a path that is not text"),  # the app's TypeError
+        (lambda m: m["files"][0].pop("sha256"), "each file's name, chars and sha256"),  # a KeyError on resume
     ],
 )
 def test_a_hand_edited_manifest_is_refused_not_half_believed(edit, says, tmp_path, recorded):
@@ -724,6 +727,41 @@ def test_a_hand_edited_manifest_is_refused_not_half_believed(edit, says, tmp_pat
     with pytest.raises(CorpusError, match="inconsistent") as refused:
         open_corpus(root)
     assert says in str(refused.value) and "record the corpus again" in str(refused.value)
+
+
+def test_a_manifest_python_cannot_read_is_unreadable_in_one_line(tmp_path, recorded):
+    root = tmp_path / "copy"
+    shutil.copytree(recorded[1]["float16"][0], root)
+    for text in ('{"format": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000):  # past int digits; nesting
+        (root / "manifest.json").write_text(text)
+        with pytest.raises(CorpusError, match=r"manifest.json is unreadable \((ValueError|RecursionError)\)"):
+            open_corpus(root)
+
+
+def test_a_shard_copied_over_another_of_the_same_recording_is_refused_and_rewritten(tmp_path, recorded, texts,
+                                                                                     models):  # fmt: skip
+    """Shard 0 copied over shard 1 passed every check (same model, same plan): top-contexts listed a place twice
+    and match counted 435 spans for 550. Each shard says which it is."""
+    files, result = recorded
+    root = tmp_path / "copy"
+    shutil.copytree(result["float32"][0], root)
+    shard = root / "shards"
+    shutil.copy(shard / shard_name(0), shard / shard_name(1))
+    with pytest.raises(CorpusError, match=f"{shard_name(1)} holds shard 0 of this recording, not shard 1"):
+        open_corpus(root)
+    record_corpus(models[0], files, root, **SETTINGS, dtype="float32")  # the same command rewrites it
+    assert open_corpus(root).top_contexts(NAMES[0], 3, k=5).equals(open_corpus(result["float32"][0]).top_contexts(
+        NAMES[0], 3, k=5))
+
+
+def test_the_apps_unit_statistics_say_what_is_damaged(tmp_path, recorded):
+    AppTest = pytest.importorskip("streamlit.testing.v1", reason="the app's requirements are not installed").AppTest
+
+    root = tmp_path / "copy"
+    shutil.copytree(recorded[1]["float16"][0], root)
+    (root / "unit_stats.parquet").write_bytes(b"not parquet")
+    at = AppTest.from_function(_section, args=(str(root),), default_timeout=60).run()
+    assert not at.exception and any("unit_stats.parquet" in e.value for e in at.error), at.exception
 
 
 # ------------------------------------------------------------------------------------------------ review mends

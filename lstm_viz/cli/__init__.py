@@ -139,11 +139,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+_SMALLER = {  # what to make smaller when a command runs out of memory: its own flags
+    "train": "choose smaller sizes (--hidden-size, --num-layers, --batch-size)",
+    "record-corpus": "read fewer files side by side (--batch) or shorter passes (--chunk-len)",
+    "lstmp-sweep": "choose a smaller --hidden-size",
+    "ablate": "ablate fewer tensors (--tensors) or use the probe data (--data probe)",
+}
+
+
 def _main(argv: list[str]) -> int:
     # PyTorch warns once per process that LSTMP skips oneDNN; it is expected, not the user's problem.
     warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
+    command = None
     try:
         args, extra = build_parser().parse_known_args(argv)
+        command = args.command
         if extra:  # named by the command's own help, not the top level's
             raise ExitError(f"unrecognized arguments: {' '.join(extra)} (see `python -m lstm_viz {args.command} "
                             "--help`)")  # fmt: skip
@@ -181,8 +191,8 @@ def _main(argv: list[str]) -> int:
             return 1
         asked = _ASKED_BYTES.search(str(err))
         size = f" (one piece of {_size(int(asked.group(1)))} was asked for)" if asked else ""
-        print(f"error: not enough memory{size}; choose smaller sizes (e.g. --hidden-size, --num-layers, "
-              "--batch-size) or a shorter input", file=sys.stderr)  # fmt: skip
+        smaller = _SMALLER.get(command, "choose smaller sizes or a shorter input")
+        print(f"error: not enough memory{size}; {smaller}", file=sys.stderr)
         return 2
     except Exception as err:  # no traceback for users; the message still says what failed
         print(f"error: unexpected {type(err).__name__}: {_one_line(err)}", file=sys.stderr)

@@ -392,6 +392,9 @@ def open_corpus(root: str | Path) -> Corpus:
                               f"manifest's is {manifest['model']['fingerprint']})")  # fmt: skip
         if meta.get("plan") != manifest["plan_digest"]:
             raise CorpusError(f"{path} belongs to another recording of this model (other files or settings)")
+        if meta.get("shard", index) != index:  # another shard of this very recording, copied over this one
+            raise CorpusError(f"{path} holds shard {meta['shard']} of this recording, not shard {index} (a copy over "
+                              "it); delete it and run the same record-corpus command again to rewrite it")  # fmt: skip
         if index == 0:  # one plan, one schema: the first shard's columns against the manifest's units
             held = Counter(unit[0] for unit in map(parse_unit_column, schema.names) if unit)
             if held != Counter(manifest["units"]):

@@ -113,6 +113,9 @@ def _shard_done(out: Path, index: int, plan_digest: str) -> bool:
     if meta.get("plan") != plan_digest:
         raise CorpusError(f"{path} belongs to another recording (model {meta.get('model')}); remove it or "
                           "choose another --out")  # fmt: skip
+    if meta.get("shard", index) != index:  # another shard of this recording, copied over this one: written again
+        path.unlink()
+        return False
     return state_path(out, index).exists()
 
 

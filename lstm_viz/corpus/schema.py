@@ -23,6 +23,7 @@ reading every unit's column.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -174,7 +175,7 @@ def read_manifest(root: Path) -> dict:
                           f"`python -m lstm_viz record-corpus MODEL --stdlib --out {root}`")  # fmt: skip
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:  # ValueError: a 5,000-digit number too
         raise CorpusError(f"{path} is unreadable ({type(err).__name__}); record the corpus again") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CorpusError(f"{path} is not an lstm-viz corpus manifest")
@@ -195,15 +196,23 @@ def _manifest_problem(m: dict) -> str | None:
     """What in a manifest of the right format and version does not hold together (None: nothing)."""
     files, units, shard_chars = m.get("files"), m.get("units"), m.get("shard_chars")
     if not isinstance(files, list) or not all(
-        isinstance(f, dict) and isinstance(f.get("name"), str) and _whole(f.get("chars")) for f in files
-    ):
-        return "'files' must list each file's name and chars"
+        isinstance(f, dict) and isinstance(f.get("name"), str) and _whole(f.get("chars"))
+        and isinstance(f.get("sha256"), str) for f in files
+    ):  # fmt: skip
+        return "'files' must list each file's name, chars and sha256"
     if not isinstance(units, dict) or not units or not all(
         isinstance(k, str) and _whole(v, 1) for k, v in units.items()
     ):
         return "'units' must give each recorded name its number of units"
     if not isinstance(m.get("model"), dict) or not isinstance(m["model"].get("fingerprint"), str):
         return "'model' has no fingerprint"
+    if not isinstance(m["model"].get("path", ""), str):
+        return "'model' has a path that is not text"
+    thresholds = m.get("on_thresholds", [])
+    if not isinstance(thresholds, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in thresholds
+    ):
+        return "'on_thresholds' must list numbers"
     if not isinstance(m.get("plan_digest"), str):
         return "no 'plan_digest'"
     if not _whole(m.get("num_shards"), 1) or not isinstance(shard_chars, list) or len(shard_chars) != m["num_shards"]:

@@ -84,9 +84,13 @@ def corpus_section(
                 st.caption(f"{found.attrs['total']:,} spans; the {len(found)} with the fewest other units on")
                 st.dataframe(_shown(found, "start"), hide_index=True, width="stretch")
     with stats_tab:
-        stats = corpus.unit_stats()
-        columns = ["name", "unit", "mean", "std", "min", "max", "frac_low", "frac_high"]
-        st.dataframe(stats[columns], hide_index=True, width="stretch")
+        try:
+            stats = corpus.unit_stats()
+        except CorpusError as err:
+            st.error(str(err))
+        else:
+            columns = ["name", "unit", "mean", "std", "min", "max", "frac_low", "frac_high"]
+            st.dataframe(stats[columns], hide_index=True, width="stretch")
 
 
 def _shown(frame: pd.DataFrame, position: str) -> pd.DataFrame:
