@@ -754,6 +754,26 @@ def test_a_shard_copied_over_another_of_the_same_recording_is_refused_and_rewrit
         NAMES[0], 3, k=5))
 
 
+def test_a_manifest_edited_so_that_it_holds_together_is_rewritten_by_the_same_command(tmp_path, recorded, models):
+    """10**15 added to a file's chars, total_chars and shard_chars[0]: the queries refused files.parquet and the same
+    command, told to rewrite it, kept the edited manifest (the plan was the same) and said complete: a loop."""
+    files, result = recorded
+    root = tmp_path / "copy"
+    shutil.copytree(result["float16"][0], root)
+    path = root / "manifest.json"
+    manifest = json.loads(path.read_text())
+    real = manifest["total_chars"]
+    manifest["files"][0]["chars"] += 10**15
+    manifest["total_chars"] += 10**15
+    manifest["shard_chars"][0] += 10**15
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(CorpusError, match="one of the two was changed"):
+        open_corpus(root)
+    summary = record_corpus(models[0], files, root, **SETTINGS)
+    assert summary["complete"] and open_corpus(root).total_chars == real
+    assert json.loads(path.read_text())["shard_chars"][0] < 10**15
+
+
 def test_the_apps_unit_statistics_say_what_is_damaged(tmp_path, recorded):
     AppTest = pytest.importorskip("streamlit.testing.v1", reason="the app's requirements are not installed").AppTest
 

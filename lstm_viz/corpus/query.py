@@ -377,7 +377,8 @@ def open_corpus(root: str | Path) -> Corpus:
     held = list(zip(*(listed.column(c).to_pylist() for c in ("file_id", "name", "chars")), strict=True))
     if held != expected or not _part_of(listed.schema, manifest):
         raise CorpusError(f"{files_path(root)} does not belong to this recording (its files differ from the "
-                          "manifest's): run the same record-corpus command again to rewrite it")  # fmt: skip
+                          "manifest's; one of the two was changed): run the same record-corpus command again to "
+                          "rewrite both")  # fmt: skip
     for index, path in enumerate(shards):
         try:
             schema = pq.read_schema(path)

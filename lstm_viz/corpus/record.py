@@ -383,7 +383,12 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
     if manifest_path(out).exists():
         old = read_manifest(out)
         _check_same(old, manifest, out)
-        manifest = {**old, "source": manifest["source"]}
+        # The same plan: what it determines is taken from it, not from the file (a hand-edited manifest that still
+        # held together was kept as it was, and the queries then refused the files.parquet that did not match it).
+        planned = {k: v for k, v in manifest.items() if k not in ("complete", "source")}
+        manifest = {**old, **planned, "source": manifest["source"]}
+        if manifest != {**old, "source": manifest["source"]}:
+            write_manifest(out, manifest)
     else:
         if out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
             raise CorpusError(f"--out {out} is a folder with other files in it; give a new or empty folder")
