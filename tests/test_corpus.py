@@ -774,6 +774,25 @@ def test_a_manifest_edited_so_that_it_holds_together_is_rewritten_by_the_same_co
     assert json.loads(path.read_text())["shard_chars"][0] < 10**15
 
 
+def test_a_state_file_of_another_recording_or_damaged_is_not_carried_on_from(tmp_path, recorded, models):
+    """Shard 2 deleted and shard 1's state replaced by another recording's: the resume carried that state into
+    shard 2 (its values then differed from an uninterrupted run's, and unit_stats no longer matched the shards)."""
+    from lstm_viz.corpus.schema import state_path
+
+    files, result = recorded
+    other = tmp_path / "other"
+    record_corpus(models[0], files[:3], other, **SETTINGS, dtype="float32")
+    for replace in (lambda path: shutil.copy(state_path(other, 1), path), lambda path: path.write_bytes(b"junk")):
+        root = tmp_path / f"copy{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(result["float32"][0], root)
+        replace(state_path(root, 1))
+        (root / "shards" / shard_name(2)).unlink()
+        record_corpus(models[0], files, root, **SETTINGS, dtype="float32")
+        for k in (1, 2):
+            assert pq.read_table(root / "shards" / shard_name(k)).equals(
+                pq.read_table(result["float32"][0] / "shards" / shard_name(k)))
+
+
 def test_the_apps_unit_statistics_say_what_is_damaged(tmp_path, recorded):
     AppTest = pytest.importorskip("streamlit.testing.v1", reason="the app's requirements are not installed").AppTest
 

@@ -116,7 +116,26 @@ def _shard_done(out: Path, index: int, plan_digest: str) -> bool:
     if meta.get("shard", index) != index:  # another shard of this recording, copied over this one: written again
         path.unlink()
         return False
-    return state_path(out, index).exists()
+    return _state_ours(state_path(out, index), index, plan_digest)
+
+
+_STATE_OF = "state_of"  # in a shard's state file: [plan digest, shard index]
+
+
+def _state_ours(path: Path, index: int, plan_digest: str) -> bool:
+    """Whether the state file ``path`` is there, readable and written for shard ``index`` of this plan; a damaged or
+    foreign one is removed (its shard is then recorded again)."""
+    if not path.exists():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            of = arrays[_STATE_OF].tolist() if _STATE_OF in arrays.files else None
+    except Exception:  # garbage, truncated, pickled objects: not a state this run can carry on from
+        of = ["damaged"]
+    if of is None or of == [plan_digest, str(index)]:  # (None: a state from before the digest was stored)
+        return True
+    path.unlink()
+    return False
 
 
 @dataclass
@@ -145,9 +164,10 @@ class _Lanes:
         self.texts: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # file_id → (token ids, characters)
 
     # ------------------------------------------------------------------ resume
-    def save(self, out: Path, index: int) -> None:
-        buffer = io.BytesIO()
-        np.savez(buffer, h=self.h.numpy(), c=self.c.numpy(), **self.stats.arrays())
+    def save(self, out: Path, index: int, plan_digest: str) -> None:
+        buffer = io.BytesIO()  # the plan and shard it belongs to: a state copied from elsewhere is not taken
+        np.savez(buffer, h=self.h.numpy(), c=self.c.numpy(), **{_STATE_OF: np.array([plan_digest, str(index)])},
+                 **self.stats.arrays())  # fmt: skip
         write_atomically(state_path(out, index), buffer.getvalue())
 
     def load(self, out: Path, index: int) -> None:
@@ -419,7 +439,7 @@ def _record_corpus(model_path, files, out, source, skipped, tensors, layers, dty
                 return {"out": str(out), "complete": False, "shards_written": written, "shards_reused": reused}
             schema = shard_schema(names, dtype, {**meta, "shard": index}, on_thresholds)
             tmp = _write_shard(out, index, shards[index], lanes, schema, pool, progress)
-            lanes.save(out, index)  # the state first: a shard on disk always has the state it carries out
+            lanes.save(out, index, manifest["plan_digest"])  # the state first: a shard on disk always has its state
             tmp.replace(shards_dir(out) / shard_name(index))
             written += 1
             recorded += manifest["shard_chars"][index]
