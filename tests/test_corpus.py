@@ -400,8 +400,13 @@ def test_record_corpus_refuses_another_recording(tmp_path, texts, models, record
         record_corpus(models[1], files, root, **SETTINGS)
     with pytest.raises(CorpusError, match="another corpus"):
         record_corpus(models[0], files[:3], root, **SETTINGS)
-    with pytest.raises(CorpusError, match="other settings"):
+    with pytest.raises(CorpusError, match=r"other settings \(batch=3 there, 2 now\)"):  # both values, not one
         record_corpus(models[0], files, root, **{**SETTINGS, "batch": 2})
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["plan_digest"] = "0" * 16
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CorpusError, match="these settings, but its manifest was edited"):  # said "other settings ()"
+        record_corpus(models[0], files, root, **SETTINGS)
 
 
 # ------------------------------------------------------------------------------------------------ the CLI

@@ -90,7 +90,8 @@ def _check_same(old: dict, new: dict, out: Path) -> None:
         why = f"another corpus ({n:,} file{'s' if n != 1 else ''}, {old['total_chars']:,} characters)"
     else:
         keys = ("names", "dtype", "on_thresholds", "batch", "chunk_len", "chunks_per_shard")
-        why = "other settings (" + ", ".join(f"{k}={old.get(k)}" for k in keys if old.get(k) != new.get(k)) + ")"
+        differ = [f"{k}={old.get(k)} there, {new.get(k)} now" for k in keys if old.get(k) != new.get(k)]
+        why = f"other settings ({'; '.join(differ)})" if differ else "these settings, but its manifest was edited"
     raise CorpusError(f"{out} already holds a recording of {why}; choose another --out or delete that folder")
 
 
