@@ -798,6 +798,23 @@ def test_a_state_file_of_another_recording_or_damaged_is_not_carried_on_from(tmp
                 pq.read_table(result["float32"][0] / "shards" / shard_name(k)))
 
 
+def test_a_run_that_fails_before_its_first_shard_leaves_no_folder(tmp_path, texts, models, monkeypatch):
+    """Out of memory (--batch 100000000) left manifest.json, files.parquet and an empty shards/ behind, and the
+    same folder then refused a sensible --batch as "other settings": it had to be deleted by hand."""
+    files, _ = text_dir_files(texts)
+    out = tmp_path / "new" / "corpus"
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 307200000000 bytes.")
+
+    with monkeypatch.context() as m:
+        m.setattr(record_module._Lanes, "forward", fail)
+        with pytest.raises(RuntimeError, match="can't allocate memory"):
+            record_corpus(models[0], files, out, **SETTINGS)
+    assert list(tmp_path.iterdir()) == []  # the folders it made went too
+    assert record_corpus(models[0], files, out, **{**SETTINGS, "batch": 2})["complete"]
+
+
 def test_the_apps_unit_statistics_say_what_is_damaged(tmp_path, recorded):
     AppTest = pytest.importorskip("streamlit.testing.v1", reason="the app's requirements are not installed").AppTest
 

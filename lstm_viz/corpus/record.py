@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -359,11 +360,19 @@ def _writing(out: Path) -> Iterator[None]:
                               "choose another --out") from None  # fmt: skip
         try:
             yield
-        except BaseException:
+        except BaseException as err:
             # Refused or stopped before it began a recording (a bad model, a busy folder, Ctrl-C): the lock file
             # and the folder this run made go again (removed while the lock is held, so no later run holds an
-            # unlinked one).
-            if made_lock and not manifest_path(out).exists():
+            # unlinked one). Failed (not stopped) with no shard written, in a folder it made: all of it goes, so
+            # that the command can be run again with other settings (out of memory with --batch 100000000).
+            failed = not isinstance(err, KeyboardInterrupt) and out in made
+            if failed and not any(shards_dir(out).glob("*.parquet")):
+                (out / LOCK_NAME).unlink(missing_ok=True)
+                shutil.rmtree(out, ignore_errors=True)
+                for folder in made[1:]:
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+            elif made_lock and not manifest_path(out).exists():
                 (out / LOCK_NAME).unlink(missing_ok=True)
                 for folder in made:  # --out a/b/c: c, then b, then a, each only if it is empty
                     with contextlib.suppress(OSError):
