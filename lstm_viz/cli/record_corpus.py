@@ -2,7 +2,8 @@
 states of a whole corpus into Parquet shards (progress with ETA on stderr; run it again to resume).
 
 The last stdout line is one JSON object: out, files, chars, shards, shards_written, shards_reused, names, dtype,
-bytes, seconds, chars_per_second. ``python -m lstm_viz top-contexts DIR …`` and ``match DIR …`` query the result.
+bytes, seconds, chars_per_second, lane_use, complete, chars_recorded_now, skipped (as docs/corpus.md lists them).
+``python -m lstm_viz top-contexts DIR …`` and ``match DIR …`` query the result.
 """
 
 from __future__ import annotations
