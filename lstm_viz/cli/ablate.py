@@ -13,7 +13,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, load_model, print_json
+from lstm_viz.cli.common import ExitError, flag_first, load_model, print_json
 from lstm_viz.interventions.ablation import VALUES, ablate_units, describe_unit
 
 __all__ = ["add_parser", "run"]
@@ -59,9 +59,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         result = ablate_units(model, tensors, source=args.data, value=args.value, per_step=args.per_step,
                               progress=progress)  # fmt: skip
     except ValueError as err:
-        if str(err).startswith("tensors must"):  # the library's words: the flag said first
-            raise ExitError(f"--tensors: {err}") from None
-        raise
+        named = flag_first(err, [("tensors must", "--tensors")])
+        if named is None:
+            raise
+        raise named from None
     finally:
         for bar in bars:
             bar.close()

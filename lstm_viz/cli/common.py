@@ -26,8 +26,11 @@ __all__ = [
     "Terminated",
     "answer_value",
     "check_out",
+    "check_utf8_out",
     "device_named",
+    "flag_first",
     "format_answer",
+    "is_utf8",
     "json_safe",
     "load_model",
     "made_folders",
@@ -55,6 +58,14 @@ def stopped_how(err: KeyboardInterrupt) -> tuple[str, int]:
     return ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
 
 
+def flag_first(err: Exception, flags: Sequence[tuple[str, str]]) -> ExitError | None:
+    """The library's message with its command-line flag said first ("--lr: learning rate must be …"), for the first
+    ``(words, flag)`` of ``flags`` whose words start it; None when none does (the library's words are the app's too)."""
+    said = str(err)
+    flag = next((f for words, f in flags if said.startswith(words)), None)
+    return None if flag is None else ExitError(f"{flag}: {said}")
+
+
 class Parser(argparse.ArgumentParser):
     """argparse whose errors are one line (no usage block) so every failure looks the same."""
 
@@ -66,11 +77,10 @@ class Parser(argparse.ArgumentParser):
         hint = ""
         if "arguments are required" in message:  # `--text-file a.py MODEL`: the list took MODEL too
             given = set(getattr(self, "_given", ()))
-            many = [a for a in self._actions if a.nargs in ("+", "*") and given & {*a.option_strings}]
-            lists = [a.option_strings[-1] for a in many]
-            if lists:
-                hint = (f"; {lists[0]} takes every value after it: give the other arguments before it, or end its "
-                        "list with --")  # fmt: skip
+            many = next((a for a in self._actions if a.nargs in ("+", "*") and given & {*a.option_strings}), None)
+            if many is not None:
+                hint = (f"; {many.option_strings[-1]} takes every value after it: give the other arguments before it, "
+                        "or end its list with --")  # fmt: skip
         raise ExitError(f"{message}{hint} (see `{self.prog} --help`)")
 
 
@@ -147,10 +157,28 @@ def read_inputs(items: Sequence[str]) -> tuple[list[str], list[str]]:
             names.append(f"input {n}")
     if not inputs:
         raise ExitError("no inputs given; pass them as arguments or '-' to read one per line from stdin")
-    for text, name in zip(inputs, names, strict=True):  # bytes that are not UTF-8 arrive as lone surrogates
-        if any("\udc80" <= ch <= "\udcff" for ch in text):
+    for text, name in zip(inputs, names, strict=True):
+        if not is_utf8(text):
             raise ExitError(f"{name} is not UTF-8 text (it holds bytes that are not UTF-8); give it as UTF-8")
     return inputs, names
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: bytes that are not UTF-8 in a command line or on stdin arrive as lone
+    surrogates (Python's ``surrogateescape``), which cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_utf8_out(text: str, example: str, kind: str = "file") -> None:
+    """ExitError when ``--out`` is not a UTF-8 name: Arrow and DuckDB take their paths as UTF-8."""
+    if not is_utf8(text):
+        shown = text.encode("utf-8", "backslashreplace").decode()
+        raise ExitError(f"--out {shown} is not a UTF-8 name (bytes that are not UTF-8 in it); choose a {kind} name in "
+                        f"UTF-8 such as {example}")  # fmt: skip
 
 
 def load_model(path: str) -> LSTMVizModel:
@@ -237,13 +265,8 @@ def check_out(text: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
     out = Path(text)
     if not text.strip():
         raise ExitError(f"--out is empty; give a file name such as {example}")
-    if out.suffix.lower() == ".parquet":  # Arrow takes its path as UTF-8: a name from bytes not UTF-8 cannot be one
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = text.encode("utf-8", "backslashreplace").decode()
-            raise ExitError(f"--out {shown} is not a UTF-8 name (bytes that are not UTF-8 in it); choose a file name "
-                            f"in UTF-8 such as {example}") from None  # fmt: skip
+    if out.suffix.lower() == ".parquet":
+        check_utf8_out(text, example)
     if text.endswith(("/", os.sep)) or out.is_dir():
         raise ExitError(f"--out {text} is a folder; give a file name such as {out / example}")
     if suffixes and out.suffix.lower() not in suffixes:

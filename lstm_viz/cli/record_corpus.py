@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_viz.cli.common import ExitError, print_json, stopped_how
+from lstm_viz.cli.common import ExitError, check_utf8_out, print_json, stopped_how
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
 from lstm_viz.corpus.schema import read_manifest, shards_dir
 from lstm_viz.parsing import quote
@@ -90,12 +90,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if not args.out.strip():  # Path("") is the current folder
         raise ExitError("--out is empty; give a folder name such as corpus/")
-    try:  # the shards' paths go to Arrow and DuckDB as UTF-8 (a name from bytes that are not UTF-8 cannot)
-        args.out.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = args.out.encode("utf-8", "backslashreplace").decode()
-        raise ExitError(f"--out {shown} is not a UTF-8 name (bytes that are not UTF-8 in it); choose a folder name in "
-                        "UTF-8 such as corpus/") from None  # fmt: skip
+    check_utf8_out(args.out, "corpus/", kind="folder")  # the shards' paths go to Arrow and DuckDB
     for flag, value in (("--max-chars", args.max_chars), ("--max-file-chars", args.max_file_chars)):
         if value is not None and value < 1:
             raise ExitError(f"{flag} must be at least 1, got {value:,}")

@@ -32,6 +32,7 @@ from lstm_viz.cli.common import (
     check_out,
     check_threads,
     device_named,
+    flag_first,
     print_json,
     seed_arg,
     stopped_how,
@@ -236,12 +237,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             bidirectional=args.bidirectional, device=device_named(args.device), resume=args.resume,
             num_threads=args.threads, options=given,
         )  # fmt: skip
-    except ValueError as err:  # the engine's words are the app's too ("learning rate …"): the flag said first
-        said = str(err)
-        flag = next((f for words, f in _FLAGS if said.startswith(words)), None)
-        if flag is None:
+    except ValueError as err:  # the engine's words ("learning rate …"), the flag said first
+        named = flag_first(err, _FLAGS)
+        if named is None:
             raise
-        raise ExitError(f"{flag}: {said}") from None
+        raise named from None
     if args.resume is not None:
         _check_resumed_sizes(args, trainer, given_preset)
     for note in trainer.notes:

@@ -369,14 +369,11 @@ def _writing(out: Path) -> Iterator[None]:
             if failed and not any(shards_dir(out).glob("*.parquet")):
                 (out / LOCK_NAME).unlink(missing_ok=True)
                 shutil.rmtree(out, ignore_errors=True)
-                for folder in made[1:]:
-                    with contextlib.suppress(OSError):
-                        folder.rmdir()
             elif made_lock and not manifest_path(out).exists():
                 (out / LOCK_NAME).unlink(missing_ok=True)
-                for folder in made:  # --out a/b/c: c, then b, then a, each only if it is empty
-                    with contextlib.suppress(OSError):
-                        folder.rmdir()
+            for folder in made:  # --out a/b/c: c, then b, then a, each only if it is (now) empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             raise
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)

@@ -349,17 +349,14 @@ def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
 
     ``pairs`` is ``(N, 2)`` integer ``(a, b)`` as ``SubtractionData.pairs_train`` holds.
     """
+    def lsb_first(v: int) -> str:
+        return " ".join(str((v >> t) & 1) for t in range(BITS))
+
     rows = []
     for a, b in pairs[:n].tolist():
         c = a - b
-        rows.append(
-            {
-                "sample": f"{a} - {b} = {c}",
-                "a bits (t0…t7)": " ".join(str((a >> t) & 1) for t in range(8)),
-                "b bits (t0…t7)": " ".join(str((b >> t) & 1) for t in range(8)),
-                "c bits (t0…t7)": " ".join(str((c >> t) & 1) for t in range(8)),
-            }
-        )
+        rows.append({"sample": f"{a} - {b} = {c}", "a bits (t0…t7)": lsb_first(a), "b bits (t0…t7)": lsb_first(b),
+                     "c bits (t0…t7)": lsb_first(c)})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -192,6 +192,7 @@ def difference_heatmaps(
     for r, q in enumerate(rec_a.tensor_names, start=1):
         v = h_view if q == "h" else view
         z = zs[q]
+        written = cell_text(z)  # the values in the cells of a tiny model (then no colour bar)
         peak = shared_peak if q in shared else (float(np.abs(z).max()) or 1e-6)
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
         mean = "mean " if bins.binned else ""
@@ -205,7 +206,7 @@ def difference_heatmaps(
                     "coloraxis": axis,
                     "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}Δ{q} = {labels[1]} − {labels[0]} = "
                     "%{z:.6f}<extra></extra>",
-                    **cell_text(z),
+                    **written,
                 },
                 r,
             )
@@ -219,7 +220,7 @@ def difference_heatmaps(
             "cmax": peak,
             # one colour bar for the shared scale (on its first row), one for each scale of its own; none where the
             # values are written in the cells (a row of a few cells: its bar's ticks ran into each other)
-            "showscale": (q not in shared or q == shared[0]) and not cell_text(z),
+            "showscale": (q not in shared or q == shared[0]) and not written,
             "colorbar": {"title": {"text": f"Δ{'/'.join(shared) if q in shared else q}", "side": "right"},
                          "y": (lo + hi) / 2, "len": hi - lo, "thickness": 12, "x": 1.01, "nticks": 5},
         }  # fmt: skip
