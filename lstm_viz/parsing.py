@@ -26,6 +26,7 @@ __all__ = [
     "parse_vectors",
     "quote",
     "shorten",
+    "wide_encoding",
 ]
 
 MAX_STEPS = 5000  # longest sequence a user may type or upload (time steps)
@@ -315,3 +316,25 @@ def parse_lr(value: object, *, name: str = "learning rate", typed: bool = True) 
     if isinstance(value, bool) or not isinstance(value, (str, int, float) if typed else (int, float)):
         raise InputError(f"{name} must be a number, got {quote(repr(value))}. Example: 0.01")
     return parse_float(value, name=name, minimum=0.0, exclusive_minimum=True, maximum=MAX_LR, example="0.01")
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """``"UTF-16"`` or ``"UTF-32"`` when bytes look like text saved in that encoding (a byte-order mark, or a NUL
+    in every second or fourth byte of mostly ASCII text), else None: such files are text, and a message that calls
+    them binary sends the user the wrong way."""
+    head = bytes(data[:4096])
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    n = len(head) - len(head) % 4
+    if n < 8:
+        return None
+    for width in (4, 2):  # ASCII in UTF-32 / UTF-16: width - 1 NULs beside each character, little or big end
+        for lead in (0, width - 1):
+            chars = head[lead:n:width]
+            nuls = sum(head[k:n:width].count(0) for k in range(width) if k != lead)
+            if chars.count(0) == 0 and nuls >= 0.9 * (width - 1) * len(chars):
+                return f"UTF-{8 * width}"
+    return None
+

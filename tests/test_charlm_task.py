@@ -154,6 +154,9 @@ def test_empty_text_is_refused(text):
     (b"x = 1\n" * 2000 + b"\x00", "late.py", "binary"),  # a NUL past the first 8 KB, as record-corpus judges it
     (b"x" * (5 * 1024 * 1024), "big.py", "files up to 1 MB"),
     ("café = 1\n".encode("latin-1"), "a.txt", "not UTF-8"),
+    ("x = 1\n# note\n".encode("utf-16"), "a.py", "is UTF-16 text; .* Save it as UTF-8"),  # not "binary"
+    ("x = 1\n# note\n".encode("utf-16-be"), "a.txt", "is UTF-16 text"),  # no byte-order mark
+    ("x = 1\n# note\n".encode("utf-32-le"), "a.txt", "is UTF-32 text"),
 ])  # fmt: skip
 def test_bad_files_are_refused_with_a_reason(data, name, fragment):
     with pytest.raises(InputError, match=fragment):

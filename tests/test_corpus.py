@@ -470,6 +470,7 @@ def damaged(tmp_path, recorded, models, texts):
         ("empty_text_file", "is empty"),
         ("binary_text_file", "is a binary file"),
         ("not_utf8", "is not UTF-8 text"),
+        ("utf16", "is UTF-16 text; record-corpus reads UTF-8"),  # it was called "a binary file"
         ("missing_text_file", "not found"),
         ("missing_model", "not found"),
         ("not_a_model", "it is not a PyTorch file"),
@@ -488,6 +489,7 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "blob.bin").write_bytes(b"PK\x03\x04\x00\x00binary\x00")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "u16.txt").write_bytes("x = 1\n".encode("utf-16"))
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x").write_text("x")
@@ -505,6 +507,7 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
         "empty_text_file": [*record, "--text-file", text, str(tmp_path / "empty.txt")],
         "binary_text_file": [*record, "--text-file", str(tmp_path / "blob.bin")],
         "not_utf8": [*record, "--text-file", str(tmp_path / "latin1.txt")],
+        "utf16": [*record, "--text-file", str(tmp_path / "u16.txt")],
         "missing_text_file": [*record, "--text-file", str(tmp_path / "gone.txt")],
         "missing_model": ["record-corpus", str(tmp_path / "gone.pt"), "--text-file", text, "--out", str(tmp_path)],
         "not_a_model": ["record-corpus", str(tmp_path / "junk.pt"), "--text-file", text, "--out", str(tmp_path)],

@@ -11,6 +11,7 @@ from lstm_viz.parsing import (
     parse_subtraction,
     parse_toy_sequence,
     parse_vectors,
+    wide_encoding,
 )
 
 
@@ -192,3 +193,18 @@ def test_whole_numbers_as_the_pages_print_them():
     assert parse_int("2,000") == 2000 and parse_int(" +42 ") == 42 and parse_int("1_000") == 1000
     with pytest.raises(InputError):
         parse_int("1,2")
+
+
+@pytest.mark.parametrize("encoding, expected", [
+    ("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"),
+    ("utf-32", "UTF-32"), ("utf-32-le", "UTF-32"), ("utf-32-be", "UTF-32"),
+    ("utf-8", None), ("utf-8-sig", None), ("latin-1", None),
+])  # fmt: skip
+def test_wide_encodings_are_recognised(encoding, expected):
+    text = "def f(x):\n    return x  # café\n" if encoding != "latin-1" else "x = 'café'\n"
+    assert wide_encoding(text.encode(encoding)) == expected
+
+
+@pytest.mark.parametrize("data", [b"", b"ab", b"\x00" * 64, bytes(range(256)) * 8, b"PK\x03\x04\x00\x00binary\x00"])
+def test_binary_bytes_are_not_called_wide_text(data):
+    assert wide_encoding(data) is None

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lstm_viz.corpus.errors import CorpusError
 from lstm_viz.corpus.schema import FORMAT
+from lstm_viz.parsing import wide_encoding
 from lstm_viz.tasks.charlm.data import list_stdlib_files, read_source, stdlib_root
 
 __all__ = ["SourceFile", "read_text", "stdlib_files", "text_dir_files", "text_files"]
@@ -50,6 +51,10 @@ class SourceFile:
 
 def _decode(data: bytes, where: str) -> str:
     """UTF-8 text with universal newlines, or CorpusError saying why the bytes are not text."""
+    wide = wide_encoding(data)
+    if wide:
+        raise CorpusError(f"{where} is {wide} text; record-corpus reads UTF-8. Save it as UTF-8 (e.g. iconv -f {wide} "
+                          f"-t UTF-8 IN > OUT) and give that file")  # fmt: skip
     if b"\x00" in data[:_SNIFF] or (len(data) > _SNIFF and b"\x00" in data):
         raise CorpusError(f"{where} is a binary file, not text (it holds NUL bytes)")
     try:

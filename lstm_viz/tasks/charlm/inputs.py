@@ -15,7 +15,7 @@ import tokenize
 
 import torch
 
-from lstm_viz.parsing import InputError
+from lstm_viz.parsing import InputError, wide_encoding
 from lstm_viz.tasks.base import TaskInput
 from lstm_viz.tasks.charlm.data import VOCAB, encode
 
@@ -102,6 +102,11 @@ def decode_file(data: bytes, name: str = "the file", *, command_line: bool = Fal
             f"{name} is {len(data) / 1e6:.1f} MB; files up to {MAX_FILE_BYTES / 1e6:.0f} MB are accepted (and their "
             f"first {MAX_TEXT_CHARS:,} characters recorded). Upload a smaller file or paste a part of it."
         )
+    wide = wide_encoding(data)
+    if wide:
+        again = "give" if command_line else "upload"
+        raise InputError(f"{name} is {wide} text; text files are read as UTF-8. Save it as UTF-8 (most editors: "
+                         f"Save as… → Encoding: UTF-8) and {again} it again.")  # fmt: skip
     head = bytes(data[:8192])  # control bytes are sniffed at the start; a NUL anywhere (as record-corpus judges)
     if b"\x00" in data or sum(b < 9 or 13 < b < 32 for b in head) > 0.1 * len(head):
         raise InputError(f"{name} looks like a binary file (it holds control bytes), not text. {give} a .py or .txt "
