@@ -90,6 +90,13 @@ def test_train_subtraction_reports_test_exact_match(tmp_path, capsys):
     assert summary["proj_size"] == 4 and summary["data"] == "seed"
 
 
+def test_train_reports_the_data_it_was_given(tmp_path, capsys):
+    """Every task's JSON line names its --data as given (the regressor said "random" for --data seed)."""
+    code, stdout, _ = run(capsys, "train", "regressor", "--data", "seed", "--epochs", "1",
+                          "--out", str(tmp_path / "r.pt"), "--quiet")  # fmt: skip
+    assert code == 0 and last_json(stdout)["data"] == "seed"
+
+
 def test_predict_subtraction(subtraction_ckpt, capsys, monkeypatch):
     code, stdout, _ = run(capsys, "predict", str(subtraction_ckpt), "123 - 61", "255-0", "7 - 7")
     assert code == 0 and stdout.splitlines() == ["62", "255", "0"]

@@ -150,7 +150,7 @@ class RegressorTask(Task):
 
     def make_data(self, source: str = "seed", seed: int = 0) -> TaskData:
         r = random_data(generator=torch.Generator().manual_seed(seed))
-        return TaskData(self, r.x_train, r.y_train, source="random")
+        return TaskData(self, r.x_train, r.y_train, source=source)
 
     def recognise(self, weights: PlainWeights) -> tuple[ModelConfig, dict[str, Tensor], str] | None:
         head = weights.linear_head()
