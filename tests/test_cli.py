@@ -154,6 +154,8 @@ LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
         (["train", "toy-lstm", "--resume", "nope.pt", "--out", "x.pt"], "does not exist"),
         (["train", "toy-lstm", "--out", "/proc/x/y.pt"], "cannot create the folder /proc/x"),
         (["train", "toy-lstm", "--out", "TMP"], "is a folder"),
+        (["train", "toy-lstm", "--out", "results.json"], "would hold a PyTorch checkpoint under a .json name"),
+        (["convert", "SUB", "--out", "model.CSV"], "under a .csv name; give a name ending in .pt"),
         (["predict", "nope.pt", "1"], "no checkpoint at nope.pt"),
         (["predict", "SUB", "123 - 61", "300 - 1"], "input 2 ('300 - 1'): In '300 - 1', a = 300 does not fit"),
         (["predict", "SUB", "61 - 123"], "larger than a"),

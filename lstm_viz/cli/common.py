@@ -255,6 +255,21 @@ def remove_made_folders() -> None:
     made_folders.clear()
 
 
+# Names that say a file holds something other than a checkpoint: writing one there would surprise whoever opens it.
+NOT_CHECKPOINT_SUFFIXES = (".json", ".csv", ".parquet", ".txt", ".py", ".md", ".html", ".png", ".npz", ".npy")
+
+
+def check_checkpoint_out(text: str, example: str) -> Path:
+    """``check_out`` for a checkpoint: any name (``.pt``, ``.pth``, ``.ckpt``, none) but one whose suffix says it
+    holds something else (``.json``, ``.csv``, ``.py`` …), which would mislead whoever opens it, or overwrite a
+    script's own output."""
+    suffix = Path(text).suffix.lower()
+    if suffix in NOT_CHECKPOINT_SUFFIXES:
+        raise ExitError(f"--out {text} would hold a PyTorch checkpoint under a {suffix} name; give a name ending in "
+                        f".pt, e.g. --out {example}")  # fmt: skip
+    return check_out(text, example)
+
+
 def check_out(text: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
     """``--out`` checked before any work: a path to a regular file (new or existing) in a folder this process can
     write in — not a folder, not a device, pipe or socket (``/dev/null`` would be *replaced* by the file: outputs

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch.torch_version import TorchVersion
 
-from lstm_viz.cli.common import ExitError, check_out, print_json
+from lstm_viz.cli.common import ExitError, check_checkpoint_out, print_json
 from lstm_viz.tasks import ModelConfig, get_task
 from lstm_viz.training.checkpoints import CheckpointError, build_checked, read_torch_file, save_checkpoint
 
@@ -59,7 +59,7 @@ def _whole(research: dict, key: str) -> int:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    src, out = Path(args.research), check_out(args.out, "charlm_python.pt")
+    src, out = Path(args.research), check_checkpoint_out(args.out, "charlm_python.pt")
     if out.exists() and src.exists() and out.samefile(src):
         raise ExitError(f"--out {args.out} is the research file itself; write the converted model beside it, e.g. "
                         f"--out {src.with_name(src.stem + '_lstm_viz.pt')}")  # fmt: skip

@@ -29,7 +29,7 @@ from typing import Any
 from lstm_viz.cli.common import (
     ExitError,
     Terminated,
-    check_out,
+    check_checkpoint_out,
     check_threads,
     device_named,
     flag_first,
@@ -203,7 +203,7 @@ def _batch_size(text: str | None) -> Any:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    out = check_out(args.out, f"{args.task}.pt")
+    out = check_checkpoint_out(args.out, f"{args.task}.pt")
     if args.epochs is not None and args.epochs < 0:
         raise ExitError(f"--epochs must be ≥ 0, got {args.epochs}")
     task = get_task(args.task)
