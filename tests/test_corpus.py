@@ -460,6 +460,7 @@ def damaged(tmp_path, recorded, models, texts):
     "case, fragment",
     [
         ("missing_dir", "not found"),
+        ("empty_dir_name", "the corpus folder is empty; give the folder record-corpus wrote"),  # it read "."
         ("not_a_corpus", "is not a recorded corpus"),
         ("foreign_shard", "was recorded with another model"),
         ("corrupt_shard", "is damaged"),
@@ -497,6 +498,7 @@ def test_errors_are_one_line(case, fragment, tmp_path, recorded, models, texts, 
     record = ["record-corpus", model, "--out", str(tmp_path / "new")]
     argv = {
         "missing_dir": ["top-contexts", str(tmp_path / "nope"), "--name", "layer0.fwd.c", "--unit", "0"],
+        "empty_dir_name": ["match", " ", "--units", "layer0.fwd.c:0"],
         "not_a_corpus": ["match", str(texts), "--units", "layer0.fwd.c:0"],
         "foreign_shard": ["top-contexts", str(damaged[0]), "--name", "layer0.fwd.c", "--unit", "0"],
         "corrupt_shard": ["match", str(damaged[1]), "--units", "layer0.fwd.c:0"],

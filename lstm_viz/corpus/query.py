@@ -358,6 +358,8 @@ def _part_of(schema: pa.Schema, manifest: dict) -> bool:
 def open_corpus(root: str | Path) -> Corpus:
     """Open the corpus recorded in folder ``root``; CorpusError (one line) when it is missing, incomplete, or a
     shard is damaged or belongs to another recording."""
+    if isinstance(root, str) and not root.strip():  # Path("") is the current folder: not what anyone meant
+        raise CorpusError("the corpus folder is empty; give the folder record-corpus wrote, e.g. corpus_py")
     root = Path(root)
     manifest = read_manifest(root)
     shards = [shards_dir(root) / shard_name(s) for s in range(manifest["num_shards"])]
