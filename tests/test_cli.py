@@ -154,6 +154,7 @@ LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters
         (["train", "toy-lstm", "--resume", "nope.pt", "--out", "x.pt"], "does not exist"),
         (["train", "toy-lstm", "--out", "/proc/x/y.pt"], "cannot create the folder /proc/x"),
         (["train", "toy-lstm", "--out", "TMP"], "is a folder"),
+        (["train", "toy-lstm", "--resume", "PLAIN", "--out", "x.pt"], "a model no lstm-viz task trains"),
         (["train", "toy-lstm", "--out", "results.json"], "would hold a PyTorch checkpoint under a .json name"),
         (["convert", "SUB", "--out", "model.CSV"], "under a .csv name; give a name ending in .pt"),
         (["predict", "nope.pt", "1"], "no checkpoint at nope.pt"),
@@ -180,7 +181,9 @@ def test_errors_are_one_line(argv, fragment, subtraction_ckpt, tmp_path, capsys)
     junk.write_bytes(b"definitely not torch")
     gru = tmp_path / "gru.pt"
     save_checkpoint(gru, build_model(ModelConfig.default("subtraction", cell="gru")))
-    swap = {"SUB": str(subtraction_ckpt), "JUNK": str(junk), "GRU": str(gru), "TMP": str(tmp_path)}
+    plain = tmp_path / "plain.pt"
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), plain)
+    swap = {"SUB": str(subtraction_ckpt), "JUNK": str(junk), "GRU": str(gru), "TMP": str(tmp_path), "PLAIN": str(plain)}
     code, _, stderr = run(capsys, *[swap.get(a, a) for a in argv])
     assert code != 0
     assert stderr.count("\n") == 1 and stderr.startswith("error: ")

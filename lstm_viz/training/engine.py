@@ -512,10 +512,14 @@ def make_trainer(
 
     if resume is not None:
         ckpt = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, device=device)
-        expected = task_of_config(ckpt.config)
+        name = str(resume) if isinstance(resume, (str, Path)) else "the checkpoint"
+        try:
+            expected = task_of_config(ckpt.config)
+        except ValueError:  # e.g. a plain nn.LSTM's state_dict: it can be explored, not resumed
+            raise InputError(f"{name} holds a {ckpt.config.label()}, a model no lstm-viz task trains, so there is no "
+                             f"run to continue; train a {task} model afresh (without --resume)") from None
         if expected != task:
             raise InputError(f"the checkpoint holds a {ckpt.config.label()} (task {expected!r}), not {task!r}")
-        name = str(resume) if isinstance(resume, (str, Path)) else "the checkpoint"
         state = saved_trainer_state(ckpt, name)
         saved_source = state.get("source") if state.get("source") in task_obj.data_sources else None
         source = data if data is not None else (saved_source or first_source)  # an explicit --data wins
