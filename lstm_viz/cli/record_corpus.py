@@ -43,7 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tensors", default="c,h", help="which tensors, e.g. c,h (default) or f,i,g,o,c,h")
     p.add_argument("--layers", default="all", help="which layers, e.g. 0 or 0,1 (default: all)")
-    p.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="stored precision")
+    p.add_argument("--dtype", choices=("float16", "float32"), default="float16",
+                   help="stored precision (default float16: half the disk, values within float16's rounding; "
+                        "float32 for states beyond ±65,504)")  # fmt: skip
     p.add_argument(
         "--on-thresholds",
         default="0.3",
