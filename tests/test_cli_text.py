@@ -113,6 +113,27 @@ def test_units_scores_are_exact(files, capsys):
     assert code == 0 and "in_comment over" in out and "unit" in out
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_record_of_typed_text_has_the_char_column_too(files, tmp_path, capsys, suffix):
+    """A text typed on the command line is recorded like a --text-file: one step a character and a char column
+    (it had neither the char column nor anything else naming the step's input)."""
+    out = tmp_path / f"typed{suffix}"
+    typed = "x = (1, 'a')  # c"
+    code, stdout, err = run(capsys, "record", files / "planted.pt", typed, "--tensors", "c", "--out", out)
+    assert code == 0, err
+    assert last_json(stdout)["columns"][-1] == "char"
+    frame = pd.read_csv(out, keep_default_na=False) if suffix == ".csv" else pd.read_parquet(out)
+    assert "".join(frame.groupby("t")["char"].first().astype(str)) == typed
+    by_file = tmp_path / "typed.py"
+    by_file.write_text(typed)
+    code, _, err = run(capsys, "record", files / "planted.pt", "--text-file", by_file, "--tensors", "c",
+                       "--out", tmp_path / f"file{suffix}")  # fmt: skip
+    same = pd.read_csv(tmp_path / f"file{suffix}", keep_default_na=False) if suffix == ".csv" else pd.read_parquet(
+        tmp_path / f"file{suffix}")  # fmt: skip
+    key = ["layer", "t", "unit"]
+    assert frame.sort_values(key)["value"].to_numpy() == pytest.approx(same.sort_values(key)["value"].to_numpy())
+
+
 def test_record_text_file_parquet_contract(files, tmp_path, capsys):
     out = tmp_path / "rec.parquet"
     code, stdout, err = run(capsys, "record", files / "planted.pt", "--text-file", files / "crlf.py", "--layers", "0",

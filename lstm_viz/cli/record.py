@@ -5,7 +5,7 @@ One step per character of F — the first included, no newline translation — s
 position in F, and the table has a ``char`` column (the character at ``t``). Long files are recorded in chunks with
 the state carried, which is the same as one pass, and each chunk's rows go to the file before the next chunk is
 recorded, so memory stays bounded however long F is (progress on stderr); an INPUT's recording is written a layer
-and tensor at a time. The table is big — one row per step, unit and tensor: 5,376 rows a character for the shipped
+and tensor at a time (a text model's typed INPUT has the ``char`` column too). The table is big — one row per step, unit and tensor: 5,376 rows a character for the shipped
 text model — so a table that would not fit on the disk is refused before anything is written. ``--layers``/
 ``--tensors`` keep it small (they work for any model).
 """
@@ -162,16 +162,21 @@ def _fixed_categories(part: pd.DataFrame, directions: int, tensors: Sequence[str
     return part
 
 
-def _write_recording(recording, layers, tensors, writer: _TableWriter, what: str) -> None:
+def _write_recording(recording, layers, tensors, writer: _TableWriter, what: str, chars=None) -> None:
     """One recording written a tensor and layer at a time (each piece ~ steps × units rows), after checking the
-    whole fits on the disk."""
+    whole fits on the disk; with ``chars`` (a typed text, one character a step) a ``char`` column, as
+    ``--text-file`` writes."""
     tensors = tensors or list(recording.recorded_tensors)
     layers = list(range(recording.num_layers)) if layers is None else layers
     _check_room(writer.out, export_rows(recording, tensors, layers=layers), what)
+    chars = pd.Categorical(list(chars)) if chars is not None else None
     for q in tensors:  # the row order of Recording.to_frame: tensor, then layer, then direction
         for k in layers:
-            part = recording.to_frame(batch=0, layers=[k], tensors=[q])
-            writer.write(_fixed_categories(part, recording.num_directions, tensors))
+            part = _fixed_categories(recording.to_frame(batch=0, layers=[k], tensors=[q]), recording.num_directions,
+                                     tensors)  # fmt: skip
+            if chars is not None:
+                part["char"] = char_column(chars, part["t"].to_numpy())
+            writer.write(part)
 
 
 @torch.no_grad()
@@ -229,7 +234,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         else:
             x = parse_input(model, args.input, instead="; record --text-file FILE records a file of up to 1 MB")
             recording = model.record(x)
-            _write_recording(recording, layers, tensors, writer, "this input")
+            task = task_for(config)
+            chars = task.parse(args.input, config).step_labels if task.reads_text else None
+            _write_recording(recording, layers, tensors, writer, "this input", chars)
             steps, answer = recording.seq_len, answer_value(model, x)
         writer.finish()
     except BaseException:  # refused, interrupted (Ctrl-C) or failed: no partial file is left
