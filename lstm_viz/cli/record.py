@@ -5,9 +5,9 @@ One step per character of F — the first included, no newline translation — s
 position in F, and the table has a ``char`` column (the character at ``t``). Long files are recorded in chunks with
 the state carried, which is the same as one pass, and each chunk's rows go to the file before the next chunk is
 recorded, so memory stays bounded however long F is (progress on stderr); an INPUT's recording is written a layer
-and tensor at a time (a text model's typed INPUT has the ``char`` column too). The table is big — one row per step, unit and tensor: 5,376 rows a character for the shipped
-text model — so a table that would not fit on the disk is refused before anything is written. ``--layers``/
-``--tensors`` keep it small (they work for any model).
+and tensor at a time (a text model's typed INPUT has the ``char`` column too). The table is big — one row per step,
+unit and tensor: 5,376 rows a character for the shipped text model — so a table that would not fit on the disk is
+refused before anything is written. ``--layers``/``--tensors`` keep it small (they work for any model).
 """
 
 from __future__ import annotations

@@ -186,8 +186,7 @@ def _last_good(loaded: LoadedModel) -> ExplorerInput | None:
 
 def answer_section(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | None) -> None:
     """View 4: what the model answers, right or wrong."""
-    answer = model_answer(loaded.model, inp)
-    fig = answer_figure(answer, answer_h(answer, rec))
+    answer, fig = _answer_and_figure(loaded, inp, rec)
     if answer.correct is True:
         st.success(answer.summary, icon=":material/check_circle:")
     elif answer.correct is False:
@@ -198,9 +197,14 @@ def answer_section(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | Non
         chart(fig, "explorer_answer")
 
 
-def _answer_figure(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | None):
+def _answer_and_figure(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | None):
+    """The model's answer and its figure (None where the task draws none): the page and the export share it."""
     answer = model_answer(loaded.model, inp)
-    return answer_figure(answer, answer_h(answer, rec))
+    return answer, answer_figure(answer, answer_h(answer, rec))
+
+
+def _answer_figure(loaded: LoadedModel, inp: ExplorerInput, rec: Recording | None):
+    return _answer_and_figure(loaded, inp, rec)[1]
 
 
 def _labels(inp: ExplorerInput):
