@@ -290,14 +290,14 @@ def test_generate_and_predict(files, capsys):
     (["generate", "{planted}", "--seed", "18446744073709551616"], "--seed: must be from 0 to"),
     (["generate", "{planted}", "--seed", "-1"], "--seed: must be from 0 to"),
     (["record", "{planted}", "--text-file", "{snippet}", "--out", "{outdir}"], "is a folder; give a file"),
-    (["convert", "{sub}", "--out", "{out}"], "not a research charlm checkpoint"),
-    (["convert", "{folder}", "--out", "{out}"], "is a folder, not a checkpoint file"),
-    (["convert", "{snippet}", "--out", "{out}"], "not a PyTorch file (or it is corrupt); give a"),  # not "(EOFError)"
+    (["convert", "{sub}", "--out", "{ptout}"], "not a research charlm checkpoint"),
+    (["convert", "{folder}", "--out", "{ptout}"], "is a folder, not a checkpoint file"),
+    (["convert", "{snippet}", "--out", "{ptout}"], "not a PyTorch file (or it is corrupt); give a"),  # not "(EOFError)"
 ])  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsys):
     (tmp_path / "dir.parquet").mkdir()  # a folder whose name ends in .parquet
     names = {"planted": files / "planted.pt", "sub": files / "sub.pt", "out": tmp_path / "o.parquet",
-             "outdir": tmp_path / "dir.parquet",
+             "ptout": tmp_path / "o.pt", "outdir": tmp_path / "dir.parquet",
              "missing": files / "nope.py", "folder": files, **{p.stem: p for p in files.iterdir()}}  # fmt: skip
     code, out, err = run(capsys, *[a.format(**names) for a in argv])
     assert code == 2, (out, err)
