@@ -535,6 +535,36 @@ def test_gru_heatmaps_traces_saturation_and_divergence_show_r_z_n_h():
     assert "h · hidden state (the GRU's only memory)" in titles and not any("short memory" in t for t in titles)
 
 
+@pytest.mark.parametrize("cell, state", [("lstm", "c"), ("gru", "h")])
+def test_the_belt_names_the_old_state_by_direction(cell, state):
+    """The backward direction's old state is the one at t+1: its bars, hover, titles and caption say so (they said
+    t-1, which names another column of the heatmaps)."""
+    rec = record(steps=5, hidden=3, bidirectional=True) if cell == "lstm" else _gru_recording(bidirectional=True)
+    for direction, prev in (("fwd", "t-1"), ("bwd", "t+1")):
+        fig = belt.conveyor_belt(rec, unit=1, direction=direction)
+        kept = next(t for t in fig.data if t.type == "bar" and t.name.startswith("kept"))
+        other = "t+1" if prev == "t-1" else "t-1"
+        assert f"{state}({prev})" in kept.name and f"{state}({prev}) = %{{customdata" in kept.hovertemplate
+        texts = [kept.name, kept.hovertemplate, *(a.text for a in fig.layout.annotations)]
+        assert all(other not in text for text in texts)
+        caption = belt.belt_words(cell, direction)["caption"]
+        assert f"{state}_{{{prev}}}" in caption and "{" + other not in caption and "{prev}" not in caption
+
+
+def test_the_backward_belt_of_a_packed_shorter_sequence_starts_from_zero():
+    """A shorter sequence's backward direction starts at its own last step from zero: kept = f·0 there, not the
+    padding's NaN."""
+    torch.manual_seed(0)
+    model = RecordingLSTM(2, 3, bidirectional=True, batch_first=True)
+    x = torch.randn(2, 5, 2)
+    rec = model.record(torch.nn.utils.rnn.pack_padded_sequence(x, [5, 3], batch_first=True))
+    terms = belt.belt_terms(rec, 0, "bwd", batch=1)
+    assert np.all(terms["c_prev"][2] == 0) and np.all(terms["kept"][2] == 0)
+    np.testing.assert_allclose(terms["kept"][:3] + terms["written"][:3], terms["c"][:3], atol=1e-6)
+    alone = model.record(x[1:, :3])  # the same sequence by itself
+    np.testing.assert_allclose(belt.belt_terms(alone, 0, "bwd")["kept"], terms["kept"][:3], atol=1e-6)
+
+
 def test_gru_belt_kept_plus_written_is_h():
     rec = _gru_recording()
     for direction in ("fwd",):

@@ -34,7 +34,7 @@ from lstm_viz.parsing import MAX_STEPS, InputError, parse_int, shorten
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, answer_h, model_answer
-from lstm_viz.viz.belt import BELT_WORDS, conveyor_belt
+from lstm_viz.viz.belt import belt_words, conveyor_belt
 from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
 from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
@@ -290,7 +290,7 @@ def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], mod
     )
     chart(conveyor_belt(rec, int(unit), layer, direction, feature_names=inp.feature_names, step_labels=_labels(inp)),
           "explorer_belt")
-    st.caption(BELT_WORDS[rec.cell]["caption"])
+    st.caption(belt_words(rec.cell, direction)["caption"])
 
 
 def _second_key(loaded: LoadedModel) -> str:

@@ -17,24 +17,38 @@ from lstm_viz.viz.gates import check_panel, column_labels, column_texts, signed_
 from lstm_viz.viz.palette import GATE_COLORS, SIGNED_COLORSCALE
 from lstm_viz.viz.plotgrid import Grid, finish
 
-__all__ = ["BELT_WORDS", "belt_terms", "conveyor_belt"]
+__all__ = ["belt_terms", "belt_words", "conveyor_belt"]
 
 
-# The memory each cell carries along, as kept + written: the LSTM's c, the GRU's h (its only state).
-BELT_WORDS = {
-    "lstm": {"state": "c", "kept": "f·c(t-1)", "written": "i·g", "gate": "forget gate f",
-             "caption": "At every step c_t = f_t·c_{t-1} + i_t·g_t: the blue bar is what the forget gate f kept of the "
-                        "old cell state, the orange bar what the input gate i wrote (its share of the candidate g). "
-                        "Memory survives many steps where the blue bar dominates. The two heatmaps below share one "
+# The memory each cell carries along, as kept + written: the LSTM's c, the GRU's h (its only state). "{prev}" is the
+# step the state comes from: t-1 forward, t+1 in the backward direction (it reads right to left); see belt_words.
+_BELT_WORDS = {
+    "lstm": {"state": "c", "kept": "f·c({prev})", "written": "i·g", "gate": "forget gate f",
+             "caption": "At every step c_t = f_t·c_{{{prev}}} + i_t·g_t: the blue bar is what the forget gate f kept "
+                        "of the old cell state, the orange bar what the input gate i wrote (its share of the candidate "
+                        "g). Memory survives many steps where the blue bar dominates. The two heatmaps below share one "
                         "colour scale, so their sizes compare; the colour is each term's sign (red > 0, blue < 0), "
                         "and c is their sum."},
-    "gru": {"state": "h", "kept": "z·h(t-1)", "written": "(1−z)·n", "gate": "update gate z",
-            "caption": "At every step h_t = z_t·h_{t-1} + (1−z_t)·n_t: the blue bar is what the update gate z kept of "
-                       "the old hidden state, the orange bar what it let the candidate n write in its place. Memory "
-                       "survives many steps where the blue bar dominates. The two heatmaps below share one colour "
-                       "scale, so their sizes compare; the colour is each term's sign (red > 0, blue < 0), and h is "
-                       "their sum."},
+    "gru": {"state": "h", "kept": "z·h({prev})", "written": "(1−z)·n", "gate": "update gate z",
+            "caption": "At every step h_t = z_t·h_{{{prev}}} + (1−z_t)·n_t: the blue bar is what the update gate z "
+                       "kept of the old hidden state, the orange bar what it let the candidate n write in its place. "
+                       "Memory survives many steps where the blue bar dominates. The two heatmaps below share one "
+                       "colour scale, so their sizes compare; the colour is each term's sign (red > 0, blue < 0), "
+                       "and h is their sum."},
 }
+_BACKWARD_NOTE = (" The backward direction reads the sequence from its end, so its old state is the one at t+1, the "
+                  "step to the right.")  # fmt: skip
+
+
+def belt_words(cell: str, direction: str = "fwd") -> dict[str, str]:
+    """The belt's words for ``cell`` (``"lstm"``/``"gru"``) in one direction: the old state is at t-1 forward and
+    at t+1 backward."""
+    prev = "t+1" if direction == "bwd" else "t-1"
+    words = {k: v.format(prev=prev) for k, v in _BELT_WORDS[cell].items()}
+    words["prev"] = prev
+    if direction == "bwd":
+        words["caption"] += _BACKWARD_NOTE
+    return words
 
 
 def belt_terms(rec: CellRecording, layer: int = 0, direction: str = "fwd", batch: int = 0) -> dict[str, np.ndarray]:
@@ -44,17 +58,20 @@ def belt_terms(rec: CellRecording, layer: int = 0, direction: str = "fwd", batch
     ``written`` = i_t·g_t (what the input gate wrote). GRU: ``h_t = z_t·h_{t-1} + (1 − z_t)·n_t`` — ``kept`` =
     z_t·h_{t-1}, ``written`` = (1 − z_t)·n_t. Also the state itself (``c``) and before the step (``c_prev``). The
     backward direction's previous state is the one at t + 1; the state before the first step read is zero
-    (recordings without hx start from zero).
+    (recordings without hx start from zero) — for packed input, each sequence's own first step read (the backward
+    direction starts at the sequence's last step, not in the padding).
     """
     check_panel(rec, layer, direction, batch)
     di = DIRECTIONS.index(direction)
     a = {q: to_numpy(getattr(rec, q)[layer, di, batch]).astype(np.float64) for q in rec.tensor_names}
-    state = a[BELT_WORDS[rec.cell]["state"]]
+    state = a[_BELT_WORDS[rec.cell]["state"]]
     prev = np.zeros_like(state)
     if direction == "fwd":
         prev[1:] = state[:-1]
     else:
         prev[:-1] = state[1:]
+        if rec.lengths is not None:  # the padding after a shorter sequence is no state: it started from zero
+            prev[int(rec.lengths[batch]) - 1 :] = 0.0
     if rec.cell == "gru":
         return {"kept": a["z"] * prev, "written": (1 - a["z"]) * a["n"], "c": state, "c_prev": prev}
     return {"kept": a["f"] * prev, "written": a["i"] * a["g"], "c": state, "c_prev": prev}
@@ -77,7 +94,7 @@ def conveyor_belt(
     Top: the chosen unit as stacked bars, kept + written = the state at t (the line). Below: the same two terms for
     every unit as heatmaps on one diverging scale.
     """
-    w = BELT_WORDS[rec.cell]
+    w = belt_words(rec.cell, direction)
     st, kept_w, written_w = w["state"], w["kept"], w["written"]
     terms = belt_terms(rec, layer, direction, batch)
     if not 0 <= unit < rec.hidden_size:
@@ -112,7 +129,7 @@ def conveyor_belt(
                 "name": f"kept {kept_w}",
                 "marker": {"color": GATE_COLORS["f"]},
                 "customdata": one["c_prev"],
-                "hovertemplate": hover_head + f"kept {kept_w} = %{{y:.6f}}<br>{st}(t-1) = %{{customdata:.6f}}"
+                "hovertemplate": hover_head + f"kept {kept_w} = %{{y:.6f}}<br>{st}({w['prev']}) = %{{customdata:.6f}}"
                 "<extra></extra>",
             },
             1,
