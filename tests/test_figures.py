@@ -628,6 +628,30 @@ def test_the_first_divergence_is_named_where_a_change_starts():
     assert div.state_step == 0 and div.where.startswith("layer 0 fwd c"), div.where
 
 
+def test_the_dotted_line_stands_where_the_panel_shown_diverges():
+    """B = A but at t = 5: the forward panel changes from t = 5 on, the backward one from t = 0 (it read t = 5
+    first). Each panel's line stands at its own step (it stood at the global t = 0 on the forward panel, which is 0
+    until t = 5), and the subtitle gives the panel's step and largest difference beside the global ones."""
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(2, 3, num_layers=2, bidirectional=True, batch_first=True)
+    xa = torch.randn(1, 8, 2)
+    xb = xa.clone()
+    xb[0, 5] += 1.0
+    ra, rb = lstm.record(xa), lstm.record(xb)
+    fwd = difference_heatmaps(ra, rb, 0, "fwd")
+    assert {shape.x0 for shape in fwd.layout.shapes} == {4.5}
+    heat = np.stack([np.asarray(t.z) for t in heatmaps(fwd)])
+    assert np.all(heat[:, :, :5] == 0) and np.abs(heat[:, :, 5]).max() > 0
+    assert "first diverge at t = 0" in fwd.layout.title.subtitle.text
+    panel = float(np.abs(heat).max())
+    assert f"This panel (layer 0 fwd): the dotted line, at t = 5; largest difference {panel:.4g}" in (
+        fwd.layout.title.subtitle.text)  # fmt: skip
+    bwd = difference_heatmaps(ra, rb, 0, "bwd")
+    assert {shape.x0 for shape in bwd.layout.shapes} == {-0.5}
+    same = difference_heatmaps(ra, ra, 0, "fwd")
+    assert not same.layout.shapes and "This panel" not in same.layout.title.subtitle.text
+
+
 def test_difference_heatmaps_put_the_bounded_quantities_on_one_scale_and_c_on_its_own():
     """A Δf of 0.005 was as deep a red as a Δc of 4, each row on its own scale; the toy's four cells wrote nothing."""
     torch.manual_seed(0)

@@ -116,6 +116,21 @@ def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0,
     return Divergence(steps, input_step, best[0][0], best[1], max_abs, tol)
 
 
+def _panel_divergence(diffs: dict[str, np.ndarray], rec_a: CellRecording, layer: int, di: int, steps: int,
+                      tol: float) -> tuple[int | None, float]:
+    """The first step where one panel (layer, direction) differs beyond rounding, and its largest |B − A|: the
+    dotted line belongs where *this* panel changes (a bidirectional model's backward direction, or a layer above,
+    can diverge before the panel shown does)."""
+    first, peak = None, 0.0
+    for q, diff in diffs.items():
+        a = to_numpy(getattr(rec_a, q)[layer, di, 0, :steps])
+        hits = np.nonzero(beyond_rounding(a, a + diff, tol).any(axis=1))[0]
+        if len(hits):
+            first = int(hits[0]) if first is None else min(first, int(hits[0]))
+        peak = max(peak, float(np.nanmax(np.abs(diff), initial=0.0)))
+    return first, peak
+
+
 def _labels(
     rec_a: CellRecording,
     rec_b: CellRecording,
@@ -178,6 +193,7 @@ def difference_heatmaps(
         texts_a, texts_b = (column_texts(bins, list(chars)[:steps], steps) for chars in step_labels)
         texts = [a if a == b else "≠" for a, b in zip(texts_a, texts_b, strict=True)]
     div = first_divergence(rec_a, rec_b, tol=tol)
+    panel_step, panel_peak = _panel_divergence(diffs, rec_a, layer, di, steps, tol)
     n_rows = len(rec_a.tensor_names)
     row_px = int(np.clip(9 * len(view.units), 60, 200))
     height = n_rows * row_px + 190
@@ -226,14 +242,18 @@ def difference_heatmaps(
         }  # fmt: skip
     grid.x(n_rows)["title"] = {"text": "t (time step)"}
     shapes = []
-    if div.state_step is not None:
-        column = int(np.searchsorted(bins.stop, div.state_step, side="right"))
+    if panel_step is not None:
+        column = int(np.searchsorted(bins.stop, panel_step, side="right"))
         for r in range(1, n_rows + 1):
             xref, yref = grid.refs(r)
             shapes.append({"type": "line", "xref": xref, "yref": f"{yref} domain", "x0": column - 0.5,
                            "x1": column - 0.5, "y0": 0, "y1": 1, "line": {"color": "#111", "dash": "dot",
                                                                            "width": 1.5}})  # fmt: skip
     notes = list(div.lines)
+    if div.state_step is not None and (panel_step != div.state_step or panel_peak < div.max_abs):
+        here = (f"the dotted line, at t = {panel_step}" if panel_step is not None
+                else "no difference beyond rounding")  # fmt: skip
+        notes.append(f"This panel (layer {layer} {direction}): {here}; largest difference {panel_peak:.4g}.")
     if len(shared) > 1 and len(shared) < n_rows:
         own = ", ".join(q for q in rec_a.tensor_names if q not in shared)
         notes.append(f"{', '.join(shared)} on one colour scale, {own} on its own")
