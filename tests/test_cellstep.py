@@ -285,3 +285,16 @@ def test_rnn_unroll_figure_plots_the_differences_on_a_log_axis():
     fig = rnn_unroll_figure(run)
     assert fig.layout.yaxis.type == "log"
     np.testing.assert_allclose(np.nan_to_num(np.asarray(fig.data[0].y, dtype=float)), run.step_diff)
+    assert fig.layout.yaxis.range[1] == pytest.approx(np.log10(1e-5) + 1)  # float32's tolerance, 10×
+
+
+def test_a_step_far_beyond_the_tolerance_is_drawn_whole():
+    """A failing step (1e-3 against float32's 1e-5) stands inside the axis with room for its label; the top was
+    fixed at 10× the tolerance and cut it off."""
+    run = ref.rnncell_vs_rnn()
+    shift = np.zeros_like(run.h_rnn)
+    shift[2] = 1e-3
+    bad = dataclasses.replace(run, h_rnn=run.h_rnn + shift)
+    assert bad.step_diff.max() == pytest.approx(1e-3, rel=0.01)
+    fig = rnn_unroll_figure(bad)
+    assert fig.layout.yaxis.range[1] >= np.log10(1e-3) + 0.5

@@ -103,6 +103,9 @@ def rnn_unroll_figure(run: RnnUnroll, max_bars: int = MAX_BARS) -> go.Figure:
     fig.add_hline(y=tol, line={"color": "#d62728", "dash": "dash"}, annotation_text=f"{run.dtype} rounding: {tol:g}")
     positive = diff[diff > 0]
     low = np.log10(min(positive.min(), tol)) - 1 if positive.size else np.log10(tol) - 3
+    # up to 10× the tolerance, or above the largest bar with room for its label: a failing step is what this chart
+    # is for, and a fixed top cut its bar off at the edge
+    top = max(np.log10(tol) + 1, np.log10(positive.max()) + 0.6) if positive.size else np.log10(tol) + 1
     zeros = int((diff == 0).sum())
     if not note and zeros == steps:
         note = "every step exactly equal: no bars (a log axis has no 0)"
@@ -112,7 +115,7 @@ def rnn_unroll_figure(run: RnnUnroll, max_bars: int = MAX_BARS) -> go.Figure:
         title={"text": f"max |RNNCell − RNN| per step ({run.dtype})", "subtitle": {"text": note}},
         xaxis={"title": {"text": "time step t"}, **({"dtick": 1} if steps <= 30 else {})},
         yaxis={"type": "log", "title": {"text": "max |h_t difference|"}, "exponentformat": "power",
-               "range": [low, np.log10(tol) + 1]},
+               "range": [low, top]},
         height=340, template="plotly_white", margin={"t": 80}, showlegend=False,
     )  # fmt: skip
     return fig
