@@ -45,6 +45,7 @@ def test_bin_time_covers_every_step_once():
     values = np.arange(10.0)
     assert np.allclose(uneven.reduce(values), [1.0, 4.0, 7.0, 9.0])
     assert bin_time(7, 400).labels() == [str(t) for t in range(7)]
+    assert uneven.steps_each == "3 steps, the last of 1" and bins.steps_each == "5 steps"
 
 
 def test_pick_units_keeps_the_most_active_in_order():
@@ -58,7 +59,9 @@ def test_plan_view_says_what_it_did():
     series = [rng.normal(size=(1000, 100)) for _ in range(2)]
     view = plan_view(series, max_steps=250, max_units=20)
     assert view.apply(series[0]).shape == (20, 250)
-    assert "each column is the mean of 4 steps" in view.note
+    assert "each column is the mean of 4 steps (1000 → 250)" in view.note
+    uneven = plan_view([rng.normal(size=(1003, 4))], max_steps=100, max_units=20)
+    assert "each column is the mean of 11 steps, the last of 2 (1003 → 92)" in uneven.note  # not "of 11" for all
     assert "20 most active of 100 units" in view.note
     small = plan_view([rng.normal(size=(10, 4))], 400, 64)
     assert small.note == "" and not small.reduced

@@ -45,6 +45,13 @@ class TimeBins:
     def binned(self) -> bool:
         return self.size > 1
 
+    @property
+    def steps_each(self) -> str:
+        """``"11 steps"``, or ``"11 steps, the last of 2"`` when the last bin is shorter: for the notes that say
+        what a column or point is the mean of."""
+        last = int(self.stop[-1] - self.start[-1]) if len(self.start) else self.size
+        return f"{self.size} steps" + (f", the last of {last}" if last != self.size else "")
+
     def __len__(self) -> int:
         return len(self.start)
 
@@ -114,7 +121,7 @@ class View:
         parts = []
         if self.bins.binned:
             parts.append(
-                f"time binned: each column is the mean of {self.bins.size} steps "
+                f"time binned: each column is the mean of {self.bins.steps_each} "
                 f"({self.total_steps} → {len(self.bins)})"
             )
         if len(self.units) < self.total_units:

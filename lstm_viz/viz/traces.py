@@ -177,7 +177,7 @@ def unit_traces(
     grid.x(n_rows)["title"] = {"text": "t (time step)"}
     notes = []
     if bins.binned:
-        notes.append(f"time binned: each point is the mean of {bins.size} steps ({rec.seq_len} steps)")
+        notes.append(f"time binned: each point is the mean of {bins.steps_each} ({rec.seq_len} steps)")
     if len(names) > 8 and text is None:
         notes.append(f"input: first 8 of {len(names)} features drawn")
     if rec.proj_size:
