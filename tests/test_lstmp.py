@@ -350,6 +350,10 @@ def test_projection_figure_panels() -> None:
     # ... and the panels' titles are short enough for a panel ~150 px wide; the subtitle says what m and h are
     assert all(len(a.text) <= 24 for a in fig.layout.annotations), [a.text for a in fig.layout.annotations]
     assert "m = o·tanh(c)" in fig.layout.title.subtitle.text
+    # the step labels name the step themselves ("t 0 · 11"): the hover read "t t 0 · 11"
+    default = cf.projection_figure(m, w, h)
+    assert default.data[0].x[0] == "t 0" and default.data[0].hovertemplate.startswith("%{x}<br>unit")
+    assert default.data[2].hovertemplate.startswith("%{x}<br>unit")
     with pytest.raises(ValueError, match="expected m"):
         cf.projection_figure(m, w.T, h)
 

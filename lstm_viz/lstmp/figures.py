@@ -256,9 +256,9 @@ def projection_figure(
         subplot_titles=(f"m ({H} units)", f"W_hr ({P} × {H})", f"h = W_hr m ({P} units)"),
     )
     panels = (
-        (m.T, steps, list(range(H)), "m", 1, "t %{x}<br>unit %{y}<br>m = %{z:.5f}"),
+        (m.T, steps, list(range(H)), "m", 1, "%{x}<br>unit %{y}<br>m = %{z:.5f}"),
         (w_hr, list(range(H)), list(range(P)), "W_hr", 2, "row %{y} (h unit), column %{x} (m unit)<br>%{z:.5f}"),
-        (h.T, steps, list(range(P)), "h", 3, "t %{x}<br>unit %{y}<br>h = %{z:.5f}"),
+        (h.T, steps, list(range(P)), "h", 3, "%{x}<br>unit %{y}<br>h = %{z:.5f}"),
     )
     domains = [fig.layout[f"xaxis{k if k > 1 else ''}"].domain for k in (1, 2, 3)]
     for z, xs, ys, name, col, hover in panels:
