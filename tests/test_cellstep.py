@@ -278,6 +278,22 @@ def test_weight_split_figure_outlines_four_gate_blocks():
     assert "W_hf" in hh.layout.annotations[1].text and np.asarray(hh.data[0].z).shape == (16, 4)
     with pytest.raises(ValueError):
         weight_split_figure(ref.split_weights(lstm), "hr")
+    assert "weight_ih_l0 = [W_ii" in fig.layout.title.text and fig.layout.xaxis.title.text == "input x_t"
+
+
+def test_weight_split_figure_names_the_layer_and_direction_it_shows():
+    """Layer 1 backward of a bidirectional LSTM: the title names weight_ih_l1_reverse and the columns are layer 0's
+    h, forward units then backward (it said weight_ih and x[k] whatever was shown)."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    split = ref.split_weights(lstm, 1, 1)
+    fig = weight_split_figure(split, "ih", layer=1, direction=1, bidirectional=True)
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), lstm.weight_ih_l1_reverse.detach().numpy())
+    assert fig.layout.title.text.startswith("weight_ih_l1_reverse = [W_ii")
+    assert list(fig.data[0].x) == [f"fwd h[{k}]" for k in range(4)] + [f"bwd h[{k}]" for k in range(4)]
+    assert "layer 0's h_t, forward units then backward" in fig.layout.xaxis.title.text
+    hh = weight_split_figure(ref.split_weights(lstm, 1, 0), "hh", layer=1, direction=0, bidirectional=True)
+    assert hh.layout.title.text.startswith("weight_hh_l1 = [W_hi") and hh.data[0].x[0] == "h[0]"
 
 
 def test_rnn_unroll_figure_plots_the_differences_on_a_log_axis():

@@ -18,13 +18,37 @@ __all__ = ["MAX_BARS", "rnn_unroll_figure", "weight_split_figure"]
 MAX_BARS = 60  # bars of the RNNCell-vs-RNN figure before steps are binned
 
 
+def _input_columns(which: str, cols: int, layer: int, bidirectional: bool) -> tuple[list[str], str]:
+    """The columns' names and the x axis title: x_t for layer 0, the layer below's h_t above it (its forward
+    units, then its backward ones), h_{t-1} for weight_hh."""
+    if which == "hh":
+        return [f"h[{k}]" for k in range(cols)], "previous hidden state h_{t-1}"
+    if layer == 0:
+        return [f"x[{k}]" for k in range(cols)], "input x_t"
+    below = f"layer {layer - 1}"
+    if not bidirectional:
+        return [f"h[{k}]" for k in range(cols)], f"input: {below}'s h_t"
+    half = cols // 2
+    names = [f"fwd h[{k}]" for k in range(half)] + [f"bwd h[{k}]" for k in range(cols - half)]
+    return names, f"input: {below}'s h_t, forward units then backward"
+
+
 def weight_split_figure(
-    weights: dict[str, np.ndarray], which: str = "ih", unit: int | None = None, max_cols: int = 64
+    weights: dict[str, np.ndarray],
+    which: str = "ih",
+    unit: int | None = None,
+    max_cols: int = 64,
+    *,
+    layer: int = 0,
+    direction: int = 0,
+    bidirectional: bool = False,
 ) -> go.Figure:
     """``weight_ih`` (or ``weight_hh``) as a heatmap split into the four stacked blocks W_ii | W_if | W_ig | W_io.
 
-    ``weights`` is :func:`lstm_viz.core.reference.split_weights`' dict. Rows are stacked in PyTorch's storage order
-    i, f, g, o (rows 0..H-1 are W_ii, H..2H-1 W_if, …); ``unit`` outlines that unit's row in every block.
+    ``weights`` is :func:`lstm_viz.core.reference.split_weights`' dict for ``layer`` and ``direction`` (0 forward,
+    1 backward), which name the matrix in the title (``weight_ih_l1_reverse``) and its columns (above layer 0 they
+    are the layer below's h, forward then backward when ``bidirectional``). Rows are stacked in PyTorch's storage
+    order i, f, g, o (rows 0..H-1 are W_ii, H..2H-1 W_if, …); ``unit`` outlines that unit's row in every block.
     Matrices wider than ``max_cols`` show their first ``max_cols`` columns (the title says so).
     """
     if which not in ("ih", "hh"):
@@ -35,7 +59,9 @@ def weight_split_figure(
     full = np.concatenate(blocks, axis=0)  # (4H, cols)
     shown = full[:, :max_cols]
     y = [f"{n * H + j}: {g}[{j}]" for n, g in enumerate(STORAGE_ORDER) for j in range(H)]
-    x = [f"{'x' if which == 'ih' else 'h'}[{k}]" for k in range(shown.shape[1])]
+    names, x_title = _input_columns(which, cols, layer, bidirectional)
+    x = names[: shown.shape[1]]
+    stored = f"weight_{which}_l{layer}{'_reverse' if direction else ''}"
     lim = float(np.abs(shown).max()) or 1.0
     fig = go.Figure(
         go.Heatmap(
@@ -62,10 +88,10 @@ def weight_split_figure(
             )  # fmt: skip
     cut = f" (first {max_cols} of {cols} columns)" if cols > max_cols else ""
     fig.update_layout(
-        title={"text": f"weight_{which} = [W_{side}i | W_{side}f | W_{side}g | W_{side}o], "
+        title={"text": f"{stored} = [W_{side}i | W_{side}f | W_{side}g | W_{side}o], "
                f"shape ({4 * H}, {cols}){cut}"},
         yaxis={"autorange": "reversed", "showticklabels": 4 * H <= 64, "title": {"text": "row: gate[unit]"}},
-        xaxis={"title": {"text": "input x_t" if which == "ih" else "previous hidden state h_{t-1}"}},
+        xaxis={"title": {"text": x_title}},
         height=min(900, max(320, 60 + 16 * 4 * H)),
         margin={"r": 40, "t": 60},
         template="plotly_white",

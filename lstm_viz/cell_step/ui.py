@@ -206,9 +206,12 @@ def weights_section(lstm: nn.LSTM, step: ref.CellStep, unit: int) -> None:
                                  required=True) or "ih"  # fmt: skip
     side = "i" if which == "ih" else "h"
     blocks = " | ".join(f"W_{side}{g}" for g in "ifgo")
-    header.subheader(f"Where the numbers come from: weight_{which} = [{blocks}]")
+    stored = f"weight_{which}_l{step.layer}{'_reverse' if step.direction else ''}"
+    header.subheader(f"Where the numbers come from: {stored} = [{blocks}]")
     split = ref.split_weights(lstm, step.layer, step.direction)
-    st.plotly_chart(cf.weight_split_figure(split, which, unit), width="stretch", key="cs_split")
+    figure = cf.weight_split_figure(split, which, unit, layer=step.layer, direction=step.direction,
+                                    bidirectional=lstm.bidirectional)  # fmt: skip
+    st.plotly_chart(figure, width="stretch", key="cs_split")
     H, cols = split["W_ii"].shape[0], split[f"W_{which[0]}i"].shape[1]
     st.caption(latex.split_rows(H, cols, which) + f"; unit {unit} outlined.")
     st.subheader(f"All units at step {step.t}")
