@@ -209,7 +209,7 @@ def test_cell_step_titles_the_matrix_shown_and_explains_only_what_happened(page,
     open_page(page, app_url, "cell_step")
     choose(page, "weight_hh (recurrent)")
     text = visible_text(page)
-    assert "weight_hh = [W_hi | W_hf | W_hg | W_ho]" in text and "weight_ih = [W_ii" not in text
+    assert "weight_hh_l0 = [W_hi | W_hf | W_hg | W_ho]" in text and "weight_ih_l0 = [W_ii" not in text
     select(page, page.get_by_role("combobox", name="dtype"), "float64")
     text = visible_text(page)
     assert "says True" in text and "and yet the two agree" not in text
