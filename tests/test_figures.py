@@ -353,9 +353,25 @@ def test_saturation_over_a_batch_of_subtraction_samples():
     assert batch.shape == (64, 8, 2) and set(batch.unique().tolist()) <= {0.0, 1.0}
     table = saturation_table(model.record(batch))
     assert table.attrs["samples"] == 64 and table["left"].between(0, 1).all()
-    assert "64 task samples" in saturation_figure(table).layout.title.subtitle.text
+    assert "64 sequences × 8 steps" in saturation_figure(table).layout.title.subtitle.text
     with pytest.raises(ValueError, match="low < high"):
         saturation_table(model.record(batch), low=0.9, high=0.1)
+
+
+def test_saturation_of_packed_sequences_counts_their_own_steps():
+    """Lengths 5 and 3: 8 values a unit were counted, and the subtitle says so (it said 2 × 5 steps)."""
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(2, 3, batch_first=True)
+    x = torch.randn(2, 5, 2)
+    table = saturation_table(lstm.record(torch.nn.utils.rnn.pack_padded_sequence(x, [5, 3], batch_first=True)))
+    assert table.attrs["counted"] == 8
+    text = saturation_figure(table).layout.title.subtitle.text
+    assert "2 sequences of up to 5 steps (8 steps in all)" in text
+    f = lstm.record(x[:1]).f[0, 0, 0].numpy()
+    f = np.concatenate([f, lstm.record(x[1:, :3]).f[0, 0, 0].numpy()])
+    row = table[(table.gate == "f") & (table.unit == 0)].iloc[0]
+    assert row.left == pytest.approx(float((f[:, 0] < 0.1).mean())) and row.right == pytest.approx(
+        float((f[:, 0] > 0.9).mean()))  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------- answer

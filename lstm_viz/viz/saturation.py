@@ -61,7 +61,8 @@ def saturation_table(rec: Recording, low: float = 0.1, high: float = 0.9) -> pd.
                     )
                 )
     table = pd.concat(rows, ignore_index=True)
-    table.attrs.update(low=low, high=high, samples=rec.batch_size, steps=rec.seq_len)
+    counted = int(rec.valid.sum()) if rec.lengths is not None else rec.batch_size * rec.seq_len  # padding left out
+    table.attrs.update(low=low, high=high, samples=rec.batch_size, steps=rec.seq_len, counted=counted)
     return table
 
 
@@ -133,7 +134,13 @@ def saturation_figure(table: pd.DataFrame, title: str | None = None) -> go.Figur
         for c in range(1, len(panels) + 1)
     ]  # fmt: skip
     samples, steps = table.attrs.get("samples", 1), table.attrs.get("steps", 0)
-    over = f"the input above ({steps} steps)" if samples == 1 else f"{samples} task samples × {steps} steps"
+    counted = table.attrs.get("counted", samples * steps)
+    if samples == 1:
+        over = f"the input above ({steps} steps)"
+    elif counted == samples * steps:
+        over = f"{samples} sequences × {steps} steps"
+    else:  # packed: each sequence's own steps, not the padding
+        over = f"{samples} sequences of up to {steps} steps ({counted:,} steps in all)"
     layout.update(
         title={
             "text": title or "Gate saturation (Karpathy et al. 2015)",
