@@ -18,6 +18,7 @@ __all__ = [
     "MAX_STEPS",
     "MAX_VALUE",
     "InputError",
+    "fixed",
     "parse_float",
     "parse_int",
     "parse_lr",
@@ -337,4 +338,11 @@ def wide_encoding(data: bytes) -> str | None:
             if chars.count(0) == 0 and nuls >= 0.9 * (width - 1) * len(chars):
                 return f"UTF-{8 * width}"
     return None
+
+
+def fixed(value: float, places: int = 4) -> str:
+    """``value`` with ``places`` decimals, never ``-0.0000``: a value that rounds to zero is written ``0.0000``
+    (-9.2e-7 read as a negative answer to a target of 0)."""
+    text = f"{value:.{places}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 

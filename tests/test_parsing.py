@@ -6,6 +6,7 @@ import torch
 from lstm_viz.parsing import (
     MAX_STEPS,
     InputError,
+    fixed,
     parse_float,
     parse_int,
     parse_subtraction,
@@ -208,3 +209,12 @@ def test_wide_encodings_are_recognised(encoding, expected):
 @pytest.mark.parametrize("data", [b"", b"ab", b"\x00" * 64, bytes(range(256)) * 8, b"PK\x03\x04\x00\x00binary\x00"])
 def test_binary_bytes_are_not_called_wide_text(data):
     assert wide_encoding(data) is None
+
+
+@pytest.mark.parametrize("value, text", [
+    (-9.2e-7, "0.0000"), (-0.0, "0.0000"), (0.0, "0.0000"), (-0.00004, "0.0000"), (-0.00005, "-0.0001"),
+    (1.23456, "1.2346"), (-1.23456, "-1.2346"), (float("nan"), "nan"), (float("-inf"), "-inf"),
+])  # fmt: skip
+def test_fixed_never_writes_a_negative_zero(value, text):
+    """An answer of -9.2e-7 to a target of 0 read "Company A → -0.0000"."""
+    assert fixed(value) == text

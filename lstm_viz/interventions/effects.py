@@ -16,6 +16,7 @@ from torch import nn
 
 from lstm_viz.core.interventions import Intervention, record_intervened, replaceable_sizes
 from lstm_viz.core.recording import DIRECTIONS, CellRecording
+from lstm_viz.parsing import fixed
 from lstm_viz.tasks import Answer, TaskInput, task_for
 from lstm_viz.viz.divergence import Divergence, beyond_rounding, first_divergence
 
@@ -143,7 +144,7 @@ class Effect:
             verdict = f" ({'still' if was == now else 'now'} {'right' if now else 'wrong'})"
         a, b = self.before.value, self.after.value
         if isinstance(a, float) and isinstance(b, float):
-            return f"The prediction moved from {a:.4f} to {b:.4f}{verdict}."
+            return f"The prediction moved from {fixed(a)} to {fixed(b)}{verdict}."
         return f"The answer changed{verdict}."
 
 

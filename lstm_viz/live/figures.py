@@ -23,6 +23,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from lstm_viz.core.recording import DISPLAY_ORDER, Recording
+from lstm_viz.parsing import fixed
 from lstm_viz.viz.history import MAX_POINTS, series, thin_index
 from lstm_viz.viz.palette import GATE_COLORS
 from lstm_viz.viz.plotgrid import TITLE_AT_TOP, subtitle_room
@@ -136,7 +137,7 @@ def toy_panels_figure(
     if len(epochs) and {"loss", "out_0", "out_1"} <= set(columns):
         subtitle = (
             f"epoch {int(epochs[-1]):,}: loss {columns['loss'][-1]:.5f} · "
-            f"A → {columns['out_0'][-1]:.4f} · B → {columns['out_1'][-1]:.4f}"
+            f"A → {fixed(columns['out_0'][-1])} · B → {fixed(columns['out_1'][-1])}"
         )
     if _refreshed(into, "toy-panels", data, subtitle):
         return into  # type: ignore[return-value]
@@ -343,7 +344,7 @@ def toy_gate_figure(
     if targets is not None:
         last_h = values["h"][:, -1]
         subtitle = " · ".join(
-            f"{names[b]} → {last_h[b]:.4f} (target {targets[b]:g})" for b in range(min(batch, len(targets)))
+            f"{names[b]} → {fixed(last_h[b])} (target {targets[b]:g})" for b in range(min(batch, len(targets)))
         )
     title = title or "Gates over the four days (t = 0 … 3)"
     if _refreshed(into, "toy-gates", data, subtitle):

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.interventions import Intervention
-from lstm_viz.parsing import parse_vectors
+from lstm_viz.parsing import fixed, parse_vectors
 from lstm_viz.tasks.base import Answer, LSTMVizModel, PlainWeights, Task, TaskData, TaskInput, make_rnn
 from lstm_viz.tasks.config import ModelConfig
 
@@ -169,7 +169,7 @@ class RegressorTask(Task):
 
     def answer(self, model: nn.Module, inp: TaskInput, interventions: Sequence[Intervention] | None = None) -> Answer:
         values = self.run(model, inp.x, interventions).view(-1).tolist()
-        shown = ", ".join(f"{v:.4f}" for v in values[:8]) + (" …" if len(values) > 8 else "")
+        shown = ", ".join(fixed(v) for v in values[:8]) + (" …" if len(values) > 8 else "")
         return Answer(self.kind, f"The regressor outputs {shown} (from the last time step)", outputs=values,
                       form="vector", value=values, headline=f"Output {shown}")  # fmt: skip
 

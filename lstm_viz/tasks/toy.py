@@ -18,7 +18,7 @@ from lstm_viz.core.device import seeded
 from lstm_viz.core.interventions import Intervention, LayerPlan, plan, run_lstm_layer
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import Recording
-from lstm_viz.parsing import TOY_EXAMPLE, InputError, parse_toy_sequence
+from lstm_viz.parsing import TOY_EXAMPLE, InputError, fixed, parse_toy_sequence
 from lstm_viz.tasks.base import Answer, LSTMVizModel, PlainWeights, Task, TaskData, TaskInput, make_rnn
 from lstm_viz.tasks.config import ModelConfig
 
@@ -293,14 +293,14 @@ class ToyTask(Task):
     def answer(self, model: nn.Module, inp: TaskInput, interventions: Sequence[Intervention] | None = None) -> Answer:
         pred = float(self.run(model, inp.x, interventions).view(-1)[0])
         if inp.target is None:
-            return Answer(self.kind, f"Prediction {pred:.4f} (no known answer for this sequence)", None, pred,
+            return Answer(self.kind, f"Prediction {fixed(pred)} (no known answer for this sequence)", None, pred,
                           form="trace", value=pred)  # fmt: skip
         ok = abs(pred - inp.target) < TOLERANCE
         name = "Company A" if inp.target == LABELS[0] else "Company B"
-        verdict = f"{name} → {pred:.4f} (target {inp.target:g}): {'right' if ok else 'wrong'}"
+        verdict = f"{name} → {fixed(pred)} (target {inp.target:g}): {'right' if ok else 'wrong'}"
         return Answer(
             self.kind,
-            f"Prediction {pred:.4f} for {name} (target {inp.target:g}): {'right' if ok else 'wrong'} "
+            f"Prediction {fixed(pred)} for {name} (target {inp.target:g}): {'right' if ok else 'wrong'} "
             f"({'within' if ok else 'outside'} ±{TOLERANCE:g})",
             ok, pred, inp.target, form="trace", value=pred, headline=verdict,
         )  # fmt: skip
