@@ -218,6 +218,14 @@ def test_gradient_flow_figure_marks_underflow_instead_of_failing():
                           forget_product=None if f.forget_product is None else 0 * f.forget_product)
             for k, f in result.flows.items()}  # fmt: skip
     assert not gradient_flow_figure(dc_replace(result, flows=zero)).layout.annotations
+    # a curve with nothing to divide by at the last step is drawn as it is, and says so (the axis said "÷")
+    grad = rnn.grad_h.copy()
+    grad[-1] = 0.0
+    fig = gradient_flow_figure(dc_replace(result, flows={**result.flows, "rnn": dc_replace(rnn, grad_h=grad)}))
+    assert fig.data[0].name.endswith("(as it is: 0 at the last step)")
+    np.testing.assert_allclose(np.asarray(fig.data[0].y, dtype=float)[:-1], grad[:-1])
+    assert "RNN (tanh) ‖∂L/∂h_t‖ is drawn as it is, not ÷ its value at the last step (0 there)</sup>" in (
+        fig.layout.title.text) and "5e-324" not in fig.layout.title.text  # fmt: skip
 
 
 def test_norms_below_1e_162_are_not_read_as_zero():

@@ -56,11 +56,15 @@ def gradient_flow_figure(result: FlowResult, normalise: bool = True) -> go.Figur
     finite_logs: list[np.ndarray] = [np.zeros(0)]
     for name, kind, values, line in curves:
         v = _positive(values)
+        who = f"{name.split(':')[0]} {name.split(': ')[1]}"  # "RNN (tanh) ‖∂L/∂h_t‖"
         if normalise and np.isfinite(v[-1]):
             v = v / v[-1]
-        if np.isnan(v).any():  # a norm is 0 only when every element is: below float64's smallest, ~5e-324
-            underflow.append(f"{name.split(':')[0]} {name.split(': ')[1]} is 0 in float64 (below 5e-324) before "
-                             f"t = {int(np.nonzero(np.isnan(v))[0].max()) + 1}")  # fmt: skip
+        elif normalise and np.isfinite(v).any():  # nothing to divide by: drawn as it is; its name and a note say so
+            name += " (as it is: 0 at the last step)"
+            underflow.append(f"{who} is drawn as it is, not ÷ its value at the last step (0 there)")
+        gone = np.isnan(v[:-1]) if not np.isfinite(v[-1]) and np.isfinite(v).any() else np.isnan(v)
+        if gone.any():  # a norm is 0 only when every element is: below float64's smallest, ~5e-324
+            underflow.append(f"{who} is 0 in float64 (below 5e-324) before t = {int(np.nonzero(gone)[0].max()) + 1}")
         fig.add_trace(
             go.Scatter(
                 x=t, y=v, name=name, mode="lines", line=line,
