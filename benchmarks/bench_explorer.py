@@ -137,7 +137,7 @@ def sizes() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 9")
     args = parser.parse_args()
     timings(repeats=3 if args.quick else 9)

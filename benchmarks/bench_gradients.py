@@ -54,7 +54,7 @@ def naive_grad_h(settings: FlowSettings) -> None:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options: --help, or refuse any
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()  # no options: --help, or refuse any
 
     import torch
 

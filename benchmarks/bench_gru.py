@@ -47,8 +47,8 @@ def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, why="more would run for hours"), default=9)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, above="more would run for hours"), default=9)
     parser.add_argument("--quick", action="store_true", help="3 repeats")
     parser.add_argument(
         "--default-allocator",

@@ -24,14 +24,14 @@ MAX_REPEATS = 100  # each repeat is a whole sweep and as many plain forwards: 10
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--tensors",
         type=names(TENSORS, example="c,h"),
         default="c,h",
         help=f"the tensors whose units are ablated, some of {', '.join(TENSORS)} (default: c,h)",
     )
-    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, why="more would run for hours"), default=3)
+    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, above="more would run for hours"), default=3)
     args = parser.parse_args()  # before PyTorch's import: a bad value is refused at once
     checkpoint = shipped_model(parser, "subtraction_lstm.pt")
 

@@ -150,14 +150,14 @@ def measure(browser, url: str, name: str, seconds: float, rounds: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--seconds",
         type=number(0, MAX_SECONDS, what=f"a number of seconds above 0 and at most {MAX_SECONDS:,} (an hour)"),
         default=15.0,
         help="length of each live and headless phase",
     )
-    parser.add_argument("--rounds", type=whole(1, MAX_ROUNDS, why="more would run for hours"), default=3)
+    parser.add_argument("--rounds", type=whole(1, MAX_ROUNDS, above="more would run for hours"), default=3)
     parser.add_argument("--page", choices=["subtraction", "toy", "both"], default="both")
     parser.add_argument("--same-cores", action="store_true", help="let the browser share the training core")
     args = parser.parse_args()  # before PyTorch's import (lstm_viz's): a bad value is refused at once

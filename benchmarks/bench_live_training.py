@@ -112,7 +112,7 @@ def toy_probe(trainer) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs (a rougher ratio)")
     args = parser.parse_args()  # before PyTorch's import (lstm_viz's): --help answers at once
 

@@ -55,7 +55,7 @@ def training_row(hidden: int, proj: int, epochs: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one size, fewer runs")
     args = parser.parse_args()  # before PyTorch's import (lstm_viz's): --help answers at once
 

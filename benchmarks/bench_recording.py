@@ -147,8 +147,8 @@ def run_column(column: str, args: argparse.Namespace, repeats: int) -> dict[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, why="more would run for hours"), default=7)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=whole(1, MAX_REPEATS, above="more would run for hours"), default=7)
     parser.add_argument("--quick", action="store_true", help="3 repeats; only nn.LSTM, forward and record")
     parser.add_argument("--threads", type=thread_count, help="torch threads in the workers (default: torch's own)")
     parser.add_argument(

@@ -199,7 +199,7 @@ def _parts(text: str) -> set[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=thread_count, default=torch.get_num_threads())
     parser.add_argument("--train-threads", type=thread_count, default=1)

@@ -156,12 +156,12 @@ def bench_statquest(seeds: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--epochs", type=whole(1, MAX_COUNT, why=LONG), default=4, help="subtraction epochs per recipe (default 4)"
+        "--epochs", type=whole(1, MAX_COUNT, above=LONG), default=4, help="subtraction epochs per recipe (default 4)"
     )
     parser.add_argument(
-        "--statquest-seeds", type=whole(1, MAX_COUNT, why=LONG), default=5, help="init seeds to time (default 5)"
+        "--statquest-seeds", type=whole(1, MAX_COUNT, above=LONG), default=5, help="init seeds to time (default 5)"
     )
     args = parser.parse_args()
     bench_subtraction(args.epochs)

@@ -2,7 +2,7 @@
 in one line that names the option, says what was wrong and what to give (exit status 2), before anything slow runs
 — never a traceback halfway through a benchmark, nor a benchmark that silently runs on a value it cannot use.
 
-    parser.add_argument("--repeats", type=whole(1, 1000, why="more would run for hours"), default=7)
+    parser.add_argument("--repeats", type=whole(1, 1000, above="more would run for hours"), default=7)
     parser.add_argument("--seconds", type=positive_float, default=15.0)
 
 The scripts import it as ``cli_args``: run as ``python benchmarks/NAME.py``, their own folder is first on
@@ -60,9 +60,10 @@ def _why(why: str) -> str:
     return f" ({why})" if why else ""
 
 
-def whole(low: int = 1, high: int | None = None, *, why: str = "") -> Callable[[str], int]:
-    """argparse type: a whole number from ``low`` to ``high`` (None: no upper bound). ``why`` follows a refusal,
-    e.g. why there is an upper bound or what to give instead of the value refused."""
+def whole(low: int = 1, high: int | None = None, *, why: str = "", above: str = "") -> Callable[[str], int]:
+    """argparse type: a whole number from ``low`` to ``high`` (None: no upper bound). ``why`` follows any refusal
+    (e.g. what to give instead), ``above`` only a value over ``high`` (why there is an upper bound: "more would run
+    for hours" said of a 0 read as nonsense)."""
     wanted = f"a whole number of at least {low:,}" if high is None else f"a whole number from {low:,} to {high:,}"
 
     def parse(text: str) -> int:
@@ -72,7 +73,8 @@ def whole(low: int = 1, high: int | None = None, *, why: str = "") -> Callable[[
             written = _written_out(text, low, high)
             raise argparse.ArgumentTypeError(f"must be {wanted}, got {_shown(text)}{written}") from None
         if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {_amount(value)}{_why(why)}")
+            reason = why or (above if high is not None and value > high else "")
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {_amount(value)}{_why(reason)}")
         return value
 
     parse.__name__ = "whole number"  # argparse's word for the type, should anything else fail

@@ -95,7 +95,7 @@ def count(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--verbose", action="store_true", help="list the operators of each shape, most called first")
     args = parser.parse_args()
     print(

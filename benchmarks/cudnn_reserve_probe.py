@@ -166,7 +166,7 @@ def _json_file(text: str) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=_json_file, help="also write everything found to this JSON file")
     parser.add_argument("--no-timing", action="store_true", help="leave out cuDNN's training vs inference timing")
     args = parser.parse_args()

@@ -636,7 +636,7 @@ MAX_SUITE_SECONDS = 86_400  # a day: the suite takes minutes; far beyond, its ti
 def main() -> int:
     wanted = f"0 (no suite, the default) or the suite's limit in seconds, at most {MAX_SUITE_SECONDS:,} (a day)"
     suite_seconds = number(0, MAX_SUITE_SECONDS, low_ok=True, what=wanted)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--device", type=_device, default="cuda", help="cuda (default) or cpu, to try the script without a GPU"
     )

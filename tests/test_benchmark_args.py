@@ -98,6 +98,9 @@ def test_help(script):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: {script}"), done.stdout
     assert done.stderr == "", done.stderr
+    # the description is the docstring's first paragraph, whole: its first line alone stopped mid-sentence
+    description = done.stdout.split("\n\n")[1].strip() if "\n\n" in done.stdout else ""
+    assert description.endswith((".", ")")), description
 
 
 @pytest.mark.parametrize(
@@ -105,6 +108,13 @@ def test_help(script):
 )
 def test_a_bad_value_is_refused(script, args, option, says):
     _assert_refused(_run(script, *args), script, option, says)
+
+
+def test_the_reason_for_an_upper_bound_follows_only_a_value_above_it():
+    """ "more would run for hours" explained --repeats 0 too."""
+    low, high = _run("bench_interventions.py", "--repeats", "0"), _run("bench_interventions.py", "--repeats", "101")
+    assert "hours" not in low.stderr and "from 1 to 100, got 0" in low.stderr
+    assert "got 101 (more would run for hours)" in high.stderr
 
 
 @pytest.fixture(scope="module")
