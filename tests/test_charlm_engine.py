@@ -226,6 +226,13 @@ def test_the_research_script_checks_its_out_first_and_runs_without_a_warning(tmp
         with pytest.raises(SystemExit) as stopped:
             main(["--out", str(bad)])
         assert stopped.value.code == 2, said
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    for argv in (["--save-corpus", str(tmp_path / "c.txt")], ["--save-corpus", str(tmp_path)],
+                 ["--corpus", str(tmp_path / "none.npz")], ["--corpus", str(junk)]):  # fmt: skip
+        with pytest.raises(SystemExit) as stopped:  # before minutes of encoding or training, not a traceback
+            main(argv)
+        assert stopped.value.code == 2, argv
     done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "lstm_viz.tasks.charlm.train",
                            "--help"], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0 and "RuntimeWarning" not in done.stderr, done.stderr

@@ -24,8 +24,10 @@ def test_torch_is_pinned_to_the_light_cpu_build():
     assert "torch==2.13.0" in requirements
 
 
-def test_the_readme_python_examples_run():
-    """Every ```python block of the README, in order, in one namespace: the examples people copy must work."""
+def test_the_readme_python_examples_run(tmp_path, monkeypatch):
+    """Every ```python block of the README, in order, in one namespace: the examples people copy must work — from
+    any folder (a path relative to the repository failed outside it)."""
+    monkeypatch.chdir(tmp_path)
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.+?)\n```", readme, flags=re.S)
     assert len(blocks) >= 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -70,14 +71,30 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"cannot create the folder {out.parent} for --out: {err.strerror or err}")
         if not os.access(out.parent, os.W_OK):
             parser.error(f"cannot write in {out.parent} for --out; choose another --out")
+    if args.save_corpus:  # checked before the stdlib is encoded (its folder is made: .charlm_cache/ in the README)
+        target = Path(args.save_corpus)
+        if args.save_corpus.endswith(("/", os.sep)) or target.is_dir() or target.suffix != ".npz":
+            parser.error(f"--save-corpus takes a file name ending in .npz, e.g. .charlm_cache/corpus.npz (got "
+                         f"{args.save_corpus!r})")  # fmt: skip
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            parser.error(f"cannot create the folder {target.parent} for --save-corpus: {err.strerror or err}")
+    if args.corpus and not Path(args.corpus).is_file():
+        parser.error(f"--corpus {args.corpus}: no such file; write one first with --save-corpus {args.corpus}")
     torch.set_num_threads(args.threads)
 
     def emit(record: dict) -> None:
         print(json.dumps(record), flush=True)
 
     if args.corpus:
-        with np.load(args.corpus) as z:
-            corpus = {k: z[k] for k in z.files}
+        try:
+            with np.load(args.corpus, allow_pickle=False) as z:
+                corpus = {k: z[k] for k in z.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
+            parser.error(f"--corpus {args.corpus} is not a corpus written by --save-corpus ({err}); write it again")
+        if "manifest" not in corpus or "train_ids" not in corpus:
+            parser.error(f"--corpus {args.corpus} is not a corpus written by --save-corpus; write it again")
         manifest = json.loads(str(corpus.pop("manifest")))
     else:
         manifest = build_manifest()
