@@ -45,7 +45,7 @@ MAX_REPEATS = 1000  # each repeat runs every case in both columns: about a secon
 
 
 def seed_lstm_forward(x, initial_states, w_ih, w_hh, b_ih, b_hh):
-    """Seed 003's hand-written lstm_forward (batch-first, tile + bmm per step), as written in the post."""
+    """Post 3's hand-written lstm_forward (batch-first, tile + bmm per step), as written in the post."""
     import torch
 
     h0, c0 = initial_states

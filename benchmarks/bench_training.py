@@ -4,14 +4,14 @@ Run: ``python benchmarks/bench_training.py [--epochs 4] [--statquest-seeds 5]``.
 one process; the subtraction runs advance one epoch at a time in turn, so all see the same machine load. Medians
 of wall time and of this process's CPU time are printed (CPU time is the fairer number on a busy machine).
 
-1. Seed 004, as written in the post: numpy data, a ``Dataset`` of numpy arrays, ``random_split``,
+1. Post 4's script, as written: numpy data, a ``Dataset`` of numpy arrays, ``random_split``,
    ``DataLoader(batch_size=128, shuffle=True)``, ``LSTM(2, 32) → Linear → Sigmoid``, ``BCELoss``, Adam lr 0.01.
    Timed: the training loop of each epoch (the post evaluates nothing per epoch; we evaluate it untimed).
    Run twice: with PyTorch's default thread count (as written) and on one thread (a fairer reference, since
    the engine trains small models on one thread).
 2. The engine on the same recipe (same data and split, batch 128, BCE, Adam lr 0.01, seed 822 → the post's
    initial weights). Timed: its whole epoch, *including* the per-epoch train and test metrics.
-   Goal: ≤ 0.5× the seed's time per epoch, same final accuracy.
+   Goal: ≤ 0.5× the post's time per epoch, same final accuracy.
 3. StatQuest by hand, "fast" preset: wall time until |A| < 0.05 and |B − 1| < 0.05, for several init seeds.
    Goal: under 2 s on CPU (the post needed 5,000 Lightning epochs).
 """
@@ -34,7 +34,7 @@ LONG = "more would run for hours"
 
 
 class SeedRecipe:
-    """Seed 004's script, verbatim in substance, split into setup and one-epoch steps."""
+    """Post 4's script, verbatim in substance, split into setup and one-epoch steps."""
 
     def __init__(self) -> None:
         import torch
@@ -94,7 +94,7 @@ def bench_subtraction(epochs: int) -> None:
 
     from lstm_viz.training.engine import make_trainer
 
-    engine = make_trainer("subtraction", preset="seed", seed=822, device="cpu")  # before the seed's global seeding
+    engine = make_trainer("subtraction", preset="seed", seed=822, device="cpu")  # before the post's global seeding
     runs = {"seed recipe": SeedRecipe(), "seed recipe, 1 thread": SeedRecipe()}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in [*runs, "engine"]}
     accs: dict[str, list[float]] = {name: [] for name in times}

@@ -208,10 +208,12 @@ def test_train_charlm_with_zero_minutes_is_one_line_and_exit_2(tmp_path, capsys)
 
 def test_a_warm_up_longer_than_the_run_is_noted():
     quick = Trainer(model(), data(), lr=3e-3, batch_size=8, seed=0, device="cpu", options=OPTIONS)
-    assert quick.notes == []  # 62 steps, 3 of warm-up
+    assert quick.notes == []  # 63 steps, 3 of warm-up
     short = Trainer(model(), data(), lr=3e-3, batch_size=8, seed=0, device="cpu",
                     options={**OPTIONS, "warmup_steps": 100})  # fmt: skip
-    assert len(short.notes) == 1 and "the run is about 62 steps" in short.notes[0] and "warm-up 100" in short.notes[0]
+    assert len(short.notes) == 1 and "the run is about 63 steps" in short.notes[0] and "warm-up 100" in short.notes[0]
+    short.train_epochs(1000)
+    assert short.history[-1]["step"] == 63  # as the note said: 16,000 / (8 × 32) = 62.5 rounds up (it said 62)
 
 
 def test_the_research_script_checks_its_out_first_and_runs_without_a_warning(tmp_path):

@@ -42,8 +42,8 @@ HANDLED = frozenset({
 
 
 def research_view(model: nn.Module) -> CharLM:
-    """A research ``CharLM`` that shares ``model``'s modules (``embed``, ``lstm``, ``fc``): ``train.py``'s and
-    ``evaluate.py``'s functions (``evaluate_bpc``, ``train_charlm``, ``unit_report``) run on it and act on ``model``.
+    """A research ``CharLM`` that shares ``model``'s modules (``embed``, ``lstm``, ``fc``): ``tbptt.py``'s and
+    ``evaluate.py``'s functions (``evaluate_bpc``, ``train_charlm``; ``unit_report``) run on it and act on ``model``.
     Built without an init, so no random numbers are drawn."""
     c = model.config
     view = CharLM.__new__(CharLM)
@@ -117,7 +117,8 @@ class TBPTTLoop(TrainingLoop):
         self._done = False
         if state:
             self._load(state)
-        steps = config.max_chars // (config.batch_size * config.seq_len) if config.max_chars else None
+        per_step = config.batch_size * config.seq_len  # the run steps until it has read max_chars: rounds up
+        steps = -(-config.max_chars // per_step) if config.max_chars else None
         if steps is not None and config.warmup_steps >= steps and not state:
             self.notes = (f"the run is about {steps:,} steps (max_chars {config.max_chars:,} over "
                           f"{config.batch_size} streams × {config.seq_len} characters) and the learning-rate warm-up "
