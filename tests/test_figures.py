@@ -115,6 +115,13 @@ def test_a_tiny_heatmap_writes_its_values_in_its_cells():
     tiny = figures.gate_heatmaps(record(input_size=1, hidden=1, steps=4))
     assert all(t.texttemplate == "%{z:.3f}" for t in heatmaps(tiny))
     assert all(t.texttemplate is None for t in heatmaps(figures.gate_heatmaps(record(hidden=8, steps=8))))
+    # few cells but many thin rows (the sidebar's random LSTM: 16 units × 3 steps, rows of 9 px): colour only; the
+    # numbers ran into each other
+    thin = figures.gate_heatmaps(record(hidden=16, steps=3))
+    assert all(t.texttemplate is None for t in heatmaps(thin))
+    assert all(t.texttemplate is None for t in heatmaps(difference_heatmaps(record(hidden=16, steps=3),
+                                                                           record(hidden=16, steps=3, seed=1))))
+    assert all(t.texttemplate == "%{z:.3f}" for t in heatmaps(figures.gate_heatmaps(record(hidden=4, steps=3))))
 
 
 def test_gate_heatmaps_all_panels_of_a_bidirectional_stack():

@@ -208,7 +208,7 @@ def difference_heatmaps(
     for r, q in enumerate(rec_a.tensor_names, start=1):
         v = h_view if q == "h" else view
         z = zs[q]
-        written = cell_text(z)  # the values in the cells of a tiny model (then no colour bar)
+        written = cell_text(z, row_px)  # the values in the cells of a tiny model (then no colour bar)
         peak = shared_peak if q in shared else (float(np.abs(z).max()) or 1e-6)
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
         mean = "mean " if bins.binned else ""

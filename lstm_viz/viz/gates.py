@@ -352,7 +352,7 @@ def gate_heatmaps(
                         "x": labels,
                         "y": [str(u) for u in view.units],
                         "coloraxis": axis,
-                        **cell_text(data[(k, d)][q]),
+                        **cell_text(data[(k, d)][q], row_px),
                         "name": f"{q} layer {k} {d}",
                         "hovertemplate": f"%{{x}}<br>unit %{{y}}<br>{mean}{q} = %{{z:.6f}}"
                         f"<extra>layer {k} {d}</extra>",
@@ -388,12 +388,14 @@ def gate_heatmaps(
 
 
 CELL_TEXT_MAX = 48  # a heatmap of at most this many cells (the toy models' 4 steps × 1 unit) writes each value in it
+CELL_TEXT_ROW_PX = 15  # ... and only when each of its rows is this tall: 12-px numbers in 9-px rows ran together
 
 
-def cell_text(z: np.ndarray) -> dict:
+def cell_text(z: np.ndarray, row_px: int | None = None) -> dict:
     """Heatmap settings that write each cell's value in it when there are few cells: a row of four coloured cells
-    is a poor way to show four numbers."""
-    if z.size > CELL_TEXT_MAX:
+    is a poor way to show four numbers. ``row_px``: the heatmap's height in pixels, shared by its ``z.shape[0]``
+    rows — numbers are written only where they fit (3 steps × 16 units is few cells, but 16 rows of 9 px)."""
+    if z.size > CELL_TEXT_MAX or (row_px is not None and row_px / max(1, z.shape[0]) < CELL_TEXT_ROW_PX):
         return {}
     return {"texttemplate": "%{z:.3f}", "textfont": {"size": 12}}
 
