@@ -117,10 +117,16 @@ def test_export_takes_chosen_tensors_and_refuses_a_file_too_big_to_build(monkeyp
     assert buttons["Recording as CSV"] is False and buttons["Recording as Parquet"] is False
     at.multiselect(key="explorer_export_tensors").set_value(["c", "h"]).run()
     assert any("— 288 rows" in c.value for c in at.caption)
-    monkeypatch.setattr(export, "MAX_EXPORT_ROWS", 200)
+    monkeypatch.setattr(export, "MAX_CSV_BYTES", 10_000)  # 288 rows × (40 + 2 × 20) bytes: CSV only refused
+    at.run()
+    assert any("CSV: 288 rows would be" in w.value and "Parquet holds them" in w.value for w in at.warning)
+    buttons = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
+    assert buttons["Recording as CSV"] is True and buttons["Recording as Parquet"] is False
+    monkeypatch.setattr(export, "MAX_EXPORT_CELLS", 2000)  # the cap counts values: rows × (7 + the 2 inputs)
     at.run()
     no_exception(at)
-    assert any("288 rows is more than the app builds into one file (200)" in w.value for w in at.warning)
+    assert any("288 rows × 9 columns (2,592 values) is more than the app builds into one file (2,000 values)"
+               in w.value for w in at.warning)  # fmt: skip
     buttons = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
     assert buttons["Recording as CSV"] is True and buttons["Recording as Parquet"] is True
     at.multiselect(key="explorer_export_tensors").set_value([]).run()
@@ -369,3 +375,28 @@ def test_compare_two_inputs_says_what_the_model_answers_to_each():
     no_exception(at)
     said = [m.value for m in [*at.success, *at.error, *at.info] if m.value.startswith(("**A:**", "**B:**"))]
     assert sorted(s[:6] for s in said) == ["**A:**", "**B:**"] and all("the model says" in s for s in said)
+
+
+def test_the_exported_figures_are_the_ones_the_tabs_show(monkeypatch):
+    """Export built the traces of the 3 most active units, the belt of the most active one and the saturation over
+    the typed input, whatever the tabs showed; it now reads the tabs' choices — live, or kept while a tab is
+    hidden — and their defaults where a tab was never opened."""
+    from types import SimpleNamespace
+
+    from lstm_viz.explorer import ui as ew
+
+    loaded = random_model(RandomSpec(input_size=2, hidden_size=12, num_layers=2, bidirectional=True))
+    rec = loaded.model.record(torch.randn(1, 5, 2))
+    panel = (0, "fwd")
+    state: dict = {}
+    monkeypatch.setattr(ew, "st", SimpleNamespace(session_state=state))
+    default = ew.most_active_units(rec, 0, "fwd", k=3)
+    assert ew.traces_shown(rec, panel, loaded.key) == (panel, default, ew.traced_by_default(rec))
+    panel_key, units_key, tensors_key = ew._traces_keys(rec, panel, loaded.key)
+    state.update({panel_key: (1, "bwd"), tensors_key: ["c"], ew.KEPT: {units_key: [7, 2]}})  # units: tab hidden
+    assert ew.traces_shown(rec, panel, loaded.key) == ((1, "bwd"), [7, 2], ["c"])
+    state[units_key] = [99]  # not a unit of this model: the default again, not an error
+    assert ew.traces_shown(rec, panel, loaded.key)[1] == ew.most_active_units(rec, 1, "bwd", k=3)
+    assert ew.belt_unit_shown(rec, panel, loaded.key) == ew.most_active_units(rec, 0, "fwd", k=1)[0]
+    state[ew._belt_key(rec, loaded.key)] = 11
+    assert ew.belt_unit_shown(rec, panel, loaded.key) == 11

@@ -110,6 +110,30 @@ def test_a_short_input_of_few_features_is_written_under_every_step():
     assert "<br>" not in "".join(long.layout[f"xaxis{len(rec.tensor_names)}"].ticktext)
 
 
+def test_a_float64_recording_exports_every_digit():
+    import io
+
+    import pandas as pd
+
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(2, 3, batch_first=True, dtype=torch.float64)
+    rec = lstm.record(torch.randn(1, 4, 2, dtype=torch.float64))
+    back = pd.read_csv(io.BytesIO(recording_csv(rec)))
+    np.testing.assert_array_equal(back["value"].to_numpy(), rec.to_frame()["value"].to_numpy())
+
+
+def test_the_export_caps_count_values_and_csv_bytes():
+    """A model with 512 inputs repeats them on every row: 7,168,000 rows (under the old 10 M-row cap) are ~3.7 G
+    values, refused in words; CSV has a cap of its own, Parquet of the same rows is built."""
+    from lstm_viz.explorer.export import export_refusals
+
+    refused, _ = export_refusals(7_168_000, 7 + 512)
+    assert refused.startswith("7,168,000 rows × 519 columns (3,720,192,000 values) is more than the app builds")
+    refused, no_csv = export_refusals(5_000_000, 9)
+    assert refused is None and no_csv.startswith("CSV: 5,000,000 rows would be ~400 MB") and "Parquet" in no_csv
+    assert export_refusals(1_000, 9) == (None, None)
+
+
 def test_a_tiny_heatmap_writes_its_values_in_its_cells():
     """The StatQuest model's 4 steps × 1 unit: the numbers in the cells; a real-sized one stays colour only."""
     tiny = figures.gate_heatmaps(record(input_size=1, hidden=1, steps=4))
@@ -494,6 +518,9 @@ def test_exports_long_format_and_standalone_html(tmp_path):
     chosen = pd.read_parquet(io.BytesIO(recording_parquet(rec, tensors=["c", "h"])))
     assert set(chosen["tensor"]) == {"c", "h"} and len(chosen) == export_rows(rec, ["c", "h"]) == 2 * 2 * 4 * 3 * 2
     assert len(pd.read_csv(io.BytesIO(recording_csv(rec, tensors=["f"])))) == export_rows(rec, ["f"])
+    # the CSV reads back exactly as the Parquet, value for value (9 significant digits read back as other float64s)
+    np.testing.assert_array_equal(back["value"].to_numpy(), parquet["value"].to_numpy())
+    np.testing.assert_array_equal(back["x1"].to_numpy(), parquet["x1"].to_numpy())
     html = figure_html(figures.gate_heatmaps(rec), "heatmaps").decode()
     assert html.lower().startswith("<!doctype html>") and "<title>heatmaps</title>" in html
     assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js inlined: works offline

@@ -20,8 +20,12 @@ import plotly.io as pio
 from lstm_viz.core.recording import Recording
 
 __all__ = [
-    "MAX_EXPORT_ROWS",
+    "MAX_CSV_BYTES",
+    "MAX_EXPORT_CELLS",
     "char_column",
+    "csv_bytes",
+    "export_columns",
+    "export_refusals",
     "export_rows",
     "figure_html",
     "recording_csv",
@@ -29,10 +33,19 @@ __all__ = [
     "recording_parquet",
 ]
 
-# The most rows the app builds one file of: the frame takes ~80 bytes a row while it is built (~0.8 GB here), the
-# CSV ~40 (Parquet ~7). A longer recording is exported a few tensors at a time, or with `python -m lstm_viz record`,
-# which streams its table to disk.
-MAX_EXPORT_ROWS = 10_000_000
+# How big a file the app builds in its own memory, for every visitor's sake (a process out of memory ends every
+# session). The frame holds ~8 bytes a value (column × row) while it is built, and every row repeats the step's
+# input (x0 …): a cap on rows alone let a model with 512 inputs ask for ~30 GB. CSV costs more again: about 40 bytes
+# a row plus 20 an input column (values written exactly: 194 bytes a row with 8 inputs, measured), against ~7 bytes
+# a row of Parquet. Longer recordings: a few tensors at a time, Parquet, or `python -m lstm_viz record`, which
+# streams its table to disk.
+MAX_EXPORT_CELLS = 100_000_000  # values in the frame: ~0.8 GB
+MAX_CSV_BYTES = 300_000_000  # ~300 MB of CSV, built in under a minute
+
+
+def csv_bytes(rows: int, columns: int) -> int:
+    """About how big the CSV of ``rows`` × ``columns`` is (see above)."""
+    return rows * (40 + 20 * max(0, columns - 7))
 # CSV lines end in CRLF (RFC 4180): a field holding "\r" — a character of a CRLF text — is then quoted and reads back
 # as itself; with "\n" line ends pandas leaves a lone "\r" unquoted and readers see an empty field.
 CSV_LINE_END = "\r\n"
@@ -50,6 +63,29 @@ def export_rows(
     batches = rec.batch_size if batch is None else 1
     n_layers = rec.num_layers if layers is None else len(layers)
     return n_layers * rec.num_directions * batches * rec.seq_len * sum(getattr(rec, q).shape[-1] for q in chosen)
+
+
+def export_columns(rec: Recording, step_labels: Sequence[str] | None = None) -> int:
+    """How many columns :func:`recording_frame` has: layer, direction, batch, t, unit, tensor, value, and the input
+    (``x0 …``, one a feature) or a text's ``char``."""
+    return 7 + (1 if step_labels is not None else rec.x.shape[-1])
+
+
+def export_refusals(rows: int, columns: int) -> tuple[str | None, str | None]:
+    """Why the app builds no file of ``rows`` × ``columns`` (None: it does), and why no CSV (None: it does): each
+    says what to do instead."""
+    instead = ("Export fewer tensors above, or a shorter input; `python -m lstm_viz record` writes any length to disk "
+               "(`--text-file` for a text).")  # fmt: skip
+    cells = rows * columns
+    if cells > MAX_EXPORT_CELLS:
+        return (f"{rows:,} rows × {columns:,} columns ({cells:,} values) is more than the app builds into one file "
+                f"({MAX_EXPORT_CELLS:,} values). {instead}"), None  # fmt: skip
+    size = csv_bytes(rows, columns)
+    if size > MAX_CSV_BYTES:
+        return None, (f"CSV: {rows:,} rows would be ~{size / 1e6:,.0f} MB and take minutes to build; the app writes "
+                      f"CSV up to ~{MAX_CSV_BYTES / 1e6:,.0f} MB. Parquet holds them in ~{max(1, rows * 7 // 10**6):,} "
+                      "MB (pandas, DuckDB and Polars read it). " + instead)  # fmt: skip
+    return None, None
 
 
 def char_column(chars: Sequence[str] | pd.Categorical, t: np.ndarray) -> pd.Categorical:
@@ -94,9 +130,11 @@ def recording_csv(
     step_labels: Sequence[str] | None = None,
     tensors: Sequence[str] | None = None,
 ) -> bytes:
-    """UTF-8 CSV of :func:`recording_frame`, full float precision."""
+    """UTF-8 CSV of :func:`recording_frame`, every value written so that it reads back exactly as the Parquet's
+    (the shortest text of the float64 value, as ``python -m lstm_viz record`` writes it; 9 significant digits lost
+    a float64 recording's last digits and read back as other float64s than the Parquet's)."""
     frame = recording_frame(rec, batch, step_labels, tensors)
-    return frame.to_csv(index=False, float_format="%.9g", lineterminator=CSV_LINE_END).encode("utf-8")
+    return frame.to_csv(index=False, lineterminator=CSV_LINE_END).encode("utf-8")
 
 
 def recording_parquet(

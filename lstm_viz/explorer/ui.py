@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import Any
 
 import streamlit as st
 
@@ -237,28 +238,52 @@ def _tag(model_key: str) -> str:
     return hashlib.sha256(model_key.encode()).hexdigest()[:10]
 
 
+def _traces_keys(rec: Recording, panel: tuple[int, str], model_key: str) -> tuple[str, str, str]:
+    """The Unit traces tab's widget keys: its panel (following the heatmaps' choice until changed there), its units
+    (kept per model: another model of the same size starts from its own most active units) and its tensors (a
+    choice for short inputs and one for long ones)."""
+    length = "long" if rec.seq_len > LONG_TRACE else "short"
+    return (f"explorer_traces_panel_{panel[0]}_{panel[1]}", f"explorer_units_{rec.hidden_size}_{_tag(model_key)}",
+            f"explorer_traces_q_{rec.cell}_{length}")  # fmt: skip
+
+
+def _picked(key: str, default: Any) -> Any:
+    """A widget's value where the page shows it — live, or kept while its tab is hidden (``KEPT``) — else
+    ``default``: what the Export tab builds is the figure the user set up in the other tabs."""
+    return st.session_state.get(key, st.session_state.get(KEPT, {}).get(key, default))
+
+
+def traces_shown(rec: Recording, panel: tuple[int, str], model_key: str) -> tuple[tuple[int, str], list[int], list]:
+    """The panel, units and tensors the Unit traces tab draws (its defaults where it was never opened)."""
+    panel_key, units_key, tensors_key = _traces_keys(rec, panel, model_key)
+    picked = _picked(panel_key, panel) if len(panels_of(rec)) > 1 else panel
+    panel = tuple(picked) if tuple(picked) in panels_of(rec) else panel
+    default = most_active_units(rec, panel[0], panel[1], k=min(3, rec.hidden_size))
+    units = [u for u in _picked(units_key, default) or [] if isinstance(u, int) and 0 <= u < rec.hidden_size]
+    tensors = [q for q in _picked(tensors_key, traced_by_default(rec)) or [] if q in rec.tensor_names]
+    return panel, units or default, tensors or traced_by_default(rec)
+
+
 def traces_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], model_key: str = "") -> None:
     """View 2: unit traces of the chosen units with the input underneath, of any layer and direction (the one picked
     for the heatmaps first). The units chosen are kept per model (``model_key``: another model of the same size
     starts from its own most active units, not the last one's)."""
     panels = panels_of(rec)
+    panel_key, units_key, tensors_key = _traces_keys(rec, panel, model_key)
     if len(panels) > 1:
         panel = st.selectbox(
             "Which layer's units to trace", panels, index=panels.index(panel), format_func=_panel_label,
-            key=f"explorer_traces_panel_{panel[0]}_{panel[1]}",  # follows the heatmaps' choice until changed here
+            key=panel_key,  # follows the heatmaps' choice until changed here
         )  # fmt: skip
     layer, direction = panel
     default = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
     units = st.multiselect(
         f"Units ({_panel_label(panel)}; the most active are preselected)",
-        list(range(rec.hidden_size)), default=default, max_selections=8,
-        key=f"explorer_units_{rec.hidden_size}_{_tag(model_key)}",
+        list(range(rec.hidden_size)), default=default, max_selections=8, key=units_key,
     )  # fmt: skip
     names = list(rec.tensor_names)
-    length = "long" if rec.seq_len > LONG_TRACE else "short"  # a choice for each: a short input's kept for short ones
     tensors = st.pills(
-        "Draw", names, selection_mode="multi", default=traced_by_default(rec),
-        key=f"explorer_traces_q_{rec.cell}_{length}",
+        "Draw", names, selection_mode="multi", default=traced_by_default(rec), key=tensors_key,
         help=f"over more than {LONG_TRACE} steps only the states are drawn at first: six lines over hundreds of "
         "steps are a tangle",
     )  # fmt: skip
@@ -285,12 +310,22 @@ def belt_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], mod
     layer, direction = panel
     default = most_active_units(rec, layer, direction, k=1)[0]
     unit = st.selectbox(
-        "Unit for the bars", list(range(rec.hidden_size)), index=default,
-        key=f"explorer_belt_{rec.hidden_size}_{_tag(model_key)}",
+        "Unit for the bars", list(range(rec.hidden_size)), index=default, key=_belt_key(rec, model_key),
     )
     chart(conveyor_belt(rec, int(unit), layer, direction, feature_names=inp.feature_names, step_labels=_labels(inp)),
           "explorer_belt")
     st.caption(belt_words(rec.cell, direction)["caption"])
+
+
+def _belt_key(rec: Recording, model_key: str) -> str:
+    return f"explorer_belt_{rec.hidden_size}_{_tag(model_key)}"
+
+
+def belt_unit_shown(rec: Recording, panel: tuple[int, str], model_key: str) -> int:
+    """The unit the Conveyor belt tab draws (the panel's most active one where it was never opened)."""
+    unit = _picked(_belt_key(rec, model_key), None)
+    valid = isinstance(unit, int) and 0 <= unit < rec.hidden_size
+    return int(unit) if valid else int(most_active_units(rec, panel[0], panel[1], k=1)[0])
 
 
 def _second_key(loaded: LoadedModel) -> str:
@@ -346,10 +381,15 @@ def saturation_section(loaded: LoadedModel, rec: Recording) -> None:
         "Measure over", ["typed", "batch"], default="batch", required=True, key="explorer_sat_over",
         format_func={"typed": "the input above", "batch": "a batch of task samples"}.get,
     )  # fmt: skip
-    if over == "batch":
-        batch = saturation_batch(loaded.model, n=256, seed=0)
-        rec = cached_recording(loaded, batch)
-    chart(saturation_figure(saturation_table(rec)), "explorer_saturation")
+    chart(_saturation(loaded, rec, over), "explorer_saturation")
+
+
+def _saturation(loaded: LoadedModel, rec: Recording, over: str | None):
+    """The saturation figure over the typed input's recording, or (``"batch"``, the tab's default) over 256 task
+    samples."""
+    if over != "typed":
+        rec = cached_recording(loaded, saturation_batch(loaded.model, n=256, seed=0))
+    return saturation_figure(saturation_table(rec))
 
 
 def equations_section(loaded: LoadedModel, rec: Recording) -> None:
@@ -374,20 +414,18 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     rows = export.export_rows(rec, tensors)
     st.caption(f"Long format: one row per (layer, direction, t, unit, tensor) — {rows:,} rows. {tensor_note(rec)} "
                f"{inputs}")
-    refused = None
+    refused, no_csv = export.export_refusals(rows, export.export_columns(rec, _labels(inp)))
     if not tensors:
         refused = "Choose at least one tensor to export."
-    elif rows > export.MAX_EXPORT_ROWS:
-        refused = (f"{rows:,} rows is more than the app builds into one file ({export.MAX_EXPORT_ROWS:,}). Export "
-                   "fewer tensors above, or a shorter input; `python -m lstm_viz record` writes any length to disk "
-                   "(`--text-file` for a text).")  # fmt: skip
-    if refused:
-        st.warning(refused, icon=":material/block:")
+    for why in (refused, no_csv):
+        if why:
+            st.warning(why, icon=":material/block:")
     c1, c2 = st.columns(2)
     c1.download_button(
         "Recording as CSV", functools.partial(export.recording_csv, rec, step_labels=_labels(inp), tensors=tensors),
         f"{stem}.csv", "text/csv",
-        key="explorer_dl_csv", on_click="ignore", icon=":material/table_view:", disabled=refused is not None,
+        key="explorer_dl_csv", on_click="ignore", icon=":material/table_view:",
+        disabled=refused is not None or no_csv is not None,
     )  # fmt: skip
     c2.download_button(
         "Recording as Parquet",
@@ -395,19 +433,22 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
         f"{stem}.parquet", "application/vnd.apache.parquet",
         key="explorer_dl_parquet", on_click="ignore", icon=":material/database:", disabled=refused is not None,
     )  # fmt: skip
-    layer, direction = panel
-    units = most_active_units(rec, layer, direction, k=min(3, rec.hidden_size))
+    # the figures as the other tabs show them: their panel, units, tensors and "measure over" as picked there
+    picked = _picked("explorer_panel", panel)
+    shown = panels_of(rec) if picked == "all" or len(panels_of(rec)) == 1 else [panel]
+    traced, units, drawn = traces_shown(rec, panel, loaded.key)
+    labels = {"feature_names": inp.feature_names, "step_labels": _labels(inp)}
     figures = {
-        "gate_heatmaps": functools.partial(gate_heatmaps, rec, panels_of(rec), feature_names=inp.feature_names,
-                                           step_labels=_labels(inp)),
-        "unit_traces": functools.partial(unit_traces, rec, units, layer, direction, feature_names=inp.feature_names,
-                                         step_labels=_labels(inp)),
-        "conveyor_belt": functools.partial(conveyor_belt, rec, units[0], layer, direction,
-                                           feature_names=inp.feature_names, step_labels=_labels(inp)),
-        "gate_saturation": lambda: saturation_figure(saturation_table(rec)),
-        "answer": functools.partial(_answer_figure, loaded, inp, rec),
+        "gate_heatmaps": functools.partial(gate_heatmaps, rec, shown, **labels),
+        "unit_traces": functools.partial(unit_traces, rec, units, *traced, tensors=drawn, **labels),
+        "conveyor_belt": functools.partial(conveyor_belt, rec, belt_unit_shown(rec, panel, loaded.key), *panel,
+                                           **labels),
+        "gate_saturation": functools.partial(_saturation, loaded, rec, _picked("explorer_sat_over", "batch")),
     }  # fmt: skip
-    st.markdown("Every figure as a standalone HTML file (opens offline, interactive):")
+    if _answer_figure(loaded, inp, rec) is not None:  # a bare recurrent model has no task and no answer figure
+        figures["answer"] = functools.partial(_answer_figure, loaded, inp, rec)
+    st.markdown("Every figure of these tabs as a standalone HTML file, as the tabs show it (opens offline, "
+                "interactive):")
     row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow
     for name, build in figures.items():
         row.download_button(
@@ -417,10 +458,7 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
 
 
 def _html(build, title: str) -> bytes:
-    fig = build()
-    if fig is None:
-        return b"<html><body>This model has no answer figure (a bare recurrent model has no task).</body></html>"
-    return export.figure_html(fig, title)
+    return export.figure_html(build(), title)
 
 
 def cell_note(loaded: LoadedModel) -> None:
