@@ -132,8 +132,12 @@ def test_record_csv_and_parquet(subtraction_ckpt, tmp_path, capsys):
         summary = last_json(stdout)
         frame = pd.read_csv(out) if name.endswith(".csv") else pd.read_parquet(out)
         assert len(frame) == summary["rows"] == 7 * 8 * 32  # 7 tensors × 8 steps × 32 units
-        assert list(frame.columns) == ["layer", "direction", "batch", "t", "unit", "tensor", "value"]
-        assert summary["answer"] == 62 and summary["steps"] == 8
+        # the input at each step, as the app's export has it: bits of 123 and 61, least significant first
+        assert list(frame.columns) == ["layer", "direction", "batch", "t", "unit", "tensor", "value", "x0", "x1"]
+        by_t = frame.groupby("t")[["x0", "x1"]].first()
+        assert by_t["x0"].tolist() == [(123 >> t) & 1 for t in range(8)]
+        assert by_t["x1"].tolist() == [(61 >> t) & 1 for t in range(8)]
+        assert summary["answer"] == 62 and summary["steps"] == 8 and summary["columns"] == list(frame.columns)
 
 
 LONG = "1 - 1" * 100_000 + "9"  # 500,001 characters

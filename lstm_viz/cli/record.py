@@ -5,7 +5,8 @@ One step per character of F — the first included, no newline translation — s
 position in F, and the table has a ``char`` column (the character at ``t``). Long files are recorded in chunks with
 the state carried, which is the same as one pass, and each chunk's rows go to the file before the next chunk is
 recorded, so memory stays bounded however long F is (progress on stderr); an INPUT's recording is written a layer
-and tensor at a time (a text model's typed INPUT has the ``char`` column too). The table is big — one row per step,
+and tensor at a time, with the input at each step (``x0``, ``x1``, … as the app's export; a text model's typed INPUT
+has the ``char`` column instead). The table is big — one row per step,
 unit and tensor: 5,376 rows a character for the shipped text model — so a table that would not fit on the disk is
 refused before anything is written. ``--layers``/``--tensors`` keep it small (they work for any model).
 """
@@ -40,7 +41,7 @@ from lstm_viz.cli.common import (
 )
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
-from lstm_viz.explorer.export import CSV_LINE_END, char_column, export_rows
+from lstm_viz.explorer.export import CSV_LINE_END, char_column, export_rows, input_frame
 from lstm_viz.parsing import quote
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.charlm.data import encode
@@ -139,10 +140,10 @@ def _alive(pid: int) -> bool:
 BIG_TABLE_BYTES = 1e9  # a table this big is announced before it is written
 
 
-def _check_room(out: Path, rows: int, what: str) -> None:
+def _check_room(out: Path, rows: int, what: str, extra_columns: int = 0) -> None:
     """Refuse, before writing, a table of ``rows`` rows that would not fit on the disk that holds ``out``, and say
-    how big it will be when it is big."""
-    need = rows * ROW_BYTES[out.suffix.lower()]
+    how big it will be when it is big; ``extra_columns`` of input values (x0 …) cost ~20 bytes a row each as CSV."""
+    need = rows * (ROW_BYTES[out.suffix.lower()] + (20 * extra_columns if out.suffix.lower() == ".csv" else 0))
     folder = next((p for p in (out.parent, *out.parent.parents) if p.exists()), Path("."))
     free = shutil.disk_usage(folder).free
     if need > 0.9 * free:
@@ -164,11 +165,13 @@ def _fixed_categories(part: pd.DataFrame, directions: int, tensors: Sequence[str
 
 def _write_recording(recording, layers, tensors, writer: _TableWriter, what: str, chars=None) -> None:
     """One recording written a tensor and layer at a time (each piece ~ steps × units rows), after checking the
-    whole fits on the disk; with ``chars`` (a typed text, one character a step) a ``char`` column, as
-    ``--text-file`` writes."""
+    whole fits on the disk, with the step's input: ``x0``, ``x1``, … (as the app's export), or with ``chars`` (a
+    typed text, one character a step) a ``char`` column, as ``--text-file`` writes."""
     tensors = tensors or list(recording.recorded_tensors)
     layers = list(range(recording.num_layers)) if layers is None else layers
-    _check_room(writer.out, export_rows(recording, tensors, layers=layers), what)
+    inputs = None if chars is not None else input_frame(recording, batch=0).drop(columns="batch")
+    rows = export_rows(recording, tensors, layers=layers)
+    _check_room(writer.out, rows, what, extra_columns=0 if inputs is None else inputs.shape[1] - 1)
     chars = pd.Categorical(list(chars)) if chars is not None else None
     for q in tensors:  # the row order of Recording.to_frame: tensor, then layer, then direction
         for k in layers:
@@ -176,6 +179,8 @@ def _write_recording(recording, layers, tensors, writer: _TableWriter, what: str
                                      tensors)  # fmt: skip
             if chars is not None:
                 part["char"] = char_column(chars, part["t"].to_numpy())
+            else:
+                part = part.merge(inputs.astype({"t": part["t"].dtype}), on="t", how="left", sort=False)
             writer.write(part)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "export_refusals",
     "export_rows",
     "figure_html",
+    "input_frame",
     "recording_csv",
     "recording_frame",
     "recording_parquet",
@@ -110,18 +111,27 @@ def recording_frame(
             raise ValueError(f"{len(step_labels)} step labels for {rec.seq_len} steps")
         frame["char"] = char_column(step_labels, frame["t"].to_numpy())
         return frame
+    inputs = input_frame(rec)
+    inputs["batch"] = inputs["batch"].astype(frame["batch"].dtype)
+    inputs["t"] = inputs["t"].astype(frame["t"].dtype)
+    return frame.merge(inputs, on=["batch", "t"], how="left", sort=False)
+
+
+def input_frame(rec: Recording, batch: int | None = None) -> pd.DataFrame:
+    """The input at every step: ``batch``, ``t`` and ``x`` (one feature) or ``x0``, ``x1``, … — joined on
+    (batch, t) to a long table so that it says what went in (only ``batch`` when given)."""
     x = rec.x.detach().to("cpu").double().numpy()  # (B, T, I)
+    if batch is not None:
+        x = x[batch : batch + 1]
     names = ["x"] if x.shape[-1] == 1 else [f"x{k}" for k in range(x.shape[-1])]
-    inputs = pd.DataFrame(
+    first = 0 if batch is None else batch
+    return pd.DataFrame(
         {
-            "batch": [b for b in range(x.shape[0]) for _ in range(x.shape[1])],
+            "batch": [first + b for b in range(x.shape[0]) for _ in range(x.shape[1])],
             "t": [t for _ in range(x.shape[0]) for t in range(x.shape[1])],
             **{name: x[:, :, k].reshape(-1) for k, name in enumerate(names)},
         }
     )
-    inputs["batch"] = inputs["batch"].astype(frame["batch"].dtype)
-    inputs["t"] = inputs["t"].astype(frame["t"].dtype)
-    return frame.merge(inputs, on=["batch", "t"], how="left", sort=False)
 
 
 def recording_csv(
