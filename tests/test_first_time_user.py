@@ -60,6 +60,10 @@ def test_session_saves_are_capped_and_say_what_they_dropped():
         saves.add("huge", b"v" * 101, "huge")
     with pytest.raises(SaveError, match="none of the characters file names here are made of"):
         checkpoint_stem("../..")
+    # accents are dropped, not their letters; a bare "trained" is not prefixed twice
+    assert checkpoint_stem("résumé-été") == "trained-resume-ete" and checkpoint_stem("Modèle final") == (
+        "trained-modele-final")  # fmt: skip
+    assert checkpoint_stem("trained") == "trained" and checkpoint_stem("Trained.pt") == "trained"
 
 
 def test_visitors_open_corpora_only_in_the_apps_folder_or_the_operators(tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import pickle
 import re
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Sequence
@@ -500,8 +501,10 @@ def checkpoint_stem(name: str) -> str:
     """
     stem = str(name).strip().lower()
     stem = stem[:-3] if stem.endswith(".pt") else stem
+    # accents dropped, not the letters they sit on: "résumé" is "resume", not "r-sum"
+    stem = "".join(ch for ch in unicodedata.normalize("NFKD", stem) if not unicodedata.combining(ch))
     stem = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:60].strip("-_")
     if not stem:
         raise ValueError(f"the file name {name!r} has none of the characters file names here are made of (a–z, "
                          "0–9, - and _); type a name such as toy-statquest-5000")  # fmt: skip
-    return stem if stem.startswith("trained-") else f"trained-{stem}"
+    return stem if stem == "trained" or stem.startswith("trained-") else f"trained-{stem}"
