@@ -57,3 +57,19 @@ def test_a_backward_name_on_a_one_direction_recording_is_a_key_error_naming_what
     assert "layer0.bwd.h" not in rec
     with pytest.raises(KeyError, match="not in this recording"):
         rec["layer0.bwd.h"]
+
+
+def test_frame_categories_follow_the_recording_order():
+    """fwd, bwd and f, i, g, o, c, h — as `python -m lstm_viz record` writes them — so that tables from the app and
+    from the command line concatenate as categoricals (sorted ones, bwd, fwd and c, f, …, fell back to objects)."""
+    import pandas as pd
+
+    _, rec = _rec()
+    frame = rec.to_frame()
+    assert list(frame["direction"].cat.categories) == ["fwd", "bwd"]
+    assert list(frame["tensor"].cat.categories) == list(rec.recorded_tensors)
+    part = rec.to_frame(tensors=["h", "c"], directions=["bwd", "fwd"])
+    assert list(part["tensor"].cat.categories) == ["c", "h"]
+    assert list(part["direction"].cat.categories) == ["fwd", "bwd"]
+    both = pd.concat([rec.to_frame(tensors=["c", "h"]), rec.to_frame(tensors=["c", "h"])])
+    assert isinstance(both["tensor"].dtype, pd.CategoricalDtype)

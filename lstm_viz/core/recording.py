@@ -325,7 +325,10 @@ class CellRecording:
             keep_q = None if keep is None else np.broadcast_to(keep[:, :, None], shape).ravel()
             rows_of[q] = keep_q, int(np.prod(shape)) if keep_q is None else int(keep_q.sum())
         n = sum(rows_of[q][1] for q in tensors) * len(layers) * len(dirs)
-        dir_names, tensor_names = sorted(set(dirs)), sorted(set(tensors))
+        # categories in the recording's order (fwd, bwd; f, i, g, o, c, m, h), as `python -m lstm_viz record` writes
+        # them: sorted ones (bwd, fwd; c, f, g …) made a frame of each mix into plain objects when concatenated
+        dir_names = [d for d in DIRECTIONS if d in dirs]
+        tensor_names = [q for q in self.recorded_tensors if q in tensors]
         out = {
             "layer": np.empty(n, dtype=np.int16),
             "direction": np.empty(n, dtype=np.int8),
