@@ -58,7 +58,8 @@ PROGRESS_SECONDS = 5.0  # a long recording says how far it is on stderr this oft
 def add_parser(sub: argparse._SubParsersAction) -> None:
     record = sub.add_parser("record", help="record every gate and state for one input", description="Record.")
     record.add_argument("checkpoint", help="a .pt checkpoint (an LSTM records f, i, g, o, c, m, h; a GRU r, z, n, h)")
-    record.add_argument("input", nargs="?", help="e.g. '123 - 61' or '0, 0.5, 0.25, 1' (or use --text-file)")
+    record.add_argument("input", nargs="?", help="e.g. '123 - 61' or '0, 0.5, 0.25, 1'; a text model's typed text is "
+                        "read as the app reads it (a CRLF is one newline; --text-file keeps every character)")
     record.add_argument("--text-file", help="a text model: record this file (UTF-8, ≤ 1 MB), one step per character "
                         "as written — a CRLF is two, \\r and \\n; a UTF-8 byte-order mark is not a character")
     record.add_argument("--layers", help="only these layers, e.g. 0 or 0,1 (default: all)")
