@@ -115,6 +115,11 @@ def test_export_takes_chosen_tensors_and_refuses_a_file_too_big_to_build(monkeyp
     assert rows and "— 1,008 rows" in rows[0]  # 2 layers × 2 directions × 3 steps × 12 units × 7 tensors
     buttons = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
     assert buttons["Recording as CSV"] is False and buttons["Recording as Parquet"] is False
+    # files named after the model, so that downloads of several models tell themselves apart
+    assert loaded.label.startswith("random RecordingLSTM(2, 12, num_layers=2, bidirectional)")
+    assert export.file_stem(loaded.label) == "random-RecordingLSTM-2-12-num_layers-2-bidirection"  # 50 characters
+    assert export.file_stem("subtraction_lstm.pt — subtraction LSTM(2→32)") == "subtraction_lstm"
+    assert export.file_stem("日本.pt — x") == "model"
     at.multiselect(key="explorer_export_tensors").set_value(["c", "h"]).run()
     assert any("— 288 rows" in c.value for c in at.caption)
     monkeypatch.setattr(export, "MAX_CSV_BYTES", 10_000)  # 288 rows × (40 + 2 × 20) bytes: CSV only refused

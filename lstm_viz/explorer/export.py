@@ -9,6 +9,7 @@ what came out. The HTML embeds plotly.js, so it opens offline in any browser.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from html import escape
 
@@ -28,6 +29,7 @@ __all__ = [
     "export_refusals",
     "export_rows",
     "figure_html",
+    "file_stem",
     "input_frame",
     "recording_csv",
     "recording_frame",
@@ -64,6 +66,15 @@ def export_rows(
     batches = rec.batch_size if batch is None else 1
     n_layers = rec.num_layers if layers is None else len(layers)
     return n_layers * rec.num_directions * batches * rec.seq_len * sum(getattr(rec, q).shape[-1] for q in chosen)
+
+
+def file_stem(label: str) -> str:
+    """A download's name from the model's label, so that files of several models tell themselves apart:
+    ``"subtraction_lstm.pt — subtraction LSTM(2→32)"`` → ``"subtraction_lstm"``; ``"model"`` if nothing is left."""
+    name = label.split(" — ")[0].strip()
+    name = name[:-3] if name.lower().endswith(".pt") else name
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:50].strip("-_")
+    return name or "model"
 
 
 def export_columns(rec: Recording, step_labels: Sequence[str] | None = None) -> int:

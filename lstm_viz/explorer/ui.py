@@ -406,7 +406,7 @@ def equations_section(loaded: LoadedModel, rec: Recording) -> None:
 
 def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], loaded: LoadedModel) -> None:
     """View 7: the recording as CSV / Parquet and every figure as standalone HTML (built when clicked)."""
-    stem = "recording"
+    stem = export.file_stem(loaded.label)  # subtraction_lstm-recording.csv, subtraction_lstm-gate_heatmaps.html
     inputs = ("The `char` column is the character read at t." if inp.step_labels is not None
               else "The `x` columns hold the input at t.")  # fmt: skip
     recorded = list(rec.recorded_tensors)
@@ -423,14 +423,14 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     c1, c2 = st.columns(2)
     c1.download_button(
         "Recording as CSV", functools.partial(export.recording_csv, rec, step_labels=_labels(inp), tensors=tensors),
-        f"{stem}.csv", "text/csv",
+        f"{stem}-recording.csv", "text/csv",
         key="explorer_dl_csv", on_click="ignore", icon=":material/table_view:",
         disabled=refused is not None or no_csv is not None,
     )  # fmt: skip
     c2.download_button(
         "Recording as Parquet",
         functools.partial(export.recording_parquet, rec, step_labels=_labels(inp), tensors=tensors),
-        f"{stem}.parquet", "application/vnd.apache.parquet",
+        f"{stem}-recording.parquet", "application/vnd.apache.parquet",
         key="explorer_dl_parquet", on_click="ignore", icon=":material/database:", disabled=refused is not None,
     )  # fmt: skip
     # the figures as the other tabs show them: their panel, units, tensors and "measure over" as picked there
@@ -452,7 +452,8 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow
     for name, build in figures.items():
         row.download_button(
-            name.replace("_", " "), functools.partial(_html, build, name), f"{name}.html", "text/html",
+            name.replace("_", " "), functools.partial(_html, build, f"{stem} · {name}"), f"{stem}-{name}.html",
+            "text/html",
             key=f"explorer_dl_{name}", on_click="ignore", icon=":material/bar_chart:",
         )  # fmt: skip
 
