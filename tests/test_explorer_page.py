@@ -117,7 +117,7 @@ def test_export_takes_chosen_tensors_and_refuses_a_file_too_big_to_build(monkeyp
     assert buttons["Recording as CSV"] is False and buttons["Recording as Parquet"] is False
     # files named after the model, so that downloads of several models tell themselves apart
     assert loaded.label.startswith("random RecordingLSTM(2, 12, num_layers=2, bidirectional)")
-    assert export.file_stem(loaded.label) == "random-RecordingLSTM-2-12-num_layers-2-bidirection"  # 50 characters
+    assert export.file_stem(loaded.label) == "random-RecordingLSTM-2-12-num_layers-2-bidirectional-seed-0"
     assert export.file_stem("subtraction_lstm.pt — subtraction LSTM(2→32)") == "subtraction_lstm"
     assert export.file_stem("日本.pt — x") == "model"
     at.multiselect(key="explorer_export_tensors").set_value(["c", "h"]).run()

@@ -73,7 +73,7 @@ def file_stem(label: str) -> str:
     ``"subtraction_lstm.pt — subtraction LSTM(2→32)"`` → ``"subtraction_lstm"``; ``"model"`` if nothing is left."""
     name = label.split(" — ")[0].strip()
     name = name[:-3] if name.lower().endswith(".pt") else name
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:50].strip("-_")
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:64].strip("-_")
     return name or "model"
 
 
