@@ -585,3 +585,23 @@ def test_log_axes_over_many_decades_tick_each_decade_and_ignore_zeros():
 
     assert log_axis_125([1e-7, 0.0, 5.0]) == {"dtick": 1, "exponentformat": "power"}
     assert log_axis_125([0.0, float("nan")]) == {}
+
+
+def test_intervene_sets_a_unit_to_the_mean_its_ranking_used():
+    """'Its mean' was two values: Intervene averaged over 256 probe pairs (0.034 for the subtraction LSTM's c unit
+    1), Which units matter over all 32,896 (0.077) — a unit opened from the ranking showed another effect. One mean
+    now, kept until the weights change; the caption names the data."""
+    from lstm_viz.interventions import ablation, effects
+
+    model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt").model.eval()
+    x, _ = SUBTRACTION.ablation_inputs(model.config, "all")
+    ranked = ablation._unit_means(model, x, ["c"])["layer0.fwd.c"]
+    opened = effects.build(effects.Choice("layer0.fwd.c", (1,), None, "mean"), model)
+    torch.testing.assert_close(opened.value, ranked[[1]])
+    assert effects.unit_means(model, "layer0.fwd.c") is effects.unit_means(model, "layer0.fwd.c")  # kept
+    with torch.no_grad():
+        model.rnn().bias_hh_l0.add_(0.5)  # the weights change (as in a training step): computed again
+    torch.testing.assert_close(effects.unit_means(model, "layer0.fwd.c"),
+                               ablation._unit_means(model, x, ["c"])["layer0.fwd.c"])  # fmt: skip
+    caption = effects.Choice("layer0.fwd.c", (1,), None, "mean").describe(SUBTRACTION.ablation_data)
+    assert "average value over all 32,896 pairs 0 ≤ b ≤ a ≤ 255, every step" in caption

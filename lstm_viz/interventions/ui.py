@@ -83,8 +83,8 @@ def intervene_section(
     emptied = [what for what, text in (("units", units_text), ("steps", steps_text)) if not (text or "").strip()]
     said = f" (the {' and '.join(emptied)} box{'es' if len(emptied) > 1 else ''} left empty: all)" if emptied else ""
     hint = "" if choice.units else " To find single units that matter, rank them in the *Which units matter* tab."
-    st.caption(choice.describe() + said + (_patch_note(choice, inp, second) if kind == "patch" and second else "")
-               + hint)  # fmt: skip
+    patched = _patch_note(choice, inp, second) if kind == "patch" and second else ""
+    st.caption(choice.describe(task_for(model.config).ablation_data) + said + patched + hint)
     before, after = st.columns(2)
     drawn = [(effect.before, answer_h(effect.before, effect.rec_before)),
              (effect.after, answer_h(effect.after, effect.rec_after))]  # a toy model's h over the days  # fmt: skip
