@@ -605,3 +605,25 @@ def test_intervene_sets_a_unit_to_the_mean_its_ranking_used():
                                ablation._unit_means(model, x, ["c"])["layer0.fwd.c"])  # fmt: skip
     caption = effects.Choice("layer0.fwd.c", (1,), None, "mean").describe(SUBTRACTION.ablation_data)
     assert "average value over all 32,896 pairs 0 ≤ b ≤ a ≤ 255, every step" in caption
+
+
+def test_the_spread_counts_an_lstmps_projected_h_apart():
+    """Zeroing h unit 2 of the subtraction LSTMP at t = 3 changes h alone there: the chart's point of 1.22 said
+    "0 units changed"."""
+    from lstm_viz.interventions import effects
+    from lstm_viz.interventions.figures import spread_figure
+
+    model = load_checkpoint(MODELS_DIR / "subtraction_lstmp.pt").model.eval()
+    inp = SUBTRACTION.parse("123 - 61", model.config)
+    rec = model.record(inp.x)
+    choice = effects.Choice("layer0.fwd.h", (2,), (3,), "zero")
+    table = effects.spread_table(rec, effects.intervene(model, inp, effects.build(choice, model), rec).rec_after)
+    at3 = table[table["t"] == 3].iloc[0]
+    assert at3["max_abs"] > 1 and at3["units_changed"] == 0 and at3["h_units_changed"] == 1
+    assert spread_figure(table, 3).data[0].customdata[3] == "0 units changed (and 1 of the projected h's)"
+    plain = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt").model.eval()
+    rec = plain.record(inp.x)
+    choice = effects.Choice("layer0.fwd.h", (2,), (3,), "zero")
+    table = effects.spread_table(rec, effects.intervene(plain, inp, effects.build(choice, plain), rec).rec_after)
+    assert (table["h_units_changed"] == 0).all() and table[table["t"] == 3].iloc[0]["units_changed"] == 1
+    assert spread_figure(table, 3).data[0].customdata[3] == "1 unit changed"

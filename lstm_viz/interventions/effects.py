@@ -195,7 +195,9 @@ def spread_table(rec_a: CellRecording, rec_b: CellRecording, tol: float = ROUNDI
     """How a change spreads: per (layer, direction, t), the largest |B − A| over every tensor and unit and how many
     units changed by more than ``tol`` of their size (in any tensor); differences under that — float rounding
     between the fused kernel and the step-by-step run an intervention needs — count as none (``beyond_rounding``).
-    Columns ``layer, direction, t, max_abs, units_changed``."""
+    Columns ``layer, direction, t, max_abs, units_changed, h_units_changed``: with a projection (LSTMP) h has
+    proj_size units of its own, counted apart (a change to h alone counted as no unit under a point of 1.22);
+    without one ``h_units_changed`` is 0 and h's units are counted with the others."""
     rows = []
     steps = min(rec_a.seq_len, rec_b.seq_len)
     for k in range(rec_a.num_layers):
@@ -209,9 +211,11 @@ def spread_table(rec_a: CellRecording, rec_b: CellRecording, tol: float = ROUNDI
             peak = torch.stack([dd.amax(dim=1) for dd in diffs]).amax(dim=0)  # (T,): 0 where only rounding
             own = [out for out in beyond if out.shape == beyond[0].shape]  # h may be narrower (a projection)
             changed = torch.stack(own).any(dim=0).sum(dim=1)  # (T,)
+            narrow = [out for out in beyond if out.shape != beyond[0].shape]  # an LSTMP's h: units of its own
+            h_changed = narrow[0].sum(dim=1) if narrow else torch.zeros_like(changed)
             for t in range(steps):
                 rows.append({"layer": k, "direction": DIRECTIONS[d], "t": t, "max_abs": float(peak[t]),
-                             "units_changed": int(changed[t])})  # fmt: skip
+                             "units_changed": int(changed[t]), "h_units_changed": int(h_changed[t])})  # fmt: skip
     return pd.DataFrame(rows)
 
 

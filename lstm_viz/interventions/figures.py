@@ -20,6 +20,16 @@ _ALL_COLOR = "#37474f"  # all inputs: one colour, so that the legend's swatch is
 _GROUP_COLORS = ("#e6550d", "#6baed6", "#31a354", "#9467bd")  # then each group (borrow, no borrow, …)
 
 
+def _units_said(part: pd.DataFrame) -> list[str]:
+    """The hover's count of changed units: "3 units changed", and an LSTMP's projected h apart ("0 units changed
+    (and 1 of the projected h's)")."""
+    said = [f"{n:,} unit{'s' * (n != 1)} changed" for n in part["units_changed"]]
+    if "h_units_changed" in part and part["h_units_changed"].any():
+        said = [s + (f" (and {m:,} of the projected h's)" if m else "")
+                for s, m in zip(said, part["h_units_changed"], strict=True)]  # fmt: skip
+    return said
+
+
 def spread_figure(table: pd.DataFrame, first_step: int | None = None, title: str | None = None) -> go.Figure:
     """Per layer and direction: the largest |after − before| at every step (log scale) and, as hover, how many units
     changed. A dotted line marks the step the intervention first acts on."""
@@ -36,9 +46,9 @@ def spread_figure(table: pd.DataFrame, first_step: int | None = None, title: str
                 "mode": "lines+markers",
                 "name": f"layer {k} {d}",
                 "line": {"color": _LINE_COLORS[n % len(_LINE_COLORS)], "width": 2},
-                "customdata": part["units_changed"].to_numpy(),
-                "hovertemplate": "t = %{x}<br>largest change %{y:.3g}<br>%{customdata} units changed"
-                f"<extra>layer {k} {d}</extra>",
+                "customdata": _units_said(part),
+                "hovertemplate": f"t = %{{x}}<br>largest change %{{y:.3g}}<br>%{{customdata}}<extra>layer {k} {d}"
+                "</extra>",
             }
         )
     shapes = []
