@@ -627,3 +627,12 @@ def test_the_spread_counts_an_lstmps_projected_h_apart():
     table = effects.spread_table(rec, effects.intervene(plain, inp, effects.build(choice, plain), rec).rec_after)
     assert (table["h_units_changed"] == 0).all() and table[table["t"] == 3].iloc[0]["units_changed"] == 1
     assert spread_figure(table, 3).data[0].customdata[3] == "1 unit changed"
+
+
+def test_a_tensor_value_beyond_the_models_range_is_refused_like_a_number():
+    """A float64 tensor of 1e39 became inf in a float32 model; the same number was refused."""
+    lstm = RecordingLSTM(2, 3, batch_first=True)
+    x = torch.randn(1, 4, 2)
+    for value in (1e39, torch.tensor([1e39], dtype=torch.float64)):
+        with pytest.raises(ValueError, match="beyond torch.float32's range"):
+            lstm.record(x, interventions=[Intervention("layer0.fwd.c", value, units=[0])])

@@ -231,6 +231,8 @@ def plan(
         if isinstance(item.value, Tensor):
             value = item.value.detach() if not item.value.requires_grad else item.value
             value = value.to(device=device, dtype=dtype) if device is not None or dtype is not None else value
+            if value.is_floating_point() and not bool(torch.isfinite(value.detach()).all()):  # finite before the cast
+                raise ValueError(f"{item.name}: the value holds numbers beyond {value.dtype}'s range (the model's)")
             try:
                 full = value.expand(batch, len(steps), n_units) if value.dim() <= 3 else None
             except RuntimeError:
