@@ -303,9 +303,19 @@ def test_parse_intervention():
             parse_intervention(bad)
     for bad, says in (("layer0.fwd.c[steps=0-999999]=0", "spans 1,000,000; a range may span at most 100,001"),
                       ("layer0.fwd.c[units=5-3]=0", "must go up"),
-                      ("layer0.fwd.c[units=1234567890]=0", "is far too large (10 digits; at most 9)")):
+                      ("layer0.fwd.c[units=1234567890]=0", "is far too large (10 digits; at most 9)"),
+                      ("layer0.fwd.c[units=]=0", "units= needs a list, e.g. units=1;2 or units=3-5 (leave units= "
+                                                 "out, or write units=all, for every unit)")):  # fmt: skip
         with pytest.raises(ValueError, match=re.escape(says)):
             parse_intervention(bad)
+    # "all", as the app's boxes take it: the same as leaving the option out
+    assert parse_intervention("layer0.fwd.c[units=all,steps=2]=0") == Intervention("layer0.fwd.c", 0.0, [2], None)
+    lstm = RecordingLSTM(2, 3, batch_first=True, proj_size=2)
+    x = torch.randn(1, 3, 2)
+    with pytest.raises(ValueError, match="is recorded .* but is not replaced on its own: replace c"):
+        lstm.record(x, interventions=[Intervention("layer0.fwd.m", 0.0)])
+    with pytest.raises(ValueError, match="this model has layer0, direction fwd"):  # not "layer0…layer0"
+        lstm.record(x, interventions=[Intervention("layer1.fwd.c", 0.0)])
 
 
 def test_cli_predict_with_interventions_and_ablate_json(capsys):

@@ -194,8 +194,9 @@ def plan(
     """
     plans: dict[tuple[int, int], LayerPlan] = {}
     tensors = ", ".join(sizes)
+    layers = "layer0" if num_layers == 1 else f"layer0…layer{num_layers - 1}"
     exists = (
-        f"this model has layer0…layer{num_layers - 1}, direction {' and '.join(_DIRECTIONS[:num_directions])}, "
+        f"this model has {layers}, direction {' and '.join(_DIRECTIONS[:num_directions])}, "
         f"tensors {tensors} (e.g. 'layer0.fwd.{next(iter(sizes))}')"
     )
     for item in interventions or ():
@@ -207,6 +208,10 @@ def plan(
         if match[1] != str(int(match[1])):  # layer01 would be read as layer1 and kept as it was written
             raise ValueError(f"{item.name!r}: write the layer without leading zeros (layer{int(match[1])}); {exists}")
         layer, direction, tensor = int(match[1]), _DIRECTIONS.index(match[2]), match[3]
+        if tensor == "m" and "c" in sizes and layer < num_layers and direction < num_directions:
+            raise ValueError(f"{item.name!r} is recorded (m = o·tanh(c), before an LSTMP's projection) but is not "
+                             "replaced on its own: replace c (m follows from it) or h (after the "
+                             "projection)")  # fmt: skip
         if layer >= num_layers or direction >= num_directions or tensor not in sizes:
             raise ValueError(f"{item.name!r} is not in this model: {exists}")
         steps = list(range(seq_len)) if item.steps is None else list(item.steps)
@@ -284,17 +289,21 @@ def as_list(interventions: Intervention | Iterable[Intervention] | None) -> list
 def parse_intervention(text: str) -> Intervention:
     """``"layer0.fwd.c[units=7,steps=3]=0"`` → ``Intervention("layer0.fwd.c", 0.0, steps=[3], units=[7])``.
 
-    Options in brackets: ``units=`` and ``steps=``, each a list of whole numbers separated by ``;`` or ``|`` or a
-    range ``a-b`` (``units=3-5`` is 3, 4, 5); the value is a number. ValueError with an example otherwise.
+    Options in brackets: ``units=`` and ``steps=``, each a list of whole numbers separated by ``;`` or ``|``, a
+    range ``a-b`` (``units=3-5`` is 3, 4, 5) or ``all`` (the same as leaving the option out); the value is a number.
+    ValueError with an example otherwise.
     """
     example = "layer0.fwd.c[units=7,steps=3]=0"
     match = _SPEC.match(text or "")
     if match is None:
         raise ValueError(f"cannot read the intervention {text!r}; write NAME[units=…,steps=…]=VALUE, e.g. {example}")
-    options: dict[str, list[int]] = {}
+    options: dict[str, list[int] | None] = {}
     for part in filter(None, (p.strip() for p in (match["opts"] or "").split(","))):
         key, _, raw = part.partition("=")
         key = key.strip()
+        if key in ("units", "steps") and "=" in part and not raw.strip():
+            raise ValueError(f"in {text!r}: {key}= needs a list, e.g. {key}=1;2 or {key}=3-5 (leave {key}= out, or "
+                             f"write {key}=all, for every {key[:-1]})")  # fmt: skip
         if key not in ("units", "steps") or not raw.strip():
             if re.fullmatch(r"[0-9\s;|-]+", part) and options:  # "units=1,2": a list written with commas
                 raise ValueError(f"in {text!r}: {part!r} after a comma is not units=… or steps=…; a list of units "
@@ -303,7 +312,7 @@ def parse_intervention(text: str) -> Intervention:
             raise ValueError(f"in {text!r}: {part!r} is not units=… or steps=…; e.g. {example}")
         if key in options:
             raise ValueError(f"in {text!r}: {key}= is given twice; give it once, listing with ';' (e.g. {key}=1;2)")
-        options[key] = _int_list(raw, key, text, example)
+        options[key] = None if raw.strip().lower() == "all" else _int_list(raw, key, text, example)  # as the app
     try:
         if "_" in match["value"] or not match["value"].isascii():  # float() reads 1_000 and other scripts' digits
             raise ValueError
