@@ -646,3 +646,12 @@ def test_a_tensor_value_beyond_the_models_range_is_refused_like_a_number():
     for value in (1e39, torch.tensor([1e39], dtype=torch.float64)):
         with pytest.raises(ValueError, match="beyond torch.float32's range"):
             lstm.record(x, interventions=[Intervention("layer0.fwd.c", value, units=[0])])
+
+
+@pytest.mark.parametrize("steps, says", [([-1], "step -1 is outside 0…3"), ([4], "step 4 is outside 0…3"),
+                                         ([1, 1], "a step is given twice")])  # fmt: skip
+def test_the_sweep_checks_its_steps_as_intervention_does(steps, says):
+    """-1 ablated the last step (Python indexing), 4 failed with a bare IndexError, [1, 1] passed."""
+    lstm = nn.LSTM(2, 3, batch_first=True)
+    with pytest.raises(ValueError, match=re.escape(says)):
+        ablated_outputs(lstm, torch.randn(1, 4, 2), "layer0.fwd.c", [0], steps=steps)

@@ -74,8 +74,13 @@ def ablated_outputs(
     width = P if tensor == "h" else H
     if U and not (int(units.min()) >= 0 and int(units.max()) < width):
         raise ValueError(f"{name}: units must be in 0…{width - 1}")
+    steps = list(range(T)) if steps is None else [int(t) for t in steps]
+    outside = [t for t in steps if not 0 <= t < T]  # -1 would index from the end, as Intervention never does
+    if outside or len(set(steps)) != len(steps):
+        problem = f"step {outside[0]} is outside 0…{T - 1}" if outside else "a step is given twice"
+        raise ValueError(f"{name}: {problem}; give each step once, from 0 to {T - 1}")
     chosen = torch.zeros(T, dtype=torch.bool)
-    chosen[list(range(T)) if steps is None else list(steps)] = True
+    chosen[steps] = True
     fill = torch.as_tensor(value, dtype=x_l.dtype, device=x_l.device).reshape(-1)
     fill = fill.expand(U).reshape(U, 1) if fill.numel() in (1, U) else None
     if fill is None:

@@ -175,5 +175,5 @@ def describe_unit(result: Ablation, row: pd.Series | dict) -> str:
 
     parts = [f"{amount(row['effect'], result.inputs)} over all {result.inputs:,} inputs"]
     for group, n in result.groups.items():
-        parts.append(f"{amount(row[f'effect {group}'], n)} over the {n:,} '{group}' inputs")
+        parts.append(f"{amount(row[f'effect {group}'], n)} over the {n:,} '{group}' input{'s' * (n != 1)}")
     return f"{row['name']} unit {row['unit']}, {verb}{when} — {result.measure}: " + "; ".join(parts)
