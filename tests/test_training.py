@@ -23,7 +23,7 @@ def test_toy_metrics_and_seeded_reproducibility():
     assert losses(a) == losses(b)
     assert [h["out_1"] for h in a] == [h["out_1"] for h in b]
     assert losses(make_trainer("toy-lstm", seed=4, device=CPU).train_epochs(20)) != losses(a)
-    assert set(a[-1]) == {"epoch", "loss", "lr", "seconds", "out_0", "out_1"}
+    assert set(a[-1]) == {"epoch", "loss", "loss_sum", "lr", "seconds", "out_0", "out_1"}
     assert [h["epoch"] for h in a] == list(range(1, 21))
     assert a[-1]["lr"] == PRESETS["toy-lstm"]["fast"]["lr"]
     assert a[-1]["seconds"] > 0
@@ -66,11 +66,42 @@ def test_subtraction_seed_822_starts_from_the_posts_weights(data):
     assert all(torch.equal(theirs[k], ours[k]) for k in theirs)
 
 
+def test_post_4s_recipe_prints_the_posts_losses():
+    """`--preset seed --seed 822` shuffles as the post's DataLoader does, from where the post's global generator is
+    after its model's init, and `loss_sum` adds the batches' mean losses as the post's loop prints them: the post's
+    own loop (tests/seed004.py, Sigmoid + BCELoss, Adam) gives the same epochs (its epoch 1 prints 47.0924). With a
+    plain randperm the batches differed from the post's from the first epoch on."""
+    from torch.utils.data import DataLoader
+
+    from lstm_viz.core.device import torch_threads
+
+    train_set, _ = post_splits()
+    model = LSTMSubtractor()  # the post's init, then its loop, as written
+    loader = DataLoader(train_set, batch_size=128, shuffle=True)
+    criterion, optimizer = torch.nn.BCELoss(), torch.optim.Adam(model.parameters(), lr=0.01)
+    theirs = []
+    with torch_threads(1):
+        for _ in range(2):
+            total = 0.0
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = criterion(model(x), y.unsqueeze(-1))  # (batch, 8, 1), as the post
+                loss.backward()
+                optimizer.step()
+                total += loss.item()
+            theirs.append(total)
+    ours = make_trainer("subtraction", seed=822, preset="seed", data="seed", device=CPU).train_epochs(2)
+    assert round(theirs[0], 4) == 47.0924
+    assert [h["loss_sum"] for h in ours] == pytest.approx(theirs, rel=1e-4)  # fused BCE and Adam round apart
+    fast = make_trainer("subtraction", seed=822, data="seed", device=CPU).train_epochs(1)  # randperm's batches
+    assert fast[0]["loss_sum"] != pytest.approx(theirs[0], rel=1e-3)
+
+
 def test_subtraction_learns_and_reports_all_metrics():
     trainer = make_trainer("subtraction", seed=822, device=CPU)
     history = trainer.train_epochs(4)
     keys = {"train_bit_acc", "train_exact_match", "test_bit_acc", "test_exact_match"}
-    assert keys | {"epoch", "loss", "lr", "seconds"} == set(history[-1])
+    assert keys | {"epoch", "loss", "loss_sum", "lr", "seconds"} == set(history[-1])
     assert history[-1]["loss"] < history[0]["loss"]
     assert history[-1]["test_exact_match"] > 0.9  # the post reaches 100 % around epoch 3
 

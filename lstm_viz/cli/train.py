@@ -57,7 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     preset_names = sorted({p for task in registered() for recipes in task.presets.values() for p in recipes})
     train.add_argument("--preset", choices=preset_names, default=None,
                        help="'seed' = the post's recipe as written (e.g. post 4's Adam lr 0.01, batch 128, 100 "
-                            "epochs; the value keeps its old name for scripts); 'fast' (default) = quicker settings; "
+                            "epochs, its DataLoader's batches; with --seed 822, post 4's own random seed, its very "
+                            "run; the value keeps its old name for scripts); 'fast' (default) = quicker settings; "
                             "charlm: 'fast' (10 minutes) or 'shipped' (the shipped model's 58-minute recipe)")
     train.add_argument("--batch-size", help="batch size, or 'full' for the whole training set")
     sources = sorted({s for task in registered() for s in task.data_sources})

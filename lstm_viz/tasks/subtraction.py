@@ -363,7 +363,7 @@ def dataset_preview(pairs: torch.Tensor, n: int = 8) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------------------- task
 _SECOND_EXAMPLE = "123 - 60"  # one bit of b apart from the default "123 - 61"
 _RECIPES = {
-    "seed": dict(lr=0.01, batch_size=128, shuffle=True, epochs=100),
+    "seed": dict(lr=0.01, batch_size=128, shuffle="dataloader", epochs=100),  # the post's DataLoader's batches
     "fast": dict(lr=0.01, batch_size=128, shuffle=True, epochs=20),
 }
 

@@ -1,12 +1,13 @@
 """The training engine for every task: epochs as a generator of metric dicts; pause, resume, change lr, no UI.
 
 The caller decides what to draw: ``for metrics in trainer.run(50): ...`` or ``trainer.add_callback(fn)``.
-Fast on purpose: the data lives as tensors on the model's device, each epoch shuffles with one ``randperm``
-and slices batches (no DataLoader), the loss is summed on the device (one sync per epoch), and the metrics
-are computed in one batch per split. Small models train on one CPU thread (splitting a 32-unit LSTM's ops
-across threads costs more than it saves).
+Fast on purpose: the data lives as tensors on the model's device, each epoch shuffles with one ``randperm`` (or as a
+post's DataLoader does, for that post's recipe: ``dataloader_order``) and slices batches (no DataLoader), the loss
+is summed on the device (one sync per epoch), and the metrics are computed in one batch per split. Small models
+train on one CPU thread (splitting a 32-unit LSTM's ops across threads costs more than it saves).
 
-Metric keys: ``epoch, loss, lr, seconds`` (wall time of that epoch) plus, per task,
+Metric keys: ``epoch, loss`` (the mean over the epoch's samples), ``loss_sum`` (the sum of the mini-batches' mean
+losses, what a plain PyTorch loop prints), ``lr, seconds`` (wall time of that epoch) plus, per task,
 toy: ``out_0, out_1`` (predictions for companies A and B, the post's TensorBoard panels);
 subtraction: ``train_bit_acc, train_exact_match, test_bit_acc, test_exact_match``; regressor: nothing more.
 
@@ -73,6 +74,17 @@ def make_task_data(task: str | Task, *, data: str = "seed", seed: int = 0) -> Ta
     return task.make_data(data, seed)
 
 
+def dataloader_order(n: int, generator: torch.Generator) -> Tensor:
+    """An epoch's order of ``n`` samples exactly as ``DataLoader(dataset, shuffle=True)`` draws it from the global
+    generator — here from ``generator``: the loader's iterator takes a base seed (one int64), its ``RandomSampler``
+    another, and permutes with a fresh generator seeded by that. A post's recipe shuffled this way (post 4:
+    ``--preset seed --seed 822``) sees the post's very batches, so its printed losses come back (epoch 1:
+    47.0924, the sum of the batch means as the post prints it); a plain ``randperm`` drew other batches."""
+    torch.empty((), dtype=torch.int64).random_(generator=generator)  # _BaseDataLoaderIter's _base_seed
+    seed = int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())  # RandomSampler.__iter__
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+
+
 def task_of_config(config: ModelConfig) -> str:
     """The training task that fits a model config (e.g. a checkpoint's), or ValueError if none does."""
     return task_for(config).training_name(config)
@@ -108,7 +120,7 @@ class Trainer:
         optimizer_state: dict | None = None,
         history: list[dict] | None = None,
         epoch: int | None = None,
-        shuffle: bool = True,
+        shuffle: bool | str = True,
         num_threads: int | None = None,
         task: str | None = None,
         generator_state: Tensor | None = None,
@@ -219,7 +231,8 @@ class Trainer:
         n = self.data.n_train
         size = self._batch_size_used()
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).to(self.device)
+            draw = dataloader_order if self.shuffle == "dataloader" else torch.randperm
+            order = draw(n, generator=self.generator).to(self.device)
             for start in range(0, n, size):
                 yield order[start : start + size]
         else:
@@ -238,7 +251,8 @@ class Trainer:
             return self._step_block()
         if self._partial is None:
             self._partial = {"batches": list(self._batches()), "next": 0, "seconds": 0.0, "tallies": {},
-                             "total": torch.zeros((), device=self.device)}  # fmt: skip
+                             "total": torch.zeros((), device=self.device),
+                             "batch_sum": torch.zeros((), device=self.device)}  # fmt: skip
         part = self._partial
         started = time.perf_counter() - part["seconds"]
         task = self.data.task
@@ -258,6 +272,8 @@ class Trainer:
                 loss.backward()
                 self.optimizer.step()
                 total += loss.detach() * len(xb)
+                if part.get("batch_sum") is not None:
+                    part["batch_sum"] += loss.detach()
                 if predictions is not None:  # running train metrics, from predictions made anyway (no sync)
                     task.tally(tallies, predictions, yb)
                 part["next"] += 1
@@ -266,6 +282,8 @@ class Trainer:
             self._partial = None
             self.epoch += 1
             metrics: dict[str, float] = {"epoch": self.epoch, "loss": float(total) / self.data.n_train}
+            if part.get("batch_sum") is not None:  # the sum of the batches' mean losses: what a plain PyTorch loop
+                metrics["loss_sum"] = float(part["batch_sum"])  # prints (post 4's "Epoch 100/100, Loss: 0.0002")
             metrics["lr"] = self.lr
             metrics.update(self._evaluated(lambda: task.epoch_metrics(self.model, self.data, tallies)))
         return self._record_epoch(metrics, started, not math.isfinite(metrics["loss"]))
@@ -404,6 +422,8 @@ class Trainer:
             "n_train": self.data.n_train,
             "next": int(part["next"]),
             "total": part["total"].detach().to("cpu").clone(),
+            **({"batch_sum": part["batch_sum"].detach().to("cpu").clone()} if part.get("batch_sum") is not None
+               else {}),
             "tallies": {k: v.detach().to("cpu").clone() for k, v in part["tallies"].items()},
             "seconds": float(part["seconds"]),
         }
@@ -438,9 +458,14 @@ class Trainer:
             raise ValueError("the saved part-epoch's running metrics are damaged")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
             raise ValueError("the saved part-epoch's time is damaged")
+        batch_sum = saved.get("batch_sum")  # None in checkpoints saved before it was kept: no loss_sum that epoch
+        if batch_sum is not None and not (isinstance(batch_sum, Tensor) and batch_sum.dim() == 0
+                                          and batch_sum.is_floating_point()):  # fmt: skip
+            raise ValueError("the saved part-epoch's sum of batch losses is damaged")
         self._partial = {"batches": batches, "next": done, "seconds": float(seconds),
                          "tallies": {k: v.to(self.device) for k, v in tallies.items()},
-                         "total": total.to(self.device)}  # fmt: skip
+                         "total": total.to(self.device),
+                         "batch_sum": None if batch_sum is None else batch_sum.to(self.device)}  # fmt: skip
         return True
 
     def save(self, path: str | Path, meta: dict | None = None, *, optimizer: bool = True) -> Path:
@@ -541,7 +566,7 @@ def make_trainer(
                 optimizer_state=ckpt.optimizer_state,
                 history=ckpt.history,
                 epoch=int(state.get("epoch", ckpt.history[-1]["epoch"] if ckpt.history else 0)),
-                shuffle=bool(state.get("shuffle", recipe["shuffle"])),
+                shuffle=state.get("shuffle", recipe["shuffle"]),  # True, False or "dataloader" (checked on load)
                 num_threads=num_threads,
                 task=task,
                 generator_state=generator_state if isinstance(generator_state, Tensor) else None,
@@ -584,6 +609,8 @@ def make_trainer(
         task_obj.seed_init(seed)
         model = task_obj.build(config)
         task_obj.init_model(model, merged)
+        # a post's DataLoader shuffles from the global generator where the model's init left it: ours starts there
+        order_state = torch.get_rng_state() if recipe["shuffle"] == "dataloader" else None
     return Trainer(
         model,
         task_data,
@@ -597,4 +624,5 @@ def make_trainer(
         betas=recipe.get("betas", (0.9, 0.999)),
         options=merged,
         preset=preset,
+        generator_state=order_state,
     )

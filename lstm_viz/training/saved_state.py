@@ -15,7 +15,7 @@ from lstm_viz.training.checkpoints import Checkpoint, CheckpointError
 __all__ = ["check_optimizer_state", "saved_trainer_state"]
 
 _TRAINER_STATE_TYPES: dict[str, tuple[type, ...]] = {
-    "epoch": (int,), "seed": (int,), "lr": (int, float), "batch_size": (int, type(None)), "shuffle": (bool,),
+    "epoch": (int,), "seed": (int,), "lr": (int, float), "batch_size": (int, type(None)), "shuffle": (bool, str),
     "source": (str,), "task": (str, type(None)), "options": (dict,), "loop": (dict,), "generator_state": (Tensor,),
     "betas": (list, tuple), "preset": (str, type(None)), "partial": (dict,),
 }  # fmt: skip
@@ -38,6 +38,8 @@ def _in_range(key: str, value: Any) -> bool:
         return value is None or value >= 1
     if key in ("epoch", "seed"):
         return 0 <= value < 2**63
+    if key == "shuffle":  # True/False, or "dataloader": the order a post's DataLoader draws (engine.dataloader_order)
+        return isinstance(value, bool) or value == "dataloader"
     if key == "options":  # the task's recipe settings: plain values by name (a saved lr as a usable one)
         plain = all(isinstance(k, str) and isinstance(v, (int, float, str, bool, type(None))) for k, v in value.items())
         return plain and ("lr" not in value or _usable_lr(value["lr"]))
