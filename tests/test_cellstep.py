@@ -161,7 +161,7 @@ def test_parity_with_torch_nn_lstm(bidirectional, proj_size, num_layers):
     assert 0 <= par.max_diff < 1e-5 and par.dtype == "float32"
 
 
-def test_parity_from_seed_003s_random_initial_state():
+def test_parity_from_post_3s_random_initial_state():
     """Post 3: bs, T, i_size, h_size = 2, 3, 4, 5; h0, c0 random; allclose → True, True, True."""
     lstm = _lstm(input_size=4, hidden_size=5)
     x = torch.randn(2, 3, 4)
@@ -234,7 +234,7 @@ def test_parity_on_the_gpu_with_pytorchs_tf32_defaults():
     assert par.device == "cuda" and par.base_tolerance == ref.PARITY_TOLERANCE_CUDA["float32"]
 
 
-def test_step_by_step_is_seed_003s_lstm_forward_generalised():
+def test_step_by_step_is_post_3s_lstm_forward_generalised():
     lstm = _lstm(bidirectional=True, proj_size=2, num_layers=2)
     x = torch.randn(2, 3, 3)
     out, h_n, c_n = ref.step_by_step(lstm, x)

@@ -107,7 +107,7 @@ def test_cell_step_defaults_show_equations_parity_and_rnn():
     assert all(formats[c]["type_config"]["format"] == "%.4f" for c in step_table.value.columns)
 
 
-def test_cell_step_random_initial_state_like_seed_003():
+def test_cell_step_random_initial_state_like_post_3():
     at = AppTest.from_file(CELL, default_timeout=TIMEOUT).run()
     at.slider(key="cs_t").set_value(0).run()
     from_zeros = at.latex[0].value

@@ -159,7 +159,7 @@ def test_reset_forgets_everything():
     assert run.progress().epochs_per_second is None
 
 
-def test_continue_for_n_more_epochs_like_seed_000():
+def test_continue_for_n_more_epochs_like_post_0():
     run, _, built = make_run(epochs=2000, epoch_seconds=0.0001)
     run.start()
     while run.running:

@@ -47,7 +47,7 @@ def test_parameter_table_is_named_parameters(layers: int, bidirectional: bool, p
     assert (table["kind"] == "projection W_hr").sum() == (layers * (1 + bidirectional) if proj else 0)
 
 
-def test_seed_003_shapes_and_sizes() -> None:
+def test_post_3_shapes_and_sizes() -> None:
     """Post 3: bs=2, T=3, I=4, H=5, P=3 prints weight_ih_l0 (20, 4), weight_hh_l0 (20, 3), weight_hr_l0 (3, 5)."""
     lstm, lstmp = build_pair(validate_pair(4, 5, 3), device="cpu")
     table = compare_parameters(lstm, lstmp).set_index("tensor")
@@ -68,7 +68,7 @@ def test_seed_003_shapes_and_sizes() -> None:
     assert state_sizes(lstm, 2, 3) == {"output": (2, 3, 5), "h_n": (1, 2, 5), "c_n": (1, 2, 5)}
 
 
-def test_state_sizes_seed_001_not_batch_first() -> None:
+def test_state_sizes_post_1_not_batch_first() -> None:
     """Post 1: nn.LSTM(10, 20, 2), input (5, 3, 10) → output (5, 3, 20), h_n and c_n (2, 3, 20)."""
     sizes = state_sizes(nn.LSTM(10, 20, 2), batch=3, seq_len=5)
     assert sizes == {"output": (5, 3, 20), "h_n": (2, 3, 20), "c_n": (2, 3, 20)}

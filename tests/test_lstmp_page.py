@@ -34,7 +34,7 @@ def test_default_page_shows_real_numbers(at: AppTest) -> None:
     assert float(rows.at["forward latency, median ms", "LSTM"]) > 0
 
 
-def test_seed_003_preset(at: AppTest) -> None:
+def test_post_3_preset(at: AppTest) -> None:
     at.button(key="cmp_preset_post 3: ").click().run()
     assert not at.exception
     assert at.text_input(key="cmp_hidden").value == "5"

@@ -209,7 +209,7 @@ def test_subtraction_variants_record_what_forward_computes(num_layers, bidirecti
     assert torch.allclose(model.logits(x).sigmoid(), probs)
 
 
-def test_seed_004_state_dict_loads_into_bit_subtractor():  # the post's class: tests/seed004.py
+def test_post_4_state_dict_loads_into_bit_subtractor():  # the post's class: tests/seed004.py
     torch.manual_seed(1)
     theirs = LSTMSubtractor()
     ours = BitSubtractor()
@@ -218,7 +218,7 @@ def test_seed_004_state_dict_loads_into_bit_subtractor():  # the post's class: t
     assert torch.allclose(ours(x), theirs(x).squeeze(-1))
 
 
-def test_toy_lstm_is_seed_000_lstm():
+def test_toy_lstm_is_post_0_lstm():
     torch.manual_seed(0)
     model = build_model(ModelConfig.default("toy_lstm"))
     assert isinstance(model, ToyLSTM)
@@ -230,7 +230,7 @@ def test_toy_lstm_is_seed_000_lstm():
     assert torch.allclose(model.record(seq.view(1, 4, 1)).h[0, 0, 0, -1], expected)
 
 
-def test_regressor_is_seed_002_model():
+def test_regressor_is_post_2_model():
     torch.manual_seed(0)
     model = build_model(ModelConfig.default("regressor"))
     assert isinstance(model, Regressor)

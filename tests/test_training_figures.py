@@ -120,7 +120,7 @@ def test_loss_accuracy_uses_train_loss_when_named_so():
     assert [t.name for t in fig.data] == ["train loss"] and list(fig.data[0].y) == [0.5, 0.25]
 
 
-def test_absolute_error_and_rmse_like_seed_004():
+def test_absolute_error_and_rmse_like_post_4():
     truth = np.array([10, 20, 30, 40])
     predicted = np.array([10, 22, 30, 40])
     fig = absolute_error_figure(truth, predicted)
