@@ -3,7 +3,8 @@
 from lstm_viz.core.device import describe_device, pick_device
 from lstm_viz.core.errors import RNNArgumentError, RNNInputError, RNNInputTypeError
 from lstm_viz.core.gru import RecordingGRU
-from lstm_viz.core.interventions import Intervention, intervened_forward, parse_intervention
+from lstm_viz.core.intervention_text import parse_intervention
+from lstm_viz.core.interventions import Intervention, intervened_forward
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.modules import record_modules
 from lstm_viz.core.packed import record_packed

@@ -244,7 +244,7 @@ def test_step_by_step_is_post_3s_lstm_forward_generalised():
     assert torch.allclose(c_n, ref_c, atol=1e-6)
 
 
-def test_rnncell_vs_rnn_with_the_seed_example():
+def test_rnncell_vs_rnn_with_post_3s_example():
     run = ref.rnncell_vs_rnn()  # RNNCell(10, 20), input (6, 3, 10), hx (3, 20)
     assert run.x.shape == (6, 3, 10) and run.h_cell.shape == (6, 3, 20) and run.h0.shape == (3, 20)
     assert run.ok and run.max_diff < 1e-5
@@ -314,3 +314,16 @@ def test_a_step_far_beyond_the_tolerance_is_drawn_whole():
     assert bad.step_diff.max() == pytest.approx(1e-3, rel=0.01)
     fig = rnn_unroll_figure(bad)
     assert fig.layout.yaxis.range[1] >= np.log10(1e-3) + 0.5
+
+
+@pytest.mark.parametrize("sizes", [(2, 3, 2, 3), (10, 20, 3, 6), (1, 1, 1, 1)])
+def test_post_3s_bidirectional_rnn_by_hand_is_nn_rnn(sizes):
+    """Post 3's bidirectional_rnn_forward (the backward layer as the forward loop over the flipped input, flipped
+    back and concatenated) equals nn.RNN(bidirectional=True) up to rounding, output and h_n."""
+    for seed in range(3):
+        run = ref.bidirectional_rnn_by_hand(*sizes, seed=seed)
+        assert run.ok and run.dtype == "float32", run
+        exact = ref.bidirectional_rnn_by_hand(*sizes, seed=seed, dtype=torch.float64)
+        assert exact.allclose and max(exact.output_diff, exact.h_n_diff) < 1e-12
+    with pytest.raises(ValueError, match="steps must be a whole number in 1..1000"):
+        ref.bidirectional_rnn_by_hand(steps=0)

@@ -253,6 +253,12 @@ def rnn_section() -> None:
     left.dataframe(pd.DataFrame(ref.rnn_table(run)), hide_index=True, width="stretch", key="cs_rnn_table",
                    column_config={"max |Δ|": st.column_config.NumberColumn(format="%.1e")})  # 1.8e-07, not 0.0000001
     right.plotly_chart(cf.rnn_unroll_figure(run), width="stretch", key="cs_rnn_fig")
+    bi = ref.bidirectional_rnn_by_hand(*sizes, seed=seed, dtype=getattr(torch, dtype))
+    st.markdown(f"**Bidirectional, by hand** (post 3's `bidirectional_rnn_forward`): the backward layer is the same "
+                f"loop over the input flipped in time, flipped back and put beside the forward layer's output. "
+                f"Against `nn.RNN(bidirectional=True)` with the same weights: max |Δ| = "
+                f"{max(bi.output_diff, bi.h_n_diff):.1e} (output and h_n), torch.allclose says "
+                f"**{bi.allclose}**.")  # fmt: skip
 
 
 def rnn_caption(run: ref.RnnUnroll) -> str:

@@ -18,7 +18,7 @@ from lstm_viz.cli.common import (
     print_json,
     read_inputs,
 )
-from lstm_viz.core.interventions import parse_intervention
+from lstm_viz.core.intervention_text import parse_intervention
 from lstm_viz.parsing import InputError, quote
 
 __all__ = ["add_parser", "run"]

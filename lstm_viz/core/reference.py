@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lstm_viz.core.device import without_tf32
+from lstm_viz.core.device import seeded, without_tf32
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER, STORAGE_ORDER, Recording
 
@@ -34,10 +34,12 @@ __all__ = [
     "GATE_NAMES",
     "PARITY_TOLERANCE",
     "PARITY_TOLERANCE_CUDA",
+    "BiRnnCheck",
     "CellStep",
     "GateNumbers",
     "Parity",
     "RnnUnroll",
+    "bidirectional_rnn_by_hand",
     "cell_step",
     "initial_state",
     "lstm_of",
@@ -405,6 +407,58 @@ def rnncell_vs_rnn(
         weight_ih=np_(cell.weight_ih), weight_hh=np_(cell.weight_hh), bias_ih=np_(cell.bias_ih),
         bias_hh=np_(cell.bias_hh),
         allclose=bool(torch.allclose(out, h_cell) and torch.allclose(h_n[0], hx)),
+        dtype=str(dtype).removeprefix("torch."),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BiRnnCheck:
+    """Post 3's ``bidirectional_rnn_forward`` against ``nn.RNN(bidirectional=True)``: the largest differences."""
+
+    output_diff: float  # max |hand − nn.RNN| over the output (batch, T, 2H)
+    h_n_diff: float  # over h_n (2, batch, H)
+    allclose: bool  # torch.allclose on both, default tolerances, as the post checks
+    dtype: str
+
+    @property
+    def ok(self) -> bool:
+        """Equal up to rounding of the dtype (see ``PARITY_TOLERANCE``)."""
+        return max(self.output_diff, self.h_n_diff) <= PARITY_TOLERANCE.get(self.dtype, 1e-3)
+
+
+def bidirectional_rnn_by_hand(
+    input_size: int = 2, hidden_size: int = 3, batch: int = 2, steps: int = 3, seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> BiRnnCheck:  # fmt: skip
+    """Post 3's bidirectional RNN by hand: one ``tanh`` RNN loop over the input (the forward layer), the same loop
+    with the ``_reverse`` weights over the input flipped in time (the backward layer), its output flipped back and
+    concatenated on the features; h_n stacks each layer's last step — checked against ``nn.RNN(...,
+    bidirectional=True, batch_first=True)`` with the same weights and zero initial states, as the post does."""
+    for name, value, top in (("input_size", input_size, 256), ("hidden_size", hidden_size, 256),
+                             ("batch", batch, 64), ("steps", steps, 1000)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ValueError(f"{name} must be a whole number in 1..{top}, got {value!r}")
+    with seeded(seed, restore=True):
+        rnn = nn.RNN(input_size, hidden_size, batch_first=True, bidirectional=True).to(dtype)
+    x = torch.randn(batch, steps, input_size, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+    def rnn_forward(inp: Tensor, suffix: str) -> Tensor:  # the post's rnn_forward: h_t = tanh(W_ih x + W_hh h + b)
+        w_ih, w_hh = getattr(rnn, f"weight_ih_l0{suffix}"), getattr(rnn, f"weight_hh_l0{suffix}")
+        b = getattr(rnn, f"bias_ih_l0{suffix}") + getattr(rnn, f"bias_hh_l0{suffix}")
+        h, out = torch.zeros(batch, hidden_size, dtype=dtype), []
+        for t in range(steps):
+            h = torch.tanh(inp[:, t] @ w_ih.T + h @ w_hh.T + b)
+            out.append(h)
+        return torch.stack(out, dim=1)  # (batch, T, H)
+
+    with torch.no_grad():
+        forward, backward = rnn_forward(x, ""), rnn_forward(torch.flip(x, [1]), "_reverse")
+        hand = torch.cat([forward, torch.flip(backward, [1])], dim=-1)
+        hand_n = torch.stack([forward[:, -1], backward[:, -1]])
+        out, h_n = rnn(x, torch.zeros(2, batch, hidden_size, dtype=dtype))
+    return BiRnnCheck(
+        output_diff=float((hand - out).abs().max()), h_n_diff=float((hand_n - h_n).abs().max()),
+        allclose=bool(torch.allclose(hand, out) and torch.allclose(hand_n, h_n)),
         dtype=str(dtype).removeprefix("torch."),
     )  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 The caller decides what to draw: ``for metrics in trainer.run(50): ...`` or ``trainer.add_callback(fn)``.
 Fast on purpose: the data lives as tensors on the model's device, each epoch shuffles with one ``randperm`` (or as a
-post's DataLoader does, for that post's recipe: ``dataloader_order``) and slices batches (no DataLoader), the loss
+post's DataLoader does, for that post's recipe: ``order.dataloader_order``) and slices batches (no DataLoader), the loss
 is summed on the device (one sync per epoch), and the metrics are computed in one batch per split. Small models
 train on one CPU thread (splitting a 32-unit LSTM's ops across threads costs more than it saves).
 
@@ -43,6 +43,7 @@ from lstm_viz.paths import write_atomically
 from lstm_viz.tasks import LSTMVizModel, ModelConfig, Task, TaskData, get_task, registered, task_for, training_names
 from lstm_viz.training.checkpoints import Checkpoint, CheckpointError, checkpoint_bytes, load_checkpoint
 from lstm_viz.training.memory import check_fits_memory
+from lstm_viz.training.order import SHUFFLES, checked_order, epoch_batches, restored_partial
 from lstm_viz.training.saved_state import check_optimizer_state, saved_trainer_state
 
 __all__ = [
@@ -72,17 +73,6 @@ def make_task_data(task: str | Task, *, data: str = "seed", seed: int = 0) -> Ta
     if data not in task.data_sources:
         raise ValueError(f"unknown data {data!r} for the {task.title}; choose {', '.join(task.data_sources)}")
     return task.make_data(data, seed)
-
-
-def dataloader_order(n: int, generator: torch.Generator) -> Tensor:
-    """An epoch's order of ``n`` samples exactly as ``DataLoader(dataset, shuffle=True)`` draws it from the global
-    generator — here from ``generator``: the loader's iterator takes a base seed (one int64), its ``RandomSampler``
-    another, and permutes with a fresh generator seeded by that. A post's recipe shuffled this way (post 4:
-    ``--preset seed --seed 822``) sees the post's very batches, so its printed losses come back (epoch 1:
-    47.0924, the sum of the batch means as the post prints it); a plain ``randperm`` drew other batches."""
-    torch.empty((), dtype=torch.int64).random_(generator=generator)  # _BaseDataLoaderIter's _base_seed
-    seed = int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())  # RandomSampler.__iter__
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
 
 
 def task_of_config(config: ModelConfig) -> str:
@@ -138,6 +128,8 @@ class Trainer:
         self.data = task_data.to(self.device)
         self.task = task  # the training name (saved with checkpoints), e.g. "subtraction-gru"
         self.batch_size = batch_size
+        if shuffle not in SHUFFLES or not isinstance(shuffle, (bool, str)):  # 1 == True: refused too
+            raise InputError(f"shuffle must be one of {', '.join(map(repr, SHUFFLES))}, got {shuffle!r}")
         self.shuffle = shuffle
         self.seed = int(seed)
         self.options = dict(options or {})
@@ -227,17 +219,8 @@ class Trainer:
         """Mini-batches in one epoch (the last may be smaller than the batch size)."""
         return math.ceil(self.data.n_train / self._batch_size_used())
 
-    def _batches(self) -> Iterator[Tensor | slice]:
-        n = self.data.n_train
-        size = self._batch_size_used()
-        if self.shuffle:
-            draw = dataloader_order if self.shuffle == "dataloader" else torch.randperm
-            order = draw(n, generator=self.generator).to(self.device)
-            for start in range(0, n, size):
-                yield order[start : start + size]
-        else:
-            for start in range(0, n, size):
-                yield slice(start, start + size)
+    def _batches(self) -> list[Tensor | slice]:
+        return epoch_batches(self.data.n_train, self._batch_size_used(), self.shuffle, self.generator, self.device)
 
     @property
     def finished(self) -> bool:
@@ -250,7 +233,7 @@ class Trainer:
         if self.loop is not None:
             return self._step_block()
         if self._partial is None:
-            self._partial = {"batches": list(self._batches()), "next": 0, "seconds": 0.0, "tallies": {},
+            self._partial = {"batches": self._batches(), "next": 0, "seconds": 0.0, "tallies": {},
                              "total": torch.zeros((), device=self.device),
                              "batch_sum": torch.zeros((), device=self.device)}  # fmt: skip
         part = self._partial
@@ -438,34 +421,10 @@ class Trainer:
         if saved.get("n_train") != n or saved.get("batch_size") != size:
             return False
         if self.shuffle:
-            order = saved.get("order")
-            if not (isinstance(order, Tensor) and order.dim() == 1 and order.numel() == n
-                    and not order.is_floating_point() and not order.is_complex()):  # fmt: skip
-                raise ValueError("the saved part-epoch's batch order is damaged")
-            order = order.to(torch.int64)
-            if not torch.equal(torch.sort(order).values, torch.arange(n)):
-                raise ValueError("the saved part-epoch's batch order is not a shuffle of the training samples")
-            batches: list[Tensor | slice] = list(order.to(self.device).split(size))
+            batches: list[Tensor | slice] = list(checked_order(saved.get("order"), n).to(self.device).split(size))
         else:
-            batches = list(self._batches())  # slices in order: nothing drawn
-        done, total, tallies, seconds = (saved.get(k) for k in ("next", "total", "tallies", "seconds"))
-        if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= len(batches):
-            raise ValueError(f"the saved part-epoch's position is damaged ({done!r})")
-        if not (isinstance(total, Tensor) and total.dim() == 0 and total.is_floating_point()):
-            raise ValueError("the saved part-epoch's loss sum is damaged")
-        if not (isinstance(tallies, Mapping) and all(isinstance(k, str) and isinstance(v, Tensor)
-                                                     for k, v in tallies.items())):  # fmt: skip
-            raise ValueError("the saved part-epoch's running metrics are damaged")
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
-            raise ValueError("the saved part-epoch's time is damaged")
-        batch_sum = saved.get("batch_sum")  # None in checkpoints saved before it was kept: no loss_sum that epoch
-        if batch_sum is not None and not (isinstance(batch_sum, Tensor) and batch_sum.dim() == 0
-                                          and batch_sum.is_floating_point()):  # fmt: skip
-            raise ValueError("the saved part-epoch's sum of batch losses is damaged")
-        self._partial = {"batches": batches, "next": done, "seconds": float(seconds),
-                         "tallies": {k: v.to(self.device) for k, v in tallies.items()},
-                         "total": total.to(self.device),
-                         "batch_sum": None if batch_sum is None else batch_sum.to(self.device)}  # fmt: skip
+            batches = self._batches()  # slices in order: nothing drawn
+        self._partial = restored_partial(saved, batches, self.device)
         return True
 
     def save(self, path: str | Path, meta: dict | None = None, *, optimizer: bool = True) -> Path:

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from lstm_viz.parsing import InputError, parse_lr
 from lstm_viz.training.checkpoints import Checkpoint, CheckpointError
+from lstm_viz.training.order import SHUFFLES
 
 __all__ = ["check_optimizer_state", "saved_trainer_state"]
 
@@ -38,8 +39,8 @@ def _in_range(key: str, value: Any) -> bool:
         return value is None or value >= 1
     if key in ("epoch", "seed"):
         return 0 <= value < 2**63
-    if key == "shuffle":  # True/False, or "dataloader": the order a post's DataLoader draws (engine.dataloader_order)
-        return isinstance(value, bool) or value == "dataloader"
+    if key == "shuffle":  # True/False, or "dataloader": the order a post's DataLoader draws (order.dataloader_order)
+        return value in SHUFFLES
     if key == "options":  # the task's recipe settings: plain values by name (a saved lr as a usable one)
         plain = all(isinstance(k, str) and isinstance(v, (int, float, str, bool, type(None))) for k, v in value.items())
         return plain and ("lr" not in value or _usable_lr(value["lr"]))
