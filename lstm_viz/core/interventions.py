@@ -63,7 +63,8 @@ class Intervention:
     ``name``: ``layer{k}.{fwd|bwd}.{f|i|g|o|c|h}`` (``r|z|n|h`` for a GRU). ``steps``: time indices, positions in
     the input for both directions; None = every step. ``units``: unit indices; None = every unit. ``value``: a
     number, or a tensor broadcastable to ``(batch, len(steps), len(units))`` — e.g. ``other_rec.h[0, 0, :, 4:5]``
-    to patch step 4 from another run.
+    to patch step 4 from another run. Broadcasting aligns from the right: a 2-D value is read as ``(steps, units)``,
+    so give per-row values in 3-D, ``(batch, 1, units)``.
     """
 
     name: str
