@@ -344,7 +344,8 @@ def test_the_top_ranked_unit_opens_in_intervene_alone():
     assert at.segmented_control(key="iv_kind").value == "mean"
     said = [c.value for c in at.caption]
     assert any(c.startswith(f"{name}: unit {unit} at every step") for c in said), said
-    assert not any("Which units matter" in c.value for c in at.caption)
+    assert not any("To find single units that matter" in c.value for c in at.caption)  # the hint is for "all"
+    assert any("the mean Which units matter ranks by" in c for c in said)  # the value it was ranked with
 
 
 def test_another_model_of_the_same_size_starts_from_its_own_most_active_units():

@@ -11,7 +11,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_sequence
 
 from lstm_viz import Intervention, RecordingGRU, RecordingLSTM, intervened_forward, parse_intervention
-from lstm_viz.core.interventions import MAX_RANGE, UnitPerRow, run_module
+from lstm_viz.core.intervention_text import MAX_RANGE
+from lstm_viz.core.interventions import UnitPerRow, run_module
 
 
 def _x(T: int = 5, B: int = 2, I: int = 3, seed: int = 1) -> torch.Tensor:
