@@ -57,7 +57,7 @@ st.caption(
     "at once, even mid-run; model, recipe and random seed when you press Start."
 )
 # The post's story with its recipe: "mediocre" after 2,000 epochs, "very good" after 3,000 more. Random seed 1
-# tells it (A 0.34, B 0.63 → A 0.000, B 0.975); seed 0 stays on the 0.5 plateau even at 5,000 (the post names none).
+# tells it (A 0.34, B 0.62 → A 0.0002, B 0.975); seed 0 stays on the 0.5 plateau even at 5,000 (the post names none).
 STORY_SEED = 1
 first = next(iter(RECIPES[STATQUEST].values()))
 remembered("toy", {"model": next(iter(MODELS)), "recipe": next(iter(RECIPES[STATQUEST])), "lr": f"{first[1]:g}",
