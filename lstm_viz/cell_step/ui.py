@@ -257,8 +257,10 @@ def rnn_section() -> None:
     st.markdown(f"**Bidirectional, by hand** (post 3's `bidirectional_rnn_forward`): the backward layer is the same "
                 f"loop over the input flipped in time, flipped back and put beside the forward layer's output. "
                 f"Against `nn.RNN(bidirectional=True)` with the same weights: max |Δ| = "
-                f"{max(bi.output_diff, bi.h_n_diff):.1e} (output and h_n), torch.allclose says "
-                f"**{bi.allclose}**.")  # fmt: skip
+                f"{max(bi.output_diff, bi.h_n_diff):.1e} (output and h_n), "
+                + (f"equal up to {bi.dtype} rounding" if bi.ok else f"**more than {bi.dtype} rounding**")
+                + f"; torch.allclose says **{bi.allclose}**"
+                + (" (its relative test, as above)." if bi.ok and not bi.allclose else "."))  # fmt: skip
 
 
 def rnn_caption(run: ref.RnnUnroll) -> str:
