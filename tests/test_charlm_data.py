@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -316,3 +317,12 @@ def test_text_that_does_not_tokenize_is_named_where_a_person_would_look(text, wo
     with pytest.raises(TokenizeFailure) as caught:
         label_text(text)
     assert str(caught.value) == words
+
+
+@pytest.mark.parametrize("prefix", [False, True])
+@pytest.mark.parametrize("text, close", [("x = [1]]\ny = 2\n", "]"), ("x = 1)\n", ")"), ("f(a))\n", ")")])
+def test_an_unmatched_closing_bracket_is_named(text, close, prefix):
+    """A stray ')' was "a bracket is still open where the text ends", and a long text cut at the limit (prefix)
+    was labelled with negative bracket depths."""
+    with pytest.raises(TokenizeFailure, match=re.escape(f"unmatched '{close}' (line 1)")):
+        label_text(text, prefix=prefix)

@@ -202,6 +202,7 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
     in_string = np.zeros(m + 1, dtype=np.int32)  # +1/-1 marks, summed into spans at the end
     in_comment = np.zeros(m + 1, dtype=np.int32)
     depth_step = np.zeros(m + 1, dtype=np.int32)
+    depth = 0  # brackets open so far (a close below 0 is refused: tokenize alone would label negative depths)
     keyword_mark = np.zeros(m + 1, dtype=np.int32)
     number_mark = np.zeros(m + 1, dtype=np.int32)
     indent_step = np.zeros(len(line_starts), dtype=np.int32)  # per line
@@ -243,8 +244,12 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
             elif kind == tokenize.OP:
                 if tok.string in "([{":
                     depth_step[start] += 1
+                    depth += 1
                 elif tok.string in ")]}":
                     depth_step[start] -= 1
+                    depth -= 1
+                    if depth < 0:  # tokenize reads on (its depth below 0), and Python would not: say where
+                        raise TokenizeFailure(f"unmatched '{tok.string}' (line {tok.start[0]})")
             elif kind == tokenize.NAME:
                 if keyword.iskeyword(tok.string):
                     span(keyword_mark, start, end)
