@@ -457,3 +457,15 @@ def test_text_commands_take_threads_for_themselves_only(command, files, tmp_path
     assert seen[0] == 1 and torch.get_num_threads() == before  # used, then PyTorch's own again
     code, _, err = run(capsys, *argv, "--threads", "0")
     assert code == 2 and "--threads must be from 1 to 256, got 0" in err
+
+
+def test_units_says_when_characters_are_read_as_unk(files, capsys):
+    """A CRLF file's \\r are characters the model never saw: units ranked on them silently (the app reads CRLF as
+    one newline); it says so now, and why."""
+    code, _, err = run(capsys, "units", files / "planted.pt", "--text-file", files / "crlf.py", "--feature",
+                       "in_string")  # fmt: skip
+    assert code == 0
+    assert "3 characters of" in err and "read as <unk> — 3 of them the \\r of CRLF line ends" in err
+    code, _, err = run(capsys, "units", files / "planted.pt", "--text-file", files / "snippet.py", "--feature",
+                       "in_string")  # fmt: skip
+    assert code == 0 and "<unk>" not in err

@@ -73,6 +73,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise ExitError(f"--feature {feature}: it is the same at every character of {args.text_file} "
                         "(nothing to rank units by); choose another feature or a longer file")  # fmt: skip
     ids = encode(text)
+    unknown = int((ids == 0).sum())
+    if unknown:  # said, as generate and the app say it; a CRLF file's \r are the usual ones
+        crlf = text.count("\r")
+        why = (f" — {crlf:,} of them the \\r of CRLF line ends, which the model never saw in training (the app reads "
+               "CRLF as one newline; convert the file, e.g. with dos2unix, to rank as it does)") if crlf else ""
+        print(f"note: {unknown:,} character{'s' if unknown != 1 else ''} of {args.text_file} outside the model's "
+              f"vocabulary (printable ASCII, newline, tab) read as <unk>{why}", file=sys.stderr)  # fmt: skip
     few = _few_examples(labels[feature], metric)
     if few:  # said, not refused: a short file is still worth a look
         print(f"note: {few}; with so few, many units score alike and the ranking says little — give a longer file",

@@ -18,7 +18,8 @@ the state *after reading that character*, which is what an LSTM's c and h hold a
   string), the closing quote(s) do not (after reading them one is out), nor does the prefix (``f``, ``rb``, …).
   An f-string is one string from its opening quote to its closing quote, replacement fields included, on every
   Python: before 3.12 tokenize gives it as one STRING token, from 3.12 on as FSTRING_START … FSTRING_END (nested
-  f-strings included).
+  f-strings included). Text is read as the running Python reads it: before 3.12 an f-string that reuses its own
+  quote inside (``f"{d["k"]}"``, new in 3.12) tokenizes as two strings with ``k`` between them, as 3.11 sees it.
 - ``in_comment``: inside a comment: from ``#`` to the last character before the line break.
 - ``bracket_depth``: how many ``( [ {`` are open, outside strings and comments; an opening bracket already counts
   itself, a closing one no longer counts.
