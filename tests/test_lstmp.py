@@ -593,3 +593,33 @@ def test_kernel_note_and_latency_budget() -> None:
     assert lstmp_api.check_latency_work((lstm, lstmp), "1", " 8", "5") == (1, 8, 5)
     with pytest.raises(ValueError, match="runs must be at least 3"):
         lstmp_api.check_latency_work((lstm, lstmp), 1, 8, 1)
+
+
+def test_more_epochs_after_a_pause_end_both_models_at_the_same_epoch() -> None:
+    """Between ticks the sides can be an epoch apart; "+ more" set each side's target from its own epoch, and the
+    pair finished with an LSTM after 12 epochs against an LSTMP after 11 (pages review)."""
+    pair = _pair(epochs=20)
+    pair.start()
+    pair.tick(budget=0.0)  # the LSTM one epoch ahead
+    assert [r.epoch for r in pair.runs.values()] == [1, 0]
+    pair.pause()
+    pair.continue_for(10)
+    while pair.running:
+        pair.tick(budget=10.0)
+    assert [(r.epoch, r.target) for r in pair.runs.values()] == [(11, 11), (11, 11)]
+    assert pair.state is lstmp_api.RunState.FINISHED
+    pair.set_target(15)
+    assert {r.target for r in pair.runs.values()} == {15}
+
+
+def test_the_pairs_speed_is_the_slower_sides_not_half_of_it() -> None:
+    """Each side's speed is measured in wall time that already includes the other's turns: combined again as
+    1 / (1/a + 1/b) it showed half the speed and twice the time left."""
+    from types import SimpleNamespace
+
+    pair = _pair(epochs=10)
+    sides = {"LSTM": 2.4, "LSTMP": 2.3}
+    for name, run in pair.runs.items():
+        run.progress = lambda speed=sides[name]: SimpleNamespace(epochs_per_second=speed, train_share=0.5)
+    progress = pair.progress()
+    assert progress.epochs_per_second == 2.3 and progress.eta_seconds == pytest.approx(10 / 2.3)

@@ -15,7 +15,7 @@ from lstm_viz.core.device import torch_threads
 from lstm_viz.lstmp.anatomy import MODEL_NAMES, PairSpec
 from lstm_viz.tasks import count_parameters
 from lstm_viz.training.engine import Trainer, make_trainer
-from lstm_viz.training.live import TICK_SECONDS, TRAIN_SHARE, LiveRun, Progress, RunState
+from lstm_viz.training.live import TICK_SECONDS, TRAIN_SHARE, LiveRun, Progress, RunState, validate_epochs
 
 __all__ = [
     "METRICS",
@@ -117,11 +117,13 @@ class PairedRun:
         return self.state is RunState.RUNNING
 
     def progress(self) -> Progress:
-        """Both sides as one progress bar: epochs done by both, pair speed (epochs of both per second), ETA."""
+        """Both sides as one progress bar: epochs done by both, the pair's speed (epochs a second of each model: the
+        slower side's), ETA. Each side's speed is already measured in wall time that includes the other side's
+        turns: combining them again (1 / (1/a + 1/b)) showed half the speed and twice the time left."""
         sides = [run.progress() for run in self.runs.values()]
         speed = None
         if all(p.epochs_per_second for p in sides):
-            speed = 1.0 / sum(1.0 / p.epochs_per_second for p in sides)  # type: ignore[operator]
+            speed = min(p.epochs_per_second for p in sides)  # type: ignore[type-var]
         eta = max(0, self.target - self.epoch) / speed if speed else None
         shares = [p.train_share for p in sides if p.train_share is not None]
         share = sum(shares) if shares else None
@@ -158,16 +160,22 @@ class PairedRun:
             run.reset()
 
     def continue_for(self, more: int) -> None:
+        """``more`` epochs past the side that is ahead, for both: between ticks the sides can be an epoch apart, and
+        each side's own ``+ more`` ended the pair at two different epochs (an LSTM after 12 against an LSTMP
+        after 11)."""
+        ahead = max(run.epoch for run in self.runs.values())
         for run in self.runs.values():
-            run.continue_for(more)
+            run.continue_for(ahead + validate_epochs(more, name="more epochs") - run.epoch)
 
     def set_lr(self, lr: float) -> None:
         for run in self.runs.values():
             run.set_lr(lr)
 
     def set_target(self, epochs: int) -> None:
+        """One target for both (at least the epoch the side ahead has reached), so that they end together."""
+        ahead = max(run.epoch for run in self.runs.values())
         for run in self.runs.values():
-            run.set_target(epochs)
+            run.set_target(max(validate_epochs(epochs), ahead))
 
     # ---- the work ------------------------------------------------------------------------------------------
     def tick(self, budget: float = TICK_SECONDS * TRAIN_SHARE, clock: Callable[[], float] = time.perf_counter) -> int:
