@@ -224,7 +224,9 @@ def loss_accuracy_figure(
         for column, label in (("test_bit_acc", "test bit accuracy"), ("test_exact_match", "test exact match")):
             if column in latest:
                 parts.append(f"{label} {latest[column][-1]:.2%}")
-        since = _perfect_since(epochs, columns.get("test_exact_match"))
+        full = [(row.get("epoch"), row.get("test_exact_match")) for row in history]  # every epoch, not the thinned
+        full = [(e, x) for e, x in full if e is not None and x is not None]  # points drawn (a dip could hide)
+        since = _perfect_since(np.array([e for e, _ in full]), np.array([x for _, x in full])) if full else None
         if since is not None:  # the climb fills the panel's first sliver: say when it ended
             parts.append(f"100% since epoch {since:,}")
         subtitle = " · ".join(parts)
