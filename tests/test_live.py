@@ -572,3 +572,29 @@ def test_fine_steps_are_paced_scored_and_paused_like_epochs():
     assert "epochs/s" in run.progress().label()  # whole epochs: speed and time left again, measured afresh
     run.reset()
     assert run.steps == []
+
+
+def test_no_probe_of_weights_part_way_into_an_epoch():
+    """A Pause inside a chunk of epochs leaves the weights part-way into the next epoch: the probe drew them at the
+    epoch before (the StatQuest weights chart showed epoch 3 as 0.66652 where an uninterrupted run has 0.66586)."""
+    clock = FakeClock()
+    holder: dict = {}
+
+    class PausedInside(FakeTrainer):
+        partial_epoch = None
+
+        def train_epochs(self, n: int) -> list[dict]:
+            if n < 2:  # the first epoch alone (its time sets the chunks' length)
+                return super().train_epochs(n)
+            rows = super().train_epochs(n - 1)  # n - 1 whole epochs, then the Pause lands inside the next one
+            self.partial_epoch = (1, 4)
+            holder["run"].pause()
+            return rows
+
+    run = LiveRun(lambda: PausedInside(clock), epochs=50, clock=clock, probe=lambda t: {"seen": t.epoch})
+    holder["run"] = run
+    run.start()
+    while run.state is RunState.RUNNING:
+        run.tick(budget=1.0)
+    assert run.state is RunState.PAUSED and run.epoch >= 2
+    assert [p["epoch"] for p in run.probes] == [1]  # the first epoch; none for weights that are not the epoch's

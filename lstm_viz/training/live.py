@@ -513,7 +513,10 @@ class LiveRun:
 
     def _after_epochs(self, trainer: TrainerLike) -> bool:
         """After epochs ended: the probe, and the loss checked for NaN; False when the run failed."""
-        if self.probe is not None:
+        # weights part-way into the next epoch (a Pause or Stop inside a chunk of epochs) are not that epoch's: a
+        # probe of them would be drawn at the epoch before (the StatQuest weights chart); the next whole epoch is
+        part_way = getattr(trainer, "partial_epoch", None) is not None
+        if self.probe is not None and not part_way:
             try:
                 with self.threads():
                     measured = self.probe(trainer)
