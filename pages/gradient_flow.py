@@ -27,16 +27,17 @@ normalise = st.toggle("Divide each curve by its value at the last step", value=T
 st.plotly_chart(gf.gradient_flow_figure(result, normalise), width="stretch", key="gf_flow")
 st.caption(
     "How to read it: a curve that stays flat going left means the loss still reaches far back. The dotted ∏f is "
-    "the path along c alone, through the forget gates; ‖∂L/∂c_t‖ lies above it because c_t also reaches the loss "
-    "through h_t and the gates of later steps, and those paths add. With trained weights the curves show what each "
-    "net learned to use, not only what its architecture allows."
+    "the path along c alone, through the forget gates (their product, averaged over units); ‖∂L/∂c_t‖ adds the "
+    "paths through h_t and the gates of later steps, which can add to it or cancel it, so it may lie above or below "
+    "∏f. With trained weights the curves show what each net learned to use, not only what its architecture allows."
 )
 per_feature = st.toggle("Input gradient per feature", value=False, key="gf_perfeat")
 st.plotly_chart(gf.input_gradient_heatmap(result, per_feature), width="stretch", key="gf_heat")
 st.download_button("Download every curve (CSV)", result.to_frame().to_csv(index=False).encode(), "gradient_flow.csv",
                    "text/csv", key="gf_csv", on_click="ignore", icon=":material/download:")  # fmt: skip
 st.caption(
-    f"Computed with autograd in {result.flows['rnn'].grad_h.dtype} on `{result.device}`; the nets are unrolled "
+    f"Computed with autograd in {result.dtype} on `{result.device}`; the nets are unrolled "
     "one step at a time and a zero probe added to every h_t (and c_t) gives the total derivative ∂L/∂h_t. "
-    "Input: x_t ~ N(0, 1); label: the sign of x_0[0]; loss: binary cross-entropy of a linear read-out of h_T."
+    "Input: x_t ~ N(0, 1); label: the sign of x_0[0]; loss: binary cross-entropy of a linear read-out of the last "
+    "state, h_T here (steps count from 0, so the last one is t = T − 1)."
 )

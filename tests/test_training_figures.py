@@ -23,7 +23,7 @@ from lstm_viz.live.figures import (
     toy_live_figures,
     toy_panels_figure,
 )
-from lstm_viz.viz.history import MAX_POINTS, history_frame, thin
+from lstm_viz.viz.history import MAX_POINTS, history_frame, thin, thin_each
 
 
 def toy_history(n: int) -> list[dict]:
@@ -365,3 +365,13 @@ def test_saturation_note_under_the_title_follows_the_run_when_refreshed_in_place
     again = saturation_over_epochs_figure(probes(12), into=first)
     assert again is first and note(again).startswith("epoch 12 · layer 0's 4 units")
     assert note(saturation_over_epochs_figure([])).startswith("layer 0's units on the same test samples")
+
+
+def test_two_models_histories_are_thinned_each_on_its_own():
+    """LSTM vs LSTMP: 777 epochs each in one frame, thinned together, lost the LSTM's last epoch (pages review)."""
+    frame = pd.DataFrame({"model": ["LSTM"] * 777 + ["LSTMP"] * 777, "epoch": list(range(1, 778)) * 2})
+    assert thin(frame).query("model == 'LSTM'")["epoch"].max() < 777  # what it did
+    thinned = thin_each(frame, "model")
+    for _, part in thinned.groupby("model"):
+        assert part["epoch"].iloc[0] == 1 and part["epoch"].iloc[-1] == 777 and len(part) <= MAX_POINTS
+    assert thin_each(frame.iloc[:0], "model").empty

@@ -174,7 +174,7 @@ def make_task(
     """The "remember the first input" task: x ~ N(0, 1), shape ``(batch, length, input_size)``; y = [x_0[0] > 0].
 
     Only the first step carries the label, so the loss at the last step can only be lowered through the
-    gradient that travels all the way back to t = 1.
+    gradient that travels all the way back to t = 0.
     """
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, length, input_size, generator=gen, dtype=torch.float64)
@@ -293,6 +293,12 @@ class FlowResult:
     flows: dict[str, ModelFlow]
     device: str
 
+    @property
+    def dtype(self) -> str:
+        """What the gradients were computed in: float64, or float32 on Apple MPS (the norms are float64 numbers
+        either way, so their dtype does not say)."""
+        return str(_dtype_for(torch.device(self.device))).removeprefix("torch.")
+
     def horizons(self, ratio: float = 1e-3) -> dict[str, int]:
         """Per net: over how many of the last steps (the last included) ‖∂L/∂h_t‖ stays ≥ ``ratio`` × its value at
         the last step (see :func:`horizon`)."""
@@ -311,7 +317,8 @@ class FlowResult:
         return pd.concat(frames, ignore_index=True)
 
     def summary(self) -> list[str]:
-        """One line per net: ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖, the 1/1000 horizon, the loss (and training result)."""
+        """One line per net: ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖ (h_T: the last state), the 1/1000 horizon, the loss (and
+        training result)."""
         lines = []
         for f in self.flows.values():
             ratio = f.grad_h[0] / f.grad_h[-1] if f.grad_h[-1] > 0 else float("nan")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_POINTS", "history_frame", "series", "thin", "thin_index"]
+__all__ = ["MAX_POINTS", "history_frame", "series", "thin", "thin_each", "thin_index"]
 
 MAX_POINTS = 500  # the most points a curve redrawn live sends to the browser
 
@@ -56,3 +56,12 @@ def series(history: Sequence[Mapping[str, Any]] | pd.DataFrame, max_points: int 
 def thin(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
     """At most ``max_points`` evenly spaced rows, always keeping the first and the last."""
     return frame if len(frame) <= max_points else frame.iloc[thin_index(len(frame), max_points)]
+
+
+def thin_each(frame: pd.DataFrame, by: str, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """``thin`` each group of rows of ``by`` on its own (two models' histories in one frame): thinning them together
+    could drop one model's last epoch."""
+    if frame.empty:
+        return frame
+    return pd.concat([thin(part, max_points) for _, part in frame.groupby(by, sort=False)])
+
