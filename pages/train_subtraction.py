@@ -121,7 +121,7 @@ def figures(run, previous, parts):
     shown = trained_on(run.trainer) if run.trainer is not None else data
     return subtraction_live_figures(run.history, run.probes, run.model, shown.x_test, shown.pairs_test,
                                     previous=previous, parts=parts, steps=run.steps, every=FINE.every,
-                                    epoch=run.epoch if run.model is not None else None)  # fmt: skip
+                                    epoch=run.at if run.model is not None else None)  # fmt: skip
 
 
 if run.trainer is not None and run.trainer.data.source != data.source:

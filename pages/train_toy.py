@@ -120,7 +120,7 @@ if run.state is RunState.FINISHED and post_recipe and run.epoch == story and run
 
 
 def figures(run, previous, parts):
-    return toy_live_figures(run.history, run.probes, run.model, previous=previous, parts=parts)
+    return toy_live_figures(run.history, run.probes, run.model, previous=previous, parts=parts, at=run.at)
 
 
 live_fragment(run, "toy", figures, main=("curves",), details=("gates", "weights"), details_every=DETAIL_SECONDS_TOY)

@@ -598,3 +598,22 @@ def test_no_probe_of_weights_part_way_into_an_epoch():
         run.tick(budget=1.0)
     assert run.state is RunState.PAUSED and run.epoch >= 2
     assert [p["epoch"] for p in run.probes] == [1]  # the first epoch; none for weights that are not the epoch's
+
+
+def test_weights_part_way_into_an_epoch_are_named_so():
+    """The Try box, the error chart, the toy's gates and a kept file said "epoch 1" for weights 20 mini-batches into
+    epoch 2 (the first epochs, or after a Pause); ``LiveRun.at`` says where they are."""
+    clock = FakeClock()
+    run = LiveRun(lambda: BatchTrainer(clock), epochs=10, clock=clock)
+    assert run.at == "epoch 0"
+    run.start()
+    run.trainer.train_batches(4)  # one epoch (4 mini-batches)
+    run.trainer.train_batches(2)  # and 2 of the next
+    assert run.at == "epoch 1 + 2/4 mini-batches"
+    run.trainer.train_batches(2)
+    assert run.at == "epoch 2"
+    from lstm_viz.live.figures import absolute_error_figure
+
+    title = absolute_error_figure([1, 2], [1, 2], epoch="epoch 1 + 2/4 mini-batches").layout.title.text
+    assert title.endswith("(epoch 1 + 2/4 mini-batches)")
+    assert absolute_error_figure([1], [1], epoch=3).layout.title.text.endswith("(epoch 3)")

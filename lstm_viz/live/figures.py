@@ -273,10 +273,11 @@ def absolute_error_figure(
     truth: Sequence[int] | np.ndarray,
     predicted: Sequence[int] | np.ndarray,
     into: go.Figure | None = None,
-    epoch: int | None = None,
+    epoch: int | str | None = None,
 ) -> go.Figure:
     """Post 4's plot: the absolute error |prediction − truth| per test sample, with the RMSE in the title — and the
-    epoch of the model it shows (``epoch``): redrawn every few seconds beside curves that move on each tick."""
+    epoch of the model it shows (``epoch``: a number, or words such as ``LiveRun.at``'s "epoch 1 + 20/71
+    mini-batches"): redrawn every few seconds beside curves that move on each tick."""
     truth = np.asarray(truth, dtype=float).reshape(-1)
     predicted = np.asarray(predicted, dtype=float).reshape(-1)
     if truth.shape != predicted.shape:
@@ -284,7 +285,8 @@ def absolute_error_figure(
     error = np.abs(predicted - truth)
     rmse = float(np.sqrt(np.mean(error**2))) if error.size else float("nan")
     wrong = int(np.count_nonzero(error))
-    title = f"Prediction error per test sample — RMSE {rmse:.4f}" + (f" (epoch {epoch:,})" if epoch is not None else "")
+    shown = "" if epoch is None else f" ({epoch})" if isinstance(epoch, str) else f" (epoch {epoch:,})"
+    title = f"Prediction error per test sample — RMSE {rmse:.4f}" + shown
     if not error.size:
         subtitle = ""
     elif wrong:
@@ -540,9 +542,11 @@ def toy_live_figures(
     model: Any | None,
     previous: Mapping[str, go.Figure] | None = None,
     parts: Sequence[str] = ("curves", "gates", "weights"),
+    at: str | None = None,
 ) -> dict[str, go.Figure]:
     """The toy page's figures: ``curves`` (the TensorBoard panels), ``gates`` (the gates over the four days of
-    Company A and B for the model as it is now) and, for the by-hand model, ``weights`` (its twelve weights over
+    Company A and B for the model as it is now, at ``at``: ``LiveRun.at``, else the history's last epoch) and, for
+    the by-hand model, ``weights`` (its twelve weights over
     time); only those in ``parts``. ``previous`` (what this returned last time) is refreshed in place."""
     previous = previous or {}
     figures = {}
@@ -551,9 +555,9 @@ def toy_live_figures(
     if "gates" in parts and model is not None:
         device = next(model.parameters()).device
         x = torch.tensor(COMPANY_INPUTS, dtype=torch.float32, device=device).unsqueeze(-1)  # (2, 4, 1)
-        epoch = int(history[-1]["epoch"]) if history else 0
+        where = at or f"epoch {int(history[-1]['epoch']) if history else 0:,}"
         figures["gates"] = toy_gate_figure(
-            model.record(x), title=f"Gates over the four days (t = 0 … 3), epoch {epoch:,}", into=previous.get("gates")
+            model.record(x), title=f"Gates over the four days (t = 0 … 3), {where}", into=previous.get("gates")
         )
     if "weights" in parts and probes and "wlr1" in probes[-1]:
         figures["weights"] = statquest_weights_figure(probes, into=previous.get("weights"))
@@ -570,7 +574,7 @@ def subtraction_live_figures(
     parts: Sequence[str] = ("curves", "errors", "saturation"),
     steps: Sequence[Mapping[str, Any]] | None = None,
     every: int | None = None,
-    epoch: int | None = None,
+    epoch: int | str | None = None,
 ) -> dict[str, go.Figure]:
     """The subtraction page's figures: ``curves`` (loss and accuracy, with the first epochs' ``steps`` scored
     every ``every`` mini-batches), ``errors`` (the absolute error per test sample with the RMSE, for the model as

@@ -364,7 +364,7 @@ def _draw_try(run: LiveRun, text: str, key: str, n: int, slot: Any) -> None:
         answer = model_answer(model, inp)
         rec = model.record(inp.x)  # an LSTM's f, i, g, o, c, h or a GRU's r, z, n, h
         shout = st.success if answer.correct else st.warning
-        when = f"the model at epoch {run.epoch:,}"
+        when = f"the model at {run.at}"
         if run.running:
             when += " (it keeps training: this answer follows it every few seconds)"
         shout(f"{answer.summary} — {when}")
@@ -374,9 +374,9 @@ def _draw_try(run: LiveRun, text: str, key: str, n: int, slot: Any) -> None:
                    "first) and writes bit t of a − b.")  # fmt: skip
         figure = answer_figure(answer)
         if figure is not None:
-            figure.update_layout(title_text=f"{answer.summary} (epoch {run.epoch:,})")
+            figure.update_layout(title_text=f"{answer.summary} ({run.at})")
             st.plotly_chart(figure, width="stretch", key=f"{key}_answer_{n}")
-        title = f"Gates of {inp.text} at epoch {run.epoch:,}: {', '.join(rec.tensor_names)}"
+        title = f"Gates of {inp.text} at {run.at}: {', '.join(rec.tensor_names)}"
         st.plotly_chart(gate_heatmaps(rec, feature_names=inp.feature_names, title=title), width="stretch",
                         key=f"{key}_gates_{n}")  # fmt: skip
 
@@ -406,11 +406,12 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
     server_dir = server_save_dir()
 
     def label() -> str:  # read at the click: the epoch the file holds
-        return f"{model.config.label()} trained live, epoch {run.epoch:,}"
+        return f"{model.config.label()} trained live, {run.at}"
 
     def file_stem() -> str:
         typed = str(st.session_state.get(name_key) or "").strip()
-        return checkpoint_stem(typed or f"{default_name}-e{run.epoch}")
+        place = getattr(trainer, "partial_epoch", None)  # part-way into the next epoch: say how far, as run.at
+        return checkpoint_stem(typed or f"{default_name}-e{run.epoch}" + (f"-b{place[0]}" if place else ""))
 
     def data() -> bytes:  # one checkpoint for all three ways out (the task data's meta included)
         return trainer.checkpoint_bytes({"source": "live training page", "label": label()})
@@ -426,7 +427,7 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
             return
         gone = f" To make room, the oldest was dropped: {', '.join(dropped)}." if dropped else ""
         report(
-            f"Kept epoch {run.epoch:,} as `{saved.name}` in this browser session: pick \"Saved in this session\" in "
+            f"Kept {run.at} as `{saved.name}` in this browser session: pick \"Saved in this session\" in "
             f"the sidebar of the Gate Explorer. Only you see it, and it goes when the session ends — reloading the "
             f"page or closing the tab ends it; Download .pt keeps a copy.{gone}"
         )
@@ -438,7 +439,7 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
                 check_server_room(server_dir, len(content))
                 path = save_new_checkpoint(server_dir, file_stem(), content)
             report(
-                f"Saved epoch {run.epoch:,} as `{path.name}` in the server's save folder: every visitor's sidebar "
+                f"Saved {run.at} as `{path.name}` in the server's save folder: every visitor's sidebar "
                 "lists it."
             )
         except (OSError, ValueError, TypeError) as exc:
