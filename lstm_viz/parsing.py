@@ -227,14 +227,18 @@ def parse_vectors(text: str, width: int) -> Tensor:
     return torch.tensor(values, dtype=torch.float32)
 
 
-def parse_int(text: str | int, *, name: str = "value", minimum: int | None = None, maximum: int | None = None) -> int:
+def parse_int(
+    text: str | int, *, name: str = "value", minimum: int | None = None, maximum: int | None = None,
+    example: int | None = None,
+) -> int:  # fmt: skip
     """A whole number typed in a text field or a CLI option, within ``[minimum, maximum]`` if given.
 
     Any length of text is read safely: a number with more than ``MAX_DIGITS`` digits is refused as too large
     (or too small) without converting it, and the message quotes at most ``QUOTE_CHARS`` characters of it.
+    ``example``: the value a message suggests (the field's default reads best; else one in range, near 10).
     """
     low = minimum if minimum is not None else 0
-    example = str(low if maximum is None else min(max(low, 10), maximum))
+    example = str(example) if example is not None else str(low if maximum is None else min(max(low, 10), maximum))
     rule = _int_rule(minimum, maximum)
     if isinstance(text, bool):
         raise InputError(f"{name} must be a whole number, got {text!r}. Example: {example}")

@@ -178,6 +178,11 @@ def test_parse_settings_reads_text_and_rejects_bad_values():
         assert "Example" in str(err.value)
     with pytest.raises(InputError):
         FlowSettings(weights="pretrained")
+    # each message suggests the field's own default (all said "Example: 10", the length of 200 and the seed too)
+    for args, example in ((("abc", "32", "4", "1"), "Example: 200"), (("500", "32", "4", "1", "random", "x"),
+                                                                     "Example: 0")):  # fmt: skip
+        with pytest.raises(InputError, match=example):
+            parse_settings(*args)
 
 
 # ------------------------------------------------------------------------------------------------ figures

@@ -130,14 +130,16 @@ def parse_settings(
                 f"initialisation; got {quote(str(forget_bias).strip())}. Example: 1"
             ) from None
     return FlowSettings(
-        length=parse_int(length, name="Sequence length", minimum=2, maximum=MAX_LENGTH),
-        hidden_size=parse_int(hidden_size, name="Hidden size", minimum=1, maximum=MAX_HIDDEN),
-        input_size=parse_int(input_size, name="Input size", minimum=1, maximum=MAX_INPUT),
+        # each message suggests the field's own default (every one said "Example: 10", the seed's included)
+        length=parse_int(length, name="Sequence length", minimum=2, maximum=MAX_LENGTH, example=200),
+        hidden_size=parse_int(hidden_size, name="Hidden size", minimum=1, maximum=MAX_HIDDEN, example=32),
+        input_size=parse_int(input_size, name="Input size", minimum=1, maximum=MAX_INPUT, example=4),
         forget_bias=bias,
         weights=weights,
-        seed=parse_int(seed, name="Random seed", minimum=0, maximum=2**31 - 1),
-        train_steps=parse_int(train_steps, name="Training steps", minimum=1, maximum=MAX_TRAIN_STEPS),
-        train_length=parse_int(train_length, name="Training length", minimum=2, maximum=MAX_TRAIN_LENGTH),
+        seed=parse_int(seed, name="Random seed", minimum=0, maximum=2**31 - 1, example=0),
+        train_steps=parse_int(train_steps, name="Training steps", minimum=1, maximum=MAX_TRAIN_STEPS, example=400),
+        train_length=parse_int(train_length, name="Training length", minimum=2, maximum=MAX_TRAIN_LENGTH,
+                               example=10),
     )
 
 
