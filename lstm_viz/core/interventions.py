@@ -42,7 +42,6 @@ __all__ = [
     "as_list",
     "intervened_forward",
     "packed_interventions_error",
-    "parse_intervention",
     "plan",
     "record_intervened",
     "replaceable_sizes",
@@ -529,9 +528,3 @@ def _check_arguments(module: torch.nn.Module, x: object, hx: object, weights: di
     problem = checker._check_input(x, hx, weights["weight_ih_l0"]) if gru else checker._refusal(x, hx)  # GRU: raises
     if problem is not None:
         raise problem
-
-
-# The --intervene spelling lives in intervention_text (it builds Interventions, so it is imported last): kept here too
-# for scripts that import it from this module, as they could before.
-from lstm_viz.core.intervention_text import parse_intervention  # noqa: E402
-
