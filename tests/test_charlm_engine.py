@@ -4,6 +4,7 @@ step, exact resumption from a checkpoint, every recipe setting of ``TrainConfig`
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import inspect
 
@@ -135,8 +136,11 @@ def test_make_trainer_applies_options_embedding_and_forget_bias(monkeypatch, tmp
 def _corpus(tmp_path) -> stdlib.Corpus:
     root = tmp_path / "lib"
     root.mkdir(exist_ok=True)
+    # whole top-level statements of a real module, dealt into six files: each file is Python that tokenizes (a cut
+    # every 3,000 characters left unmatched brackets, which are refused now)
+    segments = [ast.get_source_segment(TEXT, node) for node in ast.parse(TEXT).body]
     for k in range(6):
-        (root / f"m{k}.py").write_text(TEXT[k * 3000 : (k + 1) * 3000].rsplit("\n", 1)[0] + "\n")
+        (root / f"m{k}.py").write_text("\n\n".join(segments[k::6]) + "\n")
     manifest = build_manifest(root, val_percent=30)
     train = "".join((root / r).read_text() for r, v in sorted(manifest["files"].items()) if v["split"] == "train")
     val = "".join((root / r).read_text() for r, v in sorted(manifest["files"].items()) if v["split"] == "val")
