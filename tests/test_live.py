@@ -617,3 +617,16 @@ def test_weights_part_way_into_an_epoch_are_named_so():
     title = absolute_error_figure([1, 2], [1, 2], epoch="epoch 1 + 2/4 mini-batches").layout.title.text
     assert title.endswith("(epoch 1 + 2/4 mini-batches)")
     assert absolute_error_figure([1], [1], epoch=3).layout.title.text.endswith("(epoch 3)")
+
+
+def test_a_step_cut_short_by_a_pause_puts_the_next_one_back_on_the_grid():
+    """Scored every 2 mini-batches: a Pause that cut a step after 1 left every later point off the grid (1, 3, 5 …
+    under a legend that says "every 2")."""
+    clock = FakeClock()
+    fine = FineSteps(score=lambda t: {"test_exact_match": 0.0}, epochs=2, every=2, per_second=None)
+    run = LiveRun(lambda: BatchTrainer(clock), epochs=10, clock=clock, fine=fine)
+    run.start()
+    run.trainer.train_batches(1)  # what a Pause inside a step leaves: 1 of its 2 mini-batches
+    run.tick(budget=0.05)
+    quarters = [round(row["epoch"] * 4) for row in run.steps]  # mini-batches trained at each scored step
+    assert quarters and all(q % 2 == 0 for q in quarters), quarters  # back on the grid: 2, 4, … (not 3, 5, …)

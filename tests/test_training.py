@@ -418,3 +418,17 @@ def test_training_a_few_batches_at_a_time_gives_the_weights_of_whole_epochs():
             steps.train_batches(bad)
 
 
+
+
+def test_an_epoch_whose_rate_changed_part_way_says_both():
+    """The pages apply a new learning rate at once, mid-epoch: the epoch was recorded with the new rate alone."""
+    trainer = make_trainer("subtraction", seed=822, data="seed", device=CPU, hidden_size=8)
+    trainer.train_batches(10)
+    trainer.set_lr(0.003)
+    done = trainer.train_epochs(2)
+    assert done[0]["lr"] == 0.003 and done[0]["lr_from"] == 0.01
+    assert "lr_from" not in done[1]  # the next epoch ran at one rate
+    saved = make_trainer("subtraction", seed=822, data="seed", device=CPU, hidden_size=8)
+    saved.train_batches(10)
+    state = saved.trainer_state()["partial"]
+    assert state["lr_start"] == 0.01

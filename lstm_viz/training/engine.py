@@ -7,7 +7,8 @@ is summed on the device (one sync per epoch), and the metrics are computed in on
 train on one CPU thread (splitting a 32-unit LSTM's ops across threads costs more than it saves).
 
 Metric keys: ``epoch, loss`` (the mean over the epoch's samples), ``loss_sum`` (the sum of the mini-batches' mean
-losses, what a plain PyTorch loop prints), ``lr, seconds`` (wall time of that epoch) plus, per task,
+losses, what a plain PyTorch loop prints), ``lr`` (at the epoch's end; ``lr_from``: the rate it started with, when it
+changed part-way), ``seconds`` (wall time of that epoch) plus, per task,
 toy: ``out_0, out_1`` (predictions for companies A and B, the post's TensorBoard panels);
 subtraction: ``train_bit_acc, train_exact_match, test_bit_acc, test_exact_match``; regressor: nothing more.
 
@@ -235,7 +236,7 @@ class Trainer:
         if self._partial is None:
             self._partial = {"batches": self._batches(), "next": 0, "seconds": 0.0, "tallies": {},
                              "total": torch.zeros((), device=self.device),
-                             "batch_sum": torch.zeros((), device=self.device)}  # fmt: skip
+                             "batch_sum": torch.zeros((), device=self.device), "lr_start": self.lr}  # fmt: skip
         part = self._partial
         started = time.perf_counter() - part["seconds"]
         task = self.data.task
@@ -268,6 +269,8 @@ class Trainer:
             if part.get("batch_sum") is not None:  # the sum of the batches' mean losses: what a plain PyTorch loop
                 metrics["loss_sum"] = float(part["batch_sum"])  # prints (post 4's "Epoch 100/100, Loss: 0.0002")
             metrics["lr"] = self.lr
+            if part.get("lr_start") not in (None, self.lr):  # changed part-way (the pages apply the box at once)
+                metrics["lr_from"] = part["lr_start"]
             metrics.update(self._evaluated(lambda: task.epoch_metrics(self.model, self.data, tallies)))
         return self._record_epoch(metrics, started, not math.isfinite(metrics["loss"]))
 
@@ -407,6 +410,7 @@ class Trainer:
             "total": part["total"].detach().to("cpu").clone(),
             **({"batch_sum": part["batch_sum"].detach().to("cpu").clone()} if part.get("batch_sum") is not None
                else {}),
+            **({"lr_start": float(part["lr_start"])} if part.get("lr_start") is not None else {}),
             "tallies": {k: v.detach().to("cpu").clone() for k, v in part["tallies"].items()},
             "seconds": float(part["seconds"]),
         }

@@ -501,7 +501,8 @@ class LiveRun:
                     self._sleep(wait)
                 t0 = self._clock()
                 before = self.epoch
-                trainer.train_batches(fine.every)
+                place = trainer.partial_epoch  # a step a Pause cut short: the next one ends on the grid again
+                trainer.train_batches(fine.every - (place[0] % fine.every if place else 0))
                 self.train_seconds += self._clock() - t0
                 place = trainer.partial_epoch  # (batches done, in all) mid-epoch; None just after an epoch ended
                 at = self.epoch + (0.0 if place is None else place[0] / trainer.batches_per_epoch)

@@ -68,6 +68,10 @@ def restored_partial(saved: Mapping[str, Any], batches: list[Tensor | slice], de
     if batch_sum is not None and not (isinstance(batch_sum, Tensor) and batch_sum.dim() == 0
                                       and batch_sum.is_floating_point()):  # fmt: skip
         raise ValueError("the saved part-epoch's sum of batch losses is damaged")
+    lr_start = saved.get("lr_start")  # the epoch's rate at its start (None in older checkpoints)
+    if lr_start is not None and (isinstance(lr_start, bool) or not isinstance(lr_start, (int, float))
+                                 or not math.isfinite(lr_start)):  # fmt: skip
+        raise ValueError("the saved part-epoch's learning rate is damaged")
     return {"batches": batches, "next": done, "seconds": float(seconds),
             "tallies": {k: v.to(device) for k, v in tallies.items()}, "total": total.to(device),
-            "batch_sum": None if batch_sum is None else batch_sum.to(device)}  # fmt: skip
+            "batch_sum": None if batch_sum is None else batch_sum.to(device), "lr_start": lr_start}  # fmt: skip
