@@ -327,3 +327,14 @@ def test_post_3s_bidirectional_rnn_by_hand_is_nn_rnn(sizes):
         assert exact.allclose and max(exact.output_diff, exact.h_n_diff) < 1e-12
     with pytest.raises(ValueError, match="steps must be a whole number in 1..1000"):
         ref.bidirectional_rnn_by_hand(steps=0)
+
+
+def test_post_3s_lstmp_parity_at_its_own_sizes():
+    """Post 3's LSTMP: bs, T, i_size, h_size = 2, 3, 4, 5 and proj_size 3, h0 (1, 2, 3) and c0 (1, 2, 5) random:
+    the hand-written loop and the recording equal nn.LSTM (its torch.allclose, True, True, True)."""
+    lstmp = _lstm(input_size=4, hidden_size=5, proj_size=3)
+    x = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(1))
+    hx = ref.initial_state(lstmp, 2, seed=3)
+    assert hx[0].shape == (1, 2, 3) and hx[1].shape == (1, 2, 5)
+    par = ref.parity(lstmp, x, hx)
+    assert par.ok and all(par.allclose.values()), par
