@@ -349,4 +349,3 @@ def fixed(value: float, places: int = 4) -> str:
     (-9.2e-7 read as a negative answer to a target of 0)."""
     text = f"{value:.{places}f}"
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
-

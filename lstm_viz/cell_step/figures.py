@@ -13,7 +13,7 @@ from lstm_viz.core.reference import PARITY_TOLERANCE, RnnUnroll
 from lstm_viz.viz.budget import bin_time
 from lstm_viz.viz.palette import GATE_COLORS
 
-__all__ = ["MAX_BARS", "rnn_unroll_figure", "weight_split_figure"]
+__all__ = ["MAX_BARS", "rnn_unroll_figure", "stored_name", "weight_split_figure"]
 
 MAX_BARS = 60  # bars of the RNNCell-vs-RNN figure before steps are binned
 
@@ -31,6 +31,11 @@ def _input_columns(which: str, cols: int, layer: int, bidirectional: bool) -> tu
     half = cols // 2
     names = [f"fwd h[{k}]" for k in range(half)] + [f"bwd h[{k}]" for k in range(cols - half)]
     return names, f"input: {below}'s h_t, forward units then backward"
+
+
+def stored_name(which: str, layer: int, direction: int) -> str:
+    """The parameter's name in PyTorch: ``weight_ih_l0``, ``weight_hh_l1_reverse`` (``which``: ih or hh)."""
+    return f"weight_{which}_l{layer}{'_reverse' if direction else ''}"
 
 
 def weight_split_figure(
@@ -61,7 +66,7 @@ def weight_split_figure(
     y = [f"{n * H + j}: {g}[{j}]" for n, g in enumerate(STORAGE_ORDER) for j in range(H)]
     names, x_title = _input_columns(which, cols, layer, bidirectional)
     x = names[: shown.shape[1]]
-    stored = f"weight_{which}_l{layer}{'_reverse' if direction else ''}"
+    stored = stored_name(which, layer, direction)
     lim = float(np.abs(shown).max()) or 1.0
     fig = go.Figure(
         go.Heatmap(

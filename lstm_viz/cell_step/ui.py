@@ -211,8 +211,7 @@ def weights_section(lstm: nn.LSTM, step: ref.CellStep, unit: int) -> None:
                                  required=True) or "ih"  # fmt: skip
     side = "i" if which == "ih" else "h"
     blocks = " | ".join(f"W_{side}{g}" for g in "ifgo")
-    stored = f"weight_{which}_l{step.layer}{'_reverse' if step.direction else ''}"
-    header.subheader(f"Where the numbers come from: {stored} = [{blocks}]")
+    header.subheader(f"Where the numbers come from: {cf.stored_name(which, step.layer, step.direction)} = [{blocks}]")
     split = ref.split_weights(lstm, step.layer, step.direction)
     figure = cf.weight_split_figure(split, which, unit, layer=step.layer, direction=step.direction,
                                     bidirectional=lstm.bidirectional)  # fmt: skip

@@ -35,6 +35,7 @@ __all__ = [
     "load_model",
     "made_folders",
     "parse_input",
+    "parsed_input",
     "read_inputs",
     "remove_made_folders",
     "stopped_how",
@@ -98,9 +99,10 @@ def seed_arg(text: str) -> int:
     return value
 
 
-def parse_input(model: LSTMVizModel, text: str, *, instead: str = "", label: str = "") -> torch.Tensor:
-    """One typed input → the model's batch-first input ``(1, T, input_size)``, read the way its task reads it:
-    subtraction ``"123 - 61"``; toy ``"0, 0.5, 0.25, 1"``; others rows ``"0.1, 0.2; 0.3, 0.4"``.
+def parsed_input(model: LSTMVizModel, text: str, *, instead: str = "", label: str = "") -> TaskInput:
+    """One typed input read the way its task reads it (subtraction ``"123 - 61"``; toy ``"0, 0.5, 0.25, 1"``;
+    others rows ``"0.1, 0.2; 0.3, 0.4"``), as the task's ``TaskInput`` — its ``x`` (batch-first ``(1, T,
+    input_size)``, on the CPU) and, for a text, its ``step_labels``.
 
     What the app would show beside the input is said here too: a text longer than the task reads (the app records
     its first part, with a note) is refused — an answer about a text cut short would read as one about the whole
@@ -113,7 +115,12 @@ def parse_input(model: LSTMVizModel, text: str, *, instead: str = "", label: str
                          f"input may have{instead}")  # fmt: skip
     if inp.note:
         print(f"note: {label}{inp.note}", file=sys.stderr)
-    return inp.x.to(next(model.parameters()).device)
+    return inp
+
+
+def parse_input(model: LSTMVizModel, text: str, *, instead: str = "", label: str = "") -> torch.Tensor:
+    """``parsed_input``'s ``x`` on the model's device: the batch-first input ``(1, T, input_size)``."""
+    return parsed_input(model, text, instead=instead, label=label).x.to(next(model.parameters()).device)
 
 
 def answer_value(model: LSTMVizModel, x: torch.Tensor, interventions: Sequence[Intervention] = ()) -> Any:

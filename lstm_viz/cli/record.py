@@ -6,9 +6,9 @@ position in F, and the table has a ``char`` column (the character at ``t``). Lon
 the state carried, which is the same as one pass, and each chunk's rows go to the file before the next chunk is
 recorded, so memory stays bounded however long F is (progress on stderr); an INPUT's recording is written a layer
 and tensor at a time, with the input at each step (``x0``, ``x1``, … as the app's export; a text model's typed INPUT
-has the ``char`` column instead). The table is big — one row per step,
-unit and tensor: 5,376 rows a character for the shipped text model — so a table that would not fit on the disk is
-refused before anything is written. ``--layers``/``--tensors`` keep it small (they work for any model).
+has the ``char`` column instead). The table is big — one row per step, unit and tensor: 5,376 rows a character for
+the shipped text model — so a table that would not fit on the disk is refused before anything is written.
+``--layers``/``--tensors`` keep it small (they work for any model).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from lstm_viz.cli.common import (
     check_out,
     load_model,
     not_an_input,
-    parse_input,
+    parsed_input,
     print_json,
     use_threads,
 )
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
-from lstm_viz.explorer.export import CSV_LINE_END, char_column, export_rows, input_frame
+from lstm_viz.explorer.export import CSV_INPUT_BYTES, CSV_LINE_END, char_column, export_rows, input_frame
 from lstm_viz.parsing import quote
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.charlm.data import encode
@@ -143,8 +143,10 @@ BIG_TABLE_BYTES = 1e9  # a table this big is announced before it is written
 
 def _check_room(out: Path, rows: int, what: str, extra_columns: int = 0) -> None:
     """Refuse, before writing, a table of ``rows`` rows that would not fit on the disk that holds ``out``, and say
-    how big it will be when it is big; ``extra_columns`` of input values (x0 …) cost ~20 bytes a row each as CSV."""
-    need = rows * (ROW_BYTES[out.suffix.lower()] + (20 * extra_columns if out.suffix.lower() == ".csv" else 0))
+    how big it will be when it is big; ``extra_columns`` of input values (x0 …) cost ``CSV_INPUT_BYTES`` a row each
+    as CSV."""
+    per_input = CSV_INPUT_BYTES if out.suffix.lower() == ".csv" else 0
+    need = rows * (ROW_BYTES[out.suffix.lower()] + per_input * extra_columns)
     folder = next((p for p in (out.parent, *out.parent.parents) if p.exists()), Path("."))
     free = shutil.disk_usage(folder).free
     if need > 0.9 * free:
@@ -238,10 +240,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             recording = _record_text(model, text, layers, tensors, writer, args.text_file)
             steps, answer = len(text), None
         else:
-            x = parse_input(model, args.input, instead="; record --text-file FILE records a file of up to 1 MB")
+            inp = parsed_input(model, args.input, instead="; record --text-file FILE records a file of up to 1 MB")
+            x = inp.x.to(next(model.parameters()).device)
             recording = model.record(x)
-            task = task_for(config)
-            chars = task.parse(args.input, config).step_labels if task.reads_text else None
+            chars = inp.step_labels if task_for(config).reads_text else None  # a typed text: one character a step
             _write_recording(recording, layers, tensors, writer, "this input", chars)
             steps, answer = recording.seq_len, answer_value(model, x)
         writer.finish()

@@ -21,6 +21,7 @@ import plotly.io as pio
 from lstm_viz.core.recording import Recording
 
 __all__ = [
+    "CSV_INPUT_BYTES",
     "MAX_CSV_BYTES",
     "MAX_EXPORT_CELLS",
     "char_column",
@@ -44,11 +45,14 @@ __all__ = [
 # streams its table to disk.
 MAX_EXPORT_CELLS = 100_000_000  # values in the frame: ~0.8 GB
 MAX_CSV_BYTES = 300_000_000  # ~300 MB of CSV, built in under a minute
+CSV_INPUT_BYTES = 20  # a CSV row's bytes for each input column (x0 …): an exact float64's text and its comma
 
 
 def csv_bytes(rows: int, columns: int) -> int:
     """About how big the CSV of ``rows`` × ``columns`` is (see above)."""
-    return rows * (40 + 20 * max(0, columns - 7))
+    return rows * (40 + CSV_INPUT_BYTES * max(0, columns - 7))
+
+
 # CSV lines end in CRLF (RFC 4180): a field holding "\r" — a character of a CRLF text — is then quoted and reads back
 # as itself; with "\n" line ends pandas leaves a lone "\r" unquoted and readers see an empty field.
 CSV_LINE_END = "\r\n"

@@ -445,8 +445,9 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
                                            **labels),
         "gate_saturation": functools.partial(_saturation, loaded, rec, _picked("explorer_sat_over", "batch")),
     }  # fmt: skip
-    if _answer_figure(loaded, inp, rec) is not None:  # a bare recurrent model has no task and no answer figure
-        figures["answer"] = functools.partial(_answer_figure, loaded, inp, rec)
+    answer = _answer_figure(loaded, inp, rec)  # built once: a bare recurrent model has no task and no answer figure
+    if answer is not None:
+        figures["answer"] = lambda: answer
     st.markdown("Every figure of these tabs as a standalone HTML file, as the tabs show it (opens offline, "
                 "interactive):")
     row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow

@@ -410,7 +410,7 @@ def save_and_explore(run: LiveRun, run_key: str, default_name: str) -> None:
 
     def file_stem() -> str:
         typed = str(st.session_state.get(name_key) or "").strip()
-        place = getattr(trainer, "partial_epoch", None)  # part-way into the next epoch: say how far, as run.at
+        place = run.place  # part-way into the next epoch: say how far, as run.at does
         return checkpoint_stem(typed or f"{default_name}-e{run.epoch}" + (f"-b{place[0]}" if place else ""))
 
     def data() -> bytes:  # one checkpoint for all three ways out (the task data's meta included)

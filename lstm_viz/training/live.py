@@ -236,11 +236,16 @@ class LiveRun:
         return 0 if self.trainer is None else int(self.trainer.epoch)
 
     @property
+    def place(self) -> tuple[int, int] | None:
+        """(mini-batches done, in all) when the weights are part-way into the next epoch (the first epochs trained a
+        few mini-batches at a time, or after a Pause); None at an epoch's end."""
+        return getattr(self.trainer, "partial_epoch", None) if self.trainer is not None else None
+
+    @property
     def at(self) -> str:
         """Where the weights are, in words: "epoch 12", or "epoch 1 + 20/71 mini-batches" part-way into the next
-        epoch (the first epochs trained a few mini-batches at a time, or after a Pause) — what a figure or a file of
-        the current weights is labelled with."""
-        place = getattr(self.trainer, "partial_epoch", None) if self.trainer is not None else None
+        epoch — what a figure or a file of the current weights is labelled with."""
+        place = self.place
         return f"epoch {self.epoch:,}" + (f" + {place[0]}/{place[1]} mini-batches" if place else "")
 
     @property
