@@ -98,13 +98,14 @@ def test_every_tab_renders_for_a_bidirectional_lstmp_stack(tab):
     else:
         labels = [b.proto.label for b in at.get("download_button")]
         assert "Recording as CSV" in labels and "Recording as Parquet" in labels
-        assert len(labels) == 2 + 5
+        assert len(labels) == 2 + 6 and "two inputs" in labels  # every tab's figure, A − B included
 
 
 def test_export_takes_chosen_tensors_and_refuses_a_file_too_big_to_build(monkeypatch):
     """Export: a tensor selection sets the rows; past the cap the downloads are disabled and the page says what to
     do instead (the app would otherwise build a multi-GB file in memory: a 10,000-character text is 54 M rows)."""
     from lstm_viz.explorer import export
+    from lstm_viz.viz.download import file_stem
 
     loaded = random_model(RandomSpec(input_size=2, hidden_size=12, num_layers=2, bidirectional=True))
     at = AppTest.from_file(PAGE, default_timeout=120)
@@ -117,9 +118,9 @@ def test_export_takes_chosen_tensors_and_refuses_a_file_too_big_to_build(monkeyp
     assert buttons["Recording as CSV"] is False and buttons["Recording as Parquet"] is False
     # files named after the model, so that downloads of several models tell themselves apart
     assert loaded.label.startswith("random RecordingLSTM(2, 12, num_layers=2, bidirectional)")
-    assert export.file_stem(loaded.label) == "random-RecordingLSTM-2-12-num_layers-2-bidirectional-seed-0"
-    assert export.file_stem("subtraction_lstm.pt — subtraction LSTM(2→32)") == "subtraction_lstm"
-    assert export.file_stem("日本.pt — x") == "model"
+    assert file_stem(loaded.label) == "random-RecordingLSTM-2-12-num_layers-2-bidirectional-seed-0"
+    assert file_stem("subtraction_lstm.pt — subtraction LSTM(2→32)") == "subtraction_lstm"
+    assert file_stem("日本.pt — x") == "model"
     at.multiselect(key="explorer_export_tensors").set_value(["c", "h"]).run()
     assert any("— 288 rows" in c.value for c in at.caption)
     monkeypatch.setattr(export, "MAX_CSV_BYTES", 10_000)  # 288 rows × (40 + 2 × 20) bytes: CSV only refused
@@ -269,6 +270,9 @@ def test_intervene_tab_breaks_the_borrow_and_says_where():
     assert any(e.value.startswith("**After:**") and "wrong" in e.value for e in at.error)
     found = charts(at)
     assert {"iv_answer_before", "iv_answer_after", "iv_differences", "iv_spread"} <= set(found)
+    downloads = {b.proto.label for b in at.get("download_button")}  # each figure as a standalone HTML file
+    assert downloads == {"intervene answer before", "intervene answer after", "intervene differences",
+                         "intervene spread"}  # fmt: skip
     at.text_input(key="iv_units_32").set_value("40").run()  # bad input: a message, the tab stays
     no_exception(at)
     assert any("outside 0…31" in e.value for e in at.error)
@@ -317,6 +321,7 @@ def test_which_units_matter_tab_ranks_units():
     at.button(key="iv_sweep_run").click().run()
     no_exception(at)
     assert "iv_ablation" in charts(at)
+    assert [b.proto.label for b in at.get("download_button")] == ["unit ranking"]  # the chart as HTML
     assert any("layer0.fwd." in m.value and "borrow" in m.value for m in at.markdown)
     assert any("A unit's c and h rows match" in c.value for c in at.caption)  # zeroed at every step: one path
 
@@ -406,3 +411,17 @@ def test_the_exported_figures_are_the_ones_the_tabs_show(monkeypatch):
     assert ew.belt_unit_shown(rec, panel, loaded.key) == ew.most_active_units(rec, 0, "fwd", k=1)[0]
     state[ew._belt_key(rec, loaded.key)] = 11
     assert ew.belt_unit_shown(rec, panel, loaded.key) == 11
+
+
+def test_a_figure_download_is_a_standalone_page_of_that_figure_built_at_the_click():
+    """figure_downloads' data: the figure (or what a callable builds, only when asked) as an offline HTML page."""
+    import plotly.graph_objects as go
+
+    from lstm_viz.app.ui import _figure_bytes
+
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0.25, 0.75], name="unit 7"))
+    built = []
+    page = _figure_bytes(lambda: built.append(1) or fig, "subtraction_lstm · spread").decode()
+    assert built == [1] and "<title>subtraction_lstm · spread</title>" in page and '"unit 7"' in page
+    assert "plotly.js v" in page and '<script src="http' not in page  # plotly.js inlined: opens offline
+    assert '"unit 7"' in _figure_bytes(fig, "x").decode()  # a figure itself: no callable needed

@@ -12,7 +12,7 @@ from lstm_viz.core.gru import RecordingGRU
 from lstm_viz.core.interventions import Intervention
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER
-from lstm_viz.explorer.export import export_rows, figure_html, recording_csv, recording_frame, recording_parquet
+from lstm_viz.explorer.export import export_rows, recording_csv, recording_frame, recording_parquet
 from lstm_viz.explorer.worked_steps import gate_weights, worked_steps
 from lstm_viz.tasks import ModelConfig, build_model
 from lstm_viz.viz import belt
@@ -20,6 +20,7 @@ from lstm_viz.viz import gates as figures
 from lstm_viz.viz.answer import Answer, answer_figure, model_answer
 from lstm_viz.viz.budget import bin_time, pick_units, plan_view
 from lstm_viz.viz.divergence import beyond_rounding, difference_heatmaps, first_divergence
+from lstm_viz.viz.download import figure_html
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 from lstm_viz.viz.traces import unit_traces
 

@@ -65,6 +65,8 @@ def test_several_units_one_under_another_and_a_gate_on_its_own_scale(small_charl
     no_exception(at)
     found = charts(at)
     assert {"text_coloured_0", "text_coloured_1"} <= set(found)
+    downloads = [b.proto.label for b in at.get("download_button")]  # the list and each text as HTML
+    assert downloads == ["unit list", "text by layer0.fwd.c[3]", "text by layer1.fwd.f[5]"]
     assert found["text_coloured_1"]["data"][0]["zmin"] == 0 and found["text_coloured_1"]["data"][0]["zmax"] == 1
     c = found["text_coloured_0"]["data"][0]
     assert c["zmin"] == -c["zmax"]  # c: a diverging scale centred on 0

@@ -9,12 +9,14 @@ the reason and keeps the previous model, so nothing on the page is lost.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 from torch import nn
@@ -38,11 +40,13 @@ from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording
 from lstm_viz.parsing import InputError, parse_int, shorten
 from lstm_viz.tasks import LSTMVizModel, TaskInput
+from lstm_viz.viz.download import figure_html, file_name_part, file_stem
 
 __all__ = [
     "cached_recording",
     "current_model",
     "ensure_app_shell",
+    "figure_downloads",
     "keep_picker_state",
     "keep_tab_widgets",
     "narrow_columns",
@@ -349,6 +353,24 @@ def _big_recording(loaded: LoadedModel, array: np.ndarray) -> Recording:
             kept.pop(next(iter(kept)))
         kept[key] = rec
     return kept[key]
+
+
+def figure_downloads(figures: Mapping[str, go.Figure | Callable[[], go.Figure]], model_label: str, key: str) -> None:
+    """One download button per figure, in a row: a standalone HTML file (plotly.js inlined: it opens offline and stays
+    interactive) named after the model and the figure, ``subtraction_lstm-intervene_spread.html``. A callable is
+    built only when its button is clicked. The names are the buttons' labels (``_`` as spaces)."""
+    stem = file_stem(model_label)
+    row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow
+    for name, build in figures.items():
+        row.download_button(
+            name.replace("_", " "), functools.partial(_figure_bytes, build, f"{stem} · {name}"),
+            f"{stem}-{file_name_part(name, 80) or 'figure'}.html", "text/html",
+            key=f"{key}_{file_name_part(name, 80)}", on_click="ignore", icon=":material/bar_chart:",
+        )  # fmt: skip
+
+
+def _figure_bytes(build: go.Figure | Callable[[], go.Figure], title: str) -> bytes:
+    return figure_html(build if isinstance(build, go.Figure) else build(), title)
 
 
 def number_box(

@@ -1,22 +1,19 @@
-"""Exports of the explorer: a recording as CSV or Parquet (long format), a figure as a standalone HTML file.
+"""Exports of the explorer: a recording as CSV or Parquet (long format). (Its figures as standalone HTML files:
+:mod:`lstm_viz.viz.download`.)
 
 Long format: one row per (layer, direction, batch, t, unit, tensor) with its ``value`` — the columns of
 ``Recording.to_frame`` — plus ``input`` columns ``x0…`` holding the input at that step, or for a text the ``char``
 read at that step (as ``python -m lstm_viz record --text-file`` writes it), so a file says what went in as well as
-what came out. The HTML embeds plotly.js, so it opens offline in any browser.
+what came out.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
-from html import escape
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
 
 from lstm_viz.core.recording import Recording
 
@@ -29,8 +26,6 @@ __all__ = [
     "export_columns",
     "export_refusals",
     "export_rows",
-    "figure_html",
-    "file_stem",
     "input_frame",
     "recording_csv",
     "recording_frame",
@@ -70,15 +65,6 @@ def export_rows(
     batches = rec.batch_size if batch is None else 1
     n_layers = rec.num_layers if layers is None else len(layers)
     return n_layers * rec.num_directions * batches * rec.seq_len * sum(getattr(rec, q).shape[-1] for q in chosen)
-
-
-def file_stem(label: str) -> str:
-    """A download's name from the model's label, so that files of several models tell themselves apart:
-    ``"subtraction_lstm.pt — subtraction LSTM(2→32)"`` → ``"subtraction_lstm"``; ``"model"`` if nothing is left."""
-    name = label.split(" — ")[0].strip()
-    name = name[:-3] if name.lower().endswith(".pt") else name
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:64].strip("-_")
-    return name or "model"
 
 
 def export_columns(rec: Recording, step_labels: Sequence[str] | None = None) -> int:
@@ -172,11 +158,3 @@ def recording_parquet(
     buffer = io.BytesIO()
     recording_frame(rec, batch, step_labels, tensors).to_parquet(buffer, index=False)
     return buffer.getvalue()
-
-
-def figure_html(fig: go.Figure, title: str | None = None) -> bytes:
-    """A standalone HTML page of the figure with plotly.js inlined (no network needed to open it)."""
-    html = pio.to_html(fig, include_plotlyjs=True, full_html=True, validate=False)
-    if title:
-        html = html.replace("<head>", f"<head><title>{escape(title, quote=False)}</title>", 1)
-    return html.encode("utf-8")

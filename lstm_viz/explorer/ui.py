@@ -23,6 +23,7 @@ from lstm_viz.app.inputs import (
 from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import (
     cached_recording,
+    figure_downloads,
     narrow_columns,
     refuse_input_keeping_last,
     show_input_error,
@@ -37,6 +38,7 @@ from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, answer_h, model_answer
 from lstm_viz.viz.belt import belt_words, conveyor_belt
 from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
+from lstm_viz.viz.download import file_stem
 from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 from lstm_viz.viz.traces import unit_traces
@@ -369,10 +371,15 @@ def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput
         with col:
             show_verdict(model_answer(loaded.model, x), name)
     st.markdown(f"**A** = `{shorten(inp.text)}` · **B** = `{shorten(inp_b.text)}` — {div.sentence}")
-    layer, direction = panel
+    chart(_two_inputs_figure(rec_a, inp, inp_b, loaded, panel, rec_b), "explorer_two_inputs")
+
+
+def _two_inputs_figure(rec_a: Recording, inp: ExplorerInput, inp_b: ExplorerInput, loaded: LoadedModel,
+                       panel: tuple[int, str], rec_b: Recording | None = None):  # fmt: skip
+    """The difference heatmaps of B − A in ``panel`` (the tab's figure and its export)."""
+    rec_b = cached_recording(loaded, inp_b.x) if rec_b is None else rec_b
     texts = (inp.step_labels, inp_b.step_labels) if inp.step_labels and inp_b.step_labels else None
-    fig = difference_heatmaps(rec_a, rec_b, layer, direction, feature_names=inp.feature_names, step_labels=texts)
-    chart(fig, "explorer_two_inputs")
+    return difference_heatmaps(rec_a, rec_b, *panel, feature_names=inp.feature_names, step_labels=texts)
 
 
 def saturation_section(loaded: LoadedModel, rec: Recording) -> None:
@@ -406,7 +413,7 @@ def equations_section(loaded: LoadedModel, rec: Recording) -> None:
 
 def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], loaded: LoadedModel) -> None:
     """View 7: the recording as CSV / Parquet and every figure as standalone HTML (built when clicked)."""
-    stem = export.file_stem(loaded.label)  # subtraction_lstm-recording.csv, subtraction_lstm-gate_heatmaps.html
+    stem = file_stem(loaded.label)  # subtraction_lstm-recording.csv, subtraction_lstm-gate_heatmaps.html
     inputs = ("The `char` column is the character read at t." if inp.step_labels is not None
               else "The `x` columns hold the input at t.")  # fmt: skip
     recorded = list(rec.recorded_tensors)
@@ -447,20 +454,13 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
     }  # fmt: skip
     answer = _answer_figure(loaded, inp, rec)  # built once: a bare recurrent model has no task and no answer figure
     if answer is not None:
-        figures["answer"] = lambda: answer
+        figures["answer"] = answer
+    second = second_input(loaded, inp)  # B as typed in "Compare two inputs" (its example until something is typed)
+    if second is not None:
+        figures["two_inputs"] = functools.partial(_two_inputs_figure, rec, inp, second, loaded, panel)
     st.markdown("Every figure of these tabs as a standalone HTML file, as the tabs show it (opens offline, "
                 "interactive):")
-    row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow
-    for name, build in figures.items():
-        row.download_button(
-            name.replace("_", " "), functools.partial(_html, build, f"{stem} · {name}"), f"{stem}-{name}.html",
-            "text/html",
-            key=f"explorer_dl_{name}", on_click="ignore", icon=":material/bar_chart:",
-        )  # fmt: skip
-
-
-def _html(build, title: str) -> bytes:
-    return export.figure_html(build(), title)
+    figure_downloads(figures, loaded.label, "explorer_dl")
 
 
 def cell_note(loaded: LoadedModel) -> None:

@@ -13,7 +13,7 @@ from torch import nn
 
 from lstm_viz.app.inputs import ExplorerInput
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import OPEN_TAB, cached_recording, show_input_error, show_verdict
+from lstm_viz.app.ui import OPEN_TAB, cached_recording, figure_downloads, show_input_error, show_verdict
 from lstm_viz.core.interventions import replaceable_sizes
 from lstm_viz.core.recording import CellRecording
 from lstm_viz.interventions import effects
@@ -89,25 +89,28 @@ def intervene_section(
     drawn = [(effect.before, answer_h(effect.before, effect.rec_before)),
              (effect.after, answer_h(effect.after, effect.rec_after))]  # a toy model's h over the days  # fmt: skip
     y_range = shared_range(*drawn)  # one scale for both: side by side, 0.08 looked as tall as 0.4
-    with before:
-        show_verdict(effect.before, "Before")
-        figure = answer_figure(*drawn[0], title="Before", y_range=y_range)  # the verdict above says the rest
-        if figure is not None:
-            _chart(figure, "iv_answer_before")
-    with after:
-        show_verdict(effect.after, "After")
-        figure = answer_figure(*drawn[1], title="After", y_range=y_range)
-        if figure is not None:
-            _chart(figure, "iv_answer_after")
+    figures = {}
+    for col, title, (answer, h) in zip((before, after), ("Before", "After"), drawn, strict=True):
+        with col:
+            show_verdict(answer, title)
+            figure = answer_figure(answer, h, title=title, y_range=y_range)  # the verdict above says the rest
+            if figure is not None:
+                _chart(figure, f"iv_answer_{title.lower()}")
+                figures[f"answer_{title.lower()}"] = figure
     st.markdown(effect.change_sentence() + " " + effect.divergence.sentence.replace("The two runs", "Before and after"))
     # Rounding between the fused kernel and the step-by-step run is not a change: the same tolerance as the sentence.
     chars = None if inp.step_labels is None else (inp.step_labels, inp.step_labels)
-    _chart(difference_heatmaps(effect.rec_before, effect.rec_after, layer, direction,
-                               feature_names=inp.feature_names, labels=("before", "after"), step_labels=chars,
-                               tol=effects.ROUNDING, title="After − before: what the intervention changes"),
-           "iv_differences")  # fmt: skip
+    figures["differences"] = difference_heatmaps(
+        effect.rec_before, effect.rec_after, layer, direction, feature_names=inp.feature_names,
+        labels=("before", "after"), step_labels=chars, tol=effects.ROUNDING,
+        title="After − before: what the intervention changes",
+    )  # fmt: skip
+    _chart(figures["differences"], "iv_differences")
     first = min(choice.steps) if choice.steps else 0
-    _chart(spread_figure(effects.spread_table(effect.rec_before, effect.rec_after), first_step=first), "iv_spread")
+    figures["spread"] = spread_figure(effects.spread_table(effect.rec_before, effect.rec_after), first_step=first)
+    _chart(figures["spread"], "iv_spread")
+    st.caption("These figures as standalone HTML files (open offline, interactive):")
+    figure_downloads({f"intervene_{name}": fig for name, fig in figures.items()}, loaded.label, "iv_dl")
 
 
 def try_in_intervene(model: nn.Module, name: str, unit: int, value: str) -> None:
@@ -204,7 +207,8 @@ def ablation_section(loaded: LoadedModel) -> None:
         return  # fmt: skip
     st.session_state["iv_sweep_asked"] = (loaded.key, tuple(tensors), value)
     result = _sweep(loaded.key, tuple(tensors), value, model)
-    _chart(ablation_figure(result), "iv_ablation")
+    figure = ablation_figure(result)
+    _chart(figure, "iv_ablation")
     for k in range(min(5, len(result.table))):
         st.markdown("- " + describe_unit(result, result.table.iloc[k]))
     top = result.table.iloc[0]
@@ -225,3 +229,6 @@ def ablation_section(loaded: LoadedModel) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", height=260, column_config={  # effects as the chart's %
         c: st.column_config.NumberColumn(format="percent" if result.in_shares else "%.4g")
         for c in result.effect_columns})  # fmt: skip
+    st.caption("The chart as a standalone HTML file (opens offline, interactive); the whole table as CSV from the "
+               "download icon above it (hover the table).")  # fmt: skip
+    figure_downloads({"unit_ranking": figure}, loaded.label, "iv_dl")

@@ -19,7 +19,7 @@ import torch
 
 from lstm_viz.app.saves import CORPUS_ENV, corpus_folder
 from lstm_viz.app.sources import LoadedModel
-from lstm_viz.app.ui import show_input_error
+from lstm_viz.app.ui import figure_downloads, show_input_error
 from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording, recording_names
 from lstm_viz.corpus.model import as_text_model, fingerprint
@@ -167,8 +167,8 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
         return
     options = [_unit_name(n, int(u)) for n, u in zip(table["name"].head(200), table["unit"].head(200), strict=True)]
     key = "text_units"
-    event = _chart(units_figure(table, score, title, feature=metric is not None, metric=metric), "text_units_chart",
-                   on_select="rerun", selection_mode="points")  # fmt: skip
+    ranked = units_figure(table, score, title, feature=metric is not None, metric=metric)
+    event = _chart(ranked, "text_units_chart", on_select="rerun", selection_mode="points")
     clicked = _clicked(event)
     if clicked is not None and st.session_state.get("text_last_click") != clicked:
         st.session_state["text_last_click"] = clicked
@@ -195,6 +195,7 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
     st.session_state["text_chosen_unit"] = chosen[0]
     window = _rows_window(text, "text_rows")
     chars, probs = _next_chars(loaded.key, inp.key(), rec, loaded.model)
+    figures = {"unit_list": ranked}
     for n, unit_text in enumerate(chosen):
         name, unit = _parse_unit(unit_text)
         tensor = name.rsplit(".", 1)[1]
@@ -202,8 +203,11 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
         fig = coloured_text(text, values, tensor=tensor, title=f"{unit_text} on the text", top_chars=chars,
                             top_probs=probs, lines=window, bounded=not rec.proj_size or tensor != "h")  # fmt: skip
         _chart(fig, f"text_coloured_{n}", width="content")
+        figures[f"text_by_{unit_text}"] = fig
     st.caption("Hover a character for t, the value after reading it and the model's five likeliest next characters. "
                "Colours: gates f, i, o from 0 to 1; g, h from −1 to 1 and c from −max|c| to +max|c| (blue < 0 < red).")
+    st.caption("These figures as standalone HTML files (open offline, interactive; each text as the rows shown):")
+    figure_downloads(figures, loaded.label, "text_dl")
 
 
 def _order(options: list[str]):
