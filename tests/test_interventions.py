@@ -605,14 +605,14 @@ def test_intervene_sets_a_unit_to_the_mean_its_ranking_used():
 
     model = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt").model.eval()
     x, _ = SUBTRACTION.ablation_inputs(model.config, "all")
-    ranked = ablation._unit_means(model, x, ["c"])["layer0.fwd.c"]
+    ranked = ablation.unit_means(model, x, ["c"])["layer0.fwd.c"]
     opened = effects.build(effects.Choice("layer0.fwd.c", (1,), None, "mean"), model)
     torch.testing.assert_close(opened.value, ranked[[1]])
     assert effects.unit_means(model, "layer0.fwd.c") is effects.unit_means(model, "layer0.fwd.c")  # kept
     with torch.no_grad():
         model.rnn().bias_hh_l0.add_(0.5)  # the weights change (as in a training step): computed again
     torch.testing.assert_close(effects.unit_means(model, "layer0.fwd.c"),
-                               ablation._unit_means(model, x, ["c"])["layer0.fwd.c"])  # fmt: skip
+                               ablation.unit_means(model, x, ["c"])["layer0.fwd.c"])  # fmt: skip
     caption = effects.Choice("layer0.fwd.c", (1,), None, "mean").describe(SUBTRACTION.ablation_data)
     assert "average value over all 32,896 pairs 0 ≤ b ≤ a ≤ 255, every step" in caption
 
@@ -648,8 +648,9 @@ def test_a_tensor_value_beyond_the_models_range_is_refused_like_a_number():
             lstm.record(x, interventions=[Intervention("layer0.fwd.c", value, units=[0])])
 
 
-@pytest.mark.parametrize("steps, says", [([-1], "step -1 is outside 0…3"), ([4], "step 4 is outside 0…3"),
-                                         ([1, 1], "a step is given twice")])  # fmt: skip
+@pytest.mark.parametrize("steps, says", [([-1], "step -1 is outside the input's steps 0…3"),
+                                         ([4], "step 4 is outside the input's steps 0…3"),
+                                         ([1, 1], "steps [1, 1] name a step twice; give each once")])  # fmt: skip
 def test_the_sweep_checks_its_steps_as_intervention_does(steps, says):
     """-1 ablated the last step (Python indexing), 4 failed with a bare IndexError, [1, 1] passed."""
     lstm = nn.LSTM(2, 3, batch_first=True)

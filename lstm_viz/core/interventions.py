@@ -40,6 +40,7 @@ __all__ = [
     "LayerPlan",
     "UnitPerRow",
     "as_list",
+    "checked_steps",
     "intervened_forward",
     "packed_interventions_error",
     "plan",
@@ -111,6 +112,18 @@ class Intervention:
 def _whole(value: object) -> bool:
     """A whole number: int or a NumPy/other integral scalar, not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def checked_steps(name: str, steps: Iterable[int] | None, seq_len: int) -> list[int]:
+    """The steps at which ``name`` is replaced (None: every step of ``seq_len``), or a ValueError when one is outside
+    0…seq_len − 1 (−1 is not the last step here) or named twice — the one check of Intervention and the sweep."""
+    steps = list(range(seq_len)) if steps is None else [int(t) for t in steps]
+    bad = [t for t in steps if not 0 <= t < seq_len]
+    if bad:
+        raise ValueError(f"{name}: step {bad[0]} is outside the input's steps 0…{seq_len - 1}")
+    if len(set(steps)) != len(steps):
+        raise ValueError(f"{name}: steps {steps} name a step twice; give each once")
+    return steps
 
 
 def packed_interventions_error() -> RNNArgumentError:
@@ -215,12 +228,7 @@ def plan(
                              "projection)")  # fmt: skip
         if layer >= num_layers or direction >= num_directions or tensor not in sizes:
             raise ValueError(f"{item.name!r} is not in this model: {exists}")
-        steps = list(range(seq_len)) if item.steps is None else list(item.steps)
-        bad = [s for s in steps if not 0 <= s < seq_len]
-        if bad:
-            raise ValueError(f"{item.name}: step {bad[0]} is outside the input's steps 0…{seq_len - 1}")
-        if len(set(steps)) != len(steps):
-            raise ValueError(f"{item.name}: steps {steps} name a step twice")
+        steps = checked_steps(item.name, item.steps, seq_len)
         width = sizes[tensor]
         if isinstance(item, UnitPerRow):
             edit = _per_row_edit(item, tensor, steps, width, batch, device)

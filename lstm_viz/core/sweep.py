@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.cudnn_layer import layer_params, run_layer
+from lstm_viz.core.interventions import checked_steps
 from lstm_viz.core.twins import current_weights
 
 __all__ = ["ablated_outputs"]
@@ -74,11 +75,7 @@ def ablated_outputs(
     width = P if tensor == "h" else H
     if U and not (int(units.min()) >= 0 and int(units.max()) < width):
         raise ValueError(f"{name}: units must be in 0…{width - 1}")
-    steps = list(range(T)) if steps is None else [int(t) for t in steps]
-    outside = [t for t in steps if not 0 <= t < T]  # -1 would index from the end, as Intervention never does
-    if outside or len(set(steps)) != len(steps):
-        problem = f"step {outside[0]} is outside 0…{T - 1}" if outside else "a step is given twice"
-        raise ValueError(f"{name}: {problem}; give each step once, from 0 to {T - 1}")
+    steps = checked_steps(name, steps, T)  # as Intervention checks them: -1 would index from the end
     chosen = torch.zeros(T, dtype=torch.bool)
     chosen[steps] = True
     fill = torch.as_tensor(value, dtype=x_l.dtype, device=x_l.device).reshape(-1)

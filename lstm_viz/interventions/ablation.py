@@ -26,7 +26,7 @@ from lstm_viz.core.recording import DIRECTIONS
 from lstm_viz.core.sweep import ablated_outputs
 from lstm_viz.tasks import task_for
 
-__all__ = ["VALUES", "Ablation", "ablate_units", "describe_unit"]
+__all__ = ["VALUES", "Ablation", "ablate_units", "describe_unit", "unit_means"]
 
 VALUES = ("zero", "mean")  # what an ablated unit is set to
 MAX_ROWS = 8192  # rows per batch of the sweep (inputs × units): in cache, and bounded whatever the data size
@@ -108,7 +108,7 @@ def ablate_units(
         # rounds products to TF32, which would put a floor of ~1e-4–1e-3 under every unit's measured change)
         with torch.no_grad(), torch_threads(small_model_threads(model)), without_tf32():
             before = model(x)
-            means = _unit_means(model, x, tensors) if value == "mean" else {}
+            means = unit_means(model, x, tensors) if value == "mean" else {}
             jobs = [
                 (f"layer{k}.{d}.{q}", q, k, d, step)
                 for k in range(rnn.num_layers)
@@ -155,10 +155,14 @@ def ablate_units(
     )
 
 
-def _unit_means(model: nn.Module, x: Tensor, tensors: Sequence[str]) -> dict[str, Tensor]:
-    """Each unit's mean over the inputs and steps, by recording name (``layer0.fwd.c`` → ``(units,)``)."""
+def unit_means(model: nn.Module, x: Tensor, tensors: Sequence[str]) -> dict[str, Tensor]:
+    """Each unit's mean over the inputs and steps of ``x``, by recording name (``layer0.fwd.c`` → ``(units,)``), for
+    every layer and direction of the ``tensors`` named (``"c"``, ``"h"`` …): the value "its mean" sets a unit to, in
+    the ranking and in Intervene (:func:`lstm_viz.interventions.effects.unit_means`). Steps past a packed sequence's
+    end (NaN) are left out of the mean, not counted as 0."""
     rec = model.record(x)
-    return {name: rec[name].float().mean(dim=(0, 1)) for name in rec.names() if name.split(".")[-1] in tensors}
+    return {name: torch.nanmean(rec[name].float(), dim=(0, 1)) for name in rec.names()
+            if name.split(".")[-1] in tensors}  # fmt: skip
 
 
 def describe_unit(result: Ablation, row: pd.Series | dict) -> str:

@@ -18,6 +18,7 @@ from torch import nn
 
 from lstm_viz.core.interventions import Intervention, record_intervened, replaceable_sizes
 from lstm_viz.core.recording import DIRECTIONS, CellRecording
+from lstm_viz.interventions import ablation
 from lstm_viz.parsing import fixed
 from lstm_viz.tasks import Answer, TaskInput, task_for
 from lstm_viz.viz.divergence import Divergence, beyond_rounding, first_divergence
@@ -96,8 +97,8 @@ def unit_means(model: nn.Module, name: str) -> torch.Tensor:
         for stale in [k for k in kept if k[1] != versions]:  # one set of weights at a time
             del kept[stale]
         x, _ = task_for(model.config).ablation_inputs(model.config, "all")
-        rec = model.record(x.to(next(model.parameters()).device))
-        kept[(name, versions)] = torch.nan_to_num(rec[name].float()).mean(dim=(0, 1))
+        x = x.to(next(model.parameters()).device)
+        kept[(name, versions)] = ablation.unit_means(model, x, [name.rsplit(".", 1)[1]])[name]
     return kept[(name, versions)]
 
 
