@@ -157,7 +157,17 @@ def test_parity_with_torch_nn_lstm(bidirectional, proj_size, num_layers):
     par = ref.parity(lstm, torch.randn(2, 7, 3))
     assert par.ok  # within float32 rounding; torch.allclose's relative test may fail where a value is ≈ 0
     assert par.allclose["recording"] or num_layers > 1
-    assert set(par.rows) == {"recording", "loop"} and set(par.rows["loop"]) == {"output", "h_n", "c_n"}
+    assert set(par.rows) == {"forward", "recording", "loop"} and set(par.rows["loop"]) == {"output", "h_n", "c_n"}
+    assert par.rows["forward"] == {"output": 0.0, "h_n": 0.0, "c_n": 0.0}  # the drop-in twin: nn.LSTM's own kernel
+
+
+def test_parity_reports_post_1s_shapes_in_the_modules_own_layout():
+    """Post 1: nn.LSTM(10, 20, 2) on (5, 3, 10), sequence first, gives (5, 3, 20) and h_n, c_n (2, 3, 20); the twin's
+    are the same. A module in training mode with dropout is compared in eval mode and left in training mode."""
+    lstm = RecordingLSTM(10, 20, 2, dropout=0.5)
+    par = ref.parity(lstm, torch.randn(3, 5, 10))  # parity takes batch-first input whatever the module's layout
+    assert par.shapes == par.twin_shapes == {"output": (5, 3, 20), "h_n": (2, 3, 20), "c_n": (2, 3, 20)}
+    assert par.ok and par.rows["forward"]["output"] == 0.0 and lstm.training
     assert 0 <= par.max_diff < 1e-5 and par.dtype == "float32"
 
 

@@ -145,7 +145,8 @@ def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state
     verdict = "matches" if par.ok else "DIFFERS FROM"
     badge(f"RecordingLSTM {verdict} torch.nn.LSTM · max |Δ| = {par.max_diff:.1e} ({par.dtype})", par.ok)
     with st.expander("Parity check: output, h_n, c_n vs torch.nn.LSTM (post 3's torch.allclose, live)"):
-        table = pd.DataFrame(par.rows).T.rename(index={"recording": "recorded gates → c, h", "loop": "per-step loop"})
+        names = {"forward": "RecordingLSTM.forward", "recording": "recorded gates → c, h", "loop": "per-step loop"}
+        table = pd.DataFrame(par.rows).T.rename(index=names)
         table["torch.allclose"] = [par.allclose[k] for k in par.rows]
         st.dataframe(table.style.format({k: "{:.2e}" for k in ("output", "h_n", "c_n")}), width="stretch")
         grows = (f" for {par.steps:,} steps ({par.base_tolerance:g} up to 100, growing with √steps)"

@@ -19,6 +19,7 @@ Examples::
     python -m lstm_viz record-corpus models/charlm_python.pt --stdlib --max-chars 1000000 --out corpus/
     python -m lstm_viz top-contexts corpus/ --name layer0.fwd.c --unit 66 --json
     python -m lstm_viz match corpus/ --units layer0.fwd.c:66,layer0.fwd.c:12 --threshold 0.3 --json
+    python -m lstm_viz parity --hidden-size 64 --num-layers 2 --bidirectional --state random
 
 Each command is one module here with ``add_parser(sub)`` and ``run(args, argv)``; adding a command is one module
 plus one entry in ``COMMANDS``.
@@ -46,6 +47,7 @@ from lstm_viz.cli import (
     info,
     lstmp_sweep,
     match,
+    parity,
     predict,
     record,
     record_corpus,
@@ -60,7 +62,7 @@ from lstm_viz.training.checkpoints import CheckpointError
 __all__ = ["COMMANDS", "ExitError", "build_parser", "main", "parse_input"]
 
 COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, convert, generate, units, record_corpus, top_contexts,
-            match)  # fmt: skip
+            match, parity)  # fmt: skip
 
 
 def _version() -> str:
@@ -79,7 +81,8 @@ def build_parser() -> Parser:
         description="Train, query and record the lstm-viz models from the command line.",
         epilog="The last line of stdout is one JSON object (train, record, info, convert, record-corpus; the others "
         "with --json; lstmp-sweep prints the file it wrote). Errors: "
-        "one line on stderr. Exit status: 0 done, 2 bad input, 1 unexpected failure, 3 training diverged (nothing "
+        "one line on stderr. Exit status: 0 done, 2 bad input, 1 unexpected failure (for parity: a difference "
+        "beyond rounding), 3 training diverged (nothing "
         "written), 130 interrupted (Ctrl-C), 141 the reader of stdout went away (e.g. | head; quietly), 143 "
         "terminated (SIGTERM).",
     )

@@ -18,8 +18,9 @@ The LaTeX of these numbers is in :mod:`lstm_viz.cell_step.latex`.
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -231,9 +232,12 @@ def step_table(step: CellStep) -> dict[str, np.ndarray]:
 class Parity:
     """Max |difference| to ``torch.nn.LSTM`` (same weights, same input) for output, h_n and c_n, per method.
 
-    ``rows[method] = {"output": d, "h_n": d, "c_n": d}`` with methods ``"recording"`` (the recorded gates
-    rebuilt into c and h) and ``"loop"`` (:func:`step_by_step`); ``allclose[method]`` uses torch.allclose's
-    default tolerances (rtol 1e-5, atol 1e-8), as post 3 did.
+    ``rows[method] = {"output": d, "h_n": d, "c_n": d}`` with methods ``"forward"`` (RecordingLSTM's own forward,
+    the drop-in twin: bit-identical where it runs nn.LSTM's kernel), ``"recording"`` (the recorded gates rebuilt into
+    c and h) and ``"loop"`` (:func:`step_by_step`); ``allclose[method]`` uses torch.allclose's default tolerances
+    (rtol 1e-5, atol 1e-8), as post 3 did. ``shapes`` are nn.LSTM's output, h_n and c_n in the module's own layout
+    (post 1's (T, B, D·P), (L·D, B, P), (L·D, B, H) when it is not batch-first); ``twin_shapes`` the same of
+    RecordingLSTM's forward.
     """
 
     rows: dict[str, dict[str, float]]
@@ -242,6 +246,8 @@ class Parity:
     scaled_diff: float = 0.0  # the largest |difference| / max(1, |nn.LSTM's value|) over every method and tensor
     steps: int = 1  # the sequence's length
     device: str = "cpu"  # where it ran ("cuda": cuDNN's own rounding, PARITY_TOLERANCE_CUDA)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    twin_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def base_tolerance(self) -> float:
@@ -306,19 +312,26 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
     relative; the recording's replay follows it, the loop does not), which would read as a difference, so the check
     runs :func:`~lstm_viz.core.device.without_tf32`."""
     reference = nn.LSTM(
-        lstm.input_size, lstm.hidden_size, num_layers=lstm.num_layers, bias=lstm.bias, batch_first=True,
+        lstm.input_size, lstm.hidden_size, num_layers=lstm.num_layers, bias=lstm.bias, batch_first=lstm.batch_first,
         bidirectional=lstm.bidirectional, proj_size=lstm.proj_size,
     ).to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)  # fmt: skip
     reference.load_state_dict(lstm.state_dict(), strict=True)
     reference.eval()
     x = x.to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)
     rec_lstm = lstm if isinstance(lstm, RecordingLSTM) else RecordingLSTM.from_lstm(lstm)
+    # the twin's forward in eval mode, as the reference (the kernel's inference variant, no dropout), without
+    # touching the module itself (the app shares shipped models between sessions)
+    twin = copy.deepcopy(rec_lstm).eval() if rec_lstm.training else rec_lstm
     with without_tf32():
         with torch.no_grad():
-            out, (h_n, c_n) = reference(x, hx)
+            out, (h_n, c_n) = reference(_to_layout(reference, x), hx)
+            twin_out, (twin_h, twin_c) = twin(_to_layout(twin, x), hx)
         rec = rec_lstm.record(_to_layout(rec_lstm, x), hx)
-        candidates = {"recording": _rebuilt_from_recording(rec_lstm, rec), "loop": step_by_step(rec_lstm, x, hx)}
-    truth = {"output": out, "h_n": h_n, "c_n": c_n}
+        candidates = {"forward": (_to_layout(twin, twin_out), twin_h, twin_c),  # back to batch-first
+                      "recording": _rebuilt_from_recording(rec_lstm, rec), "loop": step_by_step(rec_lstm, x, hx)}
+    shapes = {"output": tuple(out.shape), "h_n": tuple(h_n.shape), "c_n": tuple(c_n.shape)}
+    twin_shapes = {"output": tuple(twin_out.shape), "h_n": tuple(twin_h.shape), "c_n": tuple(twin_c.shape)}
+    truth = {"output": _to_layout(reference, out), "h_n": h_n, "c_n": c_n}
     rows, close, scaled = {}, {}, 0.0
     for method, (o, h, c) in candidates.items():
         got = {"output": o, "h_n": h, "c_n": c}
@@ -327,9 +340,8 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
         close[method] = all(torch.allclose(got[k], truth[k]) for k in truth)
         scaled = max(scaled, *(float((d / truth[k].abs().clamp(min=1)).max()) for k, d in diff.items()))
     dtype = str(x.dtype).removeprefix("torch.")
-    return Parity(
-        rows=rows, allclose=close, dtype=dtype, scaled_diff=scaled, steps=int(x.shape[1]), device=x.device.type
-    )
+    return Parity(rows=rows, allclose=close, dtype=dtype, scaled_diff=scaled, steps=int(x.shape[1]),
+                  device=x.device.type, shapes=shapes, twin_shapes=twin_shapes)  # fmt: skip
 
 
 @dataclass(frozen=True)
