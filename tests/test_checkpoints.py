@@ -359,3 +359,61 @@ def test_a_tiny_file_of_expanded_tensors_is_refused_before_anything_is_allocated
     assert len(data) < 30_000  # kilobytes, whatever they claim
     with pytest.raises(CheckpointError, match=r"claims 1,600,000 values of shape \(800000, 2\) but the file stores 1 "):
         load_checkpoint(data)
+
+
+class _Seq2Seq(nn.Module):
+    """A model lstm-viz does not know as a whole: an embedding, an LSTMP encoder (bidirectional) and a GRU decoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 6)
+        self.encoder = nn.Module()
+        self.encoder.lstm = nn.LSTM(6, 8, 2, batch_first=True, bidirectional=True, proj_size=3)
+        self.decoder = nn.GRU(6, 5, batch_first=True)
+        self.out = nn.Linear(5, 50)
+
+
+def test_a_bigger_models_state_dict_offers_its_recurrent_modules_one_at_a_time():
+    """A seq2seq's state_dict was refused ("lstm-viz shows one LSTM at a time"); its LSTMs and GRUs are now named
+    and each loads alone, equal to the module itself."""
+    from lstm_viz.training.checkpoints import ModuleChoice
+
+    torch.manual_seed(0)
+    model = _Seq2Seq()
+    data = saved(model.state_dict())
+    with pytest.raises(ModuleChoice, match="several recurrent modules .*--module NAME") as caught:
+        load_checkpoint(data)
+    assert caught.value.options == {"encoder.lstm": "LSTMP(6→8→3, 2 layers, bidirectional)",
+                                    "decoder": "GRU(6→5, 1 layer)"}  # fmt: skip
+    x = torch.randn(2, 4, 6)
+    encoder = load_checkpoint(data, module="encoder.lstm")
+    left = "encoder.lstm alone (the file's 7 other tensors left out): a plain LSTMP"  # emb 1, decoder 4, out 2
+    assert encoder.description.startswith(left)
+    torch.testing.assert_close(encoder.model(x), model.encoder.lstm(x)[0])
+    assert encoder.model.record(x).c.shape == (2, 2, 2, 4, 8)  # every gate and state of the encoder
+    decoder = load_checkpoint(data, module="decoder")
+    assert decoder.config.cell == "gru"
+    torch.testing.assert_close(decoder.model(x), model.decoder(x)[0])
+    with pytest.raises(CheckpointError, match=r"has no recurrent module 'encoder'; it holds encoder\.lstm: LSTMP"):
+        load_checkpoint(data, module="encoder")
+    lstm_viz_file = checkpoint_bytes(build_model(ModelConfig(kind="sequence", input_size=2, hidden_size=3)))
+    with pytest.raises(CheckpointError, match="an lstm-viz checkpoint, one model: module= chooses"):
+        load_checkpoint(lstm_viz_file, module="lstm")
+
+
+def test_a_language_models_lstm_is_offered_alone_and_a_stray_key_still_refused():
+    """Embedding → LSTM → Linear over a vocabulary: not a model lstm-viz knows, but its LSTM is shown alone."""
+    from lstm_viz.training.checkpoints import ModuleChoice
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.lstm, self.fc = nn.Embedding(100, 8), nn.LSTM(8, 16), nn.Linear(16, 100)
+
+    with pytest.raises(ModuleChoice, match=r"embed\.weight of shape \(100, 8\).*can be shown alone: choose it") as c:
+        load_checkpoint(saved(LM().state_dict()))
+    assert c.value.options == {"lstm": "LSTM(8→16, 1 layer)"}
+    assert load_checkpoint(saved(LM().state_dict()), module="lstm").config.hidden_size == 16
+    with pytest.raises(CheckpointError) as plain:  # a top-level LSTM beside a counter: not a module of a model
+        load_checkpoint(saved({**nn.LSTM(2, 4).state_dict(), "step": torch.tensor(100)}))
+    assert not isinstance(plain.value, ModuleChoice)

@@ -349,3 +349,28 @@ def test_json_lines_stay_json_when_a_model_overflows(command, tmp_path, capsys):
     code, out, err = run(capsys, *argv)
     assert code == 0, err
     json.loads(out.strip().splitlines()[-1], parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+
+
+def test_module_chooses_one_lstm_or_gru_of_a_bigger_models_state_dict(tmp_path, capsys):
+    """A seq2seq's state_dict: without --module the error lists its recurrent modules; with it, record, predict,
+    info and parity use that module alone."""
+    model = torch.nn.Module()
+    model.emb, model.encoder, model.decoder = torch.nn.Embedding(9, 3), torch.nn.LSTM(3, 4), torch.nn.GRU(3, 2)
+    path = tmp_path / "s2s.pt"
+    torch.save(model.state_dict(), path)
+    code, out, err = run(capsys, "info", str(path))
+    assert code == 2 and "several recurrent modules (encoder: LSTM(3→4, 1 layer), decoder: GRU(3→2, 1 layer))" in err
+    assert "--module NAME" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "info", str(path), "--module", "decoder")
+    assert code == 0 and last_json(out)["config"]["cell"] == "gru"
+    rec = tmp_path / "enc.parquet"
+    code, out, err = run(capsys, "record", str(path), "1, 2, 3; 0, 0, 1", "--module", "encoder", "--out", str(rec))
+    assert code == 0, err
+    frame = pd.read_parquet(rec)
+    assert set(frame["tensor"].unique()) >= {"f", "i", "g", "o", "c", "h"} and frame["t"].max() == 1
+    code, out, _ = run(capsys, "parity", str(path), "--module", "encoder", "--json")
+    assert code == 0 and last_json(out)["ok"]
+    code, _, err = run(capsys, "predict", str(path), "1, 2, 3", "--module", "nope")
+    assert code == 2 and "has no recurrent module 'nope'; it holds encoder: LSTM(3→4, 1 layer)" in err
+    code, _, err = run(capsys, "parity", "--module", "encoder")
+    assert code == 2 and "--module chooses a recurrent module of a checkpoint" in err

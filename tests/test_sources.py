@@ -128,6 +128,21 @@ def test_upload_of_a_project_checkpoint_and_of_a_gru():
     assert gru.model.recordable and gru.model.record(torch.zeros(1, 3, 2)).tensor_names == ("r", "z", "n", "h")
 
 
+def test_upload_of_a_bigger_model_names_its_recurrent_modules_and_loads_the_one_chosen():
+    """The sidebar offers a seq2seq's LSTM and GRU one at a time (ModuleNeeded carries them); each choice is its
+    own model (its own key, so its recordings are cached apart)."""
+    model = torch.nn.Module()
+    model.encoder, model.decoder, model.head = torch.nn.LSTM(3, 4), torch.nn.GRU(4, 5), torch.nn.Linear(5, 2)
+    data = saved(model.state_dict())
+    with pytest.raises(sources.ModuleNeeded, match="several recurrent modules") as caught:
+        load_upload(data, "s2s.pt")
+    assert caught.value.options == {"encoder": "LSTM(3→4, 1 layer)", "decoder": "GRU(4→5, 1 layer)"}
+    encoder, decoder = load_upload(data, "s2s.pt", "encoder"), load_upload(data, "s2s.pt", "decoder")
+    assert encoder.key != decoder.key and encoder.key.endswith(":encoder")
+    assert "s2s.pt — encoder alone (the file's 6 other tensors left out)" in encoder.label
+    assert decoder.config.cell == "gru" and encoder.model.record(torch.zeros(1, 3, 3)).c.shape == (1, 1, 1, 3, 4)
+
+
 class _Evil:
     def __reduce__(self):
         return (Path.write_text, (Path("/tmp/lstm_viz_pwned_by_upload"), "pwned"))

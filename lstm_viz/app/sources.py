@@ -24,6 +24,7 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "MODELS_DIR",
     "LoadedModel",
+    "ModuleNeeded",
     "RandomSpec",
     "SourceError",
     "default_checkpoint",
@@ -52,6 +53,16 @@ Origin = Literal["shipped", "random", "upload", "session"]
 
 class SourceError(ValueError):
     """A model that cannot be used; the message says why and what would work."""
+
+
+class ModuleNeeded(SourceError):
+    """An upload that is a bigger model's state_dict: one of its recurrent modules can be shown, chosen from
+    ``options`` (name → description, e.g. ``{"encoder.lstm": "LSTM(16→32, 2 layers)"}``) and passed to
+    :func:`load_upload` as ``module``."""
+
+    def __init__(self, message: str, options: dict[str, str]) -> None:
+        super().__init__(message)
+        self.options = options
 
 
 @dataclass(frozen=True)
@@ -107,15 +118,17 @@ def load_shipped(path: Path | str) -> LoadedModel:
     )
 
 
-def _load_project_checkpoint(source: Path | bytes, name: str | None = None) -> Any:
+def _load_project_checkpoint(source: Path | bytes, name: str | None = None, module: str | None = None) -> Any:
     from lstm_viz.training import checkpoints
 
     try:
-        return checkpoints.load_checkpoint(source)
+        return checkpoints.load_checkpoint(source, module=module)
     except checkpoints.CheckpointError as err:
         message = str(err)
         if name:
             message = message.replace("the uploaded file", name)
+        if isinstance(err, checkpoints.ModuleChoice):
+            raise ModuleNeeded(message, err.options) from None
         raise SourceError(message) from None
 
 
@@ -188,9 +201,10 @@ def random_model(spec: RandomSpec) -> LoadedModel:
 
 
 # --------------------------------------------------------------------------------------------- upload
-def load_upload(data: bytes | io.IOBase, name: str = "upload") -> LoadedModel:
+def load_upload(data: bytes | io.IOBase, name: str = "upload", module: str | None = None) -> LoadedModel:
     """An uploaded ``.pt``: an lstm-viz checkpoint or a plain state_dict (nn.LSTM, optionally with a Linear head,
-    or the twelve StatQuest scalars), recognised and shape-checked by ``lstm_viz.checkpoints``.
+    or the twelve StatQuest scalars), recognised and shape-checked by ``lstm_viz.checkpoints``; or ``module``, one
+    LSTM or GRU of a bigger model's state_dict (:class:`ModuleNeeded`, raised without it, names them).
 
     Read with ``torch.load(weights_only=True)`` only — no code in the file is ever run.
     """
@@ -203,13 +217,13 @@ def load_upload(data: bytes | io.IOBase, name: str = "upload") -> LoadedModel:
         )
     if len(raw) > MAX_UPLOAD_BYTES:
         raise SourceError(f"{name} is {len(raw) / 1e6:.0f} MB; at most {MAX_UPLOAD_BYTES / 1e6:.0f} MB.")
-    checkpoint = _load_project_checkpoint(raw, name)
+    checkpoint = _load_project_checkpoint(raw, name, module)
     model = checkpoint.model.to(pick_device()).eval()
     described = checkpoint.description or model.config.label()
     return LoadedModel(
         model=model,
         label=f"{name} — {described}",
-        key=f"upload:{hashlib.sha256(raw).hexdigest()[:16]}",
+        key=f"upload:{hashlib.sha256(raw).hexdigest()[:16]}" + ("" if module is None else f":{module}"),
         origin="upload",
         info=_checkpoint_info(checkpoint),
     )

@@ -28,6 +28,7 @@ from lstm_viz.app.sources import (
     MAX_RANDOM_LAYERS,
     MODELS_DIR,
     LoadedModel,
+    ModuleNeeded,
     RandomSpec,
     SourceError,
     default_checkpoint,
@@ -84,7 +85,7 @@ _RANDOM_DEFAULTS = {
 }
 _PICKER_KEYS = (
     "picker_source", "picker_shipped", "picker_saved", "picker_in", "picker_hidden", "picker_layers",
-    "picker_bidir", "picker_proj", "picker_bias", "picker_seed",
+    "picker_bidir", "picker_proj", "picker_bias", "picker_seed", "picker_module",
 )  # fmt: skip
 T = TypeVar("T")
 
@@ -284,15 +285,20 @@ def _choose(source: str, files: dict[str, Path]) -> LoadedModel | None:
         return _random(spec)
     if source == "upload":
         file = st.file_uploader(
-            "A lstm-viz checkpoint or an nn.LSTM / nn.GRU state_dict",
+            "An lstm-viz checkpoint, or the state_dict of any model with an LSTM or GRU in it",
             type=["pt", "pth", "ckpt", "bin"],
             key="picker_upload",
-            help="Read with torch.load(weights_only=True): a file can never run code.",
+            help="Read with torch.load(weights_only=True): a file can never run code. A bigger model (a seq2seq, an "
+            "embedding → LSTM → Linear model) shows one of its LSTMs or GRUs at a time.",
         )
         if file is None:
             st.caption("No file yet: still showing the previous model.")
             return None
-        return _from_bytes(file.getvalue(), file.name)
+        data = file.getvalue()
+        try:
+            return _from_bytes(data, file.name)
+        except ModuleNeeded as err:  # a bigger model's state_dict: show one of its LSTMs or GRUs
+            return _upload_module(data, file.name, err.options)
     if source == "session":
         return st.session_state.get(SESSION_MODEL_KEY)
     if source == "saved":
@@ -303,13 +309,29 @@ def _choose(source: str, files: dict[str, Path]) -> LoadedModel | None:
     return None
 
 
-def _from_bytes(data: bytes, name: str) -> LoadedModel:
+def _from_bytes(data: bytes, name: str, module: str | None = None) -> LoadedModel:
     digest = hashlib.sha256(data).hexdigest()
     uploads = st.session_state.setdefault(_UPLOADS_KEY, {})
-    if digest not in uploads:
+    if (digest, module) not in uploads:
         uploads.clear()  # keep one upload per session
-        uploads[digest] = load_upload(data, name)
-    return uploads[digest]
+        uploads[digest, module] = load_upload(data, name, module)
+    return uploads[digest, module]
+
+
+def _upload_module(data: bytes, name: str, options: dict[str, str]) -> LoadedModel:
+    """An upload that is a bigger model's state_dict (a seq2seq, an Embedding → LSTM → Linear model): the LSTM or
+    GRU of it to show, picked from a list (the first at first)."""
+    names = list(options)
+    module = st.selectbox(
+        f"{name} is a bigger model: the recurrent module to show", names, key="picker_module",
+        format_func=lambda m: f"{m or '(top level)'} — {options[m]}",
+        help="lstm-viz shows one LSTM or GRU at a time, on vectors of its input size; the file's other weights "
+        "(embeddings, heads, other layers) are left out",
+    )  # fmt: skip
+    st.caption(f"{len(names)} recurrent module{'s' if len(names) != 1 else ''} in {name}; the other weights "
+               "are left out, and the module reads vectors of its input size (type them, or a random or CSV "
+               "sequence).")  # fmt: skip
+    return _from_bytes(data, name, module if module in options else names[0])
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

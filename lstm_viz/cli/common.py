@@ -188,8 +188,16 @@ def check_utf8_out(text: str, example: str, kind: str = "file") -> None:
                         f"UTF-8 such as {example}")  # fmt: skip
 
 
-def load_model(path: str) -> LSTMVizModel:
-    return load_checkpoint(path, device=device_named(None)).model
+def load_model(path: str, module: str | None = None) -> LSTMVizModel:
+    """The model of a checkpoint; ``module``: ``--module``, one recurrent module of a bigger model's state_dict."""
+    return load_checkpoint(path, device=device_named(None), module=module).model
+
+
+def add_module(parser: argparse.ArgumentParser) -> None:
+    """``--module NAME``: which LSTM or GRU of a bigger model's state_dict to use (``load_checkpoint``'s ``module``)."""
+    parser.add_argument("--module", metavar="NAME", help="for a state_dict of a bigger model: the LSTM or GRU to "
+                        "use, by its name in the state_dict (e.g. encoder.lstm); without it the error lists "
+                        "them")  # fmt: skip
 
 
 def device_named(name: str | None) -> torch.device:

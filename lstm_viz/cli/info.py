@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
-from lstm_viz.cli.common import json_safe
+from lstm_viz.cli.common import add_module, json_safe
 from lstm_viz.tasks import count_parameters, task_for
 from lstm_viz.training.checkpoints import load_checkpoint
 
@@ -18,11 +18,12 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     info = sub.add_parser("info", help="describe a checkpoint", description="Describe a checkpoint.")
     info.add_argument("checkpoint")
+    add_module(info)
     info.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    ckpt = load_checkpoint(args.checkpoint, device="cpu")
+    ckpt = load_checkpoint(args.checkpoint, device="cpu", module=args.module)
     info = {
         "description": ckpt.description,
         "config": ckpt.config.to_dict(),

@@ -22,6 +22,7 @@ import torch
 
 from lstm_viz.cli.common import (
     ExitError,
+    add_module,
     add_threads,
     device_named,
     load_model,
@@ -70,6 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     par.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: CUDA, then MPS, then CPU")
     par.add_argument("--seed", type=seed_arg, default=0, help="random seed of the weights and inputs (default 0)")
     par.add_argument("--json", action="store_true", help="one JSON object on the last stdout line")
+    add_module(par)
     add_threads(par)
     par.set_defaults(func=run)
 
@@ -78,6 +80,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     use_threads(args.threads)
     device, dtype = device_named(args.device), DTYPES[args.dtype]
     if args.checkpoint is None:
+        if args.module is not None:
+            raise ExitError("--module chooses a recurrent module of a checkpoint: give the checkpoint too")
         lstm, x, what = _new_lstm(args)
     else:
         lstm, x, what = _model_lstm(args)
@@ -162,7 +166,7 @@ def _model_lstm(args: argparse.Namespace) -> tuple[RecordingLSTM, torch.Tensor, 
     if given:
         raise ExitError(f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} a new LSTM; a checkpoint has "
                         "its own sizes: leave them out, or leave out the checkpoint")  # fmt: skip
-    model = load_model(args.checkpoint).cpu().eval()
+    model = load_model(args.checkpoint, args.module).cpu().eval()
     if any(isinstance(m, torch.nn.GRU) for m in model.modules()):
         raise ExitError(f"{args.checkpoint} holds a GRU, and this command checks RecordingLSTM against nn.LSTM "
                         "(RecordingGRU's forward is nn.GRU's own; its recorded r, z, n, h are checked by the test "

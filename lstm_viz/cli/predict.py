@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from lstm_viz.cli.common import (
     ExitError,
+    add_module,
     answer_value,
     format_answer,
     load_model,
@@ -39,11 +40,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "leaving them out; NAME: layerK.fwd or .bwd, then f, i, g, o, c, h or a GRU's r, z, n, h)",
     )
     predict.add_argument("--json", action="store_true", help="one JSON object per line instead of plain answers")
+    add_module(predict)
     predict.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, args.module)
     try:
         interventions = [parse_intervention(spec) for spec in args.intervene]
     except ValueError as err:

@@ -30,6 +30,7 @@ import torch
 
 from lstm_viz.cli.common import (
     ExitError,
+    add_module,
     add_threads,
     answer_value,
     check_out,
@@ -65,6 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     record.add_argument("--layers", help="only these layers, e.g. 0 or 0,1 (default: all)")
     record.add_argument("--tensors", help="only these tensors, e.g. c,h (default: all)")
     record.add_argument("--out", required=True, help="a .csv or .parquet file")
+    add_module(record)
     add_threads(record)
     record.set_defaults(func=run)
 
@@ -221,7 +223,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     not_an_input(out, {"the --text-file": args.text_file, "the checkpoint": args.checkpoint})
     if args.input is not None and args.text_file is not None:
         raise ExitError("give one input to record, INPUT or --text-file F, not both")
-    model = load_model(args.checkpoint).eval()
+    model = load_model(args.checkpoint, args.module).eval()
     config = model.config
     if args.input is None and args.text_file is None:
         task = task_for(config)

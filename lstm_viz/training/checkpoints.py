@@ -10,7 +10,10 @@ posts' code (``torch.save(model.state_dict(), path)``), recognised by their keys
   sequence), except that a one-unit LSTM with input size 1 becomes a ``toy_lstm`` (post 0);
 - such an LSTM plus a ``Linear`` head (``fc.weight``, ``fc.bias``) → a ``subtraction`` model when the input
   size is 2 and the head has one output (post 4's ``LSTMSubtractor``), else a ``regressor`` (post 2);
-- a PyTorch Lightning checkpoint whose ``state_dict`` is one of the above.
+- a PyTorch Lightning checkpoint whose ``state_dict`` is one of the above;
+- any other model's state_dict that holds LSTMs or GRUs (a seq2seq's encoder and decoder, an Embedding → LSTM → Linear
+  language model): one of its recurrent modules alone, chosen by ``module=`` (``"encoder.lstm"``); without it
+  :class:`ModuleChoice` names the modules there are.
 """
 
 from __future__ import annotations
@@ -39,11 +42,14 @@ __all__ = [
     "VERSION",
     "Checkpoint",
     "CheckpointError",
+    "ModuleChoice",
     "build_checked",
     "checkpoint_bytes",
     "infer_config",
     "load_checkpoint",
+    "module_weights",
     "read_torch_file",
+    "recurrent_modules",
     "save_checkpoint",
 ]
 
@@ -56,6 +62,16 @@ _RNN_KEY = re.compile(r"^(?P<prefix>.*?)(?P<name>(?:weight|bias)_(?:ih|hh|hr)_l(
 
 class CheckpointError(ValueError):
     """A file that is not a usable checkpoint; the message says why and how to get a good one."""
+
+
+class ModuleChoice(CheckpointError):
+    """A state_dict that is not one model lstm-viz knows, but holds recurrent modules it can show one at a time:
+    ``options`` maps each one's name (its prefix, ``"encoder.lstm"``; ``""`` for top-level keys) to a description
+    (``"LSTM(32→64, 2 layers)"``). Load one with ``load_checkpoint(source, module=name)``."""
+
+    def __init__(self, message: str, options: dict[str, str]) -> None:
+        super().__init__(message)
+        self.options = options
 
 
 @dataclass
@@ -301,11 +317,51 @@ def infer_config(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, 
     held = ", ".join(sorted(weights.head))
     if weights.head and all(k.endswith((".weight", ".bias")) for k in weights.head):  # a Linear layer's names
         held = ", ".join(f"{k} of shape {tuple(v.shape)}" for k, v in sorted(weights.head.items()))
-    raise CheckpointError(
-        f"besides the {weights.name}{weights.where} the file holds {held}; "
-        "lstm-viz understands an LSTM alone or followed by one Linear layer (a 2-D weight and its bias) that reads "
-        "its output"
-    )
+    message = (f"besides the {weights.name}{weights.where} the file holds {held}; lstm-viz understands an LSTM alone "
+               "or followed by one Linear layer (a 2-D weight and its bias) that reads its output")  # fmt: skip
+    if weights.where:  # a module of a bigger model (embeddings, other layers): it can be shown alone
+        options = recurrent_modules(state_dict)
+        raise ModuleChoice(f"{message}; the {weights.name} can be shown alone: {_choose(len(options))}", options)
+    raise CheckpointError(message)
+
+
+def _choose(n: int) -> str:
+    return (f"choose {'one' if n > 1 else 'it'} by its name (in the app: the list under the upload; on the command "
+            "line: --module NAME; in Python: load_checkpoint(path, module=NAME)): it is read on vectors of its input "
+            "size, the file's other weights left out")  # fmt: skip
+
+
+def _listed(options: dict[str, str]) -> str:
+    return ", ".join(f"{name or '(top level)'}: {what}" for name, what in options.items())
+
+
+def recurrent_modules(state_dict: dict[str, Tensor]) -> dict[str, str]:
+    """Every LSTM or GRU in a plain state_dict that can be shown alone: its name (the keys' prefix without the dot,
+    ``"encoder.lstm"``; ``""`` for top-level keys) → what it is (``"LSTM(32→64, 2 layers)"``), in key order.
+    Modules whose weights do not describe an LSTM or a GRU are left out."""
+    found: dict[str, str] = {}
+    for key in state_dict:
+        match = _RNN_KEY.match(key)
+        if match is None or match["prefix"].rstrip(".") in found:
+            continue
+        name = match["prefix"].rstrip(".")
+        try:
+            found[name] = _plain_weights(module_weights(state_dict, name)).name
+        except CheckpointError:
+            continue
+    return found
+
+
+def module_weights(state_dict: dict[str, Tensor], module: str) -> dict[str, Tensor]:
+    """The recurrent weights of ``module`` (a prefix without its dot, ``""`` for top-level keys) renamed without
+    the prefix (``weight_ih_l0`` …); the file's other weights are left out."""
+    prefix = f"{module}." if module else ""
+    out = {}
+    for key, value in state_dict.items():
+        match = _RNN_KEY.match(key)
+        if match is not None and match["prefix"] == prefix:
+            out[match["name"]] = value
+    return out
 
 
 def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
@@ -327,8 +383,9 @@ def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
             f"(weight_ih_l0, weight_hh_l0, …), optionally with a Linear head 'fc', and its own checkpoints"
         )
     if len(prefixes) != 1:
-        raise CheckpointError(f"the file holds several recurrent modules ({', '.join(sorted(prefixes))}); "
-                              "lstm-viz shows one LSTM at a time")  # fmt: skip
+        options = recurrent_modules(state_dict)
+        raise ModuleChoice(f"the file holds several recurrent modules ({_listed(options)}); lstm-viz shows one at a "
+                           f"time: {_choose(len(options))}", options)  # fmt: skip
     prefix = prefixes.pop()
     if "weight_ih_l0" not in rnn or "weight_hh_l0" not in rnn:
         raise CheckpointError("the LSTM weights are incomplete: weight_ih_l0 and weight_hh_l0 are required")
@@ -422,17 +479,24 @@ def _history(value: Any, name: str) -> list[dict]:
     return [dict(h) for h in value]
 
 
-def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device | str | None = None) -> Checkpoint:
+def load_checkpoint(
+    source: str | Path | bytes | IO[bytes], device: torch.device | str | None = None, module: str | None = None
+) -> Checkpoint:
     """Load and validate a checkpoint from a path, bytes or a binary file-like object (e.g. an upload).
 
     Uses ``torch.load(weights_only=True)`` (no arbitrary code runs). Accepts lstm-viz checkpoints and the
     plain state_dicts described in the module doc. Raises :class:`CheckpointError` with a one-line reason for
-    missing, empty, truncated, corrupt, unsafe or foreign files. The model is in eval mode on ``device``
-    (CPU if None).
+    missing, empty, truncated, corrupt, unsafe or foreign files, and :class:`ModuleChoice` (which names them) for a
+    state_dict whose recurrent modules can be shown one at a time: ``module`` names the one to load (a plain
+    state_dict's prefix without its dot, ``"encoder.lstm"``; ``""`` for top-level keys). The model is in eval mode
+    on ``device`` (CPU if None).
     """
     obj, name = read_torch_file(source)
     if not isinstance(obj, dict):
         raise CheckpointError(f"{name} holds a {type(obj).__name__}, not a checkpoint or state_dict; {_HOWTO}")
+    if module is not None and obj.get("format") == FORMAT:
+        raise CheckpointError(f"{name} is an lstm-viz checkpoint, one model: module= chooses a recurrent module of a "
+                              "plain state_dict; leave it out")  # fmt: skip
 
     if obj.get("format") == FORMAT:
         version = obj.get("version")
@@ -478,7 +542,18 @@ def load_checkpoint(source: str | Path | bytes | IO[bytes], device: torch.device
         held = f"a dict (keys {', '.join(keys[:6])}{', …' if len(keys) > 6 else ''})" if keys else "an empty dict"
         raise CheckpointError(f"{name} holds {held}, not model weights; {_HOWTO}")
     obj = {k: v for k, v in obj.items() if not k.endswith("num_batches_tracked")}
-    config, state_dict, description = infer_config(obj)
+    if module is not None:
+        options = recurrent_modules(obj)
+        if module not in options:
+            raise CheckpointError(f"{name} has no recurrent module {module!r}; it holds "
+                                  f"{_listed(options) if options else 'none'}")  # fmt: skip
+        chosen = module_weights(obj, module)
+        config, state_dict, description = infer_config(chosen)
+        others = len(obj) - len(chosen)
+        left = f" (the file's {others:,} other tensor{'s' if others != 1 else ''} left out)" if others else ""
+        description = f"{module or 'the top-level module'} alone{left}: {description}"
+    else:
+        config, state_dict, description = infer_config(obj)
     model = build_checked(config, state_dict, name)
     history: list[dict] = []
     return Checkpoint(

@@ -241,6 +241,32 @@ def test_uploaded_gru_state_dict_shows_its_answer_without_lstm_words(page, app_u
     assert_no_exception(page)
 
 
+def test_a_seq2seq_state_dict_shows_its_encoder_then_its_decoder(page, app_url):
+    """A bigger model's state_dict was refused ("lstm-viz shows one LSTM at a time"); the sidebar now lists its
+    recurrent modules and shows the one chosen."""
+    import torch
+
+    model = torch.nn.Module()
+    model.emb, model.encoder, model.decoder = torch.nn.Embedding(9, 3), torch.nn.LSTM(3, 4), torch.nn.GRU(3, 5)
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    open_page(page, app_url)
+    open_page(page, app_url, "explorer")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    click(page, sidebar.get_by_text("Upload a .pt file"))
+    sidebar.locator("input[type='file']").set_input_files(
+        files=[{"name": "s2s.pt", "mimeType": "application/octet-stream", "buffer": buffer.getvalue()}]
+    )
+    sidebar.get_by_text("s2s.pt is a bigger model: the recurrent module to show").wait_for(timeout=60_000)
+    wait_idle(page)
+    text = visible_text(page)
+    assert "encoder alone (the file's 5 other tensors left out)" in text and "Still showing" not in text
+    select(page, sidebar.get_by_role("combobox", name="s2s.pt is a bigger model"), "decoder — GRU(3→5, 1 layer)")
+    page.get_by_text("This is a GRU").wait_for(timeout=60_000)
+    assert "decoder alone" in visible_text(page)
+    assert_no_exception(page)
+
+
 # ---- 9. figures: no colliding labels, no invented axes -----------------------------------------------------------
 def _overlaps(boxes: list[dict]) -> list[tuple[int, int]]:
     out = []
