@@ -172,7 +172,7 @@ def test_bad_names_steps_units_and_values_say_what_exists():
     cases = [
         (Intervention("layer2.fwd.c", 0.0), "layer0…layer1"),
         (Intervention("layer0.bwd.c", 0.0), "direction fwd"),
-        (Intervention("layer0.fwd.q", 0.0), "tensors f, i, g, o, c, h"),
+        (Intervention("layer0.fwd.q", 0.0), "tensors f, i, g, o, c, m, h"),  # an LSTMP: m before the projection
         (Intervention("c", 0.0), "not a recording name"),
         (Intervention("layer0.fwd.c", 0.0, steps=[6]), "step 6 is outside the input's steps 0…5"),
         (Intervention("layer0.fwd.h", 0.0, units=[2]), "unit 2 is outside 0…1 (h has 2 units)"),
@@ -310,12 +310,60 @@ def test_parse_intervention():
             parse_intervention(bad)
     # "all", as the app's boxes take it: the same as leaving the option out
     assert parse_intervention("layer0.fwd.c[units=all,steps=2]=0") == Intervention("layer0.fwd.c", 0.0, [2], None)
-    lstm = RecordingLSTM(2, 3, batch_first=True, proj_size=2)
+    lstm = RecordingLSTM(2, 3, batch_first=True)
     x = torch.randn(1, 3, 2)
-    with pytest.raises(ValueError, match="is recorded .* but is not replaced on its own: replace c"):
+    with pytest.raises(ValueError, match=re.escape("without a projection m = o·tanh(c) is h itself; replace "
+                                                   "'layer0.fwd.h'")):  # fmt: skip
         lstm.record(x, interventions=[Intervention("layer0.fwd.m", 0.0)])
     with pytest.raises(ValueError, match="this model has layer0, direction fwd"):  # not "layer0…layer0"
         lstm.record(x, interventions=[Intervention("layer1.fwd.c", 0.0)])
+
+
+def test_an_lstmps_m_before_the_projection_is_replaced_as_a_hand_written_loop_replaces_it():
+    """m = o·tanh(c) of an LSTMP (hidden units, before h = W_hr m) was recorded but could not be replaced; setting
+    one of its units is a change of its own — h mixes every m unit — and matches a loop written out by hand, in
+    the record, in intervened_forward (with gradients) and in the which-units-matter sweep."""
+    from lstm_viz.core.interventions import replaceable_sizes
+
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(3, 5, num_layers=2, batch_first=True, bidirectional=True, proj_size=2).double()
+    assert replaceable_sizes(lstm) == {"f": 5, "i": 5, "g": 5, "o": 5, "c": 5, "m": 5, "h": 2}
+    x = torch.randn(2, 6, 3, dtype=torch.float64)
+
+    def by_hand(unit: int, steps: set[int]) -> torch.Tensor:  # layer 1's backward m[unit] := 0.25 at steps
+        inp = x
+        for k in range(2):
+            outs = []
+            for d, sfx in enumerate(("", "_reverse")):
+                w = {n: getattr(lstm, f"{n}_l{k}{sfx}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                                                   "weight_hr")}  # fmt: skip
+                h, c, hs = x.new_zeros(2, 2), x.new_zeros(2, 5), [None] * 6
+                for t in (range(6) if d == 0 else range(5, -1, -1)):
+                    z = inp[:, t] @ w["weight_ih"].T + w["bias_ih"] + h @ w["weight_hh"].T + w["bias_hh"]
+                    i, f, g, o = z.chunk(4, dim=1)
+                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                    m = torch.sigmoid(o) * torch.tanh(c)
+                    if (k, d) == (1, 1) and t in steps:
+                        m = m.clone()
+                        m[:, unit] = 0.25
+                    h = m @ w["weight_hr"].T
+                    hs[t] = h
+                outs.append(torch.stack(hs, dim=1))
+            inp = torch.cat(outs, dim=2)
+        return inp
+
+    change = Intervention("layer1.bwd.m", 0.25, steps=[1, 4], units=[3])
+    rec = lstm.record(x, interventions=[change])
+    torch.testing.assert_close(rec.output, by_hand(3, {1, 4}))
+    assert float(rec["layer1.bwd.m"][:, [1, 4], 3].sub(0.25).abs().max()) == 0.0
+    assert not torch.allclose(rec.output, lstm.record(x).output)  # a real change
+    swept = ablated_outputs(lstm, x, "layer1.bwd.m", [3, 0], value=0.25, steps=[1, 4])
+    torch.testing.assert_close(swept[0], by_hand(3, {1, 4}))
+    torch.testing.assert_close(swept[1], by_hand(0, {1, 4}))
+    xg = x.clone().requires_grad_(True)
+    out, _ = intervened_forward(lstm, xg, interventions=[change])
+    out.sum().backward()
+    assert xg.grad is not None and torch.isfinite(xg.grad).all()
 
 
 def test_cli_predict_with_interventions_and_ablate_json(capsys):

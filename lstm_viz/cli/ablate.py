@@ -28,8 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "24 windows of 128 characters of validation files; 'probe' — a smaller set (256 "
                              "random pairs; 8 windows of 64 characters)")  # fmt: skip
     ablate.add_argument("--tensors", default=None,
-                        help="which tensors to ablate, comma-separated, e.g. f,i,g,o,c,h (default: c,h for an LSTM, "
-                             "h for a GRU)")  # fmt: skip
+                        help="which tensors to ablate, comma-separated, e.g. f,i,g,o,c,h (an LSTMP's m too; default: "
+                             "c,h for an LSTM, h for a GRU)")  # fmt: skip
     ablate.add_argument("--value", choices=VALUES, default="zero", help="set each unit to 0 or to its mean")
     ablate.add_argument("--per-step", action="store_true", help="one ablation per unit and step (slower)")
     ablate.add_argument("--top", type=int, default=10, help="how many units to list (default 10; 0 = all)")

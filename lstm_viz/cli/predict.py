@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SPEC",
         help="also answer with NAME[units=…,steps=…]=VALUE replaced, e.g. "
         "'layer0.fwd.c[units=7,steps=3]=0' (repeatable; units, steps: 3 or 3;5 or 3-5 or all, the same as "
-        "leaving them out; NAME: layerK.fwd or .bwd, then f, i, g, o, c, h or a GRU's r, z, n, h)",
+        "leaving them out; NAME: layerK.fwd or .bwd, then f, i, g, o, c, h (an LSTMP's m too) or a GRU's r, z, n, "
+        "h)",
     )
     predict.add_argument("--json", action="store_true", help="one JSON object per line instead of plain answers")
     add_module(predict)

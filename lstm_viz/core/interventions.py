@@ -204,7 +204,8 @@ def plan(
     """Check interventions against a module's shape and group them by (layer, direction).
 
     ``sizes`` maps each tensor that can be replaced to its width (LSTM: f, i, g, o, c → hidden_size, h →
-    proj_size or hidden_size). ValueError, naming what exists, for a bad name, step, unit or value shape.
+    proj_size or hidden_size; an LSTMP's m = o·tanh(c) before the projection → hidden_size). ValueError, naming
+    what exists, for a bad name, step, unit or value shape.
     """
     plans: dict[tuple[int, int], LayerPlan] = {}
     tensors = ", ".join(sizes)
@@ -222,10 +223,9 @@ def plan(
         if match[1] != str(int(match[1])):  # layer01 would be read as layer1 and kept as it was written
             raise ValueError(f"{item.name!r}: write the layer without leading zeros (layer{int(match[1])}); {exists}")
         layer, direction, tensor = int(match[1]), _DIRECTIONS.index(match[2]), match[3]
-        if tensor == "m" and "c" in sizes and layer < num_layers and direction < num_directions:
-            raise ValueError(f"{item.name!r} is recorded (m = o·tanh(c), before an LSTMP's projection) but is not "
-                             "replaced on its own: replace c (m follows from it) or h (after the "
-                             "projection)")  # fmt: skip
+        if tensor == "m" and "c" in sizes and "m" not in sizes and layer < num_layers and direction < num_directions:
+            raise ValueError(f"{item.name!r}: without a projection m = o·tanh(c) is h itself; replace "
+                             f"'layer{layer}.{match[2]}.h'")  # fmt: skip
         if layer >= num_layers or direction >= num_directions or tensor not in sizes:
             raise ValueError(f"{item.name!r} is not in this model: {exists}")
         steps = checked_steps(item.name, item.steps, seq_len)
@@ -327,7 +327,7 @@ def run_lstm_layer(
         g = layer_plan.apply("g", t, torch.tanh(gates[:, 2 * H : 3 * H]))
         o = layer_plan.apply("o", t, torch.sigmoid(gates[:, 3 * H :]))
         c = layer_plan.apply("c", t, f * c + i * g)
-        m = o * torch.tanh(c)
+        m = layer_plan.apply("m", t, o * torch.tanh(c))  # (an LSTMP's; without a projection m is h: never here)
         h = layer_plan.apply("h", t, m @ w_hr.t() if w_hr is not None else m)
         for name, value in (("i", i), ("f", f), ("g", g), ("o", o), ("c", c), ("m", m), ("h", h)):
             out[name][t] = value
@@ -379,7 +379,9 @@ def replaceable_sizes(module: torch.nn.Module) -> dict[str, int]:
     H = module.hidden_size
     if isinstance(module, torch.nn.GRU):
         return dict.fromkeys(("r", "z", "n", "h"), H)
-    return {**dict.fromkeys(("f", "i", "g", "o", "c"), H), "h": module.proj_size or H}
+    if module.proj_size:  # an LSTMP: m = o·tanh(c) (H units) before the projection h = W_hr m (proj_size)
+        return {**dict.fromkeys(("f", "i", "g", "o", "c", "m"), H), "h": module.proj_size}
+    return {**dict.fromkeys(("f", "i", "g", "o", "c"), H), "h": H}
 
 
 def run_module(

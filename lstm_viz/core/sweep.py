@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.cudnn_layer import layer_params, run_layer
-from lstm_viz.core.interventions import checked_steps
+from lstm_viz.core.interventions import checked_steps, replaceable_sizes
 from lstm_viz.core.twins import current_weights
 
 __all__ = ["ablated_outputs"]
@@ -58,7 +58,7 @@ def ablated_outputs(
     """
     match = re.fullmatch(r"layer(\d+)\.(fwd|bwd)\.(\w)", name)
     gru = isinstance(module, nn.GRU)
-    tensors = ("r", "z", "n", "h") if gru else ("f", "i", "g", "o", "c", "h")
+    tensors = tuple(replaceable_sizes(module))  # an LSTMP's m too
     D = 2 if module.bidirectional else 1
     known = match is not None and int(match[1]) < module.num_layers and match[3] in tensors
     if not known or (match[2] == "bwd" and D == 1):
@@ -148,6 +148,8 @@ def _lstm_direction(x, w_ih, w_hh, b_ih, b_hh, w_hr, tensor, units, fill, chosen
         if chosen[t] and tensor == "c":
             _set(c, units, fill)
         torch.tanh(c, out=m).mul_(o)  # m_t = o ⊙ tanh(c_t)
+        if chosen[t] and tensor == "m":  # an LSTMP's, before the projection
+            _set(m, units, fill)
         if w_hr_t is not None:
             torch.matmul(m, w_hr_t, out=h)
         else:

@@ -205,7 +205,7 @@ def spread_table(rec_a: CellRecording, rec_b: CellRecording, tol: float = ROUNDI
         for d in range(rec_a.num_directions):
             pairs = [
                 (getattr(rec_a, q)[k, d, 0, :steps].float(), getattr(rec_b, q)[k, d, 0, :steps].float())
-                for q in rec_a.tensor_names
+                for q in rec_a.recorded_tensors  # an LSTMP's m too (an intervention on m changes it first)
             ]  # each (T, units)
             beyond = [beyond_rounding(a, b, tol) for a, b in pairs]
             diffs = [torch.where(out, (b - a).abs(), 0.0) for (a, b), out in zip(pairs, beyond, strict=True)]

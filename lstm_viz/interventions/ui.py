@@ -83,6 +83,9 @@ def intervene_section(
     emptied = [what for what, text in (("units", units_text), ("steps", steps_text)) if not (text or "").strip()]
     said = f" (the {' and '.join(emptied)} box{'es' if len(emptied) > 1 else ''} left empty: all)" if emptied else ""
     hint = "" if choice.units else " To find single units that matter, rank them in the *Which units matter* tab."
+    if name.endswith(".m"):  # an LSTMP's: say what it is beside h
+        hint = (f" m = o·tanh(c) is the cell's output before the projection ({width} units); h = W_hr·m "
+                f"({effects.width_of(model, name[:-1] + 'h')} units) mixes all of them." + hint)  # fmt: skip
     patched = _patch_note(choice, inp, second) if kind == "patch" and second else ""
     st.caption(choice.describe(task_for(model.config).ablation_data) + said + patched + hint)
     before, after = st.columns(2)
