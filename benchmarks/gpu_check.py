@@ -350,7 +350,8 @@ def intervention_parity(report: Report, device: torch.device) -> None:
             if cell == "lstm":
                 cpu = RecordingLSTM(8, 16, 2, bidirectional=True, proj_size=4, batch_first=True).double()
                 ivs = [Intervention("layer0.fwd.c", 0.0, steps=[3], units=[2]),
-                       Intervention("layer1.bwd.f", 1.0, steps=[5])]  # fmt: skip
+                       Intervention("layer1.bwd.f", 1.0, steps=[5]),
+                       Intervention("layer1.fwd.m", 0.5, steps=[2, 7], units=[3])]  # fmt: skip
                 name, width = "layer0.bwd.h", 4
             else:
                 cpu = RecordingGRU(8, 16, 2, bidirectional=True, batch_first=True).double()
