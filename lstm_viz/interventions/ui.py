@@ -87,7 +87,7 @@ def intervene_section(
         hint = (f" m = o·tanh(c) is the cell's output before the projection ({width} units); h = W_hr·m "
                 f"({effects.width_of(model, name[:-1] + 'h')} units) mixes all of them." + hint)  # fmt: skip
     patched = _patch_note(choice, inp, second) if kind == "patch" and second else ""
-    st.caption(choice.describe(task_for(model.config).ablation_data) + said + patched + hint)
+    st.caption(choice.describe(task_for(model.config).ablation_data) + said + patched + "." + hint)
     before, after = st.columns(2)
     drawn = [(effect.before, answer_h(effect.before, effect.rec_before)),
              (effect.after, answer_h(effect.after, effect.rec_after))]  # a toy model's h over the days  # fmt: skip
