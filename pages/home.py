@@ -37,8 +37,9 @@ tries = [
     ("Break the borrow", "The subtraction LSTM in the Gate Explorer's **Intervene**: zero unit 1 of c and 123 − 61 "
      "answers 30 instead of 62; **Which units matter** ranks every unit.", "shipped", "subtraction_lstm.pt",
      {"open_tab": "Intervene", "widgets": {units_key(32): "1"}}),
-    ("Your own model", "Upload an `nn.LSTM`/`nn.GRU` state_dict or a lstm-viz checkpoint (read "
-     "with `weights_only=True`: a file cannot run code).", "upload", None, {}),
+    ("Your own model", "Upload the state_dict of any model with an LSTM or GRU in it — a bare `nn.LSTM`, a "
+     "seq2seq, a language model — or an lstm-viz checkpoint (read with `weights_only=True`: a file cannot run "
+     "code).", "upload", None, {}),
 ]  # fmt: skip
 for col, (label, blurb, source, name, opens) in zip(try_cols, tries, strict=True):
     with col:
