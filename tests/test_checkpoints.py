@@ -381,7 +381,7 @@ def test_a_bigger_models_state_dict_offers_its_recurrent_modules_one_at_a_time()
     torch.manual_seed(0)
     model = _Seq2Seq()
     data = saved(model.state_dict())
-    with pytest.raises(ModuleChoice, match="several recurrent modules .*--module NAME") as caught:
+    with pytest.raises(ModuleChoice, match="holds 2 recurrent modules .*--module encoder.lstm") as caught:
         load_checkpoint(data)
     assert caught.value.options == {"encoder.lstm": "LSTMP(6→8→3, 2 layers, bidirectional)",
                                     "decoder": "GRU(6→5, 1 layer)"}  # fmt: skip
@@ -414,6 +414,33 @@ def test_a_language_models_lstm_is_offered_alone_and_a_stray_key_still_refused()
         load_checkpoint(saved(LM().state_dict()))
     assert c.value.options == {"lstm": "LSTM(8→16, 1 layer)"}
     assert load_checkpoint(saved(LM().state_dict()), module="lstm").config.hidden_size == 16
-    with pytest.raises(CheckpointError) as plain:  # a top-level LSTM beside a counter: not a module of a model
-        load_checkpoint(saved({**nn.LSTM(2, 4).state_dict(), "step": torch.tensor(100)}))
-    assert not isinstance(plain.value, ModuleChoice)
+    with pytest.raises(ModuleChoice, match=r"the file holds step; .* on the command line: --module ''") as top:
+        load_checkpoint(saved({**nn.LSTM(2, 4).state_dict(), "step": torch.tensor(100)}))  # a top-level LSTM
+    assert top.value.options == {"": "LSTM(2→4, 1 layer)"}
+
+
+def test_unreadable_recurrent_modules_are_named_with_their_reason_never_offered_empty():
+    """Two LSTMs without weight_hh_l0 gave an empty list (the app crashed on it) and "several recurrent modules ()";
+    a broken module beside a good one was called missing; keys that only end like a recurrent weight
+    (cell.fwd_weight_ih_l0) are no module's."""
+    from lstm_viz.training.checkpoints import ModuleChoice
+
+    lstm = nn.LSTM(2, 3).state_dict()
+    no_hh = {k: v for k, v in lstm.items() if "hh" not in k}
+    with pytest.raises(CheckpointError, match=r"cannot be read as an LSTM or a GRU \(a: the LSTM weights are "
+                       r"incomplete: .*; b: the LSTM weights are incomplete") as both:  # fmt: skip
+        load_checkpoint(saved({**{f"a.{k}": v for k, v in no_hh.items()}, **{f"b.{k}": v for k, v in no_hh.items()}}))
+    assert not isinstance(both.value, ModuleChoice)
+    mixed = saved({**{f"good.{k}": v for k, v in lstm.items()}, **{f"bad.{k}": v for k, v in no_hh.items()}})
+    with pytest.raises(ModuleChoice, match=r"holds 2 recurrent modules \(good: LSTM\(2→3, 1 layer\)\); .*"
+                       r"choose it by its name .*; not readable as an LSTM or a GRU: bad: the LSTM weights") as one:
+        load_checkpoint(mixed)  # fmt: skip
+    assert one.value.options == {"good": "LSTM(2→3, 1 layer)"}
+    with pytest.raises(CheckpointError, match="the module 'bad' is not readable as an LSTM or a GRU: the LSTM"):
+        load_checkpoint(mixed, module="bad")
+    nodot = saved({**{f"cell.fwd_{k}": v for k, v in lstm.items()}, "emb.weight": torch.zeros(3, 2)})
+    with pytest.raises(CheckpointError, match=r"besides the LSTM\(2→3, 1 layer\) \(under 'cell.fwd_'\)") as e:
+        load_checkpoint(nodot)
+    assert not isinstance(e.value, ModuleChoice)  # nothing to offer: no module's name
+    double = {**{f"x..{k}": v for k, v in lstm.items()}, "emb.weight": torch.zeros(3, 2)}
+    assert load_checkpoint(saved(double), module="x.").config.hidden_size == 3  # the name is the prefix less one dot

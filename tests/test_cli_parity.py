@@ -37,7 +37,7 @@ def test_json_for_any_size_with_post_3s_random_state(capsys):
                        "--state", "random", "--dtype", "float64", "--device", "cpu", "--json")  # fmt: skip
     got = last_json(out)
     assert code == 0 and got["ok"] is True and got["dtype"] == "float64" and got["state"] == "random"
-    assert got["module"] == "nn.LSTM(4, 5, proj_size=3, num_layers=2, batch_first=True, bidirectional=True)"
+    assert got["lstm"] == "nn.LSTM(4, 5, proj_size=3, num_layers=2, batch_first=True, bidirectional=True)"
     assert got["input_shape"] == [2, 7, 4]
     assert got["shapes"]["nn.LSTM"] == got["shapes"]["RecordingLSTM"] == {
         "output": [2, 7, 6], "h_n": [4, 2, 3], "c_n": [4, 2, 5]}  # fmt: skip
@@ -83,8 +83,36 @@ def test_a_difference_beyond_rounding_fails_with_status_1(capsys, monkeypatch):
     ([str(MODELS_DIR / "subtraction_lstm.pt"), "--hidden-size", "3"], "--hidden-size describes a new LSTM"),
     ([str(MODELS_DIR / "subtraction_lstm.pt"), "--input", "1 - 1", "--steps", "3"], "--input has its own"),
     ([str(MODELS_DIR / "subtraction_lstm.pt"), "--input", "300 - 1"], "a = 300 does not fit in 8 bits"),
-    ([str(MODELS_DIR / "subtraction_gru.pt")], "holds a GRU, and this command checks RecordingLSTM against nn.LSTM"),
+    ([str(MODELS_DIR / "subtraction_gru.pt")], "is a GRU, and this command checks RecordingLSTM against nn.LSTM"),
 ])  # fmt: skip
 def test_bad_flags_say_what_to_do(capsys, argv, says):
     code, out, err = run(capsys, "parity", *argv)
     assert code == 2 and says in err and "Traceback" not in err and out == ""
+
+
+def test_an_overflow_is_not_ok_and_a_checkpoints_input_is_bounded(tmp_path, capsys):
+    """Weights of 3e38 made every difference NaN, and max(0.0, nan) is 0.0: "parity: ok". A checkpoint's --steps and
+    --batch had no bound (~190 GB for the text model) and 0 ran as 5 × 3."""
+    import torch
+
+    lstm = torch.nn.LSTM(3, 4)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.fill_(3e38)
+    path = tmp_path / "huge.pt"
+    torch.save(lstm.state_dict(), path)
+    code, out, err = run(capsys, "parity", str(path), "--device", "cpu")
+    assert code == 1 and "parity: FAILED" in out and "yet within rounding" not in out
+    assert "nn.LSTM's own output is not finite (inf or NaN)" in err
+    code, out, _ = run(capsys, "parity", str(path), "--device", "cpu", "--json")
+    got = last_json(out)
+    assert code == 1 and got["ok"] is False and got["reference_finite"] is False and got["scaled_diff"] == "inf"
+    nan = float("nan")
+    rows = {"forward": {"output": 0.0, "h_n": 0.0, "c_n": 0.0}, "loop": {"output": nan, "h_n": 0.0, "c_n": 0.0}}
+    assert ref.Parity(rows, {}, "float32").max_diff != ref.Parity(rows, {}, "float32").max_diff  # NaN, not 0.0
+    text = str(MODELS_DIR / "charlm_python.pt")
+    code, _, err = run(capsys, "parity", text, "--steps", "10000", "--batch", "1024")
+    assert code == 2 and "more than 50,000,000 (~0.2 GB)" in err
+    for flag in ("--steps", "--batch"):
+        code, _, err = run(capsys, "parity", str(MODELS_DIR / "subtraction_lstm.pt"), flag, "0")
+        assert code == 2 and f"{flag} must be from 1 to" in err

@@ -3,6 +3,7 @@ input shows a message (never an exception) while the last valid recording stays 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -121,6 +122,10 @@ def test_export_takes_chosen_tensors_and_refuses_a_file_too_big_to_build(monkeyp
     assert file_stem(loaded.label) == "random-RecordingLSTM-2-12-num_layers-2-bidirectional-seed-0"
     assert file_stem("subtraction_lstm.pt — subtraction LSTM(2→32)") == "subtraction_lstm"
     assert file_stem("日本.pt — x") == "model"
+    assert file_stem("my résumé (v2).pth — x") == "my-resume-v2" and file_stem("epoch=3.ckpt — y") == "epoch-3"
+    long = "random RecordingLSTM(64, 512, num_layers=4, bidirectional, proj_size=100, bias=False), seed {}"
+    assert file_stem(long.format(7)) != file_stem(long.format(8)) and file_stem(long.format(7)).endswith("seed-7")
+    assert dataclasses.replace(loaded, module="encoder.lstm").stem == f"{loaded.stem}-encoder-lstm"  # its module
     at.multiselect(key="explorer_export_tensors").set_value(["c", "h"]).run()
     assert any("— 288 rows" in c.value for c in at.caption)
     monkeypatch.setattr(export, "MAX_CSV_BYTES", 10_000)  # 288 rows × (40 + 2 × 20) bytes: CSV only refused

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from lstm_viz.core.device import pick_device, seeded
 from lstm_viz.paths import MODELS_DIR
 from lstm_viz.tasks import SEQUENCE, LSTMVizModel, ModelConfig, build_model
+from lstm_viz.viz.download import file_name_part, file_stem
 
 __all__ = [
     "MAX_RANDOM_HIDDEN",
@@ -74,10 +75,17 @@ class LoadedModel:
     key: str  # identifies the weights: caches of recordings are keyed on it
     origin: Origin
     info: dict[str, Any] = field(default_factory=dict)  # e.g. a checkpoint's metrics
+    module: str | None = None  # an upload's recurrent module, when the file is a bigger model's state_dict
 
     @property
     def config(self) -> ModelConfig:
         return self.model.config
+
+    @property
+    def stem(self) -> str:
+        """The start of a download's file name: the model's file (or label) and its module, ``seq2seq-encoder``."""
+        stem = file_stem(self.label)
+        return stem if self.module is None else f"{stem}-{file_name_part(self.module, 40) or 'top'}"
 
 
 # --------------------------------------------------------------------------------------------- shipped
@@ -224,6 +232,7 @@ def load_upload(data: bytes | io.IOBase, name: str = "upload", module: str | Non
         model=model,
         label=f"{name} — {described}",
         key=f"upload:{hashlib.sha256(raw).hexdigest()[:16]}" + ("" if module is None else f":{module}"),
+        module=module,
         origin="upload",
         info=_checkpoint_info(checkpoint),
     )

@@ -41,7 +41,7 @@ from lstm_viz.core.device import busy_cpu_threads, torch_threads
 from lstm_viz.core.recording import Recording
 from lstm_viz.parsing import InputError, parse_int, shorten
 from lstm_viz.tasks import LSTMVizModel, TaskInput
-from lstm_viz.viz.download import figure_html, file_name_part, file_stem
+from lstm_viz.viz.download import figure_html, file_name_part
 
 __all__ = [
     "cached_recording",
@@ -322,6 +322,8 @@ def _upload_module(data: bytes, name: str, options: dict[str, str]) -> LoadedMod
     """An upload that is a bigger model's state_dict (a seq2seq, an Embedding → LSTM → Linear model): the LSTM or
     GRU of it to show, picked from a list (the first at first)."""
     names = list(options)
+    if not names:  # (load_checkpoint offers none empty; said, not an IndexError, should it ever)
+        raise SourceError(f"{name} holds no LSTM or GRU that can be shown alone")
     module = st.selectbox(
         f"{name} is a bigger model: the recurrent module to show", names, key="picker_module",
         format_func=lambda m: f"{m or '(top level)'} — {options[m]}",
@@ -377,15 +379,15 @@ def _big_recording(loaded: LoadedModel, array: np.ndarray) -> Recording:
     return kept[key]
 
 
-def figure_downloads(figures: Mapping[str, go.Figure | Callable[[], go.Figure]], model_label: str, key: str) -> None:
+def figure_downloads(figures: Mapping[str, go.Figure | Callable[[], go.Figure]], stem: str, key: str) -> None:
     """One download button per figure, in a row: a standalone HTML file (plotly.js inlined: it opens offline and stays
-    interactive) named after the model and the figure, ``subtraction_lstm-intervene_spread.html``. A callable is
-    built only when its button is clicked. The names are the buttons' labels (``_`` as spaces)."""
-    stem = file_stem(model_label)
+    interactive) named after the model (``stem``: ``LoadedModel.stem``) and the figure,
+    ``subtraction_lstm-intervene_spread.html``. A callable is built only when its button is clicked. The names are
+    the buttons' labels and the pages' titles (``_`` as spaces)."""
     row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow
     for name, build in figures.items():
         row.download_button(
-            name.replace("_", " "), functools.partial(_figure_bytes, build, f"{stem} · {name}"),
+            name.replace("_", " "), functools.partial(_figure_bytes, build, f"{stem} · {name.replace('_', ' ')}"),
             f"{stem}-{file_name_part(name, 80) or 'figure'}.html", "text/html",
             key=f"{key}_{file_name_part(name, 80)}", on_click="ignore", icon=":material/bar_chart:",
         )  # fmt: skip

@@ -140,10 +140,15 @@ def recording(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state_seed
 
 
 def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state_seed: int | None) -> None:
-    """The badge: recorded gates and a per-step loop vs ``torch.nn.LSTM`` on this input, with the table."""
+    """The badge: RecordingLSTM's forward, its recorded gates and a per-step loop vs ``torch.nn.LSTM`` on this input,
+    with the table."""
     par = _parity(f"{loaded.key}:{inp.key()}", _lstm_input(loaded, inp), state_seed, lstm)
     verdict = "matches" if par.ok else "DIFFERS FROM"
-    badge(f"RecordingLSTM {verdict} torch.nn.LSTM · max |Δ| = {par.max_diff:.1e} ({par.dtype})", par.ok)
+    if not par.reference_finite:  # an overflow in nn.LSTM itself: there is nothing to compare
+        badge(f"torch.nn.LSTM's own output is not finite (inf or NaN) on this input ({par.dtype}): nothing to "
+              "compare — the weights or the input are too large", False)  # fmt: skip
+    else:
+        badge(f"RecordingLSTM {verdict} torch.nn.LSTM · max |Δ| = {par.max_diff:.1e} ({par.dtype})", par.ok)
     with st.expander("Parity check: output, h_n, c_n vs torch.nn.LSTM (post 3's torch.allclose, live)"):
         names = {"forward": "RecordingLSTM.forward", "recording": "recorded gates → c, h", "loop": "per-step loop"}
         table = pd.DataFrame(par.rows).T.rename(index=names)
@@ -158,7 +163,8 @@ def parity_section(loaded: LoadedModel, inp: ExplorerInput, lstm: nn.LSTM, state
                    "adds in another order, so the last bits differ, and a relative test fails where a value is "
                    "near 0 — post 3's own loop fails it as often. The badge compares with the rounding instead.")
         st.caption(f"Max absolute differences; rounding tolerance in {par.dtype}{where}: {par.tolerance:.2g}{grows}, "
-                   f"relative to each value's size above 1.{why}")  # fmt: skip
+                   f"relative to each value's size above 1. RecordingLSTM.forward runs nn.LSTM's own kernel: 0 is "
+                   f"expected there (anything else: it is not a drop-in twin).{why}")  # fmt: skip
 
 
 def step_controls(rec: Recording) -> tuple[int, int, int, int]:

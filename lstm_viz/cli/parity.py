@@ -93,7 +93,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     ok = par.ok and all(check.ok for check in rnn.values())
     if args.json:
         print_json({
-            "module": _nn_name(lstm), "checkpoint": args.checkpoint, "input_shape": list(_layout_shape(lstm, x)),
+            "lstm": _nn_name(lstm), "checkpoint": args.checkpoint, "module": args.module,
+            "input_shape": list(_layout_shape(lstm, x)), "reference_finite": par.reference_finite,
             "batch_first": lstm.batch_first, "state": args.state, "dtype": args.dtype, "device": str(x.device),
             "seed": args.seed, "ok": ok,
             "shapes": {"nn.LSTM": _lists(par.shapes), "RecordingLSTM": _lists(par.twin_shapes)},
@@ -119,10 +120,12 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"{name} (post 3): max |difference| {_diff(_rnn_diff(check))}, torch.allclose {check.allclose}"
               + ("" if check.ok else "  ← BEYOND ROUNDING"))  # fmt: skip
     if ok and not (all(par.allclose.values()) and all(c.allclose for c in rnn.values())):
-        print("  (torch.allclose says False above, yet within rounding: it tests each value relative to itself "
-              "(rtol 1e-5, atol 1e-8) and fails near 0, where a fused kernel that adds in another order differs in "
-              "the last bits — post 3's own loop fails it as often)")  # fmt: skip
+        print("  (torch.allclose says False above, yet within rounding: it allows |a − b| ≤ 1e-8 + 1e-5·|b|, next to "
+              "nothing near 0, where a kernel that adds in another order differs in the last bits)")  # fmt: skip
     print(f"parity: {'ok' if ok else 'FAILED'}")
+    if not par.reference_finite:
+        raise ExitError("nn.LSTM's own output is not finite (inf or NaN) on these weights and this input: an "
+                        "overflow, so there is nothing to compare; check the weights (or the --input)", code=1)
     if not ok:
         raise ExitError("a difference beyond rounding (marked above): RecordingLSTM is not nn.LSTM here; please "
                         "report it with this output and `python -m lstm_viz --version`", code=1)  # fmt: skip
@@ -142,12 +145,8 @@ def _new_lstm(args: argparse.Namespace) -> tuple[RecordingLSTM, torch.Tensor, st
     if not 0 <= proj < sizes["hidden_size"]:
         raise ExitError(f"--proj-size must be from 0 (no projection) to {sizes['hidden_size'] - 1} (below "
                         f"--hidden-size {sizes['hidden_size']}), got {proj:,}")  # fmt: skip
-    directions = 2 if args.bidirectional else 1
-    values = (sizes["num_layers"] * directions * sizes["batch"] * sizes["steps"]
-              * (6 * sizes["hidden_size"] + proj))  # fmt: skip
-    if values > MAX_VALUES:
-        raise ExitError(f"that recording would hold {values:,} values, more than {MAX_VALUES:,} (~0.2 GB): give fewer "
-                        "--steps, --batch, --hidden-size or --num-layers")  # fmt: skip
+    _check_values(sizes["num_layers"], 2 if args.bidirectional else 1, sizes["batch"], sizes["steps"],
+                  sizes["hidden_size"], proj)  # fmt: skip
     with seeded(args.seed, restore=True):
         lstm = RecordingLSTM(
             sizes["input_size"], sizes["hidden_size"], sizes["num_layers"], bias=not args.no_bias,
@@ -162,15 +161,19 @@ def _new_lstm(args: argparse.Namespace) -> tuple[RecordingLSTM, torch.Tensor, st
 def _model_lstm(args: argparse.Namespace) -> tuple[RecordingLSTM, torch.Tensor, str]:
     """The checkpoint's LSTM (a copy: --dtype may change it) and its input: ``--input`` as the task reads it (what
     the LSTM itself reads: a text model's embeddings), or random vectors of ``--steps`` × ``--batch``."""
-    given = [f"--{k.replace('_', '-')}" for k in SIZE_FLAGS if getattr(args, k) not in (None, False)]
+    given = [f"--{k.replace('_', '-')}" for k in SIZE_FLAGS if getattr(args, k) is not None and getattr(args, k)
+             is not False]  # (0 is given: --proj-size 0)  # fmt: skip
     if given:
         raise ExitError(f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} a new LSTM; a checkpoint has "
                         "its own sizes: leave them out, or leave out the checkpoint")  # fmt: skip
     model = load_model(args.checkpoint, args.module).cpu().eval()
     if any(isinstance(m, torch.nn.GRU) for m in model.modules()):
-        raise ExitError(f"{args.checkpoint} holds a GRU, and this command checks RecordingLSTM against nn.LSTM "
-                        "(RecordingGRU's forward is nn.GRU's own; its recorded r, z, n, h are checked by the test "
-                        "suite). Give an LSTM model, e.g. models/subtraction_lstm.pt")  # fmt: skip
+        lstms = _lstm_modules(args.checkpoint) if args.module is not None else []
+        instead = (f"--module {lstms[0]!r} is an LSTM" if lstms else "give an LSTM model, e.g. "
+                   "models/subtraction_lstm.pt")  # fmt: skip
+        raise ExitError(f"{args.checkpoint}{' --module ' + repr(args.module) if args.module is not None else ''} "
+                        "is a GRU, and this command checks RecordingLSTM against nn.LSTM (RecordingGRU's forward is "
+                        f"nn.GRU's own; its recorded r, z, n, h are checked by the test suite): {instead}")  # fmt: skip
     try:
         lstm = ref.lstm_of(model)
     except ValueError as err:
@@ -179,17 +182,39 @@ def _model_lstm(args: argparse.Namespace) -> tuple[RecordingLSTM, torch.Tensor, 
     if args.input is not None:
         if args.steps is not None or args.batch is not None:
             raise ExitError("--steps and --batch size random input; --input has its own: give one or the other")
-        x = parsed_input(model, args.input, label="--input").x
+        x = parsed_input(model, args.input, label="--input: ").x
         with torch.no_grad():  # what the LSTM reads: a text model's character embeddings
             x = model.rnn_input(x) if hasattr(model, "rnn_input") else x
         return lstm, x.float(), f"{args.checkpoint}'s weights on --input {args.input!r}"
-    steps, batch = args.steps or POST_1["steps"], args.batch or POST_1["batch"]
+    steps = POST_1["steps"] if args.steps is None else args.steps  # (0 is given, and refused)
+    batch = POST_1["batch"] if args.batch is None else args.batch
     for name, value in (("steps", steps), ("batch", batch)):
         if not 1 <= value <= LIMITS[name]:
             raise ExitError(f"--{name} must be from 1 to {LIMITS[name]:,}, got {value:,}")
+    _check_values(lstm.num_layers, lstm.num_directions, batch, steps, lstm.hidden_size, lstm.proj_size)
     gen = torch.Generator().manual_seed(args.seed)
     x = torch.randn(batch, steps, lstm.input_size, generator=gen)
     return lstm, x, f"{args.checkpoint}'s weights on random input"
+
+
+def _check_values(layers: int, directions: int, batch: int, steps: int, hidden: int, proj: int) -> None:
+    """ExitError for a recording over MAX_VALUES values (each step: f, i, g, o, c, m of hidden units and h)."""
+    values = layers * directions * batch * steps * (6 * hidden + (proj or hidden))
+    if values > MAX_VALUES:
+        raise ExitError(f"that recording would hold {values:,} values, more than {MAX_VALUES:,} (~0.2 GB): give fewer "
+                        "--steps or --batch (or a smaller LSTM)")  # fmt: skip
+
+
+def _lstm_modules(path: str) -> list[str]:
+    """The names of the LSTMs in a checkpoint's state_dict (none for a file that is not one)."""
+    from lstm_viz.training.checkpoints import CheckpointError, read_torch_file, recurrent_modules
+
+    try:
+        obj, _ = read_torch_file(path)
+        state = obj.get("state_dict", obj) if isinstance(obj, dict) else {}
+        return [m for m, what in recurrent_modules(state).items() if what.startswith(("LSTM", "LSTMP"))]
+    except (CheckpointError, AttributeError, TypeError):
+        return []
 
 
 def _post_3_rnn_checks(seed: int, dtype: torch.dtype) -> dict[str, ref.RnnUnroll | ref.BiRnnCheck]:

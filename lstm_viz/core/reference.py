@@ -248,6 +248,7 @@ class Parity:
     device: str = "cpu"  # where it ran ("cuda": cuDNN's own rounding, PARITY_TOLERANCE_CUDA)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     twin_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    reference_finite: bool = True  # nn.LSTM's own output, h_n and c_n hold no inf or NaN
 
     @property
     def base_tolerance(self) -> float:
@@ -270,12 +271,15 @@ class Parity:
     def ok(self) -> bool:
         """Every difference within :attr:`tolerance` × max(1, |value|): rounding grows with a value's size (a text
         model's cell states reach ~50, where float32 rounds by ~1e-5), and torch.allclose's purely relative test
-        fails near 0."""
-        return self.scaled_diff <= self.tolerance
+        fails near 0. Never where nn.LSTM's own numbers are not finite (an overflow: nothing to compare) or a
+        difference is NaN."""
+        return self.reference_finite and self.scaled_diff <= self.tolerance
 
     @property
     def max_diff(self) -> float:
-        return max(v for row in self.rows.values() for v in row.values())
+        """The largest difference over every method and tensor; NaN if any is NaN (Python's max would skip it)."""
+        values = [v for row in self.rows.values() for v in row.values()]
+        return math.nan if any(math.isnan(v) for v in values) else max(values)
 
 
 def _rebuilt_from_recording(lstm: nn.LSTM, rec: Recording) -> tuple[Tensor, Tensor, Tensor]:
@@ -338,10 +342,13 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
         diff = {k: (got[k] - truth[k]).abs() for k in truth}
         rows[method] = {k: float(d.max()) for k, d in diff.items()}
         close[method] = all(torch.allclose(got[k], truth[k]) for k in truth)
-        scaled = max(scaled, *(float((d / truth[k].abs().clamp(min=1)).max()) for k, d in diff.items()))
+        for k, d in diff.items():  # NaN (inf − inf, or a NaN of one side) counts as the largest difference
+            worst = float(torch.nan_to_num(d / truth[k].abs().clamp(min=1), nan=math.inf).max())
+            scaled = max(scaled, worst)
     dtype = str(x.dtype).removeprefix("torch.")
+    finite = all(bool(torch.isfinite(t).all()) for t in truth.values())
     return Parity(rows=rows, allclose=close, dtype=dtype, scaled_diff=scaled, steps=int(x.shape[1]),
-                  device=x.device.type, shapes=shapes, twin_shapes=twin_shapes)  # fmt: skip
+                  device=x.device.type, shapes=shapes, twin_shapes=twin_shapes, reference_finite=finite)  # fmt: skip
 
 
 @dataclass(frozen=True)

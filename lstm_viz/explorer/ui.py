@@ -38,7 +38,6 @@ from lstm_viz.tasks.posts import post
 from lstm_viz.viz.answer import answer_figure, answer_h, model_answer
 from lstm_viz.viz.belt import belt_words, conveyor_belt
 from lstm_viz.viz.divergence import difference_heatmaps, first_divergence
-from lstm_viz.viz.download import file_stem
 from lstm_viz.viz.gates import gate_heatmaps, most_active_units, panels_of
 from lstm_viz.viz.saturation import saturation_batch, saturation_figure, saturation_table
 from lstm_viz.viz.traces import unit_traces
@@ -159,7 +158,7 @@ def _typed(loaded: LoadedModel) -> ExplorerInput:
     if task.reads_text:
         text = st.text_area(label, example, key=key, height=260)
     elif task.multiline(config):
-        text = st.text_area(label, example if config.input_size <= 6 or "\n" in example else "", key=key, height=110)
+        text = st.text_area(label, example, key=key, height=110)
     else:
         text = st.text_input(label, example, key=key)
     return typed_input(text, config)
@@ -413,7 +412,7 @@ def equations_section(loaded: LoadedModel, rec: Recording) -> None:
 
 def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], loaded: LoadedModel) -> None:
     """View 7: the recording as CSV / Parquet and every figure as standalone HTML (built when clicked)."""
-    stem = file_stem(loaded.label)  # subtraction_lstm-recording.csv, subtraction_lstm-gate_heatmaps.html
+    stem = loaded.stem  # subtraction_lstm-recording.csv, subtraction_lstm-gate_heatmaps.html
     inputs = ("The `char` column is the character read at t." if inp.step_labels is not None
               else "The `x` columns hold the input at t.")  # fmt: skip
     recorded = list(rec.recorded_tensors)
@@ -460,7 +459,7 @@ def export_section(rec: Recording, inp: ExplorerInput, panel: tuple[int, str], l
         figures["two_inputs"] = functools.partial(_two_inputs_figure, rec, inp, second, loaded, panel)
     st.markdown("Every figure of these tabs as a standalone HTML file, as the tabs show it (opens offline, "
                 "interactive):")
-    figure_downloads(figures, loaded.label, "explorer_dl")
+    figure_downloads(figures, loaded.stem, "explorer_dl")
 
 
 def cell_note(loaded: LoadedModel) -> None:

@@ -113,7 +113,7 @@ def intervene_section(
     figures["spread"] = spread_figure(effects.spread_table(effect.rec_before, effect.rec_after), first_step=first)
     _chart(figures["spread"], "iv_spread")
     st.caption("These figures as standalone HTML files (open offline, interactive):")
-    figure_downloads({f"intervene_{name}": fig for name, fig in figures.items()}, loaded.label, "iv_dl")
+    figure_downloads({f"intervene_{name}": fig for name, fig in figures.items()}, loaded.stem, "iv_dl")
 
 
 def try_in_intervene(model: nn.Module, name: str, unit: int, value: str) -> None:
@@ -234,4 +234,4 @@ def ablation_section(loaded: LoadedModel) -> None:
         for c in result.effect_columns})  # fmt: skip
     st.caption("The chart as a standalone HTML file (opens offline, interactive); the whole table as CSV from the "
                "download icon above it (hover the table).")  # fmt: skip
-    figure_downloads({"unit_ranking": figure}, loaded.label, "iv_dl")
+    figure_downloads({"unit_ranking": figure}, loaded.stem, "iv_dl")

@@ -293,10 +293,10 @@ def _steps_text(x: Tensor, most: int = 48) -> str:
 
 
 def _vector_example(width: int) -> str:
+    """Three time steps of ``width`` numbers, one a line: a valid input for any width (the boxes start with it)."""
     rng = np.random.default_rng(0)
-    rows = rng.choice([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0], size=(3, min(width, 6)))
-    lines = [", ".join(f"{v:g}" for v in row) for row in rows]
-    return "\n".join(lines) if width <= 6 else lines[0]
+    rows = rng.choice([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0], size=(3, width))
+    return "\n".join(", ".join(f"{v:g}" for v in row) for row in rows)
 
 
 class Task:
@@ -436,9 +436,8 @@ class Task:
         return ("x",) if config.input_size == 1 else tuple(f"x{k}" for k in range(config.input_size))
 
     def example(self, config: ModelConfig) -> str:
-        """A valid input for this model, to pre-fill the text box and to quote in error messages."""
-        if config.input_size > 6:
-            return f"{config.input_size} numbers per line, one line per time step (or use a random sequence)"
+        """A valid input for this model, to pre-fill the text box and to quote in error messages (three steps; a
+        wide input's lines are long: :func:`lstm_viz.parsing.shorten` them in a message)."""
         return _vector_example(config.input_size)
 
     def input_label(self, config: ModelConfig) -> str:

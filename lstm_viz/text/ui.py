@@ -207,7 +207,7 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
     st.caption("Hover a character for t, the value after reading it and the model's five likeliest next characters. "
                "Colours: gates f, i, o from 0 to 1; g, h from −1 to 1 and c from −max|c| to +max|c| (blue < 0 < red).")
     st.caption("These figures as standalone HTML files (open offline, interactive; each text as the rows shown):")
-    figure_downloads(figures, loaded.label, "text_dl")
+    figure_downloads(figures, loaded.stem, "text_dl")
 
 
 def _order(options: list[str]):

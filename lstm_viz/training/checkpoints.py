@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import pickle
 import re
+import shlex
 import unicodedata
 import warnings
 import zipfile
@@ -51,6 +52,7 @@ __all__ = [
     "read_torch_file",
     "recurrent_modules",
     "save_checkpoint",
+    "scan_modules",
 ]
 
 FORMAT = "lstm-viz-checkpoint"
@@ -319,37 +321,65 @@ def infer_config(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, 
         held = ", ".join(f"{k} of shape {tuple(v.shape)}" for k, v in sorted(weights.head.items()))
     message = (f"besides the {weights.name}{weights.where} the file holds {held}; lstm-viz understands an LSTM alone "
                "or followed by one Linear layer (a 2-D weight and its bias) that reads its output")  # fmt: skip
-    if weights.where:  # a module of a bigger model (embeddings, other layers): it can be shown alone
-        options = recurrent_modules(state_dict)
-        raise ModuleChoice(f"{message}; the {weights.name} can be shown alone: {_choose(len(options))}", options)
-    raise CheckpointError(message)
+    # beside weights no task reads (embeddings, other layers, a counter): the recurrent module can be shown alone
+    raise _module_choice(state_dict, besides=message)
 
 
-def _choose(n: int) -> str:
-    return (f"choose {'one' if n > 1 else 'it'} by its name (in the app: the list under the upload; on the command "
-            "line: --module NAME; in Python: load_checkpoint(path, module=NAME)): it is read on vectors of its input "
-            "size, the file's other weights left out")  # fmt: skip
+_LISTED = 12  # modules named in a message; more are counted
 
 
-def _listed(options: dict[str, str]) -> str:
-    return ", ".join(f"{name or '(top level)'}: {what}" for name, what in options.items())
+def _module_choice(state_dict: dict[str, Tensor], besides: str | None = None) -> CheckpointError:
+    """The error for a state_dict whose recurrent modules can be shown one at a time: ModuleChoice naming them, or
+    a plain CheckpointError when none can be read alone (each one's reason given). ``besides``: why the file is not
+    one model as a whole, when it holds one recurrent module beside other weights (None: it holds several)."""
+    options, broken = scan_modules(state_dict)
+    unreadable = "; ".join(f"{name or '(top level)'}: {why}" for name, why in list(broken.items())[:_LISTED])
+    if not options:
+        if besides is not None:  # its one recurrent layer has no module's name (keys like cell.fwd_weight_ih_l0)
+            return CheckpointError(besides)
+        return CheckpointError(f"the file's recurrent weights cannot be read as an LSTM or a GRU ({unreadable})")
+    names = list(options)
+    first = names[0]
+    choose = (f"choose {'one' if len(names) > 1 else 'it'} by its name (in the app: the list under the upload; on "
+              f"the command line: --module {shlex.quote(first)}; in Python: load_checkpoint(path, "
+              f"module={first!r})): it is read on vectors of its input size, the file's other weights left out")
+    left = f"; not readable as an LSTM or a GRU: {unreadable}" if broken else ""
+    if besides is not None and len(names) == 1:
+        return ModuleChoice(f"{besides}; the {options[first]} can be shown alone: {choose}{left}", options)
+    listed = ", ".join(f"{name or '(top level)'}: {options[name]}" for name in names[:_LISTED])
+    if len(names) > _LISTED:
+        listed += f", … and {len(names) - _LISTED:,} more"
+    total = len(names) + len(broken)
+    return ModuleChoice(f"the file holds {total:,} recurrent modules ({listed}); lstm-viz shows one at a time: "
+                        f"{choose}{left}", options)  # fmt: skip
+
+
+def scan_modules(state_dict: dict[str, Tensor]) -> tuple[dict[str, str], dict[str, str]]:
+    """The recurrent modules of a plain state_dict: ``(readable, unreadable)``. ``readable`` maps each LSTM or GRU
+    that can be shown alone — by its name, the keys' prefix without its dot (``"encoder.lstm"``; ``""`` for
+    top-level keys) — to what it is (``"LSTM(32→64, 2 layers)"``), ``unreadable`` each other group of recurrent
+    weights to why it is not one (``"the LSTM weights are incomplete: …"``); both in key order. Keys that only end
+    like a recurrent weight (``cell.fwd_weight_ih_l0``: no module's name) are not modules."""
+    readable: dict[str, str] = {}
+    unreadable: dict[str, str] = {}
+    for key in state_dict:
+        match = _RNN_KEY.match(key)
+        prefix = match["prefix"] if match is not None else None
+        if prefix is None or (prefix and not prefix.endswith(".")):
+            continue
+        name = prefix[:-1] if prefix else ""
+        if name in readable or name in unreadable:
+            continue
+        try:
+            readable[name] = _plain_weights(module_weights(state_dict, name)).name
+        except CheckpointError as err:
+            unreadable[name] = str(err)
+    return readable, unreadable
 
 
 def recurrent_modules(state_dict: dict[str, Tensor]) -> dict[str, str]:
-    """Every LSTM or GRU in a plain state_dict that can be shown alone: its name (the keys' prefix without the dot,
-    ``"encoder.lstm"``; ``""`` for top-level keys) → what it is (``"LSTM(32→64, 2 layers)"``), in key order.
-    Modules whose weights do not describe an LSTM or a GRU are left out."""
-    found: dict[str, str] = {}
-    for key in state_dict:
-        match = _RNN_KEY.match(key)
-        if match is None or match["prefix"].rstrip(".") in found:
-            continue
-        name = match["prefix"].rstrip(".")
-        try:
-            found[name] = _plain_weights(module_weights(state_dict, name)).name
-        except CheckpointError:
-            continue
-    return found
+    """Every LSTM or GRU in a plain state_dict that can be shown alone (:func:`scan_modules`' first part)."""
+    return scan_modules(state_dict)[0]
 
 
 def module_weights(state_dict: dict[str, Tensor], module: str) -> dict[str, Tensor]:
@@ -383,9 +413,7 @@ def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
             f"(weight_ih_l0, weight_hh_l0, …), optionally with a Linear head 'fc', and its own checkpoints"
         )
     if len(prefixes) != 1:
-        options = recurrent_modules(state_dict)
-        raise ModuleChoice(f"the file holds several recurrent modules ({_listed(options)}); lstm-viz shows one at a "
-                           f"time: {_choose(len(options))}", options)  # fmt: skip
+        raise _module_choice(state_dict)
     prefix = prefixes.pop()
     if "weight_ih_l0" not in rnn or "weight_hh_l0" not in rnn:
         raise CheckpointError("the LSTM weights are incomplete: weight_ih_l0 and weight_hh_l0 are required")
@@ -416,7 +444,7 @@ def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
     name += f"{'→' + str(proj) if proj else ''}, {num_layers} layer{'s' if num_layers > 1 else ''}"
     name += f"{', bidirectional' if bidirectional else ''})"
     head = {k: v for k, v in state_dict.items() if not _RNN_KEY.match(k)}
-    where = f" (under '{prefix.rstrip('.')}')" if prefix else ""
+    where = f" (under '{prefix.removesuffix('.')}')" if prefix else ""
     return PlainWeights(keys, rnn, head, options, name, where, dict(state_dict))
 
 
@@ -543,17 +571,27 @@ def load_checkpoint(
         raise CheckpointError(f"{name} holds {held}, not model weights; {_HOWTO}")
     obj = {k: v for k, v in obj.items() if not k.endswith("num_batches_tracked")}
     if module is not None:
-        options = recurrent_modules(obj)
+        options, broken = scan_modules(obj)
+        if module in broken:
+            raise CheckpointError(f"{name}: the module {module!r} is not readable as an LSTM or a GRU: "
+                                  f"{broken[module]}")  # fmt: skip
         if module not in options:
-            raise CheckpointError(f"{name} has no recurrent module {module!r}; it holds "
-                                  f"{_listed(options) if options else 'none'}")  # fmt: skip
+            held = ", ".join(f"{m or '(top level)'}: {what}" for m, what in list(options.items())[:_LISTED])
+            more = f", … and {len(options) - _LISTED:,} more" if len(options) > _LISTED else ""
+            raise CheckpointError(f"{name} has no recurrent module {module!r}; it holds {held + more or 'none'}")
         chosen = module_weights(obj, module)
         config, state_dict, description = infer_config(chosen)
         others = len(obj) - len(chosen)
         left = f" (the file's {others:,} other tensor{'s' if others != 1 else ''} left out)" if others else ""
         description = f"{module or 'the top-level module'} alone{left}: {description}"
     else:
-        config, state_dict, description = infer_config(obj)
+        try:
+            config, state_dict, description = infer_config(obj)
+        except ModuleChoice as err:  # named, as the other messages name the file
+            said = str(err)
+            said = f"{name} holds{said.removeprefix('the file holds')}" if said.startswith("the file holds") else (
+                f"{name}: {said}")  # fmt: skip
+            raise ModuleChoice(said, err.options) from None
     model = build_checked(config, state_dict, name)
     history: list[dict] = []
     return Checkpoint(

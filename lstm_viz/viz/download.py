@@ -4,6 +4,7 @@ the model's label, so that the files of several models tell themselves apart."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from html import escape
 
 import plotly.graph_objects as go
@@ -20,16 +21,28 @@ def figure_html(fig: go.Figure, title: str | None = None) -> bytes:
     return html.encode("utf-8")
 
 
+_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")  # what the app's uploader takes
+
+
 def file_stem(label: str) -> str:
     """A download's name from the model's label, so that files of several models tell themselves apart:
-    ``"subtraction_lstm.pt — subtraction LSTM(2→32)"`` → ``"subtraction_lstm"``; ``"model"`` if nothing is left."""
+    ``"subtraction_lstm.pt — subtraction LSTM(2→32)"`` → ``"subtraction_lstm"``, ``"my résumé.pth — …"`` →
+    ``"my-resume"``; a long label keeps its start and its end (a random model's seed); ``"model"`` if nothing is
+    left."""
     name = label.split(" — ")[0].strip()
-    name = name[:-3] if name.lower().endswith(".pt") else name
-    return file_name_part(name, 64) or "model"
+    for suffix in _SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    whole = file_name_part(name, 10_000)
+    if len(whole) > 64:  # random RecordingLSTM(64, 512, num_layers=4, …), seed 7: the seed is at the end
+        whole = f"{whole[:40].strip('-_')}--{whole[-22:].strip('-_')}"
+    return whole or "model"
 
 
 def file_name_part(text: str, limit: int = 64) -> str:
-    """``text`` as a piece of a file name any system accepts: runs of other characters than ASCII letters, digits,
-    ``_`` and ``-`` become one ``-``, at most ``limit`` characters, no ``-`` or ``_`` at either end
-    (``"layer0.fwd.c[66]"`` → ``"layer0-fwd-c-66"``); ``""`` if nothing is left."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-_")[:limit].strip("-_")
+    """``text`` as a piece of a file name any system accepts: accents dropped from their letters (é → e), runs of
+    other characters than ASCII letters, digits, ``_`` and ``-`` made one ``-``, at most ``limit`` characters, no
+    ``-`` or ``_`` at either end (``"layer0.fwd.c[66]"`` → ``"layer0-fwd-c-66"``); ``""`` if nothing is left."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", plain).strip("-_")[:limit].strip("-_")
