@@ -207,7 +207,8 @@ def _check_values(layers: int, directions: int, batch: int, steps: int, hidden: 
 
 def _lstm_modules(path: str) -> list[str]:
     """The names of the LSTMs in a checkpoint's state_dict (none for a file that is not one)."""
-    from lstm_viz.training.checkpoints import CheckpointError, read_torch_file, recurrent_modules
+    from lstm_viz.training.checkpoints import CheckpointError, read_torch_file
+    from lstm_viz.training.state_dicts import recurrent_modules
 
     try:
         obj, _ = read_torch_file(path)

@@ -2,18 +2,9 @@
 safely (``torch.load(weights_only=True)``) and validated, with foreign or corrupt files rejected clearly.
 
 Besides lstm-viz's own files, :func:`load_checkpoint` accepts the plain state_dicts people save from the seed
-posts' code (``torch.save(model.state_dict(), path)``), recognised by their keys and shapes:
-
-- the twelve StatQuest scalars (``wlr1 … bo1``) → a ``statquest`` model;
-- an ``nn.LSTM``/``nn.GRU`` state_dict (``weight_ih_l0`` …, any prefix such as ``lstm.``) → a ``sequence``
-  model (a SequenceModel wrapping a batch-first RecordingLSTM, or an nn.GRU; ``forward`` returns the output
-  sequence), except that a one-unit LSTM with input size 1 becomes a ``toy_lstm`` (post 0);
-- such an LSTM plus a ``Linear`` head (``fc.weight``, ``fc.bias``) → a ``subtraction`` model when the input
-  size is 2 and the head has one output (post 4's ``LSTMSubtractor``), else a ``regressor`` (post 2);
-- a PyTorch Lightning checkpoint whose ``state_dict`` is one of the above;
-- any other model's state_dict that holds LSTMs or GRUs (a seq2seq's encoder and decoder, an Embedding → LSTM → Linear
-  language model): one of its recurrent modules alone, chosen by ``module=`` (``"encoder.lstm"``); without it
-  :class:`ModuleChoice` names the modules there are.
+posts' code or their own models (``torch.save(model.state_dict(), path)``), and PyTorch Lightning checkpoints whose
+``state_dict`` is one: :mod:`lstm_viz.training.state_dicts` says which model they are, or which of a bigger model's
+LSTMs and GRUs can be shown alone (``module=``). Its ``CheckpointError`` and ``ModuleChoice`` are importable here.
 """
 
 from __future__ import annotations
@@ -21,7 +12,6 @@ from __future__ import annotations
 import io
 import pickle
 import re
-import shlex
 import unicodedata
 import warnings
 import zipfile
@@ -34,8 +24,15 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.paths import write_atomically
-from lstm_viz.tasks import STATQUEST_NAMES, LSTMVizModel, ModelConfig, build_model, registered
-from lstm_viz.tasks.base import PlainWeights
+from lstm_viz.tasks import LSTMVizModel, ModelConfig, build_model
+from lstm_viz.training.state_dicts import (
+    CheckpointError,
+    ModuleChoice,
+    infer_config,
+    module_weights,
+    recurrent_modules,
+    scan_modules,
+)
 
 __all__ = [
     "FORMAT",
@@ -59,23 +56,6 @@ FORMAT = "lstm-viz-checkpoint"
 VERSION = 1
 MAX_BYTES = 256 * 1024 * 1024  # refuse files larger than this (lstm-viz models are kilobytes)
 _HOWTO = "save one with `python -m lstm_viz train …` or `torch.save(model.state_dict(), 'model.pt')`"
-_RNN_KEY = re.compile(r"^(?P<prefix>.*?)(?P<name>(?:weight|bias)_(?:ih|hh|hr)_l(?P<layer>\d+)(?P<rev>_reverse)?)$")
-
-
-class CheckpointError(ValueError):
-    """A file that is not a usable checkpoint; the message says why and how to get a good one."""
-
-
-class ModuleChoice(CheckpointError):
-    """A state_dict that is not one model lstm-viz knows, but holds recurrent modules it can show one at a time:
-    ``options`` maps each one's name (its prefix, ``"encoder.lstm"``; ``""`` for top-level keys) to a description
-    (``"LSTM(32→64, 2 layers)"``). Load one with ``load_checkpoint(source, module=name)``."""
-
-    def __init__(self, message: str, options: dict[str, str]) -> None:
-        super().__init__(message)
-        self.options = options
-
-
 @dataclass
 class Checkpoint:
     """A loaded checkpoint. ``model`` is built from ``config`` with the saved weights, in eval mode.
@@ -299,155 +279,6 @@ def _is_state_dict(obj: Any) -> bool:
     )
 
 
-def infer_config(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, Tensor], str]:
-    """Recognise a plain state_dict: ``(config, state_dict renamed for build_model(config), description)``.
-
-    The recurrent layer is read here (prefix, cell, sizes); which model it is, each task says in turn (registry
-    order: the StatQuest scalars, the toy LSTM, the subtraction head, the regressor, a bare LSTM). Raises
-    CheckpointError when the keys or shapes do not describe a model lstm-viz knows (see module doc).
-    """
-    weights = _plain_weights(state_dict)
-    try:
-        for task in registered():
-            found = task.recognise(weights)
-            if found is not None:
-                return found
-    except CheckpointError:
-        raise
-    except ValueError as err:
-        raise CheckpointError(f"the weights describe an unsupported model: {err}") from None
-    held = ", ".join(sorted(weights.head))
-    if weights.head and all(k.endswith((".weight", ".bias")) for k in weights.head):  # a Linear layer's names
-        held = ", ".join(f"{k} of shape {tuple(v.shape)}" for k, v in sorted(weights.head.items()))
-    message = (f"besides the {weights.name}{weights.where} the file holds {held}; lstm-viz understands an LSTM alone "
-               "or followed by one Linear layer (a 2-D weight and its bias) that reads its output")  # fmt: skip
-    # beside weights no task reads (embeddings, other layers, a counter): the recurrent module can be shown alone
-    raise _module_choice(state_dict, besides=message)
-
-
-_LISTED = 12  # modules named in a message; more are counted
-
-
-def _module_choice(state_dict: dict[str, Tensor], besides: str | None = None) -> CheckpointError:
-    """The error for a state_dict whose recurrent modules can be shown one at a time: ModuleChoice naming them, or
-    a plain CheckpointError when none can be read alone (each one's reason given). ``besides``: why the file is not
-    one model as a whole, when it holds one recurrent module beside other weights (None: it holds several)."""
-    options, broken = scan_modules(state_dict)
-    unreadable = "; ".join(f"{name or '(top level)'}: {why}" for name, why in list(broken.items())[:_LISTED])
-    if not options:
-        if besides is not None:  # its one recurrent layer has no module's name (keys like cell.fwd_weight_ih_l0)
-            return CheckpointError(besides)
-        return CheckpointError(f"the file's recurrent weights cannot be read as an LSTM or a GRU ({unreadable})")
-    names = list(options)
-    first = names[0]
-    choose = (f"choose {'one' if len(names) > 1 else 'it'} by its name (in the app: the list under the upload; on "
-              f"the command line: --module {shlex.quote(first)}; in Python: load_checkpoint(path, "
-              f"module={first!r})): it is read on vectors of its input size, the file's other weights left out")
-    left = f"; not readable as an LSTM or a GRU: {unreadable}" if broken else ""
-    if besides is not None and len(names) == 1:
-        return ModuleChoice(f"{besides}; the {options[first]} can be shown alone: {choose}{left}", options)
-    listed = ", ".join(f"{name or '(top level)'}: {options[name]}" for name in names[:_LISTED])
-    if len(names) > _LISTED:
-        listed += f", … and {len(names) - _LISTED:,} more"
-    total = len(names) + len(broken)
-    return ModuleChoice(f"the file holds {total:,} recurrent modules ({listed}); lstm-viz shows one at a time: "
-                        f"{choose}{left}", options)  # fmt: skip
-
-
-def scan_modules(state_dict: dict[str, Tensor]) -> tuple[dict[str, str], dict[str, str]]:
-    """The recurrent modules of a plain state_dict: ``(readable, unreadable)``. ``readable`` maps each LSTM or GRU
-    that can be shown alone — by its name, the keys' prefix without its dot (``"encoder.lstm"``; ``""`` for
-    top-level keys) — to what it is (``"LSTM(32→64, 2 layers)"``), ``unreadable`` each other group of recurrent
-    weights to why it is not one (``"the LSTM weights are incomplete: …"``); both in key order. Keys that only end
-    like a recurrent weight (``cell.fwd_weight_ih_l0``: no module's name) are not modules."""
-    readable: dict[str, str] = {}
-    unreadable: dict[str, str] = {}
-    for key in state_dict:
-        match = _RNN_KEY.match(key)
-        prefix = match["prefix"] if match is not None else None
-        if prefix is None or (prefix and not prefix.endswith(".")):
-            continue
-        name = prefix[:-1] if prefix else ""
-        if name in readable or name in unreadable:
-            continue
-        try:
-            readable[name] = _plain_weights(module_weights(state_dict, name)).name
-        except CheckpointError as err:
-            unreadable[name] = str(err)
-    return readable, unreadable
-
-
-def recurrent_modules(state_dict: dict[str, Tensor]) -> dict[str, str]:
-    """Every LSTM or GRU in a plain state_dict that can be shown alone (:func:`scan_modules`' first part)."""
-    return scan_modules(state_dict)[0]
-
-
-def module_weights(state_dict: dict[str, Tensor], module: str) -> dict[str, Tensor]:
-    """The recurrent weights of ``module`` (a prefix without its dot, ``""`` for top-level keys) renamed without
-    the prefix (``weight_ih_l0`` …); the file's other weights are left out."""
-    prefix = f"{module}." if module else ""
-    out = {}
-    for key, value in state_dict.items():
-        match = _RNN_KEY.match(key)
-        if match is not None and match["prefix"] == prefix:
-            out[match["name"]] = value
-    return out
-
-
-def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
-    """The recurrent layer of a plain state_dict, read off its keys and shapes (CheckpointError if there is none)."""
-    keys = frozenset(state_dict)
-    if keys == frozenset(STATQUEST_NAMES):  # twelve named scalars, no recurrent layer
-        return PlainWeights(keys, {}, {}, {}, "the twelve StatQuest scalars", "", dict(state_dict))
-    rnn: dict[str, Tensor] = {}
-    prefixes: set[str] = set()
-    for key, value in state_dict.items():
-        match = _RNN_KEY.match(key)
-        if match:
-            prefixes.add(match["prefix"])
-            rnn[match["name"]] = value
-    if not rnn:
-        shown = ", ".join(sorted(keys)[:5]) + (", …" if len(keys) > 5 else "")
-        raise CheckpointError(
-            f"the weights ({shown}) are not an LSTM's: lstm-viz recognises nn.LSTM/nn.GRU state_dicts "
-            f"(weight_ih_l0, weight_hh_l0, …), optionally with a Linear head 'fc', and its own checkpoints"
-        )
-    if len(prefixes) != 1:
-        raise _module_choice(state_dict)
-    prefix = prefixes.pop()
-    if "weight_ih_l0" not in rnn or "weight_hh_l0" not in rnn:
-        raise CheckpointError("the LSTM weights are incomplete: weight_ih_l0 and weight_hh_l0 are required")
-    w_ih, w_hh = rnn["weight_ih_l0"], rnn["weight_hh_l0"]
-    if w_ih.dim() != 2 or w_hh.dim() != 2:
-        raise CheckpointError("weight_ih_l0 and weight_hh_l0 must be matrices")
-    if "weight_hr_l0" in rnn:
-        cell, proj, hidden = "lstm", rnn["weight_hr_l0"].shape[0], rnn["weight_hr_l0"].shape[1]
-    else:
-        proj, hidden = 0, w_hh.shape[1]
-        gates = w_ih.shape[0] / max(hidden, 1)
-        if gates == 4:
-            cell = "lstm"
-        elif gates == 3:
-            cell = "gru"
-        else:
-            raise CheckpointError(
-                f"weight_ih_l0 has {w_ih.shape[0]} rows for hidden size {hidden}: an LSTM has 4×hidden "
-                "(gates i, f, g, o), a GRU 3×hidden; this is neither"
-            )
-    num_layers = 1 + max(int(m["layer"]) for k in rnn if (m := _RNN_KEY.match(k)))
-    bidirectional = "weight_ih_l0_reverse" in rnn
-    options = dict(
-        input_size=w_ih.shape[1], hidden_size=hidden, num_layers=num_layers, proj_size=proj,
-        bidirectional=bidirectional, cell=cell, bias="bias_ih_l0" in rnn,
-    )  # fmt: skip
-    name = f"{'GRU' if cell == 'gru' else ('LSTMP' if proj else 'LSTM')}({w_ih.shape[1]}→{hidden}"
-    name += f"{'→' + str(proj) if proj else ''}, {num_layers} layer{'s' if num_layers > 1 else ''}"
-    name += f"{', bidirectional' if bidirectional else ''})"
-    head = {k: v for k, v in state_dict.items() if not _RNN_KEY.match(k)}
-    where = f" (under '{prefix.removesuffix('.')}')" if prefix else ""
-    return PlainWeights(keys, rnn, head, options, name, where, dict(state_dict))
-
-
 def check_finite_weights(state_dict: dict[str, Tensor], name: str) -> None:
     """CheckpointError naming the first weight with NaN or inf, or with complex values (loading would drop their
     imaginary parts with only a warning)."""
@@ -570,28 +401,7 @@ def load_checkpoint(
         held = f"a dict (keys {', '.join(keys[:6])}{', …' if len(keys) > 6 else ''})" if keys else "an empty dict"
         raise CheckpointError(f"{name} holds {held}, not model weights; {_HOWTO}")
     obj = {k: v for k, v in obj.items() if not k.endswith("num_batches_tracked")}
-    if module is not None:
-        options, broken = scan_modules(obj)
-        if module in broken:
-            raise CheckpointError(f"{name}: the module {module!r} is not readable as an LSTM or a GRU: "
-                                  f"{broken[module]}")  # fmt: skip
-        if module not in options:
-            held = ", ".join(f"{m or '(top level)'}: {what}" for m, what in list(options.items())[:_LISTED])
-            more = f", … and {len(options) - _LISTED:,} more" if len(options) > _LISTED else ""
-            raise CheckpointError(f"{name} has no recurrent module {module!r}; it holds {held + more or 'none'}")
-        chosen = module_weights(obj, module)
-        config, state_dict, description = infer_config(chosen)
-        others = len(obj) - len(chosen)
-        left = f" (the file's {others:,} other tensor{'s' if others != 1 else ''} left out)" if others else ""
-        description = f"{module or 'the top-level module'} alone{left}: {description}"
-    else:
-        try:
-            config, state_dict, description = infer_config(obj)
-        except ModuleChoice as err:  # named, as the other messages name the file
-            said = str(err)
-            said = f"{name} holds{said.removeprefix('the file holds')}" if said.startswith("the file holds") else (
-                f"{name}: {said}")  # fmt: skip
-            raise ModuleChoice(said, err.options) from None
+    config, state_dict, description = infer_config(obj, module, name)
     model = build_checked(config, state_dict, name)
     history: list[dict] = []
     return Checkpoint(
