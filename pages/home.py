@@ -22,7 +22,7 @@ st.markdown(
     "subtraction LSTM **live**, measure what a projection (LSTMP) saves, and see **why** the additive cell state "
     "lets gradients survive where a plain RNN's vanish. Read Python source with a character LSTM and find the "
     "cells that track strings, comments and brackets; clamp or ablate any unit and see the answer change; open "
-    "your own `nn.LSTM` or `nn.GRU` weights. Everything works at once on the shipped models."
+    "the LSTMs and GRUs of your own model's weights. Everything works at once on the shipped models."
 )
 
 st.subheader("Try first")
