@@ -358,10 +358,14 @@ def test_module_chooses_one_lstm_or_gru_of_a_bigger_models_state_dict(tmp_path, 
     model.emb, model.encoder, model.decoder = torch.nn.Embedding(9, 3), torch.nn.LSTM(3, 4), torch.nn.GRU(3, 2)
     path = tmp_path / "s2s.pt"
     torch.save(model.state_dict(), path)
-    code, out, err = run(capsys, "info", str(path))
+    code, out, err = run(capsys, "record", str(path), "1, 2, 3", "--out", str(tmp_path / "r.parquet"))
     assert code == 2 and f"{path} holds 2 recurrent modules (encoder: LSTM(3→4, 1 layer), decoder: GRU(3→2, 1 " \
         "layer))" in err
     assert "on the command line: --module encoder;" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "info", str(path))  # info lists them: what the file holds is its answer
+    got = last_json(out)
+    assert code == 0 and got["modules"] == {"encoder": "LSTM(3→4, 1 layer)", "decoder": "GRU(3→2, 1 layer)"}
+    assert got["unreadable"] == {} and "--module NAME" in got["description"]
     code, out, _ = run(capsys, "info", str(path), "--module", "decoder")
     assert code == 0 and last_json(out)["config"]["cell"] == "gru"
     rec = tmp_path / "enc.parquet"

@@ -1,4 +1,6 @@
-"""``python -m lstm_viz info CKPT``: what a checkpoint holds (config, parameters, last metrics, its command)."""
+"""``python -m lstm_viz info CKPT [--module NAME]``: what a checkpoint holds (config, parameters, last metrics, its
+command); for a bigger model's state_dict, its recurrent modules (``modules``: name → what it is), one of which
+``--module`` picks."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import torch
 
 from lstm_viz.cli.common import add_module, json_safe
 from lstm_viz.tasks import count_parameters, task_for
-from lstm_viz.training.checkpoints import load_checkpoint
+from lstm_viz.training.checkpoints import ModuleChoice, load_checkpoint
 
 __all__ = ["add_parser", "run"]
 
@@ -23,7 +25,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    ckpt = load_checkpoint(args.checkpoint, device="cpu", module=args.module)
+    try:
+        ckpt = load_checkpoint(args.checkpoint, device="cpu", module=args.module)
+    except ModuleChoice as err:  # a bigger model's state_dict: what it holds is the answer (--module picks one)
+        print(json.dumps({
+            "description": "the state_dict of a model lstm-viz does not know as a whole; each recurrent module of it "
+            "can be shown alone: give --module NAME (to this and to record, predict, parity)",
+            "modules": err.options, "unreadable": err.unreadable,
+        }), flush=True)  # fmt: skip
+        return 0
     info = {
         "description": ckpt.description,
         "config": ckpt.config.to_dict(),

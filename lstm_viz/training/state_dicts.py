@@ -43,11 +43,13 @@ class CheckpointError(ValueError):
 class ModuleChoice(CheckpointError):
     """A state_dict that is not one model lstm-viz knows, but holds recurrent modules it can show one at a time:
     ``options`` maps each one's name (its prefix, ``"encoder.lstm"``; ``""`` for top-level keys) to a description
-    (``"LSTM(32→64, 2 layers)"``). Load one with ``load_checkpoint(source, module=name)``."""
+    (``"LSTM(32→64, 2 layers)"``), ``unreadable`` the other groups of recurrent weights to why they are not one.
+    Load one with ``load_checkpoint(source, module=name)``."""
 
-    def __init__(self, message: str, options: dict[str, str]) -> None:
+    def __init__(self, message: str, options: dict[str, str], unreadable: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.options = options
+        self.unreadable = dict(unreadable or {})
 
 
 def infer_config(
@@ -68,7 +70,7 @@ def infer_config(
             said = str(err)
             said = f"{name} holds{said.removeprefix('the file holds')}" if said.startswith("the file holds") else (
                 f"{name}: {said}")  # fmt: skip
-            raise ModuleChoice(said, err.options) from None
+            raise ModuleChoice(said, err.options, err.unreadable) from None
     options, broken = scan_modules(state_dict)
     if module in broken:
         raise CheckpointError(f"{name}: the module {module!r} is not readable as an LSTM or a GRU: {broken[module]}")
@@ -124,13 +126,13 @@ def _module_choice(state_dict: dict[str, Tensor], besides: str | None = None) ->
               f"module={first!r})): it is read on vectors of its input size, the file's other weights left out")
     left = f"; not readable as an LSTM or a GRU: {unreadable}" if broken else ""
     if besides is not None and len(names) == 1:
-        return ModuleChoice(f"{besides}; the {options[first]} can be shown alone: {choose}{left}", options)
+        return ModuleChoice(f"{besides}; the {options[first]} can be shown alone: {choose}{left}", options, broken)
     listed = ", ".join(f"{name or '(top level)'}: {options[name]}" for name in names[:_LISTED])
     if len(names) > _LISTED:
-        listed += f", … and {len(names) - _LISTED:,} more"
+        listed += f", … and {len(names) - _LISTED:,} more: `python -m lstm_viz info FILE` lists them all"
     total = len(names) + len(broken)
     return ModuleChoice(f"the file holds {total:,} recurrent modules ({listed}); lstm-viz shows one at a time: "
-                        f"{choose}{left}", options)  # fmt: skip
+                        f"{choose}{left}", options, broken)  # fmt: skip
 
 
 def scan_modules(state_dict: dict[str, Tensor]) -> tuple[dict[str, str], dict[str, str]]:
