@@ -218,18 +218,27 @@ def test_cell_step_titles_the_matrix_shown_and_explains_only_what_happened(page,
 
 
 # ---- 8. a GRU upload is answered honestly ------------------------------------------------------------------------
-def test_uploaded_gru_state_dict_shows_its_answer_without_lstm_words(page, app_url):
+def _upload_to_explorer(page, app_url, state_dict: dict, name: str):
+    """Open the Gate Explorer and upload ``state_dict`` (torch.save'd as ``name``) in the sidebar; returns the
+    sidebar."""
     import torch
 
     buffer = io.BytesIO()
-    torch.save(torch.nn.GRU(3, 5).state_dict(), buffer)
+    torch.save(state_dict, buffer)
     open_page(page, app_url)
     open_page(page, app_url, "explorer")
     sidebar = page.locator("[data-testid='stSidebar']")
     click(page, sidebar.get_by_text("Upload a .pt file"))
     sidebar.locator("input[type='file']").set_input_files(
-        files=[{"name": "gru.pt", "mimeType": "application/octet-stream", "buffer": buffer.getvalue()}]
+        files=[{"name": name, "mimeType": "application/octet-stream", "buffer": buffer.getvalue()}]
     )
+    return sidebar
+
+
+def test_uploaded_gru_state_dict_shows_its_answer_without_lstm_words(page, app_url):
+    import torch
+
+    _upload_to_explorer(page, app_url, torch.nn.GRU(3, 5).state_dict(), "gru.pt")
     page.get_by_text("This is a GRU").wait_for(timeout=60_000)
     wait_idle(page)
     text = visible_text(page)
@@ -248,15 +257,7 @@ def test_a_seq2seq_state_dict_shows_its_encoder_then_its_decoder(page, app_url):
 
     model = torch.nn.Module()
     model.emb, model.encoder, model.decoder = torch.nn.Embedding(9, 3), torch.nn.LSTM(3, 4), torch.nn.GRU(3, 5)
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    open_page(page, app_url)
-    open_page(page, app_url, "explorer")
-    sidebar = page.locator("[data-testid='stSidebar']")
-    click(page, sidebar.get_by_text("Upload a .pt file"))
-    sidebar.locator("input[type='file']").set_input_files(
-        files=[{"name": "s2s.pt", "mimeType": "application/octet-stream", "buffer": buffer.getvalue()}]
-    )
+    sidebar = _upload_to_explorer(page, app_url, model.state_dict(), "s2s.pt")
     sidebar.get_by_text("s2s.pt is a bigger model: the recurrent module to show").wait_for(timeout=60_000)
     wait_idle(page)
     text = visible_text(page)
