@@ -379,3 +379,14 @@ def test_module_chooses_one_lstm_or_gru_of_a_bigger_models_state_dict(tmp_path, 
     assert code == 2 and "has no recurrent module 'nope'; it holds encoder: LSTM(3→4, 1 layer)" in err
     code, _, err = run(capsys, "parity", "--module", "encoder")
     assert code == 2 and "--module chooses a recurrent module of a checkpoint" in err
+
+
+def test_record_without_input_says_what_a_wide_model_reads(tmp_path, capsys):
+    """A model of 300 inputs was told "e.g. '1, 0.25, … 0… (4,076 characters)'", an example cut mid-number."""
+    for width, says in ((300, "give one input to record: 300 numbers a step, commas between them and ';' (or a new "
+                               "line) between steps"), (7, "give one input to record, e.g. '1, 0.25")):  # fmt: skip
+        path = tmp_path / f"w{width}.pt"
+        torch.save(torch.nn.LSTM(width, 8).state_dict(), path)
+        code, _, err = run(capsys, "record", str(path), "--out", str(tmp_path / "r.parquet"))
+        assert code == 2 and says in err and "…" not in err
+

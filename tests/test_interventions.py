@@ -366,6 +366,27 @@ def test_an_lstmps_m_before_the_projection_is_replaced_as_a_hand_written_loop_re
     assert xg.grad is not None and torch.isfinite(xg.grad).all()
 
 
+def test_a_change_to_m_shows_in_the_difference_heatmaps_and_the_sentence():
+    """The heatmaps and "first diverge at" looked at f, i, g, o, c, h only: setting an LSTMP's m unit 14 at t = 3
+    showed nowhere there (the spread chart counted it), and the sentence named h."""
+    from lstm_viz.interventions import effects
+    from lstm_viz.viz.divergence import difference_heatmaps
+
+    model = load_checkpoint(MODELS_DIR / "subtraction_lstmp.pt").model
+    inp = SUBTRACTION.parse("123 - 61", model.config)
+    change = effects.build(effects.Choice("layer0.fwd.m", (14,), (3,), "one", 0.0), model)
+    effect = effects.intervene(model, inp, change, model.record(inp.x))
+    assert "first diverge at t = 3 (layer 0 fwd m, unit 14)" in effect.divergence.sentence
+    fig = difference_heatmaps(effect.rec_before, effect.rec_after, 0, "fwd")
+    titles = [a.text for a in fig.layout.annotations]
+    assert "Δ m · o·tanh(c), before projection" in titles and titles.index("Δ m · o·tanh(c), before projection") == 5
+    m_panel = fig.data[5]
+    assert m_panel.z[[int(u) for u in m_panel.y].index(14), 3] > 0.5  # the set unit (a row), at t = 3 (a column)
+    plain = load_checkpoint(MODELS_DIR / "subtraction_lstm.pt").model  # without a projection: no m panel (it is h)
+    rec = plain.record(inp.x)
+    assert len(difference_heatmaps(rec, rec, 0, "fwd").data) == 6
+
+
 def test_cli_predict_with_interventions_and_ablate_json(capsys):
     path = str(MODELS_DIR / "subtraction_lstm.pt")
     assert main(["predict", path, "123 - 61", "--intervene", "layer0.fwd.c[units=1]=0", "--json"]) == 0

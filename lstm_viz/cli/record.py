@@ -43,7 +43,7 @@ from lstm_viz.cli.common import (
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.core.recording import CELLS, DIRECTIONS
 from lstm_viz.explorer.export import CSV_INPUT_BYTES, CSV_LINE_END, char_column, export_rows, input_frame
-from lstm_viz.parsing import quote, shorten
+from lstm_viz.parsing import quote
 from lstm_viz.tasks import task_for
 from lstm_viz.tasks.charlm.data import encode
 
@@ -230,7 +230,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if task.reads_text:
             raise ExitError("give one input to record: --text-file F (a .py or .txt file) or the text itself, e.g. "
                             "'x = \"hi\"  # a comment'")  # fmt: skip
-        example = shorten(task.example(config).replace("\n", "; "), 60)  # a wide input's example is long
+        example = task.example(config).replace("\n", "; ")
+        if len(example) > 120:  # a wide input: its example would be cut mid-number; say its shape instead
+            raise ExitError(f"give one input to record: {config.input_size} numbers a step, commas between them and "
+                            f"';' (or a new line) between steps, for this {config.label()}")  # fmt: skip
         raise ExitError(f"give one input to record, e.g. {example!r} for this {config.label()}")
     layers = _choice(args.layers, "--layers", list(range(config.num_layers)), int)
     tensors = _choice(args.tensors, "--tensors", list(CELLS[config.cell]))

@@ -7,7 +7,8 @@ and h, later steps, later layers, the output, h_n and c_n. The equations, with t
 
     i, f, g, o  ← the gates of x_t and h_{t-1}, then replaced where asked
     c_t = f ⊙ c_{t-1} + i ⊙ g,   then replaced where asked
-    m_t = o ⊙ tanh(c_t),  h_t = m_t (or W_hr m_t for an LSTMP),   then h replaced where asked
+    m_t = o ⊙ tanh(c_t),   an LSTMP's m replaced where asked
+    h_t = m_t (or W_hr m_t for an LSTMP),   then h replaced where asked
 
 For a GRU the tensors are r, z, n, h: ``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``, ``h = (1 − z) ⊙ n + z ⊙
 h_prev``, each replaced where asked as soon as it is computed.
@@ -61,11 +62,11 @@ _NAME = re.compile(r"layer([0-9]+)\.(fwd|bwd)\.(\w+)", re.ASCII)
 class Intervention:
     """Replace ``units`` of the recorded tensor ``name`` at ``steps`` by ``value``.
 
-    ``name``: ``layer{k}.{fwd|bwd}.{f|i|g|o|c|h}`` (``r|z|n|h`` for a GRU). ``steps``: time indices, positions in
-    the input for both directions; None = every step. ``units``: unit indices; None = every unit. ``value``: a
-    number, or a tensor broadcastable to ``(batch, len(steps), len(units))`` — e.g. ``other_rec.h[0, 0, :, 4:5]``
-    to patch step 4 from another run. Broadcasting aligns from the right: a 2-D value is read as ``(steps, units)``,
-    so give per-row values in 3-D, ``(batch, 1, units)``.
+    ``name``: ``layer{k}.{fwd|bwd}.{f|i|g|o|c|h}``, an LSTMP's ``m`` too (``r|z|n|h`` for a GRU). ``steps``: time
+    indices, positions in the input for both directions; None = every step. ``units``: unit indices; None = every
+    unit. ``value``: a number, or a tensor broadcastable to ``(batch, len(steps), len(units))`` — e.g.
+    ``other_rec.h[0, 0, :, 4:5]`` to patch step 4 from another run. Broadcasting aligns from the right: a 2-D value
+    is read as ``(steps, units)``, so give per-row values in 3-D, ``(batch, 1, units)``.
     """
 
     name: str

@@ -62,7 +62,9 @@ def ablated_outputs(
     D = 2 if module.bidirectional else 1
     known = match is not None and int(match[1]) < module.num_layers and match[3] in tensors
     if not known or (match[2] == "bwd" and D == 1):
-        raise ValueError(f"{name!r} is not a recording name of this model (e.g. 'layer0.fwd.{tensors[-1]}')")
+        as_h = (f"; without a projection m = o·tanh(c) is h itself: ablate '{name[:-1]}h'"
+                if match is not None and match[3] == "m" and not gru else "")  # fmt: skip
+        raise ValueError(f"{name!r} is not a recording name of this model (e.g. 'layer0.fwd.{tensors[-1]}'){as_h}")
     layer, direction, tensor = int(match[1]), ("fwd", "bwd").index(match[2]), match[3]
     units = torch.as_tensor(units, dtype=torch.long, device=x.device).reshape(-1)
     U = len(units)

@@ -94,7 +94,8 @@ def ablate_units(
     sizes = replaceable_sizes(rnn)
     unknown = [t for t in tensors if t not in sizes]
     if unknown or not tensors:
-        raise ValueError(f"tensors must be some of {', '.join(sizes)}, got {', '.join(tensors) or 'none'}")
+        as_h = " (without a projection m = o·tanh(c) is h itself: ablate h)" if "m" in unknown and "c" in sizes else ""
+        raise ValueError(f"tensors must be some of {', '.join(sizes)}, got {', '.join(tensors) or 'none'}{as_h}")
     device = next(model.parameters()).device
     x = x.to(device)
     N, T = x.shape[0], x.shape[1]

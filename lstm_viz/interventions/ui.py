@@ -224,6 +224,10 @@ def ablation_section(loaded: LoadedModel) -> None:
     if {"c", "h"} <= set(tensors) and value == "zero" and sizes["c"] == sizes["h"]:  # an LSTM without projection
         notes.append("A unit's c and h rows match: zeroing c_j at every step zeroes h_j = o_j·tanh(c_j) too, and "
                      "c_j reaches the rest of the network only through h_j, so both cut the same path.")  # fmt: skip
+    if {"c", "m"} <= set(tensors) and value == "zero":  # an LSTMP: m = o·tanh(c) before the projection
+        notes.append("A unit's c and m rows match: zeroing c_j at every step zeroes m_j = o_j·tanh(c_j) too, and "
+                     "c_j reaches the rest of the network only through m_j (then h = W_hr·m), so both cut the same "
+                     "path.")  # fmt: skip
     if notes:
         st.caption(" ".join(notes))
     shown = result.table

@@ -213,7 +213,7 @@ class TaskData:
 
 @dataclass(frozen=True)
 class PlainWeights:
-    """A plain state_dict as ``lstm_viz.training.checkpoints`` reads it, for the tasks to recognise.
+    """A plain state_dict as ``lstm_viz.training.state_dicts`` reads it, for the tasks to recognise.
 
     ``rnn`` holds the recurrent weights renamed without their prefix (``weight_ih_l0`` …), ``head`` the rest
     (``fc.weight`` …), ``options`` the recurrent layer's ModelConfig fields, ``name`` it in words.

@@ -53,10 +53,11 @@ class ModuleChoice(CheckpointError):
 
 
 def infer_config(
-    state_dict: dict[str, Tensor], module: str | None = None, name: str = "the file"
+    state_dict: dict[str, Tensor], module: str | None = None, name: str | None = None
 ) -> tuple[ModelConfig, dict[str, Tensor], str]:
     """Recognise a plain state_dict: ``(config, state_dict renamed for build_model(config), description)``; with
-    ``module``, that recurrent module of it alone (:func:`scan_modules`). ``name`` is the file in messages.
+    ``module``, that recurrent module of it alone (:func:`scan_modules`). ``name``: the file, in messages (None:
+    "the file").
 
     The recurrent layer is read here (prefix, cell, sizes); which model it is, each task says in turn (registry
     order: the StatQuest scalars, the toy LSTM, the subtraction head, the regressor, a bare LSTM). Raises
@@ -67,17 +68,21 @@ def infer_config(
         try:
             return _recognised(state_dict)
         except ModuleChoice as err:  # named, as the other messages name the file
+            if name is None:
+                raise
             said = str(err)
             said = f"{name} holds{said.removeprefix('the file holds')}" if said.startswith("the file holds") else (
                 f"{name}: {said}")  # fmt: skip
             raise ModuleChoice(said, err.options, err.unreadable) from None
     options, broken = scan_modules(state_dict)
     if module in broken:
-        raise CheckpointError(f"{name}: the module {module!r} is not readable as an LSTM or a GRU: {broken[module]}")
+        raise CheckpointError(f"{name or 'the file'}: the module {module!r} is not readable as an LSTM or a GRU: "
+                              f"{broken[module]}")  # fmt: skip
     if module not in options:
         held = ", ".join(f"{m or '(top level)'}: {what}" for m, what in list(options.items())[:_LISTED])
         more = f", … and {len(options) - _LISTED:,} more" if len(options) > _LISTED else ""
-        raise CheckpointError(f"{name} has no recurrent module {module!r}; it holds {held + more or 'none'}")
+        raise CheckpointError(f"{name or 'the file'} has no recurrent module {module!r}; it holds "
+                              f"{held + more or 'none'}")  # fmt: skip
     chosen = module_weights(state_dict, module)
     config, weights, description = _recognised(chosen)
     others = len(state_dict) - len(chosen)

@@ -28,7 +28,7 @@ from lstm_viz.viz.gates import (
 )
 from lstm_viz.viz.plotgrid import TITLE_AT_TOP, Grid, finish, subtitle_room
 
-__all__ = ["Divergence", "beyond_rounding", "difference_heatmaps", "first_divergence"]
+__all__ = ["Divergence", "beyond_rounding", "compared", "difference_heatmaps", "first_divergence"]
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,20 @@ def beyond_rounding(a, b, tol: float):
     return np.abs(b - a) > tol * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
 
 
+def compared(rec: CellRecording) -> tuple[str, ...]:
+    """The tensors two runs are compared on: those the heatmaps show, and an LSTMP's m = o·tanh(c) before h (its
+    own units, hidden_size of them, which an intervention on m changes first; without a projection m is h)."""
+    names = tuple(rec.tensor_names)
+    if rec.proj_size and "m" in rec.recorded_tensors and "h" in names:
+        at = names.index("h")
+        names = (*names[:at], "m", *names[at:])
+    return names
+
+
 def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0, tol: float = 1e-6) -> Divergence:
-    """The first step where the inputs differ, and the first where any f, i, g, o, c or h of any layer and
-    direction differs by more than ``tol`` of its size (:func:`beyond_rounding`) — named at the lowest layer that
-    differs at that step."""
+    """The first step where the inputs differ, and the first where any f, i, g, o, c or h (an LSTMP's m too) of any
+    layer and direction differs by more than ``tol`` of its size (:func:`beyond_rounding`) — named at the lowest
+    layer that differs at that step."""
     steps = _common(rec_a, rec_b)
     xa, xb = to_numpy(rec_a.x[batch, :steps]), to_numpy(rec_b.x[batch, :steps])
     input_diff = beyond_rounding(xa, xb, tol).any(axis=1)
@@ -96,7 +106,7 @@ def first_divergence(rec_a: CellRecording, rec_b: CellRecording, batch: int = 0,
     # then the tensors' display order, then the largest difference there.
     best: tuple[tuple[int, int, int], str, float] | None = None
     max_abs = 0.0
-    for order, q in enumerate(rec_a.tensor_names):
+    for order, q in enumerate(compared(rec_a)):
         a = to_numpy(getattr(rec_a, q)[:, :, batch, :steps])  # (L, D, T, U)
         b = to_numpy(getattr(rec_b, q)[:, :, batch, :steps])
         diff = np.abs(b - a)
@@ -168,21 +178,23 @@ def difference_heatmaps(
     tol: float = 1e-6,
     title: str | None = None,
 ) -> go.Figure:
-    """Six heatmaps of B − A (time × unit) in the order f, i, g, o, c, h on diverging scales centred on 0 — the
-    gates and h (all between 0 and 1 or −1 and 1) on one scale, so that colours compare across them, and c (and an
-    LSTMP's projected h) on its own — with the values written in the cells of a tiny model, and a dotted line at
-    the first step where the two runs diverge by more than ``tol`` (as ``first_divergence`` finds it).
+    """Six heatmaps of B − A (time × unit) in the order f, i, g, o, c, h (an LSTMP's m before h: seven) on diverging
+    scales centred on 0 — the gates, m and h (all between 0 and 1 or −1 and 1) on one scale, so that colours compare
+    across them, and c (and an LSTMP's projected h) on its own — with the values written in the cells of a tiny
+    model, and a dotted line at the first step where the two runs diverge by more than ``tol`` (as
+    ``first_divergence`` finds it).
     ``step_labels`` (A's and B's, e.g. two texts' characters) name the steps instead of the input values and show on
     the time axis (``≠`` where the two texts differ). ``title`` replaces "B − A: how the second input changes every
     gate" (e.g. for an intervention: after − before)."""
     steps = _common(rec_a, rec_b)
     check_panel(rec_a, layer, direction)
     di = DIRECTIONS.index(direction)
+    quantities = compared(rec_a)  # an LSTMP's m too
     diffs = {
         q: to_numpy(getattr(rec_b, q)[layer, di, 0, :steps]) - to_numpy(getattr(rec_a, q)[layer, di, 0, :steps])
-        for q in rec_a.tensor_names
+        for q in quantities
     }
-    own = [q for q in rec_a.tensor_names if q != "h"]
+    own = [q for q in quantities if q != "h"]
     view = plan_view([np.abs(diffs[q]) for q in own], max_steps, max_units)
     h_view = plan_view([diffs["h"]], max_steps, max_units) if rec_a.proj_size else view
     bins = bin_time(steps, max_steps)
@@ -194,18 +206,18 @@ def difference_heatmaps(
         texts = [a if a == b else "≠" for a, b in zip(texts_a, texts_b, strict=True)]
     div = first_divergence(rec_a, rec_b, tol=tol)
     panel_step, panel_peak = _panel_divergence(diffs, rec_a, layer, di, steps, tol)
-    n_rows = len(rec_a.tensor_names)
+    n_rows = len(quantities)
     row_px = int(np.clip(9 * len(view.units), 60, 200))
     height = n_rows * row_px + 190
-    grid = Grid(rows=n_rows, vspace=42 / height, titles=[f"Δ {quantity_title(rec_a, q)}" for q in rec_a.tensor_names])
+    grid = Grid(rows=n_rows, vspace=42 / height, titles=[f"Δ {quantity_title(rec_a, q)}" for q in quantities])
     traces = []
     layout = grid.layout
-    zs = {q: (h_view if q == "h" else view).apply(diffs[q]).astype(np.float32) for q in rec_a.tensor_names}
+    zs = {q: (h_view if q == "h" else view).apply(diffs[q]).astype(np.float32) for q in quantities}
     # Bounded quantities share one scale (each on its own, a Δf of 0.005 was as deep a red as a Δc of 4); unbounded
     # ones (c, an LSTMP's projected h, a GRU's h from a given h0: CellRecording.value_range) each have their own.
-    shared = [q for q in rec_a.tensor_names if rec_a.value_range(q) is not None]
+    shared = [q for q in quantities if rec_a.value_range(q) is not None]
     shared_peak = max((float(np.abs(zs[q]).max()) for q in shared), default=0.0) or 1e-6
-    for r, q in enumerate(rec_a.tensor_names, start=1):
+    for r, q in enumerate(quantities, start=1):
         v = h_view if q == "h" else view
         z = zs[q]
         written = cell_text(z, row_px)  # the values in the cells of a tiny model (then no colour bar)
@@ -255,7 +267,7 @@ def difference_heatmaps(
                 else "no difference beyond rounding")  # fmt: skip
         notes.append(f"This panel (layer {layer} {direction}): {here}; largest difference {panel_peak:.4g}.")
     if len(shared) > 1 and len(shared) < n_rows:
-        own = ", ".join(q for q in rec_a.tensor_names if q not in shared)
+        own = ", ".join(q for q in quantities if q not in shared)
         notes.append(f"{', '.join(shared)} on one colour scale, {own} on its own")
     if rec_a.seq_len != rec_b.seq_len:
         notes.append(f"lengths differ ({rec_a.seq_len} vs {rec_b.seq_len}): the first {steps} steps are compared")
