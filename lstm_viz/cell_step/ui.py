@@ -89,8 +89,10 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
     mode = st.segmented_control("Input", ["typed", "random"], default="typed", key="cs_mode", required=True)
     try:
         if mode == "typed":
-            box = st.text_area if task_for(config).multiline(config) else st.text_input
-            text = box("Sequence", example_for(config), key=f"cs_text_{config.kind}_{config.input_size}")
+            task = task_for(config)
+            box = st.text_area if task.multiline(config) else st.text_input
+            text = box("Sequence", example_for(config), key=f"cs_text_{config.kind}_{config.input_size}",
+                       help=task.input_label(config))  # e.g. "One time step per line, 300 numbers per line …"
             inp = typed_input(text, config)
             st.session_state[good_key] = inp
             return inp

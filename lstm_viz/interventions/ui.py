@@ -51,16 +51,23 @@ def intervene_section(
     layer, direction = panel
     state = "c" if loaded.config.cell == "lstm" else "h"
     default = names.index(f"layer{layer}.{direction}.{state}") if f"layer{layer}.{direction}.{state}" in names else 0
+    # Defaults through the session, as "Try … in Intervene" sets these widgets (a default passed to a widget beside a
+    # value set through the session made Streamlit log a warning at every such run)
+    if st.session_state.get("iv_name") not in names:  # first time, or another model's tensor
+        st.session_state["iv_name"] = names[default]
+    for key, value in (("iv_steps", "all"), ("iv_kind", "zero")):
+        st.session_state.setdefault(key, value)
     c1, c2, c3 = st.columns([1.2, 1, 1])
-    name = c1.selectbox("Tensor", names, index=default, key="iv_name",
+    name = c1.selectbox("Tensor", names, key="iv_name",
                         help="a recording name: layer, direction, then the gate or state")  # fmt: skip
     width = effects.width_of(model, name)
-    units_text = c2.text_input(f"Units (0–{width - 1}, or all)", "all", key=units_key(width),
+    st.session_state.setdefault(units_key(width), "all")
+    units_text = c2.text_input(f"Units (0–{width - 1}, or all)", key=units_key(width),
                                help="e.g. 7, or 3, 5-7; all = every unit")  # fmt: skip
-    steps_text = c3.text_input(f"Steps t (0–{inp.steps - 1}, or all)", "all", key="iv_steps",
+    steps_text = c3.text_input(f"Steps t (0–{inp.steps - 1}, or all)", key="iv_steps",
                                help="positions in the input, the same for both directions; e.g. 3 or 2-4")  # fmt: skip
     # the page's whole width, its own line: in three quarters of it, a 1,024-px window hid the last option
-    kind = st.segmented_control("Set them to", list(effects.VALUE_KINDS), default="zero", required=True,
+    kind = st.segmented_control("Set them to", list(effects.VALUE_KINDS), required=True,
                                 format_func=effects.VALUE_KINDS.get, key="iv_kind")  # fmt: skip
     constant = 0.0
     try:
