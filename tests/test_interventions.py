@@ -666,6 +666,19 @@ def test_log_axes_over_many_decades_tick_each_decade_and_ignore_zeros():
     assert log_axis_125([0.0, float("nan")]) == {}
 
 
+@pytest.mark.parametrize("values", [[1.7, 3.2], [2.0], [7.0, 7.0], [0.013, 0.018]])
+def test_a_log_axis_over_less_than_a_1_2_5_step_still_labels_two_ticks(values):
+    """The spread chart of changes 1.7–3.2 showed one tick label, "2", on its whole axis."""
+    import math
+
+    from lstm_viz.viz.plotgrid import log_axis_125
+
+    axis = log_axis_125(values)
+    low, high = axis.get("range", [math.log10(min(values)), math.log10(max(values))])
+    shown = [t for t in axis["tickvals"] if low <= math.log10(t) <= high]
+    assert len(shown) >= 2 and low <= math.log10(min(values)) and math.log10(max(values)) <= high
+
+
 def test_intervene_sets_a_unit_to_the_mean_its_ranking_used():
     """'Its mean' was two values: Intervene averaged over 256 probe pairs (0.034 for the subtraction LSTM's c unit
     1), Which units matter over all 32,896 (0.077) — a unit opened from the ranking showed another effect. One mean

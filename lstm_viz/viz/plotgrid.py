@@ -162,8 +162,9 @@ def finish(traces: list[dict], layout: dict) -> go.Figure:
 def log_axis_125(values: Sequence[float]) -> dict:
     """A log axis' ticks for the positive ``values``: at 1-2-5 values (…, 0.5, 1, 2, 5, 10, …) as ``tickvals`` and
     ``ticktext``, or, over more than three decades, one a decade written as a power of ten. Plotly's own log ticks
-    label 0.2–0.9 by their first digit alone ("1, 9, 8, …, 3, 2" read as a count down). Empty when no value is
-    positive and finite."""
+    label 0.2–0.9 by their first digit alone ("1, 9, 8, …, 3, 2" read as a count down). Values within one step of
+    1-2-5 also get a ``range`` out to the ticks around them, so that at least two are labelled. Empty when no value
+    is positive and finite."""
     shown = [v for v in values if v > 0 and math.isfinite(v)]
     if not shown:
         return {}
@@ -175,4 +176,8 @@ def log_axis_125(values: Sequence[float]) -> dict:
     while (tick := 10.0**exponent) <= hi * 2:
         ticks += [round(m * tick, 12) for m in (1, 2, 5) if lo / 2 <= m * tick <= hi * 2]
         exponent += 1
-    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+    axis = {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+    if sum(lo <= t <= hi for t in ticks) < 2:  # values within one step of 1-2-5 (1.7 to 3.2): reach the ticks around
+        below, above = [t for t in ticks if t < lo], [t for t in ticks if t > hi]  # them, or one label ("2") is all
+        axis["range"] = [math.log10(below[-1] if below else lo) - 0.05, math.log10(above[0] if above else hi) + 0.05]
+    return axis
