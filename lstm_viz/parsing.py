@@ -70,8 +70,13 @@ def _whole(digits: str) -> int | None:
 
 
 def _vector_example(width: int) -> str:
+    """A valid input of ``width`` numbers a step, for a message: two steps up to 5 wide, one step up to 16, and for
+    wider inputs its start and its shape (a whole row of 512 made a message of ~2,000 characters)."""
     values = ["0.5", "-1", "0", "1", "0.25"]
     rows = [", ".join(values[(i + shift) % 5] for i in range(width)) for shift in (0, 2)]
+    if width > 16:
+        return f"{', '.join(values[:4])}, … ({width} numbers a step, commas between them, ';' or a new line between " \
+            "steps)"
     return "; ".join(rows) if width <= 5 else rows[0]
 
 
