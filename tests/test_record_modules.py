@@ -363,3 +363,29 @@ def test_a_forward_that_skips_the_hooks_is_told_nothing_was_recorded():
     with pytest.warns(RuntimeWarning, match=r"recorded nothing: none of 'rnn'.*self\.rnn\(x\)"):
         _, recs = record_modules(Direct(), torch.randn(5, 3))
     assert recs == {}
+
+
+def test_a_module_called_again_records_through_the_same_twin_until_its_weights_change():
+    """A new twin each call allocated its buffers anew (56 ms against 38 ms for forward plus record at (32, 256, 64,
+    256)); the twin is kept while the module's weights are the same tensors, and made again when they are not."""
+    from lstm_viz.core import modules
+
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 5, batch_first=True)
+    x = torch.randn(2, 4, 3)
+    _, first = record_modules(lstm, x)
+    twin = modules._TWINS[lstm][1]
+    with torch.no_grad():
+        lstm.weight_hh_l0.mul_(0.5)  # in place: the same tensor, seen by the kept twin
+    _, second = record_modules(lstm, x)
+    assert modules._TWINS[lstm][1] is twin
+    torch.testing.assert_close(second[""].h, RecordingLSTM.from_lstm(lstm).record(x).h)
+    assert not torch.allclose(first[""].h, second[""].h)
+    lstm.weight_hh_l0 = nn.Parameter(torch.zeros(20, 5))  # a new tensor: a new twin, with it
+    _, third = record_modules(lstm, x)
+    assert modules._TWINS[lstm][1] is not twin
+    torch.testing.assert_close(third[""].h, RecordingLSTM.from_lstm(lstm).record(x).h)
+    lstm.double()  # another dtype (module.to keeps the Parameter objects, with new data)
+    _, fourth = record_modules(lstm, x.double())
+    assert fourth[""].h.dtype == torch.float64
+    torch.testing.assert_close(fourth[""].h, RecordingLSTM.from_lstm(lstm).record(x.double()).h)

@@ -24,7 +24,14 @@ from torch.nn.utils.prune import BasePruningMethod
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
-__all__ = ["current_weights", "plain_copy", "recording_twin", "register_twin", "run_forward_pre_hooks"]
+__all__ = [
+    "constructor_options",
+    "current_weights",
+    "plain_copy",
+    "recording_twin",
+    "register_twin",
+    "run_forward_pre_hooks",
+]
 
 # nn.LSTM → RecordingLSTM, nn.GRU → RecordingGRU: each recording class registers itself where it is defined, so this
 # module (which packed recording and record_modules use) does not import them.
@@ -49,7 +56,7 @@ def current_weights(module: nn.RNNBase) -> dict[str, Tensor]:
     return {name: fresh[name] if name in fresh else getattr(module, name) for name in module._flat_weights_names}
 
 
-def _options(module: nn.RNNBase) -> dict[str, Any]:
+def constructor_options(module: nn.RNNBase) -> dict[str, Any]:
     """``module``'s constructor options besides the sizes (and proj_size for an LSTM)."""
     proj = {"proj_size": module.proj_size} if isinstance(module, nn.LSTM) else {}
     return {"num_layers": module.num_layers, "bias": module.bias, "batch_first": module.batch_first,
@@ -62,7 +69,8 @@ def plain_copy(cls: type[nn.RNNBase], module: nn.RNNBase) -> nn.RNNBase:
     weight-normed, pruned or otherwise parametrized module gives a plain one."""
     weights = current_weights(module)
     first = weights["weight_ih_l0"]
-    copy = cls(module.input_size, module.hidden_size, device=first.device, dtype=first.dtype, **_options(module))
+    copy = cls(module.input_size, module.hidden_size, device=first.device, dtype=first.dtype,
+               **constructor_options(module))  # fmt: skip
     with torch.no_grad():
         for name in copy._flat_weights_names:
             getattr(copy, name).copy_(weights[name])
@@ -123,7 +131,7 @@ def recording_twin(
     is_lstm = isinstance(module, nn.LSTM)
     proj = {"proj_size": module.proj_size} if is_lstm else {}
     if layer is None:
-        twin = cls(module.input_size, module.hidden_size, device="meta", **_options(module))
+        twin = cls(module.input_size, module.hidden_size, device="meta", **constructor_options(module))
         mapping = {name: name for name in twin._flat_weights_names}
     else:
         directions = 2 if module.bidirectional else 1
