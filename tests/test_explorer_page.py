@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -278,6 +279,11 @@ def test_intervene_tab_breaks_the_borrow_and_says_where():
     downloads = {b.proto.label for b in at.get("download_button")}  # each figure as a standalone HTML file
     assert downloads == {"intervene answer before", "intervene answer after", "intervene differences",
                          "intervene spread"}  # fmt: skip
+    from lstm_viz.interventions.ui import _titled  # a downloaded answer carries the verdict the page shows above it
+
+    shown = found["iv_answer_after"]
+    titled = _titled(go.Figure(shown), "After: 123 − 61 = 62; the model says 30: wrong")
+    assert titled.layout.title.text.startswith("After: 123 − 61") and shown["layout"]["title"]["text"] == "After"
     at.text_input(key="iv_units_32").set_value("40").run()  # bad input: a message, the tab stays
     no_exception(at)
     assert any("outside 0…31" in e.value for e in at.error)

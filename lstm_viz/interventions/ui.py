@@ -5,9 +5,11 @@ and rank the units by what ablating each one does. The logic is :mod:`lstm_viz.i
 from __future__ import annotations
 
 import collections
+import functools
 import threading
 import time
 
+import plotly.graph_objects as go
 import streamlit as st
 from torch import nn
 
@@ -105,8 +107,9 @@ def intervene_section(
             show_verdict(answer, title)
             figure = answer_figure(answer, h, title=title, y_range=y_range)  # the verdict above says the rest
             if figure is not None:
-                _chart(figure, f"iv_answer_{title.lower()}")
-                figures[f"answer_{title.lower()}"] = figure
+                _chart(figure, f"iv_answer_{title.lower()}")  # the file has no verdict above it: in its title
+                figures[f"answer_{title.lower()}"] = functools.partial(
+                    _titled, figure, f"{title}: {answer.headline or answer.summary}")
     st.markdown(effect.change_sentence() + " " + effect.divergence.sentence.replace("The two runs", "Before and after"))
     # Rounding between the fused kernel and the step-by-step run is not a change: the same tolerance as the sentence.
     chars = None if inp.step_labels is None else (inp.step_labels, inp.step_labels)
@@ -121,6 +124,11 @@ def intervene_section(
     _chart(figures["spread"], "iv_spread")
     st.caption("These figures as standalone HTML files (open offline, interactive):")
     figure_downloads({f"intervene_{name}": fig for name, fig in figures.items()}, loaded.stem, "iv_dl")
+
+
+def _titled(figure: go.Figure, title: str) -> go.Figure:
+    """A copy of ``figure`` under another title (the page shows the verdict above a chart; a download carries it)."""
+    return go.Figure(figure).update_layout(title_text=title)
 
 
 def try_in_intervene(model: nn.Module, name: str, unit: int, value: str) -> None:
