@@ -386,10 +386,10 @@ def figure_downloads(figures: Mapping[str, go.Figure | Callable[[], go.Figure]],
     the buttons' labels and the pages' titles (``_`` as spaces)."""
     row = st.container(horizontal=True)  # buttons as wide as their labels, wrapping onto a second row when narrow
     for name, build in figures.items():
+        label, part = name.replace("_", " "), file_name_part(name, 80)
         row.download_button(
-            name.replace("_", " "), functools.partial(_figure_bytes, build, f"{stem} · {name.replace('_', ' ')}"),
-            f"{stem}-{file_name_part(name, 80) or 'figure'}.html", "text/html",
-            key=f"{key}_{file_name_part(name, 80)}", on_click="ignore", icon=":material/bar_chart:",
+            label, functools.partial(_figure_bytes, build, f"{stem} · {label}"), f"{stem}-{part or 'figure'}.html",
+            "text/html", key=f"{key}_{part}", on_click="ignore", icon=":material/bar_chart:",
         )  # fmt: skip
 
 

@@ -25,7 +25,6 @@ from lstm_viz.cli.common import (
     add_module,
     add_threads,
     device_named,
-    load_model,
     parsed_input,
     print_json,
     seed_arg,
@@ -34,6 +33,8 @@ from lstm_viz.cli.common import (
 from lstm_viz.core import reference as ref
 from lstm_viz.core.device import describe_device, seeded
 from lstm_viz.core.lstm import RecordingLSTM
+from lstm_viz.training.checkpoints import CheckpointError, load_checkpoint, read_torch_file
+from lstm_viz.training.state_dicts import recurrent_modules
 
 __all__ = ["add_parser", "run"]
 
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "seed": args.seed, "ok": ok,
             "shapes": {"nn.LSTM": _lists(par.shapes), "RecordingLSTM": _lists(par.twin_shapes)},
             "max_diff": par.rows, "allclose": par.allclose, "tolerance": par.tolerance, "scaled_diff": par.scaled_diff,
-            "rnn": {name: {"max_diff": _rnn_diff(check), "allclose": check.allclose, "ok": check.ok}
+            "rnn": {name: {"max_diff": check.max_diff, "allclose": check.allclose, "ok": check.ok}
                     for name, check in rnn.items()},
         })  # fmt: skip
         return 0 if ok else 1
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(f"  rounding tolerance in {args.dtype}: {par.tolerance:.2g} (relative to each value above 1); the largest "
           f"difference, so scaled: {_diff(par.scaled_diff)}" + ("" if par.ok else "  ← BEYOND ROUNDING"))  # fmt: skip
     for name, check in rnn.items():
-        print(f"{name} (post 3): max |difference| {_diff(_rnn_diff(check))}, torch.allclose {check.allclose}"
+        print(f"{name} (post 3): max |difference| {_diff(check.max_diff)}, torch.allclose {check.allclose}"
               + ("" if check.ok else "  ← BEYOND ROUNDING"))  # fmt: skip
     if ok and not (all(par.allclose.values()) and all(c.allclose for c in rnn.values())):
         print("  (torch.allclose says False above, yet within rounding: it allows |a − b| ≤ 1e-8 + 1e-5·|b|, next to "
@@ -137,10 +138,7 @@ def _new_lstm(args: argparse.Namespace) -> tuple[RecordingLSTM, torch.Tensor, st
     if args.input is not None:
         raise ExitError("--input is read by a checkpoint's task: give a checkpoint, or leave --input out (a new "
                         "LSTM reads random vectors)")  # fmt: skip
-    sizes = {k: POST_1[k] if getattr(args, k) is None else getattr(args, k) for k in POST_1}
-    for name, value in sizes.items():
-        if not 1 <= value <= LIMITS[name]:
-            raise ExitError(f"--{name.replace('_', '-')} must be from 1 to {LIMITS[name]:,}, got {value:,}")
+    sizes = {k: _within_limit(k, POST_1[k] if getattr(args, k) is None else getattr(args, k)) for k in POST_1}
     proj = args.proj_size or 0
     if not 0 <= proj < sizes["hidden_size"]:
         raise ExitError(f"--proj-size must be from 0 (no projection) to {sizes['hidden_size'] - 1} (below "
@@ -166,7 +164,7 @@ def _model_lstm(args: argparse.Namespace) -> tuple[RecordingLSTM, torch.Tensor, 
     if given:
         raise ExitError(f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} a new LSTM; a checkpoint has "
                         "its own sizes: leave them out, or leave out the checkpoint")  # fmt: skip
-    model = load_model(args.checkpoint, args.module).cpu().eval()
+    model = load_checkpoint(args.checkpoint, device="cpu", module=args.module).model  # (moved to --device later)
     if any(isinstance(m, torch.nn.GRU) for m in model.modules()):
         lstms = _lstm_modules(args.checkpoint) if args.module is not None else []
         instead = (f"--module {lstms[0]!r} is an LSTM" if lstms else "give an LSTM model, e.g. "
@@ -186,15 +184,19 @@ def _model_lstm(args: argparse.Namespace) -> tuple[RecordingLSTM, torch.Tensor, 
         with torch.no_grad():  # what the LSTM reads: a text model's character embeddings
             x = model.rnn_input(x) if hasattr(model, "rnn_input") else x
         return lstm, x.float(), f"{args.checkpoint}'s weights on --input {args.input!r}"
-    steps = POST_1["steps"] if args.steps is None else args.steps  # (0 is given, and refused)
-    batch = POST_1["batch"] if args.batch is None else args.batch
-    for name, value in (("steps", steps), ("batch", batch)):
-        if not 1 <= value <= LIMITS[name]:
-            raise ExitError(f"--{name} must be from 1 to {LIMITS[name]:,}, got {value:,}")
+    steps = _within_limit("steps", POST_1["steps"] if args.steps is None else args.steps)  # (0 is given: refused)
+    batch = _within_limit("batch", POST_1["batch"] if args.batch is None else args.batch)
     _check_values(lstm.num_layers, lstm.num_directions, batch, steps, lstm.hidden_size, lstm.proj_size)
     gen = torch.Generator().manual_seed(args.seed)
     x = torch.randn(batch, steps, lstm.input_size, generator=gen)
     return lstm, x, f"{args.checkpoint}'s weights on random input"
+
+
+def _within_limit(name: str, value: int) -> int:
+    """``value`` of the flag for ``name`` (``"hidden_size"`` → ``--hidden-size``), or an ExitError outside 1…LIMITS."""
+    if not 1 <= value <= LIMITS[name]:
+        raise ExitError(f"--{name.replace('_', '-')} must be from 1 to {LIMITS[name]:,}, got {value:,}")
+    return value
 
 
 def _check_values(layers: int, directions: int, batch: int, steps: int, hidden: int, proj: int) -> None:
@@ -207,9 +209,6 @@ def _check_values(layers: int, directions: int, batch: int, steps: int, hidden: 
 
 def _lstm_modules(path: str) -> list[str]:
     """The names of the LSTMs in a checkpoint's state_dict (none for a file that is not one)."""
-    from lstm_viz.training.checkpoints import CheckpointError, read_torch_file
-    from lstm_viz.training.state_dicts import recurrent_modules
-
     try:
         obj, _ = read_torch_file(path)
         state = obj.get("state_dict", obj) if isinstance(obj, dict) else {}
@@ -225,10 +224,6 @@ def _post_3_rnn_checks(seed: int, dtype: torch.dtype) -> dict[str, ref.RnnUnroll
             seed=seed, dtype=dtype
         ),
     }
-
-
-def _rnn_diff(check: ref.RnnUnroll | ref.BiRnnCheck) -> float:
-    return check.max_diff if isinstance(check, ref.RnnUnroll) else max(check.output_diff, check.h_n_diff)
 
 
 def _nn_name(lstm: RecordingLSTM) -> str:

@@ -55,6 +55,7 @@ __all__ = [
 _DIRECTIONS = ("fwd", "bwd")
 # ASCII only (here and in intervention_text's spec): \d and \w also match other scripts' digits, which int() and
 # float() read ("١" is 1).
+M_IS_H = "without a projection m = o·tanh(c) is h itself"  # why a plain LSTM's m is not replaced on its own
 _NAME = re.compile(r"layer([0-9]+)\.(fwd|bwd)\.(\w+)", re.ASCII)
 
 
@@ -225,8 +226,7 @@ def plan(
             raise ValueError(f"{item.name!r}: write the layer without leading zeros (layer{int(match[1])}); {exists}")
         layer, direction, tensor = int(match[1]), _DIRECTIONS.index(match[2]), match[3]
         if tensor == "m" and "c" in sizes and "m" not in sizes and layer < num_layers and direction < num_directions:
-            raise ValueError(f"{item.name!r}: without a projection m = o·tanh(c) is h itself; replace "
-                             f"'layer{layer}.{match[2]}.h'")  # fmt: skip
+            raise ValueError(f"{item.name!r}: {M_IS_H}; replace 'layer{layer}.{match[2]}.h'")
         if layer >= num_layers or direction >= num_directions or tensor not in sizes:
             raise ValueError(f"{item.name!r} is not in this model: {exists}")
         steps = checked_steps(item.name, item.steps, seq_len)

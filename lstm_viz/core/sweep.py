@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.cudnn_layer import layer_params, run_layer
-from lstm_viz.core.interventions import checked_steps, replaceable_sizes
+from lstm_viz.core.interventions import M_IS_H, checked_steps, replaceable_sizes
 from lstm_viz.core.twins import current_weights
 
 __all__ = ["ablated_outputs"]
@@ -58,12 +58,12 @@ def ablated_outputs(
     """
     match = re.fullmatch(r"layer(\d+)\.(fwd|bwd)\.(\w)", name)
     gru = isinstance(module, nn.GRU)
-    tensors = tuple(replaceable_sizes(module))  # an LSTMP's m too
+    sizes = replaceable_sizes(module)  # an LSTMP's m too
+    tensors = tuple(sizes)
     D = 2 if module.bidirectional else 1
     known = match is not None and int(match[1]) < module.num_layers and match[3] in tensors
     if not known or (match[2] == "bwd" and D == 1):
-        as_h = (f"; without a projection m = o·tanh(c) is h itself: ablate '{name[:-1]}h'"
-                if match is not None and match[3] == "m" and not gru else "")  # fmt: skip
+        as_h = f"; {M_IS_H}: ablate '{name[:-1]}h'" if match is not None and match[3] == "m" and not gru else ""
         raise ValueError(f"{name!r} is not a recording name of this model (e.g. 'layer0.fwd.{tensors[-1]}'){as_h}")
     layer, direction, tensor = int(match[1]), ("fwd", "bwd").index(match[2]), match[3]
     units = torch.as_tensor(units, dtype=torch.long, device=x.device).reshape(-1)
@@ -74,7 +74,7 @@ def ablated_outputs(
     T, B, _ = x_l.shape
     H = module.hidden_size
     P = H if gru else (module.proj_size or H)
-    width = P if tensor == "h" else H
+    width = sizes[tensor]
     if U and not (int(units.min()) >= 0 and int(units.max()) < width):
         raise ValueError(f"{name}: units must be in 0…{width - 1}")
     steps = checked_steps(name, steps, T)  # as Intervention checks them: -1 would index from the end

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.device import small_model_threads, torch_threads, without_tf32
-from lstm_viz.core.interventions import replaceable_sizes
+from lstm_viz.core.interventions import M_IS_H, replaceable_sizes
 from lstm_viz.core.recording import DIRECTIONS
 from lstm_viz.core.sweep import ablated_outputs
 from lstm_viz.tasks import task_for
@@ -94,7 +94,7 @@ def ablate_units(
     sizes = replaceable_sizes(rnn)
     unknown = [t for t in tensors if t not in sizes]
     if unknown or not tensors:
-        as_h = " (without a projection m = o·tanh(c) is h itself: ablate h)" if "m" in unknown and "c" in sizes else ""
+        as_h = f" ({M_IS_H}: ablate h)" if "m" in unknown and "c" in sizes else ""
         raise ValueError(f"tensors must be some of {', '.join(sizes)}, got {', '.join(tensors) or 'none'}{as_h}")
     device = next(model.parameters()).device
     x = x.to(device)

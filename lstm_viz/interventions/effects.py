@@ -21,7 +21,7 @@ from lstm_viz.core.recording import DIRECTIONS, CellRecording
 from lstm_viz.interventions import ablation
 from lstm_viz.parsing import fixed
 from lstm_viz.tasks import Answer, TaskInput, task_for
-from lstm_viz.viz.divergence import Divergence, beyond_rounding, first_divergence
+from lstm_viz.viz.divergence import Divergence, beyond_rounding, compared, first_divergence
 
 __all__ = [
     "VALUE_KINDS",
@@ -205,7 +205,7 @@ def spread_table(rec_a: CellRecording, rec_b: CellRecording, tol: float = ROUNDI
         for d in range(rec_a.num_directions):
             pairs = [
                 (getattr(rec_a, q)[k, d, 0, :steps].float(), getattr(rec_b, q)[k, d, 0, :steps].float())
-                for q in rec_a.recorded_tensors  # an LSTMP's m too (an intervention on m changes it first)
+                for q in compared(rec_a)  # the heatmaps' tensors: an LSTMP's m too (an intervention on m changes it)
             ]  # each (T, units)
             beyond = [beyond_rounding(a, b, tol) for a, b in pairs]
             diffs = [torch.where(out, (b - a).abs(), 0.0) for (a, b), out in zip(pairs, beyond, strict=True)]

@@ -79,10 +79,8 @@ def infer_config(
         raise CheckpointError(f"{name or 'the file'}: the module {module!r} is not readable as an LSTM or a GRU: "
                               f"{broken[module]}")  # fmt: skip
     if module not in options:
-        held = ", ".join(f"{m or '(top level)'}: {what}" for m, what in list(options.items())[:_LISTED])
-        more = f", … and {len(options) - _LISTED:,} more" if len(options) > _LISTED else ""
         raise CheckpointError(f"{name or 'the file'} has no recurrent module {module!r}; it holds "
-                              f"{held + more or 'none'}")  # fmt: skip
+                              f"{_listed(options) or 'none'}")  # fmt: skip
     chosen = module_weights(state_dict, module)
     config, weights, description = _recognised(chosen)
     others = len(state_dict) - len(chosen)
@@ -114,6 +112,13 @@ def _recognised(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, T
 _LISTED = 12  # modules named in a message; more are counted
 
 
+def _listed(options: dict[str, str], more: str = "") -> str:
+    """The first ``_LISTED`` modules as ``name: what`` (``(top level)`` for ``""``), then how many more, and
+    ``more`` after that count."""
+    listed = ", ".join(f"{name or '(top level)'}: {what}" for name, what in list(options.items())[:_LISTED])
+    return listed + (f", … and {len(options) - _LISTED:,} more{more}" if len(options) > _LISTED else "")
+
+
 def _module_choice(state_dict: dict[str, Tensor], besides: str | None = None) -> CheckpointError:
     """The error for a state_dict whose recurrent modules can be shown one at a time: ModuleChoice naming them, or
     a plain CheckpointError when none can be read alone (each one's reason given). ``besides``: why the file is not
@@ -132,9 +137,7 @@ def _module_choice(state_dict: dict[str, Tensor], besides: str | None = None) ->
     left = f"; not readable as an LSTM or a GRU: {unreadable}" if broken else ""
     if besides is not None and len(names) == 1:
         return ModuleChoice(f"{besides}; the {options[first]} can be shown alone: {choose}{left}", options, broken)
-    listed = ", ".join(f"{name or '(top level)'}: {options[name]}" for name in names[:_LISTED])
-    if len(names) > _LISTED:
-        listed += f", … and {len(names) - _LISTED:,} more: `python -m lstm_viz info FILE` lists them all"
+    listed = _listed(options, more=": `python -m lstm_viz info FILE` lists them all")
     total = len(names) + len(broken)
     return ModuleChoice(f"the file holds {total:,} recurrent modules ({listed}); lstm-viz shows one at a time: "
                         f"{choose}{left}", options, broken)  # fmt: skip
