@@ -170,7 +170,8 @@ def test_a_missing_shipped_model_is_named_not_a_traceback(tmp_path, script, mode
     (tmp_path / "models").mkdir()
     for name in (script, "cli_args.py"):
         shutil.copy(BENCHMARKS / name, tmp_path / "benchmarks" / name)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # lstm_viz from this checkout
+    # lstm_viz from this checkout, before what PYTHONPATH already holds (where packages were installed with --target)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, str(tmp_path / "benchmarks" / script)], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120, env=env)  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr

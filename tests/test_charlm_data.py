@@ -309,6 +309,12 @@ def test_a_lone_surrogate_is_one_more_unknown_character():
         ("$x\n", "'$' at line 1, column 1 is not Python"),
         ("f(1,\n", "a bracket is still open where the text ends"),
         ('x = """abc\n', "a triple-quoted string is still open where the text ends"),
+        ("y = 1\nx = (1, 'ab\n", "the string that opens at line 2, column 9 is not closed on its line"),
+        ("x = 1 ? 2\n", "'?' at line 1, column 7 is not Python"),
+        ("x = `a`\n", "'`' at line 1, column 5 is not Python"),
+        ("x = 1 ! 2\n", "'!' at line 1, column 7 is not Python"),
+        ("€ = 1\n", "'€' at line 1, column 1 is not Python"),
+        ("x² = 1\n", "'x²' at line 1, column 1 is not Python"),
     ],
 )
 def test_text_that_does_not_tokenize_is_named_where_a_person_would_look(text, words):
@@ -326,3 +332,38 @@ def test_an_unmatched_closing_bracket_is_named(text, close, prefix):
     was labelled with negative bracket depths."""
     with pytest.raises(TokenizeFailure, match=re.escape(f"unmatched '{close}' (line 1)")):
         label_text(text, prefix=prefix)
+
+
+@pytest.mark.parametrize(
+    "reason, place, words",
+    [
+        ("unterminated string literal (detected at line 2)", (2, 9),
+         "the string that opens at line 2, column 9 is not closed on its line"),
+        ("unterminated triple-quoted string literal (detected at line 3)", (1, 5),
+         "a triple-quoted string is still open where the text ends"),
+        ("invalid hexadecimal literal", (1, 6), "invalid hexadecimal literal at line 1, column 6"),
+        ("EOF in multi-line statement", (3, 0), "a bracket is still open where the text ends"),
+    ],
+)  # fmt: skip
+def test_tokenize_errors_of_every_python_are_put_in_words(reason, place, words):
+    """Python 3.12+'s tokenize raises TokenError(reason, (line, column)) where 3.11 gave an error token (a quote left
+    open on its line) or read on (``0x``): the app showed "TokenError: ('unterminated string literal (detected at
+    line 1)', (1, 5))". Checked here with the error itself, so that a 3.11 run tests the 3.12 words too."""
+    import tokenize
+
+    assert data._tokenize_error_words(tokenize.TokenError(reason, place)) == words
+
+
+@pytest.mark.parametrize(
+    "kind, string, in_fstring, refused",
+    [("OP", "$", False, True), ("OP", "?", False, True), ("OP", "!", False, True), ("OP", "!", True, False),
+     ("OP", "!=", False, False), ("OP", "->", False, False), ("NAME", "€", False, True),
+     ("NAME", "naïve", False, False), ("NUMBER", "1", False, False)],
+)  # fmt: skip
+def test_characters_that_312_passes_on_as_tokens_are_refused(kind, string, in_fstring, refused):
+    """3.12+'s tokenize gives '$' as an OP and '€' as a NAME, where 3.11 gave an error token: the text was labelled
+    as if it were Python. Checked on the token itself, so that a 3.11 run tests it too."""
+    import tokenize
+
+    tok = tokenize.TokenInfo(getattr(tokenize, kind), string, (1, 0), (1, len(string)), string)
+    assert data._not_python(tok, in_fstring) is refused

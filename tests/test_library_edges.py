@@ -82,6 +82,11 @@ def test_a_recording_is_a_mapping_of_its_names_with_a_one_line_repr():
     assert list(rec) == rec.names() == rec.keys() and len(rec) == 2 * 2 * 7
     as_dict = dict(rec)
     assert torch.equal(as_dict["layer0.bwd.h"], rec["layer0.bwd.h"])
+    # the rest of a mapping's reading side ({k: v.device for k, v in rec.items()} raised AttributeError on a GPU run)
+    assert [name for name, _ in rec.items()] == rec.keys() and len(rec.values()) == len(rec)
+    assert all(torch.equal(value, rec[name]) for name, value in rec.items())
+    assert torch.equal(rec.get("layer1.fwd.m"), rec["layer1.fwd.m"]) and rec.get("layer1.fwd.m").shape == (4, 50, 64)
+    assert rec.get("layer2.fwd.c") is None and rec.get("nonsense", "x") == "x" and rec.get(0) is None
     text = repr(rec)
     assert "\n" not in text and len(text) < 300
     assert text.startswith("Recording(lstm, layers=2, directions=2, batch=4, T=50, hidden_size=64, proj_size=4")

@@ -236,9 +236,22 @@ class CellRecording:
     def names(self) -> list[str]:
         return recording_names(self.num_layers, self.num_directions == 2, self.recorded_tensors)
 
-    # A read-only mapping of names to tensors: ``name in rec``, ``for name in rec``, ``rec.keys()``, ``dict(rec)``.
+    # A read-only mapping of names to tensors: ``name in rec``, ``for name in rec``, ``rec.keys()``, ``rec.items()``,
+    # ``rec.get(name)``, ``dict(rec)``.
     def keys(self) -> list[str]:
         return self.names()
+
+    def values(self) -> list[Tensor]:
+        """``(batch, T, units)`` per name, in the order of :meth:`keys`."""
+        return [self[name] for name in self.names()]
+
+    def items(self) -> list[tuple[str, Tensor]]:
+        """``(name, (batch, T, units))`` pairs, as ``dict.items``."""
+        return [(name, self[name]) for name in self.names()]
+
+    def get(self, name: str, default: Tensor | None = None) -> Tensor | None:
+        """``rec[name]``, or ``default`` where the recording has no such name (a mistyped or unknown one too)."""
+        return self[name] if name in self else default  # noqa: SIM401 (this is get)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -43,6 +43,7 @@ import hashlib
 import io
 import keyword
 import random
+import re
 import sys
 import sysconfig
 import tokenize
@@ -141,15 +142,36 @@ def _error_token_words(tok: tokenize.TokenInfo) -> str:
 
 
 def _tokenize_error_words(error: Exception) -> str:
-    """tokenize's TokenError or SyntaxError in words (3.11 words a TokenError as a tuple: EOF in multi-line …)."""
+    """tokenize's TokenError or SyntaxError in words. A TokenError's args are (reason, (line, column)): 3.11 says
+    "EOF in multi-line …" there; 3.12+ also "unterminated string literal (detected at line 1)" for a quote left open
+    on its line (3.11 gave an error token for that) and the number errors ("invalid hexadecimal literal"), with the
+    column counted from 1."""
     reason = str(error.args[0]) if error.args else str(error)
     if "EOF in multi-line statement" in reason:
         return "a bracket is still open where the text ends"
-    if "EOF in multi-line string" in reason:
+    if "EOF in multi-line string" in reason or "unterminated triple-quoted" in reason:
         return "a triple-quoted string is still open where the text ends"
     if isinstance(error, SyntaxError) and error.lineno:
         return f"{error.msg} (line {error.lineno})"
+    place = error.args[1] if len(error.args) > 1 else None
+    if isinstance(place, tuple) and len(place) == 2 and all(isinstance(k, int) for k in place):
+        where = f"line {place[0]}, column {max(place[1], 1)}"
+        if reason.startswith("unterminated string literal"):
+            return f"the string that opens at {where} is not closed on its line"
+        return f"{reason.removesuffix('.')} at {where}"
     return f"{type(error).__name__}: {error}"
+
+
+def _not_python(tok: tokenize.TokenInfo, in_fstring: bool) -> bool:
+    """Whether a token that 3.12+'s tokenize passes on is a character Python refuses there: it gives ``$``, ``?`` and
+    a backtick as OP and ``€`` as NAME where 3.11 gave an error token; ``!`` is an operator only inside an f-string's
+    braces (``{x!r}``), ``!=`` anywhere."""
+    if tok.type == tokenize.OP:
+        return not in_fstring if tok.string == "!" else tok.string not in tokenize.EXACT_TOKEN_TYPES
+    return tok.type == tokenize.NAME and not tok.string.isidentifier()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _quote_split(literal: str) -> tuple[int, int]:
@@ -193,6 +215,8 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
         norm = text
     to_norm = np.arange(n, dtype=np.int64) - (np.cumsum(crlf_r) - crlf_r)  # a removed \r maps to its \n
     m = len(norm)
+    # A lone surrogate (see above) is one character that 3.12+'s tokenize cannot even encode: tokenize U+FFFD there.
+    source = _SURROGATE.sub("\ufffd", norm) if _SURROGATE.search(norm) else norm
 
     newline = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype="<u4") == 10
     line_starts = np.concatenate([[0], np.flatnonzero(newline) + 1, [m, m]])  # row r (1-based) starts at [r - 1]
@@ -217,7 +241,7 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
     last_end = 0  # where the last token seen ends
     blank_error = None  # a blank that 3.11 marked as an error token
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(norm).readline):
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             kind = tok.type
             start = int(line_starts[tok.start[0] - 1]) + tok.start[1]
             end = int(line_starts[tok.end[0] - 1]) + tok.end[1]
@@ -226,7 +250,9 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
                     blank_error = blank_error or tok
                     continue
                 raise TokenizeFailure(_error_token_words(tok))
-            if kind in _CHECKED and norm[start:end] != tok.string:
+            if _not_python(tok, bool(fstring_open)):
+                raise TokenizeFailure(_error_token_words(tok))
+            if kind in _CHECKED and source[start:end] != tok.string:
                 raise TokenizeFailure(f"token {tok.string!r} at {tok.start} does not match the text there")
             last_end = max(last_end, end)
             if kind == _FSTRING_START:
