@@ -381,6 +381,22 @@ def _missing(packages: list[str]) -> list[str]:
     return [name for name in packages if importlib.util.find_spec(name) is None]
 
 
+def _broken(packages: list[str]) -> dict[str, str]:
+    """Those of ``packages`` that are installed but fail to import, with why: streamlit carried to a GPU image without
+    its server packages (starlette…) fails once with "No module named 'starlette'" and then, in every test that
+    imports it again in that process, with "DeltaGeneratorSingleton instance already exists!" — 60 errors that do
+    not say why."""
+    broken = {}
+    for name in packages:
+        if importlib.util.find_spec(name) is None:
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # any failure to import is reported, not raised
+            broken[name] = f"{type(error).__name__}: {error}"
+    return broken
+
+
 def _files_importing(packages: list[str]) -> list[Path]:
     """The test files (tests/**/test_*.py) whose module-level imports name one of ``packages``: without those
     packages they cannot even be collected, so the suite leaves them out and says so (tests that import a missing
@@ -563,9 +579,12 @@ def suite(report: Report, limit: float) -> str:
     ``limit`` seconds still names them); one check for the whole run."""
     missing = _missing([*REQUIRED, "streamlit"])
     print(f"[suite] python -m pytest -m 'not browser' tests/ on this machine, at most {limit:.0f} s")
-    unrunnable = _files_importing(missing)
+    broken = _broken([*REQUIRED, "streamlit"])
+    for name, why in broken.items():
+        print(f"  ({name} is installed but does not import here — {why}; its dependencies are missing)")
+    unrunnable = _files_importing(missing + list(broken))
     if unrunnable:
-        print(f"  (not installed here: {', '.join(missing)}; left out, as they import it at the top:")
+        print(f"  (not usable here: {', '.join(missing + list(broken))}; left out, as they import it at the top:")
         print(f"   {', '.join(path.name for path in unrunnable)})")
     command = [sys.executable, "-m", "pytest", "-o", "addopts=", "-m", "not browser", "-p", "no:cacheprovider", "-v"]
     command += ["-p", "gpu_check_failures", "-rfE", "--continue-on-collection-errors", "tests"]

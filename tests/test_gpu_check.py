@@ -42,3 +42,18 @@ def test_the_suite_leaves_out_files_it_cannot_collect():
     assert {"test_explorer_page.py", "test_training_pages.py", "test_text_page.py"} <= pages
     assert "test_recording.py" not in pages and "test_corpus.py" not in pages  # imports streamlit inside one test
     assert gpu_check._files_importing([]) == []
+
+
+def test_a_package_that_is_installed_but_does_not_import_is_named_with_why(tmp_path, monkeypatch):
+    """streamlit carried to the GPU image without starlette failed its first import and then raised
+    "DeltaGeneratorSingleton instance already exists!" in 60 tests: the suite now names the package and why, and
+    leaves its files out as for a missing one."""
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    (tmp_path / "half_installed_pkg").mkdir()
+    (tmp_path / "half_installed_pkg" / "__init__.py").write_text("import starlette_that_is_not_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    broken = gpu_check._broken(["json", "half_installed_pkg", "not_installed_at_all"])
+    assert list(broken) == ["half_installed_pkg"]
+    assert broken["half_installed_pkg"] == "ModuleNotFoundError: No module named 'starlette_that_is_not_here'"
