@@ -143,9 +143,9 @@ def recording_csv(
 ) -> bytes:
     """UTF-8 CSV of :func:`recording_frame`, every value written so that it reads back exactly as the Parquet's
     (the shortest text of the float64 value, as ``python -m lstm_viz record`` writes it; 9 significant digits lost
-    a float64 recording's last digits and read back as other float64s than the Parquet's). Read it with Python's
-    ``float`` or ``pandas.read_csv(..., float_precision="round_trip")``: pandas' default parser is not correctly
-    rounded and reads some values one bit off."""
+    a float64 recording's last digits and read back as other float64s than the Parquet's). Python's ``float`` and
+    pandas 3's ``read_csv`` read them back exactly; pandas before 3.0 reads some one bit off unless given
+    ``float_precision="round_trip"``."""
     frame = recording_frame(rec, batch, step_labels, tensors)
     return frame.to_csv(index=False, lineterminator=CSV_LINE_END).encode("utf-8")
 
