@@ -218,6 +218,30 @@ def test_parity_judges_rounding_relative_to_a_values_size():
     assert not ref.Parity(rows, {}, "float32", scaled_diff=5e-5, steps=100).ok
 
 
+
+@pytest.mark.parametrize("wrap", ["weight_norm", "parametrized", "pruned", "weight_norm twin"])
+def test_parity_takes_a_weight_normed_parametrized_or_pruned_lstm(wrap):
+    """parity loaded the module's state_dict into a plain nn.LSTM: a weight-normed, pruned or parametrized LSTM —
+    which from_lstm, record and record_modules take — raised "Missing key(s) in state_dict: weight_hh_l0"."""
+    import warnings
+
+    from torch import nn
+    from torch.nn.utils import prune
+    from torch.nn.utils.parametrizations import weight_norm
+
+    torch.manual_seed(0)
+    lstm = RecordingLSTM(3, 5, batch_first=True) if wrap.endswith("twin") else nn.LSTM(3, 5, batch_first=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        if wrap.startswith("weight_norm"):
+            weight_norm(lstm, "weight_hh_l0")
+        elif wrap == "parametrized":
+            torch.nn.utils.parametrize.register_parametrization(lstm, "weight_ih_l0", nn.Tanh())
+        else:
+            prune.l1_unstructured(lstm, "weight_ih_l0", 0.3)
+    par = ref.parity(lstm, torch.randn(2, 6, 3))
+    assert par.ok and par.rows["forward"]["output"] == 0
+
 def test_parity_catches_a_wrong_recording():
     class Broken(RecordingLSTM):
         def record(self, x, hx=None, **kw):

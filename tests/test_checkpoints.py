@@ -444,3 +444,67 @@ def test_unreadable_recurrent_modules_are_named_with_their_reason_never_offered_
     assert not isinstance(e.value, ModuleChoice)  # nothing to offer: no module's name
     double = {**{f"x..{k}": v for k, v in lstm.items()}, "emb.weight": torch.zeros(3, 2)}
     assert load_checkpoint(saved(double), module="x.").config.hidden_size == 3  # the name is the prefix less one dot
+
+
+def _wrapped(how: str) -> nn.Module:
+    """A model whose encoder LSTM (2 layers, bidirectional) keeps weights through weight_norm, pruning or
+    spectral_norm, as torch.nn.utils leaves them in a state_dict."""
+    import warnings
+
+    from torch.nn.utils import parametrizations as P
+    from torch.nn.utils import prune, spectral_norm, weight_norm
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.enc = nn.Linear(3, 4), nn.LSTM(4, 6, 2, batch_first=True, bidirectional=True)
+
+    torch.manual_seed(0)
+    model = Model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.nn.utils.weight_norm is deprecated, still used
+        if how == "weight_norm":
+            P.weight_norm(model.enc, "weight_hh_l0")
+            P.weight_norm(model.enc, "weight_ih_l1_reverse", dim=1)
+        elif how == "legacy weight_norm":
+            weight_norm(model.enc, "weight_hh_l0")
+            weight_norm(model.enc, "weight_ih_l1", dim=None)
+        elif how == "pruned":
+            prune.l1_unstructured(model.enc, "weight_ih_l0", 0.4)
+            prune.random_unstructured(model.enc, "bias_hh_l1_reverse", 0.5)
+        elif how == "spectral_norm":
+            spectral_norm(model.enc, "weight_hh_l1")
+        else:
+            P.orthogonal(model.enc, "weight_hh_l0")
+    return model.eval()
+
+
+@pytest.mark.parametrize("how", ["weight_norm", "legacy weight_norm", "pruned", "spectral_norm"])
+def test_a_state_dict_with_weight_normed_pruned_or_spectral_normed_weights_loads(how):
+    """Such a state_dict holds weight_hh_l0_g / _v, weight_ih_l0_orig / _mask or parametrizations.weight_hh_l0.original0
+    / original1 instead of the weight: "the LSTM weights are incomplete", though all it takes was in the file. The
+    module loads with the weights its forward uses."""
+    model = _wrapped(how)
+    x = torch.randn(2, 5, 4)
+    with torch.no_grad():
+        want = model.enc(x)[0]  # the forward runs the hooks and parametrizations: the weights as they are used
+    state = model.state_dict()
+    assert any(k.endswith(("_g", "_orig", "original0")) for k in state)  # the file really holds the wrapped form
+    loaded = load_checkpoint(saved(state), module="enc")
+    torch.testing.assert_close(loaded.model(x), want, rtol=1e-5, atol=1e-6)
+    assert loaded.model.record(x).c.shape == (2, 2, 2, 5, 6)
+
+
+def test_a_state_dict_with_a_parametrization_whose_function_is_not_in_it_says_how_to_save_one():
+    """orthogonal (or any parametrization but weight_norm's g and v) keeps only its input: named, with the way out."""
+    from lstm_viz.training.checkpoints import ModuleChoice
+
+    state = _wrapped("orthogonal").state_dict()
+    with pytest.raises(CheckpointError, match=r"the module 'enc' is not readable as an LSTM or a GRU: weight_hh_l0 "
+                       r"is saved through a parametrization \(parametrizations\.weight_hh_l0\.original\), whose "
+                       r"function a state_dict does not keep; .*remove_parametrizations\(module, 'weight_hh_l0'\) "
+                       r"before torch\.save, or save RecordingLSTM\.from_lstm\(module\)\.state_dict\(\)"):  # fmt: skip
+        load_checkpoint(saved(state), module="enc")
+    with pytest.raises(CheckpointError, match=r"the module 'enc' is not readable .*: weight_hh_l0 is saved") as caught:
+        load_checkpoint(saved(state))
+    assert not isinstance(caught.value, ModuleChoice)  # nothing readable to offer

@@ -87,6 +87,12 @@ def test_a_recording_is_a_mapping_of_its_names_with_a_one_line_repr():
     assert all(torch.equal(value, rec[name]) for name, value in rec.items())
     assert torch.equal(rec.get("layer1.fwd.m"), rec["layer1.fwd.m"]) and rec.get("layer1.fwd.m").shape == (4, 50, 64)
     assert rec.get("layer2.fwd.c") is None and rec.get("nonsense", "x") == "x" and rec.get(0) is None
+    for loose in ("layer01.fwd.c", "layer+1.fwd.c", "layer 1.fwd.c", "layer1.fwd.c "):  # rec[...] read them as layer 1
+        assert loose not in rec and rec.get(loose) is None
+        with pytest.raises(KeyError, match="is not a recording name"):
+            rec[loose]
+    again = RecordingLSTM(8, 64, num_layers=2, bidirectional=True, proj_size=4).record(torch.randn(50, 4, 8))
+    assert rec == rec and rec != again and len({rec, again}) == 2  # == compared tensor fields and raised
     text = repr(rec)
     assert "\n" not in text and len(text) < 300
     assert text.startswith("Recording(lstm, layers=2, directions=2, batch=4, T=50, hidden_size=64, proj_size=4")

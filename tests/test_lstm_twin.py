@@ -115,6 +115,14 @@ FORWARD_ERRORS = [
     ("three hidden states", (3, 5, 2), {}, lambda: (_t(6, 7, 3), (_t(2, 7, 5),) * 3), None),
     ("one hidden state", (3, 5, 2), {}, lambda: (_t(6, 7, 3), (_t(2, 7, 5),)), None),
     ("an int as hx", (3, 5, 2), {}, lambda: (_t(6, 7, 3), 3), None),
+    (  # record took it (hx[0], hx[1] read fine) where nn.LSTM's kernel refuses anything but a sequence
+        "a dict {0: h0, 1: c0} as hx",
+        (3, 5, 2),
+        {},
+        lambda: (_t(6, 7, 3), {0: _t(2, 7, 5), 1: _t(2, 7, 5)}),
+        r"hx must be a tuple \(h0, c0\) of two tensors, h0 of shape \(2, 7, 5\) and c0 of shape \(2, 7, 5\); "
+        r"got a dict",
+    ),
     ("(None, None) as hx", (3, 5, 2), {}, lambda: (_t(6, 7, 3), (None, None)), None),
     ("input on another device", (3, 5, 2), {}, lambda: (_t(6, 7, 3, device="meta"), None), None),
     ("h0 on another device", (3, 5, 2), {}, lambda: (_t(6, 7, 3), (_t(2, 7, 5, device="meta"), _t(2, 7, 5))), None),

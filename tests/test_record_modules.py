@@ -305,6 +305,29 @@ def test_a_model_that_edits_the_lstms_results_in_place_leaves_the_recording_alon
     assert rec.extras["reproduced"] is True
 
 
+
+@pytest.mark.parametrize("cell", [nn.LSTM, nn.GRU])
+def test_the_models_own_forward_hooks_that_edit_the_output_run_after_the_recording(cell):
+    """record_modules' hook ran after the module's own forward hooks: an activation-patching hook that adds to the
+    output, or one that resets h_n, changed the recording's output (no longer its top layer's h, yet "reproduced")
+    or made it warn that a plain nn.LSTM "computes more than nn.LSTM's equations". The model still gets the edit."""
+    import warnings
+
+    torch.manual_seed(0)
+    rnn = cell(3, 4).eval()
+    x = torch.randn(5, 2, 3)
+    own, own_h = rnn(x)
+    rnn.register_forward_hook(lambda m, a, o: (o[0] + 1.0, o[1]))
+    state = (lambda h: torch.zeros_like(h)) if cell is nn.GRU else (lambda hc: (torch.zeros_like(hc[0]), hc[1]))
+    rnn.register_forward_hook(lambda m, a, o: (o[0], state(o[1])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "computes more than nn.LSTM's equations"
+        out, recs = record_modules(rnn, x)
+    rec = recs[""]
+    assert torch.equal(out[0], own + 1.0)  # the model's hooks still edit what the model gets
+    assert torch.equal(rec.output, own) and torch.equal(rec.h_n, own_h if cell is nn.GRU else own_h[0])
+    assert rec.extras["reproduced"] is True
+
 def test_a_subclass_whose_forward_computes_something_else_is_recorded_with_a_warning():
     """record_modules records nn.LSTM subclasses with nn.LSTM's equations: one whose forward scales its input gave
     gates that were not what it ran, silently. Now the recording's h_n is checked against the module's own."""

@@ -255,6 +255,11 @@ class LSTMArgumentChecks:
                     f"{err}: hx must be a tuple (h0, c0) of two tensors, h0 of shape {shown_h} and c0 of shape "
                     f"{shown_c}; got {describe_argument(hx)}"
                 )
+            if batched and not isinstance(hx, (tuple, list, Tensor)):  # {0: h0, 1: c0}: the kernel takes a sequence
+                return RNNArgumentTypeError(
+                    f"hx must be a tuple (h0, c0) of two tensors, h0 of shape {shown_h} and c0 of shape {shown_c}; "
+                    f"got {describe_argument(hx)}"
+                )
             not_a_pair = f"; hx must be a tuple (h0, c0), not {describe_argument(hx)}" if single else ""
             want = 3 if batched else 2
             if dims != (want, want):

@@ -6,15 +6,15 @@
 
 How it works: a forward hook on each selected recurrent module (removed in ``finally``, so the model keeps exactly
 the hooks it had, even when its forward raises) receives the input and hx the module got — after its own pre-hooks —
-and the output its forward returned. The model goes on with that output untouched, so its result is bit-identical to
-``model(*args, **kwargs)``. The recording is computed from the same input and hx by a recording twin that holds the
-very weight tensors the module's forward just handed its kernel (``module._flat_weights``: parametrizations,
-weight_norm and pruning as that call computed them, nothing copied and nothing computed again — a random
-parametrization such as weight dropout is not drawn anew, spectral norm takes no extra power-iteration step), so a
-plain nn.LSTM or nn.GRU needs no conversion, and its ``output``/``h_n``/``c_n`` are replaced by what the module's
-forward really returned (detached copies: a model that then edits them in place — ``ReLU(inplace=True)``, a carried
-state reset with ``zero_()`` — does not change the recording). Only selected modules are hooked: the rest of the model
-runs at its own cost.
+and the output its forward returned (it runs before the module's own forward hooks, which may edit that output). The
+model goes on with that output untouched, so its result is bit-identical to ``model(*args, **kwargs)``. The recording
+is computed from the same input and hx by a recording twin that holds the very weight tensors the module's forward
+just handed its kernel (``module._flat_weights``: parametrizations, weight_norm and pruning as that call computed
+them, nothing copied and nothing computed again — a random parametrization such as weight dropout is not drawn anew,
+spectral norm takes no extra power-iteration step), so a plain nn.LSTM or nn.GRU needs no conversion, and its
+``output``/``h_n``/``c_n`` are replaced by what the module's forward really returned (detached copies: a model that
+then edits them in place — ``ReLU(inplace=True)``, a carried state reset with ``zero_()`` — does not change the
+recording). Only selected modules are hooked: the rest of the model runs at its own cost.
 
 Checked, not assumed: the recomputed h at each sequence's last step must give the h_n the module returned. A subclass
 of nn.LSTM/nn.GRU whose forward computes something else (a scaled input, its own cell) fails that check and is
@@ -146,7 +146,9 @@ def record_modules(
     handles = []
     try:
         for path, module in selected.items():
-            handles.append(module.register_forward_hook(hook_for(path), with_kwargs=True))
+            # prepend: before the model's own forward hooks, so it sees what the forward returned (a patching or
+            # steering hook that edits the output runs after it, on the model's side)
+            handles.append(module.register_forward_hook(hook_for(path), with_kwargs=True, prepend=True))
         output = model(*args, **kwargs)
     finally:
         for handle in handles:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -106,12 +107,16 @@ def recording_names(
     return [f"layer{k}.{d}.{t}" for k in range(num_layers) for d in directions for t in tensors]
 
 
+_NAME = re.compile(r"layer(0|[1-9][0-9]*)\.(fwd|bwd)\.([a-z]+)")  # as recording_names writes them, nothing looser
+
+
 def _parse_name(name: str, example: str = "layer0.fwd.f") -> tuple[int, int, str]:
-    try:
-        layer, direction, tensor = name.split(".")
-        return int(layer.removeprefix("layer")), DIRECTIONS.index(direction), tensor
-    except (ValueError, AttributeError):
-        raise KeyError(f"{name!r} is not a recording name; names look like {example!r}") from None
+    """``"layer1.bwd.c"`` → ``(1, 1, "c")``; exactly the names :func:`recording_names` writes (``"layer01.fwd.c"``
+    or ``"layer 1.fwd.c"`` read as layer 1 while ``name in rec`` said no)."""
+    found = _NAME.fullmatch(name) if isinstance(name, str) else None
+    if found is None:
+        raise KeyError(f"{name!r} is not a recording name; names look like {example!r}")
+    return int(found[1]), DIRECTIONS.index(found[2]), found[3]
 
 
 def _as_list(chosen: object, kind: type) -> list:
@@ -379,7 +384,7 @@ class CellRecording:
         return pd.DataFrame({key: out[key] for key in columns}, copy=False)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)  # == is identity: comparing tensor fields raised
 class Recording(CellRecording):
     """Everything one RecordingLSTM computed on one input.
 
@@ -417,7 +422,7 @@ class Recording(CellRecording):
         return bounded
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)  # == is identity: comparing tensor fields raised
 class GRURecording(CellRecording):
     """Everything one RecordingGRU computed on one input.
 

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from lstm_viz.core.device import seeded, without_tf32
 from lstm_viz.core.lstm import RecordingLSTM
 from lstm_viz.core.recording import DISPLAY_ORDER, STORAGE_ORDER, Recording
+from lstm_viz.core.twins import current_weights
 
 __all__ = [
     "GATES",
@@ -319,7 +320,8 @@ def parity(lstm: nn.LSTM, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) ->
         lstm.input_size, lstm.hidden_size, num_layers=lstm.num_layers, bias=lstm.bias, batch_first=lstm.batch_first,
         bidirectional=lstm.bidirectional, proj_size=lstm.proj_size,
     ).to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)  # fmt: skip
-    reference.load_state_dict(lstm.state_dict(), strict=True)
+    # the weights its forward uses now: a weight-normed, pruned or parametrized LSTM's state_dict holds other names
+    reference.load_state_dict(current_weights(lstm), strict=True)
     reference.eval()
     x = x.to(device=lstm.weight_ih_l0.device, dtype=lstm.weight_ih_l0.dtype)
     rec_lstm = lstm if isinstance(lstm, RecordingLSTM) else RecordingLSTM.from_lstm(lstm)

@@ -31,9 +31,15 @@ __all__ = [
     "module_weights",
     "recurrent_modules",
     "scan_modules",
+    "unwrapped",
 ]
 
 _RNN_KEY = re.compile(r"^(?P<prefix>.*?)(?P<name>(?:weight|bias)_(?:ih|hh|hr)_l(?P<layer>\d+)(?P<rev>_reverse)?)$")
+_RNN_NAME = r"(?:weight|bias)_(?:ih|hh|hr)_l\d+(?:_reverse)?"
+# a recurrent weight saved through torch.nn.utils' weight_norm (_g, _v), pruning (_orig, _mask) or spectral_norm
+# (_orig, _u, _v), or through torch.nn.utils.parametrize (parametrizations.<name>.original, or original0/1)
+_WRAPPED = re.compile(rf"^(?P<key>.*?{_RNN_NAME})_(?P<part>orig|mask|g|v|u)$")
+_PARAMETRIZED = re.compile(rf"^(?P<prefix>.*?)parametrizations\.(?P<name>{_RNN_NAME})\.(?P<part>.+)$")
 
 
 class CheckpointError(ValueError):
@@ -64,6 +70,7 @@ def infer_config(
     CheckpointError when the keys or shapes do not describe a model lstm-viz knows (see the module doc), and
     ModuleChoice when one of its recurrent modules can be shown alone.
     """
+    state_dict, problems = unwrapped(state_dict)
     if module is None:
         try:
             return _recognised(state_dict)
@@ -74,6 +81,12 @@ def infer_config(
             said = f"{name} holds{said.removeprefix('the file holds')}" if said.startswith("the file holds") else (
                 f"{name}: {said}")  # fmt: skip
             raise ModuleChoice(said, err.options, err.unreadable) from None
+        except CheckpointError:
+            if len(problems) != 1:
+                raise
+            [(broken, why)] = problems.items()
+            where = f"the module {broken!r}" if broken else "its top-level module"
+            raise CheckpointError(f"{name or 'the file'}: {where} is not readable as an LSTM or a GRU: {why}") from None
     options, broken = scan_modules(state_dict)
     if module in broken:
         raise CheckpointError(f"{name or 'the file'}: the module {module!r} is not readable as an LSTM or a GRU: "
@@ -143,12 +156,73 @@ def _module_choice(state_dict: dict[str, Tensor], besides: str | None = None) ->
                         f"{choose}{left}", options, broken)  # fmt: skip
 
 
+def _weight_norm(g: Tensor, v: Tensor) -> Tensor | None:
+    """weight_norm's weight g·v/‖v‖, the norm over every dimension but the one g keeps (over all where g keeps none);
+    None where g's shape is not weight_norm's for v."""
+    if g.dim() == 0:
+        return v * (g / v.norm())
+    if g.dim() != v.dim() or any(a not in (1, b) for a, b in zip(g.shape, v.shape, strict=True)):
+        return None
+    kept = [d for d in range(v.dim()) if g.shape[d] != 1]
+    if len(kept) > 1:
+        return None
+    return v * (g / v.norm(dim=[d for d in range(v.dim()) if d not in kept], keepdim=True))
+
+
+def unwrapped(state_dict: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """The state_dict with each recurrent weight saved through weight_norm, pruning or spectral_norm as the weight
+    the module's forward computes from it (``w_g``/``w_v``, ``w_orig``/``w_mask``, ``w_orig``/``w_u``/``w_v``;
+    ``parametrizations.w.original0``/``original1`` of weight_norm), and, per module name, why a weight cannot be
+    (another parametrization: its function is not in the file)."""
+    legacy: dict[str, dict[str, Tensor]] = {}
+    param: dict[tuple[str, str], dict[str, Tensor]] = {}
+    for key, value in state_dict.items():
+        if (found := _WRAPPED.match(key)) is not None:
+            legacy.setdefault(found["key"], {})[found["part"]] = value
+        elif (found := _PARAMETRIZED.match(key)) is not None:
+            param.setdefault((found["prefix"], found["name"]), {})[found["part"]] = value
+    if not legacy and not param:
+        return state_dict, {}
+    out = dict(state_dict)
+    for key, parts in legacy.items():
+        if set(parts) == {"g", "v"}:
+            weight = _weight_norm(parts["g"], parts["v"])
+        elif set(parts) == {"orig", "mask"}:
+            weight = parts["orig"] * parts["mask"]
+        elif set(parts) == {"orig", "u", "v"}:  # spectral_norm as its forward runs in eval mode: W / (u·W v)
+            orig = parts["orig"]
+            weight = orig / (parts["u"] @ (orig.reshape(orig.shape[0], -1) @ parts["v"]))
+        else:
+            weight = None
+        if weight is not None and key not in out:
+            out[key] = weight
+            for part in parts:
+                del out[f"{key}_{part}"]
+    problems: dict[str, str] = {}
+    for (prefix, name), parts in param.items():
+        pair = set(parts) == {"original0", "original1"}  # weight_norm's g and v
+        weight = _weight_norm(parts["original0"], parts["original1"]) if pair else None
+        if weight is not None:
+            out[f"{prefix}{name}"] = weight
+            for part in parts:
+                del out[f"{prefix}parametrizations.{name}.{part}"]
+            continue
+        module = prefix[:-1] if prefix.endswith(".") else prefix
+        problems.setdefault(module, (
+            f"{name} is saved through a parametrization (parametrizations.{name}.{next(iter(parts))}), whose "
+            f"function a state_dict does not keep; save the weights its forward uses instead: "
+            f"torch.nn.utils.parametrize.remove_parametrizations(module, {name!r}) before torch.save, or save "
+            f"RecordingLSTM.from_lstm(module).state_dict() (RecordingGRU.from_gru for a GRU)"))  # fmt: skip
+    return out, problems
+
+
 def scan_modules(state_dict: dict[str, Tensor]) -> tuple[dict[str, str], dict[str, str]]:
     """The recurrent modules of a plain state_dict: ``(readable, unreadable)``. ``readable`` maps each LSTM or GRU
     that can be shown alone — by its name, the keys' prefix without its dot (``"encoder.lstm"``; ``""`` for
     top-level keys) — to what it is (``"LSTM(32→64, 2 layers)"``), ``unreadable`` each other group of recurrent
     weights to why it is not one (``"the LSTM weights are incomplete: …"``); both in key order. Keys that only end
     like a recurrent weight (``cell.fwd_weight_ih_l0``: no module's name) are not modules."""
+    state_dict, problems = unwrapped(state_dict)
     readable: dict[str, str] = {}
     unreadable: dict[str, str] = {}
     for key in state_dict:
@@ -163,6 +237,9 @@ def scan_modules(state_dict: dict[str, Tensor]) -> tuple[dict[str, str], dict[st
             readable[name] = _plain_weights(module_weights(state_dict, name)).name
         except CheckpointError as err:
             unreadable[name] = str(err)
+    for name, why in problems.items():  # a parametrized weight: why, rather than "the weights are incomplete"
+        readable.pop(name, None)
+        unreadable[name] = why
     return readable, unreadable
 
 
@@ -176,7 +253,7 @@ def module_weights(state_dict: dict[str, Tensor], module: str) -> dict[str, Tens
     the prefix (``weight_ih_l0`` …); the file's other weights are left out."""
     prefix = f"{module}." if module else ""
     out = {}
-    for key, value in state_dict.items():
+    for key, value in unwrapped(state_dict)[0].items():
         match = _RNN_KEY.match(key)
         if match is not None and match["prefix"] == prefix:
             out[match["name"]] = value
