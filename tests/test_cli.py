@@ -381,6 +381,29 @@ def test_module_chooses_one_lstm_or_gru_of_a_bigger_models_state_dict(tmp_path, 
     assert code == 2 and "--module chooses a recurrent module of a checkpoint" in err
 
 
+
+@pytest.mark.parametrize(
+    "argv, wanted",
+    [(["ablate", "--data", "probe"], "an lstm-viz checkpoint or a plain LSTM/GRU state_dict"),
+     (["units", "--text-file", __file__, "--feature", "in_string"], "a text model such as models/charlm_python.pt"),
+     (["generate"], "a text model such as models/charlm_python.pt"),
+     (["record-corpus", "--text-file", __file__, "--out", "corpus"], "not a character model: record a corpus with a "
+      "text model such as models/charlm_python.pt")],
+)  # fmt: skip
+def test_commands_without_module_refuse_a_bigger_models_state_dict_in_their_own_words(tmp_path, capsys, argv,
+                                                                                      wanted):  # fmt: skip
+    """ablate, units, generate and record-corpus told the user to pass --module encoder, which they do not take."""
+    model = torch.nn.Module()
+    model.encoder, model.decoder = torch.nn.LSTM(3, 4), torch.nn.GRU(3, 2)
+    path = tmp_path / "s2s.pt"
+    torch.save(model.state_dict(), path)
+    argv = [a if a != "corpus" else str(tmp_path / "corpus") for a in argv]
+    code, _, err = run(capsys, argv[0], str(path), *argv[1:])
+    assert code == 2 and f"{path} is a bigger model's state_dict (encoder: LSTM(3→4, 1 layer), decoder: GRU(3→2, 1 " \
+        "layer))" in err and wanted in err
+    assert "--module encoder" not in err or "record, predict, info or parity --module encoder" in err
+    assert "Traceback" not in err
+
 def test_record_without_input_says_what_a_wide_model_reads(tmp_path, capsys):
     """A model of 300 inputs was told "e.g. '1, 0.25, … 0… (4,076 characters)'", an example cut mid-number."""
     for width, says in ((300, "give one input to record: 300 numbers a step, commas between them and ';' (or a new "
@@ -390,3 +413,13 @@ def test_record_without_input_says_what_a_wide_model_reads(tmp_path, capsys):
         code, _, err = run(capsys, "record", str(path), "--out", str(tmp_path / "r.parquet"))
         assert code == 2 and says in err and "…" not in err
 
+
+
+def test_info_gives_a_bare_models_output_size_as_wide_as_predicts_answer(tmp_path, capsys):
+    """info said "output_size": 1 for a plain nn.LSTM state_dict, whose predict answers with D × size-of-h numbers."""
+    path = tmp_path / "lstmp.pt"
+    torch.save(torch.nn.LSTM(3, 5, proj_size=2, bidirectional=True).state_dict(), path)
+    code, out, _ = run(capsys, "info", str(path))
+    assert code == 0 and last_json(out)["config"]["output_size"] == 4
+    code, out, _ = run(capsys, "predict", str(path), "1, 2, 3; 0, 1, 0", "--json")
+    assert code == 0 and len(last_json(out)["answer"]) == 4

@@ -96,9 +96,10 @@ def test_charlm_forget_bias_must_be_finite_and_sane(value, tmp_path, capsys):
 
 
 def test_json_safe_reaches_every_depth():
+    """A non-finite number is null: as the string "nan" a number's field changed type (d["loss"] < 1 raised)."""
     got = json_safe({"a": float("nan"), "options": {"forget_bias": float("inf"), "xs": [1.0, float("-inf")]}})
-    assert json.loads(json.dumps(got, allow_nan=False)) == {"a": "nan", "options": {"forget_bias": "inf",
-                                                                                   "xs": [1.0, "-inf"]}}
+    assert json.loads(json.dumps(got, allow_nan=False)) == {"a": None, "options": {"forget_bias": None,
+                                                                                  "xs": [1.0, None]}}
 
 
 def _signal_at_batch(monkeypatch, batch: int, *signals: int) -> None:
@@ -159,6 +160,8 @@ def test_a_signal_stops_after_the_mini_batch_and_resume_finishes_the_epoch_exact
     summary = last_json(stdout)
     assert summary["interrupted"] and summary["partial_epoch"] == {"epoch": 2, "batches_done": 2, "batches": 5}
     assert f"{how} in epoch 2, after 2 of its 5 mini-batches" in err and "--resume" in err
+    again = "press Ctrl-C again" if signum == signal.SIGINT else "send SIGTERM again"  # SIGTERM spoke of Ctrl-C
+    assert f"then saving ({again} to quit at once, saving nothing)" in err
     assert len(load_checkpoint(out).history) == 1
     assert last_json(run(capsys, "info", out)[1])["partial_epoch"] == summary["partial_epoch"]
     resumed = tmp_path / "resumed.pt"
@@ -370,7 +373,7 @@ def test_loader_and_info_messages_for_odd_files(tmp_path, capsys):
     torch.save(checkpoint, path)
     code, out, err = run(capsys, "info", path)
     info = json.loads(out.strip().splitlines()[-1], parse_constant=pytest.fail)  # strict JSON: no bare NaN
-    assert code == 0 and info["last"]["odd"] == "nan" and info["metrics"] == {"x": "nan", "t": [1.0, 1.0, 1.0]}
+    assert code == 0 and info["last"]["odd"] is None and info["metrics"] == {"x": None, "t": [1.0, 1.0, 1.0]}
 
 
 def test_a_resumed_run_reports_the_recipe_it_continues(tmp_path, capsys):
@@ -406,3 +409,27 @@ def test_a_run_whose_loss_grew_says_so(tmp_path, capsys):
     assert code == 0 and "note: the loss grew from " in err and "(the first epoch) to " in err and "smaller --lr" in err
     code, _, err = run(capsys, "train", "regressor", "--epochs", "3", "--quiet", "--out", tmp_path / "ok.pt")
     assert code == 0 and "loss grew" not in err
+
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [(["record", "models/subtraction_lstm.pt", "1 - 0", "--out", "{file}/x.parquet"],
+      "--out {file}/x.parquet: {file} is a file, not a folder; choose another --out"),
+     (["lstmp-sweep", "--out", "{tmp}/sweep.json", "--lr", "nan"], "--lr: learning rate: 'nan' is not a finite number"),
+     (["record-corpus", "models/charlm_python.pt", "--text-file", "{file}", "--threads", "999", "--out", "{tmp}/c"],
+      "--threads must be from 1 to 256, got 999"),
+     (["record-corpus", "models/charlm_python.pt", "--text-file", "{file}", "--glob", "*.txt", "--out", "{tmp}/c"],
+      "--glob '*.txt' chooses files under --text-dir")],
+)  # fmt: skip
+def test_flags_are_named_alike_by_every_command(tmp_path, capsys, monkeypatch, argv, says):
+    """An --out under a file said "cannot create the folder s.py: File exists"; lstmp-sweep's --lr error did not
+    name the flag (and came after the first run had started); record-corpus took --threads 999 and ignored --glob
+    without --text-dir."""
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    file = tmp_path / "s.py"
+    file.write_text("x = 1\n")
+    fill = {"file": str(file), "tmp": str(tmp_path)}
+    code, _, err = run(capsys, *[a.format(**fill) for a in argv])
+    assert code == 2 and says.format(**fill) in err and "Traceback" not in err
+    assert not (tmp_path / "sweep.json").exists() and not (tmp_path / "c").exists()

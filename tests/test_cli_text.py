@@ -174,6 +174,9 @@ def test_generate_writes_as_it_goes_and_keeps_what_it_wrote_when_stopped(files, 
     assert code == 130 and out == "pabc\n" and err == "error: interrupted after 3 of 10 characters (written above)\n"
     code, out, err = run(capsys, "generate", files / "planted.pt", "--chars", "10", "--json")
     assert code == 130 and out == "" and "interrupted after 3 of 10 characters; --json prints only" in err
+    monkeypatch.undo()
+    code, out, _ = run(capsys, "generate", files / "planted.pt", "--chars", "5", "--json", "--seed", "1")
+    assert code == 0 and last_json(out)["prompt"] == "\n"  # what the model read first (it said "")
 
 
 def test_record_says_how_big_a_big_table_will_be_before_writing_it(files, tmp_path, capsys, monkeypatch):

@@ -80,8 +80,8 @@ def build_parser() -> Parser:
         prog="python -m lstm_viz",
         description="Train, query and record the lstm-viz models from the command line.",
         epilog="The last line of stdout is one JSON object (train, record, info, convert, record-corpus; the others "
-        "with --json; lstmp-sweep prints the file it wrote). Errors: "
-        "one line on stderr. Exit status: 0 done, 2 bad input, 1 unexpected failure (for parity: a difference "
+        "with --json; lstmp-sweep prints the file it wrote); a number that is not finite (NaN, inf) is null there. "
+        "Errors: one line on stderr. Exit status: 0 done, 2 bad input, 1 unexpected failure (for parity: a difference "
         "beyond rounding), 3 training diverged (nothing "
         "written), 130 interrupted (Ctrl-C), 141 the reader of stdout went away (e.g. | head; quietly), 143 "
         "terminated (SIGTERM).",

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if args.top < 0:
         raise ExitError(f"--top must be ≥ 0, got {args.top}")
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, command="ablate")
     given = args.tensors if args.tensors is not None else ("h" if model.config.cell == "gru" else "c,h")
     tensors = list(dict.fromkeys(t.strip() for t in given.split(",") if t.strip()))  # each once, in the order given
     bars = []  # the progress bar starts with the first progress report: bad arguments are refused before it shows

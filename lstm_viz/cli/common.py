@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import torch
 from lstm_viz.core.interventions import Intervention
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks import LSTMVizModel, TaskInput, task_for
-from lstm_viz.training.checkpoints import load_checkpoint
+from lstm_viz.training.checkpoints import ModuleChoice, load_checkpoint
 
 __all__ = [
     "ExitError",
@@ -39,6 +40,7 @@ __all__ = [
     "read_inputs",
     "remove_made_folders",
     "stopped_how",
+    "whole_model_needed",
 ]
 
 
@@ -188,9 +190,31 @@ def check_utf8_out(text: str, example: str, kind: str = "file") -> None:
                         f"UTF-8 such as {example}")  # fmt: skip
 
 
-def load_model(path: str, module: str | None = None) -> LSTMVizModel:
-    """The model of a checkpoint; ``module``: ``--module``, one recurrent module of a bigger model's state_dict."""
-    return load_checkpoint(path, device=device_named(None), module=module).model
+WHOLE_MODEL = "an lstm-viz checkpoint or a plain LSTM/GRU state_dict"
+TEXT_MODEL = "a text model such as models/charlm_python.pt"
+
+
+def load_model(path: str, module: str | None = None, *, command: str | None = None,
+               wanted: str = WHOLE_MODEL) -> LSTMVizModel:  # fmt: skip
+    """The model of a checkpoint; ``module``: ``--module``, one recurrent module of a bigger model's state_dict.
+    ``command``: the command, which takes no ``--module`` and needs ``wanted`` (a bigger model's state_dict is then
+    refused in its words, not with advice to pass a ``--module`` it does not have)."""
+    try:
+        return load_checkpoint(path, device=device_named(None), module=module).model
+    except ModuleChoice as err:
+        if command is None:
+            raise
+        raise ExitError(whole_model_needed(path, command, err.options, wanted)) from None
+
+
+def whole_model_needed(path: str | Path, command: str, options: dict[str, str], wanted: str = WHOLE_MODEL) -> str:
+    """Why ``command`` (no ``--module``) refuses a bigger model's state_dict holding ``options`` — it needs
+    ``wanted`` —, and where its modules can be looked at one at a time."""
+    listed = ", ".join(f"{name or '(top level)'}: {what}" for name, what in list(options.items())[:4])
+    more = f", … ({len(options):,} in all)" if len(options) > 4 else ""
+    return (f"{path} is a bigger model's state_dict ({listed}{more}), not one model {command} can use as a whole: "
+            f"give it {wanted}; one module of this file alone can be looked at with record, predict, info or parity "
+            f"--module {shlex.quote(next(iter(options)))}")
 
 
 def add_module(parser: argparse.ArgumentParser) -> None:
@@ -244,14 +268,15 @@ def use_threads(threads: int | None) -> None:
 
 
 def print_json(value: Any) -> None:
-    """One JSON line on stdout: every non-finite float as a string (:func:`json_safe`), so standard parsers read it."""
+    """One JSON line on stdout: every non-finite float as null (:func:`json_safe`), so standard parsers read it."""
     print(json.dumps(json_safe(value), allow_nan=False), flush=True)
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with every non-finite float, at any depth of dicts, lists and tuples, as a string (JSON has no NaN)."""
+    """``value`` with every non-finite float, at any depth of dicts, lists and tuples, as None: JSON has no NaN, and
+    null keeps a number's field a number or nothing (``"nan"`` as a string made ``d["loss"] < 1`` a TypeError)."""
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+        return None
     if isinstance(value, dict):
         return {key: json_safe(v) for key, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -305,6 +330,9 @@ def check_out(text: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
         raise ExitError(f"--out {text} exists and is not a regular file (a device, pipe or socket): writing would "
                         f"replace it; give a file name such as {example}")  # fmt: skip
     missing = [p for p in (out.parent, *out.parent.parents) if not p.exists()]  # the deepest first
+    blocking = next((p for p in (out.parent, *out.parent.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # mkdir said "File exists"
+        raise ExitError(f"--out {text}: {blocking} is a file, not a folder; choose another --out")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:

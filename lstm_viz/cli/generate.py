@@ -11,7 +11,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, add_threads, load_model, print_json, seed_arg, stopped_how, use_threads
+from lstm_viz.cli.common import (
+    TEXT_MODEL,
+    ExitError,
+    add_threads,
+    load_model,
+    print_json,
+    seed_arg,
+    stopped_how,
+    use_threads,
+)
 from lstm_viz.cli.textfile import require_text_model
 from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.task import MAX_GENERATED, MAX_TEMPERATURE, generate_stream
@@ -39,7 +48,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not 0 <= args.temperature <= MAX_TEMPERATURE:  # NaN too
         raise ExitError(f"--temperature must be from 0 to {MAX_TEMPERATURE:g} (0: always the likeliest character), "
                         f"got {args.temperature}")  # fmt: skip
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, command="generate", wanted=TEXT_MODEL)
     require_text_model(model, args.checkpoint, "generate")
     unknown = int((encode(args.prompt) == 0).sum())
     if unknown:  # said, as the app says it: the model reads them as one character it never saw in training
@@ -59,7 +68,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             raise ExitError(f"{how} after {len(written):,} of {args.chars:,} characters; --json prints only a "
                             "finished text (without it the text is written as it comes)", code=code) from None
         text = "".join(written)
-        print_json({"prompt": args.prompt, "text": text, "chars": len(text), "temperature": args.temperature,
+        # the prompt the model read: without --prompt a new line (prompt + text is then the model's whole context)
+        print_json({"prompt": args.prompt or "\n", "text": text, "chars": len(text), "temperature": args.temperature,
                     "seed": args.seed})  # fmt: skip
         return 0
     out = sys.stdout

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_viz.cli.common import ExitError, check_utf8_out, print_json, stopped_how
+from lstm_viz.cli.common import ExitError, check_threads, check_utf8_out, print_json, stopped_how
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
 from lstm_viz.corpus.schema import read_manifest, shards_dir
 from lstm_viz.parsing import quote
@@ -93,6 +93,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not args.out.strip():  # Path("") is the current folder
         raise ExitError("--out is empty; give a folder name such as corpus/")
     check_utf8_out(args.out, "corpus/", kind="folder")  # the shards' paths go to Arrow and DuckDB
+    check_threads(args.threads)  # 1..256, as every other command
+    if args.glob != "*" and not args.text_dir:
+        raise ExitError(f"--glob {args.glob!r} chooses files under --text-dir; with --stdlib or --text-file give the "
+                        "files themselves (or --text-dir FOLDER --glob PATTERN)")  # fmt: skip
     for flag, value in (("--max-chars", args.max_chars), ("--max-file-chars", args.max_file_chars)):
         if value is not None and value < 1:
             raise ExitError(f"{flag} must be at least 1, got {value:,}")

@@ -173,8 +173,9 @@ def _stop_between_batches(trainer: Any) -> Iterator[_Stop]:
         stop.signum = signum
         trainer.request_stop()
         trainer.pause()
-        print("\nstopping after the mini-batch in progress, then saving (press Ctrl-C again to quit at once, saving "
-              "nothing)", file=sys.stderr, flush=True)  # fmt: skip
+        again = "press Ctrl-C again" if signum == signal.SIGINT else "send SIGTERM again"
+        print(f"\nstopping after the mini-batch in progress, then saving ({again} to quit at once, saving nothing)",
+              file=sys.stderr, flush=True)  # fmt: skip
 
     # a SIGINT the parent process ignores (a background job, nohup) stays ignored, as Python leaves it
     signums = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not signal.SIG_IGN]

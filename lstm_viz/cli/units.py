@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from lstm_viz.cli.common import ExitError, add_threads, load_model, print_json, use_threads
+from lstm_viz.cli.common import TEXT_MODEL, ExitError, add_threads, load_model, print_json, use_threads
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks.charlm.data import encode
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not 0 <= args.top <= 10_000:
         raise ExitError(f"--top must be from 1 to 10,000, or 0 for every unit; got {args.top}")
     started = time.perf_counter()
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, command="units", wanted=TEXT_MODEL)
     require_text_model(model, args.checkpoint, "units")
     text = read_text_file(args.text_file)
     try:

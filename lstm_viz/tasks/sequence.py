@@ -3,8 +3,9 @@ rows in, h out."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from torch import Tensor
 
@@ -36,6 +37,12 @@ class SequenceTask(Task):
 
     def label(self, config: ModelConfig) -> str:
         return f"sequence {config.cell_label()}"
+
+    def default_config(self, **overrides: Any) -> ModelConfig:
+        """The configuration, its ``output_size`` what the model answers: num_directions × the size of h a step (it
+        said 1, while ``predict`` answered with that many numbers)."""
+        config = super().default_config(**overrides)
+        return dataclasses.replace(config, output_size=config.num_directions * config.real_hidden_size)
 
     def recognise(self, weights: PlainWeights) -> tuple[ModelConfig, dict[str, Tensor], str] | None:
         if weights.head:
