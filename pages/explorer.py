@@ -2,7 +2,14 @@
 
 import streamlit as st
 
-from lstm_viz.app.ui import OPEN_TAB, cached_recording, current_model, ensure_app_shell, keep_tab_widgets
+from lstm_viz.app.ui import (
+    OPEN_TAB,
+    cached_recording,
+    current_model,
+    ensure_app_shell,
+    keep_tab_widgets,
+    keep_widget,
+)
 from lstm_viz.core.device import describe_device
 from lstm_viz.explorer import ui as ew
 from lstm_viz.interventions import ui as iv
@@ -33,6 +40,7 @@ names += ["Unit traces", "Conveyor belt", "Compare two inputs", "Intervene", "Wh
 if ew.equations_available(loaded):
     names.append("Equations with numbers")
 names.append("Export")
+keep_widget("explorer_tab", names[0], allowed=names)  # the open tab survives a visit to another page
 if st.session_state.get("explorer_tab_names", names) != names:  # another kind of model (other tabs): its first
     st.session_state["explorer_tab"] = names[0]
 if st.session_state.get(OPEN_TAB) in names:  # asked for by a button elsewhere (Home's "Try first")

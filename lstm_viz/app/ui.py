@@ -466,6 +466,24 @@ def remembered(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
     return saved
 
 
+_KEPT_WIDGETS = "kept_widgets"  # widget key → its last value, for pages that do not draw the widget
+
+
+def keep_widget(key: str, default: Any, allowed: Iterable[Any] | None = None) -> None:
+    """Before widget ``key`` is drawn (without ``value=``/``default=``: its value comes from the session): the value
+    it had when its page was last open, else ``default``. Streamlit forgets the state of a widget that a run does not
+    draw, so a visit to another page reset what was typed there. ``allowed``: the values the widget takes now (a
+    kept one outside them, e.g. a tab the model no longer has, gives ``default``)."""
+    kept: dict[str, Any] = st.session_state.setdefault(_KEPT_WIDGETS, {})
+    if key in st.session_state:
+        kept[key] = st.session_state[key]
+        return
+    value = kept.get(key, default)
+    if allowed is not None and value not in list(allowed):
+        value = default
+    st.session_state[key] = value
+
+
 def keep_tab_widgets(tabs: Mapping[str, Any], keys: Mapping[str, Iterable[str]], store: str) -> None:
     """Keep what was typed or picked in a tab while another tab is open, and show it again when it opens.
 

@@ -24,6 +24,7 @@ from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import (
     cached_recording,
     figure_downloads,
+    keep_widget,
     narrow_columns,
     refuse_input_keeping_last,
     show_input_error,
@@ -96,11 +97,10 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
     config = loaded.config
     task = task_for(config)
     modes = task.input_modes(config)
-    if st.session_state.get("explorer_mode", "type") not in modes:  # another kind of model had other modes
+    keep_widget("explorer_mode", "type", allowed=modes)
+    if st.session_state["explorer_mode"] not in modes:  # another kind of model had other modes
         st.session_state["explorer_mode"] = "type"
-    mode = st.segmented_control(
-        "Input", list(modes), format_func=modes.get, default="type", key="explorer_mode", required=True
-    )
+    mode = st.segmented_control("Input", list(modes), format_func=modes.get, key="explorer_mode", required=True)
     try:
         if mode == "random" and task.reads_text:
             inp = _random_text(loaded)
@@ -117,12 +117,16 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
         elif mode == "random":
             c1, c2 = st.columns(2)
             fixed = task.fixed_steps
+            length_key = f"explorer_len_{task.kind}"
+            keep_widget(length_key, str(fixed or task.default_random_length))  # the box says the length used
+            if fixed is not None:
+                st.session_state[length_key] = str(fixed)
             length_text = c1.text_input(
-                "length (time steps)", str(task.default_random_length), key=f"explorer_len_{task.kind}",
-                disabled=fixed is not None,
+                "length (time steps)", key=length_key, disabled=fixed is not None,
                 help=f"this model's inputs always have {fixed} steps" if fixed else f"1 to {MAX_STEPS:,}",
             )  # fmt: skip
-            seed_text = c2.text_input("random seed", "0", key="explorer_seed", help="0 to 2,147,483,647")
+            keep_widget("explorer_seed", "0")
+            seed_text = c2.text_input("random seed", key="explorer_seed", help="0 to 2,147,483,647")
             length = parse_int(length_text, name="The length", minimum=1, maximum=MAX_STEPS)
             seed = parse_int(seed_text, name="The random seed", minimum=0, maximum=2**31 - 1)
             inp = random_input(config, length, seed)
@@ -155,12 +159,13 @@ def _typed(loaded: LoadedModel) -> ExplorerInput:
     key = f"explorer_text_{task.kind}_{config.input_size}"
     example = task.example(config)
     label = task.input_label(config)
+    keep_widget(key, example)  # what was typed survives a visit to another page
     if task.reads_text:
-        text = st.text_area(label, example, key=key, height=260)
+        text = st.text_area(label, key=key, height=260)
     elif task.multiline(config):
-        text = st.text_area(label, example, key=key, height=110)
+        text = st.text_area(label, key=key, height=110)
     else:
-        text = st.text_input(label, example, key=key)
+        text = st.text_input(label, key=key)
     return typed_input(text, config)
 
 
@@ -383,8 +388,9 @@ def _two_inputs_figure(rec_a: Recording, inp: ExplorerInput, inp_b: ExplorerInpu
 
 def saturation_section(loaded: LoadedModel, rec: Recording) -> None:
     """View 6: gate saturation over the typed sequence or a batch of task samples."""
-    over = st.segmented_control(
-        "Measure over", ["typed", "batch"], default="batch", required=True, key="explorer_sat_over",
+    st.session_state.setdefault("explorer_sat_over", "batch")  # the default through the session: keep_tab_widgets
+    over = st.segmented_control(  # writes it back after a visit to another page, which a default= then warned of
+        "Measure over", ["typed", "batch"], required=True, key="explorer_sat_over",
         format_func={"typed": "the input above", "batch": "a batch of task samples"}.get,
     )  # fmt: skip
     chart(_saturation(loaded, rec, over), "explorer_saturation")

@@ -248,9 +248,10 @@ def _rows_window(text: str, key: str) -> tuple[int, int] | None:
 def find_cells_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
     """(a) built-in features, (b) marks, (c) top contexts."""
     _data_note(loaded)
+    st.session_state.setdefault("text_find_by", "features")  # through the session (see explorer's saturation)
     part = st.segmented_control(
         "Find cells by",
-        ["features", "marks", "contexts", "corpus"], default="features", required=True, key="text_find_by",
+        ["features", "marks", "contexts", "corpus"], required=True, key="text_find_by",
         format_func={"features": "a) built-in features", "marks": "b) what you mark",
                      "contexts": "c) one unit's top contexts", "corpus": "d) across a recorded corpus"}.get,
     )  # fmt: skip
