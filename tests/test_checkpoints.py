@@ -3,6 +3,7 @@ state_dicts recognised."""
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -508,3 +509,20 @@ def test_a_state_dict_with_a_parametrization_whose_function_is_not_in_it_says_ho
     with pytest.raises(CheckpointError, match=r"the module 'enc' is not readable .*: weight_hh_l0 is saved") as caught:
         load_checkpoint(saved(state))
     assert not isinstance(caught.value, ModuleChoice)  # nothing readable to offer
+
+
+@pytest.mark.parametrize(
+    "cut, says",
+    [({"weight_hh_l0": (slice(None), slice(0, 3))}, "weight_hh_l0 has shape (28, 3): with 28 rows (4 gates × hidden "
+      "size 7) it needs 7 columns"),
+     ({"weight_ih_l0": (slice(0, 20),)}, "weight_ih_l0 has shape (20, 5): with weight_hh_l0 of shape (28, 7) (hidden "
+      "size 7) it needs 28 rows")],
+)  # fmt: skip
+def test_a_cut_weight_is_named_with_the_shape_it_needs(cut, says):
+    """A weight_hh_l0 cut to 3 columns was reported as "weight_ih_l0 has 28 rows for hidden size 3" — the sound
+    tensor blamed, the hidden size read off the broken one."""
+    state = nn.LSTM(5, 7).state_dict()
+    for name, index in cut.items():
+        state[name] = state[name][index]
+    with pytest.raises(CheckpointError, match=re.escape(says)):
+        load_checkpoint(saved(state))

@@ -260,6 +260,24 @@ def module_weights(state_dict: dict[str, Tensor], module: str) -> dict[str, Tens
     return out
 
 
+def _shape_fault(w_ih: Tensor, w_hh: Tensor) -> str:
+    """Which of weight_ih_l0 and weight_hh_l0 does not fit an LSTM's or a GRU's shapes, and the shape it needs: an
+    LSTM's are (4·hidden, input) and (4·hidden, hidden), a GRU's 3·hidden rows. (The hidden size was read off
+    weight_hh_l0's columns, so a cut weight_hh_l0 was blamed on a sound weight_ih_l0.)"""
+    rows, (hh_rows, hidden) = w_ih.shape[0], w_hh.shape
+    shape = "(4×hidden, …) for an LSTM (gates i, f, g, o), 3×hidden for a GRU"
+    if hh_rows in (4 * hidden, 3 * hidden) and hidden:  # weight_hh_l0 fits: weight_ih_l0's rows do not
+        return (f"weight_ih_l0 has shape {tuple(w_ih.shape)}: with weight_hh_l0 of shape {tuple(w_hh.shape)} "
+                f"(hidden size {hidden}) it needs {hh_rows} rows — {shape}")  # fmt: skip
+    for gates in (4, 3):
+        if rows == hh_rows and rows % gates == 0:  # the rows agree: weight_hh_l0's columns are off
+            return (f"weight_hh_l0 has shape {tuple(w_hh.shape)}: with {rows} rows ({gates} gates × hidden size "
+                    f"{rows // gates}) it needs {rows // gates} columns, one per hidden unit")  # fmt: skip
+    return (f"weight_ih_l0 of shape {tuple(w_ih.shape)} and weight_hh_l0 of shape {tuple(w_hh.shape)} are not an "
+            f"LSTM's or a GRU's: both have 4×hidden rows for an LSTM (3×hidden for a GRU) and weight_hh_l0 hidden "
+            f"columns")  # fmt: skip
+
+
 def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
     """The recurrent layer of a plain state_dict, read off its keys and shapes (CheckpointError if there is none)."""
     keys = frozenset(state_dict)
@@ -296,10 +314,7 @@ def _plain_weights(state_dict: dict[str, Tensor]) -> PlainWeights:
         elif gates == 3:
             cell = "gru"
         else:
-            raise CheckpointError(
-                f"weight_ih_l0 has {w_ih.shape[0]} rows for hidden size {hidden}: an LSTM has 4×hidden "
-                "(gates i, f, g, o), a GRU 3×hidden; this is neither"
-            )
+            raise CheckpointError(_shape_fault(w_ih, w_hh))
     num_layers = 1 + max(int(m["layer"]) for k in rnn if (m := _RNN_KEY.match(k)))
     bidirectional = "weight_ih_l0_reverse" in rnn
     options = dict(
