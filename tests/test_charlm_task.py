@@ -113,6 +113,17 @@ def test_answer_scores_the_text_and_names_the_next_characters():
     assert "bits per character" in answer.summary and "expects" in answer.summary
 
 
+@pytest.mark.parametrize("bpc, words", [(0.52, "as unsure as a fair pick among 1.4 characters"),
+                                        (2.48, "as unsure as a fair pick among 5.6 characters"),
+                                        (5.0, "as unsure as a fair pick among 32 characters"),
+                                        (6.69, "worse than a fair pick among all 98 characters it knows")])  # fmt: skip
+def test_bits_per_character_in_words(bpc, words):
+    """0.52 bits read "a fair pick among 1 characters", and a model worse than guessing "among 103 characters"."""
+    from lstm_viz.tasks.charlm.task import _as_unsure_as
+
+    assert _as_unsure_as(bpc) == words
+
+
 def test_generation_is_reproducible_and_greedy_at_zero():
     model = small()
     assert generate(model, "def ", 50, 0.8, seed=1) == generate(model, "def ", 50, 0.8, seed=1)

@@ -442,6 +442,10 @@ def test_subtraction_answer_marks_each_bit_right_or_wrong():
     assert f"red = wrong (bit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))})" in (
         fig.layout.title.subtitle.text
     )
+    # three bits of a CSV: no true answer, grey bars — the key said "green = right · red = wrong · tick = the true bit"
+    unchecked = answer_figure(Answer("subtraction", "s", probs=[0.2, 0.9, 0.6], form="bits"))
+    key = unchecked.layout.title.subtitle.text
+    assert "green" not in key and "no true answer" in key and len(unchecked.data) == 1  # and no ticks
 
 
 def test_toy_answer_knows_company_a_and_b():

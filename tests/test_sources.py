@@ -275,3 +275,16 @@ def test_the_sidebar_says_checkpoint_metrics_in_words(key, value, text):
     from lstm_viz.app.ui import metric_text
 
     assert metric_text(key, value) == text
+
+
+def test_messages_show_the_users_text_as_typed_and_start_as_sentences():
+    """A regular expression "#.*" in a message lost its "*" to Markdown italics ("#." marks comments, it read), and
+    "**This mark cannot be used.** the regular expression …" ran on in lower case."""
+    from lstm_viz.app.ui import _sentence, plain_text
+
+    assert plain_text("'#.*' and _x_ cost $5 [a](b) ~y~ `z` \\d") == (
+        "'#.\\*' and \\_x\\_ cost \\$5 \\[a\\](b) \\~y\\~ \\`z\\` \\\\d"
+    )
+    assert _sentence("the regular expression") == "The regular expression"
+    assert _sentence("weight_ih_l0 has shape") == "weight_ih_l0 has shape"  # a name keeps its case
+    assert _sentence("--lr: learning rate") == "--lr: learning rate" and _sentence("") == ""

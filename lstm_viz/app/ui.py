@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -215,7 +216,8 @@ def sidebar_model_picker() -> None:
         st.session_state.pop(ERROR_KEY, None)
         st.session_state[MODEL_KEY] = chosen
     if ERROR_KEY in st.session_state:
-        st.error(f"{st.session_state[ERROR_KEY]}\n\nStill showing the previous model.", icon=":material/warning:")
+        st.error(f"{plain_text(st.session_state[ERROR_KEY])}\n\nStill showing the previous model.",
+                 icon=":material/warning:")  # fmt: skip
     loaded = current_model()
     st.caption(f"In use: **{loaded.label}**")
     metrics = loaded.info.get("metrics") if isinstance(loaded.info, dict) else None
@@ -433,9 +435,26 @@ def show_verdict(answer: Any, title: str) -> None:
     box(f"**{title}:** {answer.summary}")
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]$~])")  # inline Markdown, LaTeX ($) and Streamlit's :color[…] ([)
+
+
+def plain_text(text: object) -> str:
+    """``text`` for a Markdown element (st.error, st.caption …) as it is: every character Markdown or Streamlit would
+    read as syntax escaped — a user's regular expression ``#.*`` lost its ``*`` to italics, ``$`` starts LaTeX."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def _sentence(text: str) -> str:
+    """A message as a sentence: its first word capitalised when it is a plain lower-case word ("the regular
+    expression …"; not a name such as ``weight_ih_l0`` or ``--lr``)."""
+    first = text.split(" ", 1)[0]
+    return text[:1].upper() + text[1:] if first.isalpha() and first.islower() else text
+
+
 def show_input_error(err: Exception, what: str = "input") -> None:
-    """An error box that says what was wrong with the user's ``what`` and how to fix it (never a traceback)."""
-    st.error(f"**This {what} cannot be used.** {err}", icon=":material/warning:")
+    """An error box that says what was wrong with the user's ``what`` and how to fix it (never a traceback); the
+    message shown as written (:func:`plain_text`)."""
+    st.error(f"**This {what} cannot be used.** {plain_text(_sentence(str(err)))}", icon=":material/warning:")
 
 
 def refuse_input_keeping_last(err: Exception, key: str) -> TaskInput | None:

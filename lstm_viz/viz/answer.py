@@ -117,8 +117,9 @@ def answer_figure(
         layout = {
             # the headline: two of these stand side by side in Intervene, and the full summary ran off the chart
             "title": {"text": title or answer.headline or answer.summary, "subtitle": {
-                "text": f"each bar: P(bit t of a − b is 1), lowest bit first<br>"
-                f"green = right · {red}<br>tick = the true bit"}, **TITLE_AT_TOP},
+                "text": "each bar: P(bit t of a − b is 1), lowest bit first<br>"
+                + (f"green = right · {red}<br>tick = the true bit" if answer.truth_bits
+                   else "no true answer to compare with:<br>grey bars, no ticks")}, **TITLE_AT_TOP},
             "yaxis": {"range": [0, 1.15], "title": {"text": "P(bit = 1)"}},
             "xaxis": {"title": {"text": "bit = time step t"}},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,

@@ -419,9 +419,9 @@ class CharLMTask(Task):
             bpc = float(-logp[:-1].gather(1, ids[1:, None]).mean()) / LN2
             top1 = float((logits[:-1].argmax(-1) == ids[1:]).float().mean())
             value.update(bits_per_char=round(bpc, 4), top1=round(top1, 4), predicted=steps)
-            scored = (f"On this text the model needs {bpc:.2f} bits per character (as unsure as a fair pick among "
-                      f"{2 ** bpc:.0f} characters; fewer bits is better); its first guess is right for {top1:.0%} of "
-                      f"the {steps:,} next characters. ")  # fmt: skip
+            scored = (f"On this text the model needs {bpc:.2f} bits per character ({_as_unsure_as(bpc)}; fewer "
+                      f"bits is better); its first guess is right for {top1:.0%} of the {steps:,} next "
+                      "characters. ")  # fmt: skip
         else:
             scored = "One character: nothing to score yet. "
         top_ids, top_p = next_char_table(logits[-1:], 10)
@@ -446,3 +446,13 @@ class CharLMTask(Task):
 
 
 CHARLM = CharLMTask()
+
+
+def _as_unsure_as(bpc: float) -> str:
+    """Bits per character in words: the number of characters a fair pick would choose among (2^bpc), one decimal
+    below 10 (0.52 bits read "among 1 characters"), and said plainly past the vocabulary (worse than guessing)."""
+    choices = 2**bpc
+    if choices > VOCAB_SIZE:
+        return f"worse than a fair pick among all {VOCAB_SIZE} characters it knows"
+    shown = f"{choices:.1f}" if choices < 10 else f"{choices:.0f}"
+    return f"as unsure as a fair pick among {shown} characters"
