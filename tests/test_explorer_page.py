@@ -294,6 +294,15 @@ def test_intervene_tab_breaks_the_borrow_and_says_where():
     at.segmented_control(key="iv_kind").set_value("patch").run()  # from B = 123 - 60
     no_exception(at)
     assert any("replaced by their values on the second input B" in c.value for c in at.caption)
+    # a forget gate set far outside 0…1 is allowed (a thought experiment) but said; inside, nothing is said
+    at.selectbox(key="iv_name").set_value("layer0.fwd.f").run()
+    at.segmented_control(key="iv_kind").set_value("constant").run()
+    at.text_input(key="iv_constant").set_value("1000000").run()
+    no_exception(at)
+    assert any("1e+06 is outside 0…1, where f (forget gate, a sigmoid's output) always lies" in w.value
+               for w in at.warning), [w.value for w in at.warning]  # fmt: skip
+    at.text_input(key="iv_constant").set_value("0.9").run()
+    assert not any("is outside" in w.value for w in at.warning)
 
 
 def test_what_was_typed_in_a_tab_survives_a_look_at_another_tab():

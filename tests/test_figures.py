@@ -324,6 +324,24 @@ def test_difference_of_different_lengths_uses_the_common_prefix():
 
 
 
+def test_a_state_driven_to_infinity_keeps_the_difference_scale_centred_on_zero():
+    """A forget gate set to 10⁶ in Intervene drove c past float32 (inf): the scale's cmin/cmax became ±inf, Plotly
+    scaled from the data, and "no change" was drawn as the scale's dark red end instead of white."""
+    import dataclasses
+
+    lstm = RecordingLSTM(1, 3, batch_first=True)
+    rec_a = lstm.record(torch.tensor([[[0.0], [0.5], [0.25], [1.0]]]))
+    c = rec_a.c.clone()
+    c[..., 2:, 0] = float("inf")
+    c[..., 1, 1] = -5.0
+    rec_b = dataclasses.replace(rec_a, c=c)
+    fig = difference_heatmaps(rec_a, rec_b)
+    axes = [fig.layout[k] for k in fig.layout if str(k).startswith("coloraxis")]
+    scales = [(a.cmin, a.cmax) for a in axes]
+    assert all(np.isfinite(lo) and lo == -hi for lo, hi in scales), scales
+    assert any(hi == pytest.approx(abs(-5.0 - float(rec_a.c[0, 0, 0, 1, 1]))) for _, hi in scales)
+
+
 def test_difference_heatmaps_mark_the_divergence_at_the_tolerance_asked():
     """The figure's dotted line and sentence follow ``tol`` as first_divergence does (the Intervene tab passes the
     tolerance under which differences are rounding), so the two never disagree on one page."""

@@ -43,6 +43,18 @@ INTERVENE_KEYS = ("iv_name", "iv_units_", "iv_steps", "iv_kind", "iv_constant")
 ABLATION_KEYS = ("iv_sweep_tensors_", "iv_sweep_value")
 
 
+def _beyond_range(rec: CellRecording, name: str, constant: float) -> str | None:
+    """Words for a constant outside the range its tensor takes by construction (a forget gate set to 10⁶: c then
+    grows a million-fold a step), else None. Allowed — a thought experiment — but said."""
+    tensor = name.rsplit(".", 1)[-1]
+    bounds = rec.value_range(tensor) if tensor in rec.recorded_tensors else None
+    if bounds is None or bounds[0] <= constant <= bounds[1]:
+        return None
+    made = "a sigmoid's output" if bounds == (0.0, 1.0) else "a tanh's output" if tensor in ("g", "n") else "bounded"
+    return (f"{constant:g} is outside {bounds[0]:g}…{bounds[1]:g}, where {tensor} ({rec.title(tensor)}, {made}) always "
+            "lies: the model can never produce this value itself, so what follows is a thought experiment beyond "
+            "anything it computes (states may grow without bound).")
+
 def intervene_section(
     loaded: LoadedModel, inp: ExplorerInput, rec: CellRecording, panel: tuple[int, str], second: ExplorerInput | None
 ) -> None:
@@ -97,6 +109,9 @@ def intervene_section(
                 f"({effects.width_of(model, name[:-1] + 'h')} units) mixes all of them." + hint)  # fmt: skip
     patched = _patch_note(choice, inp, second) if kind == "patch" and second else ""
     st.caption(choice.describe(task_for(model.config).ablation_data) + said + patched + "." + hint)
+    beyond = _beyond_range(rec, name, constant) if kind == "constant" else None
+    if beyond:
+        st.warning(beyond, icon=":material/science:")
     before, after = st.columns(2)
     drawn = [(effect.before, answer_h(effect.before, effect.rec_before)),
              (effect.after, answer_h(effect.after, effect.rec_after))]  # a toy model's h over the days  # fmt: skip

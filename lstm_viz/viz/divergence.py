@@ -216,12 +216,12 @@ def difference_heatmaps(
     # Bounded quantities share one scale (each on its own, a Δf of 0.005 was as deep a red as a Δc of 4); unbounded
     # ones (c, an LSTMP's projected h, a GRU's h from a given h0: CellRecording.value_range) each have their own.
     shared = [q for q in quantities if rec_a.value_range(q) is not None]
-    shared_peak = max((float(np.abs(zs[q]).max()) for q in shared), default=0.0) or 1e-6
+    shared_peak = max((_finite_peak(zs[q]) for q in shared), default=0.0) or 1e-6
     for r, q in enumerate(quantities, start=1):
         v = h_view if q == "h" else view
         z = zs[q]
         written = cell_text(z, row_px)  # the values in the cells of a tiny model (then no colour bar)
-        peak = shared_peak if q in shared else (float(np.abs(z).max()) or 1e-6)
+        peak = shared_peak if q in shared else (_finite_peak(z) or 1e-6)
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
         mean = "mean " if bins.binned else ""
         traces.append(
@@ -285,3 +285,11 @@ def difference_heatmaps(
         margin={"t": 110 + subtitle_room(len(notes), 2), "b": 50, "l": 60, "r": 80},  # two lines fit in 110 px
     )
     return finish(traces, layout)
+
+
+def _finite_peak(z: np.ndarray) -> float:
+    """The largest |value| that is finite (0.0 for none): a state driven past float32's range (a forget gate set to
+    10⁶) is ±inf there, and an infinite or NaN cmin/cmax left Plotly to scale from the data — "no change" drawn as
+    the scale's dark end instead of white."""
+    finite = np.abs(z[np.isfinite(z)])
+    return float(finite.max()) if finite.size else 0.0
