@@ -76,7 +76,7 @@ links = [
     ("pages/train_toy.py", "Train: StatQuest toy", "Company A → 0, Company B → 1, learned live."),
     ("pages/train_subtraction.py", "Train: 8-bit subtraction", "Watch an LSTM learn to borrow."),
     ("pages/lstm_vs_lstmp.py", "LSTM vs LSTMP", "What the projection costs and saves, measured."),
-    ("pages/gradient_flow.py", "Gradient flow", "RNN vs GRU vs LSTM over hundreds of steps."),
+    ("pages/gradient_flow.py", "Why LSTM works: gradient flow", "RNN vs GRU vs LSTM over hundreds of steps."),
 ]
 for n, (path, label, blurb) in enumerate(links):
     with cols[n % 3]:

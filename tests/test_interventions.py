@@ -435,7 +435,8 @@ def test_effects_choices_build_interventions_and_the_spread_starts_at_the_step()
     assert effects.parse_indices("3, 5-7", 8, "Units", "7") == (3, 5, 6, 7)
     assert effects.parse_indices("all", 8, "Units", "7") is None
     for bad, fragment in (("9", "outside 0…7"), ("5-3", "goes down"), ("x", "not a whole number"),
-                          ("9" * 5000, "far outside"), ("²", "not a whole number"), ("1-²", "not a whole number")):
+                          ("9" * 5000, "far outside"), ("²", "not a whole number"), ("1-²", "not a whole number"),
+                          ("-1", r"-1 is outside 0…7 \(they count from 0\)"), ("-", "not a whole number")):
         with pytest.raises(ValueError, match=fragment):
             effects.parse_indices(bad, 8, "Units", "7")
     assert effects.names_of(model)[:3] == ["layer0.fwd.f", "layer0.fwd.i", "layer0.fwd.g"]

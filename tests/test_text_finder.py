@@ -199,11 +199,13 @@ def test_ranking_a_recording_with_nan_values_ranks_the_other_units():
     assert len(best) > 0 and np.isfinite(best["score"]).all()
 
 
-@pytest.mark.parametrize("pattern, fragment", [("", "empty"), ("(", "does not compile"), ("zzz", "matches nothing")])
+@pytest.mark.parametrize("pattern, fragment", [("", "empty"), ("(", "does not compile"), ("zzz", "matches nothing"),
+                                              ("z" * 3000, r"'zzzz+'… \(3,000 characters\) matches nothing")])
 def test_bad_regular_expressions(pattern, fragment):
-    with pytest.raises(InputError, match=fragment):
+    """(a 3,000-character pattern was echoed in full)"""
+    with pytest.raises(InputError, match=fragment) as caught:
         marks_from_regex("abc", pattern)
-
+    assert len(str(caught.value)) < 300
 
 def test_a_regular_expression_that_runs_exponentially_long_is_stopped(monkeypatch):
     """A user's pattern runs in the server's thread: one that backtracks exponentially (it took 42 s, and the health

@@ -132,7 +132,8 @@ def input_section(loaded: LoadedModel) -> ExplorerInput | None:
             inp = random_input(config, length, seed)
         elif mode == "csv":
             file = st.file_uploader(
-                f"One row per time step, {config.input_size} column(s); an optional header names them",
+                f"One row per time step, {config.input_size} column{'s' if config.input_size != 1 else ''}; an "
+                "optional header names them",
                 type=["csv", "txt"], key=f"explorer_csv_{task.kind}_{config.input_size}",
             )  # fmt: skip
             if file is None:

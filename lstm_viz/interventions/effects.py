@@ -246,6 +246,9 @@ def parse_indices(text: str, limit: int, what: str, example: str) -> tuple[int, 
     for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
         lo, _, hi = part.partition("-")
         lo, hi = lo.strip(), hi.strip()
+        if not lo and hi.isdecimal() and part.startswith("-"):  # "-1": a negative number, not a range
+            raise ValueError(f"{what}: {part[:20]} is outside 0…{limit - 1} (they count from 0); e.g. {example} "
+                             "(or all)")  # fmt: skip
         if not lo.isdecimal() or (hi and not hi.isdecimal()):  # decimal digits (int() reads them); '²' is not one
             raise ValueError(f"{what}: {part[:20]!r} is not a whole number or a range; e.g. {example} (or all)")
         if len(lo) > 12 or len(hi) > 12:

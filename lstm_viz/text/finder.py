@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from lstm_viz.core.recording import CellRecording
-from lstm_viz.parsing import InputError
+from lstm_viz.parsing import InputError, quote
 from lstm_viz.tasks.charlm.data import (
     BINARY_LABELS,
     LABEL_NAMES,
@@ -334,17 +334,17 @@ def marks_from_regex(text: str, pattern: str) -> np.ndarray:
     try:
         compiled = regex.compile(pattern)  # VERSION0: re's meaning where re accepts the pattern
     except (regex.error, ValueError, OverflowError) as err:
-        raise InputError(f"the regular expression {pattern!r} does not compile: {err}. Example: #.*") from None
+        raise InputError(f"the regular expression {quote(pattern)} does not compile: {err}. Example: #.*") from None
     marks = np.zeros(len(text), dtype=bool)
     try:
         for match in compiled.finditer(text, timeout=REGEX_SECONDS):
             marks[match.start() : match.end()] = True
     except TimeoutError:
-        raise InputError(f"the regular expression {pattern!r} took over {REGEX_SECONDS:g} s on this text and was "
+        raise InputError(f"the regular expression {quote(pattern)} took over {REGEX_SECONDS:g} s on this text and was "
                          "stopped: nested repetition such as (a+)+ or (x+x+)+ can take exponentially long; simplify "
                          "it. Example: #.* marks comments") from None  # fmt: skip
     if not marks.any():
-        raise InputError(f"the regular expression {pattern!r} matches nothing in the text (an empty match marks "
+        raise InputError(f"the regular expression {quote(pattern)} matches nothing in the text (an empty match marks "
                          "nothing). Example: #.* marks comments")  # fmt: skip
     return marks
 

@@ -26,14 +26,14 @@ _BELT_WORDS = {
     "lstm": {"state": "c", "kept": "f·c({prev})", "written": "i·g", "gate": "forget gate f",
              "caption": "At every step c_t = f_t·c_{{{prev}}} + i_t·g_t: the blue bar is what the forget gate f kept "
                         "of the old cell state, the orange bar what the input gate i wrote (its share of the candidate "
-                        "g). Memory survives many steps where the blue bar dominates. The two heatmaps below share one "
-                        "colour scale, so their sizes compare; the colour is each term's sign (red > 0, blue < 0), "
-                        "and c is their sum."},
+                        "g). Memory survives many steps where the blue bar dominates. The two heatmaps under the bars "
+                        "share one colour scale, so their sizes compare; the colour is each term's sign (red > 0, "
+                        "blue < 0), and c is their sum."},
     "gru": {"state": "h", "kept": "z·h({prev})", "written": "(1−z)·n", "gate": "update gate z",
             "caption": "At every step h_t = z_t·h_{{{prev}}} + (1−z_t)·n_t: the blue bar is what the update gate z "
                        "kept of the old hidden state, the orange bar what it let the candidate n write in its place. "
-                       "Memory survives many steps where the blue bar dominates. The two heatmaps below share one "
-                       "colour scale, so their sizes compare; the colour is each term's sign (red > 0, blue < 0), "
+                       "Memory survives many steps where the blue bar dominates. The two heatmaps under the bars share "
+                       "one colour scale, so their sizes compare; the colour is each term's sign (red > 0, blue < 0), "
                        "and h is their sum."},
 }
 _BACKWARD_NOTE = (" The backward direction reads the sequence from its end, so its old state is the one at t+1, the "
