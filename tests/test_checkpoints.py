@@ -526,3 +526,15 @@ def test_a_cut_weight_is_named_with_the_shape_it_needs(cut, says):
         state[name] = state[name][index]
     with pytest.raises(CheckpointError, match=re.escape(says)):
         load_checkpoint(saved(state))
+
+
+def test_a_damaged_wrapped_weight_is_refused_not_computed():
+    """weight_ih_l0_orig and a mask of another shape (a foreign or damaged file): refused in words, no arithmetic
+    error from multiplying them."""
+    state = nn.LSTM(3, 4).state_dict()
+    state["weight_ih_l0_orig"], state["weight_ih_l0_mask"] = state.pop("weight_ih_l0"), torch.ones(3, 3)
+    with pytest.raises(CheckpointError, match="the LSTM weights are incomplete"):
+        load_checkpoint(saved(state))
+    state["weight_ih_l0_mask"] = "not a tensor"
+    with pytest.raises(CheckpointError):
+        load_checkpoint(saved(state))

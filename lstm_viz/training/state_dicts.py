@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 
 from torch import Tensor
 
@@ -169,6 +170,30 @@ def _weight_norm(g: Tensor, v: Tensor) -> Tensor | None:
     return v * (g / v.norm(dim=[d for d in range(v.dim()) if d not in kept], keepdim=True))
 
 
+def _computed(how: Callable[..., Tensor | None], *parts: object) -> Tensor | None:
+    """``how(*parts)`` for tensors that fit it, else None (not tensors, or shapes no wrapper makes: a foreign or
+    damaged file is then refused as incomplete, not with an arithmetic error)."""
+    if not all(isinstance(p, Tensor) and p.is_floating_point() for p in parts):
+        return None
+    try:
+        return how(*parts)
+    except (RuntimeError, ValueError, IndexError):
+        return None
+
+
+def _legacy_weight(parts: dict[str, Tensor]) -> Tensor | None:
+    """The weight torch.nn.utils' weight_norm (g, v), pruning (orig, mask) or spectral_norm (orig, u, v: as its
+    forward runs in eval mode, W / (u · W v)) computes from what it saved; None for other parts."""
+    if set(parts) == {"g", "v"}:
+        return _computed(_weight_norm, parts["g"], parts["v"])
+    if set(parts) == {"orig", "mask"}:
+        return _computed(lambda w, m: w * m if w.shape == m.shape else None, parts["orig"], parts["mask"])
+    if set(parts) == {"orig", "u", "v"}:
+        return _computed(lambda w, u, v: w / (u @ (w.reshape(w.shape[0], -1) @ v)), parts["orig"], parts["u"],
+                         parts["v"])  # fmt: skip
+    return None
+
+
 def unwrapped(state_dict: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, str]]:
     """The state_dict with each recurrent weight saved through weight_norm, pruning or spectral_norm as the weight
     the module's forward computes from it (``w_g``/``w_v``, ``w_orig``/``w_mask``, ``w_orig``/``w_u``/``w_v``;
@@ -185,15 +210,7 @@ def unwrapped(state_dict: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[st
         return state_dict, {}
     out = dict(state_dict)
     for key, parts in legacy.items():
-        if set(parts) == {"g", "v"}:
-            weight = _weight_norm(parts["g"], parts["v"])
-        elif set(parts) == {"orig", "mask"}:
-            weight = parts["orig"] * parts["mask"]
-        elif set(parts) == {"orig", "u", "v"}:  # spectral_norm as its forward runs in eval mode: W / (u·W v)
-            orig = parts["orig"]
-            weight = orig / (parts["u"] @ (orig.reshape(orig.shape[0], -1) @ parts["v"]))
-        else:
-            weight = None
+        weight = _legacy_weight(parts)
         if weight is not None and key not in out:
             out[key] = weight
             for part in parts:
@@ -201,7 +218,7 @@ def unwrapped(state_dict: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[st
     problems: dict[str, str] = {}
     for (prefix, name), parts in param.items():
         pair = set(parts) == {"original0", "original1"}  # weight_norm's g and v
-        weight = _weight_norm(parts["original0"], parts["original1"]) if pair else None
+        weight = _computed(_weight_norm, parts["original0"], parts["original1"]) if pair else None
         if weight is not None:
             out[f"{prefix}{name}"] = weight
             for part in parts:
