@@ -287,6 +287,9 @@ def test_intervene_tab_breaks_the_borrow_and_says_where():
     at.text_input(key="iv_units_32").set_value("40").run()  # bad input: a message, the tab stays
     no_exception(at)
     assert any("outside 0…31" in e.value for e in at.error)
+    # and the last valid intervention stays on show under it (its charts were gone, only the message left)
+    assert any("Still showing the last valid intervention" in c.value for c in at.caption)
+    assert {"iv_answer_before", "iv_answer_after", "iv_differences"} <= set(charts(at))
     at.text_input(key="iv_units_32").set_value("").run()  # empty reads as all, and the caption says so
     assert any("(the units box left empty: all)" in c.value for c in at.caption)
     at.text_input(key="iv_units_32").set_value("all").run()

@@ -55,6 +55,17 @@ def _beyond_range(rec: CellRecording, name: str, constant: float) -> str | None:
             "lies: the model can never produce this value itself, so what follows is a thought experiment beyond "
             "anything it computes (states may grow without bound).")
 
+def _last_good_key(loaded: LoadedModel) -> str:
+    return f"iv_last_good_{loaded.key}"
+
+
+def _effect(loaded: LoadedModel, inp: ExplorerInput, rec: CellRecording, second: ExplorerInput | None,
+            choice: effects.Choice) -> effects.Effect:  # fmt: skip
+    """What ``choice`` does to the model's answer on ``inp`` (a patch takes its values from the second input)."""
+    rec_b = cached_recording(loaded, second.x) if choice.kind == "patch" and second is not None else None
+    intervention = effects.build(choice, loaded.model, rec_b, steps_a=inp.steps)
+    return effects.intervene(loaded.model, inp, intervention, rec)
+
 def intervene_section(
     loaded: LoadedModel, inp: ExplorerInput, rec: CellRecording, panel: tuple[int, str], second: ExplorerInput | None
 ) -> None:
@@ -95,12 +106,21 @@ def intervene_section(
             kind,
             constant,
         )
-        rec_b = cached_recording(loaded, second.x) if kind == "patch" and second is not None else None
-        intervention = effects.build(choice, model, rec_b, steps_a=inp.steps)
-        effect = effects.intervene(model, inp, intervention, rec)
+        effect = _effect(loaded, inp, rec, second, choice)
     except (InputError, ValueError) as err:
         show_input_error(err, "intervention")
-        return
+        choice = st.session_state.get(_last_good_key(loaded))  # the last valid one stays on show, as the input's
+        try:
+            effect = _effect(loaded, inp, rec, second, choice) if choice is not None else None
+        except (InputError, ValueError):  # (it does not fit this input: nothing to show)
+            effect = None
+        if effect is None:
+            return
+        st.caption("Still showing the last valid intervention, below.")
+        name, kind, constant, width = choice.name, choice.kind, choice.constant, effects.width_of(model, choice.name)
+        units_text = steps_text = "kept"  # (not a box left empty)
+    else:
+        st.session_state[_last_good_key(loaded)] = choice
     emptied = [what for what, text in (("units", units_text), ("steps", steps_text)) if not (text or "").strip()]
     said = f" (the {' and '.join(emptied)} box{'es' if len(emptied) > 1 else ''} left empty: all)" if emptied else ""
     hint = "" if choice.units else " To find single units that matter, rank them in the *Which units matter* tab."
