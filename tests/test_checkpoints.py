@@ -119,7 +119,7 @@ CORRUPT = [  # (the file's bytes, what the message must say)
     (lstm_viz_payload(optimizer=[1]), "optimizer state is malformed"),
     (lstm_viz_payload(history="abc"), "history must be a list"),
     (saved({"weight_ih_l0": torch.full((4, 1), float("nan")), "weight_hh_l0": torch.zeros(4, 1)}), "NaN"),
-    (saved({"weight_ih_l0": torch.zeros(5, 1), "weight_hh_l0": torch.zeros(5, 1)}), "neither"),
+    (saved({"weight_ih_l0": torch.zeros(5, 1), "weight_hh_l0": torch.zeros(5, 1)}), "are not an LSTM's or a GRU's"),
     (saved({**nn.LSTM(2, 3).state_dict(), "fc.weight": torch.zeros(1, 3), "x.bias": torch.zeros(1)}), "Linear"),
 ]
 
