@@ -55,6 +55,7 @@ def _beyond_range(rec: CellRecording, name: str, constant: float) -> str | None:
             "lies: the model can never produce this value itself, so what follows is a thought experiment beyond "
             "anything it computes (states may grow without bound).")
 
+
 def _last_good_key(loaded: LoadedModel) -> str:
     return f"iv_last_good_{loaded.key}"
 
@@ -65,6 +66,7 @@ def _effect(loaded: LoadedModel, inp: ExplorerInput, rec: CellRecording, second:
     rec_b = cached_recording(loaded, second.x) if choice.kind == "patch" and second is not None else None
     intervention = effects.build(choice, loaded.model, rec_b, steps_a=inp.steps)
     return effects.intervene(loaded.model, inp, intervention, rec)
+
 
 def intervene_section(
     loaded: LoadedModel, inp: ExplorerInput, rec: CellRecording, panel: tuple[int, str], second: ExplorerInput | None
