@@ -242,6 +242,7 @@ def test_parity_takes_a_weight_normed_parametrized_or_pruned_lstm(wrap):
     par = ref.parity(lstm, torch.randn(2, 6, 3))
     assert par.ok and par.rows["forward"]["output"] == 0
 
+
 def test_parity_catches_a_wrong_recording():
     class Broken(RecordingLSTM):
         def record(self, x, hx=None, **kw):

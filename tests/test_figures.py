@@ -117,6 +117,7 @@ def test_a_short_input_of_few_features_is_written_under_every_step():
 # deprecates, its default being exact.
 EXACT_CSV = {"float_precision": "round_trip"} if int(pd_version.split(".")[0]) < 3 else {}
 
+
 def test_a_float64_recording_exports_every_digit():
     import io
 

@@ -328,6 +328,7 @@ def test_the_models_own_forward_hooks_that_edit_the_output_run_after_the_recordi
     assert torch.equal(rec.output, own) and torch.equal(rec.h_n, own_h if cell is nn.GRU else own_h[0])
     assert rec.extras["reproduced"] is True
 
+
 def test_a_subclass_whose_forward_computes_something_else_is_recorded_with_a_warning():
     """record_modules records nn.LSTM subclasses with nn.LSTM's equations: one whose forward scales its input gave
     gates that were not what it ran, silently. Now the recording's h_n is checked against the module's own."""

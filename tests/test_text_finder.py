@@ -207,6 +207,7 @@ def test_bad_regular_expressions(pattern, fragment):
         marks_from_regex("abc", pattern)
     assert len(str(caught.value)) < 300
 
+
 def test_a_regular_expression_that_runs_exponentially_long_is_stopped(monkeypatch):
     """A user's pattern runs in the server's thread: one that backtracks exponentially (it took 42 s, and the health
     check 21 s, with re on 29 characters; 40 would be a day) is stopped at the limit with a message."""

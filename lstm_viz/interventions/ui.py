@@ -34,6 +34,7 @@ def units_key(width: int) -> str:
     """The Intervene tab's units box for a tensor of ``width`` units (one box per width: 0–31 differs from 0–7)."""
     return f"iv_units_{width}"
 
+
 def _chart(fig, key: str) -> None:
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
 
