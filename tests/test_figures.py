@@ -772,3 +772,11 @@ def test_two_models_side_by_side_share_the_scale_of_c_and_of_a_projected_h():
         c_axis = axes[f"coloraxis{list(rec.tensor_names).index('c') + 1}"]
         assert (c_axis.cmin, c_axis.cmax) == pytest.approx(ranges["c"])
     assert set(shared_ranges([small], 0, "fwd")) == {"c"}
+
+
+def test_a_bare_models_output_chart_names_its_axes():
+    """An uploaded plain LSTM's answer, "The output at the last step: 12 values", had no axis titles."""
+    answer = Answer("sequence", "s" * 100, outputs=[0.1 * k for k in range(12)], form="vector")
+    fig = answer_figure(answer)
+    assert fig.layout.title.text == "The output at the last step: 12 values"
+    assert fig.layout.yaxis.title.text == "value" and fig.layout.xaxis.title.text == "output (at the last step)"

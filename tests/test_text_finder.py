@@ -285,7 +285,7 @@ def test_units_and_contexts_figures(planted):
     best = rank_recording(rec, labels).best("in_string", 10)
     fig = units_figure(best, "score", "in_string", metric="auroc")
     # the axis names the score and marks chance (a bare "score" from 0 to 1 made 0.75 look strong)
-    assert fig.layout.yaxis.title.text == "AUROC" and fig.layout.shapes[0].y0 == 0.5
+    assert fig.layout.yaxis.title.text == "AUROC, the better direction" and fig.layout.shapes[0].y0 == 0.5
     assert fig.layout.annotations[0].text == "chance" and fig.layout.annotations[0].y == 0.5
     assert units_figure(best, "score", "x", metric=None).layout.yaxis.title.text == "std over t"
     assert list(fig.data[0].customdata[0]) == [best.iloc[0]["name"], best.iloc[0]["unit"]]

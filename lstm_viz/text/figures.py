@@ -184,7 +184,8 @@ def coloured_text(
 # What a ranking's score is, said on its axis, and where "no relation at all" lies on it (a dotted line: an AUROC of
 # 0.75 read as strong on a bare 0-1 axis)
 # (short: the axis title stands along a plot 140 px tall; longer, it ran into the subtitle)
-_SCORE_AXIS = {"auroc": ("AUROC", 0.5), "abs_pearson": ("|r| with the feature", None), None: ("std over t", None)}
+_SCORE_AXIS = {"auroc": ("AUROC, the better direction", 0.5), "abs_pearson": ("|r| with the feature", None),
+               None: ("std over t", None)}
 
 
 def units_figure(
@@ -211,11 +212,12 @@ def units_figure(
         "yaxis": {"title": {"text": axis}, **({"range": [0, 1.02]} if metric == "auroc" else {})},
         "shapes": [] if chance is None else [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": chance,
                                               "y1": chance, "line": {"dash": "dot", "color": "#888"}}],
+        # right of the plot: over its last bar it was hidden
         "annotations": [] if chance is None else [{"text": "chance", "xref": "paper", "x": 1, "y": chance,
-                                                   "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                                                   "xanchor": "left", "yanchor": "middle", "showarrow": False,
                                                    "font": {"size": 10, "color": "#666"}}],
         "height": 330,
-        "margin": {"t": 80, "b": 110, "l": 60, "r": 20},
+        "margin": {"t": 80, "b": 110, "l": 60, "r": 20 if chance is None else 55},
         "clickmode": "event+select",
         "dragmode": False,
     }  # fmt: skip

@@ -205,8 +205,10 @@ def answer_figure(
         title = title or (answer.summary if short else f"The output at the last step: {len(answer.outputs)} values")
         layout = {
             "title": {"text": title},
-            "height": 300,
-            "margin": {"t": 70, "b": 40, "l": 60, "r": 30},
+            "yaxis": {"title": {"text": "value"}},
+            "xaxis": {"title": {"text": "output (at the last step)"}},
+            "height": 320,
+            "margin": {"t": 70, "b": 60, "l": 60, "r": 30},
         }
         return finish(traces, layout)
     return None
