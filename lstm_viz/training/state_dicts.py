@@ -29,6 +29,7 @@ __all__ = [
     "CheckpointError",
     "ModuleChoice",
     "infer_config",
+    "listed_modules",
     "module_weights",
     "recurrent_modules",
     "scan_modules",
@@ -94,8 +95,8 @@ def infer_config(
                               f"{broken[module]}")  # fmt: skip
     if module not in options:
         raise CheckpointError(f"{name or 'the file'} has no recurrent module {module!r}; it holds "
-                              f"{_listed(options) or 'none'}")  # fmt: skip
-    chosen = module_weights(state_dict, module)
+                              f"{listed_modules(options) or 'none'}")  # fmt: skip
+    chosen = _module_weights(state_dict, module)
     config, weights, description = _recognised(chosen)
     others = len(state_dict) - len(chosen)
     left = f" (the file's {others:,} other tensor{'s' if others != 1 else ''} left out)" if others else ""
@@ -126,7 +127,7 @@ def _recognised(state_dict: dict[str, Tensor]) -> tuple[ModelConfig, dict[str, T
 _LISTED = 12  # modules named in a message; more are counted
 
 
-def _listed(options: dict[str, str], more: str = "") -> str:
+def listed_modules(options: dict[str, str], more: str = "") -> str:
     """The first ``_LISTED`` modules as ``name: what`` (``(top level)`` for ``""``), then how many more, and
     ``more`` after that count."""
     listed = ", ".join(f"{name or '(top level)'}: {what}" for name, what in list(options.items())[:_LISTED])
@@ -151,7 +152,7 @@ def _module_choice(state_dict: dict[str, Tensor], besides: str | None = None) ->
     left = f"; not readable as an LSTM or a GRU: {unreadable}" if broken else ""
     if besides is not None and len(names) == 1:
         return ModuleChoice(f"{besides}; the {options[first]} can be shown alone: {choose}{left}", options, broken)
-    listed = _listed(options, more=": `python -m lstm_viz info FILE` lists them all")
+    listed = listed_modules(options, more=": `python -m lstm_viz info FILE` lists them all")
     total = len(names) + len(broken)
     return ModuleChoice(f"the file holds {total:,} recurrent modules ({listed}); lstm-viz shows one at a time: "
                         f"{choose}{left}", options, broken)  # fmt: skip
@@ -251,7 +252,7 @@ def scan_modules(state_dict: dict[str, Tensor]) -> tuple[dict[str, str], dict[st
         if name in readable or name in unreadable:
             continue
         try:
-            readable[name] = _plain_weights(module_weights(state_dict, name)).name
+            readable[name] = _plain_weights(_module_weights(state_dict, name)).name
         except CheckpointError as err:
             unreadable[name] = str(err)
     for name, why in problems.items():  # a parametrized weight: why, rather than "the weights are incomplete"
@@ -268,9 +269,14 @@ def recurrent_modules(state_dict: dict[str, Tensor]) -> dict[str, str]:
 def module_weights(state_dict: dict[str, Tensor], module: str) -> dict[str, Tensor]:
     """The recurrent weights of ``module`` (a prefix without its dot, ``""`` for top-level keys) renamed without
     the prefix (``weight_ih_l0`` …); the file's other weights are left out."""
+    return _module_weights(unwrapped(state_dict)[0], module)
+
+
+def _module_weights(state_dict: dict[str, Tensor], module: str) -> dict[str, Tensor]:
+    """:func:`module_weights` of a state_dict already :func:`unwrapped` (scan_modules asks this per module)."""
     prefix = f"{module}." if module else ""
     out = {}
-    for key, value in unwrapped(state_dict)[0].items():
+    for key, value in state_dict.items():
         match = _RNN_KEY.match(key)
         if match is not None and match["prefix"] == prefix:
             out[match["name"]] = value
