@@ -20,6 +20,7 @@ from lstm_viz.core.interventions import Intervention
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks import LSTMVizModel, TaskInput, task_for
 from lstm_viz.training.checkpoints import ModuleChoice, load_checkpoint
+from lstm_viz.training.state_dicts import listed_modules
 
 __all__ = [
     "ExitError",
@@ -210,11 +211,9 @@ def load_model(path: str, module: str | None = None, *, command: str | None = No
 def whole_model_needed(path: str | Path, command: str, options: dict[str, str], wanted: str = WHOLE_MODEL) -> str:
     """Why ``command`` (no ``--module``) refuses a bigger model's state_dict holding ``options`` — it needs
     ``wanted`` —, and where its modules can be looked at one at a time."""
-    listed = ", ".join(f"{name or '(top level)'}: {what}" for name, what in list(options.items())[:4])
-    more = f", … ({len(options):,} in all)" if len(options) > 4 else ""
-    return (f"{path} is a bigger model's state_dict ({listed}{more}), not one model {command} can use as a whole: "
-            f"give it {wanted}; one module of this file alone can be looked at with record, predict, info or parity "
-            f"--module {shlex.quote(next(iter(options)))}")
+    return (f"{path} is a bigger model's state_dict ({listed_modules(options)}), not one model {command} can use "
+            f"as a whole: give it {wanted}; one module of this file alone can be looked at with record, predict, info "
+            f"or parity --module {shlex.quote(next(iter(options)))}")
 
 
 def add_module(parser: argparse.ArgumentParser) -> None:

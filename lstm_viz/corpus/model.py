@@ -23,6 +23,7 @@ from lstm_viz.tasks import task_for
 from lstm_viz.tasks.charlm.data import encode
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig, load_charlm
 from lstm_viz.training.checkpoints import CheckpointError, ModuleChoice, load_checkpoint
+from lstm_viz.training.state_dicts import listed_modules
 
 __all__ = ["as_text_model", "encode_text", "fingerprint", "load_text_model", "model_summary"]
 
@@ -46,9 +47,8 @@ def load_text_model(path: str | Path) -> CharLM:
                               "corpus with a text model such as models/charlm_python.pt")  # fmt: skip
         return as_text_model(ckpt.model)
     if isinstance(refused, ModuleChoice):  # a bigger model's state_dict: its modules are no character model
-        listed = ", ".join(f"{name or '(top level)'}: {what}" for name, what in list(refused.options.items())[:4])
-        raise CorpusError(f"{path} is a bigger model's state_dict ({listed}), not a character model: record a "
-                          "corpus with a text model such as models/charlm_python.pt")  # fmt: skip
+        raise CorpusError(f"{path} is a bigger model's state_dict ({listed_modules(refused.options)}), not a "
+                          "character model: record a corpus with a text model such as models/charlm_python.pt")
     try:
         return load_charlm(str(path))
     except pickle.UnpicklingError:  # objects besides tensors (never unpickled), or not a PyTorch file: as checked
