@@ -487,6 +487,8 @@ def test_plan_sweep_and_refusals() -> None:
         (("1", "1", "3", "0"), "hidden_size must be at least 2"),
         (("8", "1", "0", "0"), "epochs must be greater than zero"),
         (("8", "1,2,3,4,5,6,7", "3", ",".join(map(str, range(40)))), "training runs is more than"),
+        (("8", "1", "3", "0", float("nan")), "learning rate: 'nan' is not a finite number"),  # refused before a run
+        (("8", "1", "3", "0", 0.0), "learning rate must be greater than 0"),
     ]:
         with pytest.raises(ValueError, match=fragment):
             lstmp_api.plan_sweep(*args)

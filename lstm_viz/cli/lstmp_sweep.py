@@ -15,7 +15,6 @@ from typing import Any
 
 from lstm_viz.cli.common import ExitError, check_out, stopped_how
 from lstm_viz.lstmp.sweep import SWEEP_DEFAULTS, plan_sweep, run_sweep, sweep_document
-from lstm_viz.parsing import parse_lr
 from lstm_viz.paths import write_atomically
 
 __all__ = ["add_parser", "run"]
@@ -41,7 +40,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = check_out(args.out, "proj_sweep.json", suffixes=(".json",))  # before the runs, not after them
     try:
-        parse_lr(args.lr, typed=False)  # before the runs, as the other flags (the first run found a NaN)
         plan = plan_sweep(args.hidden_size, args.proj_sizes, args.epochs, args.seeds, args.lr)
     except ValueError as err:  # the page's words name its fields; here they are flags
         message = str(err)

@@ -16,7 +16,7 @@ import torch
 from lstm_viz.core.device import pick_device, torch_threads
 from lstm_viz.lstmp.anatomy import parse_size
 from lstm_viz.lstmp.paired import TrainSettings, make_pair_trainer
-from lstm_viz.parsing import MAX_DIGITS, InputError, parse_int, quote
+from lstm_viz.parsing import MAX_DIGITS, InputError, parse_int, parse_lr, quote
 from lstm_viz.tasks import count_parameters
 from lstm_viz.tasks.subtraction import evaluate_all_pairs
 
@@ -110,7 +110,7 @@ def plan_sweep(
     projections = parse_int_list(proj_sizes, "proj_sizes", minimum=1, maximum=hidden - 1, example="1, 2, 4, 8, 16")
     budget = parse_size(epochs, "epochs", maximum=MAX_SWEEP_EPOCHS, example=3)
     seed_list = parse_int_list(seeds, "seeds", minimum=0, maximum=2**31 - 1, example="0, 1, 2")
-    plan = SweepPlan(hidden, projections, budget, seed_list, float(lr), data)
+    plan = SweepPlan(hidden, projections, budget, seed_list, parse_lr(lr, typed=False), data)
     if len(plan.points()) > MAX_SWEEP_RUNS:
         raise ValueError(
             f"{len(plan.points())} training runs is more than a sweep does at once ({MAX_SWEEP_RUNS}). "
