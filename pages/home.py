@@ -69,7 +69,6 @@ st.markdown(
 st.info("`c` keeps `hidden_size` units; with `proj_size > 0`, `h` and the output have `proj_size` units.")
 
 st.subheader("Where to go")
-cols = st.columns(3)
 links = [
     ("pages/explorer.py", "Gate Explorer", "Record any model on a sequence you type; heatmaps, traces, export."),
     ("pages/cell_step.py", "One cell, step by step", "Every number of one step, and the parity check."),
@@ -78,10 +77,12 @@ links = [
     ("pages/lstm_vs_lstmp.py", "LSTM vs LSTMP", "What the projection costs and saves, measured."),
     ("pages/gradient_flow.py", "Why LSTM works: gradient flow", "RNN vs GRU vs LSTM over hundreds of steps."),
 ]
-for n, (path, label, blurb) in enumerate(links):
-    with cols[n % 3]:
-        st.page_link(path, label=label, icon=":material/arrow_forward:")
-        st.caption(blurb)
+# one row of columns per three links: a two-line caption in the first row no longer pushes a link of the second down
+for row in range(0, len(links), 3):
+    for col, (path, label, blurb) in zip(st.columns(3), links[row : row + 3], strict=False):
+        with col:
+            st.page_link(path, label=label, icon=":material/arrow_forward:")
+            st.caption(blurb)
 
 with st.expander("\"post 0\" … \"post 4\": the five tutorials this app retells"):
     st.markdown(

@@ -420,12 +420,16 @@ def test_a_run_whose_loss_grew_says_so(tmp_path, capsys):
      (["record-corpus", "models/charlm_python.pt", "--text-file", "{file}", "--threads", "999", "--out", "{tmp}/c"],
       "--threads must be from 1 to 256, got 999"),
      (["record-corpus", "models/charlm_python.pt", "--text-file", "{file}", "--glob", "*.txt", "--out", "{tmp}/c"],
-      "--glob '*.txt' chooses files under --text-dir")],
+      "--glob '*.txt' chooses files under --text-dir"),
+     (["record", "models/subtraction_lstm.pt", "1 - 0", "--out", "{tmp}/" + "a" * 300 + ".parquet"],
+      "cannot be used: File name too long; choose another --out"),
+     (["train", "subtraction", "--out", "{tmp}/" + "a" * 300 + ".pt"], "… (3"),  # the name cut, its length said
+     (["lstmp-sweep", "--out", "{tmp}/" + "a" * 300 + ".json"], "File name too long; choose another --out")],
 )  # fmt: skip
 def test_flags_are_named_alike_by_every_command(tmp_path, capsys, monkeypatch, argv, says):
     """An --out under a file said "cannot create the folder s.py: File exists"; lstmp-sweep's --lr error did not
     name the flag (and came after the first run had started); record-corpus took --threads 999 and ignored --glob
-    without --text-dir."""
+    without --text-dir; a name too long for the file system came out as "[Errno 36] File name too long: '…'"."""
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     file = tmp_path / "s.py"
     file.write_text("x = 1\n")

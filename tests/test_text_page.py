@@ -114,6 +114,9 @@ def test_contexts_across_validation_files(small_charlm):
     at.text_input(key="text_context_unit").set_value("layer9.fwd.c[2]").run()
     no_exception(at)
     assert any("not a unit of this model" in e.value for e in at.error)
+    kept = charts(at)["text_contexts"]  # the last valid unit's chart stays, and says so
+    assert kept["layout"]["yaxis"]["ticktext"] == fig["layout"]["yaxis"]["ticktext"]
+    assert any("last valid unit, layer1.fwd.c[2]" in c.value for c in at.caption)
 
 
 def test_a_recorded_corpus_in_the_cell_finder(small_charlm, tmp_path, monkeypatch):
@@ -258,3 +261,27 @@ def test_a_switch_of_model_kind_draws_the_new_tab_bar_where_the_old_one_was_not(
     at.run()
     no_exception(at)
     assert _tab_bar_path(at) == numbers_path and at.session_state["explorer_tab"] == "Unit traces"
+
+
+def test_intervene_starts_at_the_unit_text_by_unit_shows(small_charlm):
+    """A text model's Intervene tab opens on the one unit the coloured text showed, not on all of a layer's c (which
+    only garbles the text); the user's own later choice is kept, and a unit this model lacks is not taken."""
+    at = page(small_charlm)  # Text by unit: its first ranked unit is the chosen one
+    chosen = at.session_state["text_chosen_unit"]
+    name, unit = chosen.rstrip("]").split("[")
+    at.session_state["explorer_tab"] = "Intervene"
+    at.run()
+    no_exception(at)
+    assert at.selectbox(key="iv_name").value == name and at.text_input(key="iv_units_24").value == unit
+    assert any(f"unit {unit}" in c.value for c in at.caption)  # what is done, in words
+    at.text_input(key="iv_units_24").set_value("all").run()
+    at.session_state["explorer_tab"] = "Text by unit"
+    at.run()
+    at.session_state["explorer_tab"] = "Intervene"
+    at.run()
+    assert at.text_input(key="iv_units_24").value == "all"  # the user's choice stays
+
+    fresh = page(small_charlm, text_chosen_unit="layer0.fwd.c[999]", explorer_tab="Intervene")
+    no_exception(fresh)
+    assert fresh.selectbox(key="iv_name").value == "layer0.fwd.c"
+    assert fresh.text_input(key="iv_units_24").value == "all"

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import torch
 
 from lstm_viz.core.interventions import Intervention
-from lstm_viz.parsing import InputError
+from lstm_viz.parsing import InputError, shorten
 from lstm_viz.tasks import LSTMVizModel, TaskInput, task_for
 from lstm_viz.training.checkpoints import ModuleChoice, load_checkpoint
 from lstm_viz.training.state_dicts import listed_modules
@@ -316,9 +316,17 @@ def check_out(text: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
     needed (and removed again, empty, if the command fails: ``remove_made_folders``); ``example`` is a name to
     suggest.
     """
-    out = Path(text)
     if not text.strip():
         raise ExitError(f"--out is empty; give a file name such as {example}")
+    try:
+        return _checked_out(text, example, suffixes)
+    except OSError as err:  # what the probes themselves hit: a name too long for the file system, a loop of links
+        raise ExitError(f"--out {shorten(text, 60)} cannot be used: {err.strerror or err}; choose another "
+                        "--out") from None  # fmt: skip
+
+
+def _checked_out(text: str, example: str, suffixes: tuple[str, ...]) -> Path:
+    out = Path(text)
     if out.suffix.lower() == ".parquet":
         check_utf8_out(text, example)
     if text.endswith(("/", os.sep)) or out.is_dir():

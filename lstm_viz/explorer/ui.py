@@ -360,10 +360,14 @@ def two_inputs_section(loaded: LoadedModel, rec_a: Recording, inp: ExplorerInput
     task = task_for(config)
     default = task.second_example(config, inp)
     label = "Second input B (same format as above); A is the input above"
+    key = _second_key(loaded)
+    # the default through the session, not value=: keep_tab_widgets writes the box back after another tab was open,
+    # and a widget given both made Streamlit warn at every such run
+    st.session_state.setdefault(key, default)
     if task.multiline(config):
-        text = st.text_area(label, default, key=_second_key(loaded), height=200 if task.reads_text else None)
+        text = st.text_area(label, key=key, height=200 if task.reads_text else None)
     else:
-        text = st.text_input(label, default, key=_second_key(loaded))
+        text = st.text_input(label, key=key)
     try:
         inp_b = typed_input(text, loaded.config)
     except InputError as err:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import re
 import threading
 import time
 
@@ -61,6 +62,18 @@ def _last_good_key(loaded: LoadedModel) -> str:
     return f"iv_last_good_{loaded.key}"
 
 
+_UNIT = re.compile(r"(layer[0-9]+\.(?:fwd|bwd)\.[a-z]+)\[([0-9]+)\]")
+
+
+def _text_unit(model: nn.Module, names: list[str]) -> tuple[str, int] | None:
+    """The unit the Text by unit tab last showed (``text_chosen_unit``, e.g. ``"layer0.fwd.c[375]"``) when it is one
+    of this model's, else None."""
+    found = _UNIT.fullmatch(str(st.session_state.get("text_chosen_unit", "")))
+    if found is None or found[1] not in names or int(found[2]) >= effects.width_of(model, found[1]):
+        return None
+    return found[1], int(found[2])
+
+
 def _effect(loaded: LoadedModel, inp: ExplorerInput, rec: CellRecording, second: ExplorerInput | None,
             choice: effects.Choice) -> effects.Effect:  # fmt: skip
     """What ``choice`` does to the model's answer on ``inp`` (a patch takes its values from the second input)."""
@@ -81,7 +94,12 @@ def intervene_section(
     default = names.index(f"layer{layer}.{direction}.{state}") if f"layer{layer}.{direction}.{state}" in names else 0
     # Defaults through the session, as "Try … in Intervene" sets these widgets (a default passed to a widget beside a
     # value set through the session made Streamlit log a warning at every such run)
-    if st.session_state.get("iv_name") not in names:  # first time, or another model's tensor
+    picked = _text_unit(model, names)
+    if picked is not None and units_key(effects.width_of(model, picked[0])) not in st.session_state:
+        # a text model, first time here: the unit Text by unit shows (one cell; all 384 of a layer's c at once
+        # only garbles the text), set to zero at every step
+        st.session_state.update({"iv_name": picked[0], units_key(effects.width_of(model, picked[0])): str(picked[1])})
+    elif st.session_state.get("iv_name") not in names:  # first time, or another model's tensor
         st.session_state["iv_name"] = names[default]
     for key, value in (("iv_steps", "all"), ("iv_kind", "zero")):
         st.session_state.setdefault(key, value)

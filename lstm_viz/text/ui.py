@@ -384,6 +384,7 @@ def _contexts_part(loaded: LoadedModel) -> None:
     k = c3.select_slider("Contexts", [5, 10], value=10, key="text_context_k")
     config = loaded.config
     names = recording_names(config.num_layers, config.bidirectional, TENSORS)
+    last_key = f"text_context_last_{loaded.key}"
     try:
         name, unit = _parse_unit(unit_text.strip())
         tensor = name.rsplit(".", 1)[1]
@@ -393,7 +394,14 @@ def _contexts_part(loaded: LoadedModel) -> None:
         show_input_error(InputError(f"{unit_text!r} is not a unit of this model. Example: layer0.fwd.c[12] "
                                     f"(tensors {', '.join(TENSORS)}, units 0 to {loaded.config.hidden_size - 1})"),
                          "unit")  # fmt: skip
-        return
+        if last_key not in st.session_state:  # nothing valid asked for yet: nothing to keep on show
+            return
+        name, unit = st.session_state[last_key]  # the last valid unit's chart stays, as the other tabs' inputs do
+        tensor = name.rsplit(".", 1)[1]
+        unit_text = _unit_name(name, unit)
+        st.caption(f"Still showing the last valid unit, {unit_text}, below.")
+    else:
+        st.session_state[last_key] = (name, unit)
     scan = _scan(loaded)
     try:
         found = top_contexts(scan, name, unit, k=int(k), width=CONTEXT_WIDTH, low=side == "low")
