@@ -211,6 +211,29 @@ def test_gate_heatmaps_stay_within_budget_and_say_so():
     assert f.x[1].startswith("t 3–5 · x0\u0304 = ")
 
 
+def test_a_few_units_far_beyond_the_rest_do_not_wash_out_the_c_scale():
+    """A text model's c had one unit at ±400 where the others stayed within ±20: on a ±max scale every other unit was
+    the scale's middle colour. The scale now ends at the largest of the others and the subtitle names the few."""
+    rec = record(hidden=12, steps=20)
+    c = rec.c[0, 0, 0]  # (T, units); a view: the recording's own values change
+    peaks = c.abs().amax(0)
+    plain = figures.gate_heatmaps(rec)
+    row = list(rec.tensor_names).index("c") + 1
+    axis = lambda fig: fig.layout["coloraxis" if row == 1 else f"coloraxis{row}"]  # noqa: E731
+    assert axis(plain).cmax == pytest.approx(float(peaks.max()))  # nothing beyond the rest: ±max, no note
+    assert "colour scale ±" not in plain.layout.title.subtitle.text
+    c[:, 5] *= 100 * float(peaks.max() / peaks[5])  # unit 5 now 100 times the largest other
+    fig = figures.gate_heatmaps(rec)
+    others = np.delete(c.abs().amax(0).numpy(), 5)
+    assert axis(fig).cmax == pytest.approx(float(others.max()), rel=1e-6) and axis(fig).cmin == -axis(fig).cmax
+    note = fig.layout.title.subtitle.text
+    assert f"c: colour scale ±{others.max():.3g}, where one unit reaches ±{float(c.abs().max()):.3g}" in note
+    heat = next(t for t in heatmaps(fig) if t.name.startswith("c "))
+    assert float(np.nanmax(np.abs(np.asarray(heat.z, dtype=float)))) == pytest.approx(float(c.abs().max()), rel=1e-6)
+    two = figures.gate_heatmaps(rec, ranges={"c": (-1000.0, 1000.0)})  # a range given by the caller stays as given
+    assert axis(two).cmax == 1000.0 and "colour scale ±" not in two.layout.title.subtitle.text
+
+
 # --------------------------------------------------------------------------------------------- traces and belt
 def test_unit_traces_rows_per_unit_and_input_underneath():
     rec = record(steps=6, hidden=5)

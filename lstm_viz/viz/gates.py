@@ -78,15 +78,40 @@ def _own_tensors(rec: CellRecording) -> list[str]:
     return [q for q in rec.tensor_names if q != "h"] or ["h"]
 
 
-def _value_range(rec: CellRecording, q: str, *arrays: np.ndarray) -> tuple[float, float]:
-    """A gate's [0, 1], a bounded state's own range, or ±max|value| for an unbounded one (c, an LSTMP's h)."""
+# An unbounded row's colour scale is ±max|value| unless a few units outgrow the rest: a unit whose largest |value| is
+# more than OUTLIER_RATIO times the median unit's would wash every other unit out (the shipped text model's layer-1 c
+# on the first 3,000 characters of textwrap.py: one unit at ±325, every other within ±138, most within ±30). The
+# scale then ends at the largest of the other units; the few are drawn at its ends and named in the figure's
+# subtitle, their exact values in the hover.
+OUTLIER_RATIO = 5.0
+CAP_GAIN = 2.0  # ... and only when that at least halves the scale
+
+
+def _value_range(rec: CellRecording, q: str, *arrays: np.ndarray) -> tuple[float, float, str | None]:
+    """A gate's [0, 1], a bounded state's own range, or ±max|value| for an unbounded one (c, an LSTMP's h) — capped
+    where a few units outgrow the rest (see above); then also a note that says so, else None. ``arrays`` are
+    (unit, time), as the heatmaps draw them."""
     if q in rec.gates:
-        return 0.0, 1.0
+        return 0.0, 1.0, None
     bounded = rec.value_range(q)
     if bounded is not None:
-        return float(bounded[0]), float(bounded[1])
+        return float(bounded[0]), float(bounded[1]), None
     peak = signed_range(*arrays)
-    return -peak, peak
+    unit_peaks = np.concatenate([np.nanmax(np.abs(a), axis=1) for a in arrays if np.size(a)] or [np.zeros(0)])
+    unit_peaks = unit_peaks[np.isfinite(unit_peaks)]
+    if unit_peaks.size < 4:  # too few units to say which are outliers
+        return -peak, peak, None
+    typical = float(np.median(unit_peaks))
+    rest = unit_peaks[unit_peaks <= OUTLIER_RATIO * typical]
+    if typical <= 0 or rest.size == unit_peaks.size or rest.size < unit_peaks.size / 2:
+        return -peak, peak, None
+    cap = float(rest.max())
+    if peak < CAP_GAIN * cap:  # the scale would barely change: ±max, and nothing to say
+        return -peak, peak, None
+    outliers = unit_peaks.size - rest.size
+    which = "one unit reaches" if outliers == 1 else f"{outliers} units reach up to"
+    return -cap, cap, f"{q}: colour scale ±{cap:.3g}, where {which} ±{peak:.3g} (drawn at the scale's ends; hover " \
+                      "for values)"
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -322,10 +347,14 @@ def gate_heatmaps(
     layout = grid.layout
     traces = []
     extra_axes = 0  # the columns' own colour axes (unbounded rows), numbered after the rows' ones
+    notes_by_row: list[str] = []  # colour scales capped below a few units' values
     for r, q in enumerate(order, start=1):
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
         if q not in own_scales:
-            lo, hi = (ranges or {}).get(q) or _value_range(rec, q, *(v[q] for v in data.values()))
+            lo, hi, capped = _value_range(rec, q, *(v[q] for v in data.values()))
+            if ranges and q in ranges:  # fixed by the caller (shared_ranges): as given
+                (lo, hi), capped = ranges[q], None
+            notes_by_row.extend([capped] if capped else [])
             layout[axis] = {
                 "colorscale": GATE_COLORSCALE if q in rec.gates else SIGNED_COLORSCALE,
                 "cmin": lo,
@@ -337,7 +366,8 @@ def gate_heatmaps(
                 if col > 1:
                     extra_axes += 1
                     axis = f"coloraxis{n_rows + extra_axes}"
-                lo, hi = _value_range(rec, q, data[(k, d)][q])
+                lo, hi, capped = _value_range(rec, q, data[(k, d)][q])
+                notes_by_row.extend([f"layer {k} {d}, {capped}"] if capped else [])
                 bar = _colorbar(grid, r, q, lo, hi, row_px)
                 # no title: the panel's title names it, and the gap is narrow
                 bar.update(x=grid.x_domain(col)[1] + 0.004, thickness=8, xpad=2, tickfont={"size": 9}, title=None)
@@ -374,6 +404,7 @@ def gate_heatmaps(
     if own_scales:
         scales = " and ".join(own_scales)
         notes.append(f"{scales}: each layer and direction on its own colour scale (±its largest value)")
+    notes.extend(notes_by_row)
     layout.update(
         title={
             "text": title or f"Gates and states over time: {', '.join(order)}",
