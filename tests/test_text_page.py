@@ -285,3 +285,17 @@ def test_intervene_starts_at_the_unit_text_by_unit_shows(small_charlm):
     no_exception(fresh)
     assert fresh.selectbox(key="iv_name").value == "layer0.fwd.c"
     assert fresh.text_input(key="iv_units_24").value == "all"
+
+
+def test_intervene_shows_the_differences_of_the_layer_it_changes(small_charlm):
+    """A change in layer 1 never reaches layer 0: the difference heatmaps of the page's panel (layer 0) were all
+    zero. They now show the changed layer, and say why."""
+    assert small_charlm.config.num_layers == 2
+    at = page(small_charlm, text_chosen_unit="layer1.fwd.c[3]", explorer_tab="Intervene")
+    no_exception(at)
+    assert any("those of layer 1 fwd, where the change is made" in c.value for c in at.caption)
+    diff = charts(at)["iv_differences"]
+    assert "layer 1 fwd" in diff["layout"]["title"]["text"]
+    at.selectbox(key="iv_name").set_value("layer0.fwd.c").run()  # below or at the panel: the panel, nothing said
+    assert not any("where the change is made" in c.value for c in at.caption)
+    assert "layer 0 fwd" in charts(at)["iv_differences"]["layout"]["title"]["text"]

@@ -78,18 +78,18 @@ def _own_tensors(rec: CellRecording) -> list[str]:
     return [q for q in rec.tensor_names if q != "h"] or ["h"]
 
 
-# An unbounded row's colour scale is ±max|value| unless a few units outgrow the rest: a unit whose largest |value| is
-# more than OUTLIER_RATIO times the median unit's would wash every other unit out (the shipped text model's layer-1 c
-# on the first 3,000 characters of textwrap.py: one unit at ±325, every other within ±138, most within ±30). The
-# scale then ends at the largest of the other units; the few are drawn at its ends and named in the figure's
-# subtitle, their exact values in the hover.
-OUTLIER_RATIO = 5.0
-CAP_GAIN = 2.0  # ... and only when that at least halves the scale
+# An unbounded row's colour scale is ±max|value| unless a few units outgrow the rest by far: on the shipped text
+# model's layer-1 c over the first 3,000 characters of textwrap.py one unit reaches ±327, the next ±139 and half of
+# them stay within ±6, so on a ±max scale nearly every unit was the scale's middle colour. The scale then ends where
+# CAPPED_SHARE of the units' largest |values| end (when that at least halves it); the rest are drawn at its ends and
+# counted in the figure's subtitle, their exact values in the hover.
+CAPPED_SHARE = 0.9
+MIN_UNITS_TO_CAP = 10  # fewer units: no share to speak of
 
 
 def _value_range(rec: CellRecording, q: str, *arrays: np.ndarray) -> tuple[float, float, str | None]:
     """A gate's [0, 1], a bounded state's own range, or ±max|value| for an unbounded one (c, an LSTMP's h) — capped
-    where a few units outgrow the rest (see above); then also a note that says so, else None. ``arrays`` are
+    where a few units outgrow the rest by far (see above); then also a note that says so, else None. ``arrays`` are
     (unit, time), as the heatmaps draw them."""
     if q in rec.gates:
         return 0.0, 1.0, None
@@ -99,17 +99,13 @@ def _value_range(rec: CellRecording, q: str, *arrays: np.ndarray) -> tuple[float
     peak = signed_range(*arrays)
     unit_peaks = np.concatenate([np.nanmax(np.abs(a), axis=1) for a in arrays if np.size(a)] or [np.zeros(0)])
     unit_peaks = unit_peaks[np.isfinite(unit_peaks)]
-    if unit_peaks.size < 4:  # too few units to say which are outliers
+    if unit_peaks.size < MIN_UNITS_TO_CAP:
         return -peak, peak, None
-    typical = float(np.median(unit_peaks))
-    rest = unit_peaks[unit_peaks <= OUTLIER_RATIO * typical]
-    if typical <= 0 or rest.size == unit_peaks.size or rest.size < unit_peaks.size / 2:
+    cap = float(np.percentile(unit_peaks, 100 * CAPPED_SHARE, method="higher"))  # a unit's own peak
+    if not cap > 0 or peak < 2 * cap:  # the scale would not even halve: ±max, and nothing to say
         return -peak, peak, None
-    cap = float(rest.max())
-    if peak < CAP_GAIN * cap:  # the scale would barely change: ±max, and nothing to say
-        return -peak, peak, None
-    outliers = unit_peaks.size - rest.size
-    which = "one unit reaches" if outliers == 1 else f"{outliers} units reach up to"
+    beyond = int((unit_peaks > cap).sum())
+    which = "one unit reaches" if beyond == 1 else f"{beyond} of {unit_peaks.size} units reach up to"
     return -cap, cap, f"{q}: colour scale ±{cap:.3g}, where {which} ±{peak:.3g} (drawn at the scale's ends; hover " \
                       "for values)"
 
@@ -296,7 +292,7 @@ def gate_heatmaps(
 
     Gates use a 0..1 scale; g, n and h a diverging scale on [-1, 1] (for an LSTMP h is unbounded: ±max|h|); c a
     diverging scale on ±max|c|, each column its own (one layer's c can be ten times another's, which one shared
-    scale would wash out). Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0,
+    scale would wash out), capped where a few units outgrow the rest by far (``_value_range``; the subtitle says so). Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0,
     forward; ``units`` forces which units to show instead of the most active ones; ``step_labels`` name the steps
     (e.g. a text's characters); ``ranges`` fixes the colour range of named rows (two models side by side on one
     scale: ``shared_ranges``).
@@ -403,7 +399,8 @@ def gate_heatmaps(
     notes = sorted({v.note for per_q in views.values() for v in per_q.values() if v.note})
     if own_scales:
         scales = " and ".join(own_scales)
-        notes.append(f"{scales}: each layer and direction on its own colour scale (±its largest value)")
+        capped = " unless capped below" if notes_by_row else ""
+        notes.append(f"{scales}: each layer and direction on its own colour scale (±its largest value{capped})")
     notes.extend(notes_by_row)
     layout.update(
         title={
