@@ -292,10 +292,10 @@ def gate_heatmaps(
 
     Gates use a 0..1 scale; g, n and h a diverging scale on [-1, 1] (for an LSTMP h is unbounded: ±max|h|); c a
     diverging scale on ±max|c|, each column its own (one layer's c can be ten times another's, which one shared
-    scale would wash out), capped where a few units outgrow the rest by far (``_value_range``; the subtitle says so). Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0,
-    forward; ``units`` forces which units to show instead of the most active ones; ``step_labels`` name the steps
-    (e.g. a text's characters); ``ranges`` fixes the colour range of named rows (two models side by side on one
-    scale: ``shared_ranges``).
+    scale would wash out), capped where a few units outgrow the rest by far (``_value_range``; the subtitle says
+    so). Time is shared by all panels; unit 0 is on top. ``panels`` defaults to layer 0, forward; ``units`` forces
+    which units to show instead of the most active ones; ``step_labels`` name the steps (e.g. a text's characters);
+    ``ranges`` fixes the colour range of named rows (two models side by side on one scale: ``shared_ranges``).
     """
     order = list(rec.tensor_names)
     panels = list(panels) if panels is not None else panels_of(rec)[:1]
