@@ -103,6 +103,27 @@ def test_every_tab_renders_for_a_bidirectional_lstmp_stack(tab):
         assert len(labels) == 2 + 6 and "two inputs" in labels  # every tab's figure, A − B included
 
 
+def test_intervene_differences_follow_the_change_to_its_layer_and_direction():
+    """The panel shown above (layer 0 forward) cannot see a change made in layer 1, nor layer 1 forward one made in
+    layer 1 backward: the difference heatmaps show where the change is made, and say so."""
+    loaded = random_model(RandomSpec(input_size=2, hidden_size=12, num_layers=2, bidirectional=True))
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[MODEL_KEY] = loaded
+    at.session_state["explorer_tab"] = "Intervene"
+    at.session_state["iv_name"] = "layer1.bwd.c"
+    at.run()
+    no_exception(at)
+    assert any("those of layer 1 bwd, where the change is made: the panel shown above, layer 0 fwd, lies below it"
+               in c.value for c in at.caption)
+    assert "layer 1 bwd" in charts(at)["iv_differences"]["layout"]["title"]["text"]
+    assert "no difference beyond rounding" not in charts(at)["iv_differences"]["layout"]["title"]["subtitle"]["text"]
+    at.selectbox(key="iv_name").set_value("layer0.bwd.c").run()  # the panel's layer, the other direction
+    assert any("layer 0 fwd, runs the other way and does not read it" in c.value for c in at.caption)
+    at.selectbox(key="iv_name").set_value("layer0.fwd.c").run()  # the panel itself: nothing said
+    assert not any("where the change is made" in c.value for c in at.caption)
+    assert "layer 0 fwd" in charts(at)["iv_differences"]["layout"]["title"]["text"]
+
+
 def test_export_takes_chosen_tensors_and_refuses_a_file_too_big_to_build(monkeypatch):
     """Export: a tensor selection sets the rows; past the cap the downloads are disabled and the page says what to
     do instead (the app would otherwise build a multi-GB file in memory: a 10,000-character text is 54 M rows)."""

@@ -293,7 +293,8 @@ def test_intervene_shows_the_differences_of_the_layer_it_changes(small_charlm):
     assert small_charlm.config.num_layers == 2
     at = page(small_charlm, text_chosen_unit="layer1.fwd.c[3]", explorer_tab="Intervene")
     no_exception(at)
-    assert any("those of layer 1 fwd, where the change is made" in c.value for c in at.caption)
+    assert any("those of layer 1 fwd, where the change is made: the panel shown above, layer 0 fwd, lies below it"
+               in c.value for c in at.caption)
     diff = charts(at)["iv_differences"]
     assert "layer 1 fwd" in diff["layout"]["title"]["text"]
     at.selectbox(key="iv_name").set_value("layer0.fwd.c").run()  # below or at the panel: the panel, nothing said

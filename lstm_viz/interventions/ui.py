@@ -169,11 +169,14 @@ def intervene_section(
     st.markdown(effect.change_sentence() + " " + effect.divergence.sentence.replace("The two runs", "Before and after"))
     # Rounding between the fused kernel and the step-by-step run is not a change: the same tolerance as the sentence.
     chars = None if inp.step_labels is None else (inp.step_labels, inp.step_labels)
-    changed = int(name.split(".", 1)[0].removeprefix("layer"))  # the layer the change is made in
-    if changed > layer:  # a lower layer never sees it: its differences would all be zero
-        st.caption(f"The differences below are those of layer {changed} {direction}, where the change is made: the "
-                   f"layer shown above, layer {layer}, lies below it and does not change.")  # fmt: skip
-        layer = changed
+    at_layer, at_direction = name.split(".")[:2]  # where the change is made
+    changed = int(at_layer.removeprefix("layer"))
+    # Neither a lower layer nor the other direction of the changed layer reads it: their differences would all be zero
+    if changed > layer or (changed == layer and at_direction != direction):
+        why = "lies below it" if changed > layer else "runs the other way and does not read it"
+        st.caption(f"The differences below are those of layer {changed} {at_direction}, where the change is made: "
+                   f"the panel shown above, layer {layer} {direction}, {why}.")  # fmt: skip
+        layer, direction = changed, at_direction
     figures["differences"] = difference_heatmaps(
         effect.rec_before, effect.rec_after, layer, direction, feature_names=inp.feature_names,
         labels=("before", "after"), step_labels=chars, tol=effects.ROUNDING,
