@@ -25,7 +25,7 @@ from lstm_viz.tasks.charlm.stdlib import (
     validation_paths,
     validation_sample,
 )
-from lstm_viz.tasks.charlm.task import CHARLM, generate
+from lstm_viz.tasks.charlm.task import CHARLM, SHIPPED_CHARS, generate
 from lstm_viz.training.checkpoints import checkpoint_bytes, infer_config, load_checkpoint
 from lstm_viz.training.engine import Trainer
 
@@ -236,8 +236,10 @@ def test_the_shipped_model_is_small_and_says_how_it_was_made():
     assert path.stat().st_size <= 10 * 1024 * 1024
     ckpt = load_checkpoint(path)
     assert ckpt.config.label() == "charlm LSTM(2×384, embedding 64)"
-    assert ckpt.meta["manifest"]["counts"]["val"] > 0 and "research script" in ckpt.meta["how"]
-    assert ckpt.meta["metrics"]["val_bpc"] < 1.5
+    assert ckpt.meta["manifest"]["counts"]["val"] > 0 and "Trained by the engine" in ckpt.meta["how"]
+    assert ckpt.meta["command"].startswith("python -m lstm_viz train charlm --preset shipped --seed 0 --threads 1 ")
+    assert ckpt.meta["metrics"]["val_bpc"] < 1.5 and ckpt.meta["metrics"]["chars"] >= SHIPPED_CHARS
+    assert ckpt.optimizer_state is None and len(ckpt.history) > 900  # a block of 25 steps per entry
     text = "def add(a, b):\n    return a + b\n"
     answer = CHARLM.answer(ckpt.model, CHARLM.parse(text, ckpt.config))
     assert answer.value["bits_per_char"] < 4

@@ -59,7 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="'seed' = the post's recipe as written (e.g. post 4's Adam lr 0.01, batch 128, 100 "
                             "epochs, its DataLoader's batches; with --seed 822, post 4's own random seed, its very "
                             "run; the value keeps its old name for scripts); 'fast' (default) = quicker settings; "
-                            "charlm: 'fast' (10 minutes) or 'shipped' (the shipped model's 58-minute recipe)")
+                            "charlm: 'fast' (10 minutes) or 'shipped' (the shipped model's recipe: 50 M "
+                            "characters, about an hour on one CPU thread)")
     train.add_argument("--batch-size", help="batch size, or 'full' for the whole training set")
     sources = sorted({s for task in registered() for s in task.data_sources})
     train.add_argument("--data", choices=sources, default=None,
