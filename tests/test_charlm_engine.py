@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -242,3 +243,49 @@ def test_the_research_script_checks_its_out_first_and_runs_without_a_warning(tmp
     done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "lstm_viz.tasks.charlm.train",
                            "--help"], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0 and "RuntimeWarning" not in done.stderr, done.stderr
+
+
+def test_the_evaluate_command_prints_models_readme_numbers(tmp_path, capsys):
+    """python -m lstm_viz.tasks.charlm.evaluate: bits per character over the corpus's validation text and, for each
+    goal feature, the unit picked on its training text and scored on validation — the numbers models/README.md gives,
+    computed as unit_report computes them; bad input refused in one line."""
+    import json
+
+    from lstm_viz.tasks.charlm.data import label_text
+    from lstm_viz.tasks.charlm.evaluate import GOALS, unit_report
+    from lstm_viz.tasks.charlm.evaluate import main as evaluate_main
+    from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
+    from lstm_viz.training.checkpoints import save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.default("charlm", hidden_size=16, input_size=8)).eval()
+    path = tmp_path / "small.pt"
+    save_checkpoint(path, model, meta={"manifest": {"digest": "0123456789abcdef"}})
+    cut = [TEXT.index("\n\n\ndef ", at) + 3 for at in (6000, 12000)]  # whole top-level statements of real Python
+    val, select = TEXT[: cut[0]], TEXT[cut[0] : cut[1]]
+    arrays = {"train_ids": encode(TEXT).astype(np.uint8), "val_ids": encode(val).astype(np.uint8),
+              "select_ids": encode(select).astype(np.uint8)}  # fmt: skip
+    for prefix, text in (("val", val), ("select", select)):
+        arrays.update({f"{prefix}.{k}": v for k, v in label_text(text).items()})
+    corpus = tmp_path / "corpus.npz"
+    np.savez_compressed(corpus, manifest=json.dumps({"digest": "fedcba9876543210"}), **arrays)
+    assert evaluate_main([str(path), "--corpus", str(corpus)]) == 0
+    out, err = capsys.readouterr()
+    assert "trained on another standard library (manifest 0123456789abcdef, this one fedcba9876543210)" in err
+    report = json.loads(out.strip().splitlines()[-1])
+    view = research_view(model)
+    assert report["val_bpc"] == pytest.approx(evaluate_bpc(view, arrays["val_ids"].astype(np.int64)), rel=1e-6)
+    labels = {p: {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(p + ".")} for p in ("val", "select")}
+    expected = unit_report(view, (arrays["select_ids"].astype(np.int64), labels["select"]),
+                           (arrays["val_ids"].astype(np.int64), labels["val"]))  # fmt: skip
+    assert set(report["units"]) == set(GOALS)
+    for feature, unit in report["units"].items():
+        assert unit["unit"] == expected[feature]["unit"] and unit["report_score"] == expected[feature]["report_score"]
+        assert f"{feature}" in out and f"for {unit['unit']}" in out
+    subtraction = str(Path(__file__).resolve().parent.parent / "models" / "subtraction_lstm.pt")
+    for argv, said in (([str(tmp_path / "none.pt")], "none.pt"), ([subtraction], "not a text model"),
+                       ([str(path), "--corpus", str(tmp_path / "none.npz")], "no such file"),
+                       ([str(path), "--threads", "0"], "--threads must be from 1 to 256")):  # fmt: skip
+        with pytest.raises(SystemExit) as stopped:
+            evaluate_main(argv)
+        assert stopped.value.code == 2 and said in capsys.readouterr().err, argv

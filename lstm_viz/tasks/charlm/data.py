@@ -518,3 +518,43 @@ def select_files(texts: dict[str, str], max_chars: int, seed: int = 1) -> dict[s
         chosen[rel] = texts[rel]
         total += len(texts[rel])
     return chosen
+
+
+def research_corpus(select_chars: int = 150_000) -> tuple[dict, dict[str, np.ndarray]]:
+    """The running stdlib as the research script and the unit report read it: ``(manifest, arrays)``.
+
+    ``arrays`` holds ``train_ids`` (the training files joined in a shuffled order), ``val_ids`` (the validation
+    files in path order), ``select_ids`` (whole training files, about ``select_chars`` characters: the text units
+    are *picked* on, so that validation only scores them), all uint8, and ``val.<label>`` / ``select.<label>`` per
+    character. ``python -m lstm_viz.tasks.charlm.train --save-corpus`` stores them in one ``.npz``."""
+    manifest = build_manifest()
+    train_texts, val_texts = load_split(manifest, "train"), load_split(manifest, "val")
+    train_text, _ = corpus_text(train_texts, shuffle_seed=0)
+    val_text, val_spans = corpus_text(val_texts, shuffle_seed=None)
+    select_text, select_spans = corpus_text(select_files(train_texts, select_chars), shuffle_seed=None)
+    arrays = {
+        "train_ids": encode(train_text).astype(np.uint8),
+        "val_ids": encode(val_text).astype(np.uint8),
+        "select_ids": encode(select_text).astype(np.uint8),
+    }
+    for prefix, (text, spans) in (("val", (val_text, val_spans)), ("select", (select_text, select_spans))):
+        for name, values in corpus_labels(text, spans).items():
+            arrays[f"{prefix}.{name}"] = values
+    return manifest, arrays
+
+
+def read_research_corpus(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """``(manifest, arrays)`` from an ``.npz`` that ``--save-corpus`` wrote; ValueError in words for anything
+    else."""
+    import json
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is not a corpus written by --save-corpus ({err}); write it again") from None
+    if "manifest" not in arrays or "train_ids" not in arrays:
+        raise ValueError(f"{path} is not a corpus written by --save-corpus; write it again")
+    return json.loads(str(arrays.pop("manifest"))), arrays
+

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     import json
     import sys
 
-    from lstm_viz.tasks.charlm.data import build_manifest, corpus_labels, corpus_text, encode, load_split, select_files
+    from lstm_viz.tasks.charlm.data import read_research_corpus, research_corpus
     from lstm_viz.tasks.charlm.evaluate import unit_report
     from lstm_viz.tasks.charlm.model import CharLMConfig
 
@@ -89,27 +88,11 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.corpus:
         try:
-            with np.load(args.corpus, allow_pickle=False) as z:
-                corpus = {k: z[k] for k in z.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as err:
-            parser.error(f"--corpus {args.corpus} is not a corpus written by --save-corpus ({err}); write it again")
-        if "manifest" not in corpus or "train_ids" not in corpus:
-            parser.error(f"--corpus {args.corpus} is not a corpus written by --save-corpus; write it again")
-        manifest = json.loads(str(corpus.pop("manifest")))
+            manifest, corpus = read_research_corpus(args.corpus)
+        except ValueError as err:
+            parser.error(f"--corpus {err}")
     else:
-        manifest = build_manifest()
-        train_texts, val_texts = load_split(manifest, "train"), load_split(manifest, "val")
-        train_text, _ = corpus_text(train_texts, shuffle_seed=0)
-        val_text, val_spans = corpus_text(val_texts, shuffle_seed=None)
-        select_text, select_spans = corpus_text(select_files(train_texts, args.select_chars), shuffle_seed=None)
-        corpus = {
-            "train_ids": encode(train_text).astype(np.uint8),
-            "val_ids": encode(val_text).astype(np.uint8),
-            "select_ids": encode(select_text).astype(np.uint8),
-        }
-        for prefix, (text, spans) in (("val", (val_text, val_spans)), ("select", (select_text, select_spans))):
-            for name, values in corpus_labels(text, spans).items():
-                corpus[f"{prefix}.{name}"] = values
+        manifest, corpus = research_corpus(args.select_chars)
         if args.save_corpus:
             np.savez_compressed(args.save_corpus, manifest=json.dumps(manifest), **corpus)
             emit({"kind": "corpus", "path": args.save_corpus, **manifest["counts"]})
