@@ -245,15 +245,14 @@ def test_the_research_script_checks_its_out_first_and_runs_without_a_warning(tmp
     assert done.returncode == 0 and "RuntimeWarning" not in done.stderr, done.stderr
 
 
-def test_the_evaluate_command_prints_models_readme_numbers(tmp_path, capsys):
-    """python -m lstm_viz.tasks.charlm.evaluate: bits per character over the corpus's validation text and, for each
-    goal feature, the unit picked on its training text and scored on validation — the numbers models/README.md gives,
+def test_text_report_prints_models_readme_numbers(tmp_path, capsys):
+    """python -m lstm_viz text-report: bits per character over the corpus's validation text and, for each goal
+    feature, the unit picked on its training text and scored on validation — the numbers models/README.md gives,
     computed as unit_report computes them; bad input refused in one line."""
     import json
 
     from lstm_viz.tasks.charlm.data import label_text
     from lstm_viz.tasks.charlm.evaluate import GOALS, unit_report
-    from lstm_viz.tasks.charlm.evaluate import main as evaluate_main
     from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
     from lstm_viz.training.checkpoints import save_checkpoint
 
@@ -269,23 +268,28 @@ def test_the_evaluate_command_prints_models_readme_numbers(tmp_path, capsys):
         arrays.update({f"{prefix}.{k}": v for k, v in label_text(text).items()})
     corpus = tmp_path / "corpus.npz"
     np.savez_compressed(corpus, manifest=json.dumps({"digest": "fedcba9876543210"}), **arrays)
-    assert evaluate_main([str(path), "--corpus", str(corpus)]) == 0
+    assert main(["text-report", str(path), "--corpus", str(corpus), "--json"]) == 0
     out, err = capsys.readouterr()
     assert "trained on another standard library (manifest 0123456789abcdef, this one fedcba9876543210)" in err
-    report = json.loads(out.strip().splitlines()[-1])
+    report = last_json(out)
     view = research_view(model)
     assert report["val_bpc"] == pytest.approx(evaluate_bpc(view, arrays["val_ids"].astype(np.int64)), rel=1e-6)
     labels = {p: {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(p + ".")} for p in ("val", "select")}
     expected = unit_report(view, (arrays["select_ids"].astype(np.int64), labels["select"]),
                            (arrays["val_ids"].astype(np.int64), labels["val"]))  # fmt: skip
-    assert set(report["units"]) == set(GOALS)
+    assert set(report["units"]) == set(GOALS) and report["val_chars"] == len(val)
     for feature, unit in report["units"].items():
-        assert unit["unit"] == expected[feature]["unit"] and unit["report_score"] == expected[feature]["report_score"]
-        assert f"{feature}" in out and f"for {unit['unit']}" in out
+        assert unit["unit"] == expected[feature]["unit"]
+        assert unit["report_score"] == pytest.approx(expected[feature]["report_score"], rel=1e-6)
+    assert main(["text-report", str(path), "--corpus", str(corpus)]) == 0  # the table
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}: {report['val_bpc']:.3f} bits per character over {len(val):,} validation")
+    assert all(f"for {unit['unit']} (" in out for unit in report["units"].values())
     subtraction = str(Path(__file__).resolve().parent.parent / "models" / "subtraction_lstm.pt")
-    for argv, said in (([str(tmp_path / "none.pt")], "none.pt"), ([subtraction], "not a text model"),
+    for argv, said in (([str(tmp_path / "none.pt")], "none.pt"), ([subtraction], "does not read text"),
                        ([str(path), "--corpus", str(tmp_path / "none.npz")], "no such file"),
+                       ([str(path), "--corpus", str(path)], "is not a corpus written by --save-corpus"),
                        ([str(path), "--threads", "0"], "--threads must be from 1 to 256")):  # fmt: skip
-        with pytest.raises(SystemExit) as stopped:
-            evaluate_main(argv)
-        assert stopped.value.code == 2 and said in capsys.readouterr().err, argv
+        assert main(["text-report", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, (argv, err)

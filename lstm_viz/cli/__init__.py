@@ -15,6 +15,7 @@ Examples::
     python -m lstm_viz train charlm --minutes 10 --out my_charlm.pt
     python -m lstm_viz generate models/charlm_python.pt --prompt "def " --chars 400 --temperature 0.8
     python -m lstm_viz units models/charlm_python.pt --text-file some.py --feature in_string --json
+    python -m lstm_viz text-report models/charlm_python.pt
     python -m lstm_viz record models/charlm_python.pt --text-file some.py --tensors c,h --out rec.parquet
     python -m lstm_viz record-corpus models/charlm_python.pt --stdlib --max-chars 1000000 --out corpus/
     python -m lstm_viz top-contexts corpus/ --name layer0.fwd.c --unit 66 --json
@@ -51,6 +52,7 @@ from lstm_viz.cli import (
     predict,
     record,
     record_corpus,
+    text_report,
     top_contexts,
     train,
     units,
@@ -61,8 +63,8 @@ from lstm_viz.training.checkpoints import CheckpointError
 
 __all__ = ["COMMANDS", "ExitError", "build_parser", "main", "parse_input"]
 
-COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, convert, generate, units, record_corpus, top_contexts,
-            match, parity)  # fmt: skip
+COMMANDS = (train, predict, record, info, ablate, lstmp_sweep, convert, generate, units, text_report, record_corpus,
+            top_contexts, match, parity)  # fmt: skip
 
 
 def _version() -> str:

@@ -1,8 +1,7 @@
 """Unit report for CharLM: record long texts in chunks, rank every unit, pick units on one text, score on another.
 
-``python -m lstm_viz.tasks.charlm.evaluate models/charlm_python.pt`` prints the numbers models/README.md gives for a
-text model: bits per character over all validation files and, for each goal feature, the unit picked on training
-text and its score on the validation text."""
+``python -m lstm_viz text-report MODEL`` (``cli/text_report.py``) prints ``unit_report``'s numbers as models/README.md
+gives them."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from lstm_viz.tasks.charlm.data import BINARY_LABELS, NUMERIC_LABELS
 from lstm_viz.tasks.charlm.model import CharLM
 from lstm_viz.tasks.charlm.scoring import SCORED_TENSORS, UnitScorer, best_units, exact_auroc, pearson
 
-__all__ = ["GOALS", "main", "rank_units", "record_chunks", "unit_report", "unit_values"]
+__all__ = ["GOALS", "rank_units", "record_chunks", "unit_report", "unit_values"]
 
 # feature → (score, goal): the single-unit goals of the shipped model
 GOALS: dict[str, tuple[str, float]] = {
@@ -133,69 +132,3 @@ def unit_report(
             "screen_top": shortlist[feature].head(3).to_dict("records"),
         }
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lstm_viz.tasks.charlm.evaluate MODEL [--corpus NPZ] [--threads N]``: a table, then one JSON line."""
-    import argparse
-    import json
-    import sys
-    from pathlib import Path
-
-    from lstm_viz.tasks.charlm.data import read_research_corpus, research_corpus
-    from lstm_viz.tasks.charlm.loop import research_view
-    from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
-    from lstm_viz.training.checkpoints import CheckpointError, load_checkpoint
-
-    parser = argparse.ArgumentParser(
-        prog="python -m lstm_viz.tasks.charlm.evaluate",
-        description="The numbers models/README.md gives for a text model: bits per character over all validation "
-        "files and, for each goal feature, the unit picked on training text and its score on the validation text. "
-        "Prints a table, then one JSON line.",
-    )  # fmt: skip
-    parser.add_argument("model", help="an lstm-viz checkpoint of a text model, e.g. models/charlm_python.pt")
-    parser.add_argument("--corpus", help="an .npz from python -m lstm_viz.tasks.charlm.train --save-corpus (else the "
-                        "running stdlib, encoded and labelled first: about 10 s)")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    args = parser.parse_args(argv)
-    if not 1 <= args.threads <= 256:
-        parser.error(f"--threads must be from 1 to 256, got {args.threads}")
-    if args.corpus and not Path(args.corpus).is_file():
-        parser.error(f"--corpus {args.corpus}: no such file; write one with python -m lstm_viz.tasks.charlm.train "
-                     f"--save-corpus {args.corpus}")  # fmt: skip
-    torch.set_num_threads(args.threads)
-    try:
-        checkpoint = load_checkpoint(args.model)
-    except (CheckpointError, ValueError) as err:
-        parser.error(str(err))
-    if checkpoint.config.kind != "charlm":
-        parser.error(f"{args.model} is a {checkpoint.config.kind} model, not a text model (train one with python -m "
-                     "lstm_viz train charlm)")  # fmt: skip
-    try:
-        manifest, corpus = read_research_corpus(args.corpus) if args.corpus else research_corpus()
-    except ValueError as err:
-        parser.error(f"--corpus {err}")
-    trained_on = (checkpoint.meta.get("manifest") or {}).get("digest")
-    if trained_on and trained_on != manifest.get("digest"):
-        print(f"note: {args.model} was trained on another standard library (manifest {trained_on}, this one "
-              f"{manifest.get('digest')}): these are its numbers on this one", file=sys.stderr)  # fmt: skip
-    labels = {p: {k.split(".", 1)[1]: v for k, v in corpus.items() if k.startswith(p + ".")} for p in ("val", "select")}
-    val_ids, select_ids = (corpus[k].astype(np.int64) for k in ("val_ids", "select_ids"))
-    model = research_view(checkpoint.model).eval()
-    bpc = evaluate_bpc(model, val_ids)
-    units = unit_report(model, (select_ids, labels["select"]), (val_ids, labels["val"]))
-    print(f"{args.model}: {bpc:.3f} bits per character over {len(val_ids):,} validation characters")
-    for feature, u in units.items():
-        print(f"  {feature:14s} {u['score']:5s} {u['report_score']:.3f} for {u['unit']} ({u['direction']}; "
-              f"{u['select_score']:.3f} on the {len(select_ids):,} training characters it was picked on), best "
-              f"candidate on validation {u['best_on_report']:.3f} — goal {u['goal']}: "
-              f"{'met' if u['reached'] else 'not met'}")  # fmt: skip
-    report = {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()}
-    print(json.dumps({"model": args.model, "val_bpc": bpc, "val_chars": len(val_ids), "select_chars": len(select_ids),
-                      "units": report}))  # fmt: skip
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-

@@ -1,0 +1,82 @@
+"""``python -m lstm_viz text-report MODEL [--corpus NPZ] [--threads N] [--json]``: the numbers models/README.md gives
+for a text model.
+
+Bits per character over all validation files of the running standard library (read as 16 parallel streams with the
+state carried, ``evaluate_bpc``), and for each goal feature of issue 12 (in_string, in_comment, bracket_depth,
+column) the unit picked among every unit of every layer and tensor on whole training files (about 150,000
+characters) and its score on the validation text (``charlm.evaluate.unit_report``). ``--corpus`` reads the encoded
+stdlib from an ``.npz`` that ``python -m lstm_viz.tasks.charlm.train --save-corpus`` wrote, instead of encoding it
+again (about 10 s). With ``--json`` the last stdout line is ``{"model": PATH, "val_bpc": …, "val_chars": N,
+"select_chars": N, "units": {FEATURE: {"unit": "layer1.fwd.c[190]", "score": "AUROC"|"|r|", "direction": …,
+"select_score": …, "report_score": …, "sign_kept": …, "goal": …, "reached": …, "best_on_report": …}, …}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lstm_viz.cli.common import ExitError, add_threads, device_named, print_json, use_threads, whole_model_needed
+from lstm_viz.cli.textfile import require_text_model
+from lstm_viz.tasks.charlm.data import read_research_corpus, research_corpus
+from lstm_viz.tasks.charlm.evaluate import unit_report
+from lstm_viz.tasks.charlm.loop import research_view
+from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
+from lstm_viz.training.checkpoints import ModuleChoice, load_checkpoint
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser(
+        "text-report", help="a text model's bits per character and best string, comment, bracket and column units",
+        description="The numbers models/README.md gives for a text model: bits per character over all validation "
+        "files and, for each goal feature, the unit picked on training text and its score on the validation text.",
+    )  # fmt: skip
+    report.add_argument("checkpoint", help="a text model's checkpoint, e.g. models/charlm_python.pt")
+    report.add_argument("--corpus", help="an .npz from python -m lstm_viz.tasks.charlm.train --save-corpus (default: "
+                        "the running stdlib, encoded and labelled first, about 10 s)")  # fmt: skip
+    report.add_argument("--json", action="store_true", help="one JSON object on the last stdout line")
+    add_threads(report)
+    report.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    use_threads(args.threads)
+    if args.corpus and not Path(args.corpus).is_file():
+        raise ExitError(f"--corpus {args.corpus}: no such file; write one with python -m lstm_viz.tasks.charlm.train "
+                        f"--save-corpus {args.corpus}")  # fmt: skip
+    try:
+        checkpoint = load_checkpoint(args.checkpoint, device=device_named(None))
+    except ModuleChoice as err:
+        raise ExitError(whole_model_needed(args.checkpoint, "text-report", err.options, "a text model")) from None
+    require_text_model(checkpoint.model, args.checkpoint, "text-report")
+    try:
+        manifest, corpus = read_research_corpus(args.corpus) if args.corpus else research_corpus()
+    except ValueError as err:
+        raise ExitError(f"--corpus {err}") from None
+    trained_on = (checkpoint.meta.get("manifest") or {}).get("digest")
+    if trained_on and trained_on != manifest.get("digest"):
+        print(f"note: {args.checkpoint} was trained on another standard library (manifest {trained_on}, this one "
+              f"{manifest.get('digest')}): these are its numbers on this one", file=sys.stderr)  # fmt: skip
+    labels = {p: {k.split(".", 1)[1]: v for k, v in corpus.items() if k.startswith(p + ".")} for p in ("val", "select")}
+    val_ids, select_ids = (corpus[k].astype(np.int64) for k in ("val_ids", "select_ids"))
+    model = research_view(checkpoint.model).eval()
+    bpc = evaluate_bpc(model, val_ids)
+    units = unit_report(model, (select_ids, labels["select"]), (val_ids, labels["val"]))
+    report = {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()}
+    if args.json:
+        print_json({"model": args.checkpoint, "val_bpc": bpc, "val_chars": len(val_ids),
+                    "select_chars": len(select_ids), "units": report})  # fmt: skip
+        return 0
+    print(f"{args.checkpoint}: {bpc:.3f} bits per character over {len(val_ids):,} validation characters")
+    for feature, u in units.items():
+        print(f"  {feature:14s} {u['score']:5s} {u['report_score']:.3f} for {u['unit']} ({u['direction']}; "
+              f"{u['select_score']:.3f} on the {len(select_ids):,} training characters it was picked on), best "
+              f"candidate on validation {u['best_on_report']:.3f}; goal {u['goal']}: "
+              f"{'met' if u['reached'] else 'not met'}")  # fmt: skip
+    return 0
