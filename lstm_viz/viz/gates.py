@@ -347,9 +347,10 @@ def gate_heatmaps(
     for r, q in enumerate(order, start=1):
         axis = "coloraxis" if r == 1 else f"coloraxis{r}"
         if q not in own_scales:
-            lo, hi, capped = _value_range(rec, q, *(v[q] for v in data.values()))
             if ranges and q in ranges:  # fixed by the caller (shared_ranges): as given
                 (lo, hi), capped = ranges[q], None
+            else:
+                lo, hi, capped = _value_range(rec, q, *(v[q] for v in data.values()))
             notes_by_row.extend([capped] if capped else [])
             layout[axis] = {
                 "colorscale": GATE_COLORSCALE if q in rec.gates else SIGNED_COLORSCALE,
