@@ -41,19 +41,27 @@ def data() -> TaskData:
     return TaskData(CHARLM, IDS, IDS, IDS[:3000], IDS[:3000], source="stdlib")
 
 
-def test_the_engine_trains_exactly_as_train_charlm():
+@pytest.mark.parametrize("l1", [0.0, 0.5])
+def test_the_engine_trains_exactly_as_train_charlm(l1):
     mine, theirs = model(), model()  # both on the CPU: bit for bit holds for the same kernels on the same device
-    trainer = Trainer(mine, data(), lr=3e-3, batch_size=8, seed=0, device="cpu", options=OPTIONS, num_threads=1)
+    options = {**OPTIONS, "activation_l1": l1}
+    trainer = Trainer(mine, data(), lr=3e-3, batch_size=8, seed=0, device="cpu", options=options, num_threads=1)
     history = trainer.train_epochs(1000)
     assert trainer.finished and history[-1]["chars"] >= OPTIONS["max_chars"]
     recipe = TrainConfig(batch_size=8, seq_len=32, lr=3e-3, max_chars=16_000, log_every=5, warmup_steps=3,
-                         eval_every=20, eval_chars=3000)  # fmt: skip
+                         eval_every=20, eval_chars=3000, activation_l1=l1)  # fmt: skip
     records = list(train_charlm(research_view(theirs), IDS.numpy().astype(np.int64), recipe, IDS[:3000].numpy()))
     for a, b in zip(mine.state_dict().values(), theirs.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     evals = [r["val_bpc"] for r in records if r["kind"] == "eval"]
     assert [m["val_bpc"] for m in history if "val_bpc" in m] == pytest.approx(evals)
     assert history[-1]["train_bpc"] == pytest.approx(records[-1]["loss_bpc"])
+    if l1:  # the penalty acted: other weights than the plain recipe's, with smaller activations
+        plain = Trainer(model(), data(), lr=3e-3, batch_size=8, seed=0, device="cpu", options=OPTIONS, num_threads=1)
+        plain.train_epochs(1000)
+        x = IDS[None, :2000].long()
+        sizes = [sum(o.abs().mean().item() for o in research_view(m).forward_layers(x)[2]) for m in (mine, plain.model)]
+        assert sizes[0] < 0.8 * sizes[1], sizes
 
 
 def test_a_run_resumed_from_its_checkpoint_ends_where_one_run_ends(tmp_path):

@@ -11,7 +11,7 @@ from lstm_viz.tasks.charlm.data import VOCAB_SIZE, encode, label_text
 from lstm_viz.tasks.charlm.evaluate import rank_units, record_chunks, unit_values
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
 from lstm_viz.tasks.charlm.scoring import UnitScorer, best_units, exact_auroc, pearson, score_recording
-from lstm_viz.tasks.charlm.tbptt import TrainConfig, evaluate_bpc, make_streams, train_charlm
+from lstm_viz.tasks.charlm.tbptt import TrainConfig, evaluate_bpc, make_streams, step_loss, train_charlm
 
 
 # ------------------------------------------------------------------------------------------------ scoring
@@ -119,6 +119,44 @@ def test_tbptt_training_lowers_the_loss_and_reports_metrics():
     assert metrics[-1]["chars"] >= 60_000 and metrics[-1]["epoch"] >= 1  # wrapped around the text
     assert metrics[-1]["val_bpc"] < before - 2.0 and metrics[-1]["val_bpc"] < 1.0
     assert all(m["lr"] <= 1e-2 + 1e-12 for m in metrics)
+
+
+@pytest.mark.parametrize("proj_size", [0, 6])
+def test_forward_layers_is_forward_one_layer_at_a_time(proj_size):
+    """The per-layer pass the activation penalty needs: the same logits, state and gradients as the stacked call
+    (bit for bit on the CPU), and each layer's output h."""
+    torch.manual_seed(0)
+    model = CharLM(CharLMConfig(embed_size=8, hidden_size=12, num_layers=3, proj_size=proj_size))
+    x = torch.randint(0, VOCAB_SIZE, (3, 17))
+    state = tuple(torch.randn(3, 3, n) for n in (proj_size or 12, 12))
+    for hx in (None, state):
+        logits, (h, c) = model(x, hx)
+        logits.square().mean().backward()
+        grads = [p.grad.clone() for p in model.parameters()]
+        model.zero_grad()
+        logits2, (h2, c2), outputs = model.forward_layers(x, hx)
+        logits2.square().mean().backward()
+        assert torch.equal(logits, logits2) and torch.equal(h, h2) and torch.equal(c, c2)
+        assert all(torch.equal(a, p.grad) for a, p in zip(grads, model.parameters(), strict=True))
+        assert [tuple(o.shape) for o in outputs] == [(3, 17, proj_size or 12)] * 3
+        assert torch.equal(outputs[-1][:, -1], h[-1])  # the top layer's output is what the head reads
+        model.zero_grad()
+
+
+def test_the_activation_penalty_adds_l1_of_every_layers_h_and_reports_the_cross_entropy_alone():
+    torch.manual_seed(0)
+    model = CharLM(CharLMConfig(embed_size=8, hidden_size=12, num_layers=2))
+    ids = torch.randint(0, VOCAB_SIZE, (2, 11))
+    x, y = ids[:, :-1], ids[:, 1:]
+    plain, ce, _ = step_loss(model, x, y, None, 0.0)
+    objective, ce2, _ = step_loss(model, x, y, None, 0.3)
+    outputs = model.forward_layers(x)[2]
+    assert torch.equal(plain, ce) and torch.allclose(ce, ce2)
+    assert torch.allclose(objective, ce + 0.3 * (outputs[0].abs().mean() + outputs[1].abs().mean()))
+    with pytest.raises(ValueError, match="--activation-l1 must be ≥ 0"):
+        TrainConfig(max_chars=10, activation_l1=-0.1)
+    with pytest.raises(ValueError, match="--activation-l1"):
+        TrainConfig(max_chars=10, activation_l1=float("nan"))
 
 
 def test_training_needs_a_budget():

@@ -26,17 +26,17 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from lstm_viz.tasks.base import TrainingLoop
 from lstm_viz.tasks.charlm.model import CharLM, CharLMConfig
 from lstm_viz.tasks.charlm.scoring import host_array
-from lstm_viz.tasks.charlm.tbptt import LN2, TrainConfig, _lr_factor, evaluate_bpc, make_streams
+from lstm_viz.tasks.charlm.tbptt import LN2, TrainConfig, _lr_factor, evaluate_bpc, make_streams, step_loss
 
 __all__ = ["HANDLED", "TBPTTLoop", "research_view", "train_config"]
 
 HANDLED = frozenset({
-    "batch_size", "seq_len", "lr", "final_lr_ratio", "warmup_steps", "weight_decay", "clip_norm", "max_chars",
+    "batch_size", "seq_len", "lr", "final_lr_ratio", "warmup_steps", "weight_decay", "clip_norm", "activation_l1",
+    "max_chars",
     "max_seconds", "log_every", "eval_every", "eval_chars", "seed",
 })  # fmt: skip
 
@@ -183,11 +183,10 @@ class TBPTTLoop(TrainingLoop):
             t = self.position
             x = streams[:, t : t + T]  # (B, T) input characters
             y = streams[:, t + 1 : t + T + 1]  # (B, T) the next characters
-            logits, (h, c) = self.view(x, self.hc)
+            objective, loss, (h, c) = step_loss(self.view, x, y, self.hc, self.config.activation_l1)
             self.hc = (h.detach(), c.detach())
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            objective.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm, foreach=True)
             self.optimizer.step()
             self.step += 1

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch.torch_version import TorchVersion
 
 from lstm_viz import Recording, RecordingLSTM
@@ -61,6 +62,34 @@ class CharLM(nn.Module):
         """``(logits (B, T, V), (h_n, c_n))``; pass ``(h_n, c_n)`` back in to go on where the text left off."""
         h, state = self.lstm(self.embed(x), hx)  # h: (B, T, proj_size or hidden_size)
         return self.fc(h), state
+
+    def forward_layers(
+        self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor], list[Tensor]]:
+        """:meth:`forward`, one layer at a time, with every layer's output h ``(B, T, size of h)`` as a third
+        value (what an activation penalty acts on). The same math as the stacked call, dropout between layers
+        included; on the CPU the same numbers."""
+        lstm = self.lstm
+        inp = self.embed(x)
+        if hx is None:
+            B = inp.shape[0]
+            h0 = inp.new_zeros(lstm.num_layers, B, lstm.proj_size or lstm.hidden_size)
+            c0 = inp.new_zeros(lstm.num_layers, B, lstm.hidden_size)
+        else:
+            h0, c0 = hx
+        per_layer = len(lstm._flat_weights) // lstm.num_layers  # w_ih, w_hh[, b_ih, b_hh][, w_hr]
+        outputs, h_n, c_n = [], [], []
+        for k in range(lstm.num_layers):
+            if k and lstm.dropout and self.training:
+                inp = F.dropout(inp, lstm.dropout, training=True)
+            weights = lstm._flat_weights[k * per_layer : (k + 1) * per_layer]
+            out, h_k, c_k = torch._VF.lstm(inp, (h0[k : k + 1], c0[k : k + 1]), weights, lstm.bias, 1, 0.0,
+                                           self.training, False, True)  # fmt: skip
+            outputs.append(out)
+            h_n.append(h_k)
+            c_n.append(c_k)
+            inp = out
+        return self.fc(inp), (torch.cat(h_n), torch.cat(c_n)), outputs
 
     @torch.no_grad()
     def record(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> Recording:

@@ -200,6 +200,8 @@ _HELP = {
     "warmup_steps": "steps of linear learning-rate warmup",
     "weight_decay": "AdamW's weight decay",
     "clip_norm": "gradient clipping: the largest global gradient norm",
+    "activation_l1": "L1 penalty on the activations: the loss gains this × Σ over layers of mean |h|, for units "
+                     "that each do one thing (0: none)",
     "max_chars": "stop after this many training characters (e.g. 2e7; the last step of batch × seq-len may pass it)",
     "minutes": "stop after this many minutes of training (the learning rate decays over the run's length)",
     "log_every": "steps per block: one line of metrics (one engine 'epoch') per block",

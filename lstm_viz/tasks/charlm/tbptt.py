@@ -22,7 +22,7 @@ from torch.nn import functional as F
 
 from lstm_viz.tasks.charlm.model import CharLM
 
-__all__ = ["TrainConfig", "evaluate_bpc", "make_streams", "train_charlm"]
+__all__ = ["TrainConfig", "evaluate_bpc", "make_streams", "step_loss", "train_charlm"]
 
 LN2 = math.log(2.0)
 
@@ -38,6 +38,9 @@ class TrainConfig:
     warmup_steps: int = 50
     weight_decay: float = 0.0
     clip_norm: float = 1.0
+    # an L1 penalty on the activations: the loss gains activation_l1 × Σ over layers of mean |h|, which pushes each
+    # character's work onto few units, so that more units do one thing (0: none, the plain recipe)
+    activation_l1: float = 0.0
     max_chars: int | None = None
     max_seconds: float | None = None
     log_every: int = 25  # steps between "train" metric dicts
@@ -60,6 +63,7 @@ class TrainConfig:
             "final_lr_ratio": ("--final-lr-ratio", lambda v: 0 <= v <= 1, "from 0 to 1"),
             "weight_decay": ("--weight-decay", lambda v: v >= 0, "≥ 0"),
             "clip_norm": ("--clip-norm", lambda v: v > 0, "a positive number"),
+            "activation_l1": ("--activation-l1", lambda v: v >= 0, "≥ 0"),
         }
         for name, (flag, test, what) in rules.items():
             value = getattr(self, name)
@@ -98,6 +102,21 @@ def evaluate_bpc(model: CharLM, ids: np.ndarray | Tensor, batch_size: int = 16, 
         count += y.numel()
     model.train(was_training)
     return total / count / LN2
+
+
+def step_loss(model: CharLM, x: Tensor, y: Tensor, hx: tuple[Tensor, Tensor] | None,
+              activation_l1: float) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor]]:
+    """One chunk's ``(objective, cross-entropy, (h_n, c_n))``: the objective is what back-propagates (the
+    cross-entropy in nats per character, plus ``activation_l1`` × Σ over layers of mean |h| when that is > 0);
+    the cross-entropy alone is what the run reports as bits per character."""
+    if activation_l1:
+        logits, state, outputs = model.forward_layers(x, hx)
+        penalty = torch.stack([out.abs().mean() for out in outputs]).sum()
+    else:
+        logits, state = model(x, hx)
+        penalty = None
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+    return (loss if penalty is None else loss + activation_l1 * penalty), loss, state
 
 
 def _lr_factor(step: int, progress: float, config: TrainConfig) -> float:
@@ -171,11 +190,10 @@ def train_charlm(
                 group["lr"] = config.lr * _lr_factor(step, done, config)
             x = streams[:, t : t + T]  # (B, T) input characters
             y = streams[:, t + 1 : t + T + 1]  # (B, T) the next characters
-            logits, (h, c) = model(x, state)
+            objective, loss, (h, c) = step_loss(model, x, y, state, config.activation_l1)
             state = (h.detach(), c.detach())
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            objective.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm, foreach=True)
             optimizer.step()
             step += 1
