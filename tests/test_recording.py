@@ -727,3 +727,19 @@ def test_to_frame_takes_one_layer_tensor_or_direction_on_its_own_and_refuses_a_r
     assert len(rec.to_frame(layers=[1], tensors=["c"], directions=["bwd"], batch=[0])) == len(one)
     with pytest.raises(ValueError, match="'ch' is not recorded"):
         rec.to_frame(tensors="ch")  # not read as 'c' and 'h'
+
+
+def test_unit_labels_round_trip_and_nothing_looser_parses():
+    from lstm_viz.core.recording import parse_name, parse_unit, unit_label
+
+    for name in recording_names(3, bidirectional=True):
+        for unit in (0, 7, 1023):
+            assert parse_unit(unit_label(name, unit)) == (name, unit)
+    assert parse_unit("  layer12.bwd.g[3] ") == ("layer12.bwd.g", 3)
+    assert parse_name("layer12.bwd.g") == (12, 1, "g")
+    for bad in ("layer0.fwd.c[12", "layer0.fwd.c12]", "layer0.fwd.c[-1]", "layer0.fwd.c[01]", "layer01.fwd.c[1]",
+                "layer0.up.c[1]", "layer0.fwd.C[1]", "layer0.fwd.c[1][2]", "", "c[1]", None):
+        with pytest.raises(ValueError, match="units look like 'layer0.fwd.c\\[12\\]'"):
+            parse_unit(bad)
+    with pytest.raises(KeyError, match="names look like"):
+        parse_name("layer0.fwd")

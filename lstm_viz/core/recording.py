@@ -43,7 +43,10 @@ __all__ = [
     "CellRecording",
     "GRURecording",
     "Recording",
+    "parse_name",
+    "parse_unit",
     "recording_names",
+    "unit_label",
 ]
 
 # ---------------------------------------------------------------------------------------------------- the LSTM
@@ -110,13 +113,33 @@ def recording_names(
 _NAME = re.compile(r"layer(0|[1-9][0-9]*)\.(fwd|bwd)\.([a-z]+)")  # as recording_names writes them, nothing looser
 
 
-def _parse_name(name: str, example: str = "layer0.fwd.f") -> tuple[int, int, str]:
-    """``"layer1.bwd.c"`` → ``(1, 1, "c")``; exactly the names :func:`recording_names` writes (``"layer01.fwd.c"``
-    or ``"layer 1.fwd.c"`` read as layer 1 while ``name in rec`` said no)."""
+def parse_name(name: str, example: str = "layer0.fwd.f") -> tuple[int, int, str]:
+    """``"layer1.bwd.c"`` → ``(1, 1, "c")``: layer, direction (0 fwd, 1 bwd) and tensor. Exactly the names
+    :func:`recording_names` writes (``"layer01.fwd.c"`` or ``"layer 1.fwd.c"`` would read as layer 1 while
+    ``name in rec`` says no); anything else raises ``KeyError`` naming the form, as ``rec[name]`` does."""
     found = _NAME.fullmatch(name) if isinstance(name, str) else None
     if found is None:
         raise KeyError(f"{name!r} is not a recording name; names look like {example!r}")
     return int(found[1]), DIRECTIONS.index(found[2]), found[3]
+
+
+_UNIT = re.compile(r"(layer(?:0|[1-9][0-9]*)\.(?:fwd|bwd)\.[a-z]+)\[(0|[1-9][0-9]*)\]")
+
+
+def unit_label(name: str, unit: int) -> str:
+    """One unit of a recorded tensor as the app, the CLI and the reports write it: ``"layer0.fwd.c[66]"``."""
+    return f"{name}[{int(unit)}]"
+
+
+def parse_unit(text: str) -> tuple[str, int]:
+    """``"layer0.fwd.c[66]"`` → ``("layer0.fwd.c", 66)``, the inverse of :func:`unit_label` (spaces around it
+    allowed); anything else raises ``ValueError`` saying the form. Whether the model has that tensor and unit is
+    the caller's to check (``name in rec``, the tensor's width)."""
+    found = _UNIT.fullmatch(text.strip()) if isinstance(text, str) else None
+    if found is None:
+        raise ValueError(f"{text!r} is not a unit; units look like 'layer0.fwd.c[12]' (layer, fwd or bwd, tensor, "
+                         "[unit number])")
+    return found[1], int(found[2])
 
 
 def _as_list(chosen: object, kind: type) -> list:
@@ -280,7 +303,7 @@ class CellRecording:
 
     def __getitem__(self, name: str) -> Tensor:
         """``rec["layer0.fwd.h"]`` → ``(batch, T, units)``."""
-        layer, direction, tensor = _parse_name(name, f"layer0.fwd.{self.recorded_tensors[0]}")
+        layer, direction, tensor = parse_name(name, f"layer0.fwd.{self.recorded_tensors[0]}")
         if tensor not in self.recorded_tensors:
             raise KeyError(f"{name!r}: unknown tensor {tensor!r}; one of {', '.join(self.recorded_tensors)}")
         if not 0 <= layer < self.num_layers or direction >= self.num_directions:

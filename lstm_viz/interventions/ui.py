@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import re
 import threading
 import time
 
@@ -18,7 +17,7 @@ from lstm_viz.app.inputs import ExplorerInput
 from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import OPEN_TAB, cached_recording, figure_downloads, show_input_error, show_verdict
 from lstm_viz.core.interventions import replaceable_sizes
-from lstm_viz.core.recording import CellRecording
+from lstm_viz.core.recording import DIRECTIONS, CellRecording, parse_name, parse_unit
 from lstm_viz.interventions import effects
 from lstm_viz.interventions.ablation import VALUES, Ablation, ablate_units, describe_unit
 from lstm_viz.interventions.figures import ablation_figure, spread_figure
@@ -62,16 +61,14 @@ def _last_good_key(loaded: LoadedModel) -> str:
     return f"iv_last_good_{loaded.key}"
 
 
-_UNIT = re.compile(r"(layer[0-9]+\.(?:fwd|bwd)\.[a-z]+)\[([0-9]+)\]")
-
-
 def _text_unit(model: nn.Module, names: list[str]) -> tuple[str, int] | None:
     """The unit the Text by unit tab last showed (``text_chosen_unit``, e.g. ``"layer0.fwd.c[375]"``) when it is one
     of this model's, else None."""
-    found = _UNIT.fullmatch(str(st.session_state.get("text_chosen_unit", "")))
-    if found is None or found[1] not in names or int(found[2]) >= effects.width_of(model, found[1]):
+    try:
+        name, unit = parse_unit(str(st.session_state.get("text_chosen_unit", "")))
+    except ValueError:
         return None
-    return found[1], int(found[2])
+    return (name, unit) if name in names and unit < effects.width_of(model, name) else None
 
 
 def _effect(loaded: LoadedModel, inp: ExplorerInput, rec: CellRecording, second: ExplorerInput | None,
@@ -169,8 +166,8 @@ def intervene_section(
     st.markdown(effect.change_sentence() + " " + effect.divergence.sentence.replace("The two runs", "Before and after"))
     # Rounding between the fused kernel and the step-by-step run is not a change: the same tolerance as the sentence.
     chars = None if inp.step_labels is None else (inp.step_labels, inp.step_labels)
-    at_layer, at_direction = name.split(".")[:2]  # where the change is made
-    changed = int(at_layer.removeprefix("layer"))
+    changed, at, _ = parse_name(name)  # where the change is made
+    at_direction = DIRECTIONS[at]
     # Neither a lower layer nor the other direction of the changed layer reads it: their differences would all be zero
     if changed > layer or (changed == layer and at_direction != direction):
         why = "lies below it" if changed > layer else "runs the other way and does not read it"

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from lstm_viz.core.recording import unit_label
 from lstm_viz.viz.gates import char_label, signed_range
 from lstm_viz.viz.palette import GATE_COLORSCALE, SIGNED_COLORSCALE
 from lstm_viz.viz.plotgrid import finish
@@ -197,7 +198,7 @@ def units_figure(
     click picks the unit."""
     axis, chance = _SCORE_AXIS.get(metric, (score, None))
     top = table.head(k)
-    labels = [f"{n}[{int(u)}]" for n, u in zip(top["name"], top["unit"], strict=True)]
+    labels = [unit_label(n, u) for n, u in zip(top["name"], top["unit"], strict=True)]
     sign = top["sign"].tolist() if "sign" in top else [1] * len(top)
     traces = [{
         "type": "bar", "x": labels, "y": top[score].astype(float).tolist(),

@@ -21,7 +21,7 @@ from lstm_viz.app.saves import CORPUS_ENV, corpus_folder
 from lstm_viz.app.sources import LoadedModel
 from lstm_viz.app.ui import figure_downloads, show_input_error
 from lstm_viz.core.device import busy_cpu_threads, torch_threads
-from lstm_viz.core.recording import Recording, recording_names
+from lstm_viz.core.recording import Recording, parse_unit, recording_names, unit_label
 from lstm_viz.corpus.model import as_text_model, fingerprint
 from lstm_viz.corpus.ui import corpus_section
 from lstm_viz.parsing import InputError, parse_float, parse_int
@@ -72,15 +72,6 @@ def ranked_by(feature: str, over: str = "validation") -> dict[str, str]:
 
 def _chart(fig, key: str, **kwargs):
     return st.plotly_chart(fig, key=key, config={"displaylogo": False}, **kwargs)
-
-
-def _unit_name(name: str, unit: int) -> str:
-    return f"{name}[{unit}]"
-
-
-def _parse_unit(text: str) -> tuple[str, int]:
-    name, unit = text.rstrip("]").split("[")
-    return name, int(unit)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -165,7 +156,7 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
     if table.empty:
         st.info("Choose at least one tensor for the list.")
         return
-    options = [_unit_name(n, int(u)) for n, u in zip(table["name"].head(200), table["unit"].head(200), strict=True)]
+    options = [unit_label(n, int(u)) for n, u in zip(table["name"].head(200), table["unit"].head(200), strict=True)]
     key = "text_units"
     ranked = units_figure(table, score, title, feature=metric is not None, metric=metric)
     event = _chart(ranked, "text_units_chart", on_select="rerun", selection_mode="points")
@@ -197,7 +188,7 @@ def coloured_text_section(loaded: LoadedModel, inp: TaskInput, rec: Recording) -
     chars, probs = _next_chars(loaded.key, inp.key(), rec, loaded.model)
     figures = {"unit_list": ranked}
     for n, unit_text in enumerate(chosen):
-        name, unit = _parse_unit(unit_text)
+        name, unit = parse_unit(unit_text)
         tensor = name.rsplit(".", 1)[1]
         values = rec[name][0, :, unit].float().cpu().numpy()
         fig = coloured_text(text, values, tensor=tensor, title=f"{unit_text} on the text", top_chars=chars,
@@ -217,7 +208,7 @@ def _order(options: list[str]):
 
 def _valid_unit(text: str, rec: Recording) -> bool:
     try:
-        name, unit = _parse_unit(text)
+        name, unit = parse_unit(text)
         return 0 <= unit < rec[name].shape[-1]
     except (ValueError, KeyError):
         return False
@@ -231,7 +222,7 @@ def _clicked(event) -> str | None:
     for point in points or []:
         data = point.get("customdata") if isinstance(point, dict) else None
         if data and len(data) == 2:
-            return _unit_name(str(data[0]), int(data[1]))
+            return unit_label(str(data[0]), int(data[1]))
     return None
 
 
@@ -305,7 +296,7 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         tensor = row.name.rsplit(".", 1)[1]
         values = rec[row.name][0, :, int(row.unit)].float().cpu().numpy()
         marks = labels[feature].astype(bool) if labels is not None and metric_of(feature) == "auroc" else None
-        fig = coloured_text(text, values, tensor=tensor, title=f"#{n + 1}: {_unit_name(row.name, int(row.unit))} · "
+        fig = coloured_text(text, values, tensor=tensor, title=f"#{n + 1}: {unit_label(row.name, int(row.unit))} · "
                             f"{row.score:.3f}", top_chars=chars, top_probs=probs, lines=_first_rows(text), marks=marks,
                             subtitle=f"underlined: {feature}" if marks is not None else None)  # fmt: skip
         _chart(fig, f"text_feature_best_{n}", width="content")
@@ -362,7 +353,7 @@ def _marks_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
     values = rec[best["name"]][0, :, int(best["unit"])].float().cpu().numpy()
     chars, probs = _next_chars(loaded.key, inp.key(), rec, loaded.model)
     fig = coloured_text(text, values, tensor=tensor, top_chars=chars, top_probs=probs, marks=marks,
-                        lines=_first_rows(text), title=f"Best: {_unit_name(best['name'], int(best['unit']))} · F1 "
+                        lines=_first_rows(text), title=f"Best: {unit_label(best['name'], int(best['unit']))} · F1 "
                         f"{best['f1']:.3f} (on: {best['polarity']})", subtitle="underlined: what you marked")
     _chart(fig, "text_marks_best", width="content")
 
@@ -386,7 +377,7 @@ def _contexts_part(loaded: LoadedModel) -> None:
     names = recording_names(config.num_layers, config.bidirectional, TENSORS)
     last_key = f"text_context_last_{loaded.key}"
     try:
-        name, unit = _parse_unit(unit_text.strip())
+        name, unit = parse_unit(unit_text.strip())
         tensor = name.rsplit(".", 1)[1]
         if name not in names or not 0 <= unit < (config.real_hidden_size if tensor == "h" else config.hidden_size):
             raise ValueError
@@ -398,7 +389,7 @@ def _contexts_part(loaded: LoadedModel) -> None:
             return
         name, unit = st.session_state[last_key]  # the last valid unit's chart stays, as the other tabs' inputs do
         tensor = name.rsplit(".", 1)[1]
-        unit_text = _unit_name(name, unit)
+        unit_text = unit_label(name, unit)
         st.caption(f"Still showing the last valid unit, {unit_text}, below.")
     else:
         st.session_state[last_key] = (name, unit)
@@ -435,7 +426,7 @@ def _corpus_part(loaded: LoadedModel) -> None:
         return
     name, unit = "layer0.fwd.c", 0
     with contextlib.suppress(ValueError):  # the unit picked in the other tabs, if any
-        name, unit = _parse_unit(st.session_state.get("text_chosen_unit", "layer0.fwd.c[0]"))
+        name, unit = parse_unit(st.session_state.get("text_chosen_unit", "layer0.fwd.c[0]"))
     corpus_section(path, name, unit, key="text_corpus", model_fingerprint=_fingerprint(loaded.key, loaded.model))
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from lstm_viz import Recording
+from lstm_viz.core.recording import unit_label
 from lstm_viz.tasks.charlm.data import BINARY_LABELS, NUMERIC_LABELS
 from lstm_viz.tasks.charlm.model import CharLM
 from lstm_viz.tasks.charlm.scoring import SCORED_TENSORS, UnitScorer, best_units, exact_auroc, pearson
@@ -120,7 +121,7 @@ def unit_report(
             oriented = [(n, u, abs(s), r * np.sign(s), bool(s >= 0)) for n, u, s, r in scored]
         name, unit, select_score, report_score, up = max(oriented, key=lambda item: item[2])
         out[feature] = {
-            "unit": f"{name}[{unit}]",
+            "unit": unit_label(name, unit),
             "score": "AUROC" if score_kind == "auroc" else "|r|",
             "direction": ("high" if up else "low") if score_kind == "auroc" else ("+" if up else "-"),
             "select_score": float(select_score),
