@@ -22,7 +22,7 @@ import numpy as np
 
 from lstm_viz.cli.common import ExitError, add_threads, device_named, print_json, use_threads, whole_model_needed
 from lstm_viz.cli.textfile import require_text_model
-from lstm_viz.tasks.charlm.data import read_research_corpus, research_corpus
+from lstm_viz.tasks.charlm.data import read_research_corpus, research_corpus, research_labels
 from lstm_viz.tasks.charlm.evaluate import unit_report
 from lstm_viz.tasks.charlm.loop import research_view
 from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if trained_on and trained_on != manifest.get("digest"):
         print(f"note: {args.checkpoint} was trained on another standard library (manifest {trained_on}, this one "
               f"{manifest.get('digest')}): these are its numbers on this one", file=sys.stderr)  # fmt: skip
-    labels = {p: {k.split(".", 1)[1]: v for k, v in corpus.items() if k.startswith(p + ".")} for p in ("val", "select")}
+    labels = research_labels(corpus)
     val_ids, select_ids = (corpus[k].astype(np.int64) for k in ("val_ids", "select_ids"))
     model = research_view(checkpoint.model).eval()
     bpc = evaluate_bpc(model, val_ids)

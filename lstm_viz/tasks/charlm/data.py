@@ -72,7 +72,10 @@ __all__ = [
     "label_text",
     "list_stdlib_files",
     "load_split",
+    "read_research_corpus",
     "read_source",
+    "research_corpus",
+    "research_labels",
     "select_files",
     "split_of",
     "stdlib_root",
@@ -541,6 +544,12 @@ def research_corpus(select_chars: int = 150_000) -> tuple[dict, dict[str, np.nda
         for name, values in corpus_labels(text, spans).items():
             arrays[f"{prefix}.{name}"] = values
     return manifest, arrays
+
+
+def research_labels(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """The per-character labels of :func:`research_corpus`'s arrays by text: ``{"val": {label: values},
+    "select": {label: values}}``."""
+    return {p: {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(p + ".")} for p in ("val", "select")}
 
 
 def read_research_corpus(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:

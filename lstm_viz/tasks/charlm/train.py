@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     import json
     import sys
 
-    from lstm_viz.tasks.charlm.data import read_research_corpus, research_corpus
+    from lstm_viz.tasks.charlm.data import read_research_corpus, research_corpus, research_labels
     from lstm_viz.tasks.charlm.evaluate import unit_report
     from lstm_viz.tasks.charlm.model import CharLMConfig
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
             np.savez_compressed(args.save_corpus, manifest=json.dumps(manifest), **corpus)
             emit({"kind": "corpus", "path": args.save_corpus, **manifest["counts"]})
             return
-    labels = {p: {k.split(".", 1)[1]: v for k, v in corpus.items() if k.startswith(p + ".")} for p in ("val", "select")}
+    labels = research_labels(corpus)
     train_ids, val_ids, select_ids = (corpus[k].astype(np.int64) for k in ("train_ids", "val_ids", "select_ids"))
 
     config = CharLMConfig(
