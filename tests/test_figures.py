@@ -98,6 +98,17 @@ def test_gate_heatmaps_six_panels_in_display_order_with_exact_values():
     assert "every step and unit shown" in fig.layout.title.subtitle.text
 
 
+def test_colour_bar_letters_stand_upright_where_the_bar_has_room():
+    """A tensor's letter sits on top of its bar (Plotly lays a right-side title on its side); a one-unit row's
+    bar, too short for a title on top, keeps it at the side."""
+    torch.manual_seed(0)
+    tall = figures.gate_heatmaps(RecordingLSTM(2, 16).record(torch.randn(9, 1, 2)))
+    short = figures.gate_heatmaps(RecordingLSTM(1, 1).record(torch.randn(9, 1, 1)))
+    for fig, side in ((tall, "top"), (short, "right")):
+        bars = [fig.layout[k].colorbar for k in sorted(fig.layout.to_plotly_json()) if k.startswith("coloraxis")]
+        assert [b.title.text for b in bars] == list(DISPLAY_ORDER) and {b.title.side for b in bars} == {side}
+
+
 def test_a_short_input_of_few_features_is_written_under_every_step():
     """Post 4's 8 bit-steps: each column says which bits it read, as the answer chart does; a long or wide input
     keeps the step numbers only."""

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from lstm_viz.core.recording import unit_label
 from lstm_viz.viz.gates import char_label, signed_range
 from lstm_viz.viz.palette import GATE_COLORSCALE, SIGNED_COLORSCALE
-from lstm_viz.viz.plotgrid import finish
+from lstm_viz.viz.plotgrid import colorbar_title, finish
 
 __all__ = [
     "GATE_TENSORS",
@@ -129,7 +129,7 @@ def coloured_text(
     z = np.full((n_rows, cols), np.nan)
     chars = np.full((n_rows, cols), "", dtype=object)
     hover = np.full((n_rows, cols), "", dtype=object)
-    name = {"c": "c", "h": "h"}.get(tensor, tensor)
+    name = tensor
     for t in idx:
         r, c = lay.row[t] - first, lay.col[t]
         ch = text[t]
@@ -152,7 +152,7 @@ def coloured_text(
             "zmax": hi,
             "xgap": 0,
             "ygap": 1,
-            "colorbar": {"title": {"text": name, "side": "right"}, "thickness": 10,
+            "colorbar": {"title": colorbar_title(name, min(300, n_rows * CELL_H)), "thickness": 10,
                          "len": min(1.0, 300 / (n_rows * CELL_H + 1))},
         }
     ]

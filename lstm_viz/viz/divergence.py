@@ -26,7 +26,7 @@ from lstm_viz.viz.gates import (
     time_ticks,
     to_numpy,
 )
-from lstm_viz.viz.plotgrid import TITLE_AT_TOP, Grid, finish, subtitle_room
+from lstm_viz.viz.plotgrid import TITLE_AT_TOP, Grid, colorbar_title, finish, subtitle_room
 
 __all__ = ["Divergence", "beyond_rounding", "compared", "difference_heatmaps", "first_divergence"]
 
@@ -249,7 +249,7 @@ def difference_heatmaps(
             # one colour bar for the shared scale (on its first row), one for each scale of its own; none where the
             # values are written in the cells (a row of a few cells: its bar's ticks ran into each other)
             "showscale": (q not in shared or q == shared[0]) and not written,
-            "colorbar": {"title": {"text": f"Δ{'/'.join(shared) if q in shared else q}", "side": "right"},
+            "colorbar": {"title": colorbar_title(f"Δ{'/'.join(shared) if q in shared else q}"),
                          "y": (lo + hi) / 2, "len": hi - lo, "thickness": 12, "x": 1.01, "nticks": 5},
         }  # fmt: skip
     grid.x(n_rows)["title"] = {"text": "t (time step)"}

@@ -19,7 +19,7 @@ import torch
 from lstm_viz.core.recording import DIRECTIONS, CellRecording, Recording
 from lstm_viz.viz.budget import DEFAULT_MAX_STEPS, DEFAULT_MAX_UNITS, TimeBins, View, bin_time, plan_view
 from lstm_viz.viz.palette import GATE_COLORS, GATE_COLORSCALE, SIGNED_COLORSCALE
-from lstm_viz.viz.plotgrid import TITLE_AT_TOP, Grid, finish, subtitle_room
+from lstm_viz.viz.plotgrid import TITLE_AT_TOP, Grid, colorbar_title, finish, subtitle_room
 
 __all__ = [
     "GATE_COLORS",
@@ -247,7 +247,7 @@ def _colorbar(grid: Grid, row: int, name: str, cmin: float, cmax: float, row_px:
     small font: Plotly's automatic ticks overlap there."""
     lo, hi = grid.y_domain(row)
     bar = {
-        "title": {"text": name, "side": "right"},
+        "title": colorbar_title(name, row_px),
         "y": (lo + hi) / 2,
         "len": max(0.05, hi - lo),
         "yanchor": "middle",

@@ -19,6 +19,7 @@ __all__ = [
     "SUBTITLE_LINE_PX",
     "TITLE_AT_TOP",
     "Grid",
+    "colorbar_title",
     "finish",
     "log_axis_125",
     "subtitle_room",
@@ -148,10 +149,21 @@ LEGEND_AT_BOTTOM = {"orientation": "h", "yref": "container", "y": 0, "yanchor": 
 LEGEND_ROOM_PX = 96
 
 
+SHORT_BAR_PX = 90  # a colour bar shorter than this has no room for a title on top
+
+
 def subtitle_room(lines: int, fit: int) -> int:
     """Pixels a figure's top margin (and height) grows by for a subtitle of ``lines`` lines, ``fit`` of which its
     margin holds already; the figure's title is placed with ``TITLE_AT_TOP``."""
     return SUBTITLE_LINE_PX * max(0, lines - fit)
+
+
+def colorbar_title(text: str, bar_px: float | None = None) -> dict:
+    """A colour bar's title: a short one (a tensor's letter, "Δc") upright on top of the bar, a longer one along
+    its right side (Plotly turns a right-side title on its side, which leaves a single letter lying down). A bar
+    under ``SHORT_BAR_PX`` pixels keeps its title at the side: one on top would squeeze the bar to nothing."""
+    upright = len(text) <= 4 and (bar_px is None or bar_px >= SHORT_BAR_PX)
+    return {"text": text, "side": "top" if upright else "right"}
 
 
 def finish(traces: list[dict], layout: dict) -> go.Figure:
