@@ -34,6 +34,7 @@ __all__ = [
     "format_answer",
     "is_utf8",
     "json_safe",
+    "layer_number",
     "load_model",
     "made_folders",
     "parse_input",
@@ -55,6 +56,14 @@ class ExitError(Exception):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, a job scheduler's stop): handled as Ctrl-C is, so no partial output file is left."""
+
+
+def layer_number(text: str) -> int:
+    """A layer number as recording names write it: digits only ("-0", "+1", "1_0" or "٣", which ``int`` reads,
+    are refused with ValueError)."""
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"{text!r} is not a layer number")
+    return int(text)
 
 
 def stopped_how(err: KeyboardInterrupt) -> tuple[str, int]:

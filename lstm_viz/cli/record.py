@@ -34,6 +34,7 @@ from lstm_viz.cli.common import (
     add_threads,
     answer_value,
     check_out,
+    layer_number,
     load_model,
     not_an_input,
     parsed_input,
@@ -235,7 +236,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             raise ExitError(f"give one input to record: {config.input_size} numbers a step, commas between them and "
                             f"';' (or a new line) between steps, for this {config.label()}")  # fmt: skip
         raise ExitError(f"give one input to record, e.g. {example!r} for this {config.label()}")
-    layers = _choice(args.layers, "--layers", list(range(config.num_layers)), int)
+    layers = _choice(args.layers, "--layers", list(range(config.num_layers)), layer_number)
     tensors = _choice(args.tensors, "--tensors", list(CELLS[config.cell]))
     if args.text_file is not None:
         require_text_model(model, args.checkpoint, "record --text-file")

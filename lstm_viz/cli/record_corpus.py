@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_viz.cli.common import ExitError, check_threads, check_utf8_out, print_json, stopped_how
+from lstm_viz.cli.common import ExitError, check_threads, check_utf8_out, layer_number, print_json, stopped_how
 from lstm_viz.corpus import record_corpus, stdlib_files, text_dir_files, text_files
 from lstm_viz.corpus.schema import read_manifest, shards_dir
 from lstm_viz.parsing import quote
@@ -65,7 +65,7 @@ def _layers(text: str) -> list[int] | None:
     if text.strip() == "all":
         return None
     try:
-        return [int(k) for k in text.split(",") if k.strip()]
+        return [layer_number(k.strip()) for k in text.split(",") if k.strip()]
     except ValueError:
         raise ExitError(f"--layers must be 'all' or numbers like 0,1, got {quote(text)}") from None
 
