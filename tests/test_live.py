@@ -609,13 +609,13 @@ def test_weights_part_way_into_an_epoch_are_named_so():
     run.start()
     run.trainer.train_batches(4)  # one epoch (4 mini-batches)
     run.trainer.train_batches(2)  # and 2 of the next
-    assert run.at == "epoch 1 + 2/4 mini-batches"
+    assert run.at == "epoch 2, after 2 of its 4 mini-batches"
     run.trainer.train_batches(2)
     assert run.at == "epoch 2"
     from lstm_viz.live.figures import absolute_error_figure
 
-    title = absolute_error_figure([1, 2], [1, 2], epoch="epoch 1 + 2/4 mini-batches").layout.title.text
-    assert title.endswith("(epoch 1 + 2/4 mini-batches)")
+    title = absolute_error_figure([1, 2], [1, 2], epoch="epoch 2, after 2 of its 4 mini-batches").layout.title.text
+    assert title.endswith("(epoch 2, after 2 of its 4 mini-batches)")
     assert absolute_error_figure([1], [1], epoch=3).layout.title.text.endswith("(epoch 3)")
 
 

@@ -276,8 +276,8 @@ def absolute_error_figure(
     epoch: int | str | None = None,
 ) -> go.Figure:
     """Post 4's plot: the absolute error |prediction − truth| per test sample, with the RMSE in the title — and the
-    epoch of the model it shows (``epoch``: a number, or words such as ``LiveRun.at``'s "epoch 1 + 20/71
-    mini-batches"): redrawn every few seconds beside curves that move on each tick."""
+    epoch of the model it shows (``epoch``: a number, or words such as ``LiveRun.at``'s "epoch 2, after 20
+    of its 71 mini-batches"): redrawn every few seconds beside curves that move on each tick."""
     truth = np.asarray(truth, dtype=float).reshape(-1)
     predicted = np.asarray(predicted, dtype=float).reshape(-1)
     if truth.shape != predicted.shape:

@@ -243,10 +243,13 @@ class LiveRun:
 
     @property
     def at(self) -> str:
-        """Where the weights are, in words: "epoch 12", or "epoch 1 + 20/71 mini-batches" part-way into the next
-        epoch — what a figure or a file of the current weights is labelled with."""
+        """Where the weights are, in words: "epoch 12" after twelve whole epochs, or "epoch 2, after 20 of its 71
+        mini-batches" part-way into the next (as ``train``'s stop message says it) — what a figure or a file of the
+        current weights is labelled with."""
         place = self.place
-        return f"epoch {self.epoch:,}" + (f" + {place[0]}/{place[1]} mini-batches" if place else "")
+        if place:
+            return f"epoch {self.epoch + 1:,}, after {place[0]} of its {place[1]} mini-batches"
+        return f"epoch {self.epoch:,}"
 
     @property
     def history(self) -> list[dict[str, Any]]:
