@@ -400,7 +400,8 @@ def test_a_failed_command_leaves_no_folder_it_made_for_out(tmp_path, capsys):
     for layers in ("-0", "+1", "1_0"):  # int() reads them all as layers 0 and 1 and 10
         code, _, err = run(capsys, "record", model, "12 - 3", "--layers", layers, "--out", tmp_path / "l.csv")
         assert code == 2 and "--layers" in err and "choose from 0" in err and not (tmp_path / "l.csv").exists(), err
-    for bad in (["--tensors", "q"], ["--layers", "5"], ["--layers", "-0"]):  # refused after the folder was made: a/b/c all go again
+    # refused after the folder was made: a/b/c all go again
+    for bad in (["--tensors", "q"], ["--layers", "5"], ["--layers", "-0"]):
         code, _, err = run(capsys, "record-corpus", REPO / "models" / "charlm_python.pt", "--text-file", text, *bad,
                            "--out", tmp_path / "corp" / "x" / "y")  # fmt: skip
         assert code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["kept", "made"], err

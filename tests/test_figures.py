@@ -156,7 +156,10 @@ def test_the_export_caps_count_values_and_csv_bytes():
 def test_a_tiny_heatmap_writes_its_values_in_its_cells():
     """The StatQuest model's 4 steps × 1 unit: the numbers in the cells; a real-sized one stays colour only."""
     tiny = figures.gate_heatmaps(record(input_size=1, hidden=1, steps=4))
-    assert all(t.texttemplate == "%{z:.3f}" for t in heatmaps(tiny))
+    assert all(t.texttemplate == "%{text}" for t in heatmaps(tiny))
+    for t in heatmaps(tiny):  # each cell's value to 3 decimals, as the cell holds it
+        assert np.array(t.text, dtype=float) == pytest.approx(np.asarray(t.z, dtype=float), abs=5e-4)
+    assert figures.cell_text(np.array([[-0.0004, 0.25, np.nan]]))["text"] == [["0.000", "0.250", ""]]  # no "-0.000"
     assert all(t.texttemplate is None for t in heatmaps(figures.gate_heatmaps(record(hidden=8, steps=8))))
     # few cells but many thin rows (the sidebar's random LSTM: 16 units × 3 steps, rows of 9 px): colour only; the
     # numbers ran into each other
@@ -164,7 +167,7 @@ def test_a_tiny_heatmap_writes_its_values_in_its_cells():
     assert all(t.texttemplate is None for t in heatmaps(thin))
     assert all(t.texttemplate is None for t in heatmaps(difference_heatmaps(record(hidden=16, steps=3),
                                                                            record(hidden=16, steps=3, seed=1))))
-    assert all(t.texttemplate == "%{z:.3f}" for t in heatmaps(figures.gate_heatmaps(record(hidden=4, steps=3))))
+    assert all(t.texttemplate == "%{text}" for t in heatmaps(figures.gate_heatmaps(record(hidden=4, steps=3))))
 
 
 def test_gate_heatmaps_all_panels_of_a_bidirectional_stack():
@@ -787,7 +790,7 @@ def test_difference_heatmaps_put_the_bounded_quantities_on_one_scale_and_c_on_it
     bars = [wide.layout["coloraxis" if r == 1 else f"coloraxis{r}"].showscale for r in range(1, 7)]
     assert bars == [True, False, False, False, True, False]  # else one colour bar a scale
     assert "f, i, g, o, h on one colour scale, c on its own" in fig.layout.title.subtitle.text
-    assert all(t.texttemplate == "%{z:.3f}" for t in heatmaps(fig))  # 4 steps × 1 unit: the values written
+    assert all(t.texttemplate == "%{text}" for t in heatmaps(fig))  # 4 steps × 1 unit: the values written
 
 
 def test_two_models_side_by_side_share_the_scale_of_c_and_of_a_projected_h():

@@ -426,7 +426,9 @@ def cell_text(z: np.ndarray, row_px: int | None = None) -> dict:
     rows — numbers are written only where they fit (3 steps × 16 units is few cells, but 16 rows of 9 px)."""
     if z.size > CELL_TEXT_MAX or (row_px is not None and row_px / max(1, z.shape[0]) < CELL_TEXT_ROW_PX):
         return {}
-    return {"texttemplate": "%{z:.3f}", "textfont": {"size": 12}}
+    # written here, not by Plotly's "%{z:.3f}", which writes -0.0004 as "-0.000"
+    text = np.vectorize(lambda v: "" if not np.isfinite(v) else f"{v:.3f}".replace("-0.000", "0.000"))(z)
+    return {"text": text.tolist(), "texttemplate": "%{text}", "textfont": {"size": 12}}
 
 
 def _shape_note(rec: CellRecording) -> str:
