@@ -292,7 +292,7 @@ def _steps_text(x: Tensor, most: int = 48) -> str:
     return f"{len(x)} step{'s' if len(x) != 1 else ''}: {shown}"
 
 
-def _vector_example(width: int) -> str:
+def _starting_vectors(width: int) -> str:
     """Three time steps of ``width`` numbers, one a line: a valid input for any width (the boxes start with it)."""
     rng = np.random.default_rng(0)
     rows = rng.choice([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0], size=(3, width))
@@ -438,7 +438,7 @@ class Task:
     def example(self, config: ModelConfig) -> str:
         """A valid input for this model, to pre-fill the text box and to quote in error messages (three steps; a
         wide input's lines are long: :func:`lstm_viz.parsing.shorten` them in a message)."""
-        return _vector_example(config.input_size)
+        return _starting_vectors(config.input_size)
 
     def input_label(self, config: ModelConfig) -> str:
         return f"One time step per line, {config.input_size} numbers per line (or `;` between steps)"
