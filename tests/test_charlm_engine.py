@@ -259,8 +259,10 @@ def test_text_report_prints_models_readme_numbers(tmp_path, capsys):
     computed as unit_report computes them; bad input refused in one line."""
     import json
 
+    from lstm_viz.core.recording import parse_unit
     from lstm_viz.tasks.charlm.data import label_text
-    from lstm_viz.tasks.charlm.evaluate import GOALS, unit_report
+    from lstm_viz.tasks.charlm.evaluate import GOALS, unit_report, unit_values
+    from lstm_viz.tasks.charlm.scoring import exact_auroc
     from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
     from lstm_viz.training.checkpoints import save_checkpoint
 
@@ -289,8 +291,19 @@ def test_text_report_prints_models_readme_numbers(tmp_path, capsys):
     for feature, unit in report["units"].items():
         assert unit["unit"] == expected[feature]["unit"]
         assert unit["report_score"] == pytest.approx(expected[feature]["report_score"], rel=1e-6)
+    # the string unit scored with the comment characters left out, and the comment unit without the strings
+    val_ids = arrays["val_ids"].astype(np.int64)
+    for feature, other in (("in_string", "in_comment"), ("in_comment", "in_string")):
+        unit = report["units"][feature]
+        name, k = parse_unit(unit["unit"])
+        values, where = unit_values(view, val_ids, [(name, k)])
+        keep = labels["val"][other][where] == 0
+        auroc = exact_auroc(values[keep, 0], labels["val"][feature][where][keep])
+        assert set(unit["report_score_without"]) == {other}
+        assert unit["report_score_without"][other] == pytest.approx(auroc if unit["direction"] == "high" else 1 - auroc)
     assert main(["text-report", str(path), "--corpus", str(corpus)]) == 0  # the table
     out = capsys.readouterr().out
+    assert "for that unit with the in_comment characters left out" in out
     assert out.startswith(f"{path}: {report['val_bpc']:.3f} bits per character over {len(val):,} validation")
     assert all(f"for {unit['unit']} (" in out for unit in report["units"].values())
     subtraction = str(Path(__file__).resolve().parent.parent / "models" / "subtraction_lstm.pt")

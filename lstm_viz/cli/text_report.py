@@ -79,4 +79,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
               f"{u['select_score']:.3f} on the {len(select_ids):,} training characters it was picked on), best "
               f"candidate on validation {u['best_on_report']:.3f}; goal {u['goal']}: "
               f"{'met' if u['reached'] else 'not met'}")  # fmt: skip
+        for other, score in u.get("report_score_without", {}).items():
+            print(f"  {'':14s} {score:.3f} for that unit with the {other} characters left out")
     return 0

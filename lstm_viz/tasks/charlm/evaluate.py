@@ -94,7 +94,9 @@ def unit_report(
     ``select``; the best of those is *the* unit, with its direction (the side of 0.5 or the sign of r), and its
     score on ``report`` is given in that direction (``report_score``: AUROC oriented so > 0.5 means the picked
     direction, or |r| with ``sign_kept``). ``best_on_report`` is the best candidate's score on ``report``, for
-    information only (picking by it would fit the report text).
+    information only (picking by it would fit the report text). ``report_score_without`` (binary features):
+    the picked unit's ``report_score`` on the characters outside each other binary goal feature — a string cell
+    that also lights up in comments scores higher with the comments left out.
     """
     select_ids, select_labels = select
     report_ids, report_labels = report
@@ -120,6 +122,14 @@ def unit_report(
         else:
             oriented = [(n, u, abs(s), r * np.sign(s), bool(s >= 0)) for n, u, s, r in scored]
         name, unit, select_score, report_score, up = max(oriented, key=lambda item: item[2])
+        without = {}  # a binary feature's unit scored apart from the other binary features (a string cell that is
+        if score_kind == "auroc":  # also a comment cell: its score with the comments left out says so)
+            values, target = rep_values[:, column[(name, unit)]], report_labels[feature][rep_pos]
+            for other in (f for f in binary if f != feature):
+                keep = np.asarray(report_labels[other][rep_pos]) == 0
+                if 0 < np.count_nonzero(target[keep]) < np.count_nonzero(keep):
+                    auroc = _score(values[keep], target[keep], "auroc")
+                    without[other] = float(auroc if up else 1 - auroc)
         out[feature] = {
             "unit": unit_label(name, unit),
             "score": "AUROC" if score_kind == "auroc" else "|r|",
@@ -130,6 +140,7 @@ def unit_report(
             "goal": goal,
             "reached": bool((abs(report_score) if score_kind == "r" else report_score) >= goal),
             "best_on_report": float(max(abs(o[3]) if score_kind == "r" else o[3] for o in oriented)),
+            "report_score_without": without,
             "screen_top": shortlist[feature].head(3).to_dict("records"),
         }
     return out
