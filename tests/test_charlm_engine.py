@@ -304,6 +304,39 @@ def test_text_report_prints_models_readme_numbers(tmp_path, capsys):
     assert main(["text-report", str(path), "--corpus", str(corpus)]) == 0  # the table
     out = capsys.readouterr().out
     assert "for that unit with the in_comment characters left out" in out
+    # --text-file: the picked units scored on one more text too (Python nobody trained or picked on)
+    other = TEXT[cut[1] : cut[1] + 5000]
+    other = other[: other.rindex("\n\n\ndef ") + 1]
+    (tmp_path / "other.py").write_text(other)
+    assert main(["text-report", str(path), "--corpus", str(corpus), "--text-file", str(tmp_path / "other.py"),
+                 "--json"]) == 0  # fmt: skip
+    also = last_json(capsys.readouterr().out)
+    assert also["text_file_chars"] == len(other) and also["text_file_bpc"] > 0
+    other_labels = label_text(other)
+    for feature, unit in also["units"].items():
+        assert unit["unit"] == report["units"][feature]["unit"]  # picked on the same training text
+        values, where = unit_values(view, encode(other).astype(np.int64), [parse_unit(unit["unit"])], batch_size=1)
+        target = other_labels[feature][where]
+        if target.min() == target.max():  # a feature the text does not have (no comment in it): no score, null
+            assert unit["also_score"] is None
+            continue
+        if GOALS[feature][0] == "auroc":
+            auroc = exact_auroc(values[:, 0], target)
+            assert unit["also_score"] == pytest.approx(auroc if unit["direction"] == "high" else 1 - auroc, abs=1e-9)
+        else:
+            r = np.corrcoef(values[:, 0], target)[0, 1]
+            assert unit["also_score"] == pytest.approx(abs(r), abs=1e-6)
+            assert unit["also_sign_kept"] == bool((r > 0) == (unit["direction"] == "+"))
+        assert unit["also_best"] >= unit["also_score"] - 1e-12
+    assert sum(unit["also_score"] is not None for unit in also["units"].values()) >= 3
+    assert main(["text-report", str(path), "--corpus", str(corpus), "--text-file", str(tmp_path / "other.py")]) == 0
+    out = capsys.readouterr().out
+    assert f"on {tmp_path / 'other.py'} ({len(other):,} characters" in out and "nan" not in out
+    assert all(f"for {u['unit']}" in out or "is the same on every character" in out for u in also["units"].values())
+    (tmp_path / "broken.py").write_text("x = (1,\n")
+    assert main(["text-report", str(path), "--corpus", str(corpus), "--text-file", str(tmp_path / "broken.py")]) == 2
+    err = capsys.readouterr().err
+    assert "broken.py" in err and "does not tokenize" in err and "Traceback" not in err
     assert out.startswith(f"{path}: {report['val_bpc']:.3f} bits per character over {len(val):,} validation")
     assert all(f"for {unit['unit']} (" in out for unit in report["units"].values())
     subtraction = str(Path(__file__).resolve().parent.parent / "models" / "subtraction_lstm.pt")

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from lstm_viz import Intervention
+from lstm_viz.app.sources import load_shipped
 from lstm_viz.interventions.ablation import ablate_units
 from lstm_viz.parsing import InputError
 from lstm_viz.paths import MODELS_DIR
@@ -25,7 +26,7 @@ from lstm_viz.tasks.charlm.stdlib import (
     validation_paths,
     validation_sample,
 )
-from lstm_viz.tasks.charlm.task import CHARLM, SHIPPED_CHARS, generate
+from lstm_viz.tasks.charlm.task import CHARLM, SHIPPED_CHARS, SHIPPED_L1, generate
 from lstm_viz.training.checkpoints import checkpoint_bytes, infer_config, load_checkpoint
 from lstm_viz.training.engine import Trainer
 
@@ -236,10 +237,14 @@ def test_the_shipped_model_is_small_and_says_how_it_was_made():
     assert path.stat().st_size <= 10 * 1024 * 1024
     ckpt = load_checkpoint(path)
     assert ckpt.config.label() == "charlm LSTM(2×384, embedding 64)"
-    assert ckpt.meta["manifest"]["counts"]["val"] > 0 and "Trained by the engine" in ckpt.meta["how"]
+    assert ckpt.meta["manifest"]["counts"]["val"] > 0
+    # the file is the command's own output (models/README.md's command, but for --out)
     assert ckpt.meta["command"].startswith("python -m lstm_viz train charlm --preset shipped --seed 0 --threads 1 ")
-    assert ckpt.meta["metrics"]["val_bpc"] < 1.5 and ckpt.meta["metrics"]["chars"] >= SHIPPED_CHARS
+    final = ckpt.meta["final"]  # the command's last line: its evaluation over all validation files
+    assert final["val_bpc"] < 1.5 and final["chars"] >= SHIPPED_CHARS and final["val_chars"] > 1_000_000
+    assert final["preset"] == "shipped" and ckpt.meta["trainer"]["options"]["activation_l1"] == SHIPPED_L1
     assert ckpt.optimizer_state is None and len(ckpt.history) > 900  # a block of 25 steps per entry
+    assert load_shipped(path).info["metrics"]["val_bpc"] == final["val_bpc"]  # what the sidebar says
     text = "def add(a, b):\n    return a + b\n"
     answer = CHARLM.answer(ckpt.model, CHARLM.parse(text, ckpt.config))
     assert answer.value["bits_per_char"] < 4

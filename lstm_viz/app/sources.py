@@ -148,6 +148,11 @@ def _checkpoint_info(checkpoint: Any) -> dict[str, Any]:
         last = history[-1]
         info["metrics"] = {k: v for k, v in last.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     meta = checkpoint.meta or {}
+    final = meta.get("final")  # the train command's last line: its evaluations after the run (val_bpc over all text)
+    if isinstance(final, dict):
+        evaluated = {k: v for k, v in final.items() if k.startswith(("val_", "test_")) and isinstance(v, (int, float))
+                     and not isinstance(v, bool)}  # fmt: skip
+        info["metrics"] = {**info.get("metrics", {}), **evaluated}
     for key in ("command", "metrics", "manifest", "how"):
         if isinstance(meta.get(key), (str, dict)):
             info[key] = meta[key]

@@ -42,7 +42,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "last": json_safe(ckpt.history[-1]) if ckpt.history else None,
         "command": ckpt.meta.get("command"),
     }
-    for key in ("how", "metrics"):  # e.g. a converted research model: how it was made, its final metrics
+    # how it was made and its final metrics (a converted research model), the train command's last line ("final":
+    # its evaluation after the run)
+    for key in ("how", "metrics", "final"):
         if isinstance(ckpt.meta.get(key), (str, dict)):
             info[key] = json_safe(ckpt.meta[key]) if isinstance(ckpt.meta[key], dict) else ckpt.meta[key]
     trainer = ckpt.meta.get("trainer")

@@ -21,11 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from lstm_viz.cli.common import ExitError, add_threads, device_named, print_json, use_threads, whole_model_needed
-from lstm_viz.cli.textfile import require_text_model
-from lstm_viz.tasks.charlm.data import read_research_corpus, research_corpus, research_labels
+from lstm_viz.cli.textfile import read_text_file, require_text_model
+from lstm_viz.parsing import InputError
+from lstm_viz.tasks.charlm.data import encode, read_research_corpus, research_corpus, research_labels
 from lstm_viz.tasks.charlm.evaluate import unit_report
 from lstm_viz.tasks.charlm.loop import research_view
 from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
+from lstm_viz.text.finder import text_labels
 from lstm_viz.training.checkpoints import ModuleChoice, load_checkpoint
 
 __all__ = ["add_parser", "run"]
@@ -40,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     report.add_argument("checkpoint", help="a text model's checkpoint, e.g. models/charlm_python.pt")
     report.add_argument("--corpus", help="an .npz from python -m lstm_viz.tasks.charlm.train --save-corpus (default: "
                         "the running stdlib, encoded and labelled first, about 10 s)")  # fmt: skip
+    report.add_argument("--text-file", metavar="FILE", help="also score the picked units on this Python file (up to "
+                        "1 MB; e.g. source from outside the standard library, text the model never saw)")  # fmt: skip
     report.add_argument("--json", action="store_true", help="one JSON object on the last stdout line")
     add_threads(report)
     report.set_defaults(func=run)
@@ -55,6 +59,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except ModuleChoice as err:
         raise ExitError(whole_model_needed(args.checkpoint, "text-report", err.options, "a text model")) from None
     require_text_model(checkpoint.model, args.checkpoint, "text-report")
+    also = None
+    if args.text_file is not None:  # read and labelled before the minute of work, so a bad file fails at once
+        text = read_text_file(args.text_file)
+        try:
+            also = encode(text).astype(np.int64), text_labels(text, advice="Give a whole Python file.")
+        except InputError as err:
+            raise ExitError(f"--text-file {args.text_file}: {err}") from None
     try:
         manifest, corpus = read_research_corpus(args.corpus) if args.corpus else research_corpus()
     except ValueError as err:
@@ -67,11 +78,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     val_ids, select_ids = (corpus[k].astype(np.int64) for k in ("val_ids", "select_ids"))
     model = research_view(checkpoint.model).eval()
     bpc = evaluate_bpc(model, val_ids)
-    units = unit_report(model, (select_ids, labels["select"]), (val_ids, labels["val"]))
+    units = unit_report(model, (select_ids, labels["select"]), (val_ids, labels["val"]), also=also)
     report = {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()}
+    also_bpc = evaluate_bpc(model, also[0], batch_size=1) if also is not None else None
     if args.json:
+        extra = {} if also is None else {"text_file": args.text_file, "text_file_chars": len(also[0]),
+                                         "text_file_bpc": also_bpc}  # fmt: skip
         print_json({"model": args.checkpoint, "val_bpc": bpc, "val_chars": len(val_ids),
-                    "select_chars": len(select_ids), "units": report})  # fmt: skip
+                    "select_chars": len(select_ids), **extra, "units": report})  # fmt: skip
         return 0
     print(f"{args.checkpoint}: {bpc:.3f} bits per character over {len(val_ids):,} validation characters")
     for feature, u in units.items():
@@ -81,4 +95,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
               f"{'met' if u['reached'] else 'not met'}")  # fmt: skip
         for other, score in u.get("report_score_without", {}).items():
             print(f"  {'':14s} {score:.3f} for that unit with the {other} characters left out")
+    if also is not None:
+        print(f"on {args.text_file} ({len(also[0]):,} characters, {also_bpc:.3f} bits per character), the same units:")
+        for feature, u in units.items():
+            if not np.isfinite(u["also_score"]):
+                print(f"  {feature:14s} no score: {feature} is the same on every character of that file")
+                continue
+            flipped = "" if u.get("also_sign_kept", True) else " (with the opposite sign)"
+            met = u["also_score"] >= u["goal"] and not flipped
+            print(f"  {feature:14s} {u['score']:5s} {u['also_score']:.3f} for {u['unit']}{flipped}, best candidate "
+                  f"there {u['also_best']:.3f}; goal {u['goal']}: {'met' if met else 'not met'}")  # fmt: skip
     return 0

@@ -87,6 +87,7 @@ def unit_report(
     report: tuple[np.ndarray, Mapping[str, np.ndarray]],
     goals: Mapping[str, tuple[str, float]] = GOALS,
     candidates: int = 20,
+    also: tuple[np.ndarray, Mapping[str, np.ndarray]] | None = None,
 ) -> dict[str, dict]:
     """For each goal feature: the unit picked on ``select`` (ids, labels), scored on ``report`` (ids, labels).
 
@@ -96,7 +97,10 @@ def unit_report(
     direction, or |r| with ``sign_kept``). ``best_on_report`` is the best candidate's score on ``report``, for
     information only (picking by it would fit the report text). ``report_score_without`` (binary features):
     the picked unit's ``report_score`` on the characters outside each other binary goal feature — a string cell
-    that also lights up in comments scores higher with the comments left out.
+    that also lights up in comments scores higher with the comments left out. ``also``: one more text (ids,
+    labels), say Python source from outside the standard library, that the picked unit is scored on too
+    (``also_score``, in the picked direction as ``report_score``; ``also_best``: the best candidate there), read
+    as one stream.
     """
     select_ids, select_labels = select
     report_ids, report_labels = report
@@ -108,6 +112,8 @@ def unit_report(
     column = {unit: k for k, unit in enumerate(units)}
     sel_values, sel_pos = unit_values(model, select_ids, units)
     rep_values, rep_pos = unit_values(model, report_ids, units)
+    # one stream, the state carried through the whole text (as a reader reads one file)
+    also_values, also_pos = unit_values(model, also[0], units, batch_size=1) if also is not None else (None, None)
     out: dict[str, dict] = {}
     for feature, (kind, goal) in goals.items():
         score_kind = "auroc" if kind == "auroc" else "r"
@@ -143,4 +149,16 @@ def unit_report(
             "report_score_without": without,
             "screen_top": shortlist[feature].head(3).to_dict("records"),
         }
+        if also is not None:
+            target = also[1][feature][also_pos]
+            # each candidate in the direction it was picked in on ``select``, as report_score and best_on_report
+            there = {}
+            for n, u, on_select, _ in scored:
+                v = _score(also_values[:, column[(n, u)]], target, score_kind)
+                there[(n, u)] = (v if on_select >= 0.5 else 1 - v) if score_kind == "auroc" else v * np.sign(on_select)
+            picked = there[(name, unit)]
+            out[feature]["also_score"] = float(abs(picked)) if score_kind == "r" else float(picked)
+            out[feature]["also_best"] = float(max(abs(v) if score_kind == "r" else v for v in there.values()))
+            if score_kind == "r":
+                out[feature]["also_sign_kept"] = bool(picked > 0)
     return out
