@@ -125,7 +125,8 @@ def test_every_recipe_field_is_implemented_and_has_a_flag():
             flag = generic.get(field.name, "--" + field.name.replace("_", "-"))
             assert flag is None or flag in flags, f"{cls.__name__}.{field.name} has no flag {flag}"
     for research_flag in ("--embed", "--hidden", "--layers", "--seq", "--batch", "--warmup", "--wd", "--clip",
-                          "--final-lr-ratio", "--minutes", "--max-chars", "--eval-every", "--threads", "--forget-bias"):
+                          "--final-lr-ratio", "--minutes", "--max-chars", "--eval-every", "--threads", "--forget-bias",
+                          "--activation-l1"):
         assert research_flag in flags or any(f.startswith(research_flag) for f in flags), research_flag
 
 

@@ -13,6 +13,7 @@ from lstm_viz.app import sources
 from lstm_viz.app.inputs import csv_input, example_for, random_input, typed_input
 from lstm_viz.app.sources import RandomSpec, SourceError, load_shipped, load_upload, random_model
 from lstm_viz.parsing import MAX_STEPS, InputError
+from lstm_viz.paths import MODELS_DIR
 from lstm_viz.tasks import SEQUENCE, STATQUEST, SUBTRACTION, TOY_LSTM, ModelConfig, build_model, task_for
 from lstm_viz.tasks.subtraction import bit_table
 from lstm_viz.training.checkpoints import save_checkpoint
@@ -288,3 +289,13 @@ def test_messages_show_the_users_text_as_typed_and_start_as_sentences():
     assert _sentence("the regular expression") == "The regular expression"
     assert _sentence("weight_ih_l0 has shape") == "weight_ih_l0 has shape"  # a name keeps its case
     assert _sentence("--lr: learning rate") == "--lr: learning rate" and _sentence("") == ""
+
+
+def test_the_sidebar_names_a_text_models_validation_score_among_its_first_metrics():
+    from lstm_viz.app.ui import shown_metrics
+
+    metrics = load_shipped(MODELS_DIR / "charlm_python.pt").info["metrics"]
+    shown = [k for k, _ in shown_metrics(metrics)]
+    assert shown[0] == "val_bpc" and "lr" not in shown and len(shown) == 5
+    assert [k for k, _ in shown_metrics({"loss": 1, "test_exact_match": 1.0, "lr": 0.1, "test_loss": 2})] == [
+        "test_exact_match", "test_loss", "loss"]

@@ -150,8 +150,8 @@ def _checkpoint_info(checkpoint: Any) -> dict[str, Any]:
     meta = checkpoint.meta or {}
     final = meta.get("final")  # the train command's last line: its evaluations after the run (val_bpc over all text)
     if isinstance(final, dict):
-        evaluated = {k: v for k, v in final.items() if k.startswith(("val_", "test_")) and isinstance(v, (int, float))
-                     and not isinstance(v, bool)}  # fmt: skip
+        evaluated = {k: v for k, v in final.items() if k.startswith(("val_", "test_")) and not k.endswith("_chars")
+                     and isinstance(v, (int, float)) and not isinstance(v, bool)}  # fmt: skip
         info["metrics"] = {**info.get("metrics", {}), **evaluated}
     for key in ("command", "metrics", "manifest", "how"):
         if isinstance(meta.get(key), (str, dict)):

@@ -222,8 +222,7 @@ def sidebar_model_picker() -> None:
     st.caption(f"In use: **{loaded.label}**")
     metrics = loaded.info.get("metrics") if isinstance(loaded.info, dict) else None
     if isinstance(metrics, dict) and metrics:
-        measured = {k: v for k, v in metrics.items() if k not in _NOT_METRICS}  # lr is a setting, not a result
-        items = sorted(measured.items(), key=lambda kv: ("exact" not in kv[0], "acc" not in kv[0], kv[0]))[:5]
+        items = shown_metrics(metrics)
         st.caption(f"Measured when it was saved: {', '.join(metric_text(k, v) for k, v in items)}")
 
 
@@ -232,6 +231,17 @@ _SPLITS = {"train": "training", "test": "test", "val": "validation"}
 _METRIC_WORDS = {"exact_match": "exact match", "bit_acc": "bit accuracy", "acc": "accuracy", "accuracy": "accuracy",
                  "bpc": "bits per character", "loss": "loss", "chars": "characters trained on", "step": "step",
                  "epoch": "epoch", "rmse": "RMSE", "mse": "mean squared error"}  # fmt: skip
+
+
+def shown_metrics(metrics: dict[str, Any], k: int = 5) -> list[tuple[str, Any]]:
+    """The ``k`` metrics the sidebar names for a model: accuracies first, then held-out evaluations (``val_bpc``,
+    ``test_…``), then the rest by name; settings and timings (``lr``, ``seconds``) are not results."""
+
+    def rank(name: str) -> tuple:
+        return "exact" not in name, "acc" not in name, not name.startswith(("val_", "test_")), name
+
+    measured = {key: v for key, v in metrics.items() if key not in _NOT_METRICS}
+    return sorted(measured.items(), key=lambda kv: rank(kv[0]))[:k]
 
 
 def metric_text(key: str, value: object) -> str:

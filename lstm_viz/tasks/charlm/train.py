@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--wd", type=float, default=0.0)
     parser.add_argument("--clip", type=float, default=1.0)
+    parser.add_argument("--activation-l1", type=float, default=0.0, help="L1 penalty on every layer's h (0: none)")
     parser.add_argument("--minutes", type=float, default=None)
     parser.add_argument("--max-chars", type=float, default=None)
     parser.add_argument("--eval-every", type=int, default=0)
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         warmup_steps=args.warmup,
         weight_decay=args.wd,
         clip_norm=args.clip,
+        activation_l1=args.activation_l1,
         max_chars=int(args.max_chars) if args.max_chars else None,
         max_seconds=args.minutes * 60 if args.minutes else None,
         eval_every=args.eval_every,
