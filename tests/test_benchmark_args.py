@@ -61,6 +61,8 @@ REFUSED = [
     ("bench_recording.py", ["--clock", "gpu"], "--clock", "invalid choice"),
     ("bench_text.py", ["--threads", "0"], "--threads", "from 1 to 256"),
     ("bench_text.py", ["--train-threads", "abc"], "--train-threads", "a whole number"),
+    ("bench_text.py", ["--activation-l1", "-1"], "--activation-l1", "a number ≥ 0"),
+    ("bench_text.py", ["--activation-l1", "nan"], "--activation-l1", "a number ≥ 0"),
     ("bench_training.py", ["--epochs", "0"], "--epochs", "from 1 to 1,000"),
     ("bench_training.py", ["--epochs", "1e3"], "--epochs", "write 1000 for 1e3"),
     ("bench_training.py", ["--statquest-seeds", "0"], "--statquest-seeds", "from 1 to 1,000"),
