@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lstm_viz.interventions.ablation import Ablation
-from lstm_viz.viz.plotgrid import finish, log_axis_125
+from lstm_viz.viz.plotgrid import LEGEND_AT_BOTTOM, LEGEND_ROOM_PX, finish, log_axis_125
 
 __all__ = ["ablation_figure", "spread_figure"]
 
@@ -71,9 +71,11 @@ def spread_figure(table: pd.DataFrame, first_step: int | None = None, title: str
             **log_axis_125(table["max_abs"].to_numpy(dtype=float)),  # 0.2, 0.5, 1, 2: not "1, 9, 8, …, 3, 2"
         },
         "shapes": shapes,
-        "height": 320,
-        "margin": {"t": 90, "b": 50, "l": 70, "r": 30},
-        "legend": {"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
+        "height": 270 + LEGEND_ROOM_PX,
+        "margin": {"t": 90, "b": LEGEND_ROOM_PX, "l": 70, "r": 30},
+        # at the figure's bottom edge, below the axis title whatever the tick labels take (at y = -0.25 of the plot,
+        # a layer's name ran into "t (time step)")
+        "legend": LEGEND_AT_BOTTOM,
     }
     return finish(traces, layout)
 
