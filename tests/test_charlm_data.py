@@ -67,6 +67,16 @@ def test_triple_quoted_string_spanning_lines():
     assert marks(src, "line_start") == "#........" + "#.." + "#..." + "#....."
 
 
+def test_long_strings_are_the_triple_quoted_part_of_in_string():
+    src = 'def f():\n    """Doc \'q\'."""\n    return \'\'\'a\'\'\' + "b" + f"""{x!r}""" + rb\'c\'  # \'\'\'\n'
+    #      def f():⏎    """Doc 'q'."""⏎    return '''a''' + "b" + f"""{x!r}""" + rb'c'  # '''⏎
+    assert marks(src, "in_long_string") == "." * 13 + "#" * 11 + "." * 15 + "####" + "." * 13 + "#" * 8 + "." * 19
+    assert marks(src, "in_string") == ("." * 13 + "#" * 11 + "." * 15 + "####" + "." * 6 + "##" + "." * 5 + "#" * 8
+                                       + "." * 8 + "##" + "." * 9)  # fmt: skip
+    labels = label_text(src)
+    assert not (labels["in_long_string"] & ~labels["in_string"]).any()  # a part of in_string, never outside it
+
+
 def test_comments_and_brackets_inside_them_are_not_counted():
     src = "a = (1  # ) not closed\n     + 2)  # (\n"
     depth = marks(src, "bracket_depth")
@@ -152,6 +162,7 @@ def test_the_first_part_of_a_longer_source_is_labelled_as_far_as_it_goes(src, in
     labels = label_text(src, prefix=True)
     assert "".join("#" if v else "." for v in labels["in_string"]) == in_string
     assert "".join(str(v) for v in labels["bracket_depth"]) == depth
+    assert np.array_equal(labels["in_long_string"], labels["in_string"])  # both open strings are triple-quoted
     for broken in ("x = 'abc\n", "def f():\n  x\n y\n"):  # errors that no continuation would mend still raise
         with pytest.raises(TokenizeFailure):
             label_text(broken, prefix=True)

@@ -262,7 +262,7 @@ def test_text_report_prints_models_readme_numbers(tmp_path, capsys):
 
     from lstm_viz.core.recording import parse_unit
     from lstm_viz.tasks.charlm.data import label_text
-    from lstm_viz.tasks.charlm.evaluate import GOALS, unit_report, unit_values
+    from lstm_viz.tasks.charlm.evaluate import GOALS, REPORTED, unit_report, unit_values
     from lstm_viz.tasks.charlm.scoring import exact_auroc
     from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
     from lstm_viz.training.checkpoints import save_checkpoint
@@ -287,24 +287,41 @@ def test_text_report_prints_models_readme_numbers(tmp_path, capsys):
     assert report["val_bpc"] == pytest.approx(evaluate_bpc(view, arrays["val_ids"].astype(np.int64)), rel=1e-6)
     labels = {p: {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(p + ".")} for p in ("val", "select")}
     expected = unit_report(view, (arrays["select_ids"].astype(np.int64), labels["select"]),
-                           (arrays["val_ids"].astype(np.int64), labels["val"]))  # fmt: skip
-    assert set(report["units"]) == set(GOALS) and report["val_chars"] == len(val)
+                           (arrays["val_ids"].astype(np.int64), labels["val"]), REPORTED)  # fmt: skip
+    assert set(report["units"]) == set(GOALS) | {"in_long_string"} and report["val_chars"] == len(val)
+    assert report["units"]["in_long_string"]["goal"] is None and report["units"]["in_long_string"]["reached"] is None
+    long_, string = labels["val"]["in_long_string"], labels["val"]["in_string"]
+    assert long_.any() and (string & ~long_).any()  # both kinds of string in the text
     for feature, unit in report["units"].items():
         assert unit["unit"] == expected[feature]["unit"]
         assert unit["report_score"] == pytest.approx(expected[feature]["report_score"], rel=1e-6)
-    # the string unit scored with the comment characters left out, and the comment unit without the strings
+    # the string unit scored with the comment characters left out (and with the long strings: its score on the short
+    # ones), the comment unit without the strings
     val_ids = arrays["val_ids"].astype(np.int64)
-    for feature, other in (("in_string", "in_comment"), ("in_comment", "in_string")):
+    for feature, others in (("in_string", ("in_comment", "in_long_string")),
+                            ("in_comment", ("in_string", "in_long_string"))):  # fmt: skip
         unit = report["units"][feature]
         name, k = parse_unit(unit["unit"])
         values, where = unit_values(view, val_ids, [(name, k)])
-        keep = labels["val"][other][where] == 0
-        auroc = exact_auroc(values[keep, 0], labels["val"][feature][where][keep])
-        assert set(unit["report_score_without"]) == {other}
-        assert unit["report_score_without"][other] == pytest.approx(auroc if unit["direction"] == "high" else 1 - auroc)
+        assert set(unit["report_score_without"]) == set(others)
+        for other in others:
+            keep = labels["val"][other][where] == 0
+            auroc = exact_auroc(values[keep, 0], labels["val"][feature][where][keep])
+            oriented = auroc if unit["direction"] == "high" else 1 - auroc
+            assert unit["report_score_without"][other] == pytest.approx(oriented)
     assert main(["text-report", str(path), "--corpus", str(corpus)]) == 0  # the table
     out = capsys.readouterr().out
     assert "for that unit with the in_comment characters left out" in out
+    assert "for that unit with the in_long_string characters left out" in out
+    assert "in_long_string" in out and "no goal (the triple-quoted part of in_string)" in out
+    # a corpus written before in_long_string existed: reported without it, and said so
+    older = tmp_path / "older.npz"
+    np.savez_compressed(older, manifest=json.dumps({"digest": "fedcba9876543210"}),
+                        **{k: v for k, v in arrays.items() if not k.endswith(".in_long_string")})  # fmt: skip
+    assert main(["text-report", str(path), "--corpus", str(older), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert set(last_json(captured.out)["units"]) == set(GOALS)
+    assert "has no in_long_string labels" in captured.err and "--save-corpus" in captured.err
     # --text-file: the picked units scored on one more text too (Python nobody trained or picked on)
     other = TEXT[cut[1] : cut[1] + 5000]
     other = other[: other.rindex("\n\n\ndef ") + 1]
@@ -321,7 +338,7 @@ def test_text_report_prints_models_readme_numbers(tmp_path, capsys):
         if target.min() == target.max():  # a feature the text does not have (no comment in it): no score, null
             assert unit["also_score"] is None
             continue
-        if GOALS[feature][0] == "auroc":
+        if REPORTED[feature][0] == "auroc":
             auroc = exact_auroc(values[:, 0], target)
             assert unit["also_score"] == pytest.approx(auroc if unit["direction"] == "high" else 1 - auroc, abs=1e-9)
         else:

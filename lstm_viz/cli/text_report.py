@@ -3,12 +3,14 @@ for a text model.
 
 Bits per character over all validation files of the running standard library (read as 16 parallel streams with the
 state carried, ``evaluate_bpc``), and for each goal feature of issue 12 (in_string, in_comment, bracket_depth,
-column) the unit picked among every unit of every layer and tensor on whole training files (about 150,000
-characters) and its score on the validation text (``charlm.evaluate.unit_report``). ``--corpus`` reads the encoded
-stdlib from an ``.npz`` that ``python -m lstm_viz.tasks.charlm.train --save-corpus`` wrote, instead of encoding it
-again (about 10 s). With ``--json`` the last stdout line is ``{"model": PATH, "val_bpc": …, "val_chars": N,
-"select_chars": N, "units": {FEATURE: {"unit": "layer1.fwd.c[190]", "score": "AUROC"|"|r|", "direction": …,
-"select_score": …, "report_score": …, "sign_kept": …, "goal": …, "reached": …, "best_on_report": …}, …}}``.
+column) and for in_long_string (no goal: the docstring cell, which models keep apart from the short strings' one)
+the unit picked among every unit of every layer and tensor on whole training files (about 150,000 characters) and
+its score on the validation text (``charlm.evaluate.unit_report``). ``--corpus`` reads the encoded stdlib from an
+``.npz`` that ``python -m lstm_viz.tasks.charlm.train --save-corpus`` wrote, instead of encoding it again (about
+10 s). With ``--json`` the last stdout line is ``{"model": PATH, "val_bpc": …, "val_chars": N, "select_chars": N,
+"units": {FEATURE: {"unit": "layer1.fwd.c[190]", "score": "AUROC"|"|r|", "direction": …, "select_score": …,
+"report_score": …, "sign_kept": …, "goal": …, "reached": …, "best_on_report": …}, …}}`` (``goal`` and ``reached``
+null for in_long_string).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from lstm_viz.cli.common import ExitError, add_threads, device_named, print_json
 from lstm_viz.cli.textfile import read_text_file, require_text_model
 from lstm_viz.parsing import InputError
 from lstm_viz.tasks.charlm.data import encode, read_research_corpus, research_corpus, research_labels
-from lstm_viz.tasks.charlm.evaluate import unit_report
+from lstm_viz.tasks.charlm.evaluate import REPORTED, unit_report
 from lstm_viz.tasks.charlm.loop import research_view
 from lstm_viz.tasks.charlm.tbptt import evaluate_bpc
 from lstm_viz.text.finder import text_labels
@@ -78,7 +80,12 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     val_ids, select_ids = (corpus[k].astype(np.int64) for k in ("val_ids", "select_ids"))
     model = research_view(checkpoint.model).eval()
     bpc = evaluate_bpc(model, val_ids)
-    units = unit_report(model, (select_ids, labels["select"]), (val_ids, labels["val"]), also=also)
+    reported = {f: goal for f, goal in REPORTED.items() if f in labels["select"] and f in labels["val"]}
+    for feature in REPORTED.keys() - reported.keys():  # a corpus written by an older lstm-viz: what it has
+        print(f"note: --corpus {args.corpus} has no {feature} labels (written before lstm-viz had them), so the report "
+              f"leaves {feature} out; write the file again with python -m lstm_viz.tasks.charlm.train --save-corpus "
+              f"{args.corpus}", file=sys.stderr)  # fmt: skip
+    units = unit_report(model, (select_ids, labels["select"]), (val_ids, labels["val"]), reported, also=also)
     report = {f: {k: v for k, v in u.items() if k != "screen_top"} for f, u in units.items()}
     also_bpc = evaluate_bpc(model, also[0], batch_size=1) if also is not None else None
     if args.json:
@@ -91,8 +98,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for feature, u in units.items():
         print(f"  {feature:14s} {u['score']:5s} {u['report_score']:.3f} for {u['unit']} ({u['direction']}; "
               f"{u['select_score']:.3f} on the {len(select_ids):,} training characters it was picked on), best "
-              f"candidate on validation {u['best_on_report']:.3f}; goal {u['goal']}: "
-              f"{'met' if u['reached'] else 'not met'}")  # fmt: skip
+              f"candidate on validation {u['best_on_report']:.3f}; {_goal_words(u['goal'], u['reached'])}")  # fmt: skip
         for other, score in u.get("report_score_without", {}).items():
             print(f"  {'':14s} {score:.3f} for that unit with the {other} characters left out")
     if also is not None:
@@ -102,7 +108,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 print(f"  {feature:14s} no score: {feature} is the same on every character of that file")
                 continue
             flipped = "" if u.get("also_sign_kept", True) else " (with the opposite sign)"
-            met = u["also_score"] >= u["goal"] and not flipped
+            met = None if u["goal"] is None else u["also_score"] >= u["goal"] and not flipped
             print(f"  {feature:14s} {u['score']:5s} {u['also_score']:.3f} for {u['unit']}{flipped}, best candidate "
-                  f"there {u['also_best']:.3f}; goal {u['goal']}: {'met' if met else 'not met'}")  # fmt: skip
+                  f"there {u['also_best']:.3f}; {_goal_words(u['goal'], met)}")  # fmt: skip
     return 0
+
+
+def _goal_words(goal: float | None, reached: bool | None) -> str:
+    if goal is None:
+        return "no goal (the triple-quoted part of in_string)"
+    return f"goal {goal}: {'met' if reached else 'not met'}"

@@ -2,8 +2,8 @@
 track a built-in feature of the Python source in F.
 
 Every unit of every layer, direction and tensor (f, i, g, o, c, h) is ranked on the text of F, read as one pass
-from a zero state: binary features (in_string, in_comment, keyword, number, line_start) by AUROC, numeric ones
-(bracket_depth, indent, column) by |Pearson r|. ``score`` is the AUROC in the unit's better direction,
+from a zero state: binary features (in_string, in_long_string, in_comment, keyword, number, line_start) by AUROC,
+numeric ones (bracket_depth, indent, column) by |Pearson r|. ``score`` is the AUROC in the unit's better direction,
 max(AUROC, 1 − AUROC), or |r|; ``sign`` is +1 when the unit is higher inside the feature (rises with it), −1 when
 lower; ``value`` is the raw AUROC or r. The scores reported are exact: r straight from the ranking pass (its moments
 are merged exactly across chunks); AUROC from a second pass over the best candidates of the binned ranking.

@@ -4,9 +4,9 @@ Three questions, for any text model (any model whose task reads text, one step p
 
 - **Built-in features** (:func:`rank_recording`, :func:`rank_ids`, :func:`scan_validation`): every unit of every
   layer, direction and tensor (f, i, g, o, c, h) ranked by how well it tracks a feature of Python source
-  (``lstm_viz.tasks.charlm.data.label_text``: in_string, in_comment, keyword, number, line_start — AUROC;
-  bracket_depth, indent, column — Pearson r). A unit that is *low* inside strings is as much a string cell as one
-  that is high, so the score is the AUROC in the unit's better direction, ``max(AUROC, 1 − AUROC)``, or ``|r|``;
+  (``lstm_viz.tasks.charlm.data.label_text``: in_string, in_long_string, in_comment, keyword, number, line_start —
+  AUROC; bracket_depth, indent, column — Pearson r). A unit that is *low* inside strings is as much a string cell as
+  one that is high, so the score is the AUROC in the unit's better direction, ``max(AUROC, 1 − AUROC)``, or ``|r|``;
   ``sign`` says the direction (+1: higher inside the feature / rising with it). The streaming scorer
   (``scorer.FastScorer``) bins each unit's values (gates on their pre-activation's scale): AUROC within about 0.003
   of the exact one for the best units of the shipped model, r exact;
@@ -77,6 +77,7 @@ NUMERIC_FEATURES: tuple[str, ...] = NUMERIC_LABELS
 TENSORS: tuple[str, ...] = SCORED_TENSORS  # f, i, g, o, c, h
 FEATURE_WORDS = {
     "in_string": "inside a string literal (quotes included from the opening one)",
+    "in_long_string": "inside a triple-quoted string (docstrings, most of them)",
     "in_comment": "inside a comment",
     "bracket_depth": "how many ( [ { are open",
     "indent": "the block's indentation level",

@@ -20,6 +20,10 @@ the state *after reading that character*, which is what an LSTM's c and h hold a
   Python: before 3.12 tokenize gives it as one STRING token, from 3.12 on as FSTRING_START … FSTRING_END (nested
   f-strings included). Text is read as the running Python reads it: before 3.12 an f-string that reuses its own
   quote inside (``f"{d["k"]}"``, new in 3.12) tokenizes as two strings with ``k`` between them, as 3.11 sees it.
+- ``in_long_string``: the part of ``in_string`` inside a triple-quoted string (the grammar's *longstring*:
+  docstrings, most of them), so that ``in_string`` minus it is the short strings. Character models tend to keep
+  the two apart — one cell for short strings, another for docstrings, which read like comments — and a finder
+  ranking by ``in_string`` alone finds neither at its best.
 - ``in_comment``: inside a comment: from ``#`` to the last character before the line break.
 - ``bracket_depth``: how many ``( [ {`` are open, outside strings and comments; an opening bracket already counts
   itself, a closing one no longer counts.
@@ -115,10 +119,11 @@ def decode(ids: np.ndarray | list[int], unk: str = "\ufffd") -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- labels
-BINARY_LABELS: tuple[str, ...] = ("in_string", "in_comment", "keyword", "number", "line_start")
+BINARY_LABELS: tuple[str, ...] = ("in_string", "in_long_string", "in_comment", "keyword", "number", "line_start")
 NUMERIC_LABELS: tuple[str, ...] = ("bracket_depth", "indent", "column")
 LABEL_NAMES: tuple[str, ...] = (
     "in_string",
+    "in_long_string",
     "in_comment",
     "bracket_depth",
     "indent",
@@ -228,6 +233,7 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
     column = (positions - line_starts[row_of]).astype(np.int32)
 
     in_string = np.zeros(m + 1, dtype=np.int32)  # +1/-1 marks, summed into spans at the end
+    in_long_string = np.zeros(m + 1, dtype=np.int32)
     in_comment = np.zeros(m + 1, dtype=np.int32)
     depth_step = np.zeros(m + 1, dtype=np.int32)
     depth = 0  # brackets open so far (a close below 0 is refused: tokenize alone would label negative depths)
@@ -240,7 +246,7 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
             marks[start] += 1
             marks[end] -= 1
 
-    fstring_open: list[int] = []  # where each open f-string's in_string span starts (3.12+)
+    fstring_open: list[tuple[int, int]] = []  # each open f-string's in_string start and quote length (3.12+)
     last_end = 0  # where the last token seen ends
     blank_error = None  # a blank that 3.11 marked as an error token
     try:
@@ -259,16 +265,21 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
                 raise TokenizeFailure(f"token {tok.string!r} at {tok.start} does not match the text there")
             last_end = max(last_end, end)
             if kind == _FSTRING_START:
-                fstring_open.append(start + _quote_split(tok.string)[0])
+                p, q = _quote_split(tok.string)
+                fstring_open.append((start + p, q))
             elif kind == _FSTRING_END:
-                opened = fstring_open.pop()
+                opened, q = fstring_open.pop()
                 if not fstring_open:
                     span(in_string, opened, start)
+                    if q == 3:
+                        span(in_long_string, opened, start)
             elif fstring_open:
                 continue  # inside an f-string: all of it is string, as before 3.12
             elif kind == tokenize.STRING:
                 p, q = _quote_split(tok.string)
                 span(in_string, start + p, end - q)
+                if q == 3:
+                    span(in_long_string, start + p, end - q)
             elif kind == tokenize.COMMENT:
                 span(in_comment, start, end)
             elif kind == tokenize.OP:
@@ -301,15 +312,21 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
             if opened is None:
                 raise TokenizeFailure(f"{type(error).__name__}: {error}") from None
             span(in_string, opened, m)
+            if norm[opened : opened + 3] in ('"""', "'''"):  # not a short one continued by a backslash
+                span(in_long_string, opened, m)
     if blank_error is not None:
         raise TokenizeFailure(_error_token_words(blank_error))
     if fstring_open:
         if not prefix:
             raise TokenizeFailure("an f-string is not closed")
-        span(in_string, fstring_open[0], m)
+        opened, q = fstring_open[0]
+        span(in_string, opened, m)
+        if q == 3:
+            span(in_long_string, opened, m)
 
     labels = {
         "in_string": np.cumsum(in_string[:m]) > 0,
+        "in_long_string": np.cumsum(in_long_string[:m]) > 0,
         "in_comment": np.cumsum(in_comment[:m]) > 0,
         "bracket_depth": np.cumsum(depth_step[:m]).astype(np.int32),
         "indent": np.cumsum(indent_step)[row_of].astype(np.int32),

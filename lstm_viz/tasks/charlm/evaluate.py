@@ -17,7 +17,7 @@ from lstm_viz.tasks.charlm.data import BINARY_LABELS, NUMERIC_LABELS
 from lstm_viz.tasks.charlm.model import CharLM
 from lstm_viz.tasks.charlm.scoring import SCORED_TENSORS, UnitScorer, best_units, exact_auroc, pearson
 
-__all__ = ["GOALS", "rank_units", "record_chunks", "unit_report", "unit_values"]
+__all__ = ["GOALS", "REPORTED", "rank_units", "record_chunks", "unit_report", "unit_values"]
 
 # feature → (score, goal): the single-unit goals of the shipped model
 GOALS: dict[str, tuple[str, float]] = {
@@ -26,6 +26,10 @@ GOALS: dict[str, tuple[str, float]] = {
     "bracket_depth": ("abs_r", 0.75),
     "column": ("abs_r", 0.8),
 }
+# what the unit report scores: the goals, and the docstring cell (no goal: in_string's larger part, which models keep
+# in a cell of its own, apart from the short strings' — the in_string unit's score with these characters left out
+# is its score on the short strings)
+REPORTED: dict[str, tuple[str, float | None]] = {**GOALS, "in_long_string": ("auroc", None)}
 
 
 @torch.no_grad()
@@ -85,11 +89,12 @@ def unit_report(
     model: CharLM,
     select: tuple[np.ndarray, Mapping[str, np.ndarray]],
     report: tuple[np.ndarray, Mapping[str, np.ndarray]],
-    goals: Mapping[str, tuple[str, float]] = GOALS,
+    goals: Mapping[str, tuple[str, float | None]] = GOALS,
     candidates: int = 20,
     also: tuple[np.ndarray, Mapping[str, np.ndarray]] | None = None,
 ) -> dict[str, dict]:
     """For each goal feature: the unit picked on ``select`` (ids, labels), scored on ``report`` (ids, labels).
+    A feature whose goal is None is scored the same way, ``reached`` None.
 
     Every unit is ranked on ``select`` with the fast scorer; its ``candidates`` best are re-scored exactly on
     ``select``; the best of those is *the* unit, with its direction (the side of 0.5 or the sign of r), and its
@@ -136,6 +141,7 @@ def unit_report(
                 if 0 < np.count_nonzero(target[keep]) < np.count_nonzero(keep):
                     auroc = _score(values[keep], target[keep], "auroc")
                     without[other] = float(auroc if up else 1 - auroc)
+        report_score_oriented = abs(report_score) if score_kind == "r" else report_score
         out[feature] = {
             "unit": unit_label(name, unit),
             "score": "AUROC" if score_kind == "auroc" else "|r|",
@@ -144,7 +150,7 @@ def unit_report(
             "report_score": float(abs(report_score)) if score_kind == "r" else float(report_score),
             "sign_kept": bool(report_score > 0) if score_kind == "r" else bool(report_score >= 0.5),
             "goal": goal,
-            "reached": bool((abs(report_score) if score_kind == "r" else report_score) >= goal),
+            "reached": None if goal is None else bool(report_score_oriented >= goal),
             "best_on_report": float(max(abs(o[3]) if score_kind == "r" else o[3] for o in oriented)),
             "report_score_without": without,
             "screen_top": shortlist[feature].head(3).to_dict("records"),
