@@ -3,7 +3,8 @@ which units matter — ablate each unit in turn and rank them by how much the mo
 
 Progress on stderr; a table of the top units on stdout, or with ``--json`` one line
 ``{"measure": …, "value": …, "inputs": N, "groups": {…}, "seconds": s, "units": [{"name", "unit", "step",
-"effect", "effect <group>"…}, …]}``, most effective first.
+"effect", "effect <group>"…}, …]}``, most effective first. ``step`` is the one time step ablated with
+``--per-step``, and -1 where the unit was ablated at every step (a number either way, for scripts that sort by it).
 """
 
 from __future__ import annotations
