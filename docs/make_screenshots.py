@@ -3,12 +3,12 @@
 Starts `streamlit run app.py` on a free port, opens each main page, presses Start on the training pages and waits a
 few seconds so the curves show learning, and writes docs/<page>.png. Then the text views of the shipped character
 model: docs/text_quote_cell.png (a Python snippet coloured by the unit text-report picks for in_string),
-docs/text_bracket_cell.png (by the unit that tracks bracket_depth best over validation files) and
-docs/text_find_cells.png (the cell finder), and the explorer's extras: docs/intervene.png,
-docs/ablation.png and docs/explorer_gru.png.
+docs/text_bracket_cell.png (by the unit that tracks bracket_depth best over validation files),
+docs/text_docstring_cell.png (the same for in_long_string) and docs/text_find_cells.png (the cell finder), and the
+explorer's extras: docs/intervene.png, docs/ablation.png and docs/explorer_gru.png.
 
 Names retake only those: a page's (``home``, ``explorer`` — with ``explorer_gates`` —, ``train_toy``,
-``train_subtraction``, ``compare``, ``gradient_flow``, ``cell_step``), ``text`` (both text views), ``intervene``,
+``train_subtraction``, ``compare``, ``gradient_flow``, ``cell_step``), ``text`` (the text views), ``intervene``,
 ``ablation``, ``explorer_gru``.
 """
 
@@ -96,6 +96,12 @@ def text_screenshots(page, url: str) -> None:
     page.wait_for_timeout(1000)
     wait_idle(page, 180_000)
     _coloured_shot(page, "", "text_bracket_cell.png")
+    # the docstring cell: the list's first for the triple-quoted strings, the part of in_string the quote cell misses
+    option = "in_long_string — inside a triple-quoted string (docstrings, most of them)"
+    select(page, page.get_by_role("combobox", name="Rank units by"), option)
+    page.wait_for_timeout(1000)
+    wait_idle(page, 180_000)
+    _coloured_shot(page, "", "text_docstring_cell.png")
     page.get_by_role("tab", name="Find cells").click()
     wait_idle(page, 180_000)
     page.locator(chart).filter(has_text="#1:").first.wait_for(timeout=180_000)
