@@ -18,6 +18,9 @@ from lstm_viz.tasks.charlm.scoring import UnitScorer, exact_auroc, pearson
 from lstm_viz.tasks.charlm.stdlib import read_validation_file
 from lstm_viz.text.figures import coloured_text, contexts_figure, layout_text, units_figure, value_range
 from lstm_viz.text.finder import (
+    FEATURE_NOTES,
+    FEATURE_WORDS,
+    FEATURES,
     exact_best,
     marks_from_ranges,
     marks_from_regex,
@@ -323,3 +326,10 @@ def test_top_places_finds_the_extremes_in_chunks_that_are_not_whole_windows(T):
             for start, value in found:
                 window = flat[start : min(start + 25, (start // T + 1) * T), unit]  # within its stream's chunk
                 assert value == pytest.approx(float(window.min() if low else window.max()), abs=1e-2)
+
+
+def test_every_feature_has_its_words_and_the_notes_name_features():
+    """The app shows FEATURE_WORDS beside every feature and a note under some: a feature added to the labels needs
+    its words, and a note's key must be a feature (a misspelt one would never show)."""
+    assert set(FEATURE_WORDS) == set(FEATURES)
+    assert set(FEATURE_NOTES) <= set(FEATURES) and "in_long_string" in FEATURES

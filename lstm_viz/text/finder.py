@@ -52,6 +52,7 @@ from lstm_viz.text.scorer import FastScorer, TopPlaces
 __all__ = [
     "BINARY_FEATURES",
     "FEATURES",
+    "FEATURE_NOTES",
     "NUMERIC_FEATURES",
     "TENSORS",
     "Context",
@@ -85,6 +86,17 @@ FEATURE_WORDS = {
     "keyword": "inside a keyword (def, if, return, …)",
     "number": "inside a number",
     "line_start": "the first character of a line",
+}
+
+
+# what a reader of a ranking should know about a feature (shown under it in the app)
+FEATURE_NOTES = {
+    "in_string": "Short strings and triple-quoted ones (docstrings, mostly) are often two cells, one each: a quote "
+    "cell scores well here only on the short strings. Rank by in_long_string for the docstring cell.",
+    "in_long_string": "A part of in_string: the short strings count as outside. Docstrings read like comments, so a "
+    "docstring cell often lights up in comments too.",
+    "in_comment": "Comments read like docstrings: a comment cell that also lights up in docstrings scores lower here "
+    "than on code alone.",
 }
 
 

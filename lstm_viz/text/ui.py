@@ -30,6 +30,7 @@ from lstm_viz.tasks.charlm.data import VOCAB
 from lstm_viz.tasks.charlm.task import generate, next_char_table
 from lstm_viz.text.figures import coloured_text, contexts_figure, layout_text, units_figure
 from lstm_viz.text.finder import (
+    FEATURE_NOTES,
     FEATURE_WORDS,
     FEATURES,
     TENSORS,
@@ -288,6 +289,8 @@ def _features_part(loaded: LoadedModel, inp: TaskInput, rec: Recording) -> None:
         "score": "AUROC, better direction" if auroc else "|r|", "value": "AUROC" if auroc else "r"})  # fmt: skip
     st.markdown(f"Every unit of every layer and tensor ({', '.join(TENSORS)}) ranked by **{metric}** against "
                 f"**{feature}** ({FEATURE_WORDS[feature]}) over {where}.")  # fmt: skip
+    if feature in FEATURE_NOTES:
+        st.caption(FEATURE_NOTES[feature])
     three = {c: st.column_config.NumberColumn(format="%.3f") for c in shown.columns[2:] if c != "direction"}
     st.dataframe(shown.reset_index(drop=True), width="stretch", hide_index=True, column_config=three)  # 0.891, 1.000
     labels = _labels_or_none(text, inp.cut)

@@ -77,6 +77,7 @@ def test_find_cells_features_marks_and_bad_input(page, app_url):
     settle(page, 120_000)
     page.get_by_text("ranked by").first.wait_for(timeout=60_000)
     wait_for(lambda: page.locator(CHART).filter(has_text="#1:").count() >= 1, 30, "the ranked units' chart")
+    assert page.get_by_text("Rank by in_long_string for the docstring cell.").count() == 1  # in_string's note
     page.get_by_role("radio", name="b) what you mark", exact=True).click()
     settle(page, 120_000)
     box = page.get_by_role("textbox", name="Regular expression (every character of every match is marked)")
