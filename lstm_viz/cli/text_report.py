@@ -3,7 +3,7 @@ for a text model.
 
 Bits per character over all validation files of the running standard library (read as 16 parallel streams with the
 state carried, ``evaluate_bpc``), and for each goal feature of issue 12 (in_string, in_comment, bracket_depth,
-column) and for in_long_string (no goal: the docstring cell, which models keep apart from the short strings' one)
+column) and for in_long_string (no goal: the docstring cell, which a model may keep apart from the short strings')
 the unit picked among every unit of every layer and tensor on whole training files (about 150,000 characters) and
 its score on the validation text (``charlm.evaluate.unit_report``). ``--corpus`` reads the encoded stdlib from an
 ``.npz`` that ``python -m lstm_viz.tasks.charlm.train --save-corpus`` wrote, instead of encoding it again (about

@@ -91,7 +91,7 @@ FEATURE_WORDS = {
 
 # what a reader of a ranking should know about a feature (shown under it in the app)
 FEATURE_NOTES = {
-    "in_string": "Short strings and triple-quoted ones (docstrings, mostly) are often two cells, one each: a quote "
+    "in_string": "Short strings and triple-quoted ones (docstrings, mostly) may be two cells, one each: a quote "
     "cell scores well here only on the short strings. Rank by in_long_string for the docstring cell.",
     "in_long_string": "A part of in_string: the short strings count as outside. Docstrings read like comments, so a "
     "docstring cell often lights up in comments too.",

@@ -21,9 +21,9 @@ the state *after reading that character*, which is what an LSTM's c and h hold a
   f-strings included). Text is read as the running Python reads it: before 3.12 an f-string that reuses its own
   quote inside (``f"{d["k"]}"``, new in 3.12) tokenizes as two strings with ``k`` between them, as 3.11 sees it.
 - ``in_long_string``: the part of ``in_string`` inside a triple-quoted string (the grammar's *longstring*:
-  docstrings, most of them), so that ``in_string`` minus it is the short strings. Character models tend to keep
-  the two apart — one cell for short strings, another for docstrings, which read like comments — and a finder
-  ranking by ``in_string`` alone finds neither at its best.
+  docstrings, most of them), so that ``in_string`` minus it is the short strings. A character model may keep the
+  two apart — the shipped one has a cell for short strings and another for docstrings, which read like comments —
+  and then ranking by ``in_string`` alone finds neither at its best.
 - ``in_comment``: inside a comment: from ``#`` to the last character before the line break.
 - ``bracket_depth``: how many ``( [ {`` are open, outside strings and comments; an opening bracket already counts
   itself, a closing one no longer counts.

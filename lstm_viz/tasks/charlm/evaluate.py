@@ -26,9 +26,9 @@ GOALS: dict[str, tuple[str, float]] = {
     "bracket_depth": ("abs_r", 0.75),
     "column": ("abs_r", 0.8),
 }
-# what the unit report scores: the goals, and the docstring cell (no goal: in_string's larger part, which models keep
-# in a cell of its own, apart from the short strings' — the in_string unit's score with these characters left out
-# is its score on the short strings)
+# what the unit report scores: the goals, and the docstring cell (no goal: in_string's larger part, which a model
+# may keep in a cell of its own, apart from the short strings' — the in_string unit's score with these characters
+# left out is its score on the short strings)
 REPORTED: dict[str, tuple[str, float | None]] = {**GOALS, "in_long_string": ("auroc", None)}
 
 
