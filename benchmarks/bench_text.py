@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli_args import shipped_model, thread_count
+from cli_args import number, shipped_model, thread_count
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -196,17 +196,6 @@ def part3(model, threads: int, blocks: int, steps: int, l1: float) -> None:
           f"{'met' if statistics.median(ratios) <= 1.1 else 'NOT met'}")  # fmt: skip
 
 
-def _penalty(text: str) -> float:
-    """``--activation-l1``: a number ≥ 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number ≥ 0 (0: no penalty)")
-    return value
-
-
 def _parts(text: str) -> set[int]:
     """``--parts``: numbers from 1, 2, 3, separated by commas."""
     try:
@@ -224,8 +213,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=thread_count, default=torch.get_num_threads())
     parser.add_argument("--train-threads", type=thread_count, default=1)
-    parser.add_argument("--activation-l1", type=_penalty, default=SHIPPED_L1, help="part 3's activation penalty "
-                        f"(default {SHIPPED_L1}, the shipped recipe's; 0: none)")  # fmt: skip
+    parser.add_argument("--activation-l1", type=number(0.0, low_ok=True, what="a number ≥ 0 (0: no penalty)"),
+                        default=SHIPPED_L1, help=f"part 3's activation penalty (default {SHIPPED_L1}, the shipped "
+                        "recipe's; 0: none)")  # fmt: skip
     parser.add_argument(
         "--parts",
         default="1,2,3",
