@@ -246,6 +246,11 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
             marks[start] += 1
             marks[end] -= 1
 
+    def string_span(start: int, end: int, quote: int) -> None:  # quote: 1 or 3 characters (a triple-quoted string)
+        span(in_string, start, end)
+        if quote == 3:
+            span(in_long_string, start, end)
+
     fstring_open: list[tuple[int, int]] = []  # each open f-string's in_string start and quote length (3.12+)
     last_end = 0  # where the last token seen ends
     blank_error = None  # a blank that 3.11 marked as an error token
@@ -270,16 +275,12 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
             elif kind == _FSTRING_END:
                 opened, q = fstring_open.pop()
                 if not fstring_open:
-                    span(in_string, opened, start)
-                    if q == 3:
-                        span(in_long_string, opened, start)
+                    string_span(opened, start, q)
             elif fstring_open:
                 continue  # inside an f-string: all of it is string, as before 3.12
             elif kind == tokenize.STRING:
                 p, q = _quote_split(tok.string)
-                span(in_string, start + p, end - q)
-                if q == 3:
-                    span(in_long_string, start + p, end - q)
+                string_span(start + p, end - q, q)
             elif kind == tokenize.COMMENT:
                 span(in_comment, start, end)
             elif kind == tokenize.OP:
@@ -311,18 +312,15 @@ def label_text(text: str, *, prefix: bool = False) -> dict[str, np.ndarray]:
             opened = _open_string_start(norm, last_end)
             if opened is None:
                 raise TokenizeFailure(f"{type(error).__name__}: {error}") from None
-            span(in_string, opened, m)
-            if norm[opened : opened + 3] in ('"""', "'''"):  # not a short one continued by a backslash
-                span(in_long_string, opened, m)
+            quote = _quote_split(norm[opened : opened + 3])[1]  # 1: a short string continued by a backslash
+            string_span(opened, m, quote)
     if blank_error is not None:
         raise TokenizeFailure(_error_token_words(blank_error))
     if fstring_open:
         if not prefix:
             raise TokenizeFailure("an f-string is not closed")
         opened, q = fstring_open[0]
-        span(in_string, opened, m)
-        if q == 3:
-            span(in_long_string, opened, m)
+        string_span(opened, m, q)
 
     labels = {
         "in_string": np.cumsum(in_string[:m]) > 0,

@@ -141,16 +141,16 @@ def unit_report(
                 if 0 < np.count_nonzero(target[keep]) < np.count_nonzero(keep):
                     auroc = _score(values[keep], target[keep], "auroc")
                     without[other] = float(auroc if up else 1 - auroc)
-        report_score_oriented = abs(report_score) if score_kind == "r" else report_score
+        shown_score = abs(report_score) if score_kind == "r" else report_score  # |r|, or the oriented AUROC
         out[feature] = {
             "unit": unit_label(name, unit),
             "score": "AUROC" if score_kind == "auroc" else "|r|",
             "direction": ("high" if up else "low") if score_kind == "auroc" else ("+" if up else "-"),
             "select_score": float(select_score),
-            "report_score": float(abs(report_score)) if score_kind == "r" else float(report_score),
+            "report_score": float(shown_score),
             "sign_kept": bool(report_score > 0) if score_kind == "r" else bool(report_score >= 0.5),
             "goal": goal,
-            "reached": None if goal is None else bool(report_score_oriented >= goal),
+            "reached": None if goal is None else bool(shown_score >= goal),
             "best_on_report": float(max(abs(o[3]) if score_kind == "r" else o[3] for o in oriented)),
             "report_score_without": without,
             "screen_top": shortlist[feature].head(3).to_dict("records"),
